@@ -26,8 +26,14 @@ pub(crate) const CHARGE_RANGE: &str = "__stepwise_charge_range";
 /// Host function that checks a concatenated string's length and returns it.
 pub(crate) const CHECK_STRING: &str = "__stepwise_check_string";
 
+/// Host function that checks a value's printed size and returns it.
+pub(crate) const CHECK_SIZE: &str = "__stepwise_check_size";
+
+/// Host function that checks a `$pad` width and returns it.
+pub(crate) const CHECK_WIDTH: &str = "__stepwise_check_width";
+
 /// Steps one evaluation may take.
-pub(crate) const MAX_STEPS: u64 = 2_000_000;
+pub(crate) const MAX_STEPS: u64 = 1_000_000;
 /// Longest string a concatenation may build (characters, counted as UTF-8 bytes).
 pub(crate) const MAX_STRING_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest expression tree accepted.
@@ -75,6 +81,51 @@ pub(crate) fn check_string(args: &[JValue]) -> Result<JValue, EvaluatorError> {
     let value = args.first().cloned().unwrap_or(JValue::Undefined);
     if let Some(s) = value.as_str() {
         if s.len() > MAX_STRING_BYTES {
+            return Err(EvaluatorError::EvaluationError(format!(
+                "The expression built a string longer than {MAX_STRING_BYTES} characters"
+            )));
+        }
+    }
+    Ok(value)
+}
+
+/// `$__stepwise_check_size(v)`: `v`, if its text (as `$string` prints it) is no longer than
+/// [`MAX_STRING_BYTES`]; strings are shared, so an array can reference one string many times.
+pub(crate) fn check_size(args: &[JValue], budget: &Budget) -> Result<JValue, EvaluatorError> {
+    let value = args.first().cloned().unwrap_or(JValue::Undefined);
+    let mut total = 0usize;
+    let mut stack = vec![&value];
+    while let Some(v) = stack.pop() {
+        total = total.saturating_add(match v {
+            JValue::String(s) => s.len() + 2,
+            JValue::Array(items) => {
+                stack.extend(items.iter());
+                items.len() + 2
+            }
+            JValue::Object(map) => {
+                for (key, item) in map.iter() {
+                    total = total.saturating_add(key.len() + 4);
+                    stack.push(item);
+                }
+                2
+            }
+            _ => 8,
+        });
+        if total > MAX_STRING_BYTES {
+            return Err(EvaluatorError::EvaluationError(format!(
+                "The expression built a value longer than {MAX_STRING_BYTES} characters"
+            )));
+        }
+    }
+    budget.spend((total / 1024) as u64)?;
+    Ok(value)
+}
+
+/// `$__stepwise_check_width(n)`: `n`, if a string that wide stays within [`MAX_STRING_BYTES`].
+pub(crate) fn check_width(args: &[JValue]) -> Result<JValue, EvaluatorError> {
+    let value = args.first().cloned().unwrap_or(JValue::Undefined);
+    if let Some(n) = value.as_f64() {
+        if n.abs() > MAX_STRING_BYTES as f64 {
             return Err(EvaluatorError::EvaluationError(format!(
                 "The expression built a string longer than {MAX_STRING_BYTES} characters"
             )));
@@ -136,6 +187,10 @@ fn walk(node: &mut AstNode, depth: usize, chain_rhs: bool) -> Result<(), String>
                     **lhs = call(CHARGE_RANGE, vec![start, (**rhs).clone()]);
                 }
                 BinaryOp::Concatenate => {
+                    for side in [lhs, rhs] {
+                        let operand = std::mem::replace(side.as_mut(), AstNode::Undefined);
+                        **side = call(CHECK_SIZE, vec![operand]);
+                    }
                     let concat = std::mem::replace(node, AstNode::Undefined);
                     *node = call(CHECK_STRING, vec![concat]);
                 }
@@ -150,6 +205,22 @@ fn walk(node: &mut AstNode, depth: usize, chain_rhs: bool) -> Result<(), String>
         } => {
             for arg in args.iter_mut() {
                 walk(arg, d, false)?;
+            }
+            // Arguments whose size decides how much a builtin allocates are checked first.
+            let sized = match name.as_str() {
+                "string" | "join" | "pad" | "replace" => Some(usize::from(name == "pad")),
+                _ => None,
+            };
+            if let Some(index) = sized.filter(|_| *is_builtin) {
+                if let Some(arg) = args.get_mut(index) {
+                    if !matches!(arg, AstNode::Placeholder) {
+                        let inner = std::mem::replace(arg, AstNode::Undefined);
+                        *arg = call(
+                            if index == 1 { CHECK_WIDTH } else { CHECK_SIZE },
+                            vec![inner],
+                        );
+                    }
+                }
             }
             if *is_builtin && name == "now" {
                 // $now(picture, tz) is $fromMillis(<the evaluation's millis>, picture, tz).

@@ -55,11 +55,11 @@ pub fn is_template(s: &str) -> Option<&str> {
 /// Parses `expr` (the text between `{%` and `%}`) and applies the same checks as
 /// [`evaluate`]; `Err` holds the parser's message (e.g. `S0201: Syntax error: ...`).
 pub fn check_syntax(expr: &str) -> Result<(), String> {
-    prepare(expr).map(|ast| release(ast))
+    prepare(expr, true).map(release)
 }
 
 /// Parses and instruments an expression.
-fn prepare(expr: &str) -> Result<AstNode, String> {
+fn prepare(expr: &str, instrument: bool) -> Result<AstNode, String> {
     if expr.trim().is_empty() {
         return Err("S0207: Unexpected end of expression".into());
     }
@@ -69,6 +69,9 @@ fn prepare(expr: &str) -> Result<AstNode, String> {
         ));
     }
     let mut ast = jsonata_core::parser::parse(expr).map_err(|e| e.to_string())?;
+    if !instrument {
+        return Ok(ast);
+    }
     match guard::instrument(&mut ast) {
         Ok(()) => Ok(ast),
         Err(message) => {
@@ -122,7 +125,17 @@ fn evaluate_raw(
     bindings: &Map<String, Value>,
     entropy: &mut dyn Entropy,
 ) -> Result<Option<Value>, Failure> {
-    let ast = prepare(expr).map_err(Failure::Syntax)?;
+    evaluate_with(expr, bindings, entropy, true)
+}
+
+/// [`evaluate_raw`], optionally without the instrumentation (for differential tests).
+fn evaluate_with(
+    expr: &str,
+    bindings: &Map<String, Value>,
+    entropy: &mut dyn Entropy,
+    instrument: bool,
+) -> Result<Option<Value>, Failure> {
+    let ast = prepare(expr, instrument).map_err(Failure::Syntax)?;
     let result = run(&ast, expr, bindings, entropy);
     release(ast);
     result
@@ -201,6 +214,11 @@ fn register(
         guard::charge_range(args, &b)
     })?;
     evaluator.register_fn(guard::CHECK_STRING, guard::check_string)?;
+    evaluator.register_fn(guard::CHECK_WIDTH, guard::check_width)?;
+    let b = budget.clone();
+    evaluator.register_fn(guard::CHECK_SIZE, move |args: &[JValue]| {
+        guard::check_size(args, &b)
+    })?;
     Ok(())
 }
 
@@ -221,6 +239,8 @@ fn to_json(value: &JValue) -> Result<Option<Value>, Failure> {
     if value.is_undefined() {
         return Ok(None);
     }
+    guard::check_size(std::slice::from_ref(value), &Budget::default())
+        .map_err(|e| Failure::Runtime(text(&e)))?;
     convert(value, 0).map(Some)
 }
 
