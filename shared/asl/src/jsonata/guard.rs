@@ -3,7 +3,7 @@
 //! counter's budget is spent.
 //!
 //! * every function body (lambda) and every function call ticks once per evaluation;
-//! * every `( ... )` block and every array constructor ticks once per evaluation;
+//! * every `( ... )` block ticks once per evaluation;
 //! * every range `[a..b]` is charged its size before it is built;
 //! * every string concatenation `a & b` is checked against a length limit.
 //!
@@ -169,8 +169,9 @@ fn walk(node: &mut AstNode, depth: usize, chain_rhs: bool) -> Result<(), String>
     let mut wrap = false;
     match node {
         AstNode::Path { steps } => {
-            for step in steps {
-                walk(&mut step.node, d, false)?;
+            for (index, step) in steps.iter_mut().enumerate() {
+                // `x ~> $f()[p]` applies the path's head call to `x`: it must stay a call.
+                walk(&mut step.node, d, chain_rhs && index == 0)?;
                 for stage in &mut step.stages {
                     if let Stage::Filter(filter) = stage {
                         walk(filter, d, false)?;
@@ -243,11 +244,11 @@ fn walk(node: &mut AstNode, depth: usize, chain_rhs: bool) -> Result<(), String>
             let inner = std::mem::replace(body.as_mut(), AstNode::Undefined);
             **body = ticked(inner);
         }
+        // An array constructor stays one: the evaluator keeps a nested constructor's array.
         AstNode::Array(items) | AstNode::ArrayGroup(items) => {
             for item in items.iter_mut() {
                 walk(item, d, false)?;
             }
-            wrap = !chain_rhs;
         }
         AstNode::Block(items) => {
             for item in items.iter_mut() {

@@ -365,3 +365,341 @@ fn pathological_expressions_are_bounded() {
         assert!(check_syntax(e).is_err() || r.is_err());
     }
 }
+
+/// Everything the instrumentation does must leave results unchanged: each expression evaluates
+/// to the same value (or fails with the same message) with and without it.
+#[test]
+fn instrumentation_does_not_change_results() {
+    let input = json!({
+        "a": [1, 2, 3], "e": [], "n": null, "s": "Hello World",
+        "o": {"x": {"y": [{"z": 1}, {"z": 2}]}, "w": 3},
+        "people": [{"name": "A", "age": 30, "tags": ["x"]}, {"name": "B", "age": 20, "tags": []}]
+    });
+    let exprs = [
+        "$states.input.a.($ * 2)",
+        "$states.input.people[age > 25].name",
+        "$states.input.people.tags",
+        "$states.input.people{name: age}",
+        "$states.input.people^(age).name",
+        "$states.input.people#$i.{'i': $i, 'n': name}",
+        "$states.input.people@$p.tags@$t.{'p': $p.name, 't': $t}",
+        "$states.input.o.**.z",
+        "$states.input.o.*",
+        "$map($states.input.a, function($v, $i){ $v + $i })",
+        "$filter($states.input.a, function($v){ $v > 1 })",
+        "$reduce($states.input.a, function($x, $y){ $x + $y })",
+        "$sort($states.input.people, function($l, $r){ $l.age > $r.age }).name",
+        "($f := function($n){ $n <= 1 ? 1 : $n * $f($n - 1) }; $f(10))",
+        "($loop := function($n, $acc){ $n = 0 ? $acc : $loop($n - 1, $acc + $n) }; $loop(5000, 0))",
+        "($add := function($x, $y){ $x + $y }; $inc := $add(?, 1); $inc(41))",
+        "$states.input.s ~> $uppercase()",
+        "$states.input.s ~> $substring(0, 5) ~> $lowercase()",
+        "($up := $uppercase; $states.input.s ~> $up)",
+        "$states.input.a ~> $map(function($v){ $v * 10 })",
+        "[1..5][$ % 2 = 1]",
+        "[[1, 2], [3]]",
+        "[$states.input.a, [4]]",
+        "$states.input.a[[0..1]]",
+        "($x := [1..3]; $x)",
+        "$count([1..10].([1..$]))",
+        "'a' & $states.input.a & 'b'",
+        "$states.input.missing & 'x'",
+        "$string($states.input.o)",
+        "$join($states.input.people.name, ',')",
+        "$pad('x', 5, '-')",
+        "$pad('x', -5)",
+        "$replace($states.input.s, 'o', '0')",
+        "$states.input.people.(name & ':' & $string(age))",
+        "$states.input.o.x.y.{'z2': z * 2}",
+        "$spread($states.input.o)",
+        "$keys($states.input.o)",
+        "$merge([{'a': 1}, {'b': 2}])",
+        "$states.input ~> |o|{'w': 4}, ['x']|",
+        "$each($states.input.o, function($v, $k){ $k })",
+        "$exists($states.input.n)",
+        "$type($states.input.e)",
+        "$single([1, 2, 3], function($v){ $v = 2 })",
+        "$zip([1, 2], [3, 4])",
+        "$distinct([1, 1, 2])",
+        "$states.input.a[-1]",
+        "($s := 0; $states.input.a.($s := $s + $); $s)",
+        "$states.input.a[0] ? 'yes' : 'no'",
+        "$boolean([0])",
+        "$not($states.input.e)",
+        "$lookup($states.input.o, 'w')",
+        "$match($states.input.s, /o/)",
+        "$contains($states.input.s, /W.r/)",
+        "$split('a,b,c', ',')[1]",
+        "$formatNumber(1234.5, '#,##0.00')",
+        "$formatBase(255, 16)",
+        "$fromMillis(0)",
+        "$toMillis('2024-01-01T00:00:00Z')",
+        "$number('12') + 1",
+        "$round(2.5)",
+        "$abs(-3)",
+        "$max($states.input.a) - $min($states.input.a)",
+        "$average($states.input.a)",
+        "$append($states.input.a, 4)",
+        "$reverse($states.input.a)",
+        "$shuffle([1]) ",
+        "$partition($states.input.a, 2)",
+        "$range(1, 10, 3)",
+        "$hash($states.input.s, 'SHA-256')",
+        "$parse('[1,2]')[1]",
+        "$states.input.a.$string()",
+        "$states.input.people.$count(tags)",
+        "$states.input.a.[$, $ * 2]",
+        "$states.input.a.{'v': $}",
+        "function($x){ $x }(3)",
+        "(function($x){ $x * 2 })(21)",
+        "$states.input.a[$ > 1][0]",
+        "$states.input.nope.nope",
+        "$undefinedFunction(1)",
+        "$uppercase(1)",
+        "1 + 'a'",
+        "$states.input.people[0].age.foo",
+        "$sum($states.input.people.age) / $count($states.input.people)",
+        "$states.input.a ~> $sum",
+        "$states.input.a ~> $append([9]) ~> $count()",
+        "(\n  $a := 1;\n  /* comment */ $a + 1\n)",
+    ];
+    let bindings = states(input);
+    for expr in exprs {
+        let plain = evaluate_with(expr, &bindings, &mut Counter(1), false);
+        let guarded = evaluate_with(expr, &bindings, &mut Counter(1), true);
+        assert_eq!(plain, guarded, "{expr}");
+    }
+}
+
+/// The JSONata expressions of the recorded AWS executions all parse, and the simple ones (a
+/// Pass state whose `Output` is a template over `$states.input`) evaluate to what AWS returned.
+#[test]
+fn conformance_expressions() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/conformance/cases");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        eprintln!("no conformance cases at {}", dir.display());
+        return;
+    };
+    let mut parsed = 0;
+    let mut compared = 0;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(text) = std::fs::read_to_string(path.join("definition.json")) else {
+            continue;
+        };
+        let Ok(definition) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let mut strings = Vec::new();
+        collect_strings(&definition, &mut strings);
+        for s in &strings {
+            if let Some(expr) = is_template(s) {
+                check_syntax(expr).unwrap_or_else(|e| panic!("{}: {expr}: {e}", path.display()));
+                parsed += 1;
+            }
+        }
+        // Single Pass state with a templated Output over the input.
+        let states_map = definition.get("States").and_then(Value::as_object);
+        let Some(states_map) = states_map else {
+            continue;
+        };
+        if states_map.len() != 1 {
+            continue;
+        }
+        let Some(state) = states_map.values().next() else {
+            continue;
+        };
+        let is_jsonata = definition
+            .get("QueryLanguage")
+            .or(state.get("QueryLanguage"))
+            == Some(&json!("JSONata"));
+        if state.get("Type") != Some(&json!("Pass")) || !is_jsonata {
+            continue;
+        }
+        let (Some(output), Ok(input), Ok(expected)) = (
+            state.get("Output"),
+            std::fs::read_to_string(path.join("input.json")),
+            std::fs::read_to_string(path.join("expected.json")),
+        ) else {
+            continue;
+        };
+        let input: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+        let expected: Value = serde_json::from_str(&expected).unwrap_or(Value::Null);
+        if expected["status"] != json!("SUCCEEDED") {
+            continue;
+        }
+        let Some(want) = expected["output"]
+            .as_str()
+            .and_then(|s| serde_json::from_str::<Value>(s).ok())
+        else {
+            continue;
+        };
+        if want.to_string().contains('<') {
+            continue;
+        }
+        let got = evaluate_template(output, &states(input), &mut Counter(0), "Output")
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(got, want, "{}", path.display());
+        assert_eq!(
+            got.to_string(),
+            want.to_string(),
+            "{} (printed)",
+            path.display()
+        );
+        compared += 1;
+    }
+    eprintln!("conformance: {parsed} expressions parsed, {compared} outputs compared");
+}
+
+fn collect_strings(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(items) => items.iter().for_each(|i| collect_strings(i, out)),
+        Value::Object(map) => map.values().for_each(|i| collect_strings(i, out)),
+        _ => {}
+    }
+}
+
+/// Random expressions over random inputs: evaluation never panics, always ends, and the
+/// instrumentation never changes a result that fits in the budget.
+#[test]
+fn fuzz_random_expressions() {
+    let mut rng = functions::SplitMix64::new(0x5eed);
+    let atoms = [
+        "1",
+        "0",
+        "-2.5",
+        "'a'",
+        "\"b\"",
+        "true",
+        "false",
+        "null",
+        "[]",
+        "{}",
+        "$",
+        "$states.input",
+        "$states.input.a",
+        "$states.input.o.k",
+        "$v",
+        "$x",
+        "[1..3]",
+        "$states.input.a[0]",
+        "$random()",
+        "$uuid()",
+        "$now()",
+    ];
+    let unary = [
+        "$count(#)",
+        "$string(#)",
+        "$number(#)",
+        "$sum(#)",
+        "$exists(#)",
+        "$type(#)",
+        "-(#)",
+        "[#]",
+        "{'k': #}",
+        "(#)",
+        "$not(#)",
+        "$keys(#)",
+        "$reverse(#)",
+        "$parse(#)",
+        "$hash(#, 'MD5')",
+        "$partition(#, 2)",
+        "$map(#, function($e){ # })",
+        "$filter(#, function($e){ $e })",
+        "#[0]",
+        "#.k",
+        "#[$ > 0]",
+        "$distinct(#)",
+        "$uppercase(#)",
+        "$length(#)",
+        "$sort(#)",
+        "($x := #; $x)",
+        "# ~> $count()",
+        "$boolean(#)",
+        "$lookup(#, 'k')",
+        "$append(#, #)",
+        "$spread(#)",
+        "$each(#, function($v){$v})",
+    ];
+    let binary = [
+        "# + #",
+        "# - #",
+        "# * #",
+        "# / #",
+        "# % #",
+        "# & #",
+        "# = #",
+        "# != #",
+        "# < #",
+        "# and #",
+        "# or #",
+        "# in #",
+        "[# .. #]",
+        "# ? # : #",
+        "$range(#, #, 1)",
+        "$partition(#, #)",
+        "$pad(#, #)",
+        "$join(#, #)",
+        "$substring(#, #)",
+        "$zip(#, #)",
+        "$merge([#, #])",
+        "#.#",
+        "#[#]",
+        "$split(#, #)",
+        "$contains(#, #)",
+        "$replace(#, #, 'x')",
+    ];
+    fn gen(
+        rng: &mut functions::SplitMix64,
+        depth: u32,
+        atoms: &[&str],
+        unary: &[&str],
+        binary: &[&str],
+    ) -> String {
+        let pick = |rng: &mut functions::SplitMix64, n: usize| (rng.next_u64() % n as u64) as usize;
+        if depth == 0 || rng.next_u64() % 4 == 0 {
+            return atoms[pick(rng, atoms.len())].to_string();
+        }
+        if rng.next_u64() % 2 == 0 {
+            let t = unary[pick(rng, unary.len())];
+            let a = gen(rng, depth - 1, atoms, unary, binary);
+            t.replace('#', &a)
+        } else {
+            let t = binary[pick(rng, binary.len())];
+            let mut out = String::new();
+            for (i, part) in t.split('#').enumerate() {
+                if i > 0 {
+                    out.push_str(&gen(rng, depth - 1, atoms, unary, binary));
+                }
+                out.push_str(part);
+            }
+            out
+        }
+    }
+    let inputs = [
+        json!({"a": [1, 2, 3], "o": {"k": "v"}}),
+        json!({"a": [], "o": {"k": [1, "2", null]}}),
+        json!({"a": "str", "o": null}),
+        json!([1, {"a": 2}]),
+    ];
+    let mut evaluated = 0;
+    for i in 0..1500 {
+        let expr = gen(&mut rng, 4, &atoms, &unary, &binary);
+        let mut bindings = states(inputs[i % inputs.len()].clone());
+        bindings.insert("v".into(), json!({"k": i}));
+        let start = std::time::Instant::now();
+        let guarded = evaluate_with(&expr, &bindings, &mut Counter(i as u64), true);
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{expr}"
+        );
+        if !expr.contains("$now") {
+            let plain = evaluate_with(&expr, &bindings, &mut Counter(i as u64), false);
+            assert_eq!(plain, guarded, "{expr}");
+        }
+        evaluated += 1;
+    }
+    assert_eq!(evaluated, 1500);
+}
