@@ -274,7 +274,14 @@ fn every_published_rule_parses() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(&cases)
         .into_iter()
         .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path().join("definition.json")))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        // The choice_operators cases carry redacted timestamp literals; the test above restores them.
+        .filter(|p| {
+            !p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("choice_operators__"))
+        })
+        .map(|p| p.join("definition.json"))
         .collect();
     if let Some(valid) = cases.parent().map(|p| p.join("realworld/valid")) {
         files.extend(

@@ -546,22 +546,18 @@ fn validate_node(value: &Value, loc: &str, top: bool, out: &mut Vec<RuleIssue>) 
         match op {
             Operator::Matches if !v.is_string() => issue(expected("String"), at),
             Operator::Is(_) if !v.is_boolean() => issue(expected("Boolean"), at),
-            Operator::Compare { path: true, .. } => {
-                if !v.as_str().is_some_and(valid_path) {
-                    issue(
-                        format!("The value for the field '{name}' must be a valid JSONPath"),
-                        at,
-                    );
-                }
-            }
+            Operator::Compare { path: true, .. } if !v.as_str().is_some_and(valid_path) => issue(
+                format!("The value for the field '{name}' must be a valid JSONPath"),
+                at,
+            ),
+            Operator::Compare { path: true, .. } => {}
             Operator::Compare { kind, .. } => match (kind, v) {
                 (Kind::String, Value::String(_))
                 | (Kind::Numeric, Value::Number(_))
                 | (Kind::Boolean, Value::Bool(_)) => {}
-                (Kind::Timestamp, Value::String(s)) => {
-                    if !timestamp::is_rfc3339(s) {
-                        issue("String does not match RFC3339 timestamp".into(), at);
-                    }
+                (Kind::Timestamp, Value::String(s)) if timestamp::is_rfc3339(s) => {}
+                (Kind::Timestamp, Value::String(_)) => {
+                    issue("String does not match RFC3339 timestamp".into(), at)
                 }
                 (Kind::String | Kind::Timestamp, _) => issue(expected("String"), at),
                 (Kind::Numeric, _) => issue(expected("Number"), at),
