@@ -425,9 +425,10 @@ fn eval_definite<'a>(
             },
             Seg::Func(f) => {
                 return f.apply(node).map(Cow::Owned).ok_or_else(|| {
-                    NotFound(format!(
+                    NotFound(
                         "Aggregation function attempted to calculate value using empty array"
-                    ))
+                            .to_string(),
+                    )
                 })
             }
             _ => return Err(NotFound(format!("No results for path: {}", canonical()))),
@@ -507,8 +508,8 @@ fn walk<'a>(segs: &[Seg], node: Cow<'a, Value>, root: &'a Value, out: &mut Vec<C
                 }
             }
         }
-        Seg::Index(i) => walk_indexes(std::slice::from_ref(i), rest, &node, root, out),
-        Seg::Indexes(is) => walk_indexes(is, rest, &node, root, out),
+        Seg::Index(i) => walk_indexes(std::slice::from_ref(i), rest, node, root, out),
+        Seg::Indexes(is) => walk_indexes(is, rest, node, root, out),
         Seg::Slice(from, to) => {
             let Some(len) = node.as_array().map(Vec::len) else {
                 return;
@@ -536,11 +537,7 @@ fn walk<'a>(segs: &[Seg], node: Cow<'a, Value>, root: &'a Value, out: &mut Vec<C
                     }
                 }
             }
-            Value::Object(_) => {
-                if e.test(&node, root) {
-                    walk(rest, node, root, out);
-                }
-            }
+            Value::Object(_) if e.test(&node, root) => walk(rest, node, root, out),
             _ => {}
         },
         Seg::Scan(inner) => {
@@ -574,7 +571,7 @@ fn walk<'a>(segs: &[Seg], node: Cow<'a, Value>, root: &'a Value, out: &mut Vec<C
 fn walk_indexes<'a>(
     is: &[i64],
     rest: &[Seg],
-    node: &Cow<'a, Value>,
+    node: Cow<'a, Value>,
     root: &'a Value,
     out: &mut Vec<Cow<'a, Value>>,
 ) {
@@ -583,7 +580,7 @@ fn walk_indexes<'a>(
     };
     for i in is {
         if let Some(k) = resolve_index(*i, len) {
-            if let Some(c) = child(node, |v| v.get(k)) {
+            if let Some(c) = child(&node, |v| v.get(k)) {
                 walk(rest, c, root, out);
             }
         }
