@@ -504,6 +504,12 @@ fn reads_context_and_variables() {
     assert_eq!(run_with(&rule, &json!({"n": 1}), &ctx, &vars), F);
     let rule = json!({"Variable": "$$.Execution.Missing", "IsPresent": false});
     assert_eq!(run_with(&rule, &json!({}), &ctx, &vars), T);
+    let rule = json!({"Variable": "$limit", "NumericEquals": 10});
+    assert_eq!(run_with(&rule, &json!({}), &ctx, &vars), T);
+    let rule = json!({"Variable": "$.n", "NumericLessThanPath": "$limit"});
+    assert_eq!(run_with(&rule, &json!({"n": 3}), &ctx, &vars), T);
+    let rule = json!({"Variable": "$nope", "NumericEquals": 10});
+    assert_eq!(run_with(&rule, &json!({}), &ctx, &vars), missing("$nope"));
 }
 
 #[test]
