@@ -1,1 +1,261 @@
-fn main() {}
+//! `stepwise`: run, validate and serve Amazon States Language state machines.
+
+mod progress;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use stepwise_asl::model::Definition;
+use stepwise_engine::{ExecutionInfo, Status};
+use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
+use stepwise_runtime::tasks::{LambdaInvoker, MockConfig, MockInvoker, TaskRouter};
+
+/// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
+#[derive(Parser)]
+#[command(name = "stepwise", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Check a definition as ValidateStateMachineDefinition does; exit 1 when it is invalid.
+    Validate {
+        /// The definition (`.asl.json`).
+        file: PathBuf,
+    },
+    /// Run a state machine to its end and print its output.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The definition (`.asl.json`).
+    file: PathBuf,
+    /// The execution input: JSON text, or `@path` to read it from a file.
+    #[arg(long, default_value = "{}")]
+    input: String,
+    /// A Step Functions Local mock configuration file (MockConfigFile.json).
+    #[arg(long, requires = "test_case")]
+    mock_config: Option<PathBuf>,
+    /// The test case of the mock configuration to use.
+    #[arg(long)]
+    test_case: Option<String>,
+    /// The state machine's name (selects the mock configuration's entry; default: the file name
+    /// without `.asl.json` / `.json`).
+    #[arg(long)]
+    name: Option<String>,
+    /// A Lambda-compatible endpoint for Lambda tasks (`cargo lambda watch`, `sam local
+    /// start-lambda`, or AWS itself).
+    #[arg(long)]
+    lambda_endpoint: Option<String>,
+    /// Write every history event as one JSON line to this file (`-` for stderr).
+    #[arg(long)]
+    history: Option<PathBuf>,
+    /// Fire Wait states, retry intervals and timeouts at once instead of waiting for them; the
+    /// execution's clock jumps ahead. Also set by STEPWISE_SKIP_WAITS=1.
+    #[arg(long)]
+    skip_waits: bool,
+    /// Don't show live progress, even on a terminal.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Cmd::Validate { file } => validate(&file),
+        Cmd::Run(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")
+            .and_then(|rt| rt.block_on(run(args))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("stepwise: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn read_definition(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))
+}
+
+/// Prints the validator's diagnostics; true when there are errors.
+fn report_diagnostics(file: &Path, text: &str) -> bool {
+    let diagnostics = stepwise_asl::validate::validate(text);
+    let mut errors = false;
+    for d in &diagnostics {
+        errors |= d.severity == "ERROR";
+        eprintln!(
+            "{}: {} {} at {}: {}",
+            file.display(),
+            d.severity,
+            d.code,
+            if d.location.is_empty() {
+                "/"
+            } else {
+                &d.location
+            },
+            d.message
+        );
+    }
+    errors
+}
+
+fn validate(file: &Path) -> Result<ExitCode> {
+    let text = read_definition(file)?;
+    if report_diagnostics(file, &text) {
+        return Ok(ExitCode::from(1));
+    }
+    if let Err(e) = Definition::from_json(&text) {
+        eprintln!(
+            "{}: ERROR SCHEMA_VALIDATION_FAILED at {}: {}",
+            file.display(),
+            e.location,
+            e.message
+        );
+        return Ok(ExitCode::from(1));
+    }
+    println!("{}: OK", file.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn machine_name(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("StateMachine");
+    let name = name.strip_suffix(".json").unwrap_or(name);
+    let name = name.strip_suffix(".asl").unwrap_or(name);
+    name.to_string()
+}
+
+fn random_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    (nanos as u64) ^ ((std::process::id() as u64) << 32) ^ 0x5DEE_CE66_D1CE_4E5B
+}
+
+async fn run(args: RunArgs) -> Result<ExitCode> {
+    let text = read_definition(&args.file)?;
+    if report_diagnostics(&args.file, &text) {
+        return Ok(ExitCode::from(1));
+    }
+    let def = Definition::from_json(&text)
+        .map_err(|e| anyhow::anyhow!("{} at {}", e.message, e.location))?;
+    let input_text = match args.input.strip_prefix('@') {
+        Some(path) => {
+            std::fs::read_to_string(path).with_context(|| format!("reading input {path}"))?
+        }
+        None => args.input.clone(),
+    };
+    let input: Value = serde_json::from_str(&input_text).context("the input is not valid JSON")?;
+
+    let mut router = TaskRouter::new();
+    if let Some(path) = &args.mock_config {
+        let config = MockConfig::from_file(path)
+            .with_context(|| format!("reading mock config {}", path.display()))?;
+        router = router.with_mock(MockInvoker::new(config));
+    }
+    if let Some(endpoint) = &args.lambda_endpoint {
+        router = router.with_lambda(LambdaInvoker::local(endpoint.clone(), None));
+    }
+
+    let sm_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| machine_name(&args.file));
+    let seed = random_seed();
+    let exec_name = stepwise_engine_uuid(seed);
+    let info = ExecutionInfo {
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{sm_name}:{exec_name}"
+        ),
+        name: exec_name,
+        state_machine_arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{sm_name}"),
+        state_machine_name: sm_name,
+        role_arn: "arn:aws:iam::123456789012:role/stepwise".into(),
+        start_time_ms: wall_clock_ms(),
+        redrive_count: 0,
+        seed,
+    };
+    let skip_waits = args.skip_waits
+        || std::env::var("STEPWISE_SKIP_WAITS").is_ok_and(|v| v == "1" || v == "true");
+    let options = RunOptions {
+        skip_waits,
+        test_case: args.test_case.clone(),
+    };
+    let live = !args.quiet && std::io::stderr().is_terminal();
+    let history: Option<Box<dyn std::io::Write + Send>> = match &args.history {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(Box::new(std::io::stderr())),
+        Some(p) => Some(Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
+    };
+    let mut observer = progress::Progress::new(live, history);
+    let state = run_execution(
+        Arc::new(def),
+        info,
+        input,
+        Arc::new(router),
+        options,
+        &mut observer,
+    )
+    .await;
+    observer.finish()?;
+    match state.status {
+        Status::Succeeded => {
+            println!(
+                "{}",
+                serde_json::to_string(&state.output.unwrap_or(Value::Null))?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Status::Running => bail!(
+            "the execution stopped making progress: it waits for something nothing here will send"
+        ),
+        status => {
+            eprintln!("Execution {}", status.as_str());
+            eprintln!("Error: {}", state.error.unwrap_or_default());
+            eprintln!("Cause: {}", state.cause.unwrap_or_default());
+            Ok(ExitCode::from(match status {
+                Status::TimedOut => 3,
+                Status::Aborted => 4,
+                _ => 2,
+            }))
+        }
+    }
+}
+
+/// A v4 UUID from a seed (execution names).
+fn stepwise_engine_uuid(seed: u64) -> String {
+    let mut z = seed;
+    let mut next = || {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    };
+    let (a, b) = (next(), next());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFF,
+        ((b >> 48) & 0x3FFF) | 0x8000,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}

@@ -1,1 +1,188 @@
-//! placeholder
+//! The Step Functions interpreter: a pure function from (execution state, event) to
+//! (new state, history events, commands).
+//!
+//! Nothing here reads a clock, draws randomness or does I/O: the time of each event comes in with
+//! it, randomness comes from a generator whose seed is part of the state, and everything the
+//! outside world must do (invoke a task, start a timer) goes out as a [`Command`]. The embedded
+//! binary and the serverless functions drive the same [`step`].
+
+mod context;
+mod exec;
+pub mod history;
+mod rng;
+mod time_fmt;
+
+pub use exec::step;
+pub use history::HistoryEvent;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Identifies an outstanding task invocation or timer within one execution.
+pub type WaitId = u64;
+
+/// The execution's identity, fixed when it starts (the `$$.Execution` and `$$.StateMachine` parts
+/// of the Context object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionInfo {
+    /// The execution ARN.
+    pub execution_arn: String,
+    /// The execution name.
+    pub name: String,
+    /// The state machine ARN.
+    pub state_machine_arn: String,
+    /// The state machine name.
+    pub state_machine_name: String,
+    /// The role the execution runs as.
+    pub role_arn: String,
+    /// Start time, milliseconds since the Unix epoch.
+    pub start_time_ms: i64,
+    /// How many times it has been redriven.
+    pub redrive_count: u32,
+    /// A seed for the execution's random numbers (UUIDs, jitter, task tokens).
+    pub seed: u64,
+}
+
+/// The status of an execution, as DescribeExecution reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    /// Still going.
+    Running,
+    /// Ended with an output.
+    Succeeded,
+    /// Ended with an error.
+    Failed,
+    /// Ran past the machine's `TimeoutSeconds`.
+    TimedOut,
+    /// Stopped by StopExecution.
+    Aborted,
+}
+
+impl Status {
+    /// The name the API uses (`RUNNING`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "RUNNING",
+            Status::Succeeded => "SUCCEEDED",
+            Status::Failed => "FAILED",
+            Status::TimedOut => "TIMED_OUT",
+            Status::Aborted => "ABORTED",
+        }
+    }
+}
+
+/// Something that happened to an execution, fed to [`step`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// Start the execution with this input.
+    Start {
+        /// The execution input.
+        input: Value,
+    },
+    /// A task invocation returned a result.
+    TaskSucceeded {
+        /// The invocation, from [`Command::InvokeTask`].
+        task: WaitId,
+        /// The result.
+        output: Value,
+    },
+    /// A task invocation failed.
+    TaskFailed {
+        /// The invocation.
+        task: WaitId,
+        /// ASL error name.
+        error: String,
+        /// Cause text.
+        cause: String,
+    },
+    /// A `.waitForTaskToken` task's call returned: the task now waits for its token.
+    TaskSubmitted {
+        /// The invocation.
+        task: WaitId,
+        /// What the call returned.
+        output: Value,
+    },
+    /// An activity worker took the task (GetActivityTask).
+    TaskStarted {
+        /// The invocation.
+        task: WaitId,
+        /// The worker's name.
+        worker_name: Option<String>,
+    },
+    /// SendTaskHeartbeat: restart the heartbeat timer.
+    TaskHeartbeat {
+        /// The invocation.
+        task: WaitId,
+    },
+    /// A timer from [`Command::StartTimer`] is due.
+    TimerFired {
+        /// The timer.
+        timer: WaitId,
+    },
+    /// StopExecution.
+    Stop {
+        /// Error to record.
+        error: Option<String>,
+        /// Cause to record.
+        cause: Option<String>,
+    },
+}
+
+/// Work the engine asks the outside world to do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Command {
+    /// Invoke a Task's resource; answer with TaskSucceeded/TaskFailed (or TaskSubmitted for
+    /// `.waitForTaskToken`, then the token's outcome).
+    InvokeTask {
+        /// Identifies the invocation in the answer.
+        task: WaitId,
+        /// The Task state's name.
+        state_name: String,
+        /// The `Resource` ARN.
+        resource: String,
+        /// The effective parameters.
+        parameters: Value,
+        /// The task token (`.waitForTaskToken` and activities).
+        task_token: Option<String>,
+        /// The `HeartbeatSeconds` in effect.
+        heartbeat_seconds: Option<u64>,
+        /// The `TimeoutSeconds` in effect.
+        timeout_seconds: Option<u64>,
+    },
+    /// Fire [`Event::TimerFired`] at this time (milliseconds since the Unix epoch).
+    StartTimer {
+        /// Identifies the timer in the event.
+        timer: WaitId,
+        /// When.
+        at_ms: i64,
+    },
+    /// A timer no longer needed (firing it anyway is harmless).
+    CancelTimer {
+        /// The timer.
+        timer: WaitId,
+    },
+    /// A task whose result is no longer wanted (the execution ended or the branch was cancelled).
+    CancelTask {
+        /// The invocation.
+        task: WaitId,
+        /// Its task token, when it had one.
+        task_token: Option<String>,
+    },
+}
+
+/// What one [`step`] produced.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    /// The state after the event.
+    pub state: ExecutionState,
+    /// History events appended, in order.
+    pub history: Vec<HistoryEvent>,
+    /// Work to dispatch.
+    pub commands: Vec<Command>,
+}
+
+pub use exec::ExecutionState;

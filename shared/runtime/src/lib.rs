@@ -1,1 +1,5 @@
-//! placeholder
+//! The runtime around the pure engine: the ports (task invocation, storage, timers) and the
+//! drivers that carry out the engine's commands.
+
+pub mod local;
+pub mod tasks;

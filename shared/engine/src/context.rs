@@ -1,0 +1,54 @@
+//! The Context object (`$$` in JSONPath, `$states.context` in JSONata).
+
+use crate::time_fmt::iso_millis;
+use crate::ExecutionInfo;
+use serde_json::{json, Map, Value};
+
+/// What the Context object says about the running state.
+pub(crate) struct StateContext<'a> {
+    pub name: &'a str,
+    pub entered_ms: i64,
+    pub retry_count: u32,
+    pub task_token: Option<&'a str>,
+    pub map_item: Option<(usize, &'a Value)>,
+}
+
+/// Builds the Context object for one evaluation.
+pub(crate) fn build(info: &ExecutionInfo, input: &Value, s: &StateContext) -> Value {
+    let mut ctx = Map::new();
+    ctx.insert(
+        "Execution".into(),
+        json!({
+            "Id": info.execution_arn,
+            "Input": input,
+            "Name": info.name,
+            "RoleArn": info.role_arn,
+            "StartTime": iso_millis(info.start_time_ms),
+            "RedriveCount": info.redrive_count,
+        }),
+    );
+    let mut state = Map::new();
+    state.insert(
+        "EnteredTime".into(),
+        Value::String(iso_millis(s.entered_ms)),
+    );
+    state.insert("Name".into(), Value::String(s.name.to_string()));
+    if s.retry_count > 0 {
+        state.insert("RetryCount".into(), Value::from(s.retry_count));
+    }
+    ctx.insert("State".into(), Value::Object(state));
+    ctx.insert(
+        "StateMachine".into(),
+        json!({ "Id": info.state_machine_arn, "Name": info.state_machine_name }),
+    );
+    if let Some(token) = s.task_token {
+        ctx.insert("Task".into(), json!({ "Token": token }));
+    }
+    if let Some((index, value)) = s.map_item {
+        ctx.insert(
+            "Map".into(),
+            json!({ "Item": { "Index": index, "Value": value } }),
+        );
+    }
+    Value::Object(ctx)
+}

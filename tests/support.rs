@@ -1,0 +1,113 @@
+//! Helpers shared by the end-to-end tests: where the shared corpus lives, how to run a
+//! definition through the engine, and AWS-recording placeholder matching.
+
+use regex::Regex;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use stepwise_asl::model::Definition;
+use stepwise_engine::{ExecutionInfo, ExecutionState, HistoryEvent};
+use stepwise_runtime::local::{run_execution, Observer, RunOptions};
+use stepwise_runtime::tasks::TaskRouter;
+
+/// The `shared` folder beside the repository (conformance cases, benchmark workloads), or
+/// `STEPWISE_SHARED` when set.
+pub fn shared_dir() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("STEPWISE_SHARED") {
+        return Some(PathBuf::from(p));
+    }
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
+    p.join("conformance").is_dir().then_some(p)
+}
+
+struct Collect(Vec<HistoryEvent>);
+
+impl Observer for Collect {
+    fn on_event(&mut self, event: &HistoryEvent) {
+        self.0.push(event.clone());
+    }
+}
+
+/// Runs a definition to its end in this process, skipping waits, with no task invokers.
+pub async fn run_definition(
+    definition: &Value,
+    input: Value,
+    name: &str,
+) -> Result<(ExecutionState, Vec<HistoryEvent>), String> {
+    let def = Definition::from_value(definition)
+        .map_err(|e| format!("{} at {}", e.message, e.location))?;
+    let info = ExecutionInfo {
+        execution_arn: format!(
+            "arn:aws:states:us-east-1:111111111111:execution:{name}:exec-{name}"
+        ),
+        name: format!("exec-{name}"),
+        state_machine_arn: format!("arn:aws:states:us-east-1:111111111111:stateMachine:{name}"),
+        state_machine_name: name.to_string(),
+        role_arn: "arn:aws:iam::111111111111:role/conformance".into(),
+        start_time_ms: 1_700_000_000_000,
+        redrive_count: 0,
+        seed: 42,
+    };
+    let mut events = Collect(Vec::new());
+    let options = RunOptions {
+        skip_waits: true,
+        test_case: None,
+    };
+    let state = run_execution(
+        Arc::new(def),
+        info,
+        input,
+        Arc::new(TaskRouter::new()),
+        options,
+        &mut events,
+    )
+    .await;
+    Ok((state, events.0))
+}
+
+fn placeholder() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"<[A-Za-z][^<>]*>").expect("valid regex"))
+}
+
+/// JSON equality in which a `<...>` part of an expected string matches any text (as
+/// `../shared/conformance/harness.py` does).
+pub fn matches(expected: &Value, actual: &Value) -> bool {
+    match (expected, actual) {
+        (Value::String(e), _) if placeholder().is_match(e) => {
+            if placeholder()
+                .find(e)
+                .is_some_and(|m| m.start() == 0 && m.end() == e.len())
+            {
+                return true;
+            }
+            let Value::String(a) = actual else {
+                return false;
+            };
+            let parts: Vec<String> = placeholder().split(e).map(regex::escape).collect();
+            Regex::new(&format!("(?s)^{}$", parts.join(".+?"))).is_ok_and(|re| re.is_match(a))
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            e.len() == a.len()
+                && e.iter()
+                    .all(|(k, v)| a.get(k).is_some_and(|av| matches(v, av)))
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            e.len() == a.len() && e.iter().zip(a).all(|(x, y)| matches(x, y))
+        }
+        (Value::Number(e), Value::Number(a)) => e.as_f64() == a.as_f64(),
+        _ => expected == actual,
+    }
+}
+
+/// Error and cause: a recorded value may be JSON text the recording parsed.
+pub fn text_matches(expected: &Value, actual: Option<&str>) -> bool {
+    match expected {
+        Value::Null => actual.is_none_or(str::is_empty),
+        _ => {
+            let Some(a) = actual else { return false };
+            let parsed = serde_json::from_str::<Value>(a).unwrap_or(Value::String(a.to_string()));
+            matches(expected, &parsed) || matches(expected, &Value::String(a.to_string()))
+        }
+    }
+}
