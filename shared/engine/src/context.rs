@@ -14,13 +14,13 @@ pub(crate) struct StateContext<'a> {
 }
 
 /// Builds the Context object for one evaluation.
-pub(crate) fn build(info: &ExecutionInfo, input: &Value, s: &StateContext) -> Value {
+pub(crate) fn build(info: &ExecutionInfo, input: Option<&Value>, s: &StateContext) -> Value {
     let mut ctx = Map::new();
     ctx.insert(
         "Execution".into(),
         json!({
             "Id": info.execution_arn,
-            "Input": input,
+            "Input": input.unwrap_or(&Value::Null),
             "Name": info.name,
             "RoleArn": info.role_arn,
             "StartTime": iso_millis(info.start_time_ms),
@@ -51,4 +51,67 @@ pub(crate) fn build(info: &ExecutionInfo, input: &Value, s: &StateContext) -> Va
         );
     }
     Value::Object(ctx)
+}
+
+/// How much of the Context object a template reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    /// No `$$` at all.
+    Nothing,
+    /// `$$` paths that do not reach `Execution.Input`.
+    WithoutInput,
+    /// `$$`, `$$.Execution` or `$$.Execution.Input...`.
+    Everything,
+}
+
+/// What a payload template's strings read of the Context object.
+pub(crate) fn needs(template: &Value) -> Need {
+    match template {
+        Value::String(s) => {
+            let mut need = Need::Nothing;
+            for (i, _) in s.match_indices("$$") {
+                let rest = &s[i + 2..];
+                let path: &str = rest
+                    .split(|c: char| c == ',' || c == ')' || c == ' ')
+                    .next()
+                    .unwrap_or("");
+                if path.is_empty() || path == ".Execution" || path.starts_with(".Execution.Input") || path.starts_with(".Execution[") || path.starts_with("[") {
+                    return Need::Everything;
+                }
+                need = Need::WithoutInput;
+            }
+            need
+        }
+        Value::Array(a) => a.iter().map(needs).fold(Need::Nothing, max_need),
+        Value::Object(o) => o.values().map(needs).fold(Need::Nothing, max_need),
+        _ => Need::Nothing,
+    }
+}
+
+fn max_need(a: Need, b: Need) -> Need {
+    match (a, b) {
+        (Need::Everything, _) | (_, Need::Everything) => Need::Everything,
+        (Need::WithoutInput, _) | (_, Need::WithoutInput) => Need::WithoutInput,
+        _ => Need::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn needs_reads_what_templates_reference() {
+        for (t, n) in [
+            (json!({"a.$": "$.x"}), Need::Nothing),
+            (json!({"a.$": "$$.Map.Item.Value"}), Need::WithoutInput),
+            (json!({"a.$": "$$"}), Need::Everything),
+            (json!({"a": {"b.$": "$$.Execution.Input.k"}}), Need::Everything),
+            (json!({"a.$": "States.Format('{}', $$.Execution)"}), Need::Everything),
+            (json!({"a.$": "$$.Execution.Id"}), Need::WithoutInput),
+        ] {
+            assert_eq!(needs(&t), n, "{t}");
+        }
+    }
 }

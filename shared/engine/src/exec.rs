@@ -609,15 +609,28 @@ impl<'d> Engine<'d> {
     // ----- evaluation helpers -----
 
     fn context(&self, t: &Thread, st: &State, token: Option<&str>) -> Value {
+        self.context_with(t, st, token, t.map_item.as_ref().map(|(i, v)| (*i, v)), true)
+    }
+
+    /// The Context object; `include_input` false leaves out `Execution.Input`, which can be
+    /// large and which most references do not read.
+    fn context_with(
+        &self,
+        t: &Thread,
+        st: &State,
+        token: Option<&str>,
+        map_item: Option<(usize, &Value)>,
+        include_input: bool,
+    ) -> Value {
         context::build(
             &self.s.info,
-            &self.s.input,
+            include_input.then_some(&self.s.input),
             &StateContext {
                 name: &st.name,
                 entered_ms: t.entered_ms,
                 retry_count: t.retries.iter().sum(),
                 task_token: token,
-                map_item: t.map_item.as_ref().map(|(i, v)| (*i, v)),
+                map_item,
             },
         )
     }
@@ -643,7 +656,23 @@ impl<'d> Engine<'d> {
         input: &Value,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
-        let ctx = self.context(t, st, token);
+        self.jsonpath_template_item(t, st, template, input, token, t.map_item.as_ref().map(|(i, v)| (*i, v)))
+    }
+
+    /// A payload template, with `$$.Map.Item` set to `map_item` (ItemSelector).
+    fn jsonpath_template_item(
+        &mut self,
+        t: &Thread,
+        st: &State,
+        template: &Value,
+        input: &Value,
+        token: Option<&str>,
+        map_item: Option<(usize, &Value)>,
+    ) -> Result<Value, Failure> {
+        let ctx = match context::needs(template) {
+            context::Need::Nothing => Value::Null,
+            need => self.context_with(t, st, token, map_item, need == context::Need::Everything),
+        };
         let scope = Scope {
             input,
             context: &ctx,
@@ -664,10 +693,9 @@ impl<'d> Engine<'d> {
         if path == Some("$") {
             return Ok(input.clone());
         }
-        let ctx = if path.is_some_and(|p| p.starts_with("$$")) {
-            self.context(t, st, None)
-        } else {
-            Value::Null
+        let ctx = match path {
+            Some(p) if p.starts_with("$$") => self.context(t, st, None),
+            _ => Value::Null,
         };
         let scope = Scope {
             input,
@@ -1665,13 +1693,16 @@ impl<'d> Engine<'d> {
         let item = c.items[index].clone();
         let input = match &spec.item_selector {
             Some(sel) => {
-                let mut ct = t.clone();
-                ct.map_item = Some((index, item.clone()));
                 let r = if st.query_language == QueryLanguage::Jsonata {
-                    let b = self.jsonata_bindings(&ct, st, &[], None);
-                    self.jsonata_value(&ct, st, sel, &b, "ItemSelector")
+                    let mut b = self.jsonata_bindings(&t, st, &[], None);
+                    if let Some(Value::Object(states)) = b.get_mut("states") {
+                        if let Some(Value::Object(ctx)) = states.get_mut("context") {
+                            ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": item}}));
+                        }
+                    }
+                    self.jsonata_value(&t, st, sel, &b, "ItemSelector")
                 } else {
-                    self.jsonpath_template(&ct, st, sel, &c.effective, None)
+                    self.jsonpath_template_item(&t, st, sel, &c.effective, None, Some((index, &item)))
                 };
                 match r {
                     Ok(v) => v,
