@@ -64,12 +64,12 @@ async fn check_case(dir: &std::path::Path) -> Result<(), String> {
     }
 }
 
-/// The recordings keep some top-level arrays and numbers as their JSON text (`"[1,2,3]"`,
-/// `"42"`) where AWS gave (or was given) the value itself; read them back as values.
+/// The recordings keep top-level values that are not objects as their JSON text (`"[1,2,3]"`,
+/// `"42"`, `"true"`) where AWS gave (or was given) the value itself; read them back as values.
 fn unwrap_recorded_text(v: Value) -> Value {
     match &v {
         Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(parsed @ (Value::Array(_) | Value::Object(_) | Value::Number(_))) => parsed,
+            Ok(parsed) => parsed,
             _ => v,
         },
         _ => v,

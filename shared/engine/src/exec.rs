@@ -817,7 +817,7 @@ impl<'d> Engine<'d> {
     ) -> Result<(), (Thread, Failure)> {
         if st.query_language == QueryLanguage::Jsonata {
             let b = self.jsonata_bindings(&t, st, &[], None);
-            let out = match &st.output {
+            let out = match jsonata_output(&st.output) {
                 Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
                 None => Ok(t.input.clone()),
             };
@@ -887,7 +887,7 @@ impl<'d> Engine<'d> {
         let st = self.def.state(t.machine, t.state);
         if st.query_language == QueryLanguage::Jsonata {
             let b = self.jsonata_bindings(&t, st, &[("result", &result)], None);
-            let out = match &st.output {
+            let out = match jsonata_output(&st.output) {
                 Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
                 None => Ok(result.clone()),
             };
@@ -1098,7 +1098,7 @@ impl<'d> Engine<'d> {
 
     fn wait_output(&mut self, t: &Thread, st: &State) -> Result<Value, Failure> {
         if st.query_language == QueryLanguage::Jsonata {
-            return match &st.output {
+            return match jsonata_output(&st.output) {
                 Some(o) => {
                     let b = self.jsonata_bindings(t, st, &[], None);
                     self.jsonata_value(t, st, o, &b, "Output")
@@ -2115,6 +2115,14 @@ impl<'d> Engine<'d> {
             }
         }
         self.queue.clear();
+    }
+}
+
+/// A JSONata `Output`; AWS treats an empty object like no `Output` at all (the input passes).
+fn jsonata_output(output: &Option<Value>) -> Option<&Value> {
+    match output {
+        Some(Value::Object(m)) if m.is_empty() => None,
+        other => other.as_ref(),
     }
 }
 
