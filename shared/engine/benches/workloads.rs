@@ -35,7 +35,14 @@ fn info() -> ExecutionInfo {
 /// Runs one execution to its end, firing timers at once.
 fn run_once(def: &Definition, input: &Value) -> ExecutionState {
     let mut now = 1_700_000_000_000;
-    let mut tr = step(def, ExecutionState::new(info()), now, Event::Start { input: input.clone() });
+    let mut tr = step(
+        def,
+        ExecutionState::new(info()),
+        now,
+        Event::Start {
+            input: input.clone(),
+        },
+    );
     loop {
         if tr.state.status != Status::Running {
             return tr.state;
@@ -60,12 +67,26 @@ fn main() {
         return;
     };
     let quick = std::env::args().any(|a| a == "--quick");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).into_iter().flatten().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .collect();
     names.sort();
-    println!("{:24} {:7} {:>12} {:>16}", "workload", "output", "median", "transitions/s");
+    println!(
+        "{:24} {:7} {:>12} {:>16}",
+        "workload", "output", "median", "transitions/s"
+    );
     for w in names {
-        let read = |f: &str| -> Option<Value> { serde_json::from_str(&std::fs::read_to_string(w.join(f)).ok()?).ok() };
-        let (Some(defv), Some(input), Some(expected)) = (read("definition.json"), read("input.json"), read("expected.json")) else {
+        let read = |f: &str| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(w.join(f)).ok()?).ok()
+        };
+        let (Some(defv), Some(input), Some(expected)) = (
+            read("definition.json"),
+            read("input.json"),
+            read("expected.json"),
+        ) else {
             continue;
         };
         let Ok(def) = Definition::from_value(&defv) else {
@@ -85,7 +106,11 @@ fn main() {
         }
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
-        let name = w.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+        let name = w
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("?")
+            .to_string();
         println!(
             "{name:24} {:7} {:>10.2}ms {:>16.0}",
             if ok { "ok" } else { "WRONG" },

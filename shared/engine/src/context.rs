@@ -75,7 +75,12 @@ pub(crate) fn needs(template: &Value) -> Need {
                     .split(|c: char| c == ',' || c == ')' || c == ' ')
                     .next()
                     .unwrap_or("");
-                if path.is_empty() || path == ".Execution" || path.starts_with(".Execution.Input") || path.starts_with(".Execution[") || path.starts_with("[") {
+                if path.is_empty()
+                    || path == ".Execution"
+                    || path.starts_with(".Execution.Input")
+                    || path.starts_with(".Execution[")
+                    || path.starts_with("[")
+                {
                     return Need::Everything;
                 }
                 need = Need::WithoutInput;
@@ -107,8 +112,14 @@ mod tests {
             (json!({"a.$": "$.x"}), Need::Nothing),
             (json!({"a.$": "$$.Map.Item.Value"}), Need::WithoutInput),
             (json!({"a.$": "$$"}), Need::Everything),
-            (json!({"a": {"b.$": "$$.Execution.Input.k"}}), Need::Everything),
-            (json!({"a.$": "States.Format('{}', $$.Execution)"}), Need::Everything),
+            (
+                json!({"a": {"b.$": "$$.Execution.Input.k"}}),
+                Need::Everything,
+            ),
+            (
+                json!({"a.$": "States.Format('{}', $$.Execution)"}),
+                Need::Everything,
+            ),
             (json!({"a.$": "$$.Execution.Id"}), Need::WithoutInput),
         ] {
             assert_eq!(needs(&t), n, "{t}");

@@ -609,7 +609,13 @@ impl<'d> Engine<'d> {
     // ----- evaluation helpers -----
 
     fn context(&self, t: &Thread, st: &State, token: Option<&str>) -> Value {
-        self.context_with(t, st, token, t.map_item.as_ref().map(|(i, v)| (*i, v)), true)
+        self.context_with(
+            t,
+            st,
+            token,
+            t.map_item.as_ref().map(|(i, v)| (*i, v)),
+            true,
+        )
     }
 
     /// The Context object; `include_input` false leaves out `Execution.Input`, which can be
@@ -656,7 +662,14 @@ impl<'d> Engine<'d> {
         input: &Value,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
-        self.jsonpath_template_item(t, st, template, input, token, t.map_item.as_ref().map(|(i, v)| (*i, v)))
+        self.jsonpath_template_item(
+            t,
+            st,
+            template,
+            input,
+            token,
+            t.map_item.as_ref().map(|(i, v)| (*i, v)),
+        )
     }
 
     /// A payload template, with `$$.Map.Item` set to `map_item` (ItemSelector).
@@ -817,7 +830,7 @@ impl<'d> Engine<'d> {
     ) -> Result<(), (Thread, Failure)> {
         if st.query_language == QueryLanguage::Jsonata {
             let b = self.jsonata_bindings(&t, st, &[], None);
-            let out = match jsonata_output(&st.output) {
+            let out = match &st.output {
                 Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
                 None => Ok(t.input.clone()),
             };
@@ -832,11 +845,18 @@ impl<'d> Engine<'d> {
             self.exit_state(tid, t, out, vars);
             return Ok(());
         }
-        let effective = match self.effective_input(&t, st, None) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
+        // With a Result and nothing to evaluate, the effective input would only be thrown away.
+        let trivial_input = st.input_path.as_deref() == Some("$") && st.parameters.is_none();
+        let result = match result {
+            Some(r) if trivial_input => r.clone(),
+            _ => {
+                let effective = match self.effective_input(&t, st, None) {
+                    Ok(v) => v,
+                    Err(f) => return Err((t, f)),
+                };
+                result.cloned().unwrap_or(effective)
+            }
         };
-        let result = result.cloned().unwrap_or(effective);
         self.finish_jsonpath(tid, t, st, result)
     }
 
@@ -859,25 +879,36 @@ impl<'d> Engine<'d> {
             Ok(v) => v,
             Err(f) => return Err((t, f)),
         };
-        let merged = match payload::apply_result_path(&t.input, result, st.result_path.as_deref()) {
-            Ok(v) => v,
-            Err(e) => {
-                let f = self.in_state(&t, st, e);
-                return Err((t, f));
+        let mut t = t;
+        // The state's input is not needed once merged: move it rather than copy a large payload.
+        let merged = match st.result_path.as_deref() {
+            None => std::mem::take(&mut t.input),
+            Some("$") => result,
+            Some(p) => {
+                let mut base = std::mem::take(&mut t.input);
+                match stepwise_asl::jsonpath::set(&mut base, p, result) {
+                    Ok(()) => base,
+                    Err(e) => {
+                        t.input = base;
+                        let f = self.in_state(&t, st, e);
+                        return Err((t, f));
+                    }
+                }
             }
         };
         // OutputPath sees the variables this state assigned.
-        let mut t = t;
         if let Some(v) = &vars {
             for (k, val) in v {
                 t.variables.insert(k.clone(), val.clone());
             }
         }
-        let out =
-            match self.jsonpath_select(&t, st, "OutputPath", st.output_path.as_deref(), &merged) {
+        let out = match st.output_path.as_deref() {
+            Some("$") => merged,
+            p => match self.jsonpath_select(&t, st, "OutputPath", p, &merged) {
                 Ok(v) => v,
                 Err(f) => return Err((t, f)),
-            };
+            },
+        };
         self.exit_state(tid, t, out, vars);
         Ok(())
     }
@@ -887,7 +918,7 @@ impl<'d> Engine<'d> {
         let st = self.def.state(t.machine, t.state);
         if st.query_language == QueryLanguage::Jsonata {
             let b = self.jsonata_bindings(&t, st, &[("result", &result)], None);
-            let out = match jsonata_output(&st.output) {
+            let out = match &st.output {
                 Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
                 None => Ok(result.clone()),
             };
@@ -1098,7 +1129,7 @@ impl<'d> Engine<'d> {
 
     fn wait_output(&mut self, t: &Thread, st: &State) -> Result<Value, Failure> {
         if st.query_language == QueryLanguage::Jsonata {
-            return match jsonata_output(&st.output) {
+            return match &st.output {
                 Some(o) => {
                     let b = self.jsonata_bindings(t, st, &[], None);
                     self.jsonata_value(t, st, o, &b, "Output")
@@ -1697,12 +1728,22 @@ impl<'d> Engine<'d> {
                     let mut b = self.jsonata_bindings(&t, st, &[], None);
                     if let Some(Value::Object(states)) = b.get_mut("states") {
                         if let Some(Value::Object(ctx)) = states.get_mut("context") {
-                            ctx.insert("Map".into(), json!({"Item": {"Index": index, "Value": item}}));
+                            ctx.insert(
+                                "Map".into(),
+                                json!({"Item": {"Index": index, "Value": item}}),
+                            );
                         }
                     }
                     self.jsonata_value(&t, st, sel, &b, "ItemSelector")
                 } else {
-                    self.jsonpath_template_item(&t, st, sel, &c.effective, None, Some((index, &item)))
+                    self.jsonpath_template_item(
+                        &t,
+                        st,
+                        sel,
+                        &c.effective,
+                        None,
+                        Some((index, &item)),
+                    )
                 };
                 match r {
                     Ok(v) => v,
@@ -2115,14 +2156,6 @@ impl<'d> Engine<'d> {
             }
         }
         self.queue.clear();
-    }
-}
-
-/// A JSONata `Output`; AWS treats an empty object like no `Output` at all (the input passes).
-fn jsonata_output(output: &Option<Value>) -> Option<&Value> {
-    match output {
-        Some(Value::Object(m)) if m.is_empty() => None,
-        other => other.as_ref(),
     }
 }
 
