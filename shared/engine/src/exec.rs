@@ -46,11 +46,22 @@ pub struct ExecutionState {
     pub last_event_id: u64,
     /// State transitions so far (for metering).
     pub transitions: u64,
+    /// Where a redrive restarts: the top-level state that was running when the execution
+    /// stopped, with its input and variables.
+    #[serde(default)]
+    redrive_point: Option<RedrivePoint>,
     next_wait: WaitId,
     rng: u64,
     next_thread: ThreadId,
     threads: BTreeMap<ThreadId, Thread>,
     waits: BTreeMap<WaitId, Waiter>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RedrivePoint {
+    state: StateId,
+    input: Value,
+    variables: Map<String, Value>,
 }
 
 /// What an outstanding wait id stands for.
@@ -181,6 +192,7 @@ impl ExecutionState {
             error: None,
             cause: None,
             stop_ms: None,
+            redrive_point: None,
             last_event_id: 0,
             transitions: 0,
             next_wait: 1,
@@ -294,6 +306,10 @@ impl<'d> Engine<'d> {
     // ----- events -----
 
     fn apply(&mut self, event: Event) {
+        if let Event::Redrive { from_state, input } = event {
+            self.redrive(from_state, input);
+            return;
+        }
         if self.s.status != Status::Running {
             return;
         }
@@ -307,6 +323,7 @@ impl<'d> Engine<'d> {
             Event::TaskStarted { task, worker_name } => self.task_started(task, worker_name),
             Event::TaskHeartbeat { task } => self.task_heartbeat(task),
             Event::TimerFired { timer } => self.timer_fired(timer),
+            Event::Redrive { .. } => {}
             Event::Stop { error, cause } => {
                 let mut d = Map::new();
                 if let Some(e) = &error {
@@ -360,6 +377,65 @@ impl<'d> Engine<'d> {
         };
         let id = self.new_thread(t);
         self.queue.push_back(id);
+    }
+
+    fn redrive(&mut self, from_state: Option<String>, input: Option<Value>) {
+        if matches!(self.s.status, Status::Running | Status::Succeeded) {
+            return;
+        }
+        let root = self.def.root();
+        let point = match (&from_state, &self.s.redrive_point) {
+            (Some(name), p) => match root.states.iter().position(|st| &st.name == name) {
+                Some(state) => RedrivePoint {
+                    state,
+                    input: p
+                        .as_ref()
+                        .map(|p| p.input.clone())
+                        .unwrap_or_else(|| self.s.input.clone()),
+                    variables: p.as_ref().map(|p| p.variables.clone()).unwrap_or_default(),
+                },
+                None => return,
+            },
+            (None, Some(p)) => p.clone(),
+            (None, None) => RedrivePoint {
+                state: root.start_at,
+                input: self.s.input.clone(),
+                variables: Map::new(),
+            },
+        };
+        let input = input.unwrap_or(point.input);
+        self.s.info.redrive_count += 1;
+        self.s.status = Status::Running;
+        self.s.output = None;
+        self.s.error = None;
+        self.s.cause = None;
+        self.s.stop_ms = None;
+        let prev = self.s.last_event_id;
+        let id = self.emit_raw(
+            prev,
+            "ExecutionRedriven",
+            Some(json!({"redriveCount": self.s.info.redrive_count})),
+        );
+        if let Some(secs) = self.def.timeout_seconds {
+            let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
+            self.start_timer(Waiter::ExecutionTimeout, at);
+        }
+        let t = Thread {
+            machine: 0,
+            state: point.state,
+            parent: None,
+            input,
+            variables: point.variables,
+            phase: Phase::Enter,
+            entered_event: 0,
+            entered_ms: self.now,
+            last_event: id,
+            retries: Vec::new(),
+            map_item: None,
+            hidden: false,
+        };
+        let tid = self.new_thread(t);
+        self.queue.push_back(tid);
     }
 
     fn task_outcome(&mut self, task: WaitId, outcome: Result<Value, Failure>) {
@@ -1926,6 +2002,11 @@ impl<'d> Engine<'d> {
         self.s.threads.remove(&tid);
         match t.parent {
             None => {
+                self.s.redrive_point = Some(RedrivePoint {
+                    state: t.state,
+                    input: t.input.clone(),
+                    variables: t.variables.clone(),
+                });
                 let mut d = Map::new();
                 if let Some(e) = &error {
                     d.insert("error".into(), Value::String(e.clone()));
@@ -2024,6 +2105,13 @@ impl<'d> Engine<'d> {
     /// A state failed: Retry, then Catch, then fail the thread.
     fn fail_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {
         if terminal(&f.error) {
+            if t.parent.is_none() {
+                self.s.redrive_point = Some(RedrivePoint {
+                    state: t.state,
+                    input: t.input.clone(),
+                    variables: t.variables.clone(),
+                });
+            }
             // No Retry or Catch: the whole execution fails.
             let d = json!({"error": f.error, "cause": f.cause});
             self.end(
@@ -2142,6 +2230,13 @@ impl<'d> Engine<'d> {
         self.s.error = error;
         self.s.cause = cause;
         self.s.stop_ms = Some(self.now);
+        if let Some(root) = self.s.threads.values().find(|t| t.parent.is_none()) {
+            self.s.redrive_point = Some(RedrivePoint {
+                state: root.state,
+                input: root.input.clone(),
+                variables: root.variables.clone(),
+            });
+        }
         let ids: Vec<ThreadId> = self.s.threads.keys().copied().collect();
         for id in ids {
             self.cancel_thread(id);
@@ -2225,5 +2320,133 @@ mod tests {
             service_parts("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
             ("sqs".into(), "sendMessage.waitForTaskToken".into())
         );
+    }
+}
+
+#[cfg(test)]
+mod redrive_tests {
+    use super::*;
+
+    fn info() -> ExecutionInfo {
+        ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            start_time_ms: 0,
+            redrive_count: 0,
+            seed: 1,
+        }
+    }
+
+    fn task_id(commands: &[Command]) -> WaitId {
+        commands
+            .iter()
+            .find_map(|c| match c {
+                Command::InvokeTask { task, .. } => Some(*task),
+                _ => None,
+            })
+            .expect("a task was invoked")
+    }
+
+    #[test]
+    fn redrive_restarts_the_failed_state_with_its_input() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{
+                "A":{"Type":"Pass","Result":{"k":1},"Next":"T"},
+                "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}"#,
+        )
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start { input: json!({}) },
+        );
+        let task = task_id(&tr.commands);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::TaskFailed {
+                task,
+                error: "Boom".into(),
+                cause: "c".into(),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        let tr = step(
+            &def,
+            tr.state,
+            2,
+            Event::Redrive {
+                from_state: None,
+                input: None,
+            },
+        );
+        assert_eq!(tr.state.status, Status::Running);
+        assert_eq!(tr.history[0].event_type, "ExecutionRedriven");
+        assert_eq!(tr.history[1].event_type, "TaskStateEntered");
+        let params = tr.commands.iter().find_map(|c| match c {
+            Command::InvokeTask { parameters, .. } => Some(parameters.clone()),
+            _ => None,
+        });
+        assert_eq!(params, Some(json!({"k": 1})));
+        let task = task_id(&tr.commands);
+        let tr = step(
+            &def,
+            tr.state,
+            3,
+            Event::TaskSucceeded {
+                task,
+                output: json!("ok"),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        assert_eq!(tr.state.info.redrive_count, 1);
+        // history ids go on without a gap
+        assert_eq!(
+            tr.history.last().map(|h| h.id),
+            Some(tr.state.last_event_id)
+        );
+    }
+
+    #[test]
+    fn redrive_from_any_state_and_not_after_success() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Fail","Error":"E"},"B":{"Type":"Pass","End":true}}}"#,
+        )
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: json!({"x": 1}),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::Redrive {
+                from_state: Some("B".into()),
+                input: Some(json!(5)),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        assert_eq!(tr.state.output, Some(json!(5)));
+        let tr = step(
+            &def,
+            tr.state,
+            2,
+            Event::Redrive {
+                from_state: None,
+                input: None,
+            },
+        );
+        assert!(tr.history.is_empty());
     }
 }

@@ -122,6 +122,17 @@ pub enum Event {
         /// The timer.
         timer: WaitId,
     },
+    /// RedriveExecution: run a FAILED, TIMED_OUT or ABORTED execution again from the state
+    /// where it stopped (AWS), or from any top-level state (`from_state`, beyond AWS), with the
+    /// input that state had or a new one.
+    Redrive {
+        /// A top-level state to restart at instead of the one that stopped.
+        #[serde(default)]
+        from_state: Option<String>,
+        /// A new input for that state.
+        #[serde(default)]
+        input: Option<Value>,
+    },
     /// StopExecution.
     Stop {
         /// Error to record.
