@@ -272,9 +272,18 @@ impl Definition {
         };
         let timeout_seconds = match root.get("TimeoutSeconds") {
             None => None,
-            Some(v) => Some(v.as_u64().ok_or_else(|| err("TimeoutSeconds must be a positive integer", "/TimeoutSeconds"))?),
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                err(
+                    "TimeoutSeconds must be a positive integer",
+                    "/TimeoutSeconds",
+                )
+            })?),
         };
-        let mut def = Definition { machines: Vec::new(), timeout_seconds, query_language };
+        let mut def = Definition {
+            machines: Vec::new(),
+            timeout_seconds,
+            query_language,
+        };
         def.parse_machine(root, "", query_language, false)?;
         Ok(def)
     }
@@ -297,16 +306,27 @@ impl Definition {
         distributed: bool,
     ) -> Result<MachineId, ModelError> {
         let id = self.machines.len();
-        self.machines.push(Machine { start_at: 0, states: Vec::new(), distributed });
+        self.machines.push(Machine {
+            start_at: 0,
+            states: Vec::new(),
+            distributed,
+        });
         let states_loc = format!("{loc}/States");
         let states = obj(m.get("States").unwrap_or(&Value::Null), &states_loc)?;
-        let index: HashMap<&str, StateId> = states.keys().enumerate().map(|(i, k)| (k.as_str(), i)).collect();
+        let index: HashMap<&str, StateId> = states
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.as_str(), i))
+            .collect();
         let lookup = |name: &Value, at: String| -> Result<StateId, ModelError> {
             name.as_str()
                 .and_then(|n| index.get(n).copied())
                 .ok_or_else(|| err(format!("no state named {name}"), &at))
         };
-        let start_at = lookup(m.get("StartAt").unwrap_or(&Value::Null), format!("{loc}/StartAt"))?;
+        let start_at = lookup(
+            m.get("StartAt").unwrap_or(&Value::Null),
+            format!("{loc}/StartAt"),
+        )?;
         let mut parsed = Vec::with_capacity(states.len());
         for (name, sv) in states {
             let sloc = format!("{states_loc}/{name}");
@@ -321,7 +341,9 @@ impl Definition {
                 None => None,
             };
             let kind = match ty {
-                "Pass" => StateKind::Pass { result: s.get("Result").cloned() },
+                "Pass" => StateKind::Pass {
+                    result: s.get("Result").cloned(),
+                },
                 "Task" => StateKind::Task {
                     resource: s
                         .get("Resource")
@@ -347,7 +369,10 @@ impl Definition {
                         };
                         choices.push(ChoiceBranch {
                             condition,
-                            next: lookup(co.get("Next").unwrap_or(&Value::Null), format!("{cloc}/Next"))?,
+                            next: lookup(
+                                co.get("Next").unwrap_or(&Value::Null),
+                                format!("{cloc}/Next"),
+                            )?,
                             assign: co.get("Assign").cloned(),
                             output: co.get("Output").cloned(),
                         });
@@ -368,15 +393,24 @@ impl Definition {
                     } else if let Some(p) = s.get("TimestampPath").and_then(Value::as_str) {
                         WaitFor::TimestampPath(p.to_string())
                     } else {
-                        return Err(err("Wait needs Seconds, Timestamp, SecondsPath or TimestampPath", &sloc));
+                        return Err(err(
+                            "Wait needs Seconds, Timestamp, SecondsPath or TimestampPath",
+                            &sloc,
+                        ));
                     };
                     StateKind::Wait(w)
                 }
                 "Succeed" => StateKind::Succeed,
-                "Fail" => StateKind::Fail { error: value_or_path(s, "Error"), cause: value_or_path(s, "Cause") },
+                "Fail" => StateKind::Fail {
+                    error: value_or_path(s, "Error"),
+                    cause: value_or_path(s, "Cause"),
+                },
                 "Parallel" => {
                     let list = s.get("Branches").and_then(Value::as_array).ok_or_else(|| {
-                        err("Parallel needs a Branches array", &format!("{sloc}/Branches"))
+                        err(
+                            "Parallel needs a Branches array",
+                            &format!("{sloc}/Branches"),
+                        )
                     })?;
                     let mut branches = Vec::new();
                     for (i, b) in list.iter().enumerate() {
@@ -391,7 +425,10 @@ impl Definition {
                         (Some(p), _) => ("ItemProcessor", p),
                         (None, Some(p)) => ("Iterator", p),
                         (None, None) => {
-                            return Err(err("Map needs an ItemProcessor", &format!("{sloc}/ItemProcessor")))
+                            return Err(err(
+                                "Map needs an ItemProcessor",
+                                &format!("{sloc}/ItemProcessor"),
+                            ))
                         }
                     };
                     let ploc = format!("{sloc}/{key}");
@@ -412,10 +449,19 @@ impl Definition {
                         items: s.get("Items").cloned(),
                         item_selector: s
                             .get("ItemSelector")
-                            .or_else(|| if q == QueryLanguage::JsonPath { s.get("Parameters") } else { None })
+                            .or_else(|| {
+                                if q == QueryLanguage::JsonPath {
+                                    s.get("Parameters")
+                                } else {
+                                    None
+                                }
+                            })
                             .cloned(),
                         max_concurrency: value_or_path(s, "MaxConcurrency"),
-                        tolerated_failure_percentage: value_or_path(s, "ToleratedFailurePercentage"),
+                        tolerated_failure_percentage: value_or_path(
+                            s,
+                            "ToleratedFailurePercentage",
+                        ),
                         tolerated_failure_count: value_or_path(s, "ToleratedFailureCount"),
                         item_reader: s.get("ItemReader").cloned(),
                         item_batcher: s.get("ItemBatcher").cloned(),
@@ -423,14 +469,22 @@ impl Definition {
                         label: s.get("Label").and_then(Value::as_str).map(str::to_string),
                     }))
                 }
-                other => return Err(err(format!("unknown state type {other:?}"), &format!("{sloc}/Type"))),
+                other => {
+                    return Err(err(
+                        format!("unknown state type {other:?}"),
+                        &format!("{sloc}/Type"),
+                    ))
+                }
             };
             let mut retry = Vec::new();
             if let Some(list) = s.get("Retry").and_then(Value::as_array) {
                 for r in list {
                     retry.push(Retrier {
                         error_equals: strings(r.get("ErrorEquals")),
-                        interval_seconds: r.get("IntervalSeconds").and_then(Value::as_f64).unwrap_or(1.0),
+                        interval_seconds: r
+                            .get("IntervalSeconds")
+                            .and_then(Value::as_f64)
+                            .unwrap_or(1.0),
                         max_attempts: r
                             .get("MaxAttempts")
                             .and_then(Value::as_u64)
@@ -438,7 +492,8 @@ impl Definition {
                             .unwrap_or(3),
                         backoff_rate: r.get("BackoffRate").and_then(Value::as_f64).unwrap_or(2.0),
                         max_delay_seconds: r.get("MaxDelaySeconds").and_then(Value::as_f64),
-                        full_jitter: r.get("JitterStrategy").and_then(Value::as_str) == Some("FULL"),
+                        full_jitter: r.get("JitterStrategy").and_then(Value::as_str)
+                            == Some("FULL"),
                     });
                 }
             }
@@ -447,18 +502,31 @@ impl Definition {
                 for (i, c) in list.iter().enumerate() {
                     catch.push(Catcher {
                         error_equals: strings(c.get("ErrorEquals")),
-                        next: lookup(c.get("Next").unwrap_or(&Value::Null), format!("{sloc}/Catch/{i}/Next"))?,
+                        next: lookup(
+                            c.get("Next").unwrap_or(&Value::Null),
+                            format!("{sloc}/Catch/{i}/Next"),
+                        )?,
                         result_path: path_field(c.get("ResultPath")),
                         output: c.get("Output").cloned(),
                         assign: c.get("Assign").cloned(),
                     });
                 }
             }
-            let (parameters, input_path, output_path, result_path) = if q == QueryLanguage::Jsonata {
-                (s.get("Arguments").cloned(), Some("$".into()), Some("$".into()), Some("$".into()))
+            let (parameters, input_path, output_path, result_path) = if q == QueryLanguage::Jsonata
+            {
+                (
+                    s.get("Arguments").cloned(),
+                    Some("$".into()),
+                    Some("$".into()),
+                    Some("$".into()),
+                )
             } else {
                 (
-                    if ty == "Map" { None } else { s.get("Parameters").cloned() },
+                    if ty == "Map" {
+                        None
+                    } else {
+                        s.get("Parameters").cloned()
+                    },
                     path_field(s.get("InputPath")),
                     path_field(s.get("OutputPath")),
                     path_field(s.get("ResultPath")),
@@ -480,13 +548,20 @@ impl Definition {
                 catch,
             });
         }
-        self.machines[id] = Machine { start_at, states: parsed, distributed };
+        self.machines[id] = Machine {
+            start_at,
+            states: parsed,
+            distributed,
+        };
         Ok(id)
     }
 }
 
 fn err(message: impl Into<String>, location: &str) -> ModelError {
-    ModelError { message: message.into(), location: location.to_string() }
+    ModelError {
+        message: message.into(),
+        location: location.to_string(),
+    }
 }
 
 fn obj<'a>(v: &'a Value, loc: &str) -> Result<&'a Map<String, Value>, ModelError> {
@@ -514,12 +589,19 @@ fn value_or_path(s: &Map<String, Value>, field: &str) -> Option<ValueOrPath> {
     if let Some(v) = s.get(field) {
         return Some(ValueOrPath::Value(v.clone()));
     }
-    s.get(&format!("{field}Path")).and_then(Value::as_str).map(|p| ValueOrPath::Path(p.to_string()))
+    s.get(&format!("{field}Path"))
+        .and_then(Value::as_str)
+        .map(|p| ValueOrPath::Path(p.to_string()))
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -537,13 +619,17 @@ mod tests {
         .expect("valid");
         assert_eq!(def.machines.len(), 3);
         assert_eq!(def.root().states[0].next, Some(1));
-        assert!(matches!(def.root().states[0].kind, StateKind::Parallel { ref branches } if branches == &[1]));
+        assert!(
+            matches!(def.root().states[0].kind, StateKind::Parallel { ref branches } if branches == &[1])
+        );
     }
 
     #[test]
     fn unknown_next_is_an_error_with_its_location() {
-        let e = Definition::from_json(r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nope"}}}"#)
-            .expect_err("invalid");
+        let e = Definition::from_json(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nope"}}}"#,
+        )
+        .expect_err("invalid");
         assert_eq!(e.location, "/States/A/Next");
     }
 
