@@ -111,3 +111,24 @@ pub fn text_matches(expected: &Value, actual: Option<&str>) -> bool {
         }
     }
 }
+
+/// The `stepwise` binary of this workspace, built once (debug) on first use. Honours
+/// `CARGO_TARGET_DIR`.
+pub fn stepwise_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = std::process::Command::new(cargo)
+            .args(["build", "--quiet", "-p", "stepwise", "--bin", "stepwise"])
+            .current_dir(&root)
+            .status()
+            .expect("running cargo build");
+        assert!(status.success(), "cargo build -p stepwise failed");
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("target"));
+        target.join("debug").join("stepwise")
+    })
+    .clone()
+}

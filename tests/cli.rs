@@ -1,0 +1,208 @@
+//! The `stepwise` command line, as a user runs it: exit codes, output on stdout, errors on
+//! stderr, mock configurations, history lines, validation diagnostics.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use stepwise_tests::stepwise_bin;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn stepwise(args: &[&str]) -> Output {
+    Command::new(stepwise_bin())
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("running stepwise")
+}
+
+fn stdout_json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
+}
+
+fn write_temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("stepwise-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write temp file");
+    p
+}
+
+#[test]
+fn runs_the_readme_example_and_prints_its_output() {
+    let o = stepwise(&[
+        "run",
+        "examples/order-pipeline.asl.json",
+        "--input",
+        "@examples/order-input.json",
+        "--skip-waits",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout_json(&o);
+    assert_eq!(out["labels"], serde_json::json!(["tea x2", "mug x1"]));
+    assert_eq!(out["checks"]["notice"], "Order A-1001 received");
+}
+
+#[test]
+fn mock_config_test_cases_choose_the_task_results() {
+    let run = |case: &str| {
+        stepwise(&[
+            "run",
+            "examples/retry-catch.asl.json",
+            "--mock-config",
+            "examples/retry-catch.mock.json",
+            "--test-case",
+            case,
+            "--skip-waits",
+        ])
+    };
+    let ok = run("HappyPath");
+    assert!(ok.status.success());
+    assert_eq!(stdout_json(&ok), serde_json::json!({"receipt": "r-42"}));
+    let retried = run("RetryThenOk");
+    assert!(retried.status.success());
+    assert_eq!(
+        stdout_json(&retried),
+        serde_json::json!({"receipt": "r-43"})
+    );
+    let declined = run("Declined");
+    assert_eq!(declined.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&declined.stderr);
+    assert!(
+        err.contains("Error: PaymentFailed") && err.contains("Cause: insufficient funds"),
+        "{err}"
+    );
+}
+
+#[test]
+fn history_lines_are_the_aws_events_in_order() {
+    let hist = write_temp("history.jsonl", "");
+    let o = stepwise(&[
+        "run",
+        "examples/retry-catch.asl.json",
+        "--mock-config",
+        "examples/retry-catch.mock.json",
+        "--test-case",
+        "RetryThenOk",
+        "--skip-waits",
+        "--history",
+        hist.to_str().expect("utf-8 path"),
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&hist).expect("history written");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let types: Vec<&str> = events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskFailed",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "SucceedStateEntered",
+            "SucceedStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e["id"], i as u64 + 1);
+    }
+    assert_eq!(
+        events[2]["taskScheduledEventDetails"]["resourceType"],
+        "lambda"
+    );
+}
+
+#[test]
+fn a_task_nothing_serves_fails_naming_the_resource() {
+    let o = stepwise(&["run", "examples/retry-catch.asl.json"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("States.Runtime") && err.contains("arn:aws:states:::lambda:invoke"),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_definitions_get_aws_codes_and_locations_and_exit_1() {
+    let bad = write_temp(
+        "bad.asl.json",
+        r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"Nowhere"}}}"#,
+    );
+    let o = stepwise(&["validate", bad.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("MISSING_TRANSITION_TARGET") && err.contains("/States/A/Next"),
+        "{err}"
+    );
+    let o = stepwise(&["run", bad.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    let garbage = write_temp("garbage.asl.json", "{not json");
+    let o = stepwise(&["validate", garbage.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("panicked"));
+    let o = stepwise(&["validate", "examples/order-pipeline.asl.json"]);
+    assert!(o.status.success());
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let o = stepwise(&[
+        "run",
+        "examples/order-pipeline.asl.json",
+        "--input",
+        "{oops",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not valid JSON"));
+}
+
+#[test]
+fn waits_really_wait_unless_skipped() {
+    let def = write_temp(
+        "wait.asl.json",
+        r#"{"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":1,"End":true}}}"#,
+    );
+    let hist = write_temp("wait.jsonl", "");
+    let o = stepwise(&[
+        "run",
+        def.to_str().expect("utf-8"),
+        "--history",
+        hist.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success());
+    let text = std::fs::read_to_string(&hist).expect("history");
+    let ts: Vec<f64> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["timestamp"]
+                .as_f64()
+                .unwrap_or(0.0)
+        })
+        .collect();
+    // The execution's own clock says it waited, whether or not waits are skipped.
+    assert!(ts[ts.len() - 1] - ts[0] >= 1.0, "{ts:?}");
+}
