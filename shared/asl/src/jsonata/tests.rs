@@ -659,10 +659,10 @@ fn fuzz_random_expressions() {
         binary: &[&str],
     ) -> String {
         let pick = |rng: &mut functions::SplitMix64, n: usize| (rng.next_u64() % n as u64) as usize;
-        if depth == 0 || rng.next_u64() % 4 == 0 {
+        if depth == 0 || rng.next_u64().is_multiple_of(4) {
             return atoms[pick(rng, atoms.len())].to_string();
         }
-        if rng.next_u64() % 2 == 0 {
+        if rng.next_u64().is_multiple_of(2) {
             let t = unary[pick(rng, unary.len())];
             let a = gen(rng, depth - 1, atoms, unary, binary);
             t.replace('#', &a)
