@@ -1,0 +1,150 @@
+//! The serverless home's storage, queues and timers on AWS.
+//!
+//! * [`table`]: one DynamoDB table — executions (checkpoint + version + outbox), history events
+//!   as items paged by Query (no 25,000-event cap), state machines, task tokens.
+//! * [`queues`]: the SQS FIFO transitions queue (one message group per execution) and the
+//!   standard tasks queue, which also carries short timers as delayed messages (a FIFO queue
+//!   takes no per-message delay).
+//! * [`timers`]: EventBridge Scheduler one-time `at()` schedules for timers beyond SQS's
+//!   15-minute delay, targeting the transitions queue and deleted after completion.
+//! * [`meter`]: counts the AWS requests each execution makes and prices them.
+//!
+//! Names come from the environment (see [`Names::from_env`]), the contract the SAM template and
+//! the CDK app set for every function.
+
+pub mod meter;
+pub mod queues;
+pub mod table;
+pub mod timers;
+
+use std::sync::Arc;
+
+/// Why an AWS call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    /// The conditional write lost: someone else moved the execution on.
+    #[error("the execution {0} was changed by someone else (version conflict)")]
+    Conflict(String),
+    /// The item to create exists already.
+    #[error("{0} exists already")]
+    AlreadyExists(String),
+    /// A stored item does not decode.
+    #[error("corrupt item {key}: {message}")]
+    Corrupt {
+        /// Which item.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A required setting is missing.
+    #[error("missing setting {0}")]
+    Config(&'static str),
+    /// The service answered with an error.
+    #[error("{service} {operation} failed: {message}")]
+    Service {
+        /// DynamoDB, SQS, ...
+        service: &'static str,
+        /// The operation.
+        operation: &'static str,
+        /// The SDK's message.
+        message: String,
+    },
+}
+
+impl AwsError {
+    pub(crate) fn service(
+        service: &'static str,
+        operation: &'static str,
+        e: impl std::fmt::Display,
+    ) -> Self {
+        AwsError::Service {
+            service,
+            operation,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// The resource names the functions work with.
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// The DynamoDB table.
+    pub table: String,
+    /// The FIFO transitions queue URL.
+    pub transitions_queue_url: String,
+    /// Its ARN (the target of Scheduler schedules).
+    pub transitions_queue_arn: String,
+    /// The standard tasks queue URL.
+    pub tasks_queue_url: String,
+    /// The bucket for payloads too large for an item.
+    pub payload_bucket: String,
+    /// The Scheduler group.
+    pub schedule_group: String,
+    /// The role Scheduler assumes to send to the transitions queue.
+    pub scheduler_role_arn: String,
+}
+
+impl Names {
+    /// Reads `STEPWISE_TABLE`, `STEPWISE_TRANSITIONS_QUEUE_URL`, `STEPWISE_TRANSITIONS_QUEUE_ARN`,
+    /// `STEPWISE_TASKS_QUEUE_URL`, `STEPWISE_PAYLOAD_BUCKET`, `STEPWISE_SCHEDULE_GROUP`,
+    /// `STEPWISE_SCHEDULER_ROLE_ARN`.
+    pub fn from_env() -> Result<Self, AwsError> {
+        let get = |k: &'static str| std::env::var(k).map_err(|_| AwsError::Config(k));
+        Ok(Names {
+            table: get("STEPWISE_TABLE")?,
+            transitions_queue_url: get("STEPWISE_TRANSITIONS_QUEUE_URL")?,
+            transitions_queue_arn: get("STEPWISE_TRANSITIONS_QUEUE_ARN")?,
+            tasks_queue_url: get("STEPWISE_TASKS_QUEUE_URL")?,
+            payload_bucket: get("STEPWISE_PAYLOAD_BUCKET")?,
+            schedule_group: get("STEPWISE_SCHEDULE_GROUP")?,
+            scheduler_role_arn: get("STEPWISE_SCHEDULER_ROLE_ARN")?,
+        })
+    }
+}
+
+/// The AWS clients, built once per process (per Lambda container) and shared.
+#[derive(Clone)]
+pub struct Aws {
+    /// Resource names.
+    pub names: Arc<Names>,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// EventBridge Scheduler.
+    pub scheduler: aws_sdk_scheduler::Client,
+    /// S3.
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Aws {
+    /// Clients from the default credential chain and region; endpoints follow
+    /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` as the SDK reads them.
+    pub async fn from_env(names: Names) -> Self {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        );
+        Aws {
+            names: Arc::new(names),
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            scheduler: aws_sdk_scheduler::Client::new(&config),
+            s3,
+        }
+    }
+}
+
+/// A short stable hash (FNV-1a, 64 bits) for deduplication ids and schedule names.
+pub fn fnv64(parts: &[&str]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.as_bytes().iter().chain(std::iter::once(&0u8)) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}

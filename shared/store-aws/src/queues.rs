@@ -1,0 +1,155 @@
+//! The transitions queue (SQS FIFO: one message group per execution, so one execution is
+//! advanced by one stepper at a time, in order) and the tasks queue (SQS standard: Task calls for
+//! the invoker, and timers due within 15 minutes as delayed messages).
+
+use crate::meter::Meter;
+use crate::{fnv64, Aws, AwsError};
+use serde::{Deserialize, Serialize};
+use stepwise_engine::{Command, Event};
+
+/// The longest delay SQS gives a message.
+pub const MAX_SQS_DELAY_MS: i64 = 900_000;
+
+/// A message on the transitions queue: an event for an execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransitionMessage {
+    /// The execution ARN.
+    pub execution: String,
+    /// The event to apply.
+    pub event: Event,
+}
+
+/// A message on the tasks queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind")]
+pub enum TaskMessage {
+    /// Run a Task state's call and send its outcome to the transitions queue.
+    Invoke {
+        /// The execution ARN.
+        execution: String,
+        /// Its state machine's name (mock configurations are chosen by it).
+        state_machine_name: String,
+        /// The mock test case, if any.
+        test_case: Option<String>,
+        /// The engine's [`Command::InvokeTask`].
+        command: Command,
+    },
+    /// A timer due now: forward [`Event::TimerFired`] to the transitions queue.
+    Timer {
+        /// The execution ARN.
+        execution: String,
+        /// The timer.
+        timer: u64,
+        /// When it is due (milliseconds since the epoch).
+        at_ms: i64,
+    },
+}
+
+/// The message group of an execution: SQS allows 128 characters, ARNs can be longer.
+pub fn group_id(execution: &str) -> String {
+    format!(
+        "{:016x}{:016x}",
+        fnv64(&[execution]),
+        fnv64(&["group", execution])
+    )
+}
+
+/// A deduplication id naming the event, so a re-sent event is dropped by the FIFO queue
+/// (and, past its 5-minute window, ignored by the engine as no longer outstanding).
+pub fn dedup_id(execution: &str, event: &Event, nonce: i64) -> String {
+    let what = match event {
+        Event::Start { .. } => "start".to_string(),
+        Event::TaskSucceeded { task, .. } | Event::TaskFailed { task, .. } => {
+            format!("task-{task}-done")
+        }
+        Event::TaskSubmitted { task, .. } => format!("task-{task}-submitted"),
+        Event::TaskStarted { task, .. } => format!("task-{task}-started"),
+        Event::TaskHeartbeat { task } => format!("task-{task}-heartbeat-{nonce}"),
+        Event::TimerFired { timer } => format!("timer-{timer}"),
+        Event::Stop { .. } => "stop".to_string(),
+        Event::Redrive { .. } => format!("redrive-{nonce}"),
+    };
+    format!(
+        "{:016x}{:016x}",
+        fnv64(&[execution, &what]),
+        fnv64(&[&what, execution])
+    )
+}
+
+/// Sends an event to the transitions queue.
+pub async fn send_transition(
+    aws: &Aws,
+    meter: &Meter,
+    msg: &TransitionMessage,
+    nonce: i64,
+) -> Result<(), AwsError> {
+    let body =
+        serde_json::to_string(msg).map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    meter.sqs(true, body.len());
+    aws.sqs
+        .send_message()
+        .queue_url(&aws.names.transitions_queue_url)
+        .message_group_id(group_id(&msg.execution))
+        .message_deduplication_id(dedup_id(&msg.execution, &msg.event, nonce))
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::service(
+                "SQS",
+                "SendMessage",
+                aws_sdk_sqs::error::DisplayErrorContext(e),
+            )
+        })?;
+    Ok(())
+}
+
+/// Sends a message to the tasks queue, delayed by up to 15 minutes.
+pub async fn send_task(
+    aws: &Aws,
+    meter: &Meter,
+    msg: &TaskMessage,
+    delay_ms: i64,
+) -> Result<(), AwsError> {
+    let body =
+        serde_json::to_string(msg).map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    meter.sqs(false, body.len());
+    let delay = (delay_ms.clamp(0, MAX_SQS_DELAY_MS) + 999) / 1000;
+    aws.sqs
+        .send_message()
+        .queue_url(&aws.names.tasks_queue_url)
+        .delay_seconds(delay as i32)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::service(
+                "SQS",
+                "SendMessage",
+                aws_sdk_sqs::error::DisplayErrorContext(e),
+            )
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_fit_sqs_limits_and_name_the_event() {
+        let arn = format!(
+            "arn:aws:states:us-east-1:123456789012:execution:{}:{}",
+            "m".repeat(80),
+            "e".repeat(80)
+        );
+        assert_eq!(group_id(&arn).len(), 32);
+        let a = dedup_id(&arn, &Event::TimerFired { timer: 3 }, 0);
+        assert_eq!(a, dedup_id(&arn, &Event::TimerFired { timer: 3 }, 99));
+        assert_ne!(a, dedup_id(&arn, &Event::TimerFired { timer: 4 }, 0));
+        assert_ne!(
+            dedup_id(&arn, &Event::TaskHeartbeat { task: 1 }, 1),
+            dedup_id(&arn, &Event::TaskHeartbeat { task: 1 }, 2)
+        );
+    }
+}

@@ -1,0 +1,651 @@
+//! The one DynamoDB table.
+//!
+//! | PK | SK | holds |
+//! |---|---|---|
+//! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision) |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
+//! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
+//! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to |
+//!
+//! Writing a step: the history events go first (idempotent puts keyed by event id), then the
+//! META item with a condition on the version read. A step that loses the race leaves events past
+//! the committed `lastEventId`, which readers never look at and the winner overwrites. So each
+//! step's work is proportional to what the step did, never to the length of the history.
+
+use crate::meter::{Meter, Usage};
+use crate::{fnv64, Aws, AwsError};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use std::collections::HashMap;
+use stepwise_engine::{Command, ExecutionState, HistoryEvent};
+
+/// Checkpoints larger than this go to S3 (a DynamoDB item holds at most 400 KB).
+const INLINE_LIMIT: usize = 300 * 1024;
+
+/// An execution as stored: the engine's checkpoint plus what the drivers keep beside it.
+#[derive(Debug, Clone)]
+pub struct StoredExecution {
+    /// The execution ARN.
+    pub arn: String,
+    /// The state machine ARN (without version or alias).
+    pub state_machine_arn: String,
+    /// The definition revision it runs.
+    pub revision: u64,
+    /// The engine checkpoint.
+    pub state: ExecutionState,
+    /// Incremented by every committed step.
+    pub version: u64,
+    /// Commands committed with the state and not yet dispatched.
+    pub outbox: Vec<Command>,
+    /// The mock test case, if any.
+    pub test_case: Option<String>,
+    /// AWS requests made for it so far.
+    pub usage: Usage,
+}
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+fn get_n(item: &Item, k: &str) -> Option<u64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|x| x.parse().ok())
+}
+
+fn item_size(item: &Item) -> usize {
+    item.iter()
+        .map(|(k, v)| {
+            k.len()
+                + match v {
+                    AttributeValue::S(x) | AttributeValue::N(x) => x.len(),
+                    _ => 8,
+                }
+        })
+        .sum()
+}
+
+fn corrupt(key: &str, e: impl std::fmt::Display) -> AwsError {
+    AwsError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    }
+}
+
+/// The table's operations, counting every request on a [`Meter`].
+pub struct Table<'a> {
+    aws: &'a Aws,
+    meter: &'a Meter,
+}
+
+impl<'a> Table<'a> {
+    /// The table of `aws`, metered by `meter`.
+    pub fn new(aws: &'a Aws, meter: &'a Meter) -> Self {
+        Table { aws, meter }
+    }
+
+    fn name(&self) -> &str {
+        &self.aws.names.table
+    }
+
+    /// Stores a definition revision (idempotent).
+    pub async fn put_definition(
+        &self,
+        arn: &str,
+        revision: u64,
+        definition: &str,
+    ) -> Result<(), AwsError> {
+        let item: Item = [
+            ("PK".to_string(), s(format!("SM#{arn}"))),
+            ("SK".to_string(), s(format!("DEF#{revision}"))),
+            ("definition".to_string(), s(definition)),
+        ]
+        .into_iter()
+        .collect();
+        self.meter.dynamodb_write(item_size(&item));
+        self.aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "PutItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// Reads a definition revision.
+    pub async fn get_definition(
+        &self,
+        arn: &str,
+        revision: u64,
+    ) -> Result<Option<String>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("SM#{arn}")))
+            .key("SK", s(format!("DEF#{revision}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "GetItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        let item = out.item();
+        self.meter.dynamodb_read(item.map(item_size).unwrap_or(1));
+        Ok(item
+            .and_then(|i| get_s(i, "definition"))
+            .map(str::to_string))
+    }
+
+    async fn encode_state(&self, e: &StoredExecution, item: &mut Item) -> Result<(), AwsError> {
+        let text = serde_json::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
+        if text.len() > INLINE_LIMIT {
+            let key = format!("checkpoints/{:016x}/{}.json", fnv64(&[&e.arn]), e.version);
+            self.meter.record(|u| u.s3_puts += 1);
+            self.aws
+                .s3
+                .put_object()
+                .bucket(&self.aws.names.payload_bucket)
+                .key(&key)
+                .body(text.into_bytes().into())
+                .send()
+                .await
+                .map_err(|x| {
+                    AwsError::service("S3", "PutObject", aws_sdk_s3::error::DisplayErrorContext(x))
+                })?;
+            item.insert("stateS3".into(), s(key));
+        } else {
+            item.insert("state".into(), s(text));
+        }
+        Ok(())
+    }
+
+    fn meta_item(&self, e: &StoredExecution) -> Result<Item, AwsError> {
+        let outbox = serde_json::to_string(&e.outbox).map_err(|x| corrupt(&e.arn, x))?;
+        let usage = serde_json::to_string(&e.usage).map_err(|x| corrupt(&e.arn, x))?;
+        let mut item: Item = [
+            ("PK".to_string(), s(format!("EX#{}", e.arn))),
+            ("SK".to_string(), s("META")),
+            ("version".to_string(), n(e.version)),
+            ("status".to_string(), s(e.state.status.as_str())),
+            ("smArn".to_string(), s(e.state_machine_arn.clone())),
+            ("revision".to_string(), n(e.revision)),
+            ("lastEventId".to_string(), n(e.state.last_event_id)),
+            ("outbox".to_string(), s(outbox)),
+            ("usage".to_string(), s(usage)),
+            ("GSI1PK".to_string(), s(e.state_machine_arn.clone())),
+            (
+                "GSI1SK".to_string(),
+                s(format!(
+                    "{:020}#{}",
+                    e.state.info.start_time_ms, e.state.info.name
+                )),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        if let Some(tc) = &e.test_case {
+            item.insert("testCase".into(), s(tc.clone()));
+        }
+        Ok(item)
+    }
+
+    /// Reads an execution (strongly consistent).
+    pub async fn load_execution(&self, arn: &str) -> Result<Option<StoredExecution>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "GetItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        let Some(item) = out.item() else {
+            self.meter.dynamodb_read(1);
+            return Ok(None);
+        };
+        self.meter.dynamodb_read(item_size(item));
+        let state_text = match (get_s(item, "state"), get_s(item, "stateS3")) {
+            (Some(t), _) => t.to_string(),
+            (None, Some(key)) => {
+                self.meter.record(|u| u.s3_gets += 1);
+                let obj = self
+                    .aws
+                    .s3
+                    .get_object()
+                    .bucket(&self.aws.names.payload_bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map_err(|x| {
+                        AwsError::service(
+                            "S3",
+                            "GetObject",
+                            aws_sdk_s3::error::DisplayErrorContext(x),
+                        )
+                    })?;
+                let bytes = obj
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|x| AwsError::service("S3", "GetObject", x))?;
+                String::from_utf8(bytes.into_bytes().to_vec()).map_err(|x| corrupt(arn, x))?
+            }
+            (None, None) => return Err(corrupt(arn, "no checkpoint")),
+        };
+        let state: ExecutionState =
+            serde_json::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
+        let outbox: Vec<Command> = serde_json::from_str(get_s(item, "outbox").unwrap_or("[]"))
+            .map_err(|x| corrupt(arn, x))?;
+        let usage: Usage = serde_json::from_str(get_s(item, "usage").unwrap_or("{}"))
+            .map_err(|x| corrupt(arn, x))?;
+        Ok(Some(StoredExecution {
+            arn: arn.to_string(),
+            state_machine_arn: get_s(item, "smArn").unwrap_or_default().to_string(),
+            revision: get_n(item, "revision").unwrap_or(0),
+            state,
+            version: get_n(item, "version").unwrap_or(0),
+            outbox,
+            test_case: get_s(item, "testCase").map(str::to_string),
+            usage,
+        }))
+    }
+
+    /// Writes history events (idempotent: keyed by id), 25 per request.
+    pub async fn put_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<(), AwsError> {
+        for chunk in events.chunks(25) {
+            let mut requests = Vec::with_capacity(chunk.len());
+            for ev in chunk {
+                let text = serde_json::to_string(ev).map_err(|x| corrupt(arn, x))?;
+                let item: Item = [
+                    ("PK".to_string(), s(format!("EX#{arn}"))),
+                    ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
+                    ("event".to_string(), s(text)),
+                ]
+                .into_iter()
+                .collect();
+                self.meter.record(|u| {
+                    u.dynamodb_write_units += (item_size(&item).div_ceil(1024)).max(1) as f64
+                });
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(|x| corrupt(arn, x))?;
+                requests.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut pending = Some(HashMap::from([(self.name().to_string(), requests)]));
+            let mut attempt = 0u32;
+            while let Some(items) = pending.take() {
+                self.meter.record(|u| u.dynamodb_requests += 1);
+                let out = self
+                    .aws
+                    .dynamodb
+                    .batch_write_item()
+                    .set_request_items(Some(items))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        AwsError::service(
+                            "DynamoDB",
+                            "BatchWriteItem",
+                            aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                        )
+                    })?;
+                if let Some(rest) = out
+                    .unprocessed_items()
+                    .filter(|m| m.values().any(|v| !v.is_empty()))
+                {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(20u64 << attempt.min(6)))
+                        .await;
+                    pending = Some(rest.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates an execution with its first events; fails with [`AwsError::AlreadyExists`] when
+    /// one with this ARN exists.
+    pub async fn create_execution(
+        &self,
+        e: &StoredExecution,
+        history: &[HistoryEvent],
+    ) -> Result<(), AwsError> {
+        self.put_history(&e.arn, history).await?;
+        let mut item = self.meta_item(e)?;
+        self.encode_state(e, &mut item).await?;
+        self.meter.dynamodb_write(item_size(&item));
+        let r = self
+            .aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Err(AwsError::AlreadyExists(e.arn.clone()))
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
+    }
+
+    /// Commits a step: the new history events, then the new checkpoint and outbox, on condition
+    /// that the stored version is still `expected_version`.
+    pub async fn commit(
+        &self,
+        e: &StoredExecution,
+        expected_version: u64,
+        history: &[HistoryEvent],
+    ) -> Result<(), AwsError> {
+        self.put_history(&e.arn, history).await?;
+        let mut item = self.meta_item(e)?;
+        self.encode_state(e, &mut item).await?;
+        self.meter.dynamodb_write(item_size(&item));
+        let r = self
+            .aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .condition_expression("version = :seen")
+            .expression_attribute_values(":seen", n(expected_version))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Err(AwsError::Conflict(e.arn.clone()))
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
+    }
+
+    /// Marks the outbox of `version` dispatched (a no-op if the execution moved on).
+    pub async fn clear_outbox(&self, arn: &str, version: u64) -> Result<(), AwsError> {
+        self.meter.dynamodb_write(64);
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .update_expression("SET outbox = :empty")
+            .condition_expression("version = :v")
+            .expression_attribute_values(":empty", s("[]"))
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "UpdateItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
+    }
+
+    /// One page of history: events with ids in `(after, upto]`, at most `limit`, oldest first
+    /// (or newest first when `reverse`, then ids in `[.., before)`).
+    pub async fn history_page(
+        &self,
+        arn: &str,
+        after: u64,
+        upto: u64,
+        limit: i32,
+        reverse: bool,
+    ) -> Result<Vec<HistoryEvent>, AwsError> {
+        if upto <= after {
+            return Ok(Vec::new());
+        }
+        let out = self
+            .aws
+            .dynamodb
+            .query()
+            .table_name(self.name())
+            .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(format!("EX#{arn}")))
+            .expression_attribute_values(":a", s(format!("EV#{:020}", after + 1)))
+            .expression_attribute_values(":b", s(format!("EV#{upto:020}")))
+            .scan_index_forward(!reverse)
+            .limit(limit)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "Query",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        let items = out.items();
+        self.meter.dynamodb_read(items.iter().map(item_size).sum());
+        items
+            .iter()
+            .map(|i| {
+                serde_json::from_str(get_s(i, "event").unwrap_or("null"))
+                    .map_err(|x| corrupt(arn, x))
+            })
+            .collect()
+    }
+
+    /// Records which execution and task a task token belongs to.
+    pub async fn put_token(&self, token: &str, arn: &str, task: u64) -> Result<(), AwsError> {
+        let item: Item = [
+            ("PK".to_string(), s(format!("TOKEN#{token}"))),
+            ("SK".to_string(), s("-")),
+            ("execution".to_string(), s(arn)),
+            ("task".to_string(), n(task)),
+        ]
+        .into_iter()
+        .collect();
+        self.meter.dynamodb_write(item_size(&item));
+        self.aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "PutItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// The execution and task of a task token.
+    pub async fn get_token(&self, token: &str) -> Result<Option<(String, u64)>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("TOKEN#{token}")))
+            .key("SK", s("-"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "GetItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        self.meter
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        Ok(out
+            .item()
+            .and_then(|i| Some((get_s(i, "execution")?.to_string(), get_n(i, "task")?))))
+    }
+
+    /// Executions of a state machine, newest first: (ARN, status) pairs and the key to go on from.
+    pub async fn list_executions(
+        &self,
+        state_machine_arn: &str,
+        status: Option<&str>,
+        limit: i32,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<
+        (
+            Vec<(String, String)>,
+            Option<HashMap<String, AttributeValue>>,
+        ),
+        AwsError,
+    > {
+        let mut q = self
+            .aws
+            .dynamodb
+            .query()
+            .table_name(self.name())
+            .index_name("GSI1")
+            .key_condition_expression("GSI1PK = :sm")
+            .expression_attribute_values(":sm", s(state_machine_arn))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        if let Some(st) = status {
+            q = q
+                .filter_expression("#s = :st")
+                .expression_attribute_names("#s", "status")
+                .expression_attribute_values(":st", s(st));
+        }
+        let out = q.send().await.map_err(|e| {
+            AwsError::service(
+                "DynamoDB",
+                "Query",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )
+        })?;
+        self.meter
+            .dynamodb_read(out.items().iter().map(item_size).sum());
+        let rows = out
+            .items()
+            .iter()
+            .filter_map(|i| {
+                let pk = get_s(i, "PK")?.strip_prefix("EX#")?.to_string();
+                Some((pk, get_s(i, "status").unwrap_or_default().to_string()))
+            })
+            .collect();
+        Ok((rows, out.last_evaluated_key().cloned()))
+    }
+}
+
+/// Creates the table as the templates declare it (for tests against DynamoDB Local).
+pub async fn create_table(aws: &Aws) -> Result<(), AwsError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType,
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| AwsError::service("DynamoDB", "CreateTable", e))
+    };
+    let key = |name: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(t)
+            .build()
+            .map_err(|e| AwsError::service("DynamoDB", "CreateTable", e))
+    };
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name("GSI1")
+        .key_schema(key("GSI1PK", KeyType::Hash)?)
+        .key_schema(key("GSI1SK", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| AwsError::service("DynamoDB", "CreateTable", e))?;
+    aws.dynamodb
+        .create_table()
+        .table_name(&aws.names.table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("PK")?)
+        .attribute_definitions(attr("SK")?)
+        .attribute_definitions(attr("GSI1PK")?)
+        .attribute_definitions(attr("GSI1SK")?)
+        .key_schema(key("PK", KeyType::Hash)?)
+        .key_schema(key("SK", KeyType::Range)?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::service(
+                "DynamoDB",
+                "CreateTable",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )
+        })?;
+    Ok(())
+}
