@@ -148,3 +148,5 @@ pub fn fnv64(parts: &[&str]) -> u64 {
     }
     h
 }
+
+pub mod ports;

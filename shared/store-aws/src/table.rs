@@ -12,35 +12,15 @@
 //! the committed `lastEventId`, which readers never look at and the winner overwrites. So each
 //! step's work is proportional to what the step did, never to the length of the history.
 
-use crate::meter::{Meter, Usage};
+use crate::meter::Meter;
 use crate::{fnv64, Aws, AwsError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
+pub use stepwise_runtime::durable::{StoredExecution, Usage};
 
 /// Checkpoints larger than this go to S3 (a DynamoDB item holds at most 400 KB).
 const INLINE_LIMIT: usize = 300 * 1024;
-
-/// An execution as stored: the engine's checkpoint plus what the drivers keep beside it.
-#[derive(Debug, Clone)]
-pub struct StoredExecution {
-    /// The execution ARN.
-    pub arn: String,
-    /// The state machine ARN (without version or alias).
-    pub state_machine_arn: String,
-    /// The definition revision it runs.
-    pub revision: u64,
-    /// The engine checkpoint.
-    pub state: ExecutionState,
-    /// Incremented by every committed step.
-    pub version: u64,
-    /// Commands committed with the state and not yet dispatched.
-    pub outbox: Vec<Command>,
-    /// The mock test case, if any.
-    pub test_case: Option<String>,
-    /// AWS requests made for it so far.
-    pub usage: Usage,
-}
 
 type Item = HashMap<String, AttributeValue>;
 

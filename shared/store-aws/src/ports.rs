@@ -1,0 +1,189 @@
+//! The runtime's ports on AWS: [`AwsStore`] keeps executions in DynamoDB (and S3), [`AwsDispatcher`]
+//! sends Task calls to the tasks queue and timers to SQS or EventBridge Scheduler.
+
+use crate::meter::Meter;
+use crate::queues::{self, TaskMessage};
+use crate::table::Table;
+use crate::{timers, Aws, AwsError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use stepwise_asl::model::Definition;
+use stepwise_engine::{Command, HistoryEvent};
+use stepwise_runtime::durable::{Dispatcher, ExecutionStore, StoreError, StoredExecution, Usage};
+use stepwise_runtime::tasks::BoxFuture;
+
+fn store_error(e: AwsError) -> StoreError {
+    match e {
+        AwsError::Conflict(arn) => StoreError::Conflict(arn),
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// Executions, history and definitions in the DynamoDB table.
+pub struct AwsStore {
+    aws: Aws,
+    meter: Arc<Meter>,
+    /// Definitions never change for a revision: keep them for the life of the container.
+    definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
+}
+
+impl AwsStore {
+    /// A store over `aws`, counting on `meter`.
+    pub fn new(aws: Aws, meter: Arc<Meter>) -> Self {
+        AwsStore {
+            aws,
+            meter,
+            definitions: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The table, for operations beyond the port (creating executions, history pages).
+    pub fn table(&self) -> Table<'_> {
+        Table::new(&self.aws, &self.meter)
+    }
+}
+
+impl ExecutionStore for AwsStore {
+    fn load<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredExecution>, StoreError>> {
+        Box::pin(async move { self.table().load_execution(arn).await.map_err(store_error) })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        next: &'a StoredExecution,
+        expected_version: u64,
+        history: &'a [HistoryEvent],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.table()
+                .commit(next, expected_version, history)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn clear_outbox<'a>(
+        &'a self,
+        arn: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.table()
+                .clear_outbox(arn, version)
+                .await
+                .map_err(store_error)
+        })
+    }
+
+    fn definition<'a>(
+        &'a self,
+        arn: &'a str,
+        revision: u64,
+    ) -> BoxFuture<'a, Result<Arc<Definition>, StoreError>> {
+        Box::pin(async move {
+            let key = (arn.to_string(), revision);
+            if let Some(d) = self
+                .definitions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+            {
+                return Ok(d.clone());
+            }
+            let text = self
+                .table()
+                .get_definition(arn, revision)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| StoreError::NotFound(format!("{arn} revision {revision}")))?;
+            let def = Arc::new(
+                Definition::from_json(&text)
+                    .map_err(|e| StoreError::BadDefinition(arn.to_string(), e.to_string()))?,
+            );
+            self.definitions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, def.clone());
+            Ok(def)
+        })
+    }
+
+    fn take_usage(&self) -> Usage {
+        self.meter.take()
+    }
+}
+
+/// Sends the engine's commands out: Task calls and short timers to the tasks queue, long timers
+/// to EventBridge Scheduler.
+pub struct AwsDispatcher {
+    aws: Aws,
+    meter: Arc<Meter>,
+}
+
+impl AwsDispatcher {
+    /// A dispatcher over `aws`, counting on `meter`.
+    pub fn new(aws: Aws, meter: Arc<Meter>) -> Self {
+        AwsDispatcher { aws, meter }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Dispatcher for AwsDispatcher {
+    fn dispatch<'a>(
+        &'a self,
+        execution: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let table = Table::new(&self.aws, &self.meter);
+            for c in commands {
+                match c {
+                    Command::InvokeTask {
+                        task, task_token, ..
+                    } => {
+                        if let Some(token) = task_token {
+                            table
+                                .put_token(token, &execution.arn, *task)
+                                .await
+                                .map_err(store_error)?;
+                        }
+                        let msg = TaskMessage::Invoke {
+                            execution: execution.arn.clone(),
+                            state_machine_name: execution.state.info.state_machine_name.clone(),
+                            test_case: execution.test_case.clone(),
+                            command: c.clone(),
+                        };
+                        queues::send_task(&self.aws, &self.meter, &msg, 0)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    Command::StartTimer { timer, at_ms } => {
+                        timers::start(
+                            &self.aws,
+                            &self.meter,
+                            &execution.arn,
+                            *timer,
+                            *at_ms,
+                            now_ms(),
+                        )
+                        .await
+                        .map_err(store_error)?;
+                    }
+                    // A cancelled timer that fires anyway, or a task result that arrives after
+                    // its wait ended, is ignored by the engine: nothing to do here.
+                    Command::CancelTimer { .. } | Command::CancelTask { .. } => {}
+                }
+            }
+            Ok(())
+        })
+    }
+}
