@@ -149,4 +149,5 @@ pub fn fnv64(parts: &[&str]) -> u64 {
     h
 }
 
+pub mod handlers;
 pub mod ports;

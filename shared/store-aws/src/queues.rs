@@ -17,6 +17,10 @@ pub struct TransitionMessage {
     pub execution: String,
     /// The event to apply.
     pub event: Event,
+    /// Requests made on the execution's behalf outside the stepper (by the invoker), to add to
+    /// its usage when the event is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<stepwise_runtime::durable::Usage>,
 }
 
 /// A message on the tasks queue.

@@ -22,6 +22,23 @@ pub use stepwise_runtime::durable::{StoredExecution, Usage};
 /// Checkpoints larger than this go to S3 (a DynamoDB item holds at most 400 KB).
 const INLINE_LIMIT: usize = 300 * 1024;
 
+/// A state machine's attributes (its definition is stored per revision).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateMachineRecord {
+    /// Its ARN.
+    pub arn: String,
+    /// Its name.
+    pub name: String,
+    /// `STANDARD` or `EXPRESS`.
+    pub kind: String,
+    /// The role executions run as.
+    pub role_arn: String,
+    /// The current definition revision.
+    pub revision: u64,
+    /// Creation time, milliseconds since the epoch.
+    pub created_ms: i64,
+}
+
 type Item = HashMap<String, AttributeValue>;
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -107,6 +124,71 @@ impl<'a> Table<'a> {
                 )
             })?;
         Ok(())
+    }
+
+    /// Stores a state machine's current revision and attributes (`SM#<arn>` / `META`).
+    pub async fn put_state_machine(&self, sm: &StateMachineRecord) -> Result<(), AwsError> {
+        let item: Item = [
+            ("PK".to_string(), s(format!("SM#{}", sm.arn))),
+            ("SK".to_string(), s("META")),
+            ("name".to_string(), s(sm.name.clone())),
+            ("type".to_string(), s(sm.kind.clone())),
+            ("roleArn".to_string(), s(sm.role_arn.clone())),
+            ("revision".to_string(), n(sm.revision)),
+            ("created".to_string(), n(sm.created_ms)),
+        ]
+        .into_iter()
+        .collect();
+        self.meter.dynamodb_write(item_size(&item));
+        self.aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "PutItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// A state machine's current revision and attributes.
+    pub async fn get_state_machine(
+        &self,
+        arn: &str,
+    ) -> Result<Option<StateMachineRecord>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("SM#{arn}")))
+            .key("SK", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                AwsError::service(
+                    "DynamoDB",
+                    "GetItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )
+            })?;
+        self.meter
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        Ok(out.item().map(|i| StateMachineRecord {
+            arn: arn.to_string(),
+            name: get_s(i, "name").unwrap_or_default().to_string(),
+            kind: get_s(i, "type").unwrap_or("STANDARD").to_string(),
+            role_arn: get_s(i, "roleArn").unwrap_or_default().to_string(),
+            revision: get_n(i, "revision").unwrap_or(0),
+            created_ms: get_n(i, "created").unwrap_or(0) as i64,
+        }))
     }
 
     /// Reads a definition revision.

@@ -51,6 +51,7 @@ pub async fn start(
     let input = serde_json::to_string(&TransitionMessage {
         execution: execution.to_string(),
         event: Event::TimerFired { timer },
+        usage: None,
     })
     .map_err(|e| AwsError::service("Scheduler", "CreateSchedule", e))?;
     let target = Target::builder()

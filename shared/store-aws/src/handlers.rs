@@ -1,0 +1,308 @@
+//! What the serverless functions do, without lambda_runtime: each function's `main` parses its
+//! event, calls one of these and maps the result. Tests call them the same way.
+
+use crate::meter::Meter;
+use crate::ports::{AwsDispatcher, AwsStore};
+use crate::queues::{self, TaskMessage, TransitionMessage};
+use crate::table::{StateMachineRecord, Table};
+use crate::{Aws, AwsError};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Instant;
+use stepwise_engine::{Command, Event, ExecutionInfo, ExecutionState};
+use stepwise_runtime::durable::{advance, StoredExecution, Usage};
+use stepwise_runtime::tasks::{TaskInvoker, TaskRequest};
+
+/// One SQS record: its message id and body.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The SQS message id (reported back on failure).
+    pub message_id: String,
+    /// The body.
+    pub body: String,
+    /// The FIFO message group, when there is one.
+    pub group: Option<String>,
+}
+
+/// Clients and adapters, built once per container.
+pub struct Deps {
+    /// The AWS clients.
+    pub aws: Aws,
+    /// The request meter of this container.
+    pub meter: Arc<Meter>,
+    /// Executions in DynamoDB.
+    pub store: AwsStore,
+    /// Commands to SQS and Scheduler.
+    pub dispatcher: AwsDispatcher,
+    /// Memory of this function in MB, to price its duration (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub memory_mb: f64,
+}
+
+impl Deps {
+    /// Adapters over `aws`.
+    pub fn new(aws: Aws) -> Self {
+        let meter = Arc::new(Meter::default());
+        let memory_mb = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+            .ok()
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(128.0);
+        Deps {
+            store: AwsStore::new(aws.clone(), meter.clone()),
+            dispatcher: AwsDispatcher::new(aws.clone(), meter.clone()),
+            aws,
+            meter,
+            memory_mb,
+        }
+    }
+
+    fn table(&self) -> Table<'_> {
+        self.store.table()
+    }
+
+    fn lambda_usage(&self, started: Instant) -> Usage {
+        Usage {
+            lambda_invocations: 1,
+            lambda_gb_seconds: started.elapsed().as_secs_f64() * self.memory_mb / 1024.0,
+            ..Usage::default()
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// The stepper: applies each transitions-queue message to its execution, in order. Returns the
+/// ids of the messages to report as failed; once a message of a group fails, the later ones of
+/// that group fail too, so SQS redelivers them in order.
+pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
+    let mut failed = Vec::new();
+    let mut blocked: HashSet<String> = HashSet::new();
+    for r in records {
+        let started = Instant::now();
+        let group = r.group.clone().unwrap_or_default();
+        if blocked.contains(&group) {
+            failed.push(r.message_id.clone());
+            continue;
+        }
+        let msg: TransitionMessage = match serde_json::from_str(&r.body) {
+            Ok(m) => m,
+            Err(e) => {
+                // A message that can never be read would block its group forever: drop it loudly.
+                eprintln!("stepper: dropping unreadable message {}: {e}", r.message_id);
+                continue;
+            }
+        };
+        let mut usage = msg.usage.clone().unwrap_or_default();
+        usage.add(&deps.lambda_usage(started));
+        deps.meter.record(|u| u.add(&usage));
+        match advance(
+            &deps.store,
+            &deps.dispatcher,
+            &msg.execution,
+            msg.event.clone(),
+            now_ms(),
+        )
+        .await
+        {
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("stepper: {} on {}: {e}", r.message_id, msg.execution);
+                blocked.insert(group);
+                failed.push(r.message_id.clone());
+            }
+        }
+        // Time spent here is billed to the next commit this container makes.
+        let elapsed = started.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
+        deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
+    }
+    failed
+}
+
+/// The invoker: runs Task calls and forwards due timers, sending outcomes to the transitions
+/// queue. Returns the ids of the messages to report as failed.
+pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]) -> Vec<String> {
+    let mut failed = Vec::new();
+    for r in records {
+        let started = Instant::now();
+        let msg: TaskMessage = match serde_json::from_str(&r.body) {
+            Ok(m) => m,
+            Err(e) => {
+                eprintln!("invoker: dropping unreadable message {}: {e}", r.message_id);
+                continue;
+            }
+        };
+        if let Err(e) = handle_task(deps, invoker, msg, started).await {
+            eprintln!("invoker: {}: {e}", r.message_id);
+            failed.push(r.message_id.clone());
+        }
+    }
+    failed
+}
+
+async fn handle_task(
+    deps: &Deps,
+    invoker: &dyn TaskInvoker,
+    msg: TaskMessage,
+    started: Instant,
+) -> Result<(), AwsError> {
+    let local = Meter::default();
+    let (execution, event) = match msg {
+        TaskMessage::Timer {
+            execution, timer, ..
+        } => (execution, Event::TimerFired { timer }),
+        TaskMessage::Invoke {
+            execution,
+            state_machine_name,
+            test_case,
+            command,
+        } => {
+            let Command::InvokeTask {
+                task,
+                state_name,
+                resource,
+                parameters,
+                task_token,
+                ..
+            } = command
+            else {
+                return Ok(());
+            };
+            let waits_for_token = resource.ends_with(".waitForTaskToken");
+            let req = TaskRequest {
+                execution_arn: execution.clone(),
+                state_machine_name,
+                state_name,
+                resource,
+                parameters,
+                test_case,
+                task_token,
+            };
+            let outcome = invoker.invoke(req).await;
+            local.record(|u| u.task_invocations += 1);
+            let event = match outcome {
+                Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
+                Ok(output) => Event::TaskSucceeded { task, output },
+                Err(f) => Event::TaskFailed {
+                    task,
+                    error: f.error,
+                    cause: f.cause,
+                },
+            };
+            (execution, event)
+        }
+    };
+    let mut usage = deps.lambda_usage(started);
+    usage.add(&local.take());
+    // The send below is counted in the usage it carries.
+    usage.sqs_fifo_requests += 1;
+    let msg = TransitionMessage {
+        execution,
+        event,
+        usage: Some(usage),
+    };
+    queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
+}
+
+/// Starts an execution of a state machine: stores it (version 0) and queues its Start event.
+/// Returns the execution ARN; an execution of that name that exists already is returned as is.
+pub async fn start_execution(
+    deps: &Deps,
+    state_machine_arn: &str,
+    name: Option<String>,
+    input: Value,
+    test_case: Option<String>,
+) -> Result<String, AwsError> {
+    let table = deps.table();
+    let sm: StateMachineRecord = table
+        .get_state_machine(state_machine_arn)
+        .await?
+        .ok_or_else(|| AwsError::Config("the state machine does not exist"))?;
+    let now = now_ms();
+    let seed = crate::fnv64(&[
+        state_machine_arn,
+        &now.to_string(),
+        &format!("{:?}", std::thread::current().id()),
+    ]);
+    let name = name.unwrap_or_else(|| uuid_from(seed));
+    let arn = format!(
+        "{}:{name}",
+        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
+    );
+    let info = ExecutionInfo {
+        execution_arn: arn.clone(),
+        name,
+        state_machine_arn: state_machine_arn.to_string(),
+        state_machine_name: sm.name.clone(),
+        role_arn: sm.role_arn.clone(),
+        start_time_ms: now,
+        redrive_count: 0,
+        seed,
+    };
+    let stored = StoredExecution {
+        arn: arn.clone(),
+        state_machine_arn: state_machine_arn.to_string(),
+        revision: sm.revision,
+        state: ExecutionState::new(info),
+        version: 0,
+        outbox: Vec::new(),
+        test_case,
+        usage: Usage::default(),
+    };
+    match table.create_execution(&stored, &[]).await {
+        Ok(()) | Err(AwsError::AlreadyExists(_)) => {}
+        Err(e) => return Err(e),
+    }
+    let msg = TransitionMessage {
+        execution: arn.clone(),
+        event: Event::Start { input },
+        usage: Some(deps.meter.take()),
+    };
+    queues::send_transition(&deps.aws, &deps.meter, &msg, now).await?;
+    Ok(arn)
+}
+
+/// Creates (or updates to a new revision) a state machine.
+pub async fn put_state_machine(
+    deps: &Deps,
+    arn: &str,
+    name: &str,
+    definition: &str,
+    role_arn: &str,
+) -> Result<u64, AwsError> {
+    let table = deps.table();
+    let revision = table
+        .get_state_machine(arn)
+        .await?
+        .map(|s| s.revision + 1)
+        .unwrap_or(1);
+    table.put_definition(arn, revision, definition).await?;
+    table
+        .put_state_machine(&StateMachineRecord {
+            arn: arn.to_string(),
+            name: name.to_string(),
+            kind: "STANDARD".into(),
+            role_arn: role_arn.to_string(),
+            revision,
+            created_ms: now_ms(),
+        })
+        .await?;
+    Ok(revision)
+}
+
+fn uuid_from(seed: u64) -> String {
+    let a = seed;
+    let b = crate::fnv64(&[&seed.to_string()]);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFF,
+        ((b >> 48) & 0x3FFF) | 0x8000,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}
