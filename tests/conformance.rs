@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::fs;
-use stepwise_tests::{matches, run_definition, shared_dir, text_matches};
+use stepwise_tests::{compare_with_recording, load_case, run_definition, shared_dir, Outcome};
 
 fn load(path: &std::path::Path) -> Value {
     fs::read_to_string(path)
@@ -14,70 +14,10 @@ fn load(path: &std::path::Path) -> Value {
 }
 
 async fn check_case(dir: &std::path::Path) -> Result<(), String> {
-    let definition = load(&dir.join("definition.json"));
-    let input = unwrap_recorded_text(load(&dir.join("input.json")));
-    let mut expected = load(&dir.join("expected.json"));
-    expected["output"] = unwrap_recorded_text(expected["output"].take());
+    let (definition, input, expected) = load_case(dir);
     let (state, history) = run_definition(&definition, input, "conformance").await?;
-    let mut problems = Vec::new();
-    let status = state.status.as_str();
-    if expected["status"] != status {
-        problems.push(format!("status {status} != {}", expected["status"]));
-    }
-    if expected["status"] == "SUCCEEDED" {
-        let out = state.output.clone().unwrap_or(Value::Null);
-        if !matches(&expected["output"], &out) {
-            problems.push(format!(
-                "output {} != {}",
-                truncate(&out.to_string()),
-                truncate(&expected["output"].to_string())
-            ));
-        }
-    }
-    if expected["status"] == "FAILED" {
-        if !text_matches(&expected["error"], state.error.as_deref()) {
-            problems.push(format!("error {:?} != {}", state.error, expected["error"]));
-        }
-        if !text_matches(&expected["cause"], state.cause.as_deref()) {
-            problems.push(format!(
-                "cause {:?} != {}",
-                state.cause.as_deref().map(truncate),
-                truncate(&expected["cause"].to_string())
-            ));
-        }
-    }
-    let types: Vec<Value> = history
-        .iter()
-        .map(|e| Value::String(e.event_type.clone()))
-        .collect();
-    if Value::Array(types.clone()) != expected["events"] {
-        problems.push(format!(
-            "events {} != {}",
-            Value::Array(types),
-            expected["events"]
-        ));
-    }
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    }
-}
-
-/// The recordings keep top-level values that are not objects as their JSON text (`"[1,2,3]"`,
-/// `"42"`, `"true"`) where AWS gave (or was given) the value itself; read them back as values.
-fn unwrap_recorded_text(v: Value) -> Value {
-    match &v {
-        Value::String(s) => match serde_json::from_str::<Value>(s) {
-            Ok(parsed) => parsed,
-            _ => v,
-        },
-        _ => v,
-    }
-}
-
-fn truncate(s: &str) -> String {
-    s.chars().take(300).collect()
+    let types: Vec<String> = history.iter().map(|e| e.event_type.clone()).collect();
+    compare_with_recording(&expected, &Outcome::of(&state, types))
 }
 
 async fn run_language(language: &str, minimum: f64) {

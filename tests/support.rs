@@ -132,3 +132,103 @@ pub fn stepwise_bin() -> PathBuf {
     })
     .clone()
 }
+
+pub mod emulators;
+
+/// How an execution ended, as the conformance comparison sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `SUCCEEDED`, `FAILED`, ...
+    pub status: String,
+    /// The output, when it succeeded.
+    pub output: Option<Value>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+    /// The cause, when it failed.
+    pub cause: Option<String>,
+    /// The history event types in order.
+    pub events: Vec<String>,
+}
+
+impl Outcome {
+    /// The outcome of an ended execution.
+    pub fn of(state: &ExecutionState, events: Vec<String>) -> Outcome {
+        Outcome {
+            status: state.status.as_str().to_string(),
+            output: state.output.clone(),
+            error: state.error.clone(),
+            cause: state.cause.clone(),
+            events,
+        }
+    }
+}
+
+/// A conformance case: its definition, input and what AWS recorded, with the recordings' habit
+/// of keeping non-object values as their JSON text undone.
+pub fn load_case(dir: &std::path::Path) -> (Value, Value, Value) {
+    let load = |f: &str| -> Value {
+        std::fs::read_to_string(dir.join(f))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null)
+    };
+    let mut expected = load("expected.json");
+    expected["output"] = unwrap_recorded_text(expected["output"].take());
+    (
+        load("definition.json"),
+        unwrap_recorded_text(load("input.json")),
+        expected,
+    )
+}
+
+/// The recordings keep top-level values that are not objects as their JSON text (`"[1,2,3]"`,
+/// `"42"`, `"true"`) where AWS gave (or was given) the value itself; read them back as values.
+fn unwrap_recorded_text(v: Value) -> Value {
+    match &v {
+        Value::String(s) => serde_json::from_str::<Value>(s).unwrap_or(v),
+        _ => v,
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(300).collect()
+}
+
+/// Compares an outcome with what AWS recorded: status, output, error, cause, event types.
+pub fn compare_with_recording(expected: &Value, got: &Outcome) -> Result<(), String> {
+    let mut problems = Vec::new();
+    if expected["status"] != got.status.as_str() {
+        problems.push(format!("status {} != {}", got.status, expected["status"]));
+    }
+    if expected["status"] == "SUCCEEDED" {
+        let out = got.output.clone().unwrap_or(Value::Null);
+        if !matches(&expected["output"], &out) {
+            problems.push(format!(
+                "output {} != {}",
+                truncate(&out.to_string()),
+                truncate(&expected["output"].to_string())
+            ));
+        }
+    }
+    if expected["status"] == "FAILED" {
+        if !text_matches(&expected["error"], got.error.as_deref()) {
+            problems.push(format!("error {:?} != {}", got.error, expected["error"]));
+        }
+        if !text_matches(&expected["cause"], got.cause.as_deref()) {
+            problems.push(format!(
+                "cause {:?} != {}",
+                got.cause.as_deref().map(truncate),
+                truncate(&expected["cause"].to_string())
+            ));
+        }
+    }
+    let types = Value::Array(got.events.iter().cloned().map(Value::String).collect());
+    if types != expected["events"] {
+        problems.push(format!("events {types} != {}", expected["events"]));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}

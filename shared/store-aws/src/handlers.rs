@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 use stepwise_engine::{Command, Event, ExecutionInfo, ExecutionState};
-use stepwise_runtime::durable::{advance, StoredExecution, Usage};
+use stepwise_runtime::durable::{advance, Dispatcher, StoredExecution, Usage};
 use stepwise_runtime::tasks::{TaskInvoker, TaskRequest};
 
 /// One SQS record: its message id and body.
@@ -33,8 +33,8 @@ pub struct Deps {
     pub meter: Arc<Meter>,
     /// Executions in DynamoDB.
     pub store: AwsStore,
-    /// Commands to SQS and Scheduler.
-    pub dispatcher: AwsDispatcher,
+    /// Commands to SQS and Scheduler (an [`AwsDispatcher`]; tests wrap it to inject faults).
+    pub dispatcher: Box<dyn Dispatcher>,
     /// Memory of this function in MB, to price its duration (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
     pub memory_mb: f64,
 }
@@ -49,7 +49,7 @@ impl Deps {
             .unwrap_or(128.0);
         Deps {
             store: AwsStore::new(aws.clone(), meter.clone()),
-            dispatcher: AwsDispatcher::new(aws.clone(), meter.clone()),
+            dispatcher: Box::new(AwsDispatcher::new(aws.clone(), meter.clone())),
             aws,
             meter,
             memory_mb,
@@ -99,10 +99,11 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
         };
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
+        deps.meter.begin(&msg.execution);
         deps.meter.record(|u| u.add(&usage));
         match advance(
             &deps.store,
-            &deps.dispatcher,
+            deps.dispatcher.as_ref(),
             &msg.execution,
             msg.event.clone(),
             now_ms(),
@@ -116,7 +117,7 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
                 failed.push(r.message_id.clone());
             }
         }
-        // Time spent here is billed to the next commit this container makes.
+        // Time spent here is billed with the execution's next commit.
         let elapsed = started.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
         deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
     }
@@ -253,6 +254,7 @@ pub async fn start_execution(
         test_case,
         usage: Usage::default(),
     };
+    deps.meter.begin(&arn);
     match table.create_execution(&stored, &[]).await {
         Ok(()) | Err(AwsError::AlreadyExists(_)) => {}
         Err(e) => return Err(e),

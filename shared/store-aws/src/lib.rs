@@ -122,16 +122,30 @@ impl Aws {
     /// `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` as the SDK reads them.
     pub async fn from_env(names: Names) -> Self {
         let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Aws::from_sdk_config(names, &config, None)
+    }
+
+    /// Clients from an SDK configuration; `dynamodb_endpoint` overrides DynamoDB's endpoint
+    /// (DynamoDB Local beside moto's server in tests).
+    pub fn from_sdk_config(
+        names: Names,
+        config: &aws_config::SdkConfig,
+        dynamodb_endpoint: Option<&str>,
+    ) -> Self {
         let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
+            aws_sdk_s3::config::Builder::from(config)
                 .force_path_style(true)
                 .build(),
         );
+        let mut ddb = aws_sdk_dynamodb::config::Builder::from(config);
+        if let Some(url) = dynamodb_endpoint {
+            ddb = ddb.endpoint_url(url);
+        }
         Aws {
             names: Arc::new(names),
-            dynamodb: aws_sdk_dynamodb::Client::new(&config),
-            sqs: aws_sdk_sqs::Client::new(&config),
-            scheduler: aws_sdk_scheduler::Client::new(&config),
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(ddb.build()),
+            sqs: aws_sdk_sqs::Client::new(config),
+            scheduler: aws_sdk_scheduler::Client::new(config),
             s3,
         }
     }

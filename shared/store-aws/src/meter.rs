@@ -1,22 +1,42 @@
 //! The cost meter: what AWS requests an execution made, and what they cost at public prices.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 pub use stepwise_runtime::durable::{Prices, Usage};
 
-/// Counts requests as they are made; shared by the adapters of one invocation.
+/// Counts requests as they are made, per execution: the adapters of one container serve one
+/// execution at a time, named by [`Meter::begin`]; what they count goes to its bucket until it is
+/// taken with its next commit.
 #[derive(Debug, Default)]
-pub struct Meter(Mutex<Usage>);
+pub struct Meter(Mutex<Buckets>);
+
+#[derive(Debug, Default)]
+struct Buckets {
+    current: String,
+    usage: HashMap<String, Usage>,
+}
 
 impl Meter {
-    /// Applies `f` to the running usage.
-    pub fn record(&self, f: impl FnOnce(&mut Usage)) {
-        let mut u = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        f(&mut u);
+    /// From now on, count for `execution`.
+    pub fn begin(&self, execution: &str) {
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if b.current != execution {
+            b.current = execution.to_string();
+        }
     }
 
-    /// Takes what was counted so far and starts again from zero.
+    /// Applies `f` to the current execution's usage.
+    pub fn record(&self, f: impl FnOnce(&mut Usage)) {
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = b.current.clone();
+        f(b.usage.entry(key).or_default());
+    }
+
+    /// Takes what was counted for the current execution and starts it again from zero.
     pub fn take(&self) -> Usage {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let key = b.current.clone();
+        b.usage.remove(&key).unwrap_or_default()
     }
 
     /// A DynamoDB write of an item of `bytes`.
@@ -49,7 +69,7 @@ impl Meter {
 }
 
 /// Billing units: at least one, rounded up.
-fn units(bytes: usize, unit: usize) -> f64 {
+pub(crate) fn units(bytes: usize, unit: usize) -> f64 {
     bytes.div_ceil(unit).max(1) as f64
 }
 
@@ -69,6 +89,19 @@ mod tests {
         assert_eq!(u.dynamodb_read_units, 2.0);
         assert_eq!(u.sqs_fifo_requests, 2);
         assert_eq!(m.take(), Usage::default());
+    }
+
+    #[test]
+    fn usage_is_kept_per_execution() {
+        let m = Meter::default();
+        m.begin("a");
+        m.dynamodb_write(10);
+        m.begin("b");
+        m.dynamodb_write(10);
+        m.dynamodb_write(10);
+        assert_eq!(m.take().dynamodb_write_units, 2.0);
+        m.begin("a");
+        assert_eq!(m.take().dynamodb_write_units, 1.0);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! the committed `lastEventId`, which readers never look at and the winner overwrites. So each
 //! step's work is proportional to what the step did, never to the length of the history.
 
-use crate::meter::Meter;
+use crate::meter::{units, Meter};
 use crate::{fnv64, Aws, AwsError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
@@ -274,8 +274,28 @@ impl<'a> Table<'a> {
         Ok(item)
     }
 
+    /// Writes the history, then builds the META item with the usage that includes this very
+    /// write, so an execution's last step is counted too.
+    async fn meta_with_usage(
+        &self,
+        e: &StoredExecution,
+        history: &[HistoryEvent],
+    ) -> Result<Item, AwsError> {
+        let mut usage = e.usage.clone();
+        usage.add(&self.put_history(&e.arn, history).await?);
+        let mut item = self.meta_item(e)?;
+        self.encode_state(e, &mut item).await?;
+        usage.dynamodb_requests += 1;
+        // The usage attribute itself adds about 400 bytes.
+        usage.dynamodb_write_units += units(item_size(&item) + 400, 1024);
+        let text = serde_json::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
+        item.insert("usage".into(), s(text));
+        Ok(item)
+    }
+
     /// Reads an execution (strongly consistent).
     pub async fn load_execution(&self, arn: &str) -> Result<Option<StoredExecution>, AwsError> {
+        self.meter.begin(arn);
         let out = self
             .aws
             .dynamodb
@@ -344,8 +364,9 @@ impl<'a> Table<'a> {
         }))
     }
 
-    /// Writes history events (idempotent: keyed by id), 25 per request.
-    pub async fn put_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<(), AwsError> {
+    /// Writes history events (idempotent: keyed by id), 25 per request; returns what it cost.
+    pub async fn put_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<Usage, AwsError> {
+        let mut usage = Usage::default();
         for chunk in events.chunks(25) {
             let mut requests = Vec::with_capacity(chunk.len());
             for ev in chunk {
@@ -357,9 +378,7 @@ impl<'a> Table<'a> {
                 ]
                 .into_iter()
                 .collect();
-                self.meter.record(|u| {
-                    u.dynamodb_write_units += (item_size(&item).div_ceil(1024)).max(1) as f64
-                });
+                usage.dynamodb_write_units += units(item_size(&item), 1024);
                 let put = PutRequest::builder()
                     .set_item(Some(item))
                     .build()
@@ -369,7 +388,7 @@ impl<'a> Table<'a> {
             let mut pending = Some(HashMap::from([(self.name().to_string(), requests)]));
             let mut attempt = 0u32;
             while let Some(items) = pending.take() {
-                self.meter.record(|u| u.dynamodb_requests += 1);
+                usage.dynamodb_requests += 1;
                 let out = self
                     .aws
                     .dynamodb
@@ -395,7 +414,7 @@ impl<'a> Table<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(usage)
     }
 
     /// Creates an execution with its first events; fails with [`AwsError::AlreadyExists`] when
@@ -405,10 +424,7 @@ impl<'a> Table<'a> {
         e: &StoredExecution,
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
-        self.put_history(&e.arn, history).await?;
-        let mut item = self.meta_item(e)?;
-        self.encode_state(e, &mut item).await?;
-        self.meter.dynamodb_write(item_size(&item));
+        let item = self.meta_with_usage(e, history).await?;
         let r = self
             .aws
             .dynamodb
@@ -443,10 +459,7 @@ impl<'a> Table<'a> {
         expected_version: u64,
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
-        self.put_history(&e.arn, history).await?;
-        let mut item = self.meta_item(e)?;
-        self.encode_state(e, &mut item).await?;
-        self.meter.dynamodb_write(item_size(&item));
+        let item = self.meta_with_usage(e, history).await?;
         let r = self
             .aws
             .dynamodb
