@@ -37,6 +37,20 @@ const ACCEPTED_BY_AWS: &[&str] = &[
     "invalid-json-surround-syntax-extra-spaces",
 ];
 
+/// Files labelled valid that are LocalStack templates with unsubstituted placeholders
+/// (`%CONTEXT_OBJECT_LITERAL_PLACEHOLDER%`, `"IntervalSeconds": "$intervalSeconds"`, an empty
+/// `ErrorEquals` to be filled in) or TestState inputs whose `StartAt` names no state: AWS rejects
+/// them as written.
+const REJECTED_BY_AWS: &[&str] = &[
+    "task_retry_reference_exception",
+    "context_object_input_path",
+    "context_object_items_path",
+    "context_object_output_path",
+    "context_object_result_selector",
+    "task_service_lambda_invoke_catch_tbd",
+    "test_state__statemachines__base_map_state_machine_choice_fail",
+];
+
 #[test]
 fn realworld_corpus() {
     let root = shared();
@@ -60,10 +74,14 @@ fn realworld_corpus() {
     let n_cases = case_defs.len();
     valid.extend(case_defs);
     let mut accepted = 0;
+    let mut placeholders = 0;
     for f in &valid {
         let d = validate(&read(f));
+        let name = f.to_string_lossy();
         if d.is_empty() {
             accepted += 1;
+        } else if REJECTED_BY_AWS.iter().any(|k| name.contains(k)) {
+            placeholders += 1;
         } else {
             failures.push(format!("VALID rejected {}: {:?}", f.display(), d));
         }
@@ -83,7 +101,7 @@ fn realworld_corpus() {
         }
     }
     eprintln!(
-        "realworld: valid accepted {accepted}/{} (incl. {n_cases} conformance cases), invalid rejected {rejected}/{} ({aws_accepts} labelled invalid but accepted by AWS)",
+        "realworld: valid accepted {accepted}/{} (incl. {n_cases} conformance cases; {placeholders} unsubstituted templates rejected), invalid rejected {rejected}/{} ({aws_accepts} labelled invalid but accepted by AWS)",
         valid.len(),
         invalid.len()
     );

@@ -332,7 +332,15 @@ impl Checker {
         } else {
             "NON_NEGATIVE_INTEGER"
         };
-        match node.as_number().and_then(|n| n.as_i64()) {
+        // Step Functions reads these with scalar coercion: "120" is read as 120.
+        let value = match &node.value {
+            Json::Num(n) => n.as_i64(),
+            Json::Str(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+                s.parse::<i64>().ok()
+            }
+            _ => None,
+        };
+        match value {
             Some(v) if v < min || v > max => self.schema(
                 format!("The value for the field '{field}' must be between {min} and {max}"),
                 loc.to_string(),
@@ -848,10 +856,8 @@ impl Checker {
                 ("InputPath" | "OutputPath", Ql::JsonPath) => self.path_or_null(value, field, &at),
                 ("ResultPath", Ql::JsonPath) => self.result_path(value, &at),
                 ("Parameters", Ql::JsonPath) => self.payload(value, &at),
-                ("ResultSelector", Ql::JsonPath) => {
-                    if self.expect_object(value, field, &at) {
-                        self.payload(value, &at);
-                    }
+                ("ResultSelector", Ql::JsonPath) if self.expect_object(value, field, &at) => {
+                    self.payload(value, &at)
                 }
                 ("Arguments" | "Output", Ql::Jsonata) => self.jsonata_template(value, field, &at),
                 ("Assign", _) => self.assign(value, &at, ql),
@@ -971,9 +977,10 @@ impl Checker {
             }
         }
         if ql == Ql::JsonPath {
+            // AWS accepts any string here (e.g. "timestamp") and fails the state at run time.
             for field in ["SecondsPath", "TimestampPath"] {
                 if let Some(v) = node.get(field) {
-                    self.reference_path(v, field, &join(loc, field));
+                    self.expect_string(v, field, &join(loc, field));
                 }
             }
         }
@@ -1470,7 +1477,8 @@ impl Checker {
                         Some(Operand::Str) => value.as_str().is_some(),
                         Some(Operand::Num) => value.as_number().is_some(),
                         Some(Operand::Bool) => matches!(value.value, Json::Bool(_)),
-                        Some(Operand::Timestamp) => value.as_str().is_some_and(is_timestamp),
+                        // The operand's format is only checked when the rule runs.
+                        Some(Operand::Timestamp) => value.as_str().is_some(),
                         Some(Operand::Path) => {
                             self.reference_path(value, op, &at);
                             true
@@ -1482,7 +1490,7 @@ impl Checker {
                             Some(Operand::Str) => "a STRING",
                             Some(Operand::Num) => "a NUMBER",
                             Some(Operand::Bool) => "a BOOLEAN",
-                            _ => "a valid RFC3339 timestamp",
+                            _ => "a STRING",
                         };
                         self.schema(format!("The value for the field '{op}' must be {kind}"), at);
                     }
