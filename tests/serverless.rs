@@ -23,7 +23,7 @@ use stepwise_store_aws::{Aws, Names};
 use stepwise_tests::emulators::{start_or_skip, Emulators};
 use stepwise_tests::{compare_with_recording, load_case, run_definition, shared_dir, Outcome};
 
-const ACCOUNT_SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:";
+const ACCOUNT_SM: &str = "arn:aws:states:us-east-1:111111111111:stateMachine:";
 
 struct Harness {
     _emulators: Emulators,
@@ -513,6 +513,12 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
             continue;
         }
         let (definition, input, expected) = load_case(dir);
+        // CreateStateMachine would refuse what does not parse (the redacted recordings); the
+        // embedded run refuses it the same way.
+        if stepwise_asl::model::Definition::from_value(&definition).is_err() {
+            assert!(run_definition(&definition, input, "conformance").await.is_err());
+            continue;
+        }
         let sm = h.create(&format!("c{i}"), &definition).await;
         let arn = start_execution(&h.stepper, &sm, Some("run".into()), input.clone(), None)
             .await

@@ -1,5 +1,7 @@
 //! `stepwise`: run, validate and serve Amazon States Language state machines.
 
+mod client;
+mod cost;
 mod progress;
 
 use anyhow::{bail, Context, Result};
@@ -31,6 +33,38 @@ enum Cmd {
     },
     /// Run a state machine to its end and print its output.
     Run(RunArgs),
+    /// Call a Step Functions API action on an endpoint (stepwise serve, AWS, or a deployed
+    /// Stepwise API behind API Gateway), signed with SigV4; prints the response JSON.
+    Call {
+        /// The action, e.g. `ListStateMachines`, `StartExecution`.
+        action: String,
+        /// The request JSON, or `@path` to read it from a file.
+        #[arg(default_value = "{}")]
+        body: String,
+        /// The endpoint.
+        #[arg(long, default_value = "http://127.0.0.1:8083", env = "STEPWISE_ENDPOINT_URL")]
+        endpoint_url: String,
+        /// The region to sign for.
+        #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
+        region: String,
+        /// The service name to sign for: `states`, or `execute-api` for API Gateway (default:
+        /// `execute-api` when the host is an execute-api host).
+        #[arg(long)]
+        sign_as: Option<String>,
+    },
+    /// Print what serverless executions cost (counted AWS requests at public prices) next to
+    /// what AWS Step Functions Standard would charge.
+    Cost {
+        /// The DynamoDB table of the deployment.
+        #[arg(long, env = "STEPWISE_TABLE")]
+        table: String,
+        /// One execution.
+        #[arg(long)]
+        execution: Option<String>,
+        /// Every execution of a state machine.
+        #[arg(long)]
+        state_machine: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -75,6 +109,20 @@ fn main() -> ExitCode {
             .build()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(run(args))),
+        Cmd::Call { action, body, endpoint_url, region, sign_as } => async_main(async move {
+            let body = match body.strip_prefix('@') {
+                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+                None => body,
+            };
+            let name = client::signing_name(&endpoint_url, sign_as.as_deref());
+            let out = client::call(&endpoint_url, &region, &name, &action, &body).await?;
+            println!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::Cost { table, execution, state_machine } => async_main(async move {
+            cost::report(&table, execution.as_deref(), state_machine.as_deref()).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
     };
     match result {
         Ok(code) => code,
@@ -83,6 +131,14 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+fn async_main(f: impl std::future::Future<Output = Result<ExitCode>>) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?
+        .block_on(f)
 }
 
 fn read_definition(file: &Path) -> Result<String> {
