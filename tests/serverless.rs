@@ -516,7 +516,9 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
         // CreateStateMachine would refuse what does not parse (the redacted recordings); the
         // embedded run refuses it the same way.
         if stepwise_asl::model::Definition::from_value(&definition).is_err() {
-            assert!(run_definition(&definition, input, "conformance").await.is_err());
+            assert!(run_definition(&definition, input, "conformance")
+                .await
+                .is_err());
             continue;
         }
         let sm = h.create(&format!("c{i}"), &definition).await;
@@ -705,4 +707,82 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
         late <= early * 1.25 + 2.0,
         "per-step work grew with the history: {early:.1} -> {late:.1}"
     );
+}
+
+fn print_usage(what: &str, u: &Usage) {
+    let prices = Prices::default();
+    let per_million = if u.transitions > 0 {
+        u.cost(&prices) / u.transitions as f64 * 1e6
+    } else {
+        0.0
+    };
+    eprintln!(
+        "{what:22} transitions {:6} | DynamoDB {:.0} WRU {:.0} RRU {} req | SQS fifo {} std {} | schedules {} | Lambda {} inv {:.3} GB-s | tasks {} | S3 {}/{} | ${per_million:.2} per million transitions (Step Functions Standard: $25.00)",
+        u.transitions,
+        u.dynamodb_write_units,
+        u.dynamodb_read_units,
+        u.dynamodb_requests,
+        u.sqs_fifo_requests,
+        u.sqs_standard_requests,
+        u.schedules,
+        u.lambda_invocations,
+        u.lambda_gb_seconds,
+        u.task_invocations,
+        u.s3_puts,
+        u.s3_gets,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_task_heavy_machine_is_metered() {
+    // 20 Lambda tasks in a row, served by mocks in the invoker; each is a step boundary.
+    let mut states = serde_json::Map::new();
+    for i in 0..20 {
+        let mut s = json!({"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+            "Parameters":{"FunctionName":"work","Payload.$":"$"},"ResultSelector":{"n.$":"$.Payload.n"}});
+        if i == 19 {
+            s["End"] = json!(true);
+        } else {
+            s["Next"] = json!(format!("T{}", i + 1));
+        }
+        states.insert(format!("T{i}"), s);
+    }
+    let mut cases = serde_json::Map::new();
+    for i in 0..20 {
+        cases.insert(format!("T{i}"), json!("Work"));
+    }
+    let mock = json!({"StateMachines":{"tasks":{"TestCases":{"Run": cases}}},
+        "MockedResponses":{"Work":{"0":{"Return":{"StatusCode":200,"Payload":{"n":1}}}}}})
+    .to_string();
+    let Some(h) = harness(Some(&mock), false).await else {
+        return;
+    };
+    let sm = h
+        .create("tasks", &json!({"StartAt":"T0","States": states}))
+        .await;
+    let mut arns = Vec::new();
+    for i in 0..5 {
+        arns.push(
+            start_execution(
+                &h.stepper,
+                &sm,
+                Some(format!("e{i}")),
+                json!({"n": 0}),
+                Some("Run".into()),
+            )
+            .await
+            .expect("start"),
+        );
+    }
+    h.run_until_done(&arns, Duration::from_secs(300)).await;
+    let mut total = Usage::default();
+    for arn in &arns {
+        let (e, events) = h.outcome(arn).await;
+        assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+        assert_eq!(e.state.output, Some(json!({"n": 1})));
+        assert_gapless(&events);
+        total.add(&e.usage);
+    }
+    assert_eq!(total.task_invocations, 100);
+    print_usage("20 Lambda tasks x5", &total);
 }
