@@ -786,3 +786,66 @@ async fn a_lambda_task_heavy_machine_is_metered() {
     assert_eq!(total.task_invocations, 100);
     print_usage("20 Lambda tasks x5", &total);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_and_eventbridge_events_start_executions() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let sm = h
+        .create(
+            "on-upload",
+            &json!({"StartAt":"Keys","States":{"Keys":{"Type":"Pass","Parameters":{
+                "keys.$":"$.Records[*].s3.object.key"},"End":true}}}),
+        )
+        .await;
+    let s3_event = json!({"Records": [
+        {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "in"}, "object": {"key": "a.csv"}}},
+        {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "in"}, "object": {"key": "b.csv"}}}
+    ]});
+    let started = trigger::handle(
+        &h.stepper,
+        &sm,
+        LambdaEvent::new(s3_event, Context::default()),
+    )
+    .await
+    .expect("trigger");
+    let bridge = json!({"version": "0", "source": "my.app", "detail-type": "OrderPlaced", "detail": {"id": 7}, "Records": []});
+    let started_too = trigger::handle(
+        &h.stepper,
+        &sm,
+        LambdaEvent::new(bridge, Context::default()),
+    )
+    .await
+    .expect("trigger");
+    let mut arns: Vec<String> = started["executionArns"]
+        .as_array()
+        .expect("arns")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert_eq!(arns.len(), 2, "one execution per S3 record");
+    arns.extend(
+        started_too["executionArns"]
+            .as_array()
+            .expect("arns")
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_string)),
+    );
+    h.run_until_done(&arns, Duration::from_secs(120)).await;
+    let mut outputs = Vec::new();
+    for arn in &arns {
+        let (e, _) = h.outcome(arn).await;
+        assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+        outputs.push(e.state.output.unwrap_or(Value::Null));
+    }
+    outputs.sort_by_key(|o| o.to_string());
+    assert_eq!(
+        outputs,
+        vec![
+            json!({"keys": ["a.csv"]}),
+            json!({"keys": ["b.csv"]}),
+            json!({"keys": []})
+        ]
+    );
+}

@@ -13,7 +13,7 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
     let inputs: Vec<Value> = match event.payload.get("Records").and_then(Value::as_array) {
-        Some(records) if records.iter().all(|r| r.get("s3").is_some()) => {
+        Some(records) if !records.is_empty() && records.iter().all(|r| r.get("s3").is_some()) => {
             records.iter().map(|r| json!({"Records": [r]})).collect()
         }
         _ => vec![event.payload.clone()],

@@ -224,10 +224,19 @@ pub async fn start_execution(
         .await?
         .ok_or_else(|| AwsError::Config("the state machine does not exist"))?;
     let now = now_ms();
+    // Unique per call: a process-wide counter beside the clock (two starts in one millisecond
+    // must not share a name).
+    static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let seed = crate::fnv64(&[
         state_machine_arn,
-        &now.to_string(),
-        &format!("{:?}", std::thread::current().id()),
+        &nanos.to_string(),
+        &count.to_string(),
+        &std::process::id().to_string(),
     ]);
     let name = name.unwrap_or_else(|| uuid_from(seed));
     let arn = format!(
