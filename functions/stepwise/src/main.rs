@@ -3,6 +3,7 @@
 mod client;
 mod cost;
 mod progress;
+mod serve;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -65,6 +66,8 @@ enum Cmd {
         #[arg(long)]
         state_machine: Option<String>,
     },
+    /// Serve the Step Functions API (awsJson1_0) on a durable embedded store.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(Args)]
@@ -123,6 +126,7 @@ fn main() -> ExitCode {
             cost::report(&table, execution.as_deref(), state_machine.as_deref()).await?;
             Ok(ExitCode::SUCCESS)
         }),
+        Cmd::Serve(args) => async_main(serve::serve(args)),
     };
     match result {
         Ok(code) => code,

@@ -3,4 +3,5 @@
 
 pub mod durable;
 pub mod local;
+pub mod ports;
 pub mod tasks;

@@ -1,0 +1,139 @@
+//! `stepwise serve`: the Step Functions API over HTTP (awsJson1_0) on a durable embedded store.
+
+use anyhow::{bail, Context, Result};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use clap::Args;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use stepwise_api::nested::NestedInvoker;
+use stepwise_api::{Service, ServiceConfig};
+use stepwise_runtime::tasks::{LambdaInvoker, MockConfig, MockInvoker, TaskInvoker, TaskRouter};
+use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+
+/// `stepwise serve`'s options.
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback unless you say otherwise).
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// The port to listen on.
+    #[arg(long, default_value_t = 8083)]
+    port: u16,
+    /// Where state machines, executions and their history are kept (default:
+    /// $XDG_DATA_HOME/stepwise or ~/.local/share/stepwise).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// A Lambda-compatible endpoint for Lambda tasks.
+    #[arg(long)]
+    lambda_endpoint: Option<String>,
+    /// A Step Functions Local mock configuration file; pick a test case per execution by
+    /// starting it with `stateMachineArn#TestCaseName`.
+    #[arg(long)]
+    mock_config: Option<PathBuf>,
+    /// Fire Wait states, retry intervals and timeouts at once (each execution's clock jumps
+    /// ahead).
+    #[arg(long)]
+    skip_waits: bool,
+}
+
+type Svc = Service<SqliteStore>;
+
+fn default_data_dir() -> PathBuf {
+    if let Some(x) = std::env::var_os("XDG_DATA_HOME").filter(|x| !x.is_empty()) {
+        return PathBuf::from(x).join("stepwise");
+    }
+    let home = std::env::var_os("HOME").unwrap_or_else(|| ".".into());
+    PathBuf::from(home).join(".local/share/stepwise")
+}
+
+async fn handle(State(svc): State<Arc<Svc>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let (status, body) = svc.handle(&target, &body).await;
+    let mut resp = (
+        StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+        body,
+    )
+        .into_response();
+    if let Ok(v) = stepwise_api::req::uuid().parse() {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+/// Runs the server until Ctrl-C.
+#[allow(clippy::incompatible_msrv)]
+pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let lock_path = dir.join("stepwise.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening {}", lock_path.display()))?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "another `stepwise serve` is already using the data directory {} (its lock file {} is held); stop it first or pass a different --data-dir",
+            dir.display(),
+            lock_path.display()
+        );
+    }
+    let store = Arc::new(SqliteStore::open(&dir)?);
+    let nested = NestedInvoker::<SqliteStore>::new();
+    let mut router = TaskRouter::new().with_fallback(nested.clone());
+    let mut config = ServiceConfig::default();
+    if let Some(path) = &args.mock_config {
+        let mock = MockConfig::from_file(path)
+            .with_context(|| format!("reading mock config {}", path.display()))?;
+        config.mock = Some(Arc::new(mock.clone()));
+        router = router.with_mock(MockInvoker::new(mock));
+    }
+    if let Some(endpoint) = &args.lambda_endpoint {
+        router = router.with_lambda(LambdaInvoker::local(endpoint.clone(), None));
+    }
+    let invoker: Arc<dyn TaskInvoker> = Arc::new(router);
+    let driver = EmbeddedDriver::new(
+        store.clone(),
+        invoker.clone(),
+        DriverOptions {
+            skip_waits: args.skip_waits,
+        },
+    );
+    let service = Arc::new(Service::new(store, driver.clone(), config).with_invoker(invoker));
+    nested.bind(&service);
+    let addr = format!("{}:{}", args.host, args.port);
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("listening on {addr}"))?;
+    let recovered = driver.recover().await?;
+    let app = Router::new()
+        .route("/", post(handle))
+        .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
+        .with_state(service);
+    eprintln!(
+        "stepwise serve: listening on http://{} (data in {}; {} execution(s) resumed)",
+        listener.local_addr().map(|a| a.to_string()).unwrap_or(addr),
+        dir.display(),
+        recovered
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving")?;
+    drop(lock);
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,244 @@
+//! Reading request fields with AWS's validation errors, and the small helpers (ARNs, names,
+//! pagination tokens, times) the actions share.
+
+use crate::error::{ApiError, ApiResult};
+use serde_json::{Map, Value};
+
+/// A request's fields.
+pub struct Req(pub Map<String, Value>);
+
+fn null_msg(field: &str) -> String {
+    format!(
+        "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+    )
+}
+
+impl Req {
+    /// Parses a request body: a JSON object (an empty body reads as `{}`).
+    pub fn parse(body: &[u8]) -> ApiResult<Req> {
+        if body.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(Req(Map::new()));
+        }
+        match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(m)) => Ok(Req(m)),
+            Ok(_) => Err(ApiError::new(
+                "SerializationException",
+                "Start of structure or map found where not expected",
+            )),
+            Err(e) => Err(ApiError::new(
+                "SerializationException",
+                format!("The request body is not valid JSON: {e}"),
+            )),
+        }
+    }
+
+    fn ill_typed(field: &str, want: &str) -> ApiError {
+        ApiError::new(
+            "SerializationException",
+            format!("Field '{field}' must be {want}"),
+        )
+    }
+
+    /// An optional string field.
+    pub fn opt_str(&self, field: &str) -> ApiResult<Option<String>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(Self::ill_typed(field, "a string")),
+        }
+    }
+
+    /// A required string field.
+    pub fn str(&self, field: &str) -> ApiResult<String> {
+        self.opt_str(field)?
+            .ok_or_else(|| ApiError::validation(null_msg(field)))
+    }
+
+    /// An optional boolean field.
+    pub fn opt_bool(&self, field: &str) -> ApiResult<Option<bool>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(Self::ill_typed(field, "a boolean")),
+        }
+    }
+
+    /// An optional integer field.
+    pub fn opt_i64(&self, field: &str) -> ApiResult<Option<i64>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_i64()
+                .map(Some)
+                .ok_or_else(|| Self::ill_typed(field, "an integer")),
+            Some(_) => Err(Self::ill_typed(field, "an integer")),
+        }
+    }
+
+    /// An optional list field.
+    pub fn opt_list(&self, field: &str) -> ApiResult<Option<Vec<Value>>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(a)) => Ok(Some(a.clone())),
+            Some(_) => Err(Self::ill_typed(field, "a list")),
+        }
+    }
+
+    /// An optional object field.
+    pub fn opt_obj(&self, field: &str) -> ApiResult<Option<Map<String, Value>>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(o)) => Ok(Some(o.clone())),
+            Some(_) => Err(Self::ill_typed(field, "a structure")),
+        }
+    }
+
+    /// `maxResults` (0 or absent: `default`; 1..=1000).
+    pub fn max_results(&self, default: usize) -> ApiResult<usize> {
+        match self.opt_i64("maxResults")? {
+            None | Some(0) => Ok(default),
+            Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
+            Some(n) => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"
+            ))),
+        }
+    }
+
+    /// `nextToken` decoded to an offset (0 when absent).
+    pub fn offset(&self) -> ApiResult<usize> {
+        match self.opt_str("nextToken")? {
+            None => Ok(0),
+            Some(t) => decode_token(&t),
+        }
+    }
+}
+
+const TOKEN_PREFIX: &str = "AAAAKgAAAAIAAAAAAAAAA";
+
+/// An opaque pagination token for an offset.
+pub fn encode_token(offset: usize) -> String {
+    format!("{TOKEN_PREFIX}{offset:x}")
+}
+
+/// The offset in a pagination token.
+pub fn decode_token(token: &str) -> ApiResult<usize> {
+    token
+        .strip_prefix(TOKEN_PREFIX)
+        .and_then(|h| usize::from_str_radix(h, 16).ok())
+        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+}
+
+/// Pages a list: the items from `offset`, at most `limit`, and the next token.
+pub fn page<T: Clone>(items: &[T], offset: usize, limit: usize) -> (Vec<T>, Option<String>) {
+    let end = (offset + limit).min(items.len());
+    let slice = if offset < items.len() {
+        items[offset..end].to_vec()
+    } else {
+        Vec::new()
+    };
+    let next = (end < items.len()).then(|| encode_token(end));
+    (slice, next)
+}
+
+/// Checks a resource name as Step Functions does (1-80 characters, none of the reserved ones).
+pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
+    let bad = name.is_empty()
+        || name.chars().count() > 80
+        || name.chars().any(|c| {
+            c.is_whitespace()
+                || c.is_control()
+                || "<>{}[]?*\"#%\\^|~`$&,;:/".contains(c)
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+        });
+    if bad {
+        return Err(ApiError::new(
+            "InvalidName",
+            format!(
+                "Invalid Name: '{name}'{}",
+                if what.is_empty() { "" } else { "" }
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch, as the API's timestamps.
+pub fn ts(ms: i64) -> Value {
+    serde_json::json!(ms as f64 / 1000.0)
+}
+
+/// A parsed Step Functions ARN: `arn:PARTITION:states:REGION:ACCOUNT:TYPE:NAME[:QUALIFIER...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arn {
+    /// `stateMachine`, `execution`, `express`, `activity`, ...
+    pub resource_type: String,
+    /// The parts after the type.
+    pub parts: Vec<String>,
+    /// `arn:PARTITION:states:REGION:ACCOUNT`.
+    pub prefix: String,
+}
+
+impl Arn {
+    /// Parses a Step Functions ARN of one of the `types`.
+    pub fn parse(arn: &str, types: &[&str]) -> ApiResult<Arn> {
+        let f: Vec<&str> = arn.split(':').collect();
+        if f.len() < 7
+            || f[0] != "arn"
+            || f[1].is_empty()
+            || f[2] != "states"
+            || !types.contains(&f[5])
+            || f[6..].iter().any(|p| p.is_empty())
+        {
+            return Err(ApiError::invalid_arn(arn));
+        }
+        Ok(Arn {
+            resource_type: f[5].to_string(),
+            parts: f[6..].iter().map(|s| s.to_string()).collect(),
+            prefix: f[..5].join(":"),
+        })
+    }
+
+    /// The unqualified state machine ARN.
+    pub fn state_machine(&self) -> String {
+        format!("{}:stateMachine:{}", self.prefix, self.parts[0])
+    }
+}
+
+/// A random-looking v4 UUID from a counter and the clock.
+pub fn uuid() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let mut z = nanos
+        ^ COUNTER
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_mul(0xA24B_AED4_963E_E407)
+        ^ ((std::process::id() as u64) << 40);
+    let mut next = || {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        x ^ (x >> 31)
+    };
+    let (a, b) = (next(), next());
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0xFFF,
+        ((b >> 48) & 0x3FFF) | 0x8000,
+        b & 0xFFFF_FFFF_FFFF
+    )
+}
+
+/// A random seed.
+pub fn seed() -> u64 {
+    let u = uuid();
+    u.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    })
+}

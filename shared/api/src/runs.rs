@@ -1,0 +1,678 @@
+//! Executions, their history, and the task callbacks (activities and task tokens).
+
+use crate::error::{ApiError, ApiResult};
+use crate::machines::sm_missing;
+use crate::req::{check_name, decode_token, encode_token, seed, ts, uuid, Arn, Req};
+use crate::{Service, MAX_PAYLOAD};
+use serde_json::{json, Value};
+use std::time::Duration;
+use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_runtime::durable::{Advanced, StoreError, StoredExecution, Usage};
+use stepwise_runtime::local::wall_clock_ms;
+use stepwise_runtime::ports::{
+    ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, ResourceKind,
+};
+
+/// How long GetActivityTask waits for a task (AWS: 60 seconds).
+const ACTIVITY_POLL_MS: u64 = 60_000;
+
+/// What StartExecution resolved its state machine ARN to.
+pub(crate) struct Target {
+    pub sm_arn: String,
+    pub version_arn: Option<String>,
+    pub alias_arn: Option<String>,
+    pub revision: u64,
+    pub test_case: Option<String>,
+    pub sm: Value,
+}
+
+fn exec_missing(arn: &str) -> ApiError {
+    ApiError::new(
+        "ExecutionDoesNotExist",
+        format!("Execution Does Not Exist: '{arn}'"),
+    )
+}
+
+fn check_exec_arn(arn: &str) -> ApiResult<()> {
+    let a = Arn::parse(arn, &["execution", "express"])?;
+    if a.parts.len() < 2 {
+        return Err(ApiError::invalid_arn(arn));
+    }
+    Ok(())
+}
+
+fn text(v: &Option<Value>) -> Option<String> {
+    v.as_ref()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+}
+
+fn too_big(field: &str) -> ApiError {
+    ApiError::validation(format!(
+        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"
+    ))
+}
+
+fn status_of(s: &str) -> Option<Status> {
+    Some(match s {
+        "RUNNING" => Status::Running,
+        "SUCCEEDED" => Status::Succeeded,
+        "FAILED" => Status::Failed,
+        "TIMED_OUT" => Status::TimedOut,
+        "ABORTED" => Status::Aborted,
+        _ => return None,
+    })
+}
+
+impl<S: ApiStore + 'static> Service<S> {
+    /// Resolves a state machine, version or alias ARN (with an optional `#TestCase`).
+    pub(crate) async fn resolve(&self, raw: &str) -> ApiResult<Target> {
+        let (arn, test_case) = match raw.split_once('#') {
+            Some((a, tc)) if !tc.is_empty() => (a, Some(tc.to_string())),
+            Some((a, _)) => (a, None),
+            None => (raw, None),
+        };
+        let a = Arn::parse(arn, &["stateMachine"])?;
+        let base = a.state_machine();
+        let sm = self
+            .store
+            .get_resource(ResourceKind::StateMachine, &base)
+            .await?
+            .map(|r| r.body)
+            .ok_or_else(|| sm_missing(arn))?;
+        let current = sm["revision"].as_u64().unwrap_or(1);
+        let (version_arn, alias_arn) = match a.parts.len() {
+            1 => (None, None),
+            2 if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => (Some(arn.to_string()), None),
+            2 => {
+                let alias = self.alias(arn).await?.body;
+                let routes = alias["routingConfiguration"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let roll = seed() % 100;
+                let mut acc = 0;
+                let mut chosen = None;
+                for rt in &routes {
+                    acc += rt["weight"].as_u64().unwrap_or(0);
+                    if roll < acc {
+                        chosen = rt["stateMachineVersionArn"].as_str().map(str::to_string);
+                        break;
+                    }
+                }
+                let chosen = chosen.or_else(|| {
+                    routes
+                        .first()
+                        .and_then(|r| r["stateMachineVersionArn"].as_str())
+                        .map(str::to_string)
+                });
+                (chosen, Some(arn.to_string()))
+            }
+            _ => return Err(ApiError::invalid_arn(arn)),
+        };
+        let revision = match &version_arn {
+            None => current,
+            Some(v) => self
+                .store
+                .get_resource(ResourceKind::Version, v)
+                .await?
+                .ok_or_else(|| sm_missing(v))?
+                .body["revision"]
+                .as_u64()
+                .unwrap_or(current),
+        };
+        Ok(Target {
+            sm_arn: base,
+            version_arn,
+            alias_arn,
+            revision,
+            test_case,
+            sm,
+        })
+    }
+
+    /// Creates an execution and (unless `sync`) starts it in the background. Returns its ARN,
+    /// start time and whether it already existed.
+    pub(crate) async fn start(
+        &self,
+        raw_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+        trace_header: Option<String>,
+        sync: bool,
+    ) -> ApiResult<(String, i64)> {
+        let input = input.unwrap_or_else(|| "{}".into());
+        if input.len() > MAX_PAYLOAD {
+            return Err(too_big("input"));
+        }
+        let parsed: Value = serde_json::from_str(&input).map_err(|e| {
+            ApiError::new(
+                "InvalidExecutionInput",
+                format!("Invalid State Machine Execution Input: '{e}'"),
+            )
+        })?;
+        let t = self.resolve(raw_arn).await?;
+        let kind = t.sm["type"].as_str().unwrap_or("STANDARD").to_string();
+        if sync && kind != "EXPRESS" {
+            return Err(ApiError::new(
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
+            ));
+        }
+        let name = name.unwrap_or_else(uuid);
+        check_name(&name, "execution")?;
+        let sm_name = t.sm["name"].as_str().unwrap_or_default().to_string();
+        let prefix = Arn::parse(&t.sm_arn, &["stateMachine"])
+            .map(|a| a.prefix)
+            .unwrap_or_else(|_| self.prefix());
+        let arn = if kind == "EXPRESS" {
+            format!("{prefix}:express:{sm_name}:{name}")
+        } else {
+            format!("{prefix}:execution:{sm_name}:{name}")
+        };
+        let rev = self.revision(&t.sm_arn, t.revision).await?;
+        let now = wall_clock_ms();
+        let info = ExecutionInfo {
+            execution_arn: arn.clone(),
+            name: name.clone(),
+            state_machine_arn: t.sm_arn.clone(),
+            state_machine_name: sm_name,
+            role_arn: rev["roleArn"].as_str().unwrap_or_default().to_string(),
+            start_time_ms: now,
+            redrive_count: 0,
+            seed: seed(),
+        };
+        let stored = StoredExecution {
+            arn: arn.clone(),
+            state_machine_arn: t.sm_arn.clone(),
+            revision: t.revision,
+            state: ExecutionState::new(info),
+            version: 0,
+            outbox: Vec::new(),
+            test_case: t.test_case.clone(),
+            usage: Usage::default(),
+        };
+        let meta = ExecutionMeta {
+            arn: arn.clone(),
+            name,
+            state_machine_arn: t.sm_arn.clone(),
+            version_arn: t.version_arn.clone(),
+            alias_arn: t.alias_arn.clone(),
+            kind: kind.clone(),
+            input: input.clone(),
+            start_ms: now,
+            trace_header,
+        };
+        match self.store.create_execution(&stored, &meta).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                let row = self.store.execution_row(&arn).await?;
+                if let Some(row) = row {
+                    if kind == "STANDARD" && row.status == "RUNNING" && row.meta.input == input {
+                        return Ok((arn, row.meta.start_ms));
+                    }
+                }
+                return Err(ApiError::new(
+                    "ExecutionAlreadyExists",
+                    format!("Execution Already Exists: '{arn}'"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let start = Event::Start { input: parsed };
+        if sync {
+            self.driver.apply(&arn, start).await?;
+        } else {
+            self.driver.submit(&arn, start);
+        }
+        Ok((arn, now))
+    }
+
+    pub(crate) async fn start_execution(&self, r: Req) -> ApiResult<Value> {
+        let sm = r.str("stateMachineArn")?;
+        let (arn, start) = self
+            .start(
+                &sm,
+                r.opt_str("name")?,
+                r.opt_str("input")?,
+                r.opt_str("traceHeader")?,
+                false,
+            )
+            .await?;
+        Ok(json!({"executionArn": arn, "startDate": ts(start)}))
+    }
+
+    pub(crate) async fn start_sync_execution(&self, r: Req) -> ApiResult<Value> {
+        let sm = r.str("stateMachineArn")?;
+        let (arn, _) = self
+            .start(
+                &sm,
+                r.opt_str("name")?,
+                r.opt_str("input")?,
+                r.opt_str("traceHeader")?,
+                true,
+            )
+            .await?;
+        self.driver.wait_end(&arn, 300_000).await;
+        let (row, ex) = self.execution(&arn).await?;
+        let mut d = self.describe_value(&row, &ex);
+        if let Some(o) = d.as_object_mut() {
+            for k in [
+                "redriveCount",
+                "redriveStatus",
+                "redriveStatusReason",
+                "stateMachineVersionArn",
+                "stateMachineAliasArn",
+            ] {
+                o.remove(k);
+            }
+        }
+        let ms = ex.state.stop_ms.unwrap_or(row.meta.start_ms) - row.meta.start_ms;
+        d["billingDetails"] = json!({"billedMemoryUsedInMB": 64, "billedDurationInMilliseconds": ((ms + 99) / 100 * 100).max(100)});
+        Ok(d)
+    }
+
+    pub(crate) async fn execution(&self, arn: &str) -> ApiResult<(ExecutionRow, StoredExecution)> {
+        check_exec_arn(arn)?;
+        let row = self
+            .store
+            .execution_row(arn)
+            .await?
+            .ok_or_else(|| exec_missing(arn))?;
+        let ex = self
+            .store
+            .load(arn)
+            .await?
+            .ok_or_else(|| exec_missing(arn))?;
+        Ok((row, ex))
+    }
+
+    fn describe_value(&self, row: &ExecutionRow, ex: &StoredExecution) -> Value {
+        let st = &ex.state;
+        let mut d = json!({
+            "executionArn": ex.arn,
+            "stateMachineArn": row.meta.state_machine_arn,
+            "name": row.meta.name,
+            "status": st.status.as_str(),
+            "startDate": ts(row.meta.start_ms),
+            "input": row.meta.input,
+            "inputDetails": {"included": true},
+            "redriveCount": st.info.redrive_count,
+        });
+        if let Some(stop) = st.stop_ms {
+            d["stopDate"] = ts(stop);
+        }
+        if st.status == Status::Succeeded {
+            d["output"] = json!(text(&st.output).unwrap_or_else(|| "null".into()));
+            d["outputDetails"] = json!({"included": true});
+        }
+        if let Some(e) = &st.error {
+            d["error"] = json!(e);
+        }
+        if let Some(c) = &st.cause {
+            d["cause"] = json!(c);
+        }
+        let (status, reason) = if row.meta.kind == "EXPRESS" {
+            (
+                "NOT_REDRIVABLE",
+                Some("Execution is of EXPRESS type and cannot be redriven".to_string()),
+            )
+        } else {
+            match st.status {
+                Status::Running | Status::Succeeded => (
+                    "NOT_REDRIVABLE",
+                    Some(format!(
+                        "Execution is {} and cannot be redriven",
+                        st.status.as_str()
+                    )),
+                ),
+                _ => ("REDRIVABLE", None),
+            }
+        };
+        d["redriveStatus"] = json!(status);
+        if let Some(r) = reason {
+            d["redriveStatusReason"] = json!(r);
+        }
+        if let Some(v) = &row.meta.version_arn {
+            d["stateMachineVersionArn"] = json!(v);
+        }
+        if let Some(a) = &row.meta.alias_arn {
+            d["stateMachineAliasArn"] = json!(a);
+        }
+        if let Some(t) = &row.meta.trace_header {
+            d["traceHeader"] = json!(t);
+        }
+        d
+    }
+
+    pub(crate) async fn describe_execution(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("executionArn")?;
+        let (row, ex) = self.execution(&arn).await?;
+        Ok(self.describe_value(&row, &ex))
+    }
+
+    pub(crate) async fn describe_sm_for_execution(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("executionArn")?;
+        let (row, ex) = self.execution(&arn).await?;
+        let rev = self.revision(&ex.state_machine_arn, ex.revision).await?;
+        let sm = self
+            .store
+            .get_resource(ResourceKind::StateMachine, &ex.state_machine_arn)
+            .await?
+            .map(|r| r.body)
+            .unwrap_or_else(|| json!({}));
+        let mut d = json!({
+            "stateMachineArn": ex.state_machine_arn,
+            "name": ex.state.info.state_machine_name,
+            "definition": rev["definition"],
+            "roleArn": rev["roleArn"],
+            "updateDate": ts(rev["updateDate"].as_i64().unwrap_or(0)),
+            "loggingConfiguration": sm.get("loggingConfiguration").cloned().unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false})),
+            "tracingConfiguration": sm.get("tracingConfiguration").cloned().unwrap_or_else(|| json!({"enabled": false})),
+        });
+        if let Some(rid) = rev["revisionId"].as_str() {
+            d["revisionId"] = json!(rid);
+        }
+        if let Some(v) = &row.meta.version_arn {
+            d["stateMachineVersionArn"] = json!(v);
+        }
+        if let Some(a) = &row.meta.alias_arn {
+            d["stateMachineAliasArn"] = json!(a);
+        }
+        Ok(d)
+    }
+
+    pub(crate) async fn list_executions(&self, r: Req) -> ApiResult<Value> {
+        let sm = r.opt_str("stateMachineArn")?;
+        let map_run = r.opt_str("mapRunArn")?;
+        let status = r.opt_str("statusFilter")?;
+        if let Some(s) = &status {
+            if status_of(s).is_none() && s != "PENDING_REDRIVE" {
+                return Err(ApiError::validation(format!(
+                    "1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
+                )));
+            }
+        }
+        let mut filter = ExecutionFilter {
+            status: status.clone(),
+            ..Default::default()
+        };
+        match (sm, map_run) {
+            (Some(sm), None) => {
+                let a = Arn::parse(&sm, &["stateMachine"])?;
+                let base = a.state_machine();
+                match a.parts.len() {
+                    1 => {
+                        self.sm(&sm).await?;
+                    }
+                    2 if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => {
+                        if self
+                            .store
+                            .get_resource(ResourceKind::Version, &sm)
+                            .await?
+                            .is_none()
+                        {
+                            return Err(sm_missing(&sm));
+                        }
+                        filter.version_arn = Some(sm.clone());
+                    }
+                    2 => {
+                        self.alias(&sm).await?;
+                        filter.alias_arn = Some(sm.clone());
+                    }
+                    _ => return Err(ApiError::invalid_arn(&sm)),
+                }
+                filter.state_machine_arn = Some(base);
+            }
+            (None, Some(m)) => {
+                Arn::parse(&m, &["mapRun"])?;
+                return Err(ApiError::new(
+                    "ResourceNotFound",
+                    format!("Resource not found: '{m}'"),
+                ));
+            }
+            _ => {
+                return Err(ApiError::validation(
+                    "Must provide a StateMachine ARN or MapRun ARN",
+                ))
+            }
+        }
+        if status.as_deref() == Some("PENDING_REDRIVE") {
+            return Ok(json!({"executions": []}));
+        }
+        let limit = r.max_results(100)?;
+        let offset = r.offset()?;
+        let rows = self
+            .store
+            .list_executions(&filter, offset, limit + 1)
+            .await?;
+        let more = rows.len() > limit;
+        let list: Vec<Value> = rows
+            .iter()
+            .take(limit)
+            .map(|row| {
+                let mut o = json!({
+                    "executionArn": row.meta.arn,
+                    "stateMachineArn": row.meta.state_machine_arn,
+                    "name": row.meta.name,
+                    "status": row.status,
+                    "startDate": ts(row.meta.start_ms),
+                });
+                if let Some(s) = row.stop_ms {
+                    o["stopDate"] = ts(s);
+                }
+                if row.redrive_count > 0 {
+                    o["redriveCount"] = json!(row.redrive_count);
+                }
+                if let Some(v) = &row.meta.version_arn {
+                    o["stateMachineVersionArn"] = json!(v);
+                }
+                if let Some(a) = &row.meta.alias_arn {
+                    o["stateMachineAliasArn"] = json!(a);
+                }
+                o
+            })
+            .collect();
+        let mut out = json!({"executions": list});
+        if more {
+            out["nextToken"] = json!(encode_token(offset + limit));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn get_execution_history(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("executionArn")?;
+        check_exec_arn(&arn)?;
+        let limit = r.max_results(100)?;
+        let reverse = r.opt_bool("reverseOrder")?.unwrap_or(false);
+        let include = r.opt_bool("includeExecutionData")?.unwrap_or(true);
+        let after = match r.opt_str("nextToken")? {
+            Some(t) => decode_token(&t)? as u64,
+            None => 0,
+        };
+        if self.store.execution_row(&arn).await?.is_none() {
+            return Err(exec_missing(&arn));
+        }
+        let events = self.store.history(&arn, after, reverse, limit + 1).await?;
+        let more = events.len() > limit;
+        let list: Vec<Value> = events
+            .iter()
+            .take(limit)
+            .map(|e| e.to_api_json(include))
+            .collect();
+        let mut out = json!({"events": list});
+        if more {
+            if let Some(last) = events.get(limit - 1) {
+                out["nextToken"] = json!(encode_token(last.id as usize));
+            }
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn stop_execution(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("executionArn")?;
+        let error = r.opt_str("error")?;
+        let cause = r.opt_str("cause")?;
+        if error.as_ref().is_some_and(|e| e.chars().count() > 256) {
+            return Err(ApiError::validation("1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"));
+        }
+        if cause.as_ref().is_some_and(|c| c.chars().count() > 32768) {
+            return Err(ApiError::validation("1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
+        }
+        let (_, ex) = self.execution(&arn).await?;
+        if ex.state.status == Status::Running {
+            self.driver
+                .apply(&arn, Event::Stop { error, cause })
+                .await?;
+        }
+        let (_, ex) = self.execution(&arn).await?;
+        Ok(json!({"stopDate": ts(ex.state.stop_ms.unwrap_or_else(wall_clock_ms))}))
+    }
+
+    pub(crate) async fn redrive_execution(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("executionArn")?;
+        let (row, ex) = self.execution(&arn).await?;
+        if row.meta.kind == "EXPRESS" {
+            return Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution with arn {arn} is an EXPRESS execution and cannot be redriven"),
+            ));
+        }
+        if matches!(ex.state.status, Status::Running | Status::Succeeded) {
+            return Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!(
+                    "Execution with arn {arn} is {} and cannot be redriven",
+                    ex.state.status.as_str()
+                ),
+            ));
+        }
+        let now = self.driver.now_ms(&arn);
+        match self
+            .driver
+            .apply(
+                &arn,
+                Event::Redrive {
+                    from_state: None,
+                    input: None,
+                },
+            )
+            .await?
+        {
+            Advanced::Committed { .. } => Ok(json!({"redriveDate": ts(now)})),
+            _ => Err(ApiError::new(
+                "ExecutionNotRedrivable",
+                format!("Execution with arn {arn} cannot be redriven"),
+            )),
+        }
+    }
+
+    // ----- activities and task tokens -----
+
+    pub(crate) async fn get_activity_task(&self, r: Req) -> ApiResult<Value> {
+        let arn = r.str("activityArn")?;
+        let worker = r.opt_str("workerName")?;
+        self.activity(&arn).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTIVITY_POLL_MS);
+        loop {
+            if let Some(task) = self.store.take_activity_task(&arn).await? {
+                if let Some(tok) = self.store.token(&task.token).await? {
+                    self.driver
+                        .apply(
+                            &tok.execution_arn,
+                            Event::TaskStarted {
+                                task: tok.task,
+                                worker_name: worker.clone(),
+                            },
+                        )
+                        .await?;
+                }
+                return Ok(json!({"taskToken": task.token, "input": task.input}));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(json!({}));
+            }
+            let left = (deadline - now).as_millis() as u64;
+            self.driver.wait_activity(&arn, left.min(1000)).await;
+        }
+    }
+
+    async fn token_task(&self, token: &str) -> ApiResult<(String, u64)> {
+        if token.is_empty() || token.len() > 2048 {
+            return Err(ApiError::new("InvalidToken", "Invalid token"));
+        }
+        let Some(t) = self.store.token(token).await? else {
+            return Err(ApiError::new(
+                "InvalidToken",
+                format!("Invalid token: '{token}'"),
+            ));
+        };
+        if t.closed {
+            return Err(task_timed_out());
+        }
+        match self.store.execution_row(&t.execution_arn).await? {
+            Some(row) if row.status == "RUNNING" => Ok((t.execution_arn, t.task)),
+            _ => Err(task_timed_out()),
+        }
+    }
+
+    async fn finish_task(&self, token: &str, event: Event) -> ApiResult<Value> {
+        let (arn, _) = self.token_task(token).await?;
+        let r = self.driver.apply(&arn, event).await?;
+        self.store.close_token(token).await?;
+        match r {
+            Advanced::Committed { .. } => Ok(json!({})),
+            _ => Err(task_timed_out()),
+        }
+    }
+
+    pub(crate) async fn send_task_success(&self, r: Req) -> ApiResult<Value> {
+        let token = r.str("taskToken")?;
+        let output = r.str("output")?;
+        if output.len() > MAX_PAYLOAD {
+            return Err(too_big("output"));
+        }
+        let value: Value = serde_json::from_str(&output)
+            .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
+        let (_, task) = self.token_task(&token).await?;
+        self.finish_task(
+            &token,
+            Event::TaskSucceeded {
+                task,
+                output: value,
+            },
+        )
+        .await
+    }
+
+    pub(crate) async fn send_task_failure(&self, r: Req) -> ApiResult<Value> {
+        let token = r.str("taskToken")?;
+        let error = r.opt_str("error")?.unwrap_or_default();
+        let cause = r.opt_str("cause")?.unwrap_or_default();
+        if error.chars().count() > 256 {
+            return Err(ApiError::validation("1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"));
+        }
+        if cause.chars().count() > 32768 {
+            return Err(ApiError::validation("1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
+        }
+        let (_, task) = self.token_task(&token).await?;
+        self.finish_task(&token, Event::TaskFailed { task, error, cause })
+            .await
+    }
+
+    pub(crate) async fn send_task_heartbeat(&self, r: Req) -> ApiResult<Value> {
+        let token = r.str("taskToken")?;
+        let (arn, task) = self.token_task(&token).await?;
+        self.driver
+            .apply(&arn, Event::TaskHeartbeat { task })
+            .await?;
+        Ok(json!({}))
+    }
+}
+
+fn task_timed_out() -> ApiError {
+    ApiError::new(
+        "TaskTimedOut",
+        "Task Timed Out: 'Provided task does not exist anymore'",
+    )
+}

@@ -1,0 +1,268 @@
+//! The ports the Step Functions API needs beside [`ExecutionStore`]: the control-plane records
+//! (state machines, revisions, versions, aliases, activities, tags), execution listing and
+//! history paging, task tokens, activity task queues, pending timers and in-flight task
+//! invocations; and the [`Driver`] that applies events to executions.
+//!
+//! The embedded home implements them on SQLite (`stepwise-store-embedded`); every method is
+//! async so a networked store fits the same shape.
+
+use crate::durable::{Advanced, ExecutionStore, StoreError, StoredExecution};
+use crate::tasks::BoxFuture;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::future::Future;
+use stepwise_engine::{Command, Event, HistoryEvent};
+
+/// The kinds of control-plane records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResourceKind {
+    /// A state machine (its current configuration).
+    StateMachine,
+    /// One revision of a state machine's definition (kept while executions may run it).
+    Revision,
+    /// A published state machine version.
+    Version,
+    /// A state machine alias.
+    Alias,
+    /// An activity.
+    Activity,
+    /// The tags of a resource (keyed by the resource's ARN).
+    Tags,
+}
+
+impl ResourceKind {
+    /// The name used in storage.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::StateMachine => "stateMachine",
+            ResourceKind::Revision => "revision",
+            ResourceKind::Version => "version",
+            ResourceKind::Alias => "alias",
+            ResourceKind::Activity => "activity",
+            ResourceKind::Tags => "tags",
+        }
+    }
+}
+
+/// One control-plane record: the API decides the body's shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// What it is.
+    pub kind: ResourceKind,
+    /// Its ARN (unique per kind).
+    pub arn: String,
+    /// The record it belongs to (a version's or alias's state machine), if any.
+    pub parent: Option<String>,
+    /// The record.
+    pub body: Value,
+}
+
+/// What an execution was started with, fixed at StartExecution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionMeta {
+    /// The execution ARN.
+    pub arn: String,
+    /// The execution name.
+    pub name: String,
+    /// The state machine ARN (unqualified).
+    pub state_machine_arn: String,
+    /// The version ARN, when started through a version or an alias.
+    pub version_arn: Option<String>,
+    /// The alias ARN, when started through an alias.
+    pub alias_arn: Option<String>,
+    /// `STANDARD` or `EXPRESS`.
+    pub kind: String,
+    /// The input text as given.
+    pub input: String,
+    /// Start time, milliseconds since the Unix epoch.
+    pub start_ms: i64,
+    /// The execution's trace header, if given.
+    #[serde(default)]
+    pub trace_header: Option<String>,
+}
+
+/// An execution as listings see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExecutionRow {
+    /// What it was started with.
+    pub meta: ExecutionMeta,
+    /// `RUNNING`, `SUCCEEDED`, ...
+    pub status: String,
+    /// When it ended.
+    pub stop_ms: Option<i64>,
+    /// How many times it was redriven.
+    pub redrive_count: u32,
+}
+
+/// Which executions a listing wants.
+#[derive(Debug, Clone, Default)]
+pub struct ExecutionFilter {
+    /// Of this state machine.
+    pub state_machine_arn: Option<String>,
+    /// Started through this version.
+    pub version_arn: Option<String>,
+    /// Started through this alias.
+    pub alias_arn: Option<String>,
+    /// With this status.
+    pub status: Option<String>,
+}
+
+/// A task token's record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenRecord {
+    /// The execution it belongs to.
+    pub execution_arn: String,
+    /// The task's wait id in that execution.
+    pub task: u64,
+    /// The task ended (succeeded, failed, timed out, was cancelled).
+    pub closed: bool,
+}
+
+/// An activity task waiting for a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityTask {
+    /// Its task token.
+    pub token: String,
+    /// Its input, as JSON text.
+    pub input: String,
+}
+
+/// A timer waiting to fire.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingTimer {
+    /// The execution.
+    pub execution_arn: String,
+    /// The timer's wait id.
+    pub timer: u64,
+    /// When, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+}
+
+/// The store behind the API: [`ExecutionStore`] plus everything the control plane keeps.
+pub trait ApiStore: ExecutionStore {
+    /// Writes a record; with `create_only`, fails with [`StoreError::Conflict`] when one with this
+    /// kind and ARN exists.
+    fn put_resource(
+        &self,
+        resource: &Resource,
+        create_only: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A record by kind and ARN.
+    fn get_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Resource>, StoreError>> + Send;
+    /// Deletes a record; true when there was one.
+    fn delete_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records of a kind (of one parent, when given), in creation order.
+    fn list_resources(
+        &self,
+        kind: ResourceKind,
+        parent: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Resource>, StoreError>> + Send;
+    /// Creates an execution (version 0, its Start not applied yet); [`StoreError::Conflict`] when
+    /// one with this ARN exists.
+    fn create_execution(
+        &self,
+        execution: &StoredExecution,
+        meta: &ExecutionMeta,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// An execution's listing row.
+    fn execution_row(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionRow>, StoreError>> + Send;
+    /// Executions, newest first: `offset` rows skipped, at most `limit`.
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ExecutionRow>, StoreError>> + Send;
+    /// History events with ids after `after` (ascending) or before `before` (descending when
+    /// `reverse`), at most `limit`.
+    fn history(
+        &self,
+        arn: &str,
+        after: u64,
+        reverse: bool,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>> + Send;
+    /// Records a task token.
+    fn put_token(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        task: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// A task token's record.
+    fn token(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+    /// Marks a task token's task ended.
+    fn close_token(&self, token: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Queues an activity task.
+    fn push_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Takes the oldest activity task whose token is still open.
+    fn take_activity_task(
+        &self,
+        activity_arn: &str,
+    ) -> impl Future<Output = Result<Option<ActivityTask>, StoreError>> + Send;
+    /// Executions that are running (for recovery after a restart).
+    fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+    /// Records a pending timer.
+    fn put_timer(&self, timer: &PendingTimer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets a timer.
+    fn delete_timer(
+        &self,
+        execution_arn: &str,
+        timer: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every pending timer.
+    fn timers(&self) -> impl Future<Output = Result<Vec<PendingTimer>, StoreError>> + Send;
+    /// Records a task invocation in flight.
+    fn put_inflight(
+        &self,
+        execution_arn: &str,
+        command: &Command,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forgets a task invocation.
+    fn delete_inflight(
+        &self,
+        execution_arn: &str,
+        task: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every task invocation in flight.
+    fn inflight(&self) -> impl Future<Output = Result<Vec<(String, Command)>, StoreError>> + Send;
+}
+
+/// Applies events to executions and tells when they end: the runtime side the API drives.
+pub trait Driver: Send + Sync {
+    /// Applies an event now and returns once it is committed.
+    fn apply<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        event: Event,
+    ) -> BoxFuture<'a, Result<Advanced, StoreError>>;
+    /// Applies an event in the background.
+    fn submit(&self, execution_arn: &str, event: Event);
+    /// Resolves once the execution is no longer running (or after `timeout_ms`).
+    fn wait_end<'a>(&'a self, execution_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()>;
+    /// Resolves when an activity task may have been queued for `activity_arn` (or after
+    /// `timeout_ms`).
+    fn wait_activity<'a>(&'a self, activity_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()>;
+    /// The time of an event for this execution now (its clock may run ahead with skipped
+    /// waits), milliseconds since the Unix epoch.
+    fn now_ms(&self, execution_arn: &str) -> i64;
+}

@@ -1,0 +1,355 @@
+//! The in-process driver: applies events through the durable [`advance`], fires timers with
+//! tokio, runs task invocations as spawned tasks, queues activity tasks, and picks everything up
+//! again after a restart.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use serde_json::Value;
+use stepwise_engine::{Command, Event, Status};
+use stepwise_runtime::durable::{advance, Advanced, Dispatcher, StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
+use stepwise_runtime::ports::{ActivityTask, ApiStore, Driver, PendingTimer};
+use stepwise_runtime::tasks::{BoxFuture, TaskInvoker, TaskRequest};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+/// How the driver behaves.
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptions {
+    /// Fire timers at once; the execution's clock jumps ahead so its timestamps read as if it
+    /// had waited.
+    pub skip_waits: bool,
+}
+
+/// True for an activity resource (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
+pub fn is_activity(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.contains(":activity:") && !resource.contains(":::")
+}
+
+/// Drives executions kept in `S` inside this process.
+pub struct EmbeddedDriver<S: ApiStore + 'static> {
+    store: Arc<S>,
+    invoker: Arc<dyn TaskInvoker>,
+    options: DriverOptions,
+    me: Weak<Self>,
+    locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    running: Mutex<HashMap<(String, u64), JoinHandle<()>>>,
+    offsets: Mutex<HashMap<String, i64>>,
+    ended: Notify,
+    activity: Notify,
+}
+
+impl<S: ApiStore + 'static> EmbeddedDriver<S> {
+    /// A driver over `store` that invokes tasks with `invoker`.
+    pub fn new(store: Arc<S>, invoker: Arc<dyn TaskInvoker>, options: DriverOptions) -> Arc<Self> {
+        Arc::new_cyclic(|me| EmbeddedDriver {
+            store,
+            invoker,
+            options,
+            me: me.clone(),
+            locks: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            offsets: Mutex::new(HashMap::new()),
+            ended: Notify::new(),
+            activity: Notify::new(),
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    fn lock_for(&self, arn: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut m = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        m.entry(arn.to_string()).or_default().clone()
+    }
+
+    fn wall_now(&self, arn: &str) -> i64 {
+        let off = self
+            .offsets
+            .lock()
+            .ok()
+            .and_then(|m| m.get(arn).copied())
+            .unwrap_or(0);
+        wall_clock_ms() + off
+    }
+
+    async fn apply_inner(&self, arn: &str, event: Event) -> Result<Advanced, StoreError> {
+        let lock = self.lock_for(arn);
+        let _guard = lock.lock().await;
+        let now = self.wall_now(arn);
+        let r = advance(&*self.store, self, arn, event, now).await?;
+        if let Advanced::Committed { .. } = r {
+            if let Ok(Some(row)) = self.store.execution_row(arn).await {
+                if row.status != Status::Running.as_str() {
+                    self.ended.notify_waiters();
+                    if let Ok(mut m) = self.locks.lock() {
+                        m.remove(arn);
+                    }
+                }
+            }
+        }
+        Ok(r)
+    }
+
+    /// Picks up every running execution after a restart: starts those whose Start was never
+    /// applied, dispatches outboxes left by a crash, re-arms pending timers and re-sends task
+    /// invocations that were in flight.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        let timers = self.store.timers().await?;
+        let inflight = self.store.inflight().await?;
+        let mut covered: HashSet<(String, u64)> = HashSet::new();
+        let arns = self.store.running_executions().await?;
+        for arn in &arns {
+            let Some(ex) = self.store.load(arn).await? else {
+                continue;
+            };
+            if ex.version == 0 {
+                if let Ok(Some(row)) = self.store.execution_row(arn).await {
+                    let input: Value = serde_json::from_str(&row.meta.input).unwrap_or(Value::Null);
+                    self.submit(arn, Event::Start { input });
+                }
+                continue;
+            }
+            if !ex.outbox.is_empty() {
+                for c in &ex.outbox {
+                    match c {
+                        Command::InvokeTask { task, .. } => {
+                            covered.insert((arn.clone(), *task));
+                        }
+                        Command::StartTimer { timer, .. } => {
+                            covered.insert((arn.clone(), *timer));
+                        }
+                        _ => {}
+                    }
+                }
+                self.dispatch_all(&ex, &ex.outbox).await?;
+                self.store.clear_outbox(arn, ex.version).await?;
+            }
+        }
+        for t in timers {
+            if !covered.contains(&(t.execution_arn.clone(), t.timer)) {
+                self.arm_timer(t.execution_arn, t.timer, t.at_ms);
+            }
+        }
+        for (arn, cmd) in inflight {
+            let Command::InvokeTask { task, .. } = &cmd else {
+                continue;
+            };
+            if covered.contains(&(arn.clone(), *task)) {
+                continue;
+            }
+            if let Some(ex) = self.store.load(&arn).await? {
+                if ex.state.status == Status::Running {
+                    self.spawn_invocation(&ex, &cmd);
+                } else {
+                    self.store.delete_inflight(&arn, *task).await?;
+                }
+            }
+        }
+        Ok(arns.len())
+    }
+
+    fn arm_timer(&self, arn: String, timer: u64, at_ms: i64) {
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
+        let skip = self.options.skip_waits;
+        tokio::spawn(async move {
+            let now = me.wall_now(&arn);
+            if skip {
+                if at_ms > now {
+                    if let Ok(mut m) = me.offsets.lock() {
+                        *m.entry(arn.clone()).or_insert(0) += at_ms - now;
+                    }
+                }
+            } else if at_ms > now {
+                tokio::time::sleep(Duration::from_millis((at_ms - now) as u64)).await;
+            }
+            let _ = me.apply_inner(&arn, Event::TimerFired { timer }).await;
+            let _ = me.store.delete_timer(&arn, timer).await;
+        });
+    }
+
+    fn spawn_invocation(&self, ex: &StoredExecution, cmd: &Command) {
+        let Command::InvokeTask {
+            task,
+            state_name,
+            resource,
+            parameters,
+            task_token,
+            ..
+        } = cmd
+        else {
+            return;
+        };
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
+        let req = TaskRequest {
+            execution_arn: ex.arn.clone(),
+            state_machine_name: ex.state.info.state_machine_name.clone(),
+            state_name: state_name.clone(),
+            resource: resource.clone(),
+            parameters: parameters.clone(),
+            test_case: ex.test_case.clone(),
+            task_token: task_token.clone(),
+        };
+        let arn = ex.arn.clone();
+        let task = *task;
+        let callback = task_token.is_some();
+        let token = task_token.clone();
+        let key = (arn.clone(), task);
+        let handle = tokio::spawn(async move {
+            let r = me.invoker.invoke(req).await;
+            let failed = r.is_err();
+            let event = match r {
+                Ok(output) if callback => Event::TaskSubmitted { task, output },
+                Ok(output) => Event::TaskSucceeded { task, output },
+                Err(f) => Event::TaskFailed {
+                    task,
+                    error: f.error,
+                    cause: f.cause,
+                },
+            };
+            let _ = me.apply_inner(&arn, event).await;
+            if failed {
+                if let Some(t) = &token {
+                    let _ = me.store.close_token(t).await;
+                }
+            }
+            let _ = me.store.delete_inflight(&arn, task).await;
+            if let Ok(mut m) = me.running.lock() {
+                m.remove(&(arn.clone(), task));
+            }
+        });
+        if let Ok(mut m) = self.running.lock() {
+            m.insert(key, handle);
+        }
+    }
+
+    async fn dispatch_all(
+        &self,
+        ex: &StoredExecution,
+        commands: &[Command],
+    ) -> Result<(), StoreError> {
+        for c in commands {
+            match c {
+                Command::InvokeTask {
+                    task,
+                    resource,
+                    parameters,
+                    task_token,
+                    ..
+                } => {
+                    if let Some(t) = task_token {
+                        self.store.put_token(t, &ex.arn, *task).await?;
+                    }
+                    if is_activity(resource) {
+                        let token = task_token.clone().unwrap_or_default();
+                        let input = serde_json::to_string(parameters)
+                            .map_err(|e| StoreError::Other(e.to_string()))?;
+                        self.store
+                            .push_activity_task(resource, &ActivityTask { token, input })
+                            .await?;
+                        self.activity.notify_waiters();
+                    } else {
+                        self.store.put_inflight(&ex.arn, c).await?;
+                        self.spawn_invocation(ex, c);
+                    }
+                }
+                Command::StartTimer { timer, at_ms } => {
+                    self.store
+                        .put_timer(&PendingTimer {
+                            execution_arn: ex.arn.clone(),
+                            timer: *timer,
+                            at_ms: *at_ms,
+                        })
+                        .await?;
+                    self.arm_timer(ex.arn.clone(), *timer, *at_ms);
+                }
+                Command::CancelTimer { timer } => {
+                    self.store.delete_timer(&ex.arn, *timer).await?;
+                }
+                Command::CancelTask { task, task_token } => {
+                    if let Some(t) = task_token {
+                        self.store.close_token(t).await?;
+                    }
+                    self.store.delete_inflight(&ex.arn, *task).await?;
+                    let h = self
+                        .running
+                        .lock()
+                        .ok()
+                        .and_then(|mut m| m.remove(&(ex.arn.clone(), *task)));
+                    if let Some(h) = h {
+                        h.abort();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<S: ApiStore + 'static> Dispatcher for EmbeddedDriver<S> {
+    fn dispatch<'a>(
+        &'a self,
+        execution: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.dispatch_all(execution, commands))
+    }
+}
+
+impl<S: ApiStore + 'static> Driver for EmbeddedDriver<S> {
+    fn apply<'a>(
+        &'a self,
+        execution_arn: &'a str,
+        event: Event,
+    ) -> BoxFuture<'a, Result<Advanced, StoreError>> {
+        Box::pin(self.apply_inner(execution_arn, event))
+    }
+
+    fn submit(&self, execution_arn: &str, event: Event) {
+        let Some(me) = self.me.upgrade() else {
+            return;
+        };
+        let arn = execution_arn.to_string();
+        tokio::spawn(async move {
+            let _ = me.apply_inner(&arn, event).await;
+        });
+    }
+
+    fn wait_end<'a>(&'a self, execution_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let notified = self.ended.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                match self.store.execution_row(execution_arn).await {
+                    Ok(Some(row)) if row.status == Status::Running.as_str() => {}
+                    _ => return,
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return;
+                }
+            }
+        })
+    }
+
+    fn wait_activity<'a>(&'a self, _activity_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let _ =
+                tokio::time::timeout(Duration::from_millis(timeout_ms), self.activity.notified())
+                    .await;
+        })
+    }
+
+    fn now_ms(&self, execution_arn: &str) -> i64 {
+        self.wall_now(execution_arn)
+    }
+}

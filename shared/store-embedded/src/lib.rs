@@ -1,0 +1,755 @@
+//! The runtime's ports on an embedded durable store: SQLite in WAL mode, one file in the data
+//! directory, and an in-process driver (tokio timers, spawned task invocations).
+//!
+//! Every event an execution takes is committed in one SQLite transaction: the new checkpoint
+//! (conditioned on the version read), its history rows and its outbox of commands. Pending
+//! timers, in-flight task invocations, task tokens and activity tasks are rows too, so a process
+//! killed at any point picks every running execution up again when it restarts
+//! ([`driver::EmbeddedDriver::recover`]).
+
+pub mod driver;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use stepwise_asl::model::Definition;
+use stepwise_engine::{Command, HistoryEvent};
+use stepwise_runtime::durable::{ExecutionStore, StoreError, StoredExecution};
+use stepwise_runtime::ports::{
+    ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
+    ResourceKind, TokenRecord,
+};
+use stepwise_runtime::tasks::BoxFuture;
+
+pub use driver::{DriverOptions, EmbeddedDriver};
+
+/// The SQLite file's name in the data directory.
+pub const DB_FILE: &str = "stepwise.db";
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS resources(kind TEXT NOT NULL, arn TEXT NOT NULL, parent TEXT,
+    body TEXT NOT NULL, PRIMARY KEY(kind, arn));
+CREATE INDEX IF NOT EXISTS resources_parent ON resources(kind, parent);
+CREATE TABLE IF NOT EXISTS executions(arn TEXT PRIMARY KEY, sm_arn TEXT NOT NULL,
+    version_arn TEXT, alias_arn TEXT, status TEXT NOT NULL, start_ms INTEGER NOT NULL,
+    stop_ms INTEGER, redrive_count INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL,
+    meta TEXT NOT NULL, body TEXT NOT NULL, has_outbox INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
+CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
+CREATE TABLE IF NOT EXISTS history(arn TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
+    PRIMARY KEY(arn, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens(token TEXT PRIMARY KEY, arn TEXT NOT NULL, task INTEGER NOT NULL,
+    closed INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS activity_tasks(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    activity TEXT NOT NULL, token TEXT NOT NULL, input TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS activity_tasks_activity ON activity_tasks(activity, seq);
+CREATE TABLE IF NOT EXISTS timers(arn TEXT NOT NULL, timer INTEGER NOT NULL, at_ms INTEGER NOT NULL,
+    PRIMARY KEY(arn, timer));
+CREATE TABLE IF NOT EXISTS inflight(arn TEXT NOT NULL, task INTEGER NOT NULL, command TEXT NOT NULL,
+    PRIMARY KEY(arn, task));
+"#;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// SQLite refused.
+    #[error("opening the database {path}: {source}")]
+    Sqlite {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
+}
+
+fn db_err(e: rusqlite::Error) -> StoreError {
+    StoreError::Other(format!("sqlite: {e}"))
+}
+
+fn json_err(e: serde_json::Error) -> StoreError {
+    StoreError::Other(format!("stored JSON: {e}"))
+}
+
+/// The ARN under which a state machine's definition revision is kept.
+pub fn revision_arn(state_machine_arn: &str, revision: u64) -> String {
+    format!("{state_machine_arn}#{revision}")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, OpenError> {
+        let path = dir.join(DB_FILE);
+        let err = |source| OpenError::Sqlite {
+            path: path.display().to_string(),
+            source,
+        };
+        let conn = Connection::open(&path).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(err)?;
+        conn.execute_batch(SCHEMA).map_err(err)?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+            definitions: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Other("the database lock is poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    fn load_sync(&self, arn: &str) -> Result<Option<StoredExecution>, StoreError> {
+        let body: Option<String> = self.with(|c| {
+            c.query_row(
+                "SELECT body FROM executions WHERE arn = ?1",
+                params![arn],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)
+        })?;
+        body.map(|b| serde_json::from_str(&b).map_err(json_err))
+            .transpose()
+    }
+
+    fn commit_sync(
+        &self,
+        next: &StoredExecution,
+        expected: u64,
+        history: &[HistoryEvent],
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(next).map_err(json_err)?;
+        let rows: Vec<(u64, String)> = history
+            .iter()
+            .map(|h| Ok((h.id, serde_json::to_string(h).map_err(json_err)?)))
+            .collect::<Result<_, StoreError>>()?;
+        self.with(|c| {
+            let tx = c.transaction().map_err(db_err)?;
+            let n = tx
+                .execute(
+                    "UPDATE executions SET body = ?1, version = ?2, status = ?3, stop_ms = ?4,
+                     redrive_count = ?5, has_outbox = ?6 WHERE arn = ?7 AND version = ?8",
+                    params![
+                        body,
+                        next.version as i64,
+                        next.state.status.as_str(),
+                        next.state.stop_ms,
+                        next.state.info.redrive_count,
+                        !next.outbox.is_empty(),
+                        next.arn,
+                        expected as i64
+                    ],
+                )
+                .map_err(db_err)?;
+            if n != 1 {
+                return Err(StoreError::Conflict(next.arn.clone()));
+            }
+            {
+                let mut ins = tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO history(arn, id, body) VALUES (?1, ?2, ?3)",
+                    )
+                    .map_err(db_err)?;
+                for (id, b) in &rows {
+                    ins.execute(params![next.arn, *id as i64, b])
+                        .map_err(db_err)?;
+                }
+            }
+            tx.commit().map_err(db_err)
+        })
+    }
+
+    fn clear_outbox_sync(&self, arn: &str, version: u64) -> Result<(), StoreError> {
+        let Some(mut e) = self.load_sync(arn)? else {
+            return Ok(());
+        };
+        if e.version != version || e.outbox.is_empty() {
+            return Ok(());
+        }
+        e.outbox.clear();
+        let body = serde_json::to_string(&e).map_err(json_err)?;
+        self.with(|c| {
+            c.execute(
+                "UPDATE executions SET body = ?1, has_outbox = 0 WHERE arn = ?2 AND version = ?3",
+                params![body, arn, version as i64],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        })
+    }
+
+    fn definition_sync(&self, sm: &str, revision: u64) -> Result<Arc<Definition>, StoreError> {
+        let key = (sm.to_string(), revision);
+        if let Some(d) = self
+            .definitions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&key).cloned())
+        {
+            return Ok(d);
+        }
+        let Some(r) =
+            self.get_resource_sync(ResourceKind::Revision, &revision_arn(sm, revision))?
+        else {
+            return Err(StoreError::NotFound(format!("{sm} revision {revision}")));
+        };
+        let text = r
+            .body
+            .get("definition")
+            .and_then(|d| d.as_str())
+            .unwrap_or_default();
+        let def = Definition::from_json(text)
+            .map_err(|e| StoreError::BadDefinition(sm.to_string(), e.message))?;
+        let def = Arc::new(def);
+        if let Ok(mut m) = self.definitions.lock() {
+            m.insert(key, def.clone());
+        }
+        Ok(def)
+    }
+
+    fn get_resource_sync(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let row: Option<(Option<String>, String)> = self.with(|c| {
+            c.query_row(
+                "SELECT parent, body FROM resources WHERE kind = ?1 AND arn = ?2",
+                params![kind.as_str(), arn],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)
+        })?;
+        row.map(|(parent, body)| {
+            Ok(Resource {
+                kind,
+                arn: arn.to_string(),
+                parent,
+                body: serde_json::from_str(&body).map_err(json_err)?,
+            })
+        })
+        .transpose()
+    }
+
+    fn put_resource_sync(&self, r: &Resource, create_only: bool) -> Result<(), StoreError> {
+        let body = serde_json::to_string(&r.body).map_err(json_err)?;
+        self.with(|c| {
+            let sql = if create_only {
+                "INSERT OR IGNORE INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)"
+            } else {
+                "INSERT INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(kind, arn) DO UPDATE SET parent = excluded.parent, body = excluded.body"
+            };
+            let n = c
+                .execute(sql, params![r.kind.as_str(), r.arn, r.parent, body])
+                .map_err(db_err)?;
+            if create_only && n == 0 {
+                return Err(StoreError::Conflict(r.arn.clone()));
+            }
+            Ok(())
+        })
+    }
+
+    fn list_resources_sync(
+        &self,
+        kind: ResourceKind,
+        parent: Option<&str>,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let rows: Vec<(String, Option<String>, String)> = self.with(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT arn, parent, body FROM resources WHERE kind = ?1
+                     AND (?2 IS NULL OR parent = ?2) ORDER BY rowid",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(params![kind.as_str(), parent], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(arn, parent, body)| {
+                Ok(Resource {
+                    kind,
+                    arn,
+                    parent,
+                    body: serde_json::from_str(&body).map_err(json_err)?,
+                })
+            })
+            .collect()
+    }
+
+    fn row_from(
+        meta: String,
+        status: String,
+        stop_ms: Option<i64>,
+        redrive_count: u32,
+    ) -> Result<ExecutionRow, StoreError> {
+        Ok(ExecutionRow {
+            meta: serde_json::from_str(&meta).map_err(json_err)?,
+            status,
+            stop_ms,
+            redrive_count,
+        })
+    }
+
+    fn list_executions_sync(
+        &self,
+        f: &ExecutionFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>, StoreError> {
+        type Raw = (String, String, Option<i64>, u32);
+        let rows: Vec<Raw> = self.with(|c| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT meta, status, stop_ms, redrive_count FROM executions
+                     WHERE (?1 IS NULL OR sm_arn = ?1) AND (?2 IS NULL OR status = ?2)
+                     AND (?3 IS NULL OR version_arn = ?3) AND (?4 IS NULL OR alias_arn = ?4)
+                     ORDER BY start_ms DESC, rowid DESC LIMIT ?5 OFFSET ?6",
+                )
+                .map_err(db_err)?;
+            let rows = st
+                .query_map(
+                    params![
+                        f.state_machine_arn,
+                        f.status,
+                        f.version_arn,
+                        f.alias_arn,
+                        limit as i64,
+                        offset as i64
+                    ],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(rows)
+        })?;
+        rows.into_iter()
+            .map(|(m, s, stop, rc)| Self::row_from(m, s, stop, rc))
+            .collect()
+    }
+}
+
+fn ready<T: Send>(v: T) -> impl Future<Output = T> + Send {
+    std::future::ready(v)
+}
+
+impl ExecutionStore for SqliteStore {
+    fn load<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredExecution>, StoreError>> {
+        Box::pin(ready(self.load_sync(arn)))
+    }
+
+    fn commit<'a>(
+        &'a self,
+        next: &'a StoredExecution,
+        expected_version: u64,
+        history: &'a [HistoryEvent],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(ready(self.commit_sync(next, expected_version, history)))
+    }
+
+    fn clear_outbox<'a>(
+        &'a self,
+        arn: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(ready(self.clear_outbox_sync(arn, version)))
+    }
+
+    fn definition<'a>(
+        &'a self,
+        state_machine_arn: &'a str,
+        revision: u64,
+    ) -> BoxFuture<'a, Result<Arc<Definition>, StoreError>> {
+        Box::pin(ready(self.definition_sync(state_machine_arn, revision)))
+    }
+}
+
+impl ApiStore for SqliteStore {
+    fn put_resource(
+        &self,
+        resource: &Resource,
+        create_only: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.put_resource_sync(resource, create_only))
+    }
+
+    fn get_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<Resource>, StoreError>> + Send {
+        ready(self.get_resource_sync(kind, arn))
+    }
+
+    fn delete_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "DELETE FROM resources WHERE kind = ?1 AND arn = ?2",
+                params![kind.as_str(), arn],
+            )
+            .map(|n| n > 0)
+            .map_err(db_err)
+        }))
+    }
+
+    fn list_resources(
+        &self,
+        kind: ResourceKind,
+        parent: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<Resource>, StoreError>> + Send {
+        ready(self.list_resources_sync(kind, parent))
+    }
+
+    fn create_execution(
+        &self,
+        execution: &StoredExecution,
+        meta: &ExecutionMeta,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let r = (|| {
+            let body = serde_json::to_string(execution).map_err(json_err)?;
+            let m = serde_json::to_string(meta).map_err(json_err)?;
+            self.with(|c| {
+                let n = c
+                    .execute(
+                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
+                         start_ms, version, meta, body) VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
+                        params![
+                            execution.arn,
+                            meta.state_machine_arn,
+                            meta.version_arn,
+                            meta.alias_arn,
+                            meta.start_ms,
+                            execution.version as i64,
+                            m,
+                            body
+                        ],
+                    )
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(StoreError::Conflict(execution.arn.clone()));
+                }
+                Ok(())
+            })
+        })();
+        ready(r)
+    }
+
+    fn execution_row(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionRow>, StoreError>> + Send {
+        let r = self
+            .with(|c| {
+                c.query_row(
+                    "SELECT meta, status, stop_ms, redrive_count FROM executions WHERE arn = ?1",
+                    params![arn],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db_err)
+            })
+            .and_then(|o: Option<(String, String, Option<i64>, u32)>| {
+                o.map(|(m, s, stop, rc)| Self::row_from(m, s, stop, rc))
+                    .transpose()
+            });
+        ready(r)
+    }
+
+    fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        offset: usize,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<ExecutionRow>, StoreError>> + Send {
+        ready(self.list_executions_sync(filter, offset, limit))
+    }
+
+    fn history(
+        &self,
+        arn: &str,
+        after: u64,
+        reverse: bool,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>> + Send {
+        let r = self
+            .with(|c| {
+                let sql = if reverse {
+                    "SELECT body FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+                } else {
+                    "SELECT body FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                };
+                let after = if reverse && after == 0 {
+                    i64::MAX
+                } else {
+                    after as i64
+                };
+                let mut st = c.prepare_cached(sql).map_err(db_err)?;
+                let rows = st
+                    .query_map(params![arn, after, limit as i64], |r| r.get::<_, String>(0))
+                    .map_err(db_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db_err)?;
+                Ok(rows)
+            })
+            .and_then(|rows| {
+                rows.iter()
+                    .map(|b| serde_json::from_str(b).map_err(json_err))
+                    .collect()
+            });
+        ready(r)
+    }
+
+    fn put_token(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        task: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "INSERT OR IGNORE INTO tokens(token, arn, task) VALUES (?1, ?2, ?3)",
+                params![token, execution_arn, task as i64],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        }))
+    }
+
+    fn token(
+        &self,
+        token: &str,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send {
+        ready(self.with(|c| {
+            c.query_row(
+                "SELECT arn, task, closed FROM tokens WHERE token = ?1",
+                params![token],
+                |r| {
+                    Ok(TokenRecord {
+                        execution_arn: r.get(0)?,
+                        task: r.get::<_, i64>(1)? as u64,
+                        closed: r.get::<_, i64>(2)? != 0,
+                    })
+                },
+            )
+            .optional()
+            .map_err(db_err)
+        }))
+    }
+
+    fn close_token(&self, token: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "UPDATE tokens SET closed = 1 WHERE token = ?1",
+                params![token],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        }))
+    }
+
+    fn push_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            let exists: Option<i64> = c
+                .query_row(
+                    "SELECT seq FROM activity_tasks WHERE token = ?1",
+                    params![task.token],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if exists.is_none() {
+                c.execute(
+                    "INSERT INTO activity_tasks(activity, token, input) VALUES (?1, ?2, ?3)",
+                    params![activity_arn, task.token, task.input],
+                )
+                .map_err(db_err)?;
+            }
+            Ok(())
+        }))
+    }
+
+    fn take_activity_task(
+        &self,
+        activity_arn: &str,
+    ) -> impl Future<Output = Result<Option<ActivityTask>, StoreError>> + Send {
+        ready(self.with(|c| {
+            let tx = c.transaction().map_err(db_err)?;
+            let found: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT a.seq, a.token, a.input FROM activity_tasks a
+                     LEFT JOIN tokens t ON t.token = a.token
+                     WHERE a.activity = ?1 AND COALESCE(t.closed, 0) = 0 ORDER BY a.seq LIMIT 1",
+                    params![activity_arn],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let out = match found {
+                Some((seq, token, input)) => {
+                    tx.execute("DELETE FROM activity_tasks WHERE seq = ?1", params![seq])
+                        .map_err(db_err)?;
+                    Some(ActivityTask { token, input })
+                }
+                None => None,
+            };
+            tx.commit().map_err(db_err)?;
+            Ok(out)
+        }))
+    }
+
+    fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
+        ready(self.with(|c| {
+            let mut st = c
+                .prepare("SELECT arn FROM executions WHERE status = 'RUNNING' OR has_outbox = 1")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| r.get(0))
+                .map_err(db_err)?
+                .collect::<Result<Vec<String>, _>>()
+                .map_err(db_err)?;
+            Ok(rows)
+        }))
+    }
+
+    fn put_timer(&self, t: &PendingTimer) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "INSERT OR REPLACE INTO timers(arn, timer, at_ms) VALUES (?1, ?2, ?3)",
+                params![t.execution_arn, t.timer as i64, t.at_ms],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        }))
+    }
+
+    fn delete_timer(
+        &self,
+        execution_arn: &str,
+        timer: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "DELETE FROM timers WHERE arn = ?1 AND timer = ?2",
+                params![execution_arn, timer as i64],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        }))
+    }
+
+    fn timers(&self) -> impl Future<Output = Result<Vec<PendingTimer>, StoreError>> + Send {
+        ready(self.with(|c| {
+            let mut st = c
+                .prepare("SELECT arn, timer, at_ms FROM timers ORDER BY at_ms")
+                .map_err(db_err)?;
+            let rows = st
+                .query_map([], |r| {
+                    Ok(PendingTimer {
+                        execution_arn: r.get(0)?,
+                        timer: r.get::<_, i64>(1)? as u64,
+                        at_ms: r.get(2)?,
+                    })
+                })
+                .map_err(db_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(db_err)?;
+            Ok(rows)
+        }))
+    }
+
+    fn put_inflight(
+        &self,
+        execution_arn: &str,
+        command: &Command,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let r = (|| {
+            let Command::InvokeTask { task, .. } = command else {
+                return Ok(());
+            };
+            let body = serde_json::to_string(command).map_err(json_err)?;
+            self.with(|c| {
+                c.execute(
+                    "INSERT OR REPLACE INTO inflight(arn, task, command) VALUES (?1, ?2, ?3)",
+                    params![execution_arn, *task as i64, body],
+                )
+                .map(|_| ())
+                .map_err(db_err)
+            })
+        })();
+        ready(r)
+    }
+
+    fn delete_inflight(
+        &self,
+        execution_arn: &str,
+        task: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(self.with(|c| {
+            c.execute(
+                "DELETE FROM inflight WHERE arn = ?1 AND task = ?2",
+                params![execution_arn, task as i64],
+            )
+            .map(|_| ())
+            .map_err(db_err)
+        }))
+    }
+
+    fn inflight(&self) -> impl Future<Output = Result<Vec<(String, Command)>, StoreError>> + Send {
+        let r = self
+            .with(|c| {
+                let mut st = c
+                    .prepare("SELECT arn, command FROM inflight")
+                    .map_err(db_err)?;
+                let rows = st
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(db_err)?
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(db_err)?;
+                Ok(rows)
+            })
+            .and_then(|rows| {
+                rows.into_iter()
+                    .map(|(a, c)| Ok((a, serde_json::from_str(&c).map_err(json_err)?)))
+                    .collect()
+            });
+        ready(r)
+    }
+}
