@@ -260,8 +260,13 @@ export class StepwiseStack extends cdk.Stack {
         environment: { ...environment, ...extraEnvironment },
       });
       logicalId(fn, id);
+      // The same build metadata as template.yaml: lets `sam build` build a CDK template too, and
+      // lets tests/infra/compare.py check which binary each function runs.
+      const cfnFn = fn.node.defaultChild as cdk.CfnResource;
+      cfnFn.addMetadata('BuildMethod', 'rust-cargolambda');
+      cfnFn.addMetadata('BuildProperties', { Binary: binaryName });
       // The role's ARN is referenced already: an explicit DependsOn is redundant (cfn-lint W3005).
-      (fn.node.defaultChild as cdk.CfnResource).addDeletionOverride('DependsOn');
+      cfnFn.addDeletionOverride('DependsOn');
       return fn;
     };
 

@@ -1,0 +1,392 @@
+#!/usr/bin/env python3
+"""Parity of the two deployments of Stepwise's serverless home.
+
+    compare.py template.yaml infra/cdk.out/Stepwise.template.json
+
+Expands the SAM template offline (aws-sam-translator, the library cfn-lint and the SAM CLI use) and
+checks it against the template `cdk synth` wrote:
+
+* the same resources under the same logical IDs and types (API Gateway's deployment is matched by
+  type, its hash-named ID differs; the routes SAM keeps in the OpenAPI body and CDK in
+  Resource/Method resources are compared as routes; nothing else may exist on one side only);
+* the properties that matter, with intrinsic functions normalised (Fn::Sub and Fn::Join written
+  out, AWS::Partition = aws): function binaries, runtime, architecture, handler, memory, timeout,
+  role and the environment contract; table keys, GSI, billing, point-in-time recovery, retention;
+  queue FIFO flags, deduplication, visibility timeouts, redrive; bucket encryption, public access
+  and notifications; every IAM statement of every role (actions, resources, conditions) and its
+  trust; event source mappings, permissions, the EventBridge rule; the API's routes and auth;
+* the same parameters (type, default) and outputs (value).
+
+Prints one line per check and a closing `N passed, M failed`; exits 1 on any failure.
+"""
+import json
+import logging
+import os
+import re
+import sys
+
+CONTRACT = [
+    "STEPWISE_TABLE",
+    "STEPWISE_TRANSITIONS_QUEUE_URL",
+    "STEPWISE_TRANSITIONS_QUEUE_ARN",
+    "STEPWISE_TASKS_QUEUE_URL",
+    "STEPWISE_PAYLOAD_BUCKET",
+    "STEPWISE_SCHEDULE_GROUP",
+    "STEPWISE_SCHEDULER_ROLE_ARN",
+    "STEPWISE_EVENT_BUS",
+]
+TRIGGER_ONLY = "STEPWISE_TRIGGER_STATE_MACHINE_ARN"
+BINARIES = {"ApiFunction": "api", "StepperFunction": "stepper", "InvokerFunction": "invoker",
+            "TriggerFunction": "trigger"}
+
+# Resources CDK declares that SAM folds into the RestApi's OpenAPI body.
+API_INTERNALS = {"AWS::ApiGateway::Resource", "AWS::ApiGateway::Method"}
+# CDK's bookkeeping, never a part of the deployment's behaviour.
+CDK_ONLY = {"AWS::CDK::Metadata"}
+
+
+def expand_sam(path):
+    """The SAM template as CloudFormation, transformed offline."""
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    logging.getLogger("samtranslator").setLevel(logging.ERROR)
+    from samtranslator.translator.transform import transform
+    from samtranslator.yaml_helper import yaml_parse
+
+    with open(path, encoding="utf-8") as f:
+        template = yaml_parse(f.read())
+    # The translator wants an S3 location where `sam build` would put the built code.
+    template.setdefault("Globals", {}).setdefault("Function", {})["CodeUri"] = "s3://bucket/key"
+    for res in template["Resources"].values():
+        if res.get("Type") == "AWS::Serverless::Function" and "CodeUri" in res.get("Properties", {}):
+            res["Properties"]["CodeUri"] = "s3://bucket/key"
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    return transform(template, {}, NoManagedPolicies())
+
+
+def canon(value):
+    """Intrinsic functions written out as `${...}` strings, so both tools' spellings compare equal."""
+    if isinstance(value, dict):
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return fix("${%s}" % arg)
+            if key == "Fn::GetAtt":
+                target = arg if isinstance(arg, str) else ".".join(arg)
+                return fix("${%s}" % target)
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else arg
+                for name, v in variables.items():
+                    text = text.replace("${%s}" % name, str(canon(v)))
+                return fix(text)
+            if key == "Fn::Join":
+                sep, parts = arg
+                parts = [canon(p) for p in parts]
+                if all(isinstance(p, str) for p in parts):
+                    return fix(sep.join(parts))
+                return {"Fn::Join": [sep, parts]}
+        return {k: canon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canon(v) for v in value]
+    if isinstance(value, str):
+        return fix(value)
+    return value
+
+
+def fix(text):
+    return text.replace("${AWS::Partition}", "aws").replace("${AWS::URLSuffix}", "amazonaws.com")
+
+
+def target(value):
+    """The logical ID a Ref / GetAtt (…Arn) points at."""
+    text = canon(value)
+    m = re.fullmatch(r"\$\{([A-Za-z0-9]+)(\.Arn)?\}", text) if isinstance(text, str) else None
+    return m.group(1) if m else text
+
+
+def as_list(v):
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+def statements(doc):
+    out = []
+    for st in as_list((doc or {}).get("Statement")):
+        out.append(json.dumps({
+            "Sid": st.get("Sid"),
+            "Effect": st.get("Effect"),
+            "Principal": canon(st.get("Principal")),
+            "Action": sorted(as_list(st.get("Action"))),
+            "Resource": sorted(json.dumps(r, sort_keys=True) for r in as_list(canon(st.get("Resource")))),
+            "Condition": canon(st.get("Condition")),
+        }, sort_keys=True))
+    return sorted(out)
+
+
+def role_view(res, resources):
+    p = res["Properties"]
+    grants = []
+    for pol in p.get("Policies", []):
+        grants += statements(pol["PolicyDocument"])
+    # Stand-alone AWS::IAM::Policy resources attached to this role count as its grants too.
+    return {
+        "trust": statements(p["AssumeRolePolicyDocument"]),
+        "managed": sorted(canon(m) for m in p.get("ManagedPolicyArns", [])),
+        "grants": sorted(grants),
+        "boundary": canon(p.get("PermissionsBoundary")),
+    }
+
+
+def attached_policies(tpl, role_id):
+    grants = []
+    for res in tpl["Resources"].values():
+        if res["Type"] == "AWS::IAM::Policy":
+            roles = [target(r) for r in res["Properties"].get("Roles", [])]
+            if role_id in roles:
+                grants += statements(res["Properties"]["PolicyDocument"])
+    return sorted(grants)
+
+
+def pick(props, keys):
+    return {k: canon(props.get(k)) for k in keys}
+
+
+def view(logical_id, res, tpl):
+    """The properties of one resource that parity is about."""
+    t, p = res["Type"], res.get("Properties", {})
+    if t == "AWS::Lambda::Function":
+        v = pick(p, ["Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "Role",
+                     "Description"])
+        v["Environment"] = canon(p.get("Environment", {}).get("Variables"))
+        v["Binary"] = res.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
+        v["BuildMethod"] = res.get("Metadata", {}).get("BuildMethod")
+        return v
+    if t == "AWS::DynamoDB::Table":
+        v = pick(p, ["BillingMode", "KeySchema", "PointInTimeRecoverySpecification",
+                     "TimeToLiveSpecification", "StreamSpecification", "SSESpecification"])
+        v["AttributeDefinitions"] = sorted(json.dumps(a, sort_keys=True) for a in p["AttributeDefinitions"])
+        v["GlobalSecondaryIndexes"] = sorted(
+            json.dumps(canon(g), sort_keys=True) for g in p.get("GlobalSecondaryIndexes", []))
+        v["DeletionPolicy"] = res.get("DeletionPolicy", "Delete")
+        return v
+    if t == "AWS::SQS::Queue":
+        v = pick(p, ["FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+                     "FifoThroughputLimit", "VisibilityTimeout", "MessageRetentionPeriod",
+                     "SqsManagedSseEnabled", "KmsMasterKeyId", "DelaySeconds"])
+        v["FifoQueue"] = bool(p.get("FifoQueue", False))
+        v["ContentBasedDeduplication"] = bool(p.get("ContentBasedDeduplication", False))
+        redrive = p.get("RedrivePolicy")
+        v["RedrivePolicy"] = None if redrive is None else {
+            "deadLetterTargetArn": target(redrive["deadLetterTargetArn"]),
+            "maxReceiveCount": int(redrive["maxReceiveCount"]),
+        }
+        return v
+    if t == "AWS::S3::Bucket":
+        v = pick(p, ["BucketEncryption", "PublicAccessBlockConfiguration", "OwnershipControls",
+                     "VersioningConfiguration", "LifecycleConfiguration"])
+        notes = p.get("NotificationConfiguration", {})
+        v["LambdaNotifications"] = sorted(
+            (c["Event"], target(c["Function"])) for c in notes.get("LambdaConfigurations", []))
+        v["DeletionPolicy"] = res.get("DeletionPolicy", "Delete")
+        v["DependsOn"] = sorted(as_list(res.get("DependsOn")))
+        return v
+    if t == "AWS::IAM::Role":
+        v = role_view(res, tpl["Resources"])
+        v["grants"] = sorted(v["grants"] + attached_policies(tpl, logical_id))
+        return v
+    if t == "AWS::Lambda::EventSourceMapping":
+        v = pick(p, ["BatchSize", "FunctionResponseTypes", "MaximumBatchingWindowInSeconds",
+                     "ScalingConfig", "Enabled"])
+        v["EventSourceArn"] = target(p["EventSourceArn"])
+        v["FunctionName"] = target(p["FunctionName"])
+        v["BatchSize"] = int(p.get("BatchSize", 10))
+        return v
+    if t == "AWS::Lambda::Permission":
+        return {"Action": p["Action"], "Principal": p["Principal"],
+                "FunctionName": target(p["FunctionName"]),
+                "SourceAccount": canon(p.get("SourceAccount"))}
+    if t == "AWS::Events::Rule":
+        return {"EventPattern": canon(p.get("EventPattern")),
+                "EventBusName": canon(p.get("EventBusName")),
+                "State": p.get("State", "ENABLED"),
+                "Targets": sorted(target(x["Arn"]) for x in p.get("Targets", []))}
+    if t == "AWS::ApiGateway::RestApi":
+        return {"EndpointTypes": p.get("EndpointConfiguration", {}).get("Types"),
+                "Policy": canon(p.get("Policy"))}
+    if t == "AWS::ApiGateway::Stage":
+        return {"StageName": p.get("StageName"), "RestApiId": target(p.get("RestApiId"))}
+    if t == "AWS::ApiGateway::Deployment":
+        return {"RestApiId": target(p.get("RestApiId"))}
+    if t == "AWS::Scheduler::ScheduleGroup":
+        return pick(p, ["Name"])
+    return canon(p)
+
+
+def sam_routes(tpl):
+    routes = set()
+    for res in tpl["Resources"].values():
+        if res["Type"] != "AWS::ApiGateway::RestApi" or "Body" not in res["Properties"]:
+            continue
+        body = res["Properties"]["Body"]
+        schemes = body.get("components", {}).get("securitySchemes", {}) or body.get("securityDefinitions", {})
+        for path, methods in body.get("paths", {}).items():
+            for method, op in methods.items():
+                verb = "ANY" if method == "x-amazon-apigateway-any-method" else method.upper()
+                integ = op.get("x-amazon-apigateway-integration", {})
+                auth = set()
+                for req in op.get("security", []):
+                    for name in req:
+                        if schemes.get(name, {}).get("x-amazon-apigateway-authtype") == "awsSigv4":
+                            auth.add("AWS_IAM")
+                        else:
+                            auth.add(name)
+                fn = re.search(r"\$\{([A-Za-z0-9]+)\.Arn\}", str(canon(integ.get("uri"))))
+                routes.add((path, verb, ",".join(sorted(auth)) or "NONE", integ.get("type", "").upper(),
+                            fn.group(1) if fn else None, "credentials" in integ))
+    return routes
+
+
+def cdk_routes(tpl):
+    res = tpl["Resources"]
+
+    def path_of(resource_id):
+        c = canon(resource_id)
+        m = re.fullmatch(r"\$\{([A-Za-z0-9]+)\.RootResourceId\}", c) if isinstance(c, str) else None
+        if m:
+            return "/"
+        node = res[target(resource_id)]["Properties"]
+        parent = path_of(node["ParentId"])
+        return parent.rstrip("/") + "/" + node["PathPart"]
+
+    routes = set()
+    for r in res.values():
+        if r["Type"] != "AWS::ApiGateway::Method":
+            continue
+        p = r["Properties"]
+        integ = p.get("Integration", {})
+        fn = re.search(r"\$\{([A-Za-z0-9]+)\.Arn\}", str(canon(integ.get("Uri"))))
+        routes.add((path_of(p["ResourceId"]), p["HttpMethod"], p.get("AuthorizationType", "NONE"),
+                    integ.get("Type", "").upper(), fn.group(1) if fn else None, "Credentials" in integ))
+    return routes
+
+
+class Report:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, name, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"ok   {name}")
+        else:
+            self.failed += 1
+            print(f"FAIL {name}")
+            if detail:
+                for line in str(detail).splitlines():
+                    print(f"       {line}")
+
+
+def diff(a, b):
+    return "SAM: " + json.dumps(a, sort_keys=True, default=str) + "\nCDK: " + json.dumps(b, sort_keys=True, default=str)
+
+
+def main(argv):
+    if len(argv) != 3:
+        print(__doc__)
+        return 2
+    sam = expand_sam(argv[1])
+    with open(argv[2], encoding="utf-8") as f:
+        cdk = json.load(f)
+    r = Report()
+
+    sam_res = sam["Resources"]
+    cdk_res = {k: v for k, v in cdk["Resources"].items() if v["Type"] not in CDK_ONLY}
+
+    # 1. The same resources, by logical ID and type.
+    def keyed(resources):
+        out = {}
+        for k, v in resources.items():
+            if v["Type"] == "AWS::ApiGateway::Deployment":
+                out.setdefault("<ApiGateway::Deployment>", []).append(k)
+            elif v["Type"] not in API_INTERNALS:
+                out[k] = v["Type"]
+        return out
+
+    ks, kc = keyed(sam_res), keyed(cdk_res)
+    deps_s, deps_c = ks.pop("<ApiGateway::Deployment>", []), kc.pop("<ApiGateway::Deployment>", [])
+    only_sam = sorted(f"{k} ({ks[k]})" for k in set(ks) - set(kc))
+    only_cdk = sorted(f"{k} ({kc[k]})" for k in set(kc) - set(ks))
+    r.check("same logical IDs in both templates", not only_sam and not only_cdk,
+            f"only in SAM: {only_sam}\nonly in CDK: {only_cdk}")
+    mistyped = sorted(k for k in set(ks) & set(kc) if ks[k] != kc[k])
+    r.check("same resource type for every logical ID", not mistyped,
+            "\n".join(f"{k}: SAM {ks[k]}, CDK {kc[k]}" for k in mistyped))
+    r.check("one API deployment in each", len(deps_s) == 1 and len(deps_c) == 1, f"SAM {deps_s}, CDK {deps_c}")
+    count = lambda res: sorted(v["Type"] for v in res.values() if v["Type"] not in API_INTERNALS)
+    r.check("same multiset of resource types", count(sam_res) == count(cdk_res), diff(count(sam_res), count(cdk_res)))
+
+    # 2. The properties that matter, resource by resource.
+    for k in sorted(set(ks) & set(kc)):
+        if ks[k] != kc[k]:
+            continue
+        a, b = view(k, sam_res[k], sam), view(k, cdk_res[k], cdk)
+        r.check(f"{k} ({ks[k]}) properties", a == b, diff(a, b))
+    if len(deps_s) == 1 and len(deps_c) == 1:
+        a, b = view(deps_s[0], sam_res[deps_s[0]], sam), view(deps_c[0], cdk_res[deps_c[0]], cdk)
+        r.check("API deployment properties", a == b, diff(a, b))
+
+    # 3. API routes and their authorization.
+    a, b = sam_routes(sam), cdk_routes(cdk)
+    r.check("API routes (path, method, auth, integration, function, caller credentials)", a == b,
+            diff(sorted(a), sorted(b)))
+    expected = {("/", "ANY"), ("/{proxy+}", "ANY")}
+    for name, routes in (("SAM", a), ("CDK", b)):
+        r.check(f"{name}: API serves ANY / and ANY /{{proxy+}}, IAM-authorized, no caller credentials",
+                {(x[0], x[1]) for x in routes} == expected
+                and all(x[2] == "AWS_IAM" and x[4] == "ApiFunction" and not x[5] for x in routes),
+                sorted(routes))
+
+    # 4. The environment contract and the binaries, on both sides.
+    for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
+        for fn, binary in BINARIES.items():
+            res = tpl.get(fn)
+            if res is None:
+                r.check(f"{name}: {fn} exists", False)
+                continue
+            env = sorted(res["Properties"].get("Environment", {}).get("Variables", {}))
+            want = sorted(CONTRACT + ([TRIGGER_ONLY] if fn == "TriggerFunction" else []))
+            r.check(f"{name}: {fn} reads exactly the environment contract", env == want, diff(want, env))
+            p = res["Properties"]
+            r.check(f"{name}: {fn} is binary `{binary}` on provided.al2023 arm64",
+                    res.get("Metadata", {}).get("BuildProperties", {}).get("Binary") == binary
+                    and p.get("Runtime") == "provided.al2023" and p.get("Architectures") == ["arm64"]
+                    and p.get("Handler") == "bootstrap")
+
+    # 5. Queue visibility timeouts cover six times their consumer's timeout.
+    for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
+        for queue, fn in (("TransitionsQueue", "StepperFunction"), ("TasksQueue", "InvokerFunction")):
+            vt = int(tpl[queue]["Properties"].get("VisibilityTimeout", 30))
+            to = int(tpl[fn]["Properties"].get("Timeout", 3))
+            r.check(f"{name}: {queue} VisibilityTimeout {vt} >= 6 x {fn} Timeout {to}", vt >= 6 * to)
+
+    # 6. Parameters and outputs.
+    ps = {k: (v["Type"], v.get("Default")) for k, v in sam.get("Parameters", {}).items()}
+    pc = {k: (v["Type"], v.get("Default")) for k, v in cdk.get("Parameters", {}).items() if k != "BootstrapVersion"}
+    r.check("same parameters (type, default)", ps == pc, diff(ps, pc))
+    os_ = {k: canon(v["Value"]) for k, v in sam.get("Outputs", {}).items()}
+    oc = {k: canon(v["Value"]) for k, v in cdk.get("Outputs", {}).items()}
+    r.check("same outputs (value)", os_ == oc, diff(os_, oc))
+    r.check("ApiUrl output is https://${Api}.execute-api.${AWS::Region}.amazonaws.com/Prod/",
+            os_.get("ApiUrl") == "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/Prod/", os_.get("ApiUrl"))
+
+    print(f"{r.passed} passed, {r.failed} failed")
+    return 1 if r.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
