@@ -7,7 +7,12 @@
 //! The semantics follow Jayway JsonPath, which Step Functions runs: a definite path either finds
 //! its node or fails with Jayway's reason ("No results for path: $['a']"), an indefinite path
 //! always yields a list (possibly empty), filters compare with Jayway's loose number/string rules
-//! and regular expressions must match the whole string.
+//! and regular expressions must match the whole string. `.[0]` and `.['a']` read as `[0]` and
+//! `['a']`, as in Jayway.
+//!
+//! Two forms that AWS accepts in a definition (published samples use them) but Jayway cannot
+//! compile, a script index (`$[(@.length-1)]`) and an unquoted word in a filter
+//! (`[?(@.Name==Receipt)]`), pass validation and fail when evaluated, with Jayway's reason.
 
 use crate::{EvalError, Scope};
 use regex::Regex;
@@ -52,6 +57,9 @@ enum Seg {
     Filter(Box<Expr>),
     /// `.length()` and the other Jayway functions; always last.
     Func(Func),
+    /// `[(@.length-1)]`: a script index, which AWS accepts in a definition but Jayway cannot
+    /// compile, so evaluating the path fails.
+    Script(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +128,9 @@ impl Seg {
             Seg::Filter(_) => out.push_str("[?]"),
             Seg::Func(f) => {
                 let _ = write!(out, ".{}()", f.name());
+            }
+            Seg::Script(s) => {
+                let _ = write!(out, "[{s}]");
             }
         }
     }
@@ -248,6 +259,10 @@ pub struct Path {
     text: String,
     root: Root,
     segs: Vec<Seg>,
+    /// Set when the path holds something AWS accepts in a definition but Jayway cannot compile
+    /// (a script index, an unquoted word in a filter): Jayway's reason, reported when the path
+    /// is evaluated.
+    unsupported: Option<String>,
 }
 
 /// Why a definite path found nothing, in Jayway's words.
@@ -278,6 +293,8 @@ impl Path {
             s: text,
             pos: start,
             in_filter: false,
+            unsupported: None,
+            bare_word: None,
         };
         let segs = p.segments()?;
         if p.pos != b.len() {
@@ -293,6 +310,7 @@ impl Path {
             text: text.to_string(),
             root,
             segs,
+            unsupported: p.unsupported,
         })
     }
 
@@ -350,6 +368,9 @@ impl Path {
 
     /// Evaluates the path against `doc` (the `$` of filters is `root`).
     fn eval_in<'a>(&self, doc: &'a Value, root: &'a Value) -> Result<Cow<'a, Value>, NotFound> {
+        if let Some(reason) = &self.unsupported {
+            return Err(NotFound(reason.clone()));
+        }
         if self.is_definite() {
             return eval_definite(&self.segs, doc, || self.canonical());
         }
@@ -565,6 +586,8 @@ fn walk<'a>(segs: &[Seg], node: Cow<'a, Value>, root: &'a Value, out: &mut Vec<C
                 walk(rest, Cow::Owned(v), root, out);
             }
         }
+        // Never reached: a path holding a script index fails before it is walked.
+        Seg::Script(_) => {}
     }
 }
 
@@ -763,10 +786,19 @@ fn is_var_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
 }
 
+/// A character of an unquoted word in a filter (`true`, `null`, `Receipt`, `AMOUNT_PAID`).
+fn is_word_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.') || c >= 0x80
+}
+
 struct Parser<'s> {
     s: &'s str,
     pos: usize,
     in_filter: bool,
+    /// Jayway's compile error for the first construct it cannot compile (see [`Path`]).
+    unsupported: Option<String>,
+    /// Where the first unquoted word of the filter being read starts.
+    bare_word: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -831,6 +863,9 @@ impl Parser<'_> {
                     self.pos += 1;
                     if self.eat(b'*') {
                         segs.push(Seg::Wildcard);
+                    } else if self.peek() == Some(b'[') {
+                        // Jayway reads `.[0]` and `.['a']` as `[0]` and `['a']`.
+                        segs.push(self.bracket()?);
                     } else {
                         segs.push(self.dot_name()?);
                     }
@@ -883,6 +918,7 @@ impl Parser<'_> {
     }
 
     fn bracket(&mut self) -> Result<Seg, PathSyntaxError> {
+        let open = self.pos;
         self.expect(b'[')?;
         self.skip_ws();
         let seg = match self.peek() {
@@ -890,10 +926,53 @@ impl Parser<'_> {
                 self.pos += 1;
                 self.skip_ws();
                 self.expect(b'(')?;
-                let e = self.expr()?;
+                let outer = self.bare_word.take();
+                let e = self.expr();
+                let bare = std::mem::replace(&mut self.bare_word, outer);
+                let e = e?;
                 self.skip_ws();
                 self.expect(b')')?;
-                Seg::Filter(Box::new(e))
+                self.skip_ws();
+                self.expect(b']')?;
+                if let Some(at) = bare {
+                    // Jayway reads an unquoted word as a number literal and fails to compile
+                    // the filter.
+                    let filter = &self.s[open..self.pos];
+                    let c = self.s[at..].chars().next().unwrap_or(' ');
+                    self.unsupported.get_or_insert_with(|| {
+                        format!(
+                            "Failed to parse filter: {filter}, error on position: {}, char: {c}",
+                            at - open
+                        )
+                    });
+                }
+                return Ok(Seg::Filter(Box::new(e)));
+            }
+            Some(b'(') => {
+                let start = self.pos;
+                let mut depth = 0usize;
+                while let Some(c) = self.peek() {
+                    self.pos += 1;
+                    match c {
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if depth != 0 {
+                    return Err(self.err("unbalanced parentheses in a script expression"));
+                }
+                self.unsupported.get_or_insert_with(|| {
+                    format!(
+                        "Could not parse token starting at position {open}. Expected ?, ', 0-9, * "
+                    )
+                });
+                Seg::Script(self.s[start..self.pos].to_string())
             }
             Some(b'*') => {
                 self.pos += 1;
@@ -1132,19 +1211,25 @@ impl Parser<'_> {
                     .map(Operand::Lit)
                     .ok_or_else(|| self.err("invalid number"))
             }
-            _ => {
-                for (w, v) in [
-                    ("true", Value::Bool(true)),
-                    ("false", Value::Bool(false)),
-                    ("null", Value::Null),
-                ] {
-                    if self.starts_with(w) {
-                        self.pos += w.len();
-                        return Ok(Operand::Lit(v));
-                    }
+            Some(c) if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 => {
+                let start = self.pos;
+                while self.peek().is_some_and(is_word_char) {
+                    self.pos += 1;
                 }
-                Err(self.err("expected a value"))
+                let word = &self.s[start..self.pos];
+                Ok(Operand::Lit(match word {
+                    "true" => Value::Bool(true),
+                    "false" => Value::Bool(false),
+                    "null" => Value::Null,
+                    _ => {
+                        // An unquoted word (`@.Name == Receipt`): AWS accepts it in a
+                        // definition; Jayway cannot compile it (see `bracket`).
+                        self.bare_word.get_or_insert(start);
+                        Value::String(word.to_string())
+                    }
+                }))
             }
+            _ => Err(self.err("expected a value")),
         }
     }
 
@@ -1585,6 +1670,89 @@ mod tests {
             "$.delivery-partner",
         ] {
             assert!(validate(good).is_ok(), "{good:?} should parse");
+        }
+    }
+
+    #[test]
+    fn dot_before_bracket_reads_as_the_bracket() {
+        let doc = json!([{"body": "b0", "OU": 2}, {"body": "b1", "OU": 0}]);
+        let cases: Vec<(&str, Option<Value>)> = vec![
+            ("$.[0]", Some(json!({"body": "b0", "OU": 2}))),
+            ("$.[0].body", Some(json!("b0"))),
+            ("$.[-1].body", Some(json!("b1"))),
+            ("$.[?(@.OU > 0)]", Some(json!([{"body": "b0", "OU": 2}]))),
+            (
+                "$.[*].['body', 'OU']",
+                Some(json!([{"body": "b0", "OU": 2}, {"body": "b1", "OU": 0}])),
+            ),
+            ("$.[*].['body']", Some(json!(["b0", "b1"]))),
+        ];
+        for (path, want) in cases {
+            assert_eq!(query_in(path, &doc), Ok(want), "path {path}");
+        }
+        let snaps = json!({"Snapshots": [{"State": "completed"}]});
+        assert_eq!(
+            query_in("$.Snapshots.[0].State", &snaps),
+            Ok(Some(json!("completed")))
+        );
+        assert!(validate_reference_path("$.a.[0]").is_ok());
+        assert_eq!(
+            Path::parse("$.a.[0]").map(|p| p.canonical()),
+            Ok("$['a'][0]".to_string())
+        );
+    }
+
+    /// A script index and an unquoted word in a filter pass validation (AWS accepts them in a
+    /// definition) but, as in Jayway, fail when the path is evaluated.
+    #[test]
+    fn accepted_but_not_evaluable() {
+        let doc = json!({"Labels": [{"Name": "Receipt"}], "a": [{"bar": 1}, {"bar": 2}]});
+        let vars = Map::new();
+        let scope = Scope {
+            input: &doc,
+            context: &Value::Null,
+            variables: &vars,
+        };
+        let cases = [
+            (
+                "$.Labels[?(@.Name==Receipt)]",
+                "Failed to parse filter: [?(@.Name==Receipt)], error on position: 11, char: R",
+            ),
+            (
+                "$.x[?(@.Type.Text == AMOUNT_PAID)].Value",
+                "Failed to parse filter: [?(@.Type.Text == AMOUNT_PAID)], error on position: 18, char: A",
+            ),
+            (
+                "$[(@.length-1)].bar",
+                "Could not parse token starting at position 1. Expected ?, ', 0-9, * ",
+            ),
+            (
+                "$.a[(@.length - 1)]",
+                "Could not parse token starting at position 3. Expected ?, ', 0-9, * ",
+            ),
+        ];
+        for (path, reason) in cases {
+            assert_eq!(validate(path), Ok(()), "{path}");
+            assert!(validate_reference_path(path).is_err(), "{path}");
+            let p = Path::parse(path).expect("parses");
+            assert_eq!(
+                p.eval(&scope).map_err(|e| e.0),
+                Err(reason.to_string()),
+                "{path}"
+            );
+            assert_eq!(query(path, &scope), Ok(None), "{path}");
+        }
+        // Keywords stay literals.
+        assert_eq!(
+            query_in("$.a[?(@.bar != null)].bar", &doc),
+            Ok(Some(json!([1, 2])))
+        );
+        for bad in [
+            "$[(@.length-1]",
+            "$.a[?(@.b == trueish x)]",
+            "$.a[?(Receipt)]",
+        ] {
+            assert!(validate(bad).is_err(), "{bad} should not parse");
         }
     }
 

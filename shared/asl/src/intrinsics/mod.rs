@@ -209,9 +209,96 @@ pub fn is_intrinsic(expr: &str) -> bool {
     expr.trim_start().starts_with("States.")
 }
 
-/// Checks an intrinsic function call's syntax, function name and argument count.
+/// Checks an intrinsic function call as AWS does when a state machine is created: syntax,
+/// function name, argument count and the type of every literal argument (a path or a nested
+/// call is only known when the state runs).
 pub fn validate(expr: &str) -> Result<(), String> {
-    Intrinsic::parse(expr).map(|_| ())
+    Intrinsic::parse(expr)?.check_literals()
+}
+
+/// What a function requires of one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Any,
+    String,
+    Number,
+    Boolean,
+    /// An array or an object: no literal qualifies.
+    Json(&'static str),
+    /// One of the hashing algorithms `States.Hash` supports.
+    Algorithm,
+}
+
+const ALGORITHMS: [&str; 5] = ["MD5", "SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+
+impl Function {
+    /// What the argument at `index` must be.
+    fn want(self, index: usize) -> Want {
+        use Function::*;
+        const ARRAY: Want = Want::Json("an array");
+        const OBJECT: Want = Want::Json("a JSON object");
+        match (self, index) {
+            (Format | StringToJson | Base64Encode | Base64Decode | StringSplit, 0) => Want::String,
+            (StringSplit, 1) => Want::String,
+            (ArrayPartition | ArrayContains | ArrayGetItem | ArrayLength | ArrayUnique, 0) => ARRAY,
+            (ArrayPartition | ArrayGetItem, 1) => Want::Number,
+            (ArrayRange | MathAdd | MathRandom, _) => Want::Number,
+            (Hash, 1) => Want::Algorithm,
+            (JsonMerge, 0 | 1) => OBJECT,
+            (JsonMerge, 2) => Want::Boolean,
+            _ => Want::Any,
+        }
+    }
+}
+
+impl Intrinsic {
+    /// Rejects a literal argument of the wrong type, here and in nested calls.
+    fn check_literals(&self) -> Result<(), String> {
+        let name = self.function.name();
+        for (i, arg) in self.args.iter().enumerate() {
+            let (kind, shown) = match arg {
+                Arg::Call(c) => {
+                    c.check_literals()?;
+                    continue;
+                }
+                Arg::Path(_) => continue,
+                Arg::Str { value, .. } => ("string", format!("'{value}'")),
+                Arg::Literal(v) => (
+                    match v {
+                        Value::Number(_) => "number",
+                        Value::Bool(_) => "boolean",
+                        _ => "null",
+                    },
+                    v.to_string(),
+                ),
+            };
+            let ok = match self.function.want(i) {
+                Want::Any => true,
+                Want::String => kind == "string",
+                Want::Number => kind == "number",
+                Want::Boolean => kind == "boolean",
+                Want::Json(_) => false,
+                Want::Algorithm => {
+                    matches!(arg, Arg::Str { value, .. } if ALGORITHMS.contains(&value.as_str()))
+                }
+            };
+            if !ok {
+                let expected = match self.function.want(i) {
+                    Want::String => "a string".to_string(),
+                    Want::Number => "a number".to_string(),
+                    Want::Boolean => "a boolean".to_string(),
+                    Want::Json(what) => what.to_string(),
+                    Want::Algorithm => format!("one of {}", ALGORITHMS.join(", ")),
+                    Want::Any => String::new(),
+                };
+                return Err(format!(
+                    "The argument {} of {name} must be {expected}, but was the {kind} {shown}",
+                    i + 1
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Evaluates an intrinsic function call.

@@ -345,8 +345,68 @@ fn validation() {
         "States.MathRandom(1, 2, 3)",
         "States.Format('{}', $$.Execution.Id)",
         "States.ArrayGetItem(States.StringSplit(States.ArrayGetItem(States.StringSplit($.a, '/'), 2), '.'), 0)",
+        "States.MathAdd($.a, -1)",
+        "States.MathAdd(1.5, States.ArrayLength($.a))",
+        "States.ArrayRange(1, 9, 2)",
+        "States.ArrayContains($.a, 'x')",
+        "States.ArrayPartition($.a, 2)",
+        "States.Hash($.a, 'SHA-256')",
+        "States.Hash(1, $.alg)",
+        "States.JsonMerge($.a, States.StringToJson('{}'), false)",
+        "States.StringSplit('a,b', ',')",
+        "States.Format('{} {} {}', 1, null, true)",
+        "States.Array(1, 'a', null, false, $.x)",
+        "States.JsonToString($.[?(@.year <= 1998)])",
     ] {
         assert_eq!(validate(ok), Ok(()), "{ok}");
+    }
+    // A literal argument of the wrong type is rejected when the state machine is created...
+    let typed = [
+        (
+            "States.MathAdd(1,'-1')",
+            "The argument 2 of States.MathAdd must be a number, but was the string '-1'",
+        ),
+        (
+            "States.MathAdd(true, 1)",
+            "The argument 1 of States.MathAdd must be a number, but was the boolean true",
+        ),
+        (
+            "States.ArrayRange(1, '9', 2)",
+            "The argument 2 of States.ArrayRange must be a number, but was the string '9'",
+        ),
+        (
+            "States.MathRandom(1, 2, null)",
+            "The argument 3 of States.MathRandom must be a number, but was the null null",
+        ),
+        (
+            "States.StringSplit($.a, 1)",
+            "The argument 2 of States.StringSplit must be a string, but was the number 1",
+        ),
+        (
+            "States.Hash($.a, 'SHA256')",
+            "The argument 2 of States.Hash must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512, but was the string 'SHA256'",
+        ),
+        (
+            "States.ArrayLength('abc')",
+            "The argument 1 of States.ArrayLength must be an array, but was the string 'abc'",
+        ),
+        (
+            "States.JsonMerge($.a, $.b, 'false')",
+            "The argument 3 of States.JsonMerge must be a boolean, but was the string 'false'",
+        ),
+        (
+            "States.Format(1)",
+            "The argument 1 of States.Format must be a string, but was the number 1",
+        ),
+        (
+            "States.Array(States.Base64Encode(5))",
+            "The argument 1 of States.Base64Encode must be a string, but was the number 5",
+        ),
+    ];
+    for (bad, why) in typed {
+        assert_eq!(validate(bad), Err(why.to_string()), "{bad}");
+        // ...but a call evaluated as written still fails as the function itself would.
+        assert!(Intrinsic::parse(bad).is_ok(), "{bad}");
     }
     for bad in [
         "States.Nope()",
