@@ -8,14 +8,17 @@
 # Needs cfn-lint, sam (aws-sam-cli), python3 with aws-sam-translator (comes with cfn-lint), node and
 # npm. Installs infra/node_modules with `npm ci` when it is missing.
 # Exit status: 0 all passed, 1 a check failed, 77 a tool is missing (nothing was checked).
-# Set SAM=/path/to/sam to use a SAM CLI that is not on PATH (e.g. one in its own virtualenv).
+# Set SAM=/path/to/sam to use a SAM CLI that is not on PATH; target/sam-venv/bin/sam is tried too.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
 missing=()
 command -v cfn-lint >/dev/null 2>&1 || missing+=("cfn-lint (pip install cfn-lint)")
+# The SAM CLI pins botocore versions that fight the AWS CLI v1's, so it may live in its own
+# virtualenv: target/sam-venv (see infra/README.md) is looked at after PATH.
 SAM=${SAM:-$(command -v sam 2>/dev/null || true)}
+[ -n "$SAM" ] || { [ -x target/sam-venv/bin/sam ] && SAM=$ROOT/target/sam-venv/bin/sam; }
 [ -n "$SAM" ] && [ -x "$SAM" ] || missing+=("sam (pip install aws-sam-cli)")
 command -v node >/dev/null 2>&1 || missing+=("node")
 command -v npm >/dev/null 2>&1 || missing+=("npm")
