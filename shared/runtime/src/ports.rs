@@ -222,7 +222,10 @@ pub trait ApiStore: ExecutionStore {
     /// Executions that are running (for recovery after a restart).
     fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Records a pending timer.
-    fn put_timer(&self, timer: &PendingTimer) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn put_timer(
+        &self,
+        timer: &PendingTimer,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Forgets a timer.
     fn delete_timer(
         &self,
