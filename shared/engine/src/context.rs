@@ -72,7 +72,7 @@ pub(crate) fn needs(template: &Value) -> Need {
             for (i, _) in s.match_indices("$$") {
                 let rest = &s[i + 2..];
                 let path: &str = rest
-                    .split(|c: char| c == ',' || c == ')' || c == ' ')
+                    .split([',', ')', ' '])
                     .next()
                     .unwrap_or("");
                 if path.is_empty()

@@ -26,6 +26,8 @@ pub struct TransitionMessage {
 /// A message on the tasks queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
+// Messages live for one send or one receive; boxing the command would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum TaskMessage {
     /// Run a Task state's call and send its outcome to the transitions queue.
     Invoke {
