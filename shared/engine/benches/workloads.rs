@@ -66,7 +66,9 @@ fn main() {
         eprintln!("no workloads: ../shared/bench/workloads is not there (set STEPWISE_SHARED)");
         return;
     };
-    let quick = std::env::args().any(|a| a == "--quick");
+    // `cargo bench` passes --bench; under `cargo test --all-targets` run each workload once, as a
+    // check that it still gives its output.
+    let quick = !std::env::args().any(|a| a == "--bench");
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -102,6 +104,7 @@ fn main() {
             let s = run_once(&def, &input);
             times.push(t.elapsed().as_secs_f64());
             ok &= s.output.as_ref() == Some(&expected);
+            assert!(ok, "{} gives the wrong output", w.display());
             transitions = s.transitions;
         }
         times.sort_by(f64::total_cmp);
