@@ -141,7 +141,7 @@ pub fn page<T: Clone>(items: &[T], offset: usize, limit: usize) -> (Vec<T>, Opti
 }
 
 /// Checks a resource name as Step Functions does (1-80 characters, none of the reserved ones).
-pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
+pub fn check_name(name: &str, _what: &str) -> ApiResult<()> {
     let bad = name.is_empty()
         || name.chars().count() > 80
         || name.chars().any(|c| {
@@ -153,10 +153,7 @@ pub fn check_name(name: &str, what: &str) -> ApiResult<()> {
     if bad {
         return Err(ApiError::new(
             "InvalidName",
-            format!(
-                "Invalid Name: '{name}'{}",
-                if what.is_empty() { "" } else { "" }
-            ),
+            format!("Invalid Name: '{name}'"),
         ));
     }
     Ok(())
