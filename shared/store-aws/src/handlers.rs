@@ -1,17 +1,20 @@
 //! What the serverless functions do, without lambda_runtime: each function's `main` parses its
 //! event, calls one of these and maps the result. Tests call them the same way.
 
+use crate::api_store::is_activity;
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
 use crate::table::{StateMachineRecord, Table};
 use crate::{Aws, AwsError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 use stepwise_engine::{Command, Event, ExecutionInfo, ExecutionState};
 use stepwise_runtime::durable::{advance, Dispatcher, StoredExecution, Usage};
+use stepwise_runtime::ports::{ActivityTask, ExecutionMeta};
 use stepwise_runtime::tasks::{TaskInvoker, TaskRequest};
 
 /// One SQS record: its message id and body.
@@ -173,6 +176,22 @@ async fn handle_task(
             else {
                 return Ok(());
             };
+            // An activity: queue the task for GetActivityTask; its worker answers through the
+            // API (SendTaskSuccess/Failure), nothing is invoked.
+            if is_activity(&resource) {
+                let task = ActivityTask {
+                    token: task_token.unwrap_or_default(),
+                    input: serde_json::to_string(&parameters).map_err(|e| AwsError::Corrupt {
+                        key: execution.clone(),
+                        message: e.to_string(),
+                    })?,
+                };
+                return deps
+                    .store
+                    .push_activity(&resource, &task)
+                    .await
+                    .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
+            }
             let waits_for_token = resource.ends_with(".waitForTaskToken");
             let req = TaskRequest {
                 execution_arn: execution.clone(),
@@ -209,8 +228,10 @@ async fn handle_task(
     queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
 }
 
-/// Starts an execution of a state machine: stores it (version 0) and queues its Start event.
-/// Returns the execution ARN; an execution of that name that exists already is returned as is.
+/// Starts an execution of a state machine: stores it (version 0, with the `ExecutionMeta` the
+/// API lists it by) and queues its Start event. Returns the execution ARN; an execution of that
+/// name that exists already is returned as is. (The API's StartExecution is the primary path;
+/// this serves the trigger function and tests.)
 pub async fn start_execution(
     deps: &Deps,
     state_machine_arn: &str,
@@ -222,7 +243,7 @@ pub async fn start_execution(
     let sm: StateMachineRecord = table
         .get_state_machine(state_machine_arn)
         .await?
-        .ok_or_else(|| AwsError::Config("the state machine does not exist"))?;
+        .ok_or(AwsError::Config("the state machine does not exist"))?;
     let now = now_ms();
     // Unique per call: a process-wide counter beside the clock (two starts in one millisecond
     // must not share a name).
@@ -263,8 +284,26 @@ pub async fn start_execution(
         test_case,
         usage: Usage::default(),
     };
+    let meta = ExecutionMeta {
+        arn: arn.clone(),
+        name: stored.state.info.name.clone(),
+        state_machine_arn: state_machine_arn.to_string(),
+        version_arn: None,
+        alias_arn: None,
+        kind: sm.kind.clone(),
+        input: input.to_string(),
+        start_ms: now,
+        trace_header: None,
+    };
+    let meta = serde_json::to_string(&meta).map_err(|e| AwsError::Corrupt {
+        key: arn.clone(),
+        message: e.to_string(),
+    })?;
     deps.meter.begin(&arn);
-    match table.create_execution(&stored, &[]).await {
+    match table
+        .create_execution_with(&stored, &[], vec![("meta".into(), AttributeValue::S(meta))])
+        .await
+    {
         Ok(()) | Err(AwsError::AlreadyExists(_)) => {}
         Err(e) => return Err(e),
     }

@@ -163,5 +163,7 @@ pub fn fnv64(parts: &[&str]) -> u64 {
     h
 }
 
+pub mod api_driver;
+pub mod api_store;
 pub mod handlers;
 pub mod ports;

@@ -12,7 +12,7 @@ use stepwise_engine::{Command, HistoryEvent};
 use stepwise_runtime::durable::{Dispatcher, ExecutionStore, StoreError, StoredExecution, Usage};
 use stepwise_runtime::tasks::BoxFuture;
 
-fn store_error(e: AwsError) -> StoreError {
+pub(crate) fn store_error(e: AwsError) -> StoreError {
     match e {
         AwsError::Conflict(arn) => StoreError::Conflict(arn),
         other => StoreError::Other(other.to_string()),
@@ -40,6 +40,16 @@ impl AwsStore {
     /// The table, for operations beyond the port (creating executions, history pages).
     pub fn table(&self) -> Table<'_> {
         Table::new(&self.aws, &self.meter)
+    }
+
+    /// The AWS clients.
+    pub fn aws(&self) -> &Aws {
+        &self.aws
+    }
+
+    /// The request meter.
+    pub fn meter(&self) -> &Arc<Meter> {
+        &self.meter
     }
 }
 
@@ -177,6 +187,14 @@ impl Dispatcher for AwsDispatcher {
                         )
                         .await
                         .map_err(store_error)?;
+                    }
+                    // A cancelled task's token no longer answers SendTask* and its activity
+                    // task is no longer handed out.
+                    Command::CancelTask {
+                        task_token: Some(token),
+                        ..
+                    } => {
+                        table.close_token(token).await.map_err(store_error)?;
                     }
                     // A cancelled timer that fires anyway, or a task result that arrives after
                     // its wait ended, is ignored by the engine: nothing to do here.

@@ -5,7 +5,10 @@
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision) |
 //! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
 //! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
-//! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to |
+//! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`) |
+//!
+//! The control-plane records the API keeps (state machines, versions, aliases, activities,
+//! tags, activity tasks) are laid out in [`crate::api_store`].
 //!
 //! Writing a step: the history events go first (idempotent puts keyed by event id), then the
 //! META item with a condition on the version read. A step that loses the race leaves events past
@@ -39,27 +42,27 @@ pub struct StateMachineRecord {
     pub created_ms: i64,
 }
 
-type Item = HashMap<String, AttributeValue>;
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
-fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+pub(crate) fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
-fn get_n(item: &Item, k: &str) -> Option<u64> {
+pub(crate) fn get_n(item: &Item, k: &str) -> Option<u64> {
     item.get(k)
         .and_then(|v| v.as_n().ok())
         .and_then(|x| x.parse().ok())
 }
 
-fn item_size(item: &Item) -> usize {
+pub(crate) fn item_size(item: &Item) -> usize {
     item.iter()
         .map(|(k, v)| {
             k.len()
@@ -71,7 +74,7 @@ fn item_size(item: &Item) -> usize {
         .sum()
 }
 
-fn corrupt(key: &str, e: impl std::fmt::Display) -> AwsError {
+pub(crate) fn corrupt(key: &str, e: impl std::fmt::Display) -> AwsError {
     AwsError::Corrupt {
         key: key.to_string(),
         message: e.to_string(),
@@ -90,7 +93,7 @@ impl<'a> Table<'a> {
         Table { aws, meter }
     }
 
-    fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.aws.names.table
     }
 
@@ -271,6 +274,11 @@ impl<'a> Table<'a> {
         if let Some(tc) = &e.test_case {
             item.insert("testCase".into(), s(tc.clone()));
         }
+        // What listings show, readable without the checkpoint.
+        item.insert("redriveCount".into(), n(e.state.info.redrive_count));
+        if let Some(stop) = e.state.stop_ms {
+            item.insert("stopMs".into(), n(stop));
+        }
         Ok(item)
     }
 
@@ -424,7 +432,20 @@ impl<'a> Table<'a> {
         e: &StoredExecution,
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
-        let item = self.meta_with_usage(e, history).await?;
+        self.create_execution_with(e, history, Vec::new()).await
+    }
+
+    /// [`Table::create_execution`] with `extra` attributes on the META item (what the execution
+    /// was started with: its `ExecutionMeta`, version and alias ARNs). Commits keep them: they
+    /// update the attributes they own and leave the others alone.
+    pub async fn create_execution_with(
+        &self,
+        e: &StoredExecution,
+        history: &[HistoryEvent],
+        extra: Vec<(String, AttributeValue)>,
+    ) -> Result<(), AwsError> {
+        let mut item = self.meta_with_usage(e, history).await?;
+        item.extend(extra);
         let r = self
             .aws
             .dynamodb
@@ -453,6 +474,11 @@ impl<'a> Table<'a> {
 
     /// Commits a step: the new history events, then the new checkpoint and outbox, on condition
     /// that the stored version is still `expected_version`.
+    ///
+    /// The META item is updated attribute by attribute (UpdateItem, not PutItem), so what
+    /// [`Table::create_execution_with`] stored beside the checkpoint survives every step; the
+    /// attributes a step may drop (`state` when the checkpoint moves to S3 and back, `stopMs`
+    /// after a redrive) are removed explicitly.
     pub async fn commit(
         &self,
         e: &StoredExecution,
@@ -460,12 +486,38 @@ impl<'a> Table<'a> {
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
         let item = self.meta_with_usage(e, history).await?;
-        let r = self
+        let absent: Vec<&str> = ["state", "stateS3", "stopMs"]
+            .into_iter()
+            .filter(|k| !item.contains_key(*k))
+            .collect();
+        let mut sets = Vec::new();
+        let mut req = self
             .aws
             .dynamodb
-            .put_item()
+            .update_item()
             .table_name(self.name())
-            .set_item(Some(item))
+            .key("PK", s(format!("EX#{}", e.arn)))
+            .key("SK", s("META"));
+        for (i, (k, v)) in item.into_iter().enumerate() {
+            if k == "PK" || k == "SK" {
+                continue;
+            }
+            sets.push(format!("#a{i} = :a{i}"));
+            req = req
+                .expression_attribute_names(format!("#a{i}"), k)
+                .expression_attribute_values(format!(":a{i}"), v);
+        }
+        let mut removes = Vec::new();
+        for (i, k) in absent.into_iter().enumerate() {
+            removes.push(format!("#r{i}"));
+            req = req.expression_attribute_names(format!("#r{i}"), k);
+        }
+        let mut expr = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let r = req
+            .update_expression(expr)
             .condition_expression("version = :seen")
             .expression_attribute_values(":seen", n(expected_version))
             .send()
@@ -481,7 +533,7 @@ impl<'a> Table<'a> {
             }
             Err(err) => Err(AwsError::service(
                 "DynamoDB",
-                "PutItem",
+                "UpdateItem",
                 aws_sdk_dynamodb::error::DisplayErrorContext(err),
             )),
         }
@@ -617,6 +669,39 @@ impl<'a> Table<'a> {
         Ok(out
             .item()
             .and_then(|i| Some((get_s(i, "execution")?.to_string(), get_n(i, "task")?))))
+    }
+
+    /// Marks a task token's task ended (SendTaskSuccess/Failure answered it, or the engine
+    /// cancelled the task); a token never recorded stays unrecorded.
+    pub async fn close_token(&self, token: &str) -> Result<(), AwsError> {
+        self.meter.dynamodb_write(64);
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .key("PK", s(format!("TOKEN#{token}")))
+            .key("SK", s("-"))
+            .update_expression("SET closed = :t")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "UpdateItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
     }
 
     /// Executions of a state machine, newest first: (ARN, status) pairs and the key to go on from.

@@ -1,0 +1,46 @@
+//! Lambda entry point of the api function. The clients are built once per container from the
+//! environment (`stepwise_store_aws::Names::from_env`); the service's region is `AWS_REGION`,
+//! its account the API's (`requestContext.accountId` of the first request) unless
+//! `STEPWISE_ACCOUNT_ID` says otherwise. TestState runs Lambda tasks with the account's Lambda.
+
+use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+use lambda_runtime::{run, service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+use stepwise_api::ServiceConfig;
+use stepwise_runtime::tasks::{LambdaInvoker, TaskRouter};
+use stepwise_store_aws::{Aws, Names};
+use tokio::sync::OnceCell;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
+    let region = config
+        .region()
+        .map(|r| r.to_string())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into());
+    let invoker = Arc::new(TaskRouter::new().with_lambda(LambdaInvoker::from_sdk_config(&config)));
+    let service: OnceCell<api::ApiService> = OnceCell::new();
+    let (service, aws, region, invoker) = (&service, &aws, &region, &invoker);
+    run(service_fn(
+        move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
+            let s = service
+                .get_or_init(|| async {
+                    let account = std::env::var("STEPWISE_ACCOUNT_ID")
+                        .ok()
+                        .or_else(|| event.payload.request_context.account_id.clone())
+                        .unwrap_or_else(|| ServiceConfig::default().account);
+                    let config = ServiceConfig {
+                        region: region.clone(),
+                        account,
+                        mock: None,
+                    };
+                    api::ApiService::new(aws.clone(), config, Some(invoker.clone()))
+                })
+                .await;
+            Box::pin(api::handle(s, event)).await
+        },
+    ))
+    .await
+}

@@ -1,0 +1,894 @@
+//! The Step Functions API's store ([`ApiStore`]) on the one DynamoDB table, beside the
+//! executions the stepper advances.
+//!
+//! | PK | SK | holds |
+//! |---|---|---|
+//! | `SM#<arn>` | `META` | a state machine: `body` (the API's record) and the attributes the handlers read (`name`, `type`, `roleArn`, `revision`, `created`) |
+//! | `SM#<arn>` | `DEF#<n>` | revision `n`: `body` and its `definition` text, which the stepper reads |
+//! | `SM#<arn>` | `VERSION#<version arn>` | a published version |
+//! | `SM#<arn>` | `ALIAS#<alias arn>` | an alias |
+//! | `ACT#<arn>` | `META` | an activity |
+//! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask |
+//! | `TAGS#<arn>` | `-` | the tags of a resource |
+//! | `EX#<arn>` | `META` | the execution (see [`crate::table`]) plus `meta` (its `ExecutionMeta`), `versionArn`, `aliasArn`, `status`, `stopMs`, `redriveCount` |
+//! | `TOKEN#<token>` | `-` | a task token: execution, task, `closed`, `queued` (its activity task was pushed) |
+//!
+//! Every record carries `GSI1PK = KIND#<kind>` and `GSI1SK = <20-digit seq>#<arn>`, so a kind is
+//! listed in creation order from GSI1; execution META items carry `GSI1PK = <state machine
+//! ARN>` and `GSI1SK = <start ms>#<name>`, so ListExecutions reads GSI1 newest first. The records
+//! of one state machine (revisions, versions, aliases) share its partition and are listed with a
+//! strongly consistent Query on it, so UpdateStateMachine numbers revisions from what is written.
+
+use crate::ports::{store_error, AwsStore};
+use crate::table::{corrupt, get_n, get_s, item_size, n, s, Item};
+use crate::AwsError;
+use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use stepwise_engine::{Command, HistoryEvent};
+use stepwise_runtime::durable::{StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
+use stepwise_runtime::ports::{
+    ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
+    ResourceKind, TokenRecord,
+};
+
+/// True for an activity resource (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
+pub fn is_activity(resource: &str) -> bool {
+    resource.starts_with("arn:") && resource.contains(":activity:") && !resource.contains(":::")
+}
+
+fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
+    store_error(AwsError::service("DynamoDB", operation, e))
+}
+
+fn is_conditional<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|x| x.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// A sequence number that grows within a process and roughly with time across processes:
+/// microseconds since the epoch, bumped past the last one handed out.
+fn next_seq() -> u64 {
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = (wall_clock_ms().max(0) as u64) * 1000;
+    let mut cur = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(cur + 1);
+        match LAST.compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => cur = seen,
+        }
+    }
+}
+
+/// The state machine a version or alias ARN qualifies (`<sm>:<qualifier>`).
+fn qualified_parent(arn: &str) -> Result<&str, StoreError> {
+    arn.rsplit_once(':')
+        .map(|(sm, _)| sm)
+        .ok_or_else(|| StoreError::Other(format!("not a qualified state machine ARN: {arn}")))
+}
+
+/// Where a record lives: its partition and sort keys.
+fn key_of(kind: ResourceKind, arn: &str) -> Result<(String, String), StoreError> {
+    Ok(match kind {
+        ResourceKind::StateMachine => (format!("SM#{arn}"), "META".into()),
+        ResourceKind::Revision => {
+            let (sm, rev) = arn
+                .rsplit_once('#')
+                .and_then(|(sm, r)| Some((sm, r.parse::<u64>().ok()?)))
+                .ok_or_else(|| StoreError::Other(format!("not a revision key: {arn}")))?;
+            (format!("SM#{sm}"), format!("DEF#{rev}"))
+        }
+        ResourceKind::Version => (
+            format!("SM#{}", qualified_parent(arn)?),
+            format!("VERSION#{arn}"),
+        ),
+        ResourceKind::Alias => (
+            format!("SM#{}", qualified_parent(arn)?),
+            format!("ALIAS#{arn}"),
+        ),
+        ResourceKind::Activity => (format!("ACT#{arn}"), "META".into()),
+        ResourceKind::Tags => (format!("TAGS#{arn}"), "-".into()),
+    })
+}
+
+/// The sort-key prefix of a kind kept in its state machine's partition.
+fn child_prefix(kind: ResourceKind) -> Option<&'static str> {
+    match kind {
+        ResourceKind::Revision => Some("DEF#"),
+        ResourceKind::Version => Some("VERSION#"),
+        ResourceKind::Alias => Some("ALIAS#"),
+        _ => None,
+    }
+}
+
+fn kind_key(kind: ResourceKind) -> String {
+    format!("KIND#{}", kind.as_str())
+}
+
+/// Rows of executions as ListExecutions and DescribeExecution need them, without the
+/// checkpoint.
+const ROW_ATTRIBUTES: &str = "PK, meta, #st, stopMs, redriveCount";
+
+impl AwsStore {
+    fn db(&self) -> &aws_sdk_dynamodb::Client {
+        &self.aws().dynamodb
+    }
+
+    fn table_name(&self) -> &str {
+        &self.aws().names.table
+    }
+
+    async fn get_item(&self, pk: String, sk: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .db()
+            .get_item()
+            .table_name(self.table_name())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| svc("GetItem", DisplayErrorContext(e)))?;
+        self.meter()
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        Ok(out.item().cloned())
+    }
+
+    /// A record from its item; items written by [`crate::handlers::put_state_machine`] (no
+    /// `body`) are given the body the API would have written.
+    async fn resource_of(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+        item: &Item,
+    ) -> Result<Resource, StoreError> {
+        let parent = get_s(item, "parent").map(str::to_string);
+        if let Some(b) = get_s(item, "body") {
+            let body = serde_json::from_str(b).map_err(|e| store_error(corrupt(arn, e)))?;
+            return Ok(Resource {
+                kind,
+                arn: arn.to_string(),
+                parent,
+                body,
+            });
+        }
+        let created = get_n(item, "created").unwrap_or(0);
+        let body = match kind {
+            ResourceKind::Revision => json!({
+                "definition": get_s(item, "definition").unwrap_or_default(),
+                "roleArn": get_s(item, "roleArn").unwrap_or_default(),
+                "type": get_s(item, "type").unwrap_or("STANDARD"),
+                "revisionId": "", "updateDate": created,
+            }),
+            ResourceKind::StateMachine => {
+                let revision = get_n(item, "revision").unwrap_or(1);
+                let definition = self
+                    .table()
+                    .get_definition(arn, revision)
+                    .await
+                    .map_err(store_error)?
+                    .unwrap_or_default();
+                json!({
+                    "name": get_s(item, "name").unwrap_or_default(), "arn": arn,
+                    "type": get_s(item, "type").unwrap_or("STANDARD"),
+                    "roleArn": get_s(item, "roleArn").unwrap_or_default(),
+                    "creationDate": created, "updateDate": created, "revision": revision,
+                    "revisionId": "", "definition": definition,
+                    "loggingConfiguration": {"level": "OFF", "includeExecutionData": false},
+                    "tracingConfiguration": {"enabled": false}, "nextVersion": 1,
+                })
+            }
+            _ => Value::Object(Default::default()),
+        };
+        Ok(Resource {
+            kind,
+            arn: arn.to_string(),
+            parent: parent.or_else(|| match kind {
+                ResourceKind::Revision => arn.rsplit_once('#').map(|(sm, _)| sm.to_string()),
+                _ => None,
+            }),
+            body,
+        })
+    }
+
+    /// Queries one partition (or a GSI1 partition when `index`), every page.
+    async fn query_all(
+        &self,
+        index: bool,
+        pk: &str,
+        sk_prefix: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let mut q = self.db().query().table_name(self.table_name());
+            q = if index {
+                q.index_name("GSI1")
+                    .key_condition_expression("GSI1PK = :pk")
+                    .expression_attribute_values(":pk", s(pk))
+            } else {
+                q.consistent_read(true)
+                    .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                    .expression_attribute_values(":pk", s(pk))
+                    .expression_attribute_values(":p", s(sk_prefix.unwrap_or("")))
+            };
+            let out = q
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
+            self.meter()
+                .dynamodb_read(out.items().iter().map(item_size).sum());
+            items.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// The META item of an execution, only the attributes named in `projection`.
+    async fn execution_attributes(
+        &self,
+        arn: &str,
+        projection: &str,
+    ) -> Result<Option<Item>, StoreError> {
+        let mut req = self
+            .db()
+            .get_item()
+            .table_name(self.table_name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .consistent_read(true)
+            .projection_expression(projection);
+        if projection.contains("#st") {
+            req = req.expression_attribute_names("#st", "status");
+        }
+        let out = req
+            .send()
+            .await
+            .map_err(|e| svc("GetItem", DisplayErrorContext(e)))?;
+        self.meter()
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        Ok(out.item().cloned())
+    }
+
+    /// An execution's row from its META item (projected); an execution created without its
+    /// `meta` (by [`crate::handlers::start_execution`] before it stored one) is read whole.
+    async fn row_of(&self, arn: &str, item: &Item) -> Result<Option<ExecutionRow>, StoreError> {
+        let status = get_s(item, "status").unwrap_or("RUNNING").to_string();
+        let stop_ms = get_n(item, "stopMs").map(|v| v as i64);
+        let redrive_count = get_n(item, "redriveCount").unwrap_or(0) as u32;
+        let meta = match get_s(item, "meta") {
+            Some(m) => serde_json::from_str(m).map_err(|e| store_error(corrupt(arn, e)))?,
+            None => {
+                let Some(e) = self
+                    .table()
+                    .load_execution(arn)
+                    .await
+                    .map_err(store_error)?
+                else {
+                    return Ok(None);
+                };
+                ExecutionMeta {
+                    arn: arn.to_string(),
+                    name: e.state.info.name.clone(),
+                    state_machine_arn: e.state_machine_arn.clone(),
+                    version_arn: None,
+                    alias_arn: None,
+                    kind: if arn.contains(":express:") {
+                        "EXPRESS".into()
+                    } else {
+                        "STANDARD".into()
+                    },
+                    input: serde_json::to_string(&e.state.input).unwrap_or_else(|_| "{}".into()),
+                    start_ms: e.state.info.start_time_ms,
+                    trace_header: None,
+                }
+            }
+        };
+        Ok(Some(ExecutionRow {
+            meta,
+            status,
+            stop_ms,
+            redrive_count,
+        }))
+    }
+
+    /// Pushes an activity task once per token (the invoker may see its message twice): the
+    /// token's record is marked `queued` first, on condition that it was not.
+    pub async fn push_activity(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        self.meter().dynamodb_write(64);
+        let marked = self
+            .db()
+            .update_item()
+            .table_name(self.table_name())
+            .key("PK", s(format!("TOKEN#{}", task.token)))
+            .key("SK", s("-"))
+            .update_expression("SET queued = :a")
+            .condition_expression("attribute_not_exists(queued)")
+            .expression_attribute_values(":a", s(activity_arn))
+            .send()
+            .await;
+        match marked {
+            Ok(_) => {}
+            Err(e) if is_conditional(&e) => return Ok(()),
+            Err(e) => return Err(svc("UpdateItem", DisplayErrorContext(e))),
+        }
+        let item: Item = [
+            ("PK".to_string(), s(format!("ACT#{activity_arn}"))),
+            ("SK".to_string(), s(format!("TASK#{:020}", next_seq()))),
+            ("token".to_string(), s(task.token.clone())),
+            ("input".to_string(), s(task.input.clone())),
+        ]
+        .into_iter()
+        .collect();
+        self.meter().dynamodb_write(item_size(&item));
+        self.db()
+            .put_item()
+            .table_name(self.table_name())
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| svc("PutItem", DisplayErrorContext(e)))?;
+        Ok(())
+    }
+
+    async fn delete_key(&self, pk: String, sk: String, only_if_there: bool) -> Option<Item> {
+        self.meter().dynamodb_write(64);
+        let mut req = self
+            .db()
+            .delete_item()
+            .table_name(self.table_name())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .return_values(ReturnValue::AllOld);
+        if only_if_there {
+            req = req.condition_expression("attribute_exists(PK)");
+        }
+        req.send().await.ok().and_then(|o| o.attributes().cloned())
+    }
+}
+
+impl ApiStore for AwsStore {
+    async fn put_resource(&self, resource: &Resource, create_only: bool) -> Result<(), StoreError> {
+        let (pk, sk) = key_of(resource.kind, &resource.arn)?;
+        let body = serde_json::to_string(&resource.body)
+            .map_err(|e| store_error(corrupt(&resource.arn, e)))?;
+        let seq = next_seq();
+        let mut attrs: Vec<(&str, AttributeValue)> = vec![
+            ("kind", s(resource.kind.as_str())),
+            ("arn", s(resource.arn.clone())),
+            ("body", s(body)),
+            ("GSI1PK", s(kind_key(resource.kind))),
+        ];
+        if let Some(p) = &resource.parent {
+            attrs.push(("parent", s(p.clone())));
+        }
+        let b = &resource.body;
+        let text = |k: &str| b.get(k).and_then(Value::as_str).map(str::to_string);
+        match resource.kind {
+            // What the stepper (`AwsStore::definition`) and the handlers read.
+            ResourceKind::Revision => {
+                attrs.push(("definition", s(text("definition").unwrap_or_default())));
+            }
+            ResourceKind::StateMachine => {
+                attrs.push(("name", s(text("name").unwrap_or_default())));
+                attrs.push(("type", s(text("type").unwrap_or_else(|| "STANDARD".into()))));
+                attrs.push(("roleArn", s(text("roleArn").unwrap_or_default())));
+                attrs.push((
+                    "revision",
+                    n(b.get("revision").and_then(Value::as_u64).unwrap_or(1)),
+                ));
+                attrs.push((
+                    "created",
+                    n(b.get("creationDate").and_then(Value::as_i64).unwrap_or(0)),
+                ));
+            }
+            _ => {}
+        }
+        let mut sets = Vec::new();
+        let mut req = self
+            .db()
+            .update_item()
+            .table_name(self.table_name())
+            .key("PK", s(pk))
+            .key("SK", s(sk));
+        for (i, (k, v)) in attrs.into_iter().enumerate() {
+            sets.push(format!("#a{i} = :a{i}"));
+            req = req
+                .expression_attribute_names(format!("#a{i}"), k)
+                .expression_attribute_values(format!(":a{i}"), v);
+        }
+        // Creation order survives updates.
+        sets.push("seq = if_not_exists(seq, :seq)".into());
+        sets.push("GSI1SK = if_not_exists(GSI1SK, :gsk)".into());
+        req = req
+            .expression_attribute_values(":seq", n(seq))
+            .expression_attribute_values(":gsk", s(format!("{seq:020}#{}", resource.arn)))
+            .update_expression(format!("SET {}", sets.join(", ")));
+        if create_only {
+            req = req.condition_expression("attribute_not_exists(PK)");
+        }
+        self.meter()
+            .dynamodb_write(resource.body.to_string().len() + 200);
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Err(StoreError::Conflict(resource.arn.clone())),
+            Err(e) => Err(svc("UpdateItem", DisplayErrorContext(e))),
+        }
+    }
+
+    async fn get_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> Result<Option<Resource>, StoreError> {
+        let (pk, sk) = key_of(kind, arn)?;
+        match self.get_item(pk, &sk).await? {
+            Some(item) => Ok(Some(self.resource_of(kind, arn, &item).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn delete_resource(&self, kind: ResourceKind, arn: &str) -> Result<bool, StoreError> {
+        let (pk, sk) = key_of(kind, arn)?;
+        self.meter().dynamodb_write(64);
+        let out = self
+            .db()
+            .delete_item()
+            .table_name(self.table_name())
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| svc("DeleteItem", DisplayErrorContext(e)))?;
+        Ok(out.attributes().is_some_and(|a| !a.is_empty()))
+    }
+
+    async fn list_resources(
+        &self,
+        kind: ResourceKind,
+        parent: Option<&str>,
+    ) -> Result<Vec<Resource>, StoreError> {
+        let items = match (parent, child_prefix(kind)) {
+            (Some(p), Some(prefix)) => {
+                self.query_all(false, &format!("SM#{p}"), Some(prefix))
+                    .await?
+            }
+            _ => self.query_all(true, &kind_key(kind), None).await?,
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let arn = match (kind, get_s(item, "arn")) {
+                (_, Some(a)) => a.to_string(),
+                // A revision written by the handlers: `SM#<sm>` / `DEF#<n>`.
+                (ResourceKind::Revision, None) => {
+                    let sm = get_s(item, "PK").and_then(|p| p.strip_prefix("SM#"));
+                    let rev = get_s(item, "SK").and_then(|k| k.strip_prefix("DEF#"));
+                    match (sm, rev) {
+                        (Some(sm), Some(rev)) => format!("{sm}#{rev}"),
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            let r = self.resource_of(kind, &arn, item).await?;
+            if parent.is_some() && r.parent.as_deref() != parent {
+                continue;
+            }
+            let order = match kind {
+                ResourceKind::Revision => arn
+                    .rsplit_once('#')
+                    .and_then(|(_, n)| n.parse::<u64>().ok())
+                    .unwrap_or(0),
+                _ => get_n(item, "seq").unwrap_or(0),
+            };
+            out.push((order, r));
+        }
+        out.sort_by_key(|(o, _)| *o);
+        Ok(out.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn create_execution(
+        &self,
+        execution: &StoredExecution,
+        meta: &ExecutionMeta,
+    ) -> Result<(), StoreError> {
+        let text = serde_json::to_string(meta).map_err(|e| store_error(corrupt(&meta.arn, e)))?;
+        let mut extra = vec![("meta".to_string(), s(text))];
+        if let Some(v) = &meta.version_arn {
+            extra.push(("versionArn".to_string(), s(v.clone())));
+        }
+        if let Some(a) = &meta.alias_arn {
+            extra.push(("aliasArn".to_string(), s(a.clone())));
+        }
+        self.meter().begin(&execution.arn);
+        match self
+            .table()
+            .create_execution_with(execution, &[], extra)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(AwsError::AlreadyExists(arn)) => Err(StoreError::Conflict(arn)),
+            Err(e) => Err(store_error(e)),
+        }
+    }
+
+    async fn execution_row(&self, arn: &str) -> Result<Option<ExecutionRow>, StoreError> {
+        match self.execution_attributes(arn, ROW_ATTRIBUTES).await? {
+            Some(item) => self.row_of(arn, &item).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn list_executions(
+        &self,
+        filter: &ExecutionFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>, StoreError> {
+        let mut rows = Vec::new();
+        let mut skipped = 0;
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let mut conditions = Vec::new();
+            let mut names = vec![("#st", "status")];
+            let mut values: Vec<(&str, AttributeValue)> = Vec::new();
+            if let Some(st) = &filter.status {
+                conditions.push("#st = :st");
+                values.push((":st", s(st.clone())));
+            }
+            if let Some(v) = &filter.version_arn {
+                conditions.push("versionArn = :v");
+                values.push((":v", s(v.clone())));
+            }
+            if let Some(a) = &filter.alias_arn {
+                conditions.push("aliasArn = :al");
+                values.push((":al", s(a.clone())));
+            }
+            let out = match &filter.state_machine_arn {
+                Some(sm) => {
+                    let mut q = self
+                        .db()
+                        .query()
+                        .table_name(self.table_name())
+                        .index_name("GSI1")
+                        .key_condition_expression("GSI1PK = :sm")
+                        .expression_attribute_values(":sm", s(sm.clone()))
+                        .scan_index_forward(false)
+                        .projection_expression(ROW_ATTRIBUTES)
+                        .set_exclusive_start_key(start.take());
+                    if !conditions.is_empty() {
+                        q = q.filter_expression(conditions.join(" AND "));
+                    }
+                    for (k, v) in names.drain(..) {
+                        q = q.expression_attribute_names(k, v);
+                    }
+                    for (k, v) in values.drain(..) {
+                        q = q.expression_attribute_values(k, v);
+                    }
+                    let o = q
+                        .send()
+                        .await
+                        .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
+                    (o.items().to_vec(), o.last_evaluated_key().cloned())
+                }
+                // Every execution: a scan (the API always names a state machine).
+                None => {
+                    conditions.push("SK = :meta AND begins_with(PK, :ex)");
+                    values.push((":meta", s("META")));
+                    values.push((":ex", s("EX#")));
+                    let mut q = self
+                        .db()
+                        .scan()
+                        .table_name(self.table_name())
+                        .projection_expression(ROW_ATTRIBUTES)
+                        .filter_expression(conditions.join(" AND "))
+                        .set_exclusive_start_key(start.take());
+                    for (k, v) in names.drain(..) {
+                        q = q.expression_attribute_names(k, v);
+                    }
+                    for (k, v) in values.drain(..) {
+                        q = q.expression_attribute_values(k, v);
+                    }
+                    let o = q
+                        .send()
+                        .await
+                        .map_err(|e| svc("Scan", DisplayErrorContext(e)))?;
+                    (o.items().to_vec(), o.last_evaluated_key().cloned())
+                }
+            };
+            let (items, next) = out;
+            self.meter()
+                .dynamodb_read(items.iter().map(item_size).sum());
+            // Newest first from GSI1: skip and stop as we go. A scan comes in no order: read it
+            // all, then sort.
+            let ordered = filter.state_machine_arn.is_some();
+            for item in &items {
+                let Some(arn) = get_s(item, "PK").and_then(|p| p.strip_prefix("EX#")) else {
+                    continue;
+                };
+                if ordered && skipped < offset {
+                    skipped += 1;
+                    continue;
+                }
+                if let Some(row) = self.row_of(arn, item).await? {
+                    rows.push(row);
+                }
+                if ordered && rows.len() >= limit {
+                    return Ok(rows);
+                }
+            }
+            start = next;
+            if start.is_none() {
+                if !ordered {
+                    rows.sort_by_key(|r| std::cmp::Reverse(r.meta.start_ms));
+                    rows = rows.into_iter().skip(offset).take(limit).collect();
+                }
+                return Ok(rows);
+            }
+        }
+    }
+
+    async fn history(
+        &self,
+        arn: &str,
+        after: u64,
+        reverse: bool,
+        limit: usize,
+    ) -> Result<Vec<HistoryEvent>, StoreError> {
+        // Only what is committed: a step that lost its conditional write may have left events
+        // past `lastEventId`.
+        let Some(item) = self.execution_attributes(arn, "lastEventId").await? else {
+            return Ok(Vec::new());
+        };
+        let last = get_n(&item, "lastEventId").unwrap_or(0);
+        let limit = limit.clamp(1, i32::MAX as usize) as i32;
+        let table = self.table();
+        let page = if reverse {
+            let before = if after == 0 { last + 1 } else { after };
+            table
+                .history_page(arn, 0, before.saturating_sub(1).min(last), limit, true)
+                .await
+        } else {
+            table.history_page(arn, after, last, limit, false).await
+        };
+        page.map_err(store_error)
+    }
+
+    async fn put_token(
+        &self,
+        token: &str,
+        execution_arn: &str,
+        task: u64,
+    ) -> Result<(), StoreError> {
+        let item: Item = [
+            ("PK".to_string(), s(format!("TOKEN#{token}"))),
+            ("SK".to_string(), s("-")),
+            ("execution".to_string(), s(execution_arn)),
+            ("task".to_string(), n(task)),
+        ]
+        .into_iter()
+        .collect();
+        self.meter().dynamodb_write(item_size(&item));
+        match self
+            .db()
+            .put_item()
+            .table_name(self.table_name())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(svc("PutItem", DisplayErrorContext(e))),
+        }
+    }
+
+    async fn token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let Some(item) = self.get_item(format!("TOKEN#{token}"), "-").await? else {
+            return Ok(None);
+        };
+        let (Some(execution_arn), Some(task)) = (get_s(&item, "execution"), get_n(&item, "task"))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(TokenRecord {
+            execution_arn: execution_arn.to_string(),
+            task,
+            closed: item
+                .get("closed")
+                .and_then(|v| v.as_bool().ok())
+                .copied()
+                .unwrap_or(false),
+        }))
+    }
+
+    async fn close_token(&self, token: &str) -> Result<(), StoreError> {
+        self.table().close_token(token).await.map_err(store_error)
+    }
+
+    async fn push_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        self.push_activity(activity_arn, task).await
+    }
+
+    async fn take_activity_task(
+        &self,
+        activity_arn: &str,
+    ) -> Result<Option<ActivityTask>, StoreError> {
+        let pk = format!("ACT#{activity_arn}");
+        let mut start = None;
+        loop {
+            let out = self
+                .db()
+                .query()
+                .table_name(self.table_name())
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":t", s("TASK#"))
+                .limit(25)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
+            self.meter()
+                .dynamodb_read(out.items().iter().map(item_size).sum());
+            for item in out.items() {
+                let (Some(sk), Some(token)) = (get_s(item, "SK"), get_s(item, "token")) else {
+                    continue;
+                };
+                let input = get_s(item, "input").unwrap_or("{}").to_string();
+                if self.token(token).await?.is_some_and(|t| t.closed) {
+                    // Its task ended (timed out, cancelled) before a worker came: drop it.
+                    self.delete_key(pk.clone(), sk.to_string(), false).await;
+                    continue;
+                }
+                // Claim it: whoever deletes it first gets it.
+                if self
+                    .delete_key(pk.clone(), sk.to_string(), true)
+                    .await
+                    .is_some_and(|old| !old.is_empty())
+                {
+                    return Ok(Some(ActivityTask {
+                        token: token.to_string(),
+                        input,
+                    }));
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Executions still running, from a scan of the table's execution items: the embedded
+    /// driver's crash recovery uses it; on AWS nothing needs it (SQS redelivers what a crashed
+    /// stepper left, Scheduler holds the timers), so this is for tools, not the hot path.
+    async fn running_executions(&self) -> Result<Vec<String>, StoreError> {
+        let mut arns = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .db()
+                .scan()
+                .table_name(self.table_name())
+                .projection_expression("PK")
+                .filter_expression("SK = :meta AND begins_with(PK, :ex) AND #st = :running")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":meta", s("META"))
+                .expression_attribute_values(":ex", s("EX#"))
+                .expression_attribute_values(":running", s("RUNNING"))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| svc("Scan", DisplayErrorContext(e)))?;
+            self.meter()
+                .dynamodb_read(out.items().iter().map(item_size).sum());
+            arns.extend(
+                out.items()
+                    .iter()
+                    .filter_map(|i| get_s(i, "PK")?.strip_prefix("EX#").map(str::to_string)),
+            );
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(arns);
+            }
+        }
+    }
+
+    /// Nothing to record: on AWS a timer is an SQS delayed message or a Scheduler schedule,
+    /// durable by itself (see [`crate::timers`]).
+    async fn put_timer(&self, _timer: &PendingTimer) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing to forget (see [`ApiStore::put_timer`] here).
+    async fn delete_timer(&self, _execution_arn: &str, _timer: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Always empty: pending timers live in SQS and Scheduler, which fire them without help.
+    async fn timers(&self) -> Result<Vec<PendingTimer>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// Nothing to record: a task in flight is a message on the tasks queue, redelivered by SQS
+    /// if its invoker dies.
+    async fn put_inflight(
+        &self,
+        _execution_arn: &str,
+        _command: &Command,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Nothing to forget (see [`ApiStore::put_inflight`] here).
+    async fn delete_inflight(&self, _execution_arn: &str, _task: u64) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Always empty: in-flight tasks are held by the tasks queue.
+    async fn inflight(&self) -> Result<Vec<(String, Command)>, StoreError> {
+        Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_map_to_their_state_machine_partition() {
+        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:m";
+        let k = |kind, arn: &str| key_of(kind, arn).ok();
+        assert_eq!(
+            k(ResourceKind::StateMachine, sm),
+            Some((format!("SM#{sm}"), "META".into()))
+        );
+        assert_eq!(
+            k(ResourceKind::Revision, &format!("{sm}#12")),
+            Some((format!("SM#{sm}"), "DEF#12".into()))
+        );
+        assert_eq!(
+            k(ResourceKind::Version, &format!("{sm}:3")),
+            Some((format!("SM#{sm}"), format!("VERSION#{sm}:3")))
+        );
+        assert_eq!(
+            k(ResourceKind::Alias, &format!("{sm}:prod")),
+            Some((format!("SM#{sm}"), format!("ALIAS#{sm}:prod")))
+        );
+        assert!(k(ResourceKind::Revision, sm).is_none());
+        assert!(is_activity(
+            "arn:aws:states:us-east-1:123456789012:activity:work"
+        ));
+        assert!(!is_activity("arn:aws:states:::lambda:invoke"));
+    }
+
+    #[test]
+    fn sequence_numbers_grow() {
+        let a = next_seq();
+        let b = next_seq();
+        assert!(b > a);
+    }
+}
