@@ -93,7 +93,8 @@ pub async fn handle(
             }
         },
     };
-    let (status, out) = service.service.handle(&target, &body).await;
+    // Boxed: the service's future (every action's state) is large for a stack.
+    let (status, out) = Box::pin(service.service.handle(&target, &body)).await;
     // Events submitted in the background (StartExecution's Start) must be on the queue before
     // the function freezes.
     if let Err(e) = service.driver.flush().await {
