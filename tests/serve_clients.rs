@@ -61,13 +61,13 @@ fn run_pytest(file: &str) {
         .expect("running pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}\n{stderr}");
     assert!(
         out.status.success(),
         "pytest {file} failed ({}):\n{stdout}\n{stderr}\n--- server log ---\n{}",
         out.status,
         tail(&serve.log_text(), 8000)
     );
+    println!("{stdout}");
     drop(serve);
     let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
 }
