@@ -15,22 +15,6 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// Builds `stepwise` (respecting CARGO_TARGET_DIR) and returns the binary's path.
-fn stepwise_binary() -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "stepwise"])
-        .current_dir(repo())
-        .status()
-        .expect("running cargo build");
-    assert!(status.success(), "cargo build -p stepwise failed");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { repo().join(p) })
-        .unwrap_or_else(|| repo().join("target"));
-    target.join("debug").join("stepwise")
-}
-
 struct Server(Child);
 
 impl Drop for Server {
@@ -55,7 +39,7 @@ fn conformance_corpus_through_stepwise_serve() {
         eprintln!("skipped: python3 with boto3 is missing");
         return;
     }
-    let bin = stepwise_binary();
+    let bin = stepwise_tests::stepwise_bin();
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

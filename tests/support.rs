@@ -112,12 +112,26 @@ pub fn text_matches(expected: &Value, actual: Option<&str>) -> bool {
     }
 }
 
-/// The `stepwise` binary of this workspace, built once (debug) on first use. Honours
-/// `CARGO_TARGET_DIR`.
+/// The `stepwise` binary of this workspace.
+///
+/// `cargo test --workspace` builds it beside the test executables (`target/debug/stepwise`) with
+/// the workspace's features; that one is used unless a source file is newer. Otherwise (a single
+/// package's tests after an edit) it is built here, once.
 pub fn stepwise_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let beside = std::env::current_exe().ok().and_then(|exe| {
+            exe.parent()
+                .and_then(|deps| deps.parent())
+                .map(|d| d.join("stepwise"))
+        });
+        if let Some(bin) = beside {
+            let built = std::fs::metadata(&bin).and_then(|m| m.modified()).ok();
+            if built.is_some_and(|t| !sources_newer_than(&root, t)) {
+                return bin;
+            }
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
             .args(["build", "--quiet", "-p", "stepwise", "--bin", "stepwise"])
@@ -127,10 +141,33 @@ pub fn stepwise_bin() -> PathBuf {
         assert!(status.success(), "cargo build -p stepwise failed");
         let target = std::env::var("CARGO_TARGET_DIR")
             .map(PathBuf::from)
+            .map(|p| if p.is_absolute() { p } else { root.join(p) })
             .unwrap_or_else(|_| root.join("target"));
         target.join("debug").join("stepwise")
     })
     .clone()
+}
+
+/// True when a Rust source of the binary's crates changed after `t`.
+fn sources_newer_than(root: &std::path::Path, t: std::time::SystemTime) -> bool {
+    fn walk(dir: &std::path::Path, t: std::time::SystemTime) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, t)
+            } else {
+                e.metadata().and_then(|m| m.modified()).is_ok_and(|m| m > t)
+            }
+        })
+    }
+    let mut dirs = vec![root.join("functions/stepwise/src")];
+    if let Ok(shared) = std::fs::read_dir(root.join("shared")) {
+        dirs.extend(shared.filter_map(|e| e.ok()).map(|e| e.path().join("src")));
+    }
+    dirs.iter().any(|d| walk(d, t))
 }
 
 pub mod emulators;
