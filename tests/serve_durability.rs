@@ -224,10 +224,16 @@ fn executions_in_task_and_wait_states_survive_sigkill() {
         let d = serve.ok("DescribeExecution", json!({ "executionArn": arn }));
         assert_eq!(d["status"], "RUNNING", "{arn} ended before the crash: {d}");
     }
+    let held = lambda.calls.load(Ordering::SeqCst);
     serve.kill();
+    println!("killed with 50 executions running, {held} Lambda call(s) held unanswered");
 
     // restart on the same data dir; now the Lambda answers and a worker runs
     let mut serve = Serve::start(&bin, &data, free_port(), &args);
+    println!(
+        "restarted: {}",
+        serve.log_text().lines().next().unwrap_or("")
+    );
     lambda.open();
     let stop = Arc::new(AtomicBool::new(false));
     let worker = spawn_worker(serve.port, activity.clone(), stop.clone());
