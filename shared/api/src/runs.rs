@@ -301,6 +301,9 @@ impl<S: ApiStore + 'static> Service<S> {
         if let Some(stop) = st.stop_ms {
             d["stopDate"] = ts(stop);
         }
+        if let Some(redriven) = st.redrive_ms {
+            d["redriveDate"] = ts(redriven);
+        }
         if st.status == Status::Succeeded {
             d["output"] = json!(text(&st.output).unwrap_or_else(|| "null".into()));
             d["outputDetails"] = json!({"included": true});

@@ -71,10 +71,7 @@ pub(crate) fn needs(template: &Value) -> Need {
             let mut need = Need::Nothing;
             for (i, _) in s.match_indices("$$") {
                 let rest = &s[i + 2..];
-                let path: &str = rest
-                    .split([',', ')', ' '])
-                    .next()
-                    .unwrap_or("");
+                let path: &str = rest.split([',', ')', ' ']).next().unwrap_or("");
                 if path.is_empty()
                     || path == ".Execution"
                     || path.starts_with(".Execution.Input")

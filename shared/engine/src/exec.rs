@@ -49,6 +49,9 @@ pub struct ExecutionState {
     pub cause: Option<String>,
     /// When it ended.
     pub stop_ms: Option<i64>,
+    /// When it was last redriven.
+    #[serde(default)]
+    pub redrive_ms: Option<i64>,
     /// Id of the last history event.
     pub last_event_id: u64,
     /// State transitions so far (for metering).
@@ -199,6 +202,7 @@ impl ExecutionState {
             error: None,
             cause: None,
             stop_ms: None,
+            redrive_ms: None,
             redrive_point: None,
             last_event_id: 0,
             transitions: 0,
@@ -412,6 +416,7 @@ impl<'d> Engine<'d> {
         };
         let input = input.unwrap_or(point.input);
         self.s.info.redrive_count += 1;
+        self.s.redrive_ms = Some(self.now);
         self.s.status = Status::Running;
         self.s.output = None;
         self.s.error = None;
@@ -2413,6 +2418,7 @@ mod redrive_tests {
         );
         assert_eq!(tr.state.status, Status::Running);
         assert_eq!(tr.history[0].event_type, "ExecutionRedriven");
+        assert_eq!(tr.state.redrive_ms, Some(2));
         assert_eq!(tr.history[1].event_type, "TaskStateEntered");
         let params = tr.commands.iter().find_map(|c| match c {
             Command::InvokeTask { parameters, .. } => Some(parameters.clone()),
