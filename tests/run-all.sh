@@ -15,4 +15,4 @@ if [ ! -x target/sam-venv/bin/sam ]; then
   python3 -m venv target/sam-venv
   target/sam-venv/bin/pip install --quiet --disable-pip-version-check aws-sam-cli
 fi
-cargo test --workspace --all-targets "$@"
+cargo test --workspace --all-targets --no-fail-fast "$@"
