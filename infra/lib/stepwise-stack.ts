@@ -198,9 +198,17 @@ export class StepwiseStack extends cdk.Stack {
       return role.withoutPolicyUpdates();
     };
 
+    // The api function applies events inline (SendTaskSuccess, Stop, Redrive): a step it commits
+    // may start a timer beyond 15 minutes.
     const apiRole = functionRole('ApiRole', [
       statement('Table', DYNAMODB_CRUD, tableResources),
       statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn, tasksQueue.queueArn]),
+      statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
+        `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${scheduleGroup.ref}/*`,
+      ]),
+      statement('PassSchedulerRole', ['iam:PassRole'], [schedulerRole.roleArn], {
+        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+      }),
       payloads,
     ]);
     const stepperRole = functionRole('StepperRole', [
