@@ -22,7 +22,13 @@ pub fn signing_name(endpoint: &str, explicit: Option<&str>) -> String {
 
 /// Sends one action and returns the response body (JSON text); an AWS error is an `Err` naming
 /// its `__type` and message.
-pub async fn call(endpoint: &str, region: &str, sign_as: &str, action: &str, body: &str) -> Result<String> {
+pub async fn call(
+    endpoint: &str,
+    region: &str,
+    sign_as: &str,
+    action: &str,
+    body: &str,
+) -> Result<String> {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))
         .load()
@@ -31,7 +37,9 @@ pub async fn call(endpoint: &str, region: &str, sign_as: &str, action: &str, bod
         Some(p) => p.provide_credentials().await.ok(),
         None => None,
     }
-    .unwrap_or_else(|| aws_credential_types::Credentials::new("test", "test", None, None, "stepwise-local"));
+    .unwrap_or_else(|| {
+        aws_credential_types::Credentials::new("test", "test", None, None, "stepwise-local")
+    });
     let identity = credentials.into();
     let target = format!("AWSStepFunctions.{action}");
     let host = endpoint
@@ -54,8 +62,13 @@ pub async fn call(endpoint: &str, region: &str, sign_as: &str, action: &str, bod
         .build()
         .context("signing parameters")?
         .into();
-    let signable = SignableRequest::new("POST", endpoint, headers.iter().copied(), SignableBody::Bytes(body.as_bytes()))
-        .context("signable request")?;
+    let signable = SignableRequest::new(
+        "POST",
+        endpoint,
+        headers.iter().copied(),
+        SignableBody::Bytes(body.as_bytes()),
+    )
+    .context("signable request")?;
     let (instructions, _) = sign(signable, &params).context("signing")?.into_parts();
     let mut request = ureq::post(endpoint);
     for (k, v) in headers.iter().filter(|(k, _)| *k != "host") {
@@ -66,17 +79,26 @@ pub async fn call(endpoint: &str, region: &str, sign_as: &str, action: &str, bod
     }
     let endpoint = endpoint.to_string();
     let body = body.to_string();
-    let response = tokio::task::spawn_blocking(move || request.send_string(&body)).await.context("the request task")?;
+    let response =
+        tokio::task::spawn_blocking(move || request.send_string(&body).map_err(Box::new))
+            .await
+            .context("the request task")?;
     match response {
         Ok(r) => r.into_string().context("reading the response"),
-        Err(ureq::Error::Status(code, r)) => {
-            let text = r.into_string().unwrap_or_default();
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
-            let kind = v["__type"].as_str().unwrap_or("UnknownError");
-            let message = v["message"].as_str().or_else(|| v["Message"].as_str()).unwrap_or(&text);
-            bail!("{action} failed ({code}): {kind}: {message}")
-        }
-        Err(e) => Err(e).with_context(|| format!("calling {endpoint}")),
+        Err(e) => match *e {
+            ureq::Error::Status(code, r) => {
+                let text = r.into_string().unwrap_or_default();
+                let v: serde_json::Value =
+                    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+                let kind = v["__type"].as_str().unwrap_or("UnknownError");
+                let message = v["message"]
+                    .as_str()
+                    .or_else(|| v["Message"].as_str())
+                    .unwrap_or(&text);
+                bail!("{action} failed ({code}): {kind}: {message}")
+            }
+            other => Err(other).with_context(|| format!("calling {endpoint}")),
+        },
     }
 }
 
@@ -86,8 +108,17 @@ mod tests {
 
     #[test]
     fn signs_for_execute_api_behind_api_gateway() {
-        assert_eq!(signing_name("https://abc.execute-api.us-east-1.amazonaws.com/Prod/", None), "execute-api");
+        assert_eq!(
+            signing_name(
+                "https://abc.execute-api.us-east-1.amazonaws.com/Prod/",
+                None
+            ),
+            "execute-api"
+        );
         assert_eq!(signing_name("http://127.0.0.1:8083", None), "states");
-        assert_eq!(signing_name("http://127.0.0.1:8083", Some("execute-api")), "execute-api");
+        assert_eq!(
+            signing_name("http://127.0.0.1:8083", Some("execute-api")),
+            "execute-api"
+        );
     }
 }

@@ -8,7 +8,11 @@ use stepwise_store_aws::table::Table;
 use stepwise_store_aws::{Aws, Names};
 
 /// Prints the usage and cost of one execution, or of every execution of a state machine.
-pub async fn report(table: &str, execution: Option<&str>, state_machine: Option<&str>) -> Result<()> {
+pub async fn report(
+    table: &str,
+    execution: Option<&str>,
+    state_machine: Option<&str>,
+) -> Result<()> {
     let names = Names {
         table: table.to_string(),
         transitions_queue_url: String::new(),
@@ -40,7 +44,10 @@ pub async fn report(table: &str, execution: Option<&str>, state_machine: Option<
     let prices = Prices::default();
     let mut total = Usage::default();
     for arn in &arns {
-        let e = t.load_execution(arn).await?.with_context(|| format!("no execution {arn}"))?;
+        let e = t
+            .load_execution(arn)
+            .await?
+            .with_context(|| format!("no execution {arn}"))?;
         print_usage(arn, &e.usage, &prices);
         total.add(&e.usage);
     }
@@ -53,7 +60,13 @@ pub async fn report(table: &str, execution: Option<&str>, state_machine: Option<
 fn print_usage(what: &str, u: &Usage, p: &Prices) {
     let cost = u.cost(p);
     let sfn = u.step_functions_cost(p);
-    let per_million = |c: f64| if u.transitions > 0 { c / u.transitions as f64 * 1e6 } else { 0.0 };
+    let per_million = |c: f64| {
+        if u.transitions > 0 {
+            c / u.transitions as f64 * 1e6
+        } else {
+            0.0
+        }
+    };
     println!("{what}");
     println!(
         "  transitions {} | DynamoDB {:.0} WRU, {:.0} RRU ({} requests) | SQS {} FIFO + {} standard | schedules {} | Lambda {} invocations, {:.3} GB-s | S3 {} PUT, {} GET | task invocations {}",

@@ -43,7 +43,11 @@ enum Cmd {
         #[arg(default_value = "{}")]
         body: String,
         /// The endpoint.
-        #[arg(long, default_value = "http://127.0.0.1:8083", env = "STEPWISE_ENDPOINT_URL")]
+        #[arg(
+            long,
+            default_value = "http://127.0.0.1:8083",
+            env = "STEPWISE_ENDPOINT_URL"
+        )]
         endpoint_url: String,
         /// The region to sign for.
         #[arg(long, default_value = "us-east-1", env = "AWS_REGION")]
@@ -112,9 +116,17 @@ fn main() -> ExitCode {
             .build()
             .context("starting the async runtime")
             .and_then(|rt| rt.block_on(run(args))),
-        Cmd::Call { action, body, endpoint_url, region, sign_as } => async_main(async move {
+        Cmd::Call {
+            action,
+            body,
+            endpoint_url,
+            region,
+            sign_as,
+        } => async_main(async move {
             let body = match body.strip_prefix('@') {
-                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+                Some(path) => {
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?
+                }
                 None => body,
             };
             let name = client::signing_name(&endpoint_url, sign_as.as_deref());
@@ -122,7 +134,11 @@ fn main() -> ExitCode {
             println!("{out}");
             Ok(ExitCode::SUCCESS)
         }),
-        Cmd::Cost { table, execution, state_machine } => async_main(async move {
+        Cmd::Cost {
+            table,
+            execution,
+            state_machine,
+        } => async_main(async move {
             cost::report(&table, execution.as_deref(), state_machine.as_deref()).await?;
             Ok(ExitCode::SUCCESS)
         }),
@@ -199,14 +215,6 @@ fn machine_name(file: &Path) -> String {
     name.to_string()
 }
 
-fn random_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    (nanos as u64) ^ ((std::process::id() as u64) << 32) ^ 0x5DEE_CE66_D1CE_4E5B
-}
-
 async fn run(args: RunArgs) -> Result<ExitCode> {
     let text = read_definition(&args.file)?;
     if report_diagnostics(&args.file, &text) {
@@ -236,8 +244,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         .name
         .clone()
         .unwrap_or_else(|| machine_name(&args.file));
-    let seed = random_seed();
-    let exec_name = stepwise_engine_uuid(seed);
+    let seed = stepwise_runtime::ids::fresh_seed();
+    let exec_name = stepwise_engine::uuid_from_seed(seed);
     let info = ExecutionInfo {
         execution_arn: format!(
             "arn:aws:states:us-east-1:123456789012:execution:{sm_name}:{exec_name}"
@@ -297,25 +305,4 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             }))
         }
     }
-}
-
-/// A v4 UUID from a seed (execution names).
-fn stepwise_engine_uuid(seed: u64) -> String {
-    let mut z = seed;
-    let mut next = || {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = z;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    };
-    let (a, b) = (next(), next());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFF,
-        ((b >> 48) & 0x3FFF) | 0x8000,
-        b & 0xFFFF_FFFF_FFFF
-    )
 }

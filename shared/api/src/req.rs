@@ -201,41 +201,4 @@ impl Arn {
     }
 }
 
-/// A random-looking v4 UUID from a counter and the clock.
-pub fn uuid() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut z = nanos
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0xA24B_AED4_963E_E407)
-        ^ ((std::process::id() as u64) << 40);
-    let mut next = || {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut x = z;
-        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    };
-    let (a, b) = (next(), next());
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFF,
-        ((b >> 48) & 0x3FFF) | 0x8000,
-        b & 0xFFFF_FFFF_FFFF
-    )
-}
-
-/// A random seed.
-pub fn seed() -> u64 {
-    let u = uuid();
-    u.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
-    })
-}
+pub use stepwise_runtime::ids::{fresh_seed as seed, new_uuid as uuid};

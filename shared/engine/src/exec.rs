@@ -1043,36 +1043,16 @@ impl<'d> Engine<'d> {
     fn exit_state(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        t: Thread,
         output: Value,
         assigned: Option<Map<String, Value>>,
     ) {
         let st = self.def.state(t.machine, t.state);
-        let mut d = Map::new();
-        d.insert("name".into(), Value::String(st.name.clone()));
-        d.insert("output".into(), Value::String(to_text(&output)));
-        d.insert("outputDetails".into(), json!({"truncated": false}));
-        if let Some(vars) = assigned {
-            let shown: Map<String, Value> = vars
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::String(to_text(v))))
-                .collect();
-            d.insert("assignedVariables".into(), Value::Object(shown));
-            d.insert(
-                "assignedVariablesDetails".into(),
-                json!({"truncated": false}),
-            );
-            for (k, v) in vars {
-                t.variables.insert(k, v);
-            }
-        }
-        let ty = format!("{}StateExited", st.type_name());
-        self.emit(&mut t, &ty, Some(Value::Object(d)));
         let next = match st.kind {
             StateKind::Succeed => None,
             _ => st.next,
         };
-        self.goto(tid, t, next, output);
+        self.exit_to(tid, t, st, output, assigned, next);
     }
 
     fn goto(&mut self, tid: ThreadId, mut t: Thread, next: Option<StateId>, output: Value) {

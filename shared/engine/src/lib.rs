@@ -14,6 +14,7 @@ mod time_fmt;
 
 pub use exec::step;
 pub use history::HistoryEvent;
+pub use rng::uuid_from_seed;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -38,3 +38,9 @@ impl Rng<'_> {
         )
     }
 }
+
+/// A version-4 UUID drawn from `seed` (the same seed gives the same UUID).
+pub fn uuid_from_seed(seed: u64) -> String {
+    let mut state = seed;
+    Rng(&mut state).uuid()
+}

@@ -2,6 +2,7 @@
 //! drivers that carry out the engine's commands.
 
 pub mod durable;
+pub mod ids;
 pub mod local;
 pub mod ports;
 pub mod tasks;

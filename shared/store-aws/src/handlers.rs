@@ -245,21 +245,8 @@ pub async fn start_execution(
         .await?
         .ok_or(AwsError::Config("the state machine does not exist"))?;
     let now = now_ms();
-    // Unique per call: a process-wide counter beside the clock (two starts in one millisecond
-    // must not share a name).
-    static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let count = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let seed = crate::fnv64(&[
-        state_machine_arn,
-        &nanos.to_string(),
-        &count.to_string(),
-        &std::process::id().to_string(),
-    ]);
-    let name = name.unwrap_or_else(|| uuid_from(seed));
+    let seed = stepwise_runtime::ids::fresh_seed();
+    let name = name.unwrap_or_else(|| stepwise_engine::uuid_from_seed(seed));
     let arn = format!(
         "{}:{name}",
         state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
@@ -342,17 +329,4 @@ pub async fn put_state_machine(
         })
         .await?;
     Ok(revision)
-}
-
-fn uuid_from(seed: u64) -> String {
-    let a = seed;
-    let b = crate::fnv64(&[&seed.to_string()]);
-    format!(
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0xFFF,
-        ((b >> 48) & 0x3FFF) | 0x8000,
-        b & 0xFFFF_FFFF_FFFF
-    )
 }
