@@ -31,6 +31,8 @@ type ThreadId = u32;
 
 /// The most one state's `Assign` may store (256 KiB), as AWS enforces.
 const MAX_ASSIGN_BYTES: usize = 256 * 1024;
+/// AWS's quota on a state's output, in UTF-8 bytes (256 KiB).
+const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
 /// The compact checkpoint of one execution: everything [`step`] needs besides the definition.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -172,6 +174,18 @@ impl Failure {
             cause: cause.into(),
             evaluation: false,
         }
+    }
+}
+
+/// A JSON value's type as JSONata's messages name it.
+fn json_type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
     }
 }
 
@@ -783,6 +797,30 @@ impl<'d> Engine<'d> {
         payload::evaluate_template(template, &scope, &mut rng).map_err(|e| self.in_state(t, st, e))
     }
 
+    /// An intrinsic function call written in a field that takes one (ErrorPath, CausePath).
+    fn jsonpath_intrinsic(
+        &mut self,
+        t: &Thread,
+        st: &State,
+        field: &str,
+        expr: &str,
+        input: &Value,
+    ) -> Result<Value, Failure> {
+        let ctx = if expr.contains("$$") {
+            self.context(t, st, None)
+        } else {
+            Value::Null
+        };
+        let scope = Scope {
+            input,
+            context: &ctx,
+            variables: &t.variables,
+        };
+        let mut rng = Rng(&mut self.s.rng);
+        stepwise_asl::intrinsics::evaluate_field(expr, field, &scope, &mut rng)
+            .map_err(|e| self.in_state(t, st, e))
+    }
+
     fn jsonpath_select(
         &self,
         t: &Thread,
@@ -1186,9 +1224,18 @@ impl<'d> Engine<'d> {
         assigned: Option<Map<String, Value>>,
         next: Option<StateId>,
     ) {
+        let text = to_text(&output);
+        if text.len() > MAX_PAYLOAD_BYTES {
+            let cause = format!(
+                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                st.name
+            );
+            self.fail_state(tid, t, Failure::new("States.DataLimitExceeded", cause));
+            return;
+        }
         let mut d = Map::new();
         d.insert("name".into(), Value::String(st.name.clone()));
-        d.insert("output".into(), Value::String(to_text(&output)));
+        d.insert("output".into(), Value::String(text));
         d.insert("outputDetails".into(), json!({"truncated": false}));
         if let Some(vars) = assigned {
             let shown: Map<String, Value> = vars
@@ -1350,8 +1397,13 @@ impl<'d> Engine<'d> {
                 }
                 Some(ValueOrPath::Value(v)) => Ok(v.as_str().map(str::to_string)),
                 Some(ValueOrPath::Path(p)) => {
-                    let v =
-                        this.jsonpath_select(&t, st, &format!("{name}Path"), Some(p), &t.input)?;
+                    // ErrorPath and CausePath take a reference path or an intrinsic function.
+                    let field = format!("{name}Path");
+                    let v = if stepwise_asl::intrinsics::is_intrinsic(p) {
+                        this.jsonpath_intrinsic(&t, st, &field, p, &t.input)?
+                    } else {
+                        this.jsonpath_select(&t, st, &field, Some(p), &t.input)?
+                    };
                     Ok(Some(match v {
                         Value::String(s) => s,
                         other => to_text(&other),
@@ -1647,19 +1699,31 @@ impl<'d> Engine<'d> {
         let items = match items {
             Ok(Value::Array(a)) => a,
             Ok(other) => {
-                let e = if jsonata {
-                    EvalError::query
-                } else {
-                    EvalError::runtime
-                };
-                let f = self.in_state(
-                    &t,
-                    st,
-                    e(format!(
+                let error = match (&spec.items, jsonata) {
+                    // An `Items` expression is named with the type it returned.
+                    (Some(Value::String(text)), true) => {
+                        let expr = text
+                            .trim()
+                            .strip_prefix("{%")
+                            .and_then(|x| x.strip_suffix("%}"))
+                            .unwrap_or(text)
+                            .trim();
+                        EvalError::query(format!(
+                            "The JSONata expression '{expr}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
+                            json_type_name(&other),
+                            to_text(&other)
+                        ))
+                    }
+                    (_, true) => EvalError::query(format!(
                         "Map state input must be an array but was: {}",
                         to_text(&other)
                     )),
-                );
+                    (_, false) => EvalError::runtime(format!(
+                        "Map state input must be an array but was: {}",
+                        to_text(&other)
+                    )),
+                };
+                let f = self.in_state(&t, st, error);
                 return Err((t, f));
             }
             Err(f) => return Err((t, f)),
@@ -1698,6 +1762,15 @@ impl<'d> Engine<'d> {
             Ok(None) => None,
             Ok(Some(v)) => match as_count(&v) {
                 Some(n) => Some(n),
+                // A negative integer is an integer: AWS names the range, not the type.
+                None if as_integer(&v).is_some_and(|n| n < 0) => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        EvalError::runtime("ToleratedFailureCount cannot be negative."),
+                    );
+                    return Err((t, f));
+                }
                 None => {
                     let path = match &spec.tolerated_failure_count {
                         Some(ValueOrPath::Path(p)) => p.clone(),
@@ -1722,7 +1795,16 @@ impl<'d> Engine<'d> {
                 .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
             {
                 Some(p) if (0.0..=100.0).contains(&p) => Some(p),
-                _ => {
+                // The type is checked before the range.
+                None => {
+                    let path = match &spec.tolerated_failure_percentage {
+                        Some(ValueOrPath::Path(p)) => p.clone(),
+                        _ => String::new(),
+                    };
+                    let f = self.in_state(&t, st, EvalError::runtime(format!("The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {path}", text_plain(&v))));
+                    return Err((t, f));
+                }
+                Some(_) => {
                     let f = self.in_state(
                         &t,
                         st,
@@ -2267,6 +2349,14 @@ impl<'d> Engine<'d> {
 
 /// A non-negative integer setting, given as a number or as a string of digits (AWS accepts
 /// `"1"` from a path).
+/// An integer, possibly negative, as a number or a numeric string.
+fn as_integer(v: &Value) -> Option<i64> {
+    match v {
+        Value::String(s) => s.trim().parse().ok(),
+        other => other.as_i64(),
+    }
+}
+
 fn as_count(v: &Value) -> Option<u64> {
     match v {
         Value::String(s) => s.trim().parse().ok(),

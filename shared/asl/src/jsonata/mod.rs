@@ -186,7 +186,14 @@ fn run(
 
 /// The message of an evaluator error, without the crate's "Type error: " style prefix.
 fn text(error: &EvaluatorError) -> String {
-    error.message().to_string()
+    let message = error.message();
+    // jsonata-js (what AWS runs) words T1006 without the name of what was called.
+    if message.starts_with("T1006:") {
+        if let Some((head, _)) = message.split_once("non-function:") {
+            return format!("{head}non-function");
+        }
+    }
+    message.to_string()
 }
 
 fn register(

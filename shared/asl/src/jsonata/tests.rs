@@ -283,6 +283,7 @@ fn field_errors_match_aws() {
         (json!({"a": {"b": ["x", "{%$nope%}"]}}), "Output", "The JSONata expression '$nope' specified for the field 'Output/a/b/1' returned nothing (undefined)."),
         (json!("{% $range('0',4,1) %}"), "Output", "The JSONata expression '$range('0',4,1)' specified for the field 'Output' threw an error during evaluation. T0410: Argument 1 of function \"range\" does not match function signature"),
         (json!("{% function($x){$x} %}"), "Output", "The JSONata expression 'function($x){$x}' specified for the field 'Output' returned an unsupported result type."),
+        (json!({"r": "{% $randomSeeded($states.input.a) %}"}), "Output", "The JSONata expression '$randomSeeded($states.input.a)' specified for the field 'Output/r' threw an error during evaluation. T1006: Attempted to invoke a non-function"),
     ] {
         let e = field(template, name);
         assert_eq!(e.error, "States.QueryEvaluationError");

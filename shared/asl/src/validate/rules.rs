@@ -244,11 +244,13 @@ fn is_timestamp(s: &str) -> bool {
             return false;
         }
     }
-    match &b[i..] {
+    let shape = match &b[i..] {
         [b'Z' | b'z'] => true,
         [b'+' | b'-', h1, h2, b':', m1, m2] => [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()),
         _ => false,
-    }
+    };
+    // The shape is not enough: month 13 or hour 25 is refused too.
+    shape && crate::choice::timestamp::parse(s).is_some()
 }
 
 /// A `{% ... %}` string's expression, or `None` when the string is not one.
@@ -969,10 +971,7 @@ impl Checker {
                 if ql == Ql::Jsonata && s.starts_with("{%") {
                     self.jsonata_string(s, "Timestamp", &at, true);
                 } else if !is_timestamp(s) {
-                    self.schema(
-                        "The value for the field 'Timestamp' must be a valid RFC3339 timestamp",
-                        at,
-                    );
+                    self.schema("String does not match RFC3339 timestamp", at);
                 }
             }
         }
@@ -1511,5 +1510,8 @@ mod tests {
         assert!(!is_timestamp("2016-03-14 01:59:00Z"));
         assert!(!is_timestamp("2016-03-14T01:59:00"));
         assert!(!is_timestamp("é"));
+        assert!(!is_timestamp("2016-13-05T21:29:29Z"));
+        assert!(!is_timestamp("2016-12-05T25:29:29Z"));
+        assert!(!is_timestamp("2016-02-30T21:29:29Z"));
     }
 }

@@ -1,0 +1,187 @@
+//! Whole machines on rules AWS applies at run time and at creation, one row each: the status,
+//! error, cause and event types AWS gives (from AWS's own recordings of the same situations).
+
+use serde_json::{json, Value};
+use stepwise_tests::run_definition;
+
+const PREFIX: &str = "An error occurred while executing the state";
+
+/// (what, definition, input, status, error, cause (exact, or after the state prefix), events)
+/// (what, definition, input, status, error, cause, event types)
+type Row = (
+    &'static str,
+    Value,
+    Value,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    Vec<&'static str>,
+);
+
+fn rows() -> Vec<Row> {
+    let fail = |error_path: &str, cause_path: &str| json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "ErrorPath": error_path, "CausePath": cause_path}}});
+    let wait_path = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": true}}});
+    let wait_jsonata = json!({"QueryLanguage": "JSONata", "StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": "{% $states.input.t %}", "End": true}}});
+    let items = |expr: &str| {
+        json!({"QueryLanguage": "JSONata", "StartAt": "M", "States": {"M": {"Type": "Map", "Items": expr,
+            "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}})
+    };
+    let tolerated = |field: &str| {
+        json!({"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", field: "$.t",
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}, "End": true}}})
+    };
+    let big = "a".repeat(257 * 1024);
+    let under = "a".repeat(250 * 1024);
+    // AWS reads the tolerated-failure settings after MapStateStarted.
+    let map_started_then_failed = vec![
+        "ExecutionStarted",
+        "MapStateEntered",
+        "MapStateStarted",
+        "ExecutionFailed",
+    ];
+    let items_failed = vec![
+        "ExecutionStarted",
+        "MapStateEntered",
+        "EvaluationFailed",
+        "MapStateFailed",
+        "ExecutionFailed",
+    ];
+    vec![
+        (
+            "ErrorPath and CausePath take intrinsic functions",
+            fail("States.Format('{}', $.e)", "States.Format('custom message for {}, caused by {}.', $.e, $.c)"),
+            json!({"e": "error string", "c": "cause string"}),
+            "FAILED", Some("error string"), Some("custom message for error string, caused by cause string.".into()),
+            vec!["ExecutionStarted", "FailStateEntered", "ExecutionFailed"],
+        ),
+        (
+            "a state output over 256 KiB fails with States.DataLimitExceeded",
+            json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": {"a": big}, "End": true}}}),
+            json!({}),
+            "FAILED", Some("States.DataLimitExceeded"),
+            Some("The state/task 'S' returned a result with a size exceeding the maximum number of bytes service limit.".into()),
+            vec!["ExecutionStarted", "PassStateEntered", "ExecutionFailed"],
+        ),
+        (
+            "an output under 256 KiB passes",
+            json!({"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": {"a": under}, "End": true}}}),
+            json!({}),
+            "SUCCEEDED", None, None,
+            vec!["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"],
+        ),
+        (
+            "TimestampPath wants a T between date and time",
+            wait_path.clone(), json!({"t": "2016-12-05 21:29:29Z"}),
+            "FAILED", Some("States.Runtime"),
+            Some(" (entered at the event id #2). The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: $.t == 2016-12-05 21:29:29Z".into()),
+            vec!["ExecutionStarted", "WaitStateEntered", "ExecutionFailed"],
+        ),
+        (
+            "TimestampPath with nanoseconds waits",
+            wait_path, json!({"t": "2016-12-05T21:29:29.123456789Z"}),
+            "SUCCEEDED", None, None,
+            vec!["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"],
+        ),
+        (
+            "a JSONata Timestamp wants a T between date and time",
+            wait_jsonata, json!({"t": "2016-12-05 21:29:29Z"}),
+            "FAILED", Some("States.QueryEvaluationError"),
+            Some(" (entered at the event id #2). The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: 2016-12-05 21:29:29Z".into()),
+            vec!["ExecutionStarted", "WaitStateEntered", "EvaluationFailed", "ExecutionFailed"],
+        ),
+        (
+            "JSONata Items that are not an array name their type",
+            items("{% 1 %}"), json!({}),
+            "FAILED", Some("States.QueryEvaluationError"),
+            Some(" (entered at the event id #2). The JSONata expression '1' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'number' for value: 1".into()),
+            items_failed.clone(),
+        ),
+        (
+            "JSONata Items: an object",
+            items("{% {'foo': 'bar'} %}"), json!({}),
+            "FAILED", Some("States.QueryEvaluationError"),
+            Some(" (entered at the event id #2). The JSONata expression '{'foo': 'bar'}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was 'object' for value: {\"foo\":\"bar\"}".into()),
+            items_failed,
+        ),
+        (
+            "a negative ToleratedFailureCount is out of range, not of the wrong type",
+            tolerated("ToleratedFailureCountPath"), json!({"items": [0], "t": -1}),
+            "FAILED", Some("States.Runtime"),
+            Some(" (entered at the event id #2). ToleratedFailureCount cannot be negative.".into()),
+            map_started_then_failed.clone(),
+        ),
+        (
+            "a ToleratedFailurePercentage that is not a number is of the wrong type",
+            tolerated("ToleratedFailurePercentagePath"), json!({"items": [0], "t": "NoNumber"}),
+            "FAILED", Some("States.Runtime"),
+            Some(" (entered at the event id #2). The ToleratedFailurePercentagePath field refers to value \"NoNumber\" which is not a valid float: $.t".into()),
+            map_started_then_failed.clone(),
+        ),
+        (
+            "a ToleratedFailurePercentage over 100 is out of range",
+            tolerated("ToleratedFailurePercentagePath"), json!({"items": [0], "t": 100.1}),
+            "FAILED", Some("States.Runtime"),
+            Some(" (entered at the event id #2). ToleratedFailurePercentage must be between 0 and 100.".into()),
+            map_started_then_failed.clone(),
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn machines_follow_aws_rules() {
+    let mut problems = Vec::new();
+    for (what, definition, input, status, error, cause, events) in rows() {
+        let (state, history) = match run_definition(&definition, input, "rules").await {
+            Ok(r) => r,
+            Err(e) => {
+                problems.push(format!("{what}: {e}"));
+                continue;
+            }
+        };
+        let types: Vec<&str> = history.iter().map(|e| e.event_type.as_str()).collect();
+        let want_cause = cause.map(|c| {
+            if c.starts_with(' ') {
+                let state = definition["StartAt"].as_str().unwrap_or_default();
+                format!("{PREFIX} '{state}'{c}")
+            } else {
+                c
+            }
+        });
+        if state.status.as_str() != status
+            || state.error.as_deref() != error
+            || state.cause != want_cause
+            || types != events
+        {
+            problems.push(format!(
+                "{what}: got {} {:?} {:?} {types:?}, want {status} {error:?} {want_cause:?} {events:?}",
+                state.status.as_str(),
+                state.error,
+                state.cause
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Literal timestamps are checked when the definition is created: shape and calendar.
+#[test]
+fn literal_wait_timestamps_are_checked_at_creation() {
+    for (timestamp, valid) in [
+        ("2016-12-05T21:29:29Z", true),
+        ("2016-12-05T21:29:29.5+01:00", true),
+        ("2016-13-05T21:29:29Z", false),
+        ("2016-12-05T25:29:29Z", false),
+        ("2016-12-05 21:29:29Z", false),
+        ("2016-12-05T21:29:29", false),
+    ] {
+        let def = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Timestamp": timestamp, "End": true}}});
+        let diags = stepwise_asl::validate::validate(&def.to_string());
+        assert_eq!(diags.is_empty(), valid, "{timestamp}: {diags:?}");
+        if !valid {
+            assert_eq!(diags[0].code, "SCHEMA_VALIDATION_FAILED");
+            assert_eq!(diags[0].message, "String does not match RFC3339 timestamp");
+            assert_eq!(diags[0].location, "/States/W/Timestamp");
+        }
+    }
+}
