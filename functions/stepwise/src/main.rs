@@ -171,18 +171,8 @@ fn report_diagnostics(file: &Path, text: &str) -> bool {
     let mut errors = false;
     for d in &diagnostics {
         errors |= d.severity == "ERROR";
-        eprintln!(
-            "{}: {} {} at {}: {}",
-            file.display(),
-            d.severity,
-            d.code,
-            if d.location.is_empty() {
-                "/"
-            } else {
-                &d.location
-            },
-            d.message
-        );
+        // `CODE: message at /location`, as AWS words it in InvalidDefinition.
+        eprintln!("{}: {} {d}", file.display(), d.severity);
     }
     errors
 }

@@ -41,6 +41,17 @@ pub fn evaluate_template(
     }
 }
 
+/// A field that holds a reference path or an intrinsic function call (a Fail state's
+/// `ErrorPath` and `CausePath`): evaluated, and failing, as a `key.$` template field is.
+pub fn evaluate_path_field(
+    field: &str,
+    expr: &str,
+    scope: &Scope,
+    entropy: &mut dyn Entropy,
+) -> Result<Value, EvalError> {
+    evaluate_field(field, &Value::String(expr.to_string()), scope, entropy)
+}
+
 /// The value of one `key.$` field: a path or an intrinsic function call.
 fn evaluate_field(
     key: &str,

@@ -40,8 +40,11 @@ const ACCEPTED_BY_AWS: &[&str] = &[
 /// Files labelled valid that are LocalStack templates with unsubstituted placeholders
 /// (`%CONTEXT_OBJECT_LITERAL_PLACEHOLDER%`, `"IntervalSeconds": "$intervalSeconds"`, an empty
 /// `ErrorEquals` to be filled in) or TestState inputs whose `StartAt` names no state: AWS rejects
-/// them as written.
+/// them as written. The two `escape_sequences_illegal_intrinsic_function` templates are the ones
+/// LocalStack's `test_illegal_escapes` shows AWS refusing at creation (a `\"` escape inside an
+/// intrinsic function's string).
 const REJECTED_BY_AWS: &[&str] = &[
+    "escape_sequences_illegal_intrinsic_function",
     "task_retry_reference_exception",
     "context_object_input_path",
     "context_object_items_path",

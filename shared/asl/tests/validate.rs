@@ -13,7 +13,10 @@ fn cases() -> Vec<(String, &'static str, &'static str)> {
     let c = |d: &str, code, loc| (d.to_string(), code, loc);
     vec![
         c("{", "INVALID_JSON_DESCRIPTION", ""),
-        c("", "MISSING_DESCRIPTION", ""),
+        c("", "SCHEMA_VALIDATION_FAILED", ""),
+        c(" ", "SCHEMA_VALIDATION_FAILED", ""),
+        c("not a definition", "INVALID_JSON_DESCRIPTION", ""),
+        c("nullx", "INVALID_JSON_DESCRIPTION", ""),
         c("[]", "SCHEMA_VALIDATION_FAILED", ""),
         c(r#"{"StartAt":"A"}"#, "SCHEMA_VALIDATION_FAILED", ""),
         c(
@@ -515,5 +518,22 @@ fn garbage_never_panics() {
         if def.is_char_boundary(i) {
             let _ = validate(&def[..i]);
         }
+    }
+}
+
+/// The messages AWS gives for definitions that are not definitions at all.
+#[test]
+fn not_a_definition_messages_are_aws_words() {
+    for (text, message) in [
+        (" ", "Definition must be a valid JSON object"),
+        ("[]", "Definition must be a valid JSON object"),
+        ("{}", "These fields are required: [States, StartAt]"),
+        (
+            "not a definition",
+            "Unrecognized token 'not': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false') at (line 1, column 4)",
+        ),
+    ] {
+        let d = validate(text);
+        assert_eq!(d.first().map(|d| d.message.as_str()), Some(message), "{text:?}");
     }
 }

@@ -592,9 +592,13 @@ impl<'d> Engine<'d> {
                 };
                 t.phase = Phase::Run;
                 let st = self.def.state(t.machine, t.state);
-                let out = self.wait_output(&t, st);
+                // A Wait may Assign: its expressions see the state's input.
+                let out = self.wait_output(&t, st).and_then(|out| {
+                    self.assign(&t, st, st.assign.as_ref(), &t.input, &[])
+                        .map(|vars| (out, vars))
+                });
                 match out {
-                    Ok(out) => self.exit_state(tid, t, out, None),
+                    Ok((out, vars)) => self.exit_state(tid, t, out, vars),
                     Err(f) => self.fail_state(tid, t, f),
                 }
             }
@@ -797,8 +801,8 @@ impl<'d> Engine<'d> {
         payload::evaluate_template(template, &scope, &mut rng).map_err(|e| self.in_state(t, st, e))
     }
 
-    /// An intrinsic function call written in a field that takes one (ErrorPath, CausePath).
-    fn jsonpath_intrinsic(
+    /// A field that takes a reference path or an intrinsic function call (ErrorPath, CausePath).
+    fn path_field(
         &mut self,
         t: &Thread,
         st: &State,
@@ -817,7 +821,7 @@ impl<'d> Engine<'d> {
             variables: &t.variables,
         };
         let mut rng = Rng(&mut self.s.rng);
-        stepwise_asl::intrinsics::evaluate_field(expr, field, &scope, &mut rng)
+        payload::evaluate_path_field(field, expr, &scope, &mut rng)
             .map_err(|e| self.in_state(t, st, e))
     }
 
@@ -1036,12 +1040,8 @@ impl<'d> Engine<'d> {
                 }
             }
         };
-        // OutputPath sees the variables this state assigned.
-        if let Some(v) = &vars {
-            for (k, val) in v {
-                t.variables.insert(k.clone(), val.clone());
-            }
-        }
+        // OutputPath, like everything else in the state, sees the variables as they were when
+        // the state was entered: what it assigns takes effect when it is left.
         let out = match st.output_path.as_deref() {
             Some("$") => merged,
             p => match self.jsonpath_select(&t, st, "OutputPath", p, &merged) {
@@ -1398,12 +1398,7 @@ impl<'d> Engine<'d> {
                 Some(ValueOrPath::Value(v)) => Ok(v.as_str().map(str::to_string)),
                 Some(ValueOrPath::Path(p)) => {
                     // ErrorPath and CausePath take a reference path or an intrinsic function.
-                    let field = format!("{name}Path");
-                    let v = if stepwise_asl::intrinsics::is_intrinsic(p) {
-                        this.jsonpath_intrinsic(&t, st, &field, p, &t.input)?
-                    } else {
-                        this.jsonpath_select(&t, st, &field, Some(p), &t.input)?
-                    };
+                    let v = this.path_field(&t, st, &format!("{name}Path"), p, &t.input)?;
                     Ok(Some(match v {
                         Value::String(s) => s,
                         other => to_text(&other),
@@ -2015,11 +2010,18 @@ impl<'d> Engine<'d> {
             self.fail_state(tid, t, Failure::new(error, cause));
             return;
         }
-        if c.is_map {
-            if c.distributed {
-                self.emit(&mut t, "MapRunSucceeded", None);
-            }
-            self.emit(&mut t, "MapStateSucceeded", None);
+        if c.is_map && c.distributed {
+            self.emit(&mut t, "MapRunSucceeded", None);
+        }
+        // AWS records MapStateSucceeded / ParallelStateSucceeded, then the state's exit, both
+        // following the last event before them.
+        let succeeded = if c.is_map {
+            "MapStateSucceeded"
+        } else {
+            "ParallelStateSucceeded"
+        };
+        if !t.hidden {
+            self.emit_raw(t.last_event, succeeded, None);
         }
         let _ = st;
         self.finish_with_result(tid, t, Value::Array(c.results));

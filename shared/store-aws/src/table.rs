@@ -22,8 +22,15 @@ use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
 pub use stepwise_runtime::durable::{StoredExecution, Usage};
 
-/// Checkpoints larger than this go to S3 (a DynamoDB item holds at most 400 KB).
-const INLINE_LIMIT: usize = 300 * 1024;
+/// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
+/// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:
+/// past a few KB, S3 is the cheaper home, but a checkpoint is read back on every step, so it
+/// stays inline up to 64 KiB.
+const INLINE_LIMIT: usize = 64 * 1024;
+
+/// History events larger than this go to S3 with a pointer item: written once, read rarely,
+/// kept long (S3 storage is a tenth of DynamoDB's).
+const EVENT_INLINE_LIMIT: usize = 8 * 1024;
 
 /// A state machine's attributes (its definition is stored per revision).
 #[derive(Debug, Clone, PartialEq)]
@@ -228,23 +235,51 @@ impl<'a> Table<'a> {
         let text = serde_json::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
         if text.len() > INLINE_LIMIT {
             let key = format!("checkpoints/{:016x}/{}.json", fnv64(&[&e.arn]), e.version);
-            self.meter.record(|u| u.s3_puts += 1);
-            self.aws
-                .s3
-                .put_object()
-                .bucket(&self.aws.names.payload_bucket)
-                .key(&key)
-                .body(text.into_bytes().into())
-                .send()
-                .await
-                .map_err(|x| {
-                    AwsError::service("S3", "PutObject", aws_sdk_s3::error::DisplayErrorContext(x))
-                })?;
+            self.put_payload(&key, text).await?;
             item.insert("stateS3".into(), s(key));
         } else {
             item.insert("state".into(), s(text));
         }
         Ok(())
+    }
+
+    /// Writes a payload too large (or too costly) for an item to the payload bucket.
+    async fn put_payload(&self, key: &str, text: String) -> Result<(), AwsError> {
+        self.meter.record(|u| u.s3_puts += 1);
+        self.aws
+            .s3
+            .put_object()
+            .bucket(&self.aws.names.payload_bucket)
+            .key(key)
+            .body(text.into_bytes().into())
+            .send()
+            .await
+            .map_err(|x| {
+                AwsError::service("S3", "PutObject", aws_sdk_s3::error::DisplayErrorContext(x))
+            })?;
+        Ok(())
+    }
+
+    /// Reads back what [`Self::put_payload`] wrote; `owner` names the execution in errors.
+    async fn get_payload(&self, key: &str, owner: &str) -> Result<String, AwsError> {
+        self.meter.record(|u| u.s3_gets += 1);
+        let obj = self
+            .aws
+            .s3
+            .get_object()
+            .bucket(&self.aws.names.payload_bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|x| {
+                AwsError::service("S3", "GetObject", aws_sdk_s3::error::DisplayErrorContext(x))
+            })?;
+        let bytes = obj
+            .body
+            .collect()
+            .await
+            .map_err(|x| AwsError::service("S3", "GetObject", x))?;
+        String::from_utf8(bytes.into_bytes().to_vec()).map_err(|x| corrupt(owner, x))
     }
 
     fn meta_item(&self, e: &StoredExecution) -> Result<Item, AwsError> {
@@ -328,30 +363,7 @@ impl<'a> Table<'a> {
         self.meter.dynamodb_read(item_size(item));
         let state_text = match (get_s(item, "state"), get_s(item, "stateS3")) {
             (Some(t), _) => t.to_string(),
-            (None, Some(key)) => {
-                self.meter.record(|u| u.s3_gets += 1);
-                let obj = self
-                    .aws
-                    .s3
-                    .get_object()
-                    .bucket(&self.aws.names.payload_bucket)
-                    .key(key)
-                    .send()
-                    .await
-                    .map_err(|x| {
-                        AwsError::service(
-                            "S3",
-                            "GetObject",
-                            aws_sdk_s3::error::DisplayErrorContext(x),
-                        )
-                    })?;
-                let bytes = obj
-                    .body
-                    .collect()
-                    .await
-                    .map_err(|x| AwsError::service("S3", "GetObject", x))?;
-                String::from_utf8(bytes.into_bytes().to_vec()).map_err(|x| corrupt(arn, x))?
-            }
+            (None, Some(key)) => self.get_payload(key, arn).await?,
             (None, None) => return Err(corrupt(arn, "no checkpoint")),
         };
         let state: ExecutionState =
@@ -379,10 +391,18 @@ impl<'a> Table<'a> {
             let mut requests = Vec::with_capacity(chunk.len());
             for ev in chunk {
                 let text = serde_json::to_string(ev).map_err(|x| corrupt(arn, x))?;
+                let body = if text.len() > EVENT_INLINE_LIMIT {
+                    // Keyed by event id: a redelivered step writes the same object again.
+                    let key = format!("history/{:016x}/{:020}.json", fnv64(&[arn]), ev.id);
+                    self.put_payload(&key, text).await?;
+                    ("eventS3".to_string(), s(key))
+                } else {
+                    ("event".to_string(), s(text))
+                };
                 let item: Item = [
                     ("PK".to_string(), s(format!("EX#{arn}"))),
                     ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
-                    ("event".to_string(), s(text)),
+                    body,
                 ]
                 .into_iter()
                 .collect();
@@ -608,13 +628,16 @@ impl<'a> Table<'a> {
             })?;
         let items = out.items();
         self.meter.dynamodb_read(items.iter().map(item_size).sum());
-        items
-            .iter()
-            .map(|i| {
-                serde_json::from_str(get_s(i, "event").unwrap_or("null"))
-                    .map_err(|x| corrupt(arn, x))
-            })
-            .collect()
+        let mut events = Vec::with_capacity(items.len());
+        for i in items {
+            let event = match (get_s(i, "event"), get_s(i, "eventS3")) {
+                (Some(text), _) => serde_json::from_str(text),
+                (None, Some(key)) => serde_json::from_str(&self.get_payload(key, arn).await?),
+                (None, None) => return Err(corrupt(arn, "a history item without its event")),
+            };
+            events.push(event.map_err(|x| corrupt(arn, x))?);
+        }
+        Ok(events)
     }
 
     /// Records which execution and task a task token belongs to.

@@ -131,7 +131,7 @@ impl P<'_> {
         }
     }
 
-    /// `'...'`: `\'`, `\\`, `\{` and `\}` stand for the escaped character.
+    /// `'...'`: `\'`, `\\`, `\{` and `\}` stand for the escaped character; no other escape exists.
     fn string(&mut self) -> Result<Arg, String> {
         self.pos += 1;
         let start = self.pos;
@@ -141,10 +141,8 @@ impl P<'_> {
             match c {
                 '\\' => match chars.next() {
                     Some((_, e @ ('\'' | '\\' | '{' | '}'))) => value.push(e),
-                    Some((_, e)) => {
-                        value.push('\\');
-                        value.push(e);
-                    }
+                    // AWS refuses any other escape (`\"` among them) when the definition is created.
+                    Some((_, e)) => return Err(self.err(&format!("illegal escape '\\{e}'"))),
                     None => break,
                 },
                 '\'' => {

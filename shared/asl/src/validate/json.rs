@@ -144,6 +144,11 @@ pub fn parse(text: &str) -> Result<Node, ParseError> {
     Ok(node)
 }
 
+/// A character Jackson reads as part of a bare word (Java's identifier characters).
+fn is_token_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_' || c == '$'
+}
+
 struct Parser {
     chars: Vec<char>,
     pos: usize,
@@ -183,13 +188,32 @@ impl Parser {
     }
 
     fn expect_word(&mut self, word: &str, value: Json) -> Result<Json, ParseError> {
-        for expected in word.chars() {
-            if self.peek() != Some(expected) {
-                return Err(self.error(format!("Unrecognized token, expected '{word}'")));
+        let start = self.pos;
+        let matched = word
+            .chars()
+            .enumerate()
+            .all(|(i, c)| self.chars.get(start + i) == Some(&c));
+        let after = self.chars.get(start + word.chars().count()).copied();
+        if matched && !after.is_some_and(is_token_char) {
+            for _ in word.chars() {
+                self.bump();
             }
+            return Ok(value);
+        }
+        Err(self.unrecognized_token())
+    }
+
+    /// Jackson's error for a bare word that is not `true`, `false` or `null`: it reads the
+    /// whole word and reports where it ends.
+    fn unrecognized_token(&mut self) -> ParseError {
+        let mut token = String::new();
+        while let Some(c) = self.peek().filter(|c| is_token_char(*c)) {
+            token.push(c);
             self.bump();
         }
-        Ok(value)
+        self.error(format!(
+            "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+        ))
     }
 
     fn value(&mut self, depth: usize) -> Result<Node, ParseError> {
@@ -208,6 +232,7 @@ impl Parser {
             Some('f') => self.expect_word("false", Json::Bool(false))?,
             Some('n') => self.expect_word("null", Json::Null)?,
             Some(c) if c == '-' || c.is_ascii_digit() => Json::Num(self.number()?),
+            Some(c) if is_token_char(c) => return Err(self.unrecognized_token()),
             Some(c) => return Err(self.error(format!("Unexpected character '{c}'"))),
         };
         Ok(Node {

@@ -15,8 +15,6 @@ use serde::Serialize;
 pub const SCHEMA_VALIDATION_FAILED: &str = "SCHEMA_VALIDATION_FAILED";
 /// `INVALID_JSON_DESCRIPTION`: the text is not JSON (or repeats a field).
 pub const INVALID_JSON_DESCRIPTION: &str = "INVALID_JSON_DESCRIPTION";
-/// `MISSING_DESCRIPTION`: the definition is empty.
-pub const MISSING_DESCRIPTION: &str = "MISSING_DESCRIPTION";
 /// `MISSING_TRANSITION_TARGET`: a transition names no state in its scope, or a state is unreachable.
 pub const MISSING_TRANSITION_TARGET: &str = "MISSING_TRANSITION_TARGET";
 /// `MISSING_END_STATE`: a workflow has no terminal state.
@@ -75,8 +73,8 @@ impl std::fmt::Display for Diagnostic {
 pub fn validate(definition: &str) -> Vec<Diagnostic> {
     if definition.trim().is_empty() {
         return vec![Diagnostic::error(
-            MISSING_DESCRIPTION,
-            "The state machine definition is empty",
+            SCHEMA_VALIDATION_FAILED,
+            "Definition must be a valid JSON object",
             "",
         )];
     }

@@ -586,7 +586,7 @@ impl Checker {
 
     fn root(&mut self, root: &Node) {
         if root.members().is_none() {
-            self.schema("The state machine definition must be a JSON object", "");
+            self.schema("Definition must be a valid JSON object", "");
             return;
         }
         let top_ql = match root.get("QueryLanguage") {
@@ -630,7 +630,8 @@ impl Checker {
         if let Some(c) = node.get("Comment") {
             self.expect_string(c, "Comment", &join(loc, "Comment"));
         }
-        self.required(node, &["StartAt", "States"], loc);
+        // AWS names them in this order.
+        self.required(node, &["States", "StartAt"], loc);
         let start = node
             .get("StartAt")
             .and_then(|s| self.expect_string(s, "StartAt", &join(loc, "StartAt")));
