@@ -49,6 +49,41 @@ fn rows() -> Vec<Row> {
     ];
     vec![
         (
+            "a Parallel records ParallelStateSucceeded before its exit",
+            json!({"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,
+                "Branches": [{"StartAt": "B", "States": {"B": {"Type": "Pass", "End": true}}}]}}}),
+            json!({"a": 1}),
+            "SUCCEEDED", None, None,
+            vec!["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted", "PassStateEntered",
+                 "PassStateExited", "ParallelStateSucceeded", "ParallelStateExited", "ExecutionSucceeded"],
+        ),
+        (
+            "a Wait assigns variables",
+            json!({"StartAt": "W", "States": {
+                "W": {"Type": "Wait", "Seconds": 0, "Assign": {"foo": "oof"}, "Next": "P"},
+                "P": {"Type": "Pass", "Parameters": {"v.$": "$foo"}, "End": true}}}),
+            json!({}),
+            "SUCCEEDED", None, None,
+            vec!["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"],
+        ),
+        (
+            "OutputPath sees the variables from before the state",
+            json!({"StartAt": "A", "States": {
+                "A": {"Type": "Pass", "Assign": {"x": 1}, "Next": "B"},
+                "B": {"Type": "Pass", "Assign": {"x": 2}, "OutputPath": "$x", "End": true}}}),
+            json!({}),
+            "SUCCEEDED", None, None,
+            vec!["ExecutionStarted", "PassStateEntered", "PassStateExited", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"],
+        ),
+        (
+            "an ErrorPath that selects nothing fails as a payload field does",
+            fail("$.missing", "$.c"),
+            json!({"c": "x"}),
+            "FAILED", Some("States.Runtime"),
+            Some(" (entered at the event id #2). The JSONPath '$.missing' specified for the field 'ErrorPath' could not be found in the input '{\"c\":\"x\"}'".into()),
+            vec!["ExecutionStarted", "FailStateEntered", "ExecutionFailed"],
+        ),
+        (
             "ErrorPath and CausePath take intrinsic functions",
             fail("States.Format('{}', $.e)", "States.Format('custom message for {}, caused by {}.', $.e, $.c)"),
             json!({"e": "error string", "c": "cause string"}),
@@ -183,5 +218,53 @@ fn literal_wait_timestamps_are_checked_at_creation() {
             assert_eq!(diags[0].message, "String does not match RFC3339 timestamp");
             assert_eq!(diags[0].location, "/States/W/Timestamp");
         }
+    }
+}
+
+/// The outputs of the rows that succeed with a value worth checking.
+#[tokio::test(flavor = "multi_thread")]
+async fn variables_take_effect_when_the_state_is_left() {
+    for (what, want) in [
+        ("a Wait assigns variables", json!({"v": "oof"})),
+        (
+            "OutputPath sees the variables from before the state",
+            json!(1),
+        ),
+    ] {
+        let (_, definition, input, ..) = rows().into_iter().find(|r| r.0 == what).expect("row");
+        let (state, _) = run_definition(&definition, input, "rules")
+            .await
+            .expect("runs");
+        assert_eq!(state.output, Some(want), "{what}");
+    }
+}
+
+/// EvaluationFailed names the field whose expression failed, as AWS's `location`.
+#[tokio::test(flavor = "multi_thread")]
+async fn evaluation_failures_name_their_location() {
+    let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
+        "S": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}}});
+    let (_, history) = run_definition(&definition, json!({}), "rules")
+        .await
+        .expect("runs");
+    let failed = history
+        .iter()
+        .find(|e| e.event_type == "EvaluationFailed")
+        .expect("an EvaluationFailed event");
+    let details = failed.details.clone().unwrap_or_default();
+    assert_eq!(details["location"], "Output/result");
+    assert_eq!(details["state"], "S");
+}
+
+/// An intrinsic function's string knows four escapes; AWS refuses a definition with another.
+#[test]
+fn intrinsic_strings_refuse_unknown_escapes() {
+    for (expr, valid) in [
+        (r"States.Format('a \{\} \' \\ b')", true),
+        (r#"States.Format('He said \"hi\"')"#, false),
+    ] {
+        let def = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"v.$": expr}, "End": true}}});
+        let diags = stepwise_asl::validate::validate(&def.to_string());
+        assert_eq!(diags.is_empty(), valid, "{expr}: {diags:?}");
     }
 }

@@ -4,6 +4,7 @@
 #   2. sam validate --lint
 #   3. cdk synth in infra/ with bundling skipped (-c skipBundling=true), then cfn-lint on its output
 #   4. tests/infra/compare.py: both templates hold the same resources with the same key properties
+#   5. sam build (cargo-lambda, arm64), when cargo-lambda and the aarch64 target are there
 #
 # Needs cfn-lint, sam (aws-sam-cli), python3 with aws-sam-translator (comes with cfn-lint), node and
 # npm. Installs infra/node_modules with `npm ci` when it is missing.
@@ -67,6 +68,26 @@ if [ -f "$TEMPLATE" ]; then
   fi
 else
   failed=$((failed + 1)); echo "FAIL no synthesized template at $TEMPLATE"
+fi
+
+# sam build: BuildMethod rust-cargolambda cross-compiles every function for arm64 with cargo-lambda
+# (and zig). It needs the aarch64 standard library; without it (rustup offline) the step says so
+# and is not counted. A debug build (SAM_BUILD_MODE=debug) proves the same build path in half the
+# time of a release build.
+sam_build() {
+  local dir="$OUT/sam-build"
+  # Its own target dir: cargo test holds the lock on target/ while this runs inside it.
+  CARGO_TARGET_DIR="$ROOT/target/sam-target" SAM_BUILD_MODE=debug "$SAM" build --beta-features --template-file template.yaml --build-dir "$dir" || return 1
+  local fn
+  for fn in ApiFunction StepperFunction InvokerFunction TriggerFunction; do
+    file "$dir/$fn/bootstrap" | grep -q 'ARM aarch64' || { echo "no arm64 bootstrap for $fn"; return 1; }
+  done
+  rm -rf "$dir"
+}
+if command -v cargo-lambda >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+  step "sam build (rust-cargolambda, arm64)" sam_build
+else
+  echo "skip sam build: needs cargo-lambda (pip install cargo-lambda ziglang) and rustup's aarch64-unknown-linux-gnu target"
 fi
 
 echo "infra: $passed passed, $failed failed"

@@ -177,6 +177,13 @@ impl Failure {
     }
 }
 
+/// The field an evaluation failure happened in (`Output/result`, `Items`), which AWS records as
+/// the EvaluationFailed event's `location`: every expression failure names it in its cause.
+fn evaluation_location(cause: &str) -> Option<&str> {
+    let (_, rest) = cause.split_once("specified for the field '")?;
+    rest.split_once('\'').map(|(field, _)| field)
+}
+
 /// A JSON value's type as JSONata's messages name it.
 fn json_type_name(v: &Value) -> &'static str {
     match v {
@@ -1473,7 +1480,7 @@ impl<'d> Engine<'d> {
             resource,
             timeout_seconds,
             heartbeat_seconds,
-            ..
+            credentials,
         } = &st.kind
         else {
             return Ok(());
@@ -1517,6 +1524,22 @@ impl<'d> Engine<'d> {
             Ok(v) => v,
             Err(f) => return Err((t, f)),
         };
+        // The role the task runs as: AWS records it on the scheduled event.
+        let role_arn = match credentials {
+            None => None,
+            Some(c) => {
+                let evaluated = if st.query_language == QueryLanguage::Jsonata {
+                    let b = self.jsonata_bindings(&t, st, &[], token.as_deref());
+                    self.jsonata_value(&t, st, c, &b, "Credentials")
+                } else {
+                    self.jsonpath_template(&t, st, c, &t.input, token.as_deref())
+                };
+                match evaluated {
+                    Ok(v) => v.get("RoleArn").cloned(),
+                    Err(f) => return Err((t, f)),
+                }
+            }
+        };
         let (resource_type, short) = service_parts(resource);
         let task = self.new_wait(Waiter::Task(tid));
         match kind {
@@ -1527,6 +1550,9 @@ impl<'d> Engine<'d> {
                 }
                 if let Some(s) = heartbeat {
                     d["heartbeatInSeconds"] = json!(s);
+                }
+                if let Some(r) = &role_arn {
+                    d["taskCredentials"] = json!({ "roleArn": r });
                 }
                 self.emit(&mut t, "TaskScheduled", Some(d));
                 self.emit(
@@ -1539,6 +1565,9 @@ impl<'d> Engine<'d> {
                 let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
                 if let Some(s) = timeout {
                     d["timeoutInSeconds"] = json!(s);
+                }
+                if let Some(r) = &role_arn {
+                    d["taskCredentials"] = json!({ "roleArn": r });
                 }
                 self.emit(&mut t, "LambdaFunctionScheduled", Some(d));
                 self.emit(&mut t, "LambdaFunctionStarted", None);
@@ -2221,7 +2250,10 @@ impl<'d> Engine<'d> {
         }
         let st = self.def.state(t.machine, t.state);
         if f.evaluation {
-            let d = json!({"error": f.error, "cause": f.cause, "state": st.name});
+            let mut d = json!({"error": f.error, "cause": f.cause, "state": st.name});
+            if let Some(location) = evaluation_location(&f.cause) {
+                d["location"] = Value::String(location.to_string());
+            }
             self.emit(&mut t, "EvaluationFailed", Some(d));
         }
         // Retry
