@@ -8,7 +8,9 @@ use serde_json::{json, Map, Value};
 pub(crate) struct StateContext<'a> {
     pub name: &'a str,
     pub entered_ms: i64,
-    pub retry_count: u32,
+    /// Retries so far: always for a Task (AWS shows `RetryCount: 0` on its first attempt), for
+    /// other states once they retried.
+    pub retry_count: Option<u32>,
     pub task_token: Option<&'a str>,
     pub map_item: Option<(usize, &'a Value)>,
 }
@@ -33,8 +35,8 @@ pub(crate) fn build(info: &ExecutionInfo, input: Option<&Value>, s: &StateContex
         Value::String(iso_millis(s.entered_ms)),
     );
     state.insert("Name".into(), Value::String(s.name.to_string()));
-    if s.retry_count > 0 {
-        state.insert("RetryCount".into(), Value::from(s.retry_count));
+    if let Some(n) = s.retry_count {
+        state.insert("RetryCount".into(), Value::from(n));
     }
     ctx.insert("State".into(), Value::Object(state));
     ctx.insert(

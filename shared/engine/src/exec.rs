@@ -196,9 +196,10 @@ fn json_type_name(v: &Value) -> &'static str {
     }
 }
 
-/// States.Runtime and States.DataLimitExceeded end the execution: no Retry or Catch applies.
+/// States.Runtime ends the execution: no Retry or Catch applies. (States.DataLimitExceeded
+/// from a task's result is caught, by name and by States.ALL, as AWS records.)
 fn terminal(error: &str) -> bool {
-    error == "States.Runtime" || error == "States.DataLimitExceeded"
+    error == "States.Runtime"
 }
 
 fn error_matches(list: &[String], error: &str) -> bool {
@@ -387,7 +388,7 @@ impl<'d> Engine<'d> {
             "roleArn": self.s.info.role_arn,
             "stateMachineArn": self.s.info.state_machine_arn,
         });
-        let started = self.emit_raw(0, "ExecutionStarted", Some(details));
+        self.emit_raw(0, "ExecutionStarted", Some(details));
         if let Some(secs) = self.def.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
             self.start_timer(Waiter::ExecutionTimeout, at);
@@ -402,7 +403,8 @@ impl<'d> Engine<'d> {
             phase: Phase::Enter,
             entered_event: 0,
             entered_ms: self.now,
-            last_event: started,
+            // AWS's first StateEntered follows nothing (previousEventId 0), not ExecutionStarted.
+            last_event: 0,
             retries: Vec::new(),
             map_item: None,
             hidden: false,
@@ -485,6 +487,23 @@ impl<'d> Engine<'d> {
         };
         self.cancel_wait(w.timeout_timer);
         self.cancel_wait(w.heartbeat_timer);
+        // A result over the payload quota fails the task (Retry and Catch apply), named by the
+        // integration (`lambda`) or by the function's ARN.
+        let outcome = outcome.and_then(|output| {
+            if to_text(&output).len() <= MAX_PAYLOAD_BYTES {
+                return Ok(output);
+            }
+            let st = self.def.state(t.machine, t.state);
+            let who = match (&st.kind, w.kind) {
+                (_, TaskKind::Service) => w.resource_type.clone(),
+                (StateKind::Task { resource, .. }, _) => resource.clone(),
+                _ => st.name.clone(),
+            };
+            Err(Failure::new(
+                "States.DataLimitExceeded",
+                format!("The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."),
+            ))
+        });
         match outcome {
             Ok(output) => {
                 let (ty, details) = match w.kind {
@@ -645,7 +664,8 @@ impl<'d> Engine<'d> {
                     TaskKind::Activity => "ActivityTimedOut",
                     TaskKind::Service => "TaskTimedOut",
                 };
-                let mut d = json!({"error": error, "cause": ""});
+                // AWS records no cause for a timeout (a Catch still sees "Cause": "").
+                let mut d = json!({ "error": error });
                 if w.kind == TaskKind::Service {
                     d["resourceType"] = json!(w.resource_type);
                     d["resource"] = json!(w.resource);
@@ -747,7 +767,8 @@ impl<'d> Engine<'d> {
             &StateContext {
                 name: &st.name,
                 entered_ms: t.entered_ms,
-                retry_count: t.retries.iter().sum(),
+                retry_count: Some(t.retries.iter().sum())
+                    .filter(|n| *n > 0 || matches!(st.kind, StateKind::Task { .. })),
                 task_token: token,
                 map_item,
             },
@@ -2135,7 +2156,8 @@ impl<'d> Engine<'d> {
                 if let Some(e) = &error {
                     d.insert("error".into(), Value::String(e.clone()));
                 }
-                if let Some(c) = &cause {
+                // An empty cause (a timeout's) is left out, as AWS does.
+                if let Some(c) = cause.as_ref().filter(|c| !c.is_empty()) {
                     d.insert("cause".into(), Value::String(c.clone()));
                 }
                 self.end(
@@ -2350,7 +2372,12 @@ impl<'d> Engine<'d> {
         if self.s.status != Status::Running {
             return;
         }
-        let prev = self.s.last_event_id;
+        // A stop comes from outside the run: AWS's ExecutionAborted follows no event.
+        let prev = if event_type == "ExecutionAborted" {
+            0
+        } else {
+            self.s.last_event_id
+        };
         self.emit_raw(prev, event_type, details);
         self.s.status = status;
         self.s.output = output;

@@ -50,7 +50,8 @@ pub fn wall_clock_ms() -> i64 {
 }
 
 enum Outcome {
-    Task(WaitId, Result<Value, crate::tasks::TaskFailure>),
+    /// A task's result, and whether it was a callback task's hand-off.
+    Task(WaitId, Result<Value, crate::tasks::TaskFailure>, bool),
 }
 
 /// Runs an execution from its start to its end and returns its final state.
@@ -100,13 +101,14 @@ pub async fn run_execution(
                             test_case: options.test_case.clone(),
                             task_token,
                         };
+                        let callback = req.task_token.is_some() && !invoker.answers_callback(&req);
                         let inv = invoker.clone();
                         let tx = tx.clone();
                         running.insert(
                             task,
                             tokio::spawn(async move {
                                 let r = inv.invoke(req).await;
-                                let _ = tx.send(Outcome::Task(task, r));
+                                let _ = tx.send(Outcome::Task(task, r, callback));
                             }),
                         );
                     }
@@ -132,9 +134,9 @@ pub async fn run_execution(
         }
         // What happens next: a task outcome, or the earliest timer.
         let next_timer = timers.iter().next().copied();
-        if let Ok(Outcome::Task(id, r)) = rx.try_recv() {
+        if let Ok(Outcome::Task(id, r, callback)) = rx.try_recv() {
             running.remove(&id);
-            event = Some((now(offset_ms), task_event(id, r)));
+            event = Some((now(offset_ms), task_event(id, r, callback)));
             continue;
         }
         match next_timer {
@@ -149,9 +151,9 @@ pub async fn run_execution(
                         tokio::time::sleep(Duration::from_millis((at - current).min(1000) as u64));
                     tokio::select! {
                         msg = rx.recv() => {
-                            if let Some(Outcome::Task(id, r)) = msg {
+                            if let Some(Outcome::Task(id, r, callback)) = msg {
                                 running.remove(&id);
-                                event = Some((now(offset_ms), task_event(id, r)));
+                                event = Some((now(offset_ms), task_event(id, r, callback)));
                             }
                             continue;
                         }
@@ -168,9 +170,9 @@ pub async fn run_execution(
             }
             None if running.is_empty() => break, // nothing can move it on
             None => match rx.recv().await {
-                Some(Outcome::Task(id, r)) => {
+                Some(Outcome::Task(id, r, callback)) => {
                     running.remove(&id);
-                    event = Some((now(offset_ms), task_event(id, r)));
+                    event = Some((now(offset_ms), task_event(id, r, callback)));
                 }
                 None => break,
             },
@@ -182,8 +184,10 @@ pub async fn run_execution(
     state
 }
 
-fn task_event(task: WaitId, r: Result<Value, crate::tasks::TaskFailure>) -> Event {
+/// A callback task's invocation only hands its token out: it is submitted, and waits.
+fn task_event(task: WaitId, r: Result<Value, crate::tasks::TaskFailure>, callback: bool) -> Event {
     match r {
+        Ok(output) if callback => Event::TaskSubmitted { task, output },
         Ok(output) => Event::TaskSucceeded { task, output },
         Err(f) => Event::TaskFailed {
             task,

@@ -313,7 +313,7 @@ async fn function_errors_use_the_error_type() {
     assert_eq!(err.error, "Lambda.Unknown");
     assert_eq!(
         err.cause,
-        r#"{"errorMessage":"Task timed out after 3.00 seconds"}"#
+        r#"The cause could not be determined because Lambda did not return an error type. Returned payload: {"errorMessage":"Task timed out after 3.00 seconds"}"#
     );
 
     // cargo lambda watch style: HTTP 500 with the error document, run once (no SDK retry)

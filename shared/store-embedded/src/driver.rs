@@ -200,7 +200,7 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
         };
         let arn = ex.arn.clone();
         let task = *task;
-        let callback = task_token.is_some();
+        let callback = task_token.is_some() && !self.invoker.answers_callback(&req);
         let token = task_token.clone();
         let key = (arn.clone(), task);
         let handle = tokio::spawn(async move {

@@ -31,7 +31,7 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
             if s.trim().is_empty() {
                 return Ok(Value::Null);
             }
-            serde_json::from_str(s)
+            serde_json::from_str(&without_integer_negative_zero(s))
                 .map_err(|_| format!("The argument '{s}' of {name} could not be parsed as JSON"))
         }
         Function::JsonToString => Ok(Value::String(java::json(&a[0]))),
@@ -397,4 +397,49 @@ fn uuid_v4(entropy: &mut dyn Entropy) -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// Jackson reads the integer `-0` as `0`; serde_json keeps its sign as the float `-0.0`. Writes
+/// each `-0` number token (outside strings, with no fraction or exponent) as `0`.
+fn without_integer_negative_zero(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("-0") {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if c == b'\\' {
+                escaped = true;
+            } else if c == b'"' {
+                in_string = false;
+            }
+        } else if c == b'"' {
+            in_string = true;
+        } else if c == b'-'
+            && b.get(i + 1) == Some(&b'0')
+            && !b
+                .get(i + 2)
+                .is_some_and(|n| n.is_ascii_digit() || matches!(n, b'.' | b'e' | b'E'))
+        {
+            out.push('0');
+            i += 2;
+            continue;
+        }
+        // Copy whole UTF-8 sequences: only ASCII bytes are ever inspected above.
+        let len = match c {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        };
+        out.push_str(&text[i..(i + len).min(text.len())]);
+        i += len;
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -48,6 +48,8 @@ fn successes() {
         ("States.StringToJson($.s)", json!({"s": " "}), Value::Null),
         ("States.StringToJson($.s)", json!({"s": "null"}), Value::Null),
         ("States.StringToJson($.s)", json!({"s": "1.1"}), json!(1.1)),
+        ("States.StringToJson($.s)", json!({"s": "-0"}), json!(0)),
+        ("States.StringToJson($.s)", json!({"s": "[-0, -0.5, \"-0\", {\"é-0\": -0}]"}), json!([0, -0.5, "-0", {"é-0": 0}])),
         ("States.StringToJson($.s)", json!({"s": "true"}), json!(true)),
         ("States.StringToJson($.s)", json!({"s": "[1, 2, \"HelloWorld\"]"}), json!([1, 2, "HelloWorld"])),
         ("States.StringToJson('{\"key\":\"value\"}')", json!({}), json!({"key": "value"})),

@@ -133,6 +133,8 @@ fn function_region(function: &str) -> Option<&str> {
 /// One Invoke call, after parameters were read.
 #[derive(Debug, Default)]
 struct InvokeCall {
+    /// How a function error's payload becomes the cause.
+    cause: CauseStyle,
     function_name: String,
     qualifier: Option<String>,
     payload: Vec<u8>,
@@ -282,6 +284,7 @@ impl LambdaInvoker {
     }
 
     async fn call(&self, mut call: InvokeCall) -> Result<InvokeResponse, TaskFailure> {
+        let style = call.cause;
         let region = function_region(&call.function_name).map(str::to_string);
         if self.local {
             let (name, qualifier) = split_function_name(&call.function_name);
@@ -314,7 +317,7 @@ impl LambdaInvoker {
                     .unwrap_or_else(|| (output.status_code() as u16, Vec::new()));
                 if output.function_error().is_some() {
                     let payload = output.payload().map(Blob::as_ref).unwrap_or_default();
-                    return Err(function_failure(payload));
+                    return Err(function_failure(payload, style));
                 }
                 Ok(InvokeResponse {
                     output,
@@ -322,7 +325,7 @@ impl LambdaInvoker {
                     headers,
                 })
             }
-            Err(err) => Err(sdk_failure(&err, capture.take())),
+            Err(err) => Err(sdk_failure(&err, capture.take(), style)),
         }
     }
 
@@ -333,6 +336,7 @@ impl LambdaInvoker {
             .call(InvokeCall {
                 function_name: arn,
                 payload,
+                cause: CauseStyle::Verbatim,
                 ..InvokeCall::default()
             })
             .await?;
@@ -401,6 +405,7 @@ fn invoke_call_from_parameters(parameters: &Value) -> Result<InvokeCall, TaskFai
         ));
     };
     Ok(InvokeCall {
+        cause: CauseStyle::Compact,
         function_name,
         qualifier: optional_string(params, "Qualifier")?,
         payload: payload_bytes(params.get("Payload")),
@@ -418,24 +423,40 @@ fn payload_value(payload: &[u8]) -> Value {
 
 /// A function error as Step Functions reports it: Error = `errorType` (or `Lambda.Unknown`),
 /// Cause = the error payload as JSON text.
-fn function_failure(payload: &[u8]) -> TaskFailure {
-    match serde_json::from_slice::<Value>(payload) {
-        Ok(value) => {
-            let error = value
-                .get("errorType")
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .unwrap_or(LAMBDA_UNKNOWN)
-                .to_string();
-            let cause = serde_json::to_string(&value)
-                .unwrap_or_else(|_| String::from_utf8_lossy(payload).into_owned());
-            TaskFailure::new(error, cause)
-        }
-        Err(_) => TaskFailure::new(
-            LAMBDA_UNKNOWN,
-            String::from_utf8_lossy(payload).into_owned(),
-        ),
+/// How a function error's payload is quoted in the cause: the optimized integration
+/// (`arn:aws:states:::lambda:invoke`) re-serializes it compactly, a Lambda function ARN as
+/// the Resource passes the bytes through as the function sent them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum CauseStyle {
+    #[default]
+    Compact,
+    Verbatim,
+}
+
+fn function_failure(payload: &[u8], style: CauseStyle) -> TaskFailure {
+    let raw = || String::from_utf8_lossy(payload).into_owned();
+    let Ok(value) = serde_json::from_slice::<Value>(payload) else {
+        return TaskFailure::new(LAMBDA_UNKNOWN, unknown_cause(&raw()));
+    };
+    let text = match style {
+        CauseStyle::Compact => serde_json::to_string(&value).unwrap_or_else(|_| raw()),
+        CauseStyle::Verbatim => raw(),
+    };
+    match value
+        .get("errorType")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+    {
+        Some(error) => TaskFailure::new(error, text),
+        None => TaskFailure::new(LAMBDA_UNKNOWN, unknown_cause(&text)),
     }
+}
+
+/// AWS's cause when a function error names no error type.
+fn unknown_cause(payload: &str) -> String {
+    format!(
+        "The cause could not be determined because Lambda did not return an error type. Returned payload: {payload}"
+    )
 }
 
 /// Whether an error body is a Lambda function error document (what `cargo lambda watch` sends
@@ -460,6 +481,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 fn sdk_failure(
     err: &SdkError<InvokeError, aws_smithy_runtime_api::http::Response>,
     captured: Option<StatusAndHeaders>,
+    style: CauseStyle,
 ) -> TaskFailure {
     match err {
         SdkError::ServiceError(ctx) => {
@@ -472,6 +494,7 @@ fn sdk_failure(
                 status,
                 body,
                 header(&headers, "x-amzn-RequestId"),
+                style,
             )
         }
         SdkError::ConstructionFailure(_) => TaskFailure::new(
@@ -496,13 +519,14 @@ fn service_failure(
     status: u16,
     body: &[u8],
     request_id: Option<&str>,
+    style: CauseStyle,
 ) -> TaskFailure {
     #[allow(deprecated)]
     let modeled = !matches!(err, InvokeError::Unhandled(_));
     let code = err.code();
     if !modeled && code.is_none() && status >= 500 && is_function_error_document(body) {
         // `cargo lambda watch` reports a function error as HTTP 500 with the error document.
-        return function_failure(body);
+        return function_failure(body, style);
     }
     let error = match (modeled, code) {
         (true, Some(code)) => format!("Lambda.{code}"),
@@ -670,21 +694,27 @@ mod tests {
 
     #[test]
     fn function_errors_map_to_error_type() {
-        let f = function_failure(
-            br#"{"errorMessage": "Some exception was raised.", "errorType": "Exception", "stackTrace": []}"#,
-        );
+        let python = br#"{"errorMessage": "Some exception was raised.", "errorType": "Exception", "stackTrace": []}"#;
+        let f = function_failure(python, CauseStyle::Compact);
         assert_eq!(f.error, "Exception");
         assert_eq!(
             f.cause,
             r#"{"errorMessage":"Some exception was raised.","errorType":"Exception","stackTrace":[]}"#
         );
-        let f = function_failure(br#"{"errorMessage":"Task timed out after 3.00 seconds"}"#);
-        assert_eq!(f.error, "Lambda.Unknown");
-        let f = function_failure(b"not json");
-        assert_eq!(
-            (f.error.as_str(), f.cause.as_str()),
-            ("Lambda.Unknown", "not json")
+        let f = function_failure(python, CauseStyle::Verbatim);
+        assert_eq!(f.cause.as_bytes(), python);
+        let f = function_failure(
+            br#"{"errorMessage":"Task timed out after 3.00 seconds"}"#,
+            CauseStyle::Compact,
         );
+        assert_eq!(f.error, "Lambda.Unknown");
+        assert_eq!(
+            f.cause,
+            r#"The cause could not be determined because Lambda did not return an error type. Returned payload: {"errorMessage":"Task timed out after 3.00 seconds"}"#
+        );
+        let f = function_failure(b"not json", CauseStyle::Verbatim);
+        assert_eq!(f.error, "Lambda.Unknown");
+        assert!(f.cause.ends_with("Returned payload: not json"));
     }
 
     #[test]

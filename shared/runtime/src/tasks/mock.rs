@@ -417,6 +417,17 @@ impl MockInvoker {
     ///
     /// A test case or state machine missing from the configuration, and an invocation past the
     /// last defined step, fail with `States.Runtime`.
+    /// Whether the execution's test case mocks this state (without using up a response).
+    pub fn mocks(&self, req: &TaskRequest) -> bool {
+        req.test_case.as_deref().is_some_and(|tc| {
+            matches!(
+                self.config
+                    .response_for(&req.state_machine_name, tc, &req.state_name),
+                Ok(Some(_))
+            )
+        })
+    }
+
     pub fn try_invoke(&self, req: &TaskRequest) -> Option<Result<Value, TaskFailure>> {
         let test_case = req.test_case.as_deref()?;
         let (response_name, response) =

@@ -85,11 +85,22 @@ impl TaskFailure {
 pub trait TaskInvoker: Send + Sync {
     /// Performs the call and returns the task's result or its failure.
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>>;
+
+    /// Whether what [`Self::invoke`] returns for this callback task (`.waitForTaskToken`) is
+    /// already the task's result. A mocked response is (as in Step Functions Local); a real
+    /// invocation only hands the token out, and the result comes with SendTaskSuccess.
+    fn answers_callback(&self, _req: &TaskRequest) -> bool {
+        false
+    }
 }
 
 impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         (**self).invoke(req)
+    }
+
+    fn answers_callback(&self, req: &TaskRequest) -> bool {
+        (**self).answers_callback(req)
     }
 }
 
@@ -164,6 +175,10 @@ impl TaskRouter {
 }
 
 impl TaskInvoker for TaskRouter {
+    fn answers_callback(&self, req: &TaskRequest) -> bool {
+        self.mock.as_ref().is_some_and(|m| m.mocks(req))
+    }
+
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(async move {
             if let Some(mock) = &self.mock {
