@@ -18,7 +18,7 @@ fn cases() -> Vec<(String, &'static str, &'static str)> {
         c("not a definition", "INVALID_JSON_DESCRIPTION", ""),
         c("nullx", "INVALID_JSON_DESCRIPTION", ""),
         c("[]", "SCHEMA_VALIDATION_FAILED", ""),
-        c(r#"{"StartAt":"A"}"#, "SCHEMA_VALIDATION_FAILED", ""),
+        c(r#"{"StartAt":"A"}"#, "SCHEMA_VALIDATION_FAILED", "/"),
         c(
             r#"{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}},"Foo":1}"#,
             "SCHEMA_VALIDATION_FAILED",

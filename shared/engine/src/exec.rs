@@ -562,8 +562,12 @@ impl<'d> Engine<'d> {
             return;
         };
         if matches!(&t.phase, Phase::Task(w) if w.kind == TaskKind::Activity) {
-            let d = worker_name.map(|w| json!({"workerName": w}));
-            self.emit(&mut t, "ActivityStarted", d);
+            // AWS records empty details when the worker gave no name.
+            let d = match worker_name {
+                Some(w) => json!({ "workerName": w }),
+                None => json!({}),
+            };
+            self.emit(&mut t, "ActivityStarted", Some(d));
         }
         self.s.threads.insert(tid, t);
     }

@@ -260,6 +260,11 @@ fn jsonata_expr(s: &str) -> Option<&str> {
 
 impl Checker {
     fn err(&mut self, code: &str, message: impl Into<String>, location: impl Into<String>) {
+        // AWS names the definition's root `/`.
+        let mut location = location.into();
+        if location.is_empty() {
+            location.push('/');
+        }
         self.diags.push(Diagnostic::error(code, message, location));
     }
 
@@ -586,7 +591,12 @@ impl Checker {
 
     fn root(&mut self, root: &Node) {
         if root.members().is_none() {
-            self.schema("Definition must be a valid JSON object", "");
+            // Not an object: AWS gives no location.
+            self.diags.push(Diagnostic::error(
+                SCHEMA_VALIDATION_FAILED,
+                "Definition must be a valid JSON object",
+                "",
+            ));
             return;
         }
         let top_ql = match root.get("QueryLanguage") {
