@@ -328,6 +328,8 @@ impl<'a> Table<'a> {
         usage.add(&self.put_history(&e.arn, history).await?);
         let mut item = self.meta_item(e)?;
         self.encode_state(e, &mut item).await?;
+        // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
+        usage.add(&self.meter.take());
         usage.dynamodb_requests += 1;
         // The usage attribute itself adds about 400 bytes.
         usage.dynamodb_write_units += units(item_size(&item) + 400, 1024);
