@@ -45,6 +45,28 @@ fn default_tracing() -> Value {
 }
 
 /// Checks a definition as CreateStateMachine does.
+/// An EXPRESS state machine may not wait for callbacks, `.sync` jobs or activities.
+fn check_express(text: &str) -> ApiResult<()> {
+    let diags = stepwise_asl::validate::validate_express(text);
+    if diags.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        "InvalidDefinition",
+        stepwise_asl::validate::invalid_definition_message(&diags),
+    ))
+}
+
+/// A version description describes the version a request publishes, so it needs `publish`.
+fn check_version_description(r: &Req) -> ApiResult<()> {
+    if r.opt_str("versionDescription")?.is_some() && !r.opt_bool("publish")?.unwrap_or(false) {
+        return Err(ApiError::validation(
+            "Version description can only be set when publish is true",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn check_definition(text: &str) -> ApiResult<Definition> {
     let diags = stepwise_asl::validate::validate(text);
     if diags.iter().any(|d| d.is_error()) {
@@ -115,22 +137,27 @@ impl<S: ApiStore + 'static> Service<S> {
         definition: &str,
         role: &str,
         kind: &str,
-    ) -> ApiResult<(u64, String)> {
+    ) -> ApiResult<(u64, Option<String>)> {
         let n = self
             .store
             .list_resources(ResourceKind::Revision, Some(sm_arn))
             .await?
             .len() as u64
             + 1;
-        let revision_id = uuid();
+        // AWS names a revision only from the first update on: the created one has no revisionId.
+        let revision_id = (n > 1).then(uuid);
+        let mut body = json!({"definition": definition, "roleArn": role, "type": kind,
+            "updateDate": wall_clock_ms()});
+        if let Some(rid) = &revision_id {
+            body["revisionId"] = json!(rid);
+        }
         self.store
             .put_resource(
                 &Resource {
                     kind: ResourceKind::Revision,
                     arn: revision_arn(sm_arn, n),
                     parent: Some(sm_arn.to_string()),
-                    body: json!({"definition": definition, "roleArn": role, "type": kind,
-                        "revisionId": revision_id, "updateDate": wall_clock_ms()}),
+                    body,
                 },
                 false,
             )
@@ -190,6 +217,10 @@ impl<S: ApiStore + 'static> Service<S> {
         check_name(&name, "state machine")?;
         check_role(&role)?;
         check_definition(&definition)?;
+        if kind == "EXPRESS" {
+            check_express(&definition)?;
+        }
+        check_version_description(&r)?;
         let tags = tags_from(&r.opt_list("tags")?.unwrap_or_default())?;
         let logging = r
             .opt_obj("loggingConfiguration")?
@@ -231,12 +262,15 @@ impl<S: ApiStore + 'static> Service<S> {
         }
         let (revision, revision_id) = self.put_revision(&arn, &definition, &role, &kind).await?;
         let now = wall_clock_ms();
-        let body = json!({
+        let mut body = json!({
             "name": name, "arn": arn, "type": kind, "roleArn": role, "creationDate": now,
-            "updateDate": now, "revision": revision, "revisionId": revision_id,
+            "updateDate": now, "revision": revision,
             "definition": definition, "loggingConfiguration": logging,
             "tracingConfiguration": tracing, "nextVersion": 1,
         });
+        if let Some(rid) = revision_id {
+            body["revisionId"] = json!(rid);
+        }
         match self
             .store
             .put_resource(
@@ -288,6 +322,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
             ));
         }
+        check_version_description(&r)?;
         if let Some(d) = &definition {
             check_definition(d)?;
         }
@@ -295,6 +330,9 @@ impl<S: ApiStore + 'static> Service<S> {
             check_role(role)?;
         }
         let mut b = self.sm(&arn).await?;
+        if let (Some(d), "EXPRESS") = (&definition, s(&b, "type").as_str()) {
+            check_express(d)?;
+        }
         let now = wall_clock_ms();
         let changed_def = definition
             .as_ref()
@@ -307,7 +345,9 @@ impl<S: ApiStore + 'static> Service<S> {
             b["definition"] = json!(d);
             b["roleArn"] = json!(ro);
             b["revision"] = json!(rev);
-            b["revisionId"] = json!(rid);
+            if let Some(rid) = rid {
+                b["revisionId"] = json!(rid);
+            }
         }
         if let Some(l) = logging {
             b["loggingConfiguration"] = Value::Object(l);
@@ -327,7 +367,11 @@ impl<S: ApiStore + 'static> Service<S> {
                 false,
             )
             .await?;
-        let mut out = json!({"updateDate": ts(now), "revisionId": s(&b, "revisionId")});
+        let mut out = json!({ "updateDate": ts(now) });
+        // An update that changed nothing names no revision.
+        if changed_def {
+            out["revisionId"] = json!(s(&b, "revisionId"));
+        }
         if r.opt_bool("publish")?.unwrap_or(false) {
             let v = self
                 .publish(&arn, r.opt_str("versionDescription")?, None)
@@ -393,10 +437,12 @@ impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn list_state_machines(&self, r: Req) -> ApiResult<Value> {
         let limit = r.max_results(100)?;
         let offset = r.offset()?;
-        let all = self
+        let mut all = self
             .store
             .list_resources(ResourceKind::StateMachine, None)
             .await?;
+        // AWS lists state machines in the string order of their names.
+        all.sort_by_key(|a| s(&a.body, "name"));
         let (items, next) = page(&all, offset, limit);
         let list: Vec<Value> = items
             .iter()
@@ -431,6 +477,9 @@ impl<S: ApiStore + 'static> Service<S> {
                     e.location,
                 ));
             }
+        }
+        if diags.is_empty() && r.opt_str("type")?.as_deref() == Some("EXPRESS") {
+            diags = stepwise_asl::validate::validate_express(&definition);
         }
         let severity = r.opt_str("severity")?.unwrap_or_else(|| "ERROR".into());
         if severity == "ERROR" {
@@ -495,7 +544,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let arn = format!("{sm_arn}:{n}");
         let now = wall_clock_ms();
         let mut body = json!({"arn": arn, "smArn": sm_arn, "version": n, "revision": revision,
-            "revisionId": s(&b, "revisionId"), "creationDate": now});
+            "creationDate": now});
+        if let Some(rid) = b.get("revisionId").and_then(Value::as_str) {
+            body["revisionId"] = json!(rid);
+        }
         if let Some(d) = description {
             body["description"] = json!(d);
         }

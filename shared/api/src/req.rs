@@ -106,8 +106,17 @@ impl Req {
 
     /// `nextToken` decoded to an offset (0 when absent).
     pub fn offset(&self) -> ApiResult<usize> {
+        self.offset_within(1024)
+    }
+
+    /// The offset in `nextToken`, whose length the action bounds by `max_len` (AWS checks the
+    /// length before it looks inside).
+    pub fn offset_within(&self, max_len: usize) -> ApiResult<usize> {
         match self.opt_str("nextToken")? {
             None => Ok(0),
+            Some(t) if t.chars().count() > max_len => Err(ApiError::validation(format!(
+                "1 validation error detected: Value '{t}' at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to {max_len}"
+            ))),
             Some(t) => decode_token(&t),
         }
     }

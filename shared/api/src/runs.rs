@@ -443,7 +443,7 @@ impl<S: ApiStore + 'static> Service<S> {
             return Ok(json!({"executions": []}));
         }
         let limit = r.max_results(100)?;
-        let offset = r.offset()?;
+        let offset = r.offset_within(3096)?;
         let rows = self
             .store
             .list_executions(&filter, offset, limit + 1)
@@ -463,9 +463,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 if let Some(s) = row.stop_ms {
                     o["stopDate"] = ts(s);
                 }
-                if row.redrive_count > 0 {
-                    o["redriveCount"] = json!(row.redrive_count);
-                }
+                o["redriveCount"] = json!(row.redrive_count);
                 if let Some(v) = &row.meta.version_arn {
                     o["stateMachineVersionArn"] = json!(v);
                 }

@@ -105,3 +105,74 @@ pub fn invalid_definition_message(diagnostics: &[Diagnostic]) -> String {
         .collect();
     format!("Invalid State Machine Definition: '{}'", parts.join(", "))
 }
+
+/// What an EXPRESS state machine may not do, found in an otherwise valid definition: callback
+/// (`.waitForTaskToken`) and `.sync` integrations and activities, at any depth.
+pub fn validate_express(definition: &str) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if let Ok(root) = serde_json::from_str::<serde_json::Value>(definition) {
+        express_states(&root, "", &mut out);
+    }
+    out
+}
+
+fn express_states(machine: &serde_json::Value, loc: &str, out: &mut Vec<Diagnostic>) {
+    let Some(states) = machine.get("States").and_then(|s| s.as_object()) else {
+        return;
+    };
+    for (name, state) in states {
+        let at = format!("{loc}/States/{name}");
+        if let Some(resource) = state.get("Resource").and_then(|r| r.as_str()) {
+            let refused = if resource.ends_with(".waitForTaskToken") {
+                Some("Express state machine does not support '.waitForTaskToken' service integration")
+            } else if resource.contains(".sync") {
+                Some("Express state machine does not support '.sync' service integration")
+            } else if resource.contains(":activity:") {
+                Some("Express state machine does not support Activity ARN")
+            } else {
+                None
+            };
+            if let Some(message) = refused {
+                out.push(Diagnostic::error(
+                    SCHEMA_VALIDATION_FAILED,
+                    message,
+                    format!("{at}/Resource"),
+                ));
+            }
+        }
+        if let Some(branches) = state.get("Branches").and_then(|b| b.as_array()) {
+            for (i, b) in branches.iter().enumerate() {
+                express_states(b, &format!("{at}/Branches/{i}"), out);
+            }
+        }
+        for field in ["ItemProcessor", "Iterator"] {
+            if let Some(p) = state.get(field) {
+                express_states(p, &format!("{at}/{field}"), out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod express_tests {
+    use super::*;
+
+    #[test]
+    fn express_refuses_callbacks_sync_and_activities_at_any_depth() {
+        let def = r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+            {"StartAt":"W","States":{"W":{"Type":"Task","Resource":"arn:aws:states:::sqs:sendMessage.waitForTaskToken","End":true}}},
+            {"StartAt":"S","States":{"S":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2","End":true}}},
+            {"StartAt":"A","States":{"A":{"Type":"Task","Resource":"arn:aws:states:us-east-1:123456789012:activity:x","End":true}}},
+            {"StartAt":"L","States":{"L":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}]}}}"#;
+        let d = validate_express(def);
+        let at: Vec<&str> = d.iter().map(|d| d.location.as_str()).collect();
+        assert_eq!(
+            at,
+            [
+                "/States/P/Branches/0/States/W/Resource",
+                "/States/P/Branches/1/States/S/Resource",
+                "/States/P/Branches/2/States/A/Resource"
+            ]
+        );
+    }
+}
