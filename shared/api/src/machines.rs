@@ -45,6 +45,23 @@ fn default_tracing() -> Value {
 }
 
 /// Checks a definition as CreateStateMachine does.
+/// An alias name, as AWS constrains it: at most 80 characters of `[a-zA-Z0-9_.-]`, not all digits.
+fn check_alias_name(name: &str) -> ApiResult<()> {
+    if name.chars().count() > 80 {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must have length less than or equal to 80"
+        )));
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let named = |c: char| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.');
+    if name.is_empty() || !name.chars().all(allowed) || !name.chars().any(named) {
+        return Err(ApiError::validation(format!(
+            "1 validation error detected: Value '{name}' at 'name' failed to satisfy constraint: Member must satisfy regular expression pattern: ^(?=.*[a-zA-Z_\\-\\.])[a-zA-Z0-9_\\-\\.]+$"
+        )));
+    }
+    Ok(())
+}
+
 /// An EXPRESS state machine may not wait for callbacks, `.sync` jobs or activities.
 fn check_express(text: &str) -> ApiResult<()> {
     let diags = stepwise_asl::validate::validate_express(text);
@@ -309,6 +326,10 @@ impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn update_state_machine(&self, r: Req) -> ApiResult<Value> {
         let arn = r.str("stateMachineArn")?;
         let a = Arn::parse(&arn, &["stateMachine"])?;
+        if a.parts.len() == 2 && a.parts[1].bytes().all(|c| c.is_ascii_digit()) {
+            // A version cannot be updated: AWS finds no state machine by that ARN.
+            return Err(sm_missing(&arn));
+        }
         if a.parts.len() != 1 {
             return Err(ApiError::invalid_arn(&arn));
         }
@@ -666,6 +687,16 @@ impl<S: ApiStore + 'static> Service<S> {
         let mut total = 0;
         let mut sm: Option<String> = sm_arn.map(str::to_string);
         let mut seen = Vec::new();
+        let not_versions = || {
+            let received: Vec<&str> = routing
+                .iter()
+                .filter_map(|rt| rt["stateMachineVersionArn"].as_str())
+                .collect();
+            ApiError::validation(format!(
+                "Routing configuration must contain state machine version ARNs. Received: [{}]",
+                received.join(", ")
+            ))
+        };
         for rt in routing {
             let Some(v) = rt["stateMachineVersionArn"].as_str() else {
                 return Err(ApiError::validation(
@@ -678,9 +709,9 @@ impl<S: ApiStore + 'static> Service<S> {
                 ));
             };
             total += w;
-            let a = Arn::parse(v, &["stateMachine"])?;
+            let a = Arn::parse(v, &["stateMachine"]).map_err(|_| not_versions())?;
             if a.parts.len() != 2 || !a.parts[1].bytes().all(|c| c.is_ascii_digit()) {
-                return Err(ApiError::invalid_arn(v));
+                return Err(not_versions());
             }
             if seen.contains(&v) {
                 return Err(ApiError::validation(
@@ -722,13 +753,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let routing = r
             .opt_list("routingConfiguration")?
             .ok_or_else(|| ApiError::validation("1 validation error detected: Value null at 'routingConfiguration' failed to satisfy constraint: Member must not be null"))?;
-        check_name(&name, "alias")?;
-        if name.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(ApiError::new(
-                "InvalidName",
-                format!("Invalid Name: '{name}' (an alias name cannot be a number)"),
-            ));
-        }
+        check_alias_name(&name)?;
         let sm = self.check_routing(None, &routing).await?;
         self.sm(&sm).await?;
         let arn = format!("{sm}:{name}");
@@ -825,16 +850,10 @@ impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn delete_alias(&self, r: Req) -> ApiResult<Value> {
         let arn = r.str("stateMachineAliasArn")?;
         Self::alias_arn_check(&arn)?;
-        if !self
-            .store
+        // Deleting an alias that is not there (any more) succeeds, as on AWS.
+        self.store
             .delete_resource(ResourceKind::Alias, &arn)
-            .await?
-        {
-            return Err(ApiError::new(
-                "ResourceNotFound",
-                format!("Resource not found: '{arn}'"),
-            ));
-        }
+            .await?;
         Ok(json!({}))
     }
 
@@ -989,8 +1008,12 @@ impl<S: ApiStore + 'static> Service<S> {
         let kind = match (a.resource_type.as_str(), a.parts.len()) {
             ("activity", 1) => ResourceKind::Activity,
             ("stateMachine", 1) => ResourceKind::StateMachine,
+            // A version carries no tags of its own: AWS does not find it as a resource to tag.
             ("stateMachine", 2) if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => {
-                ResourceKind::Version
+                return Err(ApiError::new(
+                    "ResourceNotFound",
+                    format!("Resource not found: '{arn}'"),
+                ));
             }
             ("stateMachine", 2) => ResourceKind::Alias,
             _ => return Err(ApiError::invalid_arn(arn)),
@@ -1059,4 +1082,27 @@ pub(crate) fn describe_body(arn: &str, sm: &Value, rev: &Value) -> Value {
         out["revisionId"] = json!(rid);
     }
     out
+}
+
+#[cfg(test)]
+mod alias_name_tests {
+    use super::check_alias_name;
+
+    #[test]
+    fn alias_names_follow_aws_constraints() {
+        for (name, ok) in [
+            ("PROD", true),
+            ("v1.2-beta_x", true),
+            ("123", false),
+            ("!INVALID", false),
+            ("ALIAS@", false),
+            ("INVALID ALIAS", false),
+            ("", false),
+        ] {
+            assert_eq!(check_alias_name(name).is_ok(), ok, "{name}");
+        }
+        let long = "a".repeat(81);
+        let e = check_alias_name(&long).expect_err("too long");
+        assert!(e.to_string().contains("less than or equal to 80"), "{e}");
+    }
 }
