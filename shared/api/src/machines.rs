@@ -62,9 +62,23 @@ fn check_alias_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// What an EXPRESS state machine may not do in `text`, worded as AWS words it: its message for
+/// callbacks ends in a space (`... service integration  at /States/...` in CreateStateMachine).
+fn express_diagnostics(text: &str) -> Vec<stepwise_asl::validate::Diagnostic> {
+    let mut diags = stepwise_asl::validate::validate_express(text);
+    for d in &mut diags {
+        if d.message
+            .ends_with("'.waitForTaskToken' service integration")
+        {
+            d.message.push(' ');
+        }
+    }
+    diags
+}
+
 /// An EXPRESS state machine may not wait for callbacks, `.sync` jobs or activities.
 fn check_express(text: &str) -> ApiResult<()> {
-    let diags = stepwise_asl::validate::validate_express(text);
+    let diags = express_diagnostics(text);
     if diags.is_empty() {
         return Ok(());
     }
@@ -389,9 +403,10 @@ impl<S: ApiStore + 'static> Service<S> {
             )
             .await?;
         let mut out = json!({ "updateDate": ts(now) });
-        // An update that changed nothing names no revision.
-        if changed_def {
-            out["revisionId"] = json!(s(&b, "revisionId"));
+        // An update that changed nothing makes no revision: it answers with the current one, if
+        // any (a machine never really updated has none).
+        if let Some(rid) = b.get("revisionId").and_then(Value::as_str) {
+            out["revisionId"] = json!(rid);
         }
         if r.opt_bool("publish")?.unwrap_or(false) {
             let v = self
@@ -500,7 +515,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
         }
         if diags.is_empty() && r.opt_str("type")?.as_deref() == Some("EXPRESS") {
-            diags = stepwise_asl::validate::validate_express(&definition);
+            diags = express_diagnostics(&definition);
         }
         let severity = r.opt_str("severity")?.unwrap_or_else(|| "ERROR".into());
         if severity == "ERROR" {
@@ -1104,5 +1119,43 @@ mod alias_name_tests {
         let long = "a".repeat(81);
         let e = check_alias_name(&long).expect_err("too long");
         assert!(e.to_string().contains("less than or equal to 80"), "{e}");
+    }
+}
+
+#[cfg(test)]
+mod express_tests {
+    use super::check_express;
+
+    fn task(resource: &str) -> String {
+        format!(
+            r#"{{"StartAt":"T","States":{{"T":{{"Type":"Task","Resource":"{resource}","End":true}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn express_refusals_are_worded_as_aws_words_them() {
+        let pre = "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: Express state machine does not support";
+        for (resource, want) in [
+            ("arn:aws:states:::lambda:invoke", None),
+            (
+                "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                Some(format!(
+                    "{pre} '.waitForTaskToken' service integration  at /States/T/Resource'"
+                )),
+            ),
+            (
+                "arn:aws:states:::states:startExecution.sync:2",
+                Some(format!(
+                    "{pre} '.sync' service integration at /States/T/Resource'"
+                )),
+            ),
+            (
+                "arn:aws:states:us-east-1:123456789012:activity:a",
+                Some(format!("{pre} Activity ARN at /States/T/Resource'")),
+            ),
+        ] {
+            let got = check_express(&task(resource)).err().map(|e| e.message);
+            assert_eq!(got, want, "{resource}");
+        }
     }
 }

@@ -41,6 +41,26 @@ fn check_exec_arn(arn: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// What DescribeExecution, StopExecution and GetExecutionHistory accept: a standard execution ARN.
+/// AWS keeps no record of express executions there, and says so about the ARN's resource type.
+fn check_standard_exec_arn(arn: &str) -> ApiResult<()> {
+    check_exec_arn(arn)?;
+    if arn.split(':').nth(5) == Some("express") {
+        return Err(ApiError::new(
+            "InvalidArn",
+            "Invalid Arn: 'Resource type not valid in this context: express'",
+        ));
+    }
+    Ok(())
+}
+
+fn type_not_supported() -> ApiError {
+    ApiError::new(
+        "StateMachineTypeNotSupported",
+        "This operation is not supported by this type of state machine",
+    )
+}
+
 fn text(v: &Option<Value>) -> Option<String> {
     v.as_ref()
         .map(|v| serde_json::to_string(v).unwrap_or_default())
@@ -153,10 +173,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let t = self.resolve(raw_arn).await?;
         let kind = t.sm["type"].as_str().unwrap_or("STANDARD").to_string();
         if sync && kind != "EXPRESS" {
-            return Err(ApiError::new(
-                "StateMachineTypeNotSupported",
-                "This operation is not supported by this type of state machine",
-            ));
+            return Err(type_not_supported());
         }
         let name = name.unwrap_or_else(uuid);
         check_name(&name, "execution")?;
@@ -165,7 +182,8 @@ impl<S: ApiStore + 'static> Service<S> {
             .map(|a| a.prefix)
             .unwrap_or_else(|_| self.prefix());
         let arn = if kind == "EXPRESS" {
-            format!("{prefix}:express:{sm_name}:{name}")
+            // AWS: arn:aws:states:REGION:ACCOUNT:express:STATE_MACHINE:NAME:UUID.
+            format!("{prefix}:express:{sm_name}:{name}:{}", uuid())
         } else {
             format!("{prefix}:execution:{sm_name}:{name}")
         };
@@ -349,6 +367,7 @@ impl<S: ApiStore + 'static> Service<S> {
 
     pub(crate) async fn describe_execution(&self, r: Req) -> ApiResult<Value> {
         let arn = r.str("executionArn")?;
+        check_standard_exec_arn(&arn)?;
         let (row, ex) = self.execution(&arn).await?;
         Ok(self.describe_value(&row, &ex))
     }
@@ -424,6 +443,14 @@ impl<S: ApiStore + 'static> Service<S> {
                     }
                     _ => return Err(ApiError::invalid_arn(&sm)),
                 }
+                if self
+                    .store
+                    .get_resource(ResourceKind::StateMachine, &base)
+                    .await?
+                    .is_some_and(|m| m.body["type"] == "EXPRESS")
+                {
+                    return Err(type_not_supported());
+                }
                 filter.state_machine_arn = Some(base);
             }
             (None, Some(m)) => {
@@ -482,7 +509,7 @@ impl<S: ApiStore + 'static> Service<S> {
 
     pub(crate) async fn get_execution_history(&self, r: Req) -> ApiResult<Value> {
         let arn = r.str("executionArn")?;
-        check_exec_arn(&arn)?;
+        check_standard_exec_arn(&arn)?;
         let limit = r.max_results(100)?;
         let reverse = r.opt_bool("reverseOrder")?.unwrap_or(false);
         let include = r.opt_bool("includeExecutionData")?.unwrap_or(true);
@@ -519,6 +546,7 @@ impl<S: ApiStore + 'static> Service<S> {
         if cause.as_ref().is_some_and(|c| c.chars().count() > 32768) {
             return Err(ApiError::validation("1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
         }
+        check_standard_exec_arn(&arn)?;
         let (_, ex) = self.execution(&arn).await?;
         if ex.state.status == Status::Running {
             self.driver
@@ -676,4 +704,38 @@ fn task_timed_out() -> ApiError {
         "TaskTimedOut",
         "Task Timed Out: 'Provided task does not exist anymore'",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_standard_execution_arns_are_described() {
+        let p = "arn:aws:states:us-east-1:123456789012";
+        let cases: [(String, Option<&str>); 4] = [
+            (format!("{p}:execution:sm:run"), None),
+            (
+                format!("{p}:express:sm:run:6d5f0c1e-0000-4000-8000-000000000000"),
+                Some("Invalid Arn: 'Resource type not valid in this context: express'"),
+            ),
+            (
+                format!("{p}:stateMachine:sm"),
+                Some("Invalid Arn: 'arn:aws:states:us-east-1:123456789012:stateMachine:sm'"),
+            ),
+            (
+                format!("{p}:execution:sm"),
+                Some("Invalid Arn: 'arn:aws:states:us-east-1:123456789012:execution:sm'"),
+            ),
+        ];
+        for (arn, want) in cases {
+            let got = check_standard_exec_arn(&arn).err();
+            assert_eq!(
+                got.as_ref().map(|e| e.code),
+                want.map(|_| "InvalidArn"),
+                "{arn}"
+            );
+            assert_eq!(got.map(|e| e.message), want.map(str::to_string), "{arn}");
+        }
+    }
 }
