@@ -19,6 +19,20 @@ pub mod validate;
 
 pub use error::EvalError;
 
+/// A JSON value's type as Step Functions' messages name it (`null`, `boolean`, `number`,
+/// `string`, `array`, `object`).
+pub fn json_type_name(v: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
 use serde_json::{Map, Value};
 
 /// What paths, templates and expressions read from while a state runs.

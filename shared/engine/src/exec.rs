@@ -184,18 +184,6 @@ fn evaluation_location(cause: &str) -> Option<&str> {
     rest.split_once('\'').map(|(field, _)| field)
 }
 
-/// A JSON value's type as JSONata's messages name it.
-fn json_type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
-
 /// States.Runtime ends the execution: no Retry or Catch applies. (States.DataLimitExceeded
 /// from a task's result is caught, by name and by States.ALL, as AWS records.)
 fn terminal(error: &str) -> bool {
@@ -1759,7 +1747,7 @@ impl<'d> Engine<'d> {
                             .trim();
                         EvalError::query(format!(
                             "The JSONata expression '{expr}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                            json_type_name(&other),
+                            stepwise_asl::json_type_name(&other),
                             to_text(&other)
                         ))
                     }

@@ -250,16 +250,7 @@ fn format(ic: &Intrinsic, a: &[Value]) -> R {
     Ok(Value::String(out))
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
-}
+use crate::json_type_name as kind;
 
 fn string<'v>(name: &str, which: &str, v: &'v Value) -> Result<&'v str, String> {
     v.as_str().ok_or_else(|| {
