@@ -62,23 +62,9 @@ fn check_alias_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// What an EXPRESS state machine may not do in `text`, worded as AWS words it: its message for
-/// callbacks ends in a space (`... service integration  at /States/...` in CreateStateMachine).
-fn express_diagnostics(text: &str) -> Vec<stepwise_asl::validate::Diagnostic> {
-    let mut diags = stepwise_asl::validate::validate_express(text);
-    for d in &mut diags {
-        if d.message
-            .ends_with("'.waitForTaskToken' service integration")
-        {
-            d.message.push(' ');
-        }
-    }
-    diags
-}
-
 /// An EXPRESS state machine may not wait for callbacks, `.sync` jobs or activities.
 fn check_express(text: &str) -> ApiResult<()> {
-    let diags = express_diagnostics(text);
+    let diags = stepwise_asl::validate::validate_express(text);
     if diags.is_empty() {
         return Ok(());
     }
@@ -515,7 +501,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
         }
         if diags.is_empty() && r.opt_str("type")?.as_deref() == Some("EXPRESS") {
-            diags = express_diagnostics(&definition);
+            diags = stepwise_asl::validate::validate_express(&definition);
         }
         let severity = r.opt_str("severity")?.unwrap_or_else(|| "ERROR".into());
         if severity == "ERROR" {

@@ -422,9 +422,11 @@ impl<S: ApiStore + 'static> Service<S> {
             (Some(sm), None) => {
                 let a = Arn::parse(&sm, &["stateMachine"])?;
                 let base = a.state_machine();
+                // The state machine itself, read once (a version's or alias's below).
+                let mut machine = None;
                 match a.parts.len() {
                     1 => {
-                        self.sm(&sm).await?;
+                        machine = Some(self.sm(&sm).await?);
                     }
                     2 if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => {
                         if self
@@ -443,12 +445,15 @@ impl<S: ApiStore + 'static> Service<S> {
                     }
                     _ => return Err(ApiError::invalid_arn(&sm)),
                 }
-                if self
-                    .store
-                    .get_resource(ResourceKind::StateMachine, &base)
-                    .await?
-                    .is_some_and(|m| m.body["type"] == "EXPRESS")
-                {
+                let machine = match machine {
+                    Some(m) => Some(m),
+                    None => self
+                        .store
+                        .get_resource(ResourceKind::StateMachine, &base)
+                        .await?
+                        .map(|r| r.body),
+                };
+                if machine.is_some_and(|m| m["type"] == "EXPRESS") {
                     return Err(type_not_supported());
                 }
                 filter.state_machine_arn = Some(base);

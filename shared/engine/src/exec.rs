@@ -184,6 +184,15 @@ fn evaluation_location(cause: &str) -> Option<&str> {
     rest.split_once('\'').map(|(field, _)| field)
 }
 
+/// A state or task (`who`: its name, its integration or its function ARN) produced more than
+/// AWS's payload quota.
+fn data_limit_exceeded(who: &str) -> Failure {
+    Failure::new(
+        "States.DataLimitExceeded",
+        format!("The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."),
+    )
+}
+
 /// States.Runtime ends the execution: no Retry or Catch applies. (States.DataLimitExceeded
 /// from a task's result is caught, by name and by States.ALL, as AWS records.)
 fn terminal(error: &str) -> bool {
@@ -477,35 +486,34 @@ impl<'d> Engine<'d> {
         self.cancel_wait(w.heartbeat_timer);
         // A result over the payload quota fails the task (Retry and Catch apply), named by the
         // integration (`lambda`) or by the function's ARN.
+        // The result's text, once: the quota is checked on it and the event records it.
         let outcome = outcome.and_then(|output| {
-            if to_text(&output).len() <= MAX_PAYLOAD_BYTES {
-                return Ok(output);
+            let text = to_text(&output);
+            if text.len() <= MAX_PAYLOAD_BYTES {
+                return Ok((output, text));
             }
             let st = self.def.state(t.machine, t.state);
             let who = match (&st.kind, w.kind) {
-                (_, TaskKind::Service) => w.resource_type.clone(),
-                (StateKind::Task { resource, .. }, _) => resource.clone(),
-                _ => st.name.clone(),
+                (_, TaskKind::Service) => w.resource_type.as_str(),
+                (StateKind::Task { resource, .. }, _) => resource.as_str(),
+                _ => st.name.as_str(),
             };
-            Err(Failure::new(
-                "States.DataLimitExceeded",
-                format!("The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."),
-            ))
+            Err(data_limit_exceeded(who))
         });
         match outcome {
-            Ok(output) => {
+            Ok((output, text)) => {
                 let (ty, details) = match w.kind {
                     TaskKind::LambdaFunction => (
                         "LambdaFunctionSucceeded",
-                        json!({"output": to_text(&output), "outputDetails": {"truncated": false}}),
+                        json!({"output": text, "outputDetails": {"truncated": false}}),
                     ),
                     TaskKind::Activity => (
                         "ActivitySucceeded",
-                        json!({"output": to_text(&output), "outputDetails": {"truncated": false}}),
+                        json!({"output": text, "outputDetails": {"truncated": false}}),
                     ),
                     TaskKind::Service => (
                         "TaskSucceeded",
-                        json!({"resourceType": w.resource_type, "resource": w.resource, "output": to_text(&output), "outputDetails": {"truncated": false}}),
+                        json!({"resourceType": w.resource_type, "resource": w.resource, "output": text, "outputDetails": {"truncated": false}}),
                     ),
                 };
                 self.emit(&mut t, ty, Some(details));
@@ -1246,11 +1254,7 @@ impl<'d> Engine<'d> {
     ) {
         let text = to_text(&output);
         if text.len() > MAX_PAYLOAD_BYTES {
-            let cause = format!(
-                "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
-                st.name
-            );
-            self.fail_state(tid, t, Failure::new("States.DataLimitExceeded", cause));
+            self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;
         }
         let mut d = Map::new();
@@ -1472,13 +1476,7 @@ impl<'d> Engine<'d> {
             None => Ok(None),
             Some(v) => match v.as_u64() {
                 Some(n) if n > 0 => Ok(Some(n)),
-                _ => {
-                    let path = match f {
-                        Some(ValueOrPath::Path(p)) => p.clone(),
-                        _ => String::new(),
-                    };
-                    Err(self.in_state(t, st, EvalError::runtime(format!("The {name}Path field refers to value \"{}\" which is not a valid integer: {path}", text_plain(&v)))))
-                }
+                _ => Err(self.in_state(t, st, not_valid(name, "integer", &v, f))),
             },
         }
     }
@@ -1739,17 +1737,8 @@ impl<'d> Engine<'d> {
                 let error = match (&spec.items, jsonata) {
                     // An `Items` expression is named with the type it returned.
                     (Some(Value::String(text)), true) => {
-                        let expr = text
-                            .trim()
-                            .strip_prefix("{%")
-                            .and_then(|x| x.strip_suffix("%}"))
-                            .unwrap_or(text)
-                            .trim();
-                        EvalError::query(format!(
-                            "The JSONata expression '{expr}' specified for the field 'Items' returned an unexpected result type. Expected 'array', but was '{}' for value: {}",
-                            stepwise_asl::json_type_name(&other),
-                            to_text(&other)
-                        ))
+                        let expr = stepwise_asl::jsonata::is_template(text).unwrap_or(text);
+                        stepwise_asl::jsonata::unexpected_type(expr, "Items", "array", &other)
                     }
                     (_, true) => EvalError::query(format!(
                         "Map state input must be an array but was: {}",
@@ -1775,11 +1764,11 @@ impl<'d> Engine<'d> {
             Some(v) => match as_count(&v) {
                 Some(n) => n as usize,
                 None => {
-                    let path = match &spec.max_concurrency {
-                        Some(ValueOrPath::Path(p)) => p.clone(),
-                        _ => String::new(),
-                    };
-                    let f = self.in_state(&t, st, EvalError::runtime(format!("The MaxConcurrencyPath field refers to value \"{}\" which is not a valid integer: {path}", text_plain(&v))));
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid("MaxConcurrency", "integer", &v, &spec.max_concurrency),
+                    );
                     return Err((t, f));
                 }
             },
@@ -1809,11 +1798,16 @@ impl<'d> Engine<'d> {
                     return Err((t, f));
                 }
                 None => {
-                    let path = match &spec.tolerated_failure_count {
-                        Some(ValueOrPath::Path(p)) => p.clone(),
-                        _ => String::new(),
-                    };
-                    let f = self.in_state(&t, st, EvalError::runtime(format!("The ToleratedFailureCountPath field refers to value \"{}\" which is not a valid integer: {path}", text_plain(&v))));
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid(
+                            "ToleratedFailureCount",
+                            "integer",
+                            &v,
+                            &spec.tolerated_failure_count,
+                        ),
+                    );
                     return Err((t, f));
                 }
             },
@@ -1834,11 +1828,16 @@ impl<'d> Engine<'d> {
                 Some(p) if (0.0..=100.0).contains(&p) => Some(p),
                 // The type is checked before the range.
                 None => {
-                    let path = match &spec.tolerated_failure_percentage {
-                        Some(ValueOrPath::Path(p)) => p.clone(),
-                        _ => String::new(),
-                    };
-                    let f = self.in_state(&t, st, EvalError::runtime(format!("The ToleratedFailurePercentagePath field refers to value \"{}\" which is not a valid float: {path}", text_plain(&v))));
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid(
+                            "ToleratedFailurePercentage",
+                            "float",
+                            &v,
+                            &spec.tolerated_failure_percentage,
+                        ),
+                    );
                     return Err((t, f));
                 }
                 Some(_) => {
@@ -2400,8 +2399,6 @@ impl<'d> Engine<'d> {
     }
 }
 
-/// A non-negative integer setting, given as a number or as a string of digits (AWS accepts
-/// `"1"` from a path).
 /// An integer, possibly negative, as a number or a numeric string.
 fn as_integer(v: &Value) -> Option<i64> {
     match v {
@@ -2410,11 +2407,25 @@ fn as_integer(v: &Value) -> Option<i64> {
     }
 }
 
+/// A non-negative integer setting, given as a number or as a string of digits (AWS accepts
+/// `"1"` from a path).
 fn as_count(v: &Value) -> Option<u64> {
     match v {
         Value::String(s) => s.trim().parse().ok(),
         other => other.as_u64(),
     }
+}
+
+/// A `…Path` setting whose value is not of the kind it must be (`integer`, `float`).
+fn not_valid(field: &str, kind: &str, v: &Value, setting: &Option<ValueOrPath>) -> EvalError {
+    let path = match setting {
+        Some(ValueOrPath::Path(p)) => p.as_str(),
+        _ => "",
+    };
+    EvalError::runtime(format!(
+        "The {field}Path field refers to value \"{}\" which is not a valid {kind}: {path}",
+        text_plain(v)
+    ))
 }
 
 /// A value as AWS quotes it in messages: strings bare, everything else as JSON.

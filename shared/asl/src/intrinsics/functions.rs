@@ -250,13 +250,11 @@ fn format(ic: &Intrinsic, a: &[Value]) -> R {
     Ok(Value::String(out))
 }
 
-use crate::json_type_name as kind;
-
 fn string<'v>(name: &str, which: &str, v: &'v Value) -> Result<&'v str, String> {
     v.as_str().ok_or_else(|| {
         format!(
             "The {which} argument of {name} must be a string, but was a {}",
-            kind(v)
+            crate::json_type_name(v)
         )
     })
 }
@@ -265,7 +263,7 @@ fn array<'v>(name: &str, which: &str, v: &'v Value) -> Result<&'v Vec<Value>, St
     v.as_array().ok_or_else(|| {
         format!(
             "The {which} argument of {name} must be an array, but was a {}",
-            kind(v)
+            crate::json_type_name(v)
         )
     })
 }
@@ -297,7 +295,7 @@ fn rounded(name: &str, which: &str, v: &Value) -> Result<i64, String> {
         _ => {
             return Err(format!(
                 "The {which} argument of {name} must be a number, but was a {}",
-                kind(v)
+                crate::json_type_name(v)
             ))
         }
     };

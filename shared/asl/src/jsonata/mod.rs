@@ -309,7 +309,7 @@ pub fn evaluate_field(
     entropy: &mut dyn Entropy,
     field: &str,
 ) -> Result<Value, EvalError> {
-    let prefix = format!("The JSONata expression '{expr}' specified for the field '{field}'");
+    let prefix = field_prefix(expr, field);
     match evaluate_raw(expr, bindings, entropy) {
         Ok(Some(value)) => Ok(value),
         Ok(None) => Err(EvalError::query(format!(
@@ -322,6 +322,22 @@ pub fn evaluate_field(
             format!("{prefix} threw an error during evaluation. {message}"),
         )),
     }
+}
+
+/// How Step Functions names an expression in its messages.
+fn field_prefix(expr: &str, field: &str) -> String {
+    format!("The JSONata expression '{expr}' specified for the field '{field}'")
+}
+
+/// The field's expression returned a value, but not of the type the field needs (`Items`
+/// wants an `array`).
+pub fn unexpected_type(expr: &str, field: &str, expected: &str, value: &Value) -> EvalError {
+    EvalError::query(format!(
+        "{} returned an unexpected result type. Expected '{expected}', but was '{}' for value: {}",
+        field_prefix(expr, field),
+        crate::json_type_name(value),
+        serde_json::to_string(value).unwrap_or_default()
+    ))
 }
 
 /// Walks a JSON value (`Arguments`, `Output`, `Assign`, `ItemSelector`, ...) and replaces each

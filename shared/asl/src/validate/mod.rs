@@ -123,8 +123,9 @@ fn express_states(machine: &serde_json::Value, loc: &str, out: &mut Vec<Diagnost
     for (name, state) in states {
         let at = format!("{loc}/States/{name}");
         if let Some(resource) = state.get("Resource").and_then(|r| r.as_str()) {
+            // AWS's callback message ends in a space (`... integration  at /States/...`).
             let refused = if resource.ends_with(".waitForTaskToken") {
-                Some("Express state machine does not support '.waitForTaskToken' service integration")
+                Some("Express state machine does not support '.waitForTaskToken' service integration ")
             } else if resource.contains(".sync") {
                 Some("Express state machine does not support '.sync' service integration")
             } else if resource.contains(":activity:") {
