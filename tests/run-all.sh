@@ -18,4 +18,7 @@ fi
 # `sam build` cross-compiles the functions for arm64 (tests/infra/check.sh): the target's standard
 # library comes from rustup; without network the check says it skipped.
 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || echo "rustup could not add aarch64-unknown-linux-gnu: sam build will be skipped"
+# Style first: formatting and clippy's warnings fail the run before any test does.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace --all-targets --no-fail-fast "$@"

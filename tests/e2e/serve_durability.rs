@@ -6,10 +6,8 @@
 //! Tasks are served by a Lambda-compatible fake (`--lambda-endpoint`) that holds every call until
 //! the server has been killed and restarted, and by an activity that gets no worker until then.
 
-mod serve_common;
-
+use crate::serve_common::{free_port, history, temp_dir, wait_done, FakeLambda, Serve, DEADLINE};
 use serde_json::{json, Value};
-use serve_common::{free_port, history, temp_dir, wait_done, FakeLambda, Serve, DEADLINE};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -131,7 +129,7 @@ fn spawn_worker(port: u16, activity: String, stop: Arc<AtomicBool>) -> std::thre
     std::thread::spawn(move || {
         let start = Instant::now();
         while !stop.load(Ordering::SeqCst) && start.elapsed() < DEADLINE {
-            let (status, task) = serve_common::call(
+            let (status, task) = crate::serve_common::call(
                 port,
                 "GetActivityTask",
                 &json!({ "activityArn": activity, "workerName": "durable-worker" }),
@@ -146,7 +144,7 @@ fn spawn_worker(port: u16, activity: String, stop: Arc<AtomicBool>) -> std::thre
             let input: Value =
                 serde_json::from_str(task["input"].as_str().unwrap_or("null")).unwrap_or_default();
             let n = input["n"].as_i64().unwrap_or(-1);
-            let _ = serve_common::call(
+            let _ = crate::serve_common::call(
                 port,
                 "SendTaskSuccess",
                 &json!({ "taskToken": token, "output": json!({ "got": n * 10 }).to_string() }),

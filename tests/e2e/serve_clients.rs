@@ -9,9 +9,7 @@
 //! Without python3, boto3, pytest or awscli the tests are skipped with a message, except in CI
 //! (`CI=true`), where a missing tool fails them (`tests/run-all.sh` installs them).
 
-mod serve_common;
-
-use serve_common::{free_port, temp_dir, Serve};
+use crate::serve_common::{free_port, temp_dir, Serve};
 use std::path::PathBuf;
 use std::process::Command;
 use stepwise_tests::stepwise_bin;

@@ -1,0 +1,13 @@
+//! The end-to-end tests, one binary of modules (one link of every SDK instead of one per file):
+//! the CLI, `stepwise serve` driven by real clients (boto3, the AWS CLI) and by the conformance
+//! harness, durability across `kill -9`, the serverless home on DynamoDB Local and moto, and the
+//! infrastructure templates. Engine-only tests live in `shared/engine/tests`.
+
+mod api;
+mod cli;
+mod infra_templates;
+mod serve_clients;
+mod serve_common;
+mod serve_durability;
+mod serve_harness;
+mod serverless;
