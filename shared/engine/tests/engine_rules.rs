@@ -234,8 +234,7 @@ fn variables_take_effect_when_the_state_is_left() {
         ),
     ] {
         let (_, definition, input, ..) = rows().into_iter().find(|r| r.0 == what).expect("row");
-        let (state, _) = run_definition(&definition, input, "rules")
-            .expect("runs");
+        let (state, _) = run_definition(&definition, input, "rules").expect("runs");
         assert_eq!(state.output, Some(want), "{what}");
     }
 }
@@ -245,8 +244,7 @@ fn variables_take_effect_when_the_state_is_left() {
 fn evaluation_failures_name_their_location() {
     let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
         "S": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}}});
-    let (_, history) = run_definition(&definition, json!({}), "rules")
-        .expect("runs");
+    let (_, history) = run_definition(&definition, json!({}), "rules").expect("runs");
     let failed = history
         .iter()
         .find(|e| e.event_type == "EvaluationFailed")

@@ -1,0 +1,173 @@
+//! Errors inside states: the failure type, Retry, Catch.
+
+use crate::exec::state::*;
+use crate::exec::{Engine, ThreadId};
+use crate::Status;
+use serde_json::{json, Value};
+use stepwise_asl::model::{Catcher, QueryLanguage, State};
+use stepwise_asl::payload;
+
+/// A failure inside a state.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) error: String,
+    pub(crate) cause: String,
+    /// A JSONata evaluation error: AWS records an EvaluationFailed event first.
+    pub(crate) evaluation: bool,
+}
+
+impl Failure {
+    pub(crate) fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Failure {
+            error: error.into(),
+            cause: cause.into(),
+            evaluation: false,
+        }
+    }
+}
+
+/// The field an evaluation failure happened in (`Output/result`, `Items`), which AWS records as
+/// the EvaluationFailed event's `location`: every expression failure names it in its cause.
+pub(crate) fn evaluation_location(cause: &str) -> Option<&str> {
+    let (_, rest) = cause.split_once("specified for the field '")?;
+    rest.split_once('\'').map(|(field, _)| field)
+}
+
+/// A state or task (`who`: its name, its integration or its function ARN) produced more than
+/// AWS's payload quota.
+pub(crate) fn data_limit_exceeded(who: &str) -> Failure {
+    Failure::new(
+        "States.DataLimitExceeded",
+        format!("The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."),
+    )
+}
+
+/// States.Runtime ends the execution: no Retry or Catch applies. (States.DataLimitExceeded
+/// from a task's result is caught, by name and by States.ALL, as AWS records.)
+pub(crate) fn terminal(error: &str) -> bool {
+    error == "States.Runtime"
+}
+
+pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
+    if terminal(error) {
+        return false;
+    }
+    // States.TaskFailed matches every error but States.Timeout.
+    list.iter().any(|e| {
+        e == error || e == "States.ALL" || (e == "States.TaskFailed" && error != "States.Timeout")
+    })
+}
+
+impl<'d> Engine<'d> {
+    /// A state failed: Retry, then Catch, then fail the thread.
+    pub(crate) fn fail_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {
+        if terminal(&f.error) {
+            if t.parent.is_none() {
+                self.s.redrive_point = Some(RedrivePoint {
+                    state: t.state,
+                    input: t.input.clone(),
+                    variables: t.variables.clone(),
+                });
+            }
+            // No Retry or Catch: the whole execution fails.
+            let d = json!({"error": f.error, "cause": f.cause});
+            self.end(
+                Status::Failed,
+                None,
+                Some(f.error),
+                Some(f.cause),
+                "ExecutionFailed",
+                Some(d),
+            );
+            return;
+        }
+        let st = self.def.state(t.machine, t.state);
+        if f.evaluation {
+            let mut d = json!({"error": f.error, "cause": f.cause, "state": st.name});
+            if let Some(location) = evaluation_location(&f.cause) {
+                d["location"] = Value::String(location.to_string());
+            }
+            self.emit(&mut t, "EvaluationFailed", Some(d));
+        }
+        // Retry
+        if let Some(i) = st
+            .retry
+            .iter()
+            .position(|r| error_matches(&r.error_equals, &f.error))
+        {
+            let r = &st.retry[i];
+            if t.retries.len() < st.retry.len() {
+                t.retries.resize(st.retry.len(), 0);
+            }
+            let attempt = t.retries[i];
+            if attempt < r.max_attempts {
+                t.retries[i] += 1;
+                let mut delay = r.interval_seconds * r.backoff_rate.powi(attempt as i32);
+                if let Some(max) = r.max_delay_seconds {
+                    delay = delay.min(max);
+                }
+                if r.full_jitter {
+                    delay *= self.rng().next_f64();
+                }
+                let at = self.now.saturating_add((delay * 1000.0) as i64);
+                let timer = self.start_timer(Waiter::Retry(tid), at);
+                t.phase = Phase::Retry { timer };
+                self.s.threads.insert(tid, t);
+                return;
+            }
+        }
+        let ty = st.type_name();
+        if ty == "Map" || ty == "Parallel" {
+            let d = json!({"error": f.error, "cause": f.cause});
+            let _ = d;
+            self.emit(&mut t, &format!("{ty}StateFailed"), None);
+        }
+        // Catch
+        if let Some(c) = st
+            .catch
+            .iter()
+            .find(|c| error_matches(&c.error_equals, &f.error))
+        {
+            self.catch(tid, t, st, c, f);
+            return;
+        }
+        self.thread_failed(tid, t, Some(f.error), Some(f.cause));
+    }
+
+    pub(crate) fn catch(&mut self, tid: ThreadId, t: Thread, st: &State, c: &Catcher, f: Failure) {
+        let error_output = json!({"Error": f.error, "Cause": f.cause});
+        if st.query_language == QueryLanguage::Jsonata {
+            let b = self.jsonata_bindings(&t, st, &[("errorOutput", &error_output)], None);
+            let out = match &c.output {
+                Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
+                None => Ok(error_output.clone()),
+            };
+            let vars = out.and_then(|o| {
+                self.assign(
+                    &t,
+                    st,
+                    c.assign.as_ref(),
+                    &t.input,
+                    &[("errorOutput", &error_output)],
+                )
+                .map(|v| (o, v))
+            });
+            match vars {
+                Ok((o, v)) => self.exit_to(tid, t, st, o, v, Some(c.next)),
+                Err(f) => self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
+            }
+            return;
+        }
+        let vars = match self.assign(&t, st, c.assign.as_ref(), &error_output, &[]) {
+            Ok(v) => v,
+            Err(f) => return self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
+        };
+        match payload::apply_result_path(&t.input, error_output, c.result_path.as_deref()) {
+            Ok(out) => self.exit_to(tid, t, st, out, vars, Some(c.next)),
+            Err(e) => {
+                let f = self.in_state(&t, st, e);
+                self.thread_failed(tid, t, Some(f.error), Some(f.cause))
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! The Fail state.
+
+use crate::exec::errors::*;
+use crate::exec::state::*;
+use crate::exec::{to_text, Engine, ThreadId};
+use serde_json::Value;
+use stepwise_asl::model::{QueryLanguage, State, StateKind, ValueOrPath};
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_fail(
+        &mut self,
+        tid: ThreadId,
+        t: Thread,
+        st: &State,
+    ) -> Result<(), (Thread, Failure)> {
+        let StateKind::Fail { error, cause } = &st.kind else {
+            return Ok(());
+        };
+        let field = |this: &mut Self,
+                     f: &Option<ValueOrPath>,
+                     name: &str|
+         -> Result<Option<String>, Failure> {
+            match f {
+                None => Ok(None),
+                Some(ValueOrPath::Value(v)) if st.query_language == QueryLanguage::Jsonata => {
+                    let b = this.jsonata_bindings(&t, st, &[], None);
+                    let v = this.jsonata_value(&t, st, v, &b, name)?;
+                    Ok(Some(match v {
+                        Value::String(s) => s,
+                        other => to_text(&other),
+                    }))
+                }
+                Some(ValueOrPath::Value(v)) => Ok(v.as_str().map(str::to_string)),
+                Some(ValueOrPath::Path(p)) => {
+                    // ErrorPath and CausePath take a reference path or an intrinsic function.
+                    let v = this.path_field(&t, st, &format!("{name}Path"), p, &t.input)?;
+                    Ok(Some(match v {
+                        Value::String(s) => s,
+                        other => to_text(&other),
+                    }))
+                }
+            }
+        };
+        let e = field(self, error, "Error");
+        let c = e.and_then(|e| field(self, cause, "Cause").map(|c| (e, c)));
+        match c {
+            Ok((e, c)) => {
+                self.thread_failed(tid, t, e, c);
+                Ok(())
+            }
+            Err(f) => Err((t, f)),
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! The Map state: items, its settings, the map run.
+
+use crate::exec::dataflow::*;
+use crate::exec::errors::*;
+use crate::exec::state::*;
+use crate::exec::{to_text, Engine, ThreadId};
+use crate::rng::Rng;
+use serde_json::{json, Value};
+use stepwise_asl::model::{MapSpec, QueryLanguage, State, ValueOrPath};
+use stepwise_asl::EvalError;
+
+impl<'d> Engine<'d> {
+    pub(crate) fn map_setting(
+        &mut self,
+        t: &Thread,
+        st: &State,
+        f: &Option<ValueOrPath>,
+        name: &str,
+        input: &Value,
+    ) -> Result<Option<Value>, Failure> {
+        self.numeric_field(t, st, f, name, input)
+    }
+
+    pub(crate) fn run_map(
+        &mut self,
+        tid: ThreadId,
+        mut t: Thread,
+        st: &State,
+        spec: &MapSpec,
+    ) -> Result<(), (Thread, Failure)> {
+        let jsonata = st.query_language == QueryLanguage::Jsonata;
+        let effective = match self.effective_input(&t, st, None) {
+            Ok(v) => v,
+            Err(f) => return Err((t, f)),
+        };
+        let items = if jsonata {
+            match &spec.items {
+                Some(v) => {
+                    let b = self.jsonata_bindings(&t, st, &[], None);
+                    self.jsonata_value(&t, st, v, &b, "Items")
+                }
+                None => Ok(effective.clone()),
+            }
+        } else {
+            match spec.items_path.as_deref() {
+                Some(p) => self.jsonpath_select(&t, st, "ItemsPath", Some(p), &effective),
+                None => Ok(effective.clone()),
+            }
+        };
+        let items = match items {
+            Ok(Value::Array(a)) => a,
+            Ok(other) => {
+                let error = match (&spec.items, jsonata) {
+                    // An `Items` expression is named with the type it returned.
+                    (Some(Value::String(text)), true) => {
+                        let expr = stepwise_asl::jsonata::is_template(text).unwrap_or(text);
+                        stepwise_asl::jsonata::unexpected_type(expr, "Items", "array", &other)
+                    }
+                    (_, true) => EvalError::query(format!(
+                        "Map state input must be an array but was: {}",
+                        to_text(&other)
+                    )),
+                    (_, false) => EvalError::runtime(format!(
+                        "Map state input must be an array but was: {}",
+                        to_text(&other)
+                    )),
+                };
+                let f = self.in_state(&t, st, error);
+                return Err((t, f));
+            }
+            Err(f) => return Err((t, f)),
+        };
+        let max =
+            match self.map_setting(&t, st, &spec.max_concurrency, "MaxConcurrency", &effective) {
+                Ok(v) => v,
+                Err(f) => return Err((t, f)),
+            };
+        let max_concurrency = match max {
+            None => 0,
+            Some(v) => match as_count(&v) {
+                Some(n) => n as usize,
+                None => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid("MaxConcurrency", "integer", &v, &spec.max_concurrency),
+                    );
+                    return Err((t, f));
+                }
+            },
+        };
+        self.emit(
+            &mut t,
+            "MapStateStarted",
+            Some(json!({"length": items.len()})),
+        );
+        let tolerated_count = match self.map_setting(
+            &t,
+            st,
+            &spec.tolerated_failure_count,
+            "ToleratedFailureCount",
+            &effective,
+        ) {
+            Ok(None) => None,
+            Ok(Some(v)) => match as_count(&v) {
+                Some(n) => Some(n),
+                // A negative integer is an integer: AWS names the range, not the type.
+                None if as_integer(&v).is_some_and(|n| n < 0) => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        EvalError::runtime("ToleratedFailureCount cannot be negative."),
+                    );
+                    return Err((t, f));
+                }
+                None => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid(
+                            "ToleratedFailureCount",
+                            "integer",
+                            &v,
+                            &spec.tolerated_failure_count,
+                        ),
+                    );
+                    return Err((t, f));
+                }
+            },
+            Err(f) => return Err((t, f)),
+        };
+        let tolerated_percentage = match self.map_setting(
+            &t,
+            st,
+            &spec.tolerated_failure_percentage,
+            "ToleratedFailurePercentage",
+            &effective,
+        ) {
+            Ok(None) => None,
+            Ok(Some(v)) => match v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            {
+                Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+                // The type is checked before the range.
+                None => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        not_valid(
+                            "ToleratedFailurePercentage",
+                            "float",
+                            &v,
+                            &spec.tolerated_failure_percentage,
+                        ),
+                    );
+                    return Err((t, f));
+                }
+                Some(_) => {
+                    let f = self.in_state(
+                        &t,
+                        st,
+                        EvalError::runtime("ToleratedFailurePercentage must be between 0 and 100."),
+                    );
+                    return Err((t, f));
+                }
+            },
+            Err(f) => return Err((t, f)),
+        };
+        let distributed = self.def.machines[spec.processor].distributed;
+        if distributed {
+            let arn = format!(
+                "{}/{}",
+                self.s.info.execution_arn.replace(":execution:", ":mapRun:"),
+                uuid_short(&mut self.rng())
+            );
+            self.emit(&mut t, "MapRunStarted", Some(json!({"mapRunArn": arn})));
+        }
+        let n = items.len();
+        let c = Children {
+            is_map: true,
+            distributed,
+            effective,
+            items,
+            results: vec![Value::Null; n],
+            done: 0,
+            next: 0,
+            running: Vec::new(),
+            max_concurrency,
+            failures: 0,
+            tolerated_count,
+            tolerated_percentage,
+            failure: None,
+        };
+        t.phase = Phase::Children(Box::new(c));
+        self.s.threads.insert(tid, t);
+        self.pump(tid);
+        Ok(())
+    }
+}
+
+pub(crate) fn uuid_short(rng: &mut Rng) -> String {
+    rng.uuid()
+}

@@ -1,0 +1,72 @@
+//! The Parallel state.
+
+use crate::exec::errors::*;
+use crate::exec::state::*;
+use crate::exec::{Engine, ThreadId};
+use serde_json::Value;
+use stepwise_asl::model::{MachineId, State};
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_parallel(
+        &mut self,
+        tid: ThreadId,
+        mut t: Thread,
+        st: &State,
+        branches: &[MachineId],
+    ) -> Result<(), (Thread, Failure)> {
+        let effective = match self.effective_input(&t, st, None) {
+            Ok(v) => v,
+            Err(f) => return Err((t, f)),
+        };
+        self.emit(&mut t, "ParallelStateStarted", None);
+        let mut c = Children {
+            is_map: false,
+            distributed: false,
+            effective: effective.clone(),
+            items: Vec::new(),
+            results: vec![Value::Null; branches.len()],
+            done: 0,
+            next: branches.len(),
+            running: Vec::new(),
+            max_concurrency: 0,
+            failures: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+            failure: None,
+        };
+        let mut spawned = Vec::new();
+        for (i, &m) in branches.iter().enumerate() {
+            let child = Thread {
+                machine: m,
+                state: self.def.machines[m].start_at,
+                parent: Some((tid, i)),
+                input: effective.clone(),
+                variables: t.variables.clone(),
+                phase: Phase::Enter,
+                entered_event: 0,
+                entered_ms: self.now,
+                last_event: t.last_event,
+                retries: Vec::new(),
+                map_item: None,
+                hidden: t.hidden,
+            };
+            let id = self.new_thread(child);
+            c.running.push(id);
+            spawned.push(id);
+        }
+        let empty = branches.is_empty();
+        t.phase = if empty {
+            Phase::ChildrenDone(Box::new(c))
+        } else {
+            Phase::Children(Box::new(c))
+        };
+        self.s.threads.insert(tid, t);
+        if empty {
+            self.queue.push_front(tid);
+        }
+        for id in spawned {
+            self.queue.push_back(id);
+        }
+        Ok(())
+    }
+}

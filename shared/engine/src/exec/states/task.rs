@@ -1,0 +1,198 @@
+//! The Task state: scheduling the call and the resource ARN as a string.
+
+use crate::exec::errors::*;
+use crate::exec::state::*;
+use crate::exec::{to_text, Engine, ThreadId};
+use crate::Command;
+use serde_json::json;
+use stepwise_asl::model::{QueryLanguage, State, StateKind};
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_task(
+        &mut self,
+        tid: ThreadId,
+        mut t: Thread,
+        st: &State,
+    ) -> Result<(), (Thread, Failure)> {
+        let StateKind::Task {
+            resource,
+            timeout_seconds,
+            heartbeat_seconds,
+            credentials,
+        } = &st.kind
+        else {
+            return Ok(());
+        };
+        let wait_for_token = resource.ends_with(".waitForTaskToken");
+        let kind = if resource.starts_with("arn:aws:lambda:")
+            || resource.contains(":lambda:") && resource.contains(":function:")
+        {
+            TaskKind::LambdaFunction
+        } else if resource.contains(":activity:") {
+            TaskKind::Activity
+        } else {
+            TaskKind::Service
+        };
+        let token = if wait_for_token || kind == TaskKind::Activity {
+            Some(self.rng().uuid())
+        } else {
+            None
+        };
+        let params = match self.effective_input(&t, st, token.as_deref()) {
+            Ok(v) => v,
+            Err(f) => return Err((t, f)),
+        };
+        let timeout = match self.positive_seconds(
+            &t,
+            st,
+            timeout_seconds,
+            "TimeoutSeconds",
+            &t.input.clone(),
+        ) {
+            Ok(v) => v,
+            Err(f) => return Err((t, f)),
+        };
+        let heartbeat = match self.positive_seconds(
+            &t,
+            st,
+            heartbeat_seconds,
+            "HeartbeatSeconds",
+            &t.input.clone(),
+        ) {
+            Ok(v) => v,
+            Err(f) => return Err((t, f)),
+        };
+        // The role the task runs as: AWS records it on the scheduled event.
+        let role_arn = match credentials {
+            None => None,
+            Some(c) => {
+                let evaluated = if st.query_language == QueryLanguage::Jsonata {
+                    let b = self.jsonata_bindings(&t, st, &[], token.as_deref());
+                    self.jsonata_value(&t, st, c, &b, "Credentials")
+                } else {
+                    self.jsonpath_template(&t, st, c, &t.input, token.as_deref())
+                };
+                match evaluated {
+                    Ok(v) => v.get("RoleArn").cloned(),
+                    Err(f) => return Err((t, f)),
+                }
+            }
+        };
+        let (resource_type, short) = service_parts(resource);
+        let task = self.new_wait(Waiter::Task(tid));
+        match kind {
+            TaskKind::Service => {
+                let mut d = json!({"resourceType": resource_type, "resource": short, "region": region_of(resource), "parameters": to_text(&params)});
+                if let Some(s) = timeout {
+                    d["timeoutInSeconds"] = json!(s);
+                }
+                if let Some(s) = heartbeat {
+                    d["heartbeatInSeconds"] = json!(s);
+                }
+                if let Some(r) = &role_arn {
+                    d["taskCredentials"] = json!({ "roleArn": r });
+                }
+                self.emit(&mut t, "TaskScheduled", Some(d));
+                self.emit(
+                    &mut t,
+                    "TaskStarted",
+                    Some(json!({"resourceType": resource_type, "resource": short})),
+                );
+            }
+            TaskKind::LambdaFunction => {
+                let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
+                if let Some(s) = timeout {
+                    d["timeoutInSeconds"] = json!(s);
+                }
+                if let Some(r) = &role_arn {
+                    d["taskCredentials"] = json!({ "roleArn": r });
+                }
+                self.emit(&mut t, "LambdaFunctionScheduled", Some(d));
+                self.emit(&mut t, "LambdaFunctionStarted", None);
+            }
+            TaskKind::Activity => {
+                let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
+                if let Some(s) = timeout {
+                    d["timeoutInSeconds"] = json!(s);
+                }
+                if let Some(s) = heartbeat {
+                    d["heartbeatInSeconds"] = json!(s);
+                }
+                self.emit(&mut t, "ActivityScheduled", Some(d));
+            }
+        }
+        // Without TimeoutSeconds a callback or activity task waits up to a year, as on AWS; a
+        // plain invocation is bounded by the invoker.
+        let timeout_timer = timeout.map(|s| {
+            self.start_timer(
+                Waiter::TaskTimeout(tid),
+                self.now.saturating_add(s as i64 * 1000),
+            )
+        });
+        let heartbeat_timer = heartbeat.map(|s| {
+            self.start_timer(
+                Waiter::Heartbeat(tid),
+                self.now.saturating_add(s as i64 * 1000),
+            )
+        });
+        self.commands.push(Command::InvokeTask {
+            task,
+            state_name: st.name.clone(),
+            resource: resource.clone(),
+            parameters: params,
+            task_token: token.clone(),
+            heartbeat_seconds: heartbeat,
+            timeout_seconds: timeout,
+        });
+        t.phase = Phase::Task(Box::new(TaskWait {
+            task,
+            kind,
+            token,
+            timeout_timer,
+            heartbeat_timer,
+            heartbeat_s: heartbeat,
+            resource_type,
+            resource: short,
+        }));
+        self.park(tid, t);
+        Ok(())
+    }
+}
+
+/// `arn:aws:states:::lambda:invoke` -> (`lambda`, `invoke`);
+/// `arn:aws:states:::aws-sdk:s3:getObject` -> (`aws-sdk:s3`, `getObject`).
+pub(crate) fn service_parts(resource: &str) -> (String, String) {
+    let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
+    match rest.rsplit_once(':') {
+        Some((ty, action)) => (ty.to_string(), action.to_string()),
+        None => (rest.to_string(), String::new()),
+    }
+}
+
+pub(crate) fn region_of(resource: &str) -> String {
+    match resource.split(':').nth(3) {
+        Some(r) if !r.is_empty() => r.to_string(),
+        _ => "us-east-1".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_parts_split_like_aws() {
+        assert_eq!(
+            service_parts("arn:aws:states:::lambda:invoke"),
+            ("lambda".into(), "invoke".into())
+        );
+        assert_eq!(
+            service_parts("arn:aws:states:::aws-sdk:s3:getObject"),
+            ("aws-sdk:s3".into(), "getObject".into())
+        );
+        assert_eq!(
+            service_parts("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
+            ("sqs".into(), "sendMessage.waitForTaskToken".into())
+        );
+    }
+}

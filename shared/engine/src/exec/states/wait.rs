@@ -1,0 +1,117 @@
+//! The Wait state.
+
+use crate::exec::errors::*;
+use crate::exec::state::*;
+use crate::exec::{to_text, Engine, ThreadId};
+use crate::time_fmt::parse_iso;
+use serde_json::Value;
+use stepwise_asl::model::{QueryLanguage, State, WaitFor};
+use stepwise_asl::EvalError;
+
+impl<'d> Engine<'d> {
+    pub(crate) fn wait_output(&mut self, t: &Thread, st: &State) -> Result<Value, Failure> {
+        if st.query_language == QueryLanguage::Jsonata {
+            return match &st.output {
+                Some(o) => {
+                    let b = self.jsonata_bindings(t, st, &[], None);
+                    self.jsonata_value(t, st, o, &b, "Output")
+                }
+                None => Ok(t.input.clone()),
+            };
+        }
+        let selected =
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
+        self.jsonpath_select(t, st, "OutputPath", st.output_path.as_deref(), &selected)
+    }
+
+    pub(crate) fn run_wait(
+        &mut self,
+        tid: ThreadId,
+        mut t: Thread,
+        st: &State,
+        w: &WaitFor,
+    ) -> Result<(), (Thread, Failure)> {
+        let due = match self.wait_due(&t, st, w) {
+            Ok(d) => d,
+            Err(f) => return Err((t, f)),
+        };
+        let timer = self.start_timer(Waiter::Wait(tid), due);
+        t.phase = Phase::Wait { timer };
+        self.park(tid, t);
+        Ok(())
+    }
+
+    pub(crate) fn wait_due(&mut self, t: &Thread, st: &State, w: &WaitFor) -> Result<i64, Failure> {
+        let jsonata = st.query_language == QueryLanguage::Jsonata;
+        let effective = if jsonata {
+            t.input.clone()
+        } else {
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?
+        };
+        let rt = |s: &Self, msg: String| s.in_state(t, st, EvalError::runtime(msg));
+        let qe = |s: &Self, msg: String| s.in_state(t, st, EvalError::query(msg));
+        match w {
+            WaitFor::Seconds(v) | WaitFor::Timestamp(v) if jsonata => {
+                let b = self.jsonata_bindings(t, st, &[], None);
+                let is_seconds = matches!(w, WaitFor::Seconds(_));
+                let field = if is_seconds { "Seconds" } else { "Timestamp" };
+                let val = self.jsonata_value(t, st, v, &b, field)?;
+                if is_seconds {
+                    match val.as_i64() {
+                        Some(n) if n >= 0 => Ok(self.now.saturating_add(n.saturating_mul(1000))),
+                        _ => Err(qe(
+                            self,
+                            format!(
+                                "The Seconds field must be a non-negative integer, but got: {}",
+                                to_text(&val)
+                            ),
+                        )),
+                    }
+                } else {
+                    let s = val.as_str().unwrap_or_default().to_string();
+                    parse_iso(&s).ok_or_else(|| {
+                        qe(self, format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"))
+                    })
+                }
+            }
+            WaitFor::Seconds(v) => Ok(self
+                .now
+                .saturating_add(v.as_i64().unwrap_or(0).saturating_mul(1000))),
+            WaitFor::Timestamp(v) => {
+                let s = v.as_str().unwrap_or_default();
+                parse_iso(s)
+                    .ok_or_else(|| rt(self, format!("The Timestamp field cannot be parsed: {s}")))
+            }
+            WaitFor::SecondsPath(p) => {
+                let v = self.jsonpath_select(t, st, "SecondsPath", Some(p), &effective)?;
+                match v.as_i64().or_else(|| v.as_u64().map(|n| n as i64)) {
+                    Some(n) if n < 0 => Err(rt(
+                        self,
+                        format!(
+                            "The SecondsPath parameter references a negative value: {p} == {}",
+                            to_text(&v)
+                        ),
+                    )),
+                    Some(n) => Ok(self.now.saturating_add(n.saturating_mul(1000))),
+                    None => Err(rt(
+                        self,
+                        format!(
+                            "The SecondsPath parameter cannot be parsed as a long value: {p} == {}",
+                            to_text(&v)
+                        ),
+                    )),
+                }
+            }
+            WaitFor::TimestampPath(p) => {
+                let v = self.jsonpath_select(t, st, "TimestampPath", Some(p), &effective)?;
+                let s = match &v {
+                    Value::String(s) => s.clone(),
+                    other => to_text(other),
+                };
+                parse_iso(&s).ok_or_else(|| {
+                    rt(self, format!("The TimestampPath parameter does not reference a valid ISO-8601 extended offset date-time format string: {p} == {s}"))
+                })
+            }
+        }
+    }
+}
