@@ -245,26 +245,18 @@ impl<'d> Engine<'d> {
         }
     }
 
-    /// ResultSelector, Assign, ResultPath, OutputPath, then leave the state.
+    /// ResultSelector, Assign, ResultPath, OutputPath: the state's output and what it assigns.
     pub(crate) fn finish_jsonpath(
         &mut self,
-        tid: ThreadId,
-        t: Thread,
+        t: &mut Thread,
         st: &State,
         result: Value,
-    ) -> Result<(), (Thread, Failure)> {
+    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
         let result = match &st.result_selector {
-            Some(sel) => match self.jsonpath_template(&t, st, sel, &result, None) {
-                Ok(v) => v,
-                Err(f) => return Err((t, f)),
-            },
+            Some(sel) => self.jsonpath_template(t, st, sel, &result, None)?,
             None => result,
         };
-        let vars = match self.assign(&t, st, st.assign.as_ref(), &result, &[]) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
-        let mut t = t;
+        let vars = self.assign(t, st, st.assign.as_ref(), &result, &[])?;
         // The state's input is not needed once merged: move it rather than copy a large payload.
         let merged = match st.result_path.as_deref() {
             None => std::mem::take(&mut t.input),
@@ -275,8 +267,7 @@ impl<'d> Engine<'d> {
                     Ok(()) => base,
                     Err(e) => {
                         t.input = base;
-                        let f = self.in_state(&t, st, e);
-                        return Err((t, f));
+                        return Err(self.in_state(t, st, e));
                     }
                 }
             }
@@ -285,37 +276,37 @@ impl<'d> Engine<'d> {
         // the state was entered: what it assigns takes effect when it is left.
         let out = match st.output_path.as_deref() {
             Some("$") => merged,
-            p => match self.jsonpath_select(&t, st, "OutputPath", p, &merged) {
-                Ok(v) => v,
-                Err(f) => return Err((t, f)),
-            },
+            p => self.jsonpath_select(t, st, "OutputPath", p, &merged)?,
         };
-        self.exit_state(tid, t, out, vars);
-        Ok(())
+        Ok((out, vars))
     }
 
-    /// Task/Map/Parallel got their result: process it as the state's language says.
-    pub(crate) fn finish_with_result(&mut self, tid: ThreadId, t: Thread, result: Value) {
+    /// Task/Map/Parallel got their result: process it as the state's language says, and leave.
+    pub(crate) fn finish_with_result(&mut self, tid: ThreadId, mut t: Thread, result: Value) {
         let st = self.def.state(t.machine, t.state);
+        match self.result_output(&mut t, st, result) {
+            Ok((o, v)) => self.exit_state(tid, t, o, v),
+            Err(f) => self.fail_state(tid, t, f),
+        }
+    }
+
+    /// A Task's, Map's or Parallel's output from its result, and what it assigns.
+    fn result_output(
+        &mut self,
+        t: &mut Thread,
+        st: &State,
+        result: Value,
+    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
         if st.query_language == QueryLanguage::Jsonata {
-            let b = self.jsonata_bindings(&t, st, &[("result", &result)], None);
+            let b = self.jsonata_bindings(t, st, &[("result", &result)], None);
             let out = match &st.output {
-                Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
-                None => Ok(result.clone()),
+                Some(o) => self.jsonata_value(t, st, o, &b, "Output")?,
+                None => result.clone(),
             };
-            let vars = out.and_then(|o| {
-                self.assign(&t, st, st.assign.as_ref(), &t.input, &[("result", &result)])
-                    .map(|v| (o, v))
-            });
-            match vars {
-                Ok((o, v)) => self.exit_state(tid, t, o, v),
-                Err(f) => self.fail_state(tid, t, f),
-            }
-            return;
+            let vars = self.assign(t, st, st.assign.as_ref(), &t.input, &[("result", &result)])?;
+            return Ok((out, vars));
         }
-        if let Err((t, f)) = self.finish_jsonpath(tid, t, st, result) {
-            self.fail_state(tid, t, f);
-        }
+        self.finish_jsonpath(t, st, result)
     }
 
     pub(crate) fn numeric_field(

@@ -19,15 +19,22 @@ impl<'d> Engine<'d> {
             self.s.threads.insert(tid, t);
             return;
         };
-        if !c.is_map {
-            t.phase = Phase::Children(c);
-            self.s.threads.insert(tid, t);
-            return;
-        }
-        if c.done == c.items.len() || c.failure.is_some() && c.running.is_empty() {
+        let total = if c.is_map {
+            c.items.len()
+        } else {
+            c.results.len()
+        };
+        // Every child is done (or there were none), or one failed and the others are gone.
+        if c.done == total || c.failure.is_some() && c.running.is_empty() {
             t.phase = Phase::ChildrenDone(c);
             self.s.threads.insert(tid, t);
             self.queue.push_front(tid);
+            return;
+        }
+        // Parallel branches all start at once; only Map iterations start here.
+        if !c.is_map {
+            t.phase = Phase::Children(c);
+            self.s.threads.insert(tid, t);
             return;
         }
         // Start one iteration when no started one is still running synchronously.

@@ -3,10 +3,43 @@
 
 use crate::exec::errors::*;
 use crate::exec::state::*;
+use crate::exec::states::TaskFields;
 use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
 use crate::{Command, Status};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::{State, StateId, StateKind};
+
+/// What a state's evaluation leads to; [`Engine::run_state`] carries it out.
+pub(crate) enum Next {
+    /// Leave the state with this output and these assigned variables, to `next` (`None`: the
+    /// state's own `Next`, or the end).
+    Exit {
+        output: Value,
+        assigned: Option<Map<String, Value>>,
+        next: Option<StateId>,
+    },
+    /// Wait for what the thread's phase names (a task, a timer).
+    Park,
+    /// Run children (Parallel branches already created, or Map iterations started as room
+    /// allows).
+    Fork(Box<Children>, Vec<ThreadId>),
+    /// End the thread as failed, with no Retry or Catch (a Fail state).
+    FailThread {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+}
+
+impl Next {
+    /// Leave the state by its own `Next` (or end).
+    pub(crate) fn exit(output: Value, assigned: Option<Map<String, Value>>) -> Next {
+        Next::Exit {
+            output,
+            assigned,
+            next: None,
+        }
+    }
+}
 
 impl<'d> Engine<'d> {
     pub(crate) fn run(&mut self) {
@@ -69,19 +102,54 @@ impl<'d> Engine<'d> {
         }
     }
 
-    pub(crate) fn run_state(&mut self, tid: ThreadId, t: Thread, st: &'d State) {
-        let result = match &st.kind {
-            StateKind::Pass { result } => self.run_pass(tid, t, st, result.as_ref()),
-            StateKind::Choice { .. } => self.run_choice(tid, t, st),
-            StateKind::Wait(w) => self.run_wait(tid, t, st, w),
-            StateKind::Succeed => self.run_succeed(tid, t, st),
-            StateKind::Fail { .. } => self.run_fail(tid, t, st),
-            StateKind::Task { .. } => self.run_task(tid, t, st),
-            StateKind::Parallel { branches } => self.run_parallel(tid, t, st, branches),
-            StateKind::Map(spec) => self.run_map(tid, t, st, spec),
+    /// Runs a state's own evaluation, then does what it leads to: every state type shares what
+    /// follows (exit and next, parking, children, Retry and Catch).
+    pub(crate) fn run_state(&mut self, tid: ThreadId, mut t: Thread, st: &'d State) {
+        let next = match &st.kind {
+            StateKind::Pass { result } => self.run_pass(&mut t, st, result.as_ref()),
+            StateKind::Choice { choices, default } => self.run_choice(&mut t, st, choices, default),
+            StateKind::Wait(w) => self.run_wait(tid, &mut t, st, w),
+            StateKind::Succeed => self.run_succeed(&mut t, st),
+            StateKind::Fail { error, cause } => self.run_fail(&mut t, st, error, cause),
+            StateKind::Task {
+                resource,
+                timeout_seconds,
+                heartbeat_seconds,
+                credentials,
+            } => {
+                let fields = TaskFields {
+                    resource,
+                    timeout_seconds,
+                    heartbeat_seconds,
+                    credentials,
+                };
+                self.run_task(tid, &mut t, st, fields)
+            }
+            StateKind::Parallel { branches } => self.run_parallel(tid, &mut t, st, branches),
+            StateKind::Map(spec) => self.run_map(&mut t, st, spec),
         };
-        if let Err((t, f)) = result {
-            self.fail_state(tid, t, f);
+        match next {
+            Ok(Next::Exit {
+                output,
+                assigned,
+                next: None,
+            }) => self.exit_state(tid, t, output, assigned),
+            Ok(Next::Exit {
+                output,
+                assigned,
+                next,
+            }) => self.exit_to(tid, t, st, output, assigned, next),
+            Ok(Next::Park) => self.park(tid, t),
+            Ok(Next::Fork(children, spawned)) => {
+                t.phase = Phase::Children(children);
+                self.s.threads.insert(tid, t);
+                for id in spawned {
+                    self.queue.push_back(id);
+                }
+                self.pump(tid);
+            }
+            Ok(Next::FailThread { error, cause }) => self.thread_failed(tid, t, error, cause),
+            Err(f) => self.fail_state(tid, t, f),
         }
     }
 

@@ -9,10 +9,6 @@
 //! (all branches enter before any exits); Map iterations run one after another, the next starting
 //! when the previous finishes or blocks.
 
-// A failing state hands its thread back by value with the failure, so the caller can retry or
-// catch without cloning it; the Err variant is large on purpose.
-#![allow(clippy::result_large_err)]
-
 use crate::history::HistoryEvent;
 use crate::rng::Rng;
 use crate::{Command, Event, Transition, WaitId};

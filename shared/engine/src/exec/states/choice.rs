@@ -1,32 +1,28 @@
 //! The Choice state.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
-use crate::exec::{to_text, Engine, ThreadId};
+use crate::exec::{to_text, Engine};
 use serde_json::Value;
-use stepwise_asl::model::{Condition, QueryLanguage, State, StateKind};
+use stepwise_asl::model::{ChoiceBranch, Condition, QueryLanguage, State, StateId};
 use stepwise_asl::{payload, EvalError, Scope};
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_choice(
         &mut self,
-        tid: ThreadId,
-        t: Thread,
+        t: &mut Thread,
         st: &State,
-    ) -> Result<(), (Thread, Failure)> {
-        let StateKind::Choice { choices, default } = &st.kind else {
-            return Ok(());
-        };
+        choices: &[ChoiceBranch],
+        default: &Option<StateId>,
+    ) -> Result<Next, Failure> {
         let jsonata = st.query_language == QueryLanguage::Jsonata;
         let effective = if jsonata {
             t.input.clone()
         } else {
-            match self.jsonpath_select(&t, st, "InputPath", st.input_path.as_deref(), &t.input) {
-                Ok(v) => v,
-                Err(f) => return Err((t, f)),
-            }
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?
         };
-        let ctx = self.context(&t, st, None);
+        let ctx = self.context(t, st, None);
         let mut chosen = None;
         for (i, c) in choices.iter().enumerate() {
             let holds = match &c.condition {
@@ -36,14 +32,14 @@ impl<'d> Engine<'d> {
                         context: &ctx,
                         variables: &t.variables,
                     };
-                    rule.evaluate(&scope).map_err(|e| self.in_state(&t, st, e))
+                    rule.evaluate(&scope).map_err(|e| self.in_state(t, st, e))
                 }
                 Condition::Jsonata(cond) => {
-                    let b = self.jsonata_bindings(&t, st, &[], None);
-                    match self.jsonata_value(&t, st, cond, &b, &format!("Choices/{i}/Condition")) {
+                    let b = self.jsonata_bindings(t, st, &[], None);
+                    match self.jsonata_value(t, st, cond, &b, &format!("Choices/{i}/Condition")) {
                         Ok(Value::Bool(b)) => Ok(b),
                         Ok(other) => Err(self.in_state(
-                            &t,
+                            t,
                             st,
                             EvalError::query(format!(
                                 "The Condition field of the choice rule at index {i} must evaluate to a boolean, but got: {}",
@@ -60,7 +56,7 @@ impl<'d> Engine<'d> {
                     break;
                 }
                 Ok(false) => {}
-                Err(f) => return Err((t, f)),
+                Err(f) => return Err(f),
             }
         }
         let (next, assign, output) = match chosen {
@@ -72,22 +68,16 @@ impl<'d> Engine<'d> {
             None => match default {
                 Some(d) => (*d, st.assign.as_ref(), st.output.as_ref()),
                 None => {
-                    return Err((t, Failure::new("States.NoChoiceMatched", "No Matches!")));
+                    return Err(Failure::new("States.NoChoiceMatched", "No Matches!"));
                 }
             },
         };
-        let vars = match self.assign(&t, st, assign, &effective, &[]) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
+        let vars = self.assign(t, st, assign, &effective, &[])?;
         let out = if jsonata {
             match output {
                 Some(o) => {
-                    let b = self.jsonata_bindings(&t, st, &[], None);
-                    match self.jsonata_value(&t, st, o, &b, "Output") {
-                        Ok(v) => v,
-                        Err(f) => return Err((t, f)),
-                    }
+                    let b = self.jsonata_bindings(t, st, &[], None);
+                    self.jsonata_value(t, st, o, &b, "Output")?
                 }
                 None => effective,
             }
@@ -106,14 +96,14 @@ impl<'d> Engine<'d> {
                 Some("$") => effective.clone(),
                 p => match payload::select("OutputPath", p, &scope) {
                     Ok(v) => v,
-                    Err(e) => {
-                        let f = self.in_state(&t, st, e);
-                        return Err((t, f));
-                    }
+                    Err(e) => return Err(self.in_state(t, st, e)),
                 },
             }
         };
-        self.exit_to(tid, t, st, out, vars, Some(next));
-        Ok(())
+        Ok(Next::Exit {
+            output: out,
+            assigned: vars,
+            next: Some(next),
+        })
     }
 }

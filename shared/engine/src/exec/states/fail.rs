@@ -1,21 +1,20 @@
 //! The Fail state.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
-use crate::exec::{to_text, Engine, ThreadId};
+use crate::exec::{to_text, Engine};
 use serde_json::Value;
-use stepwise_asl::model::{QueryLanguage, State, StateKind, ValueOrPath};
+use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_fail(
         &mut self,
-        tid: ThreadId,
-        t: Thread,
+        t: &mut Thread,
         st: &State,
-    ) -> Result<(), (Thread, Failure)> {
-        let StateKind::Fail { error, cause } = &st.kind else {
-            return Ok(());
-        };
+        error: &Option<ValueOrPath>,
+        cause: &Option<ValueOrPath>,
+    ) -> Result<Next, Failure> {
         let field = |this: &mut Self,
                      f: &Option<ValueOrPath>,
                      name: &str|
@@ -23,8 +22,8 @@ impl<'d> Engine<'d> {
             match f {
                 None => Ok(None),
                 Some(ValueOrPath::Value(v)) if st.query_language == QueryLanguage::Jsonata => {
-                    let b = this.jsonata_bindings(&t, st, &[], None);
-                    let v = this.jsonata_value(&t, st, v, &b, name)?;
+                    let b = this.jsonata_bindings(t, st, &[], None);
+                    let v = this.jsonata_value(t, st, v, &b, name)?;
                     Ok(Some(match v {
                         Value::String(s) => s,
                         other => to_text(&other),
@@ -33,7 +32,7 @@ impl<'d> Engine<'d> {
                 Some(ValueOrPath::Value(v)) => Ok(v.as_str().map(str::to_string)),
                 Some(ValueOrPath::Path(p)) => {
                     // ErrorPath and CausePath take a reference path or an intrinsic function.
-                    let v = this.path_field(&t, st, &format!("{name}Path"), p, &t.input)?;
+                    let v = this.path_field(t, st, &format!("{name}Path"), p, &t.input)?;
                     Ok(Some(match v {
                         Value::String(s) => s,
                         other => to_text(&other),
@@ -41,14 +40,8 @@ impl<'d> Engine<'d> {
                 }
             }
         };
-        let e = field(self, error, "Error");
-        let c = e.and_then(|e| field(self, cause, "Cause").map(|c| (e, c)));
-        match c {
-            Ok((e, c)) => {
-                self.thread_failed(tid, t, e, c);
-                Ok(())
-            }
-            Err(f) => Err((t, f)),
-        }
+        let error = field(self, error, "Error")?;
+        let cause = field(self, cause, "Cause")?;
+        Ok(Next::FailThread { error, cause })
     }
 }

@@ -2,9 +2,9 @@
 
 use crate::exec::dataflow::*;
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
-use crate::exec::{to_text, Engine, ThreadId};
-use crate::rng::Rng;
+use crate::exec::{to_text, Engine};
 use serde_json::{json, Value};
 use stepwise_asl::model::{MapSpec, QueryLanguage, State, ValueOrPath};
 use stepwise_asl::EvalError;
@@ -23,27 +23,23 @@ impl<'d> Engine<'d> {
 
     pub(crate) fn run_map(
         &mut self,
-        tid: ThreadId,
-        mut t: Thread,
+        t: &mut Thread,
         st: &State,
         spec: &MapSpec,
-    ) -> Result<(), (Thread, Failure)> {
+    ) -> Result<Next, Failure> {
         let jsonata = st.query_language == QueryLanguage::Jsonata;
-        let effective = match self.effective_input(&t, st, None) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
+        let effective = self.effective_input(t, st, None)?;
         let items = if jsonata {
             match &spec.items {
                 Some(v) => {
-                    let b = self.jsonata_bindings(&t, st, &[], None);
-                    self.jsonata_value(&t, st, v, &b, "Items")
+                    let b = self.jsonata_bindings(t, st, &[], None);
+                    self.jsonata_value(t, st, v, &b, "Items")
                 }
                 None => Ok(effective.clone()),
             }
         } else {
             match spec.items_path.as_deref() {
-                Some(p) => self.jsonpath_select(&t, st, "ItemsPath", Some(p), &effective),
+                Some(p) => self.jsonpath_select(t, st, "ItemsPath", Some(p), &effective),
                 None => Ok(effective.clone()),
             }
         };
@@ -65,37 +61,27 @@ impl<'d> Engine<'d> {
                         to_text(&other)
                     )),
                 };
-                let f = self.in_state(&t, st, error);
-                return Err((t, f));
+                return Err(self.in_state(t, st, error));
             }
-            Err(f) => return Err((t, f)),
+            Err(f) => return Err(f),
         };
-        let max =
-            match self.map_setting(&t, st, &spec.max_concurrency, "MaxConcurrency", &effective) {
-                Ok(v) => v,
-                Err(f) => return Err((t, f)),
-            };
+        let max = self.map_setting(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
         let max_concurrency = match max {
             None => 0,
             Some(v) => match as_count(&v) {
                 Some(n) => n as usize,
                 None => {
-                    let f = self.in_state(
-                        &t,
+                    return Err(self.in_state(
+                        t,
                         st,
                         not_valid("MaxConcurrency", "integer", &v, &spec.max_concurrency),
-                    );
-                    return Err((t, f));
+                    ));
                 }
             },
         };
-        self.emit(
-            &mut t,
-            "MapStateStarted",
-            Some(json!({"length": items.len()})),
-        );
+        self.emit(t, "MapStateStarted", Some(json!({"length": items.len()})));
         let tolerated_count = match self.map_setting(
-            &t,
+            t,
             st,
             &spec.tolerated_failure_count,
             "ToleratedFailureCount",
@@ -106,16 +92,15 @@ impl<'d> Engine<'d> {
                 Some(n) => Some(n),
                 // A negative integer is an integer: AWS names the range, not the type.
                 None if as_integer(&v).is_some_and(|n| n < 0) => {
-                    let f = self.in_state(
-                        &t,
+                    return Err(self.in_state(
+                        t,
                         st,
                         EvalError::runtime("ToleratedFailureCount cannot be negative."),
-                    );
-                    return Err((t, f));
+                    ));
                 }
                 None => {
-                    let f = self.in_state(
-                        &t,
+                    return Err(self.in_state(
+                        t,
                         st,
                         not_valid(
                             "ToleratedFailureCount",
@@ -123,14 +108,13 @@ impl<'d> Engine<'d> {
                             &v,
                             &spec.tolerated_failure_count,
                         ),
-                    );
-                    return Err((t, f));
+                    ));
                 }
             },
-            Err(f) => return Err((t, f)),
+            Err(f) => return Err(f),
         };
         let tolerated_percentage = match self.map_setting(
-            &t,
+            t,
             st,
             &spec.tolerated_failure_percentage,
             "ToleratedFailurePercentage",
@@ -144,8 +128,8 @@ impl<'d> Engine<'d> {
                 Some(p) if (0.0..=100.0).contains(&p) => Some(p),
                 // The type is checked before the range.
                 None => {
-                    let f = self.in_state(
-                        &t,
+                    return Err(self.in_state(
+                        t,
                         st,
                         not_valid(
                             "ToleratedFailurePercentage",
@@ -153,28 +137,26 @@ impl<'d> Engine<'d> {
                             &v,
                             &spec.tolerated_failure_percentage,
                         ),
-                    );
-                    return Err((t, f));
+                    ));
                 }
                 Some(_) => {
-                    let f = self.in_state(
-                        &t,
+                    return Err(self.in_state(
+                        t,
                         st,
                         EvalError::runtime("ToleratedFailurePercentage must be between 0 and 100."),
-                    );
-                    return Err((t, f));
+                    ));
                 }
             },
-            Err(f) => return Err((t, f)),
+            Err(f) => return Err(f),
         };
         let distributed = self.def.machines[spec.processor].distributed;
         if distributed {
             let arn = format!(
                 "{}/{}",
                 self.s.info.execution_arn.replace(":execution:", ":mapRun:"),
-                uuid_short(&mut self.rng())
+                self.rng().uuid()
             );
-            self.emit(&mut t, "MapRunStarted", Some(json!({"mapRunArn": arn})));
+            self.emit(t, "MapRunStarted", Some(json!({"mapRunArn": arn})));
         }
         let n = items.len();
         let c = Children {
@@ -192,13 +174,6 @@ impl<'d> Engine<'d> {
             tolerated_percentage,
             failure: None,
         };
-        t.phase = Phase::Children(Box::new(c));
-        self.s.threads.insert(tid, t);
-        self.pump(tid);
-        Ok(())
+        Ok(Next::Fork(Box::new(c), Vec::new()))
     }
-}
-
-pub(crate) fn uuid_short(rng: &mut Rng) -> String {
-    rng.uuid()
 }

@@ -8,3 +8,5 @@ mod pass;
 mod succeed;
 mod task;
 mod wait;
+
+pub(crate) use task::TaskFields;

@@ -1,6 +1,7 @@
 //! The Parallel state.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{Engine, ThreadId};
 use serde_json::Value;
@@ -10,15 +11,12 @@ impl<'d> Engine<'d> {
     pub(crate) fn run_parallel(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        t: &mut Thread,
         st: &State,
         branches: &[MachineId],
-    ) -> Result<(), (Thread, Failure)> {
-        let effective = match self.effective_input(&t, st, None) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
-        self.emit(&mut t, "ParallelStateStarted", None);
+    ) -> Result<Next, Failure> {
+        let effective = self.effective_input(t, st, None)?;
+        self.emit(t, "ParallelStateStarted", None);
         let mut c = Children {
             is_map: false,
             distributed: false,
@@ -54,19 +52,6 @@ impl<'d> Engine<'d> {
             c.running.push(id);
             spawned.push(id);
         }
-        let empty = branches.is_empty();
-        t.phase = if empty {
-            Phase::ChildrenDone(Box::new(c))
-        } else {
-            Phase::Children(Box::new(c))
-        };
-        self.s.threads.insert(tid, t);
-        if empty {
-            self.queue.push_front(tid);
-        }
-        for id in spawned {
-            self.queue.push_back(id);
-        }
-        Ok(())
+        Ok(Next::Fork(Box::new(c), spawned))
     }
 }

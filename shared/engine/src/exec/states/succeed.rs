@@ -1,23 +1,13 @@
 //! The Succeed state.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
-use crate::exec::{Engine, ThreadId};
+use crate::exec::Engine;
 use stepwise_asl::model::State;
 
 impl<'d> Engine<'d> {
-    pub(crate) fn run_succeed(
-        &mut self,
-        tid: ThreadId,
-        t: Thread,
-        st: &State,
-    ) -> Result<(), (Thread, Failure)> {
-        match self.wait_output(&t, st) {
-            Ok(out) => {
-                self.exit_state(tid, t, out, None);
-                Ok(())
-            }
-            Err(f) => Err((t, f)),
-        }
+    pub(crate) fn run_succeed(&mut self, t: &mut Thread, st: &State) -> Result<Next, Failure> {
+        Ok(Next::exit(self.wait_output(t, st)?, None))
     }
 }

@@ -1,28 +1,36 @@
 //! The Task state: scheduling the call and the resource ARN as a string.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::Command;
 use serde_json::json;
-use stepwise_asl::model::{QueryLanguage, State, StateKind};
+use serde_json::Value;
+use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
+
+/// The fields of a Task state, as the lifecycle found them in its `StateKind::Task`.
+pub(crate) struct TaskFields<'a> {
+    pub(crate) resource: &'a String,
+    pub(crate) timeout_seconds: &'a Option<ValueOrPath>,
+    pub(crate) heartbeat_seconds: &'a Option<ValueOrPath>,
+    pub(crate) credentials: &'a Option<Value>,
+}
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_task(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        t: &mut Thread,
         st: &State,
-    ) -> Result<(), (Thread, Failure)> {
-        let StateKind::Task {
+        task: TaskFields<'_>,
+    ) -> Result<Next, Failure> {
+        let TaskFields {
             resource,
             timeout_seconds,
             heartbeat_seconds,
             credentials,
-        } = &st.kind
-        else {
-            return Ok(());
-        };
+        } = task;
         let wait_for_token = resource.ends_with(".waitForTaskToken");
         let kind = if resource.starts_with("arn:aws:lambda:")
             || resource.contains(":lambda:") && resource.contains(":function:")
@@ -38,43 +46,29 @@ impl<'d> Engine<'d> {
         } else {
             None
         };
-        let params = match self.effective_input(&t, st, token.as_deref()) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
-        let timeout = match self.positive_seconds(
-            &t,
-            st,
-            timeout_seconds,
-            "TimeoutSeconds",
-            &t.input.clone(),
-        ) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
-        let heartbeat = match self.positive_seconds(
-            &t,
+        let params = self.effective_input(t, st, token.as_deref())?;
+        let timeout =
+            self.positive_seconds(t, st, timeout_seconds, "TimeoutSeconds", &t.input.clone())?;
+        let heartbeat = self.positive_seconds(
+            t,
             st,
             heartbeat_seconds,
             "HeartbeatSeconds",
             &t.input.clone(),
-        ) {
-            Ok(v) => v,
-            Err(f) => return Err((t, f)),
-        };
+        )?;
         // The role the task runs as: AWS records it on the scheduled event.
         let role_arn = match credentials {
             None => None,
             Some(c) => {
                 let evaluated = if st.query_language == QueryLanguage::Jsonata {
-                    let b = self.jsonata_bindings(&t, st, &[], token.as_deref());
-                    self.jsonata_value(&t, st, c, &b, "Credentials")
+                    let b = self.jsonata_bindings(t, st, &[], token.as_deref());
+                    self.jsonata_value(t, st, c, &b, "Credentials")
                 } else {
-                    self.jsonpath_template(&t, st, c, &t.input, token.as_deref())
+                    self.jsonpath_template(t, st, c, &t.input, token.as_deref())
                 };
                 match evaluated {
                     Ok(v) => v.get("RoleArn").cloned(),
-                    Err(f) => return Err((t, f)),
+                    Err(f) => return Err(f),
                 }
             }
         };
@@ -92,9 +86,9 @@ impl<'d> Engine<'d> {
                 if let Some(r) = &role_arn {
                     d["taskCredentials"] = json!({ "roleArn": r });
                 }
-                self.emit(&mut t, "TaskScheduled", Some(d));
+                self.emit(t, "TaskScheduled", Some(d));
                 self.emit(
-                    &mut t,
+                    t,
                     "TaskStarted",
                     Some(json!({"resourceType": resource_type, "resource": short})),
                 );
@@ -107,8 +101,8 @@ impl<'d> Engine<'d> {
                 if let Some(r) = &role_arn {
                     d["taskCredentials"] = json!({ "roleArn": r });
                 }
-                self.emit(&mut t, "LambdaFunctionScheduled", Some(d));
-                self.emit(&mut t, "LambdaFunctionStarted", None);
+                self.emit(t, "LambdaFunctionScheduled", Some(d));
+                self.emit(t, "LambdaFunctionStarted", None);
             }
             TaskKind::Activity => {
                 let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
@@ -118,7 +112,7 @@ impl<'d> Engine<'d> {
                 if let Some(s) = heartbeat {
                     d["heartbeatInSeconds"] = json!(s);
                 }
-                self.emit(&mut t, "ActivityScheduled", Some(d));
+                self.emit(t, "ActivityScheduled", Some(d));
             }
         }
         // Without TimeoutSeconds a callback or activity task waits up to a year, as on AWS; a
@@ -154,8 +148,7 @@ impl<'d> Engine<'d> {
             resource_type,
             resource: short,
         }));
-        self.park(tid, t);
-        Ok(())
+        Ok(Next::Park)
     }
 }
 

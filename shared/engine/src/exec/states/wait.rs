@@ -1,6 +1,7 @@
 //! The Wait state.
 
 use crate::exec::errors::*;
+use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::time_fmt::parse_iso;
@@ -27,18 +28,14 @@ impl<'d> Engine<'d> {
     pub(crate) fn run_wait(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        t: &mut Thread,
         st: &State,
         w: &WaitFor,
-    ) -> Result<(), (Thread, Failure)> {
-        let due = match self.wait_due(&t, st, w) {
-            Ok(d) => d,
-            Err(f) => return Err((t, f)),
-        };
+    ) -> Result<Next, Failure> {
+        let due = self.wait_due(t, st, w)?;
         let timer = self.start_timer(Waiter::Wait(tid), due);
         t.phase = Phase::Wait { timer };
-        self.park(tid, t);
-        Ok(())
+        Ok(Next::Park)
     }
 
     pub(crate) fn wait_due(&mut self, t: &Thread, st: &State, w: &WaitFor) -> Result<i64, Failure> {
