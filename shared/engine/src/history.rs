@@ -1,7 +1,7 @@
 //! History events, shaped as GetExecutionHistory returns them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// One history event.
 ///
@@ -70,6 +70,396 @@ impl HistoryEvent {
         }
         Value::Object(m)
     }
+}
+
+/// What the engine records, with typed details: each variant becomes one [`HistoryEvent`] whose
+/// type and details are exactly AWS's (the stored and API forms stay those of `HistoryEvent`).
+///
+/// Payload texts (`input`, `output`, `parameters`) are carried as the JSON text already
+/// measured against the payload quota, so a payload is serialized once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EventKind {
+    ExecutionStarted {
+        input: String,
+        role_arn: String,
+        state_machine_arn: String,
+    },
+    ExecutionRedriven {
+        redrive_count: u32,
+    },
+    ExecutionSucceeded {
+        output: String,
+    },
+    /// Each part only when present.
+    ExecutionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// Each part only when present.
+    ExecutionAborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionTimedOut,
+    /// `{state_type}StateEntered`.
+    StateEntered {
+        state_type: &'static str,
+        name: String,
+        input: String,
+    },
+    /// `{state_type}StateExited`; `assigned` holds each assigned variable's JSON text.
+    StateExited {
+        state_type: &'static str,
+        name: String,
+        output: String,
+        assigned: Option<Map<String, Value>>,
+    },
+    /// `{state_type}StateStarted` (Parallel; Map has [`EventKind::MapStateStarted`]).
+    StateStarted {
+        state_type: &'static str,
+    },
+    /// `{state_type}StateSucceeded` (Map, Parallel).
+    StateSucceeded {
+        state_type: &'static str,
+    },
+    /// `{state_type}StateFailed` (Map, Parallel).
+    StateFailed {
+        state_type: &'static str,
+    },
+    MapStateStarted {
+        length: usize,
+    },
+    MapRunStarted {
+        map_run_arn: String,
+    },
+    MapRunSucceeded,
+    MapRunFailed {
+        error: String,
+        cause: String,
+    },
+    MapIterationStarted {
+        name: String,
+        index: usize,
+    },
+    MapIterationSucceeded {
+        name: String,
+        index: usize,
+    },
+    MapIterationFailed {
+        name: String,
+        index: usize,
+    },
+    EvaluationFailed {
+        error: String,
+        cause: String,
+        state: String,
+        location: Option<String>,
+    },
+    TaskScheduled {
+        resource: ServiceResource,
+        region: String,
+        parameters: String,
+        timeout_s: Option<u64>,
+        heartbeat_s: Option<u64>,
+        role_arn: Option<Value>,
+    },
+    TaskStarted {
+        resource: ServiceResource,
+    },
+    TaskSubmitted {
+        resource: ServiceResource,
+        output: String,
+    },
+    TaskSucceeded {
+        resource: ServiceResource,
+        output: String,
+    },
+    TaskFailed {
+        resource: ServiceResource,
+        error: String,
+        cause: String,
+    },
+    TaskTimedOut {
+        resource: ServiceResource,
+        error: String,
+    },
+    LambdaFunctionScheduled {
+        resource: String,
+        input: String,
+        timeout_s: Option<u64>,
+        role_arn: Option<Value>,
+    },
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded {
+        output: String,
+    },
+    LambdaFunctionFailed {
+        error: String,
+        cause: String,
+    },
+    LambdaFunctionTimedOut {
+        error: String,
+    },
+    ActivityScheduled {
+        resource: String,
+        input: String,
+        timeout_s: Option<u64>,
+        heartbeat_s: Option<u64>,
+    },
+    ActivityStarted {
+        worker_name: Option<String>,
+    },
+    ActivitySucceeded {
+        output: String,
+    },
+    ActivityFailed {
+        error: String,
+        cause: String,
+    },
+    ActivityTimedOut {
+        error: String,
+    },
+}
+
+/// A service integration as AWS names it in task events: `lambda` and `invoke` for
+/// `arn:aws:states:::lambda:invoke`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceResource {
+    pub(crate) resource_type: String,
+    pub(crate) resource: String,
+}
+
+/// `{"truncated": false}`: Stepwise never truncates a payload in history.
+fn not_truncated() -> Value {
+    json!({"truncated": false})
+}
+
+/// Inserts `key` when there is a value.
+fn insert_some(d: &mut Value, key: &str, v: Option<Value>) {
+    if let (Value::Object(m), Some(v)) = (d, v) {
+        m.insert(key.to_string(), v);
+    }
+}
+
+impl EventKind {
+    /// AWS's event type and details object. Keys are in AWS's order, which the stored form keeps.
+    pub(crate) fn into_parts(self) -> (String, Option<Value>) {
+        use EventKind::*;
+        let (ty, details): (std::borrow::Cow<'static, str>, Option<Value>) = match self {
+            ExecutionStarted {
+                input,
+                role_arn,
+                state_machine_arn,
+            } => (
+                "ExecutionStarted".into(),
+                Some(json!({
+                    "input": input,
+                    "inputDetails": not_truncated(),
+                    "roleArn": role_arn,
+                    "stateMachineArn": state_machine_arn,
+                })),
+            ),
+            ExecutionRedriven { redrive_count } => (
+                "ExecutionRedriven".into(),
+                Some(json!({ "redriveCount": redrive_count })),
+            ),
+            ExecutionSucceeded { output } => (
+                "ExecutionSucceeded".into(),
+                Some(json!({"output": output, "outputDetails": not_truncated()})),
+            ),
+            ExecutionFailed { error, cause } => (
+                "ExecutionFailed".into(),
+                Some(error_and_cause(error, cause)),
+            ),
+            ExecutionAborted { error, cause } => (
+                "ExecutionAborted".into(),
+                Some(error_and_cause(error, cause)),
+            ),
+            ExecutionTimedOut => (
+                "ExecutionTimedOut".into(),
+                Some(json!({"error": "States.Timeout", "cause": "The execution timed out"})),
+            ),
+            StateEntered {
+                state_type,
+                name,
+                input,
+            } => (
+                format!("{state_type}StateEntered").into(),
+                Some(json!({"name": name, "input": input, "inputDetails": not_truncated()})),
+            ),
+            StateExited {
+                state_type,
+                name,
+                output,
+                assigned,
+            } => {
+                let mut d =
+                    json!({"name": name, "output": output, "outputDetails": not_truncated()});
+                if let Some(vars) = assigned {
+                    insert_some(&mut d, "assignedVariables", Some(Value::Object(vars)));
+                    insert_some(&mut d, "assignedVariablesDetails", Some(not_truncated()));
+                }
+                (format!("{state_type}StateExited").into(), Some(d))
+            }
+            StateStarted { state_type } => (format!("{state_type}StateStarted").into(), None),
+            StateSucceeded { state_type } => (format!("{state_type}StateSucceeded").into(), None),
+            StateFailed { state_type } => (format!("{state_type}StateFailed").into(), None),
+            MapStateStarted { length } => {
+                ("MapStateStarted".into(), Some(json!({ "length": length })))
+            }
+            MapRunStarted { map_run_arn } => (
+                "MapRunStarted".into(),
+                Some(json!({ "mapRunArn": map_run_arn })),
+            ),
+            MapRunSucceeded => ("MapRunSucceeded".into(), None),
+            MapRunFailed { error, cause } => (
+                "MapRunFailed".into(),
+                Some(json!({"error": error, "cause": cause})),
+            ),
+            MapIterationStarted { name, index } => (
+                "MapIterationStarted".into(),
+                Some(json!({"name": name, "index": index})),
+            ),
+            MapIterationSucceeded { name, index } => (
+                "MapIterationSucceeded".into(),
+                Some(json!({"name": name, "index": index})),
+            ),
+            MapIterationFailed { name, index } => (
+                "MapIterationFailed".into(),
+                Some(json!({"name": name, "index": index})),
+            ),
+            EvaluationFailed {
+                error,
+                cause,
+                state,
+                location,
+            } => {
+                let mut d = json!({"error": error, "cause": cause, "state": state});
+                insert_some(&mut d, "location", location.map(Value::String));
+                ("EvaluationFailed".into(), Some(d))
+            }
+            TaskScheduled {
+                resource,
+                region,
+                parameters,
+                timeout_s,
+                heartbeat_s,
+                role_arn,
+            } => {
+                let mut d = json!({"resourceType": resource.resource_type, "resource": resource.resource, "region": region, "parameters": parameters});
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
+                insert_some(
+                    &mut d,
+                    "taskCredentials",
+                    role_arn.map(|r| json!({ "roleArn": r })),
+                );
+                ("TaskScheduled".into(), Some(d))
+            }
+            TaskStarted { resource } => (
+                "TaskStarted".into(),
+                Some(
+                    json!({"resourceType": resource.resource_type, "resource": resource.resource}),
+                ),
+            ),
+            TaskSubmitted { resource, output } => (
+                "TaskSubmitted".into(),
+                Some(
+                    json!({"resourceType": resource.resource_type, "resource": resource.resource, "output": output, "outputDetails": not_truncated()}),
+                ),
+            ),
+            TaskSucceeded { resource, output } => (
+                "TaskSucceeded".into(),
+                Some(
+                    json!({"resourceType": resource.resource_type, "resource": resource.resource, "output": output, "outputDetails": not_truncated()}),
+                ),
+            ),
+            TaskFailed {
+                resource,
+                error,
+                cause,
+            } => (
+                "TaskFailed".into(),
+                Some(
+                    json!({"error": error, "cause": cause, "resourceType": resource.resource_type, "resource": resource.resource}),
+                ),
+            ),
+            // AWS records no cause for a timeout.
+            TaskTimedOut { resource, error } => (
+                "TaskTimedOut".into(),
+                Some(
+                    json!({"error": error, "resourceType": resource.resource_type, "resource": resource.resource}),
+                ),
+            ),
+            LambdaFunctionScheduled {
+                resource,
+                input,
+                timeout_s,
+                role_arn,
+            } => {
+                let mut d =
+                    json!({"resource": resource, "input": input, "inputDetails": not_truncated()});
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(
+                    &mut d,
+                    "taskCredentials",
+                    role_arn.map(|r| json!({ "roleArn": r })),
+                );
+                ("LambdaFunctionScheduled".into(), Some(d))
+            }
+            LambdaFunctionStarted => ("LambdaFunctionStarted".into(), None),
+            LambdaFunctionSucceeded { output } => (
+                "LambdaFunctionSucceeded".into(),
+                Some(json!({"output": output, "outputDetails": not_truncated()})),
+            ),
+            LambdaFunctionFailed { error, cause } => (
+                "LambdaFunctionFailed".into(),
+                Some(json!({"error": error, "cause": cause})),
+            ),
+            LambdaFunctionTimedOut { error } => (
+                "LambdaFunctionTimedOut".into(),
+                Some(json!({ "error": error })),
+            ),
+            ActivityScheduled {
+                resource,
+                input,
+                timeout_s,
+                heartbeat_s,
+            } => {
+                let mut d =
+                    json!({"resource": resource, "input": input, "inputDetails": not_truncated()});
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
+                ("ActivityScheduled".into(), Some(d))
+            }
+            // AWS records empty details when the worker gave no name.
+            ActivityStarted { worker_name } => {
+                let mut d = json!({});
+                insert_some(&mut d, "workerName", worker_name.map(Value::String));
+                ("ActivityStarted".into(), Some(d))
+            }
+            ActivitySucceeded { output } => (
+                "ActivitySucceeded".into(),
+                Some(json!({"output": output, "outputDetails": not_truncated()})),
+            ),
+            ActivityFailed { error, cause } => (
+                "ActivityFailed".into(),
+                Some(json!({"error": error, "cause": cause})),
+            ),
+            ActivityTimedOut { error } => {
+                ("ActivityTimedOut".into(), Some(json!({ "error": error })))
+            }
+        };
+        (ty.into_owned(), details)
+    }
+}
+
+/// `{"error", "cause"}` with each part only when present.
+fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
+    let mut d = json!({});
+    insert_some(&mut d, "error", error.map(Value::String));
+    insert_some(&mut d, "cause", cause.map(Value::String));
+    d
 }
 
 fn is_state_type(prefix: &str) -> bool {

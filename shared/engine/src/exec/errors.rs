@@ -2,9 +2,10 @@
 
 use crate::exec::state::*;
 use crate::exec::{Engine, ThreadId};
+use crate::history::EventKind;
 use crate::Status;
-use serde_json::{json, Value};
-use stepwise_asl::model::{Catcher, QueryLanguage, State};
+use serde_json::json;
+use stepwise_asl::model::{Catcher, QueryLanguage, State, StateKind};
 use stepwise_asl::payload;
 
 /// A failure inside a state.
@@ -70,24 +71,22 @@ impl<'d> Engine<'d> {
                 });
             }
             // No Retry or Catch: the whole execution fails.
-            let d = json!({"error": f.error, "cause": f.cause});
-            self.end(
-                Status::Failed,
-                None,
-                Some(f.error),
-                Some(f.cause),
-                "ExecutionFailed",
-                Some(d),
-            );
+            let event = EventKind::ExecutionFailed {
+                error: Some(f.error.clone()),
+                cause: Some(f.cause.clone()),
+            };
+            self.end(Status::Failed, None, Some(f.error), Some(f.cause), event);
             return;
         }
         let st = self.def.state(t.machine, t.state);
         if f.evaluation {
-            let mut d = json!({"error": f.error, "cause": f.cause, "state": st.name});
-            if let Some(location) = evaluation_location(&f.cause) {
-                d["location"] = Value::String(location.to_string());
-            }
-            self.emit(&mut t, "EvaluationFailed", Some(d));
+            let event = EventKind::EvaluationFailed {
+                error: f.error.clone(),
+                cause: f.cause.clone(),
+                state: st.name.clone(),
+                location: evaluation_location(&f.cause).map(str::to_string),
+            };
+            self.emit(&mut t, event);
         }
         // Retry
         if let Some(i) = st
@@ -116,11 +115,9 @@ impl<'d> Engine<'d> {
                 return;
             }
         }
-        let ty = st.type_name();
-        if ty == "Map" || ty == "Parallel" {
-            let d = json!({"error": f.error, "cause": f.cause});
-            let _ = d;
-            self.emit(&mut t, &format!("{ty}StateFailed"), None);
+        if matches!(st.kind, StateKind::Map(_) | StateKind::Parallel { .. }) {
+            let state_type = st.type_name();
+            self.emit(&mut t, EventKind::StateFailed { state_type });
         }
         // Catch
         if let Some(c) = st

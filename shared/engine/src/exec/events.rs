@@ -3,8 +3,9 @@
 use crate::exec::errors::*;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
+use crate::history::EventKind;
 use crate::{Command, Event, Status, WaitId};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use stepwise_asl::model::StateKind;
 
 impl<'d> Engine<'d> {
@@ -28,21 +29,11 @@ impl<'d> Engine<'d> {
             Event::TimerFired { timer } => self.timer_fired(timer),
             Event::Redrive { .. } => {}
             Event::Stop { error, cause } => {
-                let mut d = Map::new();
-                if let Some(e) = &error {
-                    d.insert("error".into(), Value::String(e.clone()));
-                }
-                if let Some(c) = &cause {
-                    d.insert("cause".into(), Value::String(c.clone()));
-                }
-                self.end(
-                    Status::Aborted,
-                    None,
-                    error,
-                    cause,
-                    "ExecutionAborted",
-                    Some(Value::Object(d)),
-                );
+                let event = EventKind::ExecutionAborted {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                };
+                self.end(Status::Aborted, None, error, cause, event);
             }
         }
     }
@@ -52,13 +43,12 @@ impl<'d> Engine<'d> {
             return; // already started: a redelivered Start
         }
         self.s.input = input.clone();
-        let details = json!({
-            "input": to_text(&input),
-            "inputDetails": {"truncated": false},
-            "roleArn": self.s.info.role_arn,
-            "stateMachineArn": self.s.info.state_machine_arn,
-        });
-        self.emit_raw(0, "ExecutionStarted", Some(details));
+        let event = EventKind::ExecutionStarted {
+            input: to_text(&input),
+            role_arn: self.s.info.role_arn.clone(),
+            state_machine_arn: self.s.info.state_machine_arn.clone(),
+        };
+        self.emit_raw(0, event);
         if let Some(secs) = self.def.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
             self.start_timer(Waiter::ExecutionTimeout, at);
@@ -116,11 +106,8 @@ impl<'d> Engine<'d> {
         self.s.cause = None;
         self.s.stop_ms = None;
         let prev = self.s.last_event_id;
-        let id = self.emit_raw(
-            prev,
-            "ExecutionRedriven",
-            Some(json!({"redriveCount": self.s.info.redrive_count})),
-        );
+        let redrive_count = self.s.info.redrive_count;
+        let id = self.emit_raw(prev, EventKind::ExecutionRedriven { redrive_count });
         if let Some(secs) = self.def.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
             self.start_timer(Waiter::ExecutionTimeout, at);
@@ -175,35 +162,29 @@ impl<'d> Engine<'d> {
         });
         match outcome {
             Ok((output, text)) => {
-                let (ty, details) = match w.kind {
-                    TaskKind::LambdaFunction => (
-                        "LambdaFunctionSucceeded",
-                        json!({"output": text, "outputDetails": {"truncated": false}}),
-                    ),
-                    TaskKind::Activity => (
-                        "ActivitySucceeded",
-                        json!({"output": text, "outputDetails": {"truncated": false}}),
-                    ),
-                    TaskKind::Service => (
-                        "TaskSucceeded",
-                        json!({"resourceType": w.resource_type, "resource": w.resource, "output": text, "outputDetails": {"truncated": false}}),
-                    ),
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionSucceeded { output: text },
+                    TaskKind::Activity => EventKind::ActivitySucceeded { output: text },
+                    TaskKind::Service => EventKind::TaskSucceeded {
+                        resource: w.service(),
+                        output: text,
+                    },
                 };
-                self.emit(&mut t, ty, Some(details));
+                self.emit(&mut t, event);
                 self.finish_with_result(tid, t, output);
             }
             Err(f) => {
-                let ty = match w.kind {
-                    TaskKind::LambdaFunction => "LambdaFunctionFailed",
-                    TaskKind::Activity => "ActivityFailed",
-                    TaskKind::Service => "TaskFailed",
+                let (error, cause) = (f.error.clone(), f.cause.clone());
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionFailed { error, cause },
+                    TaskKind::Activity => EventKind::ActivityFailed { error, cause },
+                    TaskKind::Service => EventKind::TaskFailed {
+                        resource: w.service(),
+                        error,
+                        cause,
+                    },
                 };
-                let mut d = json!({"error": f.error, "cause": f.cause});
-                if w.kind == TaskKind::Service {
-                    d["resourceType"] = json!(w.resource_type);
-                    d["resource"] = json!(w.resource);
-                }
-                self.emit(&mut t, ty, Some(d));
+                self.emit(&mut t, event);
                 self.fail_state(tid, t, f);
             }
         }
@@ -217,8 +198,11 @@ impl<'d> Engine<'d> {
             return;
         };
         if let Phase::Task(w) = &t.phase {
-            let d = json!({"resourceType": w.resource_type, "resource": w.resource, "output": to_text(&output), "outputDetails": {"truncated": false}});
-            self.emit(&mut t, "TaskSubmitted", Some(d));
+            let event = EventKind::TaskSubmitted {
+                resource: w.service(),
+                output: to_text(&output),
+            };
+            self.emit(&mut t, event);
         }
         self.s.threads.insert(tid, t);
     }
@@ -231,12 +215,7 @@ impl<'d> Engine<'d> {
             return;
         };
         if matches!(&t.phase, Phase::Task(w) if w.kind == TaskKind::Activity) {
-            // AWS records empty details when the worker gave no name.
-            let d = match worker_name {
-                Some(w) => json!({ "workerName": w }),
-                None => json!({}),
-            };
-            self.emit(&mut t, "ActivityStarted", Some(d));
+            self.emit(&mut t, EventKind::ActivityStarted { worker_name });
         }
         self.s.threads.insert(tid, t);
     }
@@ -275,14 +254,12 @@ impl<'d> Engine<'d> {
         };
         match waiter {
             Waiter::ExecutionTimeout => {
-                let d = json!({"error": "States.Timeout", "cause": "The execution timed out"});
                 self.end(
                     Status::TimedOut,
                     None,
                     Some("States.Timeout".into()),
                     None,
-                    "ExecutionTimedOut",
-                    Some(d),
+                    EventKind::ExecutionTimedOut,
                 );
             }
             Waiter::Wait(tid) => {
@@ -332,18 +309,20 @@ impl<'d> Engine<'d> {
                 } else {
                     "States.Timeout"
                 };
-                let ty = match w.kind {
-                    TaskKind::LambdaFunction => "LambdaFunctionTimedOut",
-                    TaskKind::Activity => "ActivityTimedOut",
-                    TaskKind::Service => "TaskTimedOut",
-                };
                 // AWS records no cause for a timeout (a Catch still sees "Cause": "").
-                let mut d = json!({ "error": error });
-                if w.kind == TaskKind::Service {
-                    d["resourceType"] = json!(w.resource_type);
-                    d["resource"] = json!(w.resource);
-                }
-                self.emit(&mut t, ty, Some(d));
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionTimedOut {
+                        error: error.into(),
+                    },
+                    TaskKind::Activity => EventKind::ActivityTimedOut {
+                        error: error.into(),
+                    },
+                    TaskKind::Service => EventKind::TaskTimedOut {
+                        resource: w.service(),
+                        error: error.into(),
+                    },
+                };
+                self.emit(&mut t, event);
                 self.fail_state(tid, t, Failure::new(error, ""));
             }
             Waiter::Task(_) => {}

@@ -4,6 +4,7 @@
 use crate::exec::errors::*;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
+use crate::history::EventKind;
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::{QueryLanguage, StateKind};
@@ -112,11 +113,7 @@ impl<'d> Engine<'d> {
         };
         let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
         if !hidden {
-            let id = self.emit_raw(
-                t.last_event,
-                "MapIterationStarted",
-                Some(json!({"name": name, "index": index})),
-            );
+            let id = self.emit_raw(t.last_event, EventKind::MapIterationStarted { name, index });
             child.last_event = id;
             t.last_event = id;
         }
@@ -176,29 +173,24 @@ impl<'d> Engine<'d> {
         let st = self.def.state(t.machine, t.state);
         if let Some((error, cause)) = c.failure {
             if c.is_map && c.distributed {
-                self.emit(
-                    &mut t,
-                    "MapRunFailed",
-                    Some(json!({"error": error, "cause": cause})),
-                );
+                let event = EventKind::MapRunFailed {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                };
+                self.emit(&mut t, event);
             }
             self.fail_state(tid, t, Failure::new(error, cause));
             return;
         }
         if c.is_map && c.distributed {
-            self.emit(&mut t, "MapRunSucceeded", None);
+            self.emit(&mut t, EventKind::MapRunSucceeded);
         }
         // AWS records MapStateSucceeded / ParallelStateSucceeded, then the state's exit, both
         // following the last event before them.
-        let succeeded = if c.is_map {
-            "MapStateSucceeded"
-        } else {
-            "ParallelStateSucceeded"
-        };
         if !t.hidden {
-            self.emit_raw(t.last_event, succeeded, None);
+            let state_type = st.type_name();
+            self.emit_raw(t.last_event, EventKind::StateSucceeded { state_type });
         }
-        let _ = st;
         self.finish_with_result(tid, t, Value::Array(c.results));
     }
 
@@ -206,15 +198,10 @@ impl<'d> Engine<'d> {
         self.s.threads.remove(&tid);
         match t.parent {
             None => {
-                let d = json!({"output": to_text(&output), "outputDetails": {"truncated": false}});
-                self.end(
-                    Status::Succeeded,
-                    Some(output),
-                    None,
-                    None,
-                    "ExecutionSucceeded",
-                    Some(d),
-                );
+                let event = EventKind::ExecutionSucceeded {
+                    output: to_text(&output),
+                };
+                self.end(Status::Succeeded, Some(output), None, None, event);
             }
             Some((pid, slot)) => {
                 let Some(mut p) = self.s.threads.remove(&pid) else {
@@ -233,11 +220,8 @@ impl<'d> Engine<'d> {
                         return;
                     };
                     let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
-                    let id = self.emit_raw(
-                        t.last_event,
-                        "MapIterationSucceeded",
-                        Some(json!({"name": name, "index": slot})),
-                    );
+                    let event = EventKind::MapIterationSucceeded { name, index: slot };
+                    let id = self.emit_raw(t.last_event, event);
                     p.last_event = id;
                 } else if !c.is_map {
                     p.last_event = p.last_event.max(t.last_event);
@@ -275,22 +259,12 @@ impl<'d> Engine<'d> {
                     input: t.input.clone(),
                     variables: t.variables.clone(),
                 });
-                let mut d = Map::new();
-                if let Some(e) = &error {
-                    d.insert("error".into(), Value::String(e.clone()));
-                }
                 // An empty cause (a timeout's) is left out, as AWS does.
-                if let Some(c) = cause.as_ref().filter(|c| !c.is_empty()) {
-                    d.insert("cause".into(), Value::String(c.clone()));
-                }
-                self.end(
-                    Status::Failed,
-                    None,
-                    error,
-                    cause,
-                    "ExecutionFailed",
-                    Some(Value::Object(d)),
-                );
+                let event = EventKind::ExecutionFailed {
+                    error: error.clone(),
+                    cause: cause.clone().filter(|c| !c.is_empty()),
+                };
+                self.end(Status::Failed, None, error, cause, event);
             }
             Some((pid, slot)) => {
                 let Some(mut p) = self.s.threads.remove(&pid) else {
@@ -308,11 +282,8 @@ impl<'d> Engine<'d> {
                         let pst = self.def.state(p.machine, p.state);
                         if let StateKind::Map(spec) = &pst.kind {
                             let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
-                            let id = self.emit_raw(
-                                t.last_event,
-                                "MapIterationFailed",
-                                Some(json!({"name": name, "index": slot})),
-                            );
+                            let event = EventKind::MapIterationFailed { name, index: slot };
+                            let id = self.emit_raw(t.last_event, event);
                             p.last_event = id;
                         }
                     }

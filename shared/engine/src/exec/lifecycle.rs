@@ -5,8 +5,9 @@ use crate::exec::errors::*;
 use crate::exec::state::*;
 use crate::exec::states::TaskFields;
 use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
+use crate::history::EventKind;
 use crate::{Command, Status};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use stepwise_asl::model::{State, StateId, StateKind};
 
 /// What a state's evaluation leads to; [`Engine::run_state`] carries it out.
@@ -87,9 +88,12 @@ impl<'d> Engine<'d> {
                 t.entered_ms = self.now;
                 t.retries = vec![0; st.retry.len()];
                 self.s.transitions += 1;
-                let d = json!({"name": st.name, "input": to_text(&t.input), "inputDetails": {"truncated": false}});
-                t.entered_event =
-                    self.emit(&mut t, &format!("{}StateEntered", st.type_name()), Some(d));
+                let event = EventKind::StateEntered {
+                    state_type: st.type_name(),
+                    name: st.name.clone(),
+                    input: to_text(&t.input),
+                };
+                t.entered_event = self.emit(&mut t, event);
                 t.phase = Phase::Run;
                 self.park(tid, t);
             }
@@ -202,26 +206,22 @@ impl<'d> Engine<'d> {
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;
         }
-        let mut d = Map::new();
-        d.insert("name".into(), Value::String(st.name.clone()));
-        d.insert("output".into(), Value::String(text));
-        d.insert("outputDetails".into(), json!({"truncated": false}));
-        if let Some(vars) = assigned {
-            let shown: Map<String, Value> = vars
-                .iter()
+        // The history shows each assigned value as its JSON text.
+        let shown = assigned.as_ref().map(|vars| {
+            vars.iter()
                 .map(|(k, v)| (k.clone(), Value::String(to_text(v))))
-                .collect();
-            d.insert("assignedVariables".into(), Value::Object(shown));
-            d.insert(
-                "assignedVariablesDetails".into(),
-                json!({"truncated": false}),
-            );
-            for (k, v) in vars {
-                t.variables.insert(k, v);
-            }
+                .collect()
+        });
+        for (k, v) in assigned.into_iter().flatten() {
+            t.variables.insert(k, v);
         }
-        let ty = format!("{}StateExited", st.type_name());
-        self.emit(&mut t, &ty, Some(Value::Object(d)));
+        let event = EventKind::StateExited {
+            state_type: st.type_name(),
+            name: st.name.clone(),
+            output: text,
+            assigned: shown,
+        };
+        self.emit(&mut t, event);
         self.goto(tid, t, next, output);
     }
 
@@ -231,19 +231,18 @@ impl<'d> Engine<'d> {
         output: Option<Value>,
         error: Option<String>,
         cause: Option<String>,
-        event_type: &str,
-        details: Option<Value>,
+        event: EventKind,
     ) {
         if self.s.status != Status::Running {
             return;
         }
         // A stop comes from outside the run: AWS's ExecutionAborted follows no event.
-        let prev = if event_type == "ExecutionAborted" {
+        let prev = if matches!(event, EventKind::ExecutionAborted { .. }) {
             0
         } else {
             self.s.last_event_id
         };
-        self.emit_raw(prev, event_type, details);
+        self.emit_raw(prev, event);
         self.s.status = status;
         self.s.output = output;
         self.s.error = error;

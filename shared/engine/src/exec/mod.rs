@@ -9,7 +9,7 @@
 //! (all branches enter before any exits); Map iterations run one after another, the next starting
 //! when the previous finishes or blocks.
 
-use crate::history::HistoryEvent;
+use crate::history::{EventKind, HistoryEvent};
 use crate::rng::Rng;
 use crate::{Command, Event, Transition, WaitId};
 use serde_json::Value;
@@ -72,30 +72,26 @@ pub(crate) fn to_text(v: &Value) -> String {
 }
 
 impl<'d> Engine<'d> {
-    pub(crate) fn emit_raw(
-        &mut self,
-        previous: u64,
-        event_type: &str,
-        details: Option<Value>,
-    ) -> u64 {
+    pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
+        let (event_type, details) = event.into_parts();
         self.s.last_event_id += 1;
         let id = self.s.last_event_id;
         self.history.push(HistoryEvent {
             id,
             previous_event_id: previous,
             timestamp_ms: self.now,
-            event_type: event_type.to_string(),
+            event_type,
             details,
         });
         id
     }
 
     /// Records an event on behalf of a thread (nothing for hidden threads).
-    pub(crate) fn emit(&mut self, t: &mut Thread, event_type: &str, details: Option<Value>) -> u64 {
+    pub(crate) fn emit(&mut self, t: &mut Thread, event: EventKind) -> u64 {
         if t.hidden {
             return t.last_event;
         }
-        let id = self.emit_raw(t.last_event, event_type, details);
+        let id = self.emit_raw(t.last_event, event);
         t.last_event = id;
         id
     }

@@ -1,6 +1,7 @@
 //! What an execution keeps between steps: its status, its threads and what each waits for.
 
 use crate::exec::ThreadId;
+use crate::history::ServiceResource;
 use crate::{ExecutionInfo, Status, WaitId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -101,6 +102,16 @@ pub(crate) struct TaskWait {
     pub(crate) heartbeat_s: Option<u64>,
     pub(crate) resource_type: String,
     pub(crate) resource: String,
+}
+
+impl TaskWait {
+    /// The integration as task events name it.
+    pub(crate) fn service(&self) -> ServiceResource {
+        ServiceResource {
+            resource_type: self.resource_type.clone(),
+            resource: self.resource.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,7 +5,8 @@ use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine};
-use serde_json::{json, Value};
+use crate::history::EventKind;
+use serde_json::Value;
 use stepwise_asl::model::{MapSpec, QueryLanguage, State, ValueOrPath};
 use stepwise_asl::EvalError;
 
@@ -79,7 +80,12 @@ impl<'d> Engine<'d> {
                 }
             },
         };
-        self.emit(t, "MapStateStarted", Some(json!({"length": items.len()})));
+        self.emit(
+            t,
+            EventKind::MapStateStarted {
+                length: items.len(),
+            },
+        );
         let tolerated_count = match self.map_setting(
             t,
             st,
@@ -156,7 +162,7 @@ impl<'d> Engine<'d> {
                 self.s.info.execution_arn.replace(":execution:", ":mapRun:"),
                 self.rng().uuid()
             );
-            self.emit(t, "MapRunStarted", Some(json!({"mapRunArn": arn})));
+            self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
         }
         let n = items.len();
         let c = Children {

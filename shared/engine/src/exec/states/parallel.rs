@@ -4,6 +4,7 @@ use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{Engine, ThreadId};
+use crate::history::EventKind;
 use serde_json::Value;
 use stepwise_asl::model::{MachineId, State};
 
@@ -16,7 +17,8 @@ impl<'d> Engine<'d> {
         branches: &[MachineId],
     ) -> Result<Next, Failure> {
         let effective = self.effective_input(t, st, None)?;
-        self.emit(t, "ParallelStateStarted", None);
+        let state_type = st.type_name();
+        self.emit(t, EventKind::StateStarted { state_type });
         let mut c = Children {
             is_map: false,
             distributed: false,

@@ -4,8 +4,8 @@ use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
+use crate::history::{EventKind, ServiceResource};
 use crate::Command;
-use serde_json::json;
 use serde_json::Value;
 use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
 
@@ -66,53 +66,46 @@ impl<'d> Engine<'d> {
                 } else {
                     self.jsonpath_template(t, st, c, &t.input, token.as_deref())
                 };
-                match evaluated {
-                    Ok(v) => v.get("RoleArn").cloned(),
-                    Err(f) => return Err(f),
-                }
+                evaluated?.get("RoleArn").cloned()
             }
         };
         let (resource_type, short) = service_parts(resource);
         let task = self.new_wait(Waiter::Task(tid));
         match kind {
             TaskKind::Service => {
-                let mut d = json!({"resourceType": resource_type, "resource": short, "region": region_of(resource), "parameters": to_text(&params)});
-                if let Some(s) = timeout {
-                    d["timeoutInSeconds"] = json!(s);
-                }
-                if let Some(s) = heartbeat {
-                    d["heartbeatInSeconds"] = json!(s);
-                }
-                if let Some(r) = &role_arn {
-                    d["taskCredentials"] = json!({ "roleArn": r });
-                }
-                self.emit(t, "TaskScheduled", Some(d));
-                self.emit(
-                    t,
-                    "TaskStarted",
-                    Some(json!({"resourceType": resource_type, "resource": short})),
-                );
+                let service = ServiceResource {
+                    resource_type: resource_type.clone(),
+                    resource: short.clone(),
+                };
+                let scheduled = EventKind::TaskScheduled {
+                    resource: service.clone(),
+                    region: region_of(resource),
+                    parameters: to_text(&params),
+                    timeout_s: timeout,
+                    heartbeat_s: heartbeat,
+                    role_arn,
+                };
+                self.emit(t, scheduled);
+                self.emit(t, EventKind::TaskStarted { resource: service });
             }
             TaskKind::LambdaFunction => {
-                let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
-                if let Some(s) = timeout {
-                    d["timeoutInSeconds"] = json!(s);
-                }
-                if let Some(r) = &role_arn {
-                    d["taskCredentials"] = json!({ "roleArn": r });
-                }
-                self.emit(t, "LambdaFunctionScheduled", Some(d));
-                self.emit(t, "LambdaFunctionStarted", None);
+                let scheduled = EventKind::LambdaFunctionScheduled {
+                    resource: resource.clone(),
+                    input: to_text(&params),
+                    timeout_s: timeout,
+                    role_arn,
+                };
+                self.emit(t, scheduled);
+                self.emit(t, EventKind::LambdaFunctionStarted);
             }
             TaskKind::Activity => {
-                let mut d = json!({"resource": resource, "input": to_text(&params), "inputDetails": {"truncated": false}});
-                if let Some(s) = timeout {
-                    d["timeoutInSeconds"] = json!(s);
-                }
-                if let Some(s) = heartbeat {
-                    d["heartbeatInSeconds"] = json!(s);
-                }
-                self.emit(t, "ActivityScheduled", Some(d));
+                let scheduled = EventKind::ActivityScheduled {
+                    resource: resource.clone(),
+                    input: to_text(&params),
+                    timeout_s: timeout,
+                    heartbeat_s: heartbeat,
+                };
+                self.emit(t, scheduled);
             }
         }
         // Without TimeoutSeconds a callback or activity task waits up to a year, as on AWS; a
