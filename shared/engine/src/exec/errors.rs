@@ -1,12 +1,12 @@
 //! Errors inside states: the failure type, Retry, Catch.
 
+use crate::exec::dataflow::language;
 use crate::exec::state::*;
 use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use crate::Status;
 use serde_json::json;
-use stepwise_asl::model::{Catcher, QueryLanguage, State, StateKind};
-use stepwise_asl::payload;
+use stepwise_asl::model::{Catcher, State, StateKind};
 
 /// A failure inside a state.
 #[derive(Debug, Clone)]
@@ -133,38 +133,10 @@ impl<'d> Engine<'d> {
 
     pub(crate) fn catch(&mut self, tid: ThreadId, t: Thread, st: &State, c: &Catcher, f: Failure) {
         let error_output = json!({"Error": f.error, "Cause": f.cause});
-        if st.query_language == QueryLanguage::Jsonata {
-            let b = self.jsonata_bindings(&t, st, &[("errorOutput", &error_output)], None);
-            let out = match &c.output {
-                Some(o) => self.jsonata_value(&t, st, o, &b, "Output"),
-                None => Ok(error_output.clone()),
-            };
-            let vars = out.and_then(|o| {
-                self.assign(
-                    &t,
-                    st,
-                    c.assign.as_ref(),
-                    &t.input,
-                    &[("errorOutput", &error_output)],
-                )
-                .map(|v| (o, v))
-            });
-            match vars {
-                Ok((o, v)) => self.exit_to(tid, t, st, o, v, Some(c.next)),
-                Err(f) => self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
-            }
-            return;
-        }
-        let vars = match self.assign(&t, st, c.assign.as_ref(), &error_output, &[]) {
-            Ok(v) => v,
-            Err(f) => return self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
-        };
-        match payload::apply_result_path(&t.input, error_output, c.result_path.as_deref()) {
-            Ok(out) => self.exit_to(tid, t, st, out, vars, Some(c.next)),
-            Err(e) => {
-                let f = self.in_state(&t, st, e);
-                self.thread_failed(tid, t, Some(f.error), Some(f.cause))
-            }
+        // A failure while catching is not caught again: the thread fails with it.
+        match language(st).catch_output(self, &t, st, c, error_output) {
+            Ok((out, vars)) => self.exit_to(tid, t, st, out, vars, Some(c.next)),
+            Err(f) => self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
         }
     }
 }

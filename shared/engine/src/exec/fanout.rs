@@ -1,13 +1,14 @@
 //! Children of Parallel and Map: starting them, their concurrency, collecting results, tolerated
 //! failures and cancelling siblings.
 
+use crate::exec::dataflow::language;
 use crate::exec::errors::*;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::EventKind;
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
-use stepwise_asl::model::{QueryLanguage, StateKind};
+use stepwise_asl::model::StateKind;
 
 impl<'d> Engine<'d> {
     /// Starts the next Map iteration if the concurrency limit and the running iterations allow,
@@ -59,27 +60,7 @@ impl<'d> Engine<'d> {
         let item = c.items[index].clone();
         let input = match &spec.item_selector {
             Some(sel) => {
-                let r = if st.query_language == QueryLanguage::Jsonata {
-                    let mut b = self.jsonata_bindings(&t, st, &[], None);
-                    if let Some(Value::Object(states)) = b.get_mut("states") {
-                        if let Some(Value::Object(ctx)) = states.get_mut("context") {
-                            ctx.insert(
-                                "Map".into(),
-                                json!({"Item": {"Index": index, "Value": item}}),
-                            );
-                        }
-                    }
-                    self.jsonata_value(&t, st, sel, &b, "ItemSelector")
-                } else {
-                    self.jsonpath_template_item(
-                        &t,
-                        st,
-                        sel,
-                        &c.effective,
-                        None,
-                        Some((index, &item)),
-                    )
-                };
+                let r = language(st).item_selector(self, &t, st, sel, &c.effective, index, &item);
                 match r {
                     Ok(v) => v,
                     Err(f) => {

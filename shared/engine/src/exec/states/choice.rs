@@ -1,12 +1,13 @@
 //! The Choice state.
 
+use crate::exec::dataflow::language;
 use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
-use stepwise_asl::model::{ChoiceBranch, Condition, QueryLanguage, State, StateId};
-use stepwise_asl::{payload, EvalError, Scope};
+use stepwise_asl::model::{ChoiceBranch, Condition, State, StateId};
+use stepwise_asl::{EvalError, Scope};
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_choice(
@@ -16,12 +17,8 @@ impl<'d> Engine<'d> {
         choices: &[ChoiceBranch],
         default: &Option<StateId>,
     ) -> Result<Next, Failure> {
-        let jsonata = st.query_language == QueryLanguage::Jsonata;
-        let effective = if jsonata {
-            t.input.clone()
-        } else {
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?
-        };
+        let lang = language(st);
+        let effective = lang.selected_input(self, t, st)?;
         let ctx = self.context(t, st, None);
         let mut chosen = None;
         for (i, c) in choices.iter().enumerate() {
@@ -73,33 +70,7 @@ impl<'d> Engine<'d> {
             },
         };
         let vars = self.assign(t, st, assign, &effective, &[])?;
-        let out = if jsonata {
-            match output {
-                Some(o) => {
-                    let b = self.jsonata_bindings(t, st, &[], None);
-                    self.jsonata_value(t, st, o, &b, "Output")?
-                }
-                None => effective,
-            }
-        } else {
-            let mut tv = t.variables.clone();
-            if let Some(v) = &vars {
-                tv.extend(v.clone());
-            }
-            let ctx = Value::Null;
-            let scope = Scope {
-                input: &effective,
-                context: &ctx,
-                variables: &tv,
-            };
-            match st.output_path.as_deref() {
-                Some("$") => effective.clone(),
-                p => match payload::select("OutputPath", p, &scope) {
-                    Ok(v) => v,
-                    Err(e) => return Err(self.in_state(t, st, e)),
-                },
-            }
-        };
+        let out = lang.choice_output(self, t, st, effective, output, &vars)?;
         Ok(Next::Exit {
             output: out,
             assigned: vars,

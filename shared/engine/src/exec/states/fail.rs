@@ -1,11 +1,12 @@
 //! The Fail state.
 
+use crate::exec::dataflow::language;
 use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
-use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
+use stepwise_asl::model::{State, ValueOrPath};
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_fail(
@@ -21,15 +22,15 @@ impl<'d> Engine<'d> {
          -> Result<Option<String>, Failure> {
             match f {
                 None => Ok(None),
-                Some(ValueOrPath::Value(v)) if st.query_language == QueryLanguage::Jsonata => {
-                    let b = this.jsonata_bindings(t, st, &[], None);
-                    let v = this.jsonata_value(t, st, v, &b, name)?;
-                    Ok(Some(match v {
-                        Value::String(s) => s,
-                        other => to_text(&other),
-                    }))
+                Some(ValueOrPath::Value(v)) => {
+                    match language(st).expression(this, t, st, v, name)? {
+                        Some(v) => Ok(Some(match v {
+                            Value::String(s) => s,
+                            other => to_text(&other),
+                        })),
+                        None => Ok(v.as_str().map(str::to_string)),
+                    }
                 }
-                Some(ValueOrPath::Value(v)) => Ok(v.as_str().map(str::to_string)),
                 Some(ValueOrPath::Path(p)) => {
                     // ErrorPath and CausePath take a reference path or an intrinsic function.
                     let v = this.path_field(t, st, &format!("{name}Path"), p, &t.input)?;

@@ -1,13 +1,14 @@
 //! The Map state: items, its settings, the map run.
 
+use crate::exec::dataflow::language;
 use crate::exec::dataflow::*;
 use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
-use crate::exec::{to_text, Engine};
+use crate::exec::Engine;
 use crate::history::EventKind;
 use serde_json::Value;
-use stepwise_asl::model::{MapSpec, QueryLanguage, State, ValueOrPath};
+use stepwise_asl::model::{MapSpec, State, ValueOrPath};
 use stepwise_asl::EvalError;
 
 impl<'d> Engine<'d> {
@@ -28,44 +29,8 @@ impl<'d> Engine<'d> {
         st: &State,
         spec: &MapSpec,
     ) -> Result<Next, Failure> {
-        let jsonata = st.query_language == QueryLanguage::Jsonata;
         let effective = self.effective_input(t, st, None)?;
-        let items = if jsonata {
-            match &spec.items {
-                Some(v) => {
-                    let b = self.jsonata_bindings(t, st, &[], None);
-                    self.jsonata_value(t, st, v, &b, "Items")
-                }
-                None => Ok(effective.clone()),
-            }
-        } else {
-            match spec.items_path.as_deref() {
-                Some(p) => self.jsonpath_select(t, st, "ItemsPath", Some(p), &effective),
-                None => Ok(effective.clone()),
-            }
-        };
-        let items = match items {
-            Ok(Value::Array(a)) => a,
-            Ok(other) => {
-                let error = match (&spec.items, jsonata) {
-                    // An `Items` expression is named with the type it returned.
-                    (Some(Value::String(text)), true) => {
-                        let expr = stepwise_asl::jsonata::is_template(text).unwrap_or(text);
-                        stepwise_asl::jsonata::unexpected_type(expr, "Items", "array", &other)
-                    }
-                    (_, true) => EvalError::query(format!(
-                        "Map state input must be an array but was: {}",
-                        to_text(&other)
-                    )),
-                    (_, false) => EvalError::runtime(format!(
-                        "Map state input must be an array but was: {}",
-                        to_text(&other)
-                    )),
-                };
-                return Err(self.in_state(t, st, error));
-            }
-            Err(f) => return Err(f),
-        };
+        let items = language(st).map_items(self, t, st, spec, &effective)?;
         let max = self.map_setting(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
         let max_concurrency = match max {
             None => 0,

@@ -1,5 +1,6 @@
 //! The Task state: scheduling the call and the resource ARN as a string.
 
+use crate::exec::dataflow::language;
 use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
@@ -7,7 +8,7 @@ use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::{EventKind, ServiceResource};
 use crate::Command;
 use serde_json::Value;
-use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
+use stepwise_asl::model::{State, ValueOrPath};
 
 /// The fields of a Task state, as the lifecycle found them in its `StateKind::Task`.
 pub(crate) struct TaskFields<'a> {
@@ -60,12 +61,8 @@ impl<'d> Engine<'d> {
         let role_arn = match credentials {
             None => None,
             Some(c) => {
-                let evaluated = if st.query_language == QueryLanguage::Jsonata {
-                    let b = self.jsonata_bindings(t, st, &[], token.as_deref());
-                    self.jsonata_value(t, st, c, &b, "Credentials")
-                } else {
-                    self.jsonpath_template(t, st, c, &t.input, token.as_deref())
-                };
+                let evaluated =
+                    language(st).template(self, t, st, c, "Credentials", token.as_deref());
                 evaluated?.get("RoleArn").cloned()
             }
         };

@@ -1,28 +1,18 @@
 //! The Wait state.
 
+use crate::exec::dataflow::language;
 use crate::exec::errors::*;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::time_fmt::parse_iso;
 use serde_json::Value;
-use stepwise_asl::model::{QueryLanguage, State, WaitFor};
+use stepwise_asl::model::{State, WaitFor};
 use stepwise_asl::EvalError;
 
 impl<'d> Engine<'d> {
     pub(crate) fn wait_output(&mut self, t: &Thread, st: &State) -> Result<Value, Failure> {
-        if st.query_language == QueryLanguage::Jsonata {
-            return match &st.output {
-                Some(o) => {
-                    let b = self.jsonata_bindings(t, st, &[], None);
-                    self.jsonata_value(t, st, o, &b, "Output")
-                }
-                None => Ok(t.input.clone()),
-            };
-        }
-        let selected =
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
-        self.jsonpath_select(t, st, "OutputPath", st.output_path.as_deref(), &selected)
+        language(st).plain_output(self, t, st)
     }
 
     pub(crate) fn run_wait(
@@ -39,46 +29,42 @@ impl<'d> Engine<'d> {
     }
 
     pub(crate) fn wait_due(&mut self, t: &Thread, st: &State, w: &WaitFor) -> Result<i64, Failure> {
-        let jsonata = st.query_language == QueryLanguage::Jsonata;
-        let effective = if jsonata {
-            t.input.clone()
-        } else {
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?
-        };
+        let lang = language(st);
+        let effective = lang.selected_input(self, t, st)?;
         let rt = |s: &Self, msg: String| s.in_state(t, st, EvalError::runtime(msg));
         let qe = |s: &Self, msg: String| s.in_state(t, st, EvalError::query(msg));
         match w {
-            WaitFor::Seconds(v) | WaitFor::Timestamp(v) if jsonata => {
-                let b = self.jsonata_bindings(t, st, &[], None);
-                let is_seconds = matches!(w, WaitFor::Seconds(_));
-                let field = if is_seconds { "Seconds" } else { "Timestamp" };
-                let val = self.jsonata_value(t, st, v, &b, field)?;
-                if is_seconds {
-                    match val.as_i64() {
-                        Some(n) if n >= 0 => Ok(self.now.saturating_add(n.saturating_mul(1000))),
-                        _ => Err(qe(
-                            self,
-                            format!(
-                                "The Seconds field must be a non-negative integer, but got: {}",
-                                to_text(&val)
-                            ),
-                        )),
-                    }
-                } else {
+            // An expression's value is checked as AWS checks an evaluated field; a literal was
+            // checked when the definition was created.
+            WaitFor::Seconds(v) => match lang.expression(self, t, st, v, "Seconds")? {
+                Some(val) => match val.as_i64() {
+                    Some(n) if n >= 0 => Ok(self.now.saturating_add(n.saturating_mul(1000))),
+                    _ => Err(qe(
+                        self,
+                        format!(
+                            "The Seconds field must be a non-negative integer, but got: {}",
+                            to_text(&val)
+                        ),
+                    )),
+                },
+                None => Ok(self
+                    .now
+                    .saturating_add(v.as_i64().unwrap_or(0).saturating_mul(1000))),
+            },
+            WaitFor::Timestamp(v) => match lang.expression(self, t, st, v, "Timestamp")? {
+                Some(val) => {
                     let s = val.as_str().unwrap_or_default().to_string();
                     parse_iso(&s).ok_or_else(|| {
                         qe(self, format!("The Timestamp field cannot be parsed as an ISO-8601 extended offset date-time format string: {s}"))
                     })
                 }
-            }
-            WaitFor::Seconds(v) => Ok(self
-                .now
-                .saturating_add(v.as_i64().unwrap_or(0).saturating_mul(1000))),
-            WaitFor::Timestamp(v) => {
-                let s = v.as_str().unwrap_or_default();
-                parse_iso(s)
-                    .ok_or_else(|| rt(self, format!("The Timestamp field cannot be parsed: {s}")))
-            }
+                None => {
+                    let s = v.as_str().unwrap_or_default();
+                    parse_iso(s).ok_or_else(|| {
+                        rt(self, format!("The Timestamp field cannot be parsed: {s}"))
+                    })
+                }
+            },
             WaitFor::SecondsPath(p) => {
                 let v = self.jsonpath_select(t, st, "SecondsPath", Some(p), &effective)?;
                 match v.as_i64().or_else(|| v.as_u64().map(|n| n as i64)) {

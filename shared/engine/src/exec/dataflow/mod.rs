@@ -1,5 +1,12 @@
 //! The data flow of a state: InputPath → Parameters/Arguments → ResultSelector → ResultPath →
 //! OutputPath/Output, and Assign; the Context object and the JSONPath/JSONata evaluation.
+//!
+//! A state's query language is a [`Language`]: the one type that knows whether a step of the
+//! data flow is a JSONPath field ([`jsonpath`]) or a JSONata expression ([`jsonata`]). The
+//! state handlers ask it for each step and never branch on the language themselves.
+
+mod jsonata;
+mod jsonpath;
 
 use crate::context::{self, StateContext};
 use crate::exec::errors::*;
@@ -7,8 +14,137 @@ use crate::exec::state::*;
 use crate::exec::{to_text, Engine, ThreadId, MAX_ASSIGN_BYTES};
 use crate::rng::Rng;
 use serde_json::{Map, Value};
-use stepwise_asl::model::{QueryLanguage, State, StateKind, ValueOrPath};
+use stepwise_asl::model::{Catcher, MapSpec, QueryLanguage, State, StateKind, ValueOrPath};
 use stepwise_asl::{payload, EvalError, Scope};
+
+/// What a state's assignments and outputs are: variable name to value.
+pub(crate) type Vars = Option<Map<String, Value>>;
+
+/// A query language: how each step of a state's data flow is evaluated in it.
+pub(crate) trait Language {
+    /// The state's effective input: InputPath and Parameters, or Arguments.
+    fn effective_input(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        token: Option<&str>,
+    ) -> Result<Value, Failure>;
+
+    /// The input the state's own fields read (Choice rules, Wait paths): after InputPath, or the
+    /// input itself.
+    fn selected_input(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure>;
+
+    /// A field's value when it is an expression of this language (`None`: a literal, to be used
+    /// as it is).
+    fn expression(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        value: &Value,
+        field: &str,
+    ) -> Result<Option<Value>, Failure>;
+
+    /// A payload template evaluated on the state's input (Credentials).
+    fn template(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        template: &Value,
+        field: &str,
+        token: Option<&str>,
+    ) -> Result<Value, Failure>;
+
+    /// The output of a state that has no result (Wait, Succeed).
+    fn plain_output(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure>;
+
+    /// A Pass state's output (from `Result` when it has one) and what it assigns.
+    fn pass_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &mut Thread,
+        st: &State,
+        result: Option<&Value>,
+    ) -> Result<(Value, Vars), Failure>;
+
+    /// A Task's, Map's or Parallel's output from its result, and what it assigns.
+    fn result_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &mut Thread,
+        st: &State,
+        result: Value,
+    ) -> Result<(Value, Vars), Failure>;
+
+    /// A Choice's output, once the rule (or Default) with `output` was chosen and `vars`
+    /// assigned.
+    fn choice_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        effective: Value,
+        output: Option<&Value>,
+        vars: &Vars,
+    ) -> Result<Value, Failure>;
+
+    /// A catcher's output and what it assigns, from the error output `{"Error", "Cause"}`.
+    fn catch_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        c: &Catcher,
+        error_output: Value,
+    ) -> Result<(Value, Vars), Failure>;
+
+    /// The values of an `Assign` object's fields (`assign` is the whole object), before the
+    /// size check.
+    #[allow(clippy::too_many_arguments)] // the Assign object, its input and bindings
+    fn assigned(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        fields: &Map<String, Value>,
+        assign: &Value,
+        input: &Value,
+        extra: &[(&str, &Value)],
+    ) -> Result<Map<String, Value>, Failure>;
+
+    /// A Map's items, from its effective input: ItemsPath or Items.
+    fn map_items(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        spec: &MapSpec,
+        effective: &Value,
+    ) -> Result<Vec<Value>, Failure>;
+
+    /// One Map iteration's input from its ItemSelector.
+    #[allow(clippy::too_many_arguments)] // the selector, the Map's input and the item
+    fn item_selector(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        selector: &Value,
+        effective: &Value,
+        index: usize,
+        item: &Value,
+    ) -> Result<Value, Failure>;
+}
+
+/// The language of a state: the one place the JSONPath/JSONata split is decided.
+pub(crate) fn language(st: &State) -> &'static dyn Language {
+    match st.query_language {
+        QueryLanguage::Jsonata => &jsonata::Jsonata,
+        QueryLanguage::JsonPath => &jsonpath::JsonPath,
+    }
+}
 
 impl<'d> Engine<'d> {
     pub(crate) fn context(&self, t: &Thread, st: &State, token: Option<&str>) -> Value {
@@ -191,19 +327,7 @@ impl<'d> Engine<'d> {
         let Value::Object(fields) = assign else {
             return Ok(None);
         };
-        let mut out = Map::new();
-        if st.query_language == QueryLanguage::Jsonata {
-            let b = self.jsonata_bindings(t, st, extra, None);
-            for (k, v) in fields {
-                let val = self.jsonata_value(t, st, v, &b, &format!("Assign/{k}"))?;
-                out.insert(k.clone(), val);
-            }
-        } else {
-            let evaluated = self.jsonpath_template(t, st, assign, input, None)?;
-            if let Value::Object(m) = evaluated {
-                out = m;
-            }
-        }
+        let out = language(st).assigned(self, t, st, fields, assign, input, extra)?;
         // AWS bounds what one state may assign.
         let total: usize = out.values().map(|v| to_text(v).len()).sum();
         if total > MAX_ASSIGN_BYTES {
@@ -228,85 +352,16 @@ impl<'d> Engine<'d> {
         st: &State,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
-        if st.query_language == QueryLanguage::Jsonata {
-            return match &st.parameters {
-                Some(args) => {
-                    let b = self.jsonata_bindings(t, st, &[], token);
-                    self.jsonata_value(t, st, args, &b, "Arguments")
-                }
-                None => Ok(t.input.clone()),
-            };
-        }
-        let selected =
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
-        match &st.parameters {
-            Some(p) => self.jsonpath_template(t, st, p, &selected, token),
-            None => Ok(selected),
-        }
-    }
-
-    /// ResultSelector, Assign, ResultPath, OutputPath: the state's output and what it assigns.
-    pub(crate) fn finish_jsonpath(
-        &mut self,
-        t: &mut Thread,
-        st: &State,
-        result: Value,
-    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
-        let result = match &st.result_selector {
-            Some(sel) => self.jsonpath_template(t, st, sel, &result, None)?,
-            None => result,
-        };
-        let vars = self.assign(t, st, st.assign.as_ref(), &result, &[])?;
-        // The state's input is not needed once merged: move it rather than copy a large payload.
-        let merged = match st.result_path.as_deref() {
-            None => std::mem::take(&mut t.input),
-            Some("$") => result,
-            Some(p) => {
-                let mut base = std::mem::take(&mut t.input);
-                match stepwise_asl::jsonpath::set(&mut base, p, result) {
-                    Ok(()) => base,
-                    Err(e) => {
-                        t.input = base;
-                        return Err(self.in_state(t, st, e));
-                    }
-                }
-            }
-        };
-        // OutputPath, like everything else in the state, sees the variables as they were when
-        // the state was entered: what it assigns takes effect when it is left.
-        let out = match st.output_path.as_deref() {
-            Some("$") => merged,
-            p => self.jsonpath_select(t, st, "OutputPath", p, &merged)?,
-        };
-        Ok((out, vars))
+        language(st).effective_input(self, t, st, token)
     }
 
     /// Task/Map/Parallel got their result: process it as the state's language says, and leave.
     pub(crate) fn finish_with_result(&mut self, tid: ThreadId, mut t: Thread, result: Value) {
         let st = self.def.state(t.machine, t.state);
-        match self.result_output(&mut t, st, result) {
+        match language(st).result_output(self, &mut t, st, result) {
             Ok((o, v)) => self.exit_state(tid, t, o, v),
             Err(f) => self.fail_state(tid, t, f),
         }
-    }
-
-    /// A Task's, Map's or Parallel's output from its result, and what it assigns.
-    fn result_output(
-        &mut self,
-        t: &mut Thread,
-        st: &State,
-        result: Value,
-    ) -> Result<(Value, Option<Map<String, Value>>), Failure> {
-        if st.query_language == QueryLanguage::Jsonata {
-            let b = self.jsonata_bindings(t, st, &[("result", &result)], None);
-            let out = match &st.output {
-                Some(o) => self.jsonata_value(t, st, o, &b, "Output")?,
-                None => result.clone(),
-            };
-            let vars = self.assign(t, st, st.assign.as_ref(), &t.input, &[("result", &result)])?;
-            return Ok((out, vars));
-        }
-        self.finish_jsonpath(t, st, result)
     }
 
     pub(crate) fn numeric_field(
@@ -319,11 +374,10 @@ impl<'d> Engine<'d> {
     ) -> Result<Option<Value>, Failure> {
         match f {
             None => Ok(None),
-            Some(ValueOrPath::Value(v)) if st.query_language == QueryLanguage::Jsonata => {
-                let b = self.jsonata_bindings(t, st, &[], None);
-                self.jsonata_value(t, st, v, &b, name).map(Some)
-            }
-            Some(ValueOrPath::Value(v)) => Ok(Some(v.clone())),
+            Some(ValueOrPath::Value(v)) => match language(st).expression(self, t, st, v, name)? {
+                Some(evaluated) => Ok(Some(evaluated)),
+                None => Ok(Some(v.clone())),
+            },
             Some(ValueOrPath::Path(p)) => {
                 let v = self.jsonpath_select(t, st, &format!("{name}Path"), Some(p), input)?;
                 Ok(Some(v))
@@ -403,120 +457,4 @@ pub(crate) fn jsonata_template(
 }
 
 #[cfg(test)]
-mod variable_scope_tests {
-    use crate::exec::{step, ExecutionState};
-    use crate::{Event, ExecutionInfo, Status};
-    use serde_json::{json, Value};
-    use stepwise_asl::model::Definition;
-
-    fn run(def: &str, input: Value) -> ExecutionState {
-        let def = Definition::from_json(def).expect("valid definition");
-        let info = ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-            name: "e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-            state_machine_name: "m".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            start_time_ms: 0,
-            redrive_count: 0,
-            seed: 1,
-        };
-        step(&def, ExecutionState::new(info), 0, Event::Start { input }).state
-    }
-
-    /// (what, definition, expected output or Err(error name))
-    #[test]
-    fn scopes_of_variables_in_map_and_parallel() {
-        let cases: Vec<(&str, &str, Result<Value, &str>)> = vec![
-            (
-                "Assign expressions all see the values from before the state",
-                r#"{"StartAt":"A","States":{
-                    "A":{"Type":"Pass","Assign":{"a":1},"Next":"B"},
-                    "B":{"Type":"Pass","Assign":{"a":2,"b.$":"$a"},"Next":"C"},
-                    "C":{"Type":"Pass","Parameters":{"a.$":"$a","b.$":"$b"},"End":true}}}"#,
-                Ok(json!({"a": 2, "b": 1})),
-            ),
-            (
-                "Map iterations read outer variables",
-                r#"{"StartAt":"A","States":{
-                    "A":{"Type":"Pass","Assign":{"k":10},"Next":"M"},
-                    "M":{"Type":"Map","ItemProcessor":{"StartAt":"I","States":{
-                        "I":{"Type":"Pass","Parameters":{"v.$":"States.MathAdd($, $k)"},"End":true}}},"End":true}}}"#,
-                Ok(json!([{"v": 11}, {"v": 12}])),
-            ),
-            (
-                "what an iteration assigns stays inside it",
-                r#"{"StartAt":"M","States":{
-                    "M":{"Type":"Map","ItemProcessor":{"StartAt":"I","States":{
-                        "I":{"Type":"Pass","Assign":{"inner.$":"$"},"End":true}}},"Next":"After"},
-                    "After":{"Type":"Pass","Parameters":{"x.$":"$inner"},"End":true}}}"#,
-                Err("States.Runtime"),
-            ),
-            (
-                "an iteration's own assignments are visible to its later states",
-                r#"{"StartAt":"M","States":{
-                    "M":{"Type":"Map","ItemProcessor":{"StartAt":"I","States":{
-                        "I":{"Type":"Pass","Assign":{"inner.$":"$"},"Next":"J"},
-                        "J":{"Type":"Pass","Parameters":{"x.$":"$inner"},"End":true}}},"End":true}}}"#,
-                Ok(json!([{"x": 1}, {"x": 2}])),
-            ),
-            (
-                "Parallel branches read outer variables; their assignments stay inside",
-                r#"{"StartAt":"A","States":{
-                    "A":{"Type":"Pass","Assign":{"k":"outer"},"Next":"P"},
-                    "P":{"Type":"Parallel","Branches":[
-                        {"StartAt":"B1","States":{"B1":{"Type":"Pass","Assign":{"k":"inner"},"Next":"B2"},
-                            "B2":{"Type":"Pass","Parameters":{"k.$":"$k"},"End":true}}},
-                        {"StartAt":"C1","States":{"C1":{"Type":"Pass","Parameters":{"k.$":"$k"},"End":true}}}],
-                     "Next":"After"},
-                    "After":{"Type":"Pass","Parameters":{"branches.$":"$","k.$":"$k"},"End":true}}}"#,
-                Ok(json!({"branches": [{"k": "inner"}, {"k": "outer"}], "k": "outer"})),
-            ),
-            (
-                "a distributed Map's iterations see no outer variables",
-                r#"{"StartAt":"A","States":{
-                    "A":{"Type":"Pass","Assign":{"k":10},"Next":"M"},
-                    "M":{"Type":"Map","ItemProcessor":{"ProcessorConfig":{"Mode":"DISTRIBUTED","ExecutionType":"STANDARD"},
-                        "StartAt":"I","States":{"I":{"Type":"Pass","Parameters":{"v.$":"$k"},"End":true}}},"End":true}}}"#,
-                Err("States.Runtime"),
-            ),
-            (
-                "a state that assigns more than 256 KiB fails",
-                r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Assign":{"big.$":"$.big"},"End":true}}}"#,
-                Err("States.DataLimitExceeded"),
-            ),
-            (
-                "JSONata Assign reads $states.result and the old values",
-                r#"{"QueryLanguage":"JSONata","StartAt":"A","States":{
-                    "A":{"Type":"Pass","Assign":{"n":1},"Next":"B"},
-                    "B":{"Type":"Pass","Assign":{"n":"{% $n + 1 %}","m":"{% $n %}"},"Next":"C"},
-                    "C":{"Type":"Pass","Output":{"n":"{% $n %}","m":"{% $m %}"},"End":true}}}"#,
-                Ok(json!({"n": 2, "m": 1})),
-            ),
-        ];
-        for (what, def, expected) in cases {
-            let input = if what.contains("256 KiB") {
-                json!({"big": "x".repeat(300 * 1024)})
-            } else {
-                json!([1, 2])
-            };
-            let s = run(def, input);
-            match expected {
-                Ok(out) => {
-                    assert_eq!(
-                        s.status,
-                        Status::Succeeded,
-                        "{what}: {:?} {:?}",
-                        s.error,
-                        s.cause
-                    );
-                    assert_eq!(s.output, Some(out), "{what}");
-                }
-                Err(error) => {
-                    assert_eq!(s.status, Status::Failed, "{what}");
-                    assert_eq!(s.error.as_deref(), Some(error), "{what}: {:?}", s.cause);
-                }
-            }
-        }
-    }
-}
+mod variable_scope_tests;
