@@ -1,7 +1,7 @@
 //! Errors inside states: the failure type, Retry, Catch.
 
 use crate::exec::dataflow::language;
-use crate::exec::state::*;
+use crate::exec::state::{Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use crate::Status;

@@ -1,7 +1,7 @@
 //! The event handlers: start, redrive, stop, task outcomes and timers.
 
-use crate::exec::errors::*;
-use crate::exec::state::*;
+use crate::exec::errors::{data_limit_exceeded, Failure};
+use crate::exec::state::{Phase, RedrivePoint, TaskKind, Thread, Waiter};
 use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
 use crate::history::EventKind;
 use crate::{Command, Event, Status, WaitId};

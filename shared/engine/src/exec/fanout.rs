@@ -2,8 +2,8 @@
 //! failures and cancelling siblings.
 
 use crate::exec::dataflow::language;
-use crate::exec::errors::*;
-use crate::exec::state::*;
+use crate::exec::errors::Failure;
+use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::EventKind;
 use crate::{Command, Status, WaitId};

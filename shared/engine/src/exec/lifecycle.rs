@@ -1,8 +1,8 @@
 //! The one lifecycle every state goes through: entered, run, exited (or failed), next; and the
 //! run loop that schedules threads.
 
-use crate::exec::errors::*;
-use crate::exec::state::*;
+use crate::exec::errors::data_limit_exceeded;
+use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::states::TaskFields;
 use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
 use crate::history::EventKind;

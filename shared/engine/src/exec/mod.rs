@@ -1,7 +1,7 @@
 //! The interpreter proper: threads of execution over the states of a definition.
 //!
 //! An execution is a tree of threads: the top level, one per running Parallel branch and one per
-//! running Map iteration. A thread is at one state, in one [`Phase`]. [`step`] applies an event,
+//! running Map iteration. A thread is at one state, in one [`state::Phase`]. [`step`] applies an event,
 //! then runs every runnable thread until each is blocked (on a task or a timer) or finished, so
 //! one step runs as many synchronous states as it can.
 //!

@@ -143,7 +143,7 @@ pub(crate) struct Children {
 }
 
 impl ExecutionState {
-    /// A new execution, not yet started: feed it [`Event::Start`].
+    /// A new execution, not yet started: feed it [`crate::Event::Start`].
     pub fn new(info: ExecutionInfo) -> Self {
         let rng = info.seed;
         ExecutionState {

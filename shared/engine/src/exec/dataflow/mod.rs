@@ -9,8 +9,8 @@ mod jsonata;
 mod jsonpath;
 
 use crate::context::{self, StateContext};
-use crate::exec::errors::*;
-use crate::exec::state::*;
+use crate::exec::errors::Failure;
+use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine, ThreadId, MAX_ASSIGN_BYTES};
 use crate::rng::Rng;
 use serde_json::{Map, Value};

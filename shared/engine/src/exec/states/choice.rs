@@ -1,9 +1,9 @@
 //! The Choice state.
 
 use crate::exec::dataflow::language;
-use crate::exec::errors::*;
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
 use stepwise_asl::model::{ChoiceBranch, Condition, State, StateId};

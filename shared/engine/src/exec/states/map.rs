@@ -1,28 +1,16 @@
 //! The Map state: items, its settings, the map run.
 
-use crate::exec::dataflow::language;
-use crate::exec::dataflow::*;
-use crate::exec::errors::*;
+use crate::exec::dataflow::{as_count, as_integer, language, not_valid};
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::{Children, Thread};
 use crate::exec::Engine;
 use crate::history::EventKind;
 use serde_json::Value;
-use stepwise_asl::model::{MapSpec, State, ValueOrPath};
+use stepwise_asl::model::{MapSpec, State};
 use stepwise_asl::EvalError;
 
 impl<'d> Engine<'d> {
-    pub(crate) fn map_setting(
-        &mut self,
-        t: &Thread,
-        st: &State,
-        f: &Option<ValueOrPath>,
-        name: &str,
-        input: &Value,
-    ) -> Result<Option<Value>, Failure> {
-        self.numeric_field(t, st, f, name, input)
-    }
-
     pub(crate) fn run_map(
         &mut self,
         t: &mut Thread,
@@ -31,7 +19,7 @@ impl<'d> Engine<'d> {
     ) -> Result<Next, Failure> {
         let effective = self.effective_input(t, st, None)?;
         let items = language(st).map_items(self, t, st, spec, &effective)?;
-        let max = self.map_setting(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
+        let max = self.numeric_field(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
         let max_concurrency = match max {
             None => 0,
             Some(v) => match as_count(&v) {
@@ -51,7 +39,7 @@ impl<'d> Engine<'d> {
                 length: items.len(),
             },
         );
-        let tolerated_count = match self.map_setting(
+        let tolerated_count = match self.numeric_field(
             t,
             st,
             &spec.tolerated_failure_count,
@@ -84,7 +72,7 @@ impl<'d> Engine<'d> {
             },
             Err(f) => return Err(f),
         };
-        let tolerated_percentage = match self.map_setting(
+        let tolerated_percentage = match self.numeric_field(
             t,
             st,
             &spec.tolerated_failure_percentage,

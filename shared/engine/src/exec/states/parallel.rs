@@ -1,8 +1,8 @@
 //! The Parallel state.
 
-use crate::exec::errors::*;
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::{Children, Phase, Thread};
 use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use serde_json::Value;

@@ -1,8 +1,8 @@
 //! The Succeed state.
 
-use crate::exec::errors::*;
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::Thread;
 use crate::exec::Engine;
 use stepwise_asl::model::State;
 

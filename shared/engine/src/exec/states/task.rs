@@ -1,9 +1,9 @@
 //! The Task state: scheduling the call and the resource ARN as a string.
 
 use crate::exec::dataflow::language;
-use crate::exec::errors::*;
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::{Phase, TaskKind, TaskWait, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::{EventKind, ServiceResource};
 use crate::Command;

@@ -1,9 +1,9 @@
 //! The Wait state.
 
 use crate::exec::dataflow::language;
-use crate::exec::errors::*;
+use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::*;
+use crate::exec::state::{Phase, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::time_fmt::parse_iso;
 use serde_json::Value;
