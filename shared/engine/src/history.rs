@@ -1,7 +1,8 @@
 //! History events, shaped as GetExecutionHistory returns them.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// One history event.
 ///
@@ -231,7 +232,18 @@ pub(crate) struct ServiceResource {
 
 /// `{"truncated": false}`: Stepwise never truncates a payload in history.
 fn not_truncated() -> Value {
-    json!({"truncated": false})
+    object([("truncated", Value::Bool(false))])
+}
+
+/// A details object from its fields in order, moving each value in (payload texts can be
+/// large: they are not copied again).
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    )
 }
 
 /// Inserts `key` when there is a value.
@@ -241,31 +253,56 @@ fn insert_some(d: &mut Value, key: &str, v: Option<Value>) {
     }
 }
 
+fn text(s: String) -> Value {
+    Value::String(s)
+}
+
+impl ServiceResource {
+    /// `resourceType` and `resource`, first of a task event's details.
+    fn fields(self) -> [(&'static str, Value); 2] {
+        [
+            ("resourceType", text(self.resource_type)),
+            ("resource", text(self.resource)),
+        ]
+    }
+}
+
+/// `{"error", "cause"}` with each part only when present.
+fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
+    let mut d = object([]);
+    insert_some(&mut d, "error", error.map(text));
+    insert_some(&mut d, "cause", cause.map(text));
+    d
+}
+
 impl EventKind {
     /// AWS's event type and details object. Keys are in AWS's order, which the stored form keeps.
     pub(crate) fn into_parts(self) -> (String, Option<Value>) {
         use EventKind::*;
-        let (ty, details): (std::borrow::Cow<'static, str>, Option<Value>) = match self {
+        let (ty, details): (Cow<'static, str>, Option<Value>) = match self {
             ExecutionStarted {
                 input,
                 role_arn,
                 state_machine_arn,
             } => (
                 "ExecutionStarted".into(),
-                Some(json!({
-                    "input": input,
-                    "inputDetails": not_truncated(),
-                    "roleArn": role_arn,
-                    "stateMachineArn": state_machine_arn,
-                })),
+                Some(object([
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                    ("roleArn", text(role_arn)),
+                    ("stateMachineArn", text(state_machine_arn)),
+                ])),
             ),
             ExecutionRedriven { redrive_count } => (
                 "ExecutionRedriven".into(),
-                Some(json!({ "redriveCount": redrive_count })),
+                Some(object([("redriveCount", Value::from(redrive_count))])),
             ),
             ExecutionSucceeded { output } => (
                 "ExecutionSucceeded".into(),
-                Some(json!({"output": output, "outputDetails": not_truncated()})),
+                Some(object([
+                    ("output", text(output)),
+                    ("outputDetails", not_truncated()),
+                ])),
             ),
             ExecutionFailed { error, cause } => (
                 "ExecutionFailed".into(),
@@ -277,7 +314,10 @@ impl EventKind {
             ),
             ExecutionTimedOut => (
                 "ExecutionTimedOut".into(),
-                Some(json!({"error": "States.Timeout", "cause": "The execution timed out"})),
+                Some(error_and_cause(
+                    Some("States.Timeout".into()),
+                    Some("The execution timed out".into()),
+                )),
             ),
             StateEntered {
                 state_type,
@@ -285,7 +325,11 @@ impl EventKind {
                 input,
             } => (
                 format!("{state_type}StateEntered").into(),
-                Some(json!({"name": name, "input": input, "inputDetails": not_truncated()})),
+                Some(object([
+                    ("name", text(name)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ])),
             ),
             StateExited {
                 state_type,
@@ -293,8 +337,11 @@ impl EventKind {
                 output,
                 assigned,
             } => {
-                let mut d =
-                    json!({"name": name, "output": output, "outputDetails": not_truncated()});
+                let mut d = object([
+                    ("name", text(name)),
+                    ("output", text(output)),
+                    ("outputDetails", not_truncated()),
+                ]);
                 if let Some(vars) = assigned {
                     insert_some(&mut d, "assignedVariables", Some(Value::Object(vars)));
                     insert_some(&mut d, "assignedVariablesDetails", Some(not_truncated()));
@@ -304,38 +351,40 @@ impl EventKind {
             StateStarted { state_type } => (format!("{state_type}StateStarted").into(), None),
             StateSucceeded { state_type } => (format!("{state_type}StateSucceeded").into(), None),
             StateFailed { state_type } => (format!("{state_type}StateFailed").into(), None),
-            MapStateStarted { length } => {
-                ("MapStateStarted".into(), Some(json!({ "length": length })))
-            }
+            MapStateStarted { length } => (
+                "MapStateStarted".into(),
+                Some(object([("length", Value::from(length))])),
+            ),
             MapRunStarted { map_run_arn } => (
                 "MapRunStarted".into(),
-                Some(json!({ "mapRunArn": map_run_arn })),
+                Some(object([("mapRunArn", text(map_run_arn))])),
             ),
             MapRunSucceeded => ("MapRunSucceeded".into(), None),
             MapRunFailed { error, cause } => (
                 "MapRunFailed".into(),
-                Some(json!({"error": error, "cause": cause})),
+                Some(error_and_cause(Some(error), Some(cause))),
             ),
-            MapIterationStarted { name, index } => (
-                "MapIterationStarted".into(),
-                Some(json!({"name": name, "index": index})),
-            ),
-            MapIterationSucceeded { name, index } => (
-                "MapIterationSucceeded".into(),
-                Some(json!({"name": name, "index": index})),
-            ),
-            MapIterationFailed { name, index } => (
-                "MapIterationFailed".into(),
-                Some(json!({"name": name, "index": index})),
-            ),
+            MapIterationStarted { name, index } => {
+                ("MapIterationStarted".into(), Some(iteration(name, index)))
+            }
+            MapIterationSucceeded { name, index } => {
+                ("MapIterationSucceeded".into(), Some(iteration(name, index)))
+            }
+            MapIterationFailed { name, index } => {
+                ("MapIterationFailed".into(), Some(iteration(name, index)))
+            }
             EvaluationFailed {
                 error,
                 cause,
                 state,
                 location,
             } => {
-                let mut d = json!({"error": error, "cause": cause, "state": state});
-                insert_some(&mut d, "location", location.map(Value::String));
+                let mut d = object([
+                    ("error", text(error)),
+                    ("cause", text(cause)),
+                    ("state", text(state)),
+                ]);
+                insert_some(&mut d, "location", location.map(text));
                 ("EvaluationFailed".into(), Some(d))
             }
             TaskScheduled {
@@ -346,79 +395,85 @@ impl EventKind {
                 heartbeat_s,
                 role_arn,
             } => {
-                let mut d = json!({"resourceType": resource.resource_type, "resource": resource.resource, "region": region, "parameters": parameters});
+                let [resource_type, resource] = resource.fields();
+                let mut d = object([
+                    resource_type,
+                    resource,
+                    ("region", text(region)),
+                    ("parameters", text(parameters)),
+                ]);
                 insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
                 insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
                 insert_some(
                     &mut d,
                     "taskCredentials",
-                    role_arn.map(|r| json!({ "roleArn": r })),
+                    role_arn.map(|r| object([("roleArn", r)])),
                 );
                 ("TaskScheduled".into(), Some(d))
             }
-            TaskStarted { resource } => (
-                "TaskStarted".into(),
-                Some(
-                    json!({"resourceType": resource.resource_type, "resource": resource.resource}),
-                ),
-            ),
+            TaskStarted { resource } => ("TaskStarted".into(), Some(object(resource.fields()))),
             TaskSubmitted { resource, output } => (
                 "TaskSubmitted".into(),
-                Some(
-                    json!({"resourceType": resource.resource_type, "resource": resource.resource, "output": output, "outputDetails": not_truncated()}),
-                ),
+                Some(service_output(resource, output)),
             ),
             TaskSucceeded { resource, output } => (
                 "TaskSucceeded".into(),
-                Some(
-                    json!({"resourceType": resource.resource_type, "resource": resource.resource, "output": output, "outputDetails": not_truncated()}),
-                ),
+                Some(service_output(resource, output)),
             ),
             TaskFailed {
                 resource,
                 error,
                 cause,
-            } => (
-                "TaskFailed".into(),
-                Some(
-                    json!({"error": error, "cause": cause, "resourceType": resource.resource_type, "resource": resource.resource}),
-                ),
-            ),
+            } => {
+                let [resource_type, resource] = resource.fields();
+                (
+                    "TaskFailed".into(),
+                    Some(object([
+                        ("error", text(error)),
+                        ("cause", text(cause)),
+                        resource_type,
+                        resource,
+                    ])),
+                )
+            }
             // AWS records no cause for a timeout.
-            TaskTimedOut { resource, error } => (
-                "TaskTimedOut".into(),
-                Some(
-                    json!({"error": error, "resourceType": resource.resource_type, "resource": resource.resource}),
-                ),
-            ),
+            TaskTimedOut { resource, error } => {
+                let [resource_type, resource] = resource.fields();
+                (
+                    "TaskTimedOut".into(),
+                    Some(object([("error", text(error)), resource_type, resource])),
+                )
+            }
             LambdaFunctionScheduled {
                 resource,
                 input,
                 timeout_s,
                 role_arn,
             } => {
-                let mut d =
-                    json!({"resource": resource, "input": input, "inputDetails": not_truncated()});
+                let mut d = object([
+                    ("resource", text(resource)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ]);
                 insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
                 insert_some(
                     &mut d,
                     "taskCredentials",
-                    role_arn.map(|r| json!({ "roleArn": r })),
+                    role_arn.map(|r| object([("roleArn", r)])),
                 );
                 ("LambdaFunctionScheduled".into(), Some(d))
             }
             LambdaFunctionStarted => ("LambdaFunctionStarted".into(), None),
-            LambdaFunctionSucceeded { output } => (
-                "LambdaFunctionSucceeded".into(),
-                Some(json!({"output": output, "outputDetails": not_truncated()})),
-            ),
+            LambdaFunctionSucceeded { output } => {
+                ("LambdaFunctionSucceeded".into(), Some(output_only(output)))
+            }
             LambdaFunctionFailed { error, cause } => (
                 "LambdaFunctionFailed".into(),
-                Some(json!({"error": error, "cause": cause})),
+                Some(error_and_cause(Some(error), Some(cause))),
             ),
             LambdaFunctionTimedOut { error } => (
                 "LambdaFunctionTimedOut".into(),
-                Some(json!({ "error": error })),
+                Some(error_and_cause(Some(error), None)),
             ),
             ActivityScheduled {
                 resource,
@@ -426,40 +481,54 @@ impl EventKind {
                 timeout_s,
                 heartbeat_s,
             } => {
-                let mut d =
-                    json!({"resource": resource, "input": input, "inputDetails": not_truncated()});
+                let mut d = object([
+                    ("resource", text(resource)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ]);
                 insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
                 insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
                 ("ActivityScheduled".into(), Some(d))
             }
             // AWS records empty details when the worker gave no name.
             ActivityStarted { worker_name } => {
-                let mut d = json!({});
-                insert_some(&mut d, "workerName", worker_name.map(Value::String));
+                let mut d = object([]);
+                insert_some(&mut d, "workerName", worker_name.map(text));
                 ("ActivityStarted".into(), Some(d))
             }
-            ActivitySucceeded { output } => (
-                "ActivitySucceeded".into(),
-                Some(json!({"output": output, "outputDetails": not_truncated()})),
-            ),
+            ActivitySucceeded { output } => ("ActivitySucceeded".into(), Some(output_only(output))),
             ActivityFailed { error, cause } => (
                 "ActivityFailed".into(),
-                Some(json!({"error": error, "cause": cause})),
+                Some(error_and_cause(Some(error), Some(cause))),
             ),
-            ActivityTimedOut { error } => {
-                ("ActivityTimedOut".into(), Some(json!({ "error": error })))
-            }
+            ActivityTimedOut { error } => (
+                "ActivityTimedOut".into(),
+                Some(error_and_cause(Some(error), None)),
+            ),
         };
         (ty.into_owned(), details)
     }
 }
 
-/// `{"error", "cause"}` with each part only when present.
-fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
-    let mut d = json!({});
-    insert_some(&mut d, "error", error.map(Value::String));
-    insert_some(&mut d, "cause", cause.map(Value::String));
-    d
+/// `{"name", "index"}` of a Map iteration's events.
+fn iteration(name: String, index: usize) -> Value {
+    object([("name", text(name)), ("index", Value::from(index))])
+}
+
+/// `{"output", "outputDetails"}`.
+fn output_only(output: String) -> Value {
+    object([("output", text(output)), ("outputDetails", not_truncated())])
+}
+
+/// A service integration's result: the integration, then the output.
+fn service_output(resource: ServiceResource, output: String) -> Value {
+    let [resource_type, resource] = resource.fields();
+    object([
+        resource_type,
+        resource,
+        ("output", text(output)),
+        ("outputDetails", not_truncated()),
+    ])
 }
 
 fn is_state_type(prefix: &str) -> bool {
