@@ -144,7 +144,7 @@ impl<'d> Engine<'d> {
 
 /// `arn:aws:states:::lambda:invoke` -> (`lambda`, `invoke`);
 /// `arn:aws:states:::aws-sdk:s3:getObject` -> (`aws-sdk:s3`, `getObject`).
-pub(crate) fn service_parts(resource: &str) -> (String, String) {
+fn service_parts(resource: &str) -> (String, String) {
     let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
     match rest.rsplit_once(':') {
         Some((ty, action)) => (ty.to_string(), action.to_string()),
@@ -152,7 +152,7 @@ pub(crate) fn service_parts(resource: &str) -> (String, String) {
     }
 }
 
-pub(crate) fn region_of(resource: &str) -> String {
+fn region_of(resource: &str) -> String {
     match resource.split(':').nth(3) {
         Some(r) if !r.is_empty() => r.to_string(),
         _ => "us-east-1".to_string(),
