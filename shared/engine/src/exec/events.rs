@@ -268,12 +268,7 @@ impl<'d> Engine<'d> {
                 };
                 t.phase = Phase::Run;
                 let st = self.def.state(t.machine, t.state);
-                // A Wait may Assign: its expressions see the state's input.
-                let out = self.wait_output(&t, st).and_then(|out| {
-                    self.assign(&t, st, st.assign.as_ref(), &t.input, &[])
-                        .map(|vars| (out, vars))
-                });
-                match out {
+                match self.wait_over(&t, st) {
                     Ok((out, vars)) => self.exit_state(tid, t, out, vars),
                     Err(f) => self.fail_state(tid, t, f),
                 }

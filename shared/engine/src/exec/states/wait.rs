@@ -1,6 +1,6 @@
 //! The Wait state.
 
-use crate::exec::dataflow::language;
+use crate::exec::dataflow::{language, Vars};
 use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::{Phase, Thread, Waiter};
@@ -11,8 +11,17 @@ use stepwise_asl::model::{State, WaitFor};
 use stepwise_asl::EvalError;
 
 impl<'d> Engine<'d> {
+    /// The output of a state with no result (Wait, Succeed).
     pub(crate) fn wait_output(&mut self, t: &Thread, st: &State) -> Result<Value, Failure> {
         language(st).plain_output(self, t, st)
+    }
+
+    /// The wait is over: the Wait's output and what it assigns.
+    pub(crate) fn wait_over(&mut self, t: &Thread, st: &State) -> Result<(Value, Vars), Failure> {
+        let out = self.wait_output(t, st)?;
+        // A Wait may Assign: its expressions see the state's input.
+        let vars = self.assign(t, st, st.assign.as_ref(), &t.input, &[])?;
+        Ok((out, vars))
     }
 
     pub(crate) fn run_wait(
