@@ -230,20 +230,20 @@ pub(crate) struct ServiceResource {
     pub(crate) resource: String,
 }
 
-/// `{"truncated": false}`: Stepwise never truncates a payload in history.
-fn not_truncated() -> Value {
-    object([("truncated", Value::Bool(false))])
-}
-
 /// A details object from its fields in order, moving each value in (payload texts can be
 /// large: they are not copied again).
-fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+macro_rules! object {
+    ([$(($k:literal, $v:expr)),* $(,)?]) => {{
+        #[allow(unused_mut)] // `object!([])` has nothing to insert
+        let mut m = Map::new();
+        $(m.insert(String::from($k), $v);)*
+        Value::Object(m)
+    }};
+}
+
+/// `{"truncated": false}`: Stepwise never truncates a payload in history.
+fn not_truncated() -> Value {
+    object!([("truncated", Value::Bool(false))])
 }
 
 /// Inserts `key` when there is a value.
@@ -257,19 +257,9 @@ fn text(s: String) -> Value {
     Value::String(s)
 }
 
-impl ServiceResource {
-    /// `resourceType` and `resource`, first of a task event's details.
-    fn fields(self) -> [(&'static str, Value); 2] {
-        [
-            ("resourceType", text(self.resource_type)),
-            ("resource", text(self.resource)),
-        ]
-    }
-}
-
 /// `{"error", "cause"}` with each part only when present.
 fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
-    let mut d = object([]);
+    let mut d = object!([]);
     insert_some(&mut d, "error", error.map(text));
     insert_some(&mut d, "cause", cause.map(text));
     d
@@ -286,7 +276,7 @@ impl EventKind {
                 state_machine_arn,
             } => (
                 "ExecutionStarted".into(),
-                Some(object([
+                Some(object!([
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
                     ("roleArn", text(role_arn)),
@@ -295,11 +285,11 @@ impl EventKind {
             ),
             ExecutionRedriven { redrive_count } => (
                 "ExecutionRedriven".into(),
-                Some(object([("redriveCount", Value::from(redrive_count))])),
+                Some(object!([("redriveCount", Value::from(redrive_count))])),
             ),
             ExecutionSucceeded { output } => (
                 "ExecutionSucceeded".into(),
-                Some(object([
+                Some(object!([
                     ("output", text(output)),
                     ("outputDetails", not_truncated()),
                 ])),
@@ -325,7 +315,7 @@ impl EventKind {
                 input,
             } => (
                 format!("{state_type}StateEntered").into(),
-                Some(object([
+                Some(object!([
                     ("name", text(name)),
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
@@ -337,7 +327,7 @@ impl EventKind {
                 output,
                 assigned,
             } => {
-                let mut d = object([
+                let mut d = object!([
                     ("name", text(name)),
                     ("output", text(output)),
                     ("outputDetails", not_truncated()),
@@ -353,11 +343,11 @@ impl EventKind {
             StateFailed { state_type } => (format!("{state_type}StateFailed").into(), None),
             MapStateStarted { length } => (
                 "MapStateStarted".into(),
-                Some(object([("length", Value::from(length))])),
+                Some(object!([("length", Value::from(length))])),
             ),
             MapRunStarted { map_run_arn } => (
                 "MapRunStarted".into(),
-                Some(object([("mapRunArn", text(map_run_arn))])),
+                Some(object!([("mapRunArn", text(map_run_arn))])),
             ),
             MapRunSucceeded => ("MapRunSucceeded".into(), None),
             MapRunFailed { error, cause } => (
@@ -379,7 +369,7 @@ impl EventKind {
                 state,
                 location,
             } => {
-                let mut d = object([
+                let mut d = object!([
                     ("error", text(error)),
                     ("cause", text(cause)),
                     ("state", text(state)),
@@ -395,10 +385,9 @@ impl EventKind {
                 heartbeat_s,
                 role_arn,
             } => {
-                let [resource_type, resource] = resource.fields();
-                let mut d = object([
-                    resource_type,
-                    resource,
+                let mut d = object!([
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource)),
                     ("region", text(region)),
                     ("parameters", text(parameters)),
                 ]);
@@ -407,11 +396,17 @@ impl EventKind {
                 insert_some(
                     &mut d,
                     "taskCredentials",
-                    role_arn.map(|r| object([("roleArn", r)])),
+                    role_arn.map(|r| object!([("roleArn", r)])),
                 );
                 ("TaskScheduled".into(), Some(d))
             }
-            TaskStarted { resource } => ("TaskStarted".into(), Some(object(resource.fields()))),
+            TaskStarted { resource } => (
+                "TaskStarted".into(),
+                Some(object!([
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource))
+                ])),
+            ),
             TaskSubmitted { resource, output } => (
                 "TaskSubmitted".into(),
                 Some(service_output(resource, output)),
@@ -424,33 +419,31 @@ impl EventKind {
                 resource,
                 error,
                 cause,
-            } => {
-                let [resource_type, resource] = resource.fields();
-                (
-                    "TaskFailed".into(),
-                    Some(object([
-                        ("error", text(error)),
-                        ("cause", text(cause)),
-                        resource_type,
-                        resource,
-                    ])),
-                )
-            }
+            } => (
+                "TaskFailed".into(),
+                Some(object!([
+                    ("error", text(error)),
+                    ("cause", text(cause)),
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource)),
+                ])),
+            ),
             // AWS records no cause for a timeout.
-            TaskTimedOut { resource, error } => {
-                let [resource_type, resource] = resource.fields();
-                (
-                    "TaskTimedOut".into(),
-                    Some(object([("error", text(error)), resource_type, resource])),
-                )
-            }
+            TaskTimedOut { resource, error } => (
+                "TaskTimedOut".into(),
+                Some(object!([
+                    ("error", text(error)),
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource))
+                ])),
+            ),
             LambdaFunctionScheduled {
                 resource,
                 input,
                 timeout_s,
                 role_arn,
             } => {
-                let mut d = object([
+                let mut d = object!([
                     ("resource", text(resource)),
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
@@ -459,7 +452,7 @@ impl EventKind {
                 insert_some(
                     &mut d,
                     "taskCredentials",
-                    role_arn.map(|r| object([("roleArn", r)])),
+                    role_arn.map(|r| object!([("roleArn", r)])),
                 );
                 ("LambdaFunctionScheduled".into(), Some(d))
             }
@@ -481,7 +474,7 @@ impl EventKind {
                 timeout_s,
                 heartbeat_s,
             } => {
-                let mut d = object([
+                let mut d = object!([
                     ("resource", text(resource)),
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
@@ -492,7 +485,7 @@ impl EventKind {
             }
             // AWS records empty details when the worker gave no name.
             ActivityStarted { worker_name } => {
-                let mut d = object([]);
+                let mut d = object!([]);
                 insert_some(&mut d, "workerName", worker_name.map(text));
                 ("ActivityStarted".into(), Some(d))
             }
@@ -512,20 +505,19 @@ impl EventKind {
 
 /// `{"name", "index"}` of a Map iteration's events.
 fn iteration(name: String, index: usize) -> Value {
-    object([("name", text(name)), ("index", Value::from(index))])
+    object!([("name", text(name)), ("index", Value::from(index))])
 }
 
 /// `{"output", "outputDetails"}`.
 fn output_only(output: String) -> Value {
-    object([("output", text(output)), ("outputDetails", not_truncated())])
+    object!([("output", text(output)), ("outputDetails", not_truncated())])
 }
 
 /// A service integration's result: the integration, then the output.
 fn service_output(resource: ServiceResource, output: String) -> Value {
-    let [resource_type, resource] = resource.fields();
-    object([
-        resource_type,
-        resource,
+    object!([
+        ("resourceType", text(resource.resource_type)),
+        ("resource", text(resource.resource)),
         ("output", text(output)),
         ("outputDetails", not_truncated()),
     ])
