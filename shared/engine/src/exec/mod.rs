@@ -1,13 +1,22 @@
 //! The interpreter proper: threads of execution over the states of a definition.
 //!
 //! An execution is a tree of threads: the top level, one per running Parallel branch and one per
-//! running Map iteration. A thread is at one state, in one [`state::Phase`]. [`step`] applies an event,
-//! then runs every runnable thread until each is blocked (on a task or a timer) or finished, so
-//! one step runs as many synchronous states as it can.
+//! running Map iteration. A thread is at one state, in one [`state::Phase`]. [`step`] applies an
+//! event, then runs every runnable thread until each is blocked (on a task or a timer) or
+//! finished, so one step runs as many synchronous states as it can.
 //!
 //! Scheduling follows what AWS records: Parallel branches advance in turn, one history event each
 //! (all branches enter before any exits); Map iterations run one after another, the next starting
 //! when the previous finishes or blocks.
+//!
+//! - [`state`]: the checkpoint ([`ExecutionState`]): threads, their phases, outstanding waits;
+//! - [`events`]: how each [`Event`] applies (start, redrive, stop, task outcomes, timers);
+//! - [`lifecycle`]: the run loop and the one lifecycle of a state: entered, its own evaluation,
+//!   then exit and next, parking, children or failure;
+//! - [`states`]: each state type's own evaluation, which returns a [`lifecycle::Next`];
+//! - [`dataflow`]: the data flow, evaluated by the state's query [`dataflow::Language`];
+//! - [`fanout`]: Parallel branches and Map iterations;
+//! - [`errors`]: the [`errors::Failure`] type, Retry and Catch.
 
 use crate::history::{EventKind, HistoryEvent};
 use crate::rng::Rng;
