@@ -1,6 +1,7 @@
 //! The one lifecycle every state goes through: entered, run, exited (or failed), next; and the
 //! run loop that schedules threads.
 
+use crate::exec::dataflow::Vars;
 use crate::exec::errors::data_limit_exceeded;
 use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::states::TaskFields;
@@ -16,7 +17,7 @@ pub(crate) enum Next {
     /// state's own `Next`, or the end).
     Exit {
         output: Value,
-        assigned: Option<Map<String, Value>>,
+        assigned: Vars,
         next: Option<StateId>,
     },
     /// Wait for what the thread's phase names (a task, a timer).
@@ -33,7 +34,7 @@ pub(crate) enum Next {
 
 impl Next {
     /// Leave the state by its own `Next` (or end).
-    pub(crate) fn exit(output: Value, assigned: Option<Map<String, Value>>) -> Next {
+    pub(crate) fn exit(output: Value, assigned: Vars) -> Next {
         Next::Exit {
             output,
             assigned,
@@ -43,6 +44,7 @@ impl Next {
 }
 
 impl<'d> Engine<'d> {
+    /// Runs the queued threads until each is blocked (on a task or a timer) or finished.
     pub(crate) fn run(&mut self) {
         while let Some(tid) = self.queue.pop_front() {
             if self.s.status != Status::Running {
@@ -80,6 +82,7 @@ impl<'d> Engine<'d> {
         }
     }
 
+    /// One move of a thread: enter its state, run the state, or take its children's results.
     pub(crate) fn tick(&mut self, tid: ThreadId, mut t: Thread) {
         let def = self.def;
         let st = def.state(t.machine, t.state);
