@@ -68,6 +68,7 @@ impl<'d> Engine<'d> {
             retries: Vec::new(),
             map_item: None,
             hidden: false,
+            input_text: None,
         };
         let id = self.new_thread(t);
         self.queue.push_back(id);
@@ -125,6 +126,7 @@ impl<'d> Engine<'d> {
             retries: Vec::new(),
             map_item: None,
             hidden: false,
+            input_text: None,
         };
         let tid = self.new_thread(t);
         self.queue.push_back(tid);

@@ -91,6 +91,7 @@ impl<'d> Engine<'d> {
             retries: Vec::new(),
             map_item: None,
             hidden,
+            input_text: None,
         };
         let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
         if !hidden {

@@ -94,7 +94,10 @@ impl<'d> Engine<'d> {
                 let event = EventKind::StateEntered {
                     state_type: st.type_name(),
                     name: st.name.clone(),
-                    input: to_text(&t.input),
+                    input: match t.input_text.take() {
+                        Some(text) => text,
+                        None => to_text(&t.input),
+                    },
                 };
                 t.entered_event = self.emit(&mut t, event);
                 t.phase = Phase::Run;
@@ -182,11 +185,13 @@ impl<'d> Engine<'d> {
         mut t: Thread,
         next: Option<StateId>,
         output: Value,
+        output_text: Option<String>,
     ) {
         match next {
             Some(n) => {
                 t.state = n;
                 t.input = output;
+                t.input_text = output_text;
                 t.phase = Phase::Enter;
                 self.park(tid, t);
             }
@@ -218,6 +223,8 @@ impl<'d> Engine<'d> {
         for (k, v) in assigned.into_iter().flatten() {
             t.variables.insert(k, v);
         }
+        // The next state's input is this output: its StateEntered reuses the text.
+        let next_text = (next.is_some() && !t.hidden).then(|| text.clone());
         let event = EventKind::StateExited {
             state_type: st.type_name(),
             name: st.name.clone(),
@@ -225,7 +232,7 @@ impl<'d> Engine<'d> {
             assigned: shown,
         };
         self.emit(&mut t, event);
-        self.goto(tid, t, next, output);
+        self.goto(tid, t, next, output, next_text);
     }
 
     pub(crate) fn end(

@@ -79,6 +79,11 @@ pub(crate) struct Thread {
     pub(crate) map_item: Option<(usize, Value)>,
     /// Events of a distributed Map's iterations belong to child executions, not this history.
     pub(crate) hidden: bool,
+    /// The JSON text of `input`, when the state before already wrote it (its output): the
+    /// StateEntered event copies it instead of serializing the payload again. Not kept in the
+    /// checkpoint; without it the text is made from `input`.
+    #[serde(skip)]
+    pub(crate) input_text: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

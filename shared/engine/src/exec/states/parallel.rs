@@ -49,6 +49,7 @@ impl<'d> Engine<'d> {
                 retries: Vec::new(),
                 map_item: None,
                 hidden: t.hidden,
+                input_text: None,
             };
             let id = self.new_thread(child);
             c.running.push(id);
