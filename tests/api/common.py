@@ -4,7 +4,7 @@ polling helpers.
 Where the server comes from:
 - `STEPWISE_ENDPOINT=http://127.0.0.1:PORT` (and `STEPWISE_LAMBDA_PORT=N`): a `stepwise serve`
   somebody else started, with `--lambda-endpoint http://127.0.0.1:N`. This is how
-  `tests/serve_clients.rs` runs these tests: it reserves both ports, starts the server, and this
+  `tests/e2e/serve_clients.rs` runs these tests: it reserves both ports, starts the server, and this
   module starts the fake Lambda on port N in the pytest process (so the tests can see what the
   "function" received, e.g. a task token).
 - otherwise: this module starts its own server from `STEPWISE_BIN` (default

@@ -1,6 +1,6 @@
 """`stepwise serve` driven by boto3, checked against the AWS Step Functions API reference.
 
-Run by `tests/serve_clients.rs` (which starts the server), or by hand:
+Run by `tests/e2e/serve_clients.rs` (which starts the server), or by hand:
 `python3 -m pytest tests/api/test_boto3.py` after `cargo build -p stepwise` (see common.py).
 
 Every error is checked by its exact AWS error code (botocore's `Error.Code`, from `__type`).

@@ -1,5 +1,5 @@
 """`stepwise serve` driven by the AWS CLI (`aws stepfunctions ... --endpoint-url`), checking its
-JSON output. Run by `tests/serve_clients.rs`, or by hand like test_boto3.py (see common.py).
+JSON output. Run by `tests/e2e/serve_clients.rs`, or by hand like test_boto3.py (see common.py).
 
 The CLI is run as `python3 -m awscli` (the pip package), so no `aws` on PATH is needed.
 """

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// One history event.
 ///
@@ -70,6 +71,456 @@ impl HistoryEvent {
         }
         Value::Object(m)
     }
+}
+
+/// What the engine records, with typed details: each variant becomes one [`HistoryEvent`] whose
+/// type and details are exactly AWS's (the stored and API forms stay those of `HistoryEvent`).
+///
+/// Payload texts (`input`, `output`, `parameters`) are carried as the JSON text already
+/// measured against the payload quota, so a payload is serialized once.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EventKind {
+    ExecutionStarted {
+        input: String,
+        role_arn: String,
+        state_machine_arn: String,
+    },
+    ExecutionRedriven {
+        redrive_count: u32,
+    },
+    ExecutionSucceeded {
+        output: String,
+    },
+    /// Each part only when present.
+    ExecutionFailed {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    /// Each part only when present.
+    ExecutionAborted {
+        error: Option<String>,
+        cause: Option<String>,
+    },
+    ExecutionTimedOut,
+    /// `{state_type}StateEntered`.
+    StateEntered {
+        state_type: &'static str,
+        name: String,
+        input: String,
+    },
+    /// `{state_type}StateExited`; `assigned` holds each assigned variable's JSON text.
+    StateExited {
+        state_type: &'static str,
+        name: String,
+        output: String,
+        assigned: Option<Map<String, Value>>,
+    },
+    /// `{state_type}StateStarted` (Parallel; Map has [`EventKind::MapStateStarted`]).
+    StateStarted {
+        state_type: &'static str,
+    },
+    /// `{state_type}StateSucceeded` (Map, Parallel).
+    StateSucceeded {
+        state_type: &'static str,
+    },
+    /// `{state_type}StateFailed` (Map, Parallel).
+    StateFailed {
+        state_type: &'static str,
+    },
+    MapStateStarted {
+        length: usize,
+    },
+    MapRunStarted {
+        map_run_arn: String,
+    },
+    MapRunSucceeded,
+    MapRunFailed {
+        error: String,
+        cause: String,
+    },
+    MapIterationStarted {
+        name: String,
+        index: usize,
+    },
+    MapIterationSucceeded {
+        name: String,
+        index: usize,
+    },
+    MapIterationFailed {
+        name: String,
+        index: usize,
+    },
+    EvaluationFailed {
+        error: String,
+        cause: String,
+        state: String,
+        location: Option<String>,
+    },
+    TaskScheduled {
+        resource: ServiceResource,
+        region: String,
+        parameters: String,
+        timeout_s: Option<u64>,
+        heartbeat_s: Option<u64>,
+        role_arn: Option<Value>,
+    },
+    TaskStarted {
+        resource: ServiceResource,
+    },
+    TaskSubmitted {
+        resource: ServiceResource,
+        output: String,
+    },
+    TaskSucceeded {
+        resource: ServiceResource,
+        output: String,
+    },
+    TaskFailed {
+        resource: ServiceResource,
+        error: String,
+        cause: String,
+    },
+    TaskTimedOut {
+        resource: ServiceResource,
+        error: String,
+    },
+    LambdaFunctionScheduled {
+        resource: String,
+        input: String,
+        timeout_s: Option<u64>,
+        role_arn: Option<Value>,
+    },
+    LambdaFunctionStarted,
+    LambdaFunctionSucceeded {
+        output: String,
+    },
+    LambdaFunctionFailed {
+        error: String,
+        cause: String,
+    },
+    LambdaFunctionTimedOut {
+        error: String,
+    },
+    ActivityScheduled {
+        resource: String,
+        input: String,
+        timeout_s: Option<u64>,
+        heartbeat_s: Option<u64>,
+    },
+    ActivityStarted {
+        worker_name: Option<String>,
+    },
+    ActivitySucceeded {
+        output: String,
+    },
+    ActivityFailed {
+        error: String,
+        cause: String,
+    },
+    ActivityTimedOut {
+        error: String,
+    },
+}
+
+/// A service integration as AWS names it in task events: `lambda` and `invoke` for
+/// `arn:aws:states:::lambda:invoke`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ServiceResource {
+    pub(crate) resource_type: String,
+    pub(crate) resource: String,
+}
+
+/// A details object from its fields in order, moving each value in (payload texts can be
+/// large: they are not copied again).
+macro_rules! object {
+    ([$(($k:literal, $v:expr)),* $(,)?]) => {{
+        #[allow(unused_mut)] // `object!([])` has nothing to insert
+        let mut m = Map::new();
+        $(m.insert(String::from($k), $v);)*
+        Value::Object(m)
+    }};
+}
+
+/// `{"truncated": false}`: Stepwise never truncates a payload in history.
+fn not_truncated() -> Value {
+    object!([("truncated", Value::Bool(false))])
+}
+
+/// Inserts `key` when there is a value.
+fn insert_some(d: &mut Value, key: &str, v: Option<Value>) {
+    if let (Value::Object(m), Some(v)) = (d, v) {
+        m.insert(key.to_string(), v);
+    }
+}
+
+fn text(s: String) -> Value {
+    Value::String(s)
+}
+
+/// `{"error", "cause"}` with each part only when present.
+fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
+    let mut d = object!([]);
+    insert_some(&mut d, "error", error.map(text));
+    insert_some(&mut d, "cause", cause.map(text));
+    d
+}
+
+impl EventKind {
+    /// AWS's event type and details object. Keys are in AWS's order, which the stored form keeps.
+    pub(crate) fn into_parts(self) -> (String, Option<Value>) {
+        use EventKind::*;
+        let (ty, details): (Cow<'static, str>, Option<Value>) = match self {
+            ExecutionStarted {
+                input,
+                role_arn,
+                state_machine_arn,
+            } => (
+                "ExecutionStarted".into(),
+                Some(object!([
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                    ("roleArn", text(role_arn)),
+                    ("stateMachineArn", text(state_machine_arn)),
+                ])),
+            ),
+            ExecutionRedriven { redrive_count } => (
+                "ExecutionRedriven".into(),
+                Some(object!([("redriveCount", Value::from(redrive_count))])),
+            ),
+            ExecutionSucceeded { output } => (
+                "ExecutionSucceeded".into(),
+                Some(object!([
+                    ("output", text(output)),
+                    ("outputDetails", not_truncated()),
+                ])),
+            ),
+            ExecutionFailed { error, cause } => (
+                "ExecutionFailed".into(),
+                Some(error_and_cause(error, cause)),
+            ),
+            ExecutionAborted { error, cause } => (
+                "ExecutionAborted".into(),
+                Some(error_and_cause(error, cause)),
+            ),
+            ExecutionTimedOut => (
+                "ExecutionTimedOut".into(),
+                Some(error_and_cause(
+                    Some("States.Timeout".into()),
+                    Some("The execution timed out".into()),
+                )),
+            ),
+            StateEntered {
+                state_type,
+                name,
+                input,
+            } => (
+                format!("{state_type}StateEntered").into(),
+                Some(object!([
+                    ("name", text(name)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ])),
+            ),
+            StateExited {
+                state_type,
+                name,
+                output,
+                assigned,
+            } => {
+                let mut d = object!([
+                    ("name", text(name)),
+                    ("output", text(output)),
+                    ("outputDetails", not_truncated()),
+                ]);
+                if let Some(vars) = assigned {
+                    insert_some(&mut d, "assignedVariables", Some(Value::Object(vars)));
+                    insert_some(&mut d, "assignedVariablesDetails", Some(not_truncated()));
+                }
+                (format!("{state_type}StateExited").into(), Some(d))
+            }
+            StateStarted { state_type } => (format!("{state_type}StateStarted").into(), None),
+            StateSucceeded { state_type } => (format!("{state_type}StateSucceeded").into(), None),
+            StateFailed { state_type } => (format!("{state_type}StateFailed").into(), None),
+            MapStateStarted { length } => (
+                "MapStateStarted".into(),
+                Some(object!([("length", Value::from(length))])),
+            ),
+            MapRunStarted { map_run_arn } => (
+                "MapRunStarted".into(),
+                Some(object!([("mapRunArn", text(map_run_arn))])),
+            ),
+            MapRunSucceeded => ("MapRunSucceeded".into(), None),
+            MapRunFailed { error, cause } => (
+                "MapRunFailed".into(),
+                Some(error_and_cause(Some(error), Some(cause))),
+            ),
+            MapIterationStarted { name, index } => {
+                ("MapIterationStarted".into(), Some(iteration(name, index)))
+            }
+            MapIterationSucceeded { name, index } => {
+                ("MapIterationSucceeded".into(), Some(iteration(name, index)))
+            }
+            MapIterationFailed { name, index } => {
+                ("MapIterationFailed".into(), Some(iteration(name, index)))
+            }
+            EvaluationFailed {
+                error,
+                cause,
+                state,
+                location,
+            } => {
+                let mut d = object!([
+                    ("error", text(error)),
+                    ("cause", text(cause)),
+                    ("state", text(state)),
+                ]);
+                insert_some(&mut d, "location", location.map(text));
+                ("EvaluationFailed".into(), Some(d))
+            }
+            TaskScheduled {
+                resource,
+                region,
+                parameters,
+                timeout_s,
+                heartbeat_s,
+                role_arn,
+            } => {
+                let mut d = object!([
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource)),
+                    ("region", text(region)),
+                    ("parameters", text(parameters)),
+                ]);
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
+                insert_some(
+                    &mut d,
+                    "taskCredentials",
+                    role_arn.map(|r| object!([("roleArn", r)])),
+                );
+                ("TaskScheduled".into(), Some(d))
+            }
+            TaskStarted { resource } => (
+                "TaskStarted".into(),
+                Some(object!([
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource))
+                ])),
+            ),
+            TaskSubmitted { resource, output } => (
+                "TaskSubmitted".into(),
+                Some(service_output(resource, output)),
+            ),
+            TaskSucceeded { resource, output } => (
+                "TaskSucceeded".into(),
+                Some(service_output(resource, output)),
+            ),
+            TaskFailed {
+                resource,
+                error,
+                cause,
+            } => (
+                "TaskFailed".into(),
+                Some(object!([
+                    ("error", text(error)),
+                    ("cause", text(cause)),
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource)),
+                ])),
+            ),
+            // AWS records no cause for a timeout.
+            TaskTimedOut { resource, error } => (
+                "TaskTimedOut".into(),
+                Some(object!([
+                    ("error", text(error)),
+                    ("resourceType", text(resource.resource_type)),
+                    ("resource", text(resource.resource))
+                ])),
+            ),
+            LambdaFunctionScheduled {
+                resource,
+                input,
+                timeout_s,
+                role_arn,
+            } => {
+                let mut d = object!([
+                    ("resource", text(resource)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ]);
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(
+                    &mut d,
+                    "taskCredentials",
+                    role_arn.map(|r| object!([("roleArn", r)])),
+                );
+                ("LambdaFunctionScheduled".into(), Some(d))
+            }
+            LambdaFunctionStarted => ("LambdaFunctionStarted".into(), None),
+            LambdaFunctionSucceeded { output } => {
+                ("LambdaFunctionSucceeded".into(), Some(output_only(output)))
+            }
+            LambdaFunctionFailed { error, cause } => (
+                "LambdaFunctionFailed".into(),
+                Some(error_and_cause(Some(error), Some(cause))),
+            ),
+            LambdaFunctionTimedOut { error } => (
+                "LambdaFunctionTimedOut".into(),
+                Some(error_and_cause(Some(error), None)),
+            ),
+            ActivityScheduled {
+                resource,
+                input,
+                timeout_s,
+                heartbeat_s,
+            } => {
+                let mut d = object!([
+                    ("resource", text(resource)),
+                    ("input", text(input)),
+                    ("inputDetails", not_truncated()),
+                ]);
+                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
+                ("ActivityScheduled".into(), Some(d))
+            }
+            // AWS records empty details when the worker gave no name.
+            ActivityStarted { worker_name } => {
+                let mut d = object!([]);
+                insert_some(&mut d, "workerName", worker_name.map(text));
+                ("ActivityStarted".into(), Some(d))
+            }
+            ActivitySucceeded { output } => ("ActivitySucceeded".into(), Some(output_only(output))),
+            ActivityFailed { error, cause } => (
+                "ActivityFailed".into(),
+                Some(error_and_cause(Some(error), Some(cause))),
+            ),
+            ActivityTimedOut { error } => (
+                "ActivityTimedOut".into(),
+                Some(error_and_cause(Some(error), None)),
+            ),
+        };
+        (ty.into_owned(), details)
+    }
+}
+
+/// `{"name", "index"}` of a Map iteration's events.
+fn iteration(name: String, index: usize) -> Value {
+    object!([("name", text(name)), ("index", Value::from(index))])
+}
+
+/// `{"output", "outputDetails"}`.
+fn output_only(output: String) -> Value {
+    object!([("output", text(output)), ("outputDetails", not_truncated())])
+}
+
+/// A service integration's result: the integration, then the output.
+fn service_output(resource: ServiceResource, output: String) -> Value {
+    object!([
+        ("resourceType", text(resource.resource_type)),
+        ("resource", text(resource.resource)),
+        ("output", text(output)),
+        ("outputDetails", not_truncated()),
+    ])
 }
 
 fn is_state_type(prefix: &str) -> bool {

@@ -2,7 +2,9 @@
 //! error, cause and event types AWS gives (from AWS's own recordings of the same situations).
 
 use serde_json::{json, Value};
-use stepwise_tests::run_definition;
+mod support;
+
+use support::run_definition;
 
 const PREFIX: &str = "An error occurred while executing the state";
 
@@ -163,11 +165,11 @@ fn rows() -> Vec<Row> {
     ]
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn machines_follow_aws_rules() {
+#[test]
+fn machines_follow_aws_rules() {
     let mut problems = Vec::new();
     for (what, definition, input, status, error, cause, events) in rows() {
-        let (state, history) = match run_definition(&definition, input, "rules").await {
+        let (state, history) = match run_definition(&definition, input, "rules") {
             Ok(r) => r,
             Err(e) => {
                 problems.push(format!("{what}: {e}"));
@@ -222,8 +224,8 @@ fn literal_wait_timestamps_are_checked_at_creation() {
 }
 
 /// The outputs of the rows that succeed with a value worth checking.
-#[tokio::test(flavor = "multi_thread")]
-async fn variables_take_effect_when_the_state_is_left() {
+#[test]
+fn variables_take_effect_when_the_state_is_left() {
     for (what, want) in [
         ("a Wait assigns variables", json!({"v": "oof"})),
         (
@@ -232,21 +234,17 @@ async fn variables_take_effect_when_the_state_is_left() {
         ),
     ] {
         let (_, definition, input, ..) = rows().into_iter().find(|r| r.0 == what).expect("row");
-        let (state, _) = run_definition(&definition, input, "rules")
-            .await
-            .expect("runs");
+        let (state, _) = run_definition(&definition, input, "rules").expect("runs");
         assert_eq!(state.output, Some(want), "{what}");
     }
 }
 
 /// EvaluationFailed names the field whose expression failed, as AWS's `location`.
-#[tokio::test(flavor = "multi_thread")]
-async fn evaluation_failures_name_their_location() {
+#[test]
+fn evaluation_failures_name_their_location() {
     let definition = json!({"QueryLanguage": "JSONata", "StartAt": "S", "States": {
         "S": {"Type": "Pass", "Output": {"result": "{% $doesNotExist %}"}, "End": true}}});
-    let (_, history) = run_definition(&definition, json!({}), "rules")
-        .await
-        .expect("runs");
+    let (_, history) = run_definition(&definition, json!({}), "rules").expect("runs");
     let failed = history
         .iter()
         .find(|e| e.event_type == "EvaluationFailed")

@@ -4,7 +4,9 @@
 
 use serde_json::Value;
 use std::fs;
-use stepwise_tests::{compare_with_recording, load_case, run_definition, shared_dir, Outcome};
+mod support;
+
+use support::{compare_with_recording, load_case, run_definition, shared_dir, target_dir, Outcome};
 
 fn load(path: &std::path::Path) -> Value {
     fs::read_to_string(path)
@@ -13,14 +15,22 @@ fn load(path: &std::path::Path) -> Value {
         .unwrap_or(Value::Null)
 }
 
-async fn check_case(dir: &std::path::Path) -> Result<(), String> {
+fn check_case(dir: &std::path::Path) -> Result<(), String> {
     let (definition, input, expected) = load_case(dir);
-    let (state, history) = run_definition(&definition, input, "conformance").await?;
+    let (state, history) = run_definition(&definition, input, "conformance")?;
     let types: Vec<String> = history.iter().map(|e| e.event_type.clone()).collect();
     compare_with_recording(&expected, &Outcome::of(&state, types))
 }
 
-async fn run_language(language: &str, minimum: f64) {
+/// The message of a caught panic.
+fn panic_text(e: &(dyn std::any::Any + Send)) -> String {
+    e.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| e.downcast_ref::<String>().cloned())
+        .unwrap_or_default()
+}
+
+fn run_language(language: &str, minimum: f64) {
     let Some(shared) = shared_dir() else {
         eprintln!("skipping: ../shared/conformance is not there (set STEPWISE_SHARED)");
         return;
@@ -46,10 +56,8 @@ async fn run_language(language: &str, minimum: f64) {
             .unwrap_or_default()
             .to_string();
         // A panic in one case is a failure of that case, not of the run.
-        let dir2 = dir.clone();
-        let outcome = tokio::spawn(async move { check_case(&dir2).await })
-            .await
-            .unwrap_or_else(|e| Err(format!("panicked: {e}")));
+        let outcome = std::panic::catch_unwind(|| check_case(&dir))
+            .unwrap_or_else(|e| Err(format!("panicked: {}", panic_text(&*e))));
         match outcome {
             Ok(()) => passed += 1,
             Err(why) => failed.push(format!("{name}: {why}")),
@@ -61,8 +69,7 @@ async fn run_language(language: &str, minimum: f64) {
         failed.len(),
         failed.join("\n")
     );
-    let out = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join(format!("../target/conformance-{language}.txt"));
+    let out = target_dir().join(format!("conformance-{language}.txt"));
     let _ = fs::write(&out, &report);
     eprintln!("{report}");
     let rate = passed as f64 / total.max(1) as f64;
@@ -74,12 +81,12 @@ async fn run_language(language: &str, minimum: f64) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn jsonpath_cases_match_aws() {
-    run_language("JSONPath", 0.90).await;
+#[test]
+fn jsonpath_cases_match_aws() {
+    run_language("JSONPath", 0.90);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn jsonata_cases_match_aws() {
-    run_language("JSONata", 0.80).await;
+#[test]
+fn jsonata_cases_match_aws() {
+    run_language("JSONata", 0.80);
 }

@@ -2,10 +2,12 @@
 
 use serde_json::Value;
 use std::fs;
-use stepwise_tests::{run_definition, shared_dir};
+mod support;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_workload_gives_its_expected_output() {
+use support::{run_definition, shared_dir};
+
+#[test]
+fn every_workload_gives_its_expected_output() {
     let Some(shared) = shared_dir() else {
         eprintln!("skipping: ../shared/bench is not there (set STEPWISE_SHARED)");
         return;
@@ -23,7 +25,6 @@ async fn every_workload_gives_its_expected_output() {
             serde_json::from_str(&fs::read_to_string(w.join(f)).expect("file")).expect("json")
         };
         let (state, _) = run_definition(&read("definition.json"), read("input.json"), "workload")
-            .await
             .expect("parses");
         assert_eq!(
             state.status.as_str(),

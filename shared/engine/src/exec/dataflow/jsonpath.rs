@@ -1,0 +1,216 @@
+//! JSONPath states: InputPath, Parameters, ResultSelector, ResultPath, OutputPath, payload
+//! templates (`"key.$"`) and intrinsic functions.
+
+use super::{Language, Vars};
+use crate::exec::errors::Failure;
+use crate::exec::state::Thread;
+use crate::exec::{to_text, Engine};
+use serde_json::{Map, Value};
+use stepwise_asl::model::{Catcher, MapSpec, State};
+use stepwise_asl::{payload, EvalError, Scope};
+
+/// The JSONPath query language (the default).
+pub(crate) struct JsonPath;
+
+impl Language for JsonPath {
+    fn effective_input(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        token: Option<&str>,
+    ) -> Result<Value, Failure> {
+        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
+        match &st.parameters {
+            Some(p) => e.jsonpath_template(t, st, p, &selected, token),
+            None => Ok(selected),
+        }
+    }
+
+    fn selected_input(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
+        e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)
+    }
+
+    fn expression(
+        &self,
+        _e: &mut Engine<'_>,
+        _t: &Thread,
+        _st: &State,
+        _value: &Value,
+        _field: &str,
+    ) -> Result<Option<Value>, Failure> {
+        Ok(None)
+    }
+
+    fn template(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        template: &Value,
+        _field: &str,
+        token: Option<&str>,
+    ) -> Result<Value, Failure> {
+        e.jsonpath_template(t, st, template, &t.input, token)
+    }
+
+    fn plain_output(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
+        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
+        e.jsonpath_select(t, st, "OutputPath", st.output_path.as_deref(), &selected)
+    }
+
+    fn pass_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &mut Thread,
+        st: &State,
+        result: Option<&Value>,
+    ) -> Result<(Value, Vars), Failure> {
+        // With a Result and nothing to evaluate, the effective input would only be thrown away.
+        let trivial_input = st.input_path.as_deref() == Some("$") && st.parameters.is_none();
+        let result = match result {
+            Some(r) if trivial_input => r.clone(),
+            _ => {
+                let effective = e.effective_input(t, st, None)?;
+                result.cloned().unwrap_or(effective)
+            }
+        };
+        self.result_output(e, t, st, result)
+    }
+
+    /// ResultSelector, Assign, ResultPath, OutputPath.
+    fn result_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &mut Thread,
+        st: &State,
+        result: Value,
+    ) -> Result<(Value, Vars), Failure> {
+        let result = match &st.result_selector {
+            Some(sel) => e.jsonpath_template(t, st, sel, &result, None)?,
+            None => result,
+        };
+        let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
+        // The state's input is not needed once merged: move it rather than copy a large payload.
+        let merged = match st.result_path.as_deref() {
+            None => std::mem::take(&mut t.input),
+            Some("$") => result,
+            Some(p) => {
+                let mut base = std::mem::take(&mut t.input);
+                match stepwise_asl::jsonpath::set(&mut base, p, result) {
+                    Ok(()) => base,
+                    Err(err) => {
+                        t.input = base;
+                        return Err(e.in_state(t, st, err));
+                    }
+                }
+            }
+        };
+        // OutputPath, like everything else in the state, sees the variables as they were when
+        // the state was entered: what it assigns takes effect when it is left.
+        let out = match st.output_path.as_deref() {
+            Some("$") => merged,
+            p => e.jsonpath_select(t, st, "OutputPath", p, &merged)?,
+        };
+        Ok((out, vars))
+    }
+
+    /// OutputPath, which for a Choice sees the variables it just assigned.
+    fn choice_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        effective: Value,
+        _output: Option<&Value>,
+        vars: &Vars,
+    ) -> Result<Value, Failure> {
+        let mut tv = t.variables.clone();
+        if let Some(v) = vars {
+            tv.extend(v.clone());
+        }
+        let ctx = Value::Null;
+        let scope = Scope {
+            input: &effective,
+            context: &ctx,
+            variables: &tv,
+        };
+        match st.output_path.as_deref() {
+            Some("$") => Ok(effective.clone()),
+            p => payload::select("OutputPath", p, &scope).map_err(|err| e.in_state(t, st, err)),
+        }
+    }
+
+    /// Assign sees the error output; ResultPath puts it into the state's input.
+    fn catch_output(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        c: &Catcher,
+        error_output: Value,
+    ) -> Result<(Value, Vars), Failure> {
+        let vars = e.assign(t, st, c.assign.as_ref(), &error_output, &[])?;
+        match payload::apply_result_path(&t.input, error_output, c.result_path.as_deref()) {
+            Ok(out) => Ok((out, vars)),
+            Err(err) => Err(e.in_state(t, st, err)),
+        }
+    }
+
+    /// The Assign object is a payload template on the input.
+    fn assigned(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        _fields: &Map<String, Value>,
+        assign: &Value,
+        input: &Value,
+        _extra: &[(&str, &Value)],
+    ) -> Result<Map<String, Value>, Failure> {
+        let evaluated = e.jsonpath_template(t, st, assign, input, None)?;
+        Ok(match evaluated {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        })
+    }
+
+    fn map_items(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        spec: &MapSpec,
+        effective: &Value,
+    ) -> Result<Vec<Value>, Failure> {
+        let items = match spec.items_path.as_deref() {
+            Some(p) => e.jsonpath_select(t, st, "ItemsPath", Some(p), effective)?,
+            None => effective.clone(),
+        };
+        match items {
+            Value::Array(a) => Ok(a),
+            other => Err(e.in_state(
+                t,
+                st,
+                EvalError::runtime(format!(
+                    "Map state input must be an array but was: {}",
+                    to_text(&other)
+                )),
+            )),
+        }
+    }
+
+    /// A payload template on the Map's effective input, with `$$.Map.Item` set.
+    fn item_selector(
+        &self,
+        e: &mut Engine<'_>,
+        t: &Thread,
+        st: &State,
+        selector: &Value,
+        effective: &Value,
+        index: usize,
+        item: &Value,
+    ) -> Result<Value, Failure> {
+        e.jsonpath_template_item(t, st, selector, effective, None, Some((index, item)))
+    }
+}

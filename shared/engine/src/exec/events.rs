@@ -1,0 +1,460 @@
+//! The event handlers: start, redrive, stop, task outcomes and timers.
+
+use crate::exec::errors::{data_limit_exceeded, Failure};
+use crate::exec::state::{Phase, RedrivePoint, TaskKind, Thread, Waiter};
+use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
+use crate::history::EventKind;
+use crate::{Command, Event, Status, WaitId};
+use serde_json::{Map, Value};
+use stepwise_asl::model::StateKind;
+
+impl<'d> Engine<'d> {
+    pub(crate) fn apply(&mut self, event: Event) {
+        if let Event::Redrive { from_state, input } = event {
+            self.redrive(from_state, input);
+            return;
+        }
+        if self.s.status != Status::Running {
+            return;
+        }
+        match event {
+            Event::Start { input } => self.start(input),
+            Event::TaskSucceeded { task, output } => self.task_outcome(task, Ok(output)),
+            Event::TaskFailed { task, error, cause } => {
+                self.task_outcome(task, Err(Failure::new(error, cause)))
+            }
+            Event::TaskSubmitted { task, output } => self.task_submitted(task, output),
+            Event::TaskStarted { task, worker_name } => self.task_started(task, worker_name),
+            Event::TaskHeartbeat { task } => self.task_heartbeat(task),
+            Event::TimerFired { timer } => self.timer_fired(timer),
+            Event::Redrive { .. } => {}
+            Event::Stop { error, cause } => {
+                let event = EventKind::ExecutionAborted {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                };
+                self.end(Status::Aborted, None, error, cause, event);
+            }
+        }
+    }
+
+    pub(crate) fn start(&mut self, input: Value) {
+        if self.s.last_event_id > 0 {
+            return; // already started: a redelivered Start
+        }
+        self.s.input = input.clone();
+        let event = EventKind::ExecutionStarted {
+            input: to_text(&input),
+            role_arn: self.s.info.role_arn.clone(),
+            state_machine_arn: self.s.info.state_machine_arn.clone(),
+        };
+        self.emit_raw(0, event);
+        if let Some(secs) = self.def.timeout_seconds {
+            let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
+            self.start_timer(Waiter::ExecutionTimeout, at);
+        }
+        let root = self.def.root();
+        let t = Thread {
+            machine: 0,
+            state: root.start_at,
+            parent: None,
+            input,
+            variables: Map::new(),
+            phase: Phase::Enter,
+            entered_event: 0,
+            entered_ms: self.now,
+            // AWS's first StateEntered follows nothing (previousEventId 0), not ExecutionStarted.
+            last_event: 0,
+            retries: Vec::new(),
+            map_item: None,
+            hidden: false,
+            input_text: None,
+        };
+        let id = self.new_thread(t);
+        self.queue.push_back(id);
+    }
+
+    pub(crate) fn redrive(&mut self, from_state: Option<String>, input: Option<Value>) {
+        if matches!(self.s.status, Status::Running | Status::Succeeded) {
+            return;
+        }
+        let root = self.def.root();
+        let point = match (&from_state, &self.s.redrive_point) {
+            (Some(name), p) => match root.states.iter().position(|st| &st.name == name) {
+                Some(state) => RedrivePoint {
+                    state,
+                    input: p
+                        .as_ref()
+                        .map(|p| p.input.clone())
+                        .unwrap_or_else(|| self.s.input.clone()),
+                    variables: p.as_ref().map(|p| p.variables.clone()).unwrap_or_default(),
+                },
+                None => return,
+            },
+            (None, Some(p)) => p.clone(),
+            (None, None) => RedrivePoint {
+                state: root.start_at,
+                input: self.s.input.clone(),
+                variables: Map::new(),
+            },
+        };
+        let input = input.unwrap_or(point.input);
+        self.s.info.redrive_count += 1;
+        self.s.redrive_ms = Some(self.now);
+        self.s.status = Status::Running;
+        self.s.output = None;
+        self.s.error = None;
+        self.s.cause = None;
+        self.s.stop_ms = None;
+        let prev = self.s.last_event_id;
+        let redrive_count = self.s.info.redrive_count;
+        let id = self.emit_raw(prev, EventKind::ExecutionRedriven { redrive_count });
+        if let Some(secs) = self.def.timeout_seconds {
+            let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
+            self.start_timer(Waiter::ExecutionTimeout, at);
+        }
+        let t = Thread {
+            machine: 0,
+            state: point.state,
+            parent: None,
+            input,
+            variables: point.variables,
+            phase: Phase::Enter,
+            entered_event: 0,
+            entered_ms: self.now,
+            last_event: id,
+            retries: Vec::new(),
+            map_item: None,
+            hidden: false,
+            input_text: None,
+        };
+        let tid = self.new_thread(t);
+        self.queue.push_back(tid);
+    }
+
+    pub(crate) fn task_outcome(&mut self, task: WaitId, outcome: Result<Value, Failure>) {
+        let Some(Waiter::Task(tid)) = self.s.waits.get(&task).cloned() else {
+            return;
+        };
+        self.s.waits.remove(&task);
+        let Some(mut t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        let Phase::Task(w) = std::mem::replace(&mut t.phase, Phase::Run) else {
+            self.s.threads.insert(tid, t);
+            return;
+        };
+        self.cancel_wait(w.timeout_timer);
+        self.cancel_wait(w.heartbeat_timer);
+        // A result over the payload quota fails the task (Retry and Catch apply), named by the
+        // integration (`lambda`) or by the function's ARN.
+        // The result's text, once: the quota is checked on it and the event records it.
+        let outcome = outcome.and_then(|output| {
+            let text = to_text(&output);
+            if text.len() <= MAX_PAYLOAD_BYTES {
+                return Ok((output, text));
+            }
+            let st = self.def.state(t.machine, t.state);
+            let who = match (&st.kind, w.kind) {
+                (_, TaskKind::Service) => w.resource_type.as_str(),
+                (StateKind::Task { resource, .. }, _) => resource.as_str(),
+                _ => st.name.as_str(),
+            };
+            Err(data_limit_exceeded(who))
+        });
+        match outcome {
+            Ok((output, text)) => {
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionSucceeded { output: text },
+                    TaskKind::Activity => EventKind::ActivitySucceeded { output: text },
+                    TaskKind::Service => EventKind::TaskSucceeded {
+                        resource: w.service(),
+                        output: text,
+                    },
+                };
+                self.emit(&mut t, event);
+                self.finish_with_result(tid, t, output);
+            }
+            Err(f) => {
+                let (error, cause) = (f.error.clone(), f.cause.clone());
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionFailed { error, cause },
+                    TaskKind::Activity => EventKind::ActivityFailed { error, cause },
+                    TaskKind::Service => EventKind::TaskFailed {
+                        resource: w.service(),
+                        error,
+                        cause,
+                    },
+                };
+                self.emit(&mut t, event);
+                self.fail_state(tid, t, f);
+            }
+        }
+    }
+
+    pub(crate) fn task_submitted(&mut self, task: WaitId, output: Value) {
+        let Some(Waiter::Task(tid)) = self.s.waits.get(&task).cloned() else {
+            return;
+        };
+        let Some(mut t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        if let Phase::Task(w) = &t.phase {
+            let event = EventKind::TaskSubmitted {
+                resource: w.service(),
+                output: to_text(&output),
+            };
+            self.emit(&mut t, event);
+        }
+        self.s.threads.insert(tid, t);
+    }
+
+    pub(crate) fn task_started(&mut self, task: WaitId, worker_name: Option<String>) {
+        let Some(Waiter::Task(tid)) = self.s.waits.get(&task).cloned() else {
+            return;
+        };
+        let Some(mut t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        if matches!(&t.phase, Phase::Task(w) if w.kind == TaskKind::Activity) {
+            self.emit(&mut t, EventKind::ActivityStarted { worker_name });
+        }
+        self.s.threads.insert(tid, t);
+    }
+
+    pub(crate) fn task_heartbeat(&mut self, task: WaitId) {
+        let Some(Waiter::Task(tid)) = self.s.waits.get(&task).cloned() else {
+            return;
+        };
+        let Some(mut t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        if let Phase::Task(w) = &mut t.phase {
+            if let Some(secs) = w.heartbeat_s {
+                let old = w.heartbeat_timer.take();
+                let at = self.now.saturating_add(secs as i64 * 1000);
+                let id = self.s.next_wait;
+                self.s.next_wait += 1;
+                self.s.waits.insert(id, Waiter::Heartbeat(tid));
+                self.commands.push(Command::StartTimer {
+                    timer: id,
+                    at_ms: at,
+                });
+                w.heartbeat_timer = Some(id);
+                if let Some(old) = old {
+                    self.s.waits.remove(&old);
+                    self.commands.push(Command::CancelTimer { timer: old });
+                }
+            }
+        }
+        self.s.threads.insert(tid, t);
+    }
+
+    pub(crate) fn timer_fired(&mut self, timer: WaitId) {
+        let Some(waiter) = self.s.waits.remove(&timer) else {
+            return;
+        };
+        match waiter {
+            Waiter::ExecutionTimeout => {
+                self.end(
+                    Status::TimedOut,
+                    None,
+                    Some("States.Timeout".into()),
+                    None,
+                    EventKind::ExecutionTimedOut,
+                );
+            }
+            Waiter::Wait(tid) => {
+                let Some(mut t) = self.s.threads.remove(&tid) else {
+                    return;
+                };
+                t.phase = Phase::Run;
+                let st = self.def.state(t.machine, t.state);
+                match self.wait_over(&t, st) {
+                    Ok((out, vars)) => self.exit_state(tid, t, out, vars),
+                    Err(f) => self.fail_state(tid, t, f),
+                }
+            }
+            Waiter::Retry(tid) => {
+                if let Some(mut t) = self.s.threads.remove(&tid) {
+                    t.phase = Phase::Run;
+                    self.s.threads.insert(tid, t);
+                    self.queue.push_front(tid);
+                }
+            }
+            Waiter::TaskTimeout(tid) | Waiter::Heartbeat(tid) => {
+                let heartbeat = matches!(waiter, Waiter::Heartbeat(_));
+                let Some(mut t) = self.s.threads.remove(&tid) else {
+                    return;
+                };
+                let Phase::Task(w) = std::mem::replace(&mut t.phase, Phase::Run) else {
+                    self.s.threads.insert(tid, t);
+                    return;
+                };
+                self.s.waits.remove(&w.task);
+                self.commands.push(Command::CancelTask {
+                    task: w.task,
+                    task_token: w.token.clone(),
+                });
+                self.cancel_wait(if heartbeat {
+                    w.timeout_timer
+                } else {
+                    w.heartbeat_timer
+                });
+                let error = if heartbeat {
+                    "States.HeartbeatTimeout"
+                } else {
+                    "States.Timeout"
+                };
+                // AWS records no cause for a timeout (a Catch still sees "Cause": "").
+                let event = match w.kind {
+                    TaskKind::LambdaFunction => EventKind::LambdaFunctionTimedOut {
+                        error: error.into(),
+                    },
+                    TaskKind::Activity => EventKind::ActivityTimedOut {
+                        error: error.into(),
+                    },
+                    TaskKind::Service => EventKind::TaskTimedOut {
+                        resource: w.service(),
+                        error: error.into(),
+                    },
+                };
+                self.emit(&mut t, event);
+                self.fail_state(tid, t, Failure::new(error, ""));
+            }
+            Waiter::Task(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod redrive_tests {
+    use crate::exec::{step, ExecutionState};
+    use crate::{Command, Event, ExecutionInfo, Status, WaitId};
+    use serde_json::json;
+    use stepwise_asl::model::Definition;
+
+    fn info() -> ExecutionInfo {
+        ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            start_time_ms: 0,
+            redrive_count: 0,
+            seed: 1,
+        }
+    }
+
+    fn task_id(commands: &[Command]) -> WaitId {
+        commands
+            .iter()
+            .find_map(|c| match c {
+                Command::InvokeTask { task, .. } => Some(*task),
+                _ => None,
+            })
+            .expect("a task was invoked")
+    }
+
+    #[test]
+    fn redrive_restarts_the_failed_state_with_its_input() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{
+                "A":{"Type":"Pass","Result":{"k":1},"Next":"T"},
+                "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}"#,
+        )
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start { input: json!({}) },
+        );
+        let task = task_id(&tr.commands);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::TaskFailed {
+                task,
+                error: "Boom".into(),
+                cause: "c".into(),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        let tr = step(
+            &def,
+            tr.state,
+            2,
+            Event::Redrive {
+                from_state: None,
+                input: None,
+            },
+        );
+        assert_eq!(tr.state.status, Status::Running);
+        assert_eq!(tr.history[0].event_type, "ExecutionRedriven");
+        assert_eq!(tr.state.redrive_ms, Some(2));
+        assert_eq!(tr.history[1].event_type, "TaskStateEntered");
+        let params = tr.commands.iter().find_map(|c| match c {
+            Command::InvokeTask { parameters, .. } => Some(parameters.clone()),
+            _ => None,
+        });
+        assert_eq!(params, Some(json!({"k": 1})));
+        let task = task_id(&tr.commands);
+        let tr = step(
+            &def,
+            tr.state,
+            3,
+            Event::TaskSucceeded {
+                task,
+                output: json!("ok"),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        assert_eq!(tr.state.info.redrive_count, 1);
+        // history ids go on without a gap
+        assert_eq!(
+            tr.history.last().map(|h| h.id),
+            Some(tr.state.last_event_id)
+        );
+    }
+
+    #[test]
+    fn redrive_from_any_state_and_not_after_success() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Fail","Error":"E"},"B":{"Type":"Pass","End":true}}}"#,
+        )
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: json!({"x": 1}),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::Redrive {
+                from_state: Some("B".into()),
+                input: Some(json!(5)),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        assert_eq!(tr.state.output, Some(json!(5)));
+        let tr = step(
+            &def,
+            tr.state,
+            2,
+            Event::Redrive {
+                from_state: None,
+                input: None,
+            },
+        );
+        assert!(tr.history.is_empty());
+    }
+}

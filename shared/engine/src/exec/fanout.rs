@@ -1,0 +1,326 @@
+//! Children of Parallel and Map: starting them, their concurrency, collecting results, tolerated
+//! failures and cancelling siblings.
+
+use crate::exec::dataflow::language;
+use crate::exec::errors::Failure;
+use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
+use crate::exec::{to_text, Engine, ThreadId};
+use crate::history::EventKind;
+use crate::{Command, Status, WaitId};
+use serde_json::{json, Map, Value};
+use stepwise_asl::model::StateKind;
+
+impl<'d> Engine<'d> {
+    /// Starts the next Map iteration if the concurrency limit and the running iterations allow,
+    /// or marks the Map done when every iteration has finished.
+    pub(crate) fn pump(&mut self, tid: ThreadId) {
+        let Some(mut t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        let Phase::Children(mut c) = std::mem::replace(&mut t.phase, Phase::Run) else {
+            self.s.threads.insert(tid, t);
+            return;
+        };
+        let total = if c.is_map {
+            c.items.len()
+        } else {
+            c.results.len()
+        };
+        // Every child is done (or there were none), or one failed and the others are gone.
+        if c.done == total || c.failure.is_some() && c.running.is_empty() {
+            t.phase = Phase::ChildrenDone(c);
+            self.s.threads.insert(tid, t);
+            self.queue.push_front(tid);
+            return;
+        }
+        // Parallel branches all start at once; only Map iterations start here.
+        if !c.is_map {
+            t.phase = Phase::Children(c);
+            self.s.threads.insert(tid, t);
+            return;
+        }
+        // Start one iteration when no started one is still running synchronously.
+        let busy = c.running.iter().any(|id| {
+            self.s.threads.get(id).is_none_or(|ct| {
+                matches!(ct.phase, Phase::Enter | Phase::Run | Phase::ChildrenDone(_))
+            })
+        });
+        let room = c.max_concurrency == 0 || c.running.len() < c.max_concurrency;
+        if busy || !room || c.next >= c.items.len() || c.failure.is_some() {
+            t.phase = Phase::Children(c);
+            self.s.threads.insert(tid, t);
+            return;
+        }
+        let index = c.next;
+        c.next += 1;
+        let st = self.def.state(t.machine, t.state);
+        let StateKind::Map(spec) = &st.kind else {
+            return;
+        };
+        let item = c.items[index].clone();
+        let input = match &spec.item_selector {
+            Some(sel) => {
+                let r = language(st).item_selector(self, &t, st, sel, &c.effective, index, &item);
+                match r {
+                    Ok(v) => v,
+                    Err(f) => {
+                        t.phase = Phase::Children(c);
+                        self.fail_children_then_state(tid, t, f);
+                        return;
+                    }
+                }
+            }
+            None => item,
+        };
+        let hidden = t.hidden || c.distributed;
+        let mut child = Thread {
+            machine: spec.processor,
+            state: self.def.machines[spec.processor].start_at,
+            parent: Some((tid, index)),
+            input,
+            // A distributed Map's iterations are child executions: they see no outer variables.
+            variables: if c.distributed {
+                Map::new()
+            } else {
+                t.variables.clone()
+            },
+            phase: Phase::Enter,
+            entered_event: 0,
+            entered_ms: self.now,
+            last_event: t.last_event,
+            retries: Vec::new(),
+            map_item: None,
+            hidden,
+            input_text: None,
+        };
+        let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
+        if !hidden {
+            let id = self.emit_raw(t.last_event, EventKind::MapIterationStarted { name, index });
+            child.last_event = id;
+            t.last_event = id;
+        }
+        let cid = self.new_thread(child);
+        c.running.push(cid);
+        t.phase = Phase::Children(c);
+        self.s.threads.insert(tid, t);
+        self.queue.push_front(cid);
+    }
+
+    pub(crate) fn fail_children_then_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {
+        if let Phase::Children(c) = std::mem::replace(&mut t.phase, Phase::Run) {
+            for id in c.running {
+                self.cancel_thread(id);
+            }
+        }
+        self.fail_state(tid, t, f);
+    }
+
+    /// Removes a thread and everything under it, cancelling its tasks and timers.
+    pub(crate) fn cancel_thread(&mut self, tid: ThreadId) {
+        let Some(t) = self.s.threads.remove(&tid) else {
+            return;
+        };
+        let waits: Vec<WaitId> = self
+            .s
+            .waits
+            .iter()
+            .filter(|(_, w)| matches!(w, Waiter::Task(x) | Waiter::TaskTimeout(x) | Waiter::Heartbeat(x) | Waiter::Wait(x) | Waiter::Retry(x) if *x == tid))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in waits {
+            if let Some(w) = self.s.waits.remove(&id) {
+                match w {
+                    Waiter::Task(_) => {
+                        let token = match &t.phase {
+                            Phase::Task(tw) => tw.token.clone(),
+                            _ => None,
+                        };
+                        self.commands.push(Command::CancelTask {
+                            task: id,
+                            task_token: token,
+                        });
+                    }
+                    _ => self.commands.push(Command::CancelTimer { timer: id }),
+                }
+            }
+        }
+        if let Phase::Children(c) | Phase::ChildrenDone(c) = t.phase {
+            for id in c.running {
+                self.cancel_thread(id);
+            }
+        }
+    }
+
+    pub(crate) fn children_done(&mut self, tid: ThreadId, mut t: Thread, c: Children) {
+        let st = self.def.state(t.machine, t.state);
+        if let Some((error, cause)) = c.failure {
+            if c.is_map && c.distributed {
+                let event = EventKind::MapRunFailed {
+                    error: error.clone(),
+                    cause: cause.clone(),
+                };
+                self.emit(&mut t, event);
+            }
+            self.fail_state(tid, t, Failure::new(error, cause));
+            return;
+        }
+        if c.is_map && c.distributed {
+            self.emit(&mut t, EventKind::MapRunSucceeded);
+        }
+        // AWS records MapStateSucceeded / ParallelStateSucceeded, then the state's exit, both
+        // following the last event before them.
+        if !t.hidden {
+            let state_type = st.type_name();
+            self.emit_raw(t.last_event, EventKind::StateSucceeded { state_type });
+        }
+        self.finish_with_result(tid, t, Value::Array(c.results));
+    }
+
+    pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, t: Thread, output: Value) {
+        self.s.threads.remove(&tid);
+        match t.parent {
+            None => {
+                let event = EventKind::ExecutionSucceeded {
+                    output: to_text(&output),
+                };
+                self.end(Status::Succeeded, Some(output), None, None, event);
+            }
+            Some((pid, slot)) => {
+                let Some(mut p) = self.s.threads.remove(&pid) else {
+                    return;
+                };
+                let Phase::Children(mut c) = std::mem::replace(&mut p.phase, Phase::Run) else {
+                    self.s.threads.insert(pid, p);
+                    return;
+                };
+                c.running.retain(|&x| x != tid);
+                c.results[slot] = output;
+                c.done += 1;
+                if c.is_map && !t.hidden && !c.distributed {
+                    let pst = self.def.state(p.machine, p.state);
+                    let StateKind::Map(spec) = &pst.kind else {
+                        return;
+                    };
+                    let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
+                    let event = EventKind::MapIterationSucceeded { name, index: slot };
+                    let id = self.emit_raw(t.last_event, event);
+                    p.last_event = id;
+                } else if !c.is_map {
+                    p.last_event = p.last_event.max(t.last_event);
+                }
+                let total = if c.is_map {
+                    c.items.len()
+                } else {
+                    c.results.len()
+                };
+                if c.done == total {
+                    p.phase = Phase::ChildrenDone(c);
+                    self.s.threads.insert(pid, p);
+                    self.queue.push_front(pid);
+                } else {
+                    p.phase = Phase::Children(c);
+                    self.s.threads.insert(pid, p);
+                    self.pump(pid);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn thread_failed(
+        &mut self,
+        tid: ThreadId,
+        t: Thread,
+        error: Option<String>,
+        cause: Option<String>,
+    ) {
+        self.s.threads.remove(&tid);
+        match t.parent {
+            None => {
+                self.s.redrive_point = Some(RedrivePoint {
+                    state: t.state,
+                    input: t.input.clone(),
+                    variables: t.variables.clone(),
+                });
+                // An empty cause (a timeout's) is left out, as AWS does.
+                let event = EventKind::ExecutionFailed {
+                    error: error.clone(),
+                    cause: cause.clone().filter(|c| !c.is_empty()),
+                };
+                self.end(Status::Failed, None, error, cause, event);
+            }
+            Some((pid, slot)) => {
+                let Some(mut p) = self.s.threads.remove(&pid) else {
+                    return;
+                };
+                let Phase::Children(mut c) = std::mem::replace(&mut p.phase, Phase::Run) else {
+                    self.s.threads.insert(pid, p);
+                    return;
+                };
+                c.running.retain(|&x| x != tid);
+                let err = error.unwrap_or_default();
+                let cause = cause.unwrap_or_default();
+                if c.is_map {
+                    if !t.hidden && !c.distributed {
+                        let pst = self.def.state(p.machine, p.state);
+                        if let StateKind::Map(spec) = &pst.kind {
+                            let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
+                            let event = EventKind::MapIterationFailed { name, index: slot };
+                            let id = self.emit_raw(t.last_event, event);
+                            p.last_event = id;
+                        }
+                    }
+                    c.failures += 1;
+                    c.done += 1;
+                    c.results[slot] = json!({"Error": err, "Cause": cause});
+                    let total = c.items.len();
+                    let tolerated = match (c.tolerated_count, c.tolerated_percentage) {
+                        (None, None) => false,
+                        (count, pct) => {
+                            let by_count = count.is_some_and(|n| c.failures as u64 <= n);
+                            let by_pct = pct.is_some_and(|p| {
+                                total > 0 && (c.failures as f64) * 100.0 / (total as f64) <= p
+                            });
+                            by_count || by_pct
+                        }
+                    };
+                    if !tolerated {
+                        let failure =
+                            if c.tolerated_count.is_some() || c.tolerated_percentage.is_some() {
+                                (
+                                    "States.ExceedToleratedFailureThreshold".to_string(),
+                                    "The specified tolerated failure threshold was exceeded"
+                                        .to_string(),
+                                )
+                            } else {
+                                (err, cause)
+                            };
+                        c.failure = Some(failure);
+                        for id in std::mem::take(&mut c.running) {
+                            self.cancel_thread(id);
+                        }
+                        p.phase = Phase::ChildrenDone(c);
+                        self.s.threads.insert(pid, p);
+                        self.queue.push_front(pid);
+                    } else if c.done == total {
+                        p.phase = Phase::ChildrenDone(c);
+                        self.s.threads.insert(pid, p);
+                        self.queue.push_front(pid);
+                    } else {
+                        p.phase = Phase::Children(c);
+                        self.s.threads.insert(pid, p);
+                        self.pump(pid);
+                    }
+                } else {
+                    p.last_event = p.last_event.max(t.last_event);
+                    for id in std::mem::take(&mut c.running) {
+                        self.cancel_thread(id);
+                    }
+                    c.failure = Some((err, cause));
+                    p.phase = Phase::ChildrenDone(c);
+                    self.s.threads.insert(pid, p);
+                    self.queue.push_front(pid);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The interpreter proper: threads of execution over the states of a definition.
+//!
+//! An execution is a tree of threads: the top level, one per running Parallel branch and one per
+//! running Map iteration. A thread is at one state, in one [`state::Phase`]. [`step`] applies an
+//! event, then runs every runnable thread until each is blocked (on a task or a timer) or
+//! finished, so one step runs as many synchronous states as it can.
+//!
+//! Scheduling follows what AWS records: Parallel branches advance in turn, one history event each
+//! (all branches enter before any exits); Map iterations run one after another, the next starting
+//! when the previous finishes or blocks.
+//!
+//! - [`state`]: the checkpoint ([`ExecutionState`]): threads, their phases, outstanding waits;
+//! - [`events`]: how each [`Event`] applies (start, redrive, stop, task outcomes, timers);
+//! - [`lifecycle`]: the run loop and the one lifecycle of a state: entered, its own evaluation,
+//!   then exit and next, parking, children or failure;
+//! - [`states`]: each state type's own evaluation, which returns a [`lifecycle::Next`];
+//! - [`dataflow`]: the data flow, evaluated by the state's query [`dataflow::Language`];
+//! - [`fanout`]: Parallel branches and Map iterations;
+//! - [`errors`]: the [`errors::Failure`] type, Retry and Catch.
+
+use crate::history::{EventKind, HistoryEvent};
+use crate::rng::Rng;
+use crate::{Command, Event, Transition, WaitId};
+use serde_json::Value;
+use state::{Thread, Waiter};
+use std::collections::VecDeque;
+use stepwise_asl::model::Definition;
+
+mod dataflow;
+mod errors;
+mod events;
+mod fanout;
+mod lifecycle;
+mod state;
+mod states;
+
+pub use state::ExecutionState;
+
+pub(crate) type ThreadId = u32;
+
+/// The most one state's `Assign` may store (256 KiB), as AWS enforces.
+pub(crate) const MAX_ASSIGN_BYTES: usize = 256 * 1024;
+
+/// AWS's quota on a state's output, in UTF-8 bytes (256 KiB).
+pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+/// Applies one event to an execution.
+///
+/// `now_ms` is the time of the event (milliseconds since the Unix epoch); it stamps the history
+/// and dates timers. Events for waits that are no longer outstanding (a late timer, a duplicate
+/// task result) change nothing.
+pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) -> Transition {
+    let mut e = Engine {
+        def,
+        s: state,
+        now: now_ms,
+        history: Vec::new(),
+        commands: Vec::new(),
+        queue: VecDeque::new(),
+    };
+    e.apply(event);
+    e.run();
+    Transition {
+        state: e.s,
+        history: e.history,
+        commands: e.commands,
+    }
+}
+
+pub(crate) struct Engine<'d> {
+    pub(crate) def: &'d Definition,
+    pub(crate) s: ExecutionState,
+    pub(crate) now: i64,
+    pub(crate) history: Vec<HistoryEvent>,
+    pub(crate) commands: Vec<Command>,
+    pub(crate) queue: VecDeque<ThreadId>,
+}
+
+pub(crate) fn to_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+impl<'d> Engine<'d> {
+    pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
+        let (event_type, details) = event.into_parts();
+        self.s.last_event_id += 1;
+        let id = self.s.last_event_id;
+        self.history.push(HistoryEvent {
+            id,
+            previous_event_id: previous,
+            timestamp_ms: self.now,
+            event_type,
+            details,
+        });
+        id
+    }
+
+    /// Records an event on behalf of a thread (nothing for hidden threads).
+    pub(crate) fn emit(&mut self, t: &mut Thread, event: EventKind) -> u64 {
+        if t.hidden {
+            return t.last_event;
+        }
+        let id = self.emit_raw(t.last_event, event);
+        t.last_event = id;
+        id
+    }
+
+    pub(crate) fn new_wait(&mut self, waiter: Waiter) -> WaitId {
+        let id = self.s.next_wait;
+        self.s.next_wait += 1;
+        self.s.waits.insert(id, waiter);
+        id
+    }
+
+    pub(crate) fn start_timer(&mut self, waiter: Waiter, at_ms: i64) -> WaitId {
+        let id = self.new_wait(waiter);
+        self.commands.push(Command::StartTimer { timer: id, at_ms });
+        id
+    }
+
+    pub(crate) fn cancel_wait(&mut self, id: Option<WaitId>) {
+        if let Some(id) = id {
+            if self.s.waits.remove(&id).is_some() {
+                self.commands.push(Command::CancelTimer { timer: id });
+            }
+        }
+    }
+
+    pub(crate) fn new_thread(&mut self, t: Thread) -> ThreadId {
+        let id = self.s.next_thread;
+        self.s.next_thread += 1;
+        self.s.threads.insert(id, t);
+        id
+    }
+
+    pub(crate) fn rng(&mut self) -> Rng<'_> {
+        Rng(&mut self.s.rng)
+    }
+}

@@ -1,0 +1,178 @@
+//! What an execution keeps between steps: its status, its threads and what each waits for.
+
+use crate::exec::ThreadId;
+use crate::history::ServiceResource;
+use crate::{ExecutionInfo, Status, WaitId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use stepwise_asl::model::{MachineId, StateId};
+
+/// The compact checkpoint of one execution: everything [`crate::step`] needs besides the definition.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecutionState {
+    /// Identity and start time.
+    pub info: ExecutionInfo,
+    /// Current status.
+    pub status: Status,
+    /// The execution input.
+    pub input: Value,
+    /// The output, once succeeded.
+    pub output: Option<Value>,
+    /// The error, once failed.
+    pub error: Option<String>,
+    /// The cause, once failed.
+    pub cause: Option<String>,
+    /// When it ended.
+    pub stop_ms: Option<i64>,
+    /// When it was last redriven.
+    #[serde(default)]
+    pub redrive_ms: Option<i64>,
+    /// Id of the last history event.
+    pub last_event_id: u64,
+    /// State transitions so far (for metering).
+    pub transitions: u64,
+    /// Where a redrive restarts: the top-level state that was running when the execution
+    /// stopped, with its input and variables.
+    #[serde(default)]
+    pub(crate) redrive_point: Option<RedrivePoint>,
+    pub(crate) next_wait: WaitId,
+    pub(crate) rng: u64,
+    pub(crate) next_thread: ThreadId,
+    pub(crate) threads: BTreeMap<ThreadId, Thread>,
+    pub(crate) waits: BTreeMap<WaitId, Waiter>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct RedrivePoint {
+    pub(crate) state: StateId,
+    pub(crate) input: Value,
+    pub(crate) variables: Map<String, Value>,
+}
+
+/// What an outstanding wait id stands for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Waiter {
+    Task(ThreadId),
+    TaskTimeout(ThreadId),
+    Heartbeat(ThreadId),
+    Wait(ThreadId),
+    Retry(ThreadId),
+    ExecutionTimeout,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Thread {
+    pub(crate) machine: MachineId,
+    pub(crate) state: StateId,
+    /// Parent thread and this thread's slot in it (branch or item index).
+    pub(crate) parent: Option<(ThreadId, usize)>,
+    /// The current state's raw input.
+    pub(crate) input: Value,
+    pub(crate) variables: Map<String, Value>,
+    pub(crate) phase: Phase,
+    pub(crate) entered_event: u64,
+    pub(crate) entered_ms: i64,
+    pub(crate) last_event: u64,
+    /// Attempts so far per retrier of the current state.
+    pub(crate) retries: Vec<u32>,
+    pub(crate) map_item: Option<(usize, Value)>,
+    /// Events of a distributed Map's iterations belong to child executions, not this history.
+    pub(crate) hidden: bool,
+    /// The JSON text of `input`, when the state before already wrote it (its output): the
+    /// StateEntered event copies it instead of serializing the payload again. Not kept in the
+    /// checkpoint; without it the text is made from `input`.
+    #[serde(skip)]
+    pub(crate) input_text: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Phase {
+    Enter,
+    Run,
+    Task(Box<TaskWait>),
+    Wait { timer: WaitId },
+    Retry { timer: WaitId },
+    Children(Box<Children>),
+    ChildrenDone(Box<Children>),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct TaskWait {
+    pub(crate) task: WaitId,
+    pub(crate) kind: TaskKind,
+    pub(crate) token: Option<String>,
+    pub(crate) timeout_timer: Option<WaitId>,
+    pub(crate) heartbeat_timer: Option<WaitId>,
+    pub(crate) heartbeat_s: Option<u64>,
+    pub(crate) resource_type: String,
+    pub(crate) resource: String,
+}
+
+impl TaskWait {
+    /// The integration as task events name it.
+    pub(crate) fn service(&self) -> ServiceResource {
+        ServiceResource {
+            resource_type: self.resource_type.clone(),
+            resource: self.resource.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum TaskKind {
+    /// `arn:aws:states:::service:action` integrations.
+    Service,
+    /// A Lambda function ARN as the resource.
+    LambdaFunction,
+    /// An activity ARN.
+    Activity,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Children {
+    pub(crate) is_map: bool,
+    pub(crate) distributed: bool,
+    /// The state's effective input (after InputPath/Parameters), for ItemSelector and branches.
+    pub(crate) effective: Value,
+    pub(crate) items: Vec<Value>,
+    pub(crate) results: Vec<Value>,
+    pub(crate) done: usize,
+    pub(crate) next: usize,
+    pub(crate) running: Vec<ThreadId>,
+    pub(crate) max_concurrency: usize,
+    pub(crate) failures: usize,
+    pub(crate) tolerated_count: Option<u64>,
+    pub(crate) tolerated_percentage: Option<f64>,
+    pub(crate) failure: Option<(String, String)>,
+}
+
+impl ExecutionState {
+    /// A new execution, not yet started: feed it [`crate::Event::Start`].
+    pub fn new(info: ExecutionInfo) -> Self {
+        let rng = info.seed;
+        ExecutionState {
+            info,
+            status: Status::Running,
+            input: Value::Null,
+            output: None,
+            error: None,
+            cause: None,
+            stop_ms: None,
+            redrive_ms: None,
+            redrive_point: None,
+            last_event_id: 0,
+            transitions: 0,
+            next_wait: 1,
+            rng,
+            next_thread: 0,
+            threads: BTreeMap::new(),
+            waits: BTreeMap::new(),
+        }
+    }
+
+    /// Ids of the outstanding waits (tasks and timers); empty once the execution ended.
+    pub fn outstanding(&self) -> usize {
+        self.waits.len()
+    }
+}

@@ -1,0 +1,80 @@
+//! The Choice state.
+
+use crate::exec::dataflow::language;
+use crate::exec::errors::Failure;
+use crate::exec::lifecycle::Next;
+use crate::exec::state::Thread;
+use crate::exec::{to_text, Engine};
+use serde_json::Value;
+use stepwise_asl::model::{ChoiceBranch, Condition, State, StateId};
+use stepwise_asl::{EvalError, Scope};
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_choice(
+        &mut self,
+        t: &mut Thread,
+        st: &State,
+        choices: &[ChoiceBranch],
+        default: &Option<StateId>,
+    ) -> Result<Next, Failure> {
+        let lang = language(st);
+        let effective = lang.selected_input(self, t, st)?;
+        let ctx = self.context(t, st, None);
+        let mut chosen = None;
+        for (i, c) in choices.iter().enumerate() {
+            let holds = match &c.condition {
+                Condition::Rule(rule) => {
+                    let scope = Scope {
+                        input: &effective,
+                        context: &ctx,
+                        variables: &t.variables,
+                    };
+                    rule.evaluate(&scope).map_err(|e| self.in_state(t, st, e))
+                }
+                Condition::Jsonata(cond) => {
+                    let b = self.jsonata_bindings(t, st, &[], None);
+                    match self.jsonata_value(t, st, cond, &b, &format!("Choices/{i}/Condition")) {
+                        Ok(Value::Bool(b)) => Ok(b),
+                        Ok(other) => Err(self.in_state(
+                            t,
+                            st,
+                            EvalError::query(format!(
+                                "The Condition field of the choice rule at index {i} must evaluate to a boolean, but got: {}",
+                                to_text(&other)
+                            )),
+                        )),
+                        Err(f) => Err(f),
+                    }
+                }
+            };
+            match holds {
+                Ok(true) => {
+                    chosen = Some(c);
+                    break;
+                }
+                Ok(false) => {}
+                Err(f) => return Err(f),
+            }
+        }
+        let (next, assign, output) = match chosen {
+            Some(c) => (
+                c.next,
+                c.assign.as_ref().or(st.assign.as_ref()),
+                c.output.as_ref().or(st.output.as_ref()),
+            ),
+            None => match default {
+                Some(d) => (*d, st.assign.as_ref(), st.output.as_ref()),
+                None => {
+                    return Err(Failure::new("States.NoChoiceMatched", "No Matches!"));
+                }
+            },
+        };
+        let vars = self.assign(t, st, assign, &effective, &[])?;
+        let out = lang.choice_output(self, t, st, effective, output, &vars)?;
+        Ok(Next::Exit {
+            output: out,
+            assigned: vars,
+            next: Some(next),
+        })
+    }
+}

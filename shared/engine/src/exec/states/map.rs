@@ -1,0 +1,138 @@
+//! The Map state: items, its settings, the map run.
+
+use crate::exec::dataflow::{as_count, as_integer, language, not_valid};
+use crate::exec::errors::Failure;
+use crate::exec::lifecycle::Next;
+use crate::exec::state::{Children, Thread};
+use crate::exec::Engine;
+use crate::history::EventKind;
+use serde_json::Value;
+use stepwise_asl::model::{MapSpec, State};
+use stepwise_asl::EvalError;
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_map(
+        &mut self,
+        t: &mut Thread,
+        st: &State,
+        spec: &MapSpec,
+    ) -> Result<Next, Failure> {
+        let effective = self.effective_input(t, st, None)?;
+        let items = language(st).map_items(self, t, st, spec, &effective)?;
+        let max = self.numeric_field(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
+        let max_concurrency = match max {
+            None => 0,
+            Some(v) => match as_count(&v) {
+                Some(n) => n as usize,
+                None => {
+                    return Err(self.in_state(
+                        t,
+                        st,
+                        not_valid("MaxConcurrency", "integer", &v, &spec.max_concurrency),
+                    ));
+                }
+            },
+        };
+        self.emit(
+            t,
+            EventKind::MapStateStarted {
+                length: items.len(),
+            },
+        );
+        let tolerated_count = match self.numeric_field(
+            t,
+            st,
+            &spec.tolerated_failure_count,
+            "ToleratedFailureCount",
+            &effective,
+        ) {
+            Ok(None) => None,
+            Ok(Some(v)) => match as_count(&v) {
+                Some(n) => Some(n),
+                // A negative integer is an integer: AWS names the range, not the type.
+                None if as_integer(&v).is_some_and(|n| n < 0) => {
+                    return Err(self.in_state(
+                        t,
+                        st,
+                        EvalError::runtime("ToleratedFailureCount cannot be negative."),
+                    ));
+                }
+                None => {
+                    return Err(self.in_state(
+                        t,
+                        st,
+                        not_valid(
+                            "ToleratedFailureCount",
+                            "integer",
+                            &v,
+                            &spec.tolerated_failure_count,
+                        ),
+                    ));
+                }
+            },
+            Err(f) => return Err(f),
+        };
+        let tolerated_percentage = match self.numeric_field(
+            t,
+            st,
+            &spec.tolerated_failure_percentage,
+            "ToleratedFailurePercentage",
+            &effective,
+        ) {
+            Ok(None) => None,
+            Ok(Some(v)) => match v
+                .as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+            {
+                Some(p) if (0.0..=100.0).contains(&p) => Some(p),
+                // The type is checked before the range.
+                None => {
+                    return Err(self.in_state(
+                        t,
+                        st,
+                        not_valid(
+                            "ToleratedFailurePercentage",
+                            "float",
+                            &v,
+                            &spec.tolerated_failure_percentage,
+                        ),
+                    ));
+                }
+                Some(_) => {
+                    return Err(self.in_state(
+                        t,
+                        st,
+                        EvalError::runtime("ToleratedFailurePercentage must be between 0 and 100."),
+                    ));
+                }
+            },
+            Err(f) => return Err(f),
+        };
+        let distributed = self.def.machines[spec.processor].distributed;
+        if distributed {
+            let arn = format!(
+                "{}/{}",
+                self.s.info.execution_arn.replace(":execution:", ":mapRun:"),
+                self.rng().uuid()
+            );
+            self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
+        }
+        let n = items.len();
+        let c = Children {
+            is_map: true,
+            distributed,
+            effective,
+            items,
+            results: vec![Value::Null; n],
+            done: 0,
+            next: 0,
+            running: Vec::new(),
+            max_concurrency,
+            failures: 0,
+            tolerated_count,
+            tolerated_percentage,
+            failure: None,
+        };
+        Ok(Next::Fork(Box::new(c), Vec::new()))
+    }
+}

@@ -1,0 +1,12 @@
+//! One module per state type: each evaluates only what its type does.
+
+mod choice;
+mod fail;
+mod map;
+mod parallel;
+mod pass;
+mod succeed;
+mod task;
+mod wait;
+
+pub(crate) use task::TaskFields;

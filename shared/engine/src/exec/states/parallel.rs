@@ -1,0 +1,60 @@
+//! The Parallel state.
+
+use crate::exec::errors::Failure;
+use crate::exec::lifecycle::Next;
+use crate::exec::state::{Children, Phase, Thread};
+use crate::exec::{Engine, ThreadId};
+use crate::history::EventKind;
+use serde_json::Value;
+use stepwise_asl::model::{MachineId, State};
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_parallel(
+        &mut self,
+        tid: ThreadId,
+        t: &mut Thread,
+        st: &State,
+        branches: &[MachineId],
+    ) -> Result<Next, Failure> {
+        let effective = self.effective_input(t, st, None)?;
+        let state_type = st.type_name();
+        self.emit(t, EventKind::StateStarted { state_type });
+        let mut c = Children {
+            is_map: false,
+            distributed: false,
+            effective: effective.clone(),
+            items: Vec::new(),
+            results: vec![Value::Null; branches.len()],
+            done: 0,
+            next: branches.len(),
+            running: Vec::new(),
+            max_concurrency: 0,
+            failures: 0,
+            tolerated_count: None,
+            tolerated_percentage: None,
+            failure: None,
+        };
+        let mut spawned = Vec::new();
+        for (i, &m) in branches.iter().enumerate() {
+            let child = Thread {
+                machine: m,
+                state: self.def.machines[m].start_at,
+                parent: Some((tid, i)),
+                input: effective.clone(),
+                variables: t.variables.clone(),
+                phase: Phase::Enter,
+                entered_event: 0,
+                entered_ms: self.now,
+                last_event: t.last_event,
+                retries: Vec::new(),
+                map_item: None,
+                hidden: t.hidden,
+                input_text: None,
+            };
+            let id = self.new_thread(child);
+            c.running.push(id);
+            spawned.push(id);
+        }
+        Ok(Next::Fork(Box::new(c), spawned))
+    }
+}

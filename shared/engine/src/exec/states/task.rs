@@ -1,0 +1,181 @@
+//! The Task state: scheduling the call and the resource ARN as a string.
+
+use crate::exec::dataflow::language;
+use crate::exec::errors::Failure;
+use crate::exec::lifecycle::Next;
+use crate::exec::state::{Phase, TaskKind, TaskWait, Thread, Waiter};
+use crate::exec::{to_text, Engine, ThreadId};
+use crate::history::{EventKind, ServiceResource};
+use crate::Command;
+use serde_json::Value;
+use stepwise_asl::model::{State, ValueOrPath};
+
+/// The fields of a Task state, as the lifecycle found them in its `StateKind::Task`.
+pub(crate) struct TaskFields<'a> {
+    pub(crate) resource: &'a String,
+    pub(crate) timeout_seconds: &'a Option<ValueOrPath>,
+    pub(crate) heartbeat_seconds: &'a Option<ValueOrPath>,
+    pub(crate) credentials: &'a Option<Value>,
+}
+
+impl<'d> Engine<'d> {
+    pub(crate) fn run_task(
+        &mut self,
+        tid: ThreadId,
+        t: &mut Thread,
+        st: &State,
+        task: TaskFields<'_>,
+    ) -> Result<Next, Failure> {
+        let TaskFields {
+            resource,
+            timeout_seconds,
+            heartbeat_seconds,
+            credentials,
+        } = task;
+        let wait_for_token = resource.ends_with(".waitForTaskToken");
+        let kind = if resource.starts_with("arn:aws:lambda:")
+            || resource.contains(":lambda:") && resource.contains(":function:")
+        {
+            TaskKind::LambdaFunction
+        } else if resource.contains(":activity:") {
+            TaskKind::Activity
+        } else {
+            TaskKind::Service
+        };
+        let token = if wait_for_token || kind == TaskKind::Activity {
+            Some(self.rng().uuid())
+        } else {
+            None
+        };
+        let params = self.effective_input(t, st, token.as_deref())?;
+        let timeout =
+            self.positive_seconds(t, st, timeout_seconds, "TimeoutSeconds", &t.input.clone())?;
+        let heartbeat = self.positive_seconds(
+            t,
+            st,
+            heartbeat_seconds,
+            "HeartbeatSeconds",
+            &t.input.clone(),
+        )?;
+        // The role the task runs as: AWS records it on the scheduled event.
+        let role_arn = match credentials {
+            None => None,
+            Some(c) => {
+                let evaluated =
+                    language(st).template(self, t, st, c, "Credentials", token.as_deref());
+                evaluated?.get("RoleArn").cloned()
+            }
+        };
+        let (resource_type, short) = service_parts(resource);
+        let task = self.new_wait(Waiter::Task(tid));
+        match kind {
+            TaskKind::Service => {
+                let service = ServiceResource {
+                    resource_type: resource_type.clone(),
+                    resource: short.clone(),
+                };
+                let scheduled = EventKind::TaskScheduled {
+                    resource: service.clone(),
+                    region: region_of(resource),
+                    parameters: to_text(&params),
+                    timeout_s: timeout,
+                    heartbeat_s: heartbeat,
+                    role_arn,
+                };
+                self.emit(t, scheduled);
+                self.emit(t, EventKind::TaskStarted { resource: service });
+            }
+            TaskKind::LambdaFunction => {
+                let scheduled = EventKind::LambdaFunctionScheduled {
+                    resource: resource.clone(),
+                    input: to_text(&params),
+                    timeout_s: timeout,
+                    role_arn,
+                };
+                self.emit(t, scheduled);
+                self.emit(t, EventKind::LambdaFunctionStarted);
+            }
+            TaskKind::Activity => {
+                let scheduled = EventKind::ActivityScheduled {
+                    resource: resource.clone(),
+                    input: to_text(&params),
+                    timeout_s: timeout,
+                    heartbeat_s: heartbeat,
+                };
+                self.emit(t, scheduled);
+            }
+        }
+        // Without TimeoutSeconds a callback or activity task waits up to a year, as on AWS; a
+        // plain invocation is bounded by the invoker.
+        let timeout_timer = timeout.map(|s| {
+            self.start_timer(
+                Waiter::TaskTimeout(tid),
+                self.now.saturating_add(s as i64 * 1000),
+            )
+        });
+        let heartbeat_timer = heartbeat.map(|s| {
+            self.start_timer(
+                Waiter::Heartbeat(tid),
+                self.now.saturating_add(s as i64 * 1000),
+            )
+        });
+        self.commands.push(Command::InvokeTask {
+            task,
+            state_name: st.name.clone(),
+            resource: resource.clone(),
+            parameters: params,
+            task_token: token.clone(),
+            heartbeat_seconds: heartbeat,
+            timeout_seconds: timeout,
+        });
+        t.phase = Phase::Task(Box::new(TaskWait {
+            task,
+            kind,
+            token,
+            timeout_timer,
+            heartbeat_timer,
+            heartbeat_s: heartbeat,
+            resource_type,
+            resource: short,
+        }));
+        Ok(Next::Park)
+    }
+}
+
+/// `arn:aws:states:::lambda:invoke` -> (`lambda`, `invoke`);
+/// `arn:aws:states:::aws-sdk:s3:getObject` -> (`aws-sdk:s3`, `getObject`).
+fn service_parts(resource: &str) -> (String, String) {
+    let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
+    match rest.rsplit_once(':') {
+        Some((ty, action)) => (ty.to_string(), action.to_string()),
+        None => (rest.to_string(), String::new()),
+    }
+}
+
+fn region_of(resource: &str) -> String {
+    match resource.split(':').nth(3) {
+        Some(r) if !r.is_empty() => r.to_string(),
+        _ => "us-east-1".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_parts_split_like_aws() {
+        assert_eq!(
+            service_parts("arn:aws:states:::lambda:invoke"),
+            ("lambda".into(), "invoke".into())
+        );
+        assert_eq!(
+            service_parts("arn:aws:states:::aws-sdk:s3:getObject"),
+            ("aws-sdk:s3".into(), "getObject".into())
+        );
+        assert_eq!(
+            service_parts("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
+            ("sqs".into(), "sendMessage.waitForTaskToken".into())
+        );
+    }
+}
