@@ -68,17 +68,16 @@ fn client_error(code: &str, message: &str) -> ApiGatewayProxyResponse {
     response(400, body.into_bytes())
 }
 
-/// Answers one API Gateway proxy request with the Step Functions service.
-pub async fn handle(
-    service: &ApiService,
-    event: LambdaEvent<ApiGatewayProxyRequest>,
-) -> Result<ApiGatewayProxyResponse, Error> {
-    let req = event.payload;
-    let Some(target) = target(&req) else {
-        return Ok(client_error(
+/// The action and the request body of a proxy request, or the error response AWS gives when
+/// either cannot be read.
+fn parse_request(
+    req: &ApiGatewayProxyRequest,
+) -> Result<(String, Vec<u8>), Box<ApiGatewayProxyResponse>> {
+    let Some(target) = target(req) else {
+        return Err(Box::new(client_error(
             "UnknownOperationException",
             "Missing X-Amz-Target header",
-        ));
+        )));
     };
     let body = match (&req.body, req.is_base64_encoded) {
         (None, _) => Vec::new(),
@@ -86,12 +85,24 @@ pub async fn handle(
         (Some(b), true) => match aws_smithy_types::base64::decode(b) {
             Ok(bytes) => bytes,
             Err(_) => {
-                return Ok(client_error(
+                return Err(Box::new(client_error(
                     "SerializationException",
                     "The request body is not valid base64",
-                ))
+                )))
             }
         },
+    };
+    Ok((target, body))
+}
+
+/// Answers one API Gateway proxy request with the Step Functions service.
+pub async fn handle(
+    service: &ApiService,
+    event: LambdaEvent<ApiGatewayProxyRequest>,
+) -> Result<ApiGatewayProxyResponse, Error> {
+    let (target, body) = match parse_request(&event.payload) {
+        Ok(parts) => parts,
+        Err(response) => return Ok(*response),
     };
     // Boxed: the service's future (every action's state) is large for a stack.
     let (status, out) = Box::pin(service.service.handle(&target, &body)).await;
@@ -109,4 +120,83 @@ pub async fn handle(
         ));
     }
     Ok(response(status, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::http::HeaderMap;
+
+    fn request(
+        target: Option<(&str, &str)>,
+        body: Option<&str>,
+        base64: bool,
+    ) -> ApiGatewayProxyRequest {
+        let mut req = ApiGatewayProxyRequest::default();
+        let mut headers = HeaderMap::new();
+        if let Some((name, value)) = target {
+            headers.insert(
+                aws_lambda_events::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        req.headers = headers;
+        req.body = body.map(str::to_string);
+        req.is_base64_encoded = base64;
+        req
+    }
+
+    fn error_type(r: &ApiGatewayProxyResponse) -> (i64, serde_json::Value) {
+        let Some(Body::Text(t)) = &r.body else {
+            panic!("no text body")
+        };
+        (r.status_code, serde_json::from_str(t).unwrap())
+    }
+
+    #[test]
+    fn the_target_header_is_found_whatever_its_case() {
+        for name in ["X-Amz-Target", "x-amz-target", "X-AMZ-TARGET"] {
+            let req = request(
+                Some((name, "AWSStepFunctions.ListActivities")),
+                Some("{}"),
+                false,
+            );
+            let (target, body) = parse_request(&req).unwrap();
+            assert_eq!(target, "AWSStepFunctions.ListActivities");
+            assert_eq!(body, b"{}");
+        }
+    }
+
+    #[test]
+    fn a_base64_body_is_decoded_and_a_missing_one_is_empty() {
+        let req = request(Some(("x-amz-target", "T")), Some("eyJhIjoxfQ=="), true);
+        assert_eq!(parse_request(&req).unwrap().1, br#"{"a":1}"#);
+        let req = request(Some(("x-amz-target", "T")), None, false);
+        assert!(parse_request(&req).unwrap().1.is_empty());
+    }
+
+    #[test]
+    fn unreadable_requests_get_aws_error_types() {
+        let r = parse_request(&request(None, Some("{}"), false)).unwrap_err();
+        let (status, body) = error_type(&r);
+        assert_eq!(status, 400);
+        assert_eq!(body["__type"], "UnknownOperationException");
+        let r = parse_request(&request(
+            Some(("x-amz-target", "T")),
+            Some("*not base64*"),
+            true,
+        ))
+        .unwrap_err();
+        let (status, body) = error_type(&r);
+        assert_eq!(status, 400);
+        assert_eq!(body["__type"], "SerializationException");
+        assert_eq!(r.headers[CONTENT_TYPE], CONTENT_TYPE_JSON);
+    }
+
+    #[test]
+    fn error_messages_are_escaped_json() {
+        let r = client_error("ValidationException", r#"a "quoted" \ value"#);
+        let (_, body) = error_type(&r);
+        assert_eq!(body["message"], r#"a "quoted" \ value"#);
+    }
 }
