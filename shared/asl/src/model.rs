@@ -5,6 +5,7 @@
 //! execution's checkpoint can name a state with two small numbers.
 
 use crate::choice::Rule;
+use crate::resource::TaskResource;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -170,8 +171,8 @@ pub enum StateKind {
     },
     /// Task.
     Task {
-        /// `Resource`.
-        resource: String,
+        /// `Resource`, parsed.
+        resource: TaskResource,
         /// `TimeoutSeconds` or `TimeoutSecondsPath`.
         timeout_seconds: Option<ValueOrPath>,
         /// `HeartbeatSeconds` or `HeartbeatSecondsPath`.
@@ -349,7 +350,7 @@ impl Definition {
                         .get("Resource")
                         .and_then(Value::as_str)
                         .ok_or_else(|| err("Task needs a Resource", &format!("{sloc}/Resource")))?
-                        .to_string(),
+                        .into(),
                     timeout_seconds: value_or_path(s, "TimeoutSeconds"),
                     heartbeat_seconds: value_or_path(s, "HeartbeatSeconds"),
                     credentials: s.get("Credentials").cloned(),

@@ -1496,12 +1496,10 @@ impl<'d> Engine<'d> {
         else {
             return Ok(());
         };
-        let wait_for_token = resource.ends_with(".waitForTaskToken");
-        let kind = if resource.starts_with("arn:aws:lambda:")
-            || resource.contains(":lambda:") && resource.contains(":function:")
-        {
+        let wait_for_token = resource.waits_for_task_token();
+        let kind = if resource.is_lambda_function() {
             TaskKind::LambdaFunction
-        } else if resource.contains(":activity:") {
+        } else if resource.is_activity() {
             TaskKind::Activity
         } else {
             TaskKind::Service
@@ -1551,11 +1549,11 @@ impl<'d> Engine<'d> {
                 }
             }
         };
-        let (resource_type, short) = service_parts(resource);
+        let (resource_type, short) = resource.history_parts();
         let task = self.new_wait(Waiter::Task(tid));
         match kind {
             TaskKind::Service => {
-                let mut d = json!({"resourceType": resource_type, "resource": short, "region": region_of(resource), "parameters": to_text(&params)});
+                let mut d = json!({"resourceType": resource_type, "resource": short, "region": resource.region().unwrap_or("us-east-1"), "parameters": to_text(&params)});
                 if let Some(s) = timeout {
                     d["timeoutInSeconds"] = json!(s);
                 }
@@ -2440,23 +2438,6 @@ fn uuid_short(rng: &mut Rng) -> String {
     rng.uuid()
 }
 
-/// `arn:aws:states:::lambda:invoke` -> (`lambda`, `invoke`);
-/// `arn:aws:states:::aws-sdk:s3:getObject` -> (`aws-sdk:s3`, `getObject`).
-fn service_parts(resource: &str) -> (String, String) {
-    let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
-    match rest.rsplit_once(':') {
-        Some((ty, action)) => (ty.to_string(), action.to_string()),
-        None => (rest.to_string(), String::new()),
-    }
-}
-
-fn region_of(resource: &str) -> String {
-    match resource.split(':').nth(3) {
-        Some(r) if !r.is_empty() => r.to_string(),
-        _ => "us-east-1".to_string(),
-    }
-}
-
 /// Walks a JSON value and evaluates every `{% ... %}` string as JSONata.
 fn jsonata_template(
     value: &Value,
@@ -2465,27 +2446,6 @@ fn jsonata_template(
     field: &str,
 ) -> Result<Value, EvalError> {
     stepwise_asl::jsonata::evaluate_template(value, bindings, entropy, field)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn service_parts_split_like_aws() {
-        assert_eq!(
-            service_parts("arn:aws:states:::lambda:invoke"),
-            ("lambda".into(), "invoke".into())
-        );
-        assert_eq!(
-            service_parts("arn:aws:states:::aws-sdk:s3:getObject"),
-            ("aws-sdk:s3".into(), "getObject".into())
-        );
-        assert_eq!(
-            service_parts("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
-            ("sqs".into(), "sendMessage.waitForTaskToken".into())
-        );
-    }
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
+use stepwise_asl::resource::TaskResource;
 
 pub use lambda::{LambdaInvoker, LambdaInvokerConfig};
 pub use mock::{MockConfig, MockConfigError, MockInvoker, MockOutcome, MockStep, MockedResponse};
@@ -45,7 +46,7 @@ pub struct TaskRequest {
     pub state_name: String,
     /// The Task's `Resource` ARN, e.g. `arn:aws:states:::lambda:invoke` or
     /// `arn:aws:lambda:us-east-1:123456789012:function:my-fn`.
-    pub resource: String,
+    pub resource: TaskResource,
     /// The effective input of the call: `Parameters`/`Arguments` after evaluation, or the state
     /// input when there are none.
     pub parameters: Value,
