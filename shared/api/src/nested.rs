@@ -4,6 +4,7 @@
 use crate::Service;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock, Weak};
+use stepwise_asl::errors;
 use stepwise_asl::resource::IntegrationPattern;
 use stepwise_runtime::ports::ApiStore;
 use stepwise_runtime::tasks::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
@@ -50,7 +51,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
         let p = &req.parameters;
         let Some(sm) = p.get("StateMachineArn").and_then(Value::as_str) else {
             return Err(TaskFailure::new(
-                "States.Runtime",
+                errors::RUNTIME,
                 "The field 'StateMachineArn' is required",
             ));
         };
@@ -114,8 +115,8 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
                 d["Cause"] = json!(c);
             }
             let error = match st.status {
-                stepwise_engine::Status::TimedOut => "States.Timeout",
-                _ => "States.TaskFailed",
+                stepwise_engine::Status::TimedOut => errors::TIMEOUT,
+                _ => errors::TASK_FAILED,
             };
             return Err(TaskFailure::new(
                 error,

@@ -1422,7 +1422,7 @@ pub fn validate_reference_path(path: &str) -> Result<(), PathSyntaxError> {
 /// the way is not an object (or, for an index, not an array long enough).
 pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), EvalError> {
     let fail = |doc: &Value| EvalError {
-        error: "States.ResultPathMatchFailure".into(),
+        error: crate::errors::RESULT_PATH_MATCH_FAILURE.into(),
         cause: format!("Unable to apply ReferencePath {path} to input {doc}"),
     };
     let p = Path::parse(path).map_err(|e| EvalError::runtime(e.0))?;
@@ -1844,7 +1844,7 @@ mod tests {
                 }
                 None => {
                     let e = r.expect_err(path);
-                    assert_eq!(e.error, "States.ResultPathMatchFailure");
+                    assert_eq!(e.error, crate::errors::RESULT_PATH_MATCH_FAILURE);
                     assert_eq!(
                         e.cause,
                         format!("Unable to apply ReferencePath {path} to input {before}")

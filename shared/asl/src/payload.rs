@@ -218,7 +218,7 @@ mod tests {
             let got = with_scope(&input, |s| evaluate_template(&tpl, s, &mut Counter(1)));
             assert_eq!(
                 got.map_err(|e| e.error),
-                Err("States.Runtime".to_string()),
+                Err(crate::errors::RUNTIME.to_string()),
                 "{tpl}"
             );
         }
@@ -231,7 +231,7 @@ mod tests {
         });
         assert_eq!(
             got.map_err(|e| e.error),
-            Err("States.IntrinsicFailure".to_string())
+            Err(crate::errors::INTRINSIC_FAILURE.to_string())
         );
     }
 
@@ -273,7 +273,7 @@ mod tests {
             (Some("$.r"), Ok(json!({"a": 1, "r": "R"}))),
             (Some("$.a"), Ok(json!({"a": "R"}))),
             (Some("$.x.y"), Ok(json!({"a": 1, "x": {"y": "R"}}))),
-            (Some("$.a.b"), Err("States.ResultPathMatchFailure")),
+            (Some("$.a.b"), Err(crate::errors::RESULT_PATH_MATCH_FAILURE)),
         ];
         for (p, want) in cases {
             let got = apply_result_path(&input, json!("R"), p).map_err(|e| e.error);
@@ -285,7 +285,7 @@ mod tests {
         assert_eq!(
             e,
             Err(EvalError {
-                error: "States.ResultPathMatchFailure".into(),
+                error: crate::errors::RESULT_PATH_MATCH_FAILURE.into(),
                 cause: "Unable to apply ReferencePath $.x to input \"text\"".into()
             })
         );

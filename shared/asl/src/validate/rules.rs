@@ -1217,7 +1217,7 @@ impl Checker {
         let mut has_all = false;
         for (i, item) in items.iter().enumerate() {
             match item.as_str() {
-                Some("States.ALL") => has_all = true,
+                Some(crate::errors::ALL) => has_all = true,
                 Some(_) => {}
                 None => self.schema(
                     "The value for the field 'ErrorEquals' must be an ARRAY of STRING",

@@ -712,12 +712,12 @@ mod tests {
     fn parameters_are_checked() {
         let e =
             invoke_call_from_parameters(&json!({"Payload": {}})).expect_err("needs FunctionName");
-        assert_eq!(e.error, "States.Runtime");
+        assert_eq!(e.error, super::super::STATES_RUNTIME);
         assert!(e.cause.contains("FunctionName"));
         let e = invoke_call_from_parameters(&json!({"FunctionName": 1})).expect_err("string");
         assert!(e.cause.contains("must be a string"));
         let e = invoke_call_from_parameters(&json!([1])).expect_err("object");
-        assert_eq!(e.error, "States.Runtime");
+        assert_eq!(e.error, super::super::STATES_RUNTIME);
         let call = invoke_call_from_parameters(&json!({
             "FunctionName": "fn", "Qualifier": "live", "InvocationType": "Event",
             "LogType": "Tail", "ClientContext": "e30=", "Payload": {"k": "v"}

@@ -33,7 +33,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// resource, a malformed request). `States.Runtime` is not matched by `States.ALL` in a Catch or
 /// Retry, so a configuration problem fails the execution visibly instead of being swallowed by
 /// a catch-all handler.
-pub const STATES_RUNTIME: &str = "States.Runtime";
+pub const STATES_RUNTIME: &str = stepwise_asl::errors::RUNTIME;
 
 /// One call of a `Task` state, as the engine hands it to an invoker.
 #[derive(Debug, Clone, PartialEq)]
@@ -252,7 +252,7 @@ mod tests {
             .invoke(req("Call", resource, None))
             .await
             .expect_err("must fail");
-        assert_eq!(err.error, "States.Runtime");
+        assert_eq!(err.error, STATES_RUNTIME);
         assert!(err.cause.contains(resource), "{}", err.cause);
         assert!(err.cause.contains("'Call'"), "{}", err.cause);
         assert!(err.cause.contains("--lambda-endpoint"), "{}", err.cause);
