@@ -5,6 +5,7 @@ use super::{
     resource, Diagnostic, DUPLICATE_STATE_NAME, INVALID_JSON_DESCRIPTION, INVALID_RESOURCE,
     INVALID_STATE_NAME, MISSING_END_STATE, MISSING_TRANSITION_TARGET, SCHEMA_VALIDATION_FAILED,
 };
+use crate::choice::{operator, OperandType, Operator};
 use crate::{intrinsics, jsonata, jsonpath};
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -142,56 +143,6 @@ fn fields_of(
         ),
         _ => (&[], &[], &[]),
     }
-}
-
-/// The Choice-rule comparison operators and the type of value each takes.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Operand {
-    Str,
-    Num,
-    Bool,
-    Timestamp,
-    Path,
-}
-
-fn operator(name: &str) -> Option<Operand> {
-    Some(match name {
-        "StringEquals"
-        | "StringLessThan"
-        | "StringGreaterThan"
-        | "StringLessThanEquals"
-        | "StringGreaterThanEquals"
-        | "StringMatches" => Operand::Str,
-        "NumericEquals"
-        | "NumericLessThan"
-        | "NumericGreaterThan"
-        | "NumericLessThanEquals"
-        | "NumericGreaterThanEquals" => Operand::Num,
-        "BooleanEquals" | "IsNull" | "IsPresent" | "IsNumeric" | "IsString" | "IsBoolean"
-        | "IsTimestamp" => Operand::Bool,
-        "TimestampEquals"
-        | "TimestampLessThan"
-        | "TimestampGreaterThan"
-        | "TimestampLessThanEquals"
-        | "TimestampGreaterThanEquals" => Operand::Timestamp,
-        "StringEqualsPath"
-        | "StringLessThanPath"
-        | "StringGreaterThanPath"
-        | "StringLessThanEqualsPath"
-        | "StringGreaterThanEqualsPath"
-        | "NumericEqualsPath"
-        | "NumericLessThanPath"
-        | "NumericGreaterThanPath"
-        | "NumericLessThanEqualsPath"
-        | "NumericGreaterThanEqualsPath"
-        | "BooleanEqualsPath"
-        | "TimestampEqualsPath"
-        | "TimestampLessThanPath"
-        | "TimestampGreaterThanPath"
-        | "TimestampLessThanEqualsPath"
-        | "TimestampGreaterThanEqualsPath" => Operand::Path,
-        _ => return None,
-    })
 }
 
 /// Runs every check on a parsed definition.
@@ -1483,23 +1434,23 @@ impl Checker {
                         }
                         Some(v) => self.reference_path(v, "Variable", &join(loc, "Variable")),
                     }
-                    let ok = match operator(op) {
-                        Some(Operand::Str) => value.as_str().is_some(),
-                        Some(Operand::Num) => value.as_number().is_some(),
-                        Some(Operand::Bool) => matches!(value.value, Json::Bool(_)),
+                    let operand = operator(op).map(Operator::operand);
+                    let ok = match operand {
+                        Some(OperandType::String) => value.as_str().is_some(),
+                        Some(OperandType::Number) => value.as_number().is_some(),
+                        Some(OperandType::Boolean) => matches!(value.value, Json::Bool(_)),
                         // The operand's format is only checked when the rule runs.
-                        Some(Operand::Timestamp) => value.as_str().is_some(),
-                        Some(Operand::Path) => {
+                        Some(OperandType::Timestamp) => value.as_str().is_some(),
+                        Some(OperandType::Path) => {
                             self.reference_path(value, op, &at);
                             true
                         }
                         None => true,
                     };
                     if !ok {
-                        let kind = match operator(op) {
-                            Some(Operand::Str) => "a STRING",
-                            Some(Operand::Num) => "a NUMBER",
-                            Some(Operand::Bool) => "a BOOLEAN",
+                        let kind = match operand {
+                            Some(OperandType::Number) => "a NUMBER",
+                            Some(OperandType::Boolean) => "a BOOLEAN",
                             _ => "a STRING",
                         };
                         self.schema(format!("The value for the field '{op}' must be {kind}"), at);
