@@ -21,6 +21,7 @@ use crate::{Command, Event, ExecutionInfo, Status, Transition, WaitId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, VecDeque};
+use stepwise_asl::jsonpath::AsPath;
 use stepwise_asl::model::{
     Catcher, Condition, Definition, MachineId, MapSpec, QueryLanguage, State, StateId, StateKind,
     ValueOrPath, WaitFor,
@@ -853,19 +854,19 @@ impl<'d> Engine<'d> {
             .map_err(|e| self.in_state(t, st, e))
     }
 
-    fn jsonpath_select(
+    fn jsonpath_select<P: AsPath + ?Sized>(
         &self,
         t: &Thread,
         st: &State,
         field: &str,
-        path: Option<&str>,
+        path: Option<&P>,
         input: &Value,
     ) -> Result<Value, Failure> {
-        if path == Some("$") {
+        if path.is_some_and(|p| p.text() == "$") {
             return Ok(input.clone());
         }
         let ctx = match path {
-            Some(p) if p.starts_with("$$") => self.context(t, st, None),
+            Some(p) if p.text().starts_with("$$") => self.context(t, st, None),
             _ => Value::Null,
         };
         let scope = Scope {
@@ -986,7 +987,7 @@ impl<'d> Engine<'d> {
             };
         }
         let selected =
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
         match &st.parameters {
             Some(p) => self.jsonpath_template(t, st, p, &selected, token),
             None => Ok(selected),
@@ -1053,9 +1054,9 @@ impl<'d> Engine<'d> {
         };
         let mut t = t;
         // The state's input is not needed once merged: move it rather than copy a large payload.
-        let merged = match st.result_path.as_deref() {
+        let merged = match st.result_path.as_ref() {
             None => std::mem::take(&mut t.input),
-            Some("$") => result,
+            Some(p) if p == "$" => result,
             Some(p) => {
                 let mut base = std::mem::take(&mut t.input);
                 match stepwise_asl::jsonpath::set(&mut base, p, result) {
@@ -1070,8 +1071,8 @@ impl<'d> Engine<'d> {
         };
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
-        let out = match st.output_path.as_deref() {
-            Some("$") => merged,
+        let out = match st.output_path.as_ref() {
+            Some(p) if p == "$" => merged,
             p => match self.jsonpath_select(&t, st, "OutputPath", p, &merged) {
                 Ok(v) => v,
                 Err(f) => return Err((t, f)),
@@ -1146,7 +1147,7 @@ impl<'d> Engine<'d> {
         let effective = if jsonata {
             t.input.clone()
         } else {
-            match self.jsonpath_select(&t, st, "InputPath", st.input_path.as_deref(), &t.input) {
+            match self.jsonpath_select(&t, st, "InputPath", st.input_path.as_ref(), &t.input) {
                 Ok(v) => v,
                 Err(f) => return Err((t, f)),
             }
@@ -1227,8 +1228,8 @@ impl<'d> Engine<'d> {
                 context: &ctx,
                 variables: &tv,
             };
-            match st.output_path.as_deref() {
-                Some("$") => effective.clone(),
+            match st.output_path.as_ref() {
+                Some(p) if p == "$" => effective.clone(),
                 p => match payload::select("OutputPath", p, &scope) {
                     Ok(v) => v,
                     Err(e) => {
@@ -1291,8 +1292,8 @@ impl<'d> Engine<'d> {
             };
         }
         let selected =
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
-        self.jsonpath_select(t, st, "OutputPath", st.output_path.as_deref(), &selected)
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        self.jsonpath_select(t, st, "OutputPath", st.output_path.as_ref(), &selected)
     }
 
     fn run_wait(
@@ -1317,7 +1318,7 @@ impl<'d> Engine<'d> {
         let effective = if jsonata {
             t.input.clone()
         } else {
-            self.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?
+            self.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?
         };
         let rt = |s: &Self, msg: String| s.in_state(t, st, EvalError::runtime(msg));
         let qe = |s: &Self, msg: String| s.in_state(t, st, EvalError::query(msg));
@@ -1724,7 +1725,7 @@ impl<'d> Engine<'d> {
                 None => Ok(effective.clone()),
             }
         } else {
-            match spec.items_path.as_deref() {
+            match spec.items_path.as_ref() {
                 Some(p) => self.jsonpath_select(&t, st, "ItemsPath", Some(p), &effective),
                 None => Ok(effective.clone()),
             }
@@ -2340,7 +2341,7 @@ impl<'d> Engine<'d> {
             Ok(v) => v,
             Err(f) => return self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
         };
-        match payload::apply_result_path(&t.input, error_output, c.result_path.as_deref()) {
+        match payload::apply_result_path(&t.input, error_output, c.result_path.as_ref()) {
             Ok(out) => self.exit_to(tid, t, st, out, vars, Some(c.next)),
             Err(e) => {
                 let f = self.in_state(&t, st, e);

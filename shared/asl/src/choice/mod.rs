@@ -20,6 +20,7 @@ mod operators;
 pub mod pattern;
 pub mod timestamp;
 
+use crate::jsonpath::JsonPath;
 use crate::{EvalError, Scope};
 pub(crate) use operators::{operator, OperandType, Operator};
 use operators::{CmpOp, Kind, TypeTest};
@@ -46,7 +47,7 @@ enum Node {
 /// A data-test expression: a `Variable` and one operator.
 #[derive(Debug, Clone, PartialEq)]
 struct Test {
-    variable: String,
+    variable: JsonPath,
     check: Check,
 }
 
@@ -66,7 +67,7 @@ enum Rhs {
     /// A literal, already checked against the operator's type.
     Literal(Literal),
     /// A `...Path` operand, read from the scope at evaluation time.
-    Path(String),
+    Path(JsonPath),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +166,7 @@ fn invalid_path(path: &str) -> EvalError {
 }
 
 /// Reads `path` from the scope; `None` when it selects nothing.
-fn read(path: &str, scope: &Scope) -> Result<Option<Value>, EvalError> {
+fn read(path: &JsonPath, scope: &Scope) -> Result<Option<Value>, EvalError> {
     crate::jsonpath::query(path, scope).map_err(|_| invalid_path(path))
 }
 
@@ -328,7 +329,7 @@ fn parse_node(value: &Value) -> Result<Node, String> {
                 .and_then(is_path)
                 .ok_or_else(|| "'Variable' must be a JSONPath starting with '$'".to_string())?;
             Ok(Node::Test(Test {
-                variable: variable.to_string(),
+                variable: variable.into(),
                 check: parse_check(name, *op, v)?,
             }))
         }
@@ -355,7 +356,7 @@ fn parse_check(name: &str, op: Operator, v: &Value) -> Result<Check, String> {
                 Rhs::Path(
                     is_path(v)
                         .ok_or_else(|| format!("'{name}' must be a JSONPath starting with '$'"))?
-                        .to_string(),
+                        .into(),
                 )
             } else {
                 Rhs::Literal(match (kind, v) {

@@ -5,12 +5,13 @@ use super::*;
 /// Writes `value` at the reference path `path` inside `doc`, creating objects on the way
 /// (`ResultPath` semantics). Fails with `States.ResultPathMatchFailure` when an existing node in
 /// the way is not an object (or, for an index, not an array long enough).
-pub fn set(doc: &mut Value, path: &str, value: Value) -> Result<(), EvalError> {
+pub fn set<P: AsPath + ?Sized>(doc: &mut Value, path: &P, value: Value) -> Result<(), EvalError> {
+    let p = path.compiled().map_err(|e| EvalError::runtime(e.0))?;
+    let path = path.text();
     let fail = |doc: &Value| EvalError {
         error: crate::errors::RESULT_PATH_MATCH_FAILURE.into(),
         cause: format!("Unable to apply ReferencePath {path} to input {doc}"),
     };
-    let p = Path::parse(path).map_err(|e| EvalError::runtime(e.0))?;
     if p.root != Root::Input || !p.is_reference() {
         return Err(EvalError::runtime(format!(
             "The ResultPath '{path}' is not a valid reference path"

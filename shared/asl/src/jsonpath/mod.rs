@@ -19,8 +19,10 @@
 //! * [`parser`]: text to [`Path`].
 //! * [`eval`]: reading a [`Path`] from a scope or a document.
 //! * [`assign`]: writing at a reference path (`ResultPath`).
+//! * [`compiled`]: [`JsonPath`], a definition's path compiled once at load.
 
 mod assign;
+mod compiled;
 mod eval;
 mod parser;
 mod syntax;
@@ -32,6 +34,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 pub use assign::set;
+pub use compiled::{AsPath, JsonPath};
 use eval::*;
 pub use eval::{NotFound, Path};
 use parser::*;
@@ -42,24 +45,27 @@ pub use syntax::{PathSyntaxError, Root};
 ///
 /// A definite path gives `Some(node)` or `None` when nothing is there; an indefinite path gives
 /// `Some(array of matches)`.
-pub fn query(path: &str, scope: &Scope) -> Result<Option<Value>, PathSyntaxError> {
-    if let Some(found) = fast_query(path, scope) {
+pub fn query<P: AsPath + ?Sized>(
+    path: &P,
+    scope: &Scope,
+) -> Result<Option<Value>, PathSyntaxError> {
+    if let Some(found) = fast_query(path.text(), scope) {
         return Ok(found.cloned());
     }
-    let p = Path::parse(path)?;
+    let p = path.compiled()?;
     Ok(p.eval(scope).ok().map(Cow::into_owned))
 }
 
 /// Like [`query`] but borrows the node of a definite path and reports Jayway's reason when the
 /// path finds nothing.
-pub fn select<'a>(
-    path: &str,
+pub fn select<'a, P: AsPath + ?Sized>(
+    path: &P,
     scope: &Scope<'a>,
 ) -> Result<Result<Cow<'a, Value>, NotFound>, PathSyntaxError> {
-    if let Some(Some(v)) = fast_query(path, scope) {
+    if let Some(Some(v)) = fast_query(path.text(), scope) {
         return Ok(Ok(Cow::Borrowed(v)));
     }
-    Ok(Path::parse(path)?.eval(scope))
+    Ok(path.compiled()?.eval(scope))
 }
 
 /// The common case without compiling: `$`, `$$` or `$var` followed by plain `.name` steps.
