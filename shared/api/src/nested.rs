@@ -4,6 +4,8 @@
 use crate::Service;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock, Weak};
+use stepwise_asl::errors;
+use stepwise_asl::resource::IntegrationPattern;
 use stepwise_runtime::ports::ApiStore;
 use stepwise_runtime::tasks::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
 
@@ -33,22 +35,23 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
     }
 
     async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
-        let r = req.resource.as_str();
-        let Some(mode) = r.strip_prefix("arn:aws:states:::states:startExecution") else {
+        let is_start = req.resource.service_action() == Some(("states", "startExecution"))
+            && req.resource.partition() == Some("aws");
+        if !is_start {
             return Err(TaskFailure::runtime(format!(
                 "Cannot run Task state '{}' of state machine '{}': resource '{}' cannot be served: \
                  Stepwise has no invoker for this integration here; mock it with a test case of \
                  the mock configuration file.",
                 req.state_name, req.state_machine_name, req.resource
             )));
-        };
+        }
         let Some(svc) = self.service.get().and_then(Weak::upgrade) else {
             return Err(TaskFailure::runtime("the service is not running"));
         };
         let p = &req.parameters;
         let Some(sm) = p.get("StateMachineArn").and_then(Value::as_str) else {
             return Err(TaskFailure::new(
-                "States.Runtime",
+                errors::RUNTIME,
                 "The field 'StateMachineArn' is required",
             ));
         };
@@ -64,7 +67,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
             .map_err(|e| {
                 TaskFailure::new(format!("StepFunctions.{}", e.code), e.message.clone())
             })?;
-        if mode != ".sync" && mode != ".sync:2" {
+        if !req.resource.is_sync() {
             return Ok(json!({"ExecutionArn": arn, "StartDate": start}));
         }
         loop {
@@ -81,7 +84,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
                 continue;
             }
             let st = &ex.state;
-            let v2 = mode == ".sync:2";
+            let v2 = req.resource.pattern() == IntegrationPattern::Sync2;
             let input_v: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
             let mut d = json!({
                 "ExecutionArn": arn,
@@ -112,8 +115,8 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
                 d["Cause"] = json!(c);
             }
             let error = match st.status {
-                stepwise_engine::Status::TimedOut => "States.Timeout",
-                _ => "States.TaskFailed",
+                stepwise_engine::Status::TimedOut => errors::TIMEOUT,
+                _ => errors::TASK_FAILED,
             };
             return Err(TaskFailure::new(
                 error,

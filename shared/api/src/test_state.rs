@@ -183,7 +183,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
             Status::Running => {
                 out["status"] = json!("FAILED");
-                out["error"] = json!("States.Runtime");
+                out["error"] = json!(stepwise_asl::errors::RUNTIME);
                 out["cause"] = json!("The state did not finish");
             }
             _ => {

@@ -19,7 +19,7 @@ impl EvalError {
     /// A `States.Runtime` failure.
     pub fn runtime(cause: impl Into<String>) -> Self {
         Self {
-            error: "States.Runtime".into(),
+            error: crate::errors::RUNTIME.into(),
             cause: cause.into(),
         }
     }
@@ -27,7 +27,7 @@ impl EvalError {
     /// A `States.IntrinsicFailure`.
     pub fn intrinsic(cause: impl Into<String>) -> Self {
         Self {
-            error: "States.IntrinsicFailure".into(),
+            error: crate::errors::INTRINSIC_FAILURE.into(),
             cause: cause.into(),
         }
     }
@@ -35,7 +35,7 @@ impl EvalError {
     /// A `States.QueryEvaluationError` (JSONata).
     pub fn query(cause: impl Into<String>) -> Self {
         Self {
-            error: "States.QueryEvaluationError".into(),
+            error: crate::errors::QUERY_EVALUATION_ERROR.into(),
             cause: cause.into(),
         }
     }

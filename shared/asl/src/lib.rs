@@ -1,6 +1,8 @@
 //! The Amazon States Language, without I/O, async or a clock.
 //!
 //! * [`model`]: the typed definition a validated ASL document parses into.
+//! * [`errors`]: the predefined `States.*` error names.
+//! * [`resource`]: a Task's `Resource`, typed (kind and integration pattern).
 //! * [`validate`]: the static validator (AWS diagnostic codes and the path of the offending field).
 //! * [`jsonpath`]: JSONPath as Step Functions reads it (reference paths, `$$`, variables, filters).
 //! * [`intrinsics`]: the `States.*` intrinsic functions.
@@ -10,11 +12,13 @@
 
 pub mod choice;
 pub mod error;
+pub mod errors;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod jsonpath;
 pub mod model;
 pub mod payload;
+pub mod resource;
 pub mod validate;
 
 pub use error::EvalError;

@@ -5,6 +5,8 @@
 //! execution's checkpoint can name a state with two small numbers.
 
 use crate::choice::Rule;
+use crate::jsonpath::JsonPath;
+use crate::resource::TaskResource;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -91,7 +93,7 @@ pub struct Catcher {
     /// The state to go to.
     pub next: StateId,
     /// Where the `{Error, Cause}` object goes (JSONPath); `None` is JSON null.
-    pub result_path: Option<String>,
+    pub result_path: Option<JsonPath>,
     /// JSONata `Output`.
     pub output: Option<Value>,
     /// Variables to assign.
@@ -128,9 +130,9 @@ pub enum WaitFor {
     /// `Timestamp` (a string, or a JSONata expression).
     Timestamp(Value),
     /// `SecondsPath`.
-    SecondsPath(String),
+    SecondsPath(JsonPath),
     /// `TimestampPath`.
-    TimestampPath(String),
+    TimestampPath(JsonPath),
 }
 
 /// What a Map state iterates over and how.
@@ -139,7 +141,7 @@ pub struct MapSpec {
     /// The processor machine.
     pub processor: MachineId,
     /// `ItemsPath` (JSONPath), default `$`.
-    pub items_path: Option<String>,
+    pub items_path: Option<JsonPath>,
     /// `Items` (JSONata, or a literal array).
     pub items: Option<Value>,
     /// `ItemSelector`, or the older `Parameters`.
@@ -170,8 +172,8 @@ pub enum StateKind {
     },
     /// Task.
     Task {
-        /// `Resource`.
-        resource: String,
+        /// `Resource`, parsed.
+        resource: TaskResource,
         /// `TimeoutSeconds` or `TimeoutSecondsPath`.
         timeout_seconds: Option<ValueOrPath>,
         /// `HeartbeatSeconds` or `HeartbeatSecondsPath`.
@@ -218,11 +220,11 @@ pub struct State {
     /// `Next`, or `None` when it ends its machine.
     pub next: Option<StateId>,
     /// `InputPath`; `None` is JSON null. Defaults to `$`.
-    pub input_path: Option<String>,
+    pub input_path: Option<JsonPath>,
     /// `OutputPath`; `None` is JSON null. Defaults to `$`.
-    pub output_path: Option<String>,
+    pub output_path: Option<JsonPath>,
     /// `ResultPath`; `None` is JSON null. Defaults to `$`.
-    pub result_path: Option<String>,
+    pub result_path: Option<JsonPath>,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata).
     pub parameters: Option<Value>,
     /// `ResultSelector`.
@@ -349,7 +351,7 @@ impl Definition {
                         .get("Resource")
                         .and_then(Value::as_str)
                         .ok_or_else(|| err("Task needs a Resource", &format!("{sloc}/Resource")))?
-                        .to_string(),
+                        .into(),
                     timeout_seconds: value_or_path(s, "TimeoutSeconds"),
                     heartbeat_seconds: value_or_path(s, "HeartbeatSeconds"),
                     credentials: s.get("Credentials").cloned(),
@@ -389,9 +391,9 @@ impl Definition {
                     } else if let Some(v) = s.get("Timestamp") {
                         WaitFor::Timestamp(v.clone())
                     } else if let Some(p) = s.get("SecondsPath").and_then(Value::as_str) {
-                        WaitFor::SecondsPath(p.to_string())
+                        WaitFor::SecondsPath(p.into())
                     } else if let Some(p) = s.get("TimestampPath").and_then(Value::as_str) {
-                        WaitFor::TimestampPath(p.to_string())
+                        WaitFor::TimestampPath(p.into())
                     } else {
                         return Err(err(
                             "Wait needs Seconds, Timestamp, SecondsPath or TimestampPath",
@@ -443,7 +445,7 @@ impl Definition {
                         processor,
                         items_path: match s.get("ItemsPath") {
                             None => Some("$".into()),
-                            Some(Value::String(p)) => Some(p.clone()),
+                            Some(Value::String(p)) => Some(p.as_str().into()),
                             Some(_) => None,
                         },
                         items: s.get("Items").cloned(),
@@ -577,10 +579,10 @@ fn language(v: &Value, loc: &str) -> Result<QueryLanguage, ModelError> {
 }
 
 /// A path field: absent means `$`, JSON null means `None`.
-fn path_field(v: Option<&Value>) -> Option<String> {
+fn path_field(v: Option<&Value>) -> Option<JsonPath> {
     match v {
         None => Some("$".into()),
-        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::String(s)) => Some(s.as_str().into()),
         Some(_) => None,
     }
 }

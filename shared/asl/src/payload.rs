@@ -2,7 +2,7 @@
 //! selection and `ResultPath` merging, with the errors AWS raises.
 
 use crate::intrinsics;
-use crate::jsonpath::{self, NotFound};
+use crate::jsonpath::{self, AsPath, NotFound};
 use crate::{Entropy, EvalError, Scope};
 use serde_json::{Map, Value};
 
@@ -86,11 +86,16 @@ fn evaluate_field(
 ///
 /// A path that selects nothing fails with `States.Runtime` and Jayway's reason, e.g.
 /// `Invalid path '$.x' : No results for path: $['x']`.
-pub fn select(field: &str, path: Option<&str>, scope: &Scope) -> Result<Value, EvalError> {
-    let Some(p) = path else {
+pub fn select<P: AsPath + ?Sized>(
+    field: &str,
+    path: Option<&P>,
+    scope: &Scope,
+) -> Result<Value, EvalError> {
+    let Some(path) = path else {
         return Ok(Value::Object(Map::new()));
     };
-    match jsonpath::select(p, scope) {
+    let p = path.text();
+    match jsonpath::select(path, scope) {
         Ok(Ok(v)) => Ok(v.into_owned()),
         Ok(Err(NotFound(reason))) => {
             Err(EvalError::runtime(format!("Invalid path '{p}' : {reason}")))
@@ -105,14 +110,14 @@ pub fn select(field: &str, path: Option<&str>, scope: &Scope) -> Result<Value, E
 ///
 /// Otherwise the result is written at the reference path inside a copy of the input, creating
 /// objects on the way; an input that cannot hold it fails with `States.ResultPathMatchFailure`.
-pub fn apply_result_path(
+pub fn apply_result_path<P: AsPath + ?Sized>(
     input: &Value,
     result: Value,
-    path: Option<&str>,
+    path: Option<&P>,
 ) -> Result<Value, EvalError> {
     match path {
         None => Ok(input.clone()),
-        Some("$") => Ok(result),
+        Some(p) if p.text() == "$" => Ok(result),
         Some(p) => {
             let mut out = input.clone();
             jsonpath::set(&mut out, p, result)?;
@@ -122,10 +127,14 @@ pub fn apply_result_path(
 }
 
 /// Like [`apply_result_path`] but consumes the input, avoiding a copy on the hot path.
-pub fn merge_result(input: Value, result: Value, path: Option<&str>) -> Result<Value, EvalError> {
+pub fn merge_result<P: AsPath + ?Sized>(
+    input: Value,
+    result: Value,
+    path: Option<&P>,
+) -> Result<Value, EvalError> {
     match path {
         None => Ok(input),
-        Some("$") => Ok(result),
+        Some(p) if p.text() == "$" => Ok(result),
         Some(p) => {
             let mut out = input;
             jsonpath::set(&mut out, p, result)?;
@@ -218,7 +227,7 @@ mod tests {
             let got = with_scope(&input, |s| evaluate_template(&tpl, s, &mut Counter(1)));
             assert_eq!(
                 got.map_err(|e| e.error),
-                Err("States.Runtime".to_string()),
+                Err(crate::errors::RUNTIME.to_string()),
                 "{tpl}"
             );
         }
@@ -231,7 +240,7 @@ mod tests {
         });
         assert_eq!(
             got.map_err(|e| e.error),
-            Err("States.IntrinsicFailure".to_string())
+            Err(crate::errors::INTRINSIC_FAILURE.to_string())
         );
     }
 
@@ -239,7 +248,7 @@ mod tests {
     fn selection() {
         let input = json!({"a": {"b": [1, 2]}, "n": null});
         with_scope(&input, |s| {
-            assert_eq!(select("InputPath", None, s), Ok(json!({})));
+            assert_eq!(select("InputPath", None::<&str>, s), Ok(json!({})));
             assert_eq!(select("InputPath", Some("$"), s), Ok(input.clone()));
             assert_eq!(select("InputPath", Some("$.a.b"), s), Ok(json!([1, 2])));
             assert_eq!(select("InputPath", Some("$.n"), s), Ok(Value::Null));
@@ -273,7 +282,7 @@ mod tests {
             (Some("$.r"), Ok(json!({"a": 1, "r": "R"}))),
             (Some("$.a"), Ok(json!({"a": "R"}))),
             (Some("$.x.y"), Ok(json!({"a": 1, "x": {"y": "R"}}))),
-            (Some("$.a.b"), Err("States.ResultPathMatchFailure")),
+            (Some("$.a.b"), Err(crate::errors::RESULT_PATH_MATCH_FAILURE)),
         ];
         for (p, want) in cases {
             let got = apply_result_path(&input, json!("R"), p).map_err(|e| e.error);
@@ -285,7 +294,7 @@ mod tests {
         assert_eq!(
             e,
             Err(EvalError {
-                error: "States.ResultPathMatchFailure".into(),
+                error: crate::errors::RESULT_PATH_MATCH_FAILURE.into(),
                 cause: "Unable to apply ReferencePath $.x to input \"text\"".into()
             })
         );

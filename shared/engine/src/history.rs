@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use stepwise_asl::errors;
 
 /// One history event.
 ///
@@ -305,7 +306,7 @@ impl EventKind {
             ExecutionTimedOut => (
                 "ExecutionTimedOut".into(),
                 Some(error_and_cause(
-                    Some("States.Timeout".into()),
+                    Some(errors::TIMEOUT.into()),
                     Some("The execution timed out".into()),
                 )),
             ),

@@ -18,6 +18,7 @@ pub use rng::uuid_from_seed;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+pub use stepwise_asl::resource::TaskResource;
 
 /// Identifies an outstanding task invocation or timer within one execution.
 pub type WaitId = u64;
@@ -154,8 +155,8 @@ pub enum Command {
         task: WaitId,
         /// The Task state's name.
         state_name: String,
-        /// The `Resource` ARN.
-        resource: String,
+        /// The `Resource`, typed; serialized as its original ARN text.
+        resource: TaskResource,
         /// The effective parameters.
         parameters: Value,
         /// The task token (`.waitForTaskToken` and activities).

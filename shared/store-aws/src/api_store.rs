@@ -35,11 +35,6 @@ use stepwise_runtime::ports::{
     ResourceKind, TokenRecord,
 };
 
-/// True for an activity resource (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
-pub fn is_activity(resource: &str) -> bool {
-    resource.starts_with("arn:") && resource.contains(":activity:") && !resource.contains(":::")
-}
-
 fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
 }
@@ -879,10 +874,6 @@ mod tests {
             Some((format!("SM#{sm}"), format!("ALIAS#{sm}:prod")))
         );
         assert!(k(ResourceKind::Revision, sm).is_none());
-        assert!(is_activity(
-            "arn:aws:states:us-east-1:123456789012:activity:work"
-        ));
-        assert!(!is_activity("arn:aws:states:::lambda:invoke"));
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! What the serverless functions do, without lambda_runtime: each function's `main` parses its
 //! event, calls one of these and maps the result. Tests call them the same way.
 
-use crate::api_store::is_activity;
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
@@ -178,7 +177,7 @@ async fn handle_task(
             };
             // An activity: queue the task for GetActivityTask; its worker answers through the
             // API (SendTaskSuccess/Failure), nothing is invoked.
-            if is_activity(&resource) {
+            if resource.is_activity() {
                 let task = ActivityTask {
                     token: task_token.unwrap_or_default(),
                     input: serde_json::to_string(&parameters).map_err(|e| AwsError::Corrupt {
@@ -188,11 +187,11 @@ async fn handle_task(
                 };
                 return deps
                     .store
-                    .push_activity(&resource, &task)
+                    .push_activity(resource.arn(), &task)
                     .await
                     .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
             }
-            let waits_for_token = resource.ends_with(".waitForTaskToken");
+            let waits_for_token = resource.waits_for_task_token();
             let req = TaskRequest {
                 execution_arn: execution.clone(),
                 state_machine_name,

@@ -23,11 +23,6 @@ pub struct DriverOptions {
     pub skip_waits: bool,
 }
 
-/// True for an activity resource (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
-pub fn is_activity(resource: &str) -> bool {
-    resource.starts_with("arn:") && resource.contains(":activity:") && !resource.contains(":::")
-}
-
 /// Drives executions kept in `S` inside this process.
 pub struct EmbeddedDriver<S: ApiStore + 'static> {
     store: Arc<S>,
@@ -248,12 +243,12 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                     if let Some(t) = task_token {
                         self.store.put_token(t, &ex.arn, *task).await?;
                     }
-                    if is_activity(resource) {
+                    if resource.is_activity() {
                         let token = task_token.clone().unwrap_or_default();
                         let input = serde_json::to_string(parameters)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
                         self.store
-                            .push_activity_task(resource, &ActivityTask { token, input })
+                            .push_activity_task(resource.arn(), &ActivityTask { token, input })
                             .await?;
                         self.activity.notify_waiters();
                     } else {

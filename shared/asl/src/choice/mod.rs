@@ -16,10 +16,14 @@
 //! * `And`/`Or` stop at the first operand that decides them, so an `IsPresent` guard ahead of a
 //!   comparison keeps a missing field from failing the state.
 
+mod operators;
 pub mod pattern;
 pub mod timestamp;
 
+use crate::jsonpath::JsonPath;
 use crate::{EvalError, Scope};
+pub(crate) use operators::{operator, OperandType, Operator};
+use operators::{CmpOp, Kind, TypeTest};
 use pattern::Pattern;
 use serde_json::{Number, Value};
 use std::cmp::Ordering;
@@ -43,7 +47,7 @@ enum Node {
 /// A data-test expression: a `Variable` and one operator.
 #[derive(Debug, Clone, PartialEq)]
 struct Test {
-    variable: String,
+    variable: JsonPath,
     check: Check,
 }
 
@@ -57,53 +61,13 @@ enum Check {
     Is { test: TypeTest, expected: bool },
 }
 
-/// The value family a comparison operator works on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    String,
-    Numeric,
-    Boolean,
-    Timestamp,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CmpOp {
-    Equals,
-    LessThan,
-    GreaterThan,
-    LessThanEquals,
-    GreaterThanEquals,
-}
-
-impl CmpOp {
-    fn holds(self, ord: Ordering) -> bool {
-        match self {
-            CmpOp::Equals => ord == Ordering::Equal,
-            CmpOp::LessThan => ord == Ordering::Less,
-            CmpOp::GreaterThan => ord == Ordering::Greater,
-            CmpOp::LessThanEquals => ord != Ordering::Greater,
-            CmpOp::GreaterThanEquals => ord != Ordering::Less,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TypeTest {
-    Null,
-    Present,
-    Numeric,
-    String,
-    Boolean,
-    Timestamp,
-}
-
 /// The right-hand side of a comparison.
 #[derive(Debug, Clone, PartialEq)]
 enum Rhs {
     /// A literal, already checked against the operator's type.
     Literal(Literal),
     /// A `...Path` operand, read from the scope at evaluation time.
-    Path(String),
+    Path(JsonPath),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -202,7 +166,7 @@ fn invalid_path(path: &str) -> EvalError {
 }
 
 /// Reads `path` from the scope; `None` when it selects nothing.
-fn read(path: &str, scope: &Scope) -> Result<Option<Value>, EvalError> {
+fn read(path: &JsonPath, scope: &Scope) -> Result<Option<Value>, EvalError> {
     crate::jsonpath::query(path, scope).map_err(|_| invalid_path(path))
 }
 
@@ -287,53 +251,6 @@ fn compare(lhs: Option<Operand<'_>>, rhs: Operand<'_>, op: CmpOp) -> bool {
     lhs.and_then(|l| order(l, rhs)).is_some_and(|o| op.holds(o))
 }
 
-/// What an operator field name means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Operator {
-    Compare { kind: Kind, op: CmpOp, path: bool },
-    Matches,
-    Is(TypeTest),
-}
-
-/// Recognises an operator field name.
-fn operator(name: &str) -> Option<Operator> {
-    match name {
-        "StringMatches" => return Some(Operator::Matches),
-        "IsNull" => return Some(Operator::Is(TypeTest::Null)),
-        "IsPresent" => return Some(Operator::Is(TypeTest::Present)),
-        "IsNumeric" => return Some(Operator::Is(TypeTest::Numeric)),
-        "IsString" => return Some(Operator::Is(TypeTest::String)),
-        "IsBoolean" => return Some(Operator::Is(TypeTest::Boolean)),
-        "IsTimestamp" => return Some(Operator::Is(TypeTest::Timestamp)),
-        _ => {}
-    }
-    let (base, path) = match name.strip_suffix("Path") {
-        Some(b) => (b, true),
-        None => (name, false),
-    };
-    let (kind, rest) = [
-        ("String", Kind::String),
-        ("Numeric", Kind::Numeric),
-        ("Boolean", Kind::Boolean),
-        ("Timestamp", Kind::Timestamp),
-    ]
-    .into_iter()
-    .find_map(|(prefix, kind)| base.strip_prefix(prefix).map(|rest| (kind, rest)))?;
-    let op = match rest {
-        "Equals" => CmpOp::Equals,
-        "LessThan" => CmpOp::LessThan,
-        "GreaterThan" => CmpOp::GreaterThan,
-        "LessThanEquals" => CmpOp::LessThanEquals,
-        "GreaterThanEquals" => CmpOp::GreaterThanEquals,
-        _ => return None,
-    };
-    // Booleans have only BooleanEquals(Path).
-    if kind == Kind::Boolean && op != CmpOp::Equals {
-        return None;
-    }
-    Some(Operator::Compare { kind, op, path })
-}
-
 /// Fields of a `Choices` entry that belong to the branch, not to the rule.
 const BRANCH_FIELDS: [&str; 4] = ["Next", "Comment", "Assign", "Output"];
 
@@ -412,7 +329,7 @@ fn parse_node(value: &Value) -> Result<Node, String> {
                 .and_then(is_path)
                 .ok_or_else(|| "'Variable' must be a JSONPath starting with '$'".to_string())?;
             Ok(Node::Test(Test {
-                variable: variable.to_string(),
+                variable: variable.into(),
                 check: parse_check(name, *op, v)?,
             }))
         }
@@ -439,7 +356,7 @@ fn parse_check(name: &str, op: Operator, v: &Value) -> Result<Check, String> {
                 Rhs::Path(
                     is_path(v)
                         .ok_or_else(|| format!("'{name}' must be a JSONPath starting with '$'"))?
-                        .to_string(),
+                        .into(),
                 )
             } else {
                 Rhs::Literal(match (kind, v) {
@@ -457,132 +374,6 @@ fn parse_check(name: &str, op: Operator, v: &Value) -> Result<Check, String> {
                 })
             };
             Ok(Check::Compare { kind, op, rhs })
-        }
-    }
-}
-
-/// One problem [`validate_rule`] finds: AWS's diagnostic code, a message and the JSON-pointer
-/// location of the offending field (e.g. `/States/Pick/Choices/0/NumericEquals`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleIssue {
-    /// The diagnostic code, `SCHEMA_VALIDATION_FAILED`.
-    pub code: String,
-    /// What is wrong.
-    pub message: String,
-    /// Where.
-    pub location: String,
-}
-
-/// Checks a JSONPath-mode `Choices` entry (pass `location` as its pointer, e.g.
-/// `/States/Pick/Choices/0`) for what `CreateStateMachine` rejects: unknown fields, a missing or
-/// extra operator, operand types, invalid paths, timestamp literals that are not RFC 3339, empty
-/// `And`/`Or`, and `Next` inside nested rules. `Next` on the entry itself is the caller's concern.
-///
-/// Returns every problem found; an empty list means the rule is valid. Whatever passes here,
-/// [`Rule::parse`] accepts.
-pub fn validate_rule(value: &Value, location: &str) -> Vec<RuleIssue> {
-    let mut out = Vec::new();
-    validate_node(value, location, true, &mut out);
-    out
-}
-
-fn validate_node(value: &Value, loc: &str, top: bool, out: &mut Vec<RuleIssue>) {
-    let mut issue = |message: String, location: String| {
-        out.push(RuleIssue {
-            code: "SCHEMA_VALIDATION_FAILED".into(),
-            message,
-            location,
-        })
-    };
-    let Some(obj) = value.as_object() else {
-        issue("Expected value of type Object".into(), loc.into());
-        return;
-    };
-    let f = fields(obj);
-    for k in &f.unknown {
-        issue(
-            format!("Field '{k}' is not supported"),
-            format!("{loc}/{k}"),
-        );
-    }
-    if !top {
-        for k in f.branch.iter().filter(|k| **k != "Comment") {
-            issue(
-                format!("Field '{k}' is not supported in a nested Choice rule"),
-                format!("{loc}/{k}"),
-            );
-        }
-    }
-    let ops = f.combinators.len() + f.operators.len();
-    if ops != 1 {
-        issue(
-            if ops == 0 {
-                "A Choice rule needs a comparison operator or And, Or or Not".into()
-            } else {
-                "A Choice rule must have exactly one comparison operator or And, Or or Not".into()
-            },
-            loc.into(),
-        );
-    }
-    let valid_path = |s: &str| s.starts_with('$') && crate::jsonpath::validate(s).is_ok();
-    if let Some(v) = f.variable {
-        if !f.combinators.is_empty() {
-            issue(
-                "Field 'Variable' is not supported with And, Or or Not".into(),
-                format!("{loc}/Variable"),
-            );
-        } else if !v.as_str().is_some_and(valid_path) {
-            issue(
-                "The value for the field 'Variable' must be a valid JSONPath".into(),
-                format!("{loc}/Variable"),
-            );
-        }
-    } else if !f.operators.is_empty() {
-        issue("Missing required field 'Variable'".into(), loc.into());
-    }
-    for (name, op, v) in &f.operators {
-        let at = format!("{loc}/{name}");
-        let expected = |ty: &str| format!("Expected value of type {ty}");
-        match op {
-            Operator::Matches if !v.is_string() => issue(expected("String"), at),
-            Operator::Is(_) if !v.is_boolean() => issue(expected("Boolean"), at),
-            Operator::Compare { path: true, .. } if !v.as_str().is_some_and(valid_path) => issue(
-                format!("The value for the field '{name}' must be a valid JSONPath"),
-                at,
-            ),
-            Operator::Compare { path: true, .. } => {}
-            Operator::Compare { kind, .. } => match (kind, v) {
-                (Kind::String, Value::String(_))
-                | (Kind::Numeric, Value::Number(_))
-                | (Kind::Boolean, Value::Bool(_)) => {}
-                (Kind::Timestamp, Value::String(s)) if timestamp::is_rfc3339(s) => {}
-                (Kind::Timestamp, Value::String(_)) => {
-                    issue("String does not match RFC3339 timestamp".into(), at)
-                }
-                (Kind::String | Kind::Timestamp, _) => issue(expected("String"), at),
-                (Kind::Numeric, _) => issue(expected("Number"), at),
-                (Kind::Boolean, _) => issue(expected("Boolean"), at),
-            },
-            _ => {}
-        }
-    }
-    for (name, v) in &f.combinators {
-        let at = format!("{loc}/{name}");
-        if *name == "Not" {
-            validate_node(v, &at, false, out);
-        } else {
-            match v.as_array() {
-                Some(list) if !list.is_empty() => {
-                    for (i, r) in list.iter().enumerate() {
-                        validate_node(r, &format!("{at}/{i}"), false, out);
-                    }
-                }
-                _ => out.push(RuleIssue {
-                    code: "SCHEMA_VALIDATION_FAILED".into(),
-                    message: "Expected a non-empty array of Choice rules".into(),
-                    location: at,
-                }),
-            }
         }
     }
 }

@@ -124,11 +124,12 @@ fn express_states(machine: &serde_json::Value, loc: &str, out: &mut Vec<Diagnost
         let at = format!("{loc}/States/{name}");
         if let Some(resource) = state.get("Resource").and_then(|r| r.as_str()) {
             // AWS's callback message ends in a space (`... integration  at /States/...`).
-            let refused = if resource.ends_with(".waitForTaskToken") {
+            let resource = crate::resource::TaskResource::parse(resource);
+            let refused = if resource.waits_for_task_token() {
                 Some("Express state machine does not support '.waitForTaskToken' service integration ")
-            } else if resource.contains(".sync") {
+            } else if resource.is_sync() {
                 Some("Express state machine does not support '.sync' service integration")
-            } else if resource.contains(":activity:") {
+            } else if resource.is_activity() {
                 Some("Express state machine does not support Activity ARN")
             } else {
                 None

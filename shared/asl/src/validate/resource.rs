@@ -5,14 +5,15 @@
 //! integration, an integration pattern the action does not support, a malformed Lambda alias.
 //! Anything else (activities, other ARNs) is left alone.
 
-const WAIT: &str = ".waitForTaskToken";
+use crate::resource::{IntegrationPattern as P, ResourceKind, TaskResource};
 
-/// The integration patterns (suffixes, `""` = request-response) each optimized action supports.
-fn optimized(service: &str, action: &str) -> Option<Option<&'static [&'static str]>> {
-    const RR: &[&str] = &[""];
-    const RR_WAIT: &[&str] = &["", WAIT];
-    const ALL: &[&str] = &["", ".sync", WAIT];
-    let actions: &[(&str, &[&str])] = match service {
+/// The integration patterns each optimized action supports.
+fn optimized(service: &str, action: &str) -> Option<Option<&'static [P]>> {
+    const RR: &[P] = &[P::RequestResponse];
+    const RR_WAIT: &[P] = &[P::RequestResponse, P::WaitForTaskToken];
+    const ALL: &[P] = &[P::RequestResponse, P::Sync, P::WaitForTaskToken];
+    const START: &[P] = &[P::RequestResponse, P::Sync, P::Sync2, P::WaitForTaskToken];
+    let actions: &[(&str, &[P])] = match service {
         "lambda" => &[("invoke", RR_WAIT)],
         "dynamodb" => &[
             ("getItem", RR),
@@ -25,7 +26,7 @@ fn optimized(service: &str, action: &str) -> Option<Option<&'static [&'static st
         "events" => &[("putEvents", RR_WAIT)],
         "http" => &[("invoke", RR)],
         "apigateway" => &[("invoke", RR_WAIT)],
-        "states" => &[("startExecution", &["", ".sync", ".sync:2", WAIT])],
+        "states" => &[("startExecution", START)],
         "batch" => &[("submitJob", ALL)],
         "glue" => &[("startJobRun", ALL)],
         "ecs" => &[("runTask", ALL)],
@@ -43,16 +44,6 @@ fn optimized(service: &str, action: &str) -> Option<Option<&'static [&'static st
             .find(|(a, _)| *a == action)
             .map(|(_, patterns)| *patterns),
     )
-}
-
-/// Splits `action.pattern` into the action and its pattern suffix.
-fn split_pattern(rest: &str) -> (&str, &str) {
-    for suffix in [".sync:2", ".sync", WAIT] {
-        if let Some(action) = rest.strip_suffix(suffix) {
-            return (action, suffix);
-        }
-    }
-    (rest, "")
 }
 
 fn partition_ok(p: &str) -> bool {
@@ -76,55 +67,33 @@ fn qualifier_ok(s: &str) -> bool {
 
 /// `Err(message)` when Step Functions would reject `resource`.
 pub fn check(resource: &str) -> Result<(), String> {
-    let not_recognized = || {
-        format!(
-            "The resource provided {resource} is not recognized. The value is not a valid \
-             resource ARN, or the resource is not available in this region."
-        )
-    };
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    if parts.len() < 6 || parts[0] != "arn" || !partition_ok(parts[1]) {
+    let r = TaskResource::parse(resource);
+    if !r.partition().is_some_and(partition_ok) {
         return Ok(());
     }
-    match parts[2] {
-        "lambda" => {
-            let rest: Vec<&str> = parts[5].split(':').collect();
-            if rest.first() != Some(&"function") {
-                return Ok(());
-            }
-            let ok = match rest.as_slice() {
-                [_, name] => lambda_name_ok(name),
-                [_, name, qualifier] => lambda_name_ok(name) && qualifier_ok(qualifier),
-                _ => false,
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(not_recognized())
-            }
+    let ok = match r.kind() {
+        ResourceKind::LambdaFunction { name, qualifier } => {
+            lambda_name_ok(name) && qualifier.as_deref().is_none_or(qualifier_ok)
         }
-        "states" if parts[3].is_empty() && parts[4].is_empty() => {
-            let rest = parts[5];
-            if let Some(sdk) = rest.strip_prefix("aws-sdk:") {
-                let (action, pattern) = split_pattern(sdk);
-                return if pattern.starts_with(".sync") || !action.contains(':') {
-                    Err(not_recognized())
-                } else {
-                    Ok(())
-                };
-            }
-            let Some((service, action)) = rest.split_once(':') else {
-                return Err(not_recognized());
-            };
-            let (action, pattern) = split_pattern(action);
+        ResourceKind::AwsSdk { .. } => !r.is_sync(),
+        ResourceKind::LambdaInvoke | ResourceKind::HttpInvoke | ResourceKind::Optimized { .. } => {
+            let (service, action) = r.service_action().unwrap_or_default();
             match optimized(service, action) {
-                None => Ok(()),
-                Some(None) => Err(not_recognized()),
-                Some(Some(patterns)) if patterns.contains(&pattern) => Ok(()),
-                Some(Some(_)) => Err(not_recognized()),
+                None => true,
+                Some(patterns) => patterns.is_some_and(|p| p.contains(&r.pattern())),
             }
         }
-        _ => Ok(()),
+        // An integration ARN without `service:action`.
+        ResourceKind::Other => !r.is_integration_arn(),
+        ResourceKind::Activity { .. } => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "The resource provided {resource} is not recognized. The value is not a valid \
+             resource ARN, or the resource is not available in this region."
+        ))
     }
 }
 

@@ -6,6 +6,7 @@ use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use crate::Status;
 use serde_json::json;
+use stepwise_asl::errors;
 use stepwise_asl::model::{Catcher, State, StateKind};
 
 /// A failure inside a state.
@@ -38,7 +39,7 @@ pub(crate) fn evaluation_location(cause: &str) -> Option<&str> {
 /// AWS's payload quota.
 pub(crate) fn data_limit_exceeded(who: &str) -> Failure {
     Failure::new(
-        "States.DataLimitExceeded",
+        errors::DATA_LIMIT_EXCEEDED,
         format!("The state/task '{who}' returned a result with a size exceeding the maximum number of bytes service limit."),
     )
 }
@@ -46,7 +47,7 @@ pub(crate) fn data_limit_exceeded(who: &str) -> Failure {
 /// States.Runtime ends the execution: no Retry or Catch applies. (States.DataLimitExceeded
 /// from a task's result is caught, by name and by States.ALL, as AWS records.)
 pub(crate) fn terminal(error: &str) -> bool {
-    error == "States.Runtime"
+    error == errors::RUNTIME
 }
 
 pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
@@ -55,7 +56,7 @@ pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
     }
     // States.TaskFailed matches every error but States.Timeout.
     list.iter().any(|e| {
-        e == error || e == "States.ALL" || (e == "States.TaskFailed" && error != "States.Timeout")
+        e == error || e == errors::ALL || (e == errors::TASK_FAILED && error != errors::TIMEOUT)
     })
 }
 

@@ -6,6 +6,7 @@ use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
 use crate::history::EventKind;
 use crate::{Command, Event, Status, WaitId};
 use serde_json::{Map, Value};
+use stepwise_asl::errors;
 use stepwise_asl::model::StateKind;
 
 impl<'d> Engine<'d> {
@@ -259,7 +260,7 @@ impl<'d> Engine<'d> {
                 self.end(
                     Status::TimedOut,
                     None,
-                    Some("States.Timeout".into()),
+                    Some(errors::TIMEOUT.into()),
                     None,
                     EventKind::ExecutionTimedOut,
                 );
@@ -302,9 +303,9 @@ impl<'d> Engine<'d> {
                     w.heartbeat_timer
                 });
                 let error = if heartbeat {
-                    "States.HeartbeatTimeout"
+                    errors::HEARTBEAT_TIMEOUT
                 } else {
-                    "States.Timeout"
+                    errors::TIMEOUT
                 };
                 // AWS records no cause for a timeout (a Catch still sees "Cause": "").
                 let event = match w.kind {

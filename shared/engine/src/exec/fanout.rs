@@ -8,6 +8,7 @@ use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::EventKind;
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
+use stepwise_asl::errors;
 use stepwise_asl::model::StateKind;
 
 impl<'d> Engine<'d> {
@@ -287,7 +288,7 @@ impl<'d> Engine<'d> {
                         let failure =
                             if c.tolerated_count.is_some() || c.tolerated_percentage.is_some() {
                                 (
-                                    "States.ExceedToleratedFailureThreshold".to_string(),
+                                    errors::EXCEED_TOLERATED_FAILURE_THRESHOLD.to_string(),
                                     "The specified tolerated failure threshold was exceeded"
                                         .to_string(),
                                 )

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 use stepwise_asl::model::Definition;
+use stepwise_asl::resource::{IntegrationPattern, ResourceKind, TaskResource};
 use stepwise_engine::{
     step, Command, Event, ExecutionInfo, ExecutionState, HistoryEvent, Status, WaitId,
 };
@@ -45,7 +46,7 @@ fn wall_clock_ms() -> i64 {
 struct PendingTask {
     task: WaitId,
     state_name: String,
-    resource: String,
+    resource: TaskResource,
 }
 
 /// Runs a definition to its end, skipping waits, with no task invokers.
@@ -140,7 +141,11 @@ fn drive(
 }
 
 /// What `TaskRouter::new()` answers every task: `States.Runtime`, naming what would serve it.
-fn unserved(state_machine_name: &str, state_name: &str, resource: &str) -> (String, String) {
+fn unserved(
+    state_machine_name: &str,
+    state_name: &str,
+    resource: &TaskResource,
+) -> (String, String) {
     let how = if is_lambda_resource(resource) {
         "no Lambda endpoint is configured (start with --lambda-endpoint URL) and no mocked \
          response was found (start the execution with a mock test case)"
@@ -157,19 +162,17 @@ fn unserved(state_machine_name: &str, state_name: &str, resource: &str) -> (Stri
     )
 }
 
-/// `stepwise_runtime::tasks::lambda::is_lambda_resource`: a function ARN or `lambda:invoke`.
-fn is_lambda_resource(resource: &str) -> bool {
-    let parts: Vec<&str> = resource.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" {
-        return false;
-    }
-    match parts[2] {
-        "lambda" => parts[5] == "function" && !parts[6].is_empty() && parts.len() <= 8,
-        "states" => {
-            parts.len() == 7
-                && parts[5] == "lambda"
-                && (parts[6] == "invoke" || parts[6] == "invoke.waitForTaskToken")
+/// The runtime's Lambda invoker's test of what it serves: a function ARN or `lambda:invoke`
+/// (request-response or `.waitForTaskToken`).
+fn is_lambda_resource(resource: &TaskResource) -> bool {
+    match resource.kind() {
+        ResourceKind::LambdaFunction { name, qualifier } => {
+            !name.is_empty() && !qualifier.as_deref().is_some_and(|q| q.contains(':'))
         }
+        ResourceKind::LambdaInvoke => matches!(
+            resource.pattern(),
+            IntegrationPattern::RequestResponse | IntegrationPattern::WaitForTaskToken
+        ),
         _ => false,
     }
 }

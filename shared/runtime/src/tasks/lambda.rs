@@ -43,6 +43,7 @@ use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Map, Value};
 
 use super::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_asl::resource::{IntegrationPattern, ResourceKind, TaskResource};
 
 /// Region used when none is configured (local endpoints ignore it; it only signs requests).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -67,30 +68,26 @@ pub struct LambdaInvokerConfig {
 }
 
 /// Which Lambda resource form a Task uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum LambdaResource {
     /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`
-    Function { arn: String, region: String },
+    Function,
     /// `arn:aws:states:::lambda:invoke[.waitForTaskToken]`
     Invoke,
 }
 
-fn parse_resource(resource: &str) -> Option<LambdaResource> {
-    let parts: Vec<&str> = resource.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" {
-        return None;
-    }
-    match parts[2] {
-        "lambda" if parts[5] == "function" && !parts[6].is_empty() && parts.len() <= 8 => {
-            Some(LambdaResource::Function {
-                arn: resource.to_string(),
-                region: parts[3].to_string(),
-            })
+fn lambda_resource(resource: &TaskResource) -> Option<LambdaResource> {
+    match resource.kind() {
+        ResourceKind::LambdaFunction { name, qualifier }
+            if !name.is_empty() && !qualifier.as_deref().is_some_and(|q| q.contains(':')) =>
+        {
+            Some(LambdaResource::Function)
         }
-        "states"
-            if parts.len() == 7
-                && parts[5] == "lambda"
-                && (parts[6] == "invoke" || parts[6] == "invoke.waitForTaskToken") =>
+        ResourceKind::LambdaInvoke
+            if matches!(
+                resource.pattern(),
+                IntegrationPattern::RequestResponse | IntegrationPattern::WaitForTaskToken
+            ) =>
         {
             Some(LambdaResource::Invoke)
         }
@@ -99,8 +96,8 @@ fn parse_resource(resource: &str) -> Option<LambdaResource> {
 }
 
 /// Whether a Task resource is one the [`LambdaInvoker`] serves.
-pub fn is_lambda_resource(resource: &str) -> bool {
-    parse_resource(resource).is_some()
+pub fn is_lambda_resource(resource: &TaskResource) -> bool {
+    lambda_resource(resource).is_some()
 }
 
 /// Splits a Lambda function reference (name, `name:qualifier`, `ACCOUNT:function:name[:q]` or a
@@ -359,9 +356,10 @@ impl LambdaInvoker {
 impl TaskInvoker for LambdaInvoker {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(async move {
-            match parse_resource(&req.resource) {
-                Some(LambdaResource::Function { arn, region: _ }) => {
-                    self.invoke_function(arn, &req.parameters).await
+            match lambda_resource(&req.resource) {
+                Some(LambdaResource::Function) => {
+                    self.invoke_function(req.resource.arn().to_string(), &req.parameters)
+                        .await
                 }
                 Some(LambdaResource::Invoke) => self.invoke_integration(&req).await,
                 None => Err(TaskFailure::runtime(format!(
@@ -641,27 +639,20 @@ mod tests {
 
     #[test]
     fn recognises_lambda_resources() {
+        let is = |r: &str| is_lambda_resource(&r.into());
         assert_eq!(
-            parse_resource("arn:aws:lambda:eu-west-1:123456789012:function:fn"),
-            Some(LambdaResource::Function {
-                arn: "arn:aws:lambda:eu-west-1:123456789012:function:fn".into(),
-                region: "eu-west-1".into()
-            })
+            lambda_resource(&"arn:aws:lambda:eu-west-1:123456789012:function:fn".into()),
+            Some(LambdaResource::Function)
         );
-        assert!(is_lambda_resource(
-            "arn:aws:lambda:eu-west-1:123456789012:function:fn:live"
-        ));
-        assert!(is_lambda_resource("arn:aws:states:::lambda:invoke"));
-        assert!(is_lambda_resource(
-            "arn:aws-cn:states:::lambda:invoke.waitForTaskToken"
-        ));
-        assert!(!is_lambda_resource("arn:aws:states:::lambda:invoke.sync"));
-        assert!(!is_lambda_resource("arn:aws:states:::sqs:sendMessage"));
-        assert!(!is_lambda_resource(
-            "arn:aws:states:us-east-1:123456789012:activity:a"
-        ));
-        assert!(!is_lambda_resource("arn:aws:lambda:eu-west-1:1:layer:x"));
-        assert!(!is_lambda_resource("not an arn"));
+        assert!(is("arn:aws:lambda:eu-west-1:123456789012:function:fn:live"));
+        assert!(is("arn:aws:states:::lambda:invoke"));
+        assert!(is("arn:aws-cn:states:::lambda:invoke.waitForTaskToken"));
+        assert!(!is("arn:aws:states:::lambda:invoke.sync"));
+        assert!(!is("arn:aws:states:::sqs:sendMessage"));
+        assert!(!is("arn:aws:states:us-east-1:123456789012:activity:a"));
+        assert!(!is("arn:aws:lambda:eu-west-1:1:layer:x"));
+        assert!(!is("arn:aws:lambda:eu-west-1:1:function:f:1:2"));
+        assert!(!is("not an arn"));
     }
 
     #[test]
@@ -721,12 +712,12 @@ mod tests {
     fn parameters_are_checked() {
         let e =
             invoke_call_from_parameters(&json!({"Payload": {}})).expect_err("needs FunctionName");
-        assert_eq!(e.error, "States.Runtime");
+        assert_eq!(e.error, super::super::STATES_RUNTIME);
         assert!(e.cause.contains("FunctionName"));
         let e = invoke_call_from_parameters(&json!({"FunctionName": 1})).expect_err("string");
         assert!(e.cause.contains("must be a string"));
         let e = invoke_call_from_parameters(&json!([1])).expect_err("object");
-        assert_eq!(e.error, "States.Runtime");
+        assert_eq!(e.error, super::super::STATES_RUNTIME);
         let call = invoke_call_from_parameters(&json!({
             "FunctionName": "fn", "Qualifier": "live", "InvocationType": "Event",
             "LogType": "Tail", "ClientContext": "e30=", "Payload": {"k": "v"}

@@ -21,6 +21,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use serde_json::Value;
+use stepwise_asl::resource::TaskResource;
 
 pub use lambda::{LambdaInvoker, LambdaInvokerConfig};
 pub use mock::{MockConfig, MockConfigError, MockInvoker, MockOutcome, MockStep, MockedResponse};
@@ -32,7 +33,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// resource, a malformed request). `States.Runtime` is not matched by `States.ALL` in a Catch or
 /// Retry, so a configuration problem fails the execution visibly instead of being swallowed by
 /// a catch-all handler.
-pub const STATES_RUNTIME: &str = "States.Runtime";
+pub const STATES_RUNTIME: &str = stepwise_asl::errors::RUNTIME;
 
 /// One call of a `Task` state, as the engine hands it to an invoker.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +46,7 @@ pub struct TaskRequest {
     pub state_name: String,
     /// The Task's `Resource` ARN, e.g. `arn:aws:states:::lambda:invoke` or
     /// `arn:aws:lambda:us-east-1:123456789012:function:my-fn`.
-    pub resource: String,
+    pub resource: TaskResource,
     /// The effective input of the call: `Parameters`/`Arguments` after evaluation, or the state
     /// input when there are none.
     pub parameters: Value,
@@ -251,7 +252,7 @@ mod tests {
             .invoke(req("Call", resource, None))
             .await
             .expect_err("must fail");
-        assert_eq!(err.error, "States.Runtime");
+        assert_eq!(err.error, STATES_RUNTIME);
         assert!(err.cause.contains(resource), "{}", err.cause);
         assert!(err.cause.contains("'Call'"), "{}", err.cause);
         assert!(err.cause.contains("--lambda-endpoint"), "{}", err.cause);

@@ -20,7 +20,7 @@ impl Language for JsonPath {
         st: &State,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
-        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
+        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
         match &st.parameters {
             Some(p) => e.jsonpath_template(t, st, p, &selected, token),
             None => Ok(selected),
@@ -28,7 +28,7 @@ impl Language for JsonPath {
     }
 
     fn selected_input(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
-        e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)
+        e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)
     }
 
     fn expression(
@@ -55,8 +55,8 @@ impl Language for JsonPath {
     }
 
     fn plain_output(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
-        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_deref(), &t.input)?;
-        e.jsonpath_select(t, st, "OutputPath", st.output_path.as_deref(), &selected)
+        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        e.jsonpath_select(t, st, "OutputPath", st.output_path.as_ref(), &selected)
     }
 
     fn pass_output(
@@ -92,9 +92,9 @@ impl Language for JsonPath {
         };
         let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
         // The state's input is not needed once merged: move it rather than copy a large payload.
-        let merged = match st.result_path.as_deref() {
+        let merged = match st.result_path.as_ref() {
             None => std::mem::take(&mut t.input),
-            Some("$") => result,
+            Some(p) if p == "$" => result,
             Some(p) => {
                 let mut base = std::mem::take(&mut t.input);
                 match stepwise_asl::jsonpath::set(&mut base, p, result) {
@@ -108,8 +108,8 @@ impl Language for JsonPath {
         };
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
-        let out = match st.output_path.as_deref() {
-            Some("$") => merged,
+        let out = match st.output_path.as_ref() {
+            Some(p) if p == "$" => merged,
             p => e.jsonpath_select(t, st, "OutputPath", p, &merged)?,
         };
         Ok((out, vars))
@@ -135,8 +135,8 @@ impl Language for JsonPath {
             context: &ctx,
             variables: &tv,
         };
-        match st.output_path.as_deref() {
-            Some("$") => Ok(effective.clone()),
+        match st.output_path.as_ref() {
+            Some(p) if p == "$" => Ok(effective.clone()),
             p => payload::select("OutputPath", p, &scope).map_err(|err| e.in_state(t, st, err)),
         }
     }
@@ -151,7 +151,7 @@ impl Language for JsonPath {
         error_output: Value,
     ) -> Result<(Value, Vars), Failure> {
         let vars = e.assign(t, st, c.assign.as_ref(), &error_output, &[])?;
-        match payload::apply_result_path(&t.input, error_output, c.result_path.as_deref()) {
+        match payload::apply_result_path(&t.input, error_output, c.result_path.as_ref()) {
             Ok(out) => Ok((out, vars)),
             Err(err) => Err(e.in_state(t, st, err)),
         }
@@ -183,7 +183,7 @@ impl Language for JsonPath {
         spec: &MapSpec,
         effective: &Value,
     ) -> Result<Vec<Value>, Failure> {
-        let items = match spec.items_path.as_deref() {
+        let items = match spec.items_path.as_ref() {
             Some(p) => e.jsonpath_select(t, st, "ItemsPath", Some(p), effective)?,
             None => effective.clone(),
         };

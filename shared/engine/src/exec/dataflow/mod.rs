@@ -14,6 +14,8 @@ use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine, ThreadId, MAX_ASSIGN_BYTES};
 use crate::rng::Rng;
 use serde_json::{Map, Value};
+use stepwise_asl::errors;
+use stepwise_asl::jsonpath::AsPath;
 use stepwise_asl::model::{Catcher, MapSpec, QueryLanguage, State, StateKind, ValueOrPath};
 use stepwise_asl::{payload, EvalError, Scope};
 
@@ -183,7 +185,7 @@ impl<'d> Engine<'d> {
 
     /// Prefixes a failure's cause as AWS does for errors raised while evaluating a state.
     pub(crate) fn in_state(&self, t: &Thread, st: &State, e: EvalError) -> Failure {
-        let evaluation = e.error == "States.QueryEvaluationError";
+        let evaluation = e.error == errors::QUERY_EVALUATION_ERROR;
         Failure {
             cause: format!(
                 "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
@@ -259,19 +261,19 @@ impl<'d> Engine<'d> {
             .map_err(|e| self.in_state(t, st, e))
     }
 
-    pub(crate) fn jsonpath_select(
+    pub(crate) fn jsonpath_select<P: AsPath + ?Sized>(
         &self,
         t: &Thread,
         st: &State,
         field: &str,
-        path: Option<&str>,
+        path: Option<&P>,
         input: &Value,
     ) -> Result<Value, Failure> {
-        if path == Some("$") {
+        if path.is_some_and(|p| p.text() == "$") {
             return Ok(input.clone());
         }
         let ctx = match path {
-            Some(p) if p.starts_with("$$") => self.context(t, st, None),
+            Some(p) if p.text().starts_with("$$") => self.context(t, st, None),
             _ => Value::Null,
         };
         let scope = Scope {
@@ -335,7 +337,7 @@ impl<'d> Engine<'d> {
                 t,
                 st,
                 EvalError {
-                    error: "States.DataLimitExceeded".into(),
+                    error: errors::DATA_LIMIT_EXCEEDED.into(),
                     cause: format!(
                         "The variables assigned by this state ({total} bytes) exceed the limit of {MAX_ASSIGN_BYTES} bytes."
                     ),

@@ -6,6 +6,7 @@ use crate::exec::lifecycle::Next;
 use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
+use stepwise_asl::errors;
 use stepwise_asl::model::{ChoiceBranch, Condition, State, StateId};
 use stepwise_asl::{EvalError, Scope};
 
@@ -65,7 +66,7 @@ impl<'d> Engine<'d> {
             None => match default {
                 Some(d) => (*d, st.assign.as_ref(), st.output.as_ref()),
                 None => {
-                    return Err(Failure::new("States.NoChoiceMatched", "No Matches!"));
+                    return Err(Failure::new(errors::NO_CHOICE_MATCHED, "No Matches!"));
                 }
             },
         };

@@ -1,4 +1,4 @@
-//! The Task state: scheduling the call and the resource ARN as a string.
+//! The Task state: scheduling the call of its typed resource.
 
 use crate::exec::dataflow::language;
 use crate::exec::errors::Failure;
@@ -9,10 +9,11 @@ use crate::history::{EventKind, ServiceResource};
 use crate::Command;
 use serde_json::Value;
 use stepwise_asl::model::{State, ValueOrPath};
+use stepwise_asl::resource::TaskResource;
 
 /// The fields of a Task state, as the lifecycle found them in its `StateKind::Task`.
 pub(crate) struct TaskFields<'a> {
-    pub(crate) resource: &'a String,
+    pub(crate) resource: &'a TaskResource,
     pub(crate) timeout_seconds: &'a Option<ValueOrPath>,
     pub(crate) heartbeat_seconds: &'a Option<ValueOrPath>,
     pub(crate) credentials: &'a Option<Value>,
@@ -32,12 +33,10 @@ impl<'d> Engine<'d> {
             heartbeat_seconds,
             credentials,
         } = task;
-        let wait_for_token = resource.ends_with(".waitForTaskToken");
-        let kind = if resource.starts_with("arn:aws:lambda:")
-            || resource.contains(":lambda:") && resource.contains(":function:")
-        {
+        let wait_for_token = resource.waits_for_task_token();
+        let kind = if resource.is_lambda_function() {
             TaskKind::LambdaFunction
-        } else if resource.contains(":activity:") {
+        } else if resource.is_activity() {
             TaskKind::Activity
         } else {
             TaskKind::Service
@@ -66,7 +65,7 @@ impl<'d> Engine<'d> {
                 evaluated?.get("RoleArn").cloned()
             }
         };
-        let (resource_type, short) = service_parts(resource);
+        let (resource_type, short) = resource.history_parts();
         let task = self.new_wait(Waiter::Task(tid));
         match kind {
             TaskKind::Service => {
@@ -76,7 +75,7 @@ impl<'d> Engine<'d> {
                 };
                 let scheduled = EventKind::TaskScheduled {
                     resource: service.clone(),
-                    region: region_of(resource),
+                    region: resource.region().unwrap_or("us-east-1").to_string(),
                     parameters: to_text(&params),
                     timeout_s: timeout,
                     heartbeat_s: heartbeat,
@@ -87,7 +86,7 @@ impl<'d> Engine<'d> {
             }
             TaskKind::LambdaFunction => {
                 let scheduled = EventKind::LambdaFunctionScheduled {
-                    resource: resource.clone(),
+                    resource: resource.as_str().to_string(),
                     input: to_text(&params),
                     timeout_s: timeout,
                     role_arn,
@@ -97,7 +96,7 @@ impl<'d> Engine<'d> {
             }
             TaskKind::Activity => {
                 let scheduled = EventKind::ActivityScheduled {
-                    resource: resource.clone(),
+                    resource: resource.as_str().to_string(),
                     input: to_text(&params),
                     timeout_s: timeout,
                     heartbeat_s: heartbeat,
@@ -139,43 +138,5 @@ impl<'d> Engine<'d> {
             resource: short,
         }));
         Ok(Next::Park)
-    }
-}
-
-/// `arn:aws:states:::lambda:invoke` -> (`lambda`, `invoke`);
-/// `arn:aws:states:::aws-sdk:s3:getObject` -> (`aws-sdk:s3`, `getObject`).
-fn service_parts(resource: &str) -> (String, String) {
-    let rest = resource.splitn(6, ':').nth(5).unwrap_or(resource);
-    match rest.rsplit_once(':') {
-        Some((ty, action)) => (ty.to_string(), action.to_string()),
-        None => (rest.to_string(), String::new()),
-    }
-}
-
-fn region_of(resource: &str) -> String {
-    match resource.split(':').nth(3) {
-        Some(r) if !r.is_empty() => r.to_string(),
-        _ => "us-east-1".to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn service_parts_split_like_aws() {
-        assert_eq!(
-            service_parts("arn:aws:states:::lambda:invoke"),
-            ("lambda".into(), "invoke".into())
-        );
-        assert_eq!(
-            service_parts("arn:aws:states:::aws-sdk:s3:getObject"),
-            ("aws-sdk:s3".into(), "getObject".into())
-        );
-        assert_eq!(
-            service_parts("arn:aws:states:::sqs:sendMessage.waitForTaskToken"),
-            ("sqs".into(), "sendMessage.waitForTaskToken".into())
-        );
     }
 }
