@@ -14,9 +14,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use stepwise_engine::{Command, Status};
-use stepwise_runtime::durable::{Dispatcher, Prices, StoreError, StoredExecution, Usage};
-use stepwise_runtime::tasks::{BoxFuture, MockConfig, MockInvoker, TaskRouter};
+use stepwise_ports::execution::{Dispatcher, StoreError, StoredExecution, Usage};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_aws::handlers::{put_state_machine, start_execution, Deps};
+use stepwise_store_aws::meter::Prices;
 use stepwise_store_aws::ports::AwsDispatcher;
 use stepwise_store_aws::table::{create_table, Table};
 use stepwise_store_aws::{Aws, Names};
@@ -466,7 +468,7 @@ async fn workloads_give_their_expected_output() {
         assert_gapless(&events);
         let u = &e.usage;
         let per_million = if u.transitions > 0 {
-            u.cost(&prices) / u.transitions as f64 * 1e6
+            prices.cost(u) / u.transitions as f64 * 1e6
         } else {
             0.0
         };
@@ -712,7 +714,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
 fn print_usage(what: &str, u: &Usage) {
     let prices = Prices::default();
     let per_million = if u.transitions > 0 {
-        u.cost(&prices) / u.transitions as f64 * 1e6
+        prices.cost(u) / u.transitions as f64 * 1e6
     } else {
         0.0
     };

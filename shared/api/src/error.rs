@@ -1,7 +1,7 @@
 //! AWS error types, as the awsJson1_0 protocol carries them (`__type` and `message`).
 
 use serde_json::json;
-use stepwise_runtime::durable::StoreError;
+use stepwise_ports::execution::StoreError;
 
 /// An error an action answers with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -15,8 +15,9 @@ use std::sync::Arc;
 pub use error::{ApiError, ApiResult};
 use req::Req;
 use serde_json::Value;
-use stepwise_runtime::ports::{ApiStore, Driver};
-use stepwise_runtime::tasks::{MockConfig, TaskInvoker};
+use stepwise_ports::api::{ApiStore, Driver};
+use stepwise_ports::tasks::TaskInvoker;
+use stepwise_runtime::tasks::MockConfig;
 
 /// The prefix of every `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";

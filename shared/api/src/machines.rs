@@ -5,9 +5,9 @@ use crate::req::{check_name, page, ts, uuid, Arn, Req};
 use crate::Service;
 use serde_json::{json, Value};
 use stepwise_asl::model::Definition;
-use stepwise_runtime::durable::StoreError;
+use stepwise_ports::api::{ApiStore, Resource, ResourceKind};
+use stepwise_ports::execution::StoreError;
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{ApiStore, Resource, ResourceKind};
 
 /// The ARN under which a state machine's definition revision is kept.
 pub(crate) fn revision_arn(sm: &str, revision: u64) -> String {

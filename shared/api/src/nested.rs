@@ -4,8 +4,9 @@
 use crate::Service;
 use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock, Weak};
-use stepwise_runtime::ports::ApiStore;
-use stepwise_runtime::tasks::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::api::ApiStore;
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Serves `states:startExecution` tasks by starting executions on the service it is bound to;
 /// anything else fails with `States.Runtime`.

@@ -7,11 +7,9 @@ use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Value};
 use std::time::Duration;
 use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
-use stepwise_runtime::durable::{Advanced, StoreError, StoredExecution, Usage};
+use stepwise_ports::api::{ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, ResourceKind};
+use stepwise_ports::execution::{Advanced, StoreError, StoredExecution, Usage};
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{
-    ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, ResourceKind,
-};
 
 /// How long GetActivityTask waits for a task (AWS: 60 seconds).
 const ACTIVITY_POLL_MS: u64 = 60_000;

@@ -6,9 +6,9 @@ use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{step, Command, Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_ports::api::ApiStore;
+use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::ApiStore;
-use stepwise_runtime::tasks::TaskRequest;
 
 const NAME: &str = "TestState";
 
@@ -121,9 +121,7 @@ impl<S: ApiStore + 'static> Service<S> {
                                 })
                                 .await
                             }
-                            None => Err(stepwise_runtime::tasks::TaskFailure::runtime(
-                                "no task invoker is configured",
-                            )),
+                            None => Err(TaskFailure::runtime("no task invoker is configured")),
                         };
                         next = Some(match outcome {
                             Ok(output) => Event::TaskSucceeded {

@@ -28,12 +28,12 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stepwise_engine::{Command, HistoryEvent};
-use stepwise_runtime::durable::{StoreError, StoredExecution};
-use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{
+use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
+use stepwise_ports::execution::{StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
 
 /// True for an activity resource (`arn:aws:states:REGION:ACCOUNT:activity:NAME`).
 pub fn is_activity(resource: &str) -> bool {

@@ -13,9 +13,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 use stepwise_engine::{Command, Event, ExecutionInfo, ExecutionState};
-use stepwise_runtime::durable::{advance, Dispatcher, StoredExecution, Usage};
-use stepwise_runtime::ports::{ActivityTask, ExecutionMeta};
-use stepwise_runtime::tasks::{TaskInvoker, TaskRequest};
+use stepwise_ports::api::{ActivityTask, ExecutionMeta};
+use stepwise_ports::execution::{Dispatcher, StoredExecution, Usage};
+use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
+use stepwise_runtime::durable::advance;
 
 /// One SQS record: its message id and body.
 #[derive(Debug, Clone)]

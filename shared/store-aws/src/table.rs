@@ -20,7 +20,7 @@ use crate::{fnv64, Aws, AwsError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
-pub use stepwise_runtime::durable::{StoredExecution, Usage};
+use stepwise_ports::execution::{StoredExecution, Usage};
 
 /// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
 /// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:

@@ -37,7 +37,8 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Why a mock configuration file could not be loaded.
 #[derive(Debug, thiserror::Error)]

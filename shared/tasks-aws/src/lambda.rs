@@ -42,7 +42,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::resource::{parse_resource, LambdaResource};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Region used when none is configured (local endpoints ignore it; it only signs requests).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -64,43 +66,6 @@ pub struct LambdaInvokerConfig {
     pub endpoint_url: Option<String>,
     /// Overrides the region.
     pub region: Option<String>,
-}
-
-/// Which Lambda resource form a Task uses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum LambdaResource {
-    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`
-    Function { arn: String, region: String },
-    /// `arn:aws:states:::lambda:invoke[.waitForTaskToken]`
-    Invoke,
-}
-
-fn parse_resource(resource: &str) -> Option<LambdaResource> {
-    let parts: Vec<&str> = resource.split(':').collect();
-    if parts.len() < 7 || parts[0] != "arn" {
-        return None;
-    }
-    match parts[2] {
-        "lambda" if parts[5] == "function" && !parts[6].is_empty() && parts.len() <= 8 => {
-            Some(LambdaResource::Function {
-                arn: resource.to_string(),
-                region: parts[3].to_string(),
-            })
-        }
-        "states"
-            if parts.len() == 7
-                && parts[5] == "lambda"
-                && (parts[6] == "invoke" || parts[6] == "invoke.waitForTaskToken") =>
-        {
-            Some(LambdaResource::Invoke)
-        }
-        _ => None,
-    }
-}
-
-/// Whether a Task resource is one the [`LambdaInvoker`] serves.
-pub fn is_lambda_resource(resource: &str) -> bool {
-    parse_resource(resource).is_some()
 }
 
 /// Splits a Lambda function reference (name, `name:qualifier`, `ACCOUNT:function:name[:q]` or a
@@ -638,31 +603,6 @@ fn integration_output(response: &InvokeResponse) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn recognises_lambda_resources() {
-        assert_eq!(
-            parse_resource("arn:aws:lambda:eu-west-1:123456789012:function:fn"),
-            Some(LambdaResource::Function {
-                arn: "arn:aws:lambda:eu-west-1:123456789012:function:fn".into(),
-                region: "eu-west-1".into()
-            })
-        );
-        assert!(is_lambda_resource(
-            "arn:aws:lambda:eu-west-1:123456789012:function:fn:live"
-        ));
-        assert!(is_lambda_resource("arn:aws:states:::lambda:invoke"));
-        assert!(is_lambda_resource(
-            "arn:aws-cn:states:::lambda:invoke.waitForTaskToken"
-        ));
-        assert!(!is_lambda_resource("arn:aws:states:::lambda:invoke.sync"));
-        assert!(!is_lambda_resource("arn:aws:states:::sqs:sendMessage"));
-        assert!(!is_lambda_resource(
-            "arn:aws:states:us-east-1:123456789012:activity:a"
-        ));
-        assert!(!is_lambda_resource("arn:aws:lambda:eu-west-1:1:layer:x"));
-        assert!(!is_lambda_resource("not an arn"));
-    }
 
     #[test]
     fn splits_function_references() {
