@@ -1,6 +1,6 @@
 //! TestState: runs one state with the engine, its successors replaced by stubs.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Shown};
 use crate::req::{seed, Req};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Map, Value};
@@ -38,8 +38,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let definition = r.str("definition")?;
         let input = r.opt_str("input")?.unwrap_or_else(|| "{}".into());
         if input.len() > MAX_PAYLOAD {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144",
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "input",
+                &format!("Member must have length less than or equal to {MAX_PAYLOAD}"),
             ));
         }
         let input: Value = serde_json::from_str(&input).map_err(|e| {
