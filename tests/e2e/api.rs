@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
-use stepwise_runtime::tasks::{TaskInvoker, TaskRouter};
+use stepwise_ports::tasks::TaskInvoker;
+use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";

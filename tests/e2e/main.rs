@@ -11,3 +11,4 @@ mod serve_common;
 mod serve_durability;
 mod serve_harness;
 mod serverless;
+mod store_contract;

@@ -14,9 +14,11 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use stepwise_engine::{Command, Status};
-use stepwise_runtime::durable::{Dispatcher, Prices, StoreError, StoredExecution, Usage};
-use stepwise_runtime::tasks::{BoxFuture, MockConfig, MockInvoker, TaskRouter};
-use stepwise_store_aws::handlers::{put_state_machine, start_execution, Deps};
+use stepwise_ports::execution::{Dispatcher, StoreError, StoredExecution, Usage};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_store_aws::handlers::Deps;
+use stepwise_store_aws::meter::Prices;
 use stepwise_store_aws::ports::AwsDispatcher;
 use stepwise_store_aws::table::{create_table, Table};
 use stepwise_store_aws::{Aws, Names};
@@ -328,17 +330,10 @@ impl Harness {
         fired
     }
 
+    /// Creates a state machine through the API service (CreateStateMachine).
     async fn create(&self, name: &str, definition: &Value) -> String {
-        let arn = format!("{ACCOUNT_SM}{name}");
-        put_state_machine(
-            &self.stepper,
-            &arn,
-            name,
-            &definition.to_string(),
-            "arn:aws:iam::123456789012:role/r",
-        )
-        .await
-        .expect("put state machine");
+        let arn = create_through_api(&self.api(), name, definition.clone()).await;
+        assert_eq!(arn, format!("{ACCOUNT_SM}{name}"));
         arn
     }
 
@@ -395,6 +390,30 @@ impl Harness {
     }
 }
 
+/// Starts an execution through the API service (StartExecution, its Start event sent to the
+/// transitions queue before the call returns), with a mock test case when given.
+async fn start_execution(
+    h: &Harness,
+    state_machine_arn: &str,
+    name: Option<String>,
+    input: Value,
+    test_case: Option<String>,
+) -> Result<String, String> {
+    let target = match test_case {
+        Some(tc) => format!("{state_machine_arn}#{tc}"),
+        None => state_machine_arn.to_string(),
+    };
+    let mut body = json!({"stateMachineArn": target, "input": input.to_string()});
+    if let Some(n) = name {
+        body["name"] = json!(n);
+    }
+    let out = call(&h.api(), "StartExecution", body).await;
+    out["executionArn"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no executionArn in {out}"))
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -438,15 +457,9 @@ async fn workloads_give_their_expected_output() {
             serde_json::from_str(&std::fs::read_to_string(w.join(f)).expect("file")).expect("json")
         };
         let sm = h.create(&format!("w{i}"), &read("definition.json")).await;
-        let arn = start_execution(
-            &h.stepper,
-            &sm,
-            Some("run".into()),
-            read("input.json"),
-            None,
-        )
-        .await
-        .expect("start");
+        let arn = start_execution(&h, &sm, Some("run".into()), read("input.json"), None)
+            .await
+            .expect("start");
         started.push((w.clone(), arn, read("expected.json")));
     }
     let arns: Vec<String> = started.iter().map(|s| s.1.clone()).collect();
@@ -466,7 +479,7 @@ async fn workloads_give_their_expected_output() {
         assert_gapless(&events);
         let u = &e.usage;
         let per_million = if u.transitions > 0 {
-            u.cost(&prices) / u.transitions as f64 * 1e6
+            prices.cost(u) / u.transitions as f64 * 1e6
         } else {
             0.0
         };
@@ -522,7 +535,7 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
             continue;
         }
         let sm = h.create(&format!("c{i}"), &definition).await;
-        let arn = start_execution(&h.stepper, &sm, Some("run".into()), input.clone(), None)
+        let arn = start_execution(&h, &sm, Some("run".into()), input.clone(), None)
             .await
             .expect("start");
         started.push((dir.clone(), arn, definition, input, expected));
@@ -582,15 +595,9 @@ async fn run_fault_machine(faults: bool) -> Option<Vec<(Value, Vec<String>)>> {
     for i in 0..5 {
         let input = json!({"order": i, "items": [i, i + 1]});
         arns.push(
-            start_execution(
-                &h.stepper,
-                &sm,
-                Some(format!("e{i}")),
-                input,
-                Some("Happy".into()),
-            )
-            .await
-            .expect("start"),
+            start_execution(&h, &sm, Some(format!("e{i}")), input, Some("Happy".into()))
+                .await
+                .expect("start"),
         );
     }
     h.run_until_done(&arns, Duration::from_secs(300)).await;
@@ -657,7 +664,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
     states.insert("Done".into(), json!({"Type":"Succeed"}));
     let def = json!({"StartAt":"Count","States": states});
     let sm = h.create("long", &def).await;
-    let arn = start_execution(&h.stepper, &sm, Some("long".into()), json!({"n": 0}), None)
+    let arn = start_execution(&h, &sm, Some("long".into()), json!({"n": 0}), None)
         .await
         .expect("start");
     // Sample the execution's usage as it goes: (version, usage).
@@ -712,7 +719,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
 fn print_usage(what: &str, u: &Usage) {
     let prices = Prices::default();
     let per_million = if u.transitions > 0 {
-        u.cost(&prices) / u.transitions as f64 * 1e6
+        prices.cost(u) / u.transitions as f64 * 1e6
     } else {
         0.0
     };
@@ -764,7 +771,7 @@ async fn a_lambda_task_heavy_machine_is_metered() {
     for i in 0..5 {
         arns.push(
             start_execution(
-                &h.stepper,
+                &h,
                 &sm,
                 Some(format!("e{i}")),
                 json!({"n": 0}),
@@ -803,8 +810,9 @@ async fn s3_and_eventbridge_events_start_executions() {
         {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "in"}, "object": {"key": "a.csv"}}},
         {"eventSource": "aws:s3", "eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "in"}, "object": {"key": "b.csv"}}}
     ]});
+    let trigger_api = h.api();
     let started = trigger::handle(
-        &h.stepper,
+        &trigger_api,
         &sm,
         LambdaEvent::new(s3_event, Context::default()),
     )
@@ -812,7 +820,7 @@ async fn s3_and_eventbridge_events_start_executions() {
     .expect("trigger");
     let bridge = json!({"version": "0", "source": "my.app", "detail-type": "OrderPlaced", "detail": {"id": 7}, "Records": []});
     let started_too = trigger::handle(
-        &h.stepper,
+        &trigger_api,
         &sm,
         LambdaEvent::new(bridge, Context::default()),
     )
@@ -1224,8 +1232,9 @@ async fn the_api_function_creates_starts_lists_pages_and_stops_executions() {
         (Some("SUCCEEDED"), Some("7"))
     );
 
-    // An execution started by the handlers (the trigger's path) is described by the API too.
-    let t_arn = start_execution(&h.stepper, &flow, Some("t".into()), json!({"x": 3}), None)
+    // An execution started by name through StartExecution (the trigger's path) runs and is
+    // described like the others.
+    let t_arn = start_execution(&h, &flow, Some("t".into()), json!({"x": 3}), None)
         .await
         .expect("start");
     h.run_until_done(std::slice::from_ref(&t_arn), Duration::from_secs(60))

@@ -7,7 +7,7 @@ use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::{Service, ServiceConfig};
-use stepwise_runtime::tasks::TaskInvoker;
+use stepwise_ports::tasks::TaskInvoker;
 use stepwise_store_aws::api_driver::AwsDriver;
 use stepwise_store_aws::meter::Meter;
 use stepwise_store_aws::ports::AwsStore;

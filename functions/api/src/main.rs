@@ -7,8 +7,9 @@ use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::ServiceConfig;
-use stepwise_runtime::tasks::{LambdaInvoker, TaskRouter};
+use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_aws::{Aws, Names};
+use stepwise_tasks_aws::LambdaInvoker;
 use tokio::sync::OnceCell;
 
 #[tokio::main]

@@ -3,7 +3,7 @@
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
-use stepwise_runtime::tasks::TaskInvoker;
+use stepwise_ports::tasks::TaskInvoker;
 use stepwise_store_aws::handlers::{on_tasks, Deps, Record};
 
 /// Runs each message; failed ones are reported for redelivery.

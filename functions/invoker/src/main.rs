@@ -3,9 +3,10 @@
 //! Local mock configuration file to serve mocked test cases from.
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stepwise_runtime::tasks::{LambdaInvoker, MockConfig, MockInvoker, TaskRouter};
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_aws::handlers::Deps;
 use stepwise_store_aws::{Aws, Names};
+use stepwise_tasks_aws::LambdaInvoker;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -2,8 +2,8 @@
 //! counted, next to what AWS Step Functions Standard charges for the same transitions.
 
 use anyhow::{bail, Context, Result};
-use stepwise_runtime::durable::{Prices, Usage};
-use stepwise_store_aws::meter::Meter;
+use stepwise_ports::execution::Usage;
+use stepwise_store_aws::meter::{Meter, Prices};
 use stepwise_store_aws::table::Table;
 use stepwise_store_aws::{Aws, Names};
 
@@ -58,8 +58,8 @@ pub async fn report(
 }
 
 fn print_usage(what: &str, u: &Usage, p: &Prices) {
-    let cost = u.cost(p);
-    let sfn = u.step_functions_cost(p);
+    let cost = p.cost(u);
+    let sfn = p.step_functions_cost(u);
     let per_million = |c: f64| {
         if u.transitions > 0 {
             c / u.transitions as f64 * 1e6

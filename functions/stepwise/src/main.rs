@@ -15,7 +15,8 @@ use std::sync::Arc;
 use stepwise_asl::model::Definition;
 use stepwise_engine::{ExecutionInfo, Status};
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
-use stepwise_runtime::tasks::{LambdaInvoker, MockConfig, MockInvoker, TaskRouter};
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_tasks_aws::LambdaInvoker;
 
 /// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
 #[derive(Parser)]

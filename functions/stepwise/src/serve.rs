@@ -13,8 +13,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
-use stepwise_runtime::tasks::{LambdaInvoker, MockConfig, MockInvoker, TaskInvoker, TaskRouter};
+use stepwise_ports::tasks::TaskInvoker;
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+use stepwise_tasks_aws::LambdaInvoker;
 
 /// `stepwise serve`'s options.
 #[derive(Args)]

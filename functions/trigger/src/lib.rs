@@ -1,14 +1,15 @@
 //! The trigger's handler: any event (an S3 notification, an EventBridge event) becomes the input
-//! of a new execution of the configured state machine.
+//! of a new execution of the configured state machine, started through the Step Functions API
+//! service (`StartExecution`), so it gets the API's checks and its one way of creating executions.
 
+use api::ApiService;
 use lambda_runtime::{Error, LambdaEvent};
 use serde_json::{json, Value};
-use stepwise_store_aws::handlers::{start_execution, Deps};
 
 /// Starts one execution per S3 record (each with that record, as Step Functions' own S3
 /// integration through EventBridge would), or one for any other event.
 pub async fn handle(
-    deps: &Deps,
+    service: &ApiService,
     state_machine_arn: &str,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
@@ -20,7 +21,24 @@ pub async fn handle(
     };
     let mut started = Vec::new();
     for input in inputs {
-        started.push(start_execution(deps, state_machine_arn, None, input, None).await?);
+        let request = json!({"stateMachineArn": state_machine_arn, "input": input.to_string()});
+        let body = serde_json::to_vec(&request)?;
+        let (status, out) = Box::pin(
+            service
+                .service
+                .handle("AWSStepFunctions.StartExecution", &body),
+        )
+        .await;
+        // The Start event must be on the transitions queue before the function freezes.
+        service.driver.flush().await?;
+        let out: Value = serde_json::from_slice(&out)?;
+        if status != 200 {
+            return Err(format!("StartExecution of {state_machine_arn} failed: {out}").into());
+        }
+        let arn = out["executionArn"]
+            .as_str()
+            .ok_or("StartExecution answered without an executionArn")?;
+        started.push(arn.to_string());
     }
     Ok(json!({ "executionArns": started }))
 }

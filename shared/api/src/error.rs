@@ -1,7 +1,19 @@
 //! AWS error types, as the awsJson1_0 protocol carries them (`__type` and `message`).
 
 use serde_json::json;
-use stepwise_runtime::durable::StoreError;
+use stepwise_ports::execution::StoreError;
+
+/// How a constraint failure shows the member's value: AWS prints `null` for a missing member,
+/// the value quoted for a short one, and nothing for a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shown<'a> {
+    /// `Value null at ...`.
+    Null,
+    /// `Value '<text>' at ...`.
+    Text(&'a str),
+    /// `Value at ...`.
+    Withheld,
+}
 
 /// An error an action answers with.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -30,6 +42,24 @@ impl ApiError {
         Self::new("ValidationException", message)
     }
 
+    /// A `ValidationException` for one member that fails a constraint, worded as AWS words it:
+    /// `1 validation error detected: Value 'x' at 'field' failed to satisfy constraint: <why>`.
+    pub fn constraint(value: Shown<'_>, field: &str, constraint: &str) -> Self {
+        let value = match value {
+            Shown::Null => "Value null".to_string(),
+            Shown::Text(t) => format!("Value '{t}'"),
+            Shown::Withheld => "Value".to_string(),
+        };
+        Self::validation(format!(
+            "1 validation error detected: {value} at '{field}' failed to satisfy constraint: {constraint}"
+        ))
+    }
+
+    /// The constraint failure of a required member that is missing.
+    pub fn missing(field: &str) -> Self {
+        Self::constraint(Shown::Null, field, "Member must not be null")
+    }
+
     /// `InvalidArn`.
     pub fn invalid_arn(arn: &str) -> Self {
         Self::new("InvalidArn", format!("Invalid Arn: '{arn}'"))
@@ -54,3 +84,26 @@ impl From<StoreError> for ApiError {
 
 /// The result of an action.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constraint_messages_are_worded_as_aws_words_them() {
+        assert_eq!(
+            ApiError::missing("name").message,
+            "1 validation error detected: Value null at 'name' failed to satisfy constraint: Member must not be null"
+        );
+        assert_eq!(
+            ApiError::constraint(Shown::Text("7"), "maxResults", "Member must be small").message,
+            "1 validation error detected: Value '7' at 'maxResults' failed to satisfy constraint: Member must be small"
+        );
+        let e = ApiError::constraint(Shown::Withheld, "input", "Member must be short");
+        assert_eq!(
+            e.message,
+            "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must be short"
+        );
+        assert_eq!(e.code, "ValidationException");
+    }
+}

@@ -3,20 +3,24 @@
 //! returns the HTTP status and the response body, with AWS's shapes, ARNs, pagination and error
 //! types (`__type`).
 
+mod activities;
 pub mod error;
 mod machines;
 pub mod nested;
+mod records;
 pub mod req;
 mod runs;
 mod test_state;
+mod versions;
 
 use std::sync::Arc;
 
 pub use error::{ApiError, ApiResult};
 use req::Req;
 use serde_json::Value;
-use stepwise_runtime::ports::{ApiStore, Driver};
-use stepwise_runtime::tasks::{MockConfig, TaskInvoker};
+use stepwise_ports::api::{ApiStore, Driver};
+use stepwise_ports::tasks::TaskInvoker;
+use stepwise_runtime::tasks::MockConfig;
 
 /// The prefix of every `X-Amz-Target`.
 pub const TARGET_PREFIX: &str = "AWSStepFunctions.";
@@ -91,91 +95,74 @@ impl<S: ApiStore + 'static> Service<S> {
     }
 
     async fn dispatch(&self, target: &str, body: &[u8]) -> ApiResult<Value> {
-        let Some(action) = target.strip_prefix(TARGET_PREFIX) else {
-            return Err(ApiError::new(
+        let unknown = || {
+            ApiError::new(
                 "UnknownOperationException",
                 format!("Unknown operation {target}"),
-            ));
+            )
         };
-        let known = matches!(
-            action,
-            "CreateStateMachine"
-                | "UpdateStateMachine"
-                | "DescribeStateMachine"
-                | "DeleteStateMachine"
-                | "ListStateMachines"
-                | "ValidateStateMachineDefinition"
-                | "StartExecution"
-                | "StartSyncExecution"
-                | "DescribeExecution"
-                | "DescribeStateMachineForExecution"
-                | "ListExecutions"
-                | "GetExecutionHistory"
-                | "StopExecution"
-                | "RedriveExecution"
-                | "CreateActivity"
-                | "DescribeActivity"
-                | "DeleteActivity"
-                | "ListActivities"
-                | "GetActivityTask"
-                | "SendTaskSuccess"
-                | "SendTaskFailure"
-                | "SendTaskHeartbeat"
-                | "TagResource"
-                | "UntagResource"
-                | "ListTagsForResource"
-                | "TestState"
-                | "PublishStateMachineVersion"
-                | "ListStateMachineVersions"
-                | "DeleteStateMachineVersion"
-                | "CreateStateMachineAlias"
-                | "DescribeStateMachineAlias"
-                | "UpdateStateMachineAlias"
-                | "DeleteStateMachineAlias"
-                | "ListStateMachineAliases"
-        );
-        if !known {
-            return Err(ApiError::new(
-                "UnknownOperationException",
-                format!("Unknown operation {target}"),
-            ));
-        }
+        let action = target
+            .strip_prefix(TARGET_PREFIX)
+            .filter(|a| ACTIONS.contains(a))
+            .ok_or_else(unknown)?;
+        // The action is known before its body is read: an unknown one says so, whatever it sent.
         let r = Req::parse(body)?;
-        match action {
-            "CreateStateMachine" => self.create_state_machine(r).await,
-            "UpdateStateMachine" => self.update_state_machine(r).await,
-            "DescribeStateMachine" => self.describe_state_machine(r).await,
-            "DeleteStateMachine" => self.delete_state_machine(r).await,
-            "ListStateMachines" => self.list_state_machines(r).await,
-            "ValidateStateMachineDefinition" => self.validate_definition(r).await,
-            "StartExecution" => self.start_execution(r).await,
-            "StartSyncExecution" => self.start_sync_execution(r).await,
-            "DescribeExecution" => self.describe_execution(r).await,
-            "DescribeStateMachineForExecution" => self.describe_sm_for_execution(r).await,
-            "ListExecutions" => self.list_executions(r).await,
-            "GetExecutionHistory" => self.get_execution_history(r).await,
-            "StopExecution" => self.stop_execution(r).await,
-            "RedriveExecution" => self.redrive_execution(r).await,
-            "CreateActivity" => self.create_activity(r).await,
-            "DescribeActivity" => self.describe_activity(r).await,
-            "DeleteActivity" => self.delete_activity(r).await,
-            "ListActivities" => self.list_activities(r).await,
-            "GetActivityTask" => self.get_activity_task(r).await,
-            "SendTaskSuccess" => self.send_task_success(r).await,
-            "SendTaskFailure" => self.send_task_failure(r).await,
-            "SendTaskHeartbeat" => self.send_task_heartbeat(r).await,
-            "TagResource" => self.tag_resource(r).await,
-            "UntagResource" => self.untag_resource(r).await,
-            "ListTagsForResource" => self.list_tags(r).await,
-            "TestState" => self.test_state(r).await,
-            "PublishStateMachineVersion" => self.publish_version(r).await,
-            "ListStateMachineVersions" => self.list_versions(r).await,
-            "DeleteStateMachineVersion" => self.delete_version(r).await,
-            "CreateStateMachineAlias" => self.create_alias(r).await,
-            "DescribeStateMachineAlias" => self.describe_alias(r).await,
-            "UpdateStateMachineAlias" => self.update_alias(r).await,
-            "DeleteStateMachineAlias" => self.delete_alias(r).await,
-            _ => self.list_aliases(r).await,
-        }
+        self.call(action, r).await.unwrap_or_else(|| Err(unknown()))
     }
+}
+
+/// The action table, listed once: each action's name (as `X-Amz-Target` carries it after
+/// [`TARGET_PREFIX`]) and the method that serves it. Makes [`ACTIONS`] and `Service::call`.
+macro_rules! actions {
+    ($($name:literal => $method:ident),* $(,)?) => {
+        /// Every action the service answers, by name.
+        pub const ACTIONS: &[&str] = &[$($name),*];
+
+        impl<S: ApiStore + 'static> Service<S> {
+            /// Serves one action; `None` for a name not in the table.
+            async fn call(&self, action: &str, r: Req) -> Option<ApiResult<Value>> {
+                Some(match action {
+                    $($name => self.$method(r).await,)*
+                    _ => return None,
+                })
+            }
+        }
+    };
+}
+
+actions! {
+    "CreateStateMachine" => create_state_machine,
+    "UpdateStateMachine" => update_state_machine,
+    "DescribeStateMachine" => describe_state_machine,
+    "DeleteStateMachine" => delete_state_machine,
+    "ListStateMachines" => list_state_machines,
+    "ValidateStateMachineDefinition" => validate_definition,
+    "StartExecution" => start_execution,
+    "StartSyncExecution" => start_sync_execution,
+    "DescribeExecution" => describe_execution,
+    "DescribeStateMachineForExecution" => describe_sm_for_execution,
+    "ListExecutions" => list_executions,
+    "GetExecutionHistory" => get_execution_history,
+    "StopExecution" => stop_execution,
+    "RedriveExecution" => redrive_execution,
+    "CreateActivity" => create_activity,
+    "DescribeActivity" => describe_activity,
+    "DeleteActivity" => delete_activity,
+    "ListActivities" => list_activities,
+    "GetActivityTask" => get_activity_task,
+    "SendTaskSuccess" => send_task_success,
+    "SendTaskFailure" => send_task_failure,
+    "SendTaskHeartbeat" => send_task_heartbeat,
+    "TagResource" => tag_resource,
+    "UntagResource" => untag_resource,
+    "ListTagsForResource" => list_tags,
+    "TestState" => test_state,
+    "PublishStateMachineVersion" => publish_version,
+    "ListStateMachineVersions" => list_versions,
+    "DeleteStateMachineVersion" => delete_version,
+    "CreateStateMachineAlias" => create_alias,
+    "DescribeStateMachineAlias" => describe_alias,
+    "UpdateStateMachineAlias" => update_alias,
+    "DeleteStateMachineAlias" => delete_alias,
+    "ListStateMachineAliases" => list_aliases,
 }

@@ -6,8 +6,9 @@ use serde_json::{json, Value};
 use std::sync::{Arc, OnceLock, Weak};
 use stepwise_asl::errors;
 use stepwise_asl::resource::IntegrationPattern;
-use stepwise_runtime::ports::ApiStore;
-use stepwise_runtime::tasks::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::api::ApiStore;
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Serves `states:startExecution` tasks by starting executions on the service it is bound to;
 /// anything else fails with `States.Runtime`.

@@ -1,17 +1,11 @@
 //! Reading request fields with AWS's validation errors, and the small helpers (ARNs, names,
 //! pagination tokens, times) the actions share.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Shown};
 use serde_json::{Map, Value};
 
 /// A request's fields.
 pub struct Req(pub Map<String, Value>);
-
-fn null_msg(field: &str) -> String {
-    format!(
-        "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
-    )
-}
 
 impl Req {
     /// Parses a request body: a JSON object (an empty body reads as `{}`).
@@ -50,8 +44,7 @@ impl Req {
 
     /// A required string field.
     pub fn str(&self, field: &str) -> ApiResult<String> {
-        self.opt_str(field)?
-            .ok_or_else(|| ApiError::validation(null_msg(field)))
+        self.opt_str(field)?.ok_or_else(|| ApiError::missing(field))
     }
 
     /// An optional boolean field.
@@ -98,9 +91,11 @@ impl Req {
         match self.opt_i64("maxResults")? {
             None | Some(0) => Ok(default),
             Some(n) if (1..=1000).contains(&n) => Ok(n as usize),
-            Some(n) => Err(ApiError::validation(format!(
-                "1 validation error detected: Value '{n}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 1000"
-            ))),
+            Some(n) => Err(ApiError::constraint(
+                Shown::Text(&n.to_string()),
+                "maxResults",
+                "Member must have value less than or equal to 1000",
+            )),
         }
     }
 
@@ -114,9 +109,11 @@ impl Req {
     pub fn offset_within(&self, max_len: usize) -> ApiResult<usize> {
         match self.opt_str("nextToken")? {
             None => Ok(0),
-            Some(t) if t.chars().count() > max_len => Err(ApiError::validation(format!(
-                "1 validation error detected: Value '{t}' at 'nextToken' failed to satisfy constraint: Member must have length less than or equal to {max_len}"
-            ))),
+            Some(t) if t.chars().count() > max_len => Err(ApiError::constraint(
+                Shown::Text(&t),
+                "nextToken",
+                &format!("Member must have length less than or equal to {max_len}"),
+            )),
             Some(t) => decode_token(&t),
         }
     }

@@ -1,17 +1,16 @@
 //! Executions, their history, and the task callbacks (activities and task tokens).
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Shown};
 use crate::machines::sm_missing;
+use crate::records::{default_logging, default_tracing, StateMachineRecord};
 use crate::req::{check_name, decode_token, encode_token, seed, ts, uuid, Arn, Req};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Value};
 use std::time::Duration;
 use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
-use stepwise_runtime::durable::{Advanced, StoreError, StoredExecution, Usage};
+use stepwise_ports::api::{ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow};
+use stepwise_ports::execution::{Advanced, StoreError, StoredExecution, Usage};
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{
-    ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, ResourceKind,
-};
 
 /// How long GetActivityTask waits for a task (AWS: 60 seconds).
 const ACTIVITY_POLL_MS: u64 = 60_000;
@@ -23,7 +22,7 @@ pub(crate) struct Target {
     pub alias_arn: Option<String>,
     pub revision: u64,
     pub test_case: Option<String>,
-    pub sm: Value,
+    pub sm: StateMachineRecord,
 }
 
 fn exec_missing(arn: &str) -> ApiError {
@@ -67,9 +66,11 @@ fn text(v: &Option<Value>) -> Option<String> {
 }
 
 fn too_big(field: &str) -> ApiError {
-    ApiError::validation(format!(
-        "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member must have length less than or equal to {MAX_PAYLOAD}"
-    ))
+    ApiError::constraint(
+        Shown::Withheld,
+        field,
+        &format!("Member must have length less than or equal to {MAX_PAYLOAD}"),
+    )
 }
 
 fn status_of(s: &str) -> Option<Status> {
@@ -93,52 +94,37 @@ impl<S: ApiStore + 'static> Service<S> {
         };
         let a = Arn::parse(arn, &["stateMachine"])?;
         let base = a.state_machine();
-        let sm = self
-            .store
-            .get_resource(ResourceKind::StateMachine, &base)
-            .await?
-            .map(|r| r.body)
-            .ok_or_else(|| sm_missing(arn))?;
-        let current = sm["revision"].as_u64().unwrap_or(1);
+        let sm = self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
+        let current = sm.revision;
         let (version_arn, alias_arn) = match a.parts.len() {
             1 => (None, None),
             2 if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => (Some(arn.to_string()), None),
             2 => {
-                let alias = self.alias(arn).await?.body;
-                let routes = alias["routingConfiguration"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
+                let routes = self.alias(arn).await?.0.routing_configuration;
                 let roll = seed() % 100;
                 let mut acc = 0;
                 let mut chosen = None;
                 for rt in &routes {
-                    acc += rt["weight"].as_u64().unwrap_or(0);
+                    acc += rt.weight;
                     if roll < acc {
-                        chosen = rt["stateMachineVersionArn"].as_str().map(str::to_string);
+                        chosen = Some(rt.state_machine_version_arn.clone());
                         break;
                     }
                 }
-                let chosen = chosen.or_else(|| {
-                    routes
-                        .first()
-                        .and_then(|r| r["stateMachineVersionArn"].as_str())
-                        .map(str::to_string)
-                });
+                let chosen =
+                    chosen.or_else(|| routes.first().map(|r| r.state_machine_version_arn.clone()));
                 (chosen, Some(arn.to_string()))
             }
             _ => return Err(ApiError::invalid_arn(arn)),
         };
         let revision = match &version_arn {
             None => current,
-            Some(v) => self
-                .store
-                .get_resource(ResourceKind::Version, v)
-                .await?
-                .ok_or_else(|| sm_missing(v))?
-                .body["revision"]
-                .as_u64()
-                .unwrap_or(current),
+            Some(v) => {
+                self.find_version(v)
+                    .await?
+                    .ok_or_else(|| sm_missing(v))?
+                    .revision
+            }
         };
         Ok(Target {
             sm_arn: base,
@@ -171,13 +157,13 @@ impl<S: ApiStore + 'static> Service<S> {
             )
         })?;
         let t = self.resolve(raw_arn).await?;
-        let kind = t.sm["type"].as_str().unwrap_or("STANDARD").to_string();
+        let kind = t.sm.kind.clone();
         if sync && kind != "EXPRESS" {
             return Err(type_not_supported());
         }
         let name = name.unwrap_or_else(uuid);
         check_name(&name, "execution")?;
-        let sm_name = t.sm["name"].as_str().unwrap_or_default().to_string();
+        let sm_name = t.sm.name.clone();
         let prefix = Arn::parse(&t.sm_arn, &["stateMachine"])
             .map(|a| a.prefix)
             .unwrap_or_else(|_| self.prefix());
@@ -194,7 +180,7 @@ impl<S: ApiStore + 'static> Service<S> {
             name: name.clone(),
             state_machine_arn: t.sm_arn.clone(),
             state_machine_name: sm_name,
-            role_arn: rev["roleArn"].as_str().unwrap_or_default().to_string(),
+            role_arn: rev.role_arn,
             start_time_ms: now,
             redrive_count: 0,
             seed: seed(),
@@ -376,22 +362,17 @@ impl<S: ApiStore + 'static> Service<S> {
         let arn = r.str("executionArn")?;
         let (row, ex) = self.execution(&arn).await?;
         let rev = self.revision(&ex.state_machine_arn, ex.revision).await?;
-        let sm = self
-            .store
-            .get_resource(ResourceKind::StateMachine, &ex.state_machine_arn)
-            .await?
-            .map(|r| r.body)
-            .unwrap_or_else(|| json!({}));
+        let sm = self.find_sm(&ex.state_machine_arn).await?;
         let mut d = json!({
             "stateMachineArn": ex.state_machine_arn,
             "name": ex.state.info.state_machine_name,
-            "definition": rev["definition"],
-            "roleArn": rev["roleArn"],
-            "updateDate": ts(rev["updateDate"].as_i64().unwrap_or(0)),
-            "loggingConfiguration": sm.get("loggingConfiguration").cloned().unwrap_or_else(|| json!({"level": "OFF", "includeExecutionData": false})),
-            "tracingConfiguration": sm.get("tracingConfiguration").cloned().unwrap_or_else(|| json!({"enabled": false})),
+            "definition": rev.definition,
+            "roleArn": rev.role_arn,
+            "updateDate": ts(rev.update_date),
+            "loggingConfiguration": sm.as_ref().map(StateMachineRecord::logging).unwrap_or_else(default_logging),
+            "tracingConfiguration": sm.as_ref().map(StateMachineRecord::tracing).unwrap_or_else(default_tracing),
         });
-        if let Some(rid) = rev["revisionId"].as_str() {
+        if let Some(rid) = &rev.revision_id {
             d["revisionId"] = json!(rid);
         }
         if let Some(v) = &row.meta.version_arn {
@@ -409,9 +390,11 @@ impl<S: ApiStore + 'static> Service<S> {
         let status = r.opt_str("statusFilter")?;
         if let Some(s) = &status {
             if status_of(s).is_none() && s != "PENDING_REDRIVE" {
-                return Err(ApiError::validation(format!(
-                    "1 validation error detected: Value '{s}' at 'statusFilter' failed to satisfy constraint: Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]"
-                )));
+                return Err(ApiError::constraint(
+                    Shown::Text(s),
+                    "statusFilter",
+                    "Member must satisfy enum value set: [SUCCEEDED, TIMED_OUT, PENDING_REDRIVE, ABORTED, FAILED, RUNNING]",
+                ));
             }
         }
         let mut filter = ExecutionFilter {
@@ -429,12 +412,7 @@ impl<S: ApiStore + 'static> Service<S> {
                         machine = Some(self.sm(&sm).await?);
                     }
                     2 if a.parts[1].bytes().all(|c| c.is_ascii_digit()) => {
-                        if self
-                            .store
-                            .get_resource(ResourceKind::Version, &sm)
-                            .await?
-                            .is_none()
-                        {
+                        if self.find_version(&sm).await?.is_none() {
                             return Err(sm_missing(&sm));
                         }
                         filter.version_arn = Some(sm.clone());
@@ -447,13 +425,9 @@ impl<S: ApiStore + 'static> Service<S> {
                 }
                 let machine = match machine {
                     Some(m) => Some(m),
-                    None => self
-                        .store
-                        .get_resource(ResourceKind::StateMachine, &base)
-                        .await?
-                        .map(|r| r.body),
+                    None => self.find_sm(&base).await?,
                 };
-                if machine.is_some_and(|m| m["type"] == "EXPRESS") {
+                if machine.is_some_and(|m| m.kind == "EXPRESS") {
                     return Err(type_not_supported());
                 }
                 filter.state_machine_arn = Some(base);
@@ -546,10 +520,18 @@ impl<S: ApiStore + 'static> Service<S> {
         let error = r.opt_str("error")?;
         let cause = r.opt_str("cause")?;
         if error.as_ref().is_some_and(|e| e.chars().count() > 256) {
-            return Err(ApiError::validation("1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"));
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "error",
+                "Member must have length less than or equal to 256",
+            ));
         }
         if cause.as_ref().is_some_and(|c| c.chars().count() > 32768) {
-            return Err(ApiError::validation("1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "cause",
+                "Member must have length less than or equal to 32768",
+            ));
         }
         check_standard_exec_arn(&arn)?;
         let (_, ex) = self.execution(&arn).await?;
@@ -684,10 +666,18 @@ impl<S: ApiStore + 'static> Service<S> {
         let error = r.opt_str("error")?.unwrap_or_default();
         let cause = r.opt_str("cause")?.unwrap_or_default();
         if error.chars().count() > 256 {
-            return Err(ApiError::validation("1 validation error detected: Value at 'error' failed to satisfy constraint: Member must have length less than or equal to 256"));
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "error",
+                "Member must have length less than or equal to 256",
+            ));
         }
         if cause.chars().count() > 32768 {
-            return Err(ApiError::validation("1 validation error detected: Value at 'cause' failed to satisfy constraint: Member must have length less than or equal to 32768"));
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "cause",
+                "Member must have length less than or equal to 32768",
+            ));
         }
         let (_, task) = self.token_task(&token).await?;
         self.finish_task(&token, Event::TaskFailed { task, error, cause })

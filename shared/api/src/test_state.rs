@@ -1,14 +1,14 @@
 //! TestState: runs one state with the engine, its successors replaced by stubs.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Shown};
 use crate::req::{seed, Req};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{step, Command, Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_ports::api::ApiStore;
+use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::ApiStore;
-use stepwise_runtime::tasks::TaskRequest;
 
 const NAME: &str = "TestState";
 
@@ -38,8 +38,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let definition = r.str("definition")?;
         let input = r.opt_str("input")?.unwrap_or_else(|| "{}".into());
         if input.len() > MAX_PAYLOAD {
-            return Err(ApiError::validation(
-                "1 validation error detected: Value at 'input' failed to satisfy constraint: Member must have length less than or equal to 262144",
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "input",
+                &format!("Member must have length less than or equal to {MAX_PAYLOAD}"),
             ));
         }
         let input: Value = serde_json::from_str(&input).map_err(|e| {
@@ -121,9 +123,7 @@ impl<S: ApiStore + 'static> Service<S> {
                                 })
                                 .await
                             }
-                            None => Err(stepwise_runtime::tasks::TaskFailure::runtime(
-                                "no task invoker is configured",
-                            )),
+                            None => Err(TaskFailure::runtime("no task invoker is configured")),
                         };
                         next = Some(match outcome {
                             Ok(output) => Event::TaskSucceeded {

@@ -7,223 +7,14 @@
 //! it), and an outbox left behind by a crash between commit and dispatch is dispatched by the
 //! next `advance` of that execution before anything else.
 //!
-//! The ports are [`ExecutionStore`] (checkpoints, history, definitions) and [`Dispatcher`]
-//! (tasks, timers); SQLite and an in-process queue implement them embedded, DynamoDB, SQS and
+//! The ports (`stepwise-ports`) are [`ExecutionStore`] (checkpoints, history, definitions) and
+//! [`Dispatcher`] (tasks, timers); SQLite and an in-process queue implement them embedded, DynamoDB, SQS and
 //! EventBridge Scheduler serverless.
 
-use crate::tasks::BoxFuture;
-use serde::{Deserialize, Serialize};
-use std::sync::Arc;
-use stepwise_asl::model::Definition;
-use stepwise_engine::{step, Command, Event, ExecutionState, HistoryEvent};
-
-/// An execution as stored: the engine's checkpoint plus what the drivers keep beside it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredExecution {
-    /// The execution ARN.
-    pub arn: String,
-    /// The state machine ARN (without version or alias).
-    pub state_machine_arn: String,
-    /// The definition revision it runs.
-    pub revision: u64,
-    /// The engine checkpoint.
-    pub state: ExecutionState,
-    /// Incremented by every committed step.
-    pub version: u64,
-    /// Commands committed with the state and not yet dispatched.
-    pub outbox: Vec<Command>,
-    /// The mock test case, if any.
-    pub test_case: Option<String>,
-    /// What the execution cost so far, as counted by the adapters.
-    pub usage: Usage,
-}
-
-/// Requests an execution made on the services that run it, for the cost meter.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct Usage {
-    /// DynamoDB read request units (4 KB strongly consistent reads).
-    pub dynamodb_read_units: f64,
-    /// DynamoDB write request units (1 KB writes).
-    pub dynamodb_write_units: f64,
-    /// DynamoDB requests (for reference; units are what is billed).
-    pub dynamodb_requests: u64,
-    /// SQS requests on FIFO queues (64 KB chunks).
-    pub sqs_fifo_requests: u64,
-    /// SQS requests on standard queues (64 KB chunks).
-    pub sqs_standard_requests: u64,
-    /// EventBridge Scheduler schedules created (each fires once).
-    pub schedules: u64,
-    /// Invocations of Stepwise's own Lambda functions.
-    pub lambda_invocations: u64,
-    /// Their duration in GB-seconds (arm64).
-    pub lambda_gb_seconds: f64,
-    /// Invocations of task Lambda functions (billed to the user's functions, listed apart).
-    pub task_invocations: u64,
-    /// S3 PUT requests.
-    pub s3_puts: u64,
-    /// S3 GET requests.
-    pub s3_gets: u64,
-    /// State transitions (states entered): what Step Functions Standard bills.
-    pub transitions: u64,
-}
-
-impl Usage {
-    /// Adds another usage to this one.
-    pub fn add(&mut self, o: &Usage) {
-        self.dynamodb_read_units += o.dynamodb_read_units;
-        self.dynamodb_write_units += o.dynamodb_write_units;
-        self.dynamodb_requests += o.dynamodb_requests;
-        self.sqs_fifo_requests += o.sqs_fifo_requests;
-        self.sqs_standard_requests += o.sqs_standard_requests;
-        self.schedules += o.schedules;
-        self.lambda_invocations += o.lambda_invocations;
-        self.lambda_gb_seconds += o.lambda_gb_seconds;
-        self.task_invocations += o.task_invocations;
-        self.s3_puts += o.s3_puts;
-        self.s3_gets += o.s3_gets;
-        self.transitions += o.transitions;
-    }
-
-    /// The cost in US dollars at `p`.
-    pub fn cost(&self, p: &Prices) -> f64 {
-        self.dynamodb_read_units * p.dynamodb_read_unit
-            + self.dynamodb_write_units * p.dynamodb_write_unit
-            + self.sqs_fifo_requests as f64 * p.sqs_fifo_request
-            + self.sqs_standard_requests as f64 * p.sqs_standard_request
-            + self.schedules as f64 * p.scheduler_invocation
-            + self.lambda_invocations as f64 * p.lambda_request
-            + self.lambda_gb_seconds * p.lambda_gb_second
-            + self.s3_puts as f64 * p.s3_put
-            + self.s3_gets as f64 * p.s3_get
-    }
-
-    /// What AWS Step Functions Standard would charge for the same transitions.
-    pub fn step_functions_cost(&self, p: &Prices) -> f64 {
-        self.transitions as f64 * p.step_functions_transition
-    }
-}
-
-/// Public on-demand prices in us-east-1, in US dollars per unit (list prices as published in
-/// 2025; override them when yours differ).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prices {
-    /// Per DynamoDB on-demand read request unit ($0.125 per million).
-    pub dynamodb_read_unit: f64,
-    /// Per DynamoDB on-demand write request unit ($0.625 per million).
-    pub dynamodb_write_unit: f64,
-    /// Per SQS FIFO request ($0.50 per million).
-    pub sqs_fifo_request: f64,
-    /// Per SQS standard request ($0.40 per million).
-    pub sqs_standard_request: f64,
-    /// Per EventBridge Scheduler invocation ($1.00 per million).
-    pub scheduler_invocation: f64,
-    /// Per Lambda request ($0.20 per million).
-    pub lambda_request: f64,
-    /// Per Lambda GB-second on arm64 ($0.0000133334).
-    pub lambda_gb_second: f64,
-    /// Per S3 PUT ($0.005 per thousand).
-    pub s3_put: f64,
-    /// Per S3 GET ($0.0004 per thousand).
-    pub s3_get: f64,
-    /// Per Step Functions Standard state transition ($25 per million).
-    pub step_functions_transition: f64,
-}
-
-impl Default for Prices {
-    fn default() -> Self {
-        Prices {
-            dynamodb_read_unit: 0.125e-6,
-            dynamodb_write_unit: 0.625e-6,
-            sqs_fifo_request: 0.50e-6,
-            sqs_standard_request: 0.40e-6,
-            scheduler_invocation: 1.00e-6,
-            lambda_request: 0.20e-6,
-            lambda_gb_second: 0.000_013_333_4,
-            s3_put: 0.005e-3,
-            s3_get: 0.0004e-3,
-            step_functions_transition: 25e-6,
-        }
-    }
-}
-
-/// Why a port failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The conditional write lost: someone else moved the execution on.
-    #[error("the execution {0} was changed concurrently")]
-    Conflict(String),
-    /// No such execution or definition.
-    #[error("{0} does not exist")]
-    NotFound(String),
-    /// A definition in the store does not parse.
-    #[error("the stored definition of {0} is invalid: {1}")]
-    BadDefinition(String, String),
-    /// Anything else (I/O, the service).
-    #[error("{0}")]
-    Other(String),
-}
-
-/// Where executions, their history and definitions are kept.
-pub trait ExecutionStore: Send + Sync {
-    /// The execution, if it exists.
-    fn load<'a>(
-        &'a self,
-        arn: &'a str,
-    ) -> BoxFuture<'a, Result<Option<StoredExecution>, StoreError>>;
-    /// Writes `next` (whose `version` is one more than `expected_version`) with its new history
-    /// events, atomically and only if the stored version is still `expected_version`.
-    fn commit<'a>(
-        &'a self,
-        next: &'a StoredExecution,
-        expected_version: u64,
-        history: &'a [HistoryEvent],
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// Marks the outbox of `version` dispatched (a no-op once the execution moved on).
-    fn clear_outbox<'a>(
-        &'a self,
-        arn: &'a str,
-        version: u64,
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-    /// A state machine's definition at a revision.
-    fn definition<'a>(
-        &'a self,
-        state_machine_arn: &'a str,
-        revision: u64,
-    ) -> BoxFuture<'a, Result<Arc<Definition>, StoreError>>;
-    /// What the adapters counted since the last call (added to the execution's usage when it
-    /// commits); stores that don't meter return nothing.
-    fn take_usage(&self) -> Usage {
-        Usage::default()
-    }
-}
-
-/// Carries out the engine's commands: invoke tasks, start and cancel timers.
-pub trait Dispatcher: Send + Sync {
-    /// Dispatches `commands` of `execution` (already committed in its outbox). Must tolerate
-    /// being called twice with the same commands.
-    fn dispatch<'a>(
-        &'a self,
-        execution: &'a StoredExecution,
-        commands: &'a [Command],
-    ) -> BoxFuture<'a, Result<(), StoreError>>;
-}
-
-/// What [`advance`] did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Advanced {
-    /// The event was applied and committed as this version.
-    Committed {
-        /// The new version.
-        version: u64,
-        /// History events added.
-        events: usize,
-    },
-    /// The event changed nothing (a duplicate, a late timer, an ended execution).
-    Ignored,
-    /// There is no such execution.
-    Unknown,
-}
+use stepwise_engine::{step, Event};
+use stepwise_ports::execution::{
+    Advanced, Dispatcher, ExecutionStore, StoreError, StoredExecution,
+};
 
 /// How many times [`advance`] retries a lost conditional write before giving up.
 const MAX_CONFLICTS: u32 = 8;
@@ -285,8 +76,12 @@ mod tests {
     use super::*;
     use serde_json::json;
     use std::collections::HashMap;
-    use std::sync::Mutex;
+    use std::sync::{Arc, Mutex};
+    use stepwise_asl::model::Definition;
     use stepwise_engine::ExecutionInfo;
+    use stepwise_engine::{Command, ExecutionState, HistoryEvent};
+    use stepwise_ports::execution::Usage;
+    use stepwise_ports::BoxFuture;
 
     /// An in-memory store for the driver's unit tests.
     #[derive(Default)]

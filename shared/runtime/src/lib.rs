@@ -1,8 +1,8 @@
-//! The runtime around the pure engine: the ports (task invocation, storage, timers) and the
-//! drivers that carry out the engine's commands.
+//! The runtime around the pure engine: the drivers that carry out the engine's commands (the
+//! durable `advance`, the in-process `run_execution`), fresh ids, and the task invokers without
+//! I/O of their own (mock, router). The ports they drive are in `stepwise-ports`.
 
 pub mod durable;
 pub mod ids;
 pub mod local;
-pub mod ports;
 pub mod tasks;

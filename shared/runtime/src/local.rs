@@ -4,7 +4,6 @@
 //! command is carried out here and each outcome goes back into [`stepwise_engine::step`] as an
 //! event.
 
-use crate::tasks::{TaskInvoker, TaskRequest};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -13,6 +12,7 @@ use stepwise_asl::model::Definition;
 use stepwise_engine::{
     step, Command, Event, ExecutionInfo, ExecutionState, HistoryEvent, Status, WaitId,
 };
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -51,7 +51,7 @@ pub fn wall_clock_ms() -> i64 {
 
 enum Outcome {
     /// A task's result, and whether it was a callback task's hand-off.
-    Task(WaitId, Result<Value, crate::tasks::TaskFailure>, bool),
+    Task(WaitId, Result<Value, TaskFailure>, bool),
 }
 
 /// Runs an execution from its start to its end and returns its final state.
@@ -185,7 +185,7 @@ pub async fn run_execution(
 }
 
 /// A callback task's invocation only hands its token out: it is submitted, and waits.
-fn task_event(task: WaitId, r: Result<Value, crate::tasks::TaskFailure>, callback: bool) -> Event {
+fn task_event(task: WaitId, r: Result<Value, TaskFailure>, callback: bool) -> Event {
     match r {
         Ok(output) if callback => Event::TaskSubmitted { task, output },
         Ok(output) => Event::TaskSucceeded { task, output },

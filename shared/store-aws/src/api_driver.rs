@@ -21,10 +21,11 @@ use crate::Aws;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use stepwise_engine::Event;
-use stepwise_runtime::durable::{advance, Advanced, Dispatcher, StoreError};
+use stepwise_ports::api::{ApiStore, Driver};
+use stepwise_ports::execution::{Advanced, Dispatcher, StoreError};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::durable::advance;
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{ApiStore, Driver};
-use stepwise_runtime::tasks::BoxFuture;
 use tokio::task::JoinHandle;
 
 /// How many times [`Driver::apply`] starts [`advance`] again after it gave up on conflicts.

@@ -28,12 +28,12 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stepwise_engine::{Command, HistoryEvent};
-use stepwise_runtime::durable::{StoreError, StoredExecution};
-use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{
+use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
+use stepwise_ports::execution::{StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
 
 fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
@@ -137,8 +137,8 @@ impl AwsStore {
         Ok(out.item().cloned())
     }
 
-    /// A record from its item; items written by [`crate::handlers::put_state_machine`] (no
-    /// `body`) are given the body the API would have written.
+    /// A record from its item; items written before every state machine went through the API
+    /// (no `body`: the handlers once wrote them) are given the body the API would have written.
     async fn resource_of(
         &self,
         kind: ResourceKind,
@@ -257,7 +257,8 @@ impl AwsStore {
     }
 
     /// An execution's row from its META item (projected); an execution created without its
-    /// `meta` (by [`crate::handlers::start_execution`] before it stored one) is read whole.
+    /// `meta` (by the handlers, before every execution was started through the API) is read
+    /// whole.
     async fn row_of(&self, arn: &str, item: &Item) -> Result<Option<ExecutionRow>, StoreError> {
         let status = get_s(item, "status").unwrap_or("RUNNING").to_string();
         let stop_ms = get_n(item, "stopMs").map(|v| v as i64);
@@ -305,22 +306,13 @@ impl AwsStore {
         activity_arn: &str,
         task: &ActivityTask,
     ) -> Result<(), StoreError> {
-        self.meter().dynamodb_write(64);
-        let marked = self
-            .db()
-            .update_item()
-            .table_name(self.table_name())
-            .key("PK", s(format!("TOKEN#{}", task.token)))
-            .key("SK", s("-"))
-            .update_expression("SET queued = :a")
-            .condition_expression("attribute_not_exists(queued)")
-            .expression_attribute_values(":a", s(activity_arn))
-            .send()
-            .await;
-        match marked {
-            Ok(_) => {}
-            Err(e) if is_conditional(&e) => return Ok(()),
-            Err(e) => return Err(svc("UpdateItem", DisplayErrorContext(e))),
+        if !self
+            .table()
+            .mark_token_queued(&task.token, activity_arn)
+            .await
+            .map_err(store_error)?
+        {
+            return Ok(());
         }
         let item: Item = [
             ("PK".to_string(), s(format!("ACT#{activity_arn}"))),
@@ -671,28 +663,10 @@ impl ApiStore for AwsStore {
         execution_arn: &str,
         task: u64,
     ) -> Result<(), StoreError> {
-        let item: Item = [
-            ("PK".to_string(), s(format!("TOKEN#{token}"))),
-            ("SK".to_string(), s("-")),
-            ("execution".to_string(), s(execution_arn)),
-            ("task".to_string(), n(task)),
-        ]
-        .into_iter()
-        .collect();
-        self.meter().dynamodb_write(item_size(&item));
-        match self
-            .db()
-            .put_item()
-            .table_name(self.table_name())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
+        self.table()
+            .put_token(token, execution_arn, task)
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_conditional(&e) => Ok(()),
-            Err(e) => Err(svc("PutItem", DisplayErrorContext(e))),
-        }
+            .map_err(store_error)
     }
 
     async fn token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {

@@ -1,20 +1,20 @@
-//! What the serverless functions do, without lambda_runtime: each function's `main` parses its
-//! event, calls one of these and maps the result. Tests call them the same way.
+//! What the stepper and invoker functions do, without lambda_runtime: each function's `main`
+//! parses its event, calls one of these and maps the result. Tests call them the same way.
+//! Executions are created only by the API service (`stepwise-api`'s StartExecution, which the
+//! api and trigger functions call), never here.
 
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
-use crate::table::{StateMachineRecord, Table};
 use crate::{Aws, AwsError};
-use aws_sdk_dynamodb::types::AttributeValue;
-use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
-use stepwise_engine::{Command, Event, ExecutionInfo, ExecutionState};
-use stepwise_runtime::durable::{advance, Dispatcher, StoredExecution, Usage};
-use stepwise_runtime::ports::{ActivityTask, ExecutionMeta};
-use stepwise_runtime::tasks::{TaskInvoker, TaskRequest};
+use stepwise_engine::{Command, Event};
+use stepwise_ports::api::ActivityTask;
+use stepwise_ports::execution::{Dispatcher, Usage};
+use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
+use stepwise_runtime::durable::advance;
 
 /// One SQS record: its message id and body.
 #[derive(Debug, Clone)]
@@ -56,10 +56,6 @@ impl Deps {
             meter,
             memory_mb,
         }
-    }
-
-    fn table(&self) -> Table<'_> {
-        self.store.table()
     }
 
     fn lambda_usage(&self, started: Instant) -> Usage {
@@ -225,107 +221,4 @@ async fn handle_task(
         usage: Some(usage),
     };
     queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
-}
-
-/// Starts an execution of a state machine: stores it (version 0, with the `ExecutionMeta` the
-/// API lists it by) and queues its Start event. Returns the execution ARN; an execution of that
-/// name that exists already is returned as is. (The API's StartExecution is the primary path;
-/// this serves the trigger function and tests.)
-pub async fn start_execution(
-    deps: &Deps,
-    state_machine_arn: &str,
-    name: Option<String>,
-    input: Value,
-    test_case: Option<String>,
-) -> Result<String, AwsError> {
-    let table = deps.table();
-    let sm: StateMachineRecord = table
-        .get_state_machine(state_machine_arn)
-        .await?
-        .ok_or(AwsError::Config("the state machine does not exist"))?;
-    let now = now_ms();
-    let seed = stepwise_runtime::ids::fresh_seed();
-    let name = name.unwrap_or_else(|| stepwise_engine::uuid_from_seed(seed));
-    let arn = format!(
-        "{}:{name}",
-        state_machine_arn.replacen(":stateMachine:", ":execution:", 1)
-    );
-    let info = ExecutionInfo {
-        execution_arn: arn.clone(),
-        name,
-        state_machine_arn: state_machine_arn.to_string(),
-        state_machine_name: sm.name.clone(),
-        role_arn: sm.role_arn.clone(),
-        start_time_ms: now,
-        redrive_count: 0,
-        seed,
-    };
-    let stored = StoredExecution {
-        arn: arn.clone(),
-        state_machine_arn: state_machine_arn.to_string(),
-        revision: sm.revision,
-        state: ExecutionState::new(info),
-        version: 0,
-        outbox: Vec::new(),
-        test_case,
-        usage: Usage::default(),
-    };
-    let meta = ExecutionMeta {
-        arn: arn.clone(),
-        name: stored.state.info.name.clone(),
-        state_machine_arn: state_machine_arn.to_string(),
-        version_arn: None,
-        alias_arn: None,
-        kind: sm.kind.clone(),
-        input: input.to_string(),
-        start_ms: now,
-        trace_header: None,
-    };
-    let meta = serde_json::to_string(&meta).map_err(|e| AwsError::Corrupt {
-        key: arn.clone(),
-        message: e.to_string(),
-    })?;
-    deps.meter.begin(&arn);
-    match table
-        .create_execution_with(&stored, &[], vec![("meta".into(), AttributeValue::S(meta))])
-        .await
-    {
-        Ok(()) | Err(AwsError::AlreadyExists(_)) => {}
-        Err(e) => return Err(e),
-    }
-    let msg = TransitionMessage {
-        execution: arn.clone(),
-        event: Event::Start { input },
-        usage: Some(deps.meter.take()),
-    };
-    queues::send_transition(&deps.aws, &deps.meter, &msg, now).await?;
-    Ok(arn)
-}
-
-/// Creates (or updates to a new revision) a state machine.
-pub async fn put_state_machine(
-    deps: &Deps,
-    arn: &str,
-    name: &str,
-    definition: &str,
-    role_arn: &str,
-) -> Result<u64, AwsError> {
-    let table = deps.table();
-    let revision = table
-        .get_state_machine(arn)
-        .await?
-        .map(|s| s.revision + 1)
-        .unwrap_or(1);
-    table.put_definition(arn, revision, definition).await?;
-    table
-        .put_state_machine(&StateMachineRecord {
-            arn: arn.to_string(),
-            name: name.to_string(),
-            kind: "STANDARD".into(),
-            role_arn: role_arn.to_string(),
-            revision,
-            created_ms: now_ms(),
-        })
-        .await?;
-    Ok(revision)
 }

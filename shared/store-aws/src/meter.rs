@@ -1,8 +1,72 @@
 //! The cost meter: what AWS requests an execution made, and what they cost at public prices.
 
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
-pub use stepwise_runtime::durable::{Prices, Usage};
+use stepwise_ports::execution::Usage;
+
+/// Public on-demand prices in us-east-1, in US dollars per unit (list prices as published in
+/// 2025; override them when yours differ).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    /// Per DynamoDB on-demand read request unit ($0.125 per million).
+    pub dynamodb_read_unit: f64,
+    /// Per DynamoDB on-demand write request unit ($0.625 per million).
+    pub dynamodb_write_unit: f64,
+    /// Per SQS FIFO request ($0.50 per million).
+    pub sqs_fifo_request: f64,
+    /// Per SQS standard request ($0.40 per million).
+    pub sqs_standard_request: f64,
+    /// Per EventBridge Scheduler invocation ($1.00 per million).
+    pub scheduler_invocation: f64,
+    /// Per Lambda request ($0.20 per million).
+    pub lambda_request: f64,
+    /// Per Lambda GB-second on arm64 ($0.0000133334).
+    pub lambda_gb_second: f64,
+    /// Per S3 PUT ($0.005 per thousand).
+    pub s3_put: f64,
+    /// Per S3 GET ($0.0004 per thousand).
+    pub s3_get: f64,
+    /// Per Step Functions Standard state transition ($25 per million).
+    pub step_functions_transition: f64,
+}
+
+impl Default for Prices {
+    fn default() -> Self {
+        Prices {
+            dynamodb_read_unit: 0.125e-6,
+            dynamodb_write_unit: 0.625e-6,
+            sqs_fifo_request: 0.50e-6,
+            sqs_standard_request: 0.40e-6,
+            scheduler_invocation: 1.00e-6,
+            lambda_request: 0.20e-6,
+            lambda_gb_second: 0.000_013_333_4,
+            s3_put: 0.005e-3,
+            s3_get: 0.0004e-3,
+            step_functions_transition: 25e-6,
+        }
+    }
+}
+
+impl Prices {
+    /// What `u` costs in US dollars at these prices.
+    pub fn cost(&self, u: &Usage) -> f64 {
+        u.dynamodb_read_units * self.dynamodb_read_unit
+            + u.dynamodb_write_units * self.dynamodb_write_unit
+            + u.sqs_fifo_requests as f64 * self.sqs_fifo_request
+            + u.sqs_standard_requests as f64 * self.sqs_standard_request
+            + u.schedules as f64 * self.scheduler_invocation
+            + u.lambda_invocations as f64 * self.lambda_request
+            + u.lambda_gb_seconds * self.lambda_gb_second
+            + u.s3_puts as f64 * self.s3_put
+            + u.s3_gets as f64 * self.s3_get
+    }
+
+    /// What AWS Step Functions Standard would charge for the transitions of `u`.
+    pub fn step_functions_cost(&self, u: &Usage) -> f64 {
+        u.transitions as f64 * self.step_functions_transition
+    }
+}
 
 /// Counts requests as they are made, per execution: the adapters of one container serve one
 /// execution at a time, named by [`Meter::begin`]; what they count goes to its bucket until it is
@@ -110,6 +174,6 @@ mod tests {
             transitions: 1_000_000,
             ..Usage::default()
         };
-        assert!((u.step_functions_cost(&Prices::default()) - 25.0).abs() < 1e-9);
+        assert!((Prices::default().step_functions_cost(&u) - 25.0).abs() < 1e-9);
     }
 }

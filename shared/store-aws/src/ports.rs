@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{Command, HistoryEvent};
-use stepwise_runtime::durable::{Dispatcher, ExecutionStore, StoreError, StoredExecution, Usage};
-use stepwise_runtime::tasks::BoxFuture;
+use stepwise_ports::execution::{Dispatcher, ExecutionStore, StoreError, StoredExecution, Usage};
+use stepwise_ports::BoxFuture;
 
 pub(crate) fn store_error(e: AwsError) -> StoreError {
     match e {

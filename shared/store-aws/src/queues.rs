@@ -20,7 +20,7 @@ pub struct TransitionMessage {
     /// Requests made on the execution's behalf outside the stepper (by the invoker), to add to
     /// its usage when the event is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage: Option<stepwise_runtime::durable::Usage>,
+    pub usage: Option<stepwise_ports::execution::Usage>,
 }
 
 /// A message on the tasks queue.

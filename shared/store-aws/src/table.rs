@@ -2,10 +2,10 @@
 //!
 //! | PK | SK | holds |
 //! |---|---|---|
-//! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision) |
+//! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
 //! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
 //! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
-//! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`) |
+//! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
 //! The control-plane records the API keeps (state machines, versions, aliases, activities,
 //! tags, activity tasks) are laid out in [`crate::api_store`].
@@ -20,7 +20,7 @@ use crate::{fnv64, Aws, AwsError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
-pub use stepwise_runtime::durable::{StoredExecution, Usage};
+use stepwise_ports::execution::{StoredExecution, Usage};
 
 /// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
 /// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:
@@ -31,23 +31,6 @@ const INLINE_LIMIT: usize = 64 * 1024;
 /// History events larger than this go to S3 with a pointer item: written once, read rarely,
 /// kept long (S3 storage is a tenth of DynamoDB's).
 const EVENT_INLINE_LIMIT: usize = 8 * 1024;
-
-/// A state machine's attributes (its definition is stored per revision).
-#[derive(Debug, Clone, PartialEq)]
-pub struct StateMachineRecord {
-    /// Its ARN.
-    pub arn: String,
-    /// Its name.
-    pub name: String,
-    /// `STANDARD` or `EXPRESS`.
-    pub kind: String,
-    /// The role executions run as.
-    pub role_arn: String,
-    /// The current definition revision.
-    pub revision: u64,
-    /// Creation time, milliseconds since the epoch.
-    pub created_ms: i64,
-}
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -102,103 +85,6 @@ impl<'a> Table<'a> {
 
     pub(crate) fn name(&self) -> &str {
         &self.aws.names.table
-    }
-
-    /// Stores a definition revision (idempotent).
-    pub async fn put_definition(
-        &self,
-        arn: &str,
-        revision: u64,
-        definition: &str,
-    ) -> Result<(), AwsError> {
-        let item: Item = [
-            ("PK".to_string(), s(format!("SM#{arn}"))),
-            ("SK".to_string(), s(format!("DEF#{revision}"))),
-            ("definition".to_string(), s(definition)),
-        ]
-        .into_iter()
-        .collect();
-        self.meter.dynamodb_write(item_size(&item));
-        self.aws
-            .dynamodb
-            .put_item()
-            .table_name(self.name())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "PutItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
-        Ok(())
-    }
-
-    /// Stores a state machine's current revision and attributes (`SM#<arn>` / `META`).
-    pub async fn put_state_machine(&self, sm: &StateMachineRecord) -> Result<(), AwsError> {
-        let item: Item = [
-            ("PK".to_string(), s(format!("SM#{}", sm.arn))),
-            ("SK".to_string(), s("META")),
-            ("name".to_string(), s(sm.name.clone())),
-            ("type".to_string(), s(sm.kind.clone())),
-            ("roleArn".to_string(), s(sm.role_arn.clone())),
-            ("revision".to_string(), n(sm.revision)),
-            ("created".to_string(), n(sm.created_ms)),
-        ]
-        .into_iter()
-        .collect();
-        self.meter.dynamodb_write(item_size(&item));
-        self.aws
-            .dynamodb
-            .put_item()
-            .table_name(self.name())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "PutItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
-        Ok(())
-    }
-
-    /// A state machine's current revision and attributes.
-    pub async fn get_state_machine(
-        &self,
-        arn: &str,
-    ) -> Result<Option<StateMachineRecord>, AwsError> {
-        let out = self
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name(self.name())
-            .key("PK", s(format!("SM#{arn}")))
-            .key("SK", s("META"))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
-        self.meter
-            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
-        Ok(out.item().map(|i| StateMachineRecord {
-            arn: arn.to_string(),
-            name: get_s(i, "name").unwrap_or_default().to_string(),
-            kind: get_s(i, "type").unwrap_or("STANDARD").to_string(),
-            role_arn: get_s(i, "roleArn").unwrap_or_default().to_string(),
-            revision: get_n(i, "revision").unwrap_or(0),
-            created_ms: get_n(i, "created").unwrap_or(0) as i64,
-        }))
     }
 
     /// Reads a definition revision.
@@ -447,19 +333,11 @@ impl<'a> Table<'a> {
         Ok(usage)
     }
 
-    /// Creates an execution with its first events; fails with [`AwsError::AlreadyExists`] when
-    /// one with this ARN exists.
-    pub async fn create_execution(
-        &self,
-        e: &StoredExecution,
-        history: &[HistoryEvent],
-    ) -> Result<(), AwsError> {
-        self.create_execution_with(e, history, Vec::new()).await
-    }
-
-    /// [`Table::create_execution`] with `extra` attributes on the META item (what the execution
-    /// was started with: its `ExecutionMeta`, version and alias ARNs). Commits keep them: they
-    /// update the attributes they own and leave the others alone.
+    /// Creates an execution with its first events and `extra` attributes on the META item (what
+    /// the execution was started with: its `ExecutionMeta`, version and alias ARNs); fails with
+    /// [`AwsError::AlreadyExists`] when one with this ARN exists. Commits keep the extra
+    /// attributes: they update the attributes they own and leave the others alone. The one
+    /// writer of new execution items (the API's StartExecution comes here).
     pub async fn create_execution_with(
         &self,
         e: &StoredExecution,
@@ -642,7 +520,9 @@ impl<'a> Table<'a> {
         Ok(events)
     }
 
-    /// Records which execution and task a task token belongs to.
+    /// Records which execution and task a task token belongs to: the one writer of token items.
+    /// The first record stands: a dispatch repeated after a crash (or the API recording a token
+    /// the dispatcher recorded) neither moves the token nor reopens a closed one.
     pub async fn put_token(&self, token: &str, arn: &str, task: u64) -> Result<(), AwsError> {
         let item: Item = [
             ("PK".to_string(), s(format!("TOKEN#{token}"))),
@@ -653,21 +533,30 @@ impl<'a> Table<'a> {
         .into_iter()
         .collect();
         self.meter.dynamodb_write(item_size(&item));
-        self.aws
+        let r = self
+            .aws
             .dynamodb
             .put_item()
             .table_name(self.name())
             .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
             .send()
-            .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "PutItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
-        Ok(())
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
     }
 
     /// The execution and task of a task token.
@@ -720,6 +609,43 @@ impl<'a> Table<'a> {
                     .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
             {
                 Ok(())
+            }
+            Err(err) => Err(AwsError::service(
+                "DynamoDB",
+                "UpdateItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(err),
+            )),
+        }
+    }
+
+    /// Marks a task token's activity task queued for `activity_arn`; false when it was already
+    /// (the invoker saw its message twice), so the task is pushed once per token.
+    pub async fn mark_token_queued(
+        &self,
+        token: &str,
+        activity_arn: &str,
+    ) -> Result<bool, AwsError> {
+        self.meter.dynamodb_write(64);
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .key("PK", s(format!("TOKEN#{token}")))
+            .key("SK", s("-"))
+            .update_expression("SET queued = :a")
+            .condition_expression("attribute_not_exists(queued)")
+            .expression_attribute_values(":a", s(activity_arn))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(true),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
             }
             Err(err) => Err(AwsError::service(
                 "DynamoDB",

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stepwise_engine::{Command, Event, Status};
-use stepwise_runtime::durable::{advance, Advanced, Dispatcher, StoreError, StoredExecution};
+use stepwise_ports::api::{ActivityTask, ApiStore, Driver, PendingTimer};
+use stepwise_ports::execution::{Advanced, Dispatcher, StoreError, StoredExecution};
+use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::durable::advance;
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_runtime::ports::{ActivityTask, ApiStore, Driver, PendingTimer};
-use stepwise_runtime::tasks::{BoxFuture, TaskInvoker, TaskRequest};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 

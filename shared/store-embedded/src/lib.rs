@@ -16,12 +16,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{Command, HistoryEvent};
-use stepwise_runtime::durable::{ExecutionStore, StoreError, StoredExecution};
-use stepwise_runtime::ports::{
+use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
-use stepwise_runtime::tasks::BoxFuture;
+use stepwise_ports::execution::{ExecutionStore, StoreError, StoredExecution};
+use stepwise_ports::BoxFuture;
 
 pub use driver::{DriverOptions, EmbeddedDriver};
 

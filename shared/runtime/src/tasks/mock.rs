@@ -37,7 +37,8 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Why a mock configuration file could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -591,7 +592,7 @@ mod tests {
         assert_eq!(call(e1), success);
         // past the last step: the execution fails visibly
         let past = call(e1).expect_err("no response for invocation 4");
-        assert_eq!(past.error, super::super::STATES_RUNTIME);
+        assert_eq!(past.error, stepwise_ports::tasks::STATES_RUNTIME);
         assert!(past.cause.contains("MockedLambdaRetry"), "{}", past.cause);
         // another state of the same execution counts separately
         let sqs = mock
@@ -623,7 +624,7 @@ mod tests {
             .try_invoke(&req(e, "LambdaState", Some("Missing")))
             .expect("answered")
             .expect_err("fails");
-        assert_eq!(err.error, super::super::STATES_RUNTIME);
+        assert_eq!(err.error, stepwise_ports::tasks::STATES_RUNTIME);
         assert!(err.cause.contains("'Missing'"), "{}", err.cause);
         let mut other = req(e, "LambdaState", Some("HappyPath"));
         other.state_machine_name = "Other".into();
@@ -645,7 +646,7 @@ mod tests {
             .invoke(req("arn:e", "SQSState", Some("HybridPath")))
             .await
             .expect_err("not mocked");
-        assert_eq!(err.error, super::super::STATES_RUNTIME);
+        assert_eq!(err.error, stepwise_ports::tasks::STATES_RUNTIME);
     }
 
     #[test]

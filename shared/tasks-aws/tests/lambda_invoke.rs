@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde_json::{json, Value};
-use stepwise_runtime::tasks::{
-    LambdaInvoker, MockConfig, MockInvoker, TaskFailure, TaskInvoker, TaskRequest, TaskRouter,
-};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_tasks_aws::LambdaInvoker;
 
 #[derive(Debug, Clone)]
 struct Seen {

@@ -3,11 +3,12 @@
 //! history paging, task tokens, activity task queues, pending timers and in-flight task
 //! invocations; and the [`Driver`] that applies events to executions.
 //!
-//! The embedded home implements them on SQLite (`stepwise-store-embedded`); every method is
-//! async so a networked store fits the same shape.
+//! The embedded home implements them on SQLite (`stepwise-store-embedded`), the serverless home
+//! on DynamoDB (`stepwise-store-aws`); every method is async so a networked store fits the same
+//! shape.
 
-use crate::durable::{Advanced, ExecutionStore, StoreError, StoredExecution};
-use crate::tasks::BoxFuture;
+use crate::execution::{Advanced, ExecutionStore, StoreError, StoredExecution};
+use crate::BoxFuture;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::future::Future;

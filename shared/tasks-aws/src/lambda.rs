@@ -42,8 +42,9 @@ use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::retry::RetryConfig;
 use serde_json::{Map, Value};
 
-use super::{BoxFuture, TaskFailure, TaskInvoker, TaskRequest};
-use stepwise_asl::resource::{IntegrationPattern, ResourceKind, TaskResource};
+use stepwise_ports::resource::{lambda_resource, LambdaResource};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
 
 /// Region used when none is configured (local endpoints ignore it; it only signs requests).
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -65,39 +66,6 @@ pub struct LambdaInvokerConfig {
     pub endpoint_url: Option<String>,
     /// Overrides the region.
     pub region: Option<String>,
-}
-
-/// Which Lambda resource form a Task uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LambdaResource {
-    /// `arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`
-    Function,
-    /// `arn:aws:states:::lambda:invoke[.waitForTaskToken]`
-    Invoke,
-}
-
-fn lambda_resource(resource: &TaskResource) -> Option<LambdaResource> {
-    match resource.kind() {
-        ResourceKind::LambdaFunction { name, qualifier }
-            if !name.is_empty() && !qualifier.as_deref().is_some_and(|q| q.contains(':')) =>
-        {
-            Some(LambdaResource::Function)
-        }
-        ResourceKind::LambdaInvoke
-            if matches!(
-                resource.pattern(),
-                IntegrationPattern::RequestResponse | IntegrationPattern::WaitForTaskToken
-            ) =>
-        {
-            Some(LambdaResource::Invoke)
-        }
-        _ => None,
-    }
-}
-
-/// Whether a Task resource is one the [`LambdaInvoker`] serves.
-pub fn is_lambda_resource(resource: &TaskResource) -> bool {
-    lambda_resource(resource).is_some()
 }
 
 /// Splits a Lambda function reference (name, `name:qualifier`, `ACCOUNT:function:name[:q]` or a
@@ -638,24 +606,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn recognises_lambda_resources() {
-        let is = |r: &str| is_lambda_resource(&r.into());
-        assert_eq!(
-            lambda_resource(&"arn:aws:lambda:eu-west-1:123456789012:function:fn".into()),
-            Some(LambdaResource::Function)
-        );
-        assert!(is("arn:aws:lambda:eu-west-1:123456789012:function:fn:live"));
-        assert!(is("arn:aws:states:::lambda:invoke"));
-        assert!(is("arn:aws-cn:states:::lambda:invoke.waitForTaskToken"));
-        assert!(!is("arn:aws:states:::lambda:invoke.sync"));
-        assert!(!is("arn:aws:states:::sqs:sendMessage"));
-        assert!(!is("arn:aws:states:us-east-1:123456789012:activity:a"));
-        assert!(!is("arn:aws:lambda:eu-west-1:1:layer:x"));
-        assert!(!is("arn:aws:lambda:eu-west-1:1:function:f:1:2"));
-        assert!(!is("not an arn"));
-    }
-
-    #[test]
     fn splits_function_references() {
         let s = |f: &str| split_function_name(f);
         assert_eq!(s("fn"), ("fn".into(), None));
@@ -712,12 +662,12 @@ mod tests {
     fn parameters_are_checked() {
         let e =
             invoke_call_from_parameters(&json!({"Payload": {}})).expect_err("needs FunctionName");
-        assert_eq!(e.error, super::super::STATES_RUNTIME);
+        assert_eq!(e.error, stepwise_ports::tasks::STATES_RUNTIME);
         assert!(e.cause.contains("FunctionName"));
         let e = invoke_call_from_parameters(&json!({"FunctionName": 1})).expect_err("string");
         assert!(e.cause.contains("must be a string"));
         let e = invoke_call_from_parameters(&json!([1])).expect_err("object");
-        assert_eq!(e.error, super::super::STATES_RUNTIME);
+        assert_eq!(e.error, stepwise_ports::tasks::STATES_RUNTIME);
         let call = invoke_call_from_parameters(&json!({
             "FunctionName": "fn", "Qualifier": "live", "InvocationType": "Event",
             "LogType": "Tail", "ClientContext": "e30=", "Payload": {"k": "v"}

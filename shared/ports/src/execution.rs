@@ -1,0 +1,156 @@
+//! The execution ports: the stored execution (checkpoint, version, outbox, usage), the store
+//! that keeps it ([`ExecutionStore`], commits conditioned on a version) and the dispatcher that
+//! carries out the engine's commands ([`Dispatcher`]).
+
+use crate::BoxFuture;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use stepwise_asl::model::Definition;
+use stepwise_engine::{Command, ExecutionState, HistoryEvent};
+
+/// An execution as stored: the engine's checkpoint plus what the drivers keep beside it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredExecution {
+    /// The execution ARN.
+    pub arn: String,
+    /// The state machine ARN (without version or alias).
+    pub state_machine_arn: String,
+    /// The definition revision it runs.
+    pub revision: u64,
+    /// The engine checkpoint.
+    pub state: ExecutionState,
+    /// Incremented by every committed step.
+    pub version: u64,
+    /// Commands committed with the state and not yet dispatched.
+    pub outbox: Vec<Command>,
+    /// The mock test case, if any.
+    pub test_case: Option<String>,
+    /// What the execution cost so far, as counted by the adapters.
+    pub usage: Usage,
+}
+
+/// Requests an execution made on the services that run it, for the cost meter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Usage {
+    /// DynamoDB read request units (4 KB strongly consistent reads).
+    pub dynamodb_read_units: f64,
+    /// DynamoDB write request units (1 KB writes).
+    pub dynamodb_write_units: f64,
+    /// DynamoDB requests (for reference; units are what is billed).
+    pub dynamodb_requests: u64,
+    /// SQS requests on FIFO queues (64 KB chunks).
+    pub sqs_fifo_requests: u64,
+    /// SQS requests on standard queues (64 KB chunks).
+    pub sqs_standard_requests: u64,
+    /// EventBridge Scheduler schedules created (each fires once).
+    pub schedules: u64,
+    /// Invocations of Stepwise's own Lambda functions.
+    pub lambda_invocations: u64,
+    /// Their duration in GB-seconds (arm64).
+    pub lambda_gb_seconds: f64,
+    /// Invocations of task Lambda functions (billed to the user's functions, listed apart).
+    pub task_invocations: u64,
+    /// S3 PUT requests.
+    pub s3_puts: u64,
+    /// S3 GET requests.
+    pub s3_gets: u64,
+    /// State transitions (states entered): what Step Functions Standard bills.
+    pub transitions: u64,
+}
+
+impl Usage {
+    /// Adds another usage to this one.
+    pub fn add(&mut self, o: &Usage) {
+        self.dynamodb_read_units += o.dynamodb_read_units;
+        self.dynamodb_write_units += o.dynamodb_write_units;
+        self.dynamodb_requests += o.dynamodb_requests;
+        self.sqs_fifo_requests += o.sqs_fifo_requests;
+        self.sqs_standard_requests += o.sqs_standard_requests;
+        self.schedules += o.schedules;
+        self.lambda_invocations += o.lambda_invocations;
+        self.lambda_gb_seconds += o.lambda_gb_seconds;
+        self.task_invocations += o.task_invocations;
+        self.s3_puts += o.s3_puts;
+        self.s3_gets += o.s3_gets;
+        self.transitions += o.transitions;
+    }
+}
+
+/// Why a port failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The conditional write lost: someone else moved the execution on.
+    #[error("the execution {0} was changed concurrently")]
+    Conflict(String),
+    /// No such execution or definition.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// A definition in the store does not parse.
+    #[error("the stored definition of {0} is invalid: {1}")]
+    BadDefinition(String, String),
+    /// Anything else (I/O, the service).
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Where executions, their history and definitions are kept.
+pub trait ExecutionStore: Send + Sync {
+    /// The execution, if it exists.
+    fn load<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<StoredExecution>, StoreError>>;
+    /// Writes `next` (whose `version` is one more than `expected_version`) with its new history
+    /// events, atomically and only if the stored version is still `expected_version`.
+    fn commit<'a>(
+        &'a self,
+        next: &'a StoredExecution,
+        expected_version: u64,
+        history: &'a [HistoryEvent],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Marks the outbox of `version` dispatched (a no-op once the execution moved on).
+    fn clear_outbox<'a>(
+        &'a self,
+        arn: &'a str,
+        version: u64,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// A state machine's definition at a revision.
+    fn definition<'a>(
+        &'a self,
+        state_machine_arn: &'a str,
+        revision: u64,
+    ) -> BoxFuture<'a, Result<Arc<Definition>, StoreError>>;
+    /// What the adapters counted since the last call (added to the execution's usage when it
+    /// commits); stores that don't meter return nothing.
+    fn take_usage(&self) -> Usage {
+        Usage::default()
+    }
+}
+
+/// Carries out the engine's commands: invoke tasks, start and cancel timers.
+pub trait Dispatcher: Send + Sync {
+    /// Dispatches `commands` of `execution` (already committed in its outbox). Must tolerate
+    /// being called twice with the same commands.
+    fn dispatch<'a>(
+        &'a self,
+        execution: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
+}
+
+/// What applying one event to an execution did (the runtime's `advance`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Advanced {
+    /// The event was applied and committed as this version.
+    Committed {
+        /// The new version.
+        version: u64,
+        /// History events added.
+        events: usize,
+    },
+    /// The event changed nothing (a duplicate, a late timer, an ended execution).
+    Ignored,
+    /// There is no such execution.
+    Unknown,
+}

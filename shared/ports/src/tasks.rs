@@ -1,0 +1,94 @@
+//! Task invocation: how a `Task` state's call leaves the interpreter and how its outcome comes back.
+//!
+//! The engine emits a command carrying a [`TaskRequest`]; a [`TaskInvoker`] performs the call and
+//! yields either the task's result (a JSON value) or a [`TaskFailure`] (an ASL error name plus a
+//! cause), which the engine turns into `TaskSucceeded` / `TaskFailed` (or the `LambdaFunction*`
+//! events for a bare Lambda ARN resource). The invokers live with their I/O: the mock and the
+//! router in `stepwise-runtime`, Lambda in `stepwise-tasks-aws`.
+
+use crate::BoxFuture;
+use serde_json::Value;
+use std::sync::Arc;
+use stepwise_asl::resource::TaskResource;
+
+/// ASL error name used when a task cannot be served at all (no mock, no invoker for the
+/// resource, a malformed request). `States.Runtime` is not matched by `States.ALL` in a Catch or
+/// Retry, so a configuration problem fails the execution visibly instead of being swallowed by
+/// a catch-all handler.
+pub const STATES_RUNTIME: &str = stepwise_asl::errors::RUNTIME;
+
+/// One call of a `Task` state, as the engine hands it to an invoker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRequest {
+    /// ARN of the execution the task belongs to (mock invocation counters are per execution).
+    pub execution_arn: String,
+    /// Name of the state machine (selects the mock configuration's `StateMachines` entry).
+    pub state_machine_name: String,
+    /// Name of the `Task` state.
+    pub state_name: String,
+    /// The Task's `Resource`, typed (its text is the ARN as written, e.g.
+    /// `arn:aws:states:::lambda:invoke`).
+    pub resource: TaskResource,
+    /// The effective input of the call: `Parameters`/`Arguments` after evaluation, or the state
+    /// input when there are none.
+    pub parameters: Value,
+    /// The mock test case chosen at StartExecution (`stateMachineArn#TestCase`), if any.
+    pub test_case: Option<String>,
+    /// The task token for `.waitForTaskToken` resources. For those, a successful result only
+    /// means the call was submitted: the engine then waits for SendTaskSuccess/Failure.
+    pub task_token: Option<String>,
+}
+
+/// How a task failed: the ASL error name (matched by `Retry`/`Catch` `ErrorEquals`) and cause.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{error}: {cause}")]
+pub struct TaskFailure {
+    /// The ASL error name, e.g. `Lambda.ResourceNotFoundException` or a function's `errorType`.
+    pub error: String,
+    /// The cause text, e.g. the function's error payload as JSON text.
+    pub cause: String,
+}
+
+impl TaskFailure {
+    /// A failure with the given error name and cause.
+    pub fn new(error: impl Into<String>, cause: impl Into<String>) -> Self {
+        Self {
+            error: error.into(),
+            cause: cause.into(),
+        }
+    }
+
+    /// A `States.Runtime` failure: the task could not be served (see [`STATES_RUNTIME`]).
+    pub fn runtime(cause: impl Into<String>) -> Self {
+        Self::new(STATES_RUNTIME, cause)
+    }
+}
+
+/// Something that performs a Task state's call.
+pub trait TaskInvoker: Send + Sync {
+    /// Performs the call and returns the task's result or its failure.
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>>;
+
+    /// Whether what [`Self::invoke`] returns for this callback task (`.waitForTaskToken`) is
+    /// already the task's result. A mocked response is (as in Step Functions Local); a real
+    /// invocation only hands the token out, and the result comes with SendTaskSuccess.
+    fn answers_callback(&self, _req: &TaskRequest) -> bool {
+        false
+    }
+}
+
+impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+        (**self).invoke(req)
+    }
+
+    fn answers_callback(&self, req: &TaskRequest) -> bool {
+        (**self).answers_callback(req)
+    }
+}
+
+impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+        (**self).invoke(req)
+    }
+}

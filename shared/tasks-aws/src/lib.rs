@@ -1,0 +1,8 @@
+//! Task invokers that call AWS services, beside the ports they implement
+//! (`stepwise_ports::tasks::TaskInvoker`):
+//! - [`LambdaInvoker`]: the Lambda `Invoke` API through `aws-sdk-lambda`, against AWS or a local
+//!   endpoint such as `cargo lambda watch`.
+
+pub mod lambda;
+
+pub use lambda::{LambdaInvoker, LambdaInvokerConfig};
