@@ -19,6 +19,7 @@
 //! of one state machine (revisions, versions, aliases) share its partition and are listed with a
 //! strongly consistent Query on it, so UpdateStateMachine numbers revisions from what is written.
 
+use crate::api_keys::{child_prefix, key_of, kind_key, next_seq};
 use crate::ports::{store_error, AwsStore};
 use crate::table::{corrupt, get_n, get_s, item_size, n, s, Item};
 use crate::AwsError;
@@ -26,14 +27,12 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use stepwise_engine::{Command, HistoryEvent};
 use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
 use stepwise_ports::execution::{StoreError, StoredExecution};
-use stepwise_runtime::local::wall_clock_ms;
 
 fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
@@ -46,66 +45,6 @@ where
     e.as_service_error()
         .and_then(|x| x.code())
         .is_some_and(|c| c == "ConditionalCheckFailedException")
-}
-
-/// A sequence number that grows within a process and roughly with time across processes:
-/// microseconds since the epoch, bumped past the last one handed out.
-fn next_seq() -> u64 {
-    static LAST: AtomicU64 = AtomicU64::new(0);
-    let now = (wall_clock_ms().max(0) as u64) * 1000;
-    let mut cur = LAST.load(Ordering::Relaxed);
-    loop {
-        let next = now.max(cur + 1);
-        match LAST.compare_exchange(cur, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return next,
-            Err(seen) => cur = seen,
-        }
-    }
-}
-
-/// The state machine a version or alias ARN qualifies (`<sm>:<qualifier>`).
-fn qualified_parent(arn: &str) -> Result<&str, StoreError> {
-    arn.rsplit_once(':')
-        .map(|(sm, _)| sm)
-        .ok_or_else(|| StoreError::Other(format!("not a qualified state machine ARN: {arn}")))
-}
-
-/// Where a record lives: its partition and sort keys.
-fn key_of(kind: ResourceKind, arn: &str) -> Result<(String, String), StoreError> {
-    Ok(match kind {
-        ResourceKind::StateMachine => (format!("SM#{arn}"), "META".into()),
-        ResourceKind::Revision => {
-            let (sm, rev) = arn
-                .rsplit_once('#')
-                .and_then(|(sm, r)| Some((sm, r.parse::<u64>().ok()?)))
-                .ok_or_else(|| StoreError::Other(format!("not a revision key: {arn}")))?;
-            (format!("SM#{sm}"), format!("DEF#{rev}"))
-        }
-        ResourceKind::Version => (
-            format!("SM#{}", qualified_parent(arn)?),
-            format!("VERSION#{arn}"),
-        ),
-        ResourceKind::Alias => (
-            format!("SM#{}", qualified_parent(arn)?),
-            format!("ALIAS#{arn}"),
-        ),
-        ResourceKind::Activity => (format!("ACT#{arn}"), "META".into()),
-        ResourceKind::Tags => (format!("TAGS#{arn}"), "-".into()),
-    })
-}
-
-/// The sort-key prefix of a kind kept in its state machine's partition.
-fn child_prefix(kind: ResourceKind) -> Option<&'static str> {
-    match kind {
-        ResourceKind::Revision => Some("DEF#"),
-        ResourceKind::Version => Some("VERSION#"),
-        ResourceKind::Alias => Some("ALIAS#"),
-        _ => None,
-    }
-}
-
-fn kind_key(kind: ResourceKind) -> String {
-    format!("KIND#{}", kind.as_str())
 }
 
 /// Rows of executions as ListExecutions and DescribeExecution need them, without the
@@ -820,40 +759,5 @@ impl ApiStore for AwsStore {
     /// Always empty: in-flight tasks are held by the tasks queue.
     async fn inflight(&self) -> Result<Vec<(String, Command)>, StoreError> {
         Ok(Vec::new())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn records_map_to_their_state_machine_partition() {
-        let sm = "arn:aws:states:us-east-1:123456789012:stateMachine:m";
-        let k = |kind, arn: &str| key_of(kind, arn).ok();
-        assert_eq!(
-            k(ResourceKind::StateMachine, sm),
-            Some((format!("SM#{sm}"), "META".into()))
-        );
-        assert_eq!(
-            k(ResourceKind::Revision, &format!("{sm}#12")),
-            Some((format!("SM#{sm}"), "DEF#12".into()))
-        );
-        assert_eq!(
-            k(ResourceKind::Version, &format!("{sm}:3")),
-            Some((format!("SM#{sm}"), format!("VERSION#{sm}:3")))
-        );
-        assert_eq!(
-            k(ResourceKind::Alias, &format!("{sm}:prod")),
-            Some((format!("SM#{sm}"), format!("ALIAS#{sm}:prod")))
-        );
-        assert!(k(ResourceKind::Revision, sm).is_none());
-    }
-
-    #[test]
-    fn sequence_numbers_grow() {
-        let a = next_seq();
-        let b = next_seq();
-        assert!(b > a);
     }
 }

@@ -164,6 +164,7 @@ pub fn fnv64(parts: &[&str]) -> u64 {
 }
 
 pub mod api_driver;
+mod api_keys;
 pub mod api_store;
 pub mod handlers;
 pub mod ports;
