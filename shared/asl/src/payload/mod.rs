@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 mod template;
 
-pub use template::{Expression, Template};
+pub use template::{ContextUse, Expression, Template};
 
 /// Evaluates a payload template: keys ending in `.$` take the value of a path or intrinsic function.
 ///

@@ -107,6 +107,19 @@ pub struct Template {
     source: Value,
     // Shared: definitions are cloned, and a compiled template never changes.
     compiled: Arc<Node>,
+    context_use: ContextUse,
+}
+
+/// How much of the Context object (`$$`) a template's strings read: the engine builds no more
+/// of it than that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextUse {
+    /// No `$$` at all.
+    Nothing,
+    /// `$$` paths that do not reach `Execution.Input`.
+    WithoutInput,
+    /// `$$`, `$$.Execution` or `$$.Execution.Input...`.
+    Everything,
 }
 
 /// A compiled template value.
@@ -135,7 +148,17 @@ impl Template {
     /// Compiles a template; what does not compile fails when evaluated.
     pub fn new(source: Value) -> Self {
         let compiled = Arc::new(compile(&source));
-        Self { source, compiled }
+        let context_use = context_use(&source);
+        Self {
+            source,
+            compiled,
+            context_use,
+        }
+    }
+
+    /// What the template reads of the Context object.
+    pub fn context_use(&self) -> ContextUse {
+        self.context_use
     }
 
     /// The template as written in the definition.
@@ -160,6 +183,45 @@ impl Deref for Template {
 impl From<Value> for Template {
     fn from(source: Value) -> Self {
         Self::new(source)
+    }
+}
+
+/// What the strings of `v` read of the Context object (literal strings too: a cheap, safe
+/// over-estimate).
+fn context_use(v: &Value) -> ContextUse {
+    match v {
+        Value::String(s) => {
+            let mut need = ContextUse::Nothing;
+            for (i, _) in s.match_indices("$$") {
+                let rest = &s[i + 2..];
+                let path: &str = rest.split([',', ')', ' ']).next().unwrap_or("");
+                if path.is_empty()
+                    || path == ".Execution"
+                    || path.starts_with(".Execution.Input")
+                    || path.starts_with(".Execution[")
+                    || path.starts_with('[')
+                {
+                    return ContextUse::Everything;
+                }
+                need = ContextUse::WithoutInput;
+            }
+            need
+        }
+        Value::Array(a) => a.iter().map(context_use).fold(ContextUse::Nothing, max_use),
+        Value::Object(o) => o
+            .values()
+            .map(context_use)
+            .fold(ContextUse::Nothing, max_use),
+        _ => ContextUse::Nothing,
+    }
+}
+
+fn max_use(a: ContextUse, b: ContextUse) -> ContextUse {
+    use ContextUse::*;
+    match (a, b) {
+        (Everything, _) | (_, Everything) => Everything,
+        (WithoutInput, _) | (_, WithoutInput) => WithoutInput,
+        _ => Nothing,
     }
 }
 
@@ -286,6 +348,29 @@ mod tests {
                 by_text("v.$", text, &scope),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn context_use_is_what_templates_reference() {
+        for (t, n) in [
+            (json!({"a.$": "$.x"}), ContextUse::Nothing),
+            (
+                json!({"a.$": "$$.Map.Item.Value"}),
+                ContextUse::WithoutInput,
+            ),
+            (json!({"a.$": "$$"}), ContextUse::Everything),
+            (
+                json!({"a": {"b.$": "$$.Execution.Input.k"}}),
+                ContextUse::Everything,
+            ),
+            (
+                json!({"a.$": "States.Format('{}', $$.Execution)"}),
+                ContextUse::Everything,
+            ),
+            (json!({"a.$": "$$.Execution.Id"}), ContextUse::WithoutInput),
+        ] {
+            assert_eq!(Template::new(t.clone()).context_use(), n, "{t}");
         }
     }
 

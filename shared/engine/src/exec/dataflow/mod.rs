@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use stepwise_asl::errors;
 use stepwise_asl::jsonpath::AsPath;
 use stepwise_asl::model::{Catcher, MapSpec, QueryLanguage, State, StateKind, ValueOrPath};
-use stepwise_asl::payload::{self, Expression, Template};
+use stepwise_asl::payload::{self, ContextUse, Expression, Template};
 use stepwise_asl::{EvalError, Scope};
 
 /// What a state's assignments and outputs are: variable name to value.
@@ -225,9 +225,9 @@ impl<'d> Engine<'d> {
         token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Result<Value, Failure> {
-        let ctx = match context::needs(template.source()) {
-            context::Need::Nothing => Value::Null,
-            need => self.context_with(t, st, token, map_item, need == context::Need::Everything),
+        let ctx = match template.context_use() {
+            ContextUse::Nothing => Value::Null,
+            need => self.context_with(t, st, token, map_item, need == ContextUse::Everything),
         };
         let scope = Scope {
             input,
