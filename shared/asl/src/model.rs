@@ -644,6 +644,29 @@ mod tests {
     }
 
     #[test]
+    fn templates_and_path_fields_are_compiled_at_load() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{
+                "A":{"Type":"Pass","Parameters":{"k.$":"$.["},"Next":"F"},
+                "F":{"Type":"Fail","ErrorPath":"States.Format('{}', $.e)","CausePath":"$.c"}}}"#,
+        )
+        .expect("a bad path in a template fails when evaluated, not at load");
+        let a = &def.root().states[0];
+        assert_eq!(
+            a.parameters.as_ref().map(|p| p.source().clone()),
+            Some(serde_json::json!({"k.$": "$.["}))
+        );
+        let StateKind::Fail { error, cause } = &def.root().states[1].kind else {
+            panic!("a Fail state");
+        };
+        assert_eq!(
+            error,
+            &Some(ValueOrPath::Path("States.Format('{}', $.e)".into()))
+        );
+        assert_eq!(cause, &Some(ValueOrPath::Path("$.c".into())));
+    }
+
+    #[test]
     fn null_paths_are_none_and_absent_paths_default_to_root() {
         let def = Definition::from_json(
             r#"{"StartAt":"A","States":{"A":{"Type":"Pass","ResultPath":null,"End":true}}}"#,

@@ -1,5 +1,8 @@
 //! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`), `InputPath`/`OutputPath`
 //! selection and `ResultPath` merging, with the errors AWS raises.
+//!
+//! A definition's templates and `…Path` fields are compiled when it loads ([`Template`],
+//! [`Expression`]); the functions taking text compile it on the spot.
 
 use crate::jsonpath::{self, AsPath, NotFound};
 use crate::{Entropy, EvalError, Scope};
