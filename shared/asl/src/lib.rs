@@ -6,7 +6,8 @@
 //! * [`validate`]: the static validator (AWS diagnostic codes and the path of the offending field).
 //! * [`jsonpath`]: JSONPath as Step Functions reads it (reference paths, `$$`, variables, filters).
 //! * [`intrinsics`]: the `States.*` intrinsic functions.
-//! * [`payload`]: payload templates (`Parameters`, `ResultSelector`, `ItemSelector`) and `ResultPath`.
+//! * [`payload`]: payload templates (`Parameters`, `ResultSelector`, `ItemSelector`), compiled at
+//!   load, and `ResultPath`.
 //! * [`choice`]: Choice rules and their operators.
 //! * [`jsonata`]: JSONata evaluation with the functions Step Functions adds.
 

@@ -6,6 +6,7 @@
 
 use crate::choice::Rule;
 use crate::jsonpath::JsonPath;
+use crate::payload::{Expression, Template};
 use crate::resource::TaskResource;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -61,8 +62,9 @@ pub struct Machine {
 pub enum ValueOrPath {
     /// A literal value, or in JSONata a `{% %}` string.
     Value(Value),
-    /// A reference path.
-    Path(String),
+    /// A reference path (for `ErrorPath` and `CausePath`, or an intrinsic function call),
+    /// compiled.
+    Path(Expression),
 }
 
 /// `Error`/`ErrorPath` and `Cause`/`CausePath` of a Fail state.
@@ -97,7 +99,7 @@ pub struct Catcher {
     /// JSONata `Output`.
     pub output: Option<Value>,
     /// Variables to assign.
-    pub assign: Option<Value>,
+    pub assign: Option<Template>,
 }
 
 /// A Choice rule with its target.
@@ -108,7 +110,7 @@ pub struct ChoiceBranch {
     /// Where to go when it holds.
     pub next: StateId,
     /// Variables to assign when taken.
-    pub assign: Option<Value>,
+    pub assign: Option<Template>,
     /// JSONata `Output` when taken.
     pub output: Option<Value>,
 }
@@ -145,7 +147,7 @@ pub struct MapSpec {
     /// `Items` (JSONata, or a literal array).
     pub items: Option<Value>,
     /// `ItemSelector`, or the older `Parameters`.
-    pub item_selector: Option<Value>,
+    pub item_selector: Option<Template>,
     /// `MaxConcurrency` or `MaxConcurrencyPath`.
     pub max_concurrency: Option<ValueOrPath>,
     /// `ToleratedFailurePercentage` or its Path form.
@@ -178,8 +180,8 @@ pub enum StateKind {
         timeout_seconds: Option<ValueOrPath>,
         /// `HeartbeatSeconds` or `HeartbeatSecondsPath`.
         heartbeat_seconds: Option<ValueOrPath>,
-        /// `Credentials`, kept raw.
-        credentials: Option<Value>,
+        /// `Credentials`.
+        credentials: Option<Template>,
     },
     /// Choice.
     Choice {
@@ -226,13 +228,13 @@ pub struct State {
     /// `ResultPath`; `None` is JSON null. Defaults to `$`.
     pub result_path: Option<JsonPath>,
     /// `Parameters` (JSONPath) or `Arguments` (JSONata).
-    pub parameters: Option<Value>,
+    pub parameters: Option<Template>,
     /// `ResultSelector`.
-    pub result_selector: Option<Value>,
+    pub result_selector: Option<Template>,
     /// JSONata `Output`.
     pub output: Option<Value>,
     /// `Assign`.
-    pub assign: Option<Value>,
+    pub assign: Option<Template>,
     /// `Retry`.
     pub retry: Vec<Retrier>,
     /// `Catch`.
@@ -354,7 +356,7 @@ impl Definition {
                         .into(),
                     timeout_seconds: value_or_path(s, "TimeoutSeconds"),
                     heartbeat_seconds: value_or_path(s, "HeartbeatSeconds"),
-                    credentials: s.get("Credentials").cloned(),
+                    credentials: template(s.get("Credentials")),
                 },
                 "Choice" => {
                     let mut choices = Vec::new();
@@ -375,7 +377,7 @@ impl Definition {
                                 co.get("Next").unwrap_or(&Value::Null),
                                 format!("{cloc}/Next"),
                             )?,
-                            assign: co.get("Assign").cloned(),
+                            assign: template(co.get("Assign")),
                             output: co.get("Output").cloned(),
                         });
                     }
@@ -458,7 +460,8 @@ impl Definition {
                                     None
                                 }
                             })
-                            .cloned(),
+                            .cloned()
+                            .map(Template::new),
                         max_concurrency: value_or_path(s, "MaxConcurrency"),
                         tolerated_failure_percentage: value_or_path(
                             s,
@@ -510,14 +513,14 @@ impl Definition {
                         )?,
                         result_path: path_field(c.get("ResultPath")),
                         output: c.get("Output").cloned(),
-                        assign: c.get("Assign").cloned(),
+                        assign: template(c.get("Assign")),
                     });
                 }
             }
             let (parameters, input_path, output_path, result_path) = if q == QueryLanguage::Jsonata
             {
                 (
-                    s.get("Arguments").cloned(),
+                    template(s.get("Arguments")),
                     Some("$".into()),
                     Some("$".into()),
                     Some("$".into()),
@@ -527,7 +530,7 @@ impl Definition {
                     if ty == "Map" {
                         None
                     } else {
-                        s.get("Parameters").cloned()
+                        template(s.get("Parameters"))
                     },
                     path_field(s.get("InputPath")),
                     path_field(s.get("OutputPath")),
@@ -543,9 +546,9 @@ impl Definition {
                 output_path,
                 result_path,
                 parameters,
-                result_selector: s.get("ResultSelector").cloned(),
+                result_selector: template(s.get("ResultSelector")),
                 output: s.get("Output").cloned(),
-                assign: s.get("Assign").cloned(),
+                assign: template(s.get("Assign")),
                 retry,
                 catch,
             });
@@ -593,7 +596,12 @@ fn value_or_path(s: &Map<String, Value>, field: &str) -> Option<ValueOrPath> {
     }
     s.get(&format!("{field}Path"))
         .and_then(Value::as_str)
-        .map(|p| ValueOrPath::Path(p.to_string()))
+        .map(|p| ValueOrPath::Path(p.into()))
+}
+
+/// A payload template field, compiled (JSONata states keep it too: they read its JSON).
+fn template(v: Option<&Value>) -> Option<Template> {
+    v.cloned().map(Template::new)
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -633,6 +641,29 @@ mod tests {
         )
         .expect_err("invalid");
         assert_eq!(e.location, "/States/A/Next");
+    }
+
+    #[test]
+    fn templates_and_path_fields_are_compiled_at_load() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{
+                "A":{"Type":"Pass","Parameters":{"k.$":"$.["},"Next":"F"},
+                "F":{"Type":"Fail","ErrorPath":"States.Format('{}', $.e)","CausePath":"$.c"}}}"#,
+        )
+        .expect("a bad path in a template fails when evaluated, not at load");
+        let a = &def.root().states[0];
+        assert_eq!(
+            a.parameters.as_ref().map(|p| p.source().clone()),
+            Some(serde_json::json!({"k.$": "$.["}))
+        );
+        let StateKind::Fail { error, cause } = &def.root().states[1].kind else {
+            panic!("a Fail state");
+        };
+        assert_eq!(
+            error,
+            &Some(ValueOrPath::Path("States.Format('{}', $.e)".into()))
+        );
+        assert_eq!(cause, &Some(ValueOrPath::Path("$.c".into())));
     }
 
     #[test]

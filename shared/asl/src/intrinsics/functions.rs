@@ -209,10 +209,10 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
 fn format(ic: &Intrinsic, a: &[Value]) -> R {
     let name = ic.function.name();
     // A literal template keeps its escapes so `\{` is a brace, not a placeholder.
-    let template: String = match ic.args.first() {
-        Some(Arg::Str { raw, .. }) => raw.clone(),
+    let template: &str = match ic.args.first() {
+        Some(Arg::Str { raw, .. }) => raw,
         _ => match &a[0] {
-            Value::String(s) => s.clone(),
+            Value::String(s) => s,
             _ => return Err(format!("The first argument of {name} must be a string")),
         },
     };

@@ -7,6 +7,7 @@ use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::{Catcher, MapSpec, State};
+use stepwise_asl::payload::Template;
 use stepwise_asl::EvalError;
 
 /// The JSONata query language.
@@ -68,7 +69,7 @@ impl Language for Jsonata {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        template: &Value,
+        template: &Template,
         field: &str,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
@@ -152,7 +153,7 @@ impl Language for Jsonata {
         t: &Thread,
         st: &State,
         fields: &Map<String, Value>,
-        _assign: &Value,
+        _assign: &Template,
         _input: &Value,
         extra: &[(&str, &Value)],
     ) -> Result<Map<String, Value>, Failure> {
@@ -201,7 +202,7 @@ impl Language for Jsonata {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        selector: &Value,
+        selector: &Template,
         _effective: &Value,
         index: usize,
         item: &Value,

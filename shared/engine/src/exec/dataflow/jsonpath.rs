@@ -7,7 +7,8 @@ use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::{Map, Value};
 use stepwise_asl::model::{Catcher, MapSpec, State};
-use stepwise_asl::{payload, EvalError, Scope};
+use stepwise_asl::payload::{self, Template};
+use stepwise_asl::{EvalError, Scope};
 
 /// The JSONPath query language (the default).
 pub(crate) struct JsonPath;
@@ -47,7 +48,7 @@ impl Language for JsonPath {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        template: &Value,
+        template: &Template,
         _field: &str,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
@@ -164,7 +165,7 @@ impl Language for JsonPath {
         t: &Thread,
         st: &State,
         _fields: &Map<String, Value>,
-        assign: &Value,
+        assign: &Template,
         input: &Value,
         _extra: &[(&str, &Value)],
     ) -> Result<Map<String, Value>, Failure> {
@@ -206,7 +207,7 @@ impl Language for JsonPath {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        selector: &Value,
+        selector: &Template,
         effective: &Value,
         index: usize,
         item: &Value,

@@ -17,7 +17,8 @@ use serde_json::{Map, Value};
 use stepwise_asl::errors;
 use stepwise_asl::jsonpath::AsPath;
 use stepwise_asl::model::{Catcher, MapSpec, QueryLanguage, State, StateKind, ValueOrPath};
-use stepwise_asl::{payload, EvalError, Scope};
+use stepwise_asl::payload::{self, ContextUse, Expression, Template};
+use stepwise_asl::{EvalError, Scope};
 
 /// What a state's assignments and outputs are: variable name to value.
 pub(crate) type Vars = Option<Map<String, Value>>;
@@ -54,7 +55,7 @@ pub(crate) trait Language {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        template: &Value,
+        template: &Template,
         field: &str,
         token: Option<&str>,
     ) -> Result<Value, Failure>;
@@ -111,7 +112,7 @@ pub(crate) trait Language {
         t: &Thread,
         st: &State,
         fields: &Map<String, Value>,
-        assign: &Value,
+        assign: &Template,
         input: &Value,
         extra: &[(&str, &Value)],
     ) -> Result<Map<String, Value>, Failure>;
@@ -133,7 +134,7 @@ pub(crate) trait Language {
         e: &mut Engine<'_>,
         t: &Thread,
         st: &State,
-        selector: &Value,
+        selector: &Template,
         effective: &Value,
         index: usize,
         item: &Value,
@@ -200,7 +201,7 @@ impl<'d> Engine<'d> {
         &mut self,
         t: &Thread,
         st: &State,
-        template: &Value,
+        template: &Template,
         input: &Value,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
@@ -219,14 +220,14 @@ impl<'d> Engine<'d> {
         &mut self,
         t: &Thread,
         st: &State,
-        template: &Value,
+        template: &Template,
         input: &Value,
         token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Result<Value, Failure> {
-        let ctx = match context::needs(template) {
-            context::Need::Nothing => Value::Null,
-            need => self.context_with(t, st, token, map_item, need == context::Need::Everything),
+        let ctx = match template.context_use() {
+            ContextUse::Nothing => Value::Null,
+            need => self.context_with(t, st, token, map_item, need == ContextUse::Everything),
         };
         let scope = Scope {
             input,
@@ -234,7 +235,9 @@ impl<'d> Engine<'d> {
             variables: &t.variables,
         };
         let mut rng = Rng(&mut self.s.rng);
-        payload::evaluate_template(template, &scope, &mut rng).map_err(|e| self.in_state(t, st, e))
+        template
+            .evaluate(&scope, &mut rng)
+            .map_err(|e| self.in_state(t, st, e))
     }
 
     /// A field that takes a reference path or an intrinsic function call (ErrorPath, CausePath).
@@ -243,7 +246,7 @@ impl<'d> Engine<'d> {
         t: &Thread,
         st: &State,
         field: &str,
-        expr: &str,
+        expr: &Expression,
         input: &Value,
     ) -> Result<Value, Failure> {
         let ctx = if expr.contains("$$") {
@@ -257,7 +260,7 @@ impl<'d> Engine<'d> {
             variables: &t.variables,
         };
         let mut rng = Rng(&mut self.s.rng);
-        payload::evaluate_path_field(field, expr, &scope, &mut rng)
+        expr.evaluate(field, &scope, &mut rng)
             .map_err(|e| self.in_state(t, st, e))
     }
 
@@ -319,14 +322,14 @@ impl<'d> Engine<'d> {
         &mut self,
         t: &Thread,
         st: &State,
-        assign: Option<&Value>,
+        assign: Option<&Template>,
         input: &Value,
         extra: &[(&str, &Value)],
     ) -> Result<Option<Map<String, Value>>, Failure> {
         let Some(assign) = assign else {
             return Ok(None);
         };
-        let Value::Object(fields) = assign else {
+        let Value::Object(fields) = assign.source() else {
             return Ok(None);
         };
         let out = language(st).assigned(self, t, st, fields, assign, input, extra)?;

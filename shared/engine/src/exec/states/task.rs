@@ -7,8 +7,8 @@ use crate::exec::state::{Phase, TaskKind, TaskWait, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::{EventKind, ServiceResource};
 use crate::Command;
-use serde_json::Value;
 use stepwise_asl::model::{State, ValueOrPath};
+use stepwise_asl::payload::Template;
 use stepwise_asl::resource::TaskResource;
 
 /// The fields of a Task state, as the lifecycle found them in its `StateKind::Task`.
@@ -16,7 +16,7 @@ pub(crate) struct TaskFields<'a> {
     pub(crate) resource: &'a TaskResource,
     pub(crate) timeout_seconds: &'a Option<ValueOrPath>,
     pub(crate) heartbeat_seconds: &'a Option<ValueOrPath>,
-    pub(crate) credentials: &'a Option<Value>,
+    pub(crate) credentials: &'a Option<Template>,
 }
 
 impl<'d> Engine<'d> {

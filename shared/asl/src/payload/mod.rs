@@ -1,85 +1,41 @@
 //! Payload templates (`Parameters`, `ResultSelector`, `ItemSelector`), `InputPath`/`OutputPath`
 //! selection and `ResultPath` merging, with the errors AWS raises.
+//!
+//! A definition's templates and `…Path` fields are compiled when it loads ([`Template`],
+//! [`Expression`]); the functions taking text compile it on the spot.
 
-use crate::intrinsics;
 use crate::jsonpath::{self, AsPath, NotFound};
 use crate::{Entropy, EvalError, Scope};
 use serde_json::{Map, Value};
+
+mod template;
+
+pub use template::{ContextUse, Expression, Template};
 
 /// Evaluates a payload template: keys ending in `.$` take the value of a path or intrinsic function.
 ///
 /// The `.$` is dropped from the key. Objects are walked at any depth, including inside arrays.
 /// A path that selects nothing fails with `States.Runtime`:
 /// `The JSONPath '$.x' specified for the field 'x.$' could not be found in the input '{...}'`.
+/// A definition's templates are compiled once, as [`Template`]s; this compiles on the spot.
 pub fn evaluate_template(
     template: &Value,
     scope: &Scope,
     entropy: &mut dyn Entropy,
 ) -> Result<Value, EvalError> {
-    match template {
-        Value::Object(m) => {
-            let mut out = Map::with_capacity(m.len());
-            for (k, v) in m {
-                match k.strip_suffix(".$") {
-                    Some(name) => {
-                        let value = evaluate_field(k, v, scope, entropy)?;
-                        out.insert(name.to_string(), value);
-                    }
-                    None => {
-                        out.insert(k.clone(), evaluate_template(v, scope, entropy)?);
-                    }
-                }
-            }
-            Ok(Value::Object(out))
-        }
-        Value::Array(a) => a
-            .iter()
-            .map(|v| evaluate_template(v, scope, entropy))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
-    }
+    template::evaluate_value(template, scope, entropy)
 }
 
 /// A field that holds a reference path or an intrinsic function call (a Fail state's
 /// `ErrorPath` and `CausePath`): evaluated, and failing, as a `key.$` template field is.
+/// A definition's fields are compiled once, as [`Expression`]s; this compiles on the spot.
 pub fn evaluate_path_field(
     field: &str,
     expr: &str,
     scope: &Scope,
     entropy: &mut dyn Entropy,
 ) -> Result<Value, EvalError> {
-    evaluate_field(field, &Value::String(expr.to_string()), scope, entropy)
-}
-
-/// The value of one `key.$` field: a path or an intrinsic function call.
-fn evaluate_field(
-    key: &str,
-    expr: &Value,
-    scope: &Scope,
-    entropy: &mut dyn Entropy,
-) -> Result<Value, EvalError> {
-    let Value::String(expr) = expr else {
-        return Err(EvalError::runtime(format!(
-            "The value for the field '{key}' must be a STRING that contains a JSONPath or an intrinsic function, but was {expr}"
-        )));
-    };
-    if intrinsics::is_intrinsic(expr) {
-        return intrinsics::evaluate_field(expr, key, scope, entropy);
-    }
-    let not_found = || {
-        EvalError::runtime(format!(
-            "The JSONPath '{expr}' specified for the field '{key}' could not be found in the input '{}'",
-            scope.input
-        ))
-    };
-    match jsonpath::select(expr, scope) {
-        Ok(Ok(v)) => Ok(v.into_owned()),
-        Ok(Err(_)) => Err(not_found()),
-        Err(e) => Err(EvalError::runtime(format!(
-            "The value for the field '{key}' must be a valid JSONPath or intrinsic function: {e}"
-        ))),
-    }
+    Expression::new(expr).evaluate(field, scope, entropy)
 }
 
 /// `InputPath`, `OutputPath` or `ItemsPath` (named by `field`): `None` (JSON null) gives `{}`.
