@@ -1,0 +1,608 @@
+//! The serverless home end to end, on real AWS-compatible servers started on 127.0.0.1
+//! (DynamoDB Local, moto's server for SQS, Scheduler and S3).
+//!
+//! A harness plays what Lambda's event source mappings and EventBridge Scheduler would do: it
+//! polls the queues and calls the real function handlers (`stepper::handle`, `invoker::handle`)
+//! with SQS event batches, honours their partial batch failures, and fires due schedules (moto
+//! stores schedules but never fires them).
+//!
+//! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
+//!   execution, metering, S3/EventBridge triggers);
+//! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens.
+
+use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use stepwise_engine::{Command, Status};
+use stepwise_ports::execution::{Dispatcher, StoreError, StoredExecution, Usage};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_store_aws::handlers::Deps;
+use stepwise_store_aws::meter::Prices;
+use stepwise_store_aws::ports::AwsDispatcher;
+use stepwise_store_aws::table::{create_table, Table};
+use stepwise_store_aws::{Aws, Names};
+use stepwise_tests::emulators::{start_or_skip, Emulators};
+use stepwise_tests::{compare_with_recording, load_case, run_definition, shared_dir, Outcome};
+
+const ACCOUNT_SM: &str = "arn:aws:states:us-east-1:111111111111:stateMachine:";
+
+struct Harness {
+    _emulators: Emulators,
+    aws: Aws,
+    stepper: Deps,
+    invoker: Deps,
+    router: TaskRouter,
+    /// Deliver every message twice.
+    duplicate: bool,
+}
+
+/// Fails the first dispatch after each commit, as if the stepper were killed between its commit
+/// and its dispatch; the redelivered message then finds the outbox and sends it.
+struct KilledAfterCommit {
+    inner: AwsDispatcher,
+    seen: Mutex<HashSet<(String, u64)>>,
+}
+
+impl Dispatcher for KilledAfterCommit {
+    fn dispatch<'a>(
+        &'a self,
+        e: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let first = self
+                .seen
+                .lock()
+                .expect("lock")
+                .insert((e.arn.clone(), e.version));
+            if first {
+                return Err(StoreError::Other(
+                    "killed between commit and dispatch".into(),
+                ));
+            }
+            self.inner.dispatch(e, commands).await
+        })
+    }
+}
+
+async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
+    let emulators = start_or_skip()?;
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&emulators.moto_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let fifo = sqs
+        .create_queue()
+        .queue_name("stepwise-transitions.fifo")
+        .attributes(QueueAttributeName::FifoQueue, "true")
+        .send()
+        .await
+        .expect("create FIFO queue");
+    let fifo_url = fifo.queue_url().expect("url").to_string();
+    let fifo_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&fifo_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
+    let tasks = sqs
+        .create_queue()
+        .queue_name("stepwise-tasks")
+        .send()
+        .await
+        .expect("create tasks queue");
+    let names = Names {
+        table: "stepwise".into(),
+        transitions_queue_url: fifo_url,
+        transitions_queue_arn: fifo_arn,
+        tasks_queue_url: tasks.queue_url().expect("url").to_string(),
+        payload_bucket: "stepwise-payloads".into(),
+        schedule_group: "stepwise".into(),
+        scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
+    };
+    let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    aws.s3
+        .create_bucket()
+        .bucket("stepwise-payloads")
+        .send()
+        .await
+        .expect("create bucket");
+    aws.scheduler
+        .create_schedule_group()
+        .name("stepwise")
+        .send()
+        .await
+        .expect("create schedule group");
+    create_table(&aws).await.expect("create table");
+    let mut stepper = Deps::new(aws.clone());
+    if faults {
+        stepper.dispatcher = Box::new(KilledAfterCommit {
+            inner: AwsDispatcher::new(aws.clone(), stepper.meter.clone()),
+            seen: Mutex::new(HashSet::new()),
+        });
+    }
+    let mut router = TaskRouter::new();
+    if let Some(m) = mock {
+        router = router.with_mock(MockInvoker::new(
+            MockConfig::from_json_str(m).expect("mock config"),
+        ));
+    }
+    Some(Harness {
+        _emulators: emulators,
+        invoker: Deps::new(aws.clone()),
+        aws,
+        stepper,
+        router,
+        duplicate: faults,
+    })
+}
+
+impl Harness {
+    fn table(&self) -> Table<'_> {
+        self.stepper.store.table()
+    }
+
+    /// Receives a batch from a queue as Lambda's event source mapping would.
+    async fn receive(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        self.aws
+            .sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .visibility_timeout(30)
+            .send()
+            .await
+            .map(|o| o.messages().to_vec())
+            .unwrap_or_default()
+    }
+
+    fn event(messages: &[aws_sdk_sqs::types::Message]) -> SqsEvent {
+        let mut event = SqsEvent::default();
+        event.records = messages
+            .iter()
+            .map(|m| {
+                let mut r = SqsMessage::default();
+                r.message_id = m.message_id().map(str::to_string);
+                r.receipt_handle = m.receipt_handle().map(str::to_string);
+                r.body = m.body().map(str::to_string);
+                if let Some(attrs) = m.attributes() {
+                    for (k, v) in attrs {
+                        r.attributes.insert(k.as_str().to_string(), v.clone());
+                    }
+                }
+                r
+            })
+            .collect();
+        event
+    }
+
+    /// Deletes what the handler processed; makes what it reported failed visible again.
+    async fn settle(
+        &self,
+        url: &str,
+        messages: &[aws_sdk_sqs::types::Message],
+        failed: &HashSet<String>,
+    ) {
+        for m in messages {
+            let (Some(id), Some(handle)) = (m.message_id(), m.receipt_handle()) else {
+                continue;
+            };
+            if failed.contains(id) {
+                let _ = self
+                    .aws
+                    .sqs
+                    .change_message_visibility()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .visibility_timeout(0)
+                    .send()
+                    .await;
+            } else {
+                let _ = self
+                    .aws
+                    .sqs
+                    .delete_message()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await;
+            }
+        }
+    }
+
+    async fn pump_transitions(&self) -> bool {
+        let url = self.aws.names.transitions_queue_url.clone();
+        let messages = self.receive(&url).await;
+        if messages.is_empty() {
+            return false;
+        }
+        let mut failed = HashSet::new();
+        let rounds = if self.duplicate { 2 } else { 1 };
+        for _ in 0..rounds {
+            let ev = LambdaEvent::new(Self::event(&messages), Context::default());
+            let resp = stepper::handle(&self.stepper, ev)
+                .await
+                .expect("stepper handler");
+            failed = resp
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect();
+        }
+        self.settle(&url, &messages, &failed).await;
+        true
+    }
+
+    async fn pump_tasks(&self) -> bool {
+        let url = self.aws.names.tasks_queue_url.clone();
+        let messages = self.receive(&url).await;
+        if messages.is_empty() {
+            return false;
+        }
+        let mut failed = HashSet::new();
+        let rounds = if self.duplicate { 2 } else { 1 };
+        for _ in 0..rounds {
+            let ev = LambdaEvent::new(Self::event(&messages), Context::default());
+            let resp = invoker::handle(&self.invoker, &self.router, ev)
+                .await
+                .expect("invoker handler");
+            failed = resp
+                .batch_item_failures
+                .into_iter()
+                .map(|f| f.item_identifier)
+                .collect();
+        }
+        self.settle(&url, &messages, &failed).await;
+        true
+    }
+
+    /// Fires due schedules: sends their input to their target queue and deletes them.
+    async fn fire_schedules(&self) -> bool {
+        let Ok(list) = self
+            .aws
+            .scheduler
+            .list_schedules()
+            .group_name("stepwise")
+            .send()
+            .await
+        else {
+            return false;
+        };
+        let mut fired = false;
+        for s in list.schedules() {
+            let Some(name) = s.name() else { continue };
+            let Ok(detail) = self
+                .aws
+                .scheduler
+                .get_schedule()
+                .name(name)
+                .group_name("stepwise")
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let due = detail
+                .schedule_expression()
+                .and_then(parse_at)
+                .is_some_and(|at| at <= now_ms());
+            let Some(target) = detail.target() else {
+                continue;
+            };
+            if !due {
+                continue;
+            }
+            let group = target
+                .sqs_parameters()
+                .and_then(|p| p.message_group_id())
+                .unwrap_or("schedules");
+            let _ = self
+                .aws
+                .sqs
+                .send_message()
+                .queue_url(&self.aws.names.transitions_queue_url)
+                .message_group_id(group)
+                .message_deduplication_id(name)
+                .message_body(target.input().unwrap_or("{}"))
+                .send()
+                .await;
+            let _ = self
+                .aws
+                .scheduler
+                .delete_schedule()
+                .name(name)
+                .group_name("stepwise")
+                .send()
+                .await;
+            fired = true;
+        }
+        fired
+    }
+
+    /// Creates a state machine through the API service (CreateStateMachine).
+    async fn create(&self, name: &str, definition: &Value) -> String {
+        let arn = create_through_api(&self.api(), name, definition.clone()).await;
+        assert_eq!(arn, format!("{ACCOUNT_SM}{name}"));
+        arn
+    }
+
+    /// Runs the queues until every execution ended (or `limit` passes).
+    async fn run_until_done(&self, executions: &[String], limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let mut progressed = self.pump_transitions().await;
+            progressed |= self.pump_tasks().await;
+            progressed |= self.fire_schedules().await;
+            if !progressed {
+                let mut all_done = true;
+                for arn in executions {
+                    let e = self
+                        .table()
+                        .load_execution(arn)
+                        .await
+                        .expect("load")
+                        .expect("exists");
+                    all_done &= e.state.status != Status::Running;
+                }
+                if all_done {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "executions still running after {limit:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    async fn outcome(&self, arn: &str) -> (StoredExecution, Vec<stepwise_engine::HistoryEvent>) {
+        let e = self
+            .table()
+            .load_execution(arn)
+            .await
+            .expect("load")
+            .expect("exists");
+        let mut events = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self
+                .table()
+                .history_page(arn, after, e.state.last_event_id, 1000, false)
+                .await
+                .expect("history");
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            events.extend(page);
+        }
+        (e, events)
+    }
+}
+
+/// Starts an execution through the API service (StartExecution, its Start event sent to the
+/// transitions queue before the call returns), with a mock test case when given.
+async fn start_execution(
+    h: &Harness,
+    state_machine_arn: &str,
+    name: Option<String>,
+    input: Value,
+    test_case: Option<String>,
+) -> Result<String, String> {
+    let target = match test_case {
+        Some(tc) => format!("{state_machine_arn}#{tc}"),
+        None => state_machine_arn.to_string(),
+    };
+    let mut body = json!({"stateMachineArn": target, "input": input.to_string()});
+    if let Some(n) = name {
+        body["name"] = json!(n);
+    }
+    let out = call(&h.api(), "StartExecution", body).await;
+    out["executionArn"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("no executionArn in {out}"))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// `at(2024-01-02T03:04:05)` in UTC to epoch milliseconds.
+fn parse_at(expr: &str) -> Option<i64> {
+    let inner = expr.strip_prefix("at(")?.strip_suffix(')')?;
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let t = time::PrimitiveDateTime::parse(inner, &format).ok()?;
+    Some(t.assume_utc().unix_timestamp() * 1000)
+}
+
+fn assert_gapless(events: &[stepwise_engine::HistoryEvent]) {
+    let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "history ids must run 1..n without gap or duplicate"
+    );
+}
+
+const API_ROLE: &str = "arn:aws:iam::111111111111:role/stepwise-run";
+
+impl Harness {
+    /// The api function's service over the harness's table and queues.
+    fn api(&self) -> api::ApiService {
+        api::ApiService::new(
+            self.aws.clone(),
+            stepwise_api::ServiceConfig {
+                account: "111111111111".into(),
+                ..Default::default()
+            },
+            None,
+        )
+    }
+
+    /// Runs both queues (and due schedules) until nothing moves.
+    async fn settle_queues(&self) {
+        for _ in 0..100 {
+            let mut progressed = self.pump_transitions().await;
+            progressed |= self.pump_tasks().await;
+            progressed |= self.fire_schedules().await;
+            if !progressed {
+                return;
+            }
+        }
+    }
+}
+
+/// One API Gateway REST proxy request through `api::handle`: (status, body). With `base64`, the
+/// body travels base64-encoded as API Gateway sends binary payloads.
+async fn call_raw(
+    svc: &api::ApiService,
+    target: Option<&str>,
+    body: &str,
+    base64: bool,
+) -> (i64, Value) {
+    use aws_lambda_events::apigw::ApiGatewayProxyRequest;
+    use aws_lambda_events::encodings::Body;
+    use aws_lambda_events::http::{HeaderName, HeaderValue};
+    let mut req = ApiGatewayProxyRequest::default();
+    req.http_method = aws_lambda_events::http::Method::POST;
+    req.path = Some("/".into());
+    if let Some(t) = target {
+        req.headers.insert(
+            HeaderName::from_static("x-amz-target"),
+            HeaderValue::from_str(t).expect("header"),
+        );
+    }
+    req.headers.insert(
+        HeaderName::from_static("content-type"),
+        HeaderValue::from_static("application/x-amz-json-1.0"),
+    );
+    if base64 {
+        req.body = Some(aws_smithy_types_base64(body.as_bytes()));
+        req.is_base64_encoded = true;
+    } else {
+        req.body = Some(body.to_string());
+    }
+    let resp = api::handle(svc, LambdaEvent::new(req, Context::default()))
+        .await
+        .expect("api handler");
+    assert_eq!(
+        resp.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/x-amz-json-1.0")
+    );
+    let text = match resp.body {
+        Some(Body::Text(t)) => t,
+        Some(Body::Binary(b)) => String::from_utf8(b).expect("utf-8"),
+        _ => String::new(),
+    };
+    (
+        resp.status_code,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+fn aws_smithy_types_base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A successful call: its body.
+async fn call(svc: &api::ApiService, action: &str, body: Value) -> Value {
+    let (status, out) = call_raw(
+        svc,
+        Some(&format!("AWSStepFunctions.{action}")),
+        &body.to_string(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{action} {body}: {out}");
+    out
+}
+
+/// A failing call: its `__type`.
+async fn call_err(svc: &api::ApiService, action: &str, body: Value) -> String {
+    let (status, out) = call_raw(
+        svc,
+        Some(&format!("AWSStepFunctions.{action}")),
+        &body.to_string(),
+        false,
+    )
+    .await;
+    assert!(status >= 400, "{action} {body} should fail: {out}");
+    out["__type"].as_str().unwrap_or_default().to_string()
+}
+
+async fn create_through_api(svc: &api::ApiService, name: &str, definition: Value) -> String {
+    let out = call(
+        svc,
+        "CreateStateMachine",
+        json!({"name": name, "definition": definition.to_string(), "roleArn": API_ROLE}),
+    )
+    .await;
+    out["stateMachineArn"]
+        .as_str()
+        .expect("stateMachineArn")
+        .to_string()
+}
+
+async fn history_through_api(
+    svc: &api::ApiService,
+    arn: &str,
+    page: u64,
+    reverse: bool,
+) -> Vec<Value> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut req = json!({"executionArn": arn, "maxResults": page, "reverseOrder": reverse});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let out = call(svc, "GetExecutionHistory", req).await;
+        let got = out["events"].as_array().cloned().unwrap_or_default();
+        assert!(got.len() as u64 <= page);
+        events.extend(got);
+        match out["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => return events,
+        }
+    }
+}
+
+mod api_function;
+mod runs;
