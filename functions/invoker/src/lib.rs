@@ -12,8 +12,13 @@ pub async fn handle(
     invoker: &dyn TaskInvoker,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let records: Vec<Record> = event
-        .payload
+    let failed = on_tasks(deps, invoker, &records(event.payload)).await;
+    Ok(batch_response(failed))
+}
+
+/// The batch's messages (the tasks queue is a standard queue: no message groups).
+fn records(event: SqsEvent) -> Vec<Record> {
+    event
         .records
         .into_iter()
         .map(|m| Record {
@@ -21,8 +26,11 @@ pub async fn handle(
             body: m.body.unwrap_or_default(),
             group: None,
         })
-        .collect();
-    let failed = on_tasks(deps, invoker, &records).await;
+        .collect()
+}
+
+/// The partial batch response that makes SQS redeliver exactly the `failed` messages.
+fn batch_response(failed: Vec<String>) -> SqsBatchResponse {
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()
@@ -32,5 +40,29 @@ pub async fn handle(
             f
         })
         .collect();
-    Ok(response)
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_lambda_events::event::sqs::SqsMessage;
+
+    #[test]
+    fn messages_are_read_and_failures_reported_by_id() {
+        let mut m = SqsMessage::default();
+        m.message_id = Some("t-1".into());
+        m.body = Some(r#"{"task":1}"#.into());
+        let mut event = SqsEvent::default();
+        event.records = vec![m];
+        let r = records(event);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].message_id.as_str(), r[0].body.as_str()),
+            ("t-1", r#"{"task":1}"#)
+        );
+        let response = batch_response(vec!["t-1".into()]);
+        assert_eq!(response.batch_item_failures.len(), 1);
+        assert_eq!(response.batch_item_failures[0].item_identifier, "t-1");
+    }
 }

@@ -13,14 +13,8 @@ pub async fn handle(
     state_machine_arn: &str,
     event: LambdaEvent<Value>,
 ) -> Result<Value, Error> {
-    let inputs: Vec<Value> = match event.payload.get("Records").and_then(Value::as_array) {
-        Some(records) if !records.is_empty() && records.iter().all(|r| r.get("s3").is_some()) => {
-            records.iter().map(|r| json!({"Records": [r]})).collect()
-        }
-        _ => vec![event.payload.clone()],
-    };
     let mut started = Vec::new();
-    for input in inputs {
+    for input in execution_inputs(&event.payload) {
         let request = json!({"stateMachineArn": state_machine_arn, "input": input.to_string()});
         let body = serde_json::to_vec(&request)?;
         let (status, out) = Box::pin(
@@ -41,4 +35,38 @@ pub async fn handle(
         started.push(arn.to_string());
     }
     Ok(json!({ "executionArns": started }))
+}
+
+/// The input of each execution an event starts: one per S3 record, any other event whole.
+fn execution_inputs(event: &Value) -> Vec<Value> {
+    match event.get("Records").and_then(Value::as_array) {
+        Some(records) if !records.is_empty() && records.iter().all(|r| r.get("s3").is_some()) => {
+            records.iter().map(|r| json!({"Records": [r]})).collect()
+        }
+        _ => vec![event.clone()],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_s3_record_starts_its_own_execution() {
+        let a = json!({"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "a"}}});
+        let b = json!({"eventName": "ObjectCreated:Put", "s3": {"object": {"key": "b"}}});
+        let inputs = execution_inputs(&json!({"Records": [a.clone(), b.clone()]}));
+        assert_eq!(inputs, [json!({"Records": [a]}), json!({"Records": [b]})]);
+    }
+
+    #[test]
+    fn other_events_start_one_execution_with_the_whole_event() {
+        for event in [
+            json!({"source": "aws.s3", "detail-type": "Object Created", "detail": {}}),
+            json!({"Records": []}),
+            json!({"Records": [{"s3": {}}, {"sns": {}}]}),
+        ] {
+            assert_eq!(execution_inputs(&event), std::slice::from_ref(&event));
+        }
+    }
 }
