@@ -95,9 +95,7 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
         // CreateStateMachine would refuse what does not parse (the redacted recordings); the
         // embedded run refuses it the same way.
         if stepwise_asl::model::Definition::from_value(&definition).is_err() {
-            assert!(run_definition(&definition, input, "conformance")
-                .await
-                .is_err());
+            assert!(run_definition(&definition, input, "conformance").is_err());
             continue;
         }
         let sm = h.create(&format!("c{i}"), &definition).await;
@@ -115,9 +113,8 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
             &e.state,
             events.iter().map(|x| x.event_type.clone()).collect(),
         );
-        let (state, history) = run_definition(&definition, input, "conformance")
-            .await
-            .expect("embedded run");
+        let (state, history) =
+            run_definition(&definition, input, "conformance").expect("embedded run");
         let embedded = Outcome::of(
             &state,
             history.iter().map(|x| x.event_type.clone()).collect(),
