@@ -21,7 +21,7 @@
 
 use crate::api_keys::{child_prefix, key_of, kind_key, next_seq};
 use crate::ports::{store_error, AwsStore};
-use crate::table::{corrupt, get_n, get_s, item_size, n, s, Item};
+use crate::table::{corrupt, get_n, get_s, is_conditional, item_size, n, s, Item};
 use crate::AwsError;
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -36,15 +36,6 @@ use stepwise_ports::execution::{StoreError, StoredExecution};
 
 fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
-}
-
-fn is_conditional<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
-{
-    e.as_service_error()
-        .and_then(|x| x.code())
-        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 /// Rows of executions as ListExecutions and DescribeExecution need them, without the

@@ -355,20 +355,10 @@ impl<'a> Table<'a> {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Err(AwsError::AlreadyExists(e.arn.clone()))
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "PutItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
+        if conditional(r, "PutItem")? {
+            Ok(())
+        } else {
+            Err(AwsError::AlreadyExists(e.arn.clone()))
         }
     }
 
@@ -422,20 +412,10 @@ impl<'a> Table<'a> {
             .expression_attribute_values(":seen", n(expected_version))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Err(AwsError::Conflict(e.arn.clone()))
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "UpdateItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
+        if conditional(r, "UpdateItem")? {
+            Ok(())
+        } else {
+            Err(AwsError::Conflict(e.arn.clone()))
         }
     }
 
@@ -455,21 +435,7 @@ impl<'a> Table<'a> {
             .expression_attribute_values(":v", n(version))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "UpdateItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
-        }
+        conditional(r, "UpdateItem").map(|_| ())
     }
 
     /// One page of history: events with ids in `(after, upto]`, at most `limit`, oldest first
@@ -542,21 +508,7 @@ impl<'a> Table<'a> {
             .condition_expression("attribute_not_exists(PK)")
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "PutItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
-        }
+        conditional(r, "PutItem").map(|_| ())
     }
 
     /// The execution and task of a task token.
@@ -601,21 +553,7 @@ impl<'a> Table<'a> {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "UpdateItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
-        }
+        conditional(r, "UpdateItem").map(|_| ())
     }
 
     /// Marks a task token's activity task queued for `activity_arn`; false when it was already
@@ -638,21 +576,7 @@ impl<'a> Table<'a> {
             .expression_attribute_values(":a", s(activity_arn))
             .send()
             .await;
-        match r {
-            Ok(_) => Ok(true),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(err) => Err(AwsError::service(
-                "DynamoDB",
-                "UpdateItem",
-                aws_sdk_dynamodb::error::DisplayErrorContext(err),
-            )),
-        }
+        conditional(r, "UpdateItem")
     }
 
     /// Executions of a state machine, newest first: (ARN, status) pairs and the key to go on from.
@@ -759,4 +683,36 @@ pub async fn create_table(aws: &Aws) -> Result<(), AwsError> {
             )
         })?;
     Ok(())
+}
+
+/// A conditional DynamoDB write's outcome: `true` when it was written, `false` when its
+/// condition did not hold (for the caller to decide what that means), any other failure as the
+/// error of `operation`.
+fn conditional<T, E, R>(
+    result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
+    operation: &'static str,
+) -> Result<bool, AwsError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if is_conditional(&err) => Ok(false),
+        Err(err) => Err(AwsError::service(
+            "DynamoDB",
+            operation,
+            aws_sdk_dynamodb::error::DisplayErrorContext(err),
+        )),
+    }
+}
+
+/// Whether a DynamoDB call failed only because its condition did not hold.
+pub(crate) fn is_conditional<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|x| x.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
