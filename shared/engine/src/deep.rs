@@ -115,7 +115,12 @@ mod tests {
     /// payload can hold (131,072 levels), on a thread of the test harness's own (small) stack.
     #[test]
     fn reads_and_writes_any_depth_a_payload_can_hold() {
-        for (depth, object) in [(129, false), (10_000, true), (43_690, true), (131_072, false)] {
+        for (depth, object) in [
+            (129, false),
+            (10_000, true),
+            (43_690, true),
+            (131_072, false),
+        ] {
             let text = nested(depth, object);
             assert!(serde_json::from_str::<Value>(&text).is_err() || depth < 128);
             let value: Value = from_str(&text).expect("deep text parses");
