@@ -37,8 +37,24 @@ async fn store() -> Option<(Emulators, AwsStore)> {
 
 /// Every shared case on one table, each under its own namespace; then the cases one by one
 /// again on the same table, as they would meet other records in a real one.
-#[tokio::test]
-async fn the_dynamodb_store_keeps_the_store_contract() {
+#[test]
+fn the_dynamodb_store_keeps_the_store_contract() {
+    // On a thread with room for the contract's deepest payloads (10,000 levels and more).
+    std::thread::Builder::new()
+        .stack_size(stepwise_engine::deep::STACK_SIZE)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(every_case())
+        })
+        .expect("a thread")
+        .join()
+        .expect("the contract holds");
+}
+
+async fn every_case() {
     let Some((_emulators, s)) = store().await else {
         return;
     };
