@@ -10,7 +10,8 @@ use stepwise_store_aws::{Aws, Names};
 use stepwise_store_contract as contract;
 use stepwise_tests::emulators::{start_or_skip, Emulators};
 
-/// A store on a fresh table; the queues and bucket are named but never used by these ports.
+/// A store on a fresh table and payload bucket; the queues are named but never used by these
+/// ports.
 async fn store() -> Option<(Emulators, AwsStore)> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -26,11 +27,18 @@ async fn store() -> Option<(Emulators, AwsStore)> {
         transitions_queue_url: format!("{}/queue/unused.fifo", emulators.moto_url),
         transitions_queue_arn: "arn:aws:sqs:us-east-1:123456789012:unused.fifo".into(),
         tasks_queue_url: format!("{}/queue/unused", emulators.moto_url),
-        payload_bucket: "unused".into(),
+        // Payloads past DynamoDB's item size go to S3 (the contract's 200 KB case does).
+        payload_bucket: "stepwise-contract-payloads".into(),
         schedule_group: "unused".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/unused".into(),
     };
     let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    aws.s3
+        .create_bucket()
+        .bucket("stepwise-contract-payloads")
+        .send()
+        .await
+        .expect("create the payload bucket");
     create_table(&aws).await.expect("create table");
     Some((emulators, AwsStore::new(aws, Arc::new(Meter::default()))))
 }
