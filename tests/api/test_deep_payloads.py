@@ -188,3 +188,34 @@ def test_input_over_the_size_limit_is_refused_and_the_store_stays_readable(serve
     sfn = server.start()
     assert sfn.describe_execution(executionArn=arn)['status'] == 'FAILED'
     assert full_history(sfn, arn)[-1]['type'] == 'ExecutionFailed'
+
+
+def padded_definition(length):
+    """A valid one-Pass definition of exactly `length` characters (its Comment pads it)."""
+    head, tail = '{"Comment":"', '","StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}'
+    return head + 'c' * (length - len(head) - len(tail)) + tail
+
+
+def test_definition_over_1_mib_is_refused_by_create_update_and_validate(server):
+    # Issue 11, item 5: AWS's model limits `definition` to 1,048,576 characters.
+    sfn = server.start()
+    at_limit, over = padded_definition(1_048_576), padded_definition(1_048_577)
+    arn = sfn.create_state_machine(name=new_name('big'), definition=at_limit, roleArn=ROLE)['stateMachineArn']
+    assert sfn.describe_state_machine(stateMachineArn=arn)['definition'] == at_limit
+    assert sfn.validate_state_machine_definition(definition=at_limit)['result'] == 'OK'
+    calls = [
+        lambda: sfn.create_state_machine(name=new_name('big'), definition=over, roleArn=ROLE),
+        lambda: sfn.update_state_machine(stateMachineArn=arn, definition=over),
+        lambda: sfn.validate_state_machine_definition(definition=over),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as e:
+            call()
+        err = e.value.response['Error']
+        assert err['Code'] == 'ValidationException', err
+        assert err['Message'] == ('1 validation error detected: Value at \'definition\' failed to satisfy '
+                                  'constraint: Member must have length less than or equal to 1048576'), err
+    # The refused update changed nothing, and the data directory still opens.
+    server.kill()
+    sfn = server.start()
+    assert sfn.describe_state_machine(stateMachineArn=arn)['definition'] == at_limit
