@@ -291,16 +291,27 @@ impl SqliteStore {
                 .map_err(db_err)?;
             Ok(rows)
         })?;
-        rows.into_iter()
-            .map(|(arn, parent, body)| {
-                Ok(Resource {
-                    kind,
-                    arn,
-                    parent,
-                    body: stepwise_engine::deep::from_str(&body).map_err(json_err)?,
-                })
-            })
-            .collect()
+        // One unreadable record is reported and left out of the list, never the end of it.
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(arn, parent, body)| match stepwise_engine::deep::from_str(&body) {
+                    Ok(body) => Some(Resource {
+                        kind,
+                        arn,
+                        parent,
+                        body,
+                    }),
+                    Err(e) => {
+                        eprintln!(
+                            "stepwise: the {} record {arn} is unreadable: {e}",
+                            kind.as_str()
+                        );
+                        None
+                    }
+                },
+            )
+            .collect())
     }
 
     fn row_from(
@@ -350,9 +361,17 @@ impl SqliteStore {
                 .map_err(db_err)?;
             Ok(rows)
         })?;
-        rows.into_iter()
-            .map(|(m, s, stop, rc)| Self::row_from(m, s, stop, rc))
-            .collect()
+        // One unreadable row is reported and left out of the list, never the end of it.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(m, s, stop, rc)| match Self::row_from(m, s, stop, rc) {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    eprintln!("stepwise: an execution's listing row is unreadable: {e}");
+                    None
+                }
+            })
+            .collect())
     }
 }
 

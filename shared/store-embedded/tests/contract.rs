@@ -98,3 +98,42 @@ fn payloads_of_any_depth_are_kept_across_a_reopen() {
         }
     });
 }
+
+/// A record damaged outside Stepwise (not JSON any more) costs only itself: the store opens,
+/// lists the others, and a restart's reads of the rest work.
+#[tokio::test]
+async fn one_unreadable_record_is_left_out_of_lists() {
+    use stepwise_ports::api::{ApiStore, ExecutionFilter, ResourceKind};
+    let (d, s) = store();
+    contract::executions_are_listed_and_filtered(&s, "c").await;
+    contract::records_are_kept_by_kind_and_arn(&s, "r").await;
+    let filter = ExecutionFilter::default();
+    let before = s.list_executions(&filter, 0, 1_000).await.expect("list");
+    let machines = s
+        .list_resources(ResourceKind::StateMachine, None)
+        .await
+        .expect("list");
+    assert!(before.len() > 1 && !machines.is_empty());
+    drop(s);
+    let db = rusqlite::Connection::open(d.path().join(stepwise_store_embedded::DB_FILE))
+        .expect("open the file");
+    db.execute(
+        "UPDATE executions SET meta = '{not json' WHERE arn = ?1",
+        [&before[0].meta.arn],
+    )
+    .expect("damage a row");
+    db.execute(
+        "UPDATE resources SET body = '[' WHERE kind = 'stateMachine' AND arn = ?1",
+        [&machines[0].arn],
+    )
+    .expect("damage a record");
+    drop(db);
+    let s = SqliteStore::open(d.path()).expect("the store still opens");
+    let after = s.list_executions(&filter, 0, 1_000).await.expect("list");
+    assert_eq!(after.len(), before.len() - 1);
+    let left = s
+        .list_resources(ResourceKind::StateMachine, None)
+        .await
+        .expect("list");
+    assert_eq!(left.len(), machines.len() - 1);
+}
