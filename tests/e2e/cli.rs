@@ -206,3 +206,51 @@ fn waits_really_wait_unless_skipped() {
     // The execution's own clock says it waited, whether or not waits are skipped.
     assert!(ts[ts.len() - 1] - ts[0] >= 1.0, "{ts:?}");
 }
+
+/// Issue 11, item 7: a usage error exits 1 as the README says (clap's own code, 2, is `run`'s
+/// code for a FAILED execution); help is not an error.
+#[test]
+fn usage_errors_exit_1_and_help_exits_0() {
+    for args in [
+        &["run"][..],
+        &["run", "examples/order-pipeline.asl.json", "--no-such-flag"],
+        &["no-such-command"],
+        &[],
+    ] {
+        let o = stepwise(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(!o.stderr.is_empty(), "{args:?}: the usage error is shown");
+    }
+    let o = stepwise(&["run", "--help"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("--input"));
+}
+
+/// Issue 11, items 1 and 5: `run` takes any JSON within 256 KiB however deep, as `serve` does,
+/// and refuses larger input before running, as StartExecution does.
+#[test]
+fn run_takes_deep_input_and_refuses_input_over_256_kib() {
+    let def = write_temp(
+        "deep-pass.asl.json",
+        r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"v.$":"$"},"End":true}}}"#,
+    );
+    let def = def.to_str().expect("utf-8 path");
+    for depth in [200, 10_000, 131_000] {
+        let input = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        let file = write_temp(&format!("deep-{depth}.json"), &input);
+        let arg = format!("@{}", file.display());
+        let o = stepwise(&["run", def, "--input", &arg, "--quiet"]);
+        assert!(
+            o.status.success(),
+            "depth {depth}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(out.trim(), format!("{{\"v\":{input}}}"), "depth {depth}");
+    }
+    let big = write_temp("big.json", &format!("\"{}\"", "x".repeat(262_144)));
+    let arg = format!("@{}", big.display());
+    let o = stepwise(&["run", def, "--input", &arg, "--quiet"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("262144"));
+}

@@ -5,6 +5,7 @@
 
 mod api;
 mod cli;
+mod deep_payloads;
 mod infra_templates;
 mod serve_clients;
 mod serve_common;

@@ -91,3 +91,38 @@ fn aws_cli_against_serve() {
         run_pytest("test_cli.py");
     }
 }
+
+/// Deeply nested and 256 KiB inputs through boto3, with `serve` killed and started again on the
+/// same data directory (issue 11, item 1): the Python test starts and restarts its own servers
+/// from `STEPWISE_BIN`.
+#[test]
+fn boto3_deep_payloads_survive_restarts_of_serve() {
+    if !python_has("boto3, pytest") {
+        return;
+    }
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rfE",
+            "test_deep_payloads.py",
+        ])
+        .current_dir(api_dir())
+        .env("STEPWISE_BIN", stepwise_bin())
+        .env_remove("STEPWISE_ENDPOINT")
+        .output()
+        .expect("running pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "pytest test_deep_payloads.py failed ({}):\n{}\n{}",
+        out.status,
+        tail(&stdout, 12000),
+        tail(&stderr, 4000)
+    );
+    println!("{stdout}");
+}

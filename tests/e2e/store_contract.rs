@@ -10,7 +10,8 @@ use stepwise_store_aws::{Aws, Names};
 use stepwise_store_contract as contract;
 use stepwise_tests::emulators::{start_or_skip, Emulators};
 
-/// A store on a fresh table; the queues and bucket are named but never used by these ports.
+/// A store on a fresh table and payload bucket; the queues are named but never used by these
+/// ports.
 async fn store() -> Option<(Emulators, AwsStore)> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -26,19 +27,42 @@ async fn store() -> Option<(Emulators, AwsStore)> {
         transitions_queue_url: format!("{}/queue/unused.fifo", emulators.moto_url),
         transitions_queue_arn: "arn:aws:sqs:us-east-1:123456789012:unused.fifo".into(),
         tasks_queue_url: format!("{}/queue/unused", emulators.moto_url),
-        payload_bucket: "unused".into(),
+        // Payloads past DynamoDB's item size go to S3 (the contract's 200 KB case does).
+        payload_bucket: "stepwise-contract-payloads".into(),
         schedule_group: "unused".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/unused".into(),
     };
     let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    aws.s3
+        .create_bucket()
+        .bucket("stepwise-contract-payloads")
+        .send()
+        .await
+        .expect("create the payload bucket");
     create_table(&aws).await.expect("create table");
     Some((emulators, AwsStore::new(aws, Arc::new(Meter::default()))))
 }
 
 /// Every shared case on one table, each under its own namespace; then the cases one by one
 /// again on the same table, as they would meet other records in a real one.
-#[tokio::test]
-async fn the_dynamodb_store_keeps_the_store_contract() {
+#[test]
+fn the_dynamodb_store_keeps_the_store_contract() {
+    // On a thread with room for the contract's deepest payloads (10,000 levels and more).
+    std::thread::Builder::new()
+        .stack_size(stepwise_engine::deep::STACK_SIZE)
+        .spawn(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime")
+                .block_on(every_case())
+        })
+        .expect("a thread")
+        .join()
+        .expect("the contract holds");
+}
+
+async fn every_case() {
     let Some((_emulators, s)) = store().await else {
         return;
     };

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_asl::model::Definition;
-use stepwise_engine::{ExecutionInfo, Status};
+use stepwise_engine::{deep, ExecutionInfo, Status};
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_tasks_aws::LambdaInvoker;
@@ -108,15 +108,26 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// The largest input StartExecution takes, in bytes.
+const MAX_INPUT: usize = stepwise_api::MAX_PAYLOAD;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are not errors; a usage error exits 1 (the README's code for
+            // usage errors), not clap's 2, which is `run`'s code for a FAILED execution.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let result = match cli.command {
         Cmd::Validate { file } => validate(&file),
-        Cmd::Run(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")
-            .and_then(|rt| rt.block_on(run(args))),
+        Cmd::Run(args) => deep_main(move || run(args)),
         Cmd::Call {
             action,
             body,
@@ -160,6 +171,27 @@ fn async_main(f: impl std::future::Future<Output = Result<ExitCode>>) -> Result<
         .build()
         .context("starting the async runtime")?
         .block_on(f)
+}
+
+/// Runs `f` on a runtime whose threads, and the thread that drives it, have room for the
+/// deepest value a 256 KiB payload can hold (see `stepwise_engine::deep`).
+fn deep_main<F: std::future::Future<Output = Result<ExitCode>>>(
+    f: impl FnOnce() -> F + Send + 'static,
+) -> Result<ExitCode> {
+    std::thread::Builder::new()
+        .name("stepwise-run".into())
+        .stack_size(deep::STACK_SIZE)
+        .spawn(move || {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(deep::STACK_SIZE)
+                .build()
+                .context("starting the async runtime")?
+                .block_on(f())
+        })
+        .context("starting the run's thread")?
+        .join()
+        .map_err(|_| anyhow::anyhow!("the run's thread panicked"))?
 }
 
 fn read_definition(file: &Path) -> Result<String> {
@@ -219,7 +251,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         }
         None => args.input.clone(),
     };
-    let input: Value = serde_json::from_str(&input_text).context("the input is not valid JSON")?;
+    // StartExecution's limit (262,144 bytes of UTF-8), as `serve` refuses it.
+    if input_text.len() > MAX_INPUT {
+        bail!(
+            "the input is {} bytes; Step Functions takes at most {MAX_INPUT} (256 KiB)",
+            input_text.len()
+        );
+    }
+    let input: Value = deep::from_str(&input_text).context("the input is not valid JSON")?;
 
     let mut router = TaskRouter::new();
     if let Some(path) = &args.mock_config {
@@ -276,10 +315,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     observer.finish()?;
     match state.status {
         Status::Succeeded => {
-            println!(
-                "{}",
-                serde_json::to_string(&state.output.unwrap_or(Value::Null))?
-            );
+            println!("{}", deep::to_string(&state.output.unwrap_or(Value::Null))?);
             Ok(ExitCode::SUCCESS)
         }
         Status::Running => bail!(

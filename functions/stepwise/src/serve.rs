@@ -13,6 +13,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
+use stepwise_engine::deep;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
@@ -74,8 +75,31 @@ async fn handle(State(svc): State<Arc<Svc>>, headers: HeaderMap, body: Bytes) ->
 }
 
 /// Runs the server until Ctrl-C.
-#[allow(clippy::incompatible_msrv)]
+///
+/// An execution's data may nest as deep as its 256 KiB limit allows (131,072 levels of `[`);
+/// cloning, comparing, writing and dropping such a value recurse once per level. So the server
+/// runs on its own runtime whose threads have [`deep::STACK_SIZE`] of stack (only the pages a
+/// deep value touches are committed), never on the caller's default 2 MiB worker threads.
 pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("stepwise-serve".into())
+        .stack_size(deep::STACK_SIZE)
+        .spawn(move || {
+            let r = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_stack_size(deep::STACK_SIZE)
+                .build()
+                .context("starting the server's runtime")
+                .and_then(|rt| rt.block_on(run(args)));
+            let _ = tx.send(r);
+        })
+        .context("starting the server's thread")?;
+    rx.await.context("the server's thread stopped")?
+}
+
+#[allow(clippy::incompatible_msrv)]
+async fn run(args: ServeArgs) -> Result<ExitCode> {
     let dir = args.data_dir.clone().unwrap_or_else(default_data_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let lock_path = dir.join("stepwise.lock");

@@ -57,6 +57,23 @@ fn check_version_description(r: &Req) -> ApiResult<()> {
     Ok(())
 }
 
+/// The longest definition AWS's model takes (`Definition`: length 1 to 1,048,576).
+const MAX_DEFINITION: usize = 1_048_576;
+
+/// A definition within the model's length, as CreateStateMachine, UpdateStateMachine and
+/// ValidateStateMachineDefinition check it before anything else (the value is sensitive, so
+/// withheld from the message).
+fn check_definition_length(text: &str) -> ApiResult<()> {
+    if text.len() > MAX_DEFINITION && text.chars().count() > MAX_DEFINITION {
+        return Err(ApiError::constraint(
+            Shown::Withheld,
+            "definition",
+            &format!("Member must have length less than or equal to {MAX_DEFINITION}"),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a definition as CreateStateMachine does.
 pub(crate) fn check_definition(text: &str) -> ApiResult<Definition> {
     let diags = stepwise_asl::validate::validate(text);
@@ -177,6 +194,7 @@ impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn create_state_machine(&self, r: Req) -> ApiResult<Value> {
         let name = r.str("name")?;
         let definition = r.str("definition")?;
+        check_definition_length(&definition)?;
         let role = r.str("roleArn")?;
         let kind = r.opt_str("type")?.unwrap_or_else(|| "STANDARD".into());
         check_type(&kind)?;
@@ -258,6 +276,9 @@ impl<S: ApiStore + 'static> Service<S> {
             return Err(ApiError::invalid_arn(&arn));
         }
         let definition = r.opt_str("definition")?;
+        if let Some(d) = &definition {
+            check_definition_length(d)?;
+        }
         let role = r.opt_str("roleArn")?;
         let logging = r.opt_obj("loggingConfiguration")?;
         let tracing = r.opt_obj("tracingConfiguration")?;
@@ -410,6 +431,7 @@ impl<S: ApiStore + 'static> Service<S> {
 
     pub(crate) async fn validate_definition(&self, r: Req) -> ApiResult<Value> {
         let definition = r.str("definition")?;
+        check_definition_length(&definition)?;
         if let Some(t) = r.opt_str("type")? {
             check_type(&t)?;
         }

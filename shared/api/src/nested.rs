@@ -59,7 +59,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
         let input = match p.get("Input") {
             None => "{}".to_string(),
             Some(Value::String(s)) => s.clone(),
-            Some(v) => serde_json::to_string(v).unwrap_or_default(),
+            Some(v) => stepwise_engine::deep::to_string(v).unwrap_or_default(),
         };
         let name = p.get("Name").and_then(Value::as_str).map(str::to_string);
         let (arn, start) = svc
@@ -86,7 +86,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
             }
             let st = &ex.state;
             let v2 = req.resource.pattern() == IntegrationPattern::Sync2;
-            let input_v: Value = serde_json::from_str(&input).unwrap_or(Value::Null);
+            let input_v: Value = stepwise_engine::deep::from_str(&input).unwrap_or(Value::Null);
             let mut d = json!({
                 "ExecutionArn": arn,
                 "Input": if v2 { input_v } else { json!(input) },
@@ -104,7 +104,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
                 d["Output"] = if v2 {
                     out
                 } else {
-                    json!(serde_json::to_string(&out).unwrap_or_default())
+                    json!(stepwise_engine::deep::to_string(&out).unwrap_or_default())
                 };
                 d["OutputDetails"] = json!({"Included": true});
                 return Ok(d);
@@ -121,7 +121,7 @@ impl<S: ApiStore + 'static> NestedInvoker<S> {
             };
             return Err(TaskFailure::new(
                 error,
-                serde_json::to_string(&d).unwrap_or_default(),
+                stepwise_engine::deep::to_string(&d).unwrap_or_default(),
             ));
         }
     }

@@ -37,7 +37,7 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
 
     /// The record from a stored resource's body.
     fn from_body(arn: &str, body: Value) -> ApiResult<Self> {
-        serde_json::from_value(body).map_err(|e| {
+        stepwise_engine::deep::from_value(body).map_err(|e| {
             ApiError::new(
                 "InternalFailure",
                 format!("the stored record of {arn} does not read: {e}"),
@@ -47,7 +47,7 @@ pub(crate) trait Record: Serialize + DeserializeOwned {
 
     /// The resource to store for it.
     fn to_resource(&self, arn: &str, parent: Option<&str>) -> ApiResult<Resource> {
-        let body = serde_json::to_value(self).map_err(|e| {
+        let body = stepwise_engine::deep::to_value(self).map_err(|e| {
             ApiError::new(
                 "InternalFailure",
                 format!("the record of {arn} does not serialize: {e}"),

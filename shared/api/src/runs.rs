@@ -62,7 +62,7 @@ fn type_not_supported() -> ApiError {
 
 fn text(v: &Option<Value>) -> Option<String> {
     v.as_ref()
-        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .map(|v| stepwise_engine::deep::to_string(v).unwrap_or_default())
 }
 
 fn too_big(field: &str) -> ApiError {
@@ -150,7 +150,7 @@ impl<S: ApiStore + 'static> Service<S> {
         if input.len() > MAX_PAYLOAD {
             return Err(too_big("input"));
         }
-        let parsed: Value = serde_json::from_str(&input).map_err(|e| {
+        let parsed: Value = stepwise_engine::deep::from_str(&input).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
                 format!("Invalid State Machine Execution Input: '{e}'"),
@@ -648,7 +648,7 @@ impl<S: ApiStore + 'static> Service<S> {
         if output.len() > MAX_PAYLOAD {
             return Err(too_big("output"));
         }
-        let value: Value = serde_json::from_str(&output)
+        let value: Value = stepwise_engine::deep::from_str(&output)
             .map_err(|e| ApiError::new("InvalidOutput", format!("Invalid Output: '{e}'")))?;
         let (_, task) = self.token_task(&token).await?;
         self.finish_task(

@@ -44,7 +44,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 &format!("Member must have length less than or equal to {MAX_PAYLOAD}"),
             ));
         }
-        let input: Value = serde_json::from_str(&input).map_err(|e| {
+        let input: Value = stepwise_engine::deep::from_str(&input).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
                 format!("Invalid State Machine Execution Input: '{e}'"),

@@ -7,6 +7,7 @@
 //! binary and the serverless functions drive the same [`step`].
 
 mod context;
+pub mod deep;
 mod exec;
 pub mod history;
 mod rng;

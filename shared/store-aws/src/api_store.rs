@@ -77,7 +77,8 @@ impl AwsStore {
     ) -> Result<Resource, StoreError> {
         let parent = get_s(item, "parent").map(str::to_string);
         if let Some(b) = get_s(item, "body") {
-            let body = serde_json::from_str(b).map_err(|e| store_error(corrupt(arn, e)))?;
+            let body =
+                stepwise_engine::deep::from_str(b).map_err(|e| store_error(corrupt(arn, e)))?;
             return Ok(Resource {
                 kind,
                 arn: arn.to_string(),
@@ -194,7 +195,9 @@ impl AwsStore {
         let stop_ms = get_n(item, "stopMs").map(|v| v as i64);
         let redrive_count = get_n(item, "redriveCount").unwrap_or(0) as u32;
         let meta = match get_s(item, "meta") {
-            Some(m) => serde_json::from_str(m).map_err(|e| store_error(corrupt(arn, e)))?,
+            Some(m) => {
+                stepwise_engine::deep::from_str(m).map_err(|e| store_error(corrupt(arn, e)))?
+            }
             None => {
                 let Some(e) = self
                     .table()
@@ -215,7 +218,8 @@ impl AwsStore {
                     } else {
                         "STANDARD".into()
                     },
-                    input: serde_json::to_string(&e.state.input).unwrap_or_else(|_| "{}".into()),
+                    input: stepwise_engine::deep::to_string(&e.state.input)
+                        .unwrap_or_else(|_| "{}".into()),
                     start_ms: e.state.info.start_time_ms,
                     trace_header: None,
                 }
@@ -282,7 +286,7 @@ impl AwsStore {
 impl ApiStore for AwsStore {
     async fn put_resource(&self, resource: &Resource, create_only: bool) -> Result<(), StoreError> {
         let (pk, sk) = key_of(resource.kind, &resource.arn)?;
-        let body = serde_json::to_string(&resource.body)
+        let body = stepwise_engine::deep::to_string(&resource.body)
             .map_err(|e| store_error(corrupt(&resource.arn, e)))?;
         let seq = next_seq();
         let mut attrs: Vec<(&str, AttributeValue)> = vec![
@@ -425,7 +429,8 @@ impl ApiStore for AwsStore {
         execution: &StoredExecution,
         meta: &ExecutionMeta,
     ) -> Result<(), StoreError> {
-        let text = serde_json::to_string(meta).map_err(|e| store_error(corrupt(&meta.arn, e)))?;
+        let text = stepwise_engine::deep::to_string(meta)
+            .map_err(|e| store_error(corrupt(&meta.arn, e)))?;
         let mut extra = vec![("meta".to_string(), s(text))];
         if let Some(v) = &meta.version_arn {
             extra.push(("versionArn".to_string(), s(v.clone())));

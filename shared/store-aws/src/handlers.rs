@@ -87,7 +87,7 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
             failed.push(r.message_id.clone());
             continue;
         }
-        let msg: TransitionMessage = match serde_json::from_str(&r.body) {
+        let msg: TransitionMessage = match stepwise_engine::deep::from_str(&r.body) {
             Ok(m) => m,
             Err(e) => {
                 // A message that can never be read would block its group forever: drop it loudly.
@@ -128,7 +128,7 @@ pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]
     let mut failed = Vec::new();
     for r in records {
         let started = Instant::now();
-        let msg: TaskMessage = match serde_json::from_str(&r.body) {
+        let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("invoker: dropping unreadable message {}: {e}", r.message_id);
@@ -176,9 +176,11 @@ async fn handle_task(
             if resource.is_activity() {
                 let task = ActivityTask {
                     token: task_token.unwrap_or_default(),
-                    input: serde_json::to_string(&parameters).map_err(|e| AwsError::Corrupt {
-                        key: execution.clone(),
-                        message: e.to_string(),
+                    input: stepwise_engine::deep::to_string(&parameters).map_err(|e| {
+                        AwsError::Corrupt {
+                            key: execution.clone(),
+                            message: e.to_string(),
+                        }
                     })?,
                 };
                 return deps

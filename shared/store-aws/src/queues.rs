@@ -89,8 +89,8 @@ pub async fn send_transition(
     msg: &TransitionMessage,
     nonce: i64,
 ) -> Result<(), AwsError> {
-    let body =
-        serde_json::to_string(msg).map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = stepwise_engine::deep::to_string(msg)
+        .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
     meter.sqs(true, body.len());
     aws.sqs
         .send_message()
@@ -117,8 +117,8 @@ pub async fn send_task(
     msg: &TaskMessage,
     delay_ms: i64,
 ) -> Result<(), AwsError> {
-    let body =
-        serde_json::to_string(msg).map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = stepwise_engine::deep::to_string(msg)
+        .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
     meter.sqs(false, body.len());
     let delay = (delay_ms.clamp(0, MAX_SQS_DELAY_MS) + 999) / 1000;
     aws.sqs

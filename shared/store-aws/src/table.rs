@@ -118,7 +118,7 @@ impl<'a> Table<'a> {
     }
 
     async fn encode_state(&self, e: &StoredExecution, item: &mut Item) -> Result<(), AwsError> {
-        let text = serde_json::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
+        let text = stepwise_engine::deep::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
         if text.len() > INLINE_LIMIT {
             let key = format!("checkpoints/{:016x}/{}.json", fnv64(&[&e.arn]), e.version);
             self.put_payload(&key, text).await?;
@@ -169,8 +169,8 @@ impl<'a> Table<'a> {
     }
 
     fn meta_item(&self, e: &StoredExecution) -> Result<Item, AwsError> {
-        let outbox = serde_json::to_string(&e.outbox).map_err(|x| corrupt(&e.arn, x))?;
-        let usage = serde_json::to_string(&e.usage).map_err(|x| corrupt(&e.arn, x))?;
+        let outbox = stepwise_engine::deep::to_string(&e.outbox).map_err(|x| corrupt(&e.arn, x))?;
+        let usage = stepwise_engine::deep::to_string(&e.usage).map_err(|x| corrupt(&e.arn, x))?;
         let mut item: Item = [
             ("PK".to_string(), s(format!("EX#{}", e.arn))),
             ("SK".to_string(), s("META")),
@@ -219,7 +219,7 @@ impl<'a> Table<'a> {
         usage.dynamodb_requests += 1;
         // The usage attribute itself adds about 400 bytes.
         usage.dynamodb_write_units += units(item_size(&item) + 400, 1024);
-        let text = serde_json::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
+        let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
         item.insert("usage".into(), s(text));
         Ok(item)
     }
@@ -255,10 +255,11 @@ impl<'a> Table<'a> {
             (None, None) => return Err(corrupt(arn, "no checkpoint")),
         };
         let state: ExecutionState =
-            serde_json::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
-        let outbox: Vec<Command> = serde_json::from_str(get_s(item, "outbox").unwrap_or("[]"))
-            .map_err(|x| corrupt(arn, x))?;
-        let usage: Usage = serde_json::from_str(get_s(item, "usage").unwrap_or("{}"))
+            stepwise_engine::deep::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
+        let outbox: Vec<Command> =
+            stepwise_engine::deep::from_str(get_s(item, "outbox").unwrap_or("[]"))
+                .map_err(|x| corrupt(arn, x))?;
+        let usage: Usage = stepwise_engine::deep::from_str(get_s(item, "usage").unwrap_or("{}"))
             .map_err(|x| corrupt(arn, x))?;
         Ok(Some(StoredExecution {
             arn: arn.to_string(),
@@ -278,7 +279,7 @@ impl<'a> Table<'a> {
         for chunk in events.chunks(25) {
             let mut requests = Vec::with_capacity(chunk.len());
             for ev in chunk {
-                let text = serde_json::to_string(ev).map_err(|x| corrupt(arn, x))?;
+                let text = stepwise_engine::deep::to_string(ev).map_err(|x| corrupt(arn, x))?;
                 let body = if text.len() > EVENT_INLINE_LIMIT {
                     // Keyed by event id: a redelivered step writes the same object again.
                     let key = format!("history/{:016x}/{:020}.json", fnv64(&[arn]), ev.id);
@@ -477,8 +478,10 @@ impl<'a> Table<'a> {
         let mut events = Vec::with_capacity(items.len());
         for i in items {
             let event = match (get_s(i, "event"), get_s(i, "eventS3")) {
-                (Some(text), _) => serde_json::from_str(text),
-                (None, Some(key)) => serde_json::from_str(&self.get_payload(key, arn).await?),
+                (Some(text), _) => stepwise_engine::deep::from_str(text),
+                (None, Some(key)) => {
+                    stepwise_engine::deep::from_str(&self.get_payload(key, arn).await?)
+                }
                 (None, None) => return Err(corrupt(arn, "a history item without its event")),
             };
             events.push(event.map_err(|x| corrupt(arn, x))?);

@@ -48,7 +48,7 @@ pub async fn start(
         };
         return queues::send_task(aws, meter, &msg, delay).await;
     }
-    let input = serde_json::to_string(&TransitionMessage {
+    let input = stepwise_engine::deep::to_string(&TransitionMessage {
         execution: execution.to_string(),
         event: Event::TimerFired { timer },
         usage: None,

@@ -8,6 +8,8 @@
 //! in SQS and Scheduler on AWS: see [`timers_and_inflight_are_kept`], run on SQLite only).
 //! [`run_all`] runs every shared case.
 
+pub mod deep;
+
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use stepwise_engine::{Command, ExecutionInfo, ExecutionState, HistoryEvent, Status};
@@ -697,4 +699,5 @@ pub async fn run_all<S: ApiStore>(store: &S, ns: &str) {
     task_tokens_record_their_task(store, &format!("{ns}4")).await;
     activity_tasks_are_handed_out_once(store, &format!("{ns}5")).await;
     records_are_kept_by_kind_and_arn(store, &format!("{ns}6")).await;
+    deep::payloads_of_any_depth_are_kept(store, &format!("{ns}7")).await;
 }

@@ -95,36 +95,17 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
     /// Picks up every running execution after a restart: starts those whose Start was never
     /// applied, dispatches outboxes left by a crash, re-arms pending timers and re-sends task
     /// invocations that were in flight.
+    ///
+    /// One execution that cannot be resumed (its record unreadable, say) is reported on stderr
+    /// and left as it is; it never keeps the others, or the server, from starting.
     pub async fn recover(&self) -> Result<usize, StoreError> {
         let timers = self.store.timers().await?;
         let inflight = self.store.inflight().await?;
         let mut covered: HashSet<(String, u64)> = HashSet::new();
         let arns = self.store.running_executions().await?;
         for arn in &arns {
-            let Some(ex) = self.store.load(arn).await? else {
-                continue;
-            };
-            if ex.version == 0 {
-                if let Ok(Some(row)) = self.store.execution_row(arn).await {
-                    let input: Value = serde_json::from_str(&row.meta.input).unwrap_or(Value::Null);
-                    self.submit(arn, Event::Start { input });
-                }
-                continue;
-            }
-            if !ex.outbox.is_empty() {
-                for c in &ex.outbox {
-                    match c {
-                        Command::InvokeTask { task, .. } => {
-                            covered.insert((arn.clone(), *task));
-                        }
-                        Command::StartTimer { timer, .. } => {
-                            covered.insert((arn.clone(), *timer));
-                        }
-                        _ => {}
-                    }
-                }
-                self.dispatch_all(&ex, &ex.outbox).await?;
-                self.store.clear_outbox(arn, ex.version).await?;
+            if let Err(e) = self.recover_one(arn, &mut covered).await {
+                eprintln!("stepwise: execution {arn} could not be resumed: {e}");
             }
         }
         for t in timers {
@@ -139,15 +120,54 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
             if covered.contains(&(arn.clone(), *task)) {
                 continue;
             }
-            if let Some(ex) = self.store.load(&arn).await? {
-                if ex.state.status == Status::Running {
+            let resumed = match self.store.load(&arn).await {
+                Ok(Some(ex)) if ex.state.status == Status::Running => {
                     self.spawn_invocation(&ex, &cmd);
-                } else {
-                    self.store.delete_inflight(&arn, *task).await?;
+                    Ok(())
                 }
+                Ok(Some(_)) => self.store.delete_inflight(&arn, *task).await,
+                Ok(None) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = resumed {
+                eprintln!("stepwise: task {task} of execution {arn} could not be resumed: {e}");
             }
         }
         Ok(arns.len())
+    }
+
+    async fn recover_one(
+        &self,
+        arn: &str,
+        covered: &mut HashSet<(String, u64)>,
+    ) -> Result<(), StoreError> {
+        let Some(ex) = self.store.load(arn).await? else {
+            return Ok(());
+        };
+        if ex.version == 0 {
+            if let Some(row) = self.store.execution_row(arn).await? {
+                let input: Value = stepwise_engine::deep::from_str(&row.meta.input)
+                    .map_err(|e| StoreError::Other(format!("stored input: {e}")))?;
+                self.submit(arn, Event::Start { input });
+            }
+            return Ok(());
+        }
+        if !ex.outbox.is_empty() {
+            for c in &ex.outbox {
+                match c {
+                    Command::InvokeTask { task, .. } => {
+                        covered.insert((arn.to_string(), *task));
+                    }
+                    Command::StartTimer { timer, .. } => {
+                        covered.insert((arn.to_string(), *timer));
+                    }
+                    _ => {}
+                }
+            }
+            self.dispatch_all(&ex, &ex.outbox).await?;
+            self.store.clear_outbox(arn, ex.version).await?;
+        }
+        Ok(())
     }
 
     fn arm_timer(&self, arn: String, timer: u64, at_ms: i64) {
@@ -247,7 +267,7 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                     }
                     if resource.is_activity() {
                         let token = task_token.clone().unwrap_or_default();
-                        let input = serde_json::to_string(parameters)
+                        let input = stepwise_engine::deep::to_string(parameters)
                             .map_err(|e| StoreError::Other(e.to_string()))?;
                         self.store
                             .push_activity_task(resource.arn(), &ActivityTask { token, input })

@@ -127,7 +127,7 @@ impl SqliteStore {
             .optional()
             .map_err(db_err)
         })?;
-        body.map(|b| serde_json::from_str(&b).map_err(json_err))
+        body.map(|b| stepwise_engine::deep::from_str(&b).map_err(json_err))
             .transpose()
     }
 
@@ -137,10 +137,10 @@ impl SqliteStore {
         expected: u64,
         history: &[HistoryEvent],
     ) -> Result<(), StoreError> {
-        let body = serde_json::to_string(next).map_err(json_err)?;
+        let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
         let rows: Vec<(u64, String)> = history
             .iter()
-            .map(|h| Ok((h.id, serde_json::to_string(h).map_err(json_err)?)))
+            .map(|h| Ok((h.id, stepwise_engine::deep::to_string(h).map_err(json_err)?)))
             .collect::<Result<_, StoreError>>()?;
         self.with(|c| {
             let tx = c.transaction().map_err(db_err)?;
@@ -186,7 +186,7 @@ impl SqliteStore {
             return Ok(());
         }
         e.outbox.clear();
-        let body = serde_json::to_string(&e).map_err(json_err)?;
+        let body = stepwise_engine::deep::to_string(&e).map_err(json_err)?;
         self.with(|c| {
             c.execute(
                 "UPDATE executions SET body = ?1, has_outbox = 0 WHERE arn = ?2 AND version = ?3",
@@ -245,14 +245,14 @@ impl SqliteStore {
                 kind,
                 arn: arn.to_string(),
                 parent,
-                body: serde_json::from_str(&body).map_err(json_err)?,
+                body: stepwise_engine::deep::from_str(&body).map_err(json_err)?,
             })
         })
         .transpose()
     }
 
     fn put_resource_sync(&self, r: &Resource, create_only: bool) -> Result<(), StoreError> {
-        let body = serde_json::to_string(&r.body).map_err(json_err)?;
+        let body = stepwise_engine::deep::to_string(&r.body).map_err(json_err)?;
         self.with(|c| {
             let sql = if create_only {
                 "INSERT OR IGNORE INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)"
@@ -291,16 +291,27 @@ impl SqliteStore {
                 .map_err(db_err)?;
             Ok(rows)
         })?;
-        rows.into_iter()
-            .map(|(arn, parent, body)| {
-                Ok(Resource {
-                    kind,
-                    arn,
-                    parent,
-                    body: serde_json::from_str(&body).map_err(json_err)?,
-                })
-            })
-            .collect()
+        // One unreadable record is reported and left out of the list, never the end of it.
+        Ok(rows
+            .into_iter()
+            .filter_map(
+                |(arn, parent, body)| match stepwise_engine::deep::from_str(&body) {
+                    Ok(body) => Some(Resource {
+                        kind,
+                        arn,
+                        parent,
+                        body,
+                    }),
+                    Err(e) => {
+                        eprintln!(
+                            "stepwise: the {} record {arn} is unreadable: {e}",
+                            kind.as_str()
+                        );
+                        None
+                    }
+                },
+            )
+            .collect())
     }
 
     fn row_from(
@@ -310,7 +321,7 @@ impl SqliteStore {
         redrive_count: u32,
     ) -> Result<ExecutionRow, StoreError> {
         Ok(ExecutionRow {
-            meta: serde_json::from_str(&meta).map_err(json_err)?,
+            meta: stepwise_engine::deep::from_str(&meta).map_err(json_err)?,
             status,
             stop_ms,
             redrive_count,
@@ -350,9 +361,17 @@ impl SqliteStore {
                 .map_err(db_err)?;
             Ok(rows)
         })?;
-        rows.into_iter()
-            .map(|(m, s, stop, rc)| Self::row_from(m, s, stop, rc))
-            .collect()
+        // One unreadable row is reported and left out of the list, never the end of it.
+        Ok(rows
+            .into_iter()
+            .filter_map(|(m, s, stop, rc)| match Self::row_from(m, s, stop, rc) {
+                Ok(row) => Some(row),
+                Err(e) => {
+                    eprintln!("stepwise: an execution's listing row is unreadable: {e}");
+                    None
+                }
+            })
+            .collect())
     }
 }
 
@@ -440,8 +459,8 @@ impl ApiStore for SqliteStore {
         meta: &ExecutionMeta,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let r = (|| {
-            let body = serde_json::to_string(execution).map_err(json_err)?;
-            let m = serde_json::to_string(meta).map_err(json_err)?;
+            let body = stepwise_engine::deep::to_string(execution).map_err(json_err)?;
+            let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
             self.with(|c| {
                 let n = c
                     .execute(
@@ -527,7 +546,7 @@ impl ApiStore for SqliteStore {
             })
             .and_then(|rows| {
                 rows.iter()
-                    .map(|b| serde_json::from_str(b).map_err(json_err))
+                    .map(|b| stepwise_engine::deep::from_str(b).map_err(json_err))
                     .collect()
             });
         ready(r)
@@ -704,7 +723,7 @@ impl ApiStore for SqliteStore {
             let Command::InvokeTask { task, .. } = command else {
                 return Ok(());
             };
-            let body = serde_json::to_string(command).map_err(json_err)?;
+            let body = stepwise_engine::deep::to_string(command).map_err(json_err)?;
             self.with(|c| {
                 c.execute(
                     "INSERT OR REPLACE INTO inflight(arn, task, command) VALUES (?1, ?2, ?3)",
@@ -745,9 +764,16 @@ impl ApiStore for SqliteStore {
                     .map_err(db_err)?;
                 Ok(rows)
             })
-            .and_then(|rows| {
+            .map(|rows| {
+                // One unreadable row is reported and left out, never the end of a restart.
                 rows.into_iter()
-                    .map(|(a, c)| Ok((a, serde_json::from_str(&c).map_err(json_err)?)))
+                    .filter_map(|(a, c)| match stepwise_engine::deep::from_str(&c) {
+                        Ok(command) => Some((a, command)),
+                        Err(e) => {
+                            eprintln!("stepwise: an in-flight task of {a} is unreadable: {e}");
+                            None
+                        }
+                    })
                     .collect()
             });
         ready(r)

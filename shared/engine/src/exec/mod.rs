@@ -77,7 +77,7 @@ pub(crate) struct Engine<'d> {
 }
 
 pub(crate) fn to_text(v: &Value) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+    crate::deep::to_string(v).unwrap_or_default()
 }
 
 impl<'d> Engine<'d> {
