@@ -570,6 +570,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 Event::Redrive {
                     from_state: None,
                     input: None,
+                    resume: None,
                 },
             )
             .await?
