@@ -3,6 +3,7 @@
 mod client;
 mod cost;
 mod progress;
+mod resume;
 mod serve;
 
 use anyhow::{bail, Context, Result};
@@ -73,6 +74,11 @@ enum Cmd {
     },
     /// Serve the Step Functions API (awsJson1_0) on a durable embedded store.
     Serve(serve::ServeArgs),
+    /// Resume an ended execution from any state, with its recorded input or a new one
+    /// (Stepwise's ResumeExecution, on serve or the serverless API).
+    Resume(resume::ResumeArgs),
+    /// Start a new execution at a state (Stepwise's StartExecutionFromState).
+    Start(resume::StartArgs),
 }
 
 #[derive(Args)]
@@ -106,6 +112,9 @@ struct RunArgs {
     /// Don't show live progress, even on a terminal.
     #[arg(long, short)]
     quiet: bool,
+    /// Start at this top-level state instead of `StartAt` (the input is that state's input).
+    #[arg(long = "from")]
+    from: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -144,6 +153,14 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Cmd::Serve(args) => async_main(serve::serve(args)),
+        Cmd::Resume(args) => async_main(async move {
+            resume::resume(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::Start(args) => async_main(async move {
+            resume::start(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
     };
     match result {
         Ok(code) => code,
@@ -220,6 +237,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         None => args.input.clone(),
     };
     let input: Value = serde_json::from_str(&input_text).context("the input is not valid JSON")?;
+    if let Some(state) = &args.from {
+        if !def.root().states.iter().any(|s| &s.name == state) {
+            bail!(
+                "--from: no top-level state '{state}' in {}",
+                args.file.display()
+            );
+        }
+    }
 
     let mut router = TaskRouter::new();
     if let Some(path) = &args.mock_config {
@@ -254,6 +279,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         skip_waits,
         test_case: args.test_case.clone(),
+        start_at: args.from.clone(),
     };
     let live = !args.quiet && std::io::stderr().is_terminal();
     let history: Option<Box<dyn std::io::Write + Send>> = match &args.history {

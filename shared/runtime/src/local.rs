@@ -24,6 +24,8 @@ pub struct RunOptions {
     pub skip_waits: bool,
     /// The mock test case to serve tasks from.
     pub test_case: Option<String>,
+    /// Start at this top-level state instead of `StartAt` (beyond AWS).
+    pub start_at: Option<String>,
 }
 
 /// Something told about the execution as it goes (live progress, `--history`).
@@ -73,6 +75,7 @@ pub async fn run_execution(
     let sm_name = info.state_machine_name.clone();
     let start_ms = info.start_time_ms;
     let mut state = ExecutionState::new(info);
+    state.start_at = options.start_at.clone();
     let mut event = Some((start_ms, Event::Start { input }));
 
     loop {
