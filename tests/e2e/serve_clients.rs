@@ -91,3 +91,13 @@ fn aws_cli_against_serve() {
         run_pytest("test_cli.py");
     }
 }
+
+/// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed
+/// requests, boto3 and the `stepwise resume` / `stepwise start` commands
+/// (`tests/api/test_resume.py`).
+#[test]
+fn resume_through_boto3_against_serve() {
+    if python_has("boto3, pytest") {
+        run_pytest("test_resume.py");
+    }
+}

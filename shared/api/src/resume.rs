@@ -18,7 +18,7 @@
 use crate::error::{ApiError, ApiResult, Shown};
 use crate::req::{ts, Req};
 use crate::{Service, MAX_PAYLOAD};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use stepwise_asl::model::Definition;
 use stepwise_engine::resume::{plan, ResumeError, ResumeRequest};
 use stepwise_engine::{Event, HistoryEvent};
@@ -31,6 +31,8 @@ pub(crate) struct StartPoint {
     pub state: String,
     /// The execution it came from, if any.
     pub source_execution_arn: Option<String>,
+    /// The variables the state had there.
+    pub variables: Option<Map<String, Value>>,
 }
 
 /// How many history events one read takes.
@@ -164,15 +166,20 @@ impl<S: ApiStore + 'static> Service<S> {
         let state = r.str("stateName")?;
         let source = r.opt_str("sourceExecutionArn")?;
         let mut input = r.opt_str("input")?;
+        let mut variables = None;
         if let Some(src) = &source {
             let (_, ex) = self.execution(src).await?;
-            if input.is_none() {
-                // The state's input in the source execution, as a resume would take it.
-                let def = self.definition_of(&ex).await?;
+            // The state's input (unless given) and variables in the source execution, as a
+            // resume would take them.
+            let def = self.definition_of(&ex).await?;
+            if def.root().states.iter().any(|s| s.name == state) {
                 let history = self.full_history(src).await?;
                 let req = ResumeRequest {
                     state: state.clone(),
-                    input: None,
+                    input: match &input {
+                        Some(t) => Some(parse_input(t)?),
+                        None => None,
+                    },
                     map_iteration_index: None,
                     include_succeeded: true,
                 };
@@ -184,17 +191,16 @@ impl<S: ApiStore + 'static> Service<S> {
                     )),
                     other => resume_error(src, other),
                 })?;
-                if point.inner.is_some() {
-                    return Err(ApiError::validation(format!(
-                        "State '{state}' is inside a Parallel or a Map: a new execution starts at a top-level state"
-                    )));
+                if input.is_none() {
+                    input = Some(serde_json::to_string(&point.input).unwrap_or_default());
                 }
-                input = Some(serde_json::to_string(&point.input).unwrap_or_default());
+                variables = Some(point.variables);
             }
         }
         let at = StartPoint {
             state,
             source_execution_arn: source,
+            variables,
         };
         let (arn, start) = self
             .start_from(

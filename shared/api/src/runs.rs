@@ -207,6 +207,7 @@ impl<S: ApiStore + 'static> Service<S> {
         if let Some(at) = at {
             state.start_at = Some(at.state);
             state.source_execution_arn = at.source_execution_arn;
+            state.start_variables = at.variables;
         }
         let stored = StoredExecution {
             arn: arn.clone(),

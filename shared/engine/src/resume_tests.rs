@@ -388,6 +388,7 @@ fn a_new_execution_starts_at_a_state_and_names_its_source() {
     let def = Definition::from_json(PIPELINE).expect("valid");
     let mut st = ExecutionState::new(info());
     st.start_at = Some("Done".into());
+    st.start_variables = json!({"batch": "b9"}).as_object().cloned();
     st.source_execution_arn = Some("arn:aws:states:us-east-1:123456789012:execution:m:old".into());
     let r = Run::start_with(&def, st, json!({"n": 2}));
     assert_eq!(
@@ -550,4 +551,23 @@ fn resume_inside_a_map_iteration_reruns_only_that_iteration_and_the_unfinished()
     r.succeed(tasks[1].0, json!("r2"));
     assert_eq!(r.state.status, Status::Succeeded);
     assert_eq!(r.state.output, Some(json!(["r0", "r1", "r2"])));
+}
+
+#[test]
+fn a_new_execution_at_a_state_begins_with_the_given_variables() {
+    let def = Definition::from_json(PIPELINE).expect("valid");
+    let mut st = ExecutionState::new(info());
+    st.start_at = Some("Report".into());
+    st.start_variables = json!({"batch": "b9"}).as_object().cloned();
+    let r = Run::start_with(&def, st, json!({"n": 2}));
+    assert_eq!(r.state.status, Status::Succeeded);
+    assert_eq!(
+        r.state.output,
+        Some(json!({"report": {"n": 2}, "batch": "b9"}))
+    );
+    // without them, the variable is not defined: the state fails as AWS would
+    let mut st = ExecutionState::new(info());
+    st.start_at = Some("Report".into());
+    let r = Run::start_with(&def, st, json!({"n": 2}));
+    assert_eq!(r.state.status, Status::Failed);
 }

@@ -77,7 +77,10 @@ impl<'d> Engine<'d> {
             state: start.unwrap_or(root.start_at),
             parent: None,
             input,
-            variables: Map::new(),
+            variables: match start {
+                Some(_) => self.s.start_variables.take().unwrap_or_default(),
+                None => Map::new(),
+            },
             phase: Phase::Enter,
             entered_event: 0,
             entered_ms: self.now,

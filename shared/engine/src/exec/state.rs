@@ -43,6 +43,10 @@ pub struct ExecutionState {
     /// The execution a new one started at a state came from, when it came from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_execution_arn: Option<String>,
+    /// The variables a new execution started at a state begins with (those the state had in
+    /// the source execution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_variables: Option<Map<String, Value>>,
     /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_inner: Option<PendingInner>,
@@ -201,6 +205,7 @@ impl ExecutionState {
             redrive_point: None,
             start_at: None,
             source_execution_arn: None,
+            start_variables: None,
             resume_inner: None,
             last_event_id: 0,
             transitions: 0,
