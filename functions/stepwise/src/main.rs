@@ -85,9 +85,9 @@ enum Cmd {
 struct RunArgs {
     /// The definition (`.asl.json`).
     file: PathBuf,
-    /// The execution input: JSON text, or `@path` to read it from a file.
-    #[arg(long, default_value = "{}")]
-    input: String,
+    /// The execution input: JSON text, or `@path` to read it from a file (default `{}`).
+    #[arg(long)]
+    input: Option<String>,
     /// A Step Functions Local mock configuration file (MockConfigFile.json).
     #[arg(long, requires = "test_case")]
     mock_config: Option<PathBuf>,
@@ -115,6 +115,10 @@ struct RunArgs {
     /// Start at this top-level state instead of `StartAt` (the input is that state's input).
     #[arg(long = "from")]
     from: Option<String>,
+    /// With `--from`: resume a run recorded with `--history FILE`: the state gets the input
+    /// (unless `--input`) and the variables it had in that run.
+    #[arg(long, requires = "from")]
+    resume: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -230,13 +234,13 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let def = Definition::from_json(&text)
         .map_err(|e| anyhow::anyhow!("{} at {}", e.message, e.location))?;
-    let input_text = match args.input.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading input {path}"))?
-        }
-        None => args.input.clone(),
+    let given = match &args.input {
+        Some(arg) => Some(
+            serde_json::from_str::<Value>(&resume::json_arg(arg)?)
+                .context("the input is not valid JSON")?,
+        ),
+        None => None,
     };
-    let input: Value = serde_json::from_str(&input_text).context("the input is not valid JSON")?;
     if let Some(state) = &args.from {
         if !def.root().states.iter().any(|s| &s.name == state) {
             bail!(
@@ -245,6 +249,16 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             );
         }
     }
+    let (input, start_variables) = match (&args.resume, &args.from) {
+        (Some(path), Some(state)) => {
+            let (input, vars) = resume::from_history_file(&def, path, state, given)?;
+            (input, Some(vars))
+        }
+        _ => (
+            given.unwrap_or_else(|| Value::Object(Default::default())),
+            None,
+        ),
+    };
 
     let mut router = TaskRouter::new();
     if let Some(path) = &args.mock_config {
@@ -280,6 +294,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         skip_waits,
         test_case: args.test_case.clone(),
         start_at: args.from.clone(),
+        start_variables,
     };
     let live = !args.quiet && std::io::stderr().is_terminal();
     let history: Option<Box<dyn std::io::Write + Send>> = match &args.history {

@@ -1,11 +1,16 @@
 //! `stepwise resume` and `stepwise start --at`: Stepwise's own ResumeExecution and
 //! StartExecutionFromState actions, called on `stepwise serve` or a deployed Stepwise API
-//! (signed with SigV4, as `stepwise call` does).
+//! (signed with SigV4, as `stepwise call` does); and `stepwise run --resume HISTORY --from
+//! STATE`, which takes the state's input and variables from a run recorded with `--history`.
 
 use crate::client;
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
+use std::path::Path;
+use stepwise_asl::model::Definition;
+use stepwise_engine::resume::{plan, ResumeRequest};
+use stepwise_engine::{ExecutionInfo, ExecutionState, HistoryEvent, Status};
 
 /// Where the API is.
 #[derive(Args)]
@@ -121,4 +126,76 @@ pub async fn start(args: StartArgs) -> Result<()> {
     let out = args.endpoint.call("StartExecutionFromState", &body).await?;
     println!("{out}");
     Ok(())
+}
+
+/// The input (unless `given`) and variables `state` had in the run recorded in `path` (the JSON
+/// lines `stepwise run --history` writes, GetExecutionHistory's events).
+pub fn from_history_file(
+    def: &Definition,
+    path: &Path,
+    state: &str,
+    given: Option<Value>,
+) -> Result<(Value, Map<String, Value>)> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the history {}", path.display()))?;
+    let mut events = Vec::new();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: not JSON", path.display(), n + 1))?;
+        events.push(
+            api_event(&v).with_context(|| {
+                format!("{} line {}: not a history event", path.display(), n + 1)
+            })?,
+        );
+    }
+    let mut recorded = ExecutionState::new(ExecutionInfo {
+        execution_arn: String::new(),
+        name: String::new(),
+        state_machine_arn: String::new(),
+        state_machine_name: String::new(),
+        role_arn: String::new(),
+        start_time_ms: 0,
+        redrive_count: 0,
+        seed: 0,
+    });
+    // A recorded run can be resumed whatever its end (and a run cut short too).
+    recorded.status = Status::Failed;
+    let req = ResumeRequest {
+        state: state.to_string(),
+        input: given,
+        map_iteration_index: None,
+        include_succeeded: true,
+    };
+    let point = plan(def, &recorded, &events, &req)?;
+    if point.inner.is_some() {
+        bail!("--from '{state}': a local run resumes at a top-level state");
+    }
+    Ok((point.input, point.variables))
+}
+
+/// A history event from its API form (`id`, `previousEventId`, `type`, `...EventDetails`).
+fn api_event(v: &Value) -> Option<HistoryEvent> {
+    let o = v.as_object()?;
+    let details = o
+        .iter()
+        .find(|(k, _)| k.ends_with("EventDetails"))
+        .map(|(_, d)| d.clone());
+    Some(HistoryEvent {
+        id: o.get("id")?.as_u64()?,
+        previous_event_id: o
+            .get("previousEventId")
+            .and_then(Value::as_u64)
+            .unwrap_or(0),
+        timestamp_ms: o
+            .get("timestamp")
+            .and_then(Value::as_f64)
+            .map(|t| (t * 1000.0) as i64)
+            .unwrap_or(0),
+        event_type: o.get("type")?.as_str()?.to_string(),
+        details,
+    })
 }

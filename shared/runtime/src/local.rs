@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub test_case: Option<String>,
     /// Start at this top-level state instead of `StartAt` (beyond AWS).
     pub start_at: Option<String>,
+    /// The variables the execution begins with at `start_at`.
+    pub start_variables: Option<serde_json::Map<String, Value>>,
 }
 
 /// Something told about the execution as it goes (live progress, `--history`).
@@ -76,6 +78,7 @@ pub async fn run_execution(
     let start_ms = info.start_time_ms;
     let mut state = ExecutionState::new(info);
     state.start_at = options.start_at.clone();
+    state.start_variables = options.start_variables.clone();
     let mut event = Some((start_ms, Event::Start { input }));
 
     loop {
