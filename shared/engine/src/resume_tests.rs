@@ -571,3 +571,87 @@ fn a_new_execution_at_a_state_begins_with_the_given_variables() {
     let r = Run::start_with(&def, st, json!({"n": 2}));
     assert_eq!(r.state.status, Status::Failed);
 }
+
+#[test]
+fn a_map_resumed_twice_keeps_what_each_run_finished() {
+    let def = Definition::from_json(MAP).expect("valid");
+    let mut r = Run::start(&def, json!({"items": [10, 20, 30]}));
+    let tasks = r.tasks();
+    r.succeed(tasks[0].0, json!("r0"));
+    r.fail(tasks[1].0);
+    let mut q = req("Work", None);
+    q.map_iteration_index = Some(1);
+    let point = r.plan(&q).expect("planned");
+    r.resume(point);
+    // this time iteration 1 succeeds and iteration 2 fails
+    let tasks = r.tasks();
+    r.succeed(tasks[0].0, json!("r1"));
+    r.fail(tasks[1].0);
+    assert_eq!(r.state.status, Status::Failed);
+    // Iteration 0 ran only in the first run: its result is still found there.
+    let mut q = req("Double", None);
+    q.map_iteration_index = Some(2);
+    let point = r.plan(&q).expect("planned");
+    let inner = point.inner.clone().expect("inner");
+    assert_eq!(inner.input, json!(30));
+    assert_eq!(inner.kept, vec![(0, json!("r0")), (1, json!("r1"))]);
+    let events = r.resume(point);
+    let starts: Vec<&Value> = events
+        .iter()
+        .filter(|e| e.0 == "MapIterationStarted")
+        .map(|e| &e.2["index"])
+        .collect();
+    assert_eq!(starts, [&json!(2)]);
+    let tasks = r.tasks();
+    r.succeed(tasks[0].0, json!("r2"));
+    assert_eq!(r.state.output, Some(json!(["r0", "r1", "r2"])));
+    assert_eq!(r.state.info.redrive_count, 2);
+}
+
+#[test]
+fn nested_states_need_their_enclosing_state_entered_and_one_level_only() {
+    let def = Definition::from_json(PARALLEL).expect("valid");
+    // Prep fails before the Parallel is ever entered.
+    let mut st = ExecutionState::new(info());
+    st.start_at = Some("After".into());
+    let mut r = Run::start_with(&def, st, json!({}));
+    r.state.status = Status::Failed;
+    assert_eq!(
+        r.plan(&req("Slow", Some(json!({})))),
+        Err(ResumeError::EnclosingNotReached {
+            state: "Slow".into(),
+            enclosing: "Both".into()
+        })
+    );
+    let deep = Definition::from_json(
+        r#"{"StartAt":"P","States":{"P":{"Type":"Parallel","End":true,"Branches":[
+            {"StartAt":"Q","States":{"Q":{"Type":"Parallel","End":true,"Branches":[
+                {"StartAt":"Deep","States":{"Deep":{"Type":"Pass","End":true}}}]}}}]}}}"#,
+    )
+    .expect("valid");
+    r.def = &deep;
+    assert_eq!(
+        r.plan(&req("Deep", None)),
+        Err(ResumeError::TooDeep("Deep".into()))
+    );
+}
+
+#[test]
+fn timed_out_and_aborted_executions_resume() {
+    let def = Definition::from_json(PIPELINE).expect("valid");
+    let mut r = Run::start(&def, json!({}));
+    r.apply(Event::Stop {
+        error: None,
+        cause: None,
+    });
+    assert_eq!(r.state.status, Status::Aborted);
+    let point = r.plan(&req("Save", None)).expect("planned");
+    let events = r.resume(point);
+    assert_eq!(
+        events[0].2,
+        json!({"redriveCount": 1, "stateName": "Save", "inputReplaced": false})
+    );
+    assert_eq!(r.state.status, Status::Running);
+    r.state.status = Status::TimedOut;
+    assert!(r.plan(&req("Load", None)).is_ok());
+}

@@ -113,7 +113,11 @@ impl<'d> Engine<'d> {
                 None => return,
             },
             None => match self.redrive_from(from_state, input) {
-                Some(p) => (p, None),
+                Some(p) => {
+                    // A resume's branch or iteration that never forked is not this redrive's.
+                    self.s.resume_inner = None;
+                    (p, None)
+                }
                 None => return,
             },
         };
