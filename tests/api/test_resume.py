@@ -404,3 +404,17 @@ def test_the_commands(sfn, server):
     assert rc == 0, err
     d = wait_done(sfn, json.loads(out)['executionArn'])
     assert d['status'] == 'SUCCEEDED' and json.loads(d['output']) == {'report': {'x': 1}, 'batch': 'b-7'}, d
+
+
+def test_history_export_writes_every_event(sfn, server, history):
+    # more events than one GetExecutionHistory page (1000): a Map of 400 items, 3 events each
+    sm = create(sfn, {'StartAt': 'Each', 'States': {'Each': {
+        'Type': 'Map', 'End': True, 'ItemsPath': '$.items',
+        'ItemProcessor': {'StartAt': 'One', 'States': {'One': {'Type': 'Pass', 'End': True}}}}}})
+    ex = start(sfn, sm, {'items': list(range(400))})['executionArn']
+    events = history(ex)
+    assert len(events) > 1000
+    rc, out, err = cli(server, 'history', 'export', ex)
+    assert rc == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert lines == events

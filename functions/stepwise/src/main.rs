@@ -2,6 +2,7 @@
 
 mod client;
 mod cost;
+mod history;
 mod progress;
 mod resume;
 mod serve;
@@ -79,6 +80,9 @@ enum Cmd {
     Resume(resume::ResumeArgs),
     /// Start a new execution at a state (Stepwise's StartExecutionFromState).
     Start(resume::StartArgs),
+    /// Execution histories: `export` writes one completely, as JSON lines.
+    #[command(subcommand)]
+    History(history::HistoryCmd),
 }
 
 #[derive(Args)]
@@ -163,6 +167,10 @@ fn main() -> ExitCode {
         }),
         Cmd::Start(args) => async_main(async move {
             resume::start(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::History(cmd) => async_main(async move {
+            history::run(cmd).await?;
             Ok(ExitCode::SUCCESS)
         }),
     };

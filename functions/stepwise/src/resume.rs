@@ -31,7 +31,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    async fn call(&self, action: &str, body: &Value) -> Result<String> {
+    pub async fn call(&self, action: &str, body: &Value) -> Result<String> {
         let name = client::signing_name(&self.endpoint_url, self.sign_as.as_deref());
         client::call(
             &self.endpoint_url,
