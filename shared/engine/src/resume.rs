@@ -21,7 +21,16 @@
 //!   branch/iteration starts at the chosen state (recorded or new input, its variables as they
 //!   were when it entered that state); every other branch/iteration that succeeded in the
 //!   recorded run keeps its recorded result (it does not run again); the others run again
-//!   from their start. The enclosing state must have been entered in the recorded run.
+//!   from their start. The enclosing state must have been entered in the recorded run. The
+//!   records come from its latest entry; a branch or iteration a previous resume kept (so it did
+//!   not run in the latest entry) is looked up in the entries before. The plan applies to the
+//!   enclosing state's first fork only: if that state fails and its Retry runs it again, every
+//!   branch or iteration runs. A distributed Map's iterations record no events in the parent
+//!   history, so a state inside one has no recorded input: it needs one.
+//! - **Deeper** (a Parallel in a Parallel branch, a Map in a Map iteration): refused
+//!   ([`ResumeError::TooDeep`]); resume at the enclosing top-level state or one level inside.
+//! - **A new execution at a state** (`ExecutionState::start_at`, StartExecutionFromState): a
+//!   top-level state only; its `ExecutionStarted` event adds `startAt` and `sourceExecutionArn`.
 //!
 //! How events belong to threads: each thread's events follow one another by
 //! `previousEventId`; a Parallel branch's first event follows the `ParallelStateStarted` (the
