@@ -7,10 +7,15 @@ use super::*;
 /// `Load` fails on its first invocation in an execution and returns on the next.
 const MOCK: &str = r#"{"StateMachines":{
     "job":{"TestCases":{"Fix":{"Load":"FailThenOk"}}},
-    "fan":{"TestCases":{"Fix":{"Upload":"FailThenOk"}}}},
+    "fan":{"TestCases":{"Fix":{"Upload":"FailThenOk"}}},
+    "each":{"TestCases":{"Fix":{"Put":"SecondFails"}}}},
   "MockedResponses":{"FailThenOk":{
     "0":{"Throw":{"Error":"Boom","Cause":"broken"}},
-    "1":{"Return":{"loaded":true}}}}}"#;
+    "1":{"Return":{"loaded":true}}},
+   "SecondFails":{
+    "0":{"Return":"r0"},
+    "1":{"Throw":{"Error":"Boom","Cause":"broken"}},
+    "2-3":{"Return":"again"}}}}"#;
 
 fn job() -> Value {
     json!({"StartAt":"Extract","States":{
@@ -313,6 +318,96 @@ async fn resume_inside_a_parallel_branch_through_the_api_function() {
             "ParallelStateExited",
             "ExecutionSucceeded"
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_inside_a_map_iteration_through_the_api_function() {
+    let Some(h) = harness(Some(MOCK), false).await else {
+        return;
+    };
+    let svc = h.api();
+    let sm = h
+        .create(
+            "each",
+            &json!({"StartAt":"Each","States":{"Each":{"Type":"Map","End":true,
+                "ItemsPath":"$.items","MaxConcurrency":1,
+                "ItemProcessor":{"StartAt":"Shape","States":{
+                    "Shape":{"Type":"Pass","Parameters":{"v.$":"$"},"Next":"Put"},
+                    "Put":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+                           "Parameters":{"FunctionName":"put","Payload.$":"$"},"End":true}}}}}}),
+        )
+        .await;
+    let started = call(
+        &svc,
+        "StartExecution",
+        json!({"stateMachineArn": format!("{sm}#Fix"), "input": "{\"items\":[1,2,3]}"}),
+    )
+    .await;
+    let arn = started["executionArn"].as_str().expect("arn").to_string();
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let n = history_through_api(&svc, &arn, 100, false).await.len() as u64;
+    assert_eq!(
+        call_err(
+            &svc,
+            "ResumeExecution",
+            json!({"executionArn": arn, "stateName": "Put"})
+        )
+        .await,
+        "ValidationException"
+    );
+    call(
+        &svc,
+        "ResumeExecution",
+        json!({"executionArn": arn, "stateName": "Put", "mapIterationIndex": 1}),
+    )
+    .await;
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
+    assert_eq!(d["status"], json!("SUCCEEDED"), "{d}");
+    // iteration 0 kept its recorded result; 1 went on from Put; 2 ran from its start
+    assert_eq!(d["output"], json!(r#"["r0","again","again"]"#));
+    let events = history_through_api(&svc, &arn, 100, false).await;
+    assert_gapless_values(&events);
+    let part = resumed_part(&events, 1);
+    assert_eq!(
+        part[..5],
+        [
+            (
+                "ExecutionRedriven".to_string(),
+                n,
+                json!({"redriveCount": 1, "stateName": "Put", "inputReplaced": false,
+                       "mapIterationIndex": 1})
+            ),
+            (
+                "MapStateEntered".into(),
+                n + 1,
+                entered("Each", r#"{"items":[1,2,3]}"#)
+            ),
+            ("MapStateStarted".into(), n + 2, json!({"length": 3})),
+            (
+                "MapIterationStarted".into(),
+                n + 3,
+                json!({"name": "Each", "index": 1})
+            ),
+            (
+                "TaskStateEntered".into(),
+                n + 4,
+                entered("Put", r#"{"v":2}"#)
+            ),
+        ]
+    );
+    let starts: Vec<&Value> = part
+        .iter()
+        .filter(|p| p.0 == "MapIterationStarted")
+        .map(|p| &p.2["index"])
+        .collect();
+    assert_eq!(starts, [&json!(1), &json!(2)]);
+    assert_eq!(
+        part.last().map(|p| p.0.as_str()),
+        Some("ExecutionSucceeded")
     );
 }
 
