@@ -22,6 +22,10 @@ pub fn shared_dir() -> Option<PathBuf> {
 pub fn stepwise_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
+        // A binary named outright (a build kept apart from a target directory others share).
+        if let Some(bin) = std::env::var_os("STEPWISE_BIN").filter(|b| !b.is_empty()) {
+            return PathBuf::from(bin);
+        }
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let beside = std::env::current_exe().ok().and_then(|exe| {
             exe.parent()

@@ -253,4 +253,65 @@ fn run_takes_deep_input_and_refuses_input_over_256_kib() {
     let o = stepwise(&["run", def, "--input", &arg, "--quiet"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("262144"));
+
+/// The README's resume example: the job fails at Load; after the fix, `--resume` with the
+/// recorded history starts at Load with the input and variables it had (Extract, which the
+/// fixed test case does not mock, does not run again).
+#[test]
+fn resumes_the_nightly_example_at_its_failed_step() {
+    let history = write_temp("nightly-run.jsonl", "");
+    let history = history.to_str().expect("utf-8 path");
+    let first = stepwise(&[
+        "run",
+        "examples/nightly-etl.asl.json",
+        "--mock-config",
+        "examples/nightly-etl.mock.json",
+        "--test-case",
+        "LoadBroken",
+        "--history",
+        history,
+    ]);
+    assert_eq!(first.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&first.stderr).contains("TableLocked"));
+    let fixed = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "examples/nightly-etl.asl.json",
+            "--mock-config",
+            "examples/nightly-etl.mock.json",
+            "--test-case",
+            "LoadFixed",
+            "--resume",
+            history,
+        ];
+        args.extend_from_slice(extra);
+        stepwise(&args)
+    };
+    let o = fixed(&["--from", "Load"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        stdout_json(&o),
+        serde_json::json!({"batch": "nightly-2026-12-01", "count": 3, "loaded": 3})
+    );
+    // a new input replaces the recorded one; the variables stay
+    let o = fixed(&["--from", "Load", "--input", r#"{"rows": [], "count": 0}"#]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(stdout_json(&o)["count"], 0);
+    // a state never reached needs an input; an unknown one is named
+    let o = fixed(&["--from", "Report"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("never entered"));
+    let o = fixed(&["--from", "Nope"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("'Nope'"));
+    // without --resume, --from starts a fresh run at the state with the given input
+    let o = stepwise(&[
+        "run",
+        "examples/nightly-etl.asl.json",
+        "--from",
+        "Report",
+        "--input",
+        r#"{"count": 1, "load": {"loaded": 1}}"#,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "$batch is not defined there");
 }

@@ -125,4 +125,13 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
         tail(&stderr, 4000)
     );
     println!("{stdout}");
+
+/// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed
+/// requests, boto3 and the `stepwise resume` / `stepwise start` commands
+/// (`tests/api/test_resume.py`).
+#[test]
+fn resume_through_boto3_against_serve() {
+    if python_has("boto3, pytest") {
+        run_pytest("test_resume.py");
+    }
 }

@@ -2,7 +2,9 @@
 
 mod client;
 mod cost;
+mod history;
 mod progress;
+mod resume;
 mod serve;
 
 use anyhow::{bail, Context, Result};
@@ -73,15 +75,23 @@ enum Cmd {
     },
     /// Serve the Step Functions API (awsJson1_0) on a durable embedded store.
     Serve(serve::ServeArgs),
+    /// Resume an ended execution from any state, with its recorded input or a new one
+    /// (Stepwise's ResumeExecution, on serve or the serverless API).
+    Resume(resume::ResumeArgs),
+    /// Start a new execution at a state (Stepwise's StartExecutionFromState).
+    Start(resume::StartArgs),
+    /// Execution histories: `export` writes one completely, as JSON lines.
+    #[command(subcommand)]
+    History(history::HistoryCmd),
 }
 
 #[derive(Args)]
 struct RunArgs {
     /// The definition (`.asl.json`).
     file: PathBuf,
-    /// The execution input: JSON text, or `@path` to read it from a file.
-    #[arg(long, default_value = "{}")]
-    input: String,
+    /// The execution input: JSON text, or `@path` to read it from a file (default `{}`).
+    #[arg(long)]
+    input: Option<String>,
     /// A Step Functions Local mock configuration file (MockConfigFile.json).
     #[arg(long, requires = "test_case")]
     mock_config: Option<PathBuf>,
@@ -106,6 +116,13 @@ struct RunArgs {
     /// Don't show live progress, even on a terminal.
     #[arg(long, short)]
     quiet: bool,
+    /// Start at this top-level state instead of `StartAt` (the input is that state's input).
+    #[arg(long = "from")]
+    from: Option<String>,
+    /// With `--from`: resume a run recorded with `--history FILE`: the state gets the input
+    /// (unless `--input`) and the variables it had in that run.
+    #[arg(long, requires = "from")]
+    resume: Option<PathBuf>,
 }
 
 /// The largest input StartExecution takes, in bytes.
@@ -155,6 +172,18 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Cmd::Serve(args) => async_main(serve::serve(args)),
+        Cmd::Resume(args) => async_main(async move {
+            resume::resume(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::Start(args) => async_main(async move {
+            resume::start(args).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::History(cmd) => async_main(async move {
+            history::run(cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
     };
     match result {
         Ok(code) => code,
@@ -245,20 +274,38 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     }
     let def = Definition::from_json(&text)
         .map_err(|e| anyhow::anyhow!("{} at {}", e.message, e.location))?;
-    let input_text = match args.input.strip_prefix('@') {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading input {path}"))?
+    let given = match &args.input {
+        Some(arg) => {
+            let text = resume::json_arg(arg)?;
+            // StartExecution's limit (262,144 bytes of UTF-8), as `serve` refuses it.
+            if text.len() > MAX_INPUT {
+                bail!(
+                    "the input is {} bytes; Step Functions takes at most {MAX_INPUT} (256 KiB)",
+                    text.len()
+                );
+            }
+            Some(deep::from_str::<Value>(&text).context("the input is not valid JSON")?)
         }
-        None => args.input.clone(),
+        None => None,
     };
-    // StartExecution's limit (262,144 bytes of UTF-8), as `serve` refuses it.
-    if input_text.len() > MAX_INPUT {
-        bail!(
-            "the input is {} bytes; Step Functions takes at most {MAX_INPUT} (256 KiB)",
-            input_text.len()
-        );
+    if let Some(state) = &args.from {
+        if !def.root().states.iter().any(|s| &s.name == state) {
+            bail!(
+                "--from: no top-level state '{state}' in {}",
+                args.file.display()
+            );
+        }
     }
-    let input: Value = deep::from_str(&input_text).context("the input is not valid JSON")?;
+    let (input, start_variables) = match (&args.resume, &args.from) {
+        (Some(path), Some(state)) => {
+            let (input, vars) = resume::from_history_file(&def, path, state, given)?;
+            (input, Some(vars))
+        }
+        _ => (
+            given.unwrap_or_else(|| Value::Object(Default::default())),
+            None,
+        ),
+    };
 
     let mut router = TaskRouter::new();
     if let Some(path) = &args.mock_config {
@@ -293,6 +340,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     let options = RunOptions {
         skip_waits,
         test_case: args.test_case.clone(),
+        start_at: args.from.clone(),
+        start_variables,
     };
     let live = !args.quiet && std::io::stderr().is_terminal();
     let history: Option<Box<dyn std::io::Write + Send>> = match &args.history {

@@ -9,6 +9,7 @@ mod machines;
 pub mod nested;
 mod records;
 pub mod req;
+mod resume;
 mod runs;
 mod test_state;
 mod versions;
@@ -145,6 +146,9 @@ actions! {
     "GetExecutionHistory" => get_execution_history,
     "StopExecution" => stop_execution,
     "RedriveExecution" => redrive_execution,
+    // Stepwise's own (beyond AWS): resume from any state, start at a state.
+    "ResumeExecution" => resume_execution,
+    "StartExecutionFromState" => start_execution_from_state,
     "CreateActivity" => create_activity,
     "DescribeActivity" => describe_activity,
     "DeleteActivity" => delete_activity,

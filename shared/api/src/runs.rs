@@ -4,6 +4,7 @@ use crate::error::{ApiError, ApiResult, Shown};
 use crate::machines::sm_missing;
 use crate::records::{default_logging, default_tracing, StateMachineRecord};
 use crate::req::{check_name, decode_token, encode_token, seed, ts, uuid, Arn, Req};
+use crate::resume::{check_start_state, StartPoint};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -25,7 +26,7 @@ pub(crate) struct Target {
     pub sm: StateMachineRecord,
 }
 
-fn exec_missing(arn: &str) -> ApiError {
+pub(crate) fn exec_missing(arn: &str) -> ApiError {
     ApiError::new(
         "ExecutionDoesNotExist",
         format!("Execution Does Not Exist: '{arn}'"),
@@ -146,6 +147,20 @@ impl<S: ApiStore + 'static> Service<S> {
         trace_header: Option<String>,
         sync: bool,
     ) -> ApiResult<(String, i64)> {
+        self.start_from(raw_arn, name, input, trace_header, sync, None)
+            .await
+    }
+
+    /// [`Self::start`], optionally at a top-level state (beyond AWS; see `resume.rs`).
+    pub(crate) async fn start_from(
+        &self,
+        raw_arn: &str,
+        name: Option<String>,
+        input: Option<String>,
+        trace_header: Option<String>,
+        sync: bool,
+        at: Option<StartPoint>,
+    ) -> ApiResult<(String, i64)> {
         let input = input.unwrap_or_else(|| "{}".into());
         if input.len() > MAX_PAYLOAD {
             return Err(too_big("input"));
@@ -174,6 +189,9 @@ impl<S: ApiStore + 'static> Service<S> {
             format!("{prefix}:execution:{sm_name}:{name}")
         };
         let rev = self.revision(&t.sm_arn, t.revision).await?;
+        if let Some(at) = &at {
+            check_start_state(&rev.definition, &at.state)?;
+        }
         let now = wall_clock_ms();
         let info = ExecutionInfo {
             execution_arn: arn.clone(),
@@ -185,11 +203,17 @@ impl<S: ApiStore + 'static> Service<S> {
             redrive_count: 0,
             seed: seed(),
         };
+        let mut state = ExecutionState::new(info);
+        if let Some(at) = at {
+            state.start_at = Some(at.state);
+            state.source_execution_arn = at.source_execution_arn;
+            state.start_variables = at.variables;
+        }
         let stored = StoredExecution {
             arn: arn.clone(),
             state_machine_arn: t.sm_arn.clone(),
             revision: t.revision,
-            state: ExecutionState::new(info),
+            state,
             version: 0,
             outbox: Vec::new(),
             test_case: t.test_case.clone(),
@@ -570,6 +594,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 Event::Redrive {
                     from_state: None,
                     input: None,
+                    resume: None,
                 },
             )
             .await?

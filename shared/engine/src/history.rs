@@ -81,13 +81,18 @@ impl HistoryEvent {
 /// measured against the payload quota, so a payload is serialized once.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EventKind {
+    /// `started_at`: a new execution started at a state (beyond AWS): the state and the
+    /// execution it came from; recorded as extra details only then.
     ExecutionStarted {
         input: String,
         role_arn: String,
         state_machine_arn: String,
+        started_at: Option<(String, Option<String>)>,
     },
+    /// `resumed`: a resume (beyond AWS); a plain redrive has AWS's details only.
     ExecutionRedriven {
         redrive_count: u32,
+        resumed: Option<Resumed>,
     },
     ExecutionSucceeded {
         output: String,
@@ -223,6 +228,15 @@ pub(crate) enum EventKind {
     },
 }
 
+/// Where a resume restarted, as its ExecutionRedriven event records it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Resumed {
+    pub(crate) state_name: String,
+    pub(crate) input_replaced: bool,
+    pub(crate) branch_index: Option<usize>,
+    pub(crate) map_iteration_index: Option<usize>,
+}
+
 /// A service integration as AWS names it in task events: `lambda` and `invoke` for
 /// `arn:aws:states:::lambda:invoke`.
 #[derive(Debug, Clone, PartialEq)]
@@ -275,19 +289,37 @@ impl EventKind {
                 input,
                 role_arn,
                 state_machine_arn,
-            } => (
-                "ExecutionStarted".into(),
-                Some(object!([
+                started_at,
+            } => {
+                let mut d = object!([
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
                     ("roleArn", text(role_arn)),
                     ("stateMachineArn", text(state_machine_arn)),
-                ])),
-            ),
-            ExecutionRedriven { redrive_count } => (
-                "ExecutionRedriven".into(),
-                Some(object!([("redriveCount", Value::from(redrive_count))])),
-            ),
+                ]);
+                if let Some((state, source)) = started_at {
+                    insert_some(&mut d, "startAt", Some(text(state)));
+                    insert_some(&mut d, "sourceExecutionArn", source.map(text));
+                }
+                ("ExecutionStarted".into(), Some(d))
+            }
+            ExecutionRedriven {
+                redrive_count,
+                resumed,
+            } => {
+                let mut d = object!([("redriveCount", Value::from(redrive_count))]);
+                if let Some(r) = resumed {
+                    insert_some(&mut d, "stateName", Some(text(r.state_name)));
+                    insert_some(&mut d, "inputReplaced", Some(Value::Bool(r.input_replaced)));
+                    insert_some(&mut d, "branchIndex", r.branch_index.map(Value::from));
+                    insert_some(
+                        &mut d,
+                        "mapIterationIndex",
+                        r.map_iteration_index.map(Value::from),
+                    );
+                }
+                ("ExecutionRedriven".into(), Some(d))
+            }
             ExecutionSucceeded { output } => (
                 "ExecutionSucceeded".into(),
                 Some(object!([

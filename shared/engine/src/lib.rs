@@ -10,6 +10,7 @@ mod context;
 pub mod deep;
 mod exec;
 pub mod history;
+pub mod resume;
 mod rng;
 mod time_fmt;
 
@@ -135,6 +136,10 @@ pub enum Event {
         /// A new input for that state.
         #[serde(default)]
         input: Option<Value>,
+        /// A resume planned by [`resume::plan`] (beyond AWS): it replaces `from_state` and
+        /// `input`, and its ExecutionRedriven event says where and with what input.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<Box<resume::ResumePoint>>,
     },
     /// StopExecution.
     Stop {

@@ -24,6 +24,10 @@ pub struct RunOptions {
     pub skip_waits: bool,
     /// The mock test case to serve tasks from.
     pub test_case: Option<String>,
+    /// Start at this top-level state instead of `StartAt` (beyond AWS).
+    pub start_at: Option<String>,
+    /// The variables the execution begins with at `start_at`.
+    pub start_variables: Option<serde_json::Map<String, Value>>,
 }
 
 /// Something told about the execution as it goes (live progress, `--history`).
@@ -73,6 +77,8 @@ pub async fn run_execution(
     let sm_name = info.state_machine_name.clone();
     let start_ms = info.start_time_ms;
     let mut state = ExecutionState::new(info);
+    state.start_at = options.start_at.clone();
+    state.start_variables = options.start_variables.clone();
     let mut event = Some((start_ms, Event::Start { input }));
 
     loop {

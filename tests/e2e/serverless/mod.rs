@@ -8,7 +8,8 @@
 //!
 //! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
 //!   execution, metering, S3/EventBridge triggers);
-//! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens.
+//! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
+//! - [`resume`]: resume from any state and start at a state through the API Lambda.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -605,4 +606,5 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod resume;
 mod runs;

@@ -1,9 +1,10 @@
 //! The event handlers: start, redrive, stop, task outcomes and timers.
 
 use crate::exec::errors::{data_limit_exceeded, Failure};
-use crate::exec::state::{Phase, RedrivePoint, TaskKind, Thread, Waiter};
+use crate::exec::state::{PendingInner, Phase, RedrivePoint, TaskKind, Thread, Waiter};
 use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
-use crate::history::EventKind;
+use crate::history::{EventKind, Resumed};
+use crate::resume::ResumePoint;
 use crate::{Command, Event, Status, WaitId};
 use serde_json::{Map, Value};
 use stepwise_asl::errors;
@@ -11,8 +12,13 @@ use stepwise_asl::model::StateKind;
 
 impl<'d> Engine<'d> {
     pub(crate) fn apply(&mut self, event: Event) {
-        if let Event::Redrive { from_state, input } = event {
-            self.redrive(from_state, input);
+        if let Event::Redrive {
+            from_state,
+            input,
+            resume,
+        } = event
+        {
+            self.redrive(from_state, input, resume);
             return;
         }
         if self.s.status != Status::Running {
@@ -44,23 +50,37 @@ impl<'d> Engine<'d> {
             return; // already started: a redelivered Start
         }
         self.s.input = input.clone();
+        let root = self.def.root();
+        // A new execution started at a state (beyond AWS) records where, and where it came from.
+        let start = self
+            .s
+            .start_at
+            .as_ref()
+            .and_then(|name| root.states.iter().position(|st| &st.name == name));
+        let started_at = start.and(self.s.start_at.clone()).map(|name| {
+            let source = self.s.source_execution_arn.clone();
+            (name, source)
+        });
         let event = EventKind::ExecutionStarted {
             input: to_text(&input),
             role_arn: self.s.info.role_arn.clone(),
             state_machine_arn: self.s.info.state_machine_arn.clone(),
+            started_at,
         };
         self.emit_raw(0, event);
         if let Some(secs) = self.def.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
             self.start_timer(Waiter::ExecutionTimeout, at);
         }
-        let root = self.def.root();
         let t = Thread {
             machine: 0,
-            state: root.start_at,
+            state: start.unwrap_or(root.start_at),
             parent: None,
             input,
-            variables: Map::new(),
+            variables: match start {
+                Some(_) => self.s.start_variables.take().unwrap_or_default(),
+                None => Map::new(),
+            },
             phase: Phase::Enter,
             entered_event: 0,
             entered_ms: self.now,
@@ -75,31 +95,32 @@ impl<'d> Engine<'d> {
         self.queue.push_back(id);
     }
 
-    pub(crate) fn redrive(&mut self, from_state: Option<String>, input: Option<Value>) {
-        if matches!(self.s.status, Status::Running | Status::Succeeded) {
-            return;
+    pub(crate) fn redrive(
+        &mut self,
+        from_state: Option<String>,
+        input: Option<Value>,
+        resume: Option<Box<ResumePoint>>,
+    ) {
+        let succeeded_too = resume.as_ref().is_some_and(|r| r.include_succeeded);
+        match self.s.status {
+            Status::Running => return,
+            Status::Succeeded if !succeeded_too => return,
+            _ => {}
         }
-        let root = self.def.root();
-        let point = match (&from_state, &self.s.redrive_point) {
-            (Some(name), p) => match root.states.iter().position(|st| &st.name == name) {
-                Some(state) => RedrivePoint {
-                    state,
-                    input: p
-                        .as_ref()
-                        .map(|p| p.input.clone())
-                        .unwrap_or_else(|| self.s.input.clone()),
-                    variables: p.as_ref().map(|p| p.variables.clone()).unwrap_or_default(),
-                },
+        let (point, resumed) = match resume {
+            Some(r) => match self.resume_point(*r) {
+                Some(p) => p,
                 None => return,
             },
-            (None, Some(p)) => p.clone(),
-            (None, None) => RedrivePoint {
-                state: root.start_at,
-                input: self.s.input.clone(),
-                variables: Map::new(),
+            None => match self.redrive_from(from_state, input) {
+                Some(p) => {
+                    // A resume's branch or iteration that never forked is not this redrive's.
+                    self.s.resume_inner = None;
+                    (p, None)
+                }
+                None => return,
             },
         };
-        let input = input.unwrap_or(point.input);
         self.s.info.redrive_count += 1;
         self.s.redrive_ms = Some(self.now);
         self.s.status = Status::Running;
@@ -109,7 +130,11 @@ impl<'d> Engine<'d> {
         self.s.stop_ms = None;
         let prev = self.s.last_event_id;
         let redrive_count = self.s.info.redrive_count;
-        let id = self.emit_raw(prev, EventKind::ExecutionRedriven { redrive_count });
+        let event = EventKind::ExecutionRedriven {
+            redrive_count,
+            resumed,
+        };
+        let id = self.emit_raw(prev, event);
         if let Some(secs) = self.def.timeout_seconds {
             let at = self.now.saturating_add((secs as i64).saturating_mul(1000));
             self.start_timer(Waiter::ExecutionTimeout, at);
@@ -118,7 +143,7 @@ impl<'d> Engine<'d> {
             machine: 0,
             state: point.state,
             parent: None,
-            input,
+            input: point.input,
             variables: point.variables,
             phase: Phase::Enter,
             entered_event: 0,
@@ -131,6 +156,84 @@ impl<'d> Engine<'d> {
         };
         let tid = self.new_thread(t);
         self.queue.push_back(tid);
+    }
+
+    /// A resume's top-level restart point and what its event records; the chosen branch or
+    /// iteration waits in the checkpoint for the enclosing state to fork. `None` when the
+    /// point does not fit this definition.
+    fn resume_point(&mut self, r: ResumePoint) -> Option<(RedrivePoint, Option<Resumed>)> {
+        let root = self.def.root();
+        let state = root.states.iter().position(|st| st.name == r.state)?;
+        let mut resumed = Resumed {
+            state_name: r.state.clone(),
+            input_replaced: r.input_replaced,
+            branch_index: None,
+            map_iteration_index: None,
+        };
+        self.s.resume_inner = None;
+        if let Some(inner) = r.inner {
+            let machine = match &root.states[state].kind {
+                StateKind::Parallel { branches } => branches.get(inner.index).copied(),
+                StateKind::Map(spec) => Some(spec.processor),
+                _ => None,
+            }?;
+            let chosen = self.def.machines[machine]
+                .states
+                .iter()
+                .position(|st| st.name == inner.state)?;
+            resumed.state_name = inner.state.clone();
+            if inner.is_map {
+                resumed.map_iteration_index = Some(inner.index);
+            } else {
+                resumed.branch_index = Some(inner.index);
+            }
+            self.s.resume_inner = Some(PendingInner {
+                enclosing: state,
+                index: inner.index,
+                state: chosen,
+                input: inner.input,
+                variables: inner.variables,
+                kept: inner.kept,
+            });
+        }
+        let point = RedrivePoint {
+            state,
+            input: r.input,
+            variables: r.variables,
+        };
+        Some((point, Some(resumed)))
+    }
+
+    /// A redrive's restart point: where it stopped, or a top-level `from_state`.
+    fn redrive_from(
+        &self,
+        from_state: Option<String>,
+        input: Option<Value>,
+    ) -> Option<RedrivePoint> {
+        let root = self.def.root();
+        let point = match (&from_state, &self.s.redrive_point) {
+            (Some(name), p) => match root.states.iter().position(|st| &st.name == name) {
+                Some(state) => RedrivePoint {
+                    state,
+                    input: p
+                        .as_ref()
+                        .map(|p| p.input.clone())
+                        .unwrap_or_else(|| self.s.input.clone()),
+                    variables: p.as_ref().map(|p| p.variables.clone()).unwrap_or_default(),
+                },
+                None => return None,
+            },
+            (None, Some(p)) => p.clone(),
+            (None, None) => RedrivePoint {
+                state: root.start_at,
+                input: self.s.input.clone(),
+                variables: Map::new(),
+            },
+        };
+        Some(RedrivePoint {
+            input: input.unwrap_or(point.input),
+            ..point
+        })
     }
 
     pub(crate) fn task_outcome(&mut self, task: WaitId, outcome: Result<Value, Failure>) {
@@ -391,6 +494,7 @@ mod redrive_tests {
             Event::Redrive {
                 from_state: None,
                 input: None,
+                resume: None,
             },
         );
         assert_eq!(tr.state.status, Status::Running);
@@ -443,6 +547,7 @@ mod redrive_tests {
             Event::Redrive {
                 from_state: Some("B".into()),
                 input: Some(json!(5)),
+                resume: None,
             },
         );
         assert_eq!(tr.state.status, Status::Succeeded);
@@ -454,6 +559,7 @@ mod redrive_tests {
             Event::Redrive {
                 from_state: None,
                 input: None,
+                resume: None,
             },
         );
         assert!(tr.history.is_empty());

@@ -3,7 +3,7 @@
 
 use crate::exec::dataflow::language;
 use crate::exec::errors::Failure;
-use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
+use crate::exec::state::{Children, PendingInner, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::EventKind;
 use crate::{Command, Status, WaitId};
@@ -46,6 +46,10 @@ impl<'d> Engine<'d> {
                 matches!(ct.phase, Phase::Enter | Phase::Run | Phase::ChildrenDone(_))
             })
         });
+        // Iterations a resume kept do not run.
+        while c.next < c.items.len() && c.kept.contains(&c.next) {
+            c.next += 1;
+        }
         let room = c.max_concurrency == 0 || c.running.len() < c.max_concurrency;
         if busy || !room || c.next >= c.items.len() || c.failure.is_some() {
             t.phase = Phase::Children(c);
@@ -59,7 +63,9 @@ impl<'d> Engine<'d> {
             return;
         };
         let item = c.items[index].clone();
+        let resumed = c.resume_child.take_if(|r| r.index == index);
         let input = match &spec.item_selector {
+            _ if resumed.is_some() => Value::Null,
             Some(sel) => {
                 let r = language(st).item_selector(self, &t, st, sel, &c.effective, index, &item);
                 match r {
@@ -74,9 +80,10 @@ impl<'d> Engine<'d> {
             None => item,
         };
         let hidden = t.hidden || c.distributed;
+        let start = self.def.machines[spec.processor].start_at;
         let mut child = Thread {
             machine: spec.processor,
-            state: self.def.machines[spec.processor].start_at,
+            state: start,
             parent: Some((tid, index)),
             input,
             // A distributed Map's iterations are child executions: they see no outer variables.
@@ -94,6 +101,11 @@ impl<'d> Engine<'d> {
             hidden,
             input_text: None,
         };
+        if let Some(r) = resumed {
+            child.state = r.state;
+            child.input = r.input;
+            child.variables = r.variables;
+        }
         let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
         if !hidden {
             let id = self.emit_raw(t.last_event, EventKind::MapIterationStarted { name, index });
@@ -105,6 +117,15 @@ impl<'d> Engine<'d> {
         t.phase = Phase::Children(c);
         self.s.threads.insert(tid, t);
         self.queue.push_front(cid);
+    }
+
+    /// The chosen branch or iteration of a resume, when `t` is the top-level Parallel/Map it
+    /// is inside (once: a retried Parallel/Map runs every branch or iteration again).
+    pub(crate) fn take_resume_inner(&mut self, t: &Thread) -> Option<PendingInner> {
+        match &self.s.resume_inner {
+            Some(r) if t.parent.is_none() && r.enclosing == t.state => self.s.resume_inner.take(),
+            _ => None,
+        }
     }
 
     pub(crate) fn fail_children_then_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {

@@ -36,6 +36,20 @@ pub struct ExecutionState {
     /// stopped, with its input and variables.
     #[serde(default)]
     pub(crate) redrive_point: Option<RedrivePoint>,
+    /// A new execution that starts at this top-level state instead of `StartAt` (beyond AWS):
+    /// set before [`crate::Event::Start`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_at: Option<String>,
+    /// The execution a new one started at a state came from, when it came from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_execution_arn: Option<String>,
+    /// The variables a new execution started at a state begins with (those the state had in
+    /// the source execution).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_variables: Option<Map<String, Value>>,
+    /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) resume_inner: Option<PendingInner>,
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
@@ -45,6 +59,28 @@ pub struct ExecutionState {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct RedrivePoint {
+    pub(crate) state: StateId,
+    pub(crate) input: Value,
+    pub(crate) variables: Map<String, Value>,
+}
+
+/// The chosen branch or iteration of a resume, for the top-level Parallel/Map it is inside.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingInner {
+    /// The top-level Parallel or Map.
+    pub(crate) enclosing: StateId,
+    pub(crate) index: usize,
+    /// The chosen state, in the branch's or the item processor's machine.
+    pub(crate) state: StateId,
+    pub(crate) input: Value,
+    pub(crate) variables: Map<String, Value>,
+    pub(crate) kept: Vec<(usize, Value)>,
+}
+
+/// A Map iteration that starts at a chosen state instead of the processor's `StartAt`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ResumeChild {
+    pub(crate) index: usize,
     pub(crate) state: StateId,
     pub(crate) input: Value,
     pub(crate) variables: Map<String, Value>,
@@ -145,6 +181,12 @@ pub(crate) struct Children {
     pub(crate) tolerated_count: Option<u64>,
     pub(crate) tolerated_percentage: Option<f64>,
     pub(crate) failure: Option<(String, String)>,
+    /// Map iterations whose recorded result a resume kept: they do not run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kept: Vec<usize>,
+    /// The Map iteration a resume starts at a chosen state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) resume_child: Option<Box<ResumeChild>>,
 }
 
 impl ExecutionState {
@@ -161,6 +203,10 @@ impl ExecutionState {
             stop_ms: None,
             redrive_ms: None,
             redrive_point: None,
+            start_at: None,
+            source_execution_arn: None,
+            start_variables: None,
+            resume_inner: None,
             last_event_id: 0,
             transitions: 0,
             next_wait: 1,

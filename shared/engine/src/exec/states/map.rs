@@ -3,7 +3,7 @@
 use crate::exec::dataflow::{as_count, as_integer, language, not_valid};
 use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
-use crate::exec::state::{Children, Thread};
+use crate::exec::state::{Children, ResumeChild, Thread};
 use crate::exec::Engine;
 use crate::history::EventKind;
 use serde_json::Value;
@@ -118,7 +118,7 @@ impl<'d> Engine<'d> {
             self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
         }
         let n = items.len();
-        let c = Children {
+        let mut c = Children {
             is_map: true,
             distributed,
             effective,
@@ -132,7 +132,28 @@ impl<'d> Engine<'d> {
             tolerated_count,
             tolerated_percentage,
             failure: None,
+            kept: Vec::new(),
+            resume_child: None,
         };
+        // A resume inside an iteration: that iteration starts at the chosen state, the ones
+        // that succeeded in the recorded run keep their results and do not run again.
+        if let Some(r) = self.take_resume_inner(t) {
+            for (i, v) in r.kept {
+                if i < n && i != r.index {
+                    c.results[i] = v;
+                    c.done += 1;
+                    c.kept.push(i);
+                }
+            }
+            if r.index < n {
+                c.resume_child = Some(Box::new(ResumeChild {
+                    index: r.index,
+                    state: r.state,
+                    input: r.input,
+                    variables: r.variables,
+                }));
+            }
+        }
         Ok(Next::Fork(Box::new(c), Vec::new()))
     }
 }

@@ -33,15 +33,35 @@ impl<'d> Engine<'d> {
             tolerated_count: None,
             tolerated_percentage: None,
             failure: None,
+            kept: Vec::new(),
+            resume_child: None,
         };
+        // A resume inside a branch: that branch starts at the chosen state, the branches that
+        // succeeded in the recorded run keep their results.
+        let resume = self.take_resume_inner(t);
         let mut spawned = Vec::new();
         for (i, &m) in branches.iter().enumerate() {
+            if let Some(r) = &resume {
+                if let Some((_, v)) = r.kept.iter().find(|(k, _)| *k == i && i != r.index) {
+                    c.results[i] = v.clone();
+                    c.done += 1;
+                    continue;
+                }
+            }
+            let (state, input, variables) = match &resume {
+                Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone()),
+                _ => (
+                    self.def.machines[m].start_at,
+                    effective.clone(),
+                    t.variables.clone(),
+                ),
+            };
             let child = Thread {
                 machine: m,
-                state: self.def.machines[m].start_at,
+                state,
                 parent: Some((tid, i)),
-                input: effective.clone(),
-                variables: t.variables.clone(),
+                input,
+                variables,
                 phase: Phase::Enter,
                 entered_event: 0,
                 entered_ms: self.now,
