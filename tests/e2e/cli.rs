@@ -253,6 +253,7 @@ fn run_takes_deep_input_and_refuses_input_over_256_kib() {
     let o = stepwise(&["run", def, "--input", &arg, "--quiet"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("262144"));
+}
 
 /// The README's resume example: the job fails at Load; after the fix, `--resume` with the
 /// recorded history starts at Load with the input and variables it had (Extract, which the

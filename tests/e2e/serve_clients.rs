@@ -125,6 +125,7 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
         tail(&stderr, 4000)
     );
     println!("{stdout}");
+}
 
 /// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed
 /// requests, boto3 and the `stepwise resume` / `stepwise start` commands

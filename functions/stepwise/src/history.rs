@@ -46,7 +46,8 @@ pub async fn run(cmd: HistoryCmd) -> Result<()> {
             body["nextToken"] = json!(t);
         }
         let text = endpoint.call("GetExecutionHistory", &body).await?;
-        let page: Value = stepwise_engine::deep::from_str(&text).context("the history page is not JSON")?;
+        let page: Value =
+            stepwise_engine::deep::from_str(&text).context("the history page is not JSON")?;
         for e in page["events"].as_array().into_iter().flatten() {
             writeln!(out, "{e}").context("writing the history")?;
             count += 1;

@@ -192,7 +192,8 @@ impl<S: ApiStore + 'static> Service<S> {
                     other => resume_error(src, other),
                 })?;
                 if input.is_none() {
-                    input = Some(stepwise_engine::deep::to_string(&point.input).unwrap_or_default());
+                    input =
+                        Some(stepwise_engine::deep::to_string(&point.input).unwrap_or_default());
                 }
                 variables = Some(point.variables);
             }
