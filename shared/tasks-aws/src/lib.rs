@@ -2,7 +2,18 @@
 //! (`stepwise_ports::tasks::TaskInvoker`):
 //! - [`LambdaInvoker`]: the Lambda `Invoke` API through `aws-sdk-lambda`, against AWS or a local
 //!   endpoint such as `cargo lambda watch`.
+//! - [`AwsServiceInvoker`] ([`services`]): every other service integration, dispatched by the
+//!   Task's resource: `states:startExecution` ([`states`]), `http:invoke` ([`http_invoke`],
+//!   with EventBridge [`connections`]), `apigateway:invoke` ([`apigateway`]).
+//! - [`wire`]: plain HTTP, SigV4 signing and where each AWS service is reached.
 
+pub mod apigateway;
+pub mod connections;
+pub mod http_invoke;
 pub mod lambda;
+pub mod services;
+pub mod states;
+pub mod wire;
 
 pub use lambda::{LambdaInvoker, LambdaInvokerConfig};
+pub use services::{AwsServiceInvoker, ServiceSettings};

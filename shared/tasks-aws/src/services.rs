@@ -1,0 +1,107 @@
+//! [`AwsServiceInvoker`]: every Task resource other than Lambda and activities, dispatched by
+//! its typed resource:
+//! - `arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]` ->
+//!   [`crate::states`], over the [`StatesApi`] the home gives (in process in `serve` and the
+//!   serverless home, Step Functions' endpoint over HTTP in `run`);
+//! - `arn:aws:states:::http:invoke` -> [`crate::http_invoke`];
+//! - `arn:aws:states:::apigateway:invoke[.waitForTaskToken]` -> [`crate::apigateway`];
+//! - anything else fails with `States.Runtime` naming the resource and the state.
+//!
+//! Where AWS calls go: [`ServiceSettings`] (region, `--aws-endpoint-url`), then the SDKs' own
+//! variables (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, `AWS_REGION`) and the default
+//! credentials chain.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde_json::Value;
+use stepwise_asl::resource::ResourceKind;
+use stepwise_ports::states_api::StatesApi;
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
+
+use crate::connections::{Connections, ConnectionsFileError};
+use crate::states::RemoteStatesApi;
+use crate::wire::AwsEndpoints;
+
+/// Where the integrations' calls go.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// The region (default: `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`).
+    pub region: Option<String>,
+    /// One endpoint for every AWS service (`--aws-endpoint-url`; default `AWS_ENDPOINT_URL`);
+    /// `AWS_ENDPOINT_URL_<SERVICE>` still wins for its service.
+    pub endpoint_url: Option<String>,
+    /// EventBridge connections for `http:invoke` from a file (`--http-connections`) instead of
+    /// EventBridge.
+    pub http_connections: Option<PathBuf>,
+}
+
+/// Serves the service integrations (see the module documentation).
+pub struct AwsServiceInvoker {
+    aws: Arc<AwsEndpoints>,
+    connections: Connections,
+    states: Arc<dyn StatesApi>,
+}
+
+impl AwsServiceInvoker {
+    /// An invoker with these settings; `states:startExecution` goes to Step Functions' endpoint
+    /// until [`Self::with_states_api`] says otherwise.
+    pub fn new(settings: ServiceSettings) -> Result<Self, ConnectionsFileError> {
+        let aws = Arc::new(AwsEndpoints::new(settings.region, settings.endpoint_url));
+        let connections = match &settings.http_connections {
+            Some(path) => Connections::from_file(path)?,
+            None => Connections::from_events(),
+        };
+        Ok(AwsServiceInvoker {
+            states: Arc::new(RemoteStatesApi::new(aws.clone())),
+            aws,
+            connections,
+        })
+    }
+
+    /// Starts child executions with this API (the home's own service).
+    pub fn with_states_api(mut self, api: Arc<dyn StatesApi>) -> Self {
+        self.states = api;
+        self
+    }
+
+    /// Where calls go.
+    pub fn endpoints(&self) -> &AwsEndpoints {
+        &self.aws
+    }
+
+    async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        match req.resource.kind() {
+            ResourceKind::HttpInvoke => {
+                crate::http_invoke::invoke(&req, &self.connections, &self.aws).await
+            }
+            ResourceKind::Optimized { service, action } => {
+                match (service.as_str(), action.as_str()) {
+                    ("states", "startExecution") => {
+                        crate::states::start_execution(self.states.clone(), &req).await
+                    }
+                    ("apigateway", "invoke") => crate::apigateway::invoke(&req, &self.aws).await,
+                    _ => Err(unserved(&req)),
+                }
+            }
+            _ => Err(unserved(&req)),
+        }
+    }
+}
+
+/// The `States.Runtime` failure of a resource nothing serves.
+pub fn unserved(req: &TaskRequest) -> TaskFailure {
+    TaskFailure::runtime(format!(
+        "Cannot run Task state '{}' of state machine '{}': resource '{}' cannot be served: \
+         Stepwise does not implement this integration; mock it with a test case of the mock \
+         configuration file.",
+        req.state_name, req.state_machine_name, req.resource
+    ))
+}
+
+impl TaskInvoker for AwsServiceInvoker {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+        Box::pin(self.run(req))
+    }
+}
