@@ -4,11 +4,12 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
+use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+use stepwise_tasks_aws::{AwsServiceInvoker, ServiceSettings};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -29,13 +30,17 @@ impl Api {
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let store = Arc::new(SqliteStore::open(&dir).expect("open store"));
-        let nested = NestedInvoker::<SqliteStore>::new();
+        let states_api = LateStatesApi::new();
+        let services = AwsServiceInvoker::new(ServiceSettings::default())
+            .expect("services")
+            .with_states_api(states_api.clone());
         let invoker: Arc<dyn TaskInvoker> =
-            Arc::new(TaskRouter::new().with_fallback(nested.clone()));
+            Arc::new(TaskRouter::new().with_fallback(Arc::new(services)));
         let driver =
             EmbeddedDriver::new(store.clone(), invoker, DriverOptions { skip_waits: false });
         let svc = Arc::new(Service::new(store, driver, ServiceConfig::default()));
-        nested.bind(&svc);
+        let as_api: Arc<dyn StatesApi> = svc.clone();
+        states_api.bind(Arc::downgrade(&as_api));
         Api { svc, _dir: dir }
     }
 

@@ -16,7 +16,7 @@ use stepwise_asl::model::Definition;
 use stepwise_engine::{ExecutionInfo, Status};
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
-use stepwise_tasks_aws::LambdaInvoker;
+use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
 /// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
 #[derive(Parser)]
@@ -106,6 +106,16 @@ struct RunArgs {
     /// Don't show live progress, even on a terminal.
     #[arg(long, short)]
     quiet: bool,
+    /// One endpoint for every AWS service the integrations call (LocalStack, moto, a `stepwise
+    /// serve` for states:startExecution, ...): a shortcut for AWS_ENDPOINT_URL;
+    /// AWS_ENDPOINT_URL_<SERVICE> (e.g. AWS_ENDPOINT_URL_SFN) still wins for its service.
+    #[arg(long)]
+    aws_endpoint_url: Option<String>,
+    /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection
+    /// ARN or name; values: CreateConnection's AuthorizationType and AuthParameters) instead
+    /// of EventBridge.
+    #[arg(long)]
+    http_connections: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -221,7 +231,14 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
     };
     let input: Value = serde_json::from_str(&input_text).context("the input is not valid JSON")?;
 
-    let mut router = TaskRouter::new();
+    // Every other integration: states:startExecution goes to the Step Functions endpoint the
+    // SDK configuration names (AWS_ENDPOINT_URL_SFN, --aws-endpoint-url, or AWS).
+    let services = AwsServiceInvoker::new(ServiceSettings {
+        region: None,
+        endpoint_url: args.aws_endpoint_url.clone(),
+        http_connections: args.http_connections.clone(),
+    })?;
+    let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     if let Some(path) = &args.mock_config {
         let config = MockConfig::from_file(path)
             .with_context(|| format!("reading mock config {}", path.display()))?;
