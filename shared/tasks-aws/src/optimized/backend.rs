@@ -43,8 +43,11 @@ pub enum CallFailure {
     },
     /// No HTTP response: connection refused, DNS, I/O, timeout.
     Transport(String),
-    /// The call could not be made at all (the caller rejected the input, unknown operation).
-    Invalid(String),
+    /// The input does not fit the API's model (a wrong type, ...): nothing was sent. Reported
+    /// as the service reports a validation error.
+    Rejected(String),
+    /// The call cannot be made at all (no model for the service or operation).
+    Unavailable(String),
 }
 
 /// Performs AWS API calls. `service` is the API's model name (`sqs`, `dynamodb`,
@@ -126,9 +129,11 @@ impl ServiceNames {
                 format!("{}.SdkClientException", self.prefix),
                 format!("Unable to execute HTTP request: {detail}"),
             ),
-            CallFailure::Invalid(detail) => {
-                TaskFailure::new(format!("{}.SdkClientException", self.prefix), detail)
+            CallFailure::Rejected(detail) => {
+                let code = "ValidationException";
+                TaskFailure::new(self.error_name(code), self.cause(&detail, 400, code, None))
             }
+            CallFailure::Unavailable(detail) => TaskFailure::runtime(detail),
         }
     }
 
@@ -203,16 +208,12 @@ fn header_name(name: &str) -> String {
 /// `{"AllHttpHeaders": {name: [values]}, "HttpHeaders": {name: first value}, "HttpStatusCode"}`
 /// and `{"RequestId"}`.
 pub fn sdk_metadata(reply: &Reply) -> (Value, Value) {
-    let mut names: Vec<String> = Vec::new();
     let mut all: Vec<(String, Vec<Value>)> = Vec::new();
     for (name, value) in &reply.headers {
         let name = header_name(name);
         match all.iter_mut().find(|(n, _)| *n == name) {
             Some((_, values)) => values.push(Value::String(value.clone())),
-            None => {
-                names.push(name.clone());
-                all.push((name, vec![Value::String(value.clone())]));
-            }
+            None => all.push((name, vec![Value::String(value.clone())])),
         }
     }
     all.sort_by_key(|(n, _)| n.to_ascii_lowercase());

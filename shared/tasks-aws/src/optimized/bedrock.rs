@@ -7,6 +7,8 @@
 //! Not supported: the `Input`/`Output` S3 locations (the task fails with `States.Runtime`
 //! saying so).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
 use serde_json::{Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
@@ -67,7 +69,11 @@ pub fn input(req: &TaskRequest) -> Result<Value, TaskFailure> {
     }
     let mut out = Map::new();
     for (k, v) in map {
-        let v = if k == "Body" { params::json_text(v) } else { v };
+        // The body is a blob: base64 text for the caller.
+        let v = match (k.as_str(), params::json_text(v)) {
+            ("Body", Value::String(text)) => Value::String(BASE64.encode(text.as_bytes())),
+            (_, v) => v,
+        };
         out.insert(super::backend::lower_first(&k), v);
     }
     out.entry("contentType")
@@ -84,8 +90,13 @@ pub fn result(output: &Value) -> Value {
         .cloned()
         .unwrap_or(Value::String(JSON.into()));
     let body = match output.get("body") {
-        Some(Value::String(text)) => {
-            serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+        Some(Value::String(encoded)) => {
+            let text = BASE64
+                .decode(encoded)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .unwrap_or_else(|| encoded.clone());
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
         }
         Some(other) => other.clone(),
         None => Value::Null,
@@ -128,11 +139,15 @@ mod tests {
         let i = input(&req(json!({"ModelId": "m", "Body": {"prompt": "hi"}})));
         assert_eq!(
             i,
-            Ok(json!({"modelId": "m", "body": "{\"prompt\":\"hi\"}",
-                "contentType": "application/json", "accept": "application/json"}))
+            Ok(
+                json!({"modelId": "m", "body": BASE64.encode("{\"prompt\":\"hi\"}"),
+                "contentType": "application/json", "accept": "application/json"})
+            )
         );
         assert_eq!(
-            result(&json!({"body": "{\"text\":\"yo\"}", "contentType": "application/json"})),
+            result(
+                &json!({"body": BASE64.encode("{\"text\":\"yo\"}"), "contentType": "application/json"})
+            ),
             json!({"Body": {"text": "yo"}, "ContentType": "application/json"})
         );
         let s3 = input(&req(

@@ -27,6 +27,7 @@ pub mod athena;
 pub mod backend;
 pub mod batch;
 pub mod bedrock;
+mod caller;
 pub mod dynamodb;
 pub mod ecs;
 pub mod events;
@@ -93,6 +94,24 @@ fn integration(resource: &TaskResource) -> Option<Integration> {
 /// Whether [`invoke`] serves this resource (service, action and integration pattern).
 pub fn serves(resource: &TaskResource) -> bool {
     integration(resource).is_some()
+}
+
+/// Performs the task's call (see the module documentation), polling `.sync` jobs with the
+/// default back-off.
+pub async fn invoke(
+    caller: &stepwise_aws_api::AwsCaller,
+    req: &TaskRequest,
+) -> Result<Value, TaskFailure> {
+    invoke_on(caller, req, &SyncPolling::default()).await
+}
+
+/// [`invoke`] with the `.sync` polling given (tests poll every few milliseconds).
+pub async fn invoke_with(
+    caller: &stepwise_aws_api::AwsCaller,
+    req: &TaskRequest,
+    polling: &SyncPolling,
+) -> Result<Value, TaskFailure> {
+    invoke_on(caller, req, polling).await
 }
 
 /// Performs the task's call through `backend`, polling `.sync` jobs as `polling` says.

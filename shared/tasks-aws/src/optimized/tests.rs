@@ -46,7 +46,7 @@ impl Backend for Script {
             .lock()
             .ok()
             .and_then(|mut a| a.pop_front())
-            .unwrap_or(Err(CallFailure::Invalid("no scripted answer".into())));
+            .unwrap_or(Err(CallFailure::Unavailable("no scripted answer".into())));
         Box::pin(async move { answer })
     }
 }
