@@ -25,8 +25,9 @@ async fn main() -> Result<(), Error> {
         .unwrap_or_else(|| "us-east-1".into());
     // TestState's service tasks: states:startExecution starts its child in this deployment.
     let states_api = LateStatesApi::new();
-    let services =
-        AwsServiceInvoker::new(ServiceSettings::default())?.with_states_api(states_api.clone());
+    let services = AwsServiceInvoker::new(ServiceSettings::default())
+        .await?
+        .with_states_api(states_api.clone());
     let invoker = Arc::new(
         TaskRouter::new()
             .with_lambda(LambdaInvoker::from_sdk_config(&config))

@@ -32,7 +32,7 @@ impl Invoker {
     /// The function over `aws`: Lambda tasks with `lambda` (when given), the other integrations
     /// with `settings`, child executions in the same table (ARNs in `config`'s region and
     /// account), mocked states from `mock` first.
-    pub fn new(
+    pub async fn new(
         aws: Aws,
         config: ServiceConfig,
         lambda: Option<LambdaInvoker>,
@@ -42,7 +42,9 @@ impl Invoker {
         let store = Arc::new(AwsStore::new(aws.clone(), Arc::new(Meter::default())));
         let driver = Arc::new(AwsDriver::new(store.clone()));
         let service: Arc<dyn StatesApi> = Arc::new(Service::new(store, driver.clone(), config));
-        let services = AwsServiceInvoker::new(settings)?.with_states_api(service);
+        let services = AwsServiceInvoker::new(settings)
+            .await?
+            .with_states_api(service);
         let mut router = TaskRouter::new().with_fallback(Arc::new(services));
         if let Some(l) = lambda {
             router = router.with_lambda(l);

@@ -34,7 +34,8 @@ async fn main() -> Result<(), Error> {
         Some(LambdaInvoker::from_sdk_config(&config)),
         mock,
         ServiceSettings::default(),
-    )?;
+    )
+    .await?;
     let invoker = &invoker;
     run(service_fn(move |event: LambdaEvent<_>| async move {
         Box::pin(invoker.handle(event)).await

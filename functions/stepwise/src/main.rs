@@ -237,7 +237,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
-    })?;
+    })
+    .await?;
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     if let Some(path) = &args.mock_config {
         let config = MockConfig::from_file(path)

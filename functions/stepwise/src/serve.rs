@@ -108,7 +108,8 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
-    })?
+    })
+    .await?
     .with_states_api(states_api.clone());
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     let mut config = ServiceConfig::default();

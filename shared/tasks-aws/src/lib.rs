@@ -4,13 +4,15 @@
 //!   endpoint such as `cargo lambda watch`.
 //! - [`AwsServiceInvoker`] ([`services`]): every other service integration, dispatched by the
 //!   Task's resource: `states:startExecution` ([`states`]), `http:invoke` ([`http_invoke`],
-//!   with EventBridge [`connections`]), `apigateway:invoke` ([`apigateway`]).
+//!   with EventBridge [`connections`]), `apigateway:invoke` ([`apigateway`]), the other
+//!   optimized integrations ([`optimized`]).
 //! - [`wire`]: plain HTTP, SigV4 signing and where each AWS service is reached.
 
 pub mod apigateway;
 pub mod connections;
 pub mod http_invoke;
 pub mod lambda;
+pub mod optimized;
 pub mod services;
 pub mod states;
 pub mod wire;

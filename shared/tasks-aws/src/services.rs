@@ -5,6 +5,9 @@
 //!   serverless home, Step Functions' endpoint over HTTP in `run`);
 //! - `arn:aws:states:::http:invoke` -> [`crate::http_invoke`];
 //! - `arn:aws:states:::apigateway:invoke[.waitForTaskToken]` -> [`crate::apigateway`];
+//! - the other optimized integrations `arn:aws:states:::SERVICE:ACTION[.pattern]` that
+//!   [`crate::optimized::serves`] -> [`crate::optimized::invoke`] over the generic
+//!   [`AwsCaller`];
 //! - anything else fails with `States.Runtime` naming the resource and the state.
 //!
 //! Where AWS calls go: [`ServiceSettings`] (region, `--aws-endpoint-url`), then the SDKs' own
@@ -16,6 +19,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use stepwise_asl::resource::ResourceKind;
+use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
@@ -39,6 +43,7 @@ pub struct ServiceSettings {
 
 /// Serves the service integrations (see the module documentation).
 pub struct AwsServiceInvoker {
+    caller: AwsCaller,
     aws: Arc<AwsEndpoints>,
     connections: Connections,
     states: Arc<dyn StatesApi>,
@@ -47,13 +52,19 @@ pub struct AwsServiceInvoker {
 impl AwsServiceInvoker {
     /// An invoker with these settings; `states:startExecution` goes to Step Functions' endpoint
     /// until [`Self::with_states_api`] says otherwise.
-    pub fn new(settings: ServiceSettings) -> Result<Self, ConnectionsFileError> {
+    pub async fn new(settings: ServiceSettings) -> Result<Self, ConnectionsFileError> {
+        let caller = AwsCaller::from_env(AwsSettings {
+            region: settings.region.clone(),
+            endpoint_url: settings.endpoint_url.clone(),
+        })
+        .await;
         let aws = Arc::new(AwsEndpoints::new(settings.region, settings.endpoint_url));
         let connections = match &settings.http_connections {
             Some(path) => Connections::from_file(path)?,
             None => Connections::from_events(),
         };
         Ok(AwsServiceInvoker {
+            caller,
             states: Arc::new(RemoteStatesApi::new(aws.clone())),
             aws,
             connections,
@@ -71,6 +82,11 @@ impl AwsServiceInvoker {
         &self.aws
     }
 
+    /// The generic AWS caller the optimized and `aws-sdk:*` integrations use.
+    pub fn caller(&self) -> &AwsCaller {
+        &self.caller
+    }
+
     async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         match req.resource.kind() {
             ResourceKind::HttpInvoke => {
@@ -82,6 +98,9 @@ impl AwsServiceInvoker {
                         crate::states::start_execution(self.states.clone(), &req).await
                     }
                     ("apigateway", "invoke") => crate::apigateway::invoke(&req, &self.aws).await,
+                    _ if crate::optimized::serves(&req.resource) => {
+                        crate::optimized::invoke(&self.caller, &req).await
+                    }
                     _ => Err(unserved(&req)),
                 }
             }

@@ -1,0 +1,1 @@
+//! Endpoint resolution: settings and environment overrides, then region and partition.

@@ -1,0 +1,1 @@
+//! Client-side validation of an input against the model.

@@ -1,0 +1,1 @@
+//! A small XML reader and writer for the XML protocols.
