@@ -161,7 +161,10 @@ fn read_response(r: &mut impl BufRead) -> (u16, Vec<(String, String)>, Vec<u8>) 
     (status, headers, body)
 }
 
-fn read_headers_and_body(r: &mut impl BufRead, to_eof: bool) -> (Vec<(String, String)>, Vec<u8>) {
+pub fn read_headers_and_body(
+    r: &mut impl BufRead,
+    to_eof: bool,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();
