@@ -6,6 +6,7 @@
 mod api;
 mod cli;
 mod infra_templates;
+mod optimized;
 mod serve_clients;
 mod serve_common;
 mod serve_durability;
