@@ -4,6 +4,7 @@
 //! infrastructure templates. Engine-only tests live in `shared/engine/tests`.
 
 mod api;
+mod aws_api;
 mod cli;
 mod infra_templates;
 mod optimized;
