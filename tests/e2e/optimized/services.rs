@@ -364,7 +364,8 @@ async fn ecs_run_task() {
     let out = ok(
         &aws,
         "arn:aws:states:::ecs:runTask",
-        json!({"Cluster": cluster, "TaskDefinition": "report", "LaunchType": "EC2",
+        json!({"Cluster": cluster, "TaskDefinition": "report", "LaunchType": "FARGATE",
+               "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}},
                "Overrides": {"ContainerOverrides": [{"Name": "app", "Environment": [{"Name": "ORDER", "Value": "7"}]}]}}),
     )
     .await;
@@ -383,7 +384,6 @@ async fn ecs_run_task() {
         .expect("TaskArn")
         .to_string();
     assert_eq!(out["Tasks"][0]["ClusterArn"], cluster);
-    assert!(out["Tasks"][0]["CreatedAt"].is_i64(), "epoch millis: {out}");
     let described = api(
         &aws,
         "ecs",
@@ -396,6 +396,28 @@ async fn ecs_run_task() {
         described["tasks"][0]["overrides"]["containerOverrides"][0]["environment"][0],
         json!({"name": "ORDER", "value": "7"})
     );
+
+    // .sync: moto's task goes to STOPPED as it is described; the result is the stopped task.
+    let out = ok(
+        &aws,
+        "arn:aws:states:::ecs:runTask.sync",
+        json!({"Cluster": cluster, "TaskDefinition": "report", "LaunchType": "FARGATE",
+               "NetworkConfiguration": {"AwsvpcConfiguration": {"Subnets": ["subnet-1"]}}}),
+    )
+    .await;
+    assert_eq!(out["LastStatus"], "STOPPED", "{out}");
+    assert_eq!(out["StartedBy"], "AWS Step Functions", "{out}");
+    assert_eq!(out["Containers"][0]["ExitCode"], 0, "{out}");
+    assert!(out.get("SdkHttpMetadata").is_none());
+    let arn = out["TaskArn"].as_str().expect("TaskArn");
+    let described = api(
+        &aws,
+        "ecs",
+        "DescribeTasks",
+        json!({"cluster": cluster, "tasks": [arn]}),
+    )
+    .await;
+    assert_eq!(described["tasks"][0]["lastStatus"], "STOPPED");
 
     let f = error(
         &aws,
@@ -411,4 +433,125 @@ async fn ecs_run_task() {
     )
     .await;
     assert_eq!(f.error, "States.Runtime", "{f}");
+}
+
+#[tokio::test]
+async fn glue_start_job_run() {
+    let Some((_moto, aws)) = moto().await else {
+        return;
+    };
+    api(
+        &aws,
+        "glue",
+        "CreateJob",
+        json!({"Name": "nightly", "Role": "arn:aws:iam::123456789012:role/glue",
+               "Command": {"Name": "glueetl", "ScriptLocation": "s3://scripts/nightly.py"}}),
+    )
+    .await;
+    let out = ok(
+        &aws,
+        "arn:aws:states:::glue:startJobRun",
+        json!({"JobName": "nightly", "Arguments": {"--day": "1"}}),
+    )
+    .await;
+    assert_eq!(
+        keys(&out),
+        [
+            "JobName",
+            "JobRunId",
+            "SdkHttpMetadata",
+            "SdkResponseMetadata"
+        ]
+    );
+    assert_eq!(out["JobName"], "nightly");
+    assert_http_metadata(&out);
+    let run_id = out["JobRunId"].as_str().expect("JobRunId");
+    let run = api(
+        &aws,
+        "glue",
+        "GetJobRun",
+        json!({"JobName": "nightly", "RunId": run_id}),
+    )
+    .await;
+    assert_eq!(run["JobRun"]["Id"], run_id);
+
+    let out = ok(
+        &aws,
+        "arn:aws:states:::glue:startJobRun.sync",
+        json!({"JobName": "nightly"}),
+    )
+    .await;
+    assert_eq!(out["JobRunState"], "SUCCEEDED");
+    assert_eq!(out["JobName"], "nightly");
+    assert!(out["StartedOn"].is_i64(), "epoch millis: {out}");
+    assert!(out.get("SdkHttpMetadata").is_none());
+
+    let f = error(
+        &aws,
+        "arn:aws:states:::glue:startJobRun",
+        json!({"JobName": "no-such-job"}),
+    )
+    .await;
+    assert_eq!(f.error, "Glue.EntityNotFoundException", "{f}");
+}
+
+#[tokio::test]
+async fn athena_queries() {
+    let Some((_moto, aws)) = moto().await else {
+        return;
+    };
+    let start = json!({"QueryString": "SELECT 1", "WorkGroup": "primary",
+                       "ResultConfiguration": {"OutputLocation": "s3://results/"}});
+    let out = ok(
+        &aws,
+        "arn:aws:states:::athena:startQueryExecution",
+        start.clone(),
+    )
+    .await;
+    assert_eq!(
+        keys(&out),
+        ["QueryExecutionId", "SdkHttpMetadata", "SdkResponseMetadata"]
+    );
+    let id = out["QueryExecutionId"].as_str().expect("id").to_string();
+
+    let out = ok(
+        &aws,
+        "arn:aws:states:::athena:startQueryExecution.sync",
+        start,
+    )
+    .await;
+    assert_eq!(keys(&out), ["QueryExecution"]);
+    assert_eq!(out["QueryExecution"]["Status"]["State"], "SUCCEEDED");
+    assert_eq!(out["QueryExecution"]["Query"], "SELECT 1");
+
+    let out = ok(
+        &aws,
+        "arn:aws:states:::athena:getQueryExecution",
+        json!({"QueryExecutionId": id}),
+    )
+    .await;
+    assert_eq!(out["QueryExecution"]["QueryExecutionId"], id.as_str());
+    assert_http_metadata(&out);
+    let out = ok(
+        &aws,
+        "arn:aws:states:::athena:getQueryResults",
+        json!({"QueryExecutionId": id, "MaxResults": 10}),
+    )
+    .await;
+    assert!(out["ResultSet"].is_object(), "{out}");
+    let out = ok(
+        &aws,
+        "arn:aws:states:::athena:stopQueryExecution",
+        json!({"QueryExecutionId": id}),
+    )
+    .await;
+    assert_eq!(keys(&out), ["SdkHttpMetadata", "SdkResponseMetadata"]);
+
+    let f = error(
+        &aws,
+        "arn:aws:states:::athena:startQueryExecution",
+        json!({"WorkGroup": "primary"}),
+    )
+    .await;
+    assert_eq!(f.error, "Athena.AmazonAthenaException", "{f}");
 }
