@@ -31,7 +31,7 @@ OUT = os.path.join(HERE, "services.bin")
 
 META_KEYS = ["protocol", "protocols", "endpointPrefix", "signingName", "targetPrefix",
              "jsonVersion", "serviceId", "globalEndpoint", "apiVersion", "xmlNamespace",
-             "signatureVersion"]
+             "signatureVersion", "awsQueryCompatible"]
 MEMBER_KEYS = ["shape", "location", "locationName", "queryName", "flattened", "xmlNamespace",
                "xmlAttribute", "jsonvalue", "idempotencyToken", "hostLabel", "timestampFormat",
                "streaming", "eventstream"]

@@ -34,7 +34,7 @@ mod protocol;
 mod validate;
 mod xml;
 
-pub use caller::AwsCaller;
+pub use caller::{AwsCaller, CallOptions, MAX_ATTEMPTS};
 pub use model::{service_model, service_names, Member, Operation, ServiceModel, Shape, ShapeType};
 
 use serde_json::Value;

@@ -145,6 +145,10 @@ pub struct Metadata {
     /// The XML namespace of restXml requests.
     #[serde(default)]
     pub xml_namespace: Option<String>,
+    /// Present when a JSON service keeps its former query protocol's error codes (sent in
+    /// `x-amzn-query-error`), as SQS does.
+    #[serde(default)]
+    pub aws_query_compatible: Option<serde_json::Value>,
     /// `v4`, `s3`, `s3v4`, `v2`, `bearer`: how to sign.
     #[serde(default)]
     pub signature_version: Option<String>,
@@ -199,10 +203,11 @@ pub struct Http {
 }
 
 /// A shape's type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ShapeType {
     /// An object with named members.
+    #[default]
     Structure,
     /// A list.
     List,
@@ -237,7 +242,7 @@ pub enum ShapeType {
 }
 
 /// A shape.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Shape {
     /// The type.

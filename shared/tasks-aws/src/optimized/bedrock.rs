@@ -4,16 +4,23 @@
 //! when it is JSON>, "ContentType"}`. Errors are `Bedrock.<exception>`
 //! (`Bedrock.ValidationException`, `Bedrock.ResourceNotFoundException`, ...).
 //!
-//! Not supported: the `Input`/`Output` S3 locations (the task fails with `States.Runtime`
-//! saying so).
+//! `arn:aws:states:::bedrock:createModelCustomizationJob[.sync]`: Bedrock's
+//! `CreateModelCustomizationJob`, parameters in PascalCase sent in the API's camelCase; the
+//! result is `{"JobArn"}` with the HTTP metadata. With `.sync` the job is read with
+//! `GetModelCustomizationJob` until it is `Completed` (the result: the job in PascalCase) or
+//! `Failed`/`Stopped` (`States.TaskFailed`, the job as JSON text).
+//!
+//! Not supported: InvokeModel's `Input`/`Output` S3 locations (the task fails with
+//! `States.Runtime` saying so).
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
+use super::sync::{self, JobState, SyncPolling};
 
 /// How Bedrock Runtime errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -36,6 +43,104 @@ pub const NAMES: ServiceNames = ServiceNames {
         ("ModelErrorException", "ModelErrorException"),
     ],
 };
+
+/// How Bedrock's (control plane) errors are named.
+pub const CONTROL_NAMES: ServiceNames = ServiceNames {
+    prefix: "Bedrock",
+    service: "Bedrock",
+    generic: "BedrockException",
+    modeled: &[
+        ("AccessDeniedException", "AccessDeniedException"),
+        ("ConflictException", "ConflictException"),
+        ("InternalServerException", "InternalServerException"),
+        ("ResourceNotFoundException", "ResourceNotFoundException"),
+        (
+            "ServiceQuotaExceededException",
+            "ServiceQuotaExceededException",
+        ),
+        ("ThrottlingException", "ThrottlingException"),
+        ("TooManyTagsException", "TooManyTagsException"),
+        ("ValidationException", "ValidationException"),
+    ],
+};
+
+const JOB_FIELDS: &[&str] = &[
+    "JobName",
+    "CustomModelName",
+    "RoleArn",
+    "ClientRequestToken",
+    "BaseModelIdentifier",
+    "CustomizationType",
+    "CustomModelKmsKeyId",
+    "JobTags",
+    "CustomModelTags",
+    "TrainingDataConfig",
+    "ValidationDataConfig",
+    "OutputDataConfig",
+    "HyperParameters",
+    "VpcConfig",
+    "CustomizationConfig",
+];
+const JOB_REQUIRED: &[&str] = &[
+    "JobName",
+    "CustomModelName",
+    "RoleArn",
+    "BaseModelIdentifier",
+    "TrainingDataConfig",
+    "OutputDataConfig",
+];
+const JOB_MAPS: &[&str] = &["hyperParameters"];
+const JOB_TIMESTAMPS: &[&str] = &["creationTime", "lastModifiedTime", "endTime"];
+
+/// What `GetModelCustomizationJob`'s output says about the `.sync` job.
+pub fn customization_state(job: &Value) -> JobState {
+    let shaped = || {
+        sort_keys(params::to_pascal(
+            params::millis_timestamps(job.clone(), JOB_TIMESTAMPS),
+            JOB_MAPS,
+        ))
+    };
+    match job.get("status").and_then(Value::as_str) {
+        Some("Completed") => JobState::Succeeded(shaped()),
+        Some("Failed" | "Stopped") => JobState::Failed(shaped()),
+        _ => JobState::Running,
+    }
+}
+
+/// `bedrock:createModelCustomizationJob`, `bedrock:createModelCustomizationJob.sync`.
+pub async fn create_model_customization_job(
+    b: &dyn Backend,
+    req: &TaskRequest,
+    sync: Option<&SyncPolling>,
+) -> Result<Value, TaskFailure> {
+    let map = params::fields(req, JOB_FIELDS)?;
+    if let Some(member) = params::first_missing(&map, JOB_REQUIRED) {
+        return Err(CONTROL_NAMES.missing_member(member));
+    }
+    let input = params::to_camel(Value::Object(map), JOB_MAPS);
+    let reply = b
+        .call("bedrock", "CreateModelCustomizationJob", input)
+        .await
+        .map_err(|f| CONTROL_NAMES.failure(f))?;
+    let shaped = sort_keys(params::to_pascal(reply.output.clone(), JOB_MAPS));
+    let Some(polling) = sync else {
+        return Ok(with_metadata(shaped, &reply));
+    };
+    let get = serde_json::json!({
+        "jobIdentifier": reply.output.get("jobArn").cloned().unwrap_or(Value::Null)
+    });
+    sync::until_done(polling, || {
+        let get = get.clone();
+        async move {
+            let reply = b
+                .call("bedrock", "GetModelCustomizationJob", get)
+                .await
+                .map_err(|f| CONTROL_NAMES.failure(f))?;
+            Ok(customization_state(&reply.output))
+        }
+    })
+    .await
+}
 
 const FIELDS: &[&str] = &[
     "ModelId",
@@ -156,6 +261,22 @@ mod tests {
         .err();
         assert_eq!(s3.map(|f| f.error).as_deref(), Some("States.Runtime"));
         let missing = input(&req(json!({"ModelId": "m"}))).err();
+        assert_eq!(
+            customization_state(&json!({"status": "Completed", "jobArn": "a",
+                "hyperParameters": {"epochCount": "1"}, "creationTime": 1.5})),
+            JobState::Succeeded(
+                json!({"CreationTime": 1500, "HyperParameters": {"epochCount": "1"},
+                "JobArn": "a", "Status": "Completed"})
+            )
+        );
+        assert_eq!(
+            customization_state(&json!({"status": "InProgress"})),
+            JobState::Running
+        );
+        assert!(matches!(
+            customization_state(&json!({"status": "Failed"})),
+            JobState::Failed(_)
+        ));
         assert_eq!(
             missing.map(|f| f.error).as_deref(),
             Some("Bedrock.ValidationException")

@@ -13,6 +13,7 @@
 //! | `athena:startQueryExecution` | request-response, `.sync` | [`athena`] |
 //! | `athena:stopQueryExecution/getQueryExecution/getQueryResults` | request-response | [`athena`] |
 //! | `bedrock:invokeModel` | request-response | [`bedrock`] |
+//! | `bedrock:createModelCustomizationJob` | request-response, `.sync` | [`bedrock`] |
 //!
 //! For `.waitForTaskToken` the call only hands the token (which the parameters carry, from
 //! `$$.Task.Token`) to the service: what [`invoke`] returns is the call's output, and the
@@ -56,6 +57,7 @@ enum Integration {
     GlueStartJobRun,
     Athena(athena::AthenaOp),
     BedrockInvokeModel,
+    BedrockCreateModelCustomizationJob,
 }
 
 /// The integration a resource names, if it is served with its pattern.
@@ -86,6 +88,10 @@ fn integration(resource: &TaskResource) -> Option<Integration> {
             (Integration::Athena(op), patterns)
         }
         ("bedrock", "invokeModel") => (Integration::BedrockInvokeModel, &[Rr][..]),
+        ("bedrock", "createModelCustomizationJob") => (
+            Integration::BedrockCreateModelCustomizationJob,
+            &[Rr, Sync][..],
+        ),
         _ => return None,
     };
     found.1.contains(&pattern).then_some(found.0)
@@ -138,6 +144,9 @@ pub async fn invoke_on(
         Integration::GlueStartJobRun => glue::start_job_run(backend, req, sync).await,
         Integration::Athena(op) => athena::run(backend, op, req, sync).await,
         Integration::BedrockInvokeModel => bedrock::invoke_model(backend, req).await,
+        Integration::BedrockCreateModelCustomizationJob => {
+            bedrock::create_model_customization_job(backend, req, sync).await
+        }
     }
 }
 

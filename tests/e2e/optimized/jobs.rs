@@ -1,0 +1,168 @@
+//! The integrations on the fake endpoint: ECS `.sync` with exit codes, Batch `.sync`, Bedrock Runtime.
+
+use serde_json::{json, Value};
+
+use super::fake::{self, Answer, Seen};
+use super::*;
+
+/// ECS `.sync` on the fake endpoint: RunTask, then DescribeTasks RUNNING, then STOPPED.
+async fn ecs_fake(exit_code: i64) -> fake::Fake {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    fake::start(move |seen: &Seen| {
+        let task = |status: &str| {
+            json!({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/jobs/t1",
+                   "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/jobs",
+                   "lastStatus": status, "createdAt": 1700000000.5,
+                   "startedBy": seen.body["startedBy"],
+                   "stopCode": "EssentialContainerExited",
+                   "containers": [{"name": "app", "exitCode": exit_code, "lastStatus": status}]})
+        };
+        match seen.operation.as_str() {
+            "RunTask" => Answer::ok(json!({"tasks": [task("PROVISIONING")], "failures": []})),
+            "DescribeTasks" => {
+                let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Answer::ok(json!({"tasks": [task(if n == 0 { "RUNNING" } else { "STOPPED" })], "failures": []}))
+            }
+            other => Answer::error(400, "InvalidParameterException", other),
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn ecs_run_task_sync_polls_until_stopped() {
+    let fake = ecs_fake(0).await;
+    let aws = caller_for(&fake.url).await;
+    let out = ok(
+        &aws,
+        "arn:aws:states:::ecs:runTask.sync",
+        json!({"Cluster": "jobs", "TaskDefinition": "report"}),
+    )
+    .await;
+    assert_eq!(out["LastStatus"], "STOPPED");
+    assert_eq!(
+        out["TaskArn"],
+        "arn:aws:ecs:us-east-1:123456789012:task/jobs/t1"
+    );
+    assert_eq!(out["CreatedAt"], 1700000000500_i64);
+    assert_eq!(out["Containers"][0]["ExitCode"], 0);
+    assert!(out.get("SdkHttpMetadata").is_none());
+    let seen = fake.seen();
+    let ops: Vec<&str> = seen.iter().map(|s| s.operation.as_str()).collect();
+    assert_eq!(ops, ["RunTask", "DescribeTasks", "DescribeTasks"]);
+    assert_eq!(seen[0].body["startedBy"], "AWS Step Functions");
+    assert_eq!(
+        seen[1].body["tasks"][0],
+        "arn:aws:ecs:us-east-1:123456789012:task/jobs/t1"
+    );
+
+    let fake = ecs_fake(3).await;
+    let aws = caller_for(&fake.url).await;
+    let f = error(
+        &aws,
+        "arn:aws:states:::ecs:runTask.sync",
+        json!({"TaskDefinition": "report"}),
+    )
+    .await;
+    assert_eq!(f.error, "States.TaskFailed", "{f}");
+    let cause: Value = serde_json::from_str(&f.cause).expect("cause is the task");
+    assert_eq!(cause["Containers"][0]["ExitCode"], 3);
+}
+
+#[tokio::test]
+async fn batch_submit_job_sync_against_a_fake_endpoint() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let fake = fake::start(move |seen: &Seen| match seen.operation.as_str() {
+        "/v1/submitjob" if seen.body["jobQueue"] == "missing" => {
+            Answer::error(400, "ClientException", "JobQueue missing not found")
+        }
+        "/v1/submitjob" => Answer::ok(json!({"jobArn": "arn:aws:batch:us-east-1:123456789012:job/j1",
+                                             "jobName": seen.body["jobName"], "jobId": "j1"})),
+        "/v1/describejobs" => {
+            let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let status = ["RUNNABLE", "RUNNING", "SUCCEEDED"][n.min(2)];
+            Answer::ok(json!({"jobs": [{"jobId": "j1", "jobName": "report", "status": status,
+                "createdAt": 1700000000000_i64, "parameters": {"inputKey": "k"},
+                "container": {"exitCode": 0, "environment": [{"name": "MANAGED_BY_AWS", "value": "STARTED_BY_STEP_FUNCTIONS"}]}}]}))
+        }
+        other => Answer::error(404, "ClientException", other),
+    })
+    .await;
+    let aws = caller_for(&fake.url).await;
+
+    let params = json!({"JobName": "report", "JobQueue": "q", "JobDefinition": "d", "Parameters": {"inputKey": "k"}});
+    let out = ok(&aws, "arn:aws:states:::batch:submitJob", params.clone()).await;
+    assert_eq!(out["JobId"], "j1");
+    assert_eq!(out["JobName"], "report");
+    assert_eq!(out["JobArn"], "arn:aws:batch:us-east-1:123456789012:job/j1");
+    assert_http_metadata(&out);
+
+    let out = ok(&aws, "arn:aws:states:::batch:submitJob.sync", params).await;
+    assert_eq!(out["Status"], "SUCCEEDED");
+    assert_eq!(out["JobId"], "j1");
+    assert_eq!(out["Parameters"], json!({"inputKey": "k"}));
+    assert_eq!(out["Container"]["ExitCode"], 0);
+    let seen = fake.seen();
+    let ops: Vec<&str> = seen.iter().map(|s| s.operation.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "/v1/submitjob",
+            "/v1/submitjob",
+            "/v1/describejobs",
+            "/v1/describejobs",
+            "/v1/describejobs"
+        ]
+    );
+    assert!(seen[0].body.get("containerOverrides").is_none());
+    assert_eq!(
+        seen[1].body["containerOverrides"]["environment"],
+        json!([{"name": "MANAGED_BY_AWS", "value": "STARTED_BY_STEP_FUNCTIONS"}])
+    );
+    assert_eq!(seen[1].body["parameters"], json!({"inputKey": "k"}));
+    assert_eq!(seen[2].body, json!({"jobs": ["j1"]}));
+
+    let f = error(
+        &aws,
+        "arn:aws:states:::batch:submitJob",
+        json!({"JobName": "r", "JobQueue": "missing", "JobDefinition": "d"}),
+    )
+    .await;
+    assert_eq!(f.error, "Batch.ClientException", "{f}");
+    assert!(f.cause.starts_with("JobQueue missing not found (Service: AWSBatch; Status Code: 400; Error Code: ClientException;"), "{f}");
+}
+
+#[tokio::test]
+async fn bedrock_invoke_model_against_a_fake_endpoint() {
+    let fake = fake::start(|seen: &Seen| {
+        if seen.operation.contains("no-such-model") {
+            return Answer::error(404, "ResourceNotFoundException", "Model not found");
+        }
+        Answer::ok(json!({"completion": "Hello!", "echo": seen.body}))
+    })
+    .await;
+    let aws = caller_for(&fake.url).await;
+    let out = ok(
+        &aws,
+        "arn:aws:states:::bedrock:invokeModel",
+        json!({"ModelId": "anthropic.claude-v2", "Body": {"prompt": "Hi", "max_tokens": 5}}),
+    )
+    .await;
+    assert_eq!(
+        out,
+        json!({"Body": {"completion": "Hello!", "echo": {"prompt": "Hi", "max_tokens": 5}},
+               "ContentType": "application/json"})
+    );
+    assert_eq!(
+        fake.seen()[0].operation,
+        "/model/anthropic.claude-v2/invoke"
+    );
+
+    let f = error(
+        &aws,
+        "arn:aws:states:::bedrock:invokeModel",
+        json!({"ModelId": "no-such-model", "Body": {}}),
+    )
+    .await;
+    assert_eq!(f.error, "Bedrock.ResourceNotFoundException", "{f}");
+}
