@@ -422,3 +422,195 @@ fn start_execution_through_run_against_serve() {
     );
     check_states_output(&stdout_json(&o), &child);
 }
+
+/// Setup and check calls against moto, outside the code under test.
+struct Moto {
+    _emulators: stepwise_tests::emulators::Emulators,
+    url: String,
+    caller: stepwise_aws_api::AwsCaller,
+}
+
+impl Moto {
+    async fn start() -> Option<Moto> {
+        let emulators = stepwise_tests::emulators::start_moto_or_skip()?;
+        let url = emulators.moto_url.clone();
+        let caller = stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(url.clone()),
+        })
+        .await
+        .with_credentials(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("test", "test", None, None, "e2e"),
+            ),
+        );
+        Some(Moto {
+            _emulators: emulators,
+            url,
+            caller,
+        })
+    }
+
+    async fn api(&self, service: &str, operation: &str, input: Value) -> Value {
+        self.caller
+            .call(stepwise_aws_api::ApiCall {
+                service,
+                operation,
+                input: &input,
+                region: None,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{service} {operation}: {e}"))
+            .output
+    }
+
+    /// A table, a queue and a topic for the order machine; returns (queue URL, topic ARN).
+    async fn order_resources(&self) -> (String, String) {
+        self.api(
+            "dynamodb",
+            "CreateTable",
+            json!({"TableName": "orders",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST"}),
+        )
+        .await;
+        let queue = self
+            .api("sqs", "CreateQueue", json!({"QueueName": "orders"}))
+            .await["QueueUrl"]
+            .as_str()
+            .expect("queue url")
+            .to_string();
+        let topic = self
+            .api("sns", "CreateTopic", json!({"Name": "orders"}))
+            .await["TopicArn"]
+            .as_str()
+            .expect("topic arn")
+            .to_string();
+        (queue, topic)
+    }
+
+    /// The bodies of the messages waiting in a queue.
+    async fn messages(&self, queue: &str) -> Vec<String> {
+        let out = self
+            .api(
+                "sqs",
+                "ReceiveMessage",
+                json!({"QueueUrl": queue, "MaxNumberOfMessages": 10}),
+            )
+            .await;
+        out["Messages"]
+            .as_array()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|m| m["Body"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// An order flow on DynamoDB, SQS and SNS, with a DynamoDB error caught by its name.
+fn order_machine(queue: &str, topic: &str) -> Value {
+    json!({"StartAt": "Put", "States": {
+        "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+            "Parameters": {"TableName": "orders",
+                "Item": {"pk": {"S.$": "$.id"}, "status": {"S": "new"}}},
+            "ResultPath": "$.put", "Next": "Send"},
+        "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+            "Parameters": {"QueueUrl": queue, "MessageBody.$": "$.id"},
+            "ResultSelector": {"id.$": "$.MessageId"}, "ResultPath": "$.send", "Next": "Publish"},
+        "Publish": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": topic, "Message.$": "$.id"},
+            "ResultSelector": {"id.$": "$.MessageId"}, "ResultPath": "$.publish", "Next": "Get"},
+        "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": "orders", "Key": {"pk": {"S.$": "$.id"}}},
+            "ResultSelector": {"status.$": "$.Item.status.S"}, "ResultPath": "$.get",
+            "Next": "Missing"},
+        "Missing": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+            "Parameters": {"TableName": "no-such-table", "Key": {"pk": {"S": "x"}}},
+            "Catch": [{"ErrorEquals": ["DynamoDB.ResourceNotFoundException"],
+                "ResultPath": "$.missing", "Next": "Done"}],
+            "Next": "Done"},
+        "Done": {"Type": "Succeed"}
+    }})
+}
+
+fn check_order_output(out: &Value, id: &str) {
+    assert!(out["put"].is_object(), "{out}");
+    assert!(
+        out["send"]["id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{out}"
+    );
+    assert!(
+        out["publish"]["id"].as_str().is_some_and(|s| !s.is_empty()),
+        "{out}"
+    );
+    assert_eq!(out["get"]["status"], "new", "{out}");
+    assert_eq!(
+        out["missing"]["Error"], "DynamoDB.ResourceNotFoundException",
+        "{out}"
+    );
+    assert_eq!(out["id"], id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn services_on_moto_through_run_and_serve() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let (queue, topic) = moto.order_resources().await;
+    let def = order_machine(&queue, &topic);
+
+    // stepwise run --aws-endpoint-url <moto>
+    let dir = temp_dir("integrations-moto");
+    let file = write(&dir, "orders.asl.json", &def);
+    let o = run_cli(
+        &[
+            "run",
+            file.to_str().expect("path"),
+            "--aws-endpoint-url",
+            &moto.url,
+            "--input",
+            r#"{"id": "o-1"}"#,
+            "--quiet",
+        ],
+        &[],
+    );
+    check_order_output(&stdout_json(&o), "o-1");
+    assert_eq!(moto.messages(&queue).await, vec!["o-1".to_string()]);
+
+    // stepwise serve --aws-endpoint-url <moto>
+    let serve = Serve::start_with_env(
+        &stepwise_bin(),
+        &dir.join("data"),
+        free_port(),
+        &["--aws-endpoint-url", &moto.url],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let sm = machine(&serve, "orders", &def);
+    let ex = serve.ok(
+        "StartExecution",
+        json!({"stateMachineArn": sm, "input": "{\"id\": \"o-2\"}"}),
+    )["executionArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    let d = wait_done(&serve, &ex);
+    assert_eq!(d["status"], "SUCCEEDED", "{d}");
+    let out: Value = serde_json::from_str(d["output"].as_str().expect("output")).expect("json");
+    check_order_output(&out, "o-2");
+    assert_eq!(moto.messages(&queue).await, vec!["o-2".to_string()]);
+    let item = moto
+        .api(
+            "dynamodb",
+            "GetItem",
+            json!({"TableName": "orders", "Key": {"pk": {"S": "o-2"}}}),
+        )
+        .await;
+    assert_eq!(item["Item"]["status"]["S"], "new");
+}

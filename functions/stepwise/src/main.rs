@@ -237,6 +237,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
+        credentials: None,
     })
     .await?;
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));

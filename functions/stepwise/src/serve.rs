@@ -108,6 +108,7 @@ pub async fn serve(args: ServeArgs) -> Result<ExitCode> {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
+        credentials: None,
     })
     .await?
     .with_states_api(states_api.clone());

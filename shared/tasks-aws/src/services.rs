@@ -17,6 +17,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
 use serde_json::Value;
 use stepwise_asl::resource::ResourceKind;
 use stepwise_aws_api::{AwsCaller, AwsSettings};
@@ -29,7 +31,7 @@ use crate::states::RemoteStatesApi;
 use crate::wire::AwsEndpoints;
 
 /// Where the integrations' calls go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct ServiceSettings {
     /// The region (default: `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`).
     pub region: Option<String>,
@@ -39,6 +41,8 @@ pub struct ServiceSettings {
     /// EventBridge connections for `http:invoke` from a file (`--http-connections`) instead of
     /// EventBridge.
     pub http_connections: Option<PathBuf>,
+    /// Credentials to sign with instead of the default chain's.
+    pub credentials: Option<Credentials>,
 }
 
 /// Serves the service integrations (see the module documentation).
@@ -53,12 +57,17 @@ impl AwsServiceInvoker {
     /// An invoker with these settings; `states:startExecution` goes to Step Functions' endpoint
     /// until [`Self::with_states_api`] says otherwise.
     pub async fn new(settings: ServiceSettings) -> Result<Self, ConnectionsFileError> {
-        let caller = AwsCaller::from_env(AwsSettings {
+        let mut caller = AwsCaller::from_env(AwsSettings {
             region: settings.region.clone(),
             endpoint_url: settings.endpoint_url.clone(),
         })
         .await;
-        let aws = Arc::new(AwsEndpoints::new(settings.region, settings.endpoint_url));
+        let mut aws = AwsEndpoints::new(settings.region, settings.endpoint_url);
+        if let Some(c) = settings.credentials {
+            caller = caller.with_credentials(SharedCredentialsProvider::new(c.clone()));
+            aws = aws.with_credentials(c);
+        }
+        let aws = Arc::new(aws);
         let connections = match &settings.http_connections {
             Some(path) => Connections::from_file(path)?,
             None => Connections::from_events(),

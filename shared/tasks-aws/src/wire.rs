@@ -170,6 +170,14 @@ impl AwsEndpoints {
         }
     }
 
+    /// Signs with these credentials instead of the default chain's.
+    pub fn with_credentials(self, credentials: Credentials) -> Self {
+        AwsEndpoints {
+            credentials: OnceCell::new_with(Some(credentials)),
+            ..self
+        }
+    }
+
     /// The region.
     pub fn region(&self) -> &str {
         &self.region
