@@ -5,10 +5,12 @@
 //! - [`AwsServiceInvoker`] ([`services`]): every other service integration, dispatched by the
 //!   Task's resource: `states:startExecution` ([`states`]), `http:invoke` ([`http_invoke`],
 //!   with EventBridge [`connections`]), `apigateway:invoke` ([`apigateway`]), the other
-//!   optimized integrations ([`optimized`]).
+//!   optimized integrations ([`optimized`]), `aws-sdk:*` ([`aws_sdk`]: any AWS API through
+//!   `stepwise-aws-api`'s generic caller with Step Functions' naming conventions).
 //! - [`wire`]: plain HTTP, SigV4 signing and where each AWS service is reached.
 
 pub mod apigateway;
+pub mod aws_sdk;
 pub mod connections;
 pub mod http_invoke;
 pub mod lambda;

@@ -8,6 +8,8 @@
 //! - the other optimized integrations `arn:aws:states:::SERVICE:ACTION[.pattern]` that
 //!   [`crate::optimized::serves`] -> [`crate::optimized::invoke`] over the generic
 //!   [`AwsCaller`];
+//! - `arn:aws:states:::aws-sdk:SERVICE:ACTION[.waitForTaskToken]` -> [`crate::aws_sdk::invoke`]
+//!   over the same caller;
 //! - anything else fails with `States.Runtime` naming the resource and the state.
 //!
 //! Where AWS calls go: [`ServiceSettings`] (region, `--aws-endpoint-url`), then the SDKs' own
@@ -98,6 +100,7 @@ impl AwsServiceInvoker {
 
     async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         match req.resource.kind() {
+            ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(&self.caller, &req).await,
             ResourceKind::HttpInvoke => {
                 crate::http_invoke::invoke(&req, &self.connections, &self.aws).await
             }
