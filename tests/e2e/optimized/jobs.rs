@@ -166,3 +166,47 @@ async fn bedrock_invoke_model_against_a_fake_endpoint() {
     .await;
     assert_eq!(f.error, "Bedrock.ResourceNotFoundException", "{f}");
 }
+
+#[tokio::test]
+async fn bedrock_model_customization_job_sync_against_a_fake_endpoint() {
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let arn = "arn:aws:bedrock:us-east-1:123456789012:model-customization-job/m1";
+    let fake = fake::start(move |seen: &Seen| {
+        if seen.operation == "/model-customization-jobs" {
+            return Answer::ok(json!({"jobArn": arn}));
+        }
+        let n = calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let status = if n == 0 { "InProgress" } else { "Completed" };
+        Answer::ok(json!({"jobArn": arn, "jobName": "tune", "status": status,
+                          "hyperParameters": {"epochCount": "2"}, "creationTime": 1700000000}))
+    })
+    .await;
+    let aws = caller_for(&fake.url).await;
+    let out = ok(
+        &aws,
+        "arn:aws:states:::bedrock:createModelCustomizationJob.sync",
+        json!({"JobName": "tune", "CustomModelName": "mine", "RoleArn": "arn:aws:iam::123456789012:role/r",
+               "BaseModelIdentifier": "amazon.titan-text-express-v1",
+               "TrainingDataConfig": {"S3Uri": "s3://data/train.jsonl"},
+               "OutputDataConfig": {"S3Uri": "s3://data/out/"},
+               "HyperParameters": {"epochCount": "2"}}),
+    )
+    .await;
+    assert_eq!(
+        out,
+        json!({"CreationTime": 1700000000000_i64, "HyperParameters": {"epochCount": "2"},
+               "JobArn": arn, "JobName": "tune", "Status": "Completed"})
+    );
+    let seen = fake.seen();
+    assert_eq!(seen.len(), 3);
+    assert_eq!(
+        seen[0].body["trainingDataConfig"],
+        json!({"s3Uri": "s3://data/train.jsonl"})
+    );
+    assert_eq!(seen[0].body["hyperParameters"], json!({"epochCount": "2"}));
+    assert!(
+        seen[1].operation.starts_with("/model-customization-jobs/"),
+        "{}",
+        seen[1].operation
+    );
+}

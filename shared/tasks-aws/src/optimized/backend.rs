@@ -241,10 +241,10 @@ pub fn sdk_metadata(reply: &Reply) -> (Value, Value) {
     (Value::Object(http), Value::Object(response))
 }
 
-/// The output with `SdkHttpMetadata` and `SdkResponseMetadata` added, keys in the Java SDK's
-/// (alphabetical) order.
+/// The output with `SdkHttpMetadata` and `SdkResponseMetadata` added, the keys of every object
+/// in the Java SDK's (alphabetical) order.
 pub fn with_metadata(output: Value, reply: &Reply) -> Value {
-    let mut out = match output {
+    let mut out = match sort_keys(output) {
         Value::Object(m) => m,
         Value::Null => Map::new(),
         other => {
