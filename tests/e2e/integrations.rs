@@ -510,7 +510,8 @@ impl Moto {
     }
 }
 
-/// An order flow on DynamoDB, SQS and SNS, with a DynamoDB error caught by its name.
+/// An order flow on DynamoDB, SQS and SNS (and one `aws-sdk:*` call), with a DynamoDB error
+/// caught by its name.
 fn order_machine(queue: &str, topic: &str) -> Value {
     json!({"StartAt": "Put", "States": {
         "Put": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
@@ -526,6 +527,10 @@ fn order_machine(queue: &str, topic: &str) -> Value {
         "Get": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
             "Parameters": {"TableName": "orders", "Key": {"pk": {"S.$": "$.id"}}},
             "ResultSelector": {"status.$": "$.Item.status.S"}, "ResultPath": "$.get",
+            "Next": "Describe"},
+        "Describe": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:dynamodb:describeTable",
+            "Parameters": {"TableName": "orders"},
+            "ResultSelector": {"name.$": "$.Table.TableName"}, "ResultPath": "$.describe",
             "Next": "Missing"},
         "Missing": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
             "Parameters": {"TableName": "no-such-table", "Key": {"pk": {"S": "x"}}},
@@ -547,6 +552,7 @@ fn check_order_output(out: &Value, id: &str) {
         "{out}"
     );
     assert_eq!(out["get"]["status"], "new", "{out}");
+    assert_eq!(out["describe"]["name"], "orders", "{out}");
     assert_eq!(
         out["missing"]["Error"], "DynamoDB.ResourceNotFoundException",
         "{out}"

@@ -106,9 +106,9 @@ struct RunArgs {
     /// Don't show live progress, even on a terminal.
     #[arg(long, short)]
     quiet: bool,
-    /// One endpoint for every AWS service the integrations call (LocalStack, moto, a `stepwise
-    /// serve` for states:startExecution, ...): a shortcut for AWS_ENDPOINT_URL;
-    /// AWS_ENDPOINT_URL_<SERVICE> (e.g. AWS_ENDPOINT_URL_SFN) still wins for its service.
+    /// One endpoint for every AWS service the integrations call (LocalStack, moto, ...), like
+    /// AWS_ENDPOINT_URL; states:startExecution uses AWS_ENDPOINT_URL_SFN first (e.g. a `stepwise
+    /// serve`).
     #[arg(long)]
     aws_endpoint_url: Option<String>,
     /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection

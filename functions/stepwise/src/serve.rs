@@ -42,8 +42,8 @@ pub struct ServeArgs {
     /// ahead).
     #[arg(long)]
     skip_waits: bool,
-    /// One endpoint for every AWS service the integrations call (LocalStack, moto, ...): a
-    /// shortcut for AWS_ENDPOINT_URL; AWS_ENDPOINT_URL_<SERVICE> still wins for its service.
+    /// One endpoint for every AWS service the integrations call (LocalStack, moto, ...), like
+    /// AWS_ENDPOINT_URL.
     #[arg(long)]
     aws_endpoint_url: Option<String>,
     /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection

@@ -1,5 +1,6 @@
 //! The service integrations through the invoker function as its `main` builds it
-//! (`invoker::Invoker`): an SQS message sent to moto and checked in the queue,
+//! (`invoker::Invoker`): an SQS message sent to moto and checked in the queue, an
+//! `aws-sdk:sqs:getQueueUrl` call,
 //! `states:startExecution` starting a child in the same deployment (run to its end by the same
 //! queues), and `StepFunctions.StateMachineDoesNotExistException` caught by name.
 //! (`.sync` is not exercised here: the harness pumps the queues one after the other, while the
@@ -36,6 +37,9 @@ async fn sqs_and_start_execution_through_the_invoker() {
                 "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
                     "Parameters": {"QueueUrl": queue, "MessageBody.$": "$.id"},
                     "ResultSelector": {"id.$": "$.MessageId"}, "ResultPath": "$.send",
+                    "Next": "Url"},
+                "Url": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+                    "Parameters": {"QueueName": "orders"}, "ResultPath": "$.url",
                     "Next": "Child"},
                 "Child": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution",
                     "Parameters": {"StateMachineArn": child,
@@ -70,6 +74,7 @@ async fn sqs_and_start_execution_through_the_invoker() {
         "{out}"
     );
     assert_eq!(out["child"]["code"], 200);
+    assert_eq!(out["url"]["QueueUrl"], json!(queue));
     assert_eq!(
         out["missing"]["Error"],
         "StepFunctions.StateMachineDoesNotExistException"
