@@ -306,13 +306,13 @@ fn http_and_apigateway_through_serve() {
 
 fn child_machines(serve: &Serve) -> (String, String) {
     let child = machine(
-        &serve,
+        serve,
         "Child",
         &json!({"StartAt": "P", "States": {"P": {"Type": "Pass",
             "Result": {"Arg1": "argument1"}, "End": true}}}),
     );
     let failing = machine(
-        &serve,
+        serve,
         "FailingChild",
         &json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "SomeFailure",
             "Cause": "This state machines raises a 'SomeFailure' failure."}}}),
