@@ -7,8 +7,10 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
 use stepwise_api::{Service, ServiceConfig};
+use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::TaskInvoker;
+use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockInvoker, TaskRouter};
 use stepwise_store_aws::api_driver::AwsDriver;
 use stepwise_store_aws::handlers::{on_tasks, Deps, Record};
@@ -16,7 +18,24 @@ use stepwise_store_aws::meter::Meter;
 use stepwise_store_aws::ports::AwsStore;
 use stepwise_store_aws::Aws;
 use stepwise_tasks_aws::connections::ConnectionsFileError;
+use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
+
+/// Reads an execution's role from the table.
+struct StoredRoles(Arc<AwsStore>);
+
+impl RoleLookup for StoredRoles {
+    fn role_of<'a>(&'a self, execution_arn: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.0
+                .load(execution_arn)
+                .await
+                .ok()
+                .flatten()
+                .map(|e| e.state.info.role_arn)
+        })
+    }
+}
 
 /// The invoker function: its dependencies, its task router and the driver of the Step Functions
 /// service that `states:startExecution` starts children with.
@@ -31,20 +50,39 @@ pub struct Invoker {
 impl Invoker {
     /// The function over `aws`: Lambda tasks with `lambda` (when given), the other integrations
     /// with `settings`, child executions in the same table (ARNs in `config`'s region and
-    /// account), mocked states from `mock` first.
+    /// account), mocked states from `mock` first. With `assume_roles`, every AWS call of a task
+    /// is made as its execution's `roleArn` (STS AssumeRole, the session named after the
+    /// execution), as Step Functions does.
     pub async fn new(
         aws: Aws,
         config: ServiceConfig,
         lambda: Option<LambdaInvoker>,
         mock: Option<MockInvoker>,
         settings: ServiceSettings,
+        assume_roles: bool,
     ) -> Result<Self, ConnectionsFileError> {
         let store = Arc::new(AwsStore::new(aws.clone(), Arc::new(Meter::default())));
         let driver = Arc::new(AwsDriver::new(store.clone()));
+        let roles = if assume_roles {
+            Some(
+                AssumedRoles::new(
+                    Arc::new(StoredRoles(store.clone())),
+                    settings.region.clone(),
+                    settings.endpoint_url.clone(),
+                    settings.credentials.clone(),
+                )
+                .await,
+            )
+        } else {
+            None
+        };
         let service: Arc<dyn StatesApi> = Arc::new(Service::new(store, driver.clone(), config));
-        let services = AwsServiceInvoker::new(settings)
+        let mut services = AwsServiceInvoker::new(settings)
             .await?
             .with_states_api(service);
+        if let Some(r) = roles {
+            services = services.with_roles(r);
+        }
         let mut router = TaskRouter::new().with_fallback(Arc::new(services));
         if let Some(l) = lambda {
             router = router.with_lambda(l);

@@ -3,7 +3,8 @@
 //! SDK configuration says (`AWS_ENDPOINT_URL(_<SERVICE>)`, the region); `states:startExecution`
 //! starts its child in this same deployment. `STEPWISE_MOCK_CONFIG` names a Step Functions Local
 //! mock configuration file to serve mocked test cases from; `STEPWISE_ACCOUNT_ID` the account
-//! of the ARNs the Step Functions service makes.
+//! of the ARNs the Step Functions service makes. AWS calls are made as each execution's
+//! `roleArn` (STS AssumeRole) unless `STEPWISE_ASSUME_ROLE=0`.
 
 use invoker::Invoker;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -34,6 +35,9 @@ async fn main() -> Result<(), Error> {
         Some(LambdaInvoker::from_sdk_config(&config)),
         mock,
         ServiceSettings::default(),
+        // As Step Functions does: every call as the state machine's role, unless
+        // STEPWISE_ASSUME_ROLE=0 says to use the function's own role.
+        std::env::var("STEPWISE_ASSUME_ROLE").map_or(true, |v| v != "0"),
     )
     .await?;
     let invoker = &invoker;

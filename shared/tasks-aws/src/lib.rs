@@ -7,6 +7,7 @@
 //!   with EventBridge [`connections`]), `apigateway:invoke` ([`apigateway`]), the other
 //!   optimized integrations ([`optimized`]), `aws-sdk:*` ([`aws_sdk`]: any AWS API through
 //!   `stepwise-aws-api`'s generic caller with Step Functions' naming conventions).
+//! - [`roles`]: calling as the execution's role (STS AssumeRole), in the serverless home.
 //! - [`wire`]: plain HTTP, SigV4 signing and where each AWS service is reached.
 
 pub mod apigateway;
@@ -15,6 +16,7 @@ pub mod connections;
 pub mod http_invoke;
 pub mod lambda;
 pub mod optimized;
+pub mod roles;
 pub mod services;
 pub mod states;
 pub mod wire;

@@ -12,6 +12,9 @@
 //!   over the same caller;
 //! - anything else fails with `States.Runtime` naming the resource and the state.
 //!
+//! With [`AwsServiceInvoker::with_roles`] (the serverless invoker), every call is made as the
+//! execution's role (STS AssumeRole, [`crate::roles`]).
+//!
 //! Where AWS calls go: [`ServiceSettings`] (region, `--aws-endpoint-url`), then the SDKs' own
 //! variables (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, `AWS_REGION`) and the default
 //! credentials chain.
@@ -29,6 +32,7 @@ use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
 
 use crate::connections::{Connections, ConnectionsFileError};
+use crate::roles::AssumedRoles;
 use crate::states::RemoteStatesApi;
 use crate::wire::AwsEndpoints;
 
@@ -51,6 +55,7 @@ pub struct ServiceSettings {
 pub struct AwsServiceInvoker {
     caller: AwsCaller,
     aws: Arc<AwsEndpoints>,
+    roles: Option<AssumedRoles>,
     connections: Connections,
     states: Arc<dyn StatesApi>,
 }
@@ -76,6 +81,7 @@ impl AwsServiceInvoker {
         };
         Ok(AwsServiceInvoker {
             caller,
+            roles: None,
             states: Arc::new(RemoteStatesApi::new(aws.clone())),
             aws,
             connections,
@@ -85,6 +91,12 @@ impl AwsServiceInvoker {
     /// Starts child executions with this API (the home's own service).
     pub fn with_states_api(mut self, api: Arc<dyn StatesApi>) -> Self {
         self.states = api;
+        self
+    }
+
+    /// Calls as each execution's role ([`crate::roles`]) instead of the default credentials.
+    pub fn with_roles(mut self, roles: AssumedRoles) -> Self {
+        self.roles = Some(roles);
         self
     }
 
@@ -99,19 +111,27 @@ impl AwsServiceInvoker {
     }
 
     async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        let role = match &self.roles {
+            Some(roles) => roles.callers(&self.caller, &req.execution_arn).await,
+            None => None,
+        };
+        let (caller, aws) = match &role {
+            Some(r) => (&r.caller, &r.endpoints),
+            None => (&self.caller, &self.aws),
+        };
         match req.resource.kind() {
-            ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(&self.caller, &req).await,
+            ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(caller, &req).await,
             ResourceKind::HttpInvoke => {
-                crate::http_invoke::invoke(&req, &self.connections, &self.aws).await
+                crate::http_invoke::invoke(&req, &self.connections, aws).await
             }
             ResourceKind::Optimized { service, action } => {
                 match (service.as_str(), action.as_str()) {
                     ("states", "startExecution") => {
                         crate::states::start_execution(self.states.clone(), &req).await
                     }
-                    ("apigateway", "invoke") => crate::apigateway::invoke(&req, &self.aws).await,
+                    ("apigateway", "invoke") => crate::apigateway::invoke(&req, aws).await,
                     _ if crate::optimized::serves(&req.resource) => {
-                        crate::optimized::invoke(&self.caller, &req).await
+                        crate::optimized::invoke(caller, &req).await
                     }
                     _ => Err(unserved(&req)),
                 }

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
@@ -152,6 +152,7 @@ pub struct AwsEndpoints {
     region: String,
     endpoint_url: Option<String>,
     credentials: OnceCell<Credentials>,
+    provider: Option<SharedCredentialsProvider>,
 }
 
 impl AwsEndpoints {
@@ -167,6 +168,7 @@ impl AwsEndpoints {
             region,
             endpoint_url: endpoint_url.or_else(|| env_var("AWS_ENDPOINT_URL")),
             credentials: OnceCell::new(),
+            provider: None,
         }
     }
 
@@ -174,6 +176,14 @@ impl AwsEndpoints {
     pub fn with_credentials(self, credentials: Credentials) -> Self {
         AwsEndpoints {
             credentials: OnceCell::new_with(Some(credentials)),
+            ..self
+        }
+    }
+
+    /// Signs with credentials from this provider (an assumed role's) instead.
+    pub fn with_provider(self, provider: SharedCredentialsProvider) -> Self {
+        AwsEndpoints {
+            provider: Some(provider),
             ..self
         }
     }
@@ -193,9 +203,19 @@ impl AwsEndpoints {
             .to_string()
     }
 
-    /// The credentials of the default chain (`test`/`test` when it has none).
-    pub async fn credentials(&self) -> Credentials {
-        self.credentials
+    /// The credentials to sign with: the provider's when one was given (its failure is an
+    /// error), else the default chain's (`test`/`test` when it has none).
+    pub async fn credentials(&self) -> Result<Credentials, String> {
+        if let Some(p) = &self.provider {
+            return p.provide_credentials().await.map_err(|e| {
+                format!(
+                    "the role's credentials: {}",
+                    aws_smithy_types::error::display::DisplayErrorContext(&e)
+                )
+            });
+        }
+        Ok(self
+            .credentials
             .get_or_init(|| async {
                 let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
                     .region(aws_config::Region::new(self.region.clone()))
@@ -210,7 +230,7 @@ impl AwsEndpoints {
                 })
             })
             .await
-            .clone()
+            .clone())
     }
 
     /// Signs `req` with SigV4 for `service` (`execute-api`, `states`, `events`, ...) in `region`.
@@ -220,7 +240,7 @@ impl AwsEndpoints {
         service: &str,
         region: &str,
     ) -> Result<(), String> {
-        let identity = self.credentials().await.into();
+        let identity = self.credentials().await?.into();
         sign_with(&identity, req, service, region)
     }
 

@@ -3,7 +3,8 @@
 //! `aws-sdk:sqs:getQueueUrl` call,
 //! `states:startExecution` starting a child in the same deployment (run to its end by the same
 //! queues), and `StepFunctions.StateMachineDoesNotExistException` caught by name.
-//! (`.sync` is not exercised here: the harness pumps the queues one after the other, while the
+//! Every call is made as the execution's role, assumed through moto's STS: the queue exists
+//! only in the role's account. (`.sync` is not exercised here: the harness pumps the queues one after the other, while the
 //! invoker waits for the child inside its batch.)
 
 use super::*;
@@ -13,9 +14,29 @@ async fn sqs_and_start_execution_through_the_invoker() {
     let Some(h) = harness(None, false).await else {
         return;
     };
-    let queue = h
-        .aws
-        .sqs
+    // The invoker calls as the execution's role (account 111111111111 in moto's STS), so the
+    // queue lives in that account: created and read here as the same role.
+    let base = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&h._emulators.moto_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "test", "test", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let as_role = aws_config::sts::AssumeRoleProvider::builder(API_ROLE)
+        .session_name("test")
+        .configure(&base)
+        .build()
+        .await;
+    let role_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&h._emulators.moto_url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(as_role)
+        .load()
+        .await;
+    let sqs = aws_sdk_sqs::Client::new(&role_config);
+    let queue = sqs
         .create_queue()
         .queue_name("orders")
         .send()
@@ -24,6 +45,7 @@ async fn sqs_and_start_execution_through_the_invoker() {
         .queue_url()
         .expect("url")
         .to_string();
+    assert!(queue.contains("111111111111"), "{queue}");
     let child = h
         .create(
             "child",
@@ -88,9 +110,7 @@ async fn sqs_and_start_execution_through_the_invoker() {
         c.state.output.expect("child output")["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"],
         json!(arn)
     );
-    let got = h
-        .aws
-        .sqs
+    let got = sqs
         .receive_message()
         .queue_url(&queue)
         .send()

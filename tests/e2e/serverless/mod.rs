@@ -156,6 +156,8 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
                 "test", "test", None, None, "tests",
             )),
         },
+        // Every call as the execution's role, assumed through moto's STS.
+        true,
     )
     .await
     .expect("the invoker function");
