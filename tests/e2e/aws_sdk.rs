@@ -232,6 +232,18 @@ async fn aws_json_sqs_and_query_sns() {
     assert!(sent["MessageId"].is_string());
     let got = direct(&c, "sqs", "ReceiveMessage", json!({"QueueUrl": url})).await;
     assert_eq!(got["Messages"][0]["Body"], "hello");
+    // `.waitForTaskToken`: the call hands the token out (the engine then waits for it).
+    let mut callback = request(
+        "sqs:sendMessage.waitForTaskToken",
+        json!({"QueueUrl": url, "MessageBody": {"TaskToken": "tok-1"}}),
+    );
+    callback.task_token = Some("tok-1".into());
+    let handed = invoke(&c, &callback)
+        .await
+        .expect("sendMessage.waitForTaskToken");
+    assert!(handed["MessageId"].is_string());
+    let got = direct(&c, "sqs", "ReceiveMessage", json!({"QueueUrl": url})).await;
+    assert_eq!(got["Messages"][0]["Body"], "{\"TaskToken\":\"tok-1\"}");
     let f = failure(&c, "sqs:getQueueUrl", json!({"QueueName": "nope"})).await;
     assert_eq!(f.error, "Sqs.QueueDoesNotExistException");
 
@@ -460,6 +472,93 @@ async fn parameters_step_functions_cannot_use_and_unreachable_endpoints() {
     assert_eq!(f.error, "Sqs.SdkClientException");
     assert!(
         f.cause.starts_with("Unable to execute HTTP request"),
+        "{}",
+        f.cause
+    );
+}
+
+#[tokio::test]
+async fn secretsmanager_ssm_eventbridge_and_cloudformation() {
+    let Some((_moto, c)) = moto().await else {
+        return;
+    };
+    let created = ok(
+        &c,
+        "secretsmanager:createSecret",
+        json!({"Name": "db-password", "SecretString": "s3cr3t"}),
+    )
+    .await;
+    assert_eq!(created["Name"], "db-password");
+    assert!(created["ARN"]
+        .as_str()
+        .is_some_and(|a| a.contains(":secret:db-password")));
+    let got = ok(
+        &c,
+        "secretsmanager:getSecretValue",
+        json!({"SecretId": "db-password"}),
+    )
+    .await;
+    assert_eq!(got["SecretString"], "s3cr3t");
+    assert!(is_iso_timestamp(&got["CreatedDate"]));
+    let f = failure(
+        &c,
+        "secretsmanager:getSecretValue",
+        json!({"SecretId": "nope"}),
+    )
+    .await;
+    assert_eq!(f.error, "SecretsManager.ResourceNotFoundException");
+
+    ok(
+        &c,
+        "ssm:putParameter",
+        json!({"Name": "/app/mode", "Value": "blue", "Type": "String"}),
+    )
+    .await;
+    let direct_view = direct(&c, "ssm", "GetParameter", json!({"Name": "/app/mode"})).await;
+    assert_eq!(direct_view["Parameter"]["Value"], "blue");
+    let got = ok(&c, "ssm:getParameter", json!({"Name": "/app/mode"})).await;
+    assert_eq!(got["Parameter"]["Name"], "/app/mode");
+    assert_eq!(got["Parameter"]["Value"], "blue");
+    assert_eq!(got["Parameter"]["Version"], 1);
+    let f = failure(&c, "ssm:getParameter", json!({"Name": "/nope"})).await;
+    assert_eq!(f.error, "Ssm.ParameterNotFoundException");
+
+    let put = ok(
+        &c,
+        "eventbridge:putEvents",
+        json!({"Entries": [{"Source": "shop", "DetailType": "order", "Detail": {"id": 1}}]}),
+    )
+    .await;
+    assert_eq!(put["FailedEntryCount"], 0);
+    assert!(put["Entries"][0]["EventId"].is_string());
+    let f = failure(&c, "eventbridge:describeEventBus", json!({"Name": "nope"})).await;
+    assert_eq!(f.error, "EventBridge.ResourceNotFoundException");
+
+    let template = json!({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "from-stack"}}}});
+    let stack = ok(
+        &c,
+        "cloudformation:createStack",
+        json!({"StackName": "s", "TemplateBody": template}),
+    )
+    .await;
+    assert!(stack["StackId"]
+        .as_str()
+        .is_some_and(|s| s.contains(":stack/s/")));
+    let url = direct(&c, "sqs", "GetQueueUrl", json!({"QueueName": "from-stack"})).await;
+    assert!(url["QueueUrl"]
+        .as_str()
+        .is_some_and(|u| u.ends_with("/from-stack")));
+    let f = failure(
+        &c,
+        "cloudformation:describeStacks",
+        json!({"StackName": "nope"}),
+    )
+    .await;
+    // CloudFormation's `ValidationError` is not a modeled exception: the SDK's base one.
+    assert_eq!(f.error, "CloudFormation.CloudFormationException");
+    assert!(
+        f.cause
+            .contains("(Service: CloudFormation, Status Code: 400"),
         "{}",
         f.cause
     );
