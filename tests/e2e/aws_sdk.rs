@@ -142,6 +142,21 @@ async fn aws_json_dynamodb_tables_and_items() {
     .await;
     assert_eq!(f.error, "DynamoDb.ResourceNotFoundException");
     assert_sdk_cause(&f, "Requested resource not found", "DynamoDb", 400);
+    // A missing required member is the service's to report, as with the Java SDK (DynamoDB
+    // answers 400 "Value null at 'item' failed to satisfy constraint"; moto fails with a 500,
+    // retried as the standard mode retries it).
+    let f = failure(
+        &c,
+        "dynamodb:putItem",
+        json!({"TableName": "orders", "Item": null}),
+    )
+    .await;
+    assert!(f.error.starts_with("DynamoDb."), "{f:?}");
+    assert!(
+        f.cause.contains("(Service: DynamoDb, Status Code: "),
+        "{}",
+        f.cause
+    );
 }
 
 #[tokio::test]
