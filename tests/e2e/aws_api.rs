@@ -503,3 +503,107 @@ async fn ec2_query_run_describe_and_a_missing_instance() {
     assert_eq!((status, code.as_str()), (400, "InvalidInstanceID.NotFound"));
     assert!(message.contains("i-0123456789abcdef0"), "{message}");
 }
+
+/// A server on 127.0.0.1 that answers the first `throttle` requests with DynamoDB's throttling
+/// error and the rest with `{}`; returns its URL and the count of requests it saw.
+fn throttling_server(throttle: usize) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let seen = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // Read the head and the body (Content-Length) of one request.
+            loop {
+                let Ok(n) = stream.read(&mut chunk) else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len = text[..head_end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= head_end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = if n < throttle {
+                (
+                    "400 Bad Request",
+                    r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#,
+                )
+            } else {
+                ("200 OK", "{}")
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Type: application/x-amz-json-1.0\r\nx-amzn-RequestId: r-{n}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn throttling_is_retried_as_the_standard_mode_retries_it() {
+    use std::sync::atomic::Ordering;
+    let creds = SharedCredentialsProvider::new(Credentials::new("test", "test", None, None, "t"));
+    let input = json!({"TableName": "t", "Item": {"pk": {"S": "1"}}});
+    let call = ApiCall {
+        service: "dynamodb",
+        operation: "PutItem",
+        input: &input,
+        region: None,
+    };
+    // Two throttled answers, then success on the third attempt.
+    let (url, seen) = throttling_server(2);
+    let caller = AwsCaller::from_env(AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(url),
+    })
+    .await
+    .with_credentials(creds.clone());
+    let traced = caller
+        .call_traced(call, stepwise_aws_api::CallOptions::default())
+        .await;
+    assert_eq!(traced.attempts, 3);
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    let resp = traced.result.expect("the third attempt succeeds");
+    assert_eq!(resp.request_id.as_deref(), Some("r-2"));
+    // Always throttled: three attempts, then the service's error.
+    let (url, seen) = throttling_server(usize::MAX);
+    let caller = AwsCaller::from_env(AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(url),
+    })
+    .await
+    .with_credentials(creds);
+    let traced = caller
+        .call_traced(call, stepwise_aws_api::CallOptions::default())
+        .await;
+    assert_eq!(traced.attempts, 3);
+    assert_eq!(seen.load(Ordering::SeqCst), 3);
+    match traced.result {
+        Err(ApiCallError::Service { status, code, .. }) => {
+            assert_eq!((status, code.as_str()), (400, "ThrottlingException"))
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -5,6 +5,7 @@
 
 mod api;
 mod aws_api;
+mod aws_sdk;
 mod cli;
 mod infra_templates;
 mod integrations;

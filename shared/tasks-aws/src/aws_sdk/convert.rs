@@ -2,8 +2,9 @@
 //! - members are PascalCase in both directions (`StateMachineArn` for `stateMachineArn`),
 //!   `EqualsValue` for `Equals`; map keys are data and stay as they are;
 //! - a string member given other JSON gets its JSON text (`Input` of `sfn:startExecution`);
-//! - a blob member given text gets the text's bytes, given other JSON its JSON text's bytes (S3
-//!   `putObject`'s `Body` of `{"Dict":"Value"}` stores `{"Dict":"Value"}`);
+//! - a blob member gets the bytes of its value's compact JSON text, text included: S3
+//!   `putObject` with `"Body": "text data"` stores `"text data"` with its quotes, and with
+//!   `{"Dict": "Value"}` stores `{"Dict":"Value"}` (as AWS does, per its recorded ETags);
 //! - results carry timestamps as ISO 8601 text (as Java's `Instant` prints them), a streaming
 //!   body as text (S3 `getObject`'s `Body`), other blobs as base64 text.
 
@@ -37,13 +38,6 @@ pub fn to_input(
         Ok(out)
     } else {
         Err(unknown)
-    }
-}
-
-fn json_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -106,8 +100,8 @@ fn input_value(
             ShapeType::String,
             Value::Object(_) | Value::Array(_) | Value::Number(_) | Value::Bool(_),
         ) => Value::from(v.to_string()),
-        (ShapeType::Blob, _) if streaming || shape.streaming => Value::from(json_text(v)),
-        (ShapeType::Blob, _) => Value::from(B64.encode(json_text(v))),
+        (ShapeType::Blob, _) if streaming || shape.streaming => Value::from(v.to_string()),
+        (ShapeType::Blob, _) => Value::from(B64.encode(v.to_string())),
         _ => v.clone(),
     }
 }
@@ -238,7 +232,7 @@ mod tests {
             &json!({"KeyId": "k", "Plaintext": "secret"}),
         )
         .unwrap();
-        assert_eq!(got["Plaintext"], B64.encode("secret"));
+        assert_eq!(got["Plaintext"], B64.encode("\"secret\""));
     }
 
     #[test]

@@ -138,12 +138,19 @@ pub fn sdk_service(name: &str) -> Option<SdkService> {
 }
 
 /// The model operation of an action (`putItem` -> `PutItem`): the operation whose Java method
-/// name it is.
+/// name it is, else the one whose name it is regardless of case (`GetSecretValue`, as some
+/// public definitions spell it).
 pub fn operation_of(model: &stepwise_aws_api::ServiceModel, action: &str) -> Option<String> {
     model
         .operations
         .keys()
         .find(|op| method_name(op) == action)
+        .or_else(|| {
+            model
+                .operations
+                .keys()
+                .find(|op| op.eq_ignore_ascii_case(action))
+        })
         .cloned()
 }
 
