@@ -210,3 +210,48 @@ async fn bedrock_model_customization_job_sync_against_a_fake_endpoint() {
         seen[1].operation
     );
 }
+
+/// A `.sync` task whose execution ends while it runs (the polling future is dropped, as when
+/// the execution is stopped or times out) is stopped with StopTask, as Step Functions does.
+#[tokio::test]
+async fn an_abandoned_ecs_sync_task_is_stopped() {
+    let fake = fake::start(|seen: &Seen| {
+        let task = json!({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/jobs/t9",
+                          "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/jobs",
+                          "lastStatus": "RUNNING"});
+        match seen.operation.as_str() {
+            "StopTask" => Answer::ok(json!({"task": task})),
+            _ => Answer::ok(json!({"tasks": [task], "failures": []})),
+        }
+    })
+    .await;
+    let aws = caller_for(&fake.url).await;
+    let req = task(
+        "arn:aws:states:::ecs:runTask.sync",
+        json!({"TaskDefinition": "report"}),
+    );
+    let abandoned = tokio::time::timeout(
+        Duration::from_millis(100),
+        optimized::invoke_with(&aws, &req, &FAST),
+    )
+    .await;
+    assert!(abandoned.is_err(), "the task never stops by itself");
+    // The stop call runs in the background: wait for it (bounded), then check what it said.
+    let mut stop = None;
+    for _ in 0..500 {
+        stop = fake.seen().into_iter().find(|s| s.operation == "StopTask");
+        if stop.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stop = stop.expect("StopTask was called");
+    assert_eq!(
+        stop.body["task"],
+        "arn:aws:ecs:us-east-1:123456789012:task/jobs/t9"
+    );
+    assert_eq!(
+        stop.body["cluster"],
+        "arn:aws:ecs:us-east-1:123456789012:cluster/jobs"
+    );
+}
