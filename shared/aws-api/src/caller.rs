@@ -44,6 +44,17 @@ impl Default for CallOptions {
     }
 }
 
+/// The outcome of [`AwsCaller::call_traced`].
+#[derive(Debug, Clone)]
+pub struct Traced {
+    /// The call's result.
+    pub result: Result<ApiResponse, ApiCallError>,
+    /// Attempts made (0 when the call failed before sending: validation, unknown operation).
+    pub attempts: u32,
+    /// The headers of the last answer, names lower-cased (empty without an answer).
+    pub headers: Vec<(String, String)>,
+}
+
 struct Inner {
     region: String,
     overrides: Overrides,
@@ -154,6 +165,30 @@ impl AwsCaller {
         call: ApiCall<'_>,
         options: CallOptions,
     ) -> Result<ApiResponse, ApiCallError> {
+        self.call_traced(call, options).await.result
+    }
+
+    /// [`Self::call_with`], also reporting how many attempts were made and the headers of the
+    /// last answer (an error's too), for callers that describe failures as the SDKs do
+    /// (`(SDK Attempt Count: 2)`, S3's extended request id `x-amz-id-2`).
+    pub async fn call_traced(&self, call: ApiCall<'_>, options: CallOptions) -> Traced {
+        let mut traced = Traced {
+            result: Err(ApiCallError::Transport {
+                message: String::new(),
+            }),
+            attempts: 0,
+            headers: Vec::new(),
+        };
+        traced.result = self.call_inner(call, options, &mut traced).await;
+        traced
+    }
+
+    async fn call_inner(
+        &self,
+        call: ApiCall<'_>,
+        options: CallOptions,
+        traced: &mut Traced,
+    ) -> Result<ApiResponse, ApiCallError> {
         let model = service_model(call.service)
             .ok_or_else(|| ApiCallError::UnknownService(call.service.to_string()))?;
         let op = model
@@ -191,21 +226,21 @@ impl AwsCaller {
         let ep = endpoint::resolve(&model, region, &self.inner.overrides);
         let signed = op.authtype.as_deref() != Some("none");
 
-        let mut attempt = 1;
         loop {
+            traced.attempts += 1;
             let outcome = self.attempt(&model, &ep, &req, signed).await;
             let retry = match &outcome {
                 Err(ApiCallError::Transport { .. }) => Some(false),
                 Ok(resp) => retryable(resp),
                 Err(_) => None,
             };
-            match (retry, attempt < MAX_ATTEMPTS) {
+            match (retry, traced.attempts < MAX_ATTEMPTS) {
                 (Some(throttled), true) => {
-                    tokio::time::sleep(backoff(attempt, throttled)).await;
-                    attempt += 1;
+                    tokio::time::sleep(backoff(traced.attempts, throttled)).await;
                 }
                 _ => {
                     let resp = outcome?;
+                    traced.headers = resp.headers.clone();
                     let (request_id, parsed) = protocol::parse(&model, protocol, op, &resp);
                     return parsed.map(|output| ApiResponse {
                         status: resp.status,

@@ -34,8 +34,11 @@ mod protocol;
 mod validate;
 mod xml;
 
-pub use caller::{AwsCaller, CallOptions, MAX_ATTEMPTS};
-pub use model::{service_model, service_names, Member, Operation, ServiceModel, Shape, ShapeType};
+pub use caller::{AwsCaller, CallOptions, Traced, MAX_ATTEMPTS};
+pub use model::{
+    service_index, service_model, service_names, ErrorBinding, Http, Member, Metadata, Operation,
+    ServiceModel, Shape, ShapeType, XmlNamespace,
+};
 
 use serde_json::Value;
 

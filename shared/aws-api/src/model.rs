@@ -17,6 +17,8 @@ static BLOB: &[u8] = include_bytes!("../models/services.bin");
 #[derive(Debug, Clone, Deserialize)]
 struct IndexEntry {
     name: String,
+    #[serde(rename = "serviceId")]
+    service_id: String,
     offset: usize,
     len: usize,
 }
@@ -24,6 +26,7 @@ struct IndexEntry {
 struct Registry {
     entries: HashMap<String, IndexEntry>,
     names: Vec<String>,
+    index: Vec<(String, String)>,
     loaded: Mutex<HashMap<String, Arc<ServiceModel>>>,
 }
 
@@ -32,7 +35,12 @@ fn registry() -> &'static Registry {
     REG.get_or_init(|| {
         let entries: Vec<IndexEntry> = parse_index(BLOB).unwrap_or_default();
         let names = entries.iter().map(|e| e.name.clone()).collect();
+        let index = entries
+            .iter()
+            .map(|e| (e.name.clone(), e.service_id.clone()))
+            .collect();
         Registry {
+            index,
             entries: entries.into_iter().map(|e| (e.name.clone(), e)).collect(),
             names,
             loaded: Mutex::new(HashMap::new()),
@@ -81,6 +89,11 @@ pub fn service_model(service: &str) -> Option<Arc<ServiceModel>> {
 /// botocore's names of every embedded service, sorted.
 pub fn service_names() -> &'static [String] {
     &registry().names
+}
+
+/// Every embedded service as (botocore's name, service id), sorted by name.
+pub fn service_index() -> &'static [(String, String)] {
+    &registry().index
 }
 
 /// A service's model.

@@ -95,6 +95,15 @@ fn check(
             for (k, val) in obj {
                 match shape.member(k) {
                     None => errors.push(format!("Unknown parameter {:?}", path(at, k))),
+                    Some(m) if m.streaming => {
+                        if !val.is_string() && !val.is_null() {
+                            errors.push(format!(
+                                "Invalid type for {}: expected a string, got {}",
+                                path(at, k),
+                                kind(val)
+                            ));
+                        }
+                    }
                     Some(m) => match model.shape(&m.shape) {
                         Some(ms) => check(model, ms, val, &path(at, k), checks, errors),
                         None => errors.push(format!("the model has no shape {}", m.shape)),
