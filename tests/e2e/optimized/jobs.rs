@@ -230,12 +230,21 @@ async fn an_abandoned_ecs_sync_task_is_stopped() {
         "arn:aws:states:::ecs:runTask.sync",
         json!({"TaskDefinition": "report"}),
     );
-    let abandoned = tokio::time::timeout(
-        Duration::from_millis(100),
-        optimized::invoke_with(&aws, &req, &FAST),
-    )
-    .await;
-    assert!(abandoned.is_err(), "the task never stops by itself");
+    // Run the task until it is being polled, then drop it (what stopping the execution does).
+    let mut invoke = Box::pin(optimized::invoke_with(&aws, &req, &FAST));
+    let mut polled = false;
+    for _ in 0..1000 {
+        tokio::select! {
+            r = &mut invoke => panic!("the task never stops by itself, yet: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if fake.seen().iter().any(|s| s.operation == "DescribeTasks") {
+            polled = true;
+            break;
+        }
+    }
+    assert!(polled, "DescribeTasks was called");
+    drop(invoke);
     // The stop call runs in the background: wait for it (bounded), then check what it said.
     let mut stop = None;
     for _ in 0..500 {
