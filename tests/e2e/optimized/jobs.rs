@@ -210,3 +210,57 @@ async fn bedrock_model_customization_job_sync_against_a_fake_endpoint() {
         seen[1].operation
     );
 }
+
+/// A `.sync` task whose execution ends while it runs (the polling future is dropped, as when
+/// the execution is stopped or times out) is stopped with StopTask, as Step Functions does.
+#[tokio::test]
+async fn an_abandoned_ecs_sync_task_is_stopped() {
+    let fake = fake::start(|seen: &Seen| {
+        let task = json!({"taskArn": "arn:aws:ecs:us-east-1:123456789012:task/jobs/t9",
+                          "clusterArn": "arn:aws:ecs:us-east-1:123456789012:cluster/jobs",
+                          "lastStatus": "RUNNING"});
+        match seen.operation.as_str() {
+            "StopTask" => Answer::ok(json!({"task": task})),
+            _ => Answer::ok(json!({"tasks": [task], "failures": []})),
+        }
+    })
+    .await;
+    let aws = caller_for(&fake.url).await;
+    let req = task(
+        "arn:aws:states:::ecs:runTask.sync",
+        json!({"TaskDefinition": "report"}),
+    );
+    // Run the task until it is being polled, then drop it (what stopping the execution does).
+    let mut invoke = Box::pin(optimized::invoke_with(&aws, &req, &FAST));
+    let mut polled = false;
+    for _ in 0..1000 {
+        tokio::select! {
+            r = &mut invoke => panic!("the task never stops by itself, yet: {r:?}"),
+            _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+        }
+        if fake.seen().iter().any(|s| s.operation == "DescribeTasks") {
+            polled = true;
+            break;
+        }
+    }
+    assert!(polled, "DescribeTasks was called");
+    drop(invoke);
+    // The stop call runs in the background: wait for it (bounded), then check what it said.
+    let mut stop = None;
+    for _ in 0..500 {
+        stop = fake.seen().into_iter().find(|s| s.operation == "StopTask");
+        if stop.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stop = stop.expect("StopTask was called");
+    assert_eq!(
+        stop.body["task"],
+        "arn:aws:ecs:us-east-1:123456789012:task/jobs/t9"
+    );
+    assert_eq!(
+        stop.body["cluster"],
+        "arn:aws:ecs:us-east-1:123456789012:cluster/jobs"
+    );
+}

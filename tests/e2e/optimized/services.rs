@@ -119,7 +119,8 @@ async fn sns_publish() {
     let out = ok(
         &aws,
         "arn:aws:states:::sns:publish",
-        json!({"TopicArn": topic, "Message": {"order": 7}, "Subject": "new order"}),
+        json!({"TopicArn": topic, "Message": {"order": 7}, "Subject": "new order",
+               "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "new"}}}),
     )
     .await;
     assert_eq!(
@@ -130,6 +131,10 @@ async fn sns_publish() {
     let messages = receive(&aws, &url).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0]["Body"], "{\"order\":7}");
+    assert_eq!(
+        messages[0]["MessageAttributes"]["kind"]["StringValue"],
+        "new"
+    );
 
     let out = ok(
         &aws,
@@ -265,6 +270,14 @@ async fn dynamodb_item_operations() {
             .starts_with("1 validation error detected: Value null at 'item'"),
         "{f}"
     );
+    // A value of the wrong type is refused as the service refuses it.
+    let f = error(
+        &aws,
+        "arn:aws:states:::dynamodb:getItem",
+        json!({"TableName": 5, "Key": key}),
+    )
+    .await;
+    assert_eq!(f.error, "DynamoDB.AmazonDynamoDBException", "{f}");
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
 use super::params;
 use super::sync::{self, JobState, SyncPolling};
 
@@ -143,16 +143,25 @@ pub async fn run(
         .cloned()
         .unwrap_or(Value::Null);
     let get = json!({ "QueryExecutionId": id });
-    sync::until_done(polling, || {
-        let get = get.clone();
-        async move {
-            let reply = b
-                .call("athena", "GetQueryExecution", get)
-                .await
-                .map_err(|f| NAMES.failure(f))?;
-            Ok(query_state(&reply.output))
-        }
-    })
+    sync::until_done(
+        polling,
+        b,
+        StopCall {
+            service: "athena",
+            operation: "StopQueryExecution",
+            input: get.clone(),
+        },
+        || {
+            let get = get.clone();
+            async move {
+                let reply = b
+                    .call("athena", "GetQueryExecution", get)
+                    .await
+                    .map_err(|f| NAMES.failure(f))?;
+                Ok(query_state(&reply.output))
+            }
+        },
+    )
     .await
 }
 

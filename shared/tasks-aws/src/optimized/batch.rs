@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
 use super::params;
 use super::sync::{self, JobState, SyncPolling};
 
@@ -43,6 +43,9 @@ const FIELDS: &[&str] = &[
     "EcsPropertiesOverride",
     "ConsumableResourcePropertiesOverride",
 ];
+
+/// Why a `.sync` job is terminated when its execution is stopped or times out.
+const STOP_REASON: &str = "Job terminated because its AWS Step Functions execution ended";
 
 /// Map-typed members: their keys are data.
 const MAPS: &[&str] = &[
@@ -115,20 +118,29 @@ pub async fn submit_job(
             sfn_shape(reply.output.clone()).to_string(),
         ));
     };
-    let describe = json!({ "jobs": [job_id] });
-    sync::until_done(polling, || {
-        let describe = describe.clone();
-        async move {
-            let reply = b
-                .call("batch", "DescribeJobs", describe)
-                .await
-                .map_err(|f| NAMES.failure(f))?;
-            Ok(match reply.output.get("jobs").and_then(|j| j.get(0)) {
-                Some(job) => job_state(job),
-                None => JobState::Running,
-            })
-        }
-    })
+    let describe = json!({ "jobs": [job_id.clone()] });
+    sync::until_done(
+        polling,
+        b,
+        StopCall {
+            service: "batch",
+            operation: "TerminateJob",
+            input: json!({"jobId": job_id, "reason": STOP_REASON}),
+        },
+        || {
+            let describe = describe.clone();
+            async move {
+                let reply = b
+                    .call("batch", "DescribeJobs", describe)
+                    .await
+                    .map_err(|f| NAMES.failure(f))?;
+                Ok(match reply.output.get("jobs").and_then(|j| j.get(0)) {
+                    Some(job) => job_state(job),
+                    None => JobState::Running,
+                })
+            }
+        },
+    )
     .await
 }
 

@@ -18,7 +18,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
 use super::params;
 use super::sync::{self, JobState, SyncPolling};
 
@@ -129,16 +129,25 @@ pub async fn create_model_customization_job(
     let get = serde_json::json!({
         "jobIdentifier": reply.output.get("jobArn").cloned().unwrap_or(Value::Null)
     });
-    sync::until_done(polling, || {
-        let get = get.clone();
-        async move {
-            let reply = b
-                .call("bedrock", "GetModelCustomizationJob", get)
-                .await
-                .map_err(|f| CONTROL_NAMES.failure(f))?;
-            Ok(customization_state(&reply.output))
-        }
-    })
+    sync::until_done(
+        polling,
+        b,
+        StopCall {
+            service: "bedrock",
+            operation: "StopModelCustomizationJob",
+            input: get.clone(),
+        },
+        || {
+            let get = get.clone();
+            async move {
+                let reply = b
+                    .call("bedrock", "GetModelCustomizationJob", get)
+                    .await
+                    .map_err(|f| CONTROL_NAMES.failure(f))?;
+                Ok(customization_state(&reply.output))
+            }
+        },
+    )
     .await
 }
 

@@ -32,6 +32,23 @@ impl Backend for AwsCaller {
             }
         })
     }
+
+    fn call_detached(&self, service: &'static str, operation: &'static str, input: Value) {
+        // Outside a Tokio runtime (nothing is polling then) there is nothing to stop.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let caller = self.clone();
+        runtime.spawn(async move {
+            let call = ApiCall {
+                service,
+                operation,
+                input: &input,
+                region: None,
+            };
+            let _ = caller.call(call).await;
+        });
+    }
 }
 
 fn failure(e: ApiCallError) -> CallFailure {

@@ -10,7 +10,7 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
 use super::params;
 use super::sync::{self, JobState, SyncPolling};
 
@@ -67,6 +67,9 @@ const TIMESTAMPS: &[&str] = &[
     "stoppedAt",
     "stoppingAt",
 ];
+
+/// Why a `.sync` task is stopped when its execution is stopped or times out.
+const STOP_REASON: &str = "Task stopped because its AWS Step Functions execution ended";
 
 /// What `StartedBy` says for a `.sync` task.
 pub const STARTED_BY: &str = "AWS Step Functions";
@@ -141,25 +144,36 @@ pub async fn run_task(
         ));
     };
     let mut describe = json!({ "tasks": [task_arn] });
+    let mut stop_task = json!({ "task": task_arn, "reason": STOP_REASON });
     if let Some(cluster) = cluster {
-        describe["cluster"] = cluster;
+        describe["cluster"] = cluster.clone();
+        stop_task["cluster"] = cluster;
     }
-    sync::until_done(polling, || {
-        let describe = describe.clone();
-        async move {
-            let reply = b
-                .call("ecs", "DescribeTasks", describe)
-                .await
-                .map_err(|f| NAMES.failure(f))?;
-            match reply.output.get("tasks").and_then(|t| t.get(0)) {
-                Some(task) => Ok(task_state(task)),
-                None => Err(TaskFailure::new(
-                    sync::TASK_FAILED,
-                    sfn_shape(reply.output.clone()).to_string(),
-                )),
+    sync::until_done(
+        polling,
+        b,
+        StopCall {
+            service: "ecs",
+            operation: "StopTask",
+            input: stop_task,
+        },
+        || {
+            let describe = describe.clone();
+            async move {
+                let reply = b
+                    .call("ecs", "DescribeTasks", describe)
+                    .await
+                    .map_err(|f| NAMES.failure(f))?;
+                match reply.output.get("tasks").and_then(|t| t.get(0)) {
+                    Some(task) => Ok(task_state(task)),
+                    None => Err(TaskFailure::new(
+                        sync::TASK_FAILED,
+                        sfn_shape(reply.output.clone()).to_string(),
+                    )),
+                }
             }
-        }
-    })
+        },
+    )
     .await
 }
 

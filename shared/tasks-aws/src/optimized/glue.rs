@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
 use super::params;
 use super::sync::{self, JobState, SyncPolling};
 
@@ -92,20 +92,30 @@ pub async fn start_job_run(
         return Ok(with_metadata(out, &reply));
     };
     let get = json!({"JobName": job_name, "RunId": run_id});
-    sync::until_done(polling, || {
-        let get = get.clone();
-        let job_name = job_name.clone();
-        async move {
-            let reply = b
-                .call("glue", "GetJobRun", get)
-                .await
-                .map_err(|f| NAMES.failure(f))?;
-            Ok(match reply.output.get("JobRun") {
-                Some(run) => run_state(run, &job_name),
-                None => JobState::Running,
-            })
-        }
-    })
+    let run_id = get["RunId"].clone();
+    sync::until_done(
+        polling,
+        b,
+        StopCall {
+            service: "glue",
+            operation: "BatchStopJobRun",
+            input: json!({"JobName": job_name, "JobRunIds": [run_id]}),
+        },
+        || {
+            let get = get.clone();
+            let job_name = job_name.clone();
+            async move {
+                let reply = b
+                    .call("glue", "GetJobRun", get)
+                    .await
+                    .map_err(|f| NAMES.failure(f))?;
+                Ok(match reply.output.get("JobRun") {
+                    Some(run) => run_state(run, &job_name),
+                    None => JobState::Running,
+                })
+            }
+        },
+    )
     .await
 }
 
