@@ -155,3 +155,37 @@ pub fn start_or_skip() -> Option<Emulators> {
         }
     }
 }
+
+/// Starts moto's server alone (no DynamoDB Local), or explains why not as [`start_or_skip`]
+/// does; `dynamodb_url` is then empty.
+pub fn start_moto_or_skip() -> Option<Emulators> {
+    let started = (|| {
+        if !have("moto_server", "--help") {
+            return Err("moto_server is not installed (pip install 'moto[server]')".to_string());
+        }
+        let port = free_port()?;
+        let mut moto = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("starting moto_server: {e}"))?;
+        let ready = wait_for(port, "moto_server", &mut moto);
+        let emulators = Emulators {
+            children: vec![moto],
+            dynamodb_url: String::new(),
+            moto_url: format!("http://127.0.0.1:{port}"),
+        };
+        ready.map(|_| emulators)
+    })();
+    match started {
+        Ok(e) => Some(e),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("moto unavailable in CI: {why}")
+        }
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            None
+        }
+    }
+}

@@ -4,11 +4,12 @@
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
+use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+use stepwise_tasks_aws::{AwsServiceInvoker, ServiceSettings};
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 
@@ -18,7 +19,7 @@ struct Api {
 }
 
 impl Api {
-    fn new(what: &str) -> Api {
+    async fn new(what: &str) -> Api {
         let dir = std::env::temp_dir().join(format!(
             "stepwise-api-{what}-{}-{}",
             std::process::id(),
@@ -29,13 +30,18 @@ impl Api {
         ));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let store = Arc::new(SqliteStore::open(&dir).expect("open store"));
-        let nested = NestedInvoker::<SqliteStore>::new();
+        let states_api = LateStatesApi::new();
+        let services = AwsServiceInvoker::new(ServiceSettings::default())
+            .await
+            .expect("services")
+            .with_states_api(states_api.clone());
         let invoker: Arc<dyn TaskInvoker> =
-            Arc::new(TaskRouter::new().with_fallback(nested.clone()));
+            Arc::new(TaskRouter::new().with_fallback(Arc::new(services)));
         let driver =
             EmbeddedDriver::new(store.clone(), invoker, DriverOptions { skip_waits: false });
         let svc = Arc::new(Service::new(store, driver, ServiceConfig::default()));
-        nested.bind(&svc);
+        let as_api: Arc<dyn StatesApi> = svc.clone();
+        states_api.bind(Arc::downgrade(&as_api));
         Api { svc, _dir: dir }
     }
 
@@ -104,7 +110,7 @@ fn pass() -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn state_machines_create_describe_update_list_delete() {
-    let api = Api::new("sm");
+    let api = Api::new("sm").await;
     let arn = api.machine("m1", pass()).await;
     assert_eq!(arn, "arn:aws:states:us-east-1:123456789012:stateMachine:m1");
     // Same definition again: the same machine; another definition: StateMachineAlreadyExists.
@@ -164,7 +170,7 @@ async fn state_machines_create_describe_update_list_delete() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn definitions_names_and_arns_are_checked() {
-    let api = Api::new("check");
+    let api = Api::new("check").await;
     let bad = json!({"StartAt": "Nope", "States": {"P": {"Type": "Pass", "End": true}}});
     let (status, out) = api
         .call(
@@ -228,7 +234,7 @@ async fn definitions_names_and_arns_are_checked() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_requests_get_aws_errors_never_500() {
-    let api = Api::new("bad");
+    let api = Api::new("bad").await;
     let (s, out) = api
         .svc
         .handle("AWSStepFunctions.ListStateMachines", b"{not json")
@@ -285,7 +291,7 @@ async fn malformed_requests_get_aws_errors_never_500() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn executions_run_list_page_history_stop_and_redrive() {
-    let api = Api::new("exec");
+    let api = Api::new("exec").await;
     let sm = api.machine("m", pass()).await;
     let ex = api.start(&sm, json!({"a": 1})).await;
     let d = api.done(&ex).await;
@@ -403,7 +409,7 @@ async fn executions_run_list_page_history_stop_and_redrive() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn express_machines_run_synchronously() {
-    let api = Api::new("express");
+    let api = Api::new("express").await;
     let arn = api
         .ok(
             "CreateStateMachine",
@@ -432,7 +438,7 @@ async fn express_machines_run_synchronously() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn activities_and_task_tokens() {
-    let api = Api::new("act");
+    let api = Api::new("act").await;
     let act = api.ok("CreateActivity", json!({"name": "work"})).await["activityArn"]
         .as_str()
         .expect("arn")
@@ -513,7 +519,7 @@ async fn activities_and_task_tokens() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn versions_aliases_and_tags() {
-    let api = Api::new("versions");
+    let api = Api::new("versions").await;
     let sm = api.machine("m", pass()).await;
     let v1 = api
         .ok(
@@ -656,7 +662,7 @@ async fn versions_aliases_and_tags() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn test_state_runs_one_state() {
-    let api = Api::new("teststate");
+    let api = Api::new("teststate").await;
     let r = api
         .ok(
             "TestState",
@@ -687,7 +693,7 @@ async fn test_state_runs_one_state() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nested_executions_sync_and_sync2() {
-    let api = Api::new("nested");
+    let api = Api::new("nested").await;
     let child = api.machine("child", pass()).await;
     for (mode, want) in [(".sync", json!("{\"r\":1}")), (".sync:2", json!({"r": 1}))] {
         let def = json!({"StartAt": "N", "States": {"N": {"Type": "Task",

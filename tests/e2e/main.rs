@@ -4,9 +4,13 @@
 //! infrastructure templates. Engine-only tests live in `shared/engine/tests`.
 
 mod api;
+mod aws_api;
+mod aws_sdk;
 mod cli;
 mod deep_payloads;
 mod infra_templates;
+mod integrations;
+mod optimized;
 mod serve_clients;
 mod serve_common;
 mod serve_durability;

@@ -48,6 +48,17 @@ impl Serve {
     /// Starts `stepwise serve --host 127.0.0.1 --port PORT --data-dir DIR ARGS...` and waits
     /// until it accepts connections. Its stdout and stderr go to `DIR/../serve-PORT.log`.
     pub fn start(bin: &Path, data_dir: &Path, port: u16, args: &[&str]) -> Serve {
+        Self::start_with_env(bin, data_dir, port, args, &[])
+    }
+
+    /// [`Serve::start`] with these environment variables set for the server.
+    pub fn start_with_env(
+        bin: &Path,
+        data_dir: &Path,
+        port: u16,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Serve {
         let log = data_dir
             .parent()
             .unwrap_or(data_dir)
@@ -59,6 +70,7 @@ impl Serve {
             .arg("--data-dir")
             .arg(data_dir)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -161,7 +173,10 @@ fn read_response(r: &mut impl BufRead) -> (u16, Vec<(String, String)>, Vec<u8>) 
     (status, headers, body)
 }
 
-fn read_headers_and_body(r: &mut impl BufRead, to_eof: bool) -> (Vec<(String, String)>, Vec<u8>) {
+pub fn read_headers_and_body(
+    r: &mut impl BufRead,
+    to_eof: bool,
+) -> (Vec<(String, String)>, Vec<u8>) {
     let mut headers = Vec::new();
     loop {
         let mut h = String::new();

@@ -19,8 +19,8 @@ pub const CONTENT_TYPE_JSON: &str = "application/x-amz-json-1.0";
 /// The Step Functions service on the serverless store, and the driver whose background sends
 /// each request waits for.
 pub struct ApiService {
-    /// The service.
-    pub service: Service<AwsStore>,
+    /// The service (shared: `states:startExecution` in TestState starts children through it).
+    pub service: Arc<Service<AwsStore>>,
     /// Its driver.
     pub driver: Arc<AwsDriver>,
 }
@@ -35,7 +35,10 @@ impl ApiService {
         if let Some(i) = invoker {
             service = service.with_invoker(i);
         }
-        ApiService { service, driver }
+        ApiService {
+            service: Arc::new(service),
+            driver,
+        }
     }
 }
 

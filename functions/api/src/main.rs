@@ -1,15 +1,17 @@
 //! Lambda entry point of the api function. The clients are built once per container from the
 //! environment (`stepwise_store_aws::Names::from_env`); the service's region is `AWS_REGION`,
 //! its account the API's (`requestContext.accountId` of the first request) unless
-//! `STEPWISE_ACCOUNT_ID` says otherwise. TestState runs Lambda tasks with the account's Lambda.
+//! `STEPWISE_ACCOUNT_ID` says otherwise. TestState runs Lambda tasks with the account's Lambda and the other integrations where the SDK
+//! configuration says.
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::ServiceConfig;
+use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_aws::{Aws, Names};
-use stepwise_tasks_aws::LambdaInvoker;
+use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 use tokio::sync::OnceCell;
 
 #[tokio::main]
@@ -21,9 +23,19 @@ async fn main() -> Result<(), Error> {
         .map(|r| r.to_string())
         .or_else(|| std::env::var("AWS_REGION").ok())
         .unwrap_or_else(|| "us-east-1".into());
-    let invoker = Arc::new(TaskRouter::new().with_lambda(LambdaInvoker::from_sdk_config(&config)));
+    // TestState's service tasks: states:startExecution starts its child in this deployment.
+    let states_api = LateStatesApi::new();
+    let services = AwsServiceInvoker::new(ServiceSettings::default())
+        .await?
+        .with_states_api(states_api.clone());
+    let invoker = Arc::new(
+        TaskRouter::new()
+            .with_lambda(LambdaInvoker::from_sdk_config(&config))
+            .with_fallback(Arc::new(services)),
+    );
     let service: OnceCell<api::ApiService> = OnceCell::new();
-    let (service, aws, region, invoker) = (&service, &aws, &region, &invoker);
+    let (service, aws, region, invoker, states_api) =
+        (&service, &aws, &region, &invoker, &states_api);
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             let s = service
@@ -37,7 +49,10 @@ async fn main() -> Result<(), Error> {
                         account,
                         mock: None,
                     };
-                    api::ApiService::new(aws.clone(), config, Some(invoker.clone()))
+                    let s = api::ApiService::new(aws.clone(), config, Some(invoker.clone()));
+                    let as_api: Arc<dyn StatesApi> = s.service.clone();
+                    states_api.bind(Arc::downgrade(&as_api));
+                    s
                 })
                 .await;
             Box::pin(api::handle(s, event)).await

@@ -1,10 +1,111 @@
 //! The invoker's handler: Task calls and due timers from the tasks queue, outcomes to the
-//! transitions queue.
+//! transitions queue; and [`Invoker`], the function as `main` builds it (Lambda, the service
+//! integrations, `states:startExecution` into this same deployment).
+
+use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
+use stepwise_api::{Service, ServiceConfig};
+use stepwise_ports::execution::ExecutionStore;
+use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::TaskInvoker;
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::tasks::{MockInvoker, TaskRouter};
+use stepwise_store_aws::api_driver::AwsDriver;
 use stepwise_store_aws::handlers::{on_tasks, Deps, Record};
+use stepwise_store_aws::meter::Meter;
+use stepwise_store_aws::ports::AwsStore;
+use stepwise_store_aws::Aws;
+use stepwise_tasks_aws::connections::ConnectionsFileError;
+use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
+use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
+
+/// Reads an execution's role from the table.
+struct StoredRoles(Arc<AwsStore>);
+
+impl RoleLookup for StoredRoles {
+    fn role_of<'a>(&'a self, execution_arn: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.0
+                .load(execution_arn)
+                .await
+                .ok()
+                .flatten()
+                .map(|e| e.state.info.role_arn)
+        })
+    }
+}
+
+/// The invoker function: its dependencies, its task router and the driver of the Step Functions
+/// service that `states:startExecution` starts children with.
+pub struct Invoker {
+    /// The store, queues and meter.
+    pub deps: Deps,
+    /// Mock, then Lambda, then the service integrations.
+    pub router: TaskRouter,
+    driver: Arc<AwsDriver>,
+}
+
+impl Invoker {
+    /// The function over `aws`: Lambda tasks with `lambda` (when given), the other integrations
+    /// with `settings`, child executions in the same table (ARNs in `config`'s region and
+    /// account), mocked states from `mock` first. With `assume_roles`, every AWS call of a task
+    /// is made as its execution's `roleArn` (STS AssumeRole, the session named after the
+    /// execution), as Step Functions does.
+    pub async fn new(
+        aws: Aws,
+        config: ServiceConfig,
+        lambda: Option<LambdaInvoker>,
+        mock: Option<MockInvoker>,
+        settings: ServiceSettings,
+        assume_roles: bool,
+    ) -> Result<Self, ConnectionsFileError> {
+        let store = Arc::new(AwsStore::new(aws.clone(), Arc::new(Meter::default())));
+        let driver = Arc::new(AwsDriver::new(store.clone()));
+        let roles = if assume_roles {
+            Some(
+                AssumedRoles::new(
+                    Arc::new(StoredRoles(store.clone())),
+                    settings.region.clone(),
+                    settings.endpoint_url.clone(),
+                    settings.credentials.clone(),
+                )
+                .await,
+            )
+        } else {
+            None
+        };
+        let service: Arc<dyn StatesApi> = Arc::new(Service::new(store, driver.clone(), config));
+        let mut services = AwsServiceInvoker::new(settings)
+            .await?
+            .with_states_api(service);
+        if let Some(r) = roles {
+            services = services.with_roles(r);
+        }
+        let mut router = TaskRouter::new().with_fallback(Arc::new(services));
+        if let Some(l) = lambda {
+            router = router.with_lambda(l);
+        }
+        if let Some(m) = mock {
+            router = router.with_mock(m);
+        }
+        Ok(Invoker {
+            deps: Deps::new(aws),
+            router,
+            driver,
+        })
+    }
+
+    /// Runs a batch; child executions started meanwhile are on the transitions queue before it
+    /// returns (Lambda freezes whatever still runs after the response).
+    pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
+        // Boxed: the router's future (every integration's state) is large for a stack.
+        let out = Box::pin(handle(&self.deps, &self.router, event)).await;
+        self.driver.flush().await?;
+        out
+    }
+}
 
 /// Runs each message; failed ones are reported for redelivery.
 pub async fn handle(

@@ -1,24 +1,48 @@
 //! Lambda entry point of the invoker. Lambda tasks go to the Lambda service of the account
-//! (`AWS_ENDPOINT_URL_LAMBDA` points it elsewhere); `STEPWISE_MOCK_CONFIG` names a Step Functions
-//! Local mock configuration file to serve mocked test cases from.
+//! (`AWS_ENDPOINT_URL_LAMBDA` points it elsewhere); the other service integrations go where the
+//! SDK configuration says (`AWS_ENDPOINT_URL(_<SERVICE>)`, the region); `states:startExecution`
+//! starts its child in this same deployment. `STEPWISE_MOCK_CONFIG` names a Step Functions Local
+//! mock configuration file to serve mocked test cases from; `STEPWISE_ACCOUNT_ID` the account
+//! of the ARNs the Step Functions service makes. AWS calls are made as each execution's
+//! `roleArn` (STS AssumeRole) unless `STEPWISE_ASSUME_ROLE=0`.
 
+use invoker::Invoker;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
-use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
-use stepwise_store_aws::handlers::Deps;
+use stepwise_api::ServiceConfig;
+use stepwise_runtime::tasks::{MockConfig, MockInvoker};
 use stepwise_store_aws::{Aws, Names};
-use stepwise_tasks_aws::LambdaInvoker;
+use stepwise_tasks_aws::{LambdaInvoker, ServiceSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let mut router = TaskRouter::new().with_lambda(LambdaInvoker::from_sdk_config(&config));
-    if let Ok(path) = std::env::var("STEPWISE_MOCK_CONFIG") {
-        router = router.with_mock(MockInvoker::new(MockConfig::from_file(&path)?));
-    }
-    let deps = Deps::new(Aws::from_env(Names::from_env()?).await);
-    let (deps, router) = (&deps, &router);
+    let mock = match std::env::var("STEPWISE_MOCK_CONFIG") {
+        Ok(path) => Some(MockInvoker::new(MockConfig::from_file(&path)?)),
+        Err(_) => None,
+    };
+    let service_config = ServiceConfig {
+        region: config
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| ServiceConfig::default().region),
+        account: std::env::var("STEPWISE_ACCOUNT_ID")
+            .unwrap_or_else(|_| ServiceConfig::default().account),
+        mock: None,
+    };
+    let invoker = Invoker::new(
+        Aws::from_env(Names::from_env()?).await,
+        service_config,
+        Some(LambdaInvoker::from_sdk_config(&config)),
+        mock,
+        ServiceSettings::default(),
+        // As Step Functions does: every call as the state machine's role, unless
+        // STEPWISE_ASSUME_ROLE=0 says to use the function's own role.
+        std::env::var("STEPWISE_ASSUME_ROLE").map_or(true, |v| v != "0"),
+    )
+    .await?;
+    let invoker = &invoker;
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        invoker::handle(deps, router, event).await
+        Box::pin(invoker.handle(event)).await
     }))
     .await
 }

@@ -18,7 +18,7 @@ use stepwise_asl::model::Definition;
 use stepwise_engine::{deep, ExecutionInfo, Status};
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
-use stepwise_tasks_aws::LambdaInvoker;
+use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
 /// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
 #[derive(Parser)]
@@ -123,6 +123,16 @@ struct RunArgs {
     /// (unless `--input`) and the variables it had in that run.
     #[arg(long, requires = "from")]
     resume: Option<PathBuf>,
+    /// One endpoint for every AWS service the integrations call (LocalStack, moto, ...), like
+    /// AWS_ENDPOINT_URL; states:startExecution uses AWS_ENDPOINT_URL_SFN first (e.g. a `stepwise
+    /// serve`).
+    #[arg(long)]
+    aws_endpoint_url: Option<String>,
+    /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection
+    /// ARN or name; values: CreateConnection's AuthorizationType and AuthParameters) instead
+    /// of EventBridge.
+    #[arg(long)]
+    http_connections: Option<PathBuf>,
 }
 
 /// The largest input StartExecution takes, in bytes.
@@ -307,7 +317,16 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ),
     };
 
-    let mut router = TaskRouter::new();
+    // Every other integration: states:startExecution goes to the Step Functions endpoint the
+    // SDK configuration names (AWS_ENDPOINT_URL_SFN, --aws-endpoint-url, or AWS).
+    let services = AwsServiceInvoker::new(ServiceSettings {
+        region: None,
+        endpoint_url: args.aws_endpoint_url.clone(),
+        http_connections: args.http_connections.clone(),
+        credentials: None,
+    })
+    .await?;
+    let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     if let Some(path) = &args.mock_config {
         let config = MockConfig::from_file(path)
             .with_context(|| format!("reading mock config {}", path.display()))?;

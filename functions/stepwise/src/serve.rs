@@ -11,13 +11,13 @@ use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use stepwise_api::nested::NestedInvoker;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_engine::deep;
+use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
-use stepwise_tasks_aws::LambdaInvoker;
+use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
 /// `stepwise serve`'s options.
 #[derive(Args)]
@@ -43,6 +43,15 @@ pub struct ServeArgs {
     /// ahead).
     #[arg(long)]
     skip_waits: bool,
+    /// One endpoint for every AWS service the integrations call (LocalStack, moto, ...), like
+    /// AWS_ENDPOINT_URL.
+    #[arg(long)]
+    aws_endpoint_url: Option<String>,
+    /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection
+    /// ARN or name; values: CreateConnection's AuthorizationType and AuthParameters) instead
+    /// of EventBridge.
+    #[arg(long)]
+    http_connections: Option<PathBuf>,
 }
 
 type Svc = Service<SqliteStore>;
@@ -117,8 +126,17 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let store = Arc::new(SqliteStore::open(&dir)?);
-    let nested = NestedInvoker::<SqliteStore>::new();
-    let mut router = TaskRouter::new().with_fallback(nested.clone());
+    // states:startExecution starts its child in this same service, bound once it exists.
+    let states_api = LateStatesApi::new();
+    let services = AwsServiceInvoker::new(ServiceSettings {
+        region: None,
+        endpoint_url: args.aws_endpoint_url.clone(),
+        http_connections: args.http_connections.clone(),
+        credentials: None,
+    })
+    .await?
+    .with_states_api(states_api.clone());
+    let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     let mut config = ServiceConfig::default();
     if let Some(path) = &args.mock_config {
         let mock = MockConfig::from_file(path)
@@ -138,7 +156,8 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         },
     );
     let service = Arc::new(Service::new(store, driver.clone(), config).with_invoker(invoker));
-    nested.bind(&service);
+    let as_api: Arc<dyn StatesApi> = service.clone();
+    states_api.bind(Arc::downgrade(&as_api));
     let addr = format!("{}:{}", args.host, args.port);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await

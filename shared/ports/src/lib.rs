@@ -9,10 +9,12 @@
 //!   tokens, activity tasks, timers) and [`api::Driver`], what the Step Functions API needs.
 //! * [`tasks`]: [`tasks::TaskInvoker`] and the request and failure it carries.
 //! * [`resource`]: which invoker a Task resource goes to.
+//! * [`states_api`]: the Step Functions API as `states:startExecution` calls it.
 
 pub mod api;
 pub mod execution;
 pub mod resource;
+pub mod states_api;
 pub mod tasks;
 
 use std::future::Future;

@@ -18,15 +18,17 @@ use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use stepwise_api::ServiceConfig;
 use stepwise_engine::{Command, Status};
 use stepwise_ports::execution::{Dispatcher, StoreError, StoredExecution, Usage};
 use stepwise_ports::BoxFuture;
-use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_runtime::tasks::{MockConfig, MockInvoker};
 use stepwise_store_aws::handlers::Deps;
 use stepwise_store_aws::meter::Prices;
 use stepwise_store_aws::ports::AwsDispatcher;
 use stepwise_store_aws::table::{create_table, Table};
 use stepwise_store_aws::{Aws, Names};
+use stepwise_tasks_aws::ServiceSettings;
 use stepwise_tests::emulators::{start_or_skip, Emulators};
 use stepwise_tests::{compare_with_recording, load_case, run_definition, shared_dir, Outcome};
 
@@ -36,8 +38,9 @@ struct Harness {
     _emulators: Emulators,
     aws: Aws,
     stepper: Deps,
-    invoker: Deps,
-    router: TaskRouter,
+    /// The invoker function as its `main` builds it: mocks, then the service integrations
+    /// (AWS calls to moto, `states:startExecution` into this deployment).
+    invoker: invoker::Invoker,
     /// Deliver every message twice.
     duplicate: bool,
 }
@@ -136,18 +139,34 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
             seen: Mutex::new(HashSet::new()),
         });
     }
-    let mut router = TaskRouter::new();
-    if let Some(m) = mock {
-        router = router.with_mock(MockInvoker::new(
-            MockConfig::from_json_str(m).expect("mock config"),
-        ));
-    }
+    let mock = mock.map(|m| MockInvoker::new(MockConfig::from_json_str(m).expect("mock config")));
+    let invoker = invoker::Invoker::new(
+        aws.clone(),
+        ServiceConfig {
+            region: "us-east-1".into(),
+            account: "111111111111".into(),
+            mock: None,
+        },
+        None,
+        mock,
+        ServiceSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(emulators.moto_url.clone()),
+            http_connections: None,
+            credentials: Some(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            )),
+        },
+        // Every call as the execution's role, assumed through moto's STS.
+        true,
+    )
+    .await
+    .expect("the invoker function");
     Some(Harness {
         _emulators: emulators,
-        invoker: Deps::new(aws.clone()),
+        invoker,
         aws,
         stepper,
-        router,
         duplicate: faults,
     })
 }
@@ -259,9 +278,7 @@ impl Harness {
         let rounds = if self.duplicate { 2 } else { 1 };
         for _ in 0..rounds {
             let ev = LambdaEvent::new(Self::event(&messages), Context::default());
-            let resp = invoker::handle(&self.invoker, &self.router, ev)
-                .await
-                .expect("invoker handler");
+            let resp = self.invoker.handle(ev).await.expect("invoker handler");
             failed = resp
                 .batch_item_failures
                 .into_iter()
@@ -606,5 +623,6 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod integrations;
 mod resume;
 mod runs;

@@ -1,9 +1,10 @@
 //! The task invokers without I/O of their own, over the ports' [`TaskInvoker`]:
 //! - [`MockInvoker`]: AWS Step Functions Local's mock configuration file (`MockConfigFile.json`),
 //!   chosen by state machine name and test case.
-//! - [`TaskRouter`]: the mock first, then a Lambda invoker (`stepwise-tasks-aws`), then any other
-//!   invoker; a task that nothing can serve fails with `States.Runtime` and a cause that names the
-//!   resource and the state.
+//! - [`TaskRouter`]: the mock first, then a Lambda invoker (`stepwise-tasks-aws`), then the
+//!   service integrations (`stepwise_tasks_aws::AwsServiceInvoker`, given as the fallback); a
+//!   task that nothing can serve fails with `States.Runtime` and a cause that names the resource
+//!   and the state.
 
 pub mod mock;
 
@@ -48,7 +49,8 @@ impl TaskRouter {
         self
     }
 
-    /// Hands every other task to this invoker.
+    /// Hands every other task to this invoker (the service integrations:
+    /// `stepwise_tasks_aws::AwsServiceInvoker`).
     pub fn with_fallback(mut self, fallback: Arc<dyn TaskInvoker>) -> Self {
         self.fallback = Some(fallback);
         self
@@ -64,9 +66,13 @@ impl TaskRouter {
         let how = if is_lambda {
             "no Lambda endpoint is configured (start with --lambda-endpoint URL) and no mocked \
              response was found (start the execution with a mock test case)"
+        } else if req.resource.is_activity() {
+            "activities are served by `stepwise serve` and the serverless home (a worker calls \
+             GetActivityTask), not by `stepwise run`; mock it with a test case of the mock \
+             configuration file"
         } else {
-            "Stepwise has no invoker for this integration here; mock it with a test case of the \
-             mock configuration file"
+            "no invoker for the service integrations is configured here; mock it with a test \
+             case of the mock configuration file"
         };
         let case = match &req.test_case {
             Some(tc) => format!(" (test case '{tc}')"),

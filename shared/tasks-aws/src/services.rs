@@ -1,0 +1,158 @@
+//! [`AwsServiceInvoker`]: every Task resource other than Lambda and activities, dispatched by
+//! its typed resource:
+//! - `arn:aws:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken]` ->
+//!   [`crate::states`], over the [`StatesApi`] the home gives (in process in `serve` and the
+//!   serverless home, Step Functions' endpoint over HTTP in `run`);
+//! - `arn:aws:states:::http:invoke` -> [`crate::http_invoke`];
+//! - `arn:aws:states:::apigateway:invoke[.waitForTaskToken]` -> [`crate::apigateway`];
+//! - the other optimized integrations `arn:aws:states:::SERVICE:ACTION[.pattern]` that
+//!   [`crate::optimized::serves`] -> [`crate::optimized::invoke`] over the generic
+//!   [`AwsCaller`];
+//! - `arn:aws:states:::aws-sdk:SERVICE:ACTION[.waitForTaskToken]` -> [`crate::aws_sdk::invoke`]
+//!   over the same caller;
+//! - anything else fails with `States.Runtime` naming the resource and the state.
+//!
+//! With [`AwsServiceInvoker::with_roles`] (the serverless invoker), every call is made as the
+//! execution's role (STS AssumeRole, [`crate::roles`]).
+//!
+//! Where AWS calls go: [`ServiceSettings`] (region, `--aws-endpoint-url`), then the SDKs' own
+//! variables (`AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, `AWS_REGION`) and the default
+//! credentials chain.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use serde_json::Value;
+use stepwise_asl::resource::ResourceKind;
+use stepwise_aws_api::{AwsCaller, AwsSettings};
+use stepwise_ports::states_api::StatesApi;
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::BoxFuture;
+
+use crate::connections::{Connections, ConnectionsFileError};
+use crate::roles::AssumedRoles;
+use crate::states::RemoteStatesApi;
+use crate::wire::AwsEndpoints;
+
+/// Where the integrations' calls go.
+#[derive(Debug, Clone, Default)]
+pub struct ServiceSettings {
+    /// The region (default: `AWS_REGION`, `AWS_DEFAULT_REGION`, `us-east-1`).
+    pub region: Option<String>,
+    /// One endpoint for every AWS service (`--aws-endpoint-url`; default `AWS_ENDPOINT_URL`);
+    /// `AWS_ENDPOINT_URL_<SERVICE>` still wins for its service.
+    pub endpoint_url: Option<String>,
+    /// EventBridge connections for `http:invoke` from a file (`--http-connections`) instead of
+    /// EventBridge.
+    pub http_connections: Option<PathBuf>,
+    /// Credentials to sign with instead of the default chain's.
+    pub credentials: Option<Credentials>,
+}
+
+/// Serves the service integrations (see the module documentation).
+pub struct AwsServiceInvoker {
+    caller: AwsCaller,
+    aws: Arc<AwsEndpoints>,
+    roles: Option<AssumedRoles>,
+    connections: Connections,
+    states: Arc<dyn StatesApi>,
+}
+
+impl AwsServiceInvoker {
+    /// An invoker with these settings; `states:startExecution` goes to Step Functions' endpoint
+    /// until [`Self::with_states_api`] says otherwise.
+    pub async fn new(settings: ServiceSettings) -> Result<Self, ConnectionsFileError> {
+        let mut caller = AwsCaller::from_env(AwsSettings {
+            region: settings.region.clone(),
+            endpoint_url: settings.endpoint_url.clone(),
+        })
+        .await;
+        let mut aws = AwsEndpoints::new(settings.region, settings.endpoint_url);
+        if let Some(c) = settings.credentials {
+            caller = caller.with_credentials(SharedCredentialsProvider::new(c.clone()));
+            aws = aws.with_credentials(c);
+        }
+        let aws = Arc::new(aws);
+        let connections = match &settings.http_connections {
+            Some(path) => Connections::from_file(path)?,
+            None => Connections::from_events(),
+        };
+        Ok(AwsServiceInvoker {
+            caller,
+            roles: None,
+            states: Arc::new(RemoteStatesApi::new(aws.clone())),
+            aws,
+            connections,
+        })
+    }
+
+    /// Starts child executions with this API (the home's own service).
+    pub fn with_states_api(mut self, api: Arc<dyn StatesApi>) -> Self {
+        self.states = api;
+        self
+    }
+
+    /// Calls as each execution's role ([`crate::roles`]) instead of the default credentials.
+    pub fn with_roles(mut self, roles: AssumedRoles) -> Self {
+        self.roles = Some(roles);
+        self
+    }
+
+    /// Where calls go.
+    pub fn endpoints(&self) -> &AwsEndpoints {
+        &self.aws
+    }
+
+    /// The generic AWS caller the optimized and `aws-sdk:*` integrations use.
+    pub fn caller(&self) -> &AwsCaller {
+        &self.caller
+    }
+
+    async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        let role = match &self.roles {
+            Some(roles) => roles.callers(&self.caller, &req.execution_arn).await,
+            None => None,
+        };
+        let (caller, aws) = match &role {
+            Some(r) => (&r.caller, &r.endpoints),
+            None => (&self.caller, &self.aws),
+        };
+        match req.resource.kind() {
+            ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(caller, &req).await,
+            ResourceKind::HttpInvoke => {
+                crate::http_invoke::invoke(&req, &self.connections, aws).await
+            }
+            ResourceKind::Optimized { service, action } => {
+                match (service.as_str(), action.as_str()) {
+                    ("states", "startExecution") => {
+                        crate::states::start_execution(self.states.clone(), &req).await
+                    }
+                    ("apigateway", "invoke") => crate::apigateway::invoke(&req, aws).await,
+                    _ if crate::optimized::serves(&req.resource) => {
+                        crate::optimized::invoke(caller, &req).await
+                    }
+                    _ => Err(unserved(&req)),
+                }
+            }
+            _ => Err(unserved(&req)),
+        }
+    }
+}
+
+/// The `States.Runtime` failure of a resource nothing serves.
+pub fn unserved(req: &TaskRequest) -> TaskFailure {
+    TaskFailure::runtime(format!(
+        "Cannot run Task state '{}' of state machine '{}': resource '{}' cannot be served: \
+         Stepwise does not implement this integration; mock it with a test case of the mock \
+         configuration file.",
+        req.state_name, req.state_machine_name, req.resource
+    ))
+}
+
+impl TaskInvoker for AwsServiceInvoker {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+        Box::pin(self.run(req))
+    }
+}
