@@ -519,10 +519,7 @@ fn throttling_server(throttle: usize) -> (String, std::sync::Arc<std::sync::atom
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
             // Read the head and the body (Content-Length) of one request.
-            loop {
-                let Ok(n) = stream.read(&mut chunk) else {
-                    break;
-                };
+            while let Ok(n) = stream.read(&mut chunk) {
                 if n == 0 {
                     break;
                 }
