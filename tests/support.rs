@@ -76,6 +76,7 @@ fn sources_newer_than(root: &std::path::Path, t: std::time::SystemTime) -> bool 
     dirs.iter().any(|d| walk(d, t))
 }
 
+pub mod coverage;
 pub mod emulators;
 
 /// The AWS recordings' comparison and the pure engine driver, shared with the engine crate's

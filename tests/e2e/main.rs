@@ -11,6 +11,8 @@ mod deep_payloads;
 mod infra_templates;
 mod integrations;
 mod optimized;
+mod order_flow_example;
+mod realworld_coverage;
 mod serve_clients;
 mod serve_common;
 mod serve_durability;

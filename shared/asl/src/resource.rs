@@ -284,6 +284,21 @@ fn classify(text: &str) -> (ResourceKind, IntegrationPattern) {
             };
             (kind, pattern)
         }
+        // Published samples deploy AWS SDK integrations with a region and account in the ARN
+        // (`arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject`); read them as such.
+        "states" if f.rest.starts_with("aws-sdk:") => {
+            let (sdk, pattern) = IntegrationPattern::split(&f.rest["aws-sdk:".len()..]);
+            match sdk.split_once(':') {
+                Some((service, action)) => (
+                    ResourceKind::AwsSdk {
+                        service: service.to_string(),
+                        action: action.to_string(),
+                    },
+                    pattern,
+                ),
+                None => other(),
+            }
+        }
         "states" => match f.rest.strip_prefix("activity:") {
             Some(name) => (
                 ResourceKind::Activity {
@@ -368,6 +383,11 @@ mod tests {
     fn kinds_and_patterns() {
         let act = |n: &str| K::Activity { name: n.into() };
         let cases: Vec<(&str, K, P)> = vec![
+            (
+                "arn:aws:states:us-east-1:123456789012:aws-sdk:s3:getObject",
+                sdk("s3", "getObject"),
+                P::RequestResponse,
+            ),
             (
                 "arn:aws:lambda:us-east-1:1:function:f",
                 f("f", None),

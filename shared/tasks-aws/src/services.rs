@@ -25,7 +25,7 @@ use std::sync::Arc;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use serde_json::Value;
-use stepwise_asl::resource::ResourceKind;
+use stepwise_asl::resource::{ResourceKind, TaskResource};
 use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
@@ -138,6 +138,35 @@ impl AwsServiceInvoker {
             }
             _ => Err(unserved(&req)),
         }
+    }
+}
+
+/// Whether Stepwise serves this Task resource for real (not mocked), or why not: the same
+/// decisions as the task router's (Lambda, activities) and [`AwsServiceInvoker`]'s dispatch.
+/// `tests/realworld_coverage.rs` measures the public state machines with it.
+pub fn can_serve(resource: &TaskResource) -> Result<(), String> {
+    match resource.kind() {
+        // The Lambda invoker and the home's activity queue.
+        ResourceKind::LambdaFunction { .. } | ResourceKind::LambdaInvoke => Ok(()),
+        ResourceKind::Activity { .. } => Ok(()),
+        ResourceKind::AwsSdk { service, action } => {
+            if resource.is_sync() {
+                return Err("aws-sdk integrations have no .sync pattern".into());
+            }
+            crate::aws_sdk::check_resource(service, action)
+        }
+        ResourceKind::HttpInvoke => Ok(()),
+        ResourceKind::Optimized { service, action } => match (service.as_str(), action.as_str()) {
+            ("states", "startExecution") | ("apigateway", "invoke") => Ok(()),
+            _ if crate::optimized::serves(resource) => Ok(()),
+            _ => Err(format!(
+                "Stepwise does not implement the optimized integration {service}:{action}{}",
+                resource.pattern().suffix()
+            )),
+        },
+        ResourceKind::Other => Err("not a Task resource of Step Functions (a placeholder or \
+                                   another service's ARN)"
+            .into()),
     }
 }
 
