@@ -316,3 +316,42 @@ fn resumes_the_nightly_example_at_its_failed_step() {
     ]);
     assert_eq!(o.status.code(), Some(2), "$batch is not defined there");
 }
+
+/// An `aws-sdk:*` resource is checked against AWS's service models at validation, with AWS's
+/// diagnostic and location; a known one (region-qualified too) passes.
+#[test]
+fn validate_checks_aws_sdk_services_and_actions_against_the_models() {
+    let def = |resource: &str| {
+        format!(
+            r#"{{"StartAt":"T","States":{{"T":{{"Type":"Task","Resource":"{resource}","End":true}}}}}}"#
+        )
+    };
+    for ok in [
+        "arn:aws:states:::aws-sdk:s3:getObject",
+        "arn:aws:states:::aws-sdk:sfn:startExecution",
+        "arn:aws:states:us-east-1:123456789012:aws-sdk:dynamodb:query",
+    ] {
+        let file = write_temp("sdk-ok.asl.json", &def(ok));
+        let o = stepwise(&["validate", file.to_str().expect("utf-8 path")]);
+        assert!(
+            o.status.success(),
+            "{ok}: {}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+    for bad in [
+        "arn:aws:states:::aws-sdk:s3:noSuchAction",
+        "arn:aws:states:::aws-sdk:nosuchservice:listThings",
+    ] {
+        let file = write_temp("sdk-bad.asl.json", &def(bad));
+        let o = stepwise(&["validate", file.to_str().expect("utf-8 path")]);
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(all.contains("is not recognized"), "{bad}: {all}");
+        assert!(all.contains("/States/T/Resource"), "{bad}: {all}");
+    }
+}

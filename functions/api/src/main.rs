@@ -16,6 +16,9 @@ use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // CreateStateMachine and ValidateStateMachineDefinition reject an unknown aws-sdk service
+    // or action as AWS does.
+    stepwise_asl::validate::register_aws_sdk_check(stepwise_tasks_aws::aws_sdk::check_resource);
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
     let region = config

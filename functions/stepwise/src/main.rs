@@ -139,6 +139,8 @@ struct RunArgs {
 const MAX_INPUT: usize = stepwise_api::MAX_PAYLOAD;
 
 fn main() -> ExitCode {
+    // `validate`, `run` and `serve` reject an unknown aws-sdk service or action as AWS does.
+    stepwise_asl::validate::register_aws_sdk_check(stepwise_tasks_aws::aws_sdk::check_resource);
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

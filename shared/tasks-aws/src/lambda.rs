@@ -517,40 +517,12 @@ fn service_failure(
     )
 }
 
-/// The spelling AWS uses for the headers Lambda sends; others are Title-Cased.
-fn canonical_header_name(name: &str) -> String {
-    let known = match name.to_ascii_lowercase().as_str() {
-        "x-amzn-requestid" => Some("x-amzn-RequestId"),
-        "x-amzn-remapped-content-length" => Some("x-amzn-Remapped-Content-Length"),
-        "x-amz-executed-version" => Some("X-Amz-Executed-Version"),
-        "x-amzn-trace-id" => Some("X-Amzn-Trace-Id"),
-        "x-amz-function-error" => Some("X-Amz-Function-Error"),
-        "x-amz-log-result" => Some("X-Amz-Log-Result"),
-        _ => None,
-    };
-    if let Some(k) = known {
-        return k.to_string();
-    }
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => {
-                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-                }
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// AWS's `lambda:invoke` result shape.
 fn integration_output(response: &InvokeResponse) -> Value {
     let mut names: Vec<String> = Vec::new();
     let mut all: HashMap<String, Vec<Value>> = HashMap::new();
     for (name, value) in &response.headers {
-        let name = canonical_header_name(name);
+        let name = crate::wire::sdk_header_name(name);
         if !all.contains_key(&name) {
             names.push(name.clone());
         }
@@ -684,14 +656,14 @@ mod tests {
     #[test]
     fn header_names_are_spelled_like_aws() {
         assert_eq!(
-            canonical_header_name("x-amzn-requestid"),
+            crate::wire::sdk_header_name("x-amzn-requestid"),
             "x-amzn-RequestId"
         );
         assert_eq!(
-            canonical_header_name("x-amz-executed-version"),
+            crate::wire::sdk_header_name("x-amz-executed-version"),
             "X-Amz-Executed-Version"
         );
-        assert_eq!(canonical_header_name("content-type"), "Content-Type");
-        assert_eq!(canonical_header_name("date"), "Date");
+        assert_eq!(crate::wire::sdk_header_name("content-type"), "Content-Type");
+        assert_eq!(crate::wire::sdk_header_name("date"), "Date");
     }
 }

@@ -89,6 +89,29 @@ pub fn title_case(name: &str) -> String {
         .join("-")
 }
 
+/// How the Java SDK's `SdkHttpMetadata` (AWS's recordings) spells a response header: a few
+/// known mixed-case names, the rest Title-Cased with lower-case tails (`content-type` ->
+/// `Content-Type`). The Lambda invoker and the optimized integrations share it.
+pub fn sdk_header_name(name: &str) -> String {
+    let known = match name.to_ascii_lowercase().as_str() {
+        "x-amzn-requestid" => Some("x-amzn-RequestId"),
+        "x-amzn-remapped-content-length" => Some("x-amzn-Remapped-Content-Length"),
+        "x-amz-executed-version" => Some("X-Amz-Executed-Version"),
+        "x-amz-function-error" => Some("X-Amz-Function-Error"),
+        "x-amz-log-result" => Some("X-Amz-Log-Result"),
+        "x-amz-crc32" => Some("x-amz-crc32"),
+        "x-amz-request-id" => Some("x-amz-request-id"),
+        "x-amz-id-2" => Some("x-amz-id-2"),
+        "x-amzn-query-error" => Some("x-amzn-query-error"),
+        "x-amzn-trace-id" => Some("X-Amzn-Trace-Id"),
+        _ => None,
+    };
+    match known {
+        Some(k) => k.to_string(),
+        None => title_case(&name.to_ascii_lowercase()),
+    }
+}
+
 fn send_blocking(req: HttpRequest) -> Result<HttpResponse, TransportError> {
     let agent = ureq::AgentBuilder::new().timeout(REQUEST_TIMEOUT).build();
     let mut request = agent.request(&req.method, &req.url);

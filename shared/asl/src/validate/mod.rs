@@ -7,6 +7,7 @@
 
 pub mod json;
 mod resource;
+pub use resource::{register_aws_sdk_check, AwsSdkCheck};
 mod rules;
 
 use serde::Serialize;

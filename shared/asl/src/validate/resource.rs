@@ -65,6 +65,21 @@ fn qualifier_ok(s: &str) -> bool {
                 .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
 }
 
+/// How an `aws-sdk:SERVICE:ACTION` resource is checked against AWS's service models: `Err`
+/// carries AWS's diagnostic. The language crate has no models; a home that serves `aws-sdk:*`
+/// (the `stepwise` binary, the API Lambda) registers its check once at start-up
+/// (`stepwise_tasks_aws::aws_sdk::check_resource`), so `validate`, CreateStateMachine and
+/// ValidateStateMachineDefinition reject an unknown service or action as AWS does. Without
+/// one, any service and action are accepted.
+pub type AwsSdkCheck = fn(&str, &str) -> Result<(), String>;
+
+static AWS_SDK_CHECK: std::sync::OnceLock<AwsSdkCheck> = std::sync::OnceLock::new();
+
+/// Registers the `aws-sdk:*` check (see [`AwsSdkCheck`]); later registrations are ignored.
+pub fn register_aws_sdk_check(check: AwsSdkCheck) {
+    let _ = AWS_SDK_CHECK.set(check);
+}
+
 /// `Err(message)` when Step Functions would reject `resource`.
 pub fn check(resource: &str) -> Result<(), String> {
     let r = TaskResource::parse(resource);
@@ -75,7 +90,17 @@ pub fn check(resource: &str) -> Result<(), String> {
         ResourceKind::LambdaFunction { name, qualifier } => {
             lambda_name_ok(name) && qualifier.as_deref().is_none_or(qualifier_ok)
         }
-        ResourceKind::AwsSdk { .. } => !r.is_sync(),
+        ResourceKind::AwsSdk { service, action } => {
+            if r.is_sync() {
+                false
+            } else if let Some(known) = AWS_SDK_CHECK.get() {
+                // The home's service models say whether the service and action exist; its
+                // diagnostic is AWS's own text.
+                return known(service, action);
+            } else {
+                true
+            }
+        }
         ResourceKind::LambdaInvoke | ResourceKind::HttpInvoke | ResourceKind::Optimized { .. } => {
             let (service, action) = r.service_action().unwrap_or_default();
             match optimized(service, action) {

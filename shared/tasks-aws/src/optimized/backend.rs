@@ -191,42 +191,13 @@ pub fn upper_first(name: &str) -> String {
     }
 }
 
-/// The spelling AWS's recordings show for a response header: a few known mixed-case names,
-/// the rest Title-Cased (`content-type` -> `Content-Type`).
-fn header_name(name: &str) -> String {
-    let known = match name.to_ascii_lowercase().as_str() {
-        "x-amzn-requestid" => Some("x-amzn-RequestId"),
-        "x-amz-crc32" => Some("x-amz-crc32"),
-        "x-amz-request-id" => Some("x-amz-request-id"),
-        "x-amz-id-2" => Some("x-amz-id-2"),
-        "x-amzn-query-error" => Some("x-amzn-query-error"),
-        "x-amzn-trace-id" => Some("X-Amzn-Trace-Id"),
-        _ => None,
-    };
-    if let Some(k) = known {
-        return k.to_string();
-    }
-    name.split('-')
-        .map(|part| {
-            let mut chars = part.chars();
-            match chars.next() {
-                Some(first) => {
-                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-                }
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
 /// `SdkHttpMetadata` and `SdkResponseMetadata` as the Java SDK reports them:
 /// `{"AllHttpHeaders": {name: [values]}, "HttpHeaders": {name: first value}, "HttpStatusCode"}`
 /// and `{"RequestId"}`.
 pub fn sdk_metadata(reply: &Reply) -> (Value, Value) {
     let mut all: Vec<(String, Vec<Value>)> = Vec::new();
     for (name, value) in &reply.headers {
-        let name = header_name(name);
+        let name = crate::wire::sdk_header_name(name);
         match all.iter_mut().find(|(n, _)| *n == name) {
             Some((_, values)) => values.push(Value::String(value.clone())),
             None => all.push((name, vec![Value::String(value.clone())])),
