@@ -145,10 +145,12 @@ _LAMBDAS = {}  # port -> FakeLambda: one per port in a pytest process
 class Server:
     """The endpoint under test, and the fake Lambda it calls."""
 
-    def __init__(self):
+    def __init__(self, extra_args=(), own=False):
+        """The server of STEPWISE_ENDPOINT when set, else (or with `own`) a new `stepwise serve`
+        started with `extra_args`."""
         self.proc = None
         self.data_dir = None
-        endpoint = os.environ.get('STEPWISE_ENDPOINT')
+        endpoint = None if own else os.environ.get('STEPWISE_ENDPOINT')
         if endpoint:
             self.endpoint = endpoint.rstrip('/')
             port = os.environ.get('STEPWISE_LAMBDA_PORT')
@@ -163,7 +165,7 @@ class Server:
         self.data_dir = tempfile.mkdtemp(prefix='stepwise-api-')
         self.proc = subprocess.Popen(
             [stepwise_bin(), 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir', self.data_dir,
-             '--lambda-endpoint', f'http://127.0.0.1:{lambda_port}'],
+             '--lambda-endpoint', f'http://127.0.0.1:{lambda_port}', *extra_args],
             stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.data_dir, '..', f'serve-{port}.log'), 'w'))
         end = time.monotonic() + DEADLINE
         while True:

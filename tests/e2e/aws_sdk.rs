@@ -39,6 +39,7 @@ fn request(resource: &str, parameters: Value) -> TaskRequest {
         parameters,
         test_case: None,
         task_token: None,
+        redrive_count: 0,
     }
 }
 

@@ -81,6 +81,67 @@ fn mock_config_test_cases_choose_the_task_results() {
     );
 }
 
+/// A test case the mock configuration does not define, or one without a mock configuration, is
+/// refused before the run (exit 1, nothing printed on stdout), not at the first mocked Task.
+#[test]
+fn unknown_or_unconfigured_test_cases_are_refused_before_the_run() {
+    let unknown = stepwise(&[
+        "run",
+        "examples/retry-catch.asl.json",
+        "--mock-config",
+        "examples/retry-catch.mock.json",
+        "--test-case",
+        "NoSuchCase",
+        "--skip-waits",
+    ]);
+    assert_eq!(unknown.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        err.contains("no test case 'NoSuchCase'") && err.contains("'retry-catch'"),
+        "{err}"
+    );
+    assert!(!err.contains("States.Runtime"), "{err}");
+    assert!(unknown.stdout.is_empty());
+    let unconfigured = stepwise(&[
+        "run",
+        "examples/retry-catch.asl.json",
+        "--test-case",
+        "HappyPath",
+    ]);
+    assert_eq!(unconfigured.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&unconfigured.stderr);
+    assert!(err.contains("--mock-config"), "{err}");
+    // A mock configuration that cannot be read is said once: its path and the reason.
+    let missing = stepwise(&[
+        "run",
+        "examples/retry-catch.asl.json",
+        "--mock-config",
+        "no-such-mock-config.json",
+        "--test-case",
+        "HappyPath",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(err.matches("no-such-mock-config.json").count(), 1, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
+}
+
+/// A TIMED_OUT execution has an error and no cause: no empty `Cause:` line.
+#[test]
+fn a_timed_out_run_prints_no_empty_cause() {
+    let def = write_temp(
+        "timeout.asl.json",
+        r#"{"TimeoutSeconds": 1, "StartAt": "W",
+            "States": {"W": {"Type": "Wait", "Seconds": 5, "End": true}}}"#,
+    );
+    let o = stepwise(&["run", def.to_str().expect("utf-8 path"), "--skip-waits"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("Execution TIMED_OUT"), "{err}");
+    assert!(err.contains("Error: States.Timeout"), "{err}");
+    assert!(!err.contains("Cause:"), "{err}");
+}
+
 #[test]
 fn history_lines_are_the_aws_events_in_order() {
     let hist = write_temp("history.jsonl", "");
@@ -132,6 +193,13 @@ fn history_lines_are_the_aws_events_in_order() {
         events[2]["taskScheduledEventDetails"]["resourceType"],
         "lambda"
     );
+    // ExecutionStarted's details are AWS's: input, inputDetails, roleArn (no stateMachineArn).
+    let started = events[0]["executionStartedEventDetails"]
+        .as_object()
+        .expect("details");
+    let mut keys: Vec<&str> = started.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["input", "inputDetails", "roleArn"]);
 }
 
 #[test]

@@ -127,6 +127,42 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
     println!("{stdout}");
 }
 
+/// Step Functions Local's mock test cases through boto3 (issue 11, item 6): unknown and empty
+/// test cases refused at StartExecution, `#` without a mock configuration an invalid ARN, a
+/// redriven mocked task answered from its first response again. The Python test starts its own
+/// servers from `STEPWISE_BIN`.
+#[test]
+fn mock_test_cases_through_boto3_against_serve() {
+    if !python_has("boto3, pytest") {
+        return;
+    }
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rfE",
+            "test_mock_cases.py",
+        ])
+        .current_dir(api_dir())
+        .env("STEPWISE_BIN", stepwise_bin())
+        .env_remove("STEPWISE_ENDPOINT")
+        .output()
+        .expect("running pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "pytest test_mock_cases.py failed ({}):\n{}\n{}",
+        out.status,
+        tail(&stdout, 12000),
+        tail(&stderr, 4000)
+    );
+    println!("{stdout}");
+}
+
 /// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed
 /// requests, boto3 and the `stepwise resume` / `stepwise start` commands
 /// (`tests/api/test_resume.py`).

@@ -1,7 +1,8 @@
 //! Lambda entry point of the api function. The clients are built once per container from the
 //! environment (`stepwise_store_aws::Names::from_env`); the service's region is `AWS_REGION`,
 //! its account the API's (`requestContext.accountId` of the first request) unless
-//! `STEPWISE_ACCOUNT_ID` says otherwise. TestState runs Lambda tasks with the account's Lambda and the other integrations where the SDK
+//! `STEPWISE_ACCOUNT_ID` says otherwise; `STEPWISE_MOCK_CONFIG` (the invoker's mock configuration
+//! file) lets StartExecution accept and check `stateMachineArn#TestCase`. TestState runs Lambda tasks with the account's Lambda and the other integrations where the SDK
 //! configuration says.
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
@@ -9,7 +10,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::ServiceConfig;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
-use stepwise_runtime::tasks::TaskRouter;
+use stepwise_runtime::tasks::{MockConfig, TaskRouter};
 use stepwise_store_aws::{Aws, Names};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 use tokio::sync::OnceCell;
@@ -36,9 +37,13 @@ async fn main() -> Result<(), Error> {
             .with_lambda(LambdaInvoker::from_sdk_config(&config))
             .with_fallback(Arc::new(services)),
     );
+    let mock = match std::env::var("STEPWISE_MOCK_CONFIG") {
+        Ok(path) => Some(Arc::new(MockConfig::from_file(&path)?)),
+        Err(_) => None,
+    };
     let service: OnceCell<api::ApiService> = OnceCell::new();
-    let (service, aws, region, invoker, states_api) =
-        (&service, &aws, &region, &invoker, &states_api);
+    let (service, aws, region, invoker, states_api, mock) =
+        (&service, &aws, &region, &invoker, &states_api, &mock);
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             let s = service
@@ -50,7 +55,7 @@ async fn main() -> Result<(), Error> {
                     let config = ServiceConfig {
                         region: region.clone(),
                         account,
-                        mock: None,
+                        mock: mock.clone(),
                     };
                     let s = api::ApiService::new(aws.clone(), config, Some(invoker.clone()));
                     let as_api: Arc<dyn StatesApi> = s.service.clone();

@@ -96,7 +96,7 @@ struct RunArgs {
     #[arg(long, requires = "test_case")]
     mock_config: Option<PathBuf>,
     /// The test case of the mock configuration to use.
-    #[arg(long)]
+    #[arg(long, requires = "mock_config")]
     test_case: Option<String>,
     /// The state machine's name (selects the mock configuration's entry; default: the file name
     /// without `.asl.json` / `.json`).
@@ -328,20 +328,29 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         credentials: None,
     })
     .await?;
+    let sm_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| machine_name(&args.file));
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     if let Some(path) = &args.mock_config {
-        let config = MockConfig::from_file(path)
-            .with_context(|| format!("reading mock config {}", path.display()))?;
+        let config = MockConfig::from_file(path)?;
+        // An unknown test case is refused before the run, not at its first mocked Task.
+        if let Some(tc) = &args.test_case {
+            if !config.has_test_case(&sm_name, tc) {
+                bail!(
+                    "the mock configuration {} defines no test case '{tc}' for state machine \
+                     '{sm_name}' (the state machine's name is the file name without .asl.json \
+                     unless --name gives it)",
+                    path.display()
+                );
+            }
+        }
         router = router.with_mock(MockInvoker::new(config));
     }
     if let Some(endpoint) = &args.lambda_endpoint {
         router = router.with_lambda(LambdaInvoker::local(endpoint.clone(), None));
     }
-
-    let sm_name = args
-        .name
-        .clone()
-        .unwrap_or_else(|| machine_name(&args.file));
     let seed = stepwise_runtime::ids::fresh_seed();
     let exec_name = stepwise_engine::uuid_from_seed(seed);
     let info = ExecutionInfo {
@@ -393,8 +402,13 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ),
         status => {
             eprintln!("Execution {}", status.as_str());
-            eprintln!("Error: {}", state.error.unwrap_or_default());
-            eprintln!("Cause: {}", state.cause.unwrap_or_default());
+            // Each line only when the execution has it (a TIMED_OUT execution has no cause).
+            if let Some(error) = state.error.filter(|e| !e.is_empty()) {
+                eprintln!("Error: {error}");
+            }
+            if let Some(cause) = state.cause.filter(|c| !c.is_empty()) {
+                eprintln!("Cause: {cause}");
+            }
             Ok(ExitCode::from(match status {
                 Status::TimedOut => 3,
                 Status::Aborted => 4,

@@ -139,8 +139,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     let mut config = ServiceConfig::default();
     if let Some(path) = &args.mock_config {
-        let mock = MockConfig::from_file(path)
-            .with_context(|| format!("reading mock config {}", path.display()))?;
+        let mock = MockConfig::from_file(path)?;
         config.mock = Some(Arc::new(mock.clone()));
         router = router.with_mock(MockInvoker::new(mock));
     }

@@ -88,14 +88,31 @@ fn status_of(s: &str) -> Option<Status> {
 impl<S: ApiStore + 'static> Service<S> {
     /// Resolves a state machine, version or alias ARN (with an optional `#TestCase`).
     pub(crate) async fn resolve(&self, raw: &str) -> ApiResult<Target> {
+        // `#TestCase` is Step Functions Local's: without a mock configuration, or with nothing
+        // after the `#`, the ARN is invalid, as AWS answers.
         let (arn, test_case) = match raw.split_once('#') {
-            Some((a, tc)) if !tc.is_empty() => (a, Some(tc.to_string())),
-            Some((a, _)) => (a, None),
+            Some((a, tc)) if !tc.is_empty() && self.config.mock.is_some() => {
+                (a, Some(tc.to_string()))
+            }
+            Some(_) => return Err(ApiError::invalid_arn(raw)),
             None => (raw, None),
         };
         let a = Arn::parse(arn, &["stateMachine"])?;
         let base = a.state_machine();
         let sm = self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
+        // An unknown test case is refused here, not at the first mocked Task.
+        if let (Some(tc), Some(mock)) = (&test_case, &self.config.mock) {
+            if !mock.has_test_case(&sm.name, tc) {
+                return Err(ApiError::new(
+                    "InvalidName",
+                    format!(
+                        "Invalid mock test case name '{tc}' for state machine '{}': the mock \
+                         configuration defines no such test case for it.",
+                        sm.name
+                    ),
+                ));
+            }
+        }
         let current = sm.revision;
         let (version_arn, alias_arn) = match a.parts.len() {
             1 => (None, None),

@@ -120,6 +120,7 @@ impl<S: ApiStore + 'static> Service<S> {
                                     parameters: parameters.clone(),
                                     test_case: None,
                                     task_token: task_token.clone(),
+                                    redrive_count: 0,
                                 })
                                 .await
                             }

@@ -82,11 +82,11 @@ impl HistoryEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum EventKind {
     /// `started_at`: a new execution started at a state (beyond AWS): the state and the
-    /// execution it came from; recorded as extra details only then.
+    /// execution it came from; recorded as extra details only then. AWS's details have no
+    /// `stateMachineArn`, so neither do these.
     ExecutionStarted {
         input: String,
         role_arn: String,
-        state_machine_arn: String,
         started_at: Option<(String, Option<String>)>,
     },
     /// `resumed`: a resume (beyond AWS); a plain redrive has AWS's details only.
@@ -288,14 +288,12 @@ impl EventKind {
             ExecutionStarted {
                 input,
                 role_arn,
-                state_machine_arn,
                 started_at,
             } => {
                 let mut d = object!([
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
                     ("roleArn", text(role_arn)),
-                    ("stateMachineArn", text(state_machine_arn)),
                 ]);
                 if let Some((state, source)) = started_at {
                     insert_some(&mut d, "startAt", Some(text(state)));

@@ -37,6 +37,9 @@ pub struct TaskRequest {
     /// The task token for `.waitForTaskToken` resources. For those, a successful result only
     /// means the call was submitted: the engine then waits for SendTaskSuccess/Failure.
     pub task_token: Option<String>,
+    /// How many times the execution had been redriven when the task was scheduled. Each redrive
+    /// is a new attempt of the execution: mock invocation counters restart with it.
+    pub redrive_count: u32,
 }
 
 /// How a task failed: the ASL error name (matched by `Retry`/`Catch` `ErrorEquals`) and cause.

@@ -106,6 +106,7 @@ pub async fn run_execution(
                             parameters,
                             test_case: options.test_case.clone(),
                             task_token,
+                            redrive_count: state.info.redrive_count,
                         };
                         let callback = req.task_token.is_some() && !invoker.answers_callback(&req);
                         let inv = invoker.clone();

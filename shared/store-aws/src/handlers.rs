@@ -159,6 +159,7 @@ async fn handle_task(
             state_machine_name,
             test_case,
             command,
+            redrive_count,
         } => {
             let Command::InvokeTask {
                 task,
@@ -198,6 +199,7 @@ async fn handle_task(
                 parameters,
                 test_case,
                 task_token,
+                redrive_count,
             };
             let outcome = invoker.invoke(req).await;
             local.record(|u| u.task_invocations += 1);

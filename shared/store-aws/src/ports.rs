@@ -171,6 +171,7 @@ impl Dispatcher for AwsDispatcher {
                             state_machine_name: execution.state.info.state_machine_name.clone(),
                             test_case: execution.test_case.clone(),
                             command: c.clone(),
+                            redrive_count: execution.state.info.redrive_count,
                         };
                         queues::send_task(&self.aws, &self.meter, &msg, 0)
                             .await

@@ -39,6 +39,10 @@ pub enum TaskMessage {
         test_case: Option<String>,
         /// The engine's [`Command::InvokeTask`].
         command: Command,
+        /// The execution's redrive count when the task was scheduled (mock counters restart
+        /// per redrive). Absent in messages sent before it existed.
+        #[serde(default)]
+        redrive_count: u32,
     },
     /// A timer due now: forward [`Event::TimerFired`] to the transitions queue.
     Timer {

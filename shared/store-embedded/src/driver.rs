@@ -214,6 +214,7 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
             parameters: parameters.clone(),
             test_case: ex.test_case.clone(),
             task_token: task_token.clone(),
+            redrive_count: ex.state.info.redrive_count,
         };
         let arn = ex.arn.clone();
         let task = *task;

@@ -153,6 +153,7 @@ fn request(state: &str, resource: &str, parameters: Value) -> TaskRequest {
         parameters,
         test_case: None,
         task_token: None,
+        redrive_count: 0,
     }
 }
 

@@ -43,6 +43,8 @@ struct Harness {
     invoker: invoker::Invoker,
     /// Deliver every message twice.
     duplicate: bool,
+    /// The mock configuration the api function checks test cases against.
+    mock_config: Option<std::sync::Arc<MockConfig>>,
 }
 
 /// Fails the first dispatch after each commit, as if the stepper were killed between its commit
@@ -139,7 +141,9 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
             seen: Mutex::new(HashSet::new()),
         });
     }
-    let mock = mock.map(|m| MockInvoker::new(MockConfig::from_json_str(m).expect("mock config")));
+    let mock_config =
+        mock.map(|m| std::sync::Arc::new(MockConfig::from_json_str(m).expect("mock config")));
+    let mock = mock_config.as_deref().cloned().map(MockInvoker::new);
     let invoker = invoker::Invoker::new(
         aws.clone(),
         ServiceConfig {
@@ -168,6 +172,7 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         aws,
         stepper,
         duplicate: faults,
+        mock_config,
     })
 }
 
@@ -469,6 +474,7 @@ impl Harness {
             self.aws.clone(),
             stepwise_api::ServiceConfig {
                 account: "111111111111".into(),
+                mock: self.mock_config.clone(),
                 ..Default::default()
             },
             None,

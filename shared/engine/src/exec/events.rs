@@ -64,7 +64,6 @@ impl<'d> Engine<'d> {
         let event = EventKind::ExecutionStarted {
             input: to_text(&input),
             role_arn: self.s.info.role_arn.clone(),
-            state_machine_arn: self.s.info.state_machine_arn.clone(),
             started_at,
         };
         self.emit_raw(0, event);

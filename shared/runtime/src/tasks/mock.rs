@@ -41,20 +41,22 @@ use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
 
 /// Why a mock configuration file could not be loaded.
+///
+/// Each message is whole (it names the file and the underlying error), and none has a `source`:
+/// printing the error chain then says everything once.
 #[derive(Debug, thiserror::Error)]
 pub enum MockConfigError {
     /// The file could not be read.
-    #[error("cannot read mock configuration file '{path}': {source}")]
+    #[error("cannot read mock configuration file '{path}': {error}")]
     Io {
         /// The file's path.
         path: String,
         /// The I/O error.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The text is not JSON.
     #[error("mock configuration is not valid JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// The JSON does not have the mock configuration's shape.
     #[error("invalid mock configuration at '{path}': {message}")]
     Invalid {
@@ -136,16 +138,16 @@ impl MockConfig {
     /// Reads and parses a mock configuration file.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, MockConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| MockConfigError::Io {
+        let text = std::fs::read_to_string(path).map_err(|error| MockConfigError::Io {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Self::from_json_str(&text)
     }
 
     /// Parses a mock configuration from JSON text.
     pub fn from_json_str(text: &str) -> Result<Self, MockConfigError> {
-        let value: Value = serde_json::from_str(text)?;
+        let value: Value = serde_json::from_str(text).map_err(MockConfigError::Json)?;
         Self::from_value(&value)
     }
 
@@ -382,14 +384,15 @@ fn parse_response(raw: &Value, path: &str) -> Result<MockedResponse, MockConfigE
 }
 
 /// Serves Task states from a [`MockConfig`], keeping one invocation counter per
-/// (execution, state).
+/// (execution, redrive, state): each redrive is a new attempt of the execution and its tasks
+/// take the mocked responses from the first again, as a fresh execution would.
 ///
 /// Counters live in memory: a process restart in the middle of an execution starts them again
 /// at 0, and [`MockInvoker::forget_execution`] drops an execution's counters when it ends.
 #[derive(Debug)]
 pub struct MockInvoker {
     config: MockConfig,
-    counters: Mutex<HashMap<(String, String), u64>>,
+    counters: Mutex<HashMap<(String, u32, String), u64>>,
 }
 
 impl MockInvoker {
@@ -409,7 +412,7 @@ impl MockInvoker {
     /// Drops the invocation counters of an execution (call when it ends).
     pub fn forget_execution(&self, execution_arn: &str) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        counters.retain(|(arn, _), _| arn != execution_arn);
+        counters.retain(|(arn, _, _), _| arn != execution_arn);
     }
 
     /// Answers the request from the mock configuration, or `None` when it is not mocked (no
@@ -443,7 +446,11 @@ impl MockInvoker {
         let index = {
             let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
             let counter = counters
-                .entry((req.execution_arn.clone(), req.state_name.clone()))
+                .entry((
+                    req.execution_arn.clone(),
+                    req.redrive_count,
+                    req.state_name.clone(),
+                ))
                 .or_insert(0);
             let index = *counter;
             *counter += 1;
@@ -526,6 +533,7 @@ mod tests {
             parameters: json!({}),
             test_case: test_case.map(str::to_string),
             task_token: None,
+            redrive_count: 0,
         }
     }
 
@@ -601,6 +609,14 @@ mod tests {
         assert_eq!(
             sqs.expect("returns")["MessageId"],
             json!("3bcb6e8e-8b51-4375-b0bc-1a59812c6e51")
+        );
+        // a redrive is a new attempt: its invocations count from the first response again
+        let mut redriven = req(e1, "LambdaState", Some("RetryPath"));
+        redriven.redrive_count = 1;
+        assert_eq!(
+            mock.try_invoke(&redriven).expect("mocked"),
+            not_ready,
+            "the redriven task takes invocation 0's response"
         );
         // forgetting an execution restarts its counters
         mock.forget_execution(e1);

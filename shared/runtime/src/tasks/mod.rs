@@ -132,6 +132,7 @@ mod tests {
             parameters: json!({"x": 1}),
             test_case: test_case.map(str::to_string),
             task_token: None,
+            redrive_count: 0,
         }
     }
 

@@ -190,6 +190,7 @@ mod tests {
             parameters,
             test_case: None,
             task_token: None,
+            redrive_count: 0,
         }
     }
 

@@ -69,6 +69,7 @@ fn req(resource: &str, parameters: Value) -> TaskRequest {
         parameters,
         test_case: None,
         task_token: None,
+        redrive_count: 0,
     }
 }
 
