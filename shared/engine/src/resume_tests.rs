@@ -401,7 +401,6 @@ fn a_new_execution_starts_at_a_state_and_names_its_source() {
                     "input": r#"{"n":2}"#,
                     "inputDetails": {"truncated": false},
                     "roleArn": "arn:aws:iam::123456789012:role/r",
-                    "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
                     "startAt": "Done",
                     "sourceExecutionArn": "arn:aws:states:us-east-1:123456789012:execution:m:old"
                 })

@@ -69,6 +69,7 @@ fn task(resource: &str, parameters: Value) -> TaskRequest {
         task_token: resource
             .ends_with(".waitForTaskToken")
             .then(|| "token-1".to_string()),
+        redrive_count: 0,
     }
 }
 
