@@ -117,6 +117,7 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         payload_bucket: "stepwise-payloads".into(),
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
+        retention_days: None,
     };
     let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
     aws.s3
