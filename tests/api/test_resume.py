@@ -341,6 +341,8 @@ def test_start_a_new_execution_at_a_state(sfn, call, history):
     assert d['status'] == 'FAILED' and d['error'] == 'States.Runtime', d  # $batch is not defined
     events = history(r['executionArn'])
     assert details(events[0])['startAt'] == 'Load' and 'sourceExecutionArn' not in details(events[0])
+    raw = call('DescribeExecution', {'executionArn': r['executionArn']})
+    assert raw['startAt'] == 'Load' and 'sourceExecutionArn' not in raw, raw
     assert (events[1]['type'], events[1]['previousEventId']) == ('TaskStateEntered', 0)
 
     # from the source: its recorded input and variables at Load; the link is in the history
@@ -354,6 +356,12 @@ def test_start_a_new_execution_at_a_state(sfn, call, history):
     started = details(events[0])
     assert json.loads(started['input']) == {'rows': [1, 2, 3], 'fn': 'fail'}
     assert started['startAt'] == 'Load' and started['sourceExecutionArn'] == source
+    # the link in DescribeExecution: Stepwise's own members, which boto3 skips without complaint
+    raw = call('DescribeExecution', {'executionArn': r['executionArn']})
+    assert raw['startAt'] == 'Load' and raw['sourceExecutionArn'] == source, raw
+    assert 'sourceExecutionArn' not in d and 'startAt' not in d and d['executionArn'] == r['executionArn']
+    # an execution started the usual way has neither
+    assert 'startAt' not in call('DescribeExecution', {'executionArn': source})
     assert json.loads(details(events[2])['parameters'])['Payload']['batch'] == 'b-7'
 
     # a version works as StartExecution's target does
@@ -402,8 +410,14 @@ def test_the_commands(sfn, server):
     assert rc == 1 and 'ExecutionNotRedrivable' in err and 'SUCCEEDED' in err, err
     rc, out, err = cli(server, 'start', sm, '--at', 'Report', '--input', '{"x": 1}', '--source', ex)
     assert rc == 0, err
-    d = wait_done(sfn, json.loads(out)['executionArn'])
+    new = json.loads(out)['executionArn']
+    d = wait_done(sfn, new)
     assert d['status'] == 'SUCCEEDED' and json.loads(d['output']) == {'report': {'x': 1}, 'batch': 'b-7'}, d
+    # the CLI shows where it came from
+    rc, out, err = cli(server, 'call', 'DescribeExecution', json.dumps({'executionArn': new}))
+    assert rc == 0, err
+    shown = json.loads(out)
+    assert shown['sourceExecutionArn'] == ex and shown['startAt'] == 'Report', shown
 
 
 def test_history_export_writes_every_event(sfn, server, history):

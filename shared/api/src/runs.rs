@@ -332,6 +332,14 @@ impl<S: ApiStore + 'static> Service<S> {
         if let Some(redriven) = st.redrive_ms {
             d["redriveDate"] = ts(redriven);
         }
+        // Beyond AWS: where an execution StartExecutionFromState started began, and the execution
+        // it came from (SDKs skip members their model does not know).
+        if let Some(at) = &st.start_at {
+            d["startAt"] = json!(at);
+        }
+        if let Some(source) = &st.source_execution_arn {
+            d["sourceExecutionArn"] = json!(source);
+        }
         if st.status == Status::Succeeded {
             d["output"] = json!(text(&st.output).unwrap_or_else(|| "null".into()));
             d["outputDetails"] = json!({"included": true});

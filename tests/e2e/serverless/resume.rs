@@ -231,6 +231,10 @@ async fn resume_and_start_at_a_state_through_the_api_function() {
     assert_eq!(started["startAt"], json!("Load"));
     assert_eq!(started["sourceExecutionArn"], json!(arn));
     assert_eq!(started["input"], json!(r#"{"rows":[1,2,3]}"#));
+    // DescribeExecution keeps the link (Stepwise's own members).
+    let d = call(&svc, "DescribeExecution", json!({"executionArn": again})).await;
+    assert_eq!(d["sourceExecutionArn"], json!(arn), "{d}");
+    assert_eq!(d["startAt"], json!("Load"), "{d}");
     assert_eq!(
         call_err(
             &svc,
