@@ -127,6 +127,42 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
     println!("{stdout}");
 }
 
+/// Retention you control (`serve --retention-days`, STEPWISE_RETENTION_DAYS) through boto3, with
+/// `serve` stopped and started again on the same data directory (`tests/api/test_retention.py`
+/// starts its own servers from `STEPWISE_BIN`).
+#[test]
+fn retention_through_boto3_against_serve() {
+    if !python_has("boto3, pytest") {
+        return;
+    }
+    let out = Command::new("python3")
+        .args([
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rfE",
+            "test_retention.py",
+        ])
+        .current_dir(api_dir())
+        .env("STEPWISE_BIN", stepwise_bin())
+        .env_remove("STEPWISE_ENDPOINT")
+        .env_remove("STEPWISE_RETENTION_DAYS")
+        .output()
+        .expect("running pytest");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "pytest test_retention.py failed ({}):\n{}\n{}",
+        out.status,
+        tail(&stdout, 12000),
+        tail(&stderr, 4000)
+    );
+    println!("{stdout}");
+}
+
 /// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed
 /// requests, boto3 and the `stepwise resume` / `stepwise start` commands
 /// (`tests/api/test_resume.py`).

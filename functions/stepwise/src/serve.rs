@@ -53,8 +53,8 @@ pub struct ServeArgs {
     #[arg(long)]
     http_connections: Option<PathBuf>,
     /// Delete executions (record, history and payloads) this many days after they close; never a
-    /// running one. Default: keep everything forever.
-    #[arg(long, env = "STEPWISE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..=36_500))]
+    /// running one. Default (and 0): keep everything forever.
+    #[arg(long, env = "STEPWISE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
     retention_days: Option<u32>,
 }
 
@@ -163,7 +163,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let store = Arc::new(SqliteStore::open(&dir)?);
-    if let Some(days) = args.retention_days {
+    if let Some(days) = args.retention_days.filter(|d| *d > 0) {
         let n = sweep_once(&store, i64::from(days) * stepwise_store_embedded::retention::DAY_MS);
         eprintln!(
             "stepwise serve: executions are deleted {days} day(s) after they close ({n} deleted now)"
