@@ -3,8 +3,8 @@
 //! | PK | SK | holds |
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
-//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
-//! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
+//! | `EX#<arn>` | `EV#<20-digit id>` | one history event (and the same `expiresAt`) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
 //! The control-plane records the API keeps (state machines, versions, aliases, activities,
