@@ -64,17 +64,24 @@ pub(crate) struct RedrivePoint {
     pub(crate) variables: Map<String, Value>,
 }
 
-/// The chosen branch or iteration of a resume, for the top-level Parallel/Map it is inside.
+/// The chosen branch or iteration of a resume, for the Parallel/Map it is inside: a top-level
+/// one (`thread` unset) or one in the thread a level above started at it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingInner {
-    /// The top-level Parallel or Map.
+    /// The Parallel or Map.
     pub(crate) enclosing: StateId,
+    /// The thread that runs it, below the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) thread: Option<ThreadId>,
     pub(crate) index: usize,
     /// The chosen state, in the branch's or the item processor's machine.
     pub(crate) state: StateId,
     pub(crate) input: Value,
     pub(crate) variables: Map<String, Value>,
     pub(crate) kept: Vec<(usize, Value)>,
+    /// The chosen state is a Parallel/Map the resume goes further into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deeper: Option<Box<PendingInner>>,
 }
 
 /// A Map iteration that starts at a chosen state instead of the processor's `StartAt`.
@@ -84,6 +91,9 @@ pub(crate) struct ResumeChild {
     pub(crate) state: StateId,
     pub(crate) input: Value,
     pub(crate) variables: Map<String, Value>,
+    /// The resume goes further into the Parallel/Map `state` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deeper: Option<Box<PendingInner>>,
 }
 
 /// What an outstanding wait id stands for.
