@@ -49,15 +49,16 @@ impl Endpoint {
 pub struct ResumeArgs {
     /// The execution to resume (FAILED, TIMED_OUT or ABORTED).
     execution_arn: String,
-    /// The state to resume at: top-level, or inside a top-level Parallel or Map.
+    /// The state to resume at: top-level, or inside Parallel branches and Map iterations.
     #[arg(long = "from")]
     from: String,
     /// A new input for that state (JSON, or `@path`); default: the input it had.
     #[arg(long)]
     input: Option<String>,
-    /// For a state inside a Map: the iteration.
+    /// For a state inside a Map: the iteration; inside Maps in Maps, once per Map, outermost
+    /// first.
     #[arg(long)]
-    iteration: Option<u64>,
+    iteration: Vec<u64>,
     /// Also resume a SUCCEEDED execution.
     #[arg(long)]
     include_succeeded: bool,
@@ -102,8 +103,10 @@ pub async fn resume(args: ResumeArgs) -> Result<()> {
     if let Some(input) = &args.input {
         body["input"] = json!(json_arg(input)?);
     }
-    if let Some(i) = args.iteration {
-        body["mapIterationIndex"] = json!(i);
+    match args.iteration.as_slice() {
+        [] => {}
+        [i] => body["mapIterationIndex"] = json!(i),
+        all => body["mapIterationIndexes"] = json!(all),
     }
     if args.include_succeeded {
         body["includeSucceeded"] = json!(true);
@@ -168,7 +171,7 @@ pub fn from_history_file(
     let req = ResumeRequest {
         state: state.to_string(),
         input: given,
-        map_iteration_index: None,
+        map_iteration_indexes: Vec::new(),
         include_succeeded: true,
     };
     let point = plan(def, &recorded, &events, &req)?;

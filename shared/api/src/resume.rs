@@ -45,6 +45,41 @@ fn not_resumable(arn: &str, why: &str) -> ApiError {
     )
 }
 
+/// `mapIterationIndex` (one enclosing Map) or `mapIterationIndexes` (one per enclosing Map,
+/// outermost first), not both.
+fn iteration_indexes(r: &Req) -> ApiResult<Vec<usize>> {
+    let index = |field: &str, v: i64| {
+        if v < 0 {
+            Err(ApiError::constraint(
+                Shown::Text(&v.to_string()),
+                field,
+                "Member must have value greater than or equal to 0",
+            ))
+        } else {
+            Ok(v as usize)
+        }
+    };
+    match (
+        r.opt_i64("mapIterationIndex")?,
+        r.opt_list("mapIterationIndexes")?,
+    ) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "Give either mapIterationIndex or mapIterationIndexes, not both",
+        )),
+        (Some(i), None) => Ok(vec![index("mapIterationIndex", i)?]),
+        (None, Some(list)) => list
+            .iter()
+            .map(|v| match v.as_i64() {
+                Some(i) => index("mapIterationIndexes", i),
+                None => Err(ApiError::validation(format!(
+                    "mapIterationIndexes must hold integers, not {v}"
+                ))),
+            })
+            .collect(),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
 fn resume_error(arn: &str, e: ResumeError) -> ApiError {
     match e {
         ResumeError::NotResumable(status) => not_resumable(arn, &format!("is {status}")),
@@ -119,16 +154,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let arn = r.str("executionArn")?;
         let state = r.str("stateName")?;
         let input = r.opt_str("input")?.map(|t| parse_input(&t)).transpose()?;
-        let index = match r.opt_i64("mapIterationIndex")? {
-            Some(i) if i < 0 => {
-                return Err(ApiError::constraint(
-                    Shown::Text(&i.to_string()),
-                    "mapIterationIndex",
-                    "Member must have value greater than or equal to 0",
-                ))
-            }
-            i => i.map(|i| i as usize),
-        };
+        let indexes = iteration_indexes(&r)?;
         let include_succeeded = r.opt_bool("includeSucceeded")?.unwrap_or(false);
         let (row, ex) = self.execution(&arn).await?;
         if row.meta.kind == "EXPRESS" {
@@ -139,7 +165,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let req = ResumeRequest {
             state,
             input,
-            map_iteration_index: index,
+            map_iteration_indexes: indexes,
             include_succeeded,
         };
         let point = plan(&def, &ex.state, &history, &req).map_err(|e| resume_error(&arn, e))?;
@@ -180,7 +206,7 @@ impl<S: ApiStore + 'static> Service<S> {
                         Some(t) => Some(parse_input(t)?),
                         None => None,
                     },
-                    map_iteration_index: None,
+                    map_iteration_indexes: Vec::new(),
                     include_succeeded: true,
                 };
                 let mut recorded = ex.state.clone();

@@ -226,7 +226,7 @@ pub fn plan(
                 req.state
             )))
         }
-        (1, 0) => {
+        (1, _) => {
             return Err(ResumeError::Iteration(format!(
                 "State '{}' is inside a Map: name the iteration (mapIterationIndex)",
                 req.state
