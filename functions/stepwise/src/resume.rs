@@ -71,7 +71,8 @@ pub struct ResumeArgs {
 pub struct StartArgs {
     /// The state machine, version or alias ARN.
     state_machine_arn: String,
-    /// The top-level state to start at.
+    /// The state to start at: top-level, or (with `--source`) inside Parallel branches and Map
+    /// iterations.
     #[arg(long)]
     at: String,
     /// The input (JSON, or `@path`); with `--source` and no input: the state's input there.
@@ -80,9 +81,13 @@ pub struct StartArgs {
     /// The execution name (default: a UUID).
     #[arg(long)]
     name: Option<String>,
-    /// The execution this one comes from (recorded in its history).
+    /// The execution this one comes from (recorded in its history); needed to start inside a
+    /// Parallel or Map.
     #[arg(long)]
     source: Option<String>,
+    /// For a state inside a Map: the iteration (once per enclosing Map, outermost first).
+    #[arg(long)]
+    iteration: Vec<u64>,
     #[command(flatten)]
     endpoint: Endpoint,
 }
@@ -126,6 +131,11 @@ pub async fn start(args: StartArgs) -> Result<()> {
     }
     if let Some(source) = args.source {
         body["sourceExecutionArn"] = json!(source);
+    }
+    match args.iteration.as_slice() {
+        [] => {}
+        [i] => body["mapIterationIndex"] = json!(i),
+        all => body["mapIterationIndexes"] = json!(all),
     }
     let out = args.endpoint.call("StartExecutionFromState", &body).await?;
     println!("{out}");

@@ -164,7 +164,10 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     let store = Arc::new(SqliteStore::open(&dir)?);
     if let Some(days) = args.retention_days.filter(|d| *d > 0) {
-        let n = sweep_once(&store, i64::from(days) * stepwise_store_embedded::retention::DAY_MS);
+        let n = sweep_once(
+            &store,
+            i64::from(days) * stepwise_store_embedded::retention::DAY_MS,
+        );
         eprintln!(
             "stepwise serve: executions are deleted {days} day(s) after they close ({n} deleted now)"
         );

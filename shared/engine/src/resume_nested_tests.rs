@@ -97,7 +97,10 @@ fn resume_inside_a_map_iteration_inside_a_map_iteration_names_both() {
     // first); row 2 fails, so the first group and the Outer Map fail.
     let tasks = r.tasks();
     assert_eq!(tasks.len(), 2, "{tasks:?}");
-    assert_eq!((tasks[0].2.clone(), tasks[1].2.clone()), (json!(1), json!(2)));
+    assert_eq!(
+        (tasks[0].2.clone(), tasks[1].2.clone()),
+        (json!(1), json!(2))
+    );
     r.succeed(tasks[0].0, json!("p1"));
     r.fail(tasks[1].0);
     assert_eq!(r.state.status, Status::Failed);
@@ -165,4 +168,54 @@ fn resume_inside_a_map_iteration_inside_a_map_iteration_names_both() {
     r.succeed(tasks[0].0, json!("p3"));
     assert_eq!(r.state.status, Status::Succeeded);
     assert_eq!(r.state.output, Some(json!([["p1", "p2"], ["p3"]])));
+}
+
+#[test]
+fn a_new_execution_starts_inside_a_map_iteration_inside_a_parallel_branch() {
+    let def = Definition::from_json(MAP_IN_PARALLEL).expect("valid");
+    let mut source = Run::start(&def, json!({}));
+    let tasks = source.tasks();
+    source.succeed(tasks[0].0, json!("w0"));
+    source.fail(tasks[1].0);
+    let mut q = req("Work", Some(json!(5)));
+    q.map_iteration_indexes = vec![1];
+    q.include_succeeded = true;
+    let point = source.plan(&q).expect("planned");
+
+    let mut st = ExecutionState::new(info());
+    st.start_at = Some(point.state.clone());
+    st.start_variables = Some(point.variables.clone());
+    st.start_inner = point.inner.clone();
+    st.source_execution_arn = Some("arn:aws:states:us-east-1:123456789012:execution:m:old".into());
+    let mut r = Run::start_with(&def, st, point.input.clone());
+    let events = r.since(0);
+    let shape: Vec<(String, u64)> = events.iter().map(|e| (e.0.clone(), e.1)).collect();
+    assert_eq!(
+        shape,
+        [
+            ("ExecutionStarted".to_string(), 0),
+            ("ParallelStateEntered".into(), 0),
+            ("ParallelStateStarted".into(), 2),
+            ("MapStateEntered".into(), 3),
+            ("MapStateStarted".into(), 4),
+            ("MapIterationStarted".into(), 5),
+            ("TaskStateEntered".into(), 6),
+            ("TaskScheduled".into(), 7),
+            ("TaskStarted".into(), 8),
+        ]
+    );
+    assert_eq!(events[0].2["startAt"], json!("Work"));
+    assert_eq!(
+        events[0].2["sourceExecutionArn"],
+        json!("arn:aws:states:us-east-1:123456789012:execution:m:old")
+    );
+    assert_eq!(events[3].2, entered("Each", r#"{"items":[1,2]}"#));
+    assert_eq!(events[6].2, entered("Work", "5"));
+    let tasks = r.tasks();
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(tasks[0].2, json!({"v": 5, "tag": "t1"}));
+    r.succeed(tasks[0].0, json!("w5"));
+    assert_eq!(r.state.status, Status::Succeeded);
+    // The source's finished branch and iteration are kept, as a resume keeps them.
+    assert_eq!(r.state.output, Some(json!(["q", ["w0", "w5"]])));
 }

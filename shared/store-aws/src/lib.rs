@@ -98,16 +98,12 @@ impl Names {
     pub fn from_env() -> Result<Self, AwsError> {
         let get = |k: &'static str| std::env::var(k).map_err(|_| AwsError::Config(k));
         let retention_days = match std::env::var("STEPWISE_RETENTION_DAYS") {
-            Ok(v) if !v.trim().is_empty() => Some(
-                v.trim()
-                    .parse::<u32>()
-                    .map_err(|_| {
-                        AwsError::BadConfig(
-                            "STEPWISE_RETENTION_DAYS",
-                            format!("{v:?} is not a whole number of days"),
-                        )
-                    })?,
-            )
+            Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<u32>().map_err(|_| {
+                AwsError::BadConfig(
+                    "STEPWISE_RETENTION_DAYS",
+                    format!("{v:?} is not a whole number of days"),
+                )
+            })?)
             .filter(|d| *d > 0),
             _ => None,
         };

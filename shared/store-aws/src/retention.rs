@@ -150,7 +150,10 @@ impl Table<'_> {
             .copy_source(format!("{bucket}/{key}"))
             // S3 copies an object onto itself only when something about it changes.
             .metadata_directive(MetadataDirective::Replace)
-            .metadata("stepwise-retention", if expiring { "closed" } else { "running" })
+            .metadata(
+                "stepwise-retention",
+                if expiring { "closed" } else { "running" },
+            )
             .tagging_directive(TaggingDirective::Replace)
             .tagging(if expiring { EXPIRY_TAG } else { "" })
             .send()

@@ -197,7 +197,10 @@ mod tests {
     async fn one_millisecond_early_nothing_goes() {
         let (_d, s) = store();
         execution(&s, "a", Some(1_000)).await;
-        assert_eq!(s.delete_expired(1_000 + DAY_MS - 1, DAY_MS).expect("sweep"), 0);
+        assert_eq!(
+            s.delete_expired(1_000 + DAY_MS - 1, DAY_MS).expect("sweep"),
+            0
+        );
         assert_eq!(kept(&s, "a").await, (true, 3, true));
     }
 

@@ -57,10 +57,21 @@ impl<'d> Engine<'d> {
             .start_at
             .as_ref()
             .and_then(|name| root.states.iter().position(|st| &st.name == name));
+        // Inside a Parallel/Map: the chosen branch or iteration waits for it to fork.
+        let inner = match (start, self.s.start_inner.clone()) {
+            (Some(at), Some(inner)) => Some((
+                inner.innermost().state.clone(),
+                self.pending_inner(0, at, inner),
+            )),
+            _ => None,
+        };
         let started_at = start.and(self.s.start_at.clone()).map(|name| {
             let source = self.s.source_execution_arn.clone();
-            (name, source)
+            (inner.as_ref().map(|i| i.0.clone()).unwrap_or(name), source)
         });
+        if let Some((_, pending)) = inner {
+            self.s.resume_inner = pending;
+        }
         let event = EventKind::ExecutionStarted {
             input: to_text(&input),
             role_arn: self.s.info.role_arn.clone(),

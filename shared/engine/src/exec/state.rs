@@ -47,6 +47,10 @@ pub struct ExecutionState {
     /// the source execution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_variables: Option<Map<String, Value>>,
+    /// A new execution that starts inside `start_at` (a Parallel or Map): the branch or
+    /// iteration and the state there, planned from the source execution's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_inner: Option<crate::resume::InnerPoint>,
     /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_inner: Option<PendingInner>,
@@ -216,6 +220,7 @@ impl ExecutionState {
             start_at: None,
             source_execution_arn: None,
             start_variables: None,
+            start_inner: None,
             resume_inner: None,
             last_event_id: 0,
             transitions: 0,
