@@ -35,7 +35,9 @@
 //!   the recorded results of its own other branches/iterations from that entry ([`InnerPoint`]'s
 //!   `deeper` chain).
 //! - **A new execution at a state** (`ExecutionState::start_at`, StartExecutionFromState): a
-//!   top-level state only; its `ExecutionStarted` event adds `startAt` and `sourceExecutionArn`.
+//!   top-level state; or, from a source execution, any state inside, planned on the source's
+//!   history as a resume is (`ExecutionState::start_inner`). Its `ExecutionStarted` event adds
+//!   `startAt` (the chosen state) and `sourceExecutionArn`.
 //!
 //! How events belong to threads: each thread's events follow one another by
 //! `previousEventId`; a Parallel branch's first event follows the `ParallelStateStarted` (the
