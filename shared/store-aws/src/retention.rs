@@ -16,7 +16,9 @@
 //! execution is read from the META item's old value, so an execution never stamped costs nothing.
 //!
 //! The stamping follows the conditional META write (a commit that loses the race stamps
-//! nothing). A stepper stopped between the two leaves the history unstamped: kept, never lost.
+//! nothing); when it is done, the META item records the expiry its history carries
+//! ([`STAMPED`]). A stepper stopped in between leaves the two apart, and the next load of the
+//! execution (the redelivered message's) finishes the stamping.
 
 use crate::table::{get_n, get_s, n, s, Item, Table};
 use crate::AwsError;
@@ -26,6 +28,9 @@ use stepwise_ports::execution::StoredExecution;
 
 /// The DynamoDB TTL attribute (the table's TimeToLiveSpecification names it).
 pub const EXPIRES_AT: &str = "expiresAt";
+
+/// The META attribute that records the expiry the whole history carries (absent: none).
+pub const STAMPED: &str = "historyExpiresAt";
 
 /// The S3 tag (key=value) the payload bucket's lifecycle rule expires.
 pub const EXPIRY_TAG: &str = "stepwise-retention=closed";
@@ -96,6 +101,42 @@ impl Table<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Records on the META item of `version` that its history carries the expiry `at` (a no-op
+    /// when the execution moved on: its own commit stamps).
+    pub(crate) async fn mark_stamped(
+        &self,
+        arn: &str,
+        version: u64,
+        at: Option<i64>,
+    ) -> Result<(), AwsError> {
+        let req = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_names("#h", STAMPED);
+        let req = match at {
+            Some(t) => req
+                .update_expression("SET #h = :t")
+                .expression_attribute_values(":t", n(t)),
+            None => req.update_expression("REMOVE #h"),
+        };
+        self.meter.dynamodb_write(64);
+        match req.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if crate::table::is_conditional(&e) => Ok(()),
+            Err(e) => Err(AwsError::service(
+                "DynamoDB",
+                "UpdateItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )),
+        }
     }
 
     async fn stamp_item(&self, arn: &str, item: &Item, at: Option<i64>) -> Result<(), AwsError> {

@@ -16,7 +16,7 @@
 //! step's work is proportional to what the step did, never to the length of the history.
 
 use crate::meter::{units, Meter};
-use crate::retention::EXPIRES_AT;
+use crate::retention::{EXPIRES_AT, STAMPED};
 use crate::{fnv64, Aws, AwsError};
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use std::collections::HashMap;
@@ -273,6 +273,14 @@ impl<'a> Table<'a> {
                 .map_err(|x| corrupt(arn, x))?;
         let usage: Usage = stepwise_engine::deep::from_str(get_s(item, "usage").unwrap_or("{}"))
             .map_err(|x| corrupt(arn, x))?;
+        // A stepper stopped between a closing (or reopening) commit and the end of its stamping
+        // left the history behind its META item: the next load (a redelivered message) finishes.
+        let expiry = get_n(item, EXPIRES_AT).map(|t| t as i64);
+        if expiry != get_n(item, STAMPED).map(|t| t as i64) {
+            let version = get_n(item, "version").unwrap_or(0);
+            self.stamp_history(arn, state.last_event_id, expiry).await?;
+            self.mark_stamped(arn, version, expiry).await?;
+        }
         Ok(Some(StoredExecution {
             arn: arn.to_string(),
             state_machine_arn: get_s(item, "smArn").unwrap_or_default().to_string(),
@@ -455,6 +463,7 @@ impl<'a> Table<'a> {
         if before != expiry {
             self.stamp_history(&e.arn, e.state.last_event_id, expiry)
                 .await?;
+            self.mark_stamped(&e.arn, e.version, expiry).await?;
         }
         Ok(())
     }

@@ -82,6 +82,23 @@ async fn assert_expiry(h: &Harness, arn: &str, want: Option<i64>) {
     for (sk, at, _) in &all {
         assert_eq!(*at, want, "expiresAt of {sk}");
     }
+    // The META item records that its history carries the same.
+    let meta = h
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name("stepwise")
+        .key("PK", AttributeValue::S(format!("EX#{arn}")))
+        .key("SK", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get");
+    let stamped = meta
+        .item()
+        .and_then(|i| i.get("historyExpiresAt"))
+        .and_then(|v| v.as_n().ok())
+        .and_then(|x| x.parse::<i64>().ok());
+    assert_eq!(stamped, want, "historyExpiresAt");
     let payloads: Vec<&String> = all.iter().filter_map(|i| i.2.as_ref()).collect();
     assert!(!payloads.is_empty(), "the big event went to S3");
     for key in payloads {
@@ -152,4 +169,52 @@ async fn without_a_retention_nothing_carries_an_expiry() {
     let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
     assert_eq!(d["status"], json!("FAILED"), "{d}");
     assert_expiry(&h, &arn, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stamping_cut_short_is_finished_by_the_next_load() {
+    let Some(h) = harness_with(Some(MOCK), false, Some(3)).await else {
+        return;
+    };
+    let svc = h.api();
+    let sm = h.create("keep", &keep()).await;
+    let arn = start_execution(&h, &sm, Some("r-1".into()), json!({}), Some("Fix".into()))
+        .await
+        .expect("started");
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let want = stop_seconds(&svc, &arn).await + 3 * 86_400;
+    assert_expiry(&h, &arn, Some(want)).await;
+
+    // As if the stepper had stopped after its closing commit, before stamping the history:
+    // one event without the attribute, and the META item without its record of the stamping.
+    let key = |sk: &str| {
+        [
+            ("PK".to_string(), AttributeValue::S(format!("EX#{arn}"))),
+            ("SK".to_string(), AttributeValue::S(sk.to_string())),
+        ]
+        .into_iter()
+        .collect::<std::collections::HashMap<_, _>>()
+    };
+    for (sk, attr) in [
+        ("EV#00000000000000000002", "expiresAt"),
+        ("META", "historyExpiresAt"),
+    ] {
+        h.aws
+            .dynamodb
+            .update_item()
+            .table_name("stepwise")
+            .set_key(Some(key(sk)))
+            .update_expression("REMOVE #a")
+            .expression_attribute_names("#a", attr)
+            .send()
+            .await
+            .expect("update");
+    }
+    let cut = items(&h, &arn).await;
+    assert!(cut.iter().any(|i| i.1.is_none()), "{cut:?}");
+
+    // The redelivered message's load finishes it.
+    h.table().load_execution(&arn).await.expect("load");
+    assert_expiry(&h, &arn, Some(want)).await;
 }
