@@ -104,6 +104,20 @@ export class StepwiseStack extends cdk.Stack {
       description: 'EventBridge bus that receives execution status change events.',
     });
 
+    const retentionDays = new cdk.CfnParameter(this, 'RetentionDays', {
+      type: 'Number',
+      default: 0,
+      minValue: 0,
+      maxValue: 36500,
+      description:
+        'Days after an execution closes that its record, history and payloads are deleted (DynamoDB ' +
+        'TTL on the attribute expiresAt, an S3 lifecycle rule on the payload bucket); never a running ' +
+        'execution. 0 (the default) keeps everything forever.',
+    });
+    const hasRetention = new cdk.CfnCondition(this, 'HasRetention', {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(retentionDays.valueAsString, 0)),
+    });
+
     // ------------------------------------------------------------ storage
     const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
@@ -119,6 +133,15 @@ export class StepwiseStack extends cdk.Stack {
       projectionType: dynamodb.ProjectionType.ALL,
     });
     logicalId(table, 'Table');
+    // Items carry expiresAt only when RetentionDays is set (see shared/store-aws/src/retention.rs).
+    (table.node.defaultChild as dynamodb.CfnTable).addPropertyOverride(
+      'TimeToLiveSpecification',
+      cdk.Fn.conditionIf(
+        hasRetention.logicalId,
+        { AttributeName: 'expiresAt', Enabled: true },
+        cdk.Aws.NO_VALUE,
+      ),
+    );
 
     const payloadBucket = new s3.Bucket(this, 'PayloadBucket', {
       encryption: s3.BucketEncryption.S3_MANAGED,
@@ -127,6 +150,24 @@ export class StepwiseStack extends cdk.Stack {
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
     logicalId(payloadBucket, 'PayloadBucket');
+    // A closed execution's payloads are tagged (and their age restarted) at its close.
+    (payloadBucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
+      'LifecycleConfiguration',
+      cdk.Fn.conditionIf(
+        hasRetention.logicalId,
+        {
+          Rules: [
+            {
+              Id: 'ExpireClosedExecutions',
+              Status: 'Enabled',
+              TagFilters: [{ Key: 'stepwise-retention', Value: 'closed' }],
+              ExpirationInDays: retentionDays.valueAsNumber,
+            },
+          ],
+        },
+        cdk.Aws.NO_VALUE,
+      ),
+    );
 
     // ------------------------------------------------------------ queues
     const transitionsDlq = new sqs.Queue(this, 'TransitionsDeadLetterQueue', {
@@ -184,7 +225,11 @@ export class StepwiseStack extends cdk.Stack {
 
     // ------------------------------------------------------------ roles (least privilege)
     const tableResources = [table.tableArn, `${table.tableArn}/index/*`];
-    const payloads = statement('Payloads', ['s3:GetObject', 's3:PutObject'], [payloadBucket.arnForObjects('*')]);
+    const payloads = statement(
+      'Payloads',
+      ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
+      [payloadBucket.arnForObjects('*')],
+    );
     const functionRole = (name: string, statements: iam.PolicyStatement[]) => {
       const role = new iam.Role(this, name, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -248,6 +293,7 @@ export class StepwiseStack extends cdk.Stack {
       STEPWISE_SCHEDULE_GROUP: scheduleGroup.ref,
       STEPWISE_SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
       STEPWISE_EVENT_BUS: eventBusName.valueAsString,
+      STEPWISE_RETENTION_DAYS: retentionDays.valueAsString,
     };
     const rustFunction = (
       id: string,

@@ -331,6 +331,111 @@ def test_resume_inside_a_map_iteration(sfn, call, history):
     assert part[4] == ('TaskStateEntered', n + 4, entered('Put', {'rows': [2], 'fn': 'echo'}))
 
 
+def test_resume_inside_a_map_iteration_inside_a_parallel_branch(sfn, call, history):
+    definition = {'StartAt': 'Extract', 'States': {
+        'Extract': {'Type': 'Pass', 'Assign': {'batch': 'b-9'}, 'Next': 'Both'},
+        'Both': {'Type': 'Parallel', 'End': True, 'Branches': [
+            {'StartAt': 'Count', 'States': {'Count': {'Type': 'Pass', 'Parameters': {'n': 2}, 'End': True}}},
+            {'StartAt': 'Prep', 'States': {
+                'Prep': {'Type': 'Pass', 'Next': 'Each'},
+                'Each': {'Type': 'Map', 'ItemsPath': '$.items', 'MaxConcurrency': 1, 'End': True,
+                         'ItemProcessor': {'StartAt': 'Shape', 'States': {
+                             'Shape': {'Type': 'Pass', 'Parameters': {'rows.$': '$.rows', 'fn.$': '$.fn'},
+                                       'Next': 'Put'},
+                             'Put': lambda_task('$.fn')}}}}}]}}}
+    sm = create(sfn, definition)
+    items = [{'rows': [1], 'fn': 'echo'}, {'rows': [2], 'fn': 'fail'}]
+    d = start(sfn, sm, {'items': items})
+    assert d['status'] == 'FAILED', d
+    ex = d['executionArn']
+    n = len(history(ex))
+    for body, text in [({'mapIterationIndexes': [1, 0]}, 'inside a Map: name the iteration'),
+                       ({}, 'name the iteration'),
+                       ({'mapIterationIndex': 2}, "Map 'Each' had 2 iterations"),
+                       ({'mapIterationIndex': 1, 'mapIterationIndexes': [1]}, 'not both')]:
+        with pytest.raises(ClientError) as e:
+            call('ResumeExecution', {'executionArn': ex, 'stateName': 'Put', **body})
+        assert code(e) == 'ValidationException' and text in message(e), (body, message(e))
+    # a new execution started there, from this one: its finished branch and iteration are kept
+    with pytest.raises(ClientError) as e:
+        call('StartExecutionFromState', {'stateMachineArn': sm, 'stateName': 'Put', 'mapIterationIndex': 1})
+    assert code(e) == 'ValidationException' and 'sourceExecutionArn' in message(e), message(e)
+    r = call('StartExecutionFromState', {'stateMachineArn': sm, 'stateName': 'Put', 'mapIterationIndex': 1,
+                                         'sourceExecutionArn': ex,
+                                         'input': json.dumps({'rows': [7], 'fn': 'echo'})})
+    d = wait_done(sfn, r['executionArn'])
+    assert d['status'] == 'SUCCEEDED', d
+    assert json.loads(d['output']) == [{'n': 2}, [{'loaded': {'rows': [1], 'batch': 'b-9'}},
+                                                  {'loaded': {'rows': [7], 'batch': 'b-9'}}]]
+    raw = call('DescribeExecution', {'executionArn': r['executionArn']})
+    assert raw['startAt'] == 'Put' and raw['sourceExecutionArn'] == ex, raw
+    started = history(r['executionArn'])
+    assert types(started)[:7] == ['ExecutionStarted', 'ParallelStateEntered', 'ParallelStateStarted',
+                                  'MapStateEntered', 'MapStateStarted', 'MapIterationStarted', 'TaskStateEntered']
+    assert details(started[0])['startAt'] == 'Put' and json.loads(details(started[0])['input']) == {'items': items}
+
+    # the failed iteration's recorded input at Put, fixed by a new one
+    call('ResumeExecution', {'executionArn': ex, 'stateName': 'Put', 'mapIterationIndex': 1,
+                             'input': json.dumps({'rows': [2], 'fn': 'echo'})})
+    d = wait_done(sfn, ex)
+    assert d['status'] == 'SUCCEEDED', d
+    # branch 0 and iteration 0 kept their recorded results
+    assert json.loads(d['output']) == [{'n': 2}, [{'loaded': {'rows': [i], 'batch': 'b-9'}} for i in (1, 2)]]
+    part = resumed_part(history(ex), 1)
+    assert [p[0] for p in part] == [
+        'ExecutionRedriven', 'ParallelStateEntered', 'ParallelStateStarted', 'MapStateEntered', 'MapStateStarted',
+        'MapIterationStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSucceeded',
+        'TaskStateExited', 'MapIterationSucceeded', 'MapStateSucceeded', 'MapStateExited',
+        'ParallelStateSucceeded', 'ParallelStateExited', 'ExecutionSucceeded'], part
+    assert [p[1] for p in part[:10]] == list(range(n, n + 10))
+    assert part[0][2] == {'redriveCount': 1, 'stateName': 'Put', 'inputReplaced': True, 'branchIndex': 1,
+                          'mapIterationIndex': 1}
+    assert part[1][2] == entered('Both', {'items': items})
+    assert part[3][2] == entered('Each', {'items': items})
+    assert part[4][2] == {'length': 2}
+    assert part[5][2] == {'name': 'Each', 'index': 1}
+    assert part[6][2] == entered('Put', {'rows': [2], 'fn': 'echo'})
+    sched = json.loads(part[7][2]['parameters'])
+    assert sched == {'FunctionName': 'echo', 'Payload': {'rows': [2], 'batch': 'b-9'}}
+
+
+def test_resume_inside_a_map_in_a_map_names_both_iterations(sfn, server, history):
+    definition = {'StartAt': 'Groups', 'States': {'Groups': {
+        'Type': 'Map', 'ItemsPath': '$.groups', 'MaxConcurrency': 1, 'End': True, 'ItemProcessor': {
+            'StartAt': 'Rows', 'States': {'Rows': {
+                'Type': 'Map', 'ItemsPath': '$.items', 'MaxConcurrency': 1, 'End': True, 'ItemProcessor': {
+                    'StartAt': 'Put', 'States': {'Put': {
+                        'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke', 'End': True,
+                        'Parameters': {'FunctionName.$': '$.fn', 'Payload': {'rows.$': '$.rows'}},
+                        'ResultSelector': {'loaded.$': '$.Payload.rows'}}}}}}}}}}
+    sm = create(sfn, definition)
+    groups = [{'items': [{'rows': [1], 'fn': 'echo'}, {'rows': [2], 'fn': 'fail'}]},
+              {'items': [{'rows': [3], 'fn': 'echo'}]}]
+    d = start(sfn, sm, {'groups': groups})
+    assert d['status'] == 'FAILED', d
+    ex = d['executionArn']
+    n = len(history(ex))
+    rc, out, err = cli(server, 'resume', ex, '--from', 'Put', '--iteration', '0')
+    assert rc == 1 and 'inside 2 Maps' in err, err
+    rc, out, err = cli(server, 'resume', ex, '--from', 'Put', '--iteration', '0', '--iteration', '1',
+                       '--input', '{"rows": [2], "fn": "echo"}')
+    assert rc == 0, err
+    d = wait_done(sfn, ex)
+    assert d['status'] == 'SUCCEEDED', d
+    assert json.loads(d['output']) == [[{'loaded': [1]}, {'loaded': [2]}], [{'loaded': [3]}]]
+    part = resumed_part(history(ex), 1)
+    assert [p[0] for p in part][:10] == [
+        'ExecutionRedriven', 'MapStateEntered', 'MapStateStarted', 'MapIterationStarted', 'MapStateEntered',
+        'MapStateStarted', 'MapIterationStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted'], part
+    assert [p[1] for p in part[:10]] == list(range(n, n + 10))
+    assert part[0][2] == {'redriveCount': 1, 'stateName': 'Put', 'inputReplaced': True, 'mapIterationIndex': 1}
+    assert part[3][2] == {'name': 'Groups', 'index': 0}
+    assert part[4][2] == entered('Rows', groups[0])
+    assert part[6][2] == {'name': 'Rows', 'index': 1}
+    # the second group ran again from its start
+    assert [p[2]['index'] for p in part if p[0] == 'MapIterationStarted'] == [0, 1, 1, 0]
+
+
 def test_start_a_new_execution_at_a_state(sfn, call, history):
     sm = create(sfn, JOB)
     source = start(sfn, sm, {'fn': 'fail'})['executionArn']
@@ -341,6 +446,8 @@ def test_start_a_new_execution_at_a_state(sfn, call, history):
     assert d['status'] == 'FAILED' and d['error'] == 'States.Runtime', d  # $batch is not defined
     events = history(r['executionArn'])
     assert details(events[0])['startAt'] == 'Load' and 'sourceExecutionArn' not in details(events[0])
+    raw = call('DescribeExecution', {'executionArn': r['executionArn']})
+    assert raw['startAt'] == 'Load' and 'sourceExecutionArn' not in raw, raw
     assert (events[1]['type'], events[1]['previousEventId']) == ('TaskStateEntered', 0)
 
     # from the source: its recorded input and variables at Load; the link is in the history
@@ -354,6 +461,12 @@ def test_start_a_new_execution_at_a_state(sfn, call, history):
     started = details(events[0])
     assert json.loads(started['input']) == {'rows': [1, 2, 3], 'fn': 'fail'}
     assert started['startAt'] == 'Load' and started['sourceExecutionArn'] == source
+    # the link in DescribeExecution: Stepwise's own members, which boto3 skips without complaint
+    raw = call('DescribeExecution', {'executionArn': r['executionArn']})
+    assert raw['startAt'] == 'Load' and raw['sourceExecutionArn'] == source, raw
+    assert 'sourceExecutionArn' not in d and 'startAt' not in d and d['executionArn'] == r['executionArn']
+    # an execution started the usual way has neither
+    assert 'startAt' not in call('DescribeExecution', {'executionArn': source})
     assert json.loads(details(events[2])['parameters'])['Payload']['batch'] == 'b-7'
 
     # a version works as StartExecution's target does
@@ -402,8 +515,14 @@ def test_the_commands(sfn, server):
     assert rc == 1 and 'ExecutionNotRedrivable' in err and 'SUCCEEDED' in err, err
     rc, out, err = cli(server, 'start', sm, '--at', 'Report', '--input', '{"x": 1}', '--source', ex)
     assert rc == 0, err
-    d = wait_done(sfn, json.loads(out)['executionArn'])
+    new = json.loads(out)['executionArn']
+    d = wait_done(sfn, new)
     assert d['status'] == 'SUCCEEDED' and json.loads(d['output']) == {'report': {'x': 1}, 'batch': 'b-7'}, d
+    # the CLI shows where it came from
+    rc, out, err = cli(server, 'call', 'DescribeExecution', json.dumps({'executionArn': new}))
+    assert rc == 0, err
+    shown = json.loads(out)
+    assert shown['sourceExecutionArn'] == ex and shown['startAt'] == 'Report', shown
 
 
 def test_history_export_writes_every_event(sfn, server, history):

@@ -92,34 +92,25 @@ fn aws_cli_against_serve() {
     }
 }
 
-/// Deeply nested and 256 KiB inputs through boto3, with `serve` killed and started again on the
-/// same data directory (issue 11, item 1): the Python test starts and restarts its own servers
-/// from `STEPWISE_BIN`.
-#[test]
-fn boto3_deep_payloads_survive_restarts_of_serve() {
+/// Runs `pytest tests/api/<file>` whose tests start (and restart) their own servers from
+/// `STEPWISE_BIN`; asserts it passed.
+fn run_pytest_with_own_servers(file: &str) {
     if !python_has("boto3, pytest") {
         return;
     }
     let out = Command::new("python3")
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-rfE",
-            "test_deep_payloads.py",
-        ])
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", file])
         .current_dir(api_dir())
         .env("STEPWISE_BIN", stepwise_bin())
         .env_remove("STEPWISE_ENDPOINT")
+        .env_remove("STEPWISE_RETENTION_DAYS")
         .output()
         .expect("running pytest");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "pytest test_deep_payloads.py failed ({}):\n{}\n{}",
+        "pytest {file} failed ({}):\n{}\n{}",
         out.status,
         tail(&stdout, 12000),
         tail(&stderr, 4000)
@@ -127,40 +118,26 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
     println!("{stdout}");
 }
 
+/// Deeply nested and 256 KiB inputs through boto3, with `serve` killed and started again on the
+/// same data directory (issue 11, item 1).
+#[test]
+fn boto3_deep_payloads_survive_restarts_of_serve() {
+    run_pytest_with_own_servers("test_deep_payloads.py");
+}
+
 /// Step Functions Local's mock test cases through boto3 (issue 11, item 6): unknown and empty
 /// test cases refused at StartExecution, `#` without a mock configuration an invalid ARN, a
-/// redriven mocked task answered from its first response again. The Python test starts its own
-/// servers from `STEPWISE_BIN`.
+/// redriven mocked task answered from its first response again.
 #[test]
 fn mock_test_cases_through_boto3_against_serve() {
-    if !python_has("boto3, pytest") {
-        return;
-    }
-    let out = Command::new("python3")
-        .args([
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-rfE",
-            "test_mock_cases.py",
-        ])
-        .current_dir(api_dir())
-        .env("STEPWISE_BIN", stepwise_bin())
-        .env_remove("STEPWISE_ENDPOINT")
-        .output()
-        .expect("running pytest");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "pytest test_mock_cases.py failed ({}):\n{}\n{}",
-        out.status,
-        tail(&stdout, 12000),
-        tail(&stderr, 4000)
-    );
-    println!("{stdout}");
+    run_pytest_with_own_servers("test_mock_cases.py");
+}
+
+/// Retention you control (`serve --retention-days`, STEPWISE_RETENTION_DAYS) through boto3, with
+/// `serve` stopped and started again on the same data directory.
+#[test]
+fn retention_through_boto3_against_serve() {
+    run_pytest_with_own_servers("test_retention.py");
 }
 
 /// Resume from any state and start at a state (Stepwise's own actions), through botocore-signed

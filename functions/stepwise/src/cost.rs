@@ -21,6 +21,7 @@ pub async fn report(
         payload_bucket: std::env::var("STEPWISE_PAYLOAD_BUCKET").unwrap_or_default(),
         schedule_group: String::new(),
         scheduler_role_arn: String::new(),
+        retention_days: None,
     };
     let aws = Aws::from_env(names).await;
     let meter = Meter::default();

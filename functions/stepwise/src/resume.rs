@@ -49,15 +49,16 @@ impl Endpoint {
 pub struct ResumeArgs {
     /// The execution to resume (FAILED, TIMED_OUT or ABORTED).
     execution_arn: String,
-    /// The state to resume at: top-level, or inside a top-level Parallel or Map.
+    /// The state to resume at: top-level, or inside Parallel branches and Map iterations.
     #[arg(long = "from")]
     from: String,
     /// A new input for that state (JSON, or `@path`); default: the input it had.
     #[arg(long)]
     input: Option<String>,
-    /// For a state inside a Map: the iteration.
+    /// For a state inside a Map: the iteration; inside Maps in Maps, once per Map, outermost
+    /// first.
     #[arg(long)]
-    iteration: Option<u64>,
+    iteration: Vec<u64>,
     /// Also resume a SUCCEEDED execution.
     #[arg(long)]
     include_succeeded: bool,
@@ -70,7 +71,8 @@ pub struct ResumeArgs {
 pub struct StartArgs {
     /// The state machine, version or alias ARN.
     state_machine_arn: String,
-    /// The top-level state to start at.
+    /// The state to start at: top-level, or (with `--source`) inside Parallel branches and Map
+    /// iterations.
     #[arg(long)]
     at: String,
     /// The input (JSON, or `@path`); with `--source` and no input: the state's input there.
@@ -79,9 +81,13 @@ pub struct StartArgs {
     /// The execution name (default: a UUID).
     #[arg(long)]
     name: Option<String>,
-    /// The execution this one comes from (recorded in its history).
+    /// The execution this one comes from (recorded in its history); needed to start inside a
+    /// Parallel or Map.
     #[arg(long)]
     source: Option<String>,
+    /// For a state inside a Map: the iteration (once per enclosing Map, outermost first).
+    #[arg(long)]
+    iteration: Vec<u64>,
     #[command(flatten)]
     endpoint: Endpoint,
 }
@@ -102,8 +108,10 @@ pub async fn resume(args: ResumeArgs) -> Result<()> {
     if let Some(input) = &args.input {
         body["input"] = json!(json_arg(input)?);
     }
-    if let Some(i) = args.iteration {
-        body["mapIterationIndex"] = json!(i);
+    match args.iteration.as_slice() {
+        [] => {}
+        [i] => body["mapIterationIndex"] = json!(i),
+        all => body["mapIterationIndexes"] = json!(all),
     }
     if args.include_succeeded {
         body["includeSucceeded"] = json!(true);
@@ -123,6 +131,11 @@ pub async fn start(args: StartArgs) -> Result<()> {
     }
     if let Some(source) = args.source {
         body["sourceExecutionArn"] = json!(source);
+    }
+    match args.iteration.as_slice() {
+        [] => {}
+        [i] => body["mapIterationIndex"] = json!(i),
+        all => body["mapIterationIndexes"] = json!(all),
     }
     let out = args.endpoint.call("StartExecutionFromState", &body).await?;
     println!("{out}");
@@ -168,7 +181,7 @@ pub fn from_history_file(
     let req = ResumeRequest {
         state: state.to_string(),
         input: given,
-        map_iteration_index: None,
+        map_iteration_indexes: Vec::new(),
         include_succeeded: true,
     };
     let point = plan(def, &recorded, &events, &req)?;

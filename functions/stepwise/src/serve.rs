@@ -52,6 +52,43 @@ pub struct ServeArgs {
     /// of EventBridge.
     #[arg(long)]
     http_connections: Option<PathBuf>,
+    /// Delete executions (record, history and payloads) this many days after they close; never a
+    /// running one. Default (and 0): keep everything forever.
+    #[arg(long, env = "STEPWISE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    retention_days: Option<u32>,
+}
+
+/// How often `serve` looks for executions past their retention (besides once at start-up).
+const RETENTION_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Deletes what is past the retention now, then every [`RETENTION_SWEEP_EVERY`]; the first sweep
+/// runs before the server answers, so what came due while it was down is gone at start-up.
+async fn sweep_retention(store: Arc<SqliteStore>, days: u32) {
+    let retention_ms = i64::from(days) * stepwise_store_embedded::retention::DAY_MS;
+    let mut every = tokio::time::interval(RETENTION_SWEEP_EVERY);
+    every.tick().await;
+    loop {
+        every.tick().await;
+        sweep_once(&store, retention_ms);
+    }
+}
+
+fn sweep_once(store: &SqliteStore, retention_ms: i64) -> usize {
+    match store.delete_expired(now_ms(), retention_ms) {
+        Ok(n) => n,
+        Err(e) => {
+            // A failed sweep is retried at the next one; the server goes on.
+            eprintln!("stepwise serve: the retention sweep failed: {e}");
+            0
+        }
+    }
 }
 
 type Svc = Service<SqliteStore>;
@@ -126,6 +163,16 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         );
     }
     let store = Arc::new(SqliteStore::open(&dir)?);
+    if let Some(days) = args.retention_days.filter(|d| *d > 0) {
+        let n = sweep_once(
+            &store,
+            i64::from(days) * stepwise_store_embedded::retention::DAY_MS,
+        );
+        eprintln!(
+            "stepwise serve: executions are deleted {days} day(s) after they close ({n} deleted now)"
+        );
+        tokio::spawn(sweep_retention(store.clone(), days));
+    }
     // states:startExecution starts its child in this same service, bound once it exists.
     let states_api = LateStatesApi::new();
     let services = AwsServiceInvoker::new(ServiceSettings {

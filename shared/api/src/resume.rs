@@ -20,7 +20,7 @@ use crate::req::{ts, Req};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::Definition;
-use stepwise_engine::resume::{plan, ResumeError, ResumeRequest};
+use stepwise_engine::resume::{plan, InnerPoint, ResumeError, ResumeRequest};
 use stepwise_engine::{Event, HistoryEvent};
 use stepwise_ports::api::ApiStore;
 use stepwise_ports::execution::{Advanced, StoredExecution};
@@ -33,6 +33,9 @@ pub(crate) struct StartPoint {
     pub source_execution_arn: Option<String>,
     /// The variables the state had there.
     pub variables: Option<Map<String, Value>>,
+    /// Inside `state` (a Parallel or Map): the way down to the chosen state, planned from the
+    /// source execution.
+    pub inner: Option<InnerPoint>,
 }
 
 /// How many history events one read takes.
@@ -43,6 +46,41 @@ fn not_resumable(arn: &str, why: &str) -> ApiError {
         "ExecutionNotRedrivable",
         format!("Execution with arn {arn} {why} and cannot be resumed"),
     )
+}
+
+/// `mapIterationIndex` (one enclosing Map) or `mapIterationIndexes` (one per enclosing Map,
+/// outermost first), not both.
+fn iteration_indexes(r: &Req) -> ApiResult<Vec<usize>> {
+    let index = |field: &str, v: i64| {
+        if v < 0 {
+            Err(ApiError::constraint(
+                Shown::Text(&v.to_string()),
+                field,
+                "Member must have value greater than or equal to 0",
+            ))
+        } else {
+            Ok(v as usize)
+        }
+    };
+    match (
+        r.opt_i64("mapIterationIndex")?,
+        r.opt_list("mapIterationIndexes")?,
+    ) {
+        (Some(_), Some(_)) => Err(ApiError::validation(
+            "Give either mapIterationIndex or mapIterationIndexes, not both",
+        )),
+        (Some(i), None) => Ok(vec![index("mapIterationIndex", i)?]),
+        (None, Some(list)) => list
+            .iter()
+            .map(|v| match v.as_i64() {
+                Some(i) => index("mapIterationIndexes", i),
+                None => Err(ApiError::validation(format!(
+                    "mapIterationIndexes must hold integers, not {v}"
+                ))),
+            })
+            .collect(),
+        (None, None) => Ok(Vec::new()),
+    }
 }
 
 fn resume_error(arn: &str, e: ResumeError) -> ApiError {
@@ -63,7 +101,7 @@ pub(crate) fn check_start_state(definition: &str, state: &str) -> ApiResult<()> 
         .iter()
         .any(|m| m.states.iter().any(|s| s.name == state));
     Err(ApiError::validation(if nested {
-        format!("State '{state}' is inside a Parallel or a Map: a new execution starts at a top-level state")
+        format!("State '{state}' is inside a Parallel or a Map: a new execution starts at a top-level state, or inside one from a source execution (sourceExecutionArn)")
     } else {
         format!("State '{state}' does not exist in the state machine")
     }))
@@ -119,16 +157,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let arn = r.str("executionArn")?;
         let state = r.str("stateName")?;
         let input = r.opt_str("input")?.map(|t| parse_input(&t)).transpose()?;
-        let index = match r.opt_i64("mapIterationIndex")? {
-            Some(i) if i < 0 => {
-                return Err(ApiError::constraint(
-                    Shown::Text(&i.to_string()),
-                    "mapIterationIndex",
-                    "Member must have value greater than or equal to 0",
-                ))
-            }
-            i => i.map(|i| i as usize),
-        };
+        let indexes = iteration_indexes(&r)?;
         let include_succeeded = r.opt_bool("includeSucceeded")?.unwrap_or(false);
         let (row, ex) = self.execution(&arn).await?;
         if row.meta.kind == "EXPRESS" {
@@ -139,7 +168,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let req = ResumeRequest {
             state,
             input,
-            map_iteration_index: index,
+            map_iteration_indexes: indexes,
             include_succeeded,
         };
         let point = plan(&def, &ex.state, &history, &req).map_err(|e| resume_error(&arn, e))?;
@@ -166,13 +195,20 @@ impl<S: ApiStore + 'static> Service<S> {
         let state = r.str("stateName")?;
         let source = r.opt_str("sourceExecutionArn")?;
         let mut input = r.opt_str("input")?;
+        let indexes = iteration_indexes(&r)?;
         let mut variables = None;
+        let mut top_state = state.clone();
+        let mut inner = None;
         if let Some(src) = &source {
             let (_, ex) = self.execution(src).await?;
             // The state's input (unless given) and variables in the source execution, as a
-            // resume would take them.
+            // resume would take them; inside a Parallel or Map, the way down to it too.
             let def = self.definition_of(&ex).await?;
-            if def.root().states.iter().any(|s| s.name == state) {
+            if def
+                .machines
+                .iter()
+                .any(|m| m.states.iter().any(|s| s.name == state))
+            {
                 let history = self.full_history(src).await?;
                 let req = ResumeRequest {
                     state: state.clone(),
@@ -180,7 +216,7 @@ impl<S: ApiStore + 'static> Service<S> {
                         Some(t) => Some(parse_input(t)?),
                         None => None,
                     },
-                    map_iteration_index: None,
+                    map_iteration_indexes: indexes,
                     include_succeeded: true,
                 };
                 let mut recorded = ex.state.clone();
@@ -191,17 +227,22 @@ impl<S: ApiStore + 'static> Service<S> {
                     )),
                     other => resume_error(src, other),
                 })?;
-                if input.is_none() {
+                // Inside: the execution's input is the enclosing top-level state's (the given
+                // input is the chosen state's, in the plan).
+                if input.is_none() || point.inner.is_some() {
                     input =
                         Some(stepwise_engine::deep::to_string(&point.input).unwrap_or_default());
                 }
                 variables = Some(point.variables);
+                top_state = point.state;
+                inner = point.inner;
             }
         }
         let at = StartPoint {
-            state,
+            state: top_state,
             source_execution_arn: source,
             variables,
+            inner,
         };
         let (arn, start) = self
             .start_from(

@@ -225,6 +225,7 @@ impl<S: ApiStore + 'static> Service<S> {
             state.start_at = Some(at.state);
             state.source_execution_arn = at.source_execution_arn;
             state.start_variables = at.variables;
+            state.start_inner = at.inner;
         }
         let stored = StoredExecution {
             arn: arn.clone(),
@@ -348,6 +349,15 @@ impl<S: ApiStore + 'static> Service<S> {
         }
         if let Some(redriven) = st.redrive_ms {
             d["redriveDate"] = ts(redriven);
+        }
+        // Beyond AWS: where an execution StartExecutionFromState started began, and the execution
+        // it came from (SDKs skip members their model does not know).
+        let inner_start = st.start_inner.as_ref().map(|i| &i.innermost().state);
+        if let Some(at) = inner_start.or(st.start_at.as_ref()) {
+            d["startAt"] = json!(at);
+        }
+        if let Some(source) = &st.source_execution_arn {
+            d["sourceExecutionArn"] = json!(source);
         }
         if st.status == Status::Succeeded {
             d["output"] = json!(text(&st.output).unwrap_or_else(|| "null".into()));

@@ -15,22 +15,29 @@
 //! - **A state the run never reached**: an input is required (the execution input is almost
 //!   never the right shape for a state in the middle of a pipeline); the variables are the
 //!   top-level ones at the end of the recorded run.
-//! - **Inside a Parallel branch or a Map iteration** (one level: a branch or the item processor
-//!   of a top-level Parallel or Map; an iteration is named by its index): the execution
-//!   re-enters the enclosing Parallel/Map with the input it had when last entered; the chosen
-//!   branch/iteration starts at the chosen state (recorded or new input, its variables as they
-//!   were when it entered that state); every other branch/iteration that succeeded in the
-//!   recorded run keeps its recorded result (it does not run again); the others run again
-//!   from their start. The enclosing state must have been entered in the recorded run. The
-//!   records come from its latest entry; a branch or iteration a previous resume kept (so it did
-//!   not run in the latest entry) is looked up in the entries before. The plan applies to the
-//!   enclosing state's first fork only: if that state fails and its Retry runs it again, every
-//!   branch or iteration runs. A distributed Map's iterations record no events in the parent
-//!   history, so a state inside one has no recorded input: it needs one.
-//! - **Deeper** (a Parallel in a Parallel branch, a Map in a Map iteration): refused
-//!   ([`ResumeError::TooDeep`]); resume at the enclosing top-level state or one level inside.
+//! - **Inside a Parallel branch or a Map iteration** (a branch or the item processor of a
+//!   top-level Parallel or Map; an iteration is named by its index): the execution re-enters the
+//!   enclosing Parallel/Map with the input it had when last entered; the chosen branch/iteration
+//!   starts at the chosen state (recorded or new input, its variables as they were when it
+//!   entered that state); every other branch/iteration that succeeded in the recorded run keeps
+//!   its recorded result (it does not run again); the others run again from their start. The
+//!   enclosing state must have been entered in the recorded run. The records come from its
+//!   latest entry; a branch or iteration a previous resume kept (so it did not run in the latest
+//!   entry) is looked up in the entries before. The plan applies to the enclosing state's first
+//!   fork only: if that state fails and its Retry runs it again, every branch or iteration runs.
+//!   A distributed Map's iterations record no events in the parent history, so a state inside
+//!   one has no recorded input: it needs one.
+//! - **Deeper** (a Map iteration inside a Parallel branch, a Parallel in a Map iteration, ...,
+//!   any depth): the same at every level. The path from the top-level state down is read from
+//!   the definition; one iteration index is named for each Map on it, outermost first. Each
+//!   enclosing Parallel/Map on the path re-enters with the input it had when last entered inside
+//!   the chosen branch/iteration of the level above (it must have been entered there), and keeps
+//!   the recorded results of its own other branches/iterations from that entry ([`InnerPoint`]'s
+//!   `deeper` chain).
 //! - **A new execution at a state** (`ExecutionState::start_at`, StartExecutionFromState): a
-//!   top-level state only; its `ExecutionStarted` event adds `startAt` and `sourceExecutionArn`.
+//!   top-level state; or, from a source execution, any state inside, planned on the source's
+//!   history as a resume is (`ExecutionState::start_inner`). Its `ExecutionStarted` event adds
+//!   `startAt` (the chosen state) and `sourceExecutionArn`.
 //!
 //! How events belong to threads: each thread's events follow one another by
 //! `previousEventId`; a Parallel branch's first event follows the `ParallelStateStarted` (the
@@ -53,8 +60,8 @@ pub struct ResumeRequest {
     pub state: String,
     /// A new input for that state; `None`: the input it had in the recorded run.
     pub input: Option<Value>,
-    /// For a state inside a Map's item processor: which iteration.
-    pub map_iteration_index: Option<usize>,
+    /// For a state inside Map item processors: which iteration of each, outermost first.
+    pub map_iteration_indexes: Vec<usize>,
     /// Also resume a SUCCEEDED execution.
     pub include_succeeded: bool,
 }
@@ -79,11 +86,12 @@ pub struct ResumePoint {
     pub inner: Option<InnerPoint>,
 }
 
-/// The chosen state inside a Parallel branch or a Map iteration.
+/// The chosen state inside a Parallel branch or a Map iteration; or, on the way to a deeper one,
+/// the Parallel or Map in that branch or iteration that encloses it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InnerPoint {
-    /// The chosen state's name.
+    /// The chosen state's name (or the enclosing Parallel/Map's, when `deeper` is set).
     pub state: String,
     /// The branch index (Parallel) or the iteration index (Map).
     pub index: usize,
@@ -95,6 +103,20 @@ pub struct InnerPoint {
     pub variables: Map<String, Value>,
     /// The recorded results of the other branches or iterations that succeeded.
     pub kept: Vec<(usize, Value)>,
+    /// The chosen state is further in, inside `state` (a Parallel or Map).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deeper: Option<Box<InnerPoint>>,
+}
+
+impl InnerPoint {
+    /// The innermost level: the chosen state itself.
+    pub fn innermost(&self) -> &InnerPoint {
+        let mut at = self;
+        while let Some(d) = &at.deeper {
+            at = d;
+        }
+        at
+    }
 }
 
 /// Why a resume cannot be planned.
@@ -106,9 +128,6 @@ pub enum ResumeError {
     /// No state of that name in the definition.
     #[error("State '{0}' does not exist in the state machine")]
     UnknownState(String),
-    /// The state is deeper than one Parallel branch or Map iteration.
-    #[error("State '{0}' is nested in more than one Parallel or Map: resume at the enclosing top-level state or one level inside it")]
-    TooDeep(String),
     /// The state was never entered, and no input was given.
     #[error("State '{0}' was never entered in this execution: resuming there needs an input")]
     NeedsInput(String),
@@ -128,47 +147,60 @@ pub enum ResumeError {
     History(String),
 }
 
-/// Where a state sits in the definition.
-enum Located {
-    Top,
-    Inner {
-        enclosing: String,
-        is_map: bool,
-        branch: usize,
-    },
+/// One Parallel or Map on the way from the top level down to a state.
+#[derive(Debug, Clone)]
+struct Level {
+    /// The Parallel or Map.
+    enclosing: String,
+    is_map: bool,
+    /// The branch that holds the way further down (0 for a Map).
+    branch: usize,
 }
 
-fn locate(def: &Definition, name: &str) -> Result<Located, ResumeError> {
-    if def.root().states.iter().any(|s| s.name == name) {
-        return Ok(Located::Top);
-    }
-    let Some(machine) =
-        (1..def.machines.len()).find(|&m| def.machines[m].states.iter().any(|s| s.name == name))
+/// Where a state sits in the definition: the Parallels and Maps around it, outermost first
+/// (none: a top-level state). State names are unique in a whole definition.
+fn locate(def: &Definition, name: &str) -> Result<Vec<Level>, ResumeError> {
+    let Some(mut machine) =
+        (0..def.machines.len()).find(|&m| def.machines[m].states.iter().any(|s| s.name == name))
     else {
         return Err(ResumeError::UnknownState(name.into()));
     };
-    for st in &def.root().states {
-        match &st.kind {
-            StateKind::Parallel { branches } => {
-                if let Some(branch) = branches.iter().position(|&b| b == machine) {
-                    return Ok(Located::Inner {
-                        enclosing: st.name.clone(),
-                        is_map: false,
-                        branch,
-                    });
+    let mut path = Vec::new();
+    // Each step goes one machine up; a definition nests finitely, the bound guards a cycle.
+    while machine != 0 && path.len() < def.machines.len() {
+        let owner = (0..def.machines.len()).find_map(|m| {
+            def.machines[m].states.iter().find_map(|st| match &st.kind {
+                StateKind::Parallel { branches } => {
+                    branches.iter().position(|&b| b == machine).map(|branch| {
+                        (
+                            m,
+                            Level {
+                                enclosing: st.name.clone(),
+                                is_map: false,
+                                branch,
+                            },
+                        )
+                    })
                 }
-            }
-            StateKind::Map(spec) if spec.processor == machine => {
-                return Ok(Located::Inner {
-                    enclosing: st.name.clone(),
-                    is_map: true,
-                    branch: 0,
-                });
-            }
-            _ => {}
-        }
+                StateKind::Map(spec) if spec.processor == machine => Some((
+                    m,
+                    Level {
+                        enclosing: st.name.clone(),
+                        is_map: true,
+                        branch: 0,
+                    },
+                )),
+                _ => None,
+            })
+        });
+        let Some((up, level)) = owner else {
+            return Err(ResumeError::UnknownState(name.into()));
+        };
+        path.push(level);
+        machine = up;
     }
-    Err(ResumeError::TooDeep(name.into()))
+    path.reverse();
+    Ok(path)
 }
 
 /// Plans a resume of `exec` (whose recorded history is `history`, in order) at the requested
@@ -186,124 +218,152 @@ pub fn plan(
         }
         _ => {}
     }
-    let located = locate(def, &req.state)?;
-    let is_map_target = matches!(located, Located::Inner { is_map: true, .. });
-    match (is_map_target, req.map_iteration_index) {
-        (true, None) => {
-            return Err(ResumeError::Iteration(format!(
-                "State '{}' is inside a Map: name the iteration (mapIterationIndex)",
-                req.state
-            )))
-        }
-        (false, Some(_)) => {
+    let path = locate(def, &req.state)?;
+    let maps = path.iter().filter(|l| l.is_map).count();
+    match (maps, req.map_iteration_indexes.len()) {
+        (m, n) if m == n => {}
+        (0, _) => {
             return Err(ResumeError::Iteration(format!(
                 "State '{}' is not inside a Map: mapIterationIndex does not apply",
                 req.state
             )))
         }
-        _ => {}
+        (1, _) => {
+            return Err(ResumeError::Iteration(format!(
+                "State '{}' is inside a Map: name the iteration (mapIterationIndex)",
+                req.state
+            )))
+        }
+        (m, _) => {
+            return Err(ResumeError::Iteration(format!(
+                "State '{}' is inside {m} Maps: name one iteration of each, outermost first (mapIterationIndexes)",
+                req.state
+            )))
+        }
     }
-    let scan = Scan::run(def, history, &req.state, &located);
+    let interest: Vec<&str> = path
+        .iter()
+        .map(|l| l.enclosing.as_str())
+        .chain(std::iter::once(req.state.as_str()))
+        .collect();
+    let scan = Scan::run(def, history, &interest);
     let parse = |text: &str| {
         crate::deep::from_str::<Value>(text).map_err(|_| ResumeError::History(req.state.clone()))
     };
-    match located {
-        Located::Top => {
-            let entry = scan.last_entry(TOP, &req.state);
-            let (input, variables) = match (entry, &req.input) {
-                (_, Some(v)) => (v.clone(), entry.map(|e| e.vars.clone())),
-                (Some(e), None) => (parse(&e.input)?, Some(e.vars.clone())),
-                (None, None) => return Err(ResumeError::NeedsInput(req.state.clone())),
-            };
-            Ok(ResumePoint {
-                state: req.state.clone(),
-                input,
-                variables: variables.unwrap_or_else(|| scan.scopes[TOP].vars.clone()),
-                input_replaced: req.input.is_some(),
-                include_succeeded: req.include_succeeded,
-                inner: None,
-            })
-        }
-        Located::Inner {
-            enclosing,
-            is_map,
-            branch,
-        } => {
-            let Some(outer) = scan.last_entry(TOP, &enclosing) else {
-                return Err(ResumeError::EnclosingNotReached {
-                    state: req.state.clone(),
-                    enclosing,
-                });
-            };
-            let index = if is_map {
-                req.map_iteration_index.unwrap_or(0)
-            } else {
-                branch
-            };
-            if is_map {
-                if let Some(len) = outer.length {
-                    if index >= len {
-                        return Err(ResumeError::Iteration(format!(
-                            "Map '{enclosing}' had {len} iterations: there is no iteration {index}"
-                        )));
-                    }
+    let Some(first) = path.first() else {
+        let entry = scan.last_entry(TOP, &req.state);
+        let (input, variables) = match (entry, &req.input) {
+            (_, Some(v)) => (v.clone(), entry.map(|e| e.vars.clone())),
+            (Some(e), None) => (parse(&e.input)?, Some(e.vars.clone())),
+            (None, None) => return Err(ResumeError::NeedsInput(req.state.clone())),
+        };
+        return Ok(ResumePoint {
+            state: req.state.clone(),
+            input,
+            variables: variables.unwrap_or_else(|| scan.scopes[TOP].vars.clone()),
+            input_replaced: req.input.is_some(),
+            include_succeeded: req.include_succeeded,
+            inner: None,
+        });
+    };
+    let not_reached = |enclosing: &str| ResumeError::EnclosingNotReached {
+        state: req.state.clone(),
+        enclosing: enclosing.to_string(),
+    };
+    let outer = scan
+        .last_entry(TOP, &first.enclosing)
+        .ok_or_else(|| not_reached(&first.enclosing))?;
+    // Down the path: at each level the enclosing state's entries in the scope above (the latest
+    // first), the chosen branch or iteration, the others' kept results, then either the next
+    // enclosing state's entry inside the chosen one, or the chosen state's.
+    let mut levels: Vec<InnerPoint> = Vec::new();
+    let mut scope = TOP;
+    let mut indexes = req.map_iteration_indexes.iter().copied();
+    for (depth, level) in path.iter().enumerate() {
+        let entries: Vec<&Entry> = scan.entries_of(scope, &level.enclosing).collect();
+        let index = if level.is_map {
+            let i = indexes.next().unwrap_or(0);
+            if let Some(len) = entries.first().and_then(|e| e.length) {
+                if i >= len {
+                    return Err(ResumeError::Iteration(format!(
+                        "Map '{}' had {len} iterations: there is no iteration {i}",
+                        level.enclosing
+                    )));
                 }
             }
-            // Each entry of the enclosing state, the latest first: a branch or iteration a
-            // resume kept did not run in the latest one, its record is in an earlier one.
-            let forks: Vec<&BTreeMap<usize, usize>> = scan
-                .entries_of(TOP, &enclosing)
-                .filter_map(|e| e.fork.and_then(|f| scan.children.get(&f)))
-                .collect();
-            let child = forks.first().and_then(|c| c.get(&index).copied());
-            let entry = forks
-                .iter()
-                .filter_map(|c| c.get(&index))
-                .find_map(|&c| scan.last_entry(c, &req.state));
-            let (input, variables) = match (entry, &req.input) {
-                (Some(e), None) => (parse(&e.input)?, e.vars.clone()),
-                (None, None) => return Err(ResumeError::NeedsInput(req.state.clone())),
-                (Some(e), Some(v)) => (v.clone(), e.vars.clone()),
-                (None, Some(v)) => (
-                    v.clone(),
-                    child
-                        .map(|c| scan.scopes[c].vars.clone())
-                        .unwrap_or_else(|| outer.vars.clone()),
-                ),
+            i
+        } else {
+            level.branch
+        };
+        // A branch or iteration a resume kept did not run in the latest entry: its record is
+        // in an earlier one.
+        let forks: Vec<&BTreeMap<usize, usize>> = entries
+            .iter()
+            .filter_map(|e| e.fork.and_then(|f| scan.children.get(&f)))
+            .collect();
+        let mut kept = Vec::new();
+        let others: std::collections::BTreeSet<usize> =
+            forks.iter().flat_map(|c| c.keys().copied()).collect();
+        for i in others.into_iter().filter(|&i| i != index) {
+            // The latest run of that branch or iteration decides.
+            let Some(&c) = forks.iter().find_map(|f| f.get(&i)) else {
+                continue;
             };
-            let mut kept = Vec::new();
-            let indexes: std::collections::BTreeSet<usize> =
-                forks.iter().flat_map(|c| c.keys().copied()).collect();
-            for i in indexes.into_iter().filter(|&i| i != index) {
-                // The latest run of that branch or iteration decides.
-                let Some(&c) = forks.iter().find_map(|f| f.get(&i)) else {
-                    continue;
+            let sc = &scan.scopes[c];
+            if level.is_map && !sc.iteration_succeeded {
+                continue;
+            }
+            if let Some(out) = &sc.result {
+                kept.push((i, parse(out)?));
+            }
+        }
+        let next = path.get(depth + 1).map(|l| l.enclosing.as_str());
+        let wanted = next.unwrap_or(req.state.as_str());
+        let entry = forks
+            .iter()
+            .filter_map(|c| c.get(&index))
+            .find_map(|&c| scan.last_entry(c, wanted));
+        let (input, variables) = match (next, entry, &req.input) {
+            (Some(_), Some(e), _) => (parse(&e.input)?, e.vars.clone()),
+            (Some(n), None, _) => return Err(not_reached(n)),
+            (None, Some(e), None) => (parse(&e.input)?, e.vars.clone()),
+            (None, None, None) => return Err(ResumeError::NeedsInput(req.state.clone())),
+            (None, Some(e), Some(v)) => (v.clone(), e.vars.clone()),
+            (None, None, Some(v)) => {
+                let child = forks.first().and_then(|c| c.get(&index).copied());
+                let vars = match (child, entries.first()) {
+                    (Some(c), _) => scan.scopes[c].vars.clone(),
+                    (None, Some(e)) => e.vars.clone(),
+                    (None, None) => Map::new(),
                 };
-                let sc = &scan.scopes[c];
-                if is_map && !sc.iteration_succeeded {
-                    continue;
-                }
-                if let Some(out) = &sc.result {
-                    kept.push((i, parse(out)?));
-                }
+                (v.clone(), vars)
             }
-            Ok(ResumePoint {
-                state: enclosing,
-                input: parse(&outer.input)?,
-                variables: outer.vars.clone(),
-                input_replaced: req.input.is_some(),
-                include_succeeded: req.include_succeeded,
-                inner: Some(InnerPoint {
-                    state: req.state.clone(),
-                    index,
-                    is_map,
-                    input,
-                    variables,
-                    kept,
-                }),
-            })
+        };
+        if let Some(e) = entry {
+            scope = e.scope;
         }
+        levels.push(InnerPoint {
+            state: wanted.to_string(),
+            index,
+            is_map: level.is_map,
+            input,
+            variables,
+            kept,
+            deeper: None,
+        });
     }
+    let inner = levels.into_iter().rev().fold(None, |deeper, mut level| {
+        level.deeper = deeper.map(Box::new);
+        Some(level)
+    });
+    Ok(ResumePoint {
+        state: first.enclosing.clone(),
+        input: parse(&outer.input)?,
+        variables: outer.vars.clone(),
+        input_replaced: req.input.is_some(),
+        include_succeeded: req.include_succeeded,
+        inner,
+    })
 }
 
 const TOP: usize = 0;
@@ -368,14 +428,11 @@ fn detail_str<'a>(e: &'a HistoryEvent, key: &str) -> &'a str {
 }
 
 impl Scan {
-    fn run(def: &Definition, history: &[HistoryEvent], target: &str, at: &Located) -> Scan {
+    /// Reads the history, recording each entry into a state named in `interest`.
+    fn run(def: &Definition, history: &[HistoryEvent], interest: &[&str]) -> Scan {
         let mut s = Scan {
             scopes: vec![Scope::default()],
             ..Scan::default()
-        };
-        let enclosing = match at {
-            Located::Inner { enclosing, .. } => Some(enclosing.as_str()),
-            Located::Top => None,
         };
         let mut scope_of: HashMap<u64, usize> = HashMap::new();
         // Parallel forks: how many branches have started; Map iterations: (fork, index).
@@ -438,7 +495,7 @@ impl Scan {
                     sc.closed = false;
                     sc.result = None;
                     sc.current_entry = None;
-                    if name == target || Some(name) == enclosing {
+                    if interest.contains(&name) {
                         let vars = sc.vars.clone();
                         sc.current_entry = Some(s.entries.len());
                         s.entries.push(Entry {

@@ -116,7 +116,7 @@ fn req(state: &str, input: Option<Value>) -> ResumeRequest {
     ResumeRequest {
         state: state.into(),
         input,
-        map_iteration_index: None,
+        map_iteration_indexes: Vec::new(),
         include_succeeded: false,
     }
 }
@@ -322,7 +322,7 @@ fn refused_resumes_say_why() {
         Err(ResumeError::UnknownState("Nope".into()))
     );
     let mut with_index = req("Load", None);
-    with_index.map_iteration_index = Some(0);
+    with_index.map_iteration_indexes = vec![0];
     assert!(matches!(
         r.plan(&with_index),
         Err(ResumeError::Iteration(_))
@@ -509,9 +509,9 @@ fn resume_inside_a_map_iteration_reruns_only_that_iteration_and_the_unfinished()
     assert_eq!(r.state.status, Status::Failed);
     let mut q = req("Work", None);
     assert!(matches!(r.plan(&q), Err(ResumeError::Iteration(_))));
-    q.map_iteration_index = Some(5);
+    q.map_iteration_indexes = vec![5];
     assert!(matches!(r.plan(&q), Err(ResumeError::Iteration(_))));
-    q.map_iteration_index = Some(1);
+    q.map_iteration_indexes = vec![1];
     let point = r.plan(&q).expect("planned");
     let inner = point.inner.clone().expect("inner");
     assert_eq!(inner.input, json!({"v": 20}));
@@ -579,7 +579,7 @@ fn a_map_resumed_twice_keeps_what_each_run_finished() {
     r.succeed(tasks[0].0, json!("r0"));
     r.fail(tasks[1].0);
     let mut q = req("Work", None);
-    q.map_iteration_index = Some(1);
+    q.map_iteration_indexes = vec![1];
     let point = r.plan(&q).expect("planned");
     r.resume(point);
     // this time iteration 1 succeeds and iteration 2 fails
@@ -589,7 +589,7 @@ fn a_map_resumed_twice_keeps_what_each_run_finished() {
     assert_eq!(r.state.status, Status::Failed);
     // Iteration 0 ran only in the first run: its result is still found there.
     let mut q = req("Double", None);
-    q.map_iteration_index = Some(2);
+    q.map_iteration_indexes = vec![2];
     let point = r.plan(&q).expect("planned");
     let inner = point.inner.clone().expect("inner");
     assert_eq!(inner.input, json!(30));
@@ -608,7 +608,7 @@ fn a_map_resumed_twice_keeps_what_each_run_finished() {
 }
 
 #[test]
-fn nested_states_need_their_enclosing_state_entered_and_one_level_only() {
+fn nested_states_need_their_enclosing_state_entered() {
     let def = Definition::from_json(PARALLEL).expect("valid");
     // Prep fails before the Parallel is ever entered.
     let mut st = ExecutionState::new(info());
@@ -631,7 +631,10 @@ fn nested_states_need_their_enclosing_state_entered_and_one_level_only() {
     r.def = &deep;
     assert_eq!(
         r.plan(&req("Deep", None)),
-        Err(ResumeError::TooDeep("Deep".into()))
+        Err(ResumeError::EnclosingNotReached {
+            state: "Deep".into(),
+            enclosing: "P".into()
+        })
     );
 }
 
@@ -654,3 +657,6 @@ fn timed_out_and_aborted_executions_resume() {
     r.state.status = Status::TimedOut;
     assert!(r.plan(&req("Load", None)).is_ok());
 }
+
+#[path = "resume_nested_tests.rs"]
+mod nested;

@@ -14,6 +14,7 @@
 
 pub mod meter;
 pub mod queues;
+pub mod retention;
 pub mod table;
 pub mod timers;
 
@@ -39,6 +40,9 @@ pub enum AwsError {
     /// A required setting is missing.
     #[error("missing setting {0}")]
     Config(&'static str),
+    /// A setting does not parse.
+    #[error("the setting {0} is not valid: {1}")]
+    BadConfig(&'static str, String),
     /// The service answered with an error.
     #[error("{service} {operation} failed: {message}")]
     Service {
@@ -82,15 +86,29 @@ pub struct Names {
     pub schedule_group: String,
     /// The role Scheduler assumes to send to the transitions queue.
     pub scheduler_role_arn: String,
+    /// Days after its close an execution's items and payloads expire; `None` (or 0): never.
+    pub retention_days: Option<u32>,
 }
 
 impl Names {
     /// Reads `STEPWISE_TABLE`, `STEPWISE_TRANSITIONS_QUEUE_URL`, `STEPWISE_TRANSITIONS_QUEUE_ARN`,
     /// `STEPWISE_TASKS_QUEUE_URL`, `STEPWISE_PAYLOAD_BUCKET`, `STEPWISE_SCHEDULE_GROUP`,
-    /// `STEPWISE_SCHEDULER_ROLE_ARN`.
+    /// `STEPWISE_SCHEDULER_ROLE_ARN`, and `STEPWISE_RETENTION_DAYS` (optional; absent or 0: keep
+    /// everything).
     pub fn from_env() -> Result<Self, AwsError> {
         let get = |k: &'static str| std::env::var(k).map_err(|_| AwsError::Config(k));
+        let retention_days = match std::env::var("STEPWISE_RETENTION_DAYS") {
+            Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<u32>().map_err(|_| {
+                AwsError::BadConfig(
+                    "STEPWISE_RETENTION_DAYS",
+                    format!("{v:?} is not a whole number of days"),
+                )
+            })?)
+            .filter(|d| *d > 0),
+            _ => None,
+        };
         Ok(Names {
+            retention_days,
             table: get("STEPWISE_TABLE")?,
             transitions_queue_url: get("STEPWISE_TRANSITIONS_QUEUE_URL")?,
             transitions_queue_arn: get("STEPWISE_TRANSITIONS_QUEUE_ARN")?,

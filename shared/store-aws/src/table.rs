@@ -3,8 +3,8 @@
 //! | PK | SK | holds |
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
-//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
-//! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
+//! | `EX#<arn>` | `EV#<20-digit id>` | one history event (and the same `expiresAt`) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
 //! The control-plane records the API keeps (state machines, versions, aliases, activities,
@@ -16,8 +16,9 @@
 //! step's work is proportional to what the step did, never to the length of the history.
 
 use crate::meter::{units, Meter};
+use crate::retention::{EXPIRES_AT, STAMPED};
 use crate::{fnv64, Aws, AwsError};
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
 use stepwise_ports::execution::{StoredExecution, Usage};
@@ -73,8 +74,8 @@ pub(crate) fn corrupt(key: &str, e: impl std::fmt::Display) -> AwsError {
 
 /// The table's operations, counting every request on a [`Meter`].
 pub struct Table<'a> {
-    aws: &'a Aws,
-    meter: &'a Meter,
+    pub(crate) aws: &'a Aws,
+    pub(crate) meter: &'a Meter,
 }
 
 impl<'a> Table<'a> {
@@ -117,11 +118,16 @@ impl<'a> Table<'a> {
             .map(str::to_string))
     }
 
-    async fn encode_state(&self, e: &StoredExecution, item: &mut Item) -> Result<(), AwsError> {
+    async fn encode_state(
+        &self,
+        e: &StoredExecution,
+        item: &mut Item,
+        expiring: bool,
+    ) -> Result<(), AwsError> {
         let text = stepwise_engine::deep::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
         if text.len() > INLINE_LIMIT {
             let key = format!("checkpoints/{:016x}/{}.json", fnv64(&[&e.arn]), e.version);
-            self.put_payload(&key, text).await?;
+            self.put_payload(&key, text, expiring).await?;
             item.insert("stateS3".into(), s(key));
         } else {
             item.insert("state".into(), s(text));
@@ -129,14 +135,16 @@ impl<'a> Table<'a> {
         Ok(())
     }
 
-    /// Writes a payload too large (or too costly) for an item to the payload bucket.
-    async fn put_payload(&self, key: &str, text: String) -> Result<(), AwsError> {
+    /// Writes a payload too large (or too costly) for an item to the payload bucket; `expiring`
+    /// tags it for the retention's lifecycle rule (see [`crate::retention`]).
+    async fn put_payload(&self, key: &str, text: String, expiring: bool) -> Result<(), AwsError> {
         self.meter.record(|u| u.s3_puts += 1);
         self.aws
             .s3
             .put_object()
             .bucket(&self.aws.names.payload_bucket)
             .key(key)
+            .set_tagging(expiring.then(|| crate::retention::EXPIRY_TAG.to_string()))
             .body(text.into_bytes().into())
             .send()
             .await
@@ -211,9 +219,13 @@ impl<'a> Table<'a> {
         history: &[HistoryEvent],
     ) -> Result<Item, AwsError> {
         let mut usage = e.usage.clone();
-        usage.add(&self.put_history(&e.arn, history).await?);
+        let expiry = self.expiry_of(e);
+        usage.add(&self.put_history_expiring(&e.arn, history, expiry).await?);
         let mut item = self.meta_item(e)?;
-        self.encode_state(e, &mut item).await?;
+        if let Some(t) = expiry {
+            item.insert(EXPIRES_AT.into(), n(t));
+        }
+        self.encode_state(e, &mut item, expiry.is_some()).await?;
         // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
         usage.add(&self.meter.take());
         usage.dynamodb_requests += 1;
@@ -261,6 +273,14 @@ impl<'a> Table<'a> {
                 .map_err(|x| corrupt(arn, x))?;
         let usage: Usage = stepwise_engine::deep::from_str(get_s(item, "usage").unwrap_or("{}"))
             .map_err(|x| corrupt(arn, x))?;
+        // A stepper stopped between a closing (or reopening) commit and the end of its stamping
+        // left the history behind its META item: the next load (a redelivered message) finishes.
+        let expiry = get_n(item, EXPIRES_AT).map(|t| t as i64);
+        if expiry != get_n(item, STAMPED).map(|t| t as i64) {
+            let version = get_n(item, "version").unwrap_or(0);
+            self.stamp_history(arn, state.last_event_id, expiry).await?;
+            self.mark_stamped(arn, version, expiry).await?;
+        }
         Ok(Some(StoredExecution {
             arn: arn.to_string(),
             state_machine_arn: get_s(item, "smArn").unwrap_or_default().to_string(),
@@ -275,6 +295,16 @@ impl<'a> Table<'a> {
 
     /// Writes history events (idempotent: keyed by id), 25 per request; returns what it cost.
     pub async fn put_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<Usage, AwsError> {
+        self.put_history_expiring(arn, events, None).await
+    }
+
+    /// [`Self::put_history`], the items expiring at `expiry` (epoch seconds) when given.
+    async fn put_history_expiring(
+        &self,
+        arn: &str,
+        events: &[HistoryEvent],
+        expiry: Option<i64>,
+    ) -> Result<Usage, AwsError> {
         let mut usage = Usage::default();
         for chunk in events.chunks(25) {
             let mut requests = Vec::with_capacity(chunk.len());
@@ -283,18 +313,21 @@ impl<'a> Table<'a> {
                 let body = if text.len() > EVENT_INLINE_LIMIT {
                     // Keyed by event id: a redelivered step writes the same object again.
                     let key = format!("history/{:016x}/{:020}.json", fnv64(&[arn]), ev.id);
-                    self.put_payload(&key, text).await?;
+                    self.put_payload(&key, text, expiry.is_some()).await?;
                     ("eventS3".to_string(), s(key))
                 } else {
                     ("event".to_string(), s(text))
                 };
-                let item: Item = [
+                let mut item: Item = [
                     ("PK".to_string(), s(format!("EX#{arn}"))),
                     ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
                     body,
                 ]
                 .into_iter()
                 .collect();
+                if let Some(t) = expiry {
+                    item.insert(EXPIRES_AT.into(), n(t));
+                }
                 usage.dynamodb_write_units += units(item_size(&item), 1024);
                 let put = PutRequest::builder()
                     .set_item(Some(item))
@@ -377,7 +410,8 @@ impl<'a> Table<'a> {
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
         let item = self.meta_with_usage(e, history).await?;
-        let absent: Vec<&str> = ["state", "stateS3", "stopMs"]
+        let expiry = get_n(&item, EXPIRES_AT).map(|t| t as i64);
+        let absent: Vec<&str> = ["state", "stateS3", "stopMs", EXPIRES_AT]
             .into_iter()
             .filter(|k| !item.contains_key(*k))
             .collect();
@@ -411,13 +445,27 @@ impl<'a> Table<'a> {
             .update_expression(expr)
             .condition_expression("version = :seen")
             .expression_attribute_values(":seen", n(expected_version))
+            // The old expiry, to know whether the history must be stamped or unstamped.
+            .return_values(ReturnValue::UpdatedOld)
             .send()
             .await;
-        if conditional(r, "UpdateItem")? {
-            Ok(())
-        } else {
-            Err(AwsError::Conflict(e.arn.clone()))
+        let before = match &r {
+            Ok(out) => out
+                .attributes()
+                .and_then(|a| a.get(EXPIRES_AT))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|x| x.parse::<i64>().ok()),
+            Err(_) => None,
+        };
+        if !conditional(r, "UpdateItem")? {
+            return Err(AwsError::Conflict(e.arn.clone()));
         }
+        if before != expiry {
+            self.stamp_history(&e.arn, e.state.last_event_id, expiry)
+                .await?;
+            self.mark_stamped(&e.arn, e.version, expiry).await?;
+        }
+        Ok(())
     }
 
     /// Marks the outbox of `version` dispatched (a no-op if the execution moved on).

@@ -5,9 +5,11 @@
 //! (conditioned on the version read), its history rows and its outbox of commands. Pending
 //! timers, in-flight task invocations, task tokens and activity tasks are rows too, so a process
 //! killed at any point picks every running execution up again when it restarts
-//! ([`driver::EmbeddedDriver::recover`]).
+//! ([`driver::EmbeddedDriver::recover`]). Nothing is deleted unless the user sets a retention
+//! ([`retention`]).
 
 pub mod driver;
+pub mod retention;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -38,6 +40,7 @@ CREATE TABLE IF NOT EXISTS executions(arn TEXT PRIMARY KEY, sm_arn TEXT NOT NULL
     meta TEXT NOT NULL, body TEXT NOT NULL, has_outbox INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
 CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
+CREATE INDEX IF NOT EXISTS executions_stop ON executions(stop_ms);
 CREATE TABLE IF NOT EXISTS history(arn TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
     PRIMARY KEY(arn, id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(token TEXT PRIMARY KEY, arn TEXT NOT NULL, task INTEGER NOT NULL,

@@ -9,7 +9,8 @@
 //! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
 //!   execution, metering, S3/EventBridge triggers);
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
-//! - [`resume`]: resume from any state and start at a state through the API Lambda.
+//! - [`resume`]: resume from any state and start at a state through the API Lambda;
+//! - [`retention`]: the TTL attributes and payload tags `RetentionDays` puts on closed executions.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -77,6 +78,15 @@ impl Dispatcher for KilledAfterCommit {
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
+    harness_with(mock, faults, None).await
+}
+
+/// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`).
+async fn harness_with(
+    mock: Option<&str>,
+    faults: bool,
+    retention_days: Option<u32>,
+) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&emulators.moto_url)
@@ -119,6 +129,7 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         payload_bucket: "stepwise-payloads".into(),
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
+        retention_days,
     };
     let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
     aws.s3
@@ -631,4 +642,5 @@ async fn history_through_api(
 mod api_function;
 mod integrations;
 mod resume;
+mod retention;
 mod runs;

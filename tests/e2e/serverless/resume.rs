@@ -8,7 +8,8 @@ use super::*;
 const MOCK: &str = r#"{"StateMachines":{
     "job":{"TestCases":{"Fix":{"Load":"FailThenOk"}}},
     "fan":{"TestCases":{"Fix":{"Upload":"FailThenOk"}}},
-    "each":{"TestCases":{"Fix":{"Put":"SecondFails"}}}},
+    "each":{"TestCases":{"Fix":{"Put":"SecondFails"}}},
+    "deep":{"TestCases":{"Fix":{"Put":"SecondFails"}}}},
   "MockedResponses":{"FailThenOk":{
     "0":{"Throw":{"Error":"Boom","Cause":"broken"}},
     "1":{"Return":{"loaded":true}}},
@@ -231,6 +232,10 @@ async fn resume_and_start_at_a_state_through_the_api_function() {
     assert_eq!(started["startAt"], json!("Load"));
     assert_eq!(started["sourceExecutionArn"], json!(arn));
     assert_eq!(started["input"], json!(r#"{"rows":[1,2,3]}"#));
+    // DescribeExecution keeps the link (Stepwise's own members).
+    let d = call(&svc, "DescribeExecution", json!({"executionArn": again})).await;
+    assert_eq!(d["sourceExecutionArn"], json!(arn), "{d}");
+    assert_eq!(d["startAt"], json!("Load"), "{d}");
     assert_eq!(
         call_err(
             &svc,
@@ -408,6 +413,152 @@ async fn resume_inside_a_map_iteration_through_the_api_function() {
     assert_eq!(
         part.last().map(|p| p.0.as_str()),
         Some("ExecutionSucceeded")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_execution_is_refused_and_a_state_never_reached_needs_an_input() {
+    let Some(h) = harness(Some(MOCK), false).await else {
+        return;
+    };
+    let svc = h.api();
+    let sm = h.create("job", &job()).await;
+    let started = call(
+        &svc,
+        "StartExecution",
+        json!({"stateMachineArn": format!("{sm}#Fix"), "name": "run-3"}),
+    )
+    .await;
+    let arn = started["executionArn"].as_str().expect("arn").to_string();
+    // Its Start waits in the transitions queue: RUNNING.
+    let refused = json!({"executionArn": arn, "stateName": "Load"});
+    assert_eq!(
+        call_err(&svc, "ResumeExecution", refused).await,
+        "ExecutionNotRedrivable"
+    );
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let n = history_through_api(&svc, &arn, 100, false).await.len() as u64;
+    // Load failed: Report was never entered, so resuming there needs an input.
+    assert_eq!(
+        call_err(
+            &svc,
+            "ResumeExecution",
+            json!({"executionArn": arn, "stateName": "Report"})
+        )
+        .await,
+        "ValidationException"
+    );
+    call(
+        &svc,
+        "ResumeExecution",
+        json!({"executionArn": arn, "stateName": "Report", "input": "{\"by\":\"hand\"}"}),
+    )
+    .await;
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let events = history_through_api(&svc, &arn, 100, false).await;
+    assert_gapless_values(&events);
+    // The variables are the ones the run left (Extract's batch).
+    let out = r#"{"report":{"by":"hand"},"batch":"b-7"}"#;
+    assert_eq!(
+        resumed_part(&events, 1),
+        vec![
+            (
+                "ExecutionRedriven".to_string(),
+                n,
+                json!({"redriveCount": 1, "stateName": "Report", "inputReplaced": true})
+            ),
+            (
+                "PassStateEntered".into(),
+                n + 1,
+                entered("Report", r#"{"by":"hand"}"#)
+            ),
+            (
+                "PassStateExited".into(),
+                n + 2,
+                json!({"name": "Report", "output": out, "outputDetails": {"truncated": false}})
+            ),
+            (
+                "ExecutionSucceeded".into(),
+                n + 3,
+                json!({"output": out, "outputDetails": {"truncated": false}})
+            ),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn resume_inside_a_map_iteration_inside_a_parallel_branch_through_the_api_function() {
+    let Some(h) = harness(Some(MOCK), false).await else {
+        return;
+    };
+    let svc = h.api();
+    let sm = h
+        .create(
+            "deep",
+            &json!({"StartAt":"Both","States":{"Both":{"Type":"Parallel","End":true,"Branches":[
+                {"StartAt":"Count","States":{"Count":{"Type":"Pass","Result":"n","End":true}}},
+                {"StartAt":"Each","States":{"Each":{"Type":"Map","End":true,
+                    "ItemsPath":"$.items","MaxConcurrency":1,
+                    "ItemProcessor":{"StartAt":"Put","States":{
+                        "Put":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke",
+                               "Parameters":{"FunctionName":"put","Payload.$":"$"},"End":true}}}}}}]}}}),
+        )
+        .await;
+    let started = call(
+        &svc,
+        "StartExecution",
+        json!({"stateMachineArn": format!("{sm}#Fix"), "input": "{\"items\":[1,2]}"}),
+    )
+    .await;
+    let arn = started["executionArn"].as_str().expect("arn").to_string();
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let n = history_through_api(&svc, &arn, 100, false).await.len() as u64;
+    call(
+        &svc,
+        "ResumeExecution",
+        json!({"executionArn": arn, "stateName": "Put", "mapIterationIndexes": [1]}),
+    )
+    .await;
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
+    assert_eq!(d["status"], json!("SUCCEEDED"), "{d}");
+    // branch 0 and iteration 0 kept their recorded results
+    assert_eq!(d["output"], json!(r#"["n",["r0","again"]]"#));
+    let events = history_through_api(&svc, &arn, 100, false).await;
+    assert_gapless_values(&events);
+    let part = resumed_part(&events, 1);
+    assert_eq!(
+        part[..7],
+        [
+            (
+                "ExecutionRedriven".to_string(),
+                n,
+                json!({"redriveCount": 1, "stateName": "Put", "inputReplaced": false,
+                       "branchIndex": 1, "mapIterationIndex": 1})
+            ),
+            (
+                "ParallelStateEntered".into(),
+                n + 1,
+                entered("Both", r#"{"items":[1,2]}"#)
+            ),
+            ("ParallelStateStarted".into(), n + 2, Value::Null),
+            (
+                "MapStateEntered".into(),
+                n + 3,
+                entered("Each", r#"{"items":[1,2]}"#)
+            ),
+            ("MapStateStarted".into(), n + 4, json!({"length": 2})),
+            (
+                "MapIterationStarted".into(),
+                n + 5,
+                json!({"name": "Each", "index": 1})
+            ),
+            ("TaskStateEntered".into(), n + 6, entered("Put", "2")),
+        ]
     );
 }
 

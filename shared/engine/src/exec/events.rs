@@ -4,11 +4,11 @@ use crate::exec::errors::{data_limit_exceeded, Failure};
 use crate::exec::state::{PendingInner, Phase, RedrivePoint, TaskKind, Thread, Waiter};
 use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
 use crate::history::{EventKind, Resumed};
-use crate::resume::ResumePoint;
+use crate::resume::{InnerPoint, ResumePoint};
 use crate::{Command, Event, Status, WaitId};
 use serde_json::{Map, Value};
 use stepwise_asl::errors;
-use stepwise_asl::model::StateKind;
+use stepwise_asl::model::{MachineId, StateId, StateKind};
 
 impl<'d> Engine<'d> {
     pub(crate) fn apply(&mut self, event: Event) {
@@ -57,10 +57,21 @@ impl<'d> Engine<'d> {
             .start_at
             .as_ref()
             .and_then(|name| root.states.iter().position(|st| &st.name == name));
+        // Inside a Parallel/Map: the chosen branch or iteration waits for it to fork.
+        let inner = match (start, self.s.start_inner.clone()) {
+            (Some(at), Some(inner)) => Some((
+                inner.innermost().state.clone(),
+                self.pending_inner(0, at, inner),
+            )),
+            _ => None,
+        };
         let started_at = start.and(self.s.start_at.clone()).map(|name| {
             let source = self.s.source_execution_arn.clone();
-            (name, source)
+            (inner.as_ref().map(|i| i.0.clone()).unwrap_or(name), source)
         });
+        if let Some((_, pending)) = inner {
+            self.s.resume_inner = pending;
+        }
         let event = EventKind::ExecutionStarted {
             input: to_text(&input),
             role_arn: self.s.info.role_arn.clone(),
@@ -171,29 +182,19 @@ impl<'d> Engine<'d> {
         };
         self.s.resume_inner = None;
         if let Some(inner) = r.inner {
-            let machine = match &root.states[state].kind {
-                StateKind::Parallel { branches } => branches.get(inner.index).copied(),
-                StateKind::Map(spec) => Some(spec.processor),
-                _ => None,
-            }?;
-            let chosen = self.def.machines[machine]
-                .states
-                .iter()
-                .position(|st| st.name == inner.state)?;
-            resumed.state_name = inner.state.clone();
-            if inner.is_map {
-                resumed.map_iteration_index = Some(inner.index);
-            } else {
-                resumed.branch_index = Some(inner.index);
+            let deepest = inner.innermost();
+            resumed.state_name = deepest.state.clone();
+            // The innermost Map's iteration and the innermost Parallel's branch on the way.
+            let mut at = Some(&inner);
+            while let Some(level) = at {
+                if level.is_map {
+                    resumed.map_iteration_index = Some(level.index);
+                } else {
+                    resumed.branch_index = Some(level.index);
+                }
+                at = level.deeper.as_deref();
             }
-            self.s.resume_inner = Some(PendingInner {
-                enclosing: state,
-                index: inner.index,
-                state: chosen,
-                input: inner.input,
-                variables: inner.variables,
-                kept: inner.kept,
-            });
+            self.s.resume_inner = Some(self.pending_inner(0, state, inner)?);
         }
         let point = RedrivePoint {
             state,
@@ -201,6 +202,39 @@ impl<'d> Engine<'d> {
             variables: r.variables,
         };
         Some((point, Some(resumed)))
+    }
+
+    /// A resume's chosen branch or iteration of the Parallel/Map `enclosing` (in `machine`), and
+    /// the levels further in; `None` when it does not fit this definition.
+    fn pending_inner(
+        &self,
+        machine: MachineId,
+        enclosing: StateId,
+        inner: InnerPoint,
+    ) -> Option<PendingInner> {
+        let child = match &self.def.machines.get(machine)?.states.get(enclosing)?.kind {
+            StateKind::Parallel { branches } => branches.get(inner.index).copied(),
+            StateKind::Map(spec) => Some(spec.processor),
+            _ => None,
+        }?;
+        let chosen = self.def.machines[child]
+            .states
+            .iter()
+            .position(|st| st.name == inner.state)?;
+        let deeper = match inner.deeper {
+            Some(d) => Some(Box::new(self.pending_inner(child, chosen, *d)?)),
+            None => None,
+        };
+        Some(PendingInner {
+            enclosing,
+            thread: None,
+            index: inner.index,
+            state: chosen,
+            input: inner.input,
+            variables: inner.variables,
+            kept: inner.kept,
+            deeper,
+        })
     }
 
     /// A redrive's restart point: where it stopped, or a top-level `from_state`.

@@ -101,10 +101,12 @@ impl<'d> Engine<'d> {
             hidden,
             input_text: None,
         };
+        let mut deeper = None;
         if let Some(r) = resumed {
             child.state = r.state;
             child.input = r.input;
             child.variables = r.variables;
+            deeper = r.deeper;
         }
         let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
         if !hidden {
@@ -113,6 +115,7 @@ impl<'d> Engine<'d> {
             t.last_event = id;
         }
         let cid = self.new_thread(child);
+        self.pass_resume_down(deeper, cid);
         c.running.push(cid);
         t.phase = Phase::Children(c);
         self.s.threads.insert(tid, t);
@@ -121,10 +124,26 @@ impl<'d> Engine<'d> {
 
     /// The chosen branch or iteration of a resume, when `t` is the top-level Parallel/Map it
     /// is inside (once: a retried Parallel/Map runs every branch or iteration again).
-    pub(crate) fn take_resume_inner(&mut self, t: &Thread) -> Option<PendingInner> {
+    pub(crate) fn take_resume_inner(&mut self, tid: ThreadId, t: &Thread) -> Option<PendingInner> {
         match &self.s.resume_inner {
-            Some(r) if t.parent.is_none() && r.enclosing == t.state => self.s.resume_inner.take(),
+            Some(r)
+                if r.enclosing == t.state
+                    && match r.thread {
+                        Some(owner) => owner == tid,
+                        None => t.parent.is_none(),
+                    } =>
+            {
+                self.s.resume_inner.take()
+            }
             _ => None,
+        }
+    }
+
+    /// The next level of a resume waits for the thread that starts at its Parallel/Map.
+    pub(crate) fn pass_resume_down(&mut self, deeper: Option<Box<PendingInner>>, tid: ThreadId) {
+        if let Some(mut d) = deeper {
+            d.thread = Some(tid);
+            self.s.resume_inner = Some(*d);
         }
     }
 

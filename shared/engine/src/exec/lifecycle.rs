@@ -136,7 +136,7 @@ impl<'d> Engine<'d> {
                 self.run_task(tid, &mut t, st, fields)
             }
             StateKind::Parallel { branches } => self.run_parallel(tid, &mut t, st, branches),
-            StateKind::Map(spec) => self.run_map(&mut t, st, spec),
+            StateKind::Map(spec) => self.run_map(tid, &mut t, st, spec),
         };
         match next {
             Ok(Next::Exit {

@@ -47,6 +47,10 @@ pub struct ExecutionState {
     /// the source execution).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_variables: Option<Map<String, Value>>,
+    /// A new execution that starts inside `start_at` (a Parallel or Map): the branch or
+    /// iteration and the state there, planned from the source execution's history.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_inner: Option<crate::resume::InnerPoint>,
     /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_inner: Option<PendingInner>,
@@ -64,17 +68,24 @@ pub(crate) struct RedrivePoint {
     pub(crate) variables: Map<String, Value>,
 }
 
-/// The chosen branch or iteration of a resume, for the top-level Parallel/Map it is inside.
+/// The chosen branch or iteration of a resume, for the Parallel/Map it is inside: a top-level
+/// one (`thread` unset) or one in the thread a level above started at it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingInner {
-    /// The top-level Parallel or Map.
+    /// The Parallel or Map.
     pub(crate) enclosing: StateId,
+    /// The thread that runs it, below the top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) thread: Option<ThreadId>,
     pub(crate) index: usize,
     /// The chosen state, in the branch's or the item processor's machine.
     pub(crate) state: StateId,
     pub(crate) input: Value,
     pub(crate) variables: Map<String, Value>,
     pub(crate) kept: Vec<(usize, Value)>,
+    /// The chosen state is a Parallel/Map the resume goes further into.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deeper: Option<Box<PendingInner>>,
 }
 
 /// A Map iteration that starts at a chosen state instead of the processor's `StartAt`.
@@ -84,6 +95,9 @@ pub(crate) struct ResumeChild {
     pub(crate) state: StateId,
     pub(crate) input: Value,
     pub(crate) variables: Map<String, Value>,
+    /// The resume goes further into the Parallel/Map `state` is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deeper: Option<Box<PendingInner>>,
 }
 
 /// What an outstanding wait id stands for.
@@ -206,6 +220,7 @@ impl ExecutionState {
             start_at: None,
             source_execution_arn: None,
             start_variables: None,
+            start_inner: None,
             resume_inner: None,
             last_event_id: 0,
             transitions: 0,

@@ -4,7 +4,7 @@ use crate::exec::dataflow::{as_count, as_integer, language, not_valid};
 use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::{Children, ResumeChild, Thread};
-use crate::exec::Engine;
+use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use serde_json::Value;
 use stepwise_asl::model::{MapSpec, State};
@@ -13,6 +13,7 @@ use stepwise_asl::EvalError;
 impl<'d> Engine<'d> {
     pub(crate) fn run_map(
         &mut self,
+        tid: ThreadId,
         t: &mut Thread,
         st: &State,
         spec: &MapSpec,
@@ -137,7 +138,7 @@ impl<'d> Engine<'d> {
         };
         // A resume inside an iteration: that iteration starts at the chosen state, the ones
         // that succeeded in the recorded run keep their results and do not run again.
-        if let Some(r) = self.take_resume_inner(t) {
+        if let Some(r) = self.take_resume_inner(tid, t) {
             for (i, v) in r.kept {
                 if i < n && i != r.index {
                     c.results[i] = v;
@@ -151,6 +152,7 @@ impl<'d> Engine<'d> {
                     state: r.state,
                     input: r.input,
                     variables: r.variables,
+                    deeper: r.deeper,
                 }));
             }
         }

@@ -38,7 +38,7 @@ impl<'d> Engine<'d> {
         };
         // A resume inside a branch: that branch starts at the chosen state, the branches that
         // succeeded in the recorded run keep their results.
-        let resume = self.take_resume_inner(t);
+        let mut resume = self.take_resume_inner(tid, t);
         let mut spawned = Vec::new();
         for (i, &m) in branches.iter().enumerate() {
             if let Some(r) = &resume {
@@ -72,6 +72,9 @@ impl<'d> Engine<'d> {
                 input_text: None,
             };
             let id = self.new_thread(child);
+            if let Some(r) = resume.as_mut().filter(|r| r.index == i) {
+                self.pass_resume_down(r.deeper.take(), id);
+            }
             c.running.push(id);
             spawned.push(id);
         }
