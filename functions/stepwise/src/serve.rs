@@ -208,3 +208,17 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     drop(lock);
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::client_endpoint;
+
+    #[test]
+    fn the_printed_endpoint_has_a_user_part_for_the_sync_host_prefix() {
+        let at = |s: &str| client_endpoint(s.parse().expect("address"));
+        assert_eq!(at("127.0.0.1:8083"), "http://stepwise@127.0.0.1:8083");
+        assert_eq!(at("0.0.0.0:9000"), "http://stepwise@127.0.0.1:9000");
+        assert_eq!(at("[::1]:8083"), "http://stepwise@[::1]:8083");
+        assert_eq!(at("[::]:8083"), "http://stepwise@[::1]:8083");
+    }
+}

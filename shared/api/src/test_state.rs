@@ -170,7 +170,7 @@ fn answer(req: &TestRequest, tr: &Transition) -> Value {
     let empty = Inspection::default();
     let i = st.inspection.as_deref().unwrap_or(&empty);
     let mut out = Map::new();
-    let mut error = |out: &mut Map<String, Value>, e: &str, c: &str| {
+    let error = |out: &mut Map<String, Value>, e: &str, c: &str| {
         out.insert("error".into(), json!(e));
         out.insert("cause".into(), json!(c));
     };

@@ -27,8 +27,6 @@ pub(crate) struct TestRequest {
     pub name: String,
     /// The machine that runs it: the state at `StartAt`, its successors present.
     pub machine: Definition,
-    /// The state's own definition.
-    pub state: Map<String, Value>,
     pub input: Value,
     pub level: Level,
     pub role_arn: Option<String>,
@@ -291,7 +289,6 @@ impl TestRequest {
         Ok(TestRequest {
             name,
             machine,
-            state,
             input,
             level,
             role_arn,

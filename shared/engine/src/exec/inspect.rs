@@ -63,3 +63,77 @@ impl<'d> Engine<'d> {
         t.parent.is_none() && self.s.inspection.as_ref().is_some_and(|i| !i.closed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Inspection;
+    use crate::exec::{step, ExecutionState};
+    use crate::{Event, ExecutionInfo, Status};
+    use serde_json::{json, Value};
+    use stepwise_asl::model::Definition;
+
+    fn inspect(def: &str, input: Value) -> ExecutionState {
+        let def = Definition::from_json(def).expect("valid definition");
+        let info = ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:express:m:e".into(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: String::new(),
+            start_time_ms: 0,
+            redrive_count: 0,
+            seed: 1,
+        };
+        let mut s = ExecutionState::new(info);
+        s.inspection = Some(Box::default());
+        step(&def, s, 0, Event::Start { input }).state
+    }
+
+    #[test]
+    fn the_tested_state_is_inspected_and_the_run_stops_when_it_is_left() {
+        let s = inspect(
+            r#"{"StartAt":"A","States":{
+                "A":{"Type":"Pass","InputPath":"$.in","Parameters":{"v.$":"$.n"},
+                     "ResultPath":"$.r","Assign":{"x.$":"$.n"},"Next":"B"},
+                "B":{"Type":"Pass","Result":"not run","End":true}}}"#,
+            json!({"in": {"n": 1}}),
+        );
+        assert_eq!(s.status, Status::Succeeded);
+        assert_eq!(s.output, Some(json!({"in": {"n": 1}, "r": {"v": 1}})));
+        let i = s.inspection.as_deref().cloned().unwrap_or_default();
+        assert_eq!(
+            i,
+            Inspection {
+                after_input_path: Some(json!({"n": 1})),
+                after_parameters: Some(json!({"v": 1})),
+                after_result_selector: Some(json!({"v": 1})),
+                after_result_path: Some(json!({"in": {"n": 1}, "r": {"v": 1}})),
+                variables: json!({"x": 1}).as_object().cloned(),
+                next_state: Some("B".into()),
+                closed: true,
+                ..Inspection::default()
+            }
+        );
+    }
+
+    #[test]
+    fn without_an_inspection_nothing_is_recorded_and_the_run_goes_on() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"A","States":{"A":{"Type":"Pass","Next":"B"},"B":{"Type":"Pass","Result":1,"End":true}}}"#,
+        )
+        .expect("valid");
+        let info = ExecutionInfo {
+            execution_arn: "e".into(),
+            name: "e".into(),
+            state_machine_arn: "m".into(),
+            state_machine_name: "m".into(),
+            role_arn: String::new(),
+            start_time_ms: 0,
+            redrive_count: 0,
+            seed: 1,
+        };
+        let s = step(&def, ExecutionState::new(info), 0, Event::Start { input: json!({}) }).state;
+        assert_eq!((s.status, s.output), (Status::Succeeded, Some(json!(1))));
+        assert!(s.inspection.is_none());
+    }
+}
