@@ -94,7 +94,7 @@ mod tests {
         let s = inspect(
             r#"{"StartAt":"A","States":{
                 "A":{"Type":"Pass","InputPath":"$.in","Parameters":{"v.$":"$.n"},
-                     "ResultPath":"$.r","Assign":{"x.$":"$.n"},"Next":"B"},
+                     "ResultPath":"$.r","Assign":{"x.$":"$.v"},"Next":"B"},
                 "B":{"Type":"Pass","Result":"not run","End":true}}}"#,
             json!({"in": {"n": 1}}),
         );
