@@ -48,6 +48,10 @@ PARALLEL = {'Type': 'Parallel', 'Branches': [
     {'StartAt': 'B1', 'States': {'B1': {'Type': 'Pass', 'End': True}}},
     {'StartAt': 'B2', 'States': {'B2': {'Type': 'Pass', 'End': True}}}], 'End': True}
 
+MAP = {'Type': 'Map', 'ItemsPath': '$.Values', 'ItemProcessor': {
+    'ProcessorConfig': {'Mode': 'INLINE'}, 'StartAt': 'P', 'States': {'P': {'Type': 'Pass', 'End': True}}},
+    'ResultPath': '$.mapped', 'End': True}
+
 
 @pytest.fixture(scope='module')
 def server():
@@ -242,6 +246,9 @@ def test_mocks_are_checked_as_aws_checks_them(sfn):
          ('ValidationException', 'TestState does not support RevealSecrets when a mock is specified.')),
         (CATCH_TASK, {'result': 'not json'}, {}, ('ValidationException', 'Mocked result must be valid JSON')),
         (PARALLEL, {'result': '{}'}, {}, ('ValidationException', 'Mocked result must be an array.')),
+        (MAP, {'result': '{}'}, {}, ('ValidationException', 'Mocked result must be an array.')),
+        (MAP, None, {'roleArn': ROLE}, ('InvalidDefinition',
+                                        'TestState API does not support Map or Parallel states. Supported state types include: [Task, Wait, Pass, Succeed, Fail, Choice]')),
         (PARALLEL, {'result': '[1]'}, {}, ('ValidationException',
                                            'Mocked result must contain the same number of items as number of Parallel branches.')),
         (PARALLEL, None, {'roleArn': ROLE}, ('InvalidDefinition',
@@ -258,6 +265,44 @@ def test_mocks_are_checked_as_aws_checks_them(sfn):
         assert code(e) == want, (state.get('Type'), mock)
 
 
+def test_mocked_results_are_checked_against_the_api_output_shape(sfn):
+    events = {'Type': 'Task', 'Resource': 'arn:aws:states:::events:putEvents',
+              'Parameters': {'Entries.$': '$.Entries'}, 'End': True}
+    start = {'Type': 'Task', 'QueryLanguage': 'JSONata', 'Resource': 'arn:aws:states:::states:startExecution',
+             'Arguments': {'StateMachineArn': 'arn:aws:states:us-east-1:111111111111:stateMachine:m'},
+             'Output': {'targetExecutionResult': '{% $states.result %}'}, 'End': True}
+    lam = {'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke',
+           'Parameters': {'FunctionName': 'f', 'Payload': None}, 'End': True}
+    entries = json.dumps({'Entries': [{'Detail': '{}'}]})
+    for state, result, mode, message in [
+        (events, {'Entries': 'Entries value should have been a list of entry objects'}, None,
+         "Field 'Entries' must be an array"),
+        (events, {'Entries': [{'EventId': 'ok'}, {'EventId': ['not a string']}]}, 'PRESENT',
+         "Field 'EventId' must be a string"),
+        (start, {}, None, "Required field 'ExecutionArn' is missing"),
+        (start, {'executionArn': 'a', 'startDate': 'b'}, 'STRICT', "Required field 'ExecutionArn' is missing"),
+        (start, {'ExecutionArn': 'a', 'StartDate': 1764103483}, None, "Field 'StartDate' must be a string"),
+        (lam, {'StatusCode': '200'}, None, "Field 'StatusCode' must be a number"),
+    ]:
+        mock = {'result': json.dumps(result)}
+        if mode:
+            mock['fieldValidationMode'] = mode
+        with pytest.raises(ClientError) as e:
+            sfn.test_state(definition=json.dumps(state), input=entries, mock=mock)
+        assert code(e) == ('ValidationException', f'Mock result schema validation error: {message}'), result
+    for state, result, mode in [(events, {'random': 'json'}, None), (events, {}, None),
+                                (start, {'executionArn': 'a', 'startDate': 'b'}, 'PRESENT'),
+                                (start, {'ExecutionArn': 'a', 'StartDate': True}, 'NONE')]:
+        mock = {'result': json.dumps(result)}
+        if mode:
+            mock['fieldValidationMode'] = mode
+        r = sfn.test_state(definition=json.dumps(state), input=entries, mock=mock)
+        assert r['status'] == 'SUCCEEDED', (result, r)
+    r = sfn.test_state(definition=json.dumps(start), input='{}',
+                       mock={'result': json.dumps({'executionArn': 'a', 'startDate': 'b'}), 'fieldValidationMode': 'PRESENT'})
+    assert json.loads(r['output']) == {'targetExecutionResult': {'executionArn': 'a', 'startDate': 'b'}}
+
+
 def test_a_mocked_parallel_takes_the_mock_as_its_result(sfn):
     state = {**PARALLEL, 'ResultPath': '$.parallelResult'}
     r = sfn.test_state(definition=json.dumps(state), input=json.dumps({'parallelInput': {'data': 'input_value'}}),
@@ -265,6 +310,9 @@ def test_a_mocked_parallel_takes_the_mock_as_its_result(sfn):
     assert r['status'] == 'SUCCEEDED', r
     assert json.loads(r['output']) == {'parallelInput': {'data': 'input_value'},
                                        'parallelResult': [{'branch1': 'result'}, {'branch2': 'result'}]}
+    r = sfn.test_state(definition=json.dumps(MAP), input=json.dumps({'Values': [1, 2]}),
+                       mock={'result': json.dumps(['a', 'b'])})
+    assert json.loads(r['output']) == {'Values': [1, 2], 'mapped': ['a', 'b']}, r
 
 
 def test_aws_cli_test_state_with_a_state_name_and_a_mock(server):
@@ -275,9 +323,41 @@ def test_aws_cli_test_state_with_a_state_name_and_a_mock(server):
         'Done': {'Type': 'Succeed'}}}
     p = subprocess.run(['aws', 'stepfunctions', 'test-state', '--endpoint-url', sync_safe(server.endpoint), '--output', 'json',
                         '--definition', json.dumps(definition), '--state-name', 'Call', '--input', '{}',
-                        '--inspection-level', 'DEBUG', '--mock', json.dumps({'result': json.dumps({'Payload': {'n': 3}})})],
+                        '--inspection-level', 'DEBUG',
+                        # Lambda's Payload is a blob (text) in its model: a JSON one passes only unchecked.
+                        '--mock', json.dumps({'result': json.dumps({'Payload': {'n': 3}}), 'fieldValidationMode': 'NONE'})],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
     r = json.loads(p.stdout)
     assert (r['status'], r['nextState'], json.loads(r['output'])) == ('SUCCEEDED', 'Done', {'n': 3}), r
     assert json.loads(r['inspectionData']['afterResultSelector']) == {'n': 3}
+
+
+@pytest.mark.skipif(not os.environ.get('STEPWISE_HTTP_CONNECTION'),
+                    reason='needs serve started with --http-connections (tests/e2e/serve_clients.rs)')
+def test_trace_shows_the_http_request_and_response_secrets_only_when_revealed(sfn, server):
+    # The HTTP Task calls the fake Lambda's endpoint (any HTTP server would do), which echoes the body.
+    assert server.lam is not None
+    port = server.lam.server.server_address[1]
+    state = {'Type': 'Task', 'Resource': 'arn:aws:states:::http:invoke', 'Parameters': {
+        'ApiEndpoint': f'http://127.0.0.1:{port}/2015-03-31/functions/echo/invocations', 'Method': 'POST',
+        'Authentication': {'ConnectionArn': os.environ['STEPWISE_HTTP_CONNECTION']},
+        'Headers': {'x-mine': 'm'}, 'RequestBody': {'a.$': '$.a'}},
+        'ResultSelector': {'body.$': '$.ResponseBody', 'status.$': '$.StatusCode'}, 'End': True}
+    r = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input='{"a": 1}', inspectionLevel='TRACE')
+    assert r['status'] == 'SUCCEEDED', r
+    assert json.loads(r['output']) == {'body': {'a': 1}, 'status': 200}
+    req, resp = r['inspectionData']['request'], r['inspectionData']['response']
+    assert (req['protocol'], req['method']) == ('http', 'POST')
+    assert req['url'] == state['Parameters']['ApiEndpoint'] and json.loads(req['body']) == {'a': 1}
+    assert 'x-mine: m' in req['headers'] and 'the-secret' not in req['headers'], req
+    assert 'x-from-connection' not in req['headers']
+    assert (resp['statusCode'], resp['statusMessage'], resp['protocol']) == ('200', 'OK', 'http'), resp
+    assert json.loads(resp['body']) == {'a': 1} and 'Content-Type: application/json' in resp['headers']
+    r = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input='{"a": 1}', inspectionLevel='TRACE',
+                       revealSecrets=True)
+    headers = r['inspectionData']['request']['headers']
+    assert 'x-api-key: the-secret' in headers and 'x-from-connection: c' in headers, headers
+    # DEBUG shows no exchange.
+    r = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input='{"a": 1}', inspectionLevel='DEBUG')
+    assert 'request' not in r['inspectionData'] and 'response' not in r['inspectionData']

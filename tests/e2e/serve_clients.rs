@@ -199,6 +199,9 @@ fn sync_actions_reach_serve_at_the_printed_endpoint() {
     let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
 }
 
+/// The EventBridge connection `test_state_through_boto3_against_serve` gives serve.
+const TEST_CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/stepwise-test/1";
+
 /// TestState through boto3 and the AWS CLI (issue 11, item 3): inspection levels, a whole
 /// definition with `stateName`, mocks, variables, the Context object, Retry and Catch, in
 /// JSONPath and JSONata (`tests/api/test_test_state.py`).
@@ -212,11 +215,34 @@ fn test_state_through_boto3_against_serve() {
     std::fs::create_dir_all(&data).expect("data dir");
     let lambda_port = free_port();
     let lambda = format!("http://127.0.0.1:{lambda_port}");
-    let serve = Serve::start(&bin, &data, free_port(), &["--lambda-endpoint", lambda.as_str()]);
+    // The HTTP Task's connection: an API key (the secret TRACE shows only with revealSecrets)
+    // and an invocation header.
+    let connections = data.parent().expect("temp dir").join("connections.json");
+    std::fs::write(
+        &connections,
+        serde_json::json!({TEST_CONNECTION: {"AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "the-secret"},
+            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "x-from-connection", "Value": "c"}]}}}})
+        .to_string(),
+    )
+    .expect("connections file");
+    let connections = connections.display().to_string();
+    let serve = Serve::start(
+        &bin,
+        &data,
+        free_port(),
+        &[
+            "--lambda-endpoint",
+            lambda.as_str(),
+            "--http-connections",
+            connections.as_str(),
+        ],
+    );
     let endpoint = printed_endpoint(&serve);
     let out = Command::new("python3")
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"])
         .arg("test_test_state.py")
+        .env("STEPWISE_HTTP_CONNECTION", TEST_CONNECTION)
         .current_dir(api_dir())
         .env("STEPWISE_ENDPOINT", &endpoint)
         .env("STEPWISE_LAMBDA_PORT", lambda_port.to_string())

@@ -6,7 +6,7 @@
 //! [`Inspection`]; a Retry that would retry ends the test as RETRIABLE. Tasks go to the task
 //! invoker unless the request mocks them; a mocked Map or Parallel takes the mock as its result.
 
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::req::{seed, uuid, Req};
 use crate::test_state_req::{Level, Mock, TestRequest};
 use crate::Service;
@@ -15,7 +15,7 @@ use stepwise_engine::{
     step, Command, Event, ExecutionInfo, ExecutionState, Inspection, Status, Transition,
 };
 use stepwise_ports::api::ApiStore;
-use stepwise_ports::tasks::{TaskFailure, TaskRequest};
+use stepwise_ports::tasks::{HttpExchange, TaskFailure, TaskRequest};
 use stepwise_runtime::local::wall_clock_ms;
 
 /// Steps a test may take (a Wait, a task) before it counts as not finishing.
@@ -64,6 +64,12 @@ fn inspection_data(req: &TestRequest, i: &Inspection) -> Value {
 impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn test_state(&self, r: Req) -> ApiResult<Value> {
         let req = TestRequest::read(&r)?;
+        if let (Some((resource, strict)), Some(Mock::Result(v)), Some(inv)) =
+            (&req.check_result, &req.mock, &self.invoker)
+        {
+            inv.check_mock_result(resource, v, *strict)
+                .map_err(ApiError::validation)?;
+        }
         let now = wall_clock_ms();
         let name = uuid();
         let info = ExecutionInfo {
@@ -88,22 +94,28 @@ impl<S: ApiStore + 'static> Service<S> {
         let input = req.input.clone();
         let mut tr = step(&req.machine, state, now, Event::Start { input });
         let mut rounds = 0;
+        let mut http = None;
         while tr.state.status == Status::Running && rounds < MAX_ROUNDS {
             if retriable(&tr).is_some() {
                 break;
             }
             rounds += 1;
-            let Some(ev) = self.next_event(&req, &tr).await else {
+            let Some(ev) = self.next_event(&req, &tr, &mut http).await else {
                 break;
             };
             tr = step(&req.machine, tr.state, wall_clock_ms(), ev);
         }
-        Ok(answer(&req, &tr))
+        Ok(answer(&req, &tr, http.as_ref()))
     }
 
     /// What answers the run's first outstanding command: a task's outcome (the mock's, or the
     /// invoker's), or a timer firing at once.
-    async fn next_event(&self, req: &TestRequest, tr: &Transition) -> Option<Event> {
+    async fn next_event(
+        &self,
+        req: &TestRequest,
+        tr: &Transition,
+        http: &mut Option<HttpExchange>,
+    ) -> Option<Event> {
         let mut timer = None;
         for c in &tr.commands {
             match c {
@@ -126,7 +138,7 @@ impl<S: ApiStore + 'static> Service<S> {
                         }),
                         None => match &self.invoker {
                             Some(inv) => {
-                                inv.invoke(TaskRequest {
+                                let call = TaskRequest {
                                     execution_arn: tr.state.info.execution_arn.clone(),
                                     state_machine_name: "TestState".into(),
                                     state_name: state_name.clone(),
@@ -134,8 +146,11 @@ impl<S: ApiStore + 'static> Service<S> {
                                     parameters: parameters.clone(),
                                     test_case: None,
                                     task_token: task_token.clone(),
-                                })
-                                .await
+                                };
+                                let (outcome, exchange) =
+                                    inv.invoke_traced(call, req.reveal_secrets).await;
+                                *http = exchange.or(http.take());
+                                outcome
                             }
                             None => Err(TaskFailure::runtime("no task invoker is configured")),
                         },
@@ -165,7 +180,7 @@ fn retriable(tr: &Transition) -> Option<&(String, String)> {
 }
 
 /// TestState's answer from where the run stopped.
-fn answer(req: &TestRequest, tr: &Transition) -> Value {
+fn answer(req: &TestRequest, tr: &Transition, http: Option<&HttpExchange>) -> Value {
     let st = &tr.state;
     let empty = Inspection::default();
     let i = st.inspection.as_deref().unwrap_or(&empty);
@@ -218,7 +233,15 @@ fn answer(req: &TestRequest, tr: &Transition) -> Value {
         }
     }
     if req.level >= Level::Debug {
-        out.insert("inspectionData".into(), inspection_data(req, i));
+        let mut data = inspection_data(req, i);
+        // The HTTP Task's request and response, at TRACE only.
+        if let (Level::Trace, Some(x), Value::Object(d)) = (req.level, http, &mut data) {
+            d.insert("request".into(), x.request.clone());
+            if let Some(r) = &x.response {
+                d.insert("response".into(), r.clone());
+            }
+        }
+        out.insert("inspectionData".into(), data);
     }
     Value::Object(out)
 }

@@ -7,6 +7,7 @@ use crate::req::Req;
 use crate::MAX_PAYLOAD;
 use serde_json::{json, Map, Value};
 use stepwise_asl::model::Definition;
+use stepwise_asl::resource::TaskResource;
 
 /// The name AWS gives a state tested on its own (`$$.State.Name`).
 pub(crate) const SINGLE_STATE_NAME: &str = "StateName";
@@ -30,10 +31,15 @@ pub(crate) struct TestRequest {
     pub input: Value,
     pub level: Level,
     pub role_arn: Option<String>,
+    pub reveal_secrets: bool,
     pub mock: Option<Mock>,
     pub context: Option<Value>,
     pub variables: Map<String, Value>,
     pub retrier_retry_count: Option<u32>,
+    /// A mocked Task result to check against its API's output shape: the Task's resource and
+    /// whether required members count (`fieldValidationMode` STRICT) or only present ones
+    /// (PRESENT); none for NONE or without such a mock.
+    pub check_result: Option<(TaskResource, bool)>,
 }
 
 /// `inspectionLevel`.
@@ -241,6 +247,20 @@ impl TestRequest {
             }
         }
         let machine = Definition::from_value(&Value::Object(machine)).map_err(schema_error)?;
+        let check_result = match (&mock, state.get("Resource").and_then(Value::as_str)) {
+            (Some(Mock::Result(_)), Some(resource)) if state_type == "Task" => {
+                let mode = mock_obj
+                    .as_ref()
+                    .and_then(|m| m.get("fieldValidationMode"))
+                    .and_then(Value::as_str);
+                match mode {
+                    Some("NONE") => None,
+                    Some("PRESENT") => Some((TaskResource::parse(resource), false)),
+                    _ => Some((TaskResource::parse(resource), true)),
+                }
+            }
+            _ => None,
+        };
 
         let role_arn = r.opt_str("roleArn")?;
         if role_arn.is_none() && mock.is_none() && state_type == "Task" {
@@ -292,10 +312,12 @@ impl TestRequest {
             input,
             level,
             role_arn,
+            reveal_secrets: r.opt_bool("revealSecrets")?.unwrap_or(false),
             mock,
             context,
             variables,
             retrier_retry_count,
+            check_result,
         })
     }
 
