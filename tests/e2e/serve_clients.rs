@@ -142,7 +142,10 @@ fn resume_through_boto3_against_serve() {
 fn printed_endpoint(serve: &Serve) -> String {
     let log = serve.log_text();
     log.lines()
-        .find_map(|l| l.split("endpoint for boto3, the AWS CLI and the SDKs: ").nth(1))
+        .find_map(|l| {
+            l.split("endpoint for boto3, the AWS CLI and the SDKs: ")
+                .nth(1)
+        })
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_string)
         .unwrap_or_else(|| panic!("serve printed no endpoint:\n{log}"))

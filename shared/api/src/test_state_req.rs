@@ -179,8 +179,7 @@ impl TestRequest {
             Some(n) => {
                 // A whole state machine: valid as a whole, the named state at its top level.
                 Definition::from_value(&Value::Object(parsed.clone())).map_err(schema_error)?;
-                let Some(Value::Object(state)) = parsed.get("States").and_then(|s| s.get(n))
-                else {
+                let Some(Value::Object(state)) = parsed.get("States").and_then(|s| s.get(n)) else {
                     return Err(ApiError::validation("State not found in definition"));
                 };
                 let mut machine = parsed.clone();
@@ -366,9 +365,9 @@ impl TestRequest {
                 let v: Value = stepwise_engine::deep::from_str(text)
                     .map_err(|_| ApiError::validation("Mocked result must be valid JSON"))?;
                 match state_type {
-                    "Map" if state.contains_key("ResultWriter") && !v.is_object() => Err(
-                        ApiError::validation("Mocked result must be a JSON object."),
-                    ),
+                    "Map" if state.contains_key("ResultWriter") && !v.is_object() => {
+                        Err(ApiError::validation("Mocked result must be a JSON object."))
+                    }
                     "Map" if !state.contains_key("ResultWriter") && !v.is_array() => {
                         Err(ApiError::validation("Mocked result must be an array."))
                     }

@@ -485,7 +485,9 @@ impl ApiStore for AwsStore {
             // redriveCount is written on every commit (0 until the first redrive).
             match filter.redriven {
                 Some(true) => conditions.push("redriveCount > :zero"),
-                Some(false) => conditions.push("(attribute_not_exists(redriveCount) OR redriveCount = :zero)"),
+                Some(false) => {
+                    conditions.push("(attribute_not_exists(redriveCount) OR redriveCount = :zero)")
+                }
                 None => {}
             }
             if filter.redriven.is_some() {

@@ -336,10 +336,19 @@ pub async fn executions_are_listed_and_filtered<S: ApiStore>(store: &S, ns: &str
         (by_redrive(true, Some("SUCCEEDED")), vec![]),
     ] {
         let got = names(store.list_executions(&filter, 0, 100).await.expect("list"));
-        assert_eq!(got, want, "redriven {:?}, status {:?}", filter.redriven, filter.status);
+        assert_eq!(
+            got, want,
+            "redriven {:?}, status {:?}",
+            filter.redriven, filter.status
+        );
     }
     assert_eq!(
-        names(store.list_executions(&by_redrive(false, None), 1, 1).await.expect("list")),
+        names(
+            store
+                .list_executions(&by_redrive(false, None), 1, 1)
+                .await
+                .expect("list")
+        ),
         ["c"],
         "offset and limit among the ones kept"
     );

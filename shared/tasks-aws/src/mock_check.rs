@@ -49,7 +49,11 @@ fn problem(m: String) -> String {
 }
 
 /// Checks a mocked `result` for the Task's `resource`; `Err` is AWS's message.
-pub fn check_mock_result(resource: &TaskResource, result: &Value, strict: bool) -> Result<(), String> {
+pub fn check_mock_result(
+    resource: &TaskResource,
+    result: &Value,
+    strict: bool,
+) -> Result<(), String> {
     if resource.pattern() != IntegrationPattern::RequestResponse {
         return Ok(());
     }
@@ -72,10 +76,7 @@ pub fn check_mock_result(resource: &TaskResource, result: &Value, strict: bool) 
     let Some((model, operation)) = resolved else {
         return Ok(());
     };
-    let Some(shape) = model
-        .operation(&operation)
-        .and_then(|op| op.output.clone())
-    else {
+    let Some(shape) = model.operation(&operation).and_then(|op| op.output.clone()) else {
         return Ok(());
     };
     let Value::Object(_) = result else {
@@ -192,11 +193,18 @@ mod tests {
         let start = "arn:aws:states:::states:startExecution";
         assert_eq!(
             check(start, json!({"StartDate": "2025-01-01T00:00:00Z"}), true),
-            Err("Mock result schema validation error: Required field 'ExecutionArn' is missing".into())
+            Err(
+                "Mock result schema validation error: Required field 'ExecutionArn' is missing"
+                    .into()
+            )
         );
         assert_eq!(check(start, json!({"StartDate": "x"}), false), Ok(()));
         assert_eq!(
-            check(start, json!({"ExecutionArn": "a", "StartDate": true}), false),
+            check(
+                start,
+                json!({"ExecutionArn": "a", "StartDate": true}),
+                false
+            ),
             Err("Mock result schema validation error: Field 'StartDate' must be a string".into())
         );
         let invoke = "arn:aws:states:::lambda:invoke";
@@ -205,26 +213,65 @@ mod tests {
             Err("Mock result schema validation error: Field 'StatusCode' must be a number".into())
         );
         // A blob, lambda:invoke's Payload too, is text in the model (AWS refuses a JSON Payload).
-        assert_eq!(check(invoke, json!({"Payload": "function output", "StatusCode": 200}), true), Ok(()));
+        assert_eq!(
+            check(
+                invoke,
+                json!({"Payload": "function output", "StatusCode": 200}),
+                true
+            ),
+            Ok(())
+        );
         assert_eq!(
             check(invoke, json!({"Payload": {"any": "json"}}), true),
             Err("Mock result schema validation error: Field 'Payload' must be a string".into())
         );
         assert_eq!(
-            check("arn:aws:states:::events:putEvents", json!({"Entries": {}}), true),
+            check(
+                "arn:aws:states:::events:putEvents",
+                json!({"Entries": {}}),
+                true
+            ),
             Err("Mock result schema validation error: Field 'Entries' must be an array".into())
         );
         assert_eq!(
-            check("arn:aws:states:::events:putEvents", json!({"Entries": [{"EventId": 1}]}), true),
+            check(
+                "arn:aws:states:::events:putEvents",
+                json!({"Entries": [{"EventId": 1}]}),
+                true
+            ),
             Err("Mock result schema validation error: Field 'EventId' must be a string".into())
         );
         assert_eq!(
-            check("arn:aws:states:::aws-sdk:kms:encrypt", json!({"CiphertextBlob": 1}), false),
-            Err("Mock result schema validation error: Field 'CiphertextBlob' must be a string".into())
+            check(
+                "arn:aws:states:::aws-sdk:kms:encrypt",
+                json!({"CiphertextBlob": 1}),
+                false
+            ),
+            Err(
+                "Mock result schema validation error: Field 'CiphertextBlob' must be a string"
+                    .into()
+            )
         );
         // Unknown members, .sync results and HTTP Tasks are let through.
-        assert_eq!(check(start, json!({"ExecutionArn": "a", "StartDate": "d", "random": 1}), true), Ok(()));
-        assert_eq!(check("arn:aws:states:::states:startExecution.sync", json!({}), true), Ok(()));
-        assert_eq!(check("arn:aws:states:::http:invoke", json!({}), true), Ok(()));
+        assert_eq!(
+            check(
+                start,
+                json!({"ExecutionArn": "a", "StartDate": "d", "random": 1}),
+                true
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                "arn:aws:states:::states:startExecution.sync",
+                json!({}),
+                true
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check("arn:aws:states:::http:invoke", json!({}), true),
+            Ok(())
+        );
     }
 }

@@ -132,7 +132,13 @@ mod tests {
             redrive_count: 0,
             seed: 1,
         };
-        let s = step(&def, ExecutionState::new(info), 0, Event::Start { input: json!({}) }).state;
+        let s = step(
+            &def,
+            ExecutionState::new(info),
+            0,
+            Event::Start { input: json!({}) },
+        )
+        .state;
         assert_eq!((s.status, s.output), (Status::Succeeded, Some(json!(1))));
         assert!(s.inspection.is_none());
     }
