@@ -303,16 +303,43 @@ def test_mocked_results_are_checked_against_the_api_output_shape(sfn):
     assert json.loads(r['output']) == {'targetExecutionResult': {'executionArn': 'a', 'startDate': 'b'}}
 
 
-def test_a_mocked_parallel_takes_the_mock_as_its_result(sfn):
-    state = {**PARALLEL, 'ResultPath': '$.parallelResult'}
-    r = sfn.test_state(definition=json.dumps(state), input=json.dumps({'parallelInput': {'data': 'input_value'}}),
-                       inspectionLevel='DEBUG', mock={'result': json.dumps([{'branch1': 'result'}, {'branch2': 'result'}])})
+def test_a_mocked_parallel_or_map_takes_the_mock_as_its_result(sfn):
+    state = {**PARALLEL, 'InputPath': '$.parallelInput', 'ResultPath': '$.parallelResult', 'OutputPath': '$'}
+    branches = [{'branch1': 'result'}, {'branch2': 'result'}]
+    given = {'parallelInput': {'data': 'input_value'}}
+    r = sfn.test_state(definition=json.dumps(state), input=json.dumps(given), inspectionLevel='DEBUG',
+                       mock={'result': json.dumps(branches)})
     assert r['status'] == 'SUCCEEDED', r
-    assert json.loads(r['output']) == {'parallelInput': {'data': 'input_value'},
-                                       'parallelResult': [{'branch1': 'result'}, {'branch2': 'result'}]}
-    r = sfn.test_state(definition=json.dumps(MAP), input=json.dumps({'Values': [1, 2]}),
+    after = {**given, 'parallelResult': branches}
+    assert json.loads(r['output']) == after
+    # As AWS reports a mocked Parallel: no input steps, no raw result.
+    assert data(r) == {'input': given, 'afterResultSelector': branches, 'afterResultPath': after}
+    r = sfn.test_state(definition=json.dumps({**MAP, 'ItemSelector': {'v.$': '$$.Map.Item.Value'}}),
+                       input=json.dumps({'Values': [1, 2]}), inspectionLevel='DEBUG',
                        mock={'result': json.dumps(['a', 'b'])})
     assert json.loads(r['output']) == {'Values': [1, 2], 'mapped': ['a', 'b']}, r
+    assert data(r) == {'input': {'Values': [1, 2]}, 'afterInputPath': {'Values': [1, 2]}, 'afterItemsPath': [1, 2],
+                       'afterItemSelector': [{'v': 1}, {'v': 2}], 'afterResultSelector': ['a', 'b'],
+                       'afterResultPath': {'Values': [1, 2], 'mapped': ['a', 'b']}, 'maxConcurrency': 0}
+    # AWS's recorded JSONata Map: only the input and the evaluated settings.
+    jsonata_map = {'Type': 'Map', 'QueryLanguage': 'JSONata', 'Items': '{% $states.input.Values %}',
+                   'ItemProcessor': {'ProcessorConfig': {'Mode': 'INLINE'}, 'StartAt': 'T', 'States': {
+                       'T': {'Type': 'Pass', 'End': True}}},
+                   'Output': '{% $states %}', 'End': True}
+    for extra, want in [({'MaxConcurrency': 1}, {'maxConcurrency': 1}),
+                        ({'ToleratedFailurePercentage': 1}, {'maxConcurrency': 0, 'toleratedFailurePercentage': 1.0}),
+                        ({'ToleratedFailureCount': 1}, {'maxConcurrency': 0, 'toleratedFailureCount': 1})]:
+        r = sfn.test_state(definition=json.dumps({**jsonata_map, **extra}), input=json.dumps({'Values': [1, 2, 3]}),
+                           inspectionLevel='DEBUG', mock={'result': json.dumps([1, 1, 1])})
+        assert r['status'] == 'SUCCEEDED', r
+        assert data(r) == {'input': {'Values': [1, 2, 3]}, **want}, extra
+        assert json.loads(r['output'])['result'] == [1, 1, 1]
+    # A mocked error goes through the Catch.
+    caught = {k: v for k, v in PARALLEL.items() if k != 'End'}
+    caught.update({'Next': 'After', 'Catch': [{'ErrorEquals': ['States.ALL'], 'Next': 'Handle'}]})
+    r = sfn.test_state(definition=json.dumps(caught), input='{}',
+        mock={'errorOutput': {'error': 'Branch.Failed', 'cause': 'b'}})
+    assert (r['status'], r['nextState'], r['error']) == ('CAUGHT_ERROR', 'Handle', 'Branch.Failed'), r
 
 
 def test_aws_cli_test_state_with_a_state_name_and_a_mock(server):

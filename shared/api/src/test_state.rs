@@ -4,7 +4,8 @@
 //!
 //! The engine stops the run as soon as the tested state is left and records its data flow in
 //! [`Inspection`]; a Retry that would retry ends the test as RETRIABLE. Tasks go to the task
-//! invoker unless the request mocks them; a mocked Map or Parallel takes the mock as its result.
+//! invoker unless the request mocks them; a mocked Map or Parallel takes the mock as its result
+//! (its iterations or branches do not run).
 
 use crate::error::{ApiError, ApiResult};
 use crate::req::{seed, uuid, Req};
@@ -36,11 +37,22 @@ fn inspection_data(req: &TestRequest, i: &Inspection) -> Value {
         ("result", &i.result),
         ("afterResultSelector", &i.after_result_selector),
         ("afterResultPath", &i.after_result_path),
+        ("afterItemsPath", &i.after_items_path),
+        ("afterItemSelector", &i.after_item_selector),
     ];
     for (k, v) in fields {
         if let Some(v) = v {
             d.insert(k.into(), text(v));
         }
+    }
+    if let Some(n) = i.max_concurrency {
+        d.insert("maxConcurrency".into(), json!(n));
+    }
+    if let Some(n) = i.tolerated_failure_count {
+        d.insert("toleratedFailureCount".into(), json!(n));
+    }
+    if let Some(p) = i.tolerated_failure_percentage {
+        d.insert("toleratedFailurePercentage".into(), json!(p));
     }
     if let Some(vars) = i.variables.as_ref().filter(|v| !v.is_empty()) {
         d.insert("variables".into(), text(&Value::Object(vars.clone())));
@@ -86,9 +98,16 @@ impl<S: ApiStore + 'static> Service<S> {
         // Started at the tested state, with the request's variables.
         state.start_at = Some(req.name.clone());
         state.start_variables = Some(req.variables.clone());
+        // A mocked Map or Parallel: the mock stands in for its iterations or branches.
+        let stand_in = match (&req.mock, req.fan_out) {
+            (Some(Mock::Result(v)), true) => Some(Ok(v.clone())),
+            (Some(Mock::Error { error, cause }), true) => Some(Err((error.clone(), cause.clone()))),
+            _ => None,
+        };
         state.inspection = Some(Box::new(Inspection {
             context: req.context.clone(),
             retrier_retry_count: req.retrier_retry_count,
+            stand_in,
             ..Inspection::default()
         }));
         let input = req.input.clone();

@@ -40,6 +40,8 @@ pub(crate) struct TestRequest {
     /// whether required members count (`fieldValidationMode` STRICT) or only present ones
     /// (PRESENT); none for NONE or without such a mock.
     pub check_result: Option<(TaskResource, bool)>,
+    /// A Map or Parallel, whose mock stands in for its iterations or branches.
+    pub fan_out: bool,
 }
 
 /// `inspectionLevel`.
@@ -103,44 +105,6 @@ fn type_of(state: &Map<String, Value>) -> &str {
     state.get("Type").and_then(Value::as_str).unwrap_or("")
 }
 
-/// A mocked Map or Parallel runs as a Task with the same data flow whose result is the mock:
-/// its branches or iterations never run.
-fn as_mocked_task(state: &Map<String, Value>) -> Map<String, Value> {
-    const KEPT: &[&str] = &[
-        "Comment",
-        "QueryLanguage",
-        "InputPath",
-        "OutputPath",
-        "ResultPath",
-        "ResultSelector",
-        "Output",
-        "Assign",
-        "Retry",
-        "Catch",
-        "Next",
-        "End",
-    ];
-    let mut task: Map<String, Value> = state
-        .iter()
-        .filter(|(k, _)| KEPT.contains(&k.as_str()))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    // A Parallel's Parameters/Arguments are its effective input; a Map's are per item.
-    if type_of(state) == "Parallel" {
-        for f in ["Parameters", "Arguments"] {
-            if let Some(v) = state.get(f) {
-                task.insert(f.into(), v.clone());
-            }
-        }
-    }
-    task.insert("Type".into(), json!("Task"));
-    task.insert(
-        "Resource".into(),
-        json!("arn:aws:states:::states:startExecution"),
-    );
-    task
-}
-
 impl TestRequest {
     pub(crate) fn read(r: &Req) -> ApiResult<TestRequest> {
         let definition = r.str("definition")?;
@@ -175,7 +139,7 @@ impl TestRequest {
             ));
         };
         // The state and the machine it runs in.
-        let (name, state, mut machine) = match &state_name {
+        let (name, state, machine) = match &state_name {
             Some(n) => {
                 // A whole state machine: valid as a whole, the named state at its top level.
                 Definition::from_value(&Value::Object(parsed.clone())).map_err(schema_error)?;
@@ -239,12 +203,6 @@ impl TestRequest {
             None => None,
             Some(m) => Some(Self::read_mock(r, m, &state, &state_type)?),
         };
-        // A mocked Map or Parallel: its result is the mock, its branches never run.
-        if mock.is_some() && matches!(state_type.as_str(), "Map" | "Parallel") {
-            if let Some(Value::Object(states)) = machine.get_mut("States") {
-                states.insert(name.clone(), Value::Object(as_mocked_task(&state)));
-            }
-        }
         let machine = Definition::from_value(&Value::Object(machine)).map_err(schema_error)?;
         let check_result = match (&mock, state.get("Resource").and_then(Value::as_str)) {
             (Some(Mock::Result(_)), Some(resource)) if state_type == "Task" => {
@@ -317,6 +275,7 @@ impl TestRequest {
             variables,
             retrier_retry_count,
             check_result,
+            fan_out: matches!(state_type.as_str(), "Map" | "Parallel"),
         })
     }
 

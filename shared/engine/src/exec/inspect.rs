@@ -4,8 +4,12 @@
 //! Recorded only when [`ExecutionState::inspection`](super::ExecutionState) is set, which only
 //! TestState does: an execution never pays for it (one `None` check per step of the data flow).
 
+use super::dataflow::language;
+use super::errors::Failure;
+use super::lifecycle::Next;
 use super::state::Thread;
 use super::Engine;
+use stepwise_asl::model::State;
 use serde_json::{Map, Value};
 
 /// The top-level state's data flow, as TestState's `inspectionData` names it, and what TestState
@@ -41,6 +45,19 @@ pub struct Inspection {
     /// Input: attempts already made by the Retry that matches the error
     /// (`stateConfiguration.retrierRetryCount`).
     pub retrier_retry_count: Option<u32>,
+    /// After ItemsPath (a JSONPath Map).
+    pub after_items_path: Option<Value>,
+    /// Each item after ItemSelector (a Map with one).
+    pub after_item_selector: Option<Value>,
+    /// A Map's MaxConcurrency, evaluated (0 without one).
+    pub max_concurrency: Option<u64>,
+    /// A Map's ToleratedFailureCount, evaluated.
+    pub tolerated_failure_count: Option<u64>,
+    /// A Map's ToleratedFailurePercentage, evaluated.
+    pub tolerated_failure_percentage: Option<f64>,
+    /// Input: the mocked outcome of a tested Map or Parallel (its result, or its error and
+    /// cause): its iterations or branches do not run.
+    pub stand_in: Option<Result<Value, (String, String)>>,
     /// The state the tested one would go to next (its Next, a Choice's or a Catch's).
     pub next_state: Option<String>,
     /// The tested state was left: what runs after it is not inspected.
@@ -48,6 +65,35 @@ pub struct Inspection {
 }
 
 impl<'d> Engine<'d> {
+    /// The mocked outcome standing in for the tested Map's or Parallel's children.
+    pub(crate) fn stand_in(&self, t: &Thread) -> Option<Result<Value, (String, String)>> {
+        if !self.inspecting(t) {
+            return None;
+        }
+        self.s.inspection.as_ref()?.stand_in.clone()
+    }
+
+    /// Leaves a tested Map or Parallel with its mocked outcome, as AWS reports it: no input
+    /// steps or raw result for a Parallel, no raw result for a Map.
+    pub(crate) fn leave_with_stand_in(
+        &mut self,
+        t: &mut Thread,
+        st: &State,
+        outcome: Result<Value, (String, String)>,
+        is_map: bool,
+    ) -> Result<Next, Failure> {
+        self.inspect(t, |i| {
+            i.after_parameters = None;
+            if !is_map {
+                i.after_input_path = None;
+            }
+        });
+        let result = outcome.map_err(|(error, cause)| Failure::new(error, cause))?;
+        let (out, vars) = language(st).result_output(self, t, st, result)?;
+        self.inspect(t, |i| i.result = None);
+        Ok(Next::exit(out, vars))
+    }
+
     /// Records into the inspection when there is one and `t` is the top-level thread.
     pub(crate) fn inspect(&mut self, t: &Thread, record: impl FnOnce(&mut Inspection)) {
         if t.parent.is_some() {

@@ -210,6 +210,7 @@ impl Language for JsonPath {
             Some(p) => e.jsonpath_select(t, st, "ItemsPath", Some(p), effective)?,
             None => effective.clone(),
         };
+        e.inspect(t, |i| i.after_items_path = Some(items.clone()));
         match items {
             Value::Array(a) => Ok(a),
             other => Err(e.in_state(
