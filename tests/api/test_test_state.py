@@ -9,6 +9,7 @@ Run by `tests/e2e/serve_clients.rs` with STEPWISE_ENDPOINT set to the endpoint `
 """
 import json
 import os
+import re
 import subprocess
 
 import pytest
@@ -197,12 +198,20 @@ def test_a_retry_makes_the_state_retriable_until_its_attempts_are_spent(sfn):
 def test_variables_are_given_assigned_and_shown(sfn):
     state = {'QueryLanguage': 'JSONata', 'Type': 'Pass',
              'Assign': {'var_constant_1': 10, 'sum': '{% $var_input_value & "-" & $string($sum($states.input.input_values)) %}'},
-             'Output': {'ja_var_access': '{% $var_input_value %}', 'ja_expr': '{% $sum($states.input.input_values) + 10 %}'},
+             'Output': {'ja_var_access': '{% $var_input_value %}', 'ja_expr': '{% $sum($states.input.input_values) + 10 %}',
+                        'ja_states_context': '{% $states.context %}'},
              'End': True}
     r = sfn.test_state(definition=json.dumps(state), input=json.dumps({'input_values': [1, 2, 3]}),
                        inspectionLevel='DEBUG', variables=json.dumps({'var_input_value': 'test_value'}))
     assert r['status'] == 'SUCCEEDED', r
-    assert json.loads(r['output']) == {'ja_var_access': 'test_value', 'ja_expr': 16}
+    out = json.loads(r['output'])
+    ctx = out.pop('ja_states_context')
+    assert out == {'ja_var_access': 'test_value', 'ja_expr': 16}
+    # As AWS answers: the tested state is "StateName", the execution an express one, no role.
+    assert ctx['State']['Name'] == 'StateName' and ctx['Execution']['RoleArn'] is None, ctx
+    assert ctx['Execution']['Input'] == {'input_values': [1, 2, 3]}
+    assert re.fullmatch(r'arn:aws:states:us-east-1:\d{12}:express:[^:]+:' + re.escape(ctx['Execution']['Name']),
+                        ctx['Execution']['Id']), ctx
     assert data(r) == {'input': {'input_values': [1, 2, 3]},
                        'variables': {'var_input_value': 'test_value', 'var_constant_1': 10, 'sum': 'test_value-6'}}
     # JSONPath reads them too.
