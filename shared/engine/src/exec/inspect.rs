@@ -9,8 +9,8 @@ use super::errors::Failure;
 use super::lifecycle::Next;
 use super::state::Thread;
 use super::Engine;
-use stepwise_asl::model::State;
 use serde_json::{Map, Value};
+use stepwise_asl::model::State;
 
 /// The top-level state's data flow, as TestState's `inspectionData` names it, and what TestState
 /// sets beyond an execution's own state.
