@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 python3 -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 # The CDK app's packages (for `cdk synth` in the template checks).
 npm ci --prefix infra --no-audit --no-fund --loglevel=error
+# The JavaScript SDK v3 the API tests drive `stepwise serve` with (tests/api/js).
+npm ci --prefix tests/api/js --no-audit --no-fund --loglevel=error
 # The SAM CLI in its own virtualenv: its pins clash with the AWS CLI's.
 if [ ! -x target/sam-venv/bin/sam ]; then
   python3 -m venv target/sam-venv

@@ -329,6 +329,38 @@ def test_redrive_a_failed_execution(sfn, lam):
     assert code(e) == 'ExecutionNotRedrivable'
 
 
+def test_list_executions_redrive_filter(sfn, lam):
+    # ListExecutions' redriveFilter: REDRIVEN lists the executions redriven at least once,
+    # NOT_REDRIVEN the others; with statusFilter both apply; another value is a constraint error.
+    definition = {'StartAt': 'Call', 'States': {'Call': {
+        'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke',
+        'Parameters': {'FunctionName': 'flaky', 'Payload': {'key.$': '$.key'}},
+        'OutputPath': '$.Payload', 'End': True}}}
+    sm = create(sfn, definition)
+    failed = [run(sfn, sm, {'key': new_name('flaky')})['executionArn'] for _ in range(3)]
+    redriven = failed[1]
+    sfn.redrive_execution(executionArn=redriven)
+    assert wait_done(sfn, redriven)['status'] == 'SUCCEEDED'
+
+    def listed(**kw):
+        return [e['executionArn'] for e in sfn.list_executions(stateMachineArn=sm, **kw)['executions']]
+
+    assert listed(redriveFilter='REDRIVEN') == [redriven]
+    assert listed(redriveFilter='NOT_REDRIVEN') == [failed[2], failed[0]]
+    assert listed() == [failed[2], failed[1], failed[0]]
+    assert listed(redriveFilter='REDRIVEN', statusFilter='FAILED') == []
+    assert listed(redriveFilter='NOT_REDRIVEN', statusFilter='FAILED') == [failed[2], failed[0]]
+    page = sfn.list_executions(stateMachineArn=sm, redriveFilter='NOT_REDRIVEN', maxResults=1)
+    assert [e['executionArn'] for e in page['executions']] == [failed[2]]
+    rest = sfn.list_executions(stateMachineArn=sm, redriveFilter='NOT_REDRIVEN', nextToken=page['nextToken'])
+    assert [e['executionArn'] for e in rest['executions']] == [failed[0]]
+    status, body, _ = raw_call(sfn.meta.endpoint_url, 'AWSStepFunctions.ListExecutions',
+                               json.dumps({'stateMachineArn': sm, 'redriveFilter': 'SOMETIMES'}))
+    assert status == 400 and error_type(body) == 'ValidationException', body
+    assert body['message'] == ("1 validation error detected: Value 'SOMETIMES' at 'redriveFilter' failed to "
+                               "satisfy constraint: Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]")
+
+
 # ---------------------------------------------------------------- activities and callbacks
 
 

@@ -149,3 +149,129 @@ fn resume_through_boto3_against_serve() {
         run_pytest("test_resume.py");
     }
 }
+
+/// The endpoint `serve` prints at start-up (its line "endpoint for boto3, the AWS CLI and the
+/// SDKs: URL ...").
+fn printed_endpoint(serve: &Serve) -> String {
+    let log = serve.log_text();
+    log.lines()
+        .find_map(|l| {
+            l.split("endpoint for boto3, the AWS CLI and the SDKs: ")
+                .nth(1)
+        })
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("serve printed no endpoint:\n{log}"))
+}
+
+/// StartSyncExecution and TestState through boto3, the AWS CLI and the JavaScript SDK v3 at the
+/// endpoint `serve` prints (issue 11, item 2): the SDKs add the `sync-` host prefix to those two
+/// actions (`tests/api/test_sync_endpoint.py`, `tests/api/js/sync_actions.mjs`).
+#[test]
+fn sync_actions_reach_serve_at_the_printed_endpoint() {
+    if !python_has("boto3, awscli, pytest") {
+        return;
+    }
+    let bin = stepwise_bin();
+    let data = temp_dir("sync-endpoint").join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let serve = Serve::start(&bin, &data, free_port(), &[]);
+    let endpoint = printed_endpoint(&serve);
+    let out = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"])
+        .arg("test_sync_endpoint.py")
+        .current_dir(api_dir())
+        .env("STEPWISE_ENDPOINT", &endpoint)
+        .env_remove("STEPWISE_LAMBDA_PORT")
+        .env_remove("AWS_DISABLE_HOST_PREFIX_INJECTION")
+        .output()
+        .expect("running pytest");
+    assert!(
+        out.status.success(),
+        "pytest test_sync_endpoint.py failed:\n{}\n{}\n--- server log ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        tail(&serve.log_text(), 4000)
+    );
+    let js = api_dir().join("js");
+    if !js.join("node_modules/@aws-sdk/client-sfn").is_dir() {
+        let msg = "the JavaScript SDK is not installed: `npm ci --prefix tests/api/js`";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{msg}");
+        eprintln!("SKIPPED (JS part): {msg}");
+        return;
+    }
+    let out = Command::new("node")
+        .arg("sync_actions.mjs")
+        .current_dir(&js)
+        .env("STEPWISE_ENDPOINT", &endpoint)
+        .output()
+        .expect("running node");
+    assert!(
+        out.status.success(),
+        "the JavaScript SDK check failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
+}
+
+/// The EventBridge connection `test_state_through_boto3_against_serve` gives serve.
+const TEST_CONNECTION: &str = "arn:aws:events:us-east-1:123456789012:connection/stepwise-test/1";
+
+/// TestState through boto3 and the AWS CLI (issue 11, item 3): inspection levels, a whole
+/// definition with `stateName`, mocks, variables, the Context object, Retry and Catch, in
+/// JSONPath and JSONata (`tests/api/test_test_state.py`).
+#[test]
+fn test_state_through_boto3_against_serve() {
+    if !python_has("boto3, awscli, pytest") {
+        return;
+    }
+    let bin = stepwise_bin();
+    let data = temp_dir("test-state").join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    let lambda_port = free_port();
+    let lambda = format!("http://127.0.0.1:{lambda_port}");
+    // The HTTP Task's connection: an API key (the secret TRACE shows only with revealSecrets)
+    // and an invocation header.
+    let connections = data.parent().expect("temp dir").join("connections.json");
+    std::fs::write(
+        &connections,
+        serde_json::json!({TEST_CONNECTION: {"AuthorizationType": "API_KEY", "AuthParameters": {
+            "ApiKeyAuthParameters": {"ApiKeyName": "x-api-key", "ApiKeyValue": "the-secret"},
+            "InvocationHttpParameters": {"HeaderParameters": [{"Key": "x-from-connection", "Value": "c"}]}}}})
+        .to_string(),
+    )
+    .expect("connections file");
+    let connections = connections.display().to_string();
+    let serve = Serve::start(
+        &bin,
+        &data,
+        free_port(),
+        &[
+            "--lambda-endpoint",
+            lambda.as_str(),
+            "--http-connections",
+            connections.as_str(),
+        ],
+    );
+    let endpoint = printed_endpoint(&serve);
+    let out = Command::new("python3")
+        .args(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"])
+        .arg("test_test_state.py")
+        .env("STEPWISE_HTTP_CONNECTION", TEST_CONNECTION)
+        .current_dir(api_dir())
+        .env("STEPWISE_ENDPOINT", &endpoint)
+        .env("STEPWISE_LAMBDA_PORT", lambda_port.to_string())
+        .env_remove("AWS_DISABLE_HOST_PREFIX_INJECTION")
+        .output()
+        .expect("running pytest");
+    assert!(
+        out.status.success(),
+        "pytest test_test_state.py failed:\n{}\n{}\n--- server log ---\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        tail(&serve.log_text(), 4000)
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
+}

@@ -120,6 +120,25 @@ async fn handle(State(svc): State<Arc<Svc>>, headers: HeaderMap, body: Bytes) ->
     resp
 }
 
+/// The endpoint URL clients should use.
+///
+/// The SDKs send StartSyncExecution and TestState to AWS's `sync-` host (the models' host
+/// prefix): `http://127.0.0.1:8083` becomes `http://sync-127.0.0.1:8083`, a name nothing
+/// resolves offline (glibc resolves `*.localhost` only from /etc/hosts, unlike
+/// systemd-resolved). botocore (boto3, the AWS CLI) prepends the prefix to the URL's whole
+/// authority, user part included, so with a user part, `http://stepwise@127.0.0.1:8083`, it
+/// becomes `sync-stepwise@127.0.0.1:8083`: the same host. The JavaScript SDK v3 prefixes the host
+/// name itself, so it needs its `disableHostPrefix` option for those two actions.
+fn client_endpoint(a: std::net::SocketAddr) -> String {
+    let ip = match a.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_string(),
+        ip if ip.is_unspecified() => "[::1]".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://stepwise@{ip}:{}", a.port())
+}
+
 /// Runs the server until Ctrl-C.
 ///
 /// An execution's data may nest as deep as its 256 KiB limit allows (131,072 levels of `[`);
@@ -213,12 +232,19 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         .route("/", post(handle))
         .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
         .with_state(service);
+    let local = listener.local_addr().ok();
     eprintln!(
         "stepwise serve: listening on http://{} (data in {}; {} execution(s) resumed)",
-        listener.local_addr().map(|a| a.to_string()).unwrap_or(addr),
+        local.map(|a| a.to_string()).unwrap_or(addr),
         dir.display(),
         recovered
     );
+    if let Some(a) = local {
+        eprintln!(
+            "stepwise serve: endpoint for boto3, the AWS CLI and the SDKs: {} (the JavaScript SDK v3 needs `disableHostPrefix: true` for StartSyncExecution and TestState)",
+            client_endpoint(a)
+        );
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -227,4 +253,18 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         .context("serving")?;
     drop(lock);
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_endpoint;
+
+    #[test]
+    fn the_printed_endpoint_has_a_user_part_for_the_sync_host_prefix() {
+        let at = |s: &str| client_endpoint(s.parse().expect("address"));
+        assert_eq!(at("127.0.0.1:8083"), "http://stepwise@127.0.0.1:8083");
+        assert_eq!(at("0.0.0.0:9000"), "http://stepwise@127.0.0.1:9000");
+        assert_eq!(at("[::1]:8083"), "http://stepwise@[::1]:8083");
+        assert_eq!(at("[::]:8083"), "http://stepwise@[::1]:8083");
+    }
 }

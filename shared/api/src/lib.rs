@@ -12,6 +12,7 @@ pub mod req;
 mod resume;
 mod runs;
 mod test_state;
+mod test_state_req;
 mod versions;
 
 use std::sync::Arc;

@@ -448,8 +448,21 @@ impl<S: ApiStore + 'static> Service<S> {
                 ));
             }
         }
+        let redriven = match r.opt_str("redriveFilter")?.as_deref() {
+            None => None,
+            Some("REDRIVEN") => Some(true),
+            Some("NOT_REDRIVEN") => Some(false),
+            Some(other) => {
+                return Err(ApiError::constraint(
+                    Shown::Text(other),
+                    "redriveFilter",
+                    "Member must satisfy enum value set: [REDRIVEN, NOT_REDRIVEN]",
+                ))
+            }
+        };
         let mut filter = ExecutionFilter {
             status: status.clone(),
+            redriven,
             ..Default::default()
         };
         match (sm, map_run) {

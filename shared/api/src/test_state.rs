@@ -1,118 +1,163 @@
-//! TestState: runs one state with the engine, its successors replaced by stubs.
+//! TestState: runs one state with the engine (on its own, or named in a whole state machine)
+//! and answers what AWS answers: its output, the state it would go to next, its status
+//! (SUCCEEDED, FAILED, RETRIABLE, CAUGHT_ERROR) and, at DEBUG and TRACE, its `inspectionData`.
+//!
+//! The engine stops the run as soon as the tested state is left and records its data flow in
+//! [`Inspection`]; a Retry that would retry ends the test as RETRIABLE. Tasks go to the task
+//! invoker unless the request mocks them; a mocked Map or Parallel takes the mock as its result
+//! (its iterations or branches do not run).
 
-use crate::error::{ApiError, ApiResult, Shown};
-use crate::req::{seed, Req};
-use crate::{Service, MAX_PAYLOAD};
+use crate::error::{ApiError, ApiResult};
+use crate::req::{seed, uuid, Req};
+use crate::test_state_req::{Level, Mock, TestRequest};
+use crate::Service;
 use serde_json::{json, Map, Value};
-use stepwise_asl::model::Definition;
-use stepwise_engine::{step, Command, Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_engine::{
+    step, Command, Event, ExecutionInfo, ExecutionState, Inspection, Status, Transition,
+};
 use stepwise_ports::api::ApiStore;
-use stepwise_ports::tasks::{TaskFailure, TaskRequest};
+use stepwise_ports::tasks::{HttpExchange, TaskFailure, TaskRequest};
 use stepwise_runtime::local::wall_clock_ms;
 
-const NAME: &str = "TestState";
+/// Steps a test may take (a Wait, a task) before it counts as not finishing.
+const MAX_ROUNDS: usize = 200;
 
-fn successors(state: &Map<String, Value>) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut push = |v: Option<&Value>| {
-        if let Some(Value::String(s)) = v {
-            if s != NAME && !out.contains(s) {
-                out.push(s.clone());
-            }
-        }
-    };
-    push(state.get("Next"));
-    push(state.get("Default"));
-    for list in ["Choices", "Catch"] {
-        if let Some(Value::Array(a)) = state.get(list) {
-            for c in a {
-                push(c.get("Next"));
-            }
+fn text(v: &Value) -> Value {
+    Value::String(stepwise_engine::deep::to_string(v).unwrap_or_default())
+}
+
+/// AWS's `inspectionData` from what the engine recorded.
+fn inspection_data(req: &TestRequest, i: &Inspection) -> Value {
+    let mut d = Map::new();
+    d.insert("input".into(), text(&req.input));
+    let fields = [
+        ("afterInputPath", &i.after_input_path),
+        ("afterParameters", &i.after_parameters),
+        ("afterArguments", &i.after_arguments),
+        ("result", &i.result),
+        ("afterResultSelector", &i.after_result_selector),
+        ("afterResultPath", &i.after_result_path),
+        ("afterItemsPath", &i.after_items_path),
+        ("afterItemSelector", &i.after_item_selector),
+    ];
+    for (k, v) in fields {
+        if let Some(v) = v {
+            d.insert(k.into(), text(v));
         }
     }
-    out
+    if let Some(n) = i.max_concurrency {
+        d.insert("maxConcurrency".into(), json!(n));
+    }
+    if let Some(n) = i.tolerated_failure_count {
+        d.insert("toleratedFailureCount".into(), json!(n));
+    }
+    if let Some(p) = i.tolerated_failure_percentage {
+        d.insert("toleratedFailurePercentage".into(), json!(p));
+    }
+    if let Some(vars) = i.variables.as_ref().filter(|v| !v.is_empty()) {
+        d.insert("variables".into(), text(&Value::Object(vars.clone())));
+    }
+    let mut details = Map::new();
+    if let Some(n) = i.catch_index {
+        details.insert("catchIndex".into(), json!(n));
+    }
+    if let Some(n) = i.retry_index {
+        details.insert("retryIndex".into(), json!(n));
+    }
+    if let (Some(n), Some(_)) = (i.retry_backoff_seconds, &i.retriable) {
+        details.insert("retryBackoffIntervalSeconds".into(), json!(n));
+    }
+    if !details.is_empty() {
+        d.insert("errorDetails".into(), Value::Object(details));
+    }
+    Value::Object(d)
 }
 
 impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn test_state(&self, r: Req) -> ApiResult<Value> {
-        let definition = r.str("definition")?;
-        let input = r.opt_str("input")?.unwrap_or_else(|| "{}".into());
-        if input.len() > MAX_PAYLOAD {
-            return Err(ApiError::constraint(
-                Shown::Withheld,
-                "input",
-                &format!("Member must have length less than or equal to {MAX_PAYLOAD}"),
-            ));
+        let req = TestRequest::read(&r)?;
+        if let (Some((resource, strict)), Some(Mock::Result(v)), Some(inv)) =
+            (&req.check_result, &req.mock, &self.invoker)
+        {
+            inv.check_mock_result(resource, v, *strict)
+                .map_err(ApiError::validation)?;
         }
-        let input: Value = stepwise_engine::deep::from_str(&input).map_err(|e| {
-            ApiError::new(
-                "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
-            )
-        })?;
-        let invalid = |m: String| {
-            ApiError::new(
-                "InvalidDefinition",
-                format!("Invalid State Machine Definition: '{m}'"),
-            )
-        };
-        let state: Map<String, Value> = match serde_json::from_str::<Value>(&definition) {
-            Ok(Value::Object(o)) => o,
-            Ok(_) => {
-                return Err(invalid(
-                    "the definition must be a state (a JSON object)".into(),
-                ))
-            }
-            Err(e) => return Err(invalid(format!("INVALID_JSON_DESCRIPTION: {e}"))),
-        };
-        let mut states = Map::new();
-        for n in successors(&state) {
-            states.insert(n, json!({"Type": "Succeed"}));
-        }
-        states.insert(NAME.into(), Value::Object(state.clone()));
-        let mut machine = json!({"StartAt": NAME, "States": states});
-        if let Some(ql) = state.get("QueryLanguage") {
-            machine["QueryLanguage"] = ql.clone();
-        }
-        let def = Definition::from_value(&machine).map_err(|e| {
-            invalid(format!(
-                "SCHEMA_VALIDATION_FAILED: {} at {}",
-                e.message, e.location
-            ))
-        })?;
         let now = wall_clock_ms();
+        let name = uuid();
         let info = ExecutionInfo {
-            execution_arn: format!("{}:execution:TestState:test", self.prefix()),
-            name: "test".into(),
+            execution_arn: format!("{}:express:TestState:{name}", self.prefix()),
+            name,
             state_machine_arn: format!("{}:stateMachine:TestState", self.prefix()),
             state_machine_name: "TestState".into(),
-            role_arn: r.opt_str("roleArn")?.unwrap_or_default(),
+            role_arn: req.role_arn.clone().unwrap_or_default(),
             start_time_ms: now,
             redrive_count: 0,
             seed: seed(),
         };
-        let mut tr = step(&def, ExecutionState::new(info), now, Event::Start { input });
-        let mut history = tr.history.clone();
+        let mut state = ExecutionState::new(info);
+        // Started at the tested state, with the request's variables.
+        state.start_at = Some(req.name.clone());
+        state.start_variables = Some(req.variables.clone());
+        // A mocked Map or Parallel: the mock stands in for its iterations or branches.
+        let stand_in = match (&req.mock, req.fan_out) {
+            (Some(Mock::Result(v)), true) => Some(Ok(v.clone())),
+            (Some(Mock::Error { error, cause }), true) => Some(Err((error.clone(), cause.clone()))),
+            _ => None,
+        };
+        state.inspection = Some(Box::new(Inspection {
+            context: req.context.clone(),
+            retrier_retry_count: req.retrier_retry_count,
+            stand_in,
+            ..Inspection::default()
+        }));
+        let input = req.input.clone();
+        let mut tr = step(&req.machine, state, now, Event::Start { input });
         let mut rounds = 0;
-        while tr.state.status == Status::Running && rounds < 200 {
+        let mut http = None;
+        while tr.state.status == Status::Running && rounds < MAX_ROUNDS {
+            if retriable(&tr).is_some() {
+                break;
+            }
             rounds += 1;
-            let mut next = None;
-            for c in &tr.commands {
-                match c {
-                    Command::StartTimer { timer, .. } if next.is_none() => {
-                        next = Some(Event::TimerFired { timer: *timer });
-                    }
-                    Command::InvokeTask {
-                        task,
-                        state_name,
-                        resource,
-                        parameters,
-                        task_token,
-                        ..
-                    } => {
-                        let outcome = match &self.invoker {
+            let Some(ev) = self.next_event(&req, &tr, &mut http).await else {
+                break;
+            };
+            tr = step(&req.machine, tr.state, wall_clock_ms(), ev);
+        }
+        Ok(answer(&req, &tr, http.as_ref()))
+    }
+
+    /// What answers the run's first outstanding command: a task's outcome (the mock's, or the
+    /// invoker's), or a timer firing at once.
+    async fn next_event(
+        &self,
+        req: &TestRequest,
+        tr: &Transition,
+        http: &mut Option<HttpExchange>,
+    ) -> Option<Event> {
+        let mut timer = None;
+        for c in &tr.commands {
+            match c {
+                Command::StartTimer { timer: t, .. } if timer.is_none() => {
+                    timer = Some(Event::TimerFired { timer: *t });
+                }
+                Command::InvokeTask {
+                    task,
+                    state_name,
+                    resource,
+                    parameters,
+                    task_token,
+                    ..
+                } => {
+                    let outcome = match &req.mock {
+                        Some(Mock::Result(v)) => Ok(v.clone()),
+                        Some(Mock::Error { error, cause }) => Err(TaskFailure {
+                            error: error.clone(),
+                            cause: cause.clone(),
+                        }),
+                        None => match &self.invoker {
                             Some(inv) => {
-                                inv.invoke(TaskRequest {
+                                let call = TaskRequest {
                                     execution_arn: tr.state.info.execution_arn.clone(),
                                     state_machine_name: "TestState".into(),
                                     state_name: state_name.clone(),
@@ -121,78 +166,102 @@ impl<S: ApiStore + 'static> Service<S> {
                                     test_case: None,
                                     task_token: task_token.clone(),
                                     redrive_count: 0,
-                                })
-                                .await
+                                };
+                                let (outcome, exchange) =
+                                    inv.invoke_traced(call, req.reveal_secrets).await;
+                                *http = exchange.or(http.take());
+                                outcome
                             }
                             None => Err(TaskFailure::runtime("no task invoker is configured")),
-                        };
-                        next = Some(match outcome {
-                            Ok(output) => Event::TaskSucceeded {
-                                task: *task,
-                                output,
-                            },
-                            Err(f) => Event::TaskFailed {
-                                task: *task,
-                                error: f.error,
-                                cause: f.cause,
-                            },
-                        });
-                        break;
-                    }
-                    _ => {}
+                        },
+                    };
+                    return Some(match outcome {
+                        Ok(output) => Event::TaskSucceeded {
+                            task: *task,
+                            output,
+                        },
+                        Err(f) => Event::TaskFailed {
+                            task: *task,
+                            error: f.error,
+                            cause: f.cause,
+                        },
+                    });
                 }
-            }
-            let Some(ev) = next else { break };
-            tr = step(&def, tr.state, wall_clock_ms(), ev);
-            history.extend(tr.history.iter().cloned());
-        }
-        let st = &tr.state;
-        let mut out = json!({});
-        let entered = history.iter().find_map(|h| {
-            (h.event_type == "SucceedStateEntered")
-                .then(|| {
-                    h.details
-                        .as_ref()?
-                        .get("name")?
-                        .as_str()
-                        .map(str::to_string)
-                })
-                .flatten()
-        });
-        let failure = history.iter().find_map(|h| {
-            (h.event_type.ends_with("Failed") || h.event_type.ends_with("TimedOut"))
-                .then(|| h.details.clone())
-                .flatten()
-        });
-        match st.status {
-            Status::Succeeded => {
-                out["output"] = json!(serde_json::to_string(
-                    &st.output.clone().unwrap_or(Value::Null)
-                )
-                .unwrap_or_default());
-                if let Some(n) = entered {
-                    out["nextState"] = json!(n);
-                }
-                match failure {
-                    Some(f) => {
-                        out["status"] = json!("CAUGHT_ERROR");
-                        out["error"] = f.get("error").cloned().unwrap_or(Value::Null);
-                        out["cause"] = f.get("cause").cloned().unwrap_or(Value::Null);
-                    }
-                    None => out["status"] = json!("SUCCEEDED"),
-                }
-            }
-            Status::Running => {
-                out["status"] = json!("FAILED");
-                out["error"] = json!(stepwise_asl::errors::RUNTIME);
-                out["cause"] = json!("The state did not finish");
-            }
-            _ => {
-                out["status"] = json!("FAILED");
-                out["error"] = json!(st.error.clone().unwrap_or_default());
-                out["cause"] = json!(st.cause.clone().unwrap_or_default());
+                _ => {}
             }
         }
-        Ok(out)
+        timer
     }
+}
+
+/// The error a Retry would retry, once the engine stopped there.
+fn retriable(tr: &Transition) -> Option<&(String, String)> {
+    tr.state.inspection.as_ref()?.retriable.as_ref()
+}
+
+/// TestState's answer from where the run stopped.
+fn answer(req: &TestRequest, tr: &Transition, http: Option<&HttpExchange>) -> Value {
+    let st = &tr.state;
+    let empty = Inspection::default();
+    let i = st.inspection.as_deref().unwrap_or(&empty);
+    let mut out = Map::new();
+    let error = |out: &mut Map<String, Value>, e: &str, c: &str| {
+        out.insert("error".into(), json!(e));
+        out.insert("cause".into(), json!(c));
+    };
+    match (st.status, retriable(tr)) {
+        (Status::Running, Some((e, c))) => {
+            out.insert("status".into(), json!("RETRIABLE"));
+            error(&mut out, e, c);
+        }
+        (Status::Succeeded, _) => {
+            out.insert(
+                "output".into(),
+                text(st.output.as_ref().unwrap_or(&Value::Null)),
+            );
+            if let Some(n) = &i.next_state {
+                out.insert("nextState".into(), json!(n));
+            }
+            match i.caught.clone().filter(|_| i.catch_index.is_some()) {
+                Some((e, c)) => {
+                    out.insert("status".into(), json!("CAUGHT_ERROR"));
+                    error(&mut out, &e, &c);
+                }
+                None => {
+                    out.insert("status".into(), json!("SUCCEEDED"));
+                }
+            }
+        }
+        (Status::Running, None) => {
+            out.insert("status".into(), json!("FAILED"));
+            error(
+                &mut out,
+                stepwise_asl::errors::RUNTIME,
+                &format!(
+                    "The state '{}' did not finish within the test (it waits for a callback, an activity worker or more than {MAX_ROUNDS} steps)",
+                    req.name
+                ),
+            );
+        }
+        _ => {
+            out.insert("status".into(), json!("FAILED"));
+            error(
+                &mut out,
+                st.error.as_deref().unwrap_or_default(),
+                st.cause.as_deref().unwrap_or_default(),
+            );
+        }
+    }
+    if req.level >= Level::Debug {
+        let mut data = inspection_data(req, i);
+        // The HTTP Task's request and response, at TRACE only.
+        if let (Level::Trace, Some(x), Value::Object(d)) = (req.level, http, &mut data) {
+            d.insert("request".into(), x.request.clone());
+            if let Some(r) = &x.response {
+                d.insert("response".into(), r.clone());
+            }
+        }
+        out.insert("inspectionData".into(), data);
+    }
+    Value::Object(out)
 }

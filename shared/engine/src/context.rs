@@ -18,13 +18,18 @@ pub(crate) struct StateContext<'a> {
 /// Builds the Context object for one evaluation.
 pub(crate) fn build(info: &ExecutionInfo, input: Option<&Value>, s: &StateContext) -> Value {
     let mut ctx = Map::new();
+    // Every execution has a role; TestState may run without one, which AWS shows as null.
+    let role = match info.role_arn.as_str() {
+        "" => Value::Null,
+        r => Value::String(r.to_string()),
+    };
     ctx.insert(
         "Execution".into(),
         json!({
             "Id": info.execution_arn,
             "Input": input.unwrap_or(&Value::Null),
             "Name": info.name,
-            "RoleArn": info.role_arn,
+            "RoleArn": role,
             "StartTime": iso_millis(info.start_time_ms),
             "RedriveCount": info.redrive_count,
         }),

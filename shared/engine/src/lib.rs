@@ -14,7 +14,7 @@ pub mod resume;
 mod rng;
 mod time_fmt;
 
-pub use exec::step;
+pub use exec::{step, Inspection};
 pub use history::HistoryEvent;
 pub use rng::uuid_from_seed;
 

@@ -107,6 +107,9 @@ pub struct ExecutionFilter {
     pub alias_arn: Option<String>,
     /// With this status.
     pub status: Option<String>,
+    /// Redriven at least once (`Some(true)`, ListExecutions' `REDRIVEN`) or never
+    /// (`Some(false)`, `NOT_REDRIVEN`).
+    pub redriven: Option<bool>,
 }
 
 /// A task token's record.

@@ -67,10 +67,43 @@ impl TaskFailure {
     }
 }
 
+/// The HTTP exchange of an HTTP Task as TestState shows it at TRACE: AWS's
+/// `InspectionDataRequest` and `InspectionDataResponse` shapes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpExchange {
+    /// `protocol`, `method`, `url`, `headers`, `body`.
+    pub request: Value,
+    /// `protocol`, `statusCode`, `statusMessage`, `headers`, `body`; none without a response.
+    pub response: Option<Value>,
+}
+
+/// A task's outcome and, for an HTTP Task, its exchange.
+pub type Traced = (Result<Value, TaskFailure>, Option<HttpExchange>);
+
 /// Something that performs a Task state's call.
 pub trait TaskInvoker: Send + Sync {
     /// Performs the call and returns the task's result or its failure.
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>>;
+
+    /// Checks a mocked result of TestState against what the call would return (its API's output
+    /// shape; `strict`: required members too). `Err` is the problem as AWS words it. Invokers
+    /// that know no shapes let everything through.
+    fn check_mock_result(
+        &self,
+        resource: &stepwise_asl::resource::TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        let _ = (resource, result, strict);
+        Ok(())
+    }
+
+    /// Like [`Self::invoke`], and also the HTTP exchange of an HTTP Task (TestState at TRACE);
+    /// `reveal_secrets` shows what its connection adds. Other tasks have none.
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        let _ = reveal_secrets;
+        Box::pin(async move { (self.invoke(req).await, None) })
+    }
 
     /// Whether what [`Self::invoke`] returns for this callback task (`.waitForTaskToken`) is
     /// already the task's result. A mocked response is (as in Step Functions Local); a real
@@ -85,6 +118,19 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
         (**self).invoke(req)
     }
 
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        (**self).invoke_traced(req, reveal_secrets)
+    }
+
+    fn check_mock_result(
+        &self,
+        resource: &stepwise_asl::resource::TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        (**self).check_mock_result(resource, result, strict)
+    }
+
     fn answers_callback(&self, req: &TaskRequest) -> bool {
         (**self).answers_callback(req)
     }
@@ -93,5 +139,9 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
 impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         (**self).invoke(req)
+    }
+
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        (**self).invoke_traced(req, reveal_secrets)
     }
 }

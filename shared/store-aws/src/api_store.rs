@@ -482,6 +482,17 @@ impl ApiStore for AwsStore {
                 conditions.push("aliasArn = :al");
                 values.push((":al", s(a.clone())));
             }
+            // redriveCount is written on every commit (0 until the first redrive).
+            match filter.redriven {
+                Some(true) => conditions.push("redriveCount > :zero"),
+                Some(false) => {
+                    conditions.push("(attribute_not_exists(redriveCount) OR redriveCount = :zero)")
+                }
+                None => {}
+            }
+            if filter.redriven.is_some() {
+                values.push((":zero", AttributeValue::N("0".into())));
+            }
             let out = match &filter.state_machine_arn {
                 Some(sm) => {
                     let mut q = self

@@ -234,8 +234,8 @@ pub async fn history_pages_forward_and_backward<S: ApiStore>(store: &S, ns: &str
     );
 }
 
-/// Executions are listed per state machine, newest first, filtered by status, version and
-/// alias, paged by offset; rows follow commits; running executions are found for recovery.
+/// Executions are listed per state machine, newest first, filtered by status, version,
+/// alias and whether they were redriven, paged by offset; rows follow commits; running executions are found for recovery.
 pub async fn executions_are_listed_and_filtered<S: ApiStore>(store: &S, ns: &str) {
     let sm = sm_arn(ns, "list");
     let other = sm_arn(ns, "other");
@@ -315,6 +315,42 @@ pub async fn executions_are_listed_and_filtered<S: ApiStore>(store: &S, ns: &str
                 .expect("list")
         ),
         ["c"]
+    );
+
+    // "a" is redriven (ListExecutions' redriveFilter): REDRIVEN lists it alone, NOT_REDRIVEN
+    // the others, both still newest first and within the status filter.
+    let mut redriven = next_of(&made[0], 1);
+    redriven.state.info.redrive_count = 1;
+    store
+        .commit(&redriven, 0, &events(1, 1))
+        .await
+        .expect("commit");
+    let by_redrive = |redriven: bool, status: Option<&str>| ExecutionFilter {
+        redriven: Some(redriven),
+        ..of(status)
+    };
+    for (filter, want) in [
+        (by_redrive(true, None), vec!["a"]),
+        (by_redrive(false, None), vec!["d", "c", "b"]),
+        (by_redrive(false, Some("RUNNING")), vec!["d", "c"]),
+        (by_redrive(true, Some("SUCCEEDED")), vec![]),
+    ] {
+        let got = names(store.list_executions(&filter, 0, 100).await.expect("list"));
+        assert_eq!(
+            got, want,
+            "redriven {:?}, status {:?}",
+            filter.redriven, filter.status
+        );
+    }
+    assert_eq!(
+        names(
+            store
+                .list_executions(&by_redrive(false, None), 1, 1)
+                .await
+                .expect("list")
+        ),
+        ["c"],
+        "offset and limit among the ones kept"
     );
 
     let row = store

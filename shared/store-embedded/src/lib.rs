@@ -344,6 +344,7 @@ impl SqliteStore {
                     "SELECT meta, status, stop_ms, redrive_count FROM executions
                      WHERE (?1 IS NULL OR sm_arn = ?1) AND (?2 IS NULL OR status = ?2)
                      AND (?3 IS NULL OR version_arn = ?3) AND (?4 IS NULL OR alias_arn = ?4)
+                     AND (?7 IS NULL OR (redrive_count > 0) = ?7)
                      ORDER BY start_ms DESC, rowid DESC LIMIT ?5 OFFSET ?6",
                 )
                 .map_err(db_err)?;
@@ -355,7 +356,8 @@ impl SqliteStore {
                         f.version_arn,
                         f.alias_arn,
                         limit as i64,
-                        offset as i64
+                        offset as i64,
+                        f.redriven
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )

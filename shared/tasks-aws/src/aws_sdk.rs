@@ -21,7 +21,7 @@
 mod convert;
 mod names;
 
-pub use names::{client_name, method_name, sdk_service, SdkService};
+pub use names::{client_name, method_name, operation_of, sdk_service, SdkService};
 
 use serde_json::Value;
 use stepwise_asl::resource::ResourceKind;

@@ -17,7 +17,7 @@
 //! can be called.
 
 use serde_json::{json, Map, Value};
-use stepwise_ports::tasks::{TaskFailure, TaskRequest};
+use stepwise_ports::tasks::{HttpExchange, TaskFailure, TaskRequest};
 
 use crate::connections::{basic_auth_value, Authorization, Connections};
 use crate::wire::{self, AwsEndpoints, HttpRequest, HttpResponse};
@@ -301,6 +301,15 @@ pub fn output(response: &HttpResponse) -> Value {
     })
 }
 
+/// What a connection adds to a request: its invocation parameters and its authorization header
+/// (TestState shows them only with `revealSecrets`).
+struct Added {
+    headers: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Vec<(String, String)>,
+    authorization: (String, String),
+}
+
 /// Builds the request: the task's parts plus the connection's parameters and authorization.
 pub async fn request(
     task: &HttpTask,
@@ -308,25 +317,50 @@ pub async fn request(
     aws: &AwsEndpoints,
 ) -> Result<HttpRequest, TaskFailure> {
     let connection = connections.resolve(aws, &task.connection_arn).await?;
-    let mut headers = task.headers.clone();
-    headers.extend(connection.invocation.headers.iter().cloned());
-    let mut query = task.query.clone();
-    query.extend(connection.invocation.query.iter().cloned());
-    let mut body = task.body.clone();
-    if !connection.invocation.body.is_empty() {
-        let mut merged = match body {
-            None | Some(Value::Null) => Map::new(),
-            Some(Value::Object(m)) => m,
-            Some(_) => {
-                return Err(TaskFailure::runtime(
-                    "The connection's body parameters cannot be added to a RequestBody that is not an object.",
-                ))
-            }
-        };
-        for (k, v) in &connection.invocation.body {
-            merged.insert(k.clone(), Value::String(v.clone()));
+    let authorization = match &connection.authorization {
+        Authorization::ApiKey { name, value } => (name.clone(), value.clone()),
+        Authorization::Basic { username, password } => {
+            ("Authorization".into(), basic_auth_value(username, password))
         }
-        body = Some(Value::Object(merged));
+        oauth @ Authorization::OAuth { .. } => {
+            let token = connections.oauth_token(&task.connection_arn, oauth).await?;
+            ("Authorization".into(), format!("Bearer {token}"))
+        }
+    };
+    assemble(
+        task,
+        Some(Added {
+            headers: connection.invocation.headers.clone(),
+            query: connection.invocation.query.clone(),
+            body: connection.invocation.body.clone(),
+            authorization,
+        }),
+    )
+}
+
+/// The request from the task's parts and what the connection adds, if given.
+fn assemble(task: &HttpTask, added: Option<Added>) -> Result<HttpRequest, TaskFailure> {
+    let mut headers = task.headers.clone();
+    let mut query = task.query.clone();
+    let mut body = task.body.clone();
+    if let Some(a) = &added {
+        headers.extend(a.headers.iter().cloned());
+        query.extend(a.query.iter().cloned());
+        if !a.body.is_empty() {
+            let mut merged = match body {
+                None | Some(Value::Null) => Map::new(),
+                Some(Value::Object(m)) => m,
+                Some(_) => {
+                    return Err(TaskFailure::runtime(
+                        "The connection's body parameters cannot be added to a RequestBody that is not an object.",
+                    ))
+                }
+            };
+            for (k, v) in &a.body {
+                merged.insert(k.clone(), Value::String(v.clone()));
+            }
+            body = Some(Value::Object(merged));
+        }
     }
     let has_header =
         |h: &[(String, String)], name: &str| h.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
@@ -354,15 +388,8 @@ pub async fn request(
             Some(serde_json::to_vec(v).map_err(|e| TaskFailure::runtime(e.to_string()))?)
         }
     };
-    match &connection.authorization {
-        Authorization::ApiKey { name, value } => headers.push((name.clone(), value.clone())),
-        Authorization::Basic { username, password } => {
-            headers.push(("Authorization".into(), basic_auth_value(username, password)))
-        }
-        oauth @ Authorization::OAuth { .. } => {
-            let token = connections.oauth_token(&task.connection_arn, oauth).await?;
-            headers.push(("Authorization".into(), format!("Bearer {token}")));
-        }
+    if let Some(a) = added {
+        headers.push(a.authorization);
     }
     let mut url = task.endpoint.clone();
     if !query.is_empty() {
@@ -377,6 +404,19 @@ pub async fn request(
     })
 }
 
+/// The task's outcome from the response.
+fn outcome(response: &HttpResponse) -> Result<Value, TaskFailure> {
+    let out = output(response);
+    if (200..300).contains(&response.status) {
+        Ok(out)
+    } else {
+        Err(TaskFailure::new(
+            format!("{STATUS_CODE_PREFIX}{}", response.status),
+            serde_json::to_string(&out).unwrap_or_default(),
+        ))
+    }
+}
+
 /// Runs one `http:invoke` task.
 pub async fn invoke(
     req: &TaskRequest,
@@ -388,14 +428,77 @@ pub async fn invoke(
     let response = wire::send(http)
         .await
         .map_err(|e| TaskFailure::new(SOCKET, e.message))?;
-    let out = output(&response);
-    if (200..300).contains(&response.status) {
-        Ok(out)
+    outcome(&response)
+}
+
+/// Headers as TestState shows them: `[Name: value, Name: value]`.
+fn headers_text(headers: &[(String, String)]) -> String {
+    let items: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn protocol(url: &str) -> String {
+    url.split_once("://")
+        .map(|(scheme, _)| scheme.to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// Runs one `http:invoke` task and returns the exchange as TestState shows it at TRACE
+/// (InspectionDataRequest and InspectionDataResponse). Without `reveal_secrets` the request is
+/// shown without what the connection adds (its authorization and parameters), as AWS shows it.
+pub async fn invoke_traced(
+    req: &TaskRequest,
+    connections: &Connections,
+    aws: &AwsEndpoints,
+    reveal_secrets: bool,
+) -> (Result<Value, TaskFailure>, Option<HttpExchange>) {
+    let task = match parse(&req.parameters) {
+        Ok(t) => t,
+        Err(e) => return (Err(e), None),
+    };
+    let http = match request(&task, connections, aws).await {
+        Ok(h) => h,
+        Err(e) => return (Err(e), None),
+    };
+    let shown = if reveal_secrets {
+        Ok(http.clone())
     } else {
-        Err(TaskFailure::new(
-            format!("{STATUS_CODE_PREFIX}{}", response.status),
-            serde_json::to_string(&out).unwrap_or_default(),
-        ))
+        assemble(&task, None)
+    };
+    let request_view = shown.ok().map(|h| {
+        json!({
+            "protocol": protocol(&h.url),
+            "method": h.method,
+            "url": h.url,
+            "headers": headers_text(&h.headers),
+            "body": h.body.map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default(),
+        })
+    });
+    let scheme = protocol(&http.url);
+    match wire::send(http).await {
+        Err(e) => (
+            Err(TaskFailure::new(SOCKET, e.message)),
+            request_view.map(|request| HttpExchange {
+                request,
+                response: None,
+            }),
+        ),
+        Ok(response) => {
+            let response_view = json!({
+                "protocol": scheme,
+                "statusCode": response.status.to_string(),
+                "statusMessage": response.status_text,
+                "headers": headers_text(&response.headers),
+                "body": response.text(),
+            });
+            (
+                outcome(&response),
+                request_view.map(|request| HttpExchange {
+                    request,
+                    response: Some(response_view),
+                }),
+            )
+        }
     }
 }
 

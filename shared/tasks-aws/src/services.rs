@@ -28,7 +28,7 @@ use serde_json::Value;
 use stepwise_asl::resource::{ResourceKind, TaskResource};
 use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest, Traced};
 use stepwise_ports::BoxFuture;
 
 use crate::connections::{Connections, ConnectionsFileError};
@@ -183,5 +183,28 @@ pub fn unserved(req: &TaskRequest) -> TaskFailure {
 impl TaskInvoker for AwsServiceInvoker {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(self.run(req))
+    }
+
+    fn check_mock_result(
+        &self,
+        resource: &TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        crate::mock_check::check_mock_result(resource, result, strict)
+    }
+
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        Box::pin(async move {
+            if !matches!(req.resource.kind(), ResourceKind::HttpInvoke) {
+                return (self.run(req).await, None);
+            }
+            let role = match &self.roles {
+                Some(roles) => roles.callers(&self.caller, &req.execution_arn).await,
+                None => None,
+            };
+            let aws = role.as_ref().map_or(&self.aws, |r| &r.endpoints);
+            crate::http_invoke::invoke_traced(&req, &self.connections, aws, reveal_secrets).await
+        })
     }
 }

@@ -99,7 +99,18 @@ impl<'d> Engine<'d> {
             if t.retries.len() < st.retry.len() {
                 t.retries.resize(st.retry.len(), 0);
             }
-            let attempt = t.retries[i];
+            let mut attempt = t.retries[i];
+            // TestState: the attempts already made, as its stateConfiguration says.
+            if let Some(n) = self
+                .s
+                .inspection
+                .as_ref()
+                .filter(|_| t.parent.is_none())
+                .and_then(|x| x.retrier_retry_count)
+            {
+                attempt = n;
+            }
+            self.inspect(&t, |x| x.retry_index = Some(i));
             if attempt < r.max_attempts {
                 t.retries[i] += 1;
                 let mut delay = r.interval_seconds * r.backoff_rate.powi(attempt as i32);
@@ -109,6 +120,10 @@ impl<'d> Engine<'d> {
                 if r.full_jitter {
                     delay *= self.rng().next_f64();
                 }
+                self.inspect(&t, |x| {
+                    x.retry_backoff_seconds = Some(delay as u64);
+                    x.retriable = Some((f.error.clone(), f.cause.clone()));
+                });
                 let at = self.now.saturating_add((delay * 1000.0) as i64);
                 let timer = self.start_timer(Waiter::Retry(tid), at);
                 t.phase = Phase::Retry { timer };
@@ -121,12 +136,16 @@ impl<'d> Engine<'d> {
             self.emit(&mut t, EventKind::StateFailed { state_type });
         }
         // Catch
-        if let Some(c) = st
+        if let Some(i) = st
             .catch
             .iter()
-            .find(|c| error_matches(&c.error_equals, &f.error))
+            .position(|c| error_matches(&c.error_equals, &f.error))
         {
-            self.catch(tid, t, st, c, f);
+            self.inspect(&t, |x| {
+                x.catch_index = Some(i);
+                x.caught = Some((f.error.clone(), f.cause.clone()));
+            });
+            self.catch(tid, t, st, &st.catch[i], f);
             return;
         }
         self.thread_failed(tid, t, Some(f.error), Some(f.cause));

@@ -223,6 +223,19 @@ impl<'d> Engine<'d> {
         for (k, v) in assigned.into_iter().flatten() {
             t.variables.insert(k, v);
         }
+        // TestState: the tested state was left. The run ends here with its output; the state
+        // that would come next is only named.
+        let tested = self.inspecting(&t);
+        if tested {
+            let vars = t.variables.clone();
+            let next_state = next.map(|n| self.def.state(t.machine, n).name.clone());
+            self.inspect(&t, |i| {
+                i.variables = Some(vars);
+                i.next_state = next_state;
+                i.closed = true;
+            });
+        }
+        let next = if tested { None } else { next };
         // The next state's input is this output: its StateEntered reuses the text.
         let next_text = (next.is_some() && !t.hidden).then(|| text.clone());
         let event = EventKind::StateExited {

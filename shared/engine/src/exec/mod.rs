@@ -16,7 +16,8 @@
 //! - [`states`]: each state type's own evaluation, which returns a [`lifecycle::Next`];
 //! - [`dataflow`]: the data flow, evaluated by the state's query [`dataflow::Language`];
 //! - [`fanout`]: Parallel branches and Map iterations;
-//! - [`errors`]: the [`errors::Failure`] type, Retry and Catch.
+//! - [`errors`]: the [`errors::Failure`] type, Retry and Catch;
+//! - [`inspect`]: what TestState reports of the data flow of the state it tests.
 
 use crate::history::{EventKind, HistoryEvent};
 use crate::rng::Rng;
@@ -30,10 +31,12 @@ mod dataflow;
 mod errors;
 mod events;
 mod fanout;
+mod inspect;
 mod lifecycle;
 mod state;
 mod states;
 
+pub use inspect::Inspection;
 pub use state::ExecutionState;
 
 pub(crate) type ThreadId = u32;

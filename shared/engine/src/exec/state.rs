@@ -59,6 +59,9 @@ pub struct ExecutionState {
     pub(crate) next_thread: ThreadId,
     pub(crate) threads: BTreeMap<ThreadId, Thread>,
     pub(crate) waits: BTreeMap<WaitId, Waiter>,
+    /// TestState's inspection of the state it tests; never set for an execution, never stored.
+    #[serde(skip)]
+    pub inspection: Option<Box<crate::exec::Inspection>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -229,6 +232,7 @@ impl ExecutionState {
             next_thread: 0,
             threads: BTreeMap::new(),
             waits: BTreeMap::new(),
+            inspection: None,
         }
     }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use stepwise_ports::resource::is_lambda_resource;
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest, Traced};
 use stepwise_ports::BoxFuture;
 
 pub use mock::{MockConfig, MockConfigError, MockInvoker, MockOutcome, MockStep, MockedResponse};
@@ -107,6 +107,33 @@ impl TaskInvoker for TaskRouter {
                 return fallback.invoke(req).await;
             }
             Err(self.unserved(&req))
+        })
+    }
+
+    fn check_mock_result(
+        &self,
+        resource: &stepwise_asl::resource::TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        match &self.fallback {
+            Some(f) => f.check_mock_result(resource, result, strict),
+            None => Ok(()),
+        }
+    }
+
+    /// Only the fallback (the service integrations) serves HTTP Tasks: it alone has an
+    /// exchange to show.
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        Box::pin(async move {
+            let mocked = self.mock.as_ref().is_some_and(|m| m.mocks(&req));
+            let lambda = self.lambda.is_some() && is_lambda_resource(&req.resource);
+            match &self.fallback {
+                Some(fallback) if !mocked && !lambda => {
+                    fallback.invoke_traced(req, reveal_secrets).await
+                }
+                _ => (self.invoke(req).await, None),
+            }
         })
     }
 }

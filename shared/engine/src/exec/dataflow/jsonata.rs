@@ -39,7 +39,11 @@ impl Language for Jsonata {
         token: Option<&str>,
     ) -> Result<Value, Failure> {
         match &st.parameters {
-            Some(args) => Self::evaluate(e, t, st, args, "Arguments", &[], token),
+            Some(args) => {
+                let effective = Self::evaluate(e, t, st, args, "Arguments", &[], token)?;
+                e.inspect(t, |i| i.after_arguments = Some(effective.clone()));
+                Ok(effective)
+            }
             None => Ok(t.input.clone()),
         }
     }

@@ -22,14 +22,19 @@ impl Language for JsonPath {
         token: Option<&str>,
     ) -> Result<Value, Failure> {
         let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
-        match &st.parameters {
-            Some(p) => e.jsonpath_template(t, st, p, &selected, token),
-            None => Ok(selected),
-        }
+        e.inspect(t, |i| i.after_input_path = Some(selected.clone()));
+        let effective = match &st.parameters {
+            Some(p) => e.jsonpath_template(t, st, p, &selected, token)?,
+            None => selected,
+        };
+        e.inspect(t, |i| i.after_parameters = Some(effective.clone()));
+        Ok(effective)
     }
 
     fn selected_input(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
-        e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)
+        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        e.inspect(t, |i| i.after_input_path = Some(selected.clone()));
+        Ok(selected)
     }
 
     fn expression(
@@ -57,6 +62,7 @@ impl Language for JsonPath {
 
     fn plain_output(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
         let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        e.inspect(t, |i| i.after_input_path = Some(selected.clone()));
         e.jsonpath_select(t, st, "OutputPath", st.output_path.as_ref(), &selected)
     }
 
@@ -69,6 +75,7 @@ impl Language for JsonPath {
     ) -> Result<(Value, Vars), Failure> {
         // With a Result and nothing to evaluate, the effective input would only be thrown away.
         let trivial_input = st.input_path.as_deref() == Some("$") && st.parameters.is_none();
+        let given = result.is_some();
         let result = match result {
             Some(r) if trivial_input => r.clone(),
             _ => {
@@ -76,7 +83,19 @@ impl Language for JsonPath {
                 result.cloned().unwrap_or(effective)
             }
         };
-        self.result_output(e, t, st, result)
+        // TestState, as AWS reports a Pass: with a Result, that is its result and nothing came
+        // of the input; without one, the effective input is passed on and there is no result.
+        if given {
+            e.inspect(t, |i| {
+                i.after_input_path = None;
+                i.after_parameters = None;
+            });
+        }
+        let out = self.result_output(e, t, st, result)?;
+        if !given {
+            e.inspect(t, |i| i.result = None);
+        }
+        Ok(out)
     }
 
     /// ResultSelector, Assign, ResultPath, OutputPath.
@@ -87,10 +106,12 @@ impl Language for JsonPath {
         st: &State,
         result: Value,
     ) -> Result<(Value, Vars), Failure> {
+        e.inspect(t, |i| i.result = Some(result.clone()));
         let result = match &st.result_selector {
             Some(sel) => e.jsonpath_template(t, st, sel, &result, None)?,
             None => result,
         };
+        e.inspect(t, |i| i.after_result_selector = Some(result.clone()));
         let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
         // The state's input is not needed once merged: move it rather than copy a large payload.
         let merged = match st.result_path.as_ref() {
@@ -107,6 +128,7 @@ impl Language for JsonPath {
                 }
             }
         };
+        e.inspect(t, |i| i.after_result_path = Some(merged.clone()));
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
         let out = match st.output_path.as_ref() {
@@ -188,6 +210,7 @@ impl Language for JsonPath {
             Some(p) => e.jsonpath_select(t, st, "ItemsPath", Some(p), effective)?,
             None => effective.clone(),
         };
+        e.inspect(t, |i| i.after_items_path = Some(items.clone()));
         match items {
             Value::Array(a) => Ok(a),
             other => Err(e.in_state(

@@ -170,6 +170,16 @@ impl<'d> Engine<'d> {
         map_item: Option<(usize, &Value)>,
         include_input: bool,
     ) -> Value {
+        // TestState's `context` stands for the whole Context object of the state it tests.
+        if let Some(ctx) = self
+            .s
+            .inspection
+            .as_ref()
+            .and_then(|i| i.context.as_ref())
+            .filter(|_| t.parent.is_none())
+        {
+            return ctx.clone();
+        }
         context::build(
             &self.s.info,
             include_input.then_some(&self.s.input),

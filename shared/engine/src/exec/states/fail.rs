@@ -6,7 +6,7 @@ use crate::exec::lifecycle::Next;
 use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
-use stepwise_asl::model::{State, ValueOrPath};
+use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
 
 impl<'d> Engine<'d> {
     pub(crate) fn run_fail(
@@ -16,6 +16,10 @@ impl<'d> Engine<'d> {
         error: &Option<ValueOrPath>,
         cause: &Option<ValueOrPath>,
     ) -> Result<Next, Failure> {
+        // TestState reports a JSONPath Fail's input as its InputPath result.
+        if st.query_language == QueryLanguage::JsonPath {
+            self.inspect(t, |i| i.after_input_path = Some(t.input.clone()));
+        }
         let field = |this: &mut Self,
                      f: &Option<ValueOrPath>,
                      name: &str|

@@ -109,6 +109,26 @@ impl<'d> Engine<'d> {
             },
             Err(f) => return Err(f),
         };
+        if let Some(outcome) = self.stand_in(t) {
+            let selected = match &spec.item_selector {
+                Some(sel) => {
+                    let lang = language(st);
+                    let mut each = Vec::with_capacity(items.len());
+                    for (i, item) in items.iter().enumerate() {
+                        each.push(lang.item_selector(self, t, st, sel, &effective, i, item)?);
+                    }
+                    Some(Value::Array(each))
+                }
+                None => None,
+            };
+            self.inspect(t, |i| {
+                i.after_item_selector = selected;
+                i.max_concurrency = Some(max_concurrency as u64);
+                i.tolerated_failure_count = tolerated_count;
+                i.tolerated_failure_percentage = tolerated_percentage;
+            });
+            return self.leave_with_stand_in(t, st, outcome, true);
+        }
         let distributed = self.def.machines[spec.processor].distributed;
         if distributed {
             let arn = format!(

@@ -17,6 +17,9 @@ impl<'d> Engine<'d> {
         branches: &[MachineId],
     ) -> Result<Next, Failure> {
         let effective = self.effective_input(t, st, None)?;
+        if let Some(outcome) = self.stand_in(t) {
+            return self.leave_with_stand_in(t, st, outcome, false);
+        }
         let state_type = st.type_name();
         self.emit(t, EventKind::StateStarted { state_type });
         let mut c = Children {
