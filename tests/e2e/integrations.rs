@@ -37,7 +37,7 @@ fn echo(method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -
 /// A small HTTP/1.1 server on 127.0.0.1: `/token` is an OAuth token endpoint (client `cid` /
 /// `cs`), a path with `fail` answers 404, one with `forbidden` 403, anything else echoes the
 /// request as JSON.
-fn start_http_server() -> String {
+pub(crate) fn start_http_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding the test server");
     let port = listener.local_addr().expect("address").port();
     std::thread::spawn(move || {
@@ -96,13 +96,13 @@ fn start_http_server() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_string_pretty(v).expect("json")).expect("write");
     p
 }
 
-fn connections(url: &str) -> Value {
+pub(crate) fn connections(url: &str) -> Value {
     json!({
         format!("arn:aws:events:us-east-1:{ACCOUNT}:connection/key/1"): {
             "AuthorizationType": "API_KEY",
@@ -125,7 +125,7 @@ fn conn(name: &str) -> Value {
 
 /// A machine that calls the test server with http:invoke (three connections, a caught 404)
 /// and apigateway:invoke (IAM_ROLE, a caught 403).
-fn web_machine(url: &str) -> Value {
+pub(crate) fn web_machine(url: &str) -> Value {
     let http = |name: &str, path: &str, connection: &str, extra: Value, next: Value| {
         let mut params = json!({"ApiEndpoint": format!("{url}{path}"), "Method": "GET",
             "Authentication": conn(connection)});
@@ -176,7 +176,7 @@ fn web_machine(url: &str) -> Value {
     }})
 }
 
-fn check_web_output(out: &Value) {
+pub(crate) fn check_web_output(out: &Value) {
     let key = &out["key"];
     assert_eq!(key["status"], 200, "{out}");
     assert_eq!(key["text"], "OK");

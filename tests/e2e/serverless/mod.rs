@@ -9,7 +9,8 @@
 //! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
 //!   execution, metering, S3/EventBridge triggers);
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
-//! - [`resume`]: resume from any state and start at a state through the API Lambda.
+//! - [`resume`]: resume from any state and start at a state through the API Lambda;
+//! - [`integrations`], [`services`]: the service integrations through the invoker function.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -75,6 +76,15 @@ impl Dispatcher for KilledAfterCommit {
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
+    harness_with(mock, faults, None).await
+}
+
+/// [`harness`] whose invoker reads `http:invoke`'s connections from this file.
+async fn harness_with(
+    mock: Option<&str>,
+    faults: bool,
+    http_connections: Option<std::path::PathBuf>,
+) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&emulators.moto_url)
@@ -152,7 +162,7 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         ServiceSettings {
             region: Some("us-east-1".into()),
             endpoint_url: Some(emulators.moto_url.clone()),
-            http_connections: None,
+            http_connections,
             credentials: Some(aws_sdk_sqs::config::Credentials::new(
                 "test", "test", None, None, "tests",
             )),
@@ -626,3 +636,4 @@ mod api_function;
 mod integrations;
 mod resume;
 mod runs;
+mod services;

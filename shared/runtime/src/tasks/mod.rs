@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use stepwise_ports::resource::is_lambda_resource;
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
 
 pub use mock::{MockConfig, MockConfigError, MockInvoker, MockOutcome, MockStep, MockedResponse};
@@ -109,6 +109,80 @@ impl TaskInvoker for TaskRouter {
             Err(self.unserved(&req))
         })
     }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        Box::pin(async move {
+            let mocked = self.mock.as_ref().is_some_and(|m| m.mocks(&req));
+            let lambda = self.lambda.is_some() && is_lambda_resource(&req.resource);
+            match &self.fallback {
+                // Only the service integrations start jobs to follow from outside.
+                Some(fallback) if !mocked && !lambda => fallback.submit(req).await,
+                _ => self.invoke(req).await.map(Submission::Done),
+            }
+        })
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        Box::pin(async move {
+            match &self.fallback {
+                Some(fallback) => fallback.poll_job(req, job).await,
+                None => Err(self.unserved(req)),
+            }
+        })
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(fallback) = &self.fallback {
+                fallback.stop_job(req, job).await;
+            }
+        })
+    }
+}
+
+/// Stops a followed job when dropped while armed: the task was abandoned (the execution
+/// stopped, timed out or failed elsewhere) before the job ended.
+struct StopJobOnDrop {
+    armed: Option<(Arc<dyn TaskInvoker>, TaskRequest, Value)>,
+}
+
+impl Drop for StopJobOnDrop {
+    fn drop(&mut self) {
+        let Some((invoker, req, job)) = self.armed.take() else {
+            return;
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { invoker.stop_job(&req, &job).await });
+        }
+    }
+}
+
+/// Follows a `.sync` job that [`TaskInvoker::submit`] started, in this process, until it ends:
+/// a look after each wait of `polling`. If this future is dropped first, the job is stopped.
+pub async fn follow_job(
+    invoker: Arc<dyn TaskInvoker>,
+    req: TaskRequest,
+    job: Value,
+    polling: SyncPolling,
+) -> Result<Value, TaskFailure> {
+    let mut guard = StopJobOnDrop {
+        armed: Some((invoker.clone(), req.clone(), job.clone())),
+    };
+    let mut wait = polling.first;
+    let outcome = loop {
+        tokio::time::sleep(wait).await;
+        match invoker.poll_job(&req, &job).await {
+            Ok(None) => wait = polling.next(wait),
+            Ok(Some(result)) => break Ok(result),
+            Err(failure) => break Err(failure),
+        }
+    };
+    guard.armed = None;
+    outcome
 }
 
 #[cfg(test)]
