@@ -408,6 +408,53 @@ fn start_execution_in_every_pattern_through_serve() {
     assert!(input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
         .as_str()
         .is_some_and(|p| p.contains(":execution:Parent:")));
+    let parent_run = serve.ok(
+        "ListExecutions",
+        json!({"stateMachineArn": parent}),
+    )["executions"][0]["executionArn"]
+        .as_str()
+        .expect("parent execution")
+        .to_string();
+    let events = serve.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": parent_run, "maxResults": 1000}),
+    )["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    check_sync_events(&events);
+}
+
+/// AWS's events for `.sync` tasks (LocalStack's AWS-recorded `test_start_execution_sync`):
+/// TaskScheduled, TaskStarted, TaskSubmitted with StartExecution's output, then TaskSucceeded
+/// (or TaskFailed) with the child's description; one TaskSubmitted per `.sync` state.
+fn check_sync_events(events: &[Value]) {
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    let sync: Vec<&str> = types
+        .iter()
+        .copied()
+        .skip_while(|t| *t != "TaskScheduled")
+        .skip(1)
+        .skip_while(|t| *t != "TaskScheduled")
+        .take(4)
+        .collect();
+    assert_eq!(
+        sync,
+        ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"],
+        "{types:?}"
+    );
+    let submitted: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "TaskSubmitted")
+        .collect();
+    assert_eq!(submitted.len(), 3, "{types:?}");
+    let details = &submitted[0]["taskSubmittedEventDetails"];
+    assert_eq!(details["resource"], "startExecution.sync");
+    assert_eq!(details["resourceType"], "states");
+    let output: Value =
+        serde_json::from_str(details["output"].as_str().expect("output")).expect("json");
+    assert!(output["ExecutionArn"].as_str().is_some(), "{output}");
+    assert_eq!(output["SdkHttpMetadata"]["HttpStatusCode"], 200, "{output}");
 }
 
 #[test]
@@ -416,11 +463,24 @@ fn start_execution_through_run_against_serve() {
     let (child, failing) = child_machines(&serve);
     let dir = temp_dir("integrations-run-states-def");
     let def = write(&dir, "parent.asl.json", &states_machine(&child, &failing));
+    let history = dir.join("history.jsonl");
     let o = run_cli(
-        &["run", def.to_str().expect("path"), "--quiet"],
+        &[
+            "run",
+            def.to_str().expect("path"),
+            "--quiet",
+            "--history",
+            history.to_str().expect("path"),
+        ],
         &[("AWS_ENDPOINT_URL_SFN", &serve.endpoint())],
     );
     check_states_output(&stdout_json(&o), &child);
+    let events: Vec<Value> = std::fs::read_to_string(&history)
+        .expect("history")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    check_sync_events(&events);
 }
 
 /// Setup and check calls against moto, outside the code under test.
