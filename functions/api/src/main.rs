@@ -2,7 +2,8 @@
 //! environment (`stepwise_store_aws::Names::from_env`); the service's region is `AWS_REGION`,
 //! its account the API's (`requestContext.accountId` of the first request) unless
 //! `STEPWISE_ACCOUNT_ID` says otherwise. TestState runs Lambda tasks with the account's Lambda and the other integrations where the SDK
-//! configuration says.
+//! configuration says. A `roleArn` Stepwise cannot assume is refused at CreateStateMachine and
+//! UpdateStateMachine unless `STEPWISE_ASSUME_ROLE=0`.
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -11,6 +12,9 @@ use stepwise_api::ServiceConfig;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_aws::{Aws, Names};
+use stepwise_aws_api::{AwsCaller, AwsSettings};
+use stepwise_ports::roles::RoleCheck;
+use stepwise_tasks_aws::roles::StsRoleCheck;
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 use tokio::sync::OnceCell;
 
@@ -36,9 +40,18 @@ async fn main() -> Result<(), Error> {
             .with_lambda(LambdaInvoker::from_sdk_config(&config))
             .with_fallback(Arc::new(services)),
     );
+    // As Step Functions does: a roleArn that cannot be assumed is refused at creation (the
+    // invoker calls as it), unless STEPWISE_ASSUME_ROLE=0 says the functions' own role is used.
+    let roles: Option<Arc<dyn RoleCheck>> =
+        if std::env::var("STEPWISE_ASSUME_ROLE").map_or(true, |v| v != "0") {
+            let caller = AwsCaller::from_env(AwsSettings::default()).await;
+            Some(Arc::new(StsRoleCheck::new(caller)))
+        } else {
+            None
+        };
     let service: OnceCell<api::ApiService> = OnceCell::new();
-    let (service, aws, region, invoker, states_api) =
-        (&service, &aws, &region, &invoker, &states_api);
+    let (service, aws, region, invoker, states_api, roles) =
+        (&service, &aws, &region, &invoker, &states_api, &roles);
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             let s = service
@@ -52,7 +65,12 @@ async fn main() -> Result<(), Error> {
                         account,
                         mock: None,
                     };
-                    let s = api::ApiService::new(aws.clone(), config, Some(invoker.clone()));
+                    let s = api::ApiService::with_role_check(
+                        aws.clone(),
+                        config,
+                        Some(invoker.clone()),
+                        roles.clone(),
+                    );
                     let as_api: Arc<dyn StatesApi> = s.service.clone();
                     states_api.bind(Arc::downgrade(&as_api));
                     s

@@ -545,3 +545,86 @@ async fn http_and_apigateway_through_the_invoker() {
     let (_, out) = succeeded(&h, &sm, "w-1", json!({})).await;
     crate::integrations::check_web_output(&out);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_that_cannot_be_assumed_is_refused_at_creation() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let c = role_caller(&h).await;
+    // The roles that exist, in the role's account of moto's IAM.
+    let trust = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    .to_string();
+    for name in ["stepwise-run", "other"] {
+        api_call(
+            &c,
+            "iam",
+            "CreateRole",
+            json!({"RoleName": name, "AssumeRolePolicyDocument": trust}),
+        )
+        .await;
+    }
+    let caller = stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(h._emulators.moto_url.clone()),
+    })
+    .await
+    .with_credentials(aws_credential_types::provider::SharedCredentialsProvider::new(
+        aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"),
+    ));
+    let svc = api::ApiService::with_role_check(
+        h.aws.clone(),
+        ServiceConfig {
+            account: "111111111111".into(),
+            ..Default::default()
+        },
+        None,
+        Some(std::sync::Arc::new(
+            stepwise_tasks_aws::roles::StsRoleCheck::new(caller),
+        )),
+    );
+    let definition =
+        json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}).to_string();
+    let missing = "arn:aws:iam::111111111111:role/missing";
+    let (status, out) = call_raw(
+        &svc,
+        Some("AWSStepFunctions.CreateStateMachine"),
+        &json!({"name": "m", "definition": definition, "roleArn": missing}).to_string(),
+        false,
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(out["__type"], "AccessDeniedException", "{out}");
+    assert_eq!(
+        out["message"],
+        "Neither the global service principal states.amazonaws.com, nor the regional one is \
+         authorized to assume the provided role."
+    );
+    let arn = call(
+        &svc,
+        "CreateStateMachine",
+        json!({"name": "m", "definition": definition, "roleArn": API_ROLE}),
+    )
+    .await["stateMachineArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    assert_eq!(
+        call_err(
+            &svc,
+            "UpdateStateMachine",
+            json!({"stateMachineArn": arn, "roleArn": missing}),
+        )
+        .await,
+        "AccessDeniedException"
+    );
+    call(
+        &svc,
+        "UpdateStateMachine",
+        json!({"stateMachineArn": arn, "roleArn": "arn:aws:iam::111111111111:role/other"}),
+    )
+    .await;
+    let d = call(&svc, "DescribeStateMachine", json!({"stateMachineArn": arn})).await;
+    assert_eq!(d["roleArn"], "arn:aws:iam::111111111111:role/other");
+}
