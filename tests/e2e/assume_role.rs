@@ -33,7 +33,10 @@ async fn role_queue(moto_url: &str) -> String {
             aws_credential_types::Credentials::new("test", "test", None, None, "e2e"),
         ),
     );
-    let call = |c: stepwise_aws_api::AwsCaller, service: &'static str, op: &'static str, input: Value| async move {
+    let call = |c: stepwise_aws_api::AwsCaller,
+                service: &'static str,
+                op: &'static str,
+                input: Value| async move {
         c.call(stepwise_aws_api::ApiCall {
             service,
             operation: op,
@@ -59,9 +62,15 @@ async fn role_queue(moto_url: &str) -> String {
         None,
         "e2e",
     );
-    let as_role =
-        base.with_credentials(aws_credential_types::provider::SharedCredentialsProvider::new(creds));
-    call(as_role, "sqs", "CreateQueue", json!({"QueueName": "role-orders"})).await["QueueUrl"]
+    let as_role = base
+        .with_credentials(aws_credential_types::provider::SharedCredentialsProvider::new(creds));
+    call(
+        as_role,
+        "sqs",
+        "CreateQueue",
+        json!({"QueueName": "role-orders"}),
+    )
+    .await["QueueUrl"]
         .as_str()
         .expect("QueueUrl")
         .to_string()
@@ -100,7 +109,12 @@ async fn run_and_serve_call_as_the_role_when_asked() {
     };
     // Without the opt-in: the local credentials, in whose account the queue does not exist.
     let o = cli(&[]);
-    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("SQS."),
         "{}",

@@ -194,11 +194,8 @@ pub(crate) fn check_web_output(out: &Value) {
     assert_eq!(out["basic"]["auth"], "Basic dTpw");
     assert_eq!(out["oauth"]["auth"], "Bearer tok-1");
     assert_eq!(out["failed"]["Error"], "States.Http.StatusCode.404");
-    let cause: Value =
-        serde_json::from_str(out["failed"]["Cause"].as_str().expect("cause")).expect("json");
-    assert_eq!(cause["StatusCode"], 404);
-    assert_eq!(cause["StatusText"], "Not Found");
-    assert_eq!(cause["ResponseBody"], json!({"message": "nope"}));
+    // AWS's cause is the status text alone, without the response body.
+    assert_eq!(out["failed"]["Cause"], "Not Found");
     let api = &out["api"];
     assert_eq!(api["status"], 200);
     assert_eq!(api["got"]["path"], "/prod/items/1");
@@ -408,10 +405,8 @@ fn start_execution_in_every_pattern_through_serve() {
     assert!(input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
         .as_str()
         .is_some_and(|p| p.contains(":execution:Parent:")));
-    let parent_run = serve.ok(
-        "ListExecutions",
-        json!({"stateMachineArn": parent}),
-    )["executions"][0]["executionArn"]
+    let parent_run = serve.ok("ListExecutions", json!({"stateMachineArn": parent}))["executions"]
+        [0]["executionArn"]
         .as_str()
         .expect("parent execution")
         .to_string();
@@ -440,7 +435,12 @@ fn check_sync_events(events: &[Value]) {
         .collect();
     assert_eq!(
         sync,
-        ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"],
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ],
         "{types:?}"
     );
     let submitted: Vec<&Value> = events

@@ -16,9 +16,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_asl::model::Definition;
 use stepwise_engine::{deep, ExecutionInfo, Status};
+use stepwise_ports::BoxFuture;
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
-use stepwise_ports::BoxFuture;
 use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 

@@ -13,12 +13,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_engine::deep;
+use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_ports::tasks::TaskInvoker;
+use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
-use stepwise_ports::execution::ExecutionStore;
-use stepwise_ports::BoxFuture;
 use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 

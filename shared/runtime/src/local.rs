@@ -4,6 +4,7 @@
 //! command is carried out here and each outcome goes back into [`stepwise_engine::step`] as an
 //! event.
 
+use crate::tasks::follow_job;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,7 +13,6 @@ use stepwise_asl::model::Definition;
 use stepwise_engine::{
     step, Command, Event, ExecutionInfo, ExecutionState, HistoryEvent, Status, WaitId,
 };
-use crate::tasks::follow_job;
 use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;

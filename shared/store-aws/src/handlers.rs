@@ -7,14 +7,14 @@ use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
 use crate::{Aws, AwsError};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
-use serde_json::Value;
 use stepwise_engine::{Command, Event, WaitId};
 use stepwise_ports::api::ActivityTask;
-use stepwise_ports::execution::{Dispatcher, Usage};
 use stepwise_ports::execution::ExecutionStore;
+use stepwise_ports::execution::{Dispatcher, Usage};
 use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_runtime::durable::advance;
 
@@ -230,8 +230,9 @@ async fn handle_task(
             local.record(|u| u.task_invocations += 1);
             let outcome = match invoker.poll_job(&req, &job).await {
                 Ok(None) => {
-                    let wait =
-                        polling.next(std::time::Duration::from_millis(wait_ms)).as_millis() as u64;
+                    let wait = polling
+                        .next(std::time::Duration::from_millis(wait_ms))
+                        .as_millis() as u64;
                     let again = TaskMessage::Poll {
                         execution,
                         state_machine_name,

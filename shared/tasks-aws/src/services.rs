@@ -22,6 +22,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::optimized::JobState;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use serde_json::Value;
@@ -29,7 +30,6 @@ use stepwise_asl::resource::{ResourceKind, TaskResource};
 use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::{Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest};
-use crate::optimized::JobState;
 use stepwise_ports::BoxFuture;
 
 use crate::connections::{Connections, ConnectionsFileError};

@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use stepwise_asl::resource::IntegrationPattern;
 use stepwise_ports::states_api::{ApiCallError, ApiReply, StatesApi};
-use stepwise_ports::tasks::{SyncPolling, Submission, TaskFailure, TaskRequest};
+use stepwise_ports::tasks::{Submission, SyncPolling, TaskFailure, TaskRequest};
 use stepwise_ports::BoxFuture;
 
 use crate::wire::{sdk_metadata, AwsEndpoints, JsonCall, JsonCallError};
@@ -191,11 +191,7 @@ pub async fn submit(api: &dyn StatesApi, req: &TaskRequest) -> Result<Submission
     if !req.resource.is_sync() {
         return Ok(Submission::Done(output));
     }
-    let arn = reply
-        .body
-        .get("executionArn")
-        .cloned()
-        .unwrap_or_default();
+    let arn = reply.body.get("executionArn").cloned().unwrap_or_default();
     let v2 = req.resource.pattern() == IntegrationPattern::Sync2;
     Ok(Submission::Job {
         output,

@@ -236,12 +236,19 @@ async fn optimized_and_aws_sdk_services_through_the_invoker() {
         .await;
     let (_, out) = succeeded(&h, &sm, "o-1", json!({"id": "o-1"})).await;
 
-    assert_eq!(out["put"]["SdkHttpMetadata"]["HttpStatusCode"], 200, "{out}");
+    assert_eq!(
+        out["put"]["SdkHttpMetadata"]["HttpStatusCode"], 200,
+        "{out}"
+    );
     assert_eq!(out["updated"]["Attributes"]["status"], json!({"S": "paid"}));
     assert_eq!(out["got"]["Item"]["total"], json!({"N": "42"}));
     assert_eq!(out["deleted"]["Attributes"]["status"], json!({"S": "paid"}));
-    assert!(out["sent"]["MessageId"].as_str().is_some_and(|s| !s.is_empty()));
-    assert!(out["published"]["MessageId"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(out["sent"]["MessageId"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
+    assert!(out["published"]["MessageId"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
     assert_eq!(out["events"]["FailedEntryCount"], 0, "{out}");
     assert_eq!(out["table"]["Table"]["TableName"], "orders");
     assert!(out["object"]["ETag"].as_str().is_some(), "{out}");
@@ -361,7 +368,12 @@ async fn sync_jobs_are_polled_through_the_queue_not_inside_the_invoker() {
         .collect();
     assert_eq!(
         first_sync,
-        ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ]
     );
     let submitted: Vec<&Value> = events
         .iter()
@@ -371,8 +383,8 @@ async fn sync_jobs_are_polled_through_the_queue_not_inside_the_invoker() {
     let details = &submitted[0]["taskSubmittedEventDetails"];
     assert_eq!(details["resource"], "startExecution.sync");
     assert_eq!(details["resourceType"], "states");
-    let output: Value = serde_json::from_str(details["output"].as_str().expect("output"))
-        .expect("output JSON");
+    let output: Value =
+        serde_json::from_str(details["output"].as_str().expect("output")).expect("output JSON");
     assert!(output["ExecutionArn"].as_str().is_some(), "{output}");
     assert_eq!(output["SdkHttpMetadata"]["HttpStatusCode"], 200);
     let glue: Value = serde_json::from_str(
@@ -523,7 +535,12 @@ async fn human_approval_through_sqs_and_send_task_success() {
         .collect();
     assert_eq!(
         task,
-        ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ]
     );
 }
 
@@ -570,9 +587,11 @@ async fn a_role_that_cannot_be_assumed_is_refused_at_creation() {
         endpoint_url: Some(h._emulators.moto_url.clone()),
     })
     .await
-    .with_credentials(aws_credential_types::provider::SharedCredentialsProvider::new(
-        aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"),
-    ));
+    .with_credentials(
+        aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"),
+        ),
+    );
     let svc = api::ApiService::with_role_check(
         h.aws.clone(),
         ServiceConfig {
@@ -625,6 +644,11 @@ async fn a_role_that_cannot_be_assumed_is_refused_at_creation() {
         json!({"stateMachineArn": arn, "roleArn": "arn:aws:iam::111111111111:role/other"}),
     )
     .await;
-    let d = call(&svc, "DescribeStateMachine", json!({"stateMachineArn": arn})).await;
+    let d = call(
+        &svc,
+        "DescribeStateMachine",
+        json!({"stateMachineArn": arn}),
+    )
+    .await;
     assert_eq!(d["roleArn"], "arn:aws:iam::111111111111:role/other");
 }

@@ -120,7 +120,11 @@ pub fn task_state(task: &Value) -> JobState {
 }
 
 /// `ecs:runTask`, `ecs:runTask.sync`, `ecs:runTask.waitForTaskToken`.
-pub async fn run_task(b: &dyn Backend, req: &TaskRequest, sync: bool) -> Result<Started, TaskFailure> {
+pub async fn run_task(
+    b: &dyn Backend,
+    req: &TaskRequest,
+    sync: bool,
+) -> Result<Started, TaskFailure> {
     let input = input(req, sync)?;
     let reply = b
         .call("ecs", "RunTask", input)

@@ -88,10 +88,7 @@ pub async fn start_job_run(
         .await
         .map_err(|f| NAMES.failure(f))?;
     let run_id = reply.output.get("JobRunId").cloned().unwrap_or(Value::Null);
-    let output = with_metadata(
-        json!({"JobName": job_name, "JobRunId": run_id}),
-        &reply,
-    );
+    let output = with_metadata(json!({"JobName": job_name, "JobRunId": run_id}), &reply);
     if !sync {
         return Ok(Started::Done(output));
     }

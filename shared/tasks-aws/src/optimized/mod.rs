@@ -146,7 +146,10 @@ pub async fn invoke_on(
     match start(backend, req).await? {
         Started::Done(v) => Ok(v),
         Started::Job { job, .. } => {
-            sync::until_done(polling, backend, job.stop_call(), || look(backend, req, &job)).await
+            sync::until_done(polling, backend, job.stop_call(), || {
+                look(backend, req, &job)
+            })
+            .await
         }
     }
 }
@@ -216,7 +219,9 @@ pub async fn look(
 
 /// Stops a `.sync` job whose task no longer waits for it; the outcome is not the task's.
 pub async fn stop(backend: &dyn Backend, job: &Job) {
-    let _ = backend.call(&job.service, &job.stop, job.stop_input.clone()).await;
+    let _ = backend
+        .call(&job.service, &job.stop, job.stop_input.clone())
+        .await;
 }
 
 #[cfg(test)]

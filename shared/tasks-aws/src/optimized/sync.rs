@@ -110,8 +110,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
     use serde_json::json;
+    use std::time::Duration;
 
     #[test]
     fn the_interval_doubles_up_to_the_maximum() {
