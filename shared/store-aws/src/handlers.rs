@@ -125,7 +125,10 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
 }
 
 /// The invoker: runs Task calls and forwards due timers, sending outcomes to the transitions
-/// queue. Returns the ids of the messages to report as failed.
+/// queue. A `.sync` job is started and its `TaskSubmitted` sent; then a [`TaskMessage::Poll`]
+/// looks at it after each wait of its back-off (a delayed message), until it ends or its task
+/// no longer waits for it (then the job is stopped): no invocation waits for a job. Returns the
+/// ids of the messages to report as failed.
 pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records {

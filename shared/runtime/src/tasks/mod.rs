@@ -249,4 +249,99 @@ mod tests {
         assert!(err.cause.contains("events:putEvents"), "{}", err.cause);
         assert!(err.cause.contains("test case 'T'"), "{}", err.cause);
     }
+
+    /// A job that runs for `looks` looks, then succeeds; records stops.
+    struct Job {
+        looks: std::sync::atomic::AtomicUsize,
+        stops: std::sync::Mutex<Vec<Value>>,
+    }
+
+    impl TaskInvoker for Job {
+        fn invoke(&self, _req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+            Box::pin(async { Ok(json!("waited inside")) })
+        }
+
+        fn submit(&self, _req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+            Box::pin(async {
+                Ok(Submission::Job {
+                    output: json!({"JobId": "j-1"}),
+                    job: json!("j-1"),
+                    polling: SyncPolling::every(std::time::Duration::from_millis(1)),
+                })
+            })
+        }
+
+        fn poll_job<'a>(
+            &'a self,
+            _req: &'a TaskRequest,
+            job: &'a Value,
+        ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+            Box::pin(async move {
+                let n = self.looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok((n >= 2).then(|| json!({"done": job})))
+            })
+        }
+
+        fn stop_job<'a>(&'a self, _req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+            Box::pin(async move {
+                if let Ok(mut s) = self.stops.lock() {
+                    s.push(job.clone());
+                }
+            })
+        }
+    }
+
+    fn job() -> Arc<Job> {
+        Arc::new(Job {
+            looks: Default::default(),
+            stops: Default::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_mocked_state_is_done_at_submission_and_a_served_one_starts_a_job() {
+        let mock = MockInvoker::new(MockConfig::from_json_str(CONFIG).expect("config"));
+        let router = TaskRouter::new().with_mock(mock).with_fallback(job());
+        let glue = "arn:aws:states:::glue:startJobRun.sync";
+        let mocked = router.submit(req("Mocked", glue, Some("T"))).await;
+        assert_eq!(mocked, Ok(Submission::Done(json!({"mocked": true}))));
+        let served = router.submit(req("Other", glue, Some("T"))).await;
+        assert!(
+            matches!(&served, Ok(Submission::Job { output, .. }) if output["JobId"] == "j-1"),
+            "{served:?}"
+        );
+        let looked = router
+            .poll_job(&req("Other", glue, None), &json!("j-1"))
+            .await;
+        assert_eq!(looked, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_followed_job_is_looked_at_until_it_ends_and_stopped_when_abandoned() {
+        let j = job();
+        let glue = "arn:aws:states:::glue:startJobRun.sync";
+        let polling = SyncPolling::every(std::time::Duration::from_millis(1));
+        let out = follow_job(j.clone(), req("S", glue, None), json!("j-1"), polling).await;
+        assert_eq!(out, Ok(json!({"done": "j-1"})));
+        assert!(j.stops.lock().map(|s| s.is_empty()).unwrap_or(false));
+
+        let slow = SyncPolling::every(std::time::Duration::from_secs(3600));
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            follow_job(j.clone(), req("S", glue, None), json!("j-2"), slow),
+        )
+        .await;
+        assert!(abandoned.is_err());
+        // The stop runs on the runtime after the drop.
+        for _ in 0..100 {
+            if j.stops.lock().map(|s| !s.is_empty()).unwrap_or(false) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            j.stops.lock().map(|s| s.clone()).unwrap_or_default(),
+            vec![json!("j-2")]
+        );
+    }
 }

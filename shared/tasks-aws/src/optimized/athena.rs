@@ -153,7 +153,10 @@ pub async fn run(
         stop_input: get,
         context: Value::Null,
     };
-    Ok(Started::Job { output, job })
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
 }
 
 /// What GetQueryExecution says about the `.sync` query.

@@ -128,7 +128,10 @@ pub async fn submit_job(
         stop_input: json!({"jobId": job_id, "reason": STOP_REASON}),
         context: Value::Null,
     };
-    Ok(Started::Job { output, job })
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
 }
 
 /// What DescribeJobs says about the `.sync` job.

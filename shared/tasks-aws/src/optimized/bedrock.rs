@@ -139,7 +139,10 @@ pub async fn create_model_customization_job(
         stop_input: get,
         context: Value::Null,
     };
-    Ok(Started::Job { output, job })
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
 }
 
 /// What GetModelCustomizationJob says about the `.sync` job.

@@ -159,7 +159,10 @@ pub async fn run_task(
         stop_input: stop_task,
         context: Value::Null,
     };
-    Ok(Started::Job { output, job })
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
 }
 
 /// What DescribeTasks says about the `.sync` task.

@@ -100,7 +100,10 @@ pub async fn start_job_run(
         stop_input: json!({"JobName": job_name, "JobRunIds": [run_id]}),
         context: job_name,
     };
-    Ok(Started::Job { output, job })
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
 }
 
 /// What GetJobRun says about the `.sync` run.

@@ -114,7 +114,7 @@ pub enum Started {
         /// The start call's output, as the request-response pattern returns it.
         output: Value,
         /// The job to look at and to stop.
-        job: Job,
+        job: Box<Job>,
     },
 }
 
