@@ -37,7 +37,7 @@ fn echo(method: &str, target: &str, headers: &[(String, String)], body: &[u8]) -
 /// A small HTTP/1.1 server on 127.0.0.1: `/token` is an OAuth token endpoint (client `cid` /
 /// `cs`), a path with `fail` answers 404, one with `forbidden` 403, anything else echoes the
 /// request as JSON.
-fn start_http_server() -> String {
+pub(crate) fn start_http_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("binding the test server");
     let port = listener.local_addr().expect("address").port();
     std::thread::spawn(move || {
@@ -96,13 +96,13 @@ fn start_http_server() -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, v: &Value) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, serde_json::to_string_pretty(v).expect("json")).expect("write");
     p
 }
 
-fn connections(url: &str) -> Value {
+pub(crate) fn connections(url: &str) -> Value {
     json!({
         format!("arn:aws:events:us-east-1:{ACCOUNT}:connection/key/1"): {
             "AuthorizationType": "API_KEY",
@@ -125,7 +125,7 @@ fn conn(name: &str) -> Value {
 
 /// A machine that calls the test server with http:invoke (three connections, a caught 404)
 /// and apigateway:invoke (IAM_ROLE, a caught 403).
-fn web_machine(url: &str) -> Value {
+pub(crate) fn web_machine(url: &str) -> Value {
     let http = |name: &str, path: &str, connection: &str, extra: Value, next: Value| {
         let mut params = json!({"ApiEndpoint": format!("{url}{path}"), "Method": "GET",
             "Authentication": conn(connection)});
@@ -176,7 +176,7 @@ fn web_machine(url: &str) -> Value {
     }})
 }
 
-fn check_web_output(out: &Value) {
+pub(crate) fn check_web_output(out: &Value) {
     let key = &out["key"];
     assert_eq!(key["status"], 200, "{out}");
     assert_eq!(key["text"], "OK");
@@ -194,11 +194,8 @@ fn check_web_output(out: &Value) {
     assert_eq!(out["basic"]["auth"], "Basic dTpw");
     assert_eq!(out["oauth"]["auth"], "Bearer tok-1");
     assert_eq!(out["failed"]["Error"], "States.Http.StatusCode.404");
-    let cause: Value =
-        serde_json::from_str(out["failed"]["Cause"].as_str().expect("cause")).expect("json");
-    assert_eq!(cause["StatusCode"], 404);
-    assert_eq!(cause["StatusText"], "Not Found");
-    assert_eq!(cause["ResponseBody"], json!({"message": "nope"}));
+    // AWS's cause is the status text alone, without the response body.
+    assert_eq!(out["failed"]["Cause"], "Not Found");
     let api = &out["api"];
     assert_eq!(api["status"], 200);
     assert_eq!(api["got"]["path"], "/prod/items/1");
@@ -408,6 +405,56 @@ fn start_execution_in_every_pattern_through_serve() {
     assert!(input["AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"]
         .as_str()
         .is_some_and(|p| p.contains(":execution:Parent:")));
+    let parent_run = serve.ok("ListExecutions", json!({"stateMachineArn": parent}))["executions"]
+        [0]["executionArn"]
+        .as_str()
+        .expect("parent execution")
+        .to_string();
+    let events = serve.ok(
+        "GetExecutionHistory",
+        json!({"executionArn": parent_run, "maxResults": 1000}),
+    )["events"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    check_sync_events(&events);
+}
+
+/// AWS's events for `.sync` tasks (LocalStack's AWS-recorded `test_start_execution_sync`):
+/// TaskScheduled, TaskStarted, TaskSubmitted with StartExecution's output, then TaskSucceeded
+/// (or TaskFailed) with the child's description; one TaskSubmitted per `.sync` state.
+fn check_sync_events(events: &[Value]) {
+    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    let sync: Vec<&str> = types
+        .iter()
+        .copied()
+        .skip_while(|t| *t != "TaskScheduled")
+        .skip(1)
+        .skip_while(|t| *t != "TaskScheduled")
+        .take(4)
+        .collect();
+    assert_eq!(
+        sync,
+        [
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded"
+        ],
+        "{types:?}"
+    );
+    let submitted: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "TaskSubmitted")
+        .collect();
+    assert_eq!(submitted.len(), 3, "{types:?}");
+    let details = &submitted[0]["taskSubmittedEventDetails"];
+    assert_eq!(details["resource"], "startExecution.sync");
+    assert_eq!(details["resourceType"], "states");
+    let output: Value =
+        serde_json::from_str(details["output"].as_str().expect("output")).expect("json");
+    assert!(output["ExecutionArn"].as_str().is_some(), "{output}");
+    assert_eq!(output["SdkHttpMetadata"]["HttpStatusCode"], 200, "{output}");
 }
 
 #[test]
@@ -416,11 +463,24 @@ fn start_execution_through_run_against_serve() {
     let (child, failing) = child_machines(&serve);
     let dir = temp_dir("integrations-run-states-def");
     let def = write(&dir, "parent.asl.json", &states_machine(&child, &failing));
+    let history = dir.join("history.jsonl");
     let o = run_cli(
-        &["run", def.to_str().expect("path"), "--quiet"],
+        &[
+            "run",
+            def.to_str().expect("path"),
+            "--quiet",
+            "--history",
+            history.to_str().expect("path"),
+        ],
         &[("AWS_ENDPOINT_URL_SFN", &serve.endpoint())],
     );
     check_states_output(&stdout_json(&o), &child);
+    let events: Vec<Value> = std::fs::read_to_string(&history)
+        .expect("history")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event"))
+        .collect();
+    check_sync_events(&events);
 }
 
 /// Setup and check calls against moto, outside the code under test.

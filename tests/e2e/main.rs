@@ -4,6 +4,7 @@
 //! infrastructure templates. Engine-only tests live in `shared/engine/tests`.
 
 mod api;
+mod assume_role;
 mod aws_api;
 mod aws_sdk;
 mod cli;

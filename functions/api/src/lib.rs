@@ -7,6 +7,7 @@ use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::{Service, ServiceConfig};
+use stepwise_ports::roles::RoleCheck;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_store_aws::api_driver::AwsDriver;
 use stepwise_store_aws::meter::Meter;
@@ -29,11 +30,25 @@ impl ApiService {
     /// The service over `aws`, making ARNs in `config`'s region and account; TestState runs
     /// Task states with `invoker` when one is given.
     pub fn new(aws: Aws, config: ServiceConfig, invoker: Option<Arc<dyn TaskInvoker>>) -> Self {
+        Self::with_role_check(aws, config, invoker, None)
+    }
+
+    /// [`Self::new`] that refuses, at CreateStateMachine/UpdateStateMachine, a `roleArn` that
+    /// `roles` says cannot be assumed (as Step Functions does; the invoker calls as that role).
+    pub fn with_role_check(
+        aws: Aws,
+        config: ServiceConfig,
+        invoker: Option<Arc<dyn TaskInvoker>>,
+        roles: Option<Arc<dyn RoleCheck>>,
+    ) -> Self {
         let store = Arc::new(AwsStore::new(aws, Arc::new(Meter::default())));
         let driver = Arc::new(AwsDriver::new(store.clone()));
         let mut service = Service::new(store, driver.clone(), config);
         if let Some(i) = invoker {
             service = service.with_invoker(i);
+        }
+        if let Some(r) = roles {
+            service = service.with_role_check(r);
         }
         ApiService {
             service: Arc::new(service),

@@ -2,16 +2,21 @@
 //! environment (`stepwise_store_aws::Names::from_env`); the service's region is `AWS_REGION`,
 //! its account the API's (`requestContext.accountId` of the first request) unless
 //! `STEPWISE_ACCOUNT_ID` says otherwise; `STEPWISE_MOCK_CONFIG` (the invoker's mock configuration
-//! file) lets StartExecution accept and check `stateMachineArn#TestCase`. TestState runs Lambda tasks with the account's Lambda and the other integrations where the SDK
-//! configuration says.
+//! file) lets StartExecution accept and check `stateMachineArn#TestCase`. TestState runs Lambda
+//! tasks with the account's Lambda and the other integrations where the SDK configuration says. A
+//! `roleArn` Stepwise cannot assume is refused at CreateStateMachine and UpdateStateMachine unless
+//! `STEPWISE_ASSUME_ROLE=0`.
 
 use aws_lambda_events::apigw::ApiGatewayProxyRequest;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::ServiceConfig;
+use stepwise_aws_api::{AwsCaller, AwsSettings};
+use stepwise_ports::roles::RoleCheck;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_runtime::tasks::{MockConfig, TaskRouter};
 use stepwise_store_aws::{Aws, Names};
+use stepwise_tasks_aws::roles::StsRoleCheck;
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 use tokio::sync::OnceCell;
 
@@ -41,9 +46,18 @@ async fn main() -> Result<(), Error> {
         Ok(path) => Some(Arc::new(MockConfig::from_file(&path)?)),
         Err(_) => None,
     };
+    // As Step Functions does: a roleArn that cannot be assumed is refused at creation (the
+    // invoker calls as it), unless STEPWISE_ASSUME_ROLE=0 says the functions' own role is used.
+    let roles: Option<Arc<dyn RoleCheck>> =
+        if std::env::var("STEPWISE_ASSUME_ROLE").map_or(true, |v| v != "0") {
+            let caller = AwsCaller::from_env(AwsSettings::default()).await;
+            Some(Arc::new(StsRoleCheck::new(caller)))
+        } else {
+            None
+        };
     let service: OnceCell<api::ApiService> = OnceCell::new();
-    let (service, aws, region, invoker, states_api, mock) =
-        (&service, &aws, &region, &invoker, &states_api, &mock);
+    let (service, aws, region, invoker, states_api, roles, mock) =
+        (&service, &aws, &region, &invoker, &states_api, &roles, &mock);
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             let s = service
@@ -57,7 +71,12 @@ async fn main() -> Result<(), Error> {
                         account,
                         mock: mock.clone(),
                     };
-                    let s = api::ApiService::new(aws.clone(), config, Some(invoker.clone()));
+                    let s = api::ApiService::with_role_check(
+                        aws.clone(),
+                        config,
+                        Some(invoker.clone()),
+                        roles.clone(),
+                    );
                     let as_api: Arc<dyn StatesApi> = s.service.clone();
                     states_api.bind(Arc::downgrade(&as_api));
                     s

@@ -16,8 +16,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_asl::model::Definition;
 use stepwise_engine::{deep, ExecutionInfo, Status};
+use stepwise_ports::BoxFuture;
 use stepwise_runtime::local::{run_execution, wall_clock_ms, RunOptions};
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
+use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
 /// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
@@ -133,6 +135,20 @@ struct RunArgs {
     /// of EventBridge.
     #[arg(long)]
     http_connections: Option<PathBuf>,
+    /// Make every AWS call as this IAM role (STS AssumeRole with the local credentials, the
+    /// session named after the execution), as Step Functions calls as a state machine's
+    /// `roleArn`; it is also the execution's `roleArn`. Also set by STEPWISE_ROLE_ARN.
+    #[arg(long, env = "STEPWISE_ROLE_ARN", value_name = "ROLE_ARN")]
+    assume_role: Option<String>,
+}
+
+/// The one role of a `stepwise run --assume-role`.
+struct OneRole(String);
+
+impl RoleLookup for OneRole {
+    fn role_of<'a>(&'a self, _execution_arn: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move { Some(self.0.clone()) })
+    }
 }
 
 /// The largest input StartExecution takes, in bytes.
@@ -321,7 +337,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
 
     // Every other integration: states:startExecution goes to the Step Functions endpoint the
     // SDK configuration names (AWS_ENDPOINT_URL_SFN, --aws-endpoint-url, or AWS).
-    let services = AwsServiceInvoker::new(ServiceSettings {
+    let mut services = AwsServiceInvoker::new(ServiceSettings {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
@@ -332,6 +348,11 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         .name
         .clone()
         .unwrap_or_else(|| machine_name(&args.file));
+    if let Some(role) = &args.assume_role {
+        let lookup = Arc::new(OneRole(role.clone()));
+        let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
+        services = services.with_roles(roles);
+    }
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     if let Some(path) = &args.mock_config {
         let config = MockConfig::from_file(path)?;
@@ -360,7 +381,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         name: exec_name,
         state_machine_arn: format!("arn:aws:states:us-east-1:123456789012:stateMachine:{sm_name}"),
         state_machine_name: sm_name,
-        role_arn: "arn:aws:iam::123456789012:role/stepwise".into(),
+        role_arn: args
+            .assume_role
+            .clone()
+            .unwrap_or_else(|| "arn:aws:iam::123456789012:role/stepwise".into()),
         start_time_ms: wall_clock_ms(),
         redrive_count: 0,
         seed,

@@ -13,10 +13,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_engine::deep;
+use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_ports::tasks::TaskInvoker;
+use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
 /// `stepwise serve`'s options.
@@ -56,6 +59,11 @@ pub struct ServeArgs {
     /// running one. Default (and 0): keep everything forever.
     #[arg(long, env = "STEPWISE_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
     retention_days: Option<u32>,
+    /// Make each execution's AWS calls as its state machine's `roleArn` (STS AssumeRole with
+    /// the local credentials, the session named after the execution), as Step Functions does.
+    /// Also set by STEPWISE_ASSUME_ROLE=1.
+    #[arg(long, env = "STEPWISE_ASSUME_ROLE")]
+    assume_role: bool,
 }
 
 /// How often `serve` looks for executions past their retention (besides once at start-up).
@@ -88,6 +96,22 @@ fn sweep_once(store: &SqliteStore, retention_ms: i64) -> usize {
             eprintln!("stepwise serve: the retention sweep failed: {e}");
             0
         }
+    }
+}
+
+/// Reads an execution's role from the store.
+struct StoredRoles(Arc<SqliteStore>);
+
+impl RoleLookup for StoredRoles {
+    fn role_of<'a>(&'a self, execution_arn: &'a str) -> BoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            self.0
+                .load(execution_arn)
+                .await
+                .ok()
+                .flatten()
+                .map(|e| e.state.info.role_arn)
+        })
     }
 }
 
@@ -194,7 +218,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     }
     // states:startExecution starts its child in this same service, bound once it exists.
     let states_api = LateStatesApi::new();
-    let services = AwsServiceInvoker::new(ServiceSettings {
+    let mut services = AwsServiceInvoker::new(ServiceSettings {
         region: None,
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
@@ -202,6 +226,11 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     })
     .await?
     .with_states_api(states_api.clone());
+    if args.assume_role {
+        let lookup = Arc::new(StoredRoles(store.clone()));
+        let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
+        services = services.with_roles(roles);
+    }
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     let mut config = ServiceConfig::default();
     if let Some(path) = &args.mock_config {

@@ -56,6 +56,7 @@ pub struct Service<S: ApiStore> {
     store: Arc<S>,
     driver: Arc<dyn Driver>,
     invoker: Option<Arc<dyn TaskInvoker>>,
+    roles: Option<Arc<dyn stepwise_ports::roles::RoleCheck>>,
     config: ServiceConfig,
 }
 
@@ -66,8 +67,16 @@ impl<S: ApiStore + 'static> Service<S> {
             store,
             driver,
             invoker: None,
+            roles: None,
             config,
         }
+    }
+
+    /// Refuses, at CreateStateMachine and UpdateStateMachine, a `roleArn` that `check` says
+    /// cannot be assumed (the serverless home, which calls as each execution's role).
+    pub fn with_role_check(mut self, check: Arc<dyn stepwise_ports::roles::RoleCheck>) -> Self {
+        self.roles = Some(check);
+        self
     }
 
     /// Lets TestState run Task states with this invoker.

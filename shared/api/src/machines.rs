@@ -191,6 +191,25 @@ impl<S: ApiStore + 'static> Service<S> {
         Ok((n, revision_id))
     }
 
+    /// Step Functions refuses a role it cannot assume (one that does not exist, or whose trust
+    /// policy does not let it): so does the serverless home, which calls as that role.
+    async fn check_assumable(&self, role: &str) -> ApiResult<()> {
+        let Some(roles) = &self.roles else {
+            return Ok(());
+        };
+        match roles.check(role).await {
+            Ok(()) => Ok(()),
+            Err(why) => {
+                eprintln!("roleArn {role} refused: {why}");
+                Err(ApiError::new(
+                    "AccessDeniedException",
+                    "Neither the global service principal states.amazonaws.com, nor the \
+                     regional one is authorized to assume the provided role.",
+                ))
+            }
+        }
+    }
+
     pub(crate) async fn create_state_machine(&self, r: Req) -> ApiResult<Value> {
         let name = r.str("name")?;
         let definition = r.str("definition")?;
@@ -205,6 +224,7 @@ impl<S: ApiStore + 'static> Service<S> {
             check_express(&definition)?;
         }
         check_version_description(&r)?;
+        self.check_assumable(&role).await?;
         let tags = crate::activities::tags_from(&r.opt_list("tags")?.unwrap_or_default())?;
         let logging = r
             .opt_obj("loggingConfiguration")?
@@ -298,6 +318,9 @@ impl<S: ApiStore + 'static> Service<S> {
         let mut b = self.sm(&arn).await?;
         if let (Some(d), "EXPRESS") = (&definition, b.kind.as_str()) {
             check_express(d)?;
+        }
+        if let Some(role) = role.as_ref().filter(|r| **r != b.role_arn) {
+            self.check_assumable(role).await?;
         }
         let now = wall_clock_ms();
         let changed_def = definition.as_ref().is_some_and(|d| *d != b.definition)

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod execution;
 pub mod resource;
+pub mod roles;
 pub mod states_api;
 pub mod tasks;
 

@@ -7,8 +7,10 @@
 //! router in `stepwise-runtime`, Lambda in `stepwise-tasks-aws`.
 
 use crate::BoxFuture;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 use stepwise_asl::resource::TaskResource;
 
 /// ASL error name used when a task cannot be served at all (no mock, no invoker for the
@@ -80,9 +82,67 @@ pub struct HttpExchange {
 /// A task's outcome and, for an HTTP Task, its exchange.
 pub type Traced = (Result<Value, TaskFailure>, Option<HttpExchange>);
 
+/// How a `.sync` job is polled: the first look after `first`, each next one after twice the
+/// previous wait, never more than `max` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncPolling {
+    /// The wait before the first look.
+    pub first: Duration,
+    /// The longest wait between two looks.
+    pub max: Duration,
+}
+
+impl Default for SyncPolling {
+    /// 1 s, then 2, 4, 8, 16, 30, 30, ... seconds.
+    fn default() -> Self {
+        Self {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(30),
+        }
+    }
+}
+
+impl SyncPolling {
+    /// A fixed interval (tests use a few milliseconds).
+    pub fn every(interval: Duration) -> Self {
+        Self {
+            first: interval,
+            max: interval,
+        }
+    }
+
+    /// The wait after `previous`.
+    pub fn next(&self, previous: Duration) -> Duration {
+        previous
+            .saturating_mul(2)
+            .min(self.max)
+            .max(self.first.min(self.max))
+    }
+}
+
+/// What submitting a Task's call gave ([`TaskInvoker::submit`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submission {
+    /// The call was the whole task: its result.
+    Done(Value),
+    /// A `.sync` job started and is not waited for here: the start call's output (what AWS
+    /// records as `TaskSubmitted`), the job to look at with [`TaskInvoker::poll_job`] and to
+    /// stop with [`TaskInvoker::stop_job`] (JSON, so it can wait in a queue between looks), and
+    /// how often to look.
+    Job {
+        /// The start call's output.
+        output: Value,
+        /// What identifies the job to the invoker.
+        job: Value,
+        /// The back-off between looks.
+        polling: SyncPolling,
+    },
+}
+
 /// Something that performs a Task state's call.
 pub trait TaskInvoker: Send + Sync {
-    /// Performs the call and returns the task's result or its failure.
+    /// Performs the call and returns the task's result or its failure (a `.sync` job is
+    /// waited for inside the call).
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>>;
 
     /// Checks a mocked result of TestState against what the call would return (its API's output
@@ -103,6 +163,29 @@ pub trait TaskInvoker: Send + Sync {
     fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
         let _ = reveal_secrets;
         Box::pin(async move { (self.invoke(req).await, None) })
+    }
+
+    /// Makes the call without waiting for a `.sync` job it starts: the homes use it so that a
+    /// job of an hour holds no process for an hour (the serverless invoker polls through its
+    /// queue), and so that `TaskSubmitted` is recorded. The default is [`Self::invoke`].
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        Box::pin(async move { self.invoke(req).await.map(Submission::Done) })
+    }
+
+    /// One look at a job [`Self::submit`] started: `None` while it runs, its result when it
+    /// ended well, the task's failure when it ended badly.
+    fn poll_job<'a>(
+        &'a self,
+        _req: &'a TaskRequest,
+        _job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        Box::pin(async { Err(TaskFailure::runtime("this invoker starts no .sync jobs")) })
+    }
+
+    /// Stops a job whose task no longer waits for it (the execution stopped, timed out or
+    /// failed elsewhere), as Step Functions does.
+    fn stop_job<'a>(&'a self, _req: &'a TaskRequest, _job: &'a Value) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
     }
 
     /// Whether what [`Self::invoke`] returns for this callback task (`.waitForTaskToken`) is
@@ -134,6 +217,22 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
     fn answers_callback(&self, req: &TaskRequest) -> bool {
         (**self).answers_callback(req)
     }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        (**self).submit(req)
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        (**self).poll_job(req, job)
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        (**self).stop_job(req, job)
+    }
 }
 
 impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
@@ -143,5 +242,23 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
 
     fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
         (**self).invoke_traced(req, reveal_secrets)
+    fn answers_callback(&self, req: &TaskRequest) -> bool {
+        (**self).answers_callback(req)
+    }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        (**self).submit(req)
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        (**self).poll_job(req, job)
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        (**self).stop_job(req, job)
     }
 }

@@ -4,6 +4,7 @@
 //! command is carried out here and each outcome goes back into [`stepwise_engine::step`] as an
 //! event.
 
+use crate::tasks::follow_job;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use stepwise_asl::model::Definition;
 use stepwise_engine::{
     step, Command, Event, ExecutionInfo, ExecutionState, HistoryEvent, Status, WaitId,
 };
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -56,6 +57,8 @@ pub fn wall_clock_ms() -> i64 {
 enum Outcome {
     /// A task's result, and whether it was a callback task's hand-off.
     Task(WaitId, Result<Value, TaskFailure>, bool),
+    /// A `.sync` job started (its start call's output); the task goes on.
+    Submitted(WaitId, Value),
 }
 
 /// Runs an execution from its start to its end and returns its final state.
@@ -114,7 +117,11 @@ pub async fn run_execution(
                         running.insert(
                             task,
                             tokio::spawn(async move {
-                                let r = inv.invoke(req).await;
+                                let r = perform(inv, req, |output| {
+                                    let _ = tx.send(Outcome::Submitted(task, output));
+                                    std::future::ready(())
+                                })
+                                .await;
                                 let _ = tx.send(Outcome::Task(task, r, callback));
                             }),
                         );
@@ -141,9 +148,8 @@ pub async fn run_execution(
         }
         // What happens next: a task outcome, or the earliest timer.
         let next_timer = timers.iter().next().copied();
-        if let Ok(Outcome::Task(id, r, callback)) = rx.try_recv() {
-            running.remove(&id);
-            event = Some((now(offset_ms), task_event(id, r, callback)));
+        if let Ok(outcome) = rx.try_recv() {
+            event = Some((now(offset_ms), outcome_event(outcome, &mut running)));
             continue;
         }
         match next_timer {
@@ -158,9 +164,8 @@ pub async fn run_execution(
                         tokio::time::sleep(Duration::from_millis((at - current).min(1000) as u64));
                     tokio::select! {
                         msg = rx.recv() => {
-                            if let Some(Outcome::Task(id, r, callback)) = msg {
-                                running.remove(&id);
-                                event = Some((now(offset_ms), task_event(id, r, callback)));
+                            if let Some(outcome) = msg {
+                                event = Some((now(offset_ms), outcome_event(outcome, &mut running)));
                             }
                             continue;
                         }
@@ -177,9 +182,8 @@ pub async fn run_execution(
             }
             None if running.is_empty() => break, // nothing can move it on
             None => match rx.recv().await {
-                Some(Outcome::Task(id, r, callback)) => {
-                    running.remove(&id);
-                    event = Some((now(offset_ms), task_event(id, r, callback)));
+                Some(outcome) => {
+                    event = Some((now(offset_ms), outcome_event(outcome, &mut running)));
                 }
                 None => break,
             },
@@ -189,6 +193,40 @@ pub async fn run_execution(
         h.abort();
     }
     state
+}
+
+/// Performs a task's call: a `.sync` job is submitted (`submitted` gets the start call's
+/// output, AWS's `TaskSubmitted`) and then followed here until it ends.
+pub async fn perform<F: std::future::Future<Output = ()>>(
+    invoker: Arc<dyn TaskInvoker>,
+    req: TaskRequest,
+    submitted: impl FnOnce(Value) -> F,
+) -> Result<Value, TaskFailure> {
+    if !req.resource.is_sync() {
+        return invoker.invoke(req).await;
+    }
+    match invoker.submit(req.clone()).await? {
+        Submission::Done(v) => Ok(v),
+        Submission::Job {
+            output,
+            job,
+            polling,
+        } => {
+            submitted(output).await;
+            follow_job(invoker, req, job, polling).await
+        }
+    }
+}
+
+/// The event of an outcome; a finished task is no longer running.
+fn outcome_event(outcome: Outcome, running: &mut HashMap<WaitId, JoinHandle<()>>) -> Event {
+    match outcome {
+        Outcome::Task(id, r, callback) => {
+            running.remove(&id);
+            task_event(id, r, callback)
+        }
+        Outcome::Submitted(task, output) => Event::TaskSubmitted { task, output },
+    }
 }
 
 /// A callback task's invocation only hands its token out: it is submitted, and waits.

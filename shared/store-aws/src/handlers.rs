@@ -7,13 +7,15 @@ use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
 use crate::{Aws, AwsError};
+use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
-use stepwise_engine::{Command, Event};
+use stepwise_engine::{Command, Event, WaitId};
 use stepwise_ports::api::ActivityTask;
+use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::execution::{Dispatcher, Usage};
-use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_runtime::durable::advance;
 
 /// One SQS record: its message id and body.
@@ -123,7 +125,10 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
 }
 
 /// The invoker: runs Task calls and forwards due timers, sending outcomes to the transitions
-/// queue. Returns the ids of the messages to report as failed.
+/// queue. A `.sync` job is started and its `TaskSubmitted` sent; then a [`TaskMessage::Poll`]
+/// looks at it after each wait of its back-off (a delayed message), until it ends or its task
+/// no longer waits for it (then the job is stopped): no invocation waits for a job. Returns the
+/// ids of the messages to report as failed.
 pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records {
@@ -143,6 +148,50 @@ pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]
     failed
 }
 
+fn request(
+    execution: &str,
+    state_machine_name: String,
+    test_case: Option<String>,
+    command: Command,
+    redrive_count: u32,
+) -> Option<(WaitId, TaskRequest)> {
+    let Command::InvokeTask {
+        task,
+        state_name,
+        resource,
+        parameters,
+        task_token,
+        ..
+    } = command
+    else {
+        return None;
+    };
+    Some((
+        task,
+        TaskRequest {
+            execution_arn: execution.to_string(),
+            state_machine_name,
+            state_name,
+            resource,
+            parameters,
+            test_case,
+            task_token,
+            redrive_count,
+        },
+    ))
+}
+
+fn outcome_event(task: WaitId, outcome: Result<Value, TaskFailure>) -> Event {
+    match outcome {
+        Ok(output) => Event::TaskSucceeded { task, output },
+        Err(f) => Event::TaskFailed {
+            task,
+            error: f.error,
+            cause: f.cause,
+        },
+    }
+}
+
 async fn handle_task(
     deps: &Deps,
     invoker: &dyn TaskInvoker,
@@ -154,6 +203,60 @@ async fn handle_task(
         TaskMessage::Timer {
             execution, timer, ..
         } => (execution, Event::TimerFired { timer }),
+        TaskMessage::Poll {
+            execution,
+            state_machine_name,
+            test_case,
+            command,
+            job,
+            polling,
+            wait_ms,
+        } => {
+            // A mocked state is answered at submission: a polled job takes no mock, and its
+            // redrive count matters to mocks only.
+            let Some((task, req)) = request(
+                &execution,
+                state_machine_name.clone(),
+                test_case.clone(),
+                command.clone(),
+                0,
+            ) else {
+                return Ok(());
+            };
+            let waits = deps
+                .store
+                .load(&execution)
+                .await
+                .map_err(|e| AwsError::service("DynamoDB", "GetItem", e))?
+                .is_some_and(|e| e.state.awaits_task(task));
+            if !waits {
+                // Stopped, timed out, or the task ended otherwise: as Step Functions does, the
+                // job is stopped.
+                invoker.stop_job(&req, &job).await;
+                return Ok(());
+            }
+            local.record(|u| u.task_invocations += 1);
+            let outcome = match invoker.poll_job(&req, &job).await {
+                Ok(None) => {
+                    let wait = polling
+                        .next(std::time::Duration::from_millis(wait_ms))
+                        .as_millis() as u64;
+                    let again = TaskMessage::Poll {
+                        execution,
+                        state_machine_name,
+                        test_case,
+                        command,
+                        job,
+                        polling,
+                        wait_ms: wait,
+                    };
+                    return queues::send_task(&deps.aws, &deps.meter, &again, wait as i64).await;
+                }
+                Ok(Some(result)) => Ok(result),
+                Err(f) => Err(f),
+            };
+            (execution, outcome_event(task, outcome))
+        }
         TaskMessage::Invoke {
             execution,
             state_machine_name,
@@ -161,60 +264,98 @@ async fn handle_task(
             command,
             redrive_count,
         } => {
-            let Command::InvokeTask {
-                task,
-                state_name,
+            // An activity: queue the task for GetActivityTask; its worker answers through the
+            // API (SendTaskSuccess/Failure), nothing is invoked.
+            if let Command::InvokeTask {
                 resource,
                 parameters,
                 task_token,
                 ..
-            } = command
-            else {
+            } = &command
+            {
+                if resource.is_activity() {
+                    let task = ActivityTask {
+                        token: task_token.clone().unwrap_or_default(),
+                        input: stepwise_engine::deep::to_string(parameters).map_err(|e| {
+                            AwsError::Corrupt {
+                                key: execution.clone(),
+                                message: e.to_string(),
+                            }
+                        })?,
+                    };
+                    return deps
+                        .store
+                        .push_activity(resource.arn(), &task)
+                        .await
+                        .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
+                }
+            }
+            let Some((task, req)) = request(
+                &execution,
+                state_machine_name.clone(),
+                test_case.clone(),
+                command.clone(),
+                redrive_count,
+            ) else {
                 return Ok(());
             };
-            // An activity: queue the task for GetActivityTask; its worker answers through the
-            // API (SendTaskSuccess/Failure), nothing is invoked.
-            if resource.is_activity() {
-                let task = ActivityTask {
-                    token: task_token.unwrap_or_default(),
-                    input: stepwise_engine::deep::to_string(&parameters).map_err(|e| {
-                        AwsError::Corrupt {
-                            key: execution.clone(),
-                            message: e.to_string(),
-                        }
-                    })?,
+            let waits_for_token = req.resource.waits_for_task_token();
+            if req.resource.is_sync() {
+                // A `.sync` job: started here, then looked at through the tasks queue.
+                let submitted = invoker.submit(req).await;
+                local.record(|u| u.task_invocations += 1);
+                match submitted {
+                    Ok(Submission::Job {
+                        output,
+                        job,
+                        polling,
+                    }) => {
+                        let first = polling.first.as_millis() as u64;
+                        let poll = TaskMessage::Poll {
+                            execution: execution.clone(),
+                            state_machine_name,
+                            test_case,
+                            command,
+                            job,
+                            polling,
+                            wait_ms: first,
+                        };
+                        send_event(
+                            deps,
+                            &local,
+                            started,
+                            execution,
+                            Event::TaskSubmitted { task, output },
+                        )
+                        .await?;
+                        return queues::send_task(&deps.aws, &deps.meter, &poll, first as i64)
+                            .await;
+                    }
+                    Ok(Submission::Done(output)) => (execution, outcome_event(task, Ok(output))),
+                    Err(f) => (execution, outcome_event(task, Err(f))),
+                }
+            } else {
+                let outcome = invoker.invoke(req).await;
+                local.record(|u| u.task_invocations += 1);
+                let event = match outcome {
+                    Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
+                    other => outcome_event(task, other),
                 };
-                return deps
-                    .store
-                    .push_activity(resource.arn(), &task)
-                    .await
-                    .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
+                (execution, event)
             }
-            let waits_for_token = resource.waits_for_task_token();
-            let req = TaskRequest {
-                execution_arn: execution.clone(),
-                state_machine_name,
-                state_name,
-                resource,
-                parameters,
-                test_case,
-                task_token,
-                redrive_count,
-            };
-            let outcome = invoker.invoke(req).await;
-            local.record(|u| u.task_invocations += 1);
-            let event = match outcome {
-                Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
-                Ok(output) => Event::TaskSucceeded { task, output },
-                Err(f) => Event::TaskFailed {
-                    task,
-                    error: f.error,
-                    cause: f.cause,
-                },
-            };
-            (execution, event)
         }
     };
+    send_event(deps, &local, started, execution, event).await
+}
+
+/// Sends an event to the transitions queue with the usage spent on it here.
+async fn send_event(
+    deps: &Deps,
+    local: &Meter,
+    started: Instant,
+    execution: String,
+    event: Event,
+) -> Result<(), AwsError> {
     let mut usage = deps.lambda_usage(started);
     usage.add(&local.take());
     // The send below is counted in the usage it carries.

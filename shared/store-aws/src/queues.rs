@@ -44,6 +44,26 @@ pub enum TaskMessage {
         #[serde(default)]
         redrive_count: u32,
     },
+    /// Look at a `.sync` job the invoker started (`TaskInvoker::submit`): its outcome to the
+    /// transitions queue when it ended, else this message again after the next wait of the
+    /// back-off; the job is stopped instead when its task no longer waits for it. No Lambda
+    /// waits for the job in between.
+    Poll {
+        /// The execution ARN.
+        execution: String,
+        /// Its state machine's name.
+        state_machine_name: String,
+        /// The mock test case, if any.
+        test_case: Option<String>,
+        /// The engine's [`Command::InvokeTask`] that started the job.
+        command: Command,
+        /// The job, as the invoker described it.
+        job: serde_json::Value,
+        /// The back-off.
+        polling: stepwise_ports::tasks::SyncPolling,
+        /// The wait before this look, in milliseconds (the next one doubles it).
+        wait_ms: u64,
+    },
     /// A timer due now: forward [`Event::TimerFired`] to the transitions queue.
     Timer {
         /// The execution ARN.

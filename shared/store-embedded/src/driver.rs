@@ -222,7 +222,18 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
         let token = task_token.clone();
         let key = (arn.clone(), task);
         let handle = tokio::spawn(async move {
-            let r = me.invoker.invoke(req).await;
+            // A `.sync` job: its start is recorded (TaskSubmitted), then it is followed here.
+            let invoker = me.invoker.clone();
+            let r = stepwise_runtime::local::perform(invoker, req, |output| {
+                let me = me.clone();
+                let arn = arn.clone();
+                async move {
+                    let _ = me
+                        .apply_inner(&arn, Event::TaskSubmitted { task, output })
+                        .await;
+                }
+            })
+            .await;
             let failed = r.is_err();
             let event = match r {
                 Ok(output) if callback => Event::TaskSubmitted { task, output },

@@ -10,7 +10,8 @@
 //!
 //! The result is `{"Headers": {name: [values]}, "ResponseBody", "StatusCode", "StatusText"}`,
 //! `ResponseBody` parsed when the response is JSON. A status outside 2xx fails the task with
-//! `States.Http.StatusCode.<code>` and that same object as JSON text for the cause; no response
+//! `States.Http.StatusCode.<code>` and the status text (`Not Found`) for the cause, as AWS
+//! reports it (the response body is not kept); no response
 //! at all fails with `States.Http.Socket`. Bad parameters fail with `States.Runtime`.
 //!
 //! Beyond AWS: the endpoint may be `http://` (AWS requires HTTPS), so tests and local services
@@ -410,9 +411,11 @@ fn outcome(response: &HttpResponse) -> Result<Value, TaskFailure> {
     if (200..300).contains(&response.status) {
         Ok(out)
     } else {
+        // AWS keeps only the status text as the cause: the response body is not in the
+        // failure (observed on AWS: `States.Http.StatusCode.400` with cause `Bad Request`).
         Err(TaskFailure::new(
             format!("{STATUS_CODE_PREFIX}{}", response.status),
-            serde_json::to_string(&out).unwrap_or_default(),
+            response.status_text.clone(),
         ))
     }
 }

@@ -131,6 +131,84 @@ impl AssumedRoles {
     }
 }
 
+/// Checks a `roleArn` as Step Functions does before it accepts a state machine: the role must
+/// be assumable by the caller that will act as it (STS AssumeRole with this caller's
+/// credentials), and must exist (IAM GetRole, asked as the role itself: a `NoSuchEntity` answer
+/// refuses it; no permission to ask leaves the decision to AssumeRole, which AWS refuses for a
+/// role that does not exist).
+pub struct StsRoleCheck {
+    caller: AwsCaller,
+}
+
+impl StsRoleCheck {
+    /// Checks with `caller`'s credentials and endpoints (those the invoker assumes roles with).
+    pub fn new(caller: AwsCaller) -> Self {
+        StsRoleCheck { caller }
+    }
+
+    async fn check_role(&self, role_arn: &str) -> Result<(), String> {
+        let call = |service: &'static str, operation: &'static str, input: serde_json::Value| {
+            let caller = self.caller.clone();
+            async move {
+                caller
+                    .call(stepwise_aws_api::ApiCall {
+                        service,
+                        operation,
+                        input: &input,
+                        region: None,
+                    })
+                    .await
+            }
+        };
+        let assumed = call(
+            "sts",
+            "AssumeRole",
+            serde_json::json!({"RoleArn": role_arn, "RoleSessionName": "stepwise-role-check"}),
+        )
+        .await
+        .map_err(|e| format!("AssumeRole: {e}"))?;
+        let c = &assumed.output["Credentials"];
+        let text = |k: &str| c[k].as_str().map(str::to_string);
+        let (Some(key), Some(secret)) = (text("AccessKeyId"), text("SecretAccessKey")) else {
+            return Err("AssumeRole returned no credentials".into());
+        };
+        let credentials = aws_credential_types::Credentials::new(
+            key,
+            secret,
+            text("SessionToken"),
+            None,
+            "stepwise-role-check",
+        );
+        let as_role = self
+            .caller
+            .with_credentials(SharedCredentialsProvider::new(credentials));
+        let name = role_arn.rsplit('/').next().unwrap_or(role_arn);
+        let input = serde_json::json!({ "RoleName": name });
+        let got = as_role
+            .call(stepwise_aws_api::ApiCall {
+                service: "iam",
+                operation: "GetRole",
+                input: &input,
+                region: None,
+            })
+            .await;
+        match got {
+            Err(stepwise_aws_api::ApiCallError::Service { code, message, .. })
+                if code == "NoSuchEntity" =>
+            {
+                Err(format!("GetRole: {message}"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl stepwise_ports::roles::RoleCheck for StsRoleCheck {
+    fn check<'a>(&'a self, role_arn: &'a str) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(self.check_role(role_arn))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,13 +22,16 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::optimized::JobState;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use serde_json::Value;
 use stepwise_asl::resource::{ResourceKind, TaskResource};
 use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest, Traced};
+use stepwise_ports::tasks::{
+    Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
+};
 use stepwise_ports::BoxFuture;
 
 use crate::connections::{Connections, ConnectionsFileError};
@@ -110,11 +113,94 @@ impl AwsServiceInvoker {
         &self.caller
     }
 
-    async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
-        let role = match &self.roles {
+    /// The execution's role's callers, when calls are made as the role.
+    async fn role(&self, req: &TaskRequest) -> Option<crate::roles::RoleCallers> {
+        match &self.roles {
             Some(roles) => roles.callers(&self.caller, &req.execution_arn).await,
             None => None,
-        };
+        }
+    }
+
+    /// A `.sync` job this invoker follows from outside ([`TaskInvoker::submit`]): a child
+    /// execution, or an optimized integration's job.
+    fn job_kind(req: &TaskRequest) -> Option<JobKind> {
+        if !req.resource.is_sync() {
+            return None;
+        }
+        match req.resource.kind() {
+            ResourceKind::Optimized { service, action }
+                if service == "states" && action == "startExecution" =>
+            {
+                Some(JobKind::Child)
+            }
+            ResourceKind::Optimized { .. } if crate::optimized::serves(&req.resource) => {
+                Some(JobKind::Optimized)
+            }
+            _ => None,
+        }
+    }
+
+    async fn submit_job(&self, req: TaskRequest) -> Result<Submission, TaskFailure> {
+        match Self::job_kind(&req) {
+            Some(JobKind::Child) => crate::states::submit(self.states.as_ref(), &req).await,
+            Some(JobKind::Optimized) => {
+                let role = self.role(&req).await;
+                let caller = role.as_ref().map_or(&self.caller, |r| &r.caller);
+                match crate::optimized::start(caller, &req).await? {
+                    crate::optimized::Started::Done(v) => Ok(Submission::Done(v)),
+                    crate::optimized::Started::Job { output, job } => Ok(Submission::Job {
+                        output,
+                        job: serde_json::to_value(job)
+                            .map_err(|e| TaskFailure::runtime(e.to_string()))?,
+                        polling: SyncPolling::default(),
+                    }),
+                }
+            }
+            None => self.run(req).await.map(Submission::Done),
+        }
+    }
+
+    async fn poll(&self, req: &TaskRequest, job: &Value) -> Result<Option<Value>, TaskFailure> {
+        match Self::job_kind(req) {
+            Some(JobKind::Child) => crate::states::look(self.states.as_ref(), job).await,
+            Some(JobKind::Optimized) => {
+                let job: crate::optimized::Job = serde_json::from_value(job.clone())
+                    .map_err(|e| TaskFailure::runtime(format!("unreadable .sync job: {e}")))?;
+                let role = self.role(req).await;
+                let caller = role.as_ref().map_or(&self.caller, |r| &r.caller);
+                match crate::optimized::look(caller, req, &job).await? {
+                    JobState::Running => Ok(None),
+                    JobState::Succeeded(v) => Ok(Some(v)),
+                    JobState::Failed(description) => Err(TaskFailure::new(
+                        crate::optimized::sync::TASK_FAILED,
+                        description.to_string(),
+                    )),
+                }
+            }
+            None => Err(TaskFailure::runtime(format!(
+                "{} starts no .sync job",
+                req.resource
+            ))),
+        }
+    }
+
+    async fn stop(&self, req: &TaskRequest, job: &Value) {
+        match Self::job_kind(req) {
+            Some(JobKind::Child) => crate::states::stop(self.states.as_ref(), job).await,
+            Some(JobKind::Optimized) => {
+                let Ok(job) = serde_json::from_value::<crate::optimized::Job>(job.clone()) else {
+                    return;
+                };
+                let role = self.role(req).await;
+                let caller = role.as_ref().map_or(&self.caller, |r| &r.caller);
+                crate::optimized::stop(caller, &job).await;
+            }
+            None => {}
+        }
+    }
+
+    async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
+        let role = self.role(&req).await;
         let (caller, aws) = match &role {
             Some(r) => (&r.caller, &r.endpoints),
             None => (&self.caller, &self.aws),
@@ -180,6 +266,14 @@ pub fn unserved(req: &TaskRequest) -> TaskFailure {
     ))
 }
 
+/// The `.sync` jobs [`AwsServiceInvoker`] follows from outside.
+enum JobKind {
+    /// `states:startExecution.sync(:2)`: a child execution.
+    Child,
+    /// An optimized integration's job (ECS task, Batch job, Glue run, Athena query, ...).
+    Optimized,
+}
+
 impl TaskInvoker for AwsServiceInvoker {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(self.run(req))
@@ -206,5 +300,21 @@ impl TaskInvoker for AwsServiceInvoker {
             let aws = role.as_ref().map_or(&self.aws, |r| &r.endpoints);
             crate::http_invoke::invoke_traced(&req, &self.connections, aws, reveal_secrets).await
         })
+    }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        Box::pin(self.submit_job(req))
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        Box::pin(self.poll(req, job))
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        Box::pin(self.stop(req, job))
     }
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 use stepwise_asl::resource::IntegrationPattern;
 use stepwise_ports::states_api::{ApiCallError, ApiReply, StatesApi};
-use stepwise_ports::tasks::{TaskFailure, TaskRequest};
+use stepwise_ports::tasks::{Submission, SyncPolling, TaskFailure, TaskRequest};
 use stepwise_ports::BoxFuture;
 
 use crate::wire::{sdk_metadata, AwsEndpoints, JsonCall, JsonCallError};
@@ -172,58 +172,92 @@ impl Drop for StopGuard {
     }
 }
 
-/// Runs one `states:startExecution` task against `api`.
-pub async fn start_execution(
-    api: Arc<dyn StatesApi>,
-    req: &TaskRequest,
-) -> Result<Value, TaskFailure> {
+/// How often a child is looked at: 50 ms doubling to 2 s (in process it is cheap; the
+/// serverless invoker's queue rounds the waits up to whole seconds).
+pub const CHILD_POLLING: SyncPolling = SyncPolling {
+    first: Duration::from_millis(50),
+    max: Duration::from_secs(2),
+};
+
+/// Starts the child: the request-response (and `.waitForTaskToken`) result, or for `.sync` and
+/// `.sync:2` the job to look at with [`look`] (`{"ExecutionArn", "V2"}`).
+pub async fn submit(api: &dyn StatesApi, req: &TaskRequest) -> Result<Submission, TaskFailure> {
     let body = start_request(&req.parameters)?;
     let reply = api
         .call("StartExecution", body)
         .await
         .map_err(api_failure)?;
-    let arn = reply
-        .body
-        .get("executionArn")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let output = request_response_output(&reply);
     if !req.resource.is_sync() {
-        return Ok(request_response_output(&reply));
+        return Ok(Submission::Done(output));
     }
+    let arn = reply.body.get("executionArn").cloned().unwrap_or_default();
     let v2 = req.resource.pattern() == IntegrationPattern::Sync2;
+    Ok(Submission::Job {
+        output,
+        job: json!({"ExecutionArn": arn, "V2": v2}),
+        polling: CHILD_POLLING,
+    })
+}
+
+/// One look at a `.sync` child: `None` while it runs, DescribeExecution's answer as the task's
+/// result when it succeeded, `States.TaskFailed` when it failed, timed out or was aborted.
+pub async fn look(api: &dyn StatesApi, job: &Value) -> Result<Option<Value>, TaskFailure> {
+    let arn = job.get("ExecutionArn").cloned().unwrap_or_default();
+    let v2 = job.get("V2").and_then(Value::as_bool).unwrap_or(false);
+    let d = api
+        .call("DescribeExecution", json!({ "executionArn": arn }))
+        .await
+        .map_err(api_failure)?;
+    let status = d
+        .body
+        .get("status")
+        .and_then(Value::as_str)
+        .unwrap_or("RUNNING");
+    match status {
+        "RUNNING" | "PENDING_REDRIVE" => Ok(None),
+        "SUCCEEDED" => Ok(Some(Value::Object(sync_output(&d.body, v2)))),
+        _ => {
+            let out = sync_output(&d.body, v2);
+            Err(TaskFailure::new(
+                TASK_FAILED,
+                serde_json::to_string(&out).unwrap_or_default(),
+            ))
+        }
+    }
+}
+
+/// Stops a child whose parent's task no longer waits for it.
+pub async fn stop(api: &dyn StatesApi, job: &Value) {
+    let arn = job.get("ExecutionArn").cloned().unwrap_or_default();
+    let body = json!({"executionArn": arn, "cause": "The parent execution's task was cancelled."});
+    let _ = api.call("StopExecution", body).await;
+}
+
+/// Runs one `states:startExecution` task against `api`, waiting here for a `.sync` child.
+pub async fn start_execution(
+    api: Arc<dyn StatesApi>,
+    req: &TaskRequest,
+) -> Result<Value, TaskFailure> {
+    let (job, polling) = match submit(api.as_ref(), req).await? {
+        Submission::Done(v) => return Ok(v),
+        Submission::Job { job, polling, .. } => (job, polling),
+    };
     let mut guard = StopGuard {
         api: api.clone(),
-        arn: Some(arn.clone()),
-    };
-    let mut pause = Duration::from_millis(50);
-    loop {
-        let d = api
-            .call("DescribeExecution", json!({ "executionArn": arn }))
-            .await
-            .map_err(api_failure)?;
-        let status = d
-            .body
-            .get("status")
+        arn: job
+            .get("ExecutionArn")
             .and_then(Value::as_str)
-            .unwrap_or("RUNNING");
-        match status {
-            "RUNNING" | "PENDING_REDRIVE" => {}
-            "SUCCEEDED" => {
-                guard.disarm();
-                return Ok(Value::Object(sync_output(&d.body, v2)));
-            }
-            _ => {
-                guard.disarm();
-                let out = sync_output(&d.body, v2);
-                return Err(TaskFailure::new(
-                    TASK_FAILED,
-                    serde_json::to_string(&out).unwrap_or_default(),
-                ));
-            }
+            .map(str::to_string),
+    };
+    let mut pause = polling.first;
+    loop {
+        if let Some(out) = look(api.as_ref(), &job).await? {
+            guard.disarm();
+            return Ok(out);
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
+        pause = polling.next(pause);
     }
 }
 

@@ -4,8 +4,7 @@
 //! `states:startExecution` starting a child in the same deployment (run to its end by the same
 //! queues), and `StepFunctions.StateMachineDoesNotExistException` caught by name.
 //! Every call is made as the execution's role, assumed through moto's STS: the queue exists
-//! only in the role's account. (`.sync` is not exercised here: the harness pumps the queues one after the other, while the
-//! invoker waits for the child inside its batch.)
+//! only in the role's account. (`.sync`, callbacks and the other services: `services.rs`.)
 
 use super::*;
 

@@ -11,6 +11,7 @@
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
 //! - [`resume`]: resume from any state and start at a state through the API Lambda;
 //! - [`retention`]: the TTL attributes and payload tags `RetentionDays` puts on closed executions.
+//! - [`integrations`], [`services`]: the service integrations through the invoker function.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -78,14 +79,16 @@ impl Dispatcher for KilledAfterCommit {
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
-    harness_with(mock, faults, None).await
+    harness_with(mock, faults, None, None).await
 }
 
-/// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`).
+/// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`) and an invoker
+/// that reads `http:invoke`'s connections from this file.
 async fn harness_with(
     mock: Option<&str>,
     faults: bool,
     retention_days: Option<u32>,
+    http_connections: Option<std::path::PathBuf>,
 ) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -167,7 +170,7 @@ async fn harness_with(
         ServiceSettings {
             region: Some("us-east-1".into()),
             endpoint_url: Some(emulators.moto_url.clone()),
-            http_connections: None,
+            http_connections,
             credentials: Some(aws_sdk_sqs::config::Credentials::new(
                 "test", "test", None, None, "tests",
             )),
@@ -644,3 +647,4 @@ mod integrations;
 mod resume;
 mod retention;
 mod runs;
+mod services;

@@ -112,7 +112,7 @@ async fn assert_expiry(h: &Harness, arn: &str, want: Option<i64>) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_closed_execution_expires_its_retention_after_its_close_and_a_resume_keeps_it() {
-    let Some(h) = harness_with(Some(MOCK), false, Some(7)).await else {
+    let Some(h) = harness_with(Some(MOCK), false, Some(7), None).await else {
         return;
     };
     let svc = h.api();
@@ -156,7 +156,7 @@ async fn assert_expiry_running(h: &Harness, arn: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_a_retention_nothing_carries_an_expiry() {
-    let Some(h) = harness_with(Some(MOCK), false, None).await else {
+    let Some(h) = harness_with(Some(MOCK), false, None, None).await else {
         return;
     };
     let svc = h.api();
@@ -173,7 +173,7 @@ async fn without_a_retention_nothing_carries_an_expiry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stamping_cut_short_is_finished_by_the_next_load() {
-    let Some(h) = harness_with(Some(MOCK), false, Some(3)).await else {
+    let Some(h) = harness_with(Some(MOCK), false, Some(3), None).await else {
         return;
     };
     let svc = h.api();

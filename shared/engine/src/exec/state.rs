@@ -240,4 +240,10 @@ impl ExecutionState {
     pub fn outstanding(&self) -> usize {
         self.waits.len()
     }
+
+    /// Whether the execution still waits for this task's outcome (a `.sync` job polled from
+    /// outside stops being polled, and its job is stopped, once it does not).
+    pub fn awaits_task(&self, task: WaitId) -> bool {
+        self.status == Status::Running && matches!(self.waits.get(&task), Some(Waiter::Task(_)))
+    }
 }

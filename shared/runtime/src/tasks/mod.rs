@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use stepwise_ports::resource::is_lambda_resource;
-use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest, Traced};
+use stepwise_ports::tasks::{
+    Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
+};
 use stepwise_ports::BoxFuture;
 
 pub use mock::{MockConfig, MockConfigError, MockInvoker, MockOutcome, MockStep, MockedResponse};
@@ -136,6 +138,80 @@ impl TaskInvoker for TaskRouter {
             }
         })
     }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        Box::pin(async move {
+            let mocked = self.mock.as_ref().is_some_and(|m| m.mocks(&req));
+            let lambda = self.lambda.is_some() && is_lambda_resource(&req.resource);
+            match &self.fallback {
+                // Only the service integrations start jobs to follow from outside.
+                Some(fallback) if !mocked && !lambda => fallback.submit(req).await,
+                _ => self.invoke(req).await.map(Submission::Done),
+            }
+        })
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        Box::pin(async move {
+            match &self.fallback {
+                Some(fallback) => fallback.poll_job(req, job).await,
+                None => Err(self.unserved(req)),
+            }
+        })
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            if let Some(fallback) = &self.fallback {
+                fallback.stop_job(req, job).await;
+            }
+        })
+    }
+}
+
+/// Stops a followed job when dropped while armed: the task was abandoned (the execution
+/// stopped, timed out or failed elsewhere) before the job ended.
+struct StopJobOnDrop {
+    armed: Option<(Arc<dyn TaskInvoker>, TaskRequest, Value)>,
+}
+
+impl Drop for StopJobOnDrop {
+    fn drop(&mut self) {
+        let Some((invoker, req, job)) = self.armed.take() else {
+            return;
+        };
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { invoker.stop_job(&req, &job).await });
+        }
+    }
+}
+
+/// Follows a `.sync` job that [`TaskInvoker::submit`] started, in this process, until it ends:
+/// a look after each wait of `polling`. If this future is dropped first, the job is stopped.
+pub async fn follow_job(
+    invoker: Arc<dyn TaskInvoker>,
+    req: TaskRequest,
+    job: Value,
+    polling: SyncPolling,
+) -> Result<Value, TaskFailure> {
+    let mut guard = StopJobOnDrop {
+        armed: Some((invoker.clone(), req.clone(), job.clone())),
+    };
+    let mut wait = polling.first;
+    let outcome = loop {
+        tokio::time::sleep(wait).await;
+        match invoker.poll_job(&req, &job).await {
+            Ok(None) => wait = polling.next(wait),
+            Ok(Some(result)) => break Ok(result),
+            Err(failure) => break Err(failure),
+        }
+    };
+    guard.armed = None;
+    outcome
 }
 
 #[cfg(test)]
@@ -202,5 +278,100 @@ mod tests {
             .expect_err("must fail");
         assert!(err.cause.contains("events:putEvents"), "{}", err.cause);
         assert!(err.cause.contains("test case 'T'"), "{}", err.cause);
+    }
+
+    /// A job that runs for `looks` looks, then succeeds; records stops.
+    struct Job {
+        looks: std::sync::atomic::AtomicUsize,
+        stops: std::sync::Mutex<Vec<Value>>,
+    }
+
+    impl TaskInvoker for Job {
+        fn invoke(&self, _req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+            Box::pin(async { Ok(json!("waited inside")) })
+        }
+
+        fn submit(&self, _req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+            Box::pin(async {
+                Ok(Submission::Job {
+                    output: json!({"JobId": "j-1"}),
+                    job: json!("j-1"),
+                    polling: SyncPolling::every(std::time::Duration::from_millis(1)),
+                })
+            })
+        }
+
+        fn poll_job<'a>(
+            &'a self,
+            _req: &'a TaskRequest,
+            job: &'a Value,
+        ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+            Box::pin(async move {
+                let n = self.looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok((n >= 2).then(|| json!({"done": job})))
+            })
+        }
+
+        fn stop_job<'a>(&'a self, _req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+            Box::pin(async move {
+                if let Ok(mut s) = self.stops.lock() {
+                    s.push(job.clone());
+                }
+            })
+        }
+    }
+
+    fn job() -> Arc<Job> {
+        Arc::new(Job {
+            looks: Default::default(),
+            stops: Default::default(),
+        })
+    }
+
+    #[tokio::test]
+    async fn a_mocked_state_is_done_at_submission_and_a_served_one_starts_a_job() {
+        let mock = MockInvoker::new(MockConfig::from_json_str(CONFIG).expect("config"));
+        let router = TaskRouter::new().with_mock(mock).with_fallback(job());
+        let glue = "arn:aws:states:::glue:startJobRun.sync";
+        let mocked = router.submit(req("Mocked", glue, Some("T"))).await;
+        assert_eq!(mocked, Ok(Submission::Done(json!({"mocked": true}))));
+        let served = router.submit(req("Other", glue, Some("T"))).await;
+        assert!(
+            matches!(&served, Ok(Submission::Job { output, .. }) if output["JobId"] == "j-1"),
+            "{served:?}"
+        );
+        let looked = router
+            .poll_job(&req("Other", glue, None), &json!("j-1"))
+            .await;
+        assert_eq!(looked, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn a_followed_job_is_looked_at_until_it_ends_and_stopped_when_abandoned() {
+        let j = job();
+        let glue = "arn:aws:states:::glue:startJobRun.sync";
+        let polling = SyncPolling::every(std::time::Duration::from_millis(1));
+        let out = follow_job(j.clone(), req("S", glue, None), json!("j-1"), polling).await;
+        assert_eq!(out, Ok(json!({"done": "j-1"})));
+        assert!(j.stops.lock().map(|s| s.is_empty()).unwrap_or(false));
+
+        let slow = SyncPolling::every(std::time::Duration::from_secs(3600));
+        let abandoned = tokio::time::timeout(
+            std::time::Duration::from_millis(10),
+            follow_job(j.clone(), req("S", glue, None), json!("j-2"), slow),
+        )
+        .await;
+        assert!(abandoned.is_err());
+        // The stop runs on the runtime after the drop.
+        for _ in 0..100 {
+            if j.stops.lock().map(|s| !s.is_empty()).unwrap_or(false) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            j.stops.lock().map(|s| s.clone()).unwrap_or_default(),
+            vec![json!("j-2")]
+        );
     }
 }

@@ -7,9 +7,10 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
-use super::sync::{self, JobState, SyncPolling};
+use super::sync::{Job, JobState};
+use super::Started;
 
 /// How Athena errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -126,43 +127,41 @@ pub async fn run(
     b: &dyn Backend,
     op: AthenaOp,
     req: &TaskRequest,
-    sync: Option<&SyncPolling>,
-) -> Result<Value, TaskFailure> {
+    sync: bool,
+) -> Result<Started, TaskFailure> {
     let input = input(op, req)?;
     let reply = b
         .call("athena", op.operation(), input)
         .await
         .map_err(|f| NAMES.failure(f))?;
-    let Some(polling) = sync else {
-        let output = sort_keys(params::millis_timestamps(reply.output.clone(), TIMESTAMPS));
-        return Ok(with_metadata(output, &reply));
-    };
+    let output = sort_keys(params::millis_timestamps(reply.output.clone(), TIMESTAMPS));
+    let output = with_metadata(output, &reply);
+    if !sync {
+        return Ok(Started::Done(output));
+    }
     let id = reply
         .output
         .get("QueryExecutionId")
         .cloned()
         .unwrap_or(Value::Null);
     let get = json!({ "QueryExecutionId": id });
-    sync::until_done(
-        polling,
-        b,
-        StopCall {
-            service: "athena",
-            operation: "StopQueryExecution",
-            input: get.clone(),
-        },
-        || {
-            let get = get.clone();
-            async move {
-                let reply = b
-                    .call("athena", "GetQueryExecution", get)
-                    .await
-                    .map_err(|f| NAMES.failure(f))?;
-                Ok(query_state(&reply.output))
-            }
-        },
-    )
-    .await
+    let job = Job {
+        service: "athena".into(),
+        describe: "GetQueryExecution".into(),
+        describe_input: get.clone(),
+        stop: "StopQueryExecution".into(),
+        stop_input: get,
+        context: Value::Null,
+    };
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
+}
+
+/// What GetQueryExecution says about the `.sync` query.
+pub fn look(described: &Value, _job: &Job) -> Result<JobState, TaskFailure> {
+    Ok(query_state(described))
 }
 
 #[cfg(test)]

@@ -64,16 +64,16 @@ pub trait Backend: Send + Sync {
     /// Makes a call in the background, its outcome ignored: how a `.sync` job is stopped when
     /// the task is abandoned (the execution stopped or timed out) while it polls. The default
     /// does nothing.
-    fn call_detached(&self, _service: &'static str, _operation: &'static str, _input: Value) {}
+    fn call_detached(&self, _service: &str, _operation: &str, _input: Value) {}
 }
 
 /// A call that stops a `.sync` job: the service, the operation and its input.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StopCall {
     /// The service (`ecs`).
-    pub service: &'static str,
+    pub service: String,
     /// The operation (`StopTask`).
-    pub operation: &'static str,
+    pub operation: String,
     /// Its input.
     pub input: Value,
 }

@@ -9,9 +9,10 @@
 use serde_json::{json, Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
-use super::sync::{self, JobState, SyncPolling};
+use super::sync::{self, Job, JobState};
+use super::Started;
 
 /// How Batch errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -102,46 +103,43 @@ pub fn job_state(job: &Value) -> JobState {
 pub async fn submit_job(
     b: &dyn Backend,
     req: &TaskRequest,
-    sync: Option<&SyncPolling>,
-) -> Result<Value, TaskFailure> {
-    let input = input(req, sync.is_some())?;
+    sync: bool,
+) -> Result<Started, TaskFailure> {
+    let input = input(req, sync)?;
     let reply = b
         .call("batch", "SubmitJob", input)
         .await
         .map_err(|f| NAMES.failure(f))?;
-    let Some(polling) = sync else {
-        return Ok(with_metadata(sfn_shape(reply.output.clone()), &reply));
-    };
+    let output = with_metadata(sfn_shape(reply.output.clone()), &reply);
+    if !sync {
+        return Ok(Started::Done(output));
+    }
     let Some(job_id) = reply.output.get("jobId").cloned() else {
         return Err(TaskFailure::new(
             sync::TASK_FAILED,
             sfn_shape(reply.output.clone()).to_string(),
         ));
     };
-    let describe = json!({ "jobs": [job_id.clone()] });
-    sync::until_done(
-        polling,
-        b,
-        StopCall {
-            service: "batch",
-            operation: "TerminateJob",
-            input: json!({"jobId": job_id, "reason": STOP_REASON}),
-        },
-        || {
-            let describe = describe.clone();
-            async move {
-                let reply = b
-                    .call("batch", "DescribeJobs", describe)
-                    .await
-                    .map_err(|f| NAMES.failure(f))?;
-                Ok(match reply.output.get("jobs").and_then(|j| j.get(0)) {
-                    Some(job) => job_state(job),
-                    None => JobState::Running,
-                })
-            }
-        },
-    )
-    .await
+    let job = Job {
+        service: "batch".into(),
+        describe: "DescribeJobs".into(),
+        describe_input: json!({ "jobs": [job_id.clone()] }),
+        stop: "TerminateJob".into(),
+        stop_input: json!({"jobId": job_id, "reason": STOP_REASON}),
+        context: Value::Null,
+    };
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
+}
+
+/// What DescribeJobs says about the `.sync` job.
+pub fn look(described: &Value, _job: &Job) -> Result<JobState, TaskFailure> {
+    Ok(match described.get("jobs").and_then(|j| j.get(0)) {
+        Some(job) => job_state(job),
+        None => JobState::Running,
+    })
 }
 
 #[cfg(test)]

@@ -18,9 +18,10 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
-use super::sync::{self, JobState, SyncPolling};
+use super::sync::{Job, JobState};
+use super::Started;
 
 /// How Bedrock Runtime errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -111,8 +112,8 @@ pub fn customization_state(job: &Value) -> JobState {
 pub async fn create_model_customization_job(
     b: &dyn Backend,
     req: &TaskRequest,
-    sync: Option<&SyncPolling>,
-) -> Result<Value, TaskFailure> {
+    sync: bool,
+) -> Result<Started, TaskFailure> {
     let map = params::fields(req, JOB_FIELDS)?;
     if let Some(member) = params::first_missing(&map, JOB_REQUIRED) {
         return Err(CONTROL_NAMES.missing_member(member));
@@ -123,32 +124,30 @@ pub async fn create_model_customization_job(
         .await
         .map_err(|f| CONTROL_NAMES.failure(f))?;
     let shaped = sort_keys(params::to_pascal(reply.output.clone(), JOB_MAPS));
-    let Some(polling) = sync else {
-        return Ok(with_metadata(shaped, &reply));
-    };
+    let output = with_metadata(shaped, &reply);
+    if !sync {
+        return Ok(Started::Done(output));
+    }
     let get = serde_json::json!({
         "jobIdentifier": reply.output.get("jobArn").cloned().unwrap_or(Value::Null)
     });
-    sync::until_done(
-        polling,
-        b,
-        StopCall {
-            service: "bedrock",
-            operation: "StopModelCustomizationJob",
-            input: get.clone(),
-        },
-        || {
-            let get = get.clone();
-            async move {
-                let reply = b
-                    .call("bedrock", "GetModelCustomizationJob", get)
-                    .await
-                    .map_err(|f| CONTROL_NAMES.failure(f))?;
-                Ok(customization_state(&reply.output))
-            }
-        },
-    )
-    .await
+    let job = Job {
+        service: "bedrock".into(),
+        describe: "GetModelCustomizationJob".into(),
+        describe_input: get.clone(),
+        stop: "StopModelCustomizationJob".into(),
+        stop_input: get,
+        context: Value::Null,
+    };
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
+}
+
+/// What GetModelCustomizationJob says about the `.sync` job.
+pub fn look(described: &Value, _job: &Job) -> Result<JobState, TaskFailure> {
+    Ok(customization_state(described))
 }
 
 const FIELDS: &[&str] = &[

@@ -33,16 +33,17 @@ impl Backend for AwsCaller {
         })
     }
 
-    fn call_detached(&self, service: &'static str, operation: &'static str, input: Value) {
+    fn call_detached(&self, service: &str, operation: &str, input: Value) {
         // Outside a Tokio runtime (nothing is polling then) there is nothing to stop.
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
         let caller = self.clone();
+        let (service, operation) = (service.to_string(), operation.to_string());
         runtime.spawn(async move {
             let call = ApiCall {
-                service,
-                operation,
+                service: &service,
+                operation: &operation,
                 input: &input,
                 region: None,
             };

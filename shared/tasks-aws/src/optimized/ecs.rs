@@ -10,9 +10,10 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
-use super::sync::{self, JobState, SyncPolling};
+use super::sync::{self, Job, JobState};
+use super::Started;
 
 /// How ECS errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -122,16 +123,17 @@ pub fn task_state(task: &Value) -> JobState {
 pub async fn run_task(
     b: &dyn Backend,
     req: &TaskRequest,
-    sync: Option<&SyncPolling>,
-) -> Result<Value, TaskFailure> {
-    let input = input(req, sync.is_some())?;
+    sync: bool,
+) -> Result<Started, TaskFailure> {
+    let input = input(req, sync)?;
     let reply = b
         .call("ecs", "RunTask", input)
         .await
         .map_err(|f| NAMES.failure(f))?;
-    let Some(polling) = sync else {
-        return Ok(with_metadata(sfn_shape(reply.output.clone()), &reply));
-    };
+    let output = with_metadata(sfn_shape(reply.output.clone()), &reply);
+    if !sync {
+        return Ok(Started::Done(output));
+    }
     let first = reply.output.get("tasks").and_then(|t| t.get(0));
     let (Some(task_arn), cluster) = (
         first.and_then(|t| t.get("taskArn")).cloned(),
@@ -149,32 +151,29 @@ pub async fn run_task(
         describe["cluster"] = cluster.clone();
         stop_task["cluster"] = cluster;
     }
-    sync::until_done(
-        polling,
-        b,
-        StopCall {
-            service: "ecs",
-            operation: "StopTask",
-            input: stop_task,
-        },
-        || {
-            let describe = describe.clone();
-            async move {
-                let reply = b
-                    .call("ecs", "DescribeTasks", describe)
-                    .await
-                    .map_err(|f| NAMES.failure(f))?;
-                match reply.output.get("tasks").and_then(|t| t.get(0)) {
-                    Some(task) => Ok(task_state(task)),
-                    None => Err(TaskFailure::new(
-                        sync::TASK_FAILED,
-                        sfn_shape(reply.output.clone()).to_string(),
-                    )),
-                }
-            }
-        },
-    )
-    .await
+    let job = Job {
+        service: "ecs".into(),
+        describe: "DescribeTasks".into(),
+        describe_input: describe,
+        stop: "StopTask".into(),
+        stop_input: stop_task,
+        context: Value::Null,
+    };
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
+}
+
+/// What DescribeTasks says about the `.sync` task.
+pub fn look(described: &Value, _job: &Job) -> Result<JobState, TaskFailure> {
+    match described.get("tasks").and_then(|t| t.get(0)) {
+        Some(task) => Ok(task_state(task)),
+        None => Err(TaskFailure::new(
+            sync::TASK_FAILED,
+            sfn_shape(described.clone()).to_string(),
+        )),
+    }
 }
 
 #[cfg(test)]

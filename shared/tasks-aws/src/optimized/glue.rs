@@ -7,9 +7,10 @@
 use serde_json::{json, Value};
 use stepwise_ports::tasks::{TaskFailure, TaskRequest};
 
-use super::backend::{sort_keys, with_metadata, Backend, ServiceNames, StopCall};
+use super::backend::{sort_keys, with_metadata, Backend, ServiceNames};
 use super::params;
-use super::sync::{self, JobState, SyncPolling};
+use super::sync::{Job, JobState};
+use super::Started;
 
 /// How Glue errors are named.
 pub const NAMES: ServiceNames = ServiceNames {
@@ -78,8 +79,8 @@ pub fn run_state(job_run: &Value, job_name: &Value) -> JobState {
 pub async fn start_job_run(
     b: &dyn Backend,
     req: &TaskRequest,
-    sync: Option<&SyncPolling>,
-) -> Result<Value, TaskFailure> {
+    sync: bool,
+) -> Result<Started, TaskFailure> {
     let input = input(req)?;
     let job_name = input.get("JobName").cloned().unwrap_or(Value::Null);
     let reply = b
@@ -87,36 +88,30 @@ pub async fn start_job_run(
         .await
         .map_err(|f| NAMES.failure(f))?;
     let run_id = reply.output.get("JobRunId").cloned().unwrap_or(Value::Null);
-    let Some(polling) = sync else {
-        let out = json!({"JobName": job_name, "JobRunId": run_id});
-        return Ok(with_metadata(out, &reply));
+    let output = with_metadata(json!({"JobName": job_name, "JobRunId": run_id}), &reply);
+    if !sync {
+        return Ok(Started::Done(output));
+    }
+    let job = Job {
+        service: "glue".into(),
+        describe: "GetJobRun".into(),
+        describe_input: json!({"JobName": job_name, "RunId": run_id}),
+        stop: "BatchStopJobRun".into(),
+        stop_input: json!({"JobName": job_name, "JobRunIds": [run_id]}),
+        context: job_name,
     };
-    let get = json!({"JobName": job_name, "RunId": run_id});
-    let run_id = get["RunId"].clone();
-    sync::until_done(
-        polling,
-        b,
-        StopCall {
-            service: "glue",
-            operation: "BatchStopJobRun",
-            input: json!({"JobName": job_name, "JobRunIds": [run_id]}),
-        },
-        || {
-            let get = get.clone();
-            let job_name = job_name.clone();
-            async move {
-                let reply = b
-                    .call("glue", "GetJobRun", get)
-                    .await
-                    .map_err(|f| NAMES.failure(f))?;
-                Ok(match reply.output.get("JobRun") {
-                    Some(run) => run_state(run, &job_name),
-                    None => JobState::Running,
-                })
-            }
-        },
-    )
-    .await
+    Ok(Started::Job {
+        output,
+        job: Box::new(job),
+    })
+}
+
+/// What GetJobRun says about the `.sync` run.
+pub fn look(described: &Value, job: &Job) -> Result<JobState, TaskFailure> {
+    Ok(match described.get("JobRun") {
+        Some(run) => run_state(run, &job.context),
+        None => JobState::Running,
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@
 //! or Athena query).
 
 use std::future::Future;
-use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use stepwise_ports::tasks::TaskFailure;
 
@@ -15,41 +15,36 @@ use super::backend::{Backend, StopCall};
 /// The error of a `.sync` job that ended in a failed state.
 pub const TASK_FAILED: &str = "States.TaskFailed";
 
-/// How a `.sync` job is polled: the first describe call after `first`, each next one after twice
-/// the previous interval, never more than `max` apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyncPolling {
-    /// The wait before the first describe call.
-    pub first: Duration,
-    /// The longest wait between two describe calls.
-    pub max: Duration,
+pub use stepwise_ports::tasks::SyncPolling;
+
+/// A started `.sync` job as data (it waits in the serverless tasks queue between looks): the
+/// describe call that looks at it, the call that stops it, and what reading the description
+/// needs beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The API's model name (`glue`).
+    pub service: String,
+    /// The describe operation (`GetJobRun`).
+    pub describe: String,
+    /// Its input.
+    pub describe_input: Value,
+    /// The operation that stops the job (`BatchStopJobRun`).
+    pub stop: String,
+    /// Its input.
+    pub stop_input: Value,
+    /// What the description is read with (Glue's job name).
+    #[serde(default)]
+    pub context: Value,
 }
 
-impl Default for SyncPolling {
-    /// 1 s, then 2, 4, 8, 16, 30, 30, ... seconds.
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(1),
-            max: Duration::from_secs(30),
+impl Job {
+    /// The call that stops the job.
+    pub fn stop_call(&self) -> StopCall {
+        StopCall {
+            service: self.service.clone(),
+            operation: self.stop.clone(),
+            input: self.stop_input.clone(),
         }
-    }
-}
-
-impl SyncPolling {
-    /// A fixed interval (tests use a few milliseconds).
-    pub fn every(interval: Duration) -> Self {
-        Self {
-            first: interval,
-            max: interval,
-        }
-    }
-
-    /// The wait after `previous`.
-    fn next(&self, previous: Duration) -> Duration {
-        previous
-            .saturating_mul(2)
-            .min(self.max)
-            .max(self.first.min(self.max))
     }
 }
 
@@ -75,7 +70,7 @@ impl Drop for StopOnDrop<'_> {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
             self.backend
-                .call_detached(stop.service, stop.operation, stop.input);
+                .call_detached(&stop.service, &stop.operation, stop.input);
         }
     }
 }
@@ -116,6 +111,7 @@ where
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::time::Duration;
 
     #[test]
     fn the_interval_doubles_up_to_the_maximum() {
@@ -133,7 +129,7 @@ mod tests {
 
     /// Records detached calls.
     #[derive(Default)]
-    struct Stops(std::sync::Mutex<Vec<(&'static str, Value)>>);
+    struct Stops(std::sync::Mutex<Vec<(String, Value)>>);
 
     impl Backend for Stops {
         fn call<'a>(
@@ -146,17 +142,17 @@ mod tests {
             Box::pin(async { Err(super::super::CallFailure::Unavailable("unused".into())) })
         }
 
-        fn call_detached(&self, _service: &'static str, operation: &'static str, input: Value) {
+        fn call_detached(&self, _service: &str, operation: &str, input: Value) {
             if let Ok(mut s) = self.0.lock() {
-                s.push((operation, input));
+                s.push((operation.to_string(), input));
             }
         }
     }
 
     fn stop() -> StopCall {
         StopCall {
-            service: "ecs",
-            operation: "StopTask",
+            service: "ecs".into(),
+            operation: "StopTask".into(),
             input: json!({"task": "t1"}),
         }
     }
@@ -174,7 +170,7 @@ mod tests {
         .await;
         assert_eq!(done, Ok(json!({})));
         let seen = stops.0.lock().map(|s| s.clone()).unwrap_or_default();
-        assert_eq!(seen, [("StopTask", json!({"task": "t1"}))]);
+        assert_eq!(seen, [("StopTask".to_string(), json!({"task": "t1"}))]);
     }
 
     #[tokio::test]
