@@ -236,6 +236,9 @@ impl<S: ApiStore + 'static> Service<S> {
                 let row = self.store.execution_row(&arn).await?;
                 if let Some(row) = row {
                     if kind == "STANDARD" && row.status == "RUNNING" && row.meta.input == input {
+                        // The earlier call may have stopped between creating the execution and
+                        // submitting its Start: submit it again (a Start it had is ignored).
+                        self.driver.submit(&arn, Event::Start { input: parsed });
                         return Ok((arn, row.meta.start_ms));
                     }
                 }
