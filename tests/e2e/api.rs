@@ -38,7 +38,7 @@ impl Api {
         let invoker: Arc<dyn TaskInvoker> =
             Arc::new(TaskRouter::new().with_fallback(Arc::new(services)));
         let driver =
-            EmbeddedDriver::new(store.clone(), invoker, DriverOptions { skip_waits: false });
+            EmbeddedDriver::new(store.clone(), invoker, DriverOptions::default());
         let svc = Arc::new(Service::new(store, driver, ServiceConfig::default()));
         let as_api: Arc<dyn StatesApi> = svc.clone();
         states_api.bind(Arc::downgrade(&as_api));

@@ -11,7 +11,9 @@ use stepwise_api::ServiceConfig;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_aws::{Aws, Names};
-use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
+use stepwise_tasks_aws::{
+    AwsServiceInvoker, EventBridgeStatusEvents, LambdaInvoker, ServiceSettings,
+};
 use tokio::sync::OnceCell;
 
 #[tokio::main]
@@ -20,7 +22,11 @@ async fn main() -> Result<(), Error> {
     // or action as AWS does.
     stepwise_asl::validate::register_aws_sdk_check(stepwise_tasks_aws::aws_sdk::check_resource);
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
+    let mut aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
+    // StopExecution, RedriveExecution and the task callbacks commit steps here too.
+    if let Some(sink) = EventBridgeStatusEvents::from_env().await {
+        aws = aws.with_status_events(Arc::new(sink));
+    }
     let region = config
         .region()
         .map(|r| r.to_string())
@@ -51,6 +57,7 @@ async fn main() -> Result<(), Error> {
                         region: region.clone(),
                         account,
                         mock: None,
+                        ..ServiceConfig::default()
                     };
                     let s = api::ApiService::new(aws.clone(), config, Some(invoker.clone()));
                     let as_api: Arc<dyn StatesApi> = s.service.clone();

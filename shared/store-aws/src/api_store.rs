@@ -8,7 +8,7 @@
 //! | `SM#<arn>` | `VERSION#<version arn>` | a published version |
 //! | `SM#<arn>` | `ALIAS#<alias arn>` | an alias |
 //! | `ACT#<arn>` | `META` | an activity |
-//! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask |
+//! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask; `claimedUntil` (ms) while a poll holds it |
 //! | `TAGS#<arn>` | `-` | the tags of a resource |
 //! | `EX#<arn>` | `META` | the execution (see [`crate::table`]) plus `meta` (its `ExecutionMeta`), `versionArn`, `aliasArn`, `status`, `stopMs`, `redriveCount` |
 //! | `TOKEN#<token>` | `-` | a task token: execution, task, `closed`, `queued` (its activity task was pushed) |
@@ -27,12 +27,17 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::{json, Value};
 use std::collections::HashMap;
+use stepwise_runtime::local::wall_clock_ms;
 use stepwise_engine::{Command, HistoryEvent};
 use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
 use stepwise_ports::execution::{StoreError, StoredExecution};
+
+/// How long a poll's claim on an activity task holds: longer than API Gateway's 29-second
+/// integration limit, so a claim lapses only once no answer of its poll can reach a worker.
+pub const ACTIVITY_CLAIM_MS: i64 = 30_000;
 
 fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
@@ -265,6 +270,94 @@ impl AwsStore {
             .await
             .map_err(|e| svc("PutItem", DisplayErrorContext(e)))?;
         Ok(())
+    }
+
+    /// Claims the oldest open activity task as of `now_ms`: a conditional update sets its
+    /// `claimedUntil` to [`ACTIVITY_CLAIM_MS`] later, on condition that no live claim holds it,
+    /// so two polls never get one task, and a poll that died (its Lambda timed out, API
+    /// Gateway cut it off) loses its claim instead of the task. Tasks of closed tokens (timed
+    /// out, cancelled) are deleted on the way.
+    pub async fn claim_activity_task(
+        &self,
+        activity_arn: &str,
+        now_ms: i64,
+    ) -> Result<Option<ActivityTask>, StoreError> {
+        let pk = format!("ACT#{activity_arn}");
+        let mut start = None;
+        loop {
+            let out = self
+                .db()
+                .query()
+                .table_name(self.table_name())
+                .consistent_read(true)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":t", s("TASK#"))
+                .limit(25)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
+            self.meter()
+                .dynamodb_read(out.items().iter().map(item_size).sum());
+            for item in out.items() {
+                let (Some(sk), Some(token)) = (get_s(item, "SK"), get_s(item, "token")) else {
+                    continue;
+                };
+                if get_n(item, "claimedUntil").is_some_and(|until| until as i64 > now_ms) {
+                    continue;
+                }
+                let input = get_s(item, "input").unwrap_or("{}").to_string();
+                if self.token(token).await?.is_some_and(|t| t.closed) {
+                    // Its task ended (timed out, cancelled) before a worker came: drop it.
+                    self.delete_key(pk.clone(), sk.to_string(), false).await;
+                    continue;
+                }
+                self.meter().dynamodb_write(64);
+                let claimed = self
+                    .db()
+                    .update_item()
+                    .table_name(self.table_name())
+                    .key("PK", s(pk.clone()))
+                    .key("SK", s(sk))
+                    .update_expression("SET claimedUntil = :until")
+                    .condition_expression(
+                        "attribute_exists(PK) AND \
+                         (attribute_not_exists(claimedUntil) OR claimedUntil <= :now)",
+                    )
+                    .expression_attribute_values(":until", n(now_ms + ACTIVITY_CLAIM_MS))
+                    .expression_attribute_values(":now", n(now_ms))
+                    .send()
+                    .await;
+                match claimed {
+                    Ok(_) => {
+                        self.activity_claims
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(token.to_string(), sk.to_string());
+                        return Ok(Some(ActivityTask {
+                            token: token.to_string(),
+                            input,
+                        }));
+                    }
+                    // Another poll claimed it (or delivered it) first.
+                    Err(e) if is_conditional(&e) => continue,
+                    Err(e) => return Err(svc("UpdateItem", DisplayErrorContext(e))),
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// The key of a task this store claimed, forgotten as it is read.
+    fn claimed_key(&self, token: &str) -> Option<String> {
+        self.activity_claims
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token)
     }
 
     async fn delete_key(&self, pk: String, sk: String, only_if_there: bool) -> Option<Item> {
@@ -639,50 +732,45 @@ impl ApiStore for AwsStore {
         &self,
         activity_arn: &str,
     ) -> Result<Option<ActivityTask>, StoreError> {
-        let pk = format!("ACT#{activity_arn}");
-        let mut start = None;
-        loop {
-            let out = self
-                .db()
-                .query()
-                .table_name(self.table_name())
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":t", s("TASK#"))
-                .limit(25)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
-            self.meter()
-                .dynamodb_read(out.items().iter().map(item_size).sum());
-            for item in out.items() {
-                let (Some(sk), Some(token)) = (get_s(item, "SK"), get_s(item, "token")) else {
-                    continue;
-                };
-                let input = get_s(item, "input").unwrap_or("{}").to_string();
-                if self.token(token).await?.is_some_and(|t| t.closed) {
-                    // Its task ended (timed out, cancelled) before a worker came: drop it.
-                    self.delete_key(pk.clone(), sk.to_string(), false).await;
-                    continue;
-                }
-                // Claim it: whoever deletes it first gets it.
-                if self
-                    .delete_key(pk.clone(), sk.to_string(), true)
-                    .await
-                    .is_some_and(|old| !old.is_empty())
-                {
-                    return Ok(Some(ActivityTask {
-                        token: token.to_string(),
-                        input,
-                    }));
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(None);
-            }
+        self.claim_activity_task(activity_arn, wall_clock_ms())
+            .await
+    }
+
+    async fn activity_task_delivered(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        if let Some(sk) = self.claimed_key(&task.token) {
+            self.delete_key(format!("ACT#{activity_arn}"), sk, false)
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn release_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        let Some(sk) = self.claimed_key(&task.token) else {
+            return Ok(());
+        };
+        self.meter().dynamodb_write(64);
+        let r = self
+            .db()
+            .update_item()
+            .table_name(self.table_name())
+            .key("PK", s(format!("ACT#{activity_arn}")))
+            .key("SK", s(sk))
+            .update_expression("REMOVE claimedUntil")
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(svc("UpdateItem", DisplayErrorContext(e))),
         }
     }
 

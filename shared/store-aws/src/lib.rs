@@ -18,6 +18,7 @@ pub mod table;
 pub mod timers;
 
 use std::sync::Arc;
+use stepwise_ports::status_events::StatusEventSink;
 
 /// Why an AWS call failed.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +116,16 @@ pub struct Aws {
     pub scheduler: aws_sdk_scheduler::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// Where execution status change events go, when a bus is configured.
+    pub status_events: Option<Arc<dyn StatusEventSink>>,
+}
+
+impl Aws {
+    /// The same clients, announcing status changes to `sink`.
+    pub fn with_status_events(mut self, sink: Arc<dyn StatusEventSink>) -> Self {
+        self.status_events = Some(sink);
+        self
+    }
 }
 
 impl Aws {
@@ -147,6 +158,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(config),
             scheduler: aws_sdk_scheduler::Client::new(config),
             s3,
+            status_events: None,
         }
     }
 }

@@ -146,6 +146,7 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
             region: "us-east-1".into(),
             account: "111111111111".into(),
             mock: None,
+            ..Default::default()
         },
         None,
         mock,
