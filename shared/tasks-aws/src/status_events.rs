@@ -29,6 +29,11 @@ impl EventBridgeStatusEvents {
             endpoint_url,
         })
         .await;
+        Self::with_caller(caller, bus, source)
+    }
+
+    /// Events to `bus` with `source` through `caller` (its endpoint and credentials).
+    pub fn with_caller(caller: AwsCaller, bus: String, source: Option<String>) -> Self {
         EventBridgeStatusEvents {
             caller,
             bus,

@@ -9,7 +9,8 @@
 //! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
 //!   execution, metering, S3/EventBridge triggers);
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
-//! - [`resume`]: resume from any state and start at a state through the API Lambda.
+//! - [`resume`]: resume from any state and start at a state through the API Lambda;
+//! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -72,9 +73,22 @@ impl Dispatcher for KilledAfterCommit {
             self.inner.dispatch(e, commands).await
         })
     }
+
+    fn publishes_status_changes(&self) -> bool {
+        self.inner.publishes_status_changes()
+    }
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
+    harness_with_events(mock, faults, None).await
+}
+
+/// The harness; with `event_bus`, status change events go to that bus on moto.
+async fn harness_with_events(
+    mock: Option<&str>,
+    faults: bool,
+    event_bus: Option<&str>,
+) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(&emulators.moto_url)
@@ -118,7 +132,15 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
     };
-    let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    let mut aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    if let Some(bus) = event_bus {
+        let sink = stepwise_tasks_aws::EventBridgeStatusEvents::with_caller(
+            moto_caller(&emulators.moto_url).await,
+            bus.to_string(),
+            None,
+        );
+        aws = aws.with_status_events(std::sync::Arc::new(sink));
+    }
     aws.s3
         .create_bucket()
         .bucket("stepwise-payloads")
@@ -170,6 +192,20 @@ async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
         stepper,
         duplicate: faults,
     })
+}
+
+/// The generic AWS caller, to moto with test credentials.
+async fn moto_caller(moto_url: &str) -> stepwise_aws_api::AwsCaller {
+    stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(moto_url.to_string()),
+    })
+    .await
+    .with_credentials(
+        aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"),
+        ),
+    )
 }
 
 impl Harness {
@@ -627,3 +663,4 @@ mod api_function;
 mod integrations;
 mod resume;
 mod runs;
+mod status_events;
