@@ -34,6 +34,7 @@ CONTRACT = [
     "STEPWISE_SCHEDULE_GROUP",
     "STEPWISE_SCHEDULER_ROLE_ARN",
     "STEPWISE_EVENT_BUS",
+    "STEPWISE_EVENT_SOURCE",
 ]
 TRIGGER_ONLY = "STEPWISE_TRIGGER_STATE_MACHINE_ARN"
 BINARIES = {"ApiFunction": "api", "StepperFunction": "stepper", "InvokerFunction": "invoker",

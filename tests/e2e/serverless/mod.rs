@@ -10,6 +10,7 @@
 //!   execution, metering, S3/EventBridge triggers);
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
 //! - [`resume`]: resume from any state and start at a state through the API Lambda;
+//! - [`dlq`]: `stepwise dlq list` / `redrive` on a dead transition;
 //! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -660,6 +661,7 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod dlq;
 mod integrations;
 mod resume;
 mod runs;
