@@ -112,6 +112,10 @@ fn describe(body: &str) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
         return (None, "not Stepwise's JSON".into());
     };
+    if let Some(condition) = v["requestContext"]["condition"].as_str() {
+        // Lambda's on-failure destination record of a trigger invocation: no execution started.
+        return (None, format!("trigger event ({condition})"));
+    }
     let execution = v["execution"].as_str().map(str::to_string);
     let what = match (&v["event"], v["kind"].as_str()) {
         (Value::Object(e), _) => e.keys().next().cloned().unwrap_or_default(),
@@ -267,5 +271,11 @@ mod tests {
             "command":{"InvokeTask":{"state_name":"Work"}}}"#;
         assert_eq!(describe(task), (Some("x".into()), "Invoke Work".into()));
         assert_eq!(describe("no json").0, None);
+        let failed_start = r#"{"version":"1.0","requestContext":{"condition":"RetriesExhausted",
+            "approximateInvokeCount":3},"requestPayload":{"Records":[]}}"#;
+        assert_eq!(
+            describe(failed_start),
+            (None, "trigger event (RetriesExhausted)".into())
+        );
     }
 }
