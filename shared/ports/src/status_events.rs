@@ -43,6 +43,12 @@ pub trait StatusEventSink: Send + Sync {
     fn publish<'a>(&'a self, changes: &'a [StatusChange]) -> BoxFuture<'a, Result<(), StoreError>>;
 }
 
+/// Whether an execution's status changes are announced: Standard executions only (Express
+/// workflows send no status change events on AWS).
+pub fn announced(execution_arn: &str) -> bool {
+    execution_arn.split(':').nth(5) != Some("express")
+}
+
 /// The status a history event gives its execution, for the events that change it.
 pub fn status_of_event(event_type: &str) -> Option<Status> {
     Some(match event_type {
@@ -104,5 +110,82 @@ pub fn status_change(e: &StoredExecution, status: Status, at_ms: i64) -> StatusC
         execution_arn: e.arn.clone(),
         at_ms,
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::execution::Usage;
+    use stepwise_engine::{ExecutionInfo, ExecutionState};
+
+    fn execution(input: Value, output: Option<Value>) -> StoredExecution {
+        let arn = "arn:aws:states:us-east-1:123456789012:execution:m:e".to_string();
+        let mut state = ExecutionState::new(ExecutionInfo {
+            execution_arn: arn.clone(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "r".into(),
+            start_time_ms: 1_000,
+            redrive_count: 0,
+            seed: 1,
+        });
+        state.input = input;
+        state.output = output;
+        state.status = Status::Succeeded;
+        state.stop_ms = Some(2_000);
+        StoredExecution {
+            arn,
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            revision: 1,
+            state,
+            version: 3,
+            outbox: Vec::new(),
+            test_case: None,
+            usage: Usage::default(),
+        }
+    }
+
+    #[test]
+    fn a_start_announced_with_the_end_carries_no_end() {
+        let e = execution(json!({"a": 1}), Some(json!("ok")));
+        let running = status_change(&e, Status::Running, 1_000).detail;
+        assert_eq!(running["status"], "RUNNING");
+        assert_eq!(
+            (&running["stopDate"], &running["output"], &running["outputDetails"]),
+            (&Value::Null, &Value::Null, &Value::Null)
+        );
+        assert_eq!(running["input"], "{\"a\":1}");
+        let done = status_change(&e, Status::Succeeded, 2_000).detail;
+        assert_eq!(
+            (&done["stopDate"], &done["output"], &done["outputDetails"]),
+            (&json!(2_000), &json!("\"ok\""), &json!({"included": true}))
+        );
+    }
+
+    #[test]
+    fn payloads_past_eventbridges_limit_are_left_out_as_aws_does() {
+        let big = json!("x".repeat(200 * 1024));
+        // Input and output together too large: the input goes.
+        let e = execution(big.clone(), Some(big.clone()));
+        let d = status_change(&e, Status::Succeeded, 2_000).detail;
+        assert_eq!(d["input"], Value::Null);
+        assert_eq!(d["inputDetails"], json!({"included": false}));
+        assert_eq!(d["outputDetails"], json!({"included": true}));
+        // The output alone too large: it goes, the input stays.
+        let e = execution(json!({}), Some(json!("y".repeat(300 * 1024))));
+        let d = status_change(&e, Status::Succeeded, 2_000).detail;
+        assert_eq!(d["output"], Value::Null);
+        assert_eq!(d["outputDetails"], json!({"included": false}));
+        assert_eq!(d["inputDetails"], json!({"included": true}));
+    }
+
+    #[test]
+    fn express_executions_are_not_announced() {
+        assert!(announced("arn:aws:states:us-east-1:1:execution:m:e"));
+        assert!(!announced("arn:aws:states:us-east-1:1:express:m:e:u"));
+        assert_eq!(status_of_event("ExecutionRedriven"), Some(Status::Running));
+        assert_eq!(status_of_event("PassStateEntered"), None);
     }
 }

@@ -15,7 +15,7 @@ use stepwise_engine::{step, Command, Event};
 use stepwise_ports::execution::{
     Advanced, Dispatcher, ExecutionStore, StoreError, StoredExecution,
 };
-use stepwise_ports::status_events::status_of_event;
+use stepwise_ports::status_events::{announced, status_of_event};
 
 /// How many times [`advance`] retries a lost conditional write before giving up.
 const MAX_CONFLICTS: u32 = 8;
@@ -47,7 +47,7 @@ pub async fn advance(
             return Ok(Advanced::Ignored);
         }
         let mut outbox = tr.commands;
-        if dispatcher.publishes_status_changes() {
+        if dispatcher.publishes_status_changes() && announced(arn) {
             // Announced from the commit that makes the change, so never lost.
             outbox.extend(tr.history.iter().filter_map(|h| {
                 status_of_event(&h.event_type).map(|status| Command::PublishStatusChange {
