@@ -118,9 +118,14 @@ fn describe(body: &str) -> (Option<String>, String) {
     }
     let execution = v["execution"].as_str().map(str::to_string);
     let what = match (&v["event"], v["kind"].as_str()) {
-        (Value::Object(e), _) => e.keys().next().cloned().unwrap_or_default(),
+        // Events are tagged by `type`.
+        (Value::Object(e), _) => e
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("event")
+            .to_string(),
         (Value::String(e), _) => e.clone(),
-        (_, Some(kind)) => match v["command"]["InvokeTask"]["state_name"].as_str() {
+        (_, Some(kind)) => match v["command"]["state_name"].as_str() {
             Some(state) => format!("{kind} {state}"),
             None => kind.to_string(),
         },
@@ -259,7 +264,7 @@ mod tests {
 
     #[test]
     fn a_dead_message_names_its_execution_and_what_it_carries() {
-        let transition = r#"{"execution":"arn:aws:states:us-east-1:1:execution:m:e","event":{"TimerFired":{"timer":3}}}"#;
+        let transition = r#"{"execution":"arn:aws:states:us-east-1:1:execution:m:e","event":{"type":"TimerFired","timer":3}}"#;
         assert_eq!(
             describe(transition),
             (
@@ -268,7 +273,7 @@ mod tests {
             )
         );
         let task = r#"{"kind":"Invoke","execution":"x","state_machine_name":"m","test_case":null,
-            "command":{"InvokeTask":{"state_name":"Work"}}}"#;
+            "command":{"type":"InvokeTask","state_name":"Work"}}"#;
         assert_eq!(describe(task), (Some("x".into()), "Invoke Work".into()));
         assert_eq!(describe("no json").0, None);
         let failed_start = r#"{"version":"1.0","requestContext":{"condition":"RetriesExhausted",
