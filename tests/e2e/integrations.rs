@@ -693,7 +693,10 @@ async fn serve_sends_status_change_events_to_eventbridge() {
             let event: Value =
                 serde_json::from_str(m["Body"].as_str().unwrap_or("null")).expect("event");
             assert_eq!(event["source"], "aws.states");
-            assert_eq!(event["detail-type"], "Step Functions Execution Status Change");
+            assert_eq!(
+                event["detail-type"],
+                "Step Functions Execution Status Change"
+            );
             details.push(event["detail"].clone());
         }
         if details.len() >= 2 {
@@ -701,7 +704,10 @@ async fn serve_sends_status_change_events_to_eventbridge() {
         }
     }
     details.sort_by_key(|d| d["stopDate"].as_i64().unwrap_or(0));
-    let statuses: Vec<&str> = details.iter().filter_map(|d| d["status"].as_str()).collect();
+    let statuses: Vec<&str> = details
+        .iter()
+        .filter_map(|d| d["status"].as_str())
+        .collect();
     assert_eq!(statuses, ["RUNNING", "SUCCEEDED"], "{details:#?}");
     assert_eq!(details[1]["output"], "{\"ok\":true}");
     assert_eq!(details[1]["stateMachineArn"], json!(sm));

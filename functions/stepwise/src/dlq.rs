@@ -138,11 +138,21 @@ async fn dead_letter_queues(sqs: &Sqs, q: &Queues) -> Result<Vec<String>> {
     let mut urls = q.queue_urls.clone();
     if let Some(stack) = &q.stack {
         let out = sqs
-            .call("cloudformation", "DescribeStacks", json!({"StackName": stack}))
+            .call(
+                "cloudformation",
+                "DescribeStacks",
+                json!({"StackName": stack}),
+            )
             .await?;
-        let outputs = out["Stacks"][0]["Outputs"].as_array().cloned().unwrap_or_default();
+        let outputs = out["Stacks"][0]["Outputs"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for o in outputs {
-            if o["OutputKey"].as_str().is_some_and(|k| k.ends_with("DeadLetterQueueUrl")) {
+            if o["OutputKey"]
+                .as_str()
+                .is_some_and(|k| k.ends_with("DeadLetterQueueUrl"))
+            {
                 if let Some(u) = o["OutputValue"].as_str() {
                     urls.push(u.to_string());
                 }
@@ -187,7 +197,9 @@ async fn list(q: &Queues) -> Result<()> {
         for m in &messages {
             let (execution, what) = describe(m["Body"].as_str().unwrap_or_default());
             let attrs = &m["Attributes"];
-            let sent_ms = attrs["SentTimestamp"].as_str().and_then(|s| s.parse::<i64>().ok());
+            let sent_ms = attrs["SentTimestamp"]
+                .as_str()
+                .and_then(|s| s.parse::<i64>().ok());
             let line = json!({
                 "queueUrl": url,
                 "messageId": m["MessageId"],
@@ -213,12 +225,20 @@ async fn redrive(q: &Queues, only: Option<&str>, to: Option<&str>) -> Result<()>
             Some(t) => t.to_string(),
             None => {
                 let out = sqs
-                    .call("sqs", "ListDeadLetterSourceQueues", json!({"QueueUrl": url}))
+                    .call(
+                        "sqs",
+                        "ListDeadLetterSourceQueues",
+                        json!({"QueueUrl": url}),
+                    )
                     .await?;
                 match out["queueUrls"].as_array().map(Vec::as_slice) {
                     Some([one]) => one.as_str().unwrap_or_default().to_string(),
-                    Some([]) | None => bail!("no queue sends its dead letters to {url}: give --to URL"),
-                    Some(_) => bail!("several queues send their dead letters to {url}: give --to URL"),
+                    Some([]) | None => {
+                        bail!("no queue sends its dead letters to {url}: give --to URL")
+                    }
+                    Some(_) => {
+                        bail!("several queues send their dead letters to {url}: give --to URL")
+                    }
                 }
             }
         };
@@ -236,7 +256,11 @@ async fn redrive(q: &Queues, only: Option<&str>, to: Option<&str>) -> Result<()>
                 let group = m["Attributes"]["MessageGroupId"]
                     .as_str()
                     .map(str::to_string)
-                    .or_else(|| execution.as_deref().map(stepwise_store_aws::queues::group_id))
+                    .or_else(|| {
+                        execution
+                            .as_deref()
+                            .map(stepwise_store_aws::queues::group_id)
+                    })
                     .context("a FIFO message without a message group")?;
                 send["MessageGroupId"] = json!(group);
                 send["MessageDeduplicationId"] =

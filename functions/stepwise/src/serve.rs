@@ -14,11 +14,13 @@ use std::sync::Arc;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_engine::deep;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
+use stepwise_ports::status_events::StatusEventSink;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
-use stepwise_ports::status_events::StatusEventSink;
-use stepwise_tasks_aws::{AwsServiceInvoker, EventBridgeStatusEvents, LambdaInvoker, ServiceSettings};
+use stepwise_tasks_aws::{
+    AwsServiceInvoker, EventBridgeStatusEvents, LambdaInvoker, ServiceSettings,
+};
 
 /// `stepwise serve`'s options.
 #[derive(Args)]
@@ -75,12 +77,9 @@ async fn status_events(args: &ServeArgs) -> Option<Arc<dyn StatusEventSink>> {
         return None;
     }
     let bus = args.event_bus.clone().unwrap_or_else(|| "default".into());
-    let sink = EventBridgeStatusEvents::new(
-        bus,
-        args.event_source.clone(),
-        args.events_endpoint.clone(),
-    )
-    .await;
+    let sink =
+        EventBridgeStatusEvents::new(bus, args.event_source.clone(), args.events_endpoint.clone())
+            .await;
     Some(Arc::new(sink))
 }
 

@@ -22,8 +22,7 @@ pub async fn handle(
 ) -> Result<Value, Error> {
     let mut started = Vec::new();
     for input in execution_inputs(&event.payload) {
-        let mut request =
-            json!({"stateMachineArn": state_machine_arn, "input": input.to_string()});
+        let mut request = json!({"stateMachineArn": state_machine_arn, "input": input.to_string()});
         let name = execution_name(&input);
         if let Some(name) = &name {
             request["name"] = json!(name);
@@ -88,7 +87,10 @@ fn execution_name(input: &Value) -> Option<String> {
 /// The ARN of the standard execution `name` of a state machine (or of its version or alias).
 fn execution_arn(state_machine_arn: &str, name: &str) -> String {
     let base: Vec<&str> = state_machine_arn.split(':').take(7).collect();
-    format!("{}:{name}", base.join(":").replacen(":stateMachine:", ":execution:", 1))
+    format!(
+        "{}:{name}",
+        base.join(":").replacen(":stateMachine:", ":execution:", 1)
+    )
 }
 
 /// The input of each execution an event starts: one per S3 record, any other event whole.
@@ -120,8 +122,14 @@ mod tests {
                 "object": {"key": "a b/c.csv", "sequencer": seq}}}]})
         };
         let first = execution_name(&record("0055AED6DCD90281E5")).expect("named");
-        assert_eq!(execution_name(&record("0055AED6DCD90281E5")), Some(first.clone()));
-        assert_ne!(execution_name(&record("0055AED6DCD90281E6")), Some(first.clone()));
+        assert_eq!(
+            execution_name(&record("0055AED6DCD90281E5")),
+            Some(first.clone())
+        );
+        assert_ne!(
+            execution_name(&record("0055AED6DCD90281E6")),
+            Some(first.clone())
+        );
         assert!(first.len() <= 80 && first.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
         let bridge = json!({"id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "x", "source": "s"});
         assert_eq!(

@@ -75,16 +75,20 @@ fn escaped_len(s: &str) -> usize {
 pub fn status_change(e: &StoredExecution, status: Status, at_ms: i64) -> StatusChange {
     let st = &e.state;
     let ended = status != Status::Running;
-    let output = (status == Status::Succeeded).then(|| text(st.output.as_ref().unwrap_or(&Value::Null)));
+    let output =
+        (status == Status::Succeeded).then(|| text(st.output.as_ref().unwrap_or(&Value::Null)));
     let input = text(&st.input);
     let output_len = output.as_deref().map(escaped_len).unwrap_or(0);
     let output_included = output_len <= PAYLOAD_LIMIT;
-    let input_included = escaped_len(&input) + if output_included { output_len } else { 0 }
-        <= PAYLOAD_LIMIT;
+    let input_included =
+        escaped_len(&input) + if output_included { output_len } else { 0 } <= PAYLOAD_LIMIT;
     let (redrive_status, reason) = match status {
         Status::Running | Status::Succeeded => (
             "NOT_REDRIVABLE",
-            json!(format!("Execution is {} and cannot be redriven", status.as_str())),
+            json!(format!(
+                "Execution is {} and cannot be redriven",
+                status.as_str()
+            )),
         ),
         _ => ("REDRIVABLE", Value::Null),
     };
@@ -153,7 +157,11 @@ mod tests {
         let running = status_change(&e, Status::Running, 1_000).detail;
         assert_eq!(running["status"], "RUNNING");
         assert_eq!(
-            (&running["stopDate"], &running["output"], &running["outputDetails"]),
+            (
+                &running["stopDate"],
+                &running["output"],
+                &running["outputDetails"]
+            ),
             (&Value::Null, &Value::Null, &Value::Null)
         );
         assert_eq!(running["input"], "{\"a\":1}");

@@ -297,10 +297,12 @@ mod tests {
         let (store, arn) = setup();
         let quiet = Recorder::default();
         let _ = advance(&store, &quiet, &arn, Event::Start { input: json!({}) }, 5).await;
-        assert!(!quiet.0.lock().expect("lock").iter().any(|c| matches!(
-            c,
-            Command::PublishStatusChange { .. }
-        )));
+        assert!(!quiet
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|c| matches!(c, Command::PublishStatusChange { .. })));
     }
 
     #[tokio::test]

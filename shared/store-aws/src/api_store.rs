@@ -27,13 +27,13 @@ use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use stepwise_runtime::local::wall_clock_ms;
 use stepwise_engine::{Command, HistoryEvent};
 use stepwise_ports::api::{
     ActivityTask, ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, PendingTimer, Resource,
     ResourceKind, TokenRecord,
 };
 use stepwise_ports::execution::{StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
 
 /// How long a poll's claim on an activity task holds: longer than API Gateway's 29-second
 /// integration limit, so a claim lapses only once no answer of its poll can reach a worker.

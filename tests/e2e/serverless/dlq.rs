@@ -65,8 +65,7 @@ async fn a_dead_transition_is_listed_with_its_execution_and_redriven_to_the_end(
         json!({"StartAt":"P","States":{"P":{"Type":"Pass","Result":"done","End":true}}}),
     )
     .await;
-    let arn = call(&svc, "StartExecution", json!({"stateMachineArn": sm}))
-        .await["executionArn"]
+    let arn = call(&svc, "StartExecution", json!({"stateMachineArn": sm})).await["executionArn"]
         .as_str()
         .expect("arn")
         .to_string();
@@ -98,16 +97,34 @@ async fn a_dead_transition_is_listed_with_its_execution_and_redriven_to_the_end(
     // Another execution's filter moves nothing; then the execution's message goes back.
     let (none, _) = stepwise(
         &h,
-        &["dlq", "redrive", "--queue-url", &dlq_url, "--execution", "arn:aws:states:us-east-1:111111111111:execution:hangs:other"],
+        &[
+            "dlq",
+            "redrive",
+            "--queue-url",
+            &dlq_url,
+            "--execution",
+            "arn:aws:states:us-east-1:111111111111:execution:hangs:other",
+        ],
     );
     assert_eq!(none.lines().count(), 0, "{none}");
     let (moved, _) = stepwise(
         &h,
-        &["dlq", "redrive", "--queue-url", &dlq_url, "--execution", &arn],
+        &[
+            "dlq",
+            "redrive",
+            "--queue-url",
+            &dlq_url,
+            "--execution",
+            &arn,
+        ],
     );
     let moved: Value = serde_json::from_str(moved.trim()).expect("JSON line");
     assert_eq!(moved["executionArn"], json!(arn));
-    assert_eq!(moved["to"], json!(transitions), "the source queue, found by its redrive policy");
+    assert_eq!(
+        moved["to"],
+        json!(transitions),
+        "the source queue, found by its redrive policy"
+    );
     let (empty, _) = stepwise(&h, &["dlq", "list", "--queue-url", &dlq_url]);
     assert_eq!(empty, "");
 

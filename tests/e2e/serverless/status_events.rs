@@ -133,9 +133,8 @@ async fn status_changes_reach_an_eventbridge_rule_once_each_with_aws_detail() {
         json!({"StartAt":"W","States":{"W":{"Type":"Wait","Seconds":3600,"End":true}}}),
     )
     .await;
-    let start = |sm: &str, name: &str| {
-        json!({"stateMachineArn": sm, "name": name, "input": "{\"n\":1}"})
-    };
+    let start =
+        |sm: &str, name: &str| json!({"stateMachineArn": sm, "name": name, "input": "{\"n\":1}"});
     let ok_arn = call(&svc, "StartExecution", start(&ok, "ok-1")).await["executionArn"]
         .as_str()
         .expect("arn")
@@ -175,11 +174,26 @@ async fn status_changes_reach_an_eventbridge_rule_once_each_with_aws_detail() {
             .map(String::as_str)
             .collect();
         assert_eq!(
-            keys.iter().copied().collect::<std::collections::BTreeSet<_>>(),
+            keys.iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>(),
             [
-                "executionArn", "stateMachineArn", "name", "status", "startDate", "stopDate",
-                "input", "output", "inputDetails", "outputDetails", "error", "cause",
-                "redriveCount", "redriveDate", "redriveStatus", "redriveStatusReason"
+                "executionArn",
+                "stateMachineArn",
+                "name",
+                "status",
+                "startDate",
+                "stopDate",
+                "input",
+                "output",
+                "inputDetails",
+                "outputDetails",
+                "error",
+                "cause",
+                "redriveCount",
+                "redriveDate",
+                "redriveStatus",
+                "redriveStatusReason"
             ]
             .into_iter()
             .collect(),
@@ -239,8 +253,18 @@ async fn status_changes_reach_an_eventbridge_rule_once_each_with_aws_detail() {
     );
     let failed = detail(&bad_arn, "FAILED", 0);
     assert_eq!(
-        (&failed["error"], &failed["cause"], &failed["redriveStatus"], &failed["redriveStatusReason"]),
-        (&json!("Bad"), &json!("broken"), &json!("REDRIVABLE"), &Value::Null)
+        (
+            &failed["error"],
+            &failed["cause"],
+            &failed["redriveStatus"],
+            &failed["redriveStatusReason"]
+        ),
+        (
+            &json!("Bad"),
+            &json!("broken"),
+            &json!("REDRIVABLE"),
+            &Value::Null
+        )
     );
     assert_eq!(failed["output"], Value::Null);
     let redriven = detail(&bad_arn, "RUNNING", 1);
