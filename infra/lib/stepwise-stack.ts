@@ -10,6 +10,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -113,6 +114,13 @@ export class StepwiseStack extends cdk.Stack {
       description:
         "The source of the status change events. Step Functions' own are `aws.states`, but " +
         'EventBridge keeps `aws.` sources for AWS services, so rules match this one instead.',
+    });
+    const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: ['1', '3', '5', '7', '14', '30', '60', '90', '120', '150', '180', '365', '400',
+        '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653'],
+      description: "How long the functions' CloudWatch logs are kept.",
     });
     const alarmTopicArn = new cdk.CfnParameter(this, 'AlarmTopicArn', {
       type: 'String',
@@ -232,8 +240,11 @@ export class StepwiseStack extends cdk.Stack {
 
     // Assumed by EventBridge Scheduler to deliver due timers to the transitions queue, nothing else.
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // Only schedules of this deployment's group (no confused deputy).
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': scheduleGroup.attrArn },
+        },
       }),
       inlinePolicies: {
         SendToTransitionsQueue: new iam.PolicyDocument({
@@ -256,6 +267,7 @@ export class StepwiseStack extends cdk.Stack {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         managedPolicies: [
           iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+          iam.ManagedPolicy.fromAwsManagedPolicyName('AWSXRayDaemonWriteAccess'),
         ],
         inlinePolicies: { Stepwise: new iam.PolicyDocument({ statements }) },
       });
@@ -342,6 +354,7 @@ export class StepwiseStack extends cdk.Stack {
         timeout,
         role,
         description,
+        tracing: lambda.Tracing.ACTIVE,
         environment: { ...environment, ...extraEnvironment },
       });
       logicalId(fn, id);
@@ -376,6 +389,16 @@ export class StepwiseStack extends cdk.Stack {
       destinationConfig: { onFailure: { destination: triggerDlq.queueArn } },
     });
     invokeConfig.overrideLogicalId('TriggerFunctionEventInvokeConfig');
+
+    // The functions' logs, kept LogRetentionDays.
+    for (const [id, fn] of [['ApiFunction', apiFn], ['StepperFunction', stepperFn],
+      ['InvokerFunction', invokerFn], ['TriggerFunction', triggerFn]] as [string, lambda.Function][]) {
+      const group = new logs.CfnLogGroup(this, `${id}LogGroup`, {
+        logGroupName: `/aws/lambda/${fn.functionName}`,
+        retentionInDays: logRetentionDays.valueAsNumber,
+      });
+      group.overrideLogicalId(`${id}LogGroup`);
+    }
 
     // Queue -> function (the roles already hold the consume permissions).
     const transitions = stepperFn.addEventSourceMapping('Transitions', {
@@ -420,6 +443,33 @@ export class StepwiseStack extends cdk.Stack {
     for (const child of rule.node.findAll()) {
       if (child instanceof lambda.CfnPermission) child.overrideLogicalId('TriggerFunctionExampleRulePermission');
     }
+
+    // ------------------------------------------------------------ TLS only
+    // Nothing reaches the buckets or queues over plain HTTP (as template.yaml, one policy each).
+    const denyInsecure = (action: string, resources: string[]) => ({
+      Version: '2012-10-17',
+      Statement: [{
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: action,
+        Resource: resources,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }],
+    });
+    for (const [id, bucket] of [['PayloadBucketPolicy', payloadBucket], ['TriggerBucketPolicy', triggerBucket]] as [string, s3.Bucket][]) {
+      const policy = new s3.CfnBucketPolicy(this, id, {
+        bucket: bucket.bucketName,
+        policyDocument: denyInsecure('s3:*', [bucket.bucketArn, `${bucket.bucketArn}/*`]),
+      });
+      policy.overrideLogicalId(id);
+    }
+    const tlsQueues = [transitionsQueue, transitionsDlq, tasksQueue, tasksDlq, triggerDlq];
+    const queuesPolicy = new sqs.CfnQueuePolicy(this, 'QueuesPolicy', {
+      queues: tlsQueues.map((q) => q.queueUrl),
+      policyDocument: denyInsecure('sqs:*', tlsQueues.map((q) => q.queueArn)),
+    });
+    queuesPolicy.overrideLogicalId('QueuesPolicy');
 
     // ------------------------------------------------------------ API
     // Every route requires a SigV4 signature for the service `execute-api` (see README.md).
