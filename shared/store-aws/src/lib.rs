@@ -175,6 +175,7 @@ pub fn fnv64(parts: &[&str]) -> u64 {
     h
 }
 
+mod activities;
 pub mod api_driver;
 mod api_keys;
 pub mod api_store;
