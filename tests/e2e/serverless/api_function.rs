@@ -415,6 +415,30 @@ async fn an_activity_task_claimed_by_a_poll_that_died_goes_to_the_next_poll() {
         .release_activity_task(&activity_arn, &claimed)
         .await
         .expect("release");
+    // A poll that claims the task after its answer could still reach the worker (here: at
+    // once) answers with none and leaves the task queued.
+    let late_store = std::sync::Arc::new(AwsStore::new(
+        h.aws.clone(),
+        std::sync::Arc::new(Meter::default()),
+    ));
+    let late = stepwise_api::Service::new(
+        late_store.clone(),
+        std::sync::Arc::new(stepwise_store_aws::api_driver::AwsDriver::new(late_store)),
+        stepwise_api::ServiceConfig {
+            activity_poll: stepwise_api::ActivityPoll {
+                wait_ms: 0,
+                answer_by_ms: 0,
+            },
+            ..Default::default()
+        },
+    );
+    let (status, body) = late
+        .handle(
+            "AWSStepFunctions.GetActivityTask",
+            json!({"activityArn": activity_arn}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!((status, body.as_slice()), (200, &b"{}"[..]));
 
     let task = call(
         &svc,
