@@ -4,11 +4,13 @@
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -101,7 +103,35 @@ export class StepwiseStack extends cdk.Stack {
     const eventBusName = new cdk.CfnParameter(this, 'EventBusName', {
       type: 'String',
       default: 'default',
-      description: 'EventBridge bus that receives execution status change events.',
+      description:
+        'EventBridge bus that receives the "Step Functions Execution Status Change" event of every ' +
+        'execution that starts, succeeds, fails, times out, is aborted or is redriven.',
+    });
+    const statusEventSource = new cdk.CfnParameter(this, 'StatusEventSource', {
+      type: 'String',
+      default: 'stepwise.states',
+      allowedPattern: '^(?!aws\\.)[A-Za-z0-9._-]{1,256}$',
+      description:
+        "The source of the status change events. Step Functions' own are `aws.states`, but " +
+        'EventBridge keeps `aws.` sources for AWS services, so rules match this one instead.',
+    });
+    const logRetentionDays = new cdk.CfnParameter(this, 'LogRetentionDays', {
+      type: 'Number',
+      default: '30',
+      allowedValues: ['1', '3', '5', '7', '14', '30', '60', '90', '120', '150', '180', '365', '400',
+        '545', '731', '1096', '1827', '2192', '2557', '2922', '3288', '3653'],
+      description: "How long the functions' CloudWatch logs are kept.",
+    });
+    const alarmTopicArn = new cdk.CfnParameter(this, 'AlarmTopicArn', {
+      type: 'String',
+      default: '',
+      description:
+        'SNS topic notified when a dead-letter queue holds a message or its oldest message ages ' +
+        '(empty: the alarms only show in CloudWatch). `stepwise dlq list --stack NAME` shows the ' +
+        'dead messages with their execution; `stepwise dlq redrive` moves them back.',
+    });
+    const hasAlarmTopic = new cdk.CfnCondition(this, 'HasAlarmTopic', {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(alarmTopicArn.valueAsString, '')),
     });
 
     const retentionDays = new cdk.CfnParameter(this, 'RetentionDays', {
@@ -202,13 +232,60 @@ export class StepwiseStack extends cdk.Stack {
     });
     logicalId(tasksQueue, 'TasksQueue');
 
+    // Trigger invocations that failed after Lambda's asynchronous retries (S3 and EventBridge
+    // invoke it asynchronously): Lambda's on-failure destination record, with the event.
+    const triggerDlq = new sqs.Queue(this, 'TriggerDeadLetterQueue', {
+      retentionPeriod: RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    logicalId(triggerDlq, 'TriggerDeadLetterQueue');
+
+    // ------------------------------------------------------------ alarms
+    // A message in a dead-letter queue is an execution that waits forever: alarm on the first
+    // one, and again when the oldest has waited a day (they expire after 14).
+    const alarmActions = cdk.Fn.conditionIf(
+      hasAlarmTopic.logicalId, [alarmTopicArn.valueAsString], cdk.Aws.NO_VALUE);
+    const dlqAlarms = (id: string, queue: sqs.Queue, depth: string, age: string) => {
+      const alarm = (suffix: string, metricName: string, period: number, threshold: number, description: string) => {
+        const a = new cloudwatch.CfnAlarm(this, `${id}${suffix}`, {
+          alarmDescription: description,
+          namespace: 'AWS/SQS',
+          metricName,
+          dimensions: [{ name: 'QueueName', value: queue.queueName }],
+          statistic: 'Maximum',
+          period,
+          evaluationPeriods: 1,
+          threshold,
+          comparisonOperator: 'GreaterThanThreshold',
+          treatMissingData: 'notBreaching',
+        });
+        a.addPropertyOverride('AlarmActions', alarmActions);
+        a.addPropertyOverride('OKActions', alarmActions);
+        a.overrideLogicalId(`${id}${suffix}`);
+      };
+      alarm('DepthAlarm', 'ApproximateNumberOfMessagesVisible', 60, 0, depth);
+      alarm('AgeAlarm', 'ApproximateAgeOfOldestMessage', 300, 86400, age);
+    };
+    dlqAlarms('TransitionsDeadLetterQueue', transitionsDlq,
+      'Stepwise - a transition is in the transitions dead-letter queue (its execution is stuck; stepwise dlq redrive).',
+      'Stepwise - the oldest message of the transitions dead-letter queue is a day old (messages expire after 14 days).');
+    dlqAlarms('TasksDeadLetterQueue', tasksDlq,
+      'Stepwise - a task call or timer is in the tasks dead-letter queue (its execution is stuck; stepwise dlq redrive).',
+      'Stepwise - the oldest message of the tasks dead-letter queue is a day old (messages expire after 14 days).');
+    dlqAlarms('TriggerDeadLetterQueue', triggerDlq,
+      'Stepwise - an S3 or EventBridge event could not start its execution (the trigger dead-letter queue holds it).',
+      'Stepwise - the oldest message of the trigger dead-letter queue is a day old (messages expire after 14 days).');
+
     // ------------------------------------------------------------ timers
     const scheduleGroup = new scheduler.CfnScheduleGroup(this, 'ScheduleGroup', {});
 
     // Assumed by EventBridge Scheduler to deliver due timers to the transitions queue, nothing else.
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      // Only schedules of this deployment's group (no confused deputy).
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': this.account, 'aws:SourceArn': scheduleGroup.attrArn },
+        },
       }),
       inlinePolicies: {
         SendToTransitionsQueue: new iam.PolicyDocument({
@@ -235,6 +312,7 @@ export class StepwiseStack extends cdk.Stack {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         managedPolicies: [
           iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+          iam.ManagedPolicy.fromAwsManagedPolicyName('AWSXRayDaemonWriteAccess'),
         ],
         inlinePolicies: { Stepwise: new iam.PolicyDocument({ statements }) },
       });
@@ -255,6 +333,10 @@ export class StepwiseStack extends cdk.Stack {
         StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
       }),
       payloads,
+      // StopExecution, RedriveExecution and the task callbacks commit status changes.
+      statement('StatusEvents', ['events:PutEvents'], [
+        `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/${eventBusName.valueAsString}`,
+      ]),
     ]);
     const stepperRole = functionRole('StepperRole', [
       statement('Table', DYNAMODB_CRUD, tableResources),
@@ -277,10 +359,16 @@ export class StepwiseStack extends cdk.Stack {
       statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn]),
       payloads,
       statement('InvokeTasks', ['lambda:InvokeFunction'], invokableFunctionArns.valueAsList),
+      // A `.sync` child stopped with its parent's task commits its ABORTED here.
+      statement('StatusEvents', ['events:PutEvents'], [
+        `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/${eventBusName.valueAsString}`,
+      ]),
     ]);
     const triggerRole = functionRole('TriggerRole', [
       statement('Table', DYNAMODB_START, tableResources),
       statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn]),
+      // Lambda sends failed asynchronous invocations there as the function's role.
+      statement('OnFailure', ['sqs:SendMessage'], [triggerDlq.queueArn]),
     ]);
 
     // ------------------------------------------------------------ functions
@@ -294,6 +382,7 @@ export class StepwiseStack extends cdk.Stack {
       STEPWISE_SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
       STEPWISE_EVENT_BUS: eventBusName.valueAsString,
       STEPWISE_RETENTION_DAYS: retentionDays.valueAsString,
+      STEPWISE_EVENT_SOURCE: statusEventSource.valueAsString,
     };
     const rustFunction = (
       id: string,
@@ -311,6 +400,7 @@ export class StepwiseStack extends cdk.Stack {
         timeout,
         role,
         description,
+        tracing: lambda.Tracing.ACTIVE,
         environment: { ...environment, ...extraEnvironment },
       });
       logicalId(fn, id);
@@ -335,6 +425,26 @@ export class StepwiseStack extends cdk.Stack {
         STEPWISE_TRIGGER_STATE_MACHINE_ARN:
           `arn:${this.partition}:states:${this.region}:${this.account}:stateMachine:${triggerStateMachineName.valueAsString}`,
       });
+
+    // Starts are named after the event, so Lambda's retries of a failed invocation start nothing
+    // twice; what still fails lands in the trigger's dead-letter queue (as SAM's EventInvokeConfig).
+    const invokeConfig = new lambda.CfnEventInvokeConfig(this, 'TriggerFunctionEventInvokeConfig', {
+      functionName: triggerFn.functionName,
+      qualifier: '$LATEST',
+      maximumRetryAttempts: 2,
+      destinationConfig: { onFailure: { destination: triggerDlq.queueArn } },
+    });
+    invokeConfig.overrideLogicalId('TriggerFunctionEventInvokeConfig');
+
+    // The functions' logs, kept LogRetentionDays.
+    for (const [id, fn] of [['ApiFunction', apiFn], ['StepperFunction', stepperFn],
+      ['InvokerFunction', invokerFn], ['TriggerFunction', triggerFn]] as [string, lambda.Function][]) {
+      const group = new logs.CfnLogGroup(this, `${id}LogGroup`, {
+        logGroupName: `/aws/lambda/${fn.functionName}`,
+        retentionInDays: logRetentionDays.valueAsNumber,
+      });
+      group.overrideLogicalId(`${id}LogGroup`);
+    }
 
     // Queue -> function (the roles already hold the consume permissions).
     const transitions = stepperFn.addEventSourceMapping('Transitions', {
@@ -379,6 +489,33 @@ export class StepwiseStack extends cdk.Stack {
     for (const child of rule.node.findAll()) {
       if (child instanceof lambda.CfnPermission) child.overrideLogicalId('TriggerFunctionExampleRulePermission');
     }
+
+    // ------------------------------------------------------------ TLS only
+    // Nothing reaches the buckets or queues over plain HTTP (as template.yaml, one policy each).
+    const denyInsecure = (action: string, resources: string[]) => ({
+      Version: '2012-10-17',
+      Statement: [{
+        Sid: 'DenyInsecureTransport',
+        Effect: 'Deny',
+        Principal: '*',
+        Action: action,
+        Resource: resources,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      }],
+    });
+    for (const [id, bucket] of [['PayloadBucketPolicy', payloadBucket], ['TriggerBucketPolicy', triggerBucket]] as [string, s3.Bucket][]) {
+      const policy = new s3.CfnBucketPolicy(this, id, {
+        bucket: bucket.bucketName,
+        policyDocument: denyInsecure('s3:*', [bucket.bucketArn, `${bucket.bucketArn}/*`]),
+      });
+      policy.overrideLogicalId(id);
+    }
+    const tlsQueues = [transitionsQueue, transitionsDlq, tasksQueue, tasksDlq, triggerDlq];
+    const queuesPolicy = new sqs.CfnQueuePolicy(this, 'QueuesPolicy', {
+      queues: tlsQueues.map((q) => q.queueUrl),
+      policyDocument: denyInsecure('sqs:*', tlsQueues.map((q) => q.queueArn)),
+    });
+    queuesPolicy.overrideLogicalId('QueuesPolicy');
 
     // ------------------------------------------------------------ API
     // Every route requires a SigV4 signature for the service `execute-api` (see README.md).
@@ -428,6 +565,18 @@ export class StepwiseStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'TriggerBucketName', {
       description: 'Example bucket whose object-created notifications start executions.',
       value: triggerBucket.bucketName,
+    });
+    new cdk.CfnOutput(this, 'TransitionsDeadLetterQueueUrl', {
+      description: 'Dead transitions (stepwise dlq list / redrive --stack).',
+      value: transitionsDlq.queueUrl,
+    });
+    new cdk.CfnOutput(this, 'TasksDeadLetterQueueUrl', {
+      description: 'Dead task calls and timers (stepwise dlq list / redrive --stack).',
+      value: tasksDlq.queueUrl,
+    });
+    new cdk.CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
+      description: "Trigger invocations that failed after Lambda's retries (stepwise dlq list --stack).",
+      value: triggerDlq.queueUrl,
     });
   }
 }

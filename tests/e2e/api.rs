@@ -37,8 +37,7 @@ impl Api {
             .with_states_api(states_api.clone());
         let invoker: Arc<dyn TaskInvoker> =
             Arc::new(TaskRouter::new().with_fallback(Arc::new(services)));
-        let driver =
-            EmbeddedDriver::new(store.clone(), invoker, DriverOptions { skip_waits: false });
+        let driver = EmbeddedDriver::new(store.clone(), invoker, DriverOptions::default());
         let svc = Arc::new(Service::new(store, driver, ServiceConfig::default()));
         let as_api: Arc<dyn StatesApi> = svc.clone();
         states_api.bind(Arc::downgrade(&as_api));

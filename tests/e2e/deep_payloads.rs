@@ -116,7 +116,14 @@ fn service(dir: &Path) -> (Arc<Service<SqliteStore>>, Arc<EmbeddedDriver<SqliteS
     let store = Arc::new(SqliteStore::open(dir).expect("the store opens"));
     // Nothing answers tasks: a Task fails with States.Runtime, after storing its parameters.
     let invoker: Arc<dyn TaskInvoker> = Arc::new(TaskRouter::new());
-    let driver = EmbeddedDriver::new(store.clone(), invoker, DriverOptions { skip_waits: true });
+    let driver = EmbeddedDriver::new(
+        store.clone(),
+        invoker,
+        DriverOptions {
+            skip_waits: true,
+            ..Default::default()
+        },
+    );
     let svc = Arc::new(Service::new(
         store,
         driver.clone(),

@@ -680,3 +680,95 @@ async fn services_on_moto_through_run_and_serve() {
         .await;
     assert_eq!(item["Item"]["status"]["S"], "new");
 }
+
+/// `stepwise serve --event-bus B --events-endpoint <moto>`: each execution's status changes reach
+/// an EventBridge rule (SQS target) as Step Functions' "Execution Status Change" events.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_sends_status_change_events_to_eventbridge() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let queue = moto
+        .api("sqs", "CreateQueue", json!({"QueueName": "serve-status"}))
+        .await["QueueUrl"]
+        .as_str()
+        .expect("url")
+        .to_string();
+    let queue_arn = moto
+        .api(
+            "sqs",
+            "GetQueueAttributes",
+            json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
+        )
+        .await["Attributes"]["QueueArn"]
+        .as_str()
+        .expect("arn")
+        .to_string();
+    moto.api("events", "CreateEventBus", json!({"Name": "serve-bus"}))
+        .await;
+    let pattern = json!({"source": ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"]});
+    moto.api(
+        "events",
+        "PutRule",
+        json!({"Name": "status", "EventBusName": "serve-bus", "EventPattern": pattern.to_string()}),
+    )
+    .await;
+    moto.api(
+        "events",
+        "PutTargets",
+        json!({"Rule": "status", "EventBusName": "serve-bus",
+            "Targets": [{"Id": "q", "Arn": queue_arn}]}),
+    )
+    .await;
+    let dir = temp_dir("integrations-status-events");
+    let serve = Serve::start_with_env(
+        &stepwise_bin(),
+        &dir.join("data"),
+        free_port(),
+        &["--event-bus", "serve-bus", "--events-endpoint", &moto.url],
+        &[
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    );
+    let sm = machine(
+        &serve,
+        "announced",
+        &json!({"StartAt":"P","States":{"P":{"Type":"Pass","Result":{"ok":true},"End":true}}}),
+    );
+    let out = run_in_serve(&serve, &sm);
+    assert_eq!(out, json!({"ok": true}));
+    let mut details = Vec::new();
+    for _ in 0..20 {
+        let got = moto
+            .api(
+                "sqs",
+                "ReceiveMessage",
+                json!({"QueueUrl": queue, "MaxNumberOfMessages": 10, "WaitTimeSeconds": 1}),
+            )
+            .await;
+        for m in got["Messages"].as_array().cloned().unwrap_or_default() {
+            let event: Value =
+                serde_json::from_str(m["Body"].as_str().unwrap_or("null")).expect("event");
+            assert_eq!(event["source"], "aws.states");
+            assert_eq!(
+                event["detail-type"],
+                "Step Functions Execution Status Change"
+            );
+            details.push(event["detail"].clone());
+        }
+        if details.len() >= 2 {
+            break;
+        }
+    }
+    details.sort_by_key(|d| d["stopDate"].as_i64().unwrap_or(0));
+    let statuses: Vec<&str> = details
+        .iter()
+        .filter_map(|d| d["status"].as_str())
+        .collect();
+    assert_eq!(statuses, ["RUNNING", "SUCCEEDED"], "{details:#?}");
+    assert_eq!(details[1]["output"], "{\"ok\":true}");
+    assert_eq!(details[1]["stateMachineArn"], json!(sm));
+}

@@ -35,6 +35,7 @@ CONTRACT = [
     "STEPWISE_SCHEDULER_ROLE_ARN",
     "STEPWISE_EVENT_BUS",
     "STEPWISE_RETENTION_DAYS",
+    "STEPWISE_EVENT_SOURCE",
 ]
 TRIGGER_ONLY = "STEPWISE_TRIGGER_STATE_MACHINE_ARN"
 BINARIES = {"ApiFunction": "api", "StepperFunction": "stepper", "InvokerFunction": "invoker",
@@ -375,7 +376,36 @@ def main(argv):
             to = int(tpl[fn]["Properties"].get("Timeout", 3))
             r.check(f"{name}: {queue} VisibilityTimeout {vt} >= 6 x {fn} Timeout {to}", vt >= 6 * to)
 
-    # 6. Parameters and outputs.
+    # 6. Nothing fails silently: every dead-letter queue has a depth and an age alarm, the
+    #    trigger's asynchronous invocations an on-failure destination, and every queue and
+    #    bucket refuses plain HTTP.
+    for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
+        dlqs = sorted(k for k, v in tpl.items() if v["Type"] == "AWS::SQS::Queue" and k.endswith("DeadLetterQueue"))
+        for dlq in dlqs:
+            metrics = sorted(
+                v["Properties"].get("MetricName") for v in tpl.values()
+                if v["Type"] == "AWS::CloudWatch::Alarm"
+                and canon(v["Properties"].get("Dimensions", [{}])[0].get("Value")) == "${%s.QueueName}" % dlq)
+            r.check(f"{name}: {dlq} has depth and age alarms",
+                    metrics == ["ApproximateAgeOfOldestMessage", "ApproximateNumberOfMessagesVisible"], metrics)
+        onfail = [v["Properties"].get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+                  for v in tpl.values() if v["Type"] == "AWS::Lambda::EventInvokeConfig"
+                  and target(v["Properties"].get("FunctionName")) == "TriggerFunction"]
+        r.check(f"{name}: TriggerFunction's failed invocations go to a dead-letter queue",
+                [target(d) for d in onfail] == ["TriggerDeadLetterQueue"], onfail)
+        guarded = set()
+        for v in tpl.values():
+            if v["Type"] in ("AWS::SQS::QueuePolicy", "AWS::S3::BucketPolicy"):
+                doc = v["Properties"]["PolicyDocument"]
+                if any(st.get("Effect") == "Deny" and st.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
+                       for st in as_list(doc.get("Statement"))):
+                    guarded.update(target(q) for q in as_list(v["Properties"].get("Queues")))
+                    guarded.add(target(v["Properties"].get("Bucket")))
+        stores = sorted(k for k, v in tpl.items() if v["Type"] in ("AWS::SQS::Queue", "AWS::S3::Bucket"))
+        r.check(f"{name}: every queue and bucket denies plain HTTP", set(stores) <= guarded,
+                sorted(set(stores) - guarded))
+
+    # 7. Parameters and outputs.
     ps = {k: (v["Type"], v.get("Default")) for k, v in sam.get("Parameters", {}).items()}
     pc = {k: (v["Type"], v.get("Default")) for k, v in cdk.get("Parameters", {}).items() if k != "BootstrapVersion"}
     r.check("same parameters (type, default)", ps == pc, diff(ps, pc))

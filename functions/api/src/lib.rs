@@ -6,7 +6,7 @@ use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
-use stepwise_api::{Service, ServiceConfig};
+use stepwise_api::{ActivityPoll, Service, ServiceConfig};
 use stepwise_ports::roles::RoleCheck;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_store_aws::api_driver::AwsDriver;
@@ -29,6 +29,7 @@ pub struct ApiService {
 impl ApiService {
     /// The service over `aws`, making ARNs in `config`'s region and account; TestState runs
     /// Task states with `invoker` when one is given.
+    /// GetActivityTask answers within API Gateway's limit ([`ActivityPoll::API_GATEWAY`]).
     pub fn new(aws: Aws, config: ServiceConfig, invoker: Option<Arc<dyn TaskInvoker>>) -> Self {
         Self::with_role_check(aws, config, invoker, None)
     }
@@ -41,6 +42,10 @@ impl ApiService {
         invoker: Option<Arc<dyn TaskInvoker>>,
         roles: Option<Arc<dyn RoleCheck>>,
     ) -> Self {
+        let config = ServiceConfig {
+            activity_poll: ActivityPoll::API_GATEWAY,
+            ..config
+        };
         let store = Arc::new(AwsStore::new(aws, Arc::new(Meter::default())));
         let driver = Arc::new(AwsDriver::new(store.clone()));
         let mut service = Service::new(store, driver.clone(), config);

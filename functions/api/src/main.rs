@@ -17,7 +17,9 @@ use stepwise_ports::states_api::{LateStatesApi, StatesApi};
 use stepwise_runtime::tasks::{MockConfig, TaskRouter};
 use stepwise_store_aws::{Aws, Names};
 use stepwise_tasks_aws::roles::StsRoleCheck;
-use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
+use stepwise_tasks_aws::{
+    AwsServiceInvoker, EventBridgeStatusEvents, LambdaInvoker, ServiceSettings,
+};
 use tokio::sync::OnceCell;
 
 #[tokio::main]
@@ -26,7 +28,11 @@ async fn main() -> Result<(), Error> {
     // or action as AWS does.
     stepwise_asl::validate::register_aws_sdk_check(stepwise_tasks_aws::aws_sdk::check_resource);
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
+    let mut aws = Aws::from_sdk_config(Names::from_env()?, &config, None);
+    // StopExecution, RedriveExecution and the task callbacks commit steps here too.
+    if let Some(sink) = EventBridgeStatusEvents::from_env().await {
+        aws = aws.with_status_events(Arc::new(sink));
+    }
     let region = config
         .region()
         .map(|r| r.to_string())
@@ -70,6 +76,7 @@ async fn main() -> Result<(), Error> {
                         region: region.clone(),
                         account,
                         mock: mock.clone(),
+                        ..ServiceConfig::default()
                     };
                     let s = api::ApiService::with_role_check(
                         aws.clone(),

@@ -11,7 +11,7 @@ use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stepwise_api::ServiceConfig;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker};
 use stepwise_store_aws::{Aws, Names};
-use stepwise_tasks_aws::{LambdaInvoker, ServiceSettings};
+use stepwise_tasks_aws::{EventBridgeStatusEvents, LambdaInvoker, ServiceSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -28,9 +28,15 @@ async fn main() -> Result<(), Error> {
         account: std::env::var("STEPWISE_ACCOUNT_ID")
             .unwrap_or_else(|_| ServiceConfig::default().account),
         mock: None,
+        ..ServiceConfig::default()
     };
+    // A `.sync` child stopped with its parent's task commits a step here.
+    let mut aws = Aws::from_env(Names::from_env()?).await;
+    if let Some(sink) = EventBridgeStatusEvents::from_env().await {
+        aws = aws.with_status_events(std::sync::Arc::new(sink));
+    }
     let invoker = Invoker::new(
-        Aws::from_env(Names::from_env()?).await,
+        aws,
         service_config,
         Some(LambdaInvoker::from_sdk_config(&config)),
         mock,

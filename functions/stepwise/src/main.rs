@@ -2,6 +2,7 @@
 
 mod client;
 mod cost;
+mod dlq;
 mod history;
 mod progress;
 mod resume;
@@ -85,6 +86,10 @@ enum Cmd {
     /// Execution histories: `export` writes one completely, as JSON lines.
     #[command(subcommand)]
     History(history::HistoryCmd),
+    /// The serverless home's dead-letter queues: `list` the messages they hold (with their
+    /// execution ARN), `redrive` them back.
+    #[command(subcommand)]
+    Dlq(dlq::DlqCmd),
 }
 
 #[derive(Args)]
@@ -210,6 +215,10 @@ fn main() -> ExitCode {
         }),
         Cmd::History(cmd) => async_main(async move {
             history::run(cmd).await?;
+            Ok(ExitCode::SUCCESS)
+        }),
+        Cmd::Dlq(cmd) => async_main(async move {
+            dlq::run(cmd).await?;
             Ok(ExitCode::SUCCESS)
         }),
     };

@@ -15,12 +15,15 @@ use stepwise_api::{Service, ServiceConfig};
 use stepwise_engine::deep;
 use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::states_api::{LateStatesApi, StatesApi};
+use stepwise_ports::status_events::StatusEventSink;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
 use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
-use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
+use stepwise_tasks_aws::{
+    AwsServiceInvoker, EventBridgeStatusEvents, LambdaInvoker, ServiceSettings,
+};
 
 /// `stepwise serve`'s options.
 #[derive(Args)]
@@ -64,6 +67,17 @@ pub struct ServeArgs {
     /// Also set by STEPWISE_ASSUME_ROLE=1.
     #[arg(long, env = "STEPWISE_ASSUME_ROLE")]
     assume_role: bool,
+    /// Send "Step Functions Execution Status Change" events to this EventBridge bus (name or
+    /// ARN); with --events-endpoint or AWS_ENDPOINT_URL_EVENTBRIDGE alone, to `default`.
+    #[arg(long)]
+    event_bus: Option<String>,
+    /// The EventBridge endpoint for status change events (moto, LocalStack, ...).
+    #[arg(long)]
+    events_endpoint: Option<String>,
+    /// The events' source (default `aws.states`, as Step Functions sends them; EventBridge on
+    /// AWS keeps `aws.*` sources for its own services).
+    #[arg(long)]
+    event_source: Option<String>,
 }
 
 /// How often `serve` looks for executions past their retention (besides once at start-up).
@@ -113,6 +127,21 @@ impl RoleLookup for StoredRoles {
                 .map(|e| e.state.info.role_arn)
         })
     }
+}
+
+/// Where status change events go, when any of the options or AWS_ENDPOINT_URL_EVENTBRIDGE says.
+async fn status_events(args: &ServeArgs) -> Option<Arc<dyn StatusEventSink>> {
+    let endpoint_env = std::env::var("AWS_ENDPOINT_URL_EVENTBRIDGE")
+        .ok()
+        .filter(|e| !e.is_empty());
+    if args.event_bus.is_none() && args.events_endpoint.is_none() && endpoint_env.is_none() {
+        return None;
+    }
+    let bus = args.event_bus.clone().unwrap_or_else(|| "default".into());
+    let sink =
+        EventBridgeStatusEvents::new(bus, args.event_source.clone(), args.events_endpoint.clone())
+            .await;
+    Some(Arc::new(sink))
 }
 
 type Svc = Service<SqliteStore>;
@@ -247,6 +276,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         invoker.clone(),
         DriverOptions {
             skip_waits: args.skip_waits,
+            status_events: status_events(&args).await,
         },
     );
     let service = Arc::new(Service::new(store, driver.clone(), config).with_invoker(invoker));

@@ -15,6 +15,7 @@ async fn main() -> Result<(), Error> {
         region: field(3).unwrap_or(defaults.region),
         account: field(4).unwrap_or(defaults.account),
         mock: None,
+        ..ServiceConfig::default()
     };
     let service = api::ApiService::new(Aws::from_env(Names::from_env()?).await, config, None);
     let (service, arn) = (&service, arn.as_str());

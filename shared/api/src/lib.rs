@@ -39,6 +39,35 @@ pub struct ServiceConfig {
     pub account: String,
     /// The mock configuration, to check test cases at StartExecution.
     pub mock: Option<Arc<MockConfig>>,
+    /// How GetActivityTask long-polls.
+    pub activity_poll: ActivityPoll,
+}
+
+/// How GetActivityTask long-polls: how long it waits for a task, and by when its answer must
+/// leave for a worker to still be listening.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityPoll {
+    /// How long a poll waits for a task before answering with none.
+    pub wait_ms: u64,
+    /// A task claimed later than this after the request came goes back to the queue and the
+    /// poll answers with none: whoever asked has stopped listening.
+    pub answer_by_ms: u64,
+}
+
+impl ActivityPoll {
+    /// Step Functions' own: 60 seconds, and AWS tells workers to keep their connection open for
+    /// at least 65 (`stepwise serve`).
+    pub const AWS: ActivityPoll = ActivityPoll {
+        wait_ms: 60_000,
+        answer_by_ms: 65_000,
+    };
+    /// Behind API Gateway, whose integrations time out after 29 seconds (504 to the worker):
+    /// return an empty answer after 20 seconds, as AWS allows a poll to, and let no task go out
+    /// after 25 (the serverless API).
+    pub const API_GATEWAY: ActivityPoll = ActivityPoll {
+        wait_ms: 20_000,
+        answer_by_ms: 25_000,
+    };
 }
 
 impl Default for ServiceConfig {
@@ -47,6 +76,7 @@ impl Default for ServiceConfig {
             region: "us-east-1".into(),
             account: "123456789012".into(),
             mock: None,
+            activity_poll: ActivityPoll::AWS,
         }
     }
 }
@@ -83,6 +113,11 @@ impl<S: ApiStore + 'static> Service<S> {
     pub fn with_invoker(mut self, invoker: Arc<dyn TaskInvoker>) -> Self {
         self.invoker = Some(invoker);
         self
+    }
+
+    /// What the service was configured with.
+    pub fn config(&self) -> &ServiceConfig {
+        &self.config
     }
 
     fn prefix(&self) -> String {

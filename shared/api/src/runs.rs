@@ -13,9 +13,6 @@ use stepwise_ports::api::{ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow
 use stepwise_ports::execution::{Advanced, StoreError, StoredExecution, Usage};
 use stepwise_runtime::local::wall_clock_ms;
 
-/// How long GetActivityTask waits for a task (AWS: 60 seconds).
-const ACTIVITY_POLL_MS: u64 = 60_000;
-
 /// What StartExecution resolved its state machine ARN to.
 pub(crate) struct Target {
     pub sm_arn: String,
@@ -254,6 +251,9 @@ impl<S: ApiStore + 'static> Service<S> {
                 let row = self.store.execution_row(&arn).await?;
                 if let Some(row) = row {
                     if kind == "STANDARD" && row.status == "RUNNING" && row.meta.input == input {
+                        // The earlier call may have stopped between creating the execution and
+                        // submitting its Start: submit it again (a Start it had is ignored).
+                        self.driver.submit(&arn, Event::Start { input: parsed });
                         return Ok((arn, row.meta.start_ms));
                     }
                 }
@@ -653,9 +653,17 @@ impl<S: ApiStore + 'static> Service<S> {
         let arn = r.str("activityArn")?;
         let worker = r.opt_str("workerName")?;
         self.activity(&arn).await?;
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(ACTIVITY_POLL_MS);
+        let poll = self.config.activity_poll;
+        let asked = tokio::time::Instant::now();
+        let deadline = asked + Duration::from_millis(poll.wait_ms);
         loop {
             if let Some(task) = self.store.take_activity_task(&arn).await? {
+                if asked.elapsed() >= Duration::from_millis(poll.answer_by_ms) {
+                    // Claimed too late for the answer to reach the worker (API Gateway cut the
+                    // request off): leave the task for the next poll.
+                    self.store.release_activity_task(&arn, &task).await?;
+                    return Ok(json!({}));
+                }
                 if let Some(tok) = self.store.token(&task.token).await? {
                     self.driver
                         .apply(
@@ -667,6 +675,7 @@ impl<S: ApiStore + 'static> Service<S> {
                         )
                         .await?;
                 }
+                self.store.activity_task_delivered(&arn, &task).await?;
                 return Ok(json!({"taskToken": task.token, "input": task.input}));
             }
             let now = tokio::time::Instant::now();

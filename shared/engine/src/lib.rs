@@ -191,6 +191,16 @@ pub enum Command {
         /// Its task token, when it had one.
         task_token: Option<String>,
     },
+    /// Announce that the execution's status changed (Step Functions' "Step Functions Execution
+    /// Status Change" event): the durable driver adds it to the outbox of the step whose history
+    /// started, redrove or ended the execution, so the announcement is as durable as the change.
+    /// `step` itself never emits it.
+    PublishStatusChange {
+        /// `Running` for a start or a redrive, else how it ended.
+        status: Status,
+        /// When (the history event's timestamp).
+        at_ms: i64,
+    },
 }
 
 /// What one [`step`] produced.

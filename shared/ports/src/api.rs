@@ -218,11 +218,27 @@ pub trait ApiStore: ExecutionStore {
         activity_arn: &str,
         task: &ActivityTask,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Takes the oldest activity task whose token is still open.
+    /// Claims the oldest activity task whose token is still open: no other poll gets it while
+    /// the claim holds. The poll that claimed it then calls [`Self::activity_task_delivered`]
+    /// once its answer is going out, or [`Self::release_activity_task`] when nobody is left to
+    /// answer; a claim whose poller died lapses (stores with a lease), so the task is offered
+    /// again rather than lost.
     fn take_activity_task(
         &self,
         activity_arn: &str,
     ) -> impl Future<Output = Result<Option<ActivityTask>, StoreError>> + Send;
+    /// Forgets a claimed task: the poll that claimed it answers with it.
+    fn activity_task_delivered(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Offers a claimed task to the next poll again.
+    fn release_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Executions that are running (for recovery after a restart).
     fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
     /// Records a pending timer.

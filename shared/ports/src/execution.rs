@@ -137,6 +137,11 @@ pub trait Dispatcher: Send + Sync {
         execution: &'a StoredExecution,
         commands: &'a [Command],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Whether status changes are announced ([`Command::PublishStatusChange`]): only then does
+    /// the durable driver put them in the outbox (no write for events nobody receives).
+    fn publishes_status_changes(&self) -> bool {
+        false
+    }
 }
 
 /// What applying one event to an execution did (the runtime's `advance`).

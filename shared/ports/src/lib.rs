@@ -10,12 +10,14 @@
 //! * [`tasks`]: [`tasks::TaskInvoker`] and the request and failure it carries.
 //! * [`resource`]: which invoker a Task resource goes to.
 //! * [`states_api`]: the Step Functions API as `states:startExecution` calls it.
+//! * [`status_events`]: Step Functions' execution status change events and their sink.
 
 pub mod api;
 pub mod execution;
 pub mod resource;
 pub mod roles;
 pub mod states_api;
+pub mod status_events;
 pub mod tasks;
 
 use std::future::Future;

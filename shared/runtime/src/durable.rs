@@ -11,10 +11,11 @@
 //! [`Dispatcher`] (tasks, timers); SQLite and an in-process queue implement them embedded, DynamoDB, SQS and
 //! EventBridge Scheduler serverless.
 
-use stepwise_engine::{step, Event};
+use stepwise_engine::{step, Command, Event};
 use stepwise_ports::execution::{
     Advanced, Dispatcher, ExecutionStore, StoreError, StoredExecution,
 };
+use stepwise_ports::status_events::{announced, status_of_event};
 
 /// How many times [`advance`] retries a lost conditional write before giving up.
 const MAX_CONFLICTS: u32 = 8;
@@ -45,10 +46,20 @@ pub async fn advance(
         if tr.history.is_empty() && tr.commands.is_empty() {
             return Ok(Advanced::Ignored);
         }
+        let mut outbox = tr.commands;
+        if dispatcher.publishes_status_changes() && announced(arn) {
+            // Announced from the commit that makes the change, so never lost.
+            outbox.extend(tr.history.iter().filter_map(|h| {
+                status_of_event(&h.event_type).map(|status| Command::PublishStatusChange {
+                    status,
+                    at_ms: h.timestamp_ms,
+                })
+            }));
+        }
         let mut next = StoredExecution {
             state: tr.state,
             version: current.version + 1,
-            outbox: tr.commands,
+            outbox,
             ..current.clone()
         };
         let mut usage = store.take_usage();
@@ -79,7 +90,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
     use stepwise_asl::model::Definition;
     use stepwise_engine::ExecutionInfo;
-    use stepwise_engine::{Command, ExecutionState, HistoryEvent};
+    use stepwise_engine::{ExecutionState, HistoryEvent, Status};
     use stepwise_ports::execution::Usage;
     use stepwise_ports::BoxFuture;
 
@@ -242,6 +253,56 @@ mod tests {
             (1..=ids.len() as u64).collect::<Vec<_>>(),
             "no gap, no duplicate"
         );
+    }
+
+    /// Announces status changes, as a dispatcher with an event bus does.
+    #[derive(Default)]
+    struct Announcer(Recorder);
+
+    impl Dispatcher for Announcer {
+        fn dispatch<'a>(
+            &'a self,
+            e: &'a StoredExecution,
+            commands: &'a [Command],
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.0.dispatch(e, commands)
+        }
+        fn publishes_status_changes(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn status_changes_go_in_the_outbox_of_the_step_that_makes_them() {
+        let (store, arn) = setup();
+        let d = Announcer::default();
+        let changes = |d: &Announcer| -> Vec<(Status, i64)> {
+            let sent = d.0 .0.lock().expect("lock");
+            sent.iter()
+                .filter_map(|c| match c {
+                    Command::PublishStatusChange { status, at_ms } => Some((*status, *at_ms)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let _ = advance(&store, &d, &arn, Event::Start { input: json!({}) }, 5).await;
+        assert_eq!(changes(&d), [(Status::Running, 5)]);
+        let abort = Event::Stop {
+            error: Some("E".into()),
+            cause: None,
+        };
+        let _ = advance(&store, &d, &arn, abort, 9).await;
+        assert_eq!(changes(&d), [(Status::Running, 5), (Status::Aborted, 9)]);
+        // A dispatcher without a bus gets none.
+        let (store, arn) = setup();
+        let quiet = Recorder::default();
+        let _ = advance(&store, &quiet, &arn, Event::Start { input: json!({}) }, 5).await;
+        assert!(!quiet
+            .0
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|c| matches!(c, Command::PublishStatusChange { .. })));
     }
 
     #[tokio::test]

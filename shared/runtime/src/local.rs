@@ -140,6 +140,8 @@ pub async fn run_execution(
                             h.abort();
                         }
                     }
+                    // Only the durable driver announces status changes; a local run has no bus.
+                    Command::PublishStatusChange { .. } => {}
                 }
             }
         }

@@ -8,7 +8,7 @@
 //! | `SM#<arn>` | `VERSION#<version arn>` | a published version |
 //! | `SM#<arn>` | `ALIAS#<alias arn>` | an alias |
 //! | `ACT#<arn>` | `META` | an activity |
-//! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask |
+//! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask; `claimedUntil` (ms) while a poll holds it |
 //! | `TAGS#<arn>` | `-` | the tags of a resource |
 //! | `EX#<arn>` | `META` | the execution (see [`crate::table`]) plus `meta` (its `ExecutionMeta`), `versionArn`, `aliasArn`, `status`, `stopMs`, `redriveCount` |
 //! | `TOKEN#<token>` | `-` | a task token: execution, task, `closed`, `queued` (its activity task was pushed) |
@@ -19,6 +19,7 @@
 //! of one state machine (revisions, versions, aliases) share its partition and are listed with a
 //! strongly consistent Query on it, so UpdateStateMachine numbers revisions from what is written.
 
+pub use crate::activities::ACTIVITY_CLAIM_MS;
 use crate::api_keys::{child_prefix, key_of, kind_key, next_seq};
 use crate::ports::{store_error, AwsStore};
 use crate::table::{corrupt, get_n, get_s, is_conditional, item_size, n, s, Item};
@@ -33,8 +34,9 @@ use stepwise_ports::api::{
     ResourceKind, TokenRecord,
 };
 use stepwise_ports::execution::{StoreError, StoredExecution};
+use stepwise_runtime::local::wall_clock_ms;
 
-fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
+pub(crate) fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
     store_error(AwsError::service("DynamoDB", operation, e))
 }
 
@@ -43,11 +45,11 @@ fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreError {
 const ROW_ATTRIBUTES: &str = "PK, meta, #st, stopMs, redriveCount";
 
 impl AwsStore {
-    fn db(&self) -> &aws_sdk_dynamodb::Client {
+    pub(crate) fn db(&self) -> &aws_sdk_dynamodb::Client {
         &self.aws().dynamodb
     }
 
-    fn table_name(&self) -> &str {
+    pub(crate) fn table_name(&self) -> &str {
         &self.aws().names.table
     }
 
@@ -233,41 +235,12 @@ impl AwsStore {
         }))
     }
 
-    /// Pushes an activity task once per token (the invoker may see its message twice): the
-    /// token's record is marked `queued` first, on condition that it was not.
-    pub async fn push_activity(
+    pub(crate) async fn delete_key(
         &self,
-        activity_arn: &str,
-        task: &ActivityTask,
-    ) -> Result<(), StoreError> {
-        if !self
-            .table()
-            .mark_token_queued(&task.token, activity_arn)
-            .await
-            .map_err(store_error)?
-        {
-            return Ok(());
-        }
-        let item: Item = [
-            ("PK".to_string(), s(format!("ACT#{activity_arn}"))),
-            ("SK".to_string(), s(format!("TASK#{:020}", next_seq()))),
-            ("token".to_string(), s(task.token.clone())),
-            ("input".to_string(), s(task.input.clone())),
-        ]
-        .into_iter()
-        .collect();
-        self.meter().dynamodb_write(item_size(&item));
-        self.db()
-            .put_item()
-            .table_name(self.table_name())
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| svc("PutItem", DisplayErrorContext(e)))?;
-        Ok(())
-    }
-
-    async fn delete_key(&self, pk: String, sk: String, only_if_there: bool) -> Option<Item> {
+        pk: String,
+        sk: String,
+        only_if_there: bool,
+    ) -> Option<Item> {
         self.meter().dynamodb_write(64);
         let mut req = self
             .db()
@@ -650,50 +623,45 @@ impl ApiStore for AwsStore {
         &self,
         activity_arn: &str,
     ) -> Result<Option<ActivityTask>, StoreError> {
-        let pk = format!("ACT#{activity_arn}");
-        let mut start = None;
-        loop {
-            let out = self
-                .db()
-                .query()
-                .table_name(self.table_name())
-                .consistent_read(true)
-                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
-                .expression_attribute_values(":pk", s(pk.clone()))
-                .expression_attribute_values(":t", s("TASK#"))
-                .limit(25)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
-            self.meter()
-                .dynamodb_read(out.items().iter().map(item_size).sum());
-            for item in out.items() {
-                let (Some(sk), Some(token)) = (get_s(item, "SK"), get_s(item, "token")) else {
-                    continue;
-                };
-                let input = get_s(item, "input").unwrap_or("{}").to_string();
-                if self.token(token).await?.is_some_and(|t| t.closed) {
-                    // Its task ended (timed out, cancelled) before a worker came: drop it.
-                    self.delete_key(pk.clone(), sk.to_string(), false).await;
-                    continue;
-                }
-                // Claim it: whoever deletes it first gets it.
-                if self
-                    .delete_key(pk.clone(), sk.to_string(), true)
-                    .await
-                    .is_some_and(|old| !old.is_empty())
-                {
-                    return Ok(Some(ActivityTask {
-                        token: token.to_string(),
-                        input,
-                    }));
-                }
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(None);
-            }
+        self.claim_activity_task(activity_arn, wall_clock_ms())
+            .await
+    }
+
+    async fn activity_task_delivered(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        if let Some(sk) = self.claimed_key(&task.token) {
+            self.delete_key(format!("ACT#{activity_arn}"), sk, false)
+                .await;
+        }
+        Ok(())
+    }
+
+    async fn release_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> Result<(), StoreError> {
+        let Some(sk) = self.claimed_key(&task.token) else {
+            return Ok(());
+        };
+        self.meter().dynamodb_write(64);
+        let r = self
+            .db()
+            .update_item()
+            .table_name(self.table_name())
+            .key("PK", s(format!("ACT#{activity_arn}")))
+            .key("SK", s(sk))
+            .update_expression("REMOVE claimedUntil")
+            .condition_expression("attribute_exists(PK)")
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) if is_conditional(&e) => Ok(()),
+            Err(e) => Err(svc("UpdateItem", DisplayErrorContext(e))),
         }
     }
 

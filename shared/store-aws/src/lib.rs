@@ -19,6 +19,7 @@ pub mod table;
 pub mod timers;
 
 use std::sync::Arc;
+use stepwise_ports::status_events::StatusEventSink;
 
 /// Why an AWS call failed.
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +134,16 @@ pub struct Aws {
     pub scheduler: aws_sdk_scheduler::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// Where execution status change events go, when a bus is configured.
+    pub status_events: Option<Arc<dyn StatusEventSink>>,
+}
+
+impl Aws {
+    /// The same clients, announcing status changes to `sink`.
+    pub fn with_status_events(mut self, sink: Arc<dyn StatusEventSink>) -> Self {
+        self.status_events = Some(sink);
+        self
+    }
 }
 
 impl Aws {
@@ -165,6 +176,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(config),
             scheduler: aws_sdk_scheduler::Client::new(config),
             s3,
+            status_events: None,
         }
     }
 }
@@ -181,6 +193,7 @@ pub fn fnv64(parts: &[&str]) -> u64 {
     h
 }
 
+mod activities;
 pub mod api_driver;
 mod api_keys;
 pub mod api_store;

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{Command, HistoryEvent};
 use stepwise_ports::execution::{Dispatcher, ExecutionStore, StoreError, StoredExecution, Usage};
+use stepwise_ports::status_events::{status_change, StatusChange};
 use stepwise_ports::BoxFuture;
 
 pub(crate) fn store_error(e: AwsError) -> StoreError {
@@ -25,6 +26,8 @@ pub struct AwsStore {
     meter: Arc<Meter>,
     /// Definitions never change for a revision: keep them for the life of the container.
     definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
+    /// Activity tasks this process claimed and has not delivered or released: token -> sort key.
+    pub(crate) activity_claims: Mutex<HashMap<String, String>>,
 }
 
 impl AwsStore {
@@ -34,6 +37,7 @@ impl AwsStore {
             aws,
             meter,
             definitions: Mutex::new(HashMap::new()),
+            activity_claims: Mutex::new(HashMap::new()),
         }
     }
 
@@ -200,9 +204,27 @@ impl Dispatcher for AwsDispatcher {
                     // A cancelled timer that fires anyway, or a task result that arrives after
                     // its wait ended, is ignored by the engine: nothing to do here.
                     Command::CancelTimer { .. } | Command::CancelTask { .. } => {}
+                    Command::PublishStatusChange { .. } => {}
                 }
+            }
+            // The step's status changes, in order, in one PutEvents.
+            let changes: Vec<StatusChange> = commands
+                .iter()
+                .filter_map(|c| match c {
+                    Command::PublishStatusChange { status, at_ms } => {
+                        Some(status_change(execution, *status, *at_ms))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if let (Some(sink), false) = (&self.aws.status_events, changes.is_empty()) {
+                sink.publish(&changes).await?;
             }
             Ok(())
         })
+    }
+
+    fn publishes_status_changes(&self) -> bool {
+        self.aws.status_events.is_some()
     }
 }

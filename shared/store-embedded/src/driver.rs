@@ -10,6 +10,7 @@ use serde_json::Value;
 use stepwise_engine::{Command, Event, Status};
 use stepwise_ports::api::{ActivityTask, ApiStore, Driver, PendingTimer};
 use stepwise_ports::execution::{Advanced, Dispatcher, StoreError, StoredExecution};
+use stepwise_ports::status_events::{status_change, StatusEventSink};
 use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
 use stepwise_runtime::durable::advance;
@@ -18,11 +19,22 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 /// How the driver behaves.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct DriverOptions {
     /// Fire timers at once; the execution's clock jumps ahead so its timestamps read as if it
     /// had waited.
     pub skip_waits: bool,
+    /// Where execution status change events go (an EventBridge bus), if anywhere.
+    pub status_events: Option<Arc<dyn StatusEventSink>>,
+}
+
+impl std::fmt::Debug for DriverOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DriverOptions")
+            .field("skip_waits", &self.skip_waits)
+            .field("status_events", &self.status_events.is_some())
+            .finish()
+    }
 }
 
 /// Drives executions kept in `S` inside this process.
@@ -303,6 +315,8 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                 Command::CancelTimer { timer } => {
                     self.store.delete_timer(&ex.arn, *timer).await?;
                 }
+                // Sent together below, in order.
+                Command::PublishStatusChange { .. } => {}
                 Command::CancelTask { task, task_token } => {
                     if let Some(t) = task_token {
                         self.store.close_token(t).await?;
@@ -319,6 +333,20 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                 }
             }
         }
+        if let Some(sink) = &self.options.status_events {
+            let changes: Vec<_> = commands
+                .iter()
+                .filter_map(|c| match c {
+                    Command::PublishStatusChange { status, at_ms } => {
+                        Some(status_change(ex, *status, *at_ms))
+                    }
+                    _ => None,
+                })
+                .collect();
+            if !changes.is_empty() {
+                sink.publish(&changes).await?;
+            }
+        }
         Ok(())
     }
 }
@@ -330,6 +358,10 @@ impl<S: ApiStore + 'static> Dispatcher for EmbeddedDriver<S> {
         commands: &'a [Command],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(self.dispatch_all(execution, commands))
+    }
+
+    fn publishes_status_changes(&self) -> bool {
+        self.options.status_events.is_some()
     }
 }
 

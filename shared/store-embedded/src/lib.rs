@@ -659,6 +659,23 @@ impl ApiStore for SqliteStore {
         }))
     }
 
+    /// Taking a task removed it already: the poll and the worker's connection are one process's.
+    fn activity_task_delivered(
+        &self,
+        _activity_arn: &str,
+        _task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        ready(Ok(()))
+    }
+
+    fn release_activity_task(
+        &self,
+        activity_arn: &str,
+        task: &ActivityTask,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        self.push_activity_task(activity_arn, task)
+    }
+
     fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
         ready(self.with(|c| {
             let mut st = c

@@ -20,7 +20,9 @@ pub mod optimized;
 pub mod roles;
 pub mod services;
 pub mod states;
+pub mod status_events;
 pub mod wire;
 
 pub use lambda::{LambdaInvoker, LambdaInvokerConfig};
 pub use services::{AwsServiceInvoker, ServiceSettings};
+pub use status_events::EventBridgeStatusEvents;

@@ -351,3 +351,119 @@ async fn activities_and_task_tokens_round_trip_through_the_api_function() {
         "TaskTimedOut"
     );
 }
+
+/// GetActivityTask behind API Gateway (29-second limit): the serverless API answers an idle poll
+/// well within it, and a task is never lost to a poll that claimed it and died (a Lambda cut off
+/// at the gateway's limit, a crash): the claim lapses and the next poll gets the task; a task
+/// handed to a worker is gone.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_activity_task_claimed_by_a_poll_that_died_goes_to_the_next_poll() {
+    use stepwise_ports::api::ApiStore;
+    use stepwise_store_aws::api_store::ACTIVITY_CLAIM_MS;
+    use stepwise_store_aws::meter::Meter;
+    use stepwise_store_aws::ports::AwsStore;
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let svc = h.api();
+    let poll = svc.service.config().activity_poll;
+    assert!(
+        poll.wait_ms <= 20_000 && poll.answer_by_ms <= 25_000,
+        "within API Gateway's 29 s: {poll:?}"
+    );
+    let activity = call(&svc, "CreateActivity", json!({"name": "claimed"})).await;
+    let activity_arn = activity["activityArn"].as_str().expect("arn").to_string();
+    let sm = create_through_api(
+        &svc,
+        "claims",
+        json!({"StartAt":"Work","States":{"Work":{"Type":"Task","Resource": activity_arn,"End":true}}}),
+    )
+    .await;
+    let started = call(
+        &svc,
+        "StartExecution",
+        json!({"stateMachineArn": sm, "input": "{\"job\":2}"}),
+    )
+    .await;
+    let arn = started["executionArn"].as_str().expect("arn").to_string();
+    h.settle_queues().await;
+
+    let now = stepwise_runtime::local::wall_clock_ms();
+    let dead_poll = AwsStore::new(h.aws.clone(), std::sync::Arc::new(Meter::default()));
+    let other_poll = AwsStore::new(h.aws.clone(), std::sync::Arc::new(Meter::default()));
+    let claimed = dead_poll
+        .claim_activity_task(&activity_arn, now)
+        .await
+        .expect("claim")
+        .expect("the queued task");
+    assert_eq!(
+        other_poll
+            .claim_activity_task(&activity_arn, now)
+            .await
+            .expect("claim"),
+        None,
+        "a claim holds the task against other polls"
+    );
+    // The first poll never answered: once its claim lapses the task is there again.
+    let again = other_poll
+        .claim_activity_task(&activity_arn, now + ACTIVITY_CLAIM_MS + 1)
+        .await
+        .expect("claim");
+    assert_eq!(again.as_ref(), Some(&claimed), "the task outlives its poll");
+    // A poll with nobody left to answer gives it back at once.
+    other_poll
+        .release_activity_task(&activity_arn, &claimed)
+        .await
+        .expect("release");
+    // A poll that claims the task after its answer could still reach the worker (here: at
+    // once) answers with none and leaves the task queued.
+    let late_store = std::sync::Arc::new(AwsStore::new(
+        h.aws.clone(),
+        std::sync::Arc::new(Meter::default()),
+    ));
+    let late = stepwise_api::Service::new(
+        late_store.clone(),
+        std::sync::Arc::new(stepwise_store_aws::api_driver::AwsDriver::new(late_store)),
+        stepwise_api::ServiceConfig {
+            activity_poll: stepwise_api::ActivityPoll {
+                wait_ms: 0,
+                answer_by_ms: 0,
+            },
+            ..Default::default()
+        },
+    );
+    let (status, body) = late
+        .handle(
+            "AWSStepFunctions.GetActivityTask",
+            json!({"activityArn": activity_arn}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!((status, body.as_slice()), (200, &b"{}"[..]));
+
+    let task = call(
+        &svc,
+        "GetActivityTask",
+        json!({"activityArn": activity_arn, "workerName": "w-2"}),
+    )
+    .await;
+    assert_eq!(task["taskToken"].as_str(), Some(claimed.token.as_str()));
+    assert_eq!(
+        other_poll
+            .claim_activity_task(&activity_arn, now + 10 * ACTIVITY_CLAIM_MS)
+            .await
+            .expect("claim"),
+        None,
+        "a task handed to a worker is handed out once"
+    );
+    call(
+        &svc,
+        "SendTaskSuccess",
+        json!({"taskToken": claimed.token, "output": "{\"ok\":true}"}),
+    )
+    .await;
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+    assert_eq!(e.state.output, Some(json!({"ok": true})));
+}

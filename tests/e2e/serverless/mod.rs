@@ -12,6 +12,8 @@
 //! - [`resume`]: resume from any state and start at a state through the API Lambda;
 //! - [`retention`]: the TTL attributes and payload tags `RetentionDays` puts on closed executions.
 //! - [`integrations`], [`services`]: the service integrations through the invoker function.
+//! - [`dlq`]: `stepwise dlq list` / `redrive` on a dead transition;
+//! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -76,10 +78,14 @@ impl Dispatcher for KilledAfterCommit {
             self.inner.dispatch(e, commands).await
         })
     }
+
+    fn publishes_status_changes(&self) -> bool {
+        self.inner.publishes_status_changes()
+    }
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
-    harness_with(mock, faults, None, None).await
+    harness_full(mock, faults, None, None, None).await
 }
 
 /// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`) and an invoker
@@ -89,6 +95,26 @@ async fn harness_with(
     faults: bool,
     retention_days: Option<u32>,
     http_connections: Option<std::path::PathBuf>,
+) -> Option<Harness> {
+    harness_full(mock, faults, retention_days, http_connections, None).await
+}
+
+/// The harness; with `event_bus`, status change events go to that bus on moto.
+async fn harness_with_events(
+    mock: Option<&str>,
+    faults: bool,
+    event_bus: Option<&str>,
+) -> Option<Harness> {
+    harness_full(mock, faults, None, None, event_bus).await
+}
+
+/// The harness with every option.
+async fn harness_full(
+    mock: Option<&str>,
+    faults: bool,
+    retention_days: Option<u32>,
+    http_connections: Option<std::path::PathBuf>,
+    event_bus: Option<&str>,
 ) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -134,7 +160,15 @@ async fn harness_with(
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
         retention_days,
     };
-    let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    let mut aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    if let Some(bus) = event_bus {
+        let sink = stepwise_tasks_aws::EventBridgeStatusEvents::with_caller(
+            moto_caller(&emulators.moto_url).await,
+            bus.to_string(),
+            None,
+        );
+        aws = aws.with_status_events(std::sync::Arc::new(sink));
+    }
     aws.s3
         .create_bucket()
         .bucket("stepwise-payloads")
@@ -164,6 +198,7 @@ async fn harness_with(
             region: "us-east-1".into(),
             account: "111111111111".into(),
             mock: None,
+            ..Default::default()
         },
         None,
         mock,
@@ -188,6 +223,20 @@ async fn harness_with(
         duplicate: faults,
         mock_config,
     })
+}
+
+/// The generic AWS caller, to moto with test credentials.
+async fn moto_caller(moto_url: &str) -> stepwise_aws_api::AwsCaller {
+    stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(moto_url.to_string()),
+    })
+    .await
+    .with_credentials(
+        aws_credential_types::provider::SharedCredentialsProvider::new(
+            aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "tests"),
+        ),
+    )
 }
 
 impl Harness {
@@ -643,8 +692,10 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod dlq;
 mod integrations;
 mod resume;
 mod retention;
 mod runs;
 mod services;
+mod status_events;

@@ -421,4 +421,72 @@ async fn s3_and_eventbridge_events_start_executions() {
     );
 }
 
+/// S3 and EventBridge retry an asynchronous invocation that failed or timed out, and may deliver
+/// an event twice: each delivery of one event (while its execution runs, and after it ended)
+/// finds the execution the first one started.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_event_delivered_twice_starts_one_execution() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let sm = h
+        .create(
+            "on-event",
+            &json!({"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}),
+        )
+        .await;
+    let s3_event = json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "in"}, "object": {"key": "orders/a.csv", "size": 3,
+        "eTag": "0123456789abcdef0123456789abcdef", "sequencer": "0055AED6DCD90281E5"}}}]});
+    let bridge = json!({"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "source": "my.app", "detail-type": "OrderPlaced", "account": "111111111111",
+        "time": "2026-12-02T07:00:00Z", "region": "us-east-1", "resources": [], "detail": {"id": 7}});
+    let trigger_api = h.api();
+    let deliver = |event: &Value| {
+        let event = event.clone();
+        let api = &trigger_api;
+        let sm = sm.clone();
+        async move {
+            let out = trigger::handle(api, &sm, LambdaEvent::new(event, Context::default()))
+                .await
+                .expect("trigger");
+            out["executionArns"].clone()
+        }
+    };
+    let first = [deliver(&s3_event).await, deliver(&bridge).await];
+    // Redelivered while the executions run.
+    assert_eq!(deliver(&s3_event).await, first[0]);
+    assert_eq!(deliver(&bridge).await, first[1]);
+    let arns: Vec<String> = first
+        .iter()
+        .filter_map(|a| a[0].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(arns.len(), 2);
+    h.run_until_done(&arns, Duration::from_secs(120)).await;
+    // Redelivered after they ended.
+    assert_eq!(deliver(&s3_event).await, first[0]);
+    assert_eq!(deliver(&bridge).await, first[1]);
+    h.settle_queues().await;
+    let (status, listed) = trigger_api
+        .service
+        .handle(
+            "AWSStepFunctions.ListExecutions",
+            json!({"stateMachineArn": sm}).to_string().as_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let listed: Value = serde_json::from_slice(&listed).expect("json");
+    let listed = listed["executions"].as_array().expect("executions");
+    assert_eq!(listed.len(), 2, "one execution per event: {listed:?}");
+    for arn in &arns {
+        let (e, events) = h.outcome(arn).await;
+        assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+        let started = events
+            .iter()
+            .filter(|ev| ev.event_type == "ExecutionStarted")
+            .count();
+        assert_eq!(started, 1, "{arn} started once");
+    }
+}
+
 // ----- the api function: API Gateway proxy events through the real handler -----

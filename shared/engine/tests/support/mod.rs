@@ -116,6 +116,8 @@ fn drive(
                     }
                 }
                 Command::CancelTask { task, .. } => tasks.retain(|p| p.task != task),
+                // `step` never emits it (the durable driver adds it).
+                Command::PublishStatusChange { .. } => {}
             }
         }
         if state.status != Status::Running {
