@@ -62,8 +62,15 @@ async fn main() -> Result<(), Error> {
             None
         };
     let service: OnceCell<api::ApiService> = OnceCell::new();
-    let (service, aws, region, invoker, states_api, roles, mock) =
-        (&service, &aws, &region, &invoker, &states_api, &roles, &mock);
+    let (service, aws, region, invoker, states_api, roles, mock) = (
+        &service,
+        &aws,
+        &region,
+        &invoker,
+        &states_api,
+        &roles,
+        &mock,
+    );
     run(service_fn(
         move |event: LambdaEvent<ApiGatewayProxyRequest>| async move {
             let s = service

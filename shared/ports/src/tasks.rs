@@ -242,6 +242,17 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
 
     fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
         (**self).invoke_traced(req, reveal_secrets)
+    }
+
+    fn check_mock_result(
+        &self,
+        resource: &stepwise_asl::resource::TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        (**self).check_mock_result(resource, result, strict)
+    }
+
     fn answers_callback(&self, req: &TaskRequest) -> bool {
         (**self).answers_callback(req)
     }
