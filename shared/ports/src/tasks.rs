@@ -39,8 +39,8 @@ pub struct TaskRequest {
     /// The task token for `.waitForTaskToken` resources. For those, a successful result only
     /// means the call was submitted: the engine then waits for SendTaskSuccess/Failure.
     pub task_token: Option<String>,
-    /// How many times the execution had been redriven when the task was scheduled. Each redrive
-    /// is a new attempt of the execution: mock invocation counters restart with it.
+    /// How many times the execution had been redriven when the task was scheduled (mock
+    /// failures past the last scripted response name it).
     pub redrive_count: u32,
 }
 

@@ -384,15 +384,16 @@ fn parse_response(raw: &Value, path: &str) -> Result<MockedResponse, MockConfigE
 }
 
 /// Serves Task states from a [`MockConfig`], keeping one invocation counter per
-/// (execution, redrive, state): each redrive is a new attempt of the execution and its tasks
-/// take the mocked responses from the first again, as a fresh execution would.
+/// (execution, state). The count carries on across redrives, so a test case scripts a task that
+/// fails before a redrive and succeeds after it (`"0"`: Throw, `"1"`: Return); running past the
+/// last response fails with a cause that names the redrive, so the gap is visible.
 ///
 /// Counters live in memory: a process restart in the middle of an execution starts them again
 /// at 0, and [`MockInvoker::forget_execution`] drops an execution's counters when it ends.
 #[derive(Debug)]
 pub struct MockInvoker {
     config: MockConfig,
-    counters: Mutex<HashMap<(String, u32, String), u64>>,
+    counters: Mutex<HashMap<(String, String), u64>>,
 }
 
 impl MockInvoker {
@@ -412,7 +413,7 @@ impl MockInvoker {
     /// Drops the invocation counters of an execution (call when it ends).
     pub fn forget_execution(&self, execution_arn: &str) {
         let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        counters.retain(|(arn, _, _), _| arn != execution_arn);
+        counters.retain(|(arn, _), _| arn != execution_arn);
     }
 
     /// Answers the request from the mock configuration, or `None` when it is not mocked (no
@@ -446,11 +447,7 @@ impl MockInvoker {
         let index = {
             let mut counters = self.counters.lock().unwrap_or_else(|e| e.into_inner());
             let counter = counters
-                .entry((
-                    req.execution_arn.clone(),
-                    req.redrive_count,
-                    req.state_name.clone(),
-                ))
+                .entry((req.execution_arn.clone(), req.state_name.clone()))
                 .or_insert(0);
             let index = *counter;
             *counter += 1;
@@ -462,10 +459,14 @@ impl MockInvoker {
                 Err(TaskFailure::new(error.clone(), cause.clone()))
             }
             None => Err(TaskFailure::runtime(format!(
-                "State '{}' was invoked {} times in test case '{test_case}', but mocked response \
-                 '{response_name}' defines responses only for invocations 0 to {}",
+                "State '{}' was invoked {} times in test case '{test_case}'{}, but mocked \
+                 response '{response_name}' defines responses only for invocations 0 to {}",
                 req.state_name,
                 index + 1,
+                match req.redrive_count {
+                    0 => String::new(),
+                    n => format!(" (counting across the execution's {n} redrive(s))"),
+                },
                 response.last_index()
             ))),
         })
@@ -610,14 +611,14 @@ mod tests {
             sqs.expect("returns")["MessageId"],
             json!("3bcb6e8e-8b51-4375-b0bc-1a59812c6e51")
         );
-        // a redrive is a new attempt: its invocations count from the first response again
+        // after a redrive the count carries on; past the last response the cause says so
         let mut redriven = req(e1, "LambdaState", Some("RetryPath"));
         redriven.redrive_count = 1;
-        assert_eq!(
-            mock.try_invoke(&redriven).expect("mocked"),
-            not_ready,
-            "the redriven task takes invocation 0's response"
-        );
+        let past = mock
+            .try_invoke(&redriven)
+            .expect("mocked")
+            .expect_err("no response left");
+        assert!(past.cause.contains("1 redrive(s)"), "{}", past.cause);
         // forgetting an execution restarts its counters
         mock.forget_execution(e1);
         assert_eq!(call(e1), not_ready);
