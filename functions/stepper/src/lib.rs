@@ -1,4 +1,5 @@
-//! The stepper's handler: an SQS batch from the transitions queue in, the messages to retry out.
+//! The stepper's handler: an SQS batch from the transitions queue (or the timers queue) in, the
+//! messages to retry out.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
@@ -11,7 +12,8 @@ pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatc
     Ok(batch_response(failed))
 }
 
-/// The batch's messages, each with its FIFO message group (one execution's transitions).
+/// The batch's messages, each with its FIFO message group (one execution's transitions; none
+/// for the timers queue's).
 fn records(event: SqsEvent) -> Vec<Record> {
     event
         .records

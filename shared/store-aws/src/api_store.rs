@@ -441,7 +441,7 @@ impl ApiStore for AwsStore {
         self.meter().begin(&execution.arn);
         match self
             .table()
-            .create_execution_with(execution, &[], extra)
+            .create_execution_with(execution, extra)
             .await
         {
             Ok(()) => Ok(()),

@@ -3,10 +3,11 @@
 //! Executions are created only by the API service (`stepwise-api`'s StartExecution, which the
 //! api and trigger functions call), never here.
 
+use crate::attempts::{Attempt, LOST_ATTEMPT_ERROR};
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
-use crate::{Aws, AwsError};
+use crate::{timers, Aws, AwsError};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
@@ -74,15 +75,23 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The stepper: applies each transitions-queue message to its execution, in order. Returns the
-/// ids of the messages to report as failed; once a message of a group fails, the later ones of
-/// that group fail too, so SQS redelivers them in order.
+/// The stepper: applies each transitions-queue message to its execution, in order, and forwards
+/// the timers-queue messages that are due (a record without a message group comes from the
+/// timers queue, a standard queue). Returns the ids of the messages to report as failed; once a
+/// message of a group fails, the later ones of that group fail too, so SQS redelivers them in
+/// order.
 pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
     let mut failed = Vec::new();
     let mut blocked: HashSet<String> = HashSet::new();
     for r in records {
         let started = Instant::now();
-        let group = r.group.clone().unwrap_or_default();
+        let Some(group) = r.group.clone() else {
+            if let Err(e) = forward_timer(deps, r, started).await {
+                eprintln!("stepper: timer {}: {e}", r.message_id);
+                failed.push(r.message_id.clone());
+            }
+            continue;
+        };
         if blocked.contains(&group) {
             failed.push(r.message_id.clone());
             continue;
@@ -95,6 +104,21 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
                 continue;
             }
         };
+        // Scheduler fires up to a minute early: a timer not yet due is armed again for the rest
+        // of its time, never applied early.
+        if let (Event::TimerFired { timer }, Some(due)) = (&msg.event, msg.due_ms) {
+            let now = now_ms();
+            if due > now {
+                if let Err(e) =
+                    timers::rearm(&deps.aws, &deps.meter, &msg.execution, *timer, due, now).await
+                {
+                    eprintln!("stepper: {} on {}: {e}", r.message_id, msg.execution);
+                    blocked.insert(group);
+                    failed.push(r.message_id.clone());
+                }
+                continue;
+            }
+        }
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
         deps.meter.begin(&msg.execution);
@@ -122,9 +146,27 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
     failed
 }
 
-/// The invoker: runs Task calls and forwards due timers, sending outcomes to the transitions
-/// queue. Returns the ids of the messages to report as failed.
-pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]) -> Vec<String> {
+/// A timers-queue message: its timer's [`Event::TimerFired`] to the transitions queue.
+async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), AwsError> {
+    let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("stepper: dropping unreadable timer {}: {e}", r.message_id);
+            return Ok(());
+        }
+    };
+    forward(deps, None, msg, started, 0).await
+}
+
+/// The invoker: runs Task calls, sending outcomes to the transitions queue; each attempt is
+/// called at most once ([`crate::attempts`]), by an invoker whose function ends at
+/// `deadline_ms`. Returns the ids of the messages to report as failed.
+pub async fn on_tasks(
+    deps: &Deps,
+    invoker: &dyn TaskInvoker,
+    records: &[Record],
+    deadline_ms: i64,
+) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records {
         let started = Instant::now();
@@ -135,7 +177,7 @@ pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]
                 continue;
             }
         };
-        if let Err(e) = handle_task(deps, invoker, msg, started).await {
+        if let Err(e) = forward(deps, Some(invoker), msg, started, deadline_ms).await {
             eprintln!("invoker: {}: {e}", r.message_id);
             failed.push(r.message_id.clone());
         }
@@ -143,17 +185,26 @@ pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]
     failed
 }
 
-async fn handle_task(
+/// Sends a message's outcome to the transitions queue: a due timer's firing, or a task's answer
+/// after calling it (`invoker`, when the message is a Task call).
+async fn forward(
     deps: &Deps,
-    invoker: &dyn TaskInvoker,
+    invoker: Option<&dyn TaskInvoker>,
     msg: TaskMessage,
     started: Instant,
+    deadline_ms: i64,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
+    let mut due_ms = None;
     let (execution, event) = match msg {
         TaskMessage::Timer {
-            execution, timer, ..
-        } => (execution, Event::TimerFired { timer }),
+            execution,
+            timer,
+            at_ms,
+        } => {
+            due_ms = Some(at_ms);
+            (execution, Event::TimerFired { timer })
+        }
         TaskMessage::Invoke {
             execution,
             state_machine_name,
@@ -189,7 +240,39 @@ async fn handle_task(
                     .await
                     .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
             }
+            let Some(invoker) = invoker else {
+                return Err(AwsError::Corrupt {
+                    key: execution,
+                    message: "a Task call on the timers queue".into(),
+                });
+            };
             let waits_for_token = resource.waits_for_task_token();
+            let table = deps.store.table();
+            match table.begin_attempt(&execution, task, deadline_ms).await? {
+                Attempt::First => {}
+                Attempt::Taken { sent: true, .. } => return Ok(()),
+                Attempt::Taken { deadline_ms, .. } if now_ms() < deadline_ms => {
+                    return Err(AwsError::AttemptInFlight {
+                        execution,
+                        task,
+                        deadline_ms,
+                    });
+                }
+                // The first invoker ended without sending the outcome: it is lost, and the
+                // task is not called twice.
+                Attempt::Taken { .. } => {
+                    let event = Event::TaskFailed {
+                        task,
+                        error: LOST_ATTEMPT_ERROR.into(),
+                        cause: format!(
+                            "The outcome of the call of {state_name} was lost: the invoker \
+                             calling it stopped (a timeout or a crash). Stepwise calls a task \
+                             once per attempt."
+                        ),
+                    };
+                    return send_outcome(deps, execution, event, None, &local, started).await;
+                }
+            }
             let req = TaskRequest {
                 execution_arn: execution.clone(),
                 state_machine_name,
@@ -210,9 +293,24 @@ async fn handle_task(
                     cause: f.cause,
                 },
             };
-            (execution, event)
+            send_outcome(deps, execution.clone(), event, None, &local, started).await?;
+            // A redelivered command now finds the attempt answered. If this write is lost,
+            // the redelivery sends a failure the engine ignores: the task already answered
+            // (or, waiting for its token, a `.waitForTaskToken` task fails as lost).
+            return table.attempt_sent(&execution, task).await;
         }
     };
+    send_outcome(deps, execution, event, due_ms, &local, started).await
+}
+
+async fn send_outcome(
+    deps: &Deps,
+    execution: String,
+    event: Event,
+    due_ms: Option<i64>,
+    local: &Meter,
+    started: Instant,
+) -> Result<(), AwsError> {
     let mut usage = deps.lambda_usage(started);
     usage.add(&local.take());
     // The send below is counted in the usage it carries.
@@ -221,6 +319,7 @@ async fn handle_task(
         execution,
         event,
         usage: Some(usage),
+        due_ms,
     };
     queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
 }
