@@ -195,15 +195,14 @@ async fn forward(
     deadline_ms: i64,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
-    let mut due_ms = None;
-    let (execution, event) = match msg {
+    match msg {
         TaskMessage::Timer {
             execution,
             timer,
             at_ms,
         } => {
-            due_ms = Some(at_ms);
-            (execution, Event::TimerFired { timer })
+            let event = Event::TimerFired { timer };
+            send_outcome(deps, execution, event, Some(at_ms), &local, started).await
         }
         TaskMessage::Invoke {
             execution,
@@ -297,10 +296,9 @@ async fn forward(
             // A redelivered command now finds the attempt answered. If this write is lost,
             // the redelivery sends a failure the engine ignores: the task already answered
             // (or, waiting for its token, a `.waitForTaskToken` task fails as lost).
-            return table.attempt_sent(&execution, task).await;
+            table.attempt_sent(&execution, task).await
         }
-    };
-    send_outcome(deps, execution, event, due_ms, &local, started).await
+    }
 }
 
 async fn send_outcome(

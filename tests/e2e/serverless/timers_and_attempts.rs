@@ -185,16 +185,15 @@ async fn one_task(
     name: &str,
     catch: bool,
 ) -> (String, Vec<aws_sdk_sqs::types::Message>, u64) {
-    let mut task = json!({"Type":"Task",
+    let task = json!({"Type":"Task",
         "Resource":"arn:aws:lambda:us-east-1:111111111111:function:counter","End":true});
+    let mut states = json!({"T": task});
     if catch {
-        task["Catch"] = json!([{"ErrorEquals":["States.TaskFailed"],"Next":"Lost"}]);
+        states["T"]["Catch"] = json!([{"ErrorEquals":["States.TaskFailed"],"Next":"Lost"}]);
+        states["Lost"] = json!({"Type":"Pass","End":true});
     }
     let sm = h
-        .create(
-            name,
-            &json!({"StartAt":"T","States":{"T": task, "Lost":{"Type":"Pass","End":true}}}),
-        )
+        .create(name, &json!({"StartAt":"T","States": states}))
         .await;
     let arn = start_execution(h, &sm, None, json!({"n": 1}), None)
         .await
