@@ -79,7 +79,8 @@ impl Table<'_> {
                     aws_sdk_dynamodb::error::DisplayErrorContext(e),
                 )
             })?;
-        self.meter.dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        self.meter
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
         let item = out.item();
         Ok(Attempt::Taken {
             deadline_ms: item

@@ -32,7 +32,11 @@ pub fn schedule_name(execution: &str, timer: u64) -> String {
 /// The name of a timer's schedule made again because Scheduler fired the first one early: its
 /// own name, as the first may not be deleted yet.
 fn rearmed_name(execution: &str, timer: u64, at_ms: i64) -> String {
-    format!("{}-r{}", schedule_name(execution, timer), at_ms.div_euclid(1000))
+    format!(
+        "{}-r{}",
+        schedule_name(execution, timer),
+        at_ms.div_euclid(1000)
+    )
 }
 
 /// `at()` takes UTC `yyyy-mm-ddThh:mm:ss`: the due time rounded up to the second.

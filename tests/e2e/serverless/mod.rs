@@ -694,8 +694,8 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod commit_race;
 mod integrations;
 mod resume;
 mod runs;
-mod commit_race;
 mod timers_and_attempts;

@@ -9,7 +9,9 @@ use stepwise_store_aws::attempts::Attempt;
 use stepwise_store_aws::queues::TaskMessage;
 
 /// The schedules in the harness's group: (name, detail).
-async fn schedules(h: &Harness) -> Vec<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput> {
+async fn schedules(
+    h: &Harness,
+) -> Vec<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput> {
     let list = h
         .aws
         .scheduler
@@ -100,7 +102,10 @@ async fn a_long_timer_fired_early_by_scheduler_is_rearmed_not_applied() {
 
     // Scheduler fires it early (as here, far earlier than the minute AWS allows, to see it in a
     // test): the Wait must not end.
-    assert!(h.fire_schedules_early(2_000_000).await, "the schedule fired");
+    assert!(
+        h.fire_schedules_early(2_000_000).await,
+        "the schedule fired"
+    );
     while h.pump_transitions().await {}
     let e = h
         .table()
@@ -284,8 +289,13 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
     let (e, events) = h.outcome(&arn2).await;
     assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
     assert!(
-        events.iter().any(|ev| ev.event_type == "LambdaFunctionFailed"
-            && ev.details.as_ref().is_some_and(|d| d["error"] == "States.TaskFailed")),
+        events
+            .iter()
+            .any(|ev| ev.event_type == "LambdaFunctionFailed"
+                && ev
+                    .details
+                    .as_ref()
+                    .is_some_and(|d| d["error"] == "States.TaskFailed")),
         "the lost attempt failed with States.TaskFailed"
     );
 }
