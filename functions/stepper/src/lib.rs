@@ -8,7 +8,8 @@ use stepwise_store_aws::handlers::{on_transitions, Deps, Record};
 /// Applies each message to its execution; failed ones (and those after them in their message
 /// group) are reported so SQS delivers them again, in order.
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let failed = on_transitions(deps, &records(event.payload)).await;
+    // Boxed: the step's future (engine, store, dispatcher) is deep for a stack.
+    let failed = Box::pin(on_transitions(deps, &records(event.payload))).await;
     Ok(batch_response(failed))
 }
 
