@@ -21,7 +21,7 @@ use crate::meter::units;
 use crate::table::{
     conditional, corrupt, get_s, item_size, n, s, Item, Table, EVENT_INLINE_LIMIT, INLINE_LIMIT,
 };
-use crate::{fnv64, AwsError};
+use crate::{content_key, fnv64, AwsError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
@@ -35,13 +35,14 @@ pub(crate) const TRANSACT_EVENTS: usize = 99;
 /// them stay far below, but chunks are cut by size too in case that limit is raised.
 const TRANSACT_BYTES: usize = 3 * 1024 * 1024;
 
+/// DynamoDB's item limit (400 KB). An execution item past [`META_OUTBOX_LIMIT`] keeps its
+/// outbox in S3 (a Map's fan-out can dispatch many large Task calls in one step); the
+/// checkpoint is there already past [`INLINE_LIMIT`], so the item stays within the limit.
+const ITEM_LIMIT: usize = 400 * 1024;
+const META_OUTBOX_LIMIT: usize = 200 * 1024;
+
 /// How often a claimed chunk is tried again when another transaction met it.
 const CONTENDED_RETRIES: u32 = 5;
-
-/// A 128-bit content key for S3 objects and claims.
-fn content_key(text: &str) -> String {
-    format!("{:016x}{:016x}", fnv64(&[text]), fnv64(&["content", text]))
-}
 
 fn build_error(e: impl std::fmt::Display) -> AwsError {
     AwsError::service("DynamoDB", "TransactWriteItems", e)
@@ -178,6 +179,25 @@ impl Table<'_> {
         let mut usage: Usage = e.usage.clone();
         let mut item = self.meta_item(e)?;
         self.encode_state(e, &mut item).await?;
+        if item_size(&item) > META_OUTBOX_LIMIT {
+            if let Some(text) = get_s(&item, "outbox").map(str::to_string) {
+                let key = format!(
+                    "outboxes/{:016x}/{}-{}.json",
+                    fnv64(&[&e.arn]),
+                    e.version,
+                    content_key(&text)
+                );
+                self.put_payload(&key, text).await?;
+                item.remove("outbox");
+                item.insert("outboxS3".into(), s(key));
+            }
+        }
+        if item_size(&item) + 1024 > ITEM_LIMIT {
+            return Err(AwsError::ItemTooLarge {
+                key: e.arn.clone(),
+                bytes: item_size(&item),
+            });
+        }
         // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
         usage.add(&self.meter.take());
         usage.dynamodb_requests += requests;
@@ -284,7 +304,7 @@ impl Table<'_> {
         let item = self
             .meta_with_usage(e, &events, requests, extra, 2.0)
             .await?;
-        let mut remove: Vec<&str> = ["state", "stateS3", "stopMs"]
+        let mut remove: Vec<&str> = ["state", "stateS3", "stopMs", "outbox", "outboxS3"]
             .into_iter()
             .filter(|k| !item.contains_key(*k))
             .collect();
@@ -424,13 +444,6 @@ mod tests {
         assert_eq!(lens(&sized(&[10; 250])), [99, 99, 52]);
         assert_eq!(lens(&sized(&[2 * 1024 * 1024; 3])), [1, 1, 1]);
         assert_eq!(lens(&sized(&[])), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn content_keys_differ_by_content() {
-        assert_eq!(content_key("a"), content_key("a"));
-        assert_ne!(content_key("a"), content_key("b"));
-        assert_eq!(content_key("a").len(), 32);
     }
 
     #[test]

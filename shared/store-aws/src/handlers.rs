@@ -96,7 +96,19 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
             failed.push(r.message_id.clone());
             continue;
         }
-        let msg: TransitionMessage = match stepwise_engine::deep::from_str(&r.body) {
+        // Large events come as a pointer to S3 (read with a meter of its own: the execution's
+        // is begun below).
+        let reads = Meter::default();
+        let body = match queues::received(&deps.aws, &reads, &r.body).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("stepper: {}: {e}", r.message_id);
+                blocked.insert(group);
+                failed.push(r.message_id.clone());
+                continue;
+            }
+        };
+        let msg: TransitionMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 // A message that can never be read would block its group forever: drop it loudly.
@@ -121,6 +133,7 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
         }
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
+        usage.add(&reads.take());
         deps.meter.begin(&msg.execution);
         deps.meter.record(|u| u.add(&usage));
         match advance(
@@ -170,7 +183,16 @@ pub async fn on_tasks(
     let mut failed = Vec::new();
     for r in records {
         let started = Instant::now();
-        let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
+        // Large parameters come as a pointer to S3.
+        let body = match queues::received(&deps.aws, &Meter::default(), &r.body).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("invoker: {}: {e}", r.message_id);
+                failed.push(r.message_id.clone());
+                continue;
+            }
+        };
+        let msg: TaskMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("invoker: dropping unreadable message {}: {e}", r.message_id);

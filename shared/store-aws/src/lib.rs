@@ -51,6 +51,14 @@ pub enum AwsError {
         /// When the other invoker's function times out (milliseconds since the epoch).
         deadline_ms: i64,
     },
+    /// An item would pass DynamoDB's 400 KB limit.
+    #[error("the item of {key} would hold {bytes} bytes, past DynamoDB's 400 KB item limit")]
+    ItemTooLarge {
+        /// Which item.
+        key: String,
+        /// Its size.
+        bytes: usize,
+    },
     /// A required setting is missing.
     #[error("missing setting {0}")]
     Config(&'static str),
@@ -173,6 +181,12 @@ impl Aws {
     }
 }
 
+/// A 128-bit key named by a text's content, for S3 objects that must never be replaced by
+/// different content under the same key (and for claims).
+pub(crate) fn content_key(text: &str) -> String {
+    format!("{:016x}{:016x}", fnv64(&[text]), fnv64(&["content", text]))
+}
+
 /// A short stable hash (FNV-1a, 64 bits) for deduplication ids and schedule names.
 pub fn fnv64(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -192,3 +206,15 @@ pub mod attempts;
 pub mod commit;
 pub mod handlers;
 pub mod ports;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_keys_differ_by_content() {
+        assert_eq!(content_key("a"), content_key("a"));
+        assert_ne!(content_key("a"), content_key("b"));
+        assert_eq!(content_key("a").len(), 32);
+    }
+}

@@ -5,12 +5,51 @@
 //! timer, heartbeat or timeout waits behind a slow call).
 
 use crate::meter::Meter;
-use crate::{fnv64, Aws, AwsError};
+use crate::{content_key, fnv64, Aws, AwsError};
 use serde::{Deserialize, Serialize};
 use stepwise_engine::{Command, Event};
 
 /// The longest delay SQS gives a message.
 pub const MAX_SQS_DELAY_MS: i64 = 900_000;
+
+/// Messages larger than this go to S3, and the queue carries a pointer ([`Offloaded`]): SQS takes
+/// 256 KiB a message (1 MiB on queues created since 2025), where a task's result can be 6 MB (a
+/// Lambda response) and an event's wrapping adds to a 256 KiB input.
+pub const INLINE_MESSAGE_LIMIT: usize = 250 * 1024;
+
+/// The body of a message whose content is in the payload bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offloaded {
+    /// The object's key.
+    #[serde(rename = "payloadS3")]
+    pub payload_s3: String,
+}
+
+/// The body to send for `body`: itself, or a pointer to it in S3 when it is too large.
+async fn sendable(aws: &Aws, meter: &Meter, body: String) -> Result<String, AwsError> {
+    if body.len() <= INLINE_MESSAGE_LIMIT {
+        return Ok(body);
+    }
+    // Named by content: a message sent twice is one object.
+    let key = format!("messages/{}.json", content_key(&body));
+    crate::table::Table::new(aws, meter)
+        .put_payload(&key, body)
+        .await?;
+    serde_json::to_string(&Offloaded { payload_s3: key })
+        .map_err(|e| AwsError::service("SQS", "SendMessage", e))
+}
+
+/// A received body as it was sent: read back from S3 when it was offloaded.
+pub async fn received(aws: &Aws, meter: &Meter, body: &str) -> Result<String, AwsError> {
+    match serde_json::from_str::<Offloaded>(body) {
+        Ok(o) if body.starts_with("{\"payloadS3\"") => {
+            crate::table::Table::new(aws, meter)
+                .get_payload(&o.payload_s3, &o.payload_s3)
+                .await
+        }
+        _ => Ok(body.to_string()),
+    }
+}
 
 /// A message on the transitions queue: an event for an execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +139,7 @@ pub async fn send_transition(
 ) -> Result<(), AwsError> {
     let body = stepwise_engine::deep::to_string(msg)
         .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = sendable(aws, meter, body).await?;
     meter.sqs(true, body.len());
     aws.sqs
         .send_message()
@@ -144,6 +184,7 @@ async fn send_standard(
 ) -> Result<(), AwsError> {
     let body = stepwise_engine::deep::to_string(msg)
         .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = sendable(aws, meter, body).await?;
     meter.sqs(false, body.len());
     let delay = (delay_ms.clamp(0, MAX_SQS_DELAY_MS) + 999) / 1000;
     aws.sqs

@@ -3,7 +3,7 @@
 //! | PK | SK | holds |
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
-//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox (or its S3 key), usage |
 //! | `EX#<arn>` | `EV#<20-digit id>` | one history event |
 //! | `EX#<arn>` | `TASK#<20-digit id>` | one task attempt, recorded before the invoker calls it ([`crate::attempts`]) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
@@ -134,7 +134,7 @@ impl<'a> Table<'a> {
     }
 
     /// Reads back what [`Self::put_payload`] wrote; `owner` names the execution in errors.
-    async fn get_payload(&self, key: &str, owner: &str) -> Result<String, AwsError> {
+    pub(crate) async fn get_payload(&self, key: &str, owner: &str) -> Result<String, AwsError> {
         self.meter.record(|u| u.s3_gets += 1);
         let obj = self
             .aws
@@ -222,9 +222,13 @@ impl<'a> Table<'a> {
         };
         let state: ExecutionState =
             stepwise_engine::deep::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
+        let outbox_text = match (get_s(item, "outbox"), get_s(item, "outboxS3")) {
+            (_, Some(key)) => self.get_payload(key, arn).await?,
+            (Some(t), None) => t.to_string(),
+            (None, None) => "[]".to_string(),
+        };
         let outbox: Vec<Command> =
-            stepwise_engine::deep::from_str(get_s(item, "outbox").unwrap_or("[]"))
-                .map_err(|x| corrupt(arn, x))?;
+            stepwise_engine::deep::from_str(&outbox_text).map_err(|x| corrupt(arn, x))?;
         let usage: Usage = stepwise_engine::deep::from_str(get_s(item, "usage").unwrap_or("{}"))
             .map_err(|x| corrupt(arn, x))?;
         Ok(Some(StoredExecution {
@@ -249,7 +253,7 @@ impl<'a> Table<'a> {
             .table_name(self.name())
             .key("PK", s(format!("EX#{arn}")))
             .key("SK", s("META"))
-            .update_expression("SET outbox = :empty")
+            .update_expression("SET outbox = :empty REMOVE outboxS3")
             .condition_expression("version = :v")
             .expression_attribute_values(":empty", s("[]"))
             .expression_attribute_values(":v", n(version))

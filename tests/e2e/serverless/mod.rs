@@ -696,6 +696,7 @@ async fn history_through_api(
 mod api_function;
 mod commit_race;
 mod integrations;
+mod large_payloads;
 mod resume;
 mod runs;
 mod timers_and_attempts;
