@@ -57,7 +57,7 @@ async fn a_fan_out_whose_pending_calls_pass_the_item_limit_still_commits() {
     let arn = start_execution(&h, &sm, None, json!({"pad": "p".repeat(200_000)}), None)
         .await
         .expect("start");
-    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(300))
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(120))
         .await;
     let (e, _) = h.outcome(&arn).await;
     assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);

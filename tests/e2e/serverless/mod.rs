@@ -432,6 +432,11 @@ impl Harness {
     async fn run_until_done(&self, executions: &[String], limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
+            // Also while messages keep coming: one that always fails is retried forever.
+            assert!(
+                Instant::now() < deadline,
+                "executions still running after {limit:?}"
+            );
             let mut progressed = self.pump_transitions().await;
             progressed |= self.pump_timers().await;
             progressed |= self.pump_tasks().await;
