@@ -268,7 +268,9 @@ async fn forward(
                 });
             };
             let waits_for_token = resource.waits_for_task_token();
-            let table = deps.store.table();
+            // The attempt's records are the execution's cost: counted on `local`, which the
+            // outcome carries.
+            let table = crate::table::Table::new(&deps.aws, &local);
             match table.begin_attempt(&execution, task, deadline_ms).await? {
                 Attempt::First => {}
                 Attempt::Taken { sent: true, .. } => return Ok(()),
@@ -314,11 +316,16 @@ async fn forward(
                     cause: f.cause,
                 },
             };
+            // The write marking the attempt answered, below, is counted now: after the send,
+            // nothing carries usage to the execution any more.
+            local.dynamodb_write(64);
             send_outcome(deps, execution.clone(), event, None, &local, started).await?;
             // A redelivered command now finds the attempt answered. If this write is lost,
             // the redelivery sends a failure the engine ignores: the task already answered
             // (or, waiting for its token, a `.waitForTaskToken` task fails as lost).
-            table.attempt_sent(&execution, task).await
+            crate::table::Table::new(&deps.aws, &Meter::default())
+                .attempt_sent(&execution, task)
+                .await
         }
     }
 }
