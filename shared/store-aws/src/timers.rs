@@ -30,7 +30,9 @@ pub fn schedule_name(execution: &str, timer: u64) -> String {
 }
 
 /// The name of a timer's schedule made again because Scheduler fired the first one early: its
-/// own name, as the first may not be deleted yet.
+/// own name, as the first may not be deleted yet. Cancelling the timer deletes the first name
+/// only: a re-armed schedule (Scheduler fires at most a minute early, so one is rare) fires once
+/// into a timer the engine no longer waits for, and deletes itself.
 fn rearmed_name(execution: &str, timer: u64, at_ms: i64) -> String {
     format!(
         "{}-r{}",
@@ -41,7 +43,7 @@ fn rearmed_name(execution: &str, timer: u64, at_ms: i64) -> String {
 
 /// `at()` takes UTC `yyyy-mm-ddThh:mm:ss`: the due time rounded up to the second.
 fn at_expression(at_ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp((at_ms + 999).div_euclid(1000))
+    let t = time::OffsetDateTime::from_unix_timestamp(at_ms.saturating_add(999).div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     format!(
         "at({:04}-{:02}-{:02}T{:02}:{:02}:{:02})",
