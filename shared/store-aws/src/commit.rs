@@ -375,7 +375,8 @@ impl Table<'_> {
             Outcome::Written => {}
             Outcome::Lost | Outcome::Contended => return Err(AwsError::Conflict(e.arn.clone())),
         }
-        self.restamp(e, expiry).await
+        // Boxed: the stamping is rare, and its future would grow every commit's.
+        Box::pin(self.restamp(e, expiry)).await
     }
 
     /// After a commit under a retention: when the history does not carry the expiry the META item

@@ -667,7 +667,8 @@ async fn call_raw(
     } else {
         req.body = Some(body.to_string());
     }
-    let resp = api::handle(svc, LambdaEvent::new(req, Context::default()))
+    // Boxed: in a debug build the handler's future is large, and every test awaits many calls.
+    let resp = Box::pin(api::handle(svc, LambdaEvent::new(req, Context::default())))
         .await
         .expect("api handler");
     assert_eq!(
