@@ -165,10 +165,12 @@ macro_rules! actions {
         pub const ACTIONS: &[&str] = &[$($name),*];
 
         impl<S: ApiStore + 'static> Service<S> {
-            /// Serves one action; `None` for a name not in the table.
+            /// Serves one action; `None` for a name not in the table. Each action's future is
+            /// boxed: unboxed, this future would be as large as the largest of them, and the
+            /// serverless API (tokio's 2 MiB worker stacks) overflowed its stack on it.
             async fn call(&self, action: &str, r: Req) -> Option<ApiResult<Value>> {
                 Some(match action {
-                    $($name => self.$method(r).await,)*
+                    $($name => Box::pin(self.$method(r)).await,)*
                     _ => return None,
                 })
             }
