@@ -207,9 +207,11 @@ export class StepwiseStack extends cdk.Stack {
     });
     logicalId(transitionsDlq, 'TransitionsDeadLetterQueue');
     // One message group per execution (MessageGroupId = execution ARN), deduplication id = event id.
+    // Content-based deduplication on: EventBridge Scheduler sends long timers here and sends no
+    // deduplication id (without it, every such send fails).
     const transitionsQueue = new sqs.Queue(this, 'TransitionsQueue', {
       fifo: true,
-      contentBasedDeduplication: false,
+      contentBasedDeduplication: true,
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,
       visibilityTimeout: cdk.Duration.seconds(STEPPER_TIMEOUT.toSeconds() * 6),
@@ -270,16 +272,46 @@ export class StepwiseStack extends cdk.Stack {
       'Stepwise - a transition is in the transitions dead-letter queue (its execution is stuck; stepwise dlq redrive).',
       'Stepwise - the oldest message of the transitions dead-letter queue is a day old (messages expire after 14 days).');
     dlqAlarms('TasksDeadLetterQueue', tasksDlq,
-      'Stepwise - a task call or timer is in the tasks dead-letter queue (its execution is stuck; stepwise dlq redrive).',
+      'Stepwise - a task call or job poll is in the tasks dead-letter queue (its execution is stuck; stepwise dlq redrive).',
       'Stepwise - the oldest message of the tasks dead-letter queue is a day old (messages expire after 14 days).');
     dlqAlarms('TriggerDeadLetterQueue', triggerDlq,
       'Stepwise - an S3 or EventBridge event could not start its execution (the trigger dead-letter queue holds it).',
       'Stepwise - the oldest message of the trigger dead-letter queue is a day old (messages expire after 14 days).');
 
+    const timersDlq = new sqs.Queue(this, 'TimersDeadLetterQueue', {
+      retentionPeriod: RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    logicalId(timersDlq, 'TimersDeadLetterQueue');
+    // Timers due within 15 minutes (waits, retry delays, task timeouts and heartbeats) as delayed
+    // messages, forwarded by the stepper: apart from the tasks, so none waits behind a slow call.
+    const timersQueue = new sqs.Queue(this, 'TimersQueue', {
+      visibilityTimeout: cdk.Duration.seconds(STEPPER_TIMEOUT.toSeconds() * 6),
+      retentionPeriod: RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      deadLetterQueue: { queue: timersDlq, maxReceiveCount: 5 },
+    });
+    logicalId(timersQueue, 'TimersQueue');
+    dlqAlarms('TimersDeadLetterQueue', timersDlq,
+      'Stepwise - a timer is in the timers dead-letter queue (its execution is stuck; stepwise dlq redrive).',
+      'Stepwise - the oldest message of the timers dead-letter queue is a day old (messages expire after 14 days).');
+
     // ------------------------------------------------------------ timers
     const scheduleGroup = new scheduler.CfnScheduleGroup(this, 'ScheduleGroup', {});
 
-    // Assumed by EventBridge Scheduler to deliver due timers to the transitions queue, nothing else.
+    // Where EventBridge Scheduler puts a timer it could not deliver after its retry policy (it
+    // takes only a standard queue).
+    const schedulerDlq = new sqs.Queue(this, 'SchedulerDeadLetterQueue', {
+      retentionPeriod: RETENTION,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+    });
+    logicalId(schedulerDlq, 'SchedulerDeadLetterQueue');
+    dlqAlarms('SchedulerDeadLetterQueue', schedulerDlq,
+      'Stepwise - EventBridge Scheduler could not deliver a timer (the scheduler dead-letter queue holds it; its execution is stuck).',
+      'Stepwise - the oldest message of the scheduler dead-letter queue is a day old (messages expire after 14 days).');
+
+    // Assumed by EventBridge Scheduler to deliver due timers to the transitions queue (and the ones
+    // it cannot deliver to its dead-letter queue), nothing else.
     const schedulerRole = new iam.Role(this, 'SchedulerRole', {
       // Only schedules of this deployment's group (no confused deputy).
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -292,7 +324,7 @@ export class StepwiseStack extends cdk.Stack {
           statements: [
             new iam.PolicyStatement({
               actions: ['sqs:SendMessage'],
-              resources: [transitionsQueue.queueArn],
+              resources: [transitionsQueue.queueArn, schedulerDlq.queueArn],
             }),
           ],
         }),
@@ -325,7 +357,8 @@ export class StepwiseStack extends cdk.Stack {
     // may start a timer beyond 15 minutes.
     const apiRole = functionRole('ApiRole', [
       statement('Table', DYNAMODB_CRUD, tableResources),
-      statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn, tasksQueue.queueArn]),
+      statement('Queues', ['sqs:SendMessage'],
+        [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
       statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
         `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${scheduleGroup.ref}/*`,
       ]),
@@ -340,8 +373,9 @@ export class StepwiseStack extends cdk.Stack {
     ]);
     const stepperRole = functionRole('StepperRole', [
       statement('Table', DYNAMODB_CRUD, tableResources),
-      statement('ConsumeTransitions', SQS_CONSUME, [transitionsQueue.queueArn]),
-      statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn, tasksQueue.queueArn]),
+      statement('ConsumeTransitions', SQS_CONSUME, [transitionsQueue.queueArn, timersQueue.queueArn]),
+      statement('Queues', ['sqs:SendMessage'],
+        [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
       statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
         `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${scheduleGroup.ref}/*`,
       ]),
@@ -377,9 +411,11 @@ export class StepwiseStack extends cdk.Stack {
       STEPWISE_TRANSITIONS_QUEUE_URL: transitionsQueue.queueUrl,
       STEPWISE_TRANSITIONS_QUEUE_ARN: transitionsQueue.queueArn,
       STEPWISE_TASKS_QUEUE_URL: tasksQueue.queueUrl,
+      STEPWISE_TIMERS_QUEUE_URL: timersQueue.queueUrl,
       STEPWISE_PAYLOAD_BUCKET: payloadBucket.bucketName,
       STEPWISE_SCHEDULE_GROUP: scheduleGroup.ref,
       STEPWISE_SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
+      STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN: schedulerDlq.queueArn,
       STEPWISE_EVENT_BUS: eventBusName.valueAsString,
       STEPWISE_RETENTION_DAYS: retentionDays.valueAsString,
       STEPWISE_EVENT_SOURCE: statusEventSource.valueAsString,
@@ -453,9 +489,17 @@ export class StepwiseStack extends cdk.Stack {
       reportBatchItemFailures: true,
     });
     logicalId(transitions, 'StepperFunctionTransitions');
+    const timers = stepperFn.addEventSourceMapping('Timers', {
+      eventSourceArn: timersQueue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
+    logicalId(timers, 'StepperFunctionTimers');
+    // One message a time: a batch is handed back whole when the function times out, and every
+    // call in it would be made again.
     const tasks = invokerFn.addEventSourceMapping('Tasks', {
       eventSourceArn: tasksQueue.queueArn,
-      batchSize: 10,
+      batchSize: 1,
       reportBatchItemFailures: true,
     });
     logicalId(tasks, 'InvokerFunctionTasks');
@@ -510,7 +554,8 @@ export class StepwiseStack extends cdk.Stack {
       });
       policy.overrideLogicalId(id);
     }
-    const tlsQueues = [transitionsQueue, transitionsDlq, tasksQueue, tasksDlq, triggerDlq];
+    const tlsQueues = [transitionsQueue, transitionsDlq, tasksQueue, tasksDlq, triggerDlq,
+      timersQueue, timersDlq, schedulerDlq];
     const queuesPolicy = new sqs.CfnQueuePolicy(this, 'QueuesPolicy', {
       queues: tlsQueues.map((q) => q.queueUrl),
       policyDocument: denyInsecure('sqs:*', tlsQueues.map((q) => q.queueArn)),
@@ -558,6 +603,10 @@ export class StepwiseStack extends cdk.Stack {
       description: 'SQS tasks queue (STEPWISE_TASKS_QUEUE_URL).',
       value: tasksQueue.queueUrl,
     });
+    new cdk.CfnOutput(this, 'TimersQueueUrl', {
+      description: 'SQS timers queue (STEPWISE_TIMERS_QUEUE_URL).',
+      value: timersQueue.queueUrl,
+    });
     new cdk.CfnOutput(this, 'PayloadBucketName', {
       description: 'S3 bucket for payloads too big for an item (STEPWISE_PAYLOAD_BUCKET).',
       value: payloadBucket.bucketName,
@@ -571,8 +620,12 @@ export class StepwiseStack extends cdk.Stack {
       value: transitionsDlq.queueUrl,
     });
     new cdk.CfnOutput(this, 'TasksDeadLetterQueueUrl', {
-      description: 'Dead task calls and timers (stepwise dlq list / redrive --stack).',
+      description: 'Dead task calls and job polls (stepwise dlq list / redrive --stack).',
       value: tasksDlq.queueUrl,
+    });
+    new cdk.CfnOutput(this, 'TimersDeadLetterQueueUrl', {
+      description: 'Dead timers (stepwise dlq list / redrive --stack).',
+      value: timersDlq.queueUrl,
     });
     new cdk.CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
       description: "Trigger invocations that failed after Lambda's retries (stepwise dlq list --stack).",

@@ -27,6 +27,8 @@ async fn store() -> Option<(Emulators, AwsStore)> {
         transitions_queue_url: format!("{}/queue/unused.fifo", emulators.moto_url),
         transitions_queue_arn: "arn:aws:sqs:us-east-1:123456789012:unused.fifo".into(),
         tasks_queue_url: format!("{}/queue/unused", emulators.moto_url),
+        timers_queue_url: format!("{}/queue/unused", emulators.moto_url),
+        scheduler_dead_letter_queue_arn: "arn:aws:sqs:us-east-1:123456789012:unused".into(),
         // Payloads past DynamoDB's item size go to S3 (the contract's 200 KB case does).
         payload_bucket: "stepwise-contract-payloads".into(),
         schedule_group: "unused".into(),

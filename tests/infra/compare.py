@@ -15,7 +15,11 @@ checks it against the template `cdk synth` wrote:
   queue FIFO flags, deduplication, visibility timeouts, redrive; bucket encryption, public access
   and notifications; every IAM statement of every role (actions, resources, conditions) and its
   trust; event source mappings, permissions, the EventBridge rule; the API's routes and auth;
-* the same parameters (type, default) and outputs (value).
+* the same parameters (type, default) and outputs (value);
+* on each side, what AWS requires of the serverless home (`aws_rules`): EventBridge Scheduler's
+  FIFO target has content-based deduplication, its dead-letter queue is a standard queue its role
+  may send to, the tasks queue hands the invoker one message at a time, timers have a queue and a
+  consumer apart from the tasks, and every queue's visibility timeout covers its consumer's.
 
 Prints one line per check and a closing `N passed, M failed`; exits 1 on any failure.
 """
@@ -30,9 +34,11 @@ CONTRACT = [
     "STEPWISE_TRANSITIONS_QUEUE_URL",
     "STEPWISE_TRANSITIONS_QUEUE_ARN",
     "STEPWISE_TASKS_QUEUE_URL",
+    "STEPWISE_TIMERS_QUEUE_URL",
     "STEPWISE_PAYLOAD_BUCKET",
     "STEPWISE_SCHEDULE_GROUP",
     "STEPWISE_SCHEDULER_ROLE_ARN",
+    "STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN",
     "STEPWISE_EVENT_BUS",
     "STEPWISE_RETENTION_DAYS",
     "STEPWISE_EVENT_SOURCE",
@@ -297,6 +303,51 @@ def diff(a, b):
     return "SAM: " + json.dumps(a, sort_keys=True, default=str) + "\nCDK: " + json.dumps(b, sort_keys=True, default=str)
 
 
+def sends_to(role):
+    """The logical IDs a role's inline policies allow sqs:SendMessage on."""
+    out = set()
+    for pol in role["Properties"].get("Policies", []):
+        for st in as_list(pol["PolicyDocument"].get("Statement")):
+            if st.get("Effect") == "Allow" and "sqs:SendMessage" in as_list(st.get("Action")):
+                out |= {target(x) for x in as_list(st.get("Resource"))}
+    return out
+
+
+def aws_rules(name, res, r):
+    """Rules AWS enforces at run time that no linter knows (issue 10, findings 1 and 3)."""
+    env = res["StepperFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    transitions = target(env.get("STEPWISE_TRANSITIONS_QUEUE_ARN"))
+    q = res.get(transitions, {}).get("Properties", {})
+    r.check(f"{name}: Scheduler's target {transitions} is FIFO with content-based deduplication "
+            "(Scheduler sends no deduplication id)",
+            bool(q.get("FifoQueue")) and str(q.get("ContentBasedDeduplication")).lower() == "true", q)
+    dlq = target(env.get("STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN"))
+    r.check(f"{name}: the schedules' dead-letter queue {dlq} is a standard queue",
+            res.get(dlq, {}).get("Type") == "AWS::SQS::Queue"
+            and not res[dlq].get("Properties", {}).get("FifoQueue"), dlq)
+    role = target(env.get("STEPWISE_SCHEDULER_ROLE_ARN"))
+    allowed = sends_to(res[role]) if role in res else set()
+    r.check(f"{name}: {role} may send to {transitions} and {dlq}", {transitions, dlq} <= allowed,
+            sorted(map(str, allowed)))
+    consumers = {}
+    for v in res.values():
+        if v["Type"] == "AWS::Lambda::EventSourceMapping":
+            p = v["Properties"]
+            consumers[target(p["EventSourceArn"])] = (target(p["FunctionName"]), int(p.get("BatchSize", 10)))
+    tasks = target(env.get("STEPWISE_TASKS_QUEUE_URL"))
+    r.check(f"{name}: {tasks} hands the invoker one message at a time (BatchSize 1)",
+            consumers.get(tasks, (None, 0))[1] == 1, consumers.get(tasks))
+    timers = target(env.get("STEPWISE_TIMERS_QUEUE_URL"))
+    r.check(f"{name}: timers ({timers}) have a queue and a consumer apart from the tasks",
+            timers != tasks and timers in consumers
+            and consumers[timers][0] != consumers.get(tasks, (None,))[0], consumers)
+    for queue, (fn, _) in sorted(consumers.items()):
+        vt = int(res[queue]["Properties"].get("VisibilityTimeout", 30))
+        to = int(res[fn]["Properties"].get("Timeout", 3))
+        r.check(f"{name}: {queue} VisibilityTimeout {vt} >= {fn} Timeout {to} (Lambda requires it)",
+                vt >= to)
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__)
@@ -371,7 +422,11 @@ def main(argv):
 
     # 5. Queue visibility timeouts cover six times their consumer's timeout.
     for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
-        for queue, fn in (("TransitionsQueue", "StepperFunction"), ("TasksQueue", "InvokerFunction")):
+        for queue, fn in (("TransitionsQueue", "StepperFunction"), ("TasksQueue", "InvokerFunction"),
+                          ("TimersQueue", "StepperFunction")):
+            if queue not in tpl or fn not in tpl:
+                r.check(f"{name}: {queue} and {fn} exist", False)
+                continue
             vt = int(tpl[queue]["Properties"].get("VisibilityTimeout", 30))
             to = int(tpl[fn]["Properties"].get("Timeout", 3))
             r.check(f"{name}: {queue} VisibilityTimeout {vt} >= 6 x {fn} Timeout {to}", vt >= 6 * to)
@@ -414,6 +469,10 @@ def main(argv):
     r.check("same outputs (value)", os_ == oc, diff(os_, oc))
     r.check("ApiUrl output is https://${Api}.execute-api.${AWS::Region}.amazonaws.com/Prod/",
             os_.get("ApiUrl") == "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/Prod/", os_.get("ApiUrl"))
+
+    # 7. What AWS requires of the serverless home.
+    for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
+        aws_rules(name, tpl, r)
 
     print(f"{r.passed} passed, {r.failed} failed")
     return 1 if r.failed else 0

@@ -1,5 +1,4 @@
-//! The invoker's handler: Task calls and due timers from the tasks queue, outcomes to the
-//! transitions queue; and [`Invoker`], the function as `main` builds it (Lambda, the service
+//! The invoker's handler: Task calls from the tasks queue, outcomes to the transitions queue; and [`Invoker`], the function as `main` builds it (Lambda, the service
 //! integrations, `states:startExecution` into this same deployment).
 
 use std::sync::Arc;
@@ -107,13 +106,17 @@ impl Invoker {
     }
 }
 
-/// Runs each message; failed ones are reported for redelivery.
+/// Runs each message (the event source sends one at a time: a batch would be handed back whole
+/// when the function times out, and every call in it made again); failed ones are reported for
+/// redelivery. The function's deadline is recorded with each task attempt, so a duplicate
+/// delivered meanwhile waits for it rather than calling the task again.
 pub async fn handle(
     deps: &Deps,
     invoker: &dyn TaskInvoker,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let failed = on_tasks(deps, invoker, &records(event.payload)).await;
+    let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
+    let failed = on_tasks(deps, invoker, &records(event.payload), deadline_ms).await;
     Ok(batch_response(failed))
 }
 

@@ -1,4 +1,5 @@
-//! The stepper's handler: an SQS batch from the transitions queue in, the messages to retry out.
+//! The stepper's handler: an SQS batch from the transitions queue (or the timers queue) in, the
+//! messages to retry out.
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
@@ -7,11 +8,13 @@ use stepwise_store_aws::handlers::{on_transitions, Deps, Record};
 /// Applies each message to its execution; failed ones (and those after them in their message
 /// group) are reported so SQS delivers them again, in order.
 pub async fn handle(deps: &Deps, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
-    let failed = on_transitions(deps, &records(event.payload)).await;
+    // Boxed: the step's future (engine, store, dispatcher) is deep for a stack.
+    let failed = Box::pin(on_transitions(deps, &records(event.payload))).await;
     Ok(batch_response(failed))
 }
 
-/// The batch's messages, each with its FIFO message group (one execution's transitions).
+/// The batch's messages, each with its FIFO message group (one execution's transitions; none
+/// for the timers queue's).
 fn records(event: SqsEvent) -> Vec<Record> {
     event
         .records

@@ -18,6 +18,8 @@ pub async fn report(
         transitions_queue_url: String::new(),
         transitions_queue_arn: String::new(),
         tasks_queue_url: String::new(),
+        timers_queue_url: String::new(),
+        scheduler_dead_letter_queue_arn: String::new(),
         payload_bucket: std::env::var("STEPWISE_PAYLOAD_BUCKET").unwrap_or_default(),
         schedule_group: String::new(),
         scheduler_role_arn: String::new(),

@@ -137,6 +137,7 @@ impl Driver for AwsDriver {
                 execution: arn.clone(),
                 event,
                 usage: Some(meter.take()),
+                due_ms: None,
             };
             queues::send_transition(&aws, &Meter::default(), &msg, wall_clock_ms())
                 .await

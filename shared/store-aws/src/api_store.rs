@@ -412,11 +412,7 @@ impl ApiStore for AwsStore {
             extra.push(("aliasArn".to_string(), s(a.clone())));
         }
         self.meter().begin(&execution.arn);
-        match self
-            .table()
-            .create_execution_with(execution, &[], extra)
-            .await
-        {
+        match self.table().create_execution_with(execution, extra).await {
             Ok(()) => Ok(()),
             Err(AwsError::AlreadyExists(arn)) => Err(StoreError::Conflict(arn)),
             Err(e) => Err(store_error(e)),

@@ -3,10 +3,11 @@
 //! Executions are created only by the API service (`stepwise-api`'s StartExecution, which the
 //! api and trigger functions call), never here.
 
+use crate::attempts::{Attempt, LOST_ATTEMPT_ERROR};
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
-use crate::{Aws, AwsError};
+use crate::{timers, Aws, AwsError};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -76,20 +77,40 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// The stepper: applies each transitions-queue message to its execution, in order. Returns the
-/// ids of the messages to report as failed; once a message of a group fails, the later ones of
-/// that group fail too, so SQS redelivers them in order.
+/// The stepper: applies each transitions-queue message to its execution, in order, and forwards
+/// the timers-queue messages that are due (a record without a message group comes from the
+/// timers queue, a standard queue). Returns the ids of the messages to report as failed; once a
+/// message of a group fails, the later ones of that group fail too, so SQS redelivers them in
+/// order.
 pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
     let mut failed = Vec::new();
     let mut blocked: HashSet<String> = HashSet::new();
     for r in records {
         let started = Instant::now();
-        let group = r.group.clone().unwrap_or_default();
+        let Some(group) = r.group.clone() else {
+            if let Err(e) = forward_timer(deps, r, started).await {
+                eprintln!("stepper: timer {}: {e}", r.message_id);
+                failed.push(r.message_id.clone());
+            }
+            continue;
+        };
         if blocked.contains(&group) {
             failed.push(r.message_id.clone());
             continue;
         }
-        let msg: TransitionMessage = match stepwise_engine::deep::from_str(&r.body) {
+        // Large events come as a pointer to S3 (read with a meter of its own: the execution's
+        // is begun below).
+        let reads = Meter::default();
+        let body = match queues::received(&deps.aws, &reads, &r.body).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("stepper: {}: {e}", r.message_id);
+                blocked.insert(group);
+                failed.push(r.message_id.clone());
+                continue;
+            }
+        };
+        let msg: TransitionMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 // A message that can never be read would block its group forever: drop it loudly.
@@ -97,8 +118,24 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
                 continue;
             }
         };
+        // Scheduler fires up to a minute early: a timer not yet due is armed again for the rest
+        // of its time, never applied early.
+        if let (Event::TimerFired { timer }, Some(due)) = (&msg.event, msg.due_ms) {
+            let now = now_ms();
+            if due > now {
+                if let Err(e) =
+                    timers::rearm(&deps.aws, &deps.meter, &msg.execution, *timer, due, now).await
+                {
+                    eprintln!("stepper: {} on {}: {e}", r.message_id, msg.execution);
+                    blocked.insert(group);
+                    failed.push(r.message_id.clone());
+                }
+                continue;
+            }
+        }
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
+        usage.add(&reads.take());
         deps.meter.begin(&msg.execution);
         deps.meter.record(|u| u.add(&usage));
         match advance(
@@ -124,23 +161,50 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
     failed
 }
 
-/// The invoker: runs Task calls and forwards due timers, sending outcomes to the transitions
-/// queue. A `.sync` job is started and its `TaskSubmitted` sent; then a [`TaskMessage::Poll`]
-/// looks at it after each wait of its back-off (a delayed message), until it ends or its task
-/// no longer waits for it (then the job is stopped): no invocation waits for a job. Returns the
-/// ids of the messages to report as failed.
-pub async fn on_tasks(deps: &Deps, invoker: &dyn TaskInvoker, records: &[Record]) -> Vec<String> {
+/// A timers-queue message: its timer's [`Event::TimerFired`] to the transitions queue.
+async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), AwsError> {
+    let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("stepper: dropping unreadable timer {}: {e}", r.message_id);
+            return Ok(());
+        }
+    };
+    forward(deps, None, msg, started, 0).await
+}
+
+/// The invoker: runs Task calls, sending outcomes to the transitions queue; each attempt is
+/// called at most once ([`crate::attempts`]), by an invoker whose function ends at
+/// `deadline_ms`. A `.sync` job is started and its `TaskSubmitted` sent; then a
+/// [`TaskMessage::Poll`] looks at it after each wait of its back-off (a delayed message on the
+/// tasks queue), until it ends or its task no longer waits for it (then the job is stopped): no
+/// invocation waits for a job. Returns the ids of the messages to report as failed.
+pub async fn on_tasks(
+    deps: &Deps,
+    invoker: &dyn TaskInvoker,
+    records: &[Record],
+    deadline_ms: i64,
+) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records {
         let started = Instant::now();
-        let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
+        // Large parameters come as a pointer to S3.
+        let body = match queues::received(&deps.aws, &Meter::default(), &r.body).await {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("invoker: {}: {e}", r.message_id);
+                failed.push(r.message_id.clone());
+                continue;
+            }
+        };
+        let msg: TaskMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("invoker: dropping unreadable message {}: {e}", r.message_id);
                 continue;
             }
         };
-        if let Err(e) = handle_task(deps, invoker, msg, started).await {
+        if let Err(e) = forward(deps, Some(invoker), msg, started, deadline_ms).await {
             eprintln!("invoker: {}: {e}", r.message_id);
             failed.push(r.message_id.clone());
         }
@@ -192,17 +256,25 @@ fn outcome_event(task: WaitId, outcome: Result<Value, TaskFailure>) -> Event {
     }
 }
 
-async fn handle_task(
+/// Sends a message's outcome to the transitions queue: a due timer's firing, or a task's answer
+/// after calling it or looking at its job (`invoker`, when the message is a Task call or a poll).
+async fn forward(
     deps: &Deps,
-    invoker: &dyn TaskInvoker,
+    invoker: Option<&dyn TaskInvoker>,
     msg: TaskMessage,
     started: Instant,
+    deadline_ms: i64,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
-    let (execution, event) = match msg {
+    match msg {
         TaskMessage::Timer {
-            execution, timer, ..
-        } => (execution, Event::TimerFired { timer }),
+            execution,
+            timer,
+            at_ms,
+        } => {
+            let event = Event::TimerFired { timer };
+            send_outcome(deps, execution, event, Some(at_ms), &local, started).await
+        }
         TaskMessage::Poll {
             execution,
             state_machine_name,
@@ -212,6 +284,12 @@ async fn handle_task(
             polling,
             wait_ms,
         } => {
+            let Some(invoker) = invoker else {
+                return Err(AwsError::Corrupt {
+                    key: execution,
+                    message: "a job poll on the timers queue".into(),
+                });
+            };
             // A mocked state is answered at submission: a polled job takes no mock, and its
             // redrive count matters to mocks only.
             let Some((task, req)) = request(
@@ -250,12 +328,14 @@ async fn handle_task(
                         polling,
                         wait_ms: wait,
                     };
-                    return queues::send_task(&deps.aws, &deps.meter, &again, wait as i64).await;
+                    return queues::send_task_delayed(&deps.aws, &deps.meter, &again, wait as i64)
+                        .await;
                 }
                 Ok(Some(result)) => Ok(result),
                 Err(f) => Err(f),
             };
-            (execution, outcome_event(task, outcome))
+            let event = outcome_event(task, outcome);
+            send_outcome(deps, execution, event, None, &local, started).await
         }
         TaskMessage::Invoke {
             execution,
@@ -290,6 +370,12 @@ async fn handle_task(
                         .map_err(|e| AwsError::service("DynamoDB", "PutItem", e));
                 }
             }
+            let Some(invoker) = invoker else {
+                return Err(AwsError::Corrupt {
+                    key: execution,
+                    message: "a Task call on the timers queue".into(),
+                });
+            };
             let Some((task, req)) = request(
                 &execution,
                 state_machine_name.clone(),
@@ -299,8 +385,37 @@ async fn handle_task(
             ) else {
                 return Ok(());
             };
+            // The attempt's records are the execution's cost: counted on `local`, which the
+            // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
+            let table = crate::table::Table::new(&deps.aws, &local);
+            match table.begin_attempt(&execution, task, deadline_ms).await? {
+                Attempt::First => {}
+                Attempt::Taken { sent: true, .. } => return Ok(()),
+                Attempt::Taken { deadline_ms, .. } if now_ms() < deadline_ms => {
+                    return Err(AwsError::AttemptInFlight {
+                        execution,
+                        task,
+                        deadline_ms,
+                    });
+                }
+                // The first invoker ended without sending the outcome: it is lost, and the
+                // task is not called twice.
+                Attempt::Taken { .. } => {
+                    let event = Event::TaskFailed {
+                        task,
+                        error: LOST_ATTEMPT_ERROR.into(),
+                        cause: format!(
+                            "The outcome of the call of {} was lost: the invoker \
+                             calling it stopped (a timeout or a crash). Stepwise calls a task \
+                             once per attempt.",
+                            req.state_name
+                        ),
+                    };
+                    return send_outcome(deps, execution, event, None, &local, started).await;
+                }
+            }
             let waits_for_token = req.resource.waits_for_task_token();
-            if req.resource.is_sync() {
+            let (event, poll) = if req.resource.is_sync() {
                 // A `.sync` job: started here, then looked at through the tasks queue.
                 let submitted = invoker.submit(req).await;
                 local.record(|u| u.task_invocations += 1);
@@ -320,19 +435,10 @@ async fn handle_task(
                             polling,
                             wait_ms: first,
                         };
-                        send_event(
-                            deps,
-                            &local,
-                            started,
-                            execution,
-                            Event::TaskSubmitted { task, output },
-                        )
-                        .await?;
-                        return queues::send_task(&deps.aws, &deps.meter, &poll, first as i64)
-                            .await;
+                        (Event::TaskSubmitted { task, output }, Some((poll, first)))
                     }
-                    Ok(Submission::Done(output)) => (execution, outcome_event(task, Ok(output))),
-                    Err(f) => (execution, outcome_event(task, Err(f))),
+                    Ok(Submission::Done(output)) => (outcome_event(task, Ok(output)), None),
+                    Err(f) => (outcome_event(task, Err(f)), None),
                 }
             } else {
                 let outcome = invoker.invoke(req).await;
@@ -341,20 +447,32 @@ async fn handle_task(
                     Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
                     other => outcome_event(task, other),
                 };
-                (execution, event)
+                (event, None)
+            };
+            // The write marking the attempt answered, below, is counted now: after the send,
+            // nothing carries usage to the execution any more.
+            local.dynamodb_write(64);
+            send_outcome(deps, execution.clone(), event, None, &local, started).await?;
+            if let Some((poll, first)) = poll {
+                queues::send_task_delayed(&deps.aws, &deps.meter, &poll, first as i64).await?;
             }
+            // A redelivered command now finds the attempt answered. If this write is lost,
+            // the redelivery sends a failure the engine ignores: the task already answered
+            // (or, waiting for its token, a `.waitForTaskToken` task fails as lost).
+            crate::table::Table::new(&deps.aws, &Meter::default())
+                .attempt_sent(&execution, task)
+                .await
         }
-    };
-    send_event(deps, &local, started, execution, event).await
+    }
 }
 
-/// Sends an event to the transitions queue with the usage spent on it here.
-async fn send_event(
+async fn send_outcome(
     deps: &Deps,
-    local: &Meter,
-    started: Instant,
     execution: String,
     event: Event,
+    due_ms: Option<i64>,
+    local: &Meter,
+    started: Instant,
 ) -> Result<(), AwsError> {
     let mut usage = deps.lambda_usage(started);
     usage.add(&local.take());
@@ -364,6 +482,7 @@ async fn send_event(
         execution,
         event,
         usage: Some(usage),
+        due_ms,
     };
     queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
 }

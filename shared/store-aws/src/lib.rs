@@ -2,11 +2,15 @@
 //!
 //! * [`table`]: one DynamoDB table — executions (checkpoint + version + outbox), history events
 //!   as items paged by Query (no 25,000-event cap), state machines, task tokens.
-//! * [`queues`]: the SQS FIFO transitions queue (one message group per execution) and the
-//!   standard tasks queue, which also carries short timers as delayed messages (a FIFO queue
-//!   takes no per-message delay).
+//! * [`queues`]: the SQS FIFO transitions queue (one message group per execution), the standard
+//!   tasks queue (one Task call per invocation of the invoker) and the standard timers queue
+//!   (timers due within 15 minutes as delayed messages, as a FIFO queue takes no per-message
+//!   delay; apart from the tasks so that they never wait behind a slow call).
 //! * [`timers`]: EventBridge Scheduler one-time `at()` schedules for timers beyond SQS's
-//!   15-minute delay, targeting the transitions queue and deleted after completion.
+//!   15-minute delay, targeting the transitions queue (with a retry policy and a dead-letter
+//!   queue), deleted after completion or when the timer is cancelled.
+//! * [`commit`]: a step's writes, atomic; [`attempts`]: one record per task attempt, so a
+//!   redelivered command never calls a task twice.
 //! * [`meter`]: counts the AWS requests each execution makes and prices them.
 //!
 //! Names come from the environment (see [`Names::from_env`]), the contract the SAM template and
@@ -37,6 +41,25 @@ pub enum AwsError {
         key: String,
         /// What is wrong with it.
         message: String,
+    },
+    /// The task attempt was taken by an invoker that may still be calling it (an SQS duplicate
+    /// delivered while the first runs): try again after that invoker's deadline.
+    #[error("task {task} of {execution} is being called by another invoker until {deadline_ms}")]
+    AttemptInFlight {
+        /// The execution.
+        execution: String,
+        /// The task id.
+        task: u64,
+        /// When the other invoker's function times out (milliseconds since the epoch).
+        deadline_ms: i64,
+    },
+    /// An item would pass DynamoDB's 400 KB limit.
+    #[error("the item of {key} would hold {bytes} bytes, past DynamoDB's 400 KB item limit")]
+    ItemTooLarge {
+        /// Which item.
+        key: String,
+        /// Its size.
+        bytes: usize,
     },
     /// A required setting is missing.
     #[error("missing setting {0}")]
@@ -81,6 +104,10 @@ pub struct Names {
     pub transitions_queue_arn: String,
     /// The standard tasks queue URL.
     pub tasks_queue_url: String,
+    /// The standard timers queue URL (short timers, heartbeats and timeouts included).
+    pub timers_queue_url: String,
+    /// The standard queue Scheduler sends a schedule's event to when it cannot deliver it.
+    pub scheduler_dead_letter_queue_arn: String,
     /// The bucket for payloads too large for an item.
     pub payload_bucket: String,
     /// The Scheduler group.
@@ -93,9 +120,10 @@ pub struct Names {
 
 impl Names {
     /// Reads `STEPWISE_TABLE`, `STEPWISE_TRANSITIONS_QUEUE_URL`, `STEPWISE_TRANSITIONS_QUEUE_ARN`,
-    /// `STEPWISE_TASKS_QUEUE_URL`, `STEPWISE_PAYLOAD_BUCKET`, `STEPWISE_SCHEDULE_GROUP`,
-    /// `STEPWISE_SCHEDULER_ROLE_ARN`, and `STEPWISE_RETENTION_DAYS` (optional; absent or 0: keep
-    /// everything).
+    /// `STEPWISE_TASKS_QUEUE_URL`, `STEPWISE_TIMERS_QUEUE_URL`, `STEPWISE_PAYLOAD_BUCKET`,
+    /// `STEPWISE_SCHEDULE_GROUP`, `STEPWISE_SCHEDULER_ROLE_ARN`,
+    /// `STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN`, and `STEPWISE_RETENTION_DAYS` (optional;
+    /// absent or 0: keep everything).
     pub fn from_env() -> Result<Self, AwsError> {
         let get = |k: &'static str| std::env::var(k).map_err(|_| AwsError::Config(k));
         let retention_days = match std::env::var("STEPWISE_RETENTION_DAYS") {
@@ -114,6 +142,8 @@ impl Names {
             transitions_queue_url: get("STEPWISE_TRANSITIONS_QUEUE_URL")?,
             transitions_queue_arn: get("STEPWISE_TRANSITIONS_QUEUE_ARN")?,
             tasks_queue_url: get("STEPWISE_TASKS_QUEUE_URL")?,
+            timers_queue_url: get("STEPWISE_TIMERS_QUEUE_URL")?,
+            scheduler_dead_letter_queue_arn: get("STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN")?,
             payload_bucket: get("STEPWISE_PAYLOAD_BUCKET")?,
             schedule_group: get("STEPWISE_SCHEDULE_GROUP")?,
             scheduler_role_arn: get("STEPWISE_SCHEDULER_ROLE_ARN")?,
@@ -181,6 +211,12 @@ impl Aws {
     }
 }
 
+/// A 128-bit key named by a text's content, for S3 objects that must never be replaced by
+/// different content under the same key (and for claims).
+pub(crate) fn content_key(text: &str) -> String {
+    format!("{:016x}{:016x}", fnv64(&[text]), fnv64(&["content", text]))
+}
+
 /// A short stable hash (FNV-1a, 64 bits) for deduplication ids and schedule names.
 pub fn fnv64(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -197,5 +233,19 @@ mod activities;
 pub mod api_driver;
 mod api_keys;
 pub mod api_store;
+pub mod attempts;
+pub mod commit;
 pub mod handlers;
 pub mod ports;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_keys_differ_by_content() {
+        assert_eq!(content_key("a"), content_key("a"));
+        assert_ne!(content_key("a"), content_key("b"));
+        assert_eq!(content_key("a").len(), 32);
+    }
+}

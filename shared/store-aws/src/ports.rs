@@ -130,8 +130,8 @@ impl ExecutionStore for AwsStore {
     }
 }
 
-/// Sends the engine's commands out: Task calls and short timers to the tasks queue, long timers
-/// to EventBridge Scheduler.
+/// Sends the engine's commands out: Task calls to the tasks queue, short timers to the timers
+/// queue, long timers to EventBridge Scheduler (and deletes their schedules when cancelled).
 pub struct AwsDispatcher {
     aws: Aws,
     meter: Arc<Meter>,
@@ -177,7 +177,7 @@ impl Dispatcher for AwsDispatcher {
                             command: c.clone(),
                             redrive_count: execution.state.info.redrive_count,
                         };
-                        queues::send_task(&self.aws, &self.meter, &msg, 0)
+                        queues::send_task(&self.aws, &self.meter, &msg)
                             .await
                             .map_err(store_error)?;
                     }
@@ -201,9 +201,15 @@ impl Dispatcher for AwsDispatcher {
                     } => {
                         table.close_token(token).await.map_err(store_error)?;
                     }
-                    // A cancelled timer that fires anyway, or a task result that arrives after
-                    // its wait ended, is ignored by the engine: nothing to do here.
-                    Command::CancelTimer { .. } | Command::CancelTask { .. } => {}
+                    // A long timer's schedule would fire for nothing (and be billed): delete it.
+                    Command::CancelTimer { timer } => {
+                        timers::cancel(&self.aws, &execution.arn, *timer)
+                            .await
+                            .map_err(store_error)?;
+                    }
+                    // A task result that arrives after its wait ended is ignored by the engine.
+                    Command::CancelTask { .. } => {}
+                    // Published below, in one PutEvents.
                     Command::PublishStatusChange { .. } => {}
                 }
             }

@@ -1,14 +1,55 @@
 //! The transitions queue (SQS FIFO: one message group per execution, so one execution is
-//! advanced by one stepper at a time, in order) and the tasks queue (SQS standard: Task calls for
-//! the invoker, and timers due within 15 minutes as delayed messages).
+//! advanced by one stepper at a time, in order), the tasks queue (SQS standard: Task calls for
+//! the invoker, one per invocation) and the timers queue (SQS standard: timers due within 15
+//! minutes as delayed messages, for the stepper to forward; a queue of their own so that no
+//! timer, heartbeat or timeout waits behind a slow call).
 
 use crate::meter::Meter;
-use crate::{fnv64, Aws, AwsError};
+use crate::{content_key, fnv64, Aws, AwsError};
 use serde::{Deserialize, Serialize};
 use stepwise_engine::{Command, Event};
 
 /// The longest delay SQS gives a message.
 pub const MAX_SQS_DELAY_MS: i64 = 900_000;
+
+/// Messages larger than this go to S3, and the queue carries a pointer ([`Offloaded`]): SQS takes
+/// 256 KiB a message (1 MiB on queues created since 2025), where a task's result can be 6 MB (a
+/// Lambda response) and an event's wrapping adds to a 256 KiB input.
+pub const INLINE_MESSAGE_LIMIT: usize = 250 * 1024;
+
+/// The body of a message whose content is in the payload bucket.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Offloaded {
+    /// The object's key.
+    #[serde(rename = "payloadS3")]
+    pub payload_s3: String,
+}
+
+/// The body to send for `body`: itself, or a pointer to it in S3 when it is too large.
+async fn sendable(aws: &Aws, meter: &Meter, body: String) -> Result<String, AwsError> {
+    if body.len() <= INLINE_MESSAGE_LIMIT {
+        return Ok(body);
+    }
+    // Named by content: a message sent twice is one object.
+    let key = format!("messages/{}.json", content_key(&body));
+    crate::table::Table::new(aws, meter)
+        .put_payload(&key, body, false)
+        .await?;
+    serde_json::to_string(&Offloaded { payload_s3: key })
+        .map_err(|e| AwsError::service("SQS", "SendMessage", e))
+}
+
+/// A received body as it was sent: read back from S3 when it was offloaded.
+pub async fn received(aws: &Aws, meter: &Meter, body: &str) -> Result<String, AwsError> {
+    match serde_json::from_str::<Offloaded>(body) {
+        Ok(o) if body.starts_with("{\"payloadS3\"") => {
+            crate::table::Table::new(aws, meter)
+                .get_payload(&o.payload_s3, &o.payload_s3)
+                .await
+        }
+        _ => Ok(body.to_string()),
+    }
+}
 
 /// A message on the transitions queue: an event for an execution.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,9 +62,14 @@ pub struct TransitionMessage {
     /// its usage when the event is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<stepwise_ports::execution::Usage>,
+    /// For [`Event::TimerFired`]: when the timer is due (milliseconds since the epoch). Scheduler
+    /// may deliver a minute early: the stepper never applies a timer before it is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_ms: Option<i64>,
 }
 
-/// A message on the tasks queue.
+/// A message on the tasks queue ([`TaskMessage::Invoke`], [`TaskMessage::Poll`]) or the timers
+/// queue ([`TaskMessage::Timer`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind")]
 // Messages live for one send or one receive; boxing the command would buy nothing.
@@ -85,7 +131,9 @@ pub fn group_id(execution: &str) -> String {
 }
 
 /// A deduplication id naming the event, so a re-sent event is dropped by the FIFO queue
-/// (and, past its 5-minute window, ignored by the engine as no longer outstanding).
+/// (and, past its 5-minute window, ignored by the engine as no longer outstanding). A timer's
+/// names its send (`nonce`): a timer found early is sent again when due, and must not be dropped
+/// as a duplicate of its early delivery; a timer fired twice is ignored by the engine.
 pub fn dedup_id(execution: &str, event: &Event, nonce: i64) -> String {
     let what = match event {
         Event::Start { .. } => "start".to_string(),
@@ -95,7 +143,7 @@ pub fn dedup_id(execution: &str, event: &Event, nonce: i64) -> String {
         Event::TaskSubmitted { task, .. } => format!("task-{task}-submitted"),
         Event::TaskStarted { task, .. } => format!("task-{task}-started"),
         Event::TaskHeartbeat { task } => format!("task-{task}-heartbeat-{nonce}"),
-        Event::TimerFired { timer } => format!("timer-{timer}"),
+        Event::TimerFired { timer } => format!("timer-{timer}-{nonce}"),
         Event::Stop { .. } => "stop".to_string(),
         Event::Redrive { .. } => format!("redrive-{nonce}"),
     };
@@ -115,6 +163,7 @@ pub async fn send_transition(
 ) -> Result<(), AwsError> {
     let body = stepwise_engine::deep::to_string(msg)
         .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = sendable(aws, meter, body).await?;
     meter.sqs(true, body.len());
     aws.sqs
         .send_message()
@@ -134,20 +183,48 @@ pub async fn send_transition(
     Ok(())
 }
 
-/// Sends a message to the tasks queue, delayed by up to 15 minutes.
-pub async fn send_task(
+/// Sends a Task call to the tasks queue.
+pub async fn send_task(aws: &Aws, meter: &Meter, msg: &TaskMessage) -> Result<(), AwsError> {
+    send_standard(aws, meter, &aws.names.tasks_queue_url, msg, 0).await
+}
+
+/// Sends a message to the tasks queue delayed by up to 15 minutes: a `.sync` job's next look
+/// ([`TaskMessage::Poll`]).
+pub async fn send_task_delayed(
     aws: &Aws,
     meter: &Meter,
     msg: &TaskMessage,
     delay_ms: i64,
 ) -> Result<(), AwsError> {
+    send_standard(aws, meter, &aws.names.tasks_queue_url, msg, delay_ms).await
+}
+
+/// Sends a timer to the timers queue, delayed by up to 15 minutes (rounded up to a second, so it
+/// never arrives early).
+pub async fn send_timer(
+    aws: &Aws,
+    meter: &Meter,
+    msg: &TaskMessage,
+    delay_ms: i64,
+) -> Result<(), AwsError> {
+    send_standard(aws, meter, &aws.names.timers_queue_url, msg, delay_ms).await
+}
+
+async fn send_standard(
+    aws: &Aws,
+    meter: &Meter,
+    queue_url: &str,
+    msg: &TaskMessage,
+    delay_ms: i64,
+) -> Result<(), AwsError> {
     let body = stepwise_engine::deep::to_string(msg)
         .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    let body = sendable(aws, meter, body).await?;
     meter.sqs(false, body.len());
     let delay = (delay_ms.clamp(0, MAX_SQS_DELAY_MS) + 999) / 1000;
     aws.sqs
         .send_message()
-        .queue_url(&aws.names.tasks_queue_url)
+        .queue_url(queue_url)
         .delay_seconds(delay as i32)
         .message_body(body)
         .send()
@@ -174,9 +251,19 @@ mod tests {
             "e".repeat(80)
         );
         assert_eq!(group_id(&arn).len(), 32);
-        let a = dedup_id(&arn, &Event::TimerFired { timer: 3 }, 0);
-        assert_eq!(a, dedup_id(&arn, &Event::TimerFired { timer: 3 }, 99));
-        assert_ne!(a, dedup_id(&arn, &Event::TimerFired { timer: 4 }, 0));
+        let done = |task| Event::TaskFailed {
+            task,
+            error: String::new(),
+            cause: String::new(),
+        };
+        let a = dedup_id(&arn, &done(3), 0);
+        assert_eq!(a, dedup_id(&arn, &done(3), 99));
+        assert_ne!(a, dedup_id(&arn, &done(4), 0));
+        // A timer sent again when due is not a duplicate of its early delivery.
+        assert_ne!(
+            dedup_id(&arn, &Event::TimerFired { timer: 3 }, 1),
+            dedup_id(&arn, &Event::TimerFired { timer: 3 }, 2)
+        );
         assert_ne!(
             dedup_id(&arn, &Event::TaskHeartbeat { task: 1 }, 1),
             dedup_id(&arn, &Event::TaskHeartbeat { task: 1 }, 2)

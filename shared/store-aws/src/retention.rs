@@ -1,9 +1,9 @@
 //! Retention the user controls, serverless (`RetentionDays` in the templates, the functions'
 //! `STEPWISE_RETENTION_DAYS`): nothing is ever deleted unless it is set; then the commit that
-//! closes an execution gives its META item and every one of its history items a DynamoDB TTL
-//! attribute, [`EXPIRES_AT`] (epoch seconds: the close plus the retention), and each payload
-//! object of its history the S3 tag [`EXPIRY_TAG`], which the bucket's lifecycle rule expires
-//! after the same number of days.
+//! closes an execution gives its META item, every one of its history items and its task attempt
+//! records ([`crate::attempts`]) a DynamoDB TTL attribute, [`EXPIRES_AT`] (epoch seconds: the
+//! close plus the retention), and each payload object of its history the S3 tag [`EXPIRY_TAG`],
+//! which the bucket's lifecycle rule expires after the same number of days.
 //!
 //! A lifecycle rule counts days from an object's creation, and a history payload may be far older
 //! than the close: so tagging copies the object onto itself (CopyObject with new metadata and
@@ -100,7 +100,47 @@ impl Table<'_> {
                 _ => break,
             }
         }
-        Ok(())
+        self.stamp_attempts(arn, at).await
+    }
+
+    /// Gives the task attempt records of `arn` ([`crate::attempts`]) the expiry `at` (or takes it
+    /// away), so that nothing of a closed execution outlives its retention.
+    async fn stamp_attempts(&self, arn: &str, at: Option<i64>) -> Result<(), AwsError> {
+        let mut start = None;
+        loop {
+            let out = self
+                .aws
+                .dynamodb
+                .query()
+                .table_name(self.name())
+                .key_condition_expression("PK = :pk AND begins_with(SK, :t)")
+                .expression_attribute_values(":pk", s(format!("EX#{arn}")))
+                .expression_attribute_values(":t", s("TASK#"))
+                .projection_expression("SK, #x")
+                .expression_attribute_names("#x", EXPIRES_AT)
+                .set_exclusive_start_key(start)
+                .limit(500)
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| {
+                    AwsError::service(
+                        "DynamoDB",
+                        "Query",
+                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                    )
+                })?;
+            let items = out.items();
+            self.meter
+                .dynamodb_read(items.iter().map(crate::table::item_size).sum());
+            for item in items {
+                self.stamp_item(arn, item, at).await?;
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(());
+            }
+        }
     }
 
     /// Records on the META item of `version` that its history carries the expiry `at` (a no-op

@@ -3,22 +3,21 @@
 //! | PK | SK | holds |
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
-//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox, usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox (or its S3 key), usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
 //! | `EX#<arn>` | `EV#<20-digit id>` | one history event (and the same `expiresAt`) |
+//! | `EX#<arn>` | `TASK#<20-digit id>` | one task attempt, recorded before the invoker calls it ([`crate::attempts`]) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
 //! The control-plane records the API keeps (state machines, versions, aliases, activities,
 //! tags, activity tasks) are laid out in [`crate::api_store`].
 //!
-//! Writing a step: the history events go first (idempotent puts keyed by event id), then the
-//! META item with a condition on the version read. A step that loses the race leaves events past
-//! the committed `lastEventId`, which readers never look at and the winner overwrites. So each
-//! step's work is proportional to what the step did, never to the length of the history.
+//! Writing a step is [`crate::commit`]: atomic, so a writer that loses the race for a version
+//! leaves nothing a reader can see.
 
-use crate::meter::{units, Meter};
+use crate::meter::Meter;
 use crate::retention::{EXPIRES_AT, STAMPED};
-use crate::{fnv64, Aws, AwsError};
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, ReturnValue, WriteRequest};
+use crate::{Aws, AwsError};
+use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
 use stepwise_ports::execution::{StoredExecution, Usage};
@@ -27,11 +26,11 @@ use stepwise_ports::execution::{StoredExecution, Usage};
 /// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:
 /// past a few KB, S3 is the cheaper home, but a checkpoint is read back on every step, so it
 /// stays inline up to 64 KiB.
-const INLINE_LIMIT: usize = 64 * 1024;
+pub(crate) const INLINE_LIMIT: usize = 64 * 1024;
 
 /// History events larger than this go to S3 with a pointer item: written once, read rarely,
 /// kept long (S3 storage is a tenth of DynamoDB's).
-const EVENT_INLINE_LIMIT: usize = 8 * 1024;
+pub(crate) const EVENT_INLINE_LIMIT: usize = 8 * 1024;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -118,26 +117,14 @@ impl<'a> Table<'a> {
             .map(str::to_string))
     }
 
-    async fn encode_state(
-        &self,
-        e: &StoredExecution,
-        item: &mut Item,
-        expiring: bool,
-    ) -> Result<(), AwsError> {
-        let text = stepwise_engine::deep::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
-        if text.len() > INLINE_LIMIT {
-            let key = format!("checkpoints/{:016x}/{}.json", fnv64(&[&e.arn]), e.version);
-            self.put_payload(&key, text, expiring).await?;
-            item.insert("stateS3".into(), s(key));
-        } else {
-            item.insert("state".into(), s(text));
-        }
-        Ok(())
-    }
-
     /// Writes a payload too large (or too costly) for an item to the payload bucket; `expiring`
     /// tags it for the retention's lifecycle rule (see [`crate::retention`]).
-    async fn put_payload(&self, key: &str, text: String, expiring: bool) -> Result<(), AwsError> {
+    pub(crate) async fn put_payload(
+        &self,
+        key: &str,
+        text: String,
+        expiring: bool,
+    ) -> Result<(), AwsError> {
         self.meter.record(|u| u.s3_puts += 1);
         self.aws
             .s3
@@ -155,7 +142,7 @@ impl<'a> Table<'a> {
     }
 
     /// Reads back what [`Self::put_payload`] wrote; `owner` names the execution in errors.
-    async fn get_payload(&self, key: &str, owner: &str) -> Result<String, AwsError> {
+    pub(crate) async fn get_payload(&self, key: &str, owner: &str) -> Result<String, AwsError> {
         self.meter.record(|u| u.s3_gets += 1);
         let obj = self
             .aws
@@ -176,7 +163,7 @@ impl<'a> Table<'a> {
         String::from_utf8(bytes.into_bytes().to_vec()).map_err(|x| corrupt(owner, x))
     }
 
-    fn meta_item(&self, e: &StoredExecution) -> Result<Item, AwsError> {
+    pub(crate) fn meta_item(&self, e: &StoredExecution) -> Result<Item, AwsError> {
         let outbox = stepwise_engine::deep::to_string(&e.outbox).map_err(|x| corrupt(&e.arn, x))?;
         let usage = stepwise_engine::deep::to_string(&e.usage).map_err(|x| corrupt(&e.arn, x))?;
         let mut item: Item = [
@@ -208,31 +195,6 @@ impl<'a> Table<'a> {
         if let Some(stop) = e.state.stop_ms {
             item.insert("stopMs".into(), n(stop));
         }
-        Ok(item)
-    }
-
-    /// Writes the history, then builds the META item with the usage that includes this very
-    /// write, so an execution's last step is counted too.
-    async fn meta_with_usage(
-        &self,
-        e: &StoredExecution,
-        history: &[HistoryEvent],
-    ) -> Result<Item, AwsError> {
-        let mut usage = e.usage.clone();
-        let expiry = self.expiry_of(e);
-        usage.add(&self.put_history_expiring(&e.arn, history, expiry).await?);
-        let mut item = self.meta_item(e)?;
-        if let Some(t) = expiry {
-            item.insert(EXPIRES_AT.into(), n(t));
-        }
-        self.encode_state(e, &mut item, expiry.is_some()).await?;
-        // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
-        usage.add(&self.meter.take());
-        usage.dynamodb_requests += 1;
-        // The usage attribute itself adds about 400 bytes.
-        usage.dynamodb_write_units += units(item_size(&item) + 400, 1024);
-        let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
-        item.insert("usage".into(), s(text));
         Ok(item)
     }
 
@@ -268,9 +230,13 @@ impl<'a> Table<'a> {
         };
         let state: ExecutionState =
             stepwise_engine::deep::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
+        let outbox_text = match (get_s(item, "outbox"), get_s(item, "outboxS3")) {
+            (_, Some(key)) => self.get_payload(key, arn).await?,
+            (Some(t), None) => t.to_string(),
+            (None, None) => "[]".to_string(),
+        };
         let outbox: Vec<Command> =
-            stepwise_engine::deep::from_str(get_s(item, "outbox").unwrap_or("[]"))
-                .map_err(|x| corrupt(arn, x))?;
+            stepwise_engine::deep::from_str(&outbox_text).map_err(|x| corrupt(arn, x))?;
         let usage: Usage = stepwise_engine::deep::from_str(get_s(item, "usage").unwrap_or("{}"))
             .map_err(|x| corrupt(arn, x))?;
         // A stepper stopped between a closing (or reopening) commit and the end of its stamping
@@ -293,181 +259,6 @@ impl<'a> Table<'a> {
         }))
     }
 
-    /// Writes history events (idempotent: keyed by id), 25 per request; returns what it cost.
-    pub async fn put_history(&self, arn: &str, events: &[HistoryEvent]) -> Result<Usage, AwsError> {
-        self.put_history_expiring(arn, events, None).await
-    }
-
-    /// [`Self::put_history`], the items expiring at `expiry` (epoch seconds) when given.
-    async fn put_history_expiring(
-        &self,
-        arn: &str,
-        events: &[HistoryEvent],
-        expiry: Option<i64>,
-    ) -> Result<Usage, AwsError> {
-        let mut usage = Usage::default();
-        for chunk in events.chunks(25) {
-            let mut requests = Vec::with_capacity(chunk.len());
-            for ev in chunk {
-                let text = stepwise_engine::deep::to_string(ev).map_err(|x| corrupt(arn, x))?;
-                let body = if text.len() > EVENT_INLINE_LIMIT {
-                    // Keyed by event id: a redelivered step writes the same object again.
-                    let key = format!("history/{:016x}/{:020}.json", fnv64(&[arn]), ev.id);
-                    self.put_payload(&key, text, expiry.is_some()).await?;
-                    ("eventS3".to_string(), s(key))
-                } else {
-                    ("event".to_string(), s(text))
-                };
-                let mut item: Item = [
-                    ("PK".to_string(), s(format!("EX#{arn}"))),
-                    ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
-                    body,
-                ]
-                .into_iter()
-                .collect();
-                if let Some(t) = expiry {
-                    item.insert(EXPIRES_AT.into(), n(t));
-                }
-                usage.dynamodb_write_units += units(item_size(&item), 1024);
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(|x| corrupt(arn, x))?;
-                requests.push(WriteRequest::builder().put_request(put).build());
-            }
-            let mut pending = Some(HashMap::from([(self.name().to_string(), requests)]));
-            let mut attempt = 0u32;
-            while let Some(items) = pending.take() {
-                usage.dynamodb_requests += 1;
-                let out = self
-                    .aws
-                    .dynamodb
-                    .batch_write_item()
-                    .set_request_items(Some(items))
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        AwsError::service(
-                            "DynamoDB",
-                            "BatchWriteItem",
-                            aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                        )
-                    })?;
-                if let Some(rest) = out
-                    .unprocessed_items()
-                    .filter(|m| m.values().any(|v| !v.is_empty()))
-                {
-                    attempt += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20u64 << attempt.min(6)))
-                        .await;
-                    pending = Some(rest.clone());
-                }
-            }
-        }
-        Ok(usage)
-    }
-
-    /// Creates an execution with its first events and `extra` attributes on the META item (what
-    /// the execution was started with: its `ExecutionMeta`, version and alias ARNs); fails with
-    /// [`AwsError::AlreadyExists`] when one with this ARN exists. Commits keep the extra
-    /// attributes: they update the attributes they own and leave the others alone. The one
-    /// writer of new execution items (the API's StartExecution comes here).
-    pub async fn create_execution_with(
-        &self,
-        e: &StoredExecution,
-        history: &[HistoryEvent],
-        extra: Vec<(String, AttributeValue)>,
-    ) -> Result<(), AwsError> {
-        let mut item = self.meta_with_usage(e, history).await?;
-        item.extend(extra);
-        let r = self
-            .aws
-            .dynamodb
-            .put_item()
-            .table_name(self.name())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await;
-        if conditional(r, "PutItem")? {
-            Ok(())
-        } else {
-            Err(AwsError::AlreadyExists(e.arn.clone()))
-        }
-    }
-
-    /// Commits a step: the new history events, then the new checkpoint and outbox, on condition
-    /// that the stored version is still `expected_version`.
-    ///
-    /// The META item is updated attribute by attribute (UpdateItem, not PutItem), so what
-    /// [`Table::create_execution_with`] stored beside the checkpoint survives every step; the
-    /// attributes a step may drop (`state` when the checkpoint moves to S3 and back, `stopMs`
-    /// after a redrive) are removed explicitly.
-    pub async fn commit(
-        &self,
-        e: &StoredExecution,
-        expected_version: u64,
-        history: &[HistoryEvent],
-    ) -> Result<(), AwsError> {
-        let item = self.meta_with_usage(e, history).await?;
-        let expiry = get_n(&item, EXPIRES_AT).map(|t| t as i64);
-        let absent: Vec<&str> = ["state", "stateS3", "stopMs", EXPIRES_AT]
-            .into_iter()
-            .filter(|k| !item.contains_key(*k))
-            .collect();
-        let mut sets = Vec::new();
-        let mut req = self
-            .aws
-            .dynamodb
-            .update_item()
-            .table_name(self.name())
-            .key("PK", s(format!("EX#{}", e.arn)))
-            .key("SK", s("META"));
-        for (i, (k, v)) in item.into_iter().enumerate() {
-            if k == "PK" || k == "SK" {
-                continue;
-            }
-            sets.push(format!("#a{i} = :a{i}"));
-            req = req
-                .expression_attribute_names(format!("#a{i}"), k)
-                .expression_attribute_values(format!(":a{i}"), v);
-        }
-        let mut removes = Vec::new();
-        for (i, k) in absent.into_iter().enumerate() {
-            removes.push(format!("#r{i}"));
-            req = req.expression_attribute_names(format!("#r{i}"), k);
-        }
-        let mut expr = format!("SET {}", sets.join(", "));
-        if !removes.is_empty() {
-            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
-        }
-        let r = req
-            .update_expression(expr)
-            .condition_expression("version = :seen")
-            .expression_attribute_values(":seen", n(expected_version))
-            // The old expiry, to know whether the history must be stamped or unstamped.
-            .return_values(ReturnValue::UpdatedOld)
-            .send()
-            .await;
-        let before = match &r {
-            Ok(out) => out
-                .attributes()
-                .and_then(|a| a.get(EXPIRES_AT))
-                .and_then(|v| v.as_n().ok())
-                .and_then(|x| x.parse::<i64>().ok()),
-            Err(_) => None,
-        };
-        if !conditional(r, "UpdateItem")? {
-            return Err(AwsError::Conflict(e.arn.clone()));
-        }
-        if before != expiry {
-            self.stamp_history(&e.arn, e.state.last_event_id, expiry)
-                .await?;
-            self.mark_stamped(&e.arn, e.version, expiry).await?;
-        }
-        Ok(())
-    }
-
     /// Marks the outbox of `version` dispatched (a no-op if the execution moved on).
     pub async fn clear_outbox(&self, arn: &str, version: u64) -> Result<(), AwsError> {
         self.meter.dynamodb_write(64);
@@ -478,7 +269,7 @@ impl<'a> Table<'a> {
             .table_name(self.name())
             .key("PK", s(format!("EX#{arn}")))
             .key("SK", s("META"))
-            .update_expression("SET outbox = :empty")
+            .update_expression("SET outbox = :empty REMOVE outboxS3")
             .condition_expression("version = :v")
             .expression_attribute_values(":empty", s("[]"))
             .expression_attribute_values(":v", n(version))
@@ -739,7 +530,7 @@ pub async fn create_table(aws: &Aws) -> Result<(), AwsError> {
 /// A conditional DynamoDB write's outcome: `true` when it was written, `false` when its
 /// condition did not hold (for the caller to decide what that means), any other failure as the
 /// error of `operation`.
-fn conditional<T, E, R>(
+pub(crate) fn conditional<T, E, R>(
     result: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>,
     operation: &'static str,
 ) -> Result<bool, AwsError>

@@ -3,8 +3,11 @@
 //!
 //! A harness plays what Lambda's event source mappings and EventBridge Scheduler would do: it
 //! polls the queues and calls the real function handlers (`stepper::handle`, `invoker::handle`)
-//! with SQS event batches, honours their partial batch failures, and fires due schedules (moto
-//! stores schedules but never fires them).
+//! with SQS event batches (the tasks queue one message at a time, as the templates map it),
+//! honours their partial batch failures, and fires due schedules as Scheduler does (moto stores
+//! schedules but never fires them): the target input sent to the FIFO queue with the message
+//! group and no deduplication id, the schedule deleted only when `ActionAfterCompletion` says so.
+//! The queues are created with the templates' attributes.
 //!
 //! - [`runs`]: machines run to their end (workloads, the conformance corpus, faults, a 100k-event
 //!   execution, metering, S3/EventBridge triggers);
@@ -13,7 +16,10 @@
 //! - [`retention`]: the TTL attributes and payload tags `RetentionDays` puts on closed executions.
 //! - [`integrations`], [`services`]: the service integrations through the invoker function.
 //! - [`dlq`]: `stepwise dlq list` / `redrive` on a dead transition;
-//! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox.
+//! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox;
+//! - [`commit_race`]: two writers stepping one execution from the same version;
+//! - [`large_payloads`]: events and task parameters past SQS's message size, through S3;
+//! - [`timers_and_attempts`]: the timers queue, Scheduler's early firing, task attempts called once.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
@@ -49,6 +55,8 @@ struct Harness {
     duplicate: bool,
     /// The mock configuration the api function checks test cases against.
     mock_config: Option<std::sync::Arc<MockConfig>>,
+    /// Schedules fired already (a one-time schedule fires once, deleted or not).
+    fired: Mutex<HashSet<String>>,
 }
 
 /// Fails the first dispatch after each commit, as if the stepper were killed between its commit
@@ -85,7 +93,7 @@ impl Dispatcher for KilledAfterCommit {
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
-    harness_full(mock, faults, None, None, None).await
+    harness_full(mock, faults, None, None, None, None).await
 }
 
 /// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`) and an invoker
@@ -96,7 +104,7 @@ async fn harness_with(
     retention_days: Option<u32>,
     http_connections: Option<std::path::PathBuf>,
 ) -> Option<Harness> {
-    harness_full(mock, faults, retention_days, http_connections, None).await
+    harness_full(mock, faults, retention_days, http_connections, None, None).await
 }
 
 /// The harness; with `event_bus`, status change events go to that bus on moto.
@@ -105,7 +113,16 @@ async fn harness_with_events(
     faults: bool,
     event_bus: Option<&str>,
 ) -> Option<Harness> {
-    harness_full(mock, faults, None, None, event_bus).await
+    harness_full(mock, faults, None, None, event_bus, None).await
+}
+
+/// A harness whose invoker calls Lambda tasks at `lambda_endpoint` (a Lambda-compatible server).
+async fn harness_with_lambda(
+    mock: Option<&str>,
+    faults: bool,
+    lambda_endpoint: Option<String>,
+) -> Option<Harness> {
+    harness_full(mock, faults, None, None, None, lambda_endpoint).await
 }
 
 /// The harness with every option.
@@ -115,6 +132,7 @@ async fn harness_full(
     retention_days: Option<u32>,
     http_connections: Option<std::path::PathBuf>,
     event_bus: Option<&str>,
+    lambda_endpoint: Option<String>,
 ) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -126,10 +144,14 @@ async fn harness_full(
         .load()
         .await;
     let sqs = aws_sdk_sqs::Client::new(&config);
+    // As template.yaml declares it.
     let fifo = sqs
         .create_queue()
         .queue_name("stepwise-transitions.fifo")
         .attributes(QueueAttributeName::FifoQueue, "true")
+        .attributes(QueueAttributeName::ContentBasedDeduplication, "true")
+        .attributes(QueueAttributeName::DeduplicationScope, "messageGroup")
+        .attributes(QueueAttributeName::FifoThroughputLimit, "perMessageGroupId")
         .send()
         .await
         .expect("create FIFO queue");
@@ -150,11 +172,35 @@ async fn harness_full(
         .send()
         .await
         .expect("create tasks queue");
+    let timers = sqs
+        .create_queue()
+        .queue_name("stepwise-timers")
+        .send()
+        .await
+        .expect("create timers queue");
+    let schedules_dlq = sqs
+        .create_queue()
+        .queue_name("stepwise-schedules-dlq")
+        .send()
+        .await
+        .expect("create the schedules' dead-letter queue");
+    let schedules_dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(schedules_dlq.queue_url().expect("url"))
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .expect("queue arn");
     let names = Names {
         table: "stepwise".into(),
         transitions_queue_url: fifo_url,
         transitions_queue_arn: fifo_arn,
         tasks_queue_url: tasks.queue_url().expect("url").to_string(),
+        timers_queue_url: timers.queue_url().expect("url").to_string(),
+        scheduler_dead_letter_queue_arn: schedules_dlq_arn,
         payload_bucket: "stepwise-payloads".into(),
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
@@ -200,7 +246,7 @@ async fn harness_full(
             mock: None,
             ..Default::default()
         },
-        None,
+        lambda_endpoint.map(|url| stepwise_tasks_aws::LambdaInvoker::local(url, None)),
         mock,
         ServiceSettings {
             region: Some("us-east-1".into()),
@@ -222,6 +268,7 @@ async fn harness_full(
         stepper,
         duplicate: faults,
         mock_config,
+        fired: Mutex::new(HashSet::new()),
     })
 }
 
@@ -244,13 +291,14 @@ impl Harness {
         self.stepper.store.table()
     }
 
-    /// Receives a batch from a queue as Lambda's event source mapping would.
-    async fn receive(&self, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+    /// Receives a batch from a queue as Lambda's event source mapping would (`batch` messages
+    /// at most).
+    async fn receive(&self, url: &str, batch: i32) -> Vec<aws_sdk_sqs::types::Message> {
         self.aws
             .sqs
             .receive_message()
             .queue_url(url)
-            .max_number_of_messages(10)
+            .max_number_of_messages(batch)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .visibility_timeout(30)
             .send()
@@ -315,7 +363,18 @@ impl Harness {
 
     async fn pump_transitions(&self) -> bool {
         let url = self.aws.names.transitions_queue_url.clone();
-        let messages = self.receive(&url).await;
+        self.pump_stepper(&url).await
+    }
+
+    /// The stepper's second event source: due short timers.
+    async fn pump_timers(&self) -> bool {
+        let url = self.aws.names.timers_queue_url.clone();
+        self.pump_stepper(&url).await
+    }
+
+    async fn pump_stepper(&self, url: &str) -> bool {
+        let url = url.to_string();
+        let messages = self.receive(&url, 10).await;
         if messages.is_empty() {
             return false;
         }
@@ -338,7 +397,7 @@ impl Harness {
 
     async fn pump_tasks(&self) -> bool {
         let url = self.aws.names.tasks_queue_url.clone();
-        let messages = self.receive(&url).await;
+        let messages = self.receive(&url, 1).await;
         if messages.is_empty() {
             return false;
         }
@@ -357,8 +416,15 @@ impl Harness {
         true
     }
 
-    /// Fires due schedules: sends their input to their target queue and deletes them.
+    /// Fires due schedules as Scheduler does: sends their input to their target queue (the
+    /// message group, no deduplication id), then deletes those whose `ActionAfterCompletion` is
+    /// DELETE.
     async fn fire_schedules(&self) -> bool {
+        self.fire_schedules_early(0).await
+    }
+
+    /// Fires the schedules due within `lead_ms` (Scheduler may fire up to a minute early).
+    async fn fire_schedules_early(&self, lead_ms: i64) -> bool {
         let Ok(list) = self
             .aws
             .scheduler
@@ -386,7 +452,10 @@ impl Harness {
             let due = detail
                 .schedule_expression()
                 .and_then(parse_at)
-                .is_some_and(|at| at <= now_ms());
+                .is_some_and(|at| at <= now_ms() + lead_ms);
+            if self.fired.lock().expect("lock").contains(name) {
+                continue;
+            }
             let Some(target) = detail.target() else {
                 continue;
             };
@@ -397,24 +466,28 @@ impl Harness {
                 .sqs_parameters()
                 .and_then(|p| p.message_group_id())
                 .unwrap_or("schedules");
-            let _ = self
-                .aws
+            self.aws
                 .sqs
                 .send_message()
                 .queue_url(&self.aws.names.transitions_queue_url)
                 .message_group_id(group)
-                .message_deduplication_id(name)
                 .message_body(target.input().unwrap_or("{}"))
                 .send()
-                .await;
-            let _ = self
-                .aws
-                .scheduler
-                .delete_schedule()
-                .name(name)
-                .group_name("stepwise")
-                .send()
-                .await;
+                .await
+                .expect("Scheduler's delivery to the FIFO target");
+            self.fired.lock().expect("lock").insert(name.to_string());
+            if detail.action_after_completion()
+                == Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete)
+            {
+                let _ = self
+                    .aws
+                    .scheduler
+                    .delete_schedule()
+                    .name(name)
+                    .group_name("stepwise")
+                    .send()
+                    .await;
+            }
             fired = true;
         }
         fired
@@ -431,7 +504,13 @@ impl Harness {
     async fn run_until_done(&self, executions: &[String], limit: Duration) {
         let deadline = Instant::now() + limit;
         loop {
+            // Also while messages keep coming: one that always fails is retried forever.
+            assert!(
+                Instant::now() < deadline,
+                "executions still running after {limit:?}"
+            );
             let mut progressed = self.pump_transitions().await;
+            progressed |= self.pump_timers().await;
             progressed |= self.pump_tasks().await;
             progressed |= self.fire_schedules().await;
             if !progressed {
@@ -548,6 +627,7 @@ impl Harness {
     async fn settle_queues(&self) {
         for _ in 0..100 {
             let mut progressed = self.pump_transitions().await;
+            progressed |= self.pump_timers().await;
             progressed |= self.pump_tasks().await;
             progressed |= self.fire_schedules().await;
             if !progressed {
@@ -587,7 +667,8 @@ async fn call_raw(
     } else {
         req.body = Some(body.to_string());
     }
-    let resp = api::handle(svc, LambdaEvent::new(req, Context::default()))
+    // Boxed: in a debug build the handler's future is large, and every test awaits many calls.
+    let resp = Box::pin(api::handle(svc, LambdaEvent::new(req, Context::default())))
         .await
         .expect("api handler");
     assert_eq!(
@@ -692,10 +773,13 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod commit_race;
 mod dlq;
 mod integrations;
+mod large_payloads;
 mod resume;
 mod retention;
 mod runs;
 mod services;
 mod status_events;
+mod timers_and_attempts;

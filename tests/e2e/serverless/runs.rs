@@ -234,7 +234,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
     let mut samples: Vec<(u64, Usage)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(1500);
     loop {
-        let progressed = h.pump_transitions().await | h.pump_tasks().await;
+        let progressed = h.pump_transitions().await | h.pump_timers().await | h.pump_tasks().await;
         let e = h
             .table()
             .load_execution(&arn)

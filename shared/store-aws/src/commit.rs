@@ -1,0 +1,532 @@
+//! Writing a step: the new checkpoint, outbox and history of an execution, so that a writer that
+//! loses the race for a version leaves nothing a reader can see.
+//!
+//! Two writers can step one execution from the same version at once (the API applies events
+//! inline while the stepper runs). Only the one whose conditional write on the META item wins may
+//! leave history behind, so:
+//!
+//! * up to [`TRANSACT_EVENTS`] events (every ordinary step): one `TransactWriteItems` holding the
+//!   META update (conditioned on the version read) and the event items: all or nothing;
+//! * more (a large Map's fan-out): the writer first *claims* the version (`writer` on the META
+//!   item, conditioned on the version), then writes the events in transactions that each check
+//!   the version and its claim, then updates META on the same condition. A later claim makes
+//!   every write of an earlier claimant fail, and the last claimant writes every event id of its
+//!   step after claiming, so whatever an earlier claimant wrote is overwritten before it becomes
+//!   visible (readers stop at the committed `lastEventId`).
+//!
+//! Payloads in S3 (checkpoints past [`INLINE_LIMIT`], events past [`EVENT_INLINE_LIMIT`]) are
+//! keyed by their content, so a losing writer's object can never replace the winner's.
+//!
+//! Under a retention ([`crate::retention`]) the commit that closes an execution writes the
+//! `expiresAt` TTL attribute on META and on each event item of its step, and tags its S3 payloads;
+//! once the transaction is in, the older history is stamped (or, on a resume, un-stamped) to match
+//! and META records it (`historyExpiresAt`).
+
+use crate::meter::units;
+use crate::retention::{EXPIRES_AT, STAMPED};
+use crate::table::{
+    conditional, corrupt, get_n, get_s, item_size, n, s, Item, Table, EVENT_INLINE_LIMIT,
+    INLINE_LIMIT,
+};
+use crate::{content_key, fnv64, AwsError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use std::collections::HashMap;
+use stepwise_engine::HistoryEvent;
+use stepwise_ports::execution::{StoredExecution, Usage};
+
+/// DynamoDB takes at most 100 actions in one transaction: the META write and 99 events.
+pub(crate) const TRANSACT_EVENTS: usize = 99;
+
+/// A transaction holds at most 4 MB; events are at most [`EVENT_INLINE_LIMIT`] inline, so 99 of
+/// them stay far below, but chunks are cut by size too in case that limit is raised.
+const TRANSACT_BYTES: usize = 3 * 1024 * 1024;
+
+/// DynamoDB's item limit (400 KB). An execution item past [`META_OUTBOX_LIMIT`] keeps its
+/// outbox in S3 (a Map's fan-out can dispatch many large Task calls in one step); the
+/// checkpoint is there already past [`INLINE_LIMIT`], so the item stays within the limit.
+const ITEM_LIMIT: usize = 400 * 1024;
+const META_OUTBOX_LIMIT: usize = 200 * 1024;
+
+/// How often a claimed chunk is tried again when another transaction met it.
+const CONTENDED_RETRIES: u32 = 5;
+
+fn build_error(e: impl std::fmt::Display) -> AwsError {
+    AwsError::service("DynamoDB", "TransactWriteItems", e)
+}
+
+/// An update expression that sets every attribute of `item` but its key and removes `remove`:
+/// (expression, names, values).
+fn update_parts(
+    item: Item,
+    remove: &[&str],
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let mut names = HashMap::new();
+    let mut values = HashMap::new();
+    let mut sets = Vec::new();
+    for (i, (k, v)) in item.into_iter().enumerate() {
+        if k == "PK" || k == "SK" {
+            continue;
+        }
+        sets.push(format!("#a{i} = :a{i}"));
+        names.insert(format!("#a{i}"), k);
+        values.insert(format!(":a{i}"), v);
+    }
+    let mut expr = format!("SET {}", sets.join(", "));
+    let mut removes = Vec::new();
+    for (i, k) in remove.iter().enumerate() {
+        removes.push(format!("#r{i}"));
+        names.insert(format!("#r{i}"), k.to_string());
+    }
+    if !removes.is_empty() {
+        expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    (expr, names, values)
+}
+
+/// How a transaction ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Written,
+    /// A condition failed: another writer moved the execution on (or claimed the step).
+    Lost,
+    /// Another transaction touched the same items at the same time; nothing was written.
+    Contended,
+}
+
+/// How a cancelled transaction ended, when it lost a race rather than failed.
+fn race_outcome(e: &aws_sdk_dynamodb::error::SdkError<TransactWriteItemsError>) -> Option<Outcome> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(x)) = e.as_service_error()
+    else {
+        return None;
+    };
+    let codes: Vec<&str> = x
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|r| r.code())
+        .collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        Some(Outcome::Lost)
+    } else if codes.contains(&"TransactionConflict") {
+        Some(Outcome::Contended)
+    } else {
+        None
+    }
+}
+
+impl Table<'_> {
+    /// The checkpoint as an attribute: inline, or in S3 under a key named by its content.
+    async fn encode_state(
+        &self,
+        e: &StoredExecution,
+        item: &mut Item,
+        expiring: bool,
+    ) -> Result<(), AwsError> {
+        let text = stepwise_engine::deep::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
+        if text.len() > INLINE_LIMIT {
+            let key = format!(
+                "checkpoints/{:016x}/{}-{}.json",
+                fnv64(&[&e.arn]),
+                e.version,
+                content_key(&text)
+            );
+            self.put_payload(&key, text, expiring).await?;
+            item.insert("stateS3".into(), s(key));
+        } else {
+            item.insert("state".into(), s(text));
+        }
+        Ok(())
+    }
+
+    /// The history items of a step (large events put in S3 first, keyed by their content), each
+    /// with its size; each expiring at `expiry` (epoch seconds) when given.
+    async fn event_items(
+        &self,
+        arn: &str,
+        events: &[HistoryEvent],
+        expiry: Option<i64>,
+    ) -> Result<Vec<(Item, usize)>, AwsError> {
+        let mut items = Vec::with_capacity(events.len());
+        for ev in events {
+            let text = stepwise_engine::deep::to_string(ev).map_err(|x| corrupt(arn, x))?;
+            let body = if text.len() > EVENT_INLINE_LIMIT {
+                let key = format!(
+                    "history/{:016x}/{:020}-{}.json",
+                    fnv64(&[arn]),
+                    ev.id,
+                    content_key(&text)
+                );
+                self.put_payload(&key, text, expiry.is_some()).await?;
+                ("eventS3".to_string(), s(key))
+            } else {
+                ("event".to_string(), s(text))
+            };
+            let mut item: Item = [
+                ("PK".to_string(), s(format!("EX#{arn}"))),
+                ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
+                body,
+            ]
+            .into_iter()
+            .collect();
+            if let Some(t) = expiry {
+                item.insert(EXPIRES_AT.into(), n(t));
+            }
+            let size = item_size(&item);
+            items.push((item, size));
+        }
+        Ok(items)
+    }
+
+    /// The META item of `e` with the usage that includes this very write (`requests` DynamoDB
+    /// requests, `extra_units` write units beside the items', each item's units times `factor`:
+    /// 2 in a transaction), so an execution's last step is counted too.
+    async fn meta_with_usage(
+        &self,
+        e: &StoredExecution,
+        events: &[(Item, usize)],
+        requests: u64,
+        extra_units: f64,
+        factor: f64,
+    ) -> Result<Item, AwsError> {
+        let mut usage: Usage = e.usage.clone();
+        let expiry = self.expiry_of(e);
+        let mut item = self.meta_item(e)?;
+        if let Some(t) = expiry {
+            item.insert(EXPIRES_AT.into(), n(t));
+        }
+        self.encode_state(e, &mut item, expiry.is_some()).await?;
+        if item_size(&item) > META_OUTBOX_LIMIT {
+            if let Some(text) = get_s(&item, "outbox").map(str::to_string) {
+                let key = format!(
+                    "outboxes/{:016x}/{}-{}.json",
+                    fnv64(&[&e.arn]),
+                    e.version,
+                    content_key(&text)
+                );
+                self.put_payload(&key, text, expiry.is_some()).await?;
+                item.remove("outbox");
+                item.insert("outboxS3".into(), s(key));
+            }
+        }
+        if item_size(&item) + 1024 > ITEM_LIMIT {
+            return Err(AwsError::ItemTooLarge {
+                key: e.arn.clone(),
+                bytes: item_size(&item),
+            });
+        }
+        // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
+        usage.add(&self.meter.take());
+        usage.dynamodb_requests += requests;
+        // The usage attribute itself adds about 400 bytes.
+        let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
+        usage.dynamodb_write_units +=
+            extra_units + factor * (event_units + units(item_size(&item) + 400, 1024));
+        let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
+        item.insert("usage".into(), s(text));
+        Ok(item)
+    }
+
+    fn meta_key(arn: &str) -> HashMap<String, AttributeValue> {
+        HashMap::from([
+            ("PK".to_string(), s(format!("EX#{arn}"))),
+            ("SK".to_string(), s("META")),
+        ])
+    }
+
+    fn put_action(&self, item: Item) -> Result<TransactWriteItem, AwsError> {
+        let put = Put::builder()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Runs one transaction.
+    async fn transact(&self, actions: Vec<TransactWriteItem>) -> Result<Outcome, AwsError> {
+        match self
+            .aws
+            .dynamodb
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Outcome::Written),
+            Err(e) => match race_outcome(&e) {
+                Some(o) => Ok(o),
+                None => Err(AwsError::service(
+                    "DynamoDB",
+                    "TransactWriteItems",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
+                )),
+            },
+        }
+    }
+
+    /// Creates an execution with `extra` attributes on the META item (what the execution was
+    /// started with: its `ExecutionMeta`, version and alias ARNs); fails with
+    /// [`AwsError::AlreadyExists`] when one with this ARN exists. Commits keep the extra
+    /// attributes: they update the attributes they own and leave the others alone. The one
+    /// writer of new execution items (the API's StartExecution comes here); its history starts
+    /// with the first step its Start event makes.
+    pub async fn create_execution_with(
+        &self,
+        e: &StoredExecution,
+        extra: Vec<(String, AttributeValue)>,
+    ) -> Result<(), AwsError> {
+        let mut item = self.meta_with_usage(e, &[], 1, 0.0, 1.0).await?;
+        item.extend(extra);
+        let r = self
+            .aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        if conditional(r, "PutItem")? {
+            Ok(())
+        } else {
+            Err(AwsError::AlreadyExists(e.arn.clone()))
+        }
+    }
+
+    /// Commits a step: the new checkpoint, outbox and history events, on condition that the
+    /// stored version is still `expected_version`; [`AwsError::Conflict`] when it is not, and
+    /// then nothing of this step is visible.
+    ///
+    /// The META item is updated attribute by attribute (an Update, not a Put), so what
+    /// [`Table::create_execution_with`] stored beside the checkpoint survives every step; the
+    /// attributes a step may drop (`state` when the checkpoint moves to S3 and back, `stopMs`
+    /// after a redrive, a claim left by a writer that lost) are removed explicitly.
+    pub async fn commit(
+        &self,
+        e: &StoredExecution,
+        expected_version: u64,
+        history: &[HistoryEvent],
+    ) -> Result<(), AwsError> {
+        let expiry = self.expiry_of(e);
+        let events = self.event_items(&e.arn, history, expiry).await?;
+        let chunks = chunk(&events);
+        let big = events.len() > TRANSACT_EVENTS;
+        // Small: one transaction. Big: the claim, one transaction per chunk (a condition check
+        // costs two units), the META update.
+        let (requests, extra) = if big {
+            (chunks.len() as u64 + 2, 1.0 + 2.0 * chunks.len() as f64)
+        } else {
+            (1, 0.0)
+        };
+        let item = self
+            .meta_with_usage(e, &events, requests, extra, 2.0)
+            .await?;
+        let mut remove: Vec<&str> = [
+            "state", "stateS3", "stopMs", "outbox", "outboxS3", EXPIRES_AT,
+        ]
+        .into_iter()
+        .filter(|k| !item.contains_key(*k))
+        .collect();
+        remove.push("writer");
+        let (expr, mut names, mut values) = update_parts(item, &remove);
+        values.insert(":seen".into(), n(expected_version));
+        let mut condition = "version = :seen".to_string();
+        if big {
+            // Named by what it writes: two claimants writing the same step are interchangeable.
+            let mut text = format!("{}#{expected_version}", e.arn);
+            for (i, _) in &events {
+                text.push_str(get_s(i, "event").unwrap_or_default());
+                text.push_str(get_s(i, "eventS3").unwrap_or_default());
+            }
+            let me = content_key(&text);
+            if !self.claim(&e.arn, expected_version, &me).await? {
+                return Err(AwsError::Conflict(e.arn.clone()));
+            }
+            for c in &chunks {
+                if !self.write_claimed(&e.arn, expected_version, &me, c).await? {
+                    return Err(AwsError::Conflict(e.arn.clone()));
+                }
+            }
+            condition.push_str(" AND #writer = :me");
+            names.insert("#writer".into(), "writer".into());
+            values.insert(":me".into(), s(me));
+        }
+        let update = Update::builder()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(&e.arn)))
+            .update_expression(expr)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().update(update).build()];
+        if !big {
+            for (i, _) in events {
+                actions.push(self.put_action(i)?);
+            }
+        }
+        // Lost or contended alike: nothing of this step was written; the caller reloads.
+        match self.transact(actions).await? {
+            Outcome::Written => {}
+            Outcome::Lost | Outcome::Contended => return Err(AwsError::Conflict(e.arn.clone())),
+        }
+        // Boxed: the stamping is rare, and its future would grow every commit's.
+        Box::pin(self.restamp(e, expiry)).await
+    }
+
+    /// After a commit under a retention: when the history does not carry the expiry the META item
+    /// now has (the commit closed the execution, or reopened a closed one), stamps (or un-stamps)
+    /// it and records that on META. A transaction cannot return the old META, so the recorded
+    /// stamp is read back; without a retention nothing is ever stamped and nothing is read.
+    async fn restamp(&self, e: &StoredExecution, expiry: Option<i64>) -> Result<(), AwsError> {
+        if self.aws.names.retention_days.filter(|d| *d > 0).is_none() {
+            return Ok(());
+        }
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(&e.arn)))
+            .projection_expression("#h")
+            .expression_attribute_names("#h", STAMPED)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|x| {
+                AwsError::service(
+                    "DynamoDB",
+                    "GetItem",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(x),
+                )
+            })?;
+        self.meter.dynamodb_read(1);
+        let stamped = out.item().and_then(|i| get_n(i, STAMPED)).map(|t| t as i64);
+        if stamped != expiry {
+            self.stamp_history(&e.arn, e.state.last_event_id, expiry)
+                .await?;
+            self.mark_stamped(&e.arn, e.version, expiry).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims the step from `version` for writer `me`: false when the execution moved on.
+    async fn claim(&self, arn: &str, version: u64, me: &str) -> Result<bool, AwsError> {
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(arn)))
+            .update_expression("SET #writer = :me")
+            .condition_expression("version = :seen")
+            .expression_attribute_names("#writer", "writer")
+            .expression_attribute_values(":me", s(me))
+            .expression_attribute_values(":seen", n(version))
+            .send()
+            .await;
+        conditional(r, "UpdateItem")
+    }
+
+    /// Writes a chunk of events while `me` still holds the claim on `version`: false once it
+    /// does not. A chunk that met another writer's at the same time is tried again, for the
+    /// claim to decide.
+    async fn write_claimed(
+        &self,
+        arn: &str,
+        version: u64,
+        me: &str,
+        events: &[(Item, usize)],
+    ) -> Result<bool, AwsError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(arn)))
+            .condition_expression("version = :seen AND #writer = :me")
+            .expression_attribute_names("#writer", "writer")
+            .expression_attribute_values(":seen", n(version))
+            .expression_attribute_values(":me", s(me))
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().condition_check(check).build()];
+        for (i, _) in events {
+            actions.push(self.put_action(i.clone())?);
+        }
+        let mut attempt = 0;
+        loop {
+            match self.transact(actions.clone()).await? {
+                Outcome::Written => return Ok(true),
+                Outcome::Lost => return Ok(false),
+                Outcome::Contended if attempt < CONTENDED_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(10 << attempt)).await;
+                }
+                Outcome::Contended => return Ok(false),
+            }
+        }
+    }
+}
+
+/// Events cut into transactions beside one condition check: at most [`TRANSACT_EVENTS`] and
+/// [`TRANSACT_BYTES`] each.
+fn chunk(events: &[(Item, usize)]) -> Vec<&[(Item, usize)]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, (_, size)) in events.iter().enumerate() {
+        if i - start == TRANSACT_EVENTS || (i > start && bytes + size > TRANSACT_BYTES) {
+            out.push(&events[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += size;
+    }
+    if start < events.len() {
+        out.push(&events[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sized(sizes: &[usize]) -> Vec<(Item, usize)> {
+        sizes.iter().map(|s| (Item::new(), *s)).collect()
+    }
+
+    #[test]
+    fn chunks_respect_the_transaction_limits() {
+        let lens = |e: &[(Item, usize)]| chunk(e).iter().map(|c| c.len()).collect::<Vec<_>>();
+        assert_eq!(lens(&sized(&[10; 250])), [99, 99, 52]);
+        assert_eq!(lens(&sized(&[2 * 1024 * 1024; 3])), [1, 1, 1]);
+        assert_eq!(lens(&sized(&[])), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn updates_set_everything_but_the_key() {
+        let item: Item = [
+            ("PK".to_string(), s("x")),
+            ("SK".to_string(), s("META")),
+            ("version".to_string(), n(3)),
+        ]
+        .into_iter()
+        .collect();
+        let (expr, names, values) = update_parts(item, &["writer"]);
+        let version = names
+            .iter()
+            .find(|(_, v)| v.as_str() == "version")
+            .map(|(k, _)| k.clone())
+            .expect("version is set");
+        assert_eq!(
+            expr,
+            format!("SET {version} = {} REMOVE #r0", version.replace('#', ":"))
+        );
+        assert_eq!(values.len(), 1);
+        assert_eq!(names.get("#r0").map(String::as_str), Some("writer"));
+    }
+}
