@@ -72,13 +72,7 @@ impl Table<'_> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("GetItem"))?;
         self.meter
             .dynamodb_read(out.item().map(item_size).unwrap_or(1));
         let item = out.item();
@@ -103,13 +97,7 @@ impl Table<'_> {
             .expression_attribute_values(":t", AttributeValue::Bool(true))
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "UpdateItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("UpdateItem"))?;
         Ok(())
     }
 }

@@ -398,13 +398,7 @@ impl Table<'_> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|x| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(x),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("GetItem"))?;
         self.meter.dynamodb_read(1);
         let stamped = out.item().and_then(|i| get_n(i, STAMPED)).map(|t| t as i64);
         if stamped != expiry {

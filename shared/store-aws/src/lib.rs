@@ -91,6 +91,20 @@ impl AwsError {
             message: e.to_string(),
         }
     }
+
+    /// The error of a DynamoDB call, named by its operation, with the SDK's whole error context
+    /// (`.map_err(AwsError::dynamodb("GetItem"))`).
+    pub(crate) fn dynamodb<E: std::error::Error>(
+        operation: &'static str,
+    ) -> impl FnOnce(E) -> Self {
+        move |e| {
+            Self::service(
+                "DynamoDB",
+                operation,
+                aws_sdk_dynamodb::error::DisplayErrorContext(e),
+            )
+        }
+    }
 }
 
 /// The resource names the functions work with.

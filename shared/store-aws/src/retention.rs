@@ -77,13 +77,7 @@ impl Table<'_> {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| {
-                    AwsError::service(
-                        "DynamoDB",
-                        "Query",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                    )
-                })?;
+                .map_err(AwsError::dynamodb("Query"))?;
             let items = out.items();
             self.meter
                 .dynamodb_read(items.iter().map(crate::table::item_size).sum());
@@ -123,13 +117,7 @@ impl Table<'_> {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| {
-                    AwsError::service(
-                        "DynamoDB",
-                        "Query",
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                    )
-                })?;
+                .map_err(AwsError::dynamodb("Query"))?;
             let items = out.items();
             self.meter
                 .dynamodb_read(items.iter().map(crate::table::item_size).sum());

@@ -103,13 +103,7 @@ impl<'a> Table<'a> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("GetItem"))?;
         let item = out.item();
         self.meter.dynamodb_read(item.map(item_size).unwrap_or(1));
         Ok(item
@@ -211,13 +205,7 @@ impl<'a> Table<'a> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("GetItem"))?;
         let Some(item) = out.item() else {
             self.meter.dynamodb_read(1);
             return Ok(None);
@@ -305,13 +293,7 @@ impl<'a> Table<'a> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "Query",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("Query"))?;
         let items = out.items();
         self.meter.dynamodb_read(items.iter().map(item_size).sum());
         let mut events = Vec::with_capacity(items.len());
@@ -365,13 +347,7 @@ impl<'a> Table<'a> {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| {
-                AwsError::service(
-                    "DynamoDB",
-                    "GetItem",
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e),
-                )
-            })?;
+            .map_err(AwsError::dynamodb("GetItem"))?;
         self.meter
             .dynamodb_read(out.item().map(item_size).unwrap_or(1));
         Ok(out
@@ -452,13 +428,7 @@ impl<'a> Table<'a> {
                 .expression_attribute_names("#s", "status")
                 .expression_attribute_values(":st", s(st));
         }
-        let out = q.send().await.map_err(|e| {
-            AwsError::service(
-                "DynamoDB",
-                "Query",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )
-        })?;
+        let out = q.send().await.map_err(AwsError::dynamodb("Query"))?;
         self.meter
             .dynamodb_read(out.items().iter().map(item_size).sum());
         let rows = out
@@ -517,13 +487,7 @@ pub async fn create_table(aws: &Aws) -> Result<(), AwsError> {
         .global_secondary_indexes(gsi)
         .send()
         .await
-        .map_err(|e| {
-            AwsError::service(
-                "DynamoDB",
-                "CreateTable",
-                aws_sdk_dynamodb::error::DisplayErrorContext(e),
-            )
-        })?;
+        .map_err(AwsError::dynamodb("CreateTable"))?;
     Ok(())
 }
 
