@@ -339,6 +339,9 @@ export class StepwiseStack extends cdk.Stack {
       ['s3:GetObject', 's3:PutObject', 's3:PutObjectTagging'],
       [payloadBucket.arnForObjects('*')],
     );
+    const assumeStateMachineRoles = statement('AssumeStateMachineRoles', ['sts:AssumeRole'], [
+      `arn:${this.partition}:iam::${this.account}:role/*`,
+    ]);
     const functionRole = (name: string, statements: iam.PolicyStatement[]) => {
       const role = new iam.Role(this, name, {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
@@ -370,6 +373,9 @@ export class StepwiseStack extends cdk.Stack {
       statement('StatusEvents', ['events:PutEvents'], [
         `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/${eventBusName.valueAsString}`,
       ]),
+      // CreateStateMachine/UpdateStateMachine refuse a roleArn this function cannot assume, as
+      // Step Functions does (the invoker will call as that role).
+      assumeStateMachineRoles,
     ]);
     const stepperRole = functionRole('StepperRole', [
       statement('Table', DYNAMODB_CRUD, tableResources),
@@ -397,6 +403,9 @@ export class StepwiseStack extends cdk.Stack {
       statement('StatusEvents', ['events:PutEvents'], [
         `arn:${this.partition}:events:${this.region}:${this.account}:event-bus/${eventBusName.valueAsString}`,
       ]),
+      // Every service integration is called as the execution's roleArn (STS AssumeRole, the
+      // session named after the execution), as Step Functions does. No session tags.
+      assumeStateMachineRoles,
     ]);
     const triggerRole = functionRole('TriggerRole', [
       statement('Table', DYNAMODB_START, tableResources),
@@ -630,6 +639,16 @@ export class StepwiseStack extends cdk.Stack {
     new cdk.CfnOutput(this, 'TriggerDeadLetterQueueUrl', {
       description: "Trigger invocations that failed after Lambda's retries (stepwise dlq list --stack).",
       value: triggerDlq.queueUrl,
+    });
+    new cdk.CfnOutput(this, 'InvokerRoleArn', {
+      description: "The role the invoker assumes state machine roles with: each state machine's " +
+        "roleArn must trust it (sts:AssumeRole) for its executions' service calls.",
+      value: invokerRole.roleArn,
+    });
+    new cdk.CfnOutput(this, 'ApiRoleArn', {
+      description: 'The role the api function checks a new roleArn with (AssumeRole at ' +
+        "CreateStateMachine and UpdateStateMachine): each state machine's roleArn must trust it too.",
+      value: apiRole.roleArn,
     });
   }
 }

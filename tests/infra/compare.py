@@ -341,6 +341,16 @@ def aws_rules(name, res, r):
     r.check(f"{name}: timers ({timers}) have a queue and a consumer apart from the tasks",
             timers != tasks and timers in consumers
             and consumers[timers][0] != consumers.get(tasks, (None,))[0], consumers)
+    # The invoker calls as each execution's roleArn, and the api function checks at
+    # CreateStateMachine that it can assume it: both roles need sts:AssumeRole (issue 9).
+    for fn in ("InvokerFunction", "ApiFunction"):
+        role = target(res[fn]["Properties"].get("Role"))
+        assumes = role in res and any(
+            st.get("Effect") == "Allow" and "sts:AssumeRole" in as_list(st.get("Action"))
+            and any(":role/" in json.dumps(canon(x)) or x == "*" for x in as_list(st.get("Resource")))
+            for pol in res[role]["Properties"].get("Policies", [])
+            for st in as_list(pol["PolicyDocument"].get("Statement")))
+        r.check(f"{name}: {fn}'s role {role} may sts:AssumeRole the state machines' roles", assumes, role)
     for queue, (fn, _) in sorted(consumers.items()):
         vt = int(res[queue]["Properties"].get("VisibilityTimeout", 30))
         to = int(res[fn]["Properties"].get("Timeout", 3))
