@@ -1,7 +1,9 @@
 //! A small AWS-shaped HTTP endpoint on 127.0.0.1 for the jobs moto cannot finish (a Batch job,
 //! an ECS task's exit) and the services it does not have (Bedrock Runtime): each request is
 //! answered by a handler from its operation (the `X-Amz-Target` header's operation for the JSON
-//! protocols, else the path) and JSON body. Every request is recorded.
+//! protocols, else the path) and JSON body. Every request is recorded. [`start_in_front_of`]
+//! passes what its handler does not answer on to another endpoint (moto), so one endpoint can
+//! stand for every service, as a serverless invoker's single endpoint URL needs.
 
 use std::sync::{Arc, Mutex};
 
@@ -43,7 +45,7 @@ impl Answer {
     }
 }
 
-type Handler = dyn Fn(&Seen) -> Answer + Send + Sync;
+type Handler = dyn Fn(&Seen) -> Option<Answer> + Send + Sync;
 
 /// The running endpoint (stops when the test's runtime ends).
 pub struct Fake {
@@ -60,6 +62,16 @@ impl Fake {
 
 /// Starts an endpoint answering with `handler`.
 pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) -> Fake {
+    start_in_front_of(None, move |seen: &Seen| Some(handler(seen))).await
+}
+
+/// Starts an endpoint answering with `handler`; a request it answers `None` is passed on to
+/// `behind` (`http://host:port`) as it came, and that endpoint's answer is relayed. Only the
+/// answered requests are recorded.
+pub async fn start_in_front_of(
+    behind: Option<String>,
+    handler: impl Fn(&Seen) -> Option<Answer> + Send + Sync + 'static,
+) -> Fake {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -69,6 +81,7 @@ pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) ->
         while let Ok((stream, _)) = listener.accept().await {
             let handler = handler.clone();
             let record = record.clone();
+            let behind = behind.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut read = BufReader::new(read);
@@ -83,6 +96,7 @@ pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) ->
                         .nth(1)
                         .unwrap_or("/")
                         .to_string();
+                    let mut head = vec![request_line.trim_end().to_string()];
                     let (mut length, mut target) = (0usize, None::<String>);
                     loop {
                         let mut line = String::new();
@@ -93,6 +107,7 @@ pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) ->
                         if line.is_empty() {
                             break;
                         }
+                        head.push(line.to_string());
                         if let Some((name, value)) = line.split_once(':') {
                             let value = value.trim();
                             match name.to_ascii_lowercase().as_str() {
@@ -114,7 +129,15 @@ pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) ->
                         operation,
                         body: serde_json::from_slice(&body).unwrap_or(Value::Null),
                     };
-                    let answer = handler(&seen);
+                    let Some(answer) = handler(&seen) else {
+                        // Relayed, then the connection ends: the relayed answer says so.
+                        if let Some(behind) = &behind {
+                            if let Some(reply) = forward(behind, &head, &body).await {
+                                let _ = write.write_all(&reply).await;
+                            }
+                        }
+                        return;
+                    };
                     if let Ok(mut r) = record.lock() {
                         r.push(seen);
                     }
@@ -140,4 +163,34 @@ pub async fn start(handler: impl Fn(&Seen) -> Answer + Send + Sync + 'static) ->
         }
     });
     Fake { url, seen }
+}
+
+/// Sends a request to `behind` with `Connection: close` and returns the whole answer, with
+/// `Connection: close` in its head so the caller does not reuse the connection.
+async fn forward(behind: &str, head: &[String], body: &[u8]) -> Option<Vec<u8>> {
+    let address = behind.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(address).await.ok()?;
+    let mut request = String::new();
+    for line in head {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if name != "connection" && name != "keep-alive" {
+            request.push_str(line);
+            request.push_str("\r\n");
+        }
+    }
+    request.push_str("Connection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.ok()?;
+    stream.write_all(body).await.ok()?;
+    let mut reply = Vec::new();
+    stream.read_to_end(&mut reply).await.ok()?;
+    let end = reply.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&reply[..end]).to_string();
+    let mut lines: Vec<&str> = head
+        .split("\r\n")
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    lines.push("Connection: close");
+    let mut out = lines.join("\r\n").into_bytes();
+    out.extend_from_slice(&reply[end..]);
+    Some(out)
 }

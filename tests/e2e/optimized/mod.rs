@@ -7,7 +7,7 @@
 //! `.waitForTaskToken`: the token reaches the service (the engine does the waiting). Skipped
 //! where moto cannot run, failed under CI.
 
-mod fake;
+pub(crate) mod fake;
 mod jobs;
 mod services;
 

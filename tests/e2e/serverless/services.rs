@@ -40,7 +40,7 @@ async fn as_role(h: &Harness) -> aws_config::SdkConfig {
 }
 
 /// A caller for setup and checks, as the role.
-async fn role_caller(h: &Harness) -> stepwise_aws_api::AwsCaller {
+pub(super) async fn role_caller(h: &Harness) -> stepwise_aws_api::AwsCaller {
     let config = as_role(h).await;
     let provider = config.credentials_provider().expect("credentials");
     stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
