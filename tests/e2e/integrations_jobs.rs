@@ -34,7 +34,7 @@ pub(crate) async fn api(c: &AwsCaller, service: &str, operation: &str, input: Va
     .output
 }
 
-async fn test_caller(url: &str) -> AwsCaller {
+pub(crate) async fn test_caller(url: &str) -> AwsCaller {
     AwsCaller::from_env(AwsSettings {
         region: Some("us-east-1".into()),
         endpoint_url: Some(url.into()),

@@ -11,6 +11,7 @@ mod cli;
 mod deep_payloads;
 mod infra_templates;
 mod integrations;
+mod integrations_callbacks;
 mod integrations_jobs;
 mod optimized;
 mod order_flow_example;
