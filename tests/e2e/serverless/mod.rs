@@ -14,7 +14,7 @@
 //! - [`api_function`]: the API Lambda's lifecycle, activities and task tokens;
 //! - [`resume`]: resume from any state and start at a state through the API Lambda;
 //! - [`retention`]: the TTL attributes and payload tags `RetentionDays` puts on closed executions.
-//! - [`integrations`], [`services`], [`jobs`]: the service integrations through the invoker function.
+//! - [`integrations`], [`services`], [`jobs`], [`callbacks`]: the service integrations through the invoker function.
 //! - [`dlq`]: `stepwise dlq list` / `redrive` on a dead transition;
 //! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox;
 //! - [`commit_race`]: two writers stepping one execution from the same version;
@@ -773,6 +773,7 @@ async fn history_through_api(
 }
 
 mod api_function;
+mod callbacks;
 mod commit_race;
 mod dlq;
 mod integrations;

@@ -1,0 +1,90 @@
+//! `.waitForTaskToken` with every integration that allows it, through the invoker and the API
+//! function, as `integrations_callbacks.rs` runs it through `stepwise serve`: the token reaches
+//! SQS, SNS, EventBridge and ECS on moto (as the execution's role), a child execution's input,
+//! an HTTP server behind `apigateway:invoke` and a Lambda-compatible fake; the test answers each
+//! with SendTaskSuccess (one with SendTaskFailure, caught) through the API function.
+
+use std::collections::HashSet;
+
+use super::*;
+use crate::integrations_callbacks::{
+    answer, callbacks_machine, check_answered, create_callback_resources, start_lambda,
+    start_recorder, tokens_found, Places, KINDS,
+};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn callbacks_through_the_invoker_and_the_api_function() {
+    let (lambda, lambda_payloads) = start_lambda();
+    let Some(h) = harness_with_lambda(None, false, Some(lambda.endpoint())).await else {
+        return;
+    };
+    let (http, http_bodies) = start_recorder();
+    let c = services::role_caller(&h).await;
+    let (queue, topic, cluster) = create_callback_resources(&c).await;
+    let child = h
+        .create(
+            "child",
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        )
+        .await;
+    let places = Places {
+        queue,
+        topic,
+        cluster,
+        http,
+        child: child.clone(),
+    };
+    let sm = h
+        .create("callbacks", &callbacks_machine(&places, 3600))
+        .await;
+    let arn = start_execution(&h, &sm, Some("c-1".into()), json!({}), None)
+        .await
+        .expect("start");
+    let svc = h.api();
+    let mut answered = HashSet::new();
+    for _ in 0..300 {
+        h.settle_queues().await;
+        let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
+        if d["status"] != "RUNNING" {
+            break;
+        }
+        let mut found = tokens_found(&c, &places, &http_bodies, &lambda_payloads).await;
+        let children = call(&svc, "ListExecutions", json!({"stateMachineArn": child})).await;
+        for e in children["executions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let d = call(
+                &svc,
+                "DescribeExecution",
+                json!({"executionArn": e["executionArn"]}),
+            )
+            .await;
+            let input: Value =
+                serde_json::from_str(d["input"].as_str().unwrap_or("")).unwrap_or_default();
+            if let (Some(k), Some(t)) = (input["kind"].as_str(), input["token"].as_str()) {
+                found.push((k.to_string(), t.to_string()));
+            }
+        }
+        for (kind, token) in found {
+            if answered.insert(token.clone()) {
+                let (action, body) = answer(&kind, &token);
+                call(&svc, action, body).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(
+        e.state.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        e.state.error,
+        e.state.cause
+    );
+    check_answered(&e.state.output.expect("output"));
+    assert_eq!(answered.len(), KINDS.len() + 1, "{answered:?}");
+}
