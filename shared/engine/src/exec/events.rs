@@ -93,6 +93,7 @@ impl<'d> Engine<'d> {
             },
             phase: Phase::Enter,
             entered_event: 0,
+            entered_prev: 0,
             entered_ms: self.now,
             // AWS's first StateEntered follows nothing (previousEventId 0), not ExecutionStarted.
             last_event: 0,
@@ -157,6 +158,7 @@ impl<'d> Engine<'d> {
             variables: point.variables,
             phase: Phase::Enter,
             entered_event: 0,
+            entered_prev: 0,
             entered_ms: self.now,
             last_event: id,
             retries: Vec::new(),
