@@ -85,6 +85,15 @@ fn boto3_against_serve() {
     }
 }
 
+/// Map failure history, DELETING, DescribeStateMachine's variableReferences and
+/// encryptionConfiguration, InvalidArn, oversized requests (issue 11, items 8 and 9).
+#[test]
+fn boto3_api_answers_against_serve() {
+    if python_has("boto3, pytest") {
+        run_pytest("test_api_answers.py");
+    }
+}
+
 #[test]
 fn aws_cli_against_serve() {
     if python_has("awscli, pytest") {

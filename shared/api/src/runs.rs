@@ -32,7 +32,14 @@ pub(crate) fn exec_missing(arn: &str) -> ApiError {
 
 fn check_exec_arn(arn: &str) -> ApiResult<()> {
     let a = Arn::parse(arn, &["execution", "express"])?;
-    if a.parts.len() < 2 {
+    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:RUN:NAME),
+    // express:STATE_MACHINE:NAME:UUID.
+    let parts = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
+        ("express", _) => 3,
+        (_, true) => 3,
+        _ => 2,
+    };
+    if a.parts.len() != parts {
         return Err(ApiError::invalid_arn(arn));
     }
     Ok(())
@@ -97,6 +104,9 @@ impl<S: ApiStore + 'static> Service<S> {
         let a = Arn::parse(arn, &["stateMachine"])?;
         let base = a.state_machine();
         let sm = self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
+        if sm.deleting() {
+            return Err(crate::machines::deleting(&base));
+        }
         // An unknown test case is refused here, not at the first mocked Task.
         if let (Some(tc), Some(mock)) = (&test_case, &self.config.mock) {
             if !mock.has_test_case(&sm.name, tc) {
@@ -422,9 +432,13 @@ impl<S: ApiStore + 'static> Service<S> {
             "updateDate": ts(rev.update_date),
             "loggingConfiguration": sm.as_ref().map(StateMachineRecord::logging).unwrap_or_else(default_logging),
             "tracingConfiguration": sm.as_ref().map(StateMachineRecord::tracing).unwrap_or_else(default_tracing),
+            "encryptionConfiguration": sm.as_ref().map(StateMachineRecord::encryption).unwrap_or_else(crate::records::default_encryption),
         });
         if let Some(rid) = &rev.revision_id {
             d["revisionId"] = json!(rid);
+        }
+        if let Some(refs) = crate::var_refs::variable_references(&rev.definition) {
+            d["variableReferences"] = refs;
         }
         if let Some(v) = &row.meta.version_arn {
             d["stateMachineVersionArn"] = json!(v);
