@@ -100,7 +100,7 @@ pub(crate) fn check_definition(text: &str) -> ApiResult<Definition> {
 }
 
 /// `encryptionConfiguration`: its `type` is one of AWS's two, the reuse period in AWS's range.
-fn check_encryption(e: &serde_json::Map<String, Value>) -> ApiResult<()> {
+pub(crate) fn check_encryption(e: &serde_json::Map<String, Value>) -> ApiResult<()> {
     let kind = e.get("type").and_then(Value::as_str);
     match kind {
         Some("AWS_OWNED_KEY" | "CUSTOMER_MANAGED_KMS_KEY") => {}
@@ -143,6 +143,46 @@ fn check_encryption(e: &serde_json::Map<String, Value>) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// A `loggingConfiguration` as AWS keeps it: `level` (default `OFF`) and
+/// `includeExecutionData` (default false) always, `destinations` as given; a level other than
+/// `OFF` needs exactly one destination, and no level takes more than one.
+fn logging_config(mut o: serde_json::Map<String, Value>) -> ApiResult<Value> {
+    let level = match o.get("level") {
+        None | Some(Value::Null) => "OFF".to_string(),
+        Some(Value::String(l)) if ["ALL", "ERROR", "FATAL", "OFF"].contains(&l.as_str()) => {
+            l.clone()
+        }
+        Some(other) => {
+            let text = other
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(other.to_string());
+            return Err(ApiError::constraint(
+                Shown::Text(&text),
+                "loggingConfiguration.level",
+                "Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
+            ));
+        }
+    };
+    let destinations = o
+        .get("destinations")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if destinations > 1 || level != "OFF" && destinations != 1 {
+        return Err(ApiError::new(
+            "InvalidLoggingConfiguration",
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+        ));
+    }
+    let include = o
+        .get("includeExecutionData")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    o.insert("level".into(), json!(level));
+    o.insert("includeExecutionData".into(), json!(include));
+    Ok(Value::Object(o))
 }
 
 /// The state machine is on its way out: AWS refuses to start, update or re-create it.
@@ -291,10 +331,10 @@ impl<S: ApiStore + 'static> Service<S> {
         check_version_description(&r)?;
         self.check_assumable(&role).await?;
         let tags = crate::activities::tags_from(&r.opt_list("tags")?.unwrap_or_default())?;
-        let logging = r
-            .opt_obj("loggingConfiguration")?
-            .map(Value::Object)
-            .unwrap_or_else(crate::records::default_logging);
+        let logging = match r.opt_obj("loggingConfiguration")? {
+            Some(o) => logging_config(o)?,
+            None => crate::records::default_logging(),
+        };
         let tracing = r
             .opt_obj("tracingConfiguration")?
             .map(Value::Object)
@@ -375,7 +415,10 @@ impl<S: ApiStore + 'static> Service<S> {
             check_definition_length(d)?;
         }
         let role = r.opt_str("roleArn")?;
-        let logging = r.opt_obj("loggingConfiguration")?;
+        let logging = r
+            .opt_obj("loggingConfiguration")?
+            .map(logging_config)
+            .transpose()?;
         let tracing = r.opt_obj("tracingConfiguration")?;
         let encryption = r.opt_obj("encryptionConfiguration")?;
         if let Some(e) = &encryption {
@@ -410,8 +453,10 @@ impl<S: ApiStore + 'static> Service<S> {
             self.check_assumable(role).await?;
         }
         let now = wall_clock_ms();
+        // A new logging configuration is a new revision too, as AWS numbers them.
         let changed_def = definition.as_ref().is_some_and(|d| *d != b.definition)
-            || role.as_ref().is_some_and(|x| *x != b.role_arn);
+            || role.as_ref().is_some_and(|x| *x != b.role_arn)
+            || logging.as_ref().is_some_and(|l| *l != b.logging());
         if changed_def {
             let d = definition.unwrap_or_else(|| b.definition.clone());
             let ro = role.unwrap_or_else(|| b.role_arn.clone());
@@ -424,7 +469,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
         }
         if let Some(l) = logging {
-            b.logging_configuration = Some(Value::Object(l));
+            b.logging_configuration = Some(l);
         }
         if let Some(t) = tracing {
             b.tracing_configuration = Some(Value::Object(t));

@@ -261,6 +261,9 @@ pub(crate) struct ActivityRecord {
     /// Creation time, milliseconds since the epoch.
     #[serde(default)]
     pub creation_date: i64,
+    /// `encryptionConfiguration` as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<Value>,
 }
 
 impl Record for ActivityRecord {

@@ -314,6 +314,16 @@ impl<'d> Engine<'d> {
                 self.emit(&mut t, event);
                 self.finish_with_result(tid, t, output);
             }
+            // A missing activity ends the execution at once, with the state named as AWS names
+            // it and no ActivityFailed.
+            Err(mut f) if w.kind == TaskKind::Activity && f.error == errors::RUNTIME => {
+                let st = self.def.state(t.machine, t.state);
+                f.cause = format!(
+                    "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                    st.name, t.entered_event, f.cause
+                );
+                self.fail_state(tid, t, f);
+            }
             Err(f) => {
                 let (error, cause) = (f.error.clone(), f.cause.clone());
                 let event = match w.kind {
@@ -440,7 +450,10 @@ impl<'d> Engine<'d> {
                 } else {
                     w.heartbeat_timer
                 });
-                let error = if heartbeat {
+                // A `.waitForTaskToken` task whose heartbeat expired is recorded by AWS as
+                // States.Timeout (LocalStack's AWS recordings, `test_heartbeats`); an activity's
+                // keeps the documented States.HeartbeatTimeout (no recording shows one).
+                let error = if heartbeat && w.kind == TaskKind::Activity {
                     errors::HEARTBEAT_TIMEOUT
                 } else {
                     errors::TIMEOUT
