@@ -58,6 +58,48 @@ fn check_standard_exec_arn(arn: &str) -> ApiResult<()> {
     Ok(())
 }
 
+/// Why an execution input is not JSON, worded as AWS's parser (Jackson) words the common cases
+/// (LocalStack's AWS recordings, `test_invalid_start_execution_input`); serde_json's words for
+/// the rest.
+fn input_error(input: &str, e: &serde_json::Error) -> String {
+    if input.trim().is_empty() {
+        return "Invalid execution input.".into();
+    }
+    // serde_json counts columns from 1, in chars of the line, and stops inside a bad word.
+    let line: Vec<char> = input
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    let mut i = e.column().saturating_sub(1).min(line.len());
+    let at: String = line[i..].iter().collect();
+    let text = e.to_string();
+    if text.starts_with("expected ident") || text.starts_with("expected value") {
+        while i > 0 && line[i - 1].is_alphanumeric() {
+            i -= 1;
+        }
+        let token: String = line[i..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        if !token.is_empty() {
+            return format!(
+                "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+            );
+        }
+    }
+    if text.starts_with("key must be a string") {
+        if let Some(c) = at.chars().next() {
+            return format!(
+                "Unexpected character ('{c}' (code {})): was expecting double-quote to start field name",
+                c as u32
+            );
+        }
+    }
+    text
+}
+
 fn type_not_supported() -> ApiError {
     ApiError::new(
         "StateMachineTypeNotSupported",
@@ -192,7 +234,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let parsed: Value = stepwise_engine::deep::from_str(&input).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
+                format!(
+                    "Invalid State Machine Execution Input: '{}'",
+                    input_error(&input, &e)
+                ),
             )
         })?;
         let t = self.resolve(raw_arn).await?;
