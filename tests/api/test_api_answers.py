@@ -17,7 +17,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from common import ROLE, Server, client, full_history, new_name, wait_done, wait_until
+from common import ROLE, Server, client, full_history, new_name, types, wait_done, wait_until
 
 
 @pytest.fixture(scope='module')
@@ -185,3 +185,36 @@ def test_a_huge_header_or_body_gets_an_error_answer(server):
     assert error(e)[0] == 'RequestEntityTooLargeException'
     # The server still answers.
     assert sfn.describe_state_machine(stateMachineArn=sm)['status'] == 'ACTIVE'
+
+
+def test_deleting_an_activity_fails_the_executions_waiting_on_it(sfn):
+    activity = sfn.create_activity(name=new_name('going'))['activityArn']
+    sm = create(sfn, {'StartAt': 'ActivityTask', 'States': {
+        'ActivityTask': {'Type': 'Task', 'Resource': activity, 'End': True}}})
+    waiting = sfn.start_execution(stateMachineArn=sm)['executionArn']
+    wait_until('the activity task is scheduled', lambda: any(
+        e['type'] == 'ActivityScheduled' for e in full_history(sfn, waiting)))
+    sfn.delete_activity(activityArn=activity)
+    d = wait_done(sfn, waiting)
+    assert (d['status'], d['error']) == ('FAILED', 'States.Runtime')
+    assert d['cause'] == ("An error occurred while executing the state 'ActivityTask' (entered at the event id "
+                          f"#2). The activity {activity} does not exist.")
+    # Started after the deletion: the same.
+    later = sfn.start_execution(stateMachineArn=sm)['executionArn']
+    d = wait_done(sfn, later)
+    assert (d['status'], d['error']) == ('FAILED', 'States.Runtime')
+    assert types(full_history(sfn, later))[-1] == 'ExecutionFailed'
+
+
+def test_a_wait_for_task_token_heartbeat_expiry_is_states_timeout(sfn, server):
+    if server.lam is None:
+        pytest.fail('the server needs --lambda-endpoint for this test')
+    sm = create(sfn, {'StartAt': 'Hold', 'States': {'Hold': {
+        'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke.waitForTaskToken', 'HeartbeatSeconds': 1,
+        'Parameters': {'FunctionName': 'hold-token', 'Payload': {'key': new_name('hb'), 'token.$': '$$.Task.Token'}},
+        'End': True}}})
+    ex = sfn.start_execution(stateMachineArn=sm)['executionArn']
+    d = wait_done(sfn, ex)
+    assert (d['status'], d['error']) == ('FAILED', 'States.Timeout')
+    timed_out = [e for e in full_history(sfn, ex) if e['type'] == 'TaskTimedOut']
+    assert timed_out[0]['taskTimedOutEventDetails']['error'] == 'States.Timeout'

@@ -134,6 +134,13 @@ fn boto3_deep_payloads_survive_restarts_of_serve() {
     run_pytest_with_own_servers("test_deep_payloads.py");
 }
 
+/// LocalStack's AWS-recorded API snapshot tests replayed through boto3 (issue 11, item 10): every
+/// replayed exchange matches its recording but those `replay.KNOWN` explains.
+#[test]
+fn recorded_api_snapshots_replay_against_serve() {
+    run_pytest_with_own_servers("test_snapshot_replay.py");
+}
+
 /// Step Functions Local's mock test cases through boto3 (issue 11, item 6): unknown and empty
 /// test cases refused at StartExecution, `#` without a mock configuration an invalid ARN, a
 /// redriven mocked task answered from its first response again.

@@ -131,7 +131,8 @@ pub fn decode_token(token: &str) -> ApiResult<usize> {
     token
         .strip_prefix(TOKEN_PREFIX)
         .and_then(|h| usize::from_str_radix(h, 16).ok())
-        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+        // AWS does not quote the token back.
+        .ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token: 'Invalid token'"))
 }
 
 /// Pages a list: the items from `offset`, at most `limit`, and the next token.

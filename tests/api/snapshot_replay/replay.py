@@ -408,6 +408,62 @@ def _(sfn, s):
     s.match('exception', exception(raises(sfn.get_execution_history, executionArn='invalid_state_machine_arn')))
 
 
+@scenario(API + 'test_create_update_state_machine_same_parameters')
+def _(sfn, s):
+    role0, role1 = f'{ROLE}-0', f'{ROLE}-1'
+    s.add(role0, 'snf_role_arn_t0')
+    s.add(role1, 'snf_role_arn_t1')
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), role=role0)
+    s.match('creation_resp_t0', r)
+    sm = r['stateMachineArn']
+    s.match('describe_resp_t0', sfn.describe_state_machine(stateMachineArn=sm))
+    s.match('update_state_machine_res_t1', sfn.update_state_machine(stateMachineArn=sm, roleArn=role1))
+    s.match('describe_resp_t1', sfn.describe_state_machine(stateMachineArn=sm))
+    s.match('update_state_machine_res_t2', sfn.update_state_machine(
+        stateMachineArn=sm, definition=json.dumps(template('BASE_PASS_RESULT')), roleArn=role1))
+    s.match('describe_resp_t2', sfn.describe_state_machine(stateMachineArn=sm))
+
+
+def described_execution(sfn, s, sm_name=None, name=None):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), name=sm_name)
+    s.match('creation_resp', r)
+    kw = {'name': name} if name else {}
+    ex = sfn.start_execution(stateMachineArn=r['stateMachineArn'], **kw)
+    s.match('exec_resp', ex)
+    wait_done(sfn, ex['executionArn'])
+    s.match('describe_execution', sfn.describe_execution(executionArn=ex['executionArn']))
+
+
+@scenario(API + 'test_describe_execution')
+def _(sfn, s):
+    described_execution(sfn, s)
+
+
+@scenario(API + 'test_describe_execution_arn_containing_punctuation')
+def _(sfn, s):
+    described_execution(sfn, s, f'state.machine_{short_uid()}', f'state.machine.execution_{short_uid()}')
+
+
+def no_such_execution(sfn, s, call, wait):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    ex = sfn.start_execution(stateMachineArn=r['stateMachineArn'])['executionArn']
+    if wait:
+        wait_done(sfn, ex)
+    invalid = ex[:-4] + '0000'
+    s.add(invalid, 'invalid_execution_arn')
+    s.match('exception', exception(raises(call, executionArn=invalid)))
+
+
+@scenario(API + 'test_describe_execution_no_such_state_machine')
+def _(sfn, s):
+    no_such_execution(sfn, s, sfn.describe_execution, True)
+
+
+@scenario(API + 'test_get_execution_history_no_such_execution')
+def _(sfn, s):
+    no_such_execution(sfn, s, sfn.get_execution_history, False)
+
+
 # ----- logging configuration
 
 LOGS = 'test_sfn_api_logs.py::TestSnfApiLogs::'
@@ -579,6 +635,112 @@ def _(sfn, s):
     ex = sfn.start_execution(stateMachineArn=c['stateMachineArn'], input=json.dumps({'Value1': 'HelloWorld'}))
     wait_done(sfn, ex['executionArn'])
     s.match('get_execution_history', sfn.get_execution_history(executionArn=ex['executionArn']))
+
+
+# ----- aliases
+
+ALIAS = 'test_sfn_api_aliasing.py::TestSfnApiAliasing::'
+
+
+def published(sfn, s):
+    name = f'state_machine_{short_uid()}'
+    r = sfn.create_state_machine(name=name, definition=json.dumps(template('BASE_PASS_RESULT')),
+                                 roleArn=ROLE, publish=True)
+    return r['stateMachineArn'], r['stateMachineVersionArn']
+
+
+def route(version, weight=100):
+    return [{'stateMachineVersionArn': version, 'weight': weight}]
+
+
+def alias_name(s):
+    name = f'AliasName-{short_uid()}'
+    s.add(name, 'state_machine_alias_name')
+    return name
+
+
+DESCRIPTION = 'create state machine alias description'
+
+
+@scenario(ALIAS + 'test_base_create_alias_single_router_config')
+def _(sfn, s):
+    _, v = published(sfn, s)
+    s.match('create_state_machine_alias_response', sfn.create_state_machine_alias(
+        description=DESCRIPTION, name=alias_name(s), routingConfiguration=route(v)))
+
+
+@scenario(ALIAS + 'test_error_create_alias_with_state_machine_arn')
+def _(sfn, s):
+    sm, _ = published(sfn, s)
+    s.match('exception', exception(raises(sfn.create_state_machine_alias, description=DESCRIPTION,
+                                          name=f'AliasName-{short_uid()}', routingConfiguration=route(sm))))
+
+
+@scenario(ALIAS + 'test_error_create_alias_not_idempotent')
+def _(sfn, s):
+    sm, v0 = published(sfn, s)
+    d = template('BASE_PASS_RESULT')
+    d['Comment'] = 'Definition v1'
+    v1 = sfn.update_state_machine(stateMachineArn=sm, definition=json.dumps(d), publish=True)['stateMachineVersionArn']
+    name = alias_name(s)
+    s.match('create_state_machine_alias_response', sfn.create_state_machine_alias(
+        description=DESCRIPTION, name=name, routingConfiguration=route(v0)))
+    s.match('not_idempotent_description', exception(raises(
+        sfn.create_state_machine_alias, description='This is a different description', name=name,
+        routingConfiguration=route(v0))))
+    s.match('not_idempotent_routing_configuration', exception(raises(
+        sfn.create_state_machine_alias, description=DESCRIPTION, name=name,
+        routingConfiguration=route(v0, 50) + route(v1, 50))))
+
+
+@scenario(ALIAS + 'test_idempotent_create_alias')
+def _(sfn, s):
+    sm, v = published(sfn, s)
+    name = alias_name(s)
+    for attempt in range(2):
+        s.match(f'create_state_machine_alias_response_attempt_{attempt}', sfn.create_state_machine_alias(
+            description=DESCRIPTION, name=name, routingConfiguration=route(v)))
+    s.match('create_state_machine_alias_response_different_name', sfn.create_state_machine_alias(
+        description=DESCRIPTION, name=f'{name}-second', routingConfiguration=route(v)))
+    s.match('list_state_machine_aliases_response', sfn.list_state_machine_aliases(stateMachineArn=sm))
+
+
+@scenario(ALIAS + 'test_error_create_alias_invalid_name')
+def _(sfn, s):
+    _, v = published(sfn, s)
+    for invalid in ['123', '', 'A' * 81, 'INVALID ALIAS', '!INVALID', 'ALIAS@']:
+        try:
+            sfn.create_state_machine_alias(description=DESCRIPTION, name=invalid, routingConfiguration=route(v))
+            s.diffs.append(f'exception_for_name{invalid}: accepted')
+        except Exception as e:  # botocore refuses the empty name itself, as recorded
+            s.match(f'exception_for_name{invalid}', exception(e) if isinstance(e, ClientError)
+                    else {'exception_typename': type(e).__name__, 'exception_value': str(e)})
+
+
+@scenario(ALIAS + 'test_delete_version_with_alias')
+def _(sfn, s):
+    sm, v0 = published(sfn, s)
+    name = alias_name(s)
+    r = sfn.create_state_machine_alias(description=DESCRIPTION, name=name, routingConfiguration=route(v0))
+    s.match('create_state_machine_alias_response', r)
+    alias = r['stateMachineAliasArn']
+    s.match('exception_delete_version_with_alias_reference', exception(raises(
+        sfn.delete_state_machine_version, stateMachineVersionArn=v0)))
+    d = template('BASE_PASS_RESULT')
+    d['Comment'] = 'Definition v1'
+    v1 = sfn.update_state_machine(stateMachineArn=sm, definition=json.dumps(d), publish=True)['stateMachineVersionArn']
+    sfn.update_state_machine_alias(stateMachineAliasArn=alias, routingConfiguration=route(v1))
+    s.match('describe_state_machine_alias_response', sfn.describe_state_machine_alias(stateMachineAliasArn=alias))
+    s.match('delete_version_response', sfn.delete_state_machine_version(stateMachineVersionArn=v0))
+
+
+@scenario(ALIAS + 'test_list_state_machine_aliases_pagination_invalid_next_token')
+def _(sfn, s):
+    sm, v = published(sfn, s)
+    s.match('create_state_machine_alias_response', sfn.create_state_machine_alias(
+        description=DESCRIPTION, name=alias_name(s), routingConfiguration=route(v)))
+    s.match('invalidTokenException', exception(raises(
+        sfn.list_state_machine_aliases, stateMachineArn=sm, nextToken='InvalidToken')))
 
 
 # ----- variable references
