@@ -464,6 +464,67 @@ def _(sfn, s):
     no_such_execution(sfn, s, sfn.get_execution_history, False)
 
 
+@scenario(API + 'test_list_sms')
+def _(sfn, s):
+    names = [f'statemachine_{i}_{short_uid()}' for i in (1, 2, 3)]
+    arns = []
+    for i, name in enumerate(names):
+        _, r = create(sfn, s, template('BASE_PASS_RESULT'), name=name)
+        s.match(f'creation_resp_{i}', r)
+        arns.append(r['stateMachineArn'])
+    s.match('lst_resp_filter', [m for m in sfn.list_state_machines()['stateMachines'] if m['name'] in names])
+    for i, arn in enumerate(arns):
+        s.match(f'deletion_resp_{i}', sfn.delete_state_machine(stateMachineArn=arn))
+    s.match('lst_resp_del_filter', [m for m in sfn.list_state_machines()['stateMachines'] if m['name'] in names])
+
+
+@scenario(API + 'test_list_sms_pagination')
+def _(sfn, s):
+    names = [f'statemachine_{i}_{short_uid()}' for i in range(13)]
+    arns = [create(sfn, s, template('BASE_PASS_RESULT'), name=n)[1]['stateMachineArn'] for n in names]
+    listed = []
+    for page in sfn.get_paginator('list_state_machines').paginate(maxResults=5):
+        assert 0 < len(page['stateMachines']) <= 5
+        listed += [m for m in page['stateMachines'] if m['name'] in names]
+    s.match('list-state-machines-page-1', listed[:10])
+    s.match('list-state-machines-page-2', listed[10:])
+    s.match('list-state-machines-invalid-param-too-large', raises(sfn.list_state_machines, maxResults=1001).response)
+    try:
+        sfn.list_state_machines(nextToken='')
+    except Exception as e:  # botocore's own check, as recorded
+        s.match('list-state-machines-invalid-param-short-nextToken',
+                {'exception_typename': type(e).__name__, 'exception_value': str(e)})
+    long_token = 'x' * 1025
+    s.add(long_token, '<invalid_token_1025_chars>')
+    s.match('list-state-machines-invalid-param-long-nextToken',
+            raises(sfn.list_state_machines, nextToken=long_token).response)
+    for arn in arns:
+        sfn.delete_state_machine(stateMachineArn=arn)
+
+
+@scenario(API + 'test_state_machine_status_filter')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    s.match('creation_resp', r)
+    sm = r['stateMachineArn']
+    s.match('list_before_execution', sfn.list_executions(stateMachineArn=sm, statusFilter='SUCCEEDED'))
+    ex = sfn.start_execution(stateMachineArn=sm)
+    s.match('exec_resp', ex)
+    wait_done(sfn, ex['executionArn'])
+    s.match('list_succeeded_when_complete', sfn.list_executions(stateMachineArn=sm, statusFilter='SUCCEEDED'))
+    s.match('list_running_when_complete', sfn.list_executions(stateMachineArn=sm, statusFilter='RUNNING'))
+    s.match('list_executions_filter_exc', raises(sfn.list_executions, stateMachineArn=sm,
+                                                 statusFilter='succeeded').response)
+
+
+@scenario(API + 'test_start_sync_execution')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), type='STANDARD')
+    s.match('creation_response', r)
+    s.match('start_sync_execution_error', raises(
+        sfn.start_sync_execution, stateMachineArn=r['stateMachineArn'], input='{}', name='SyncExecution').response)
+
+
 # ----- logging configuration
 
 LOGS = 'test_sfn_api_logs.py::TestSnfApiLogs::'
@@ -799,7 +860,10 @@ def main():
     ap.add_argument('-k', default='')
     ap.add_argument('-v', action='store_true')
     args = ap.parse_args()
-    sfn = boto3.client('stepfunctions', endpoint_url=args.endpoint_url, region_name='us-east-1',
+    # With a user part, botocore's `sync-` host prefix (StartSyncExecution) lands on the same
+    # host (`stepwise serve` prints its endpoint in this form).
+    endpoint = re.sub(r'^(https?://)(?![^/]*@)', r'\1stepwise@', args.endpoint_url)
+    sfn = boto3.client('stepfunctions', endpoint_url=endpoint, region_name='us-east-1',
                        aws_access_key_id='test', aws_secret_access_key='test',
                        config=Config(retries={'max_attempts': 0}, read_timeout=75))
     matched, failed, unexpected = 0, [], []
