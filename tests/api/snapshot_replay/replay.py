@@ -804,6 +804,111 @@ def _(sfn, s):
         sfn.list_state_machine_aliases, stateMachineArn=sm, nextToken='InvalidToken')))
 
 
+# ----- versions
+
+VER = 'test_sfn_api_versioning.py::TestSnfApiVersioning::'
+
+
+@scenario(VER + 'test_create_with_publish')
+def _(sfn, s):
+    s.match('creation_resp_1', create(sfn, s, template('BASE_PASS_RESULT'), publish=True)[1])
+
+
+@scenario(VER + 'test_create_express_with_publish')
+def _(sfn, s):
+    s.match('creation_resp_1', create(sfn, s, template('BASE_PASS_RESULT'), publish=True, type='EXPRESS')[1])
+
+
+@scenario(VER + 'test_create_with_version_description_no_publish')
+def _(sfn, s):
+    e = raises(sfn.create_state_machine, name=f'statemachine_{short_uid()}', roleArn=ROLE,
+               definition=json.dumps(template('BASE_PASS_RESULT')), versionDescription='HelloWorld!')
+    s.match('validation_exception', e.response)
+
+
+def publish_describe(sfn, s, **kw):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), publish=True, **kw)
+    s.match('creation_resp_1', r)
+    s.match('describe_resp_version', sfn.describe_state_machine(stateMachineArn=r['stateMachineVersionArn']))
+    s.match('describe_resp', sfn.describe_state_machine(stateMachineArn=r['stateMachineArn']))
+
+
+@scenario(VER + 'test_create_publish_describe_no_version_description')
+def _(sfn, s):
+    publish_describe(sfn, s)
+
+
+@scenario(VER + 'test_create_publish_describe_with_version_description')
+def _(sfn, s):
+    publish_describe(sfn, s, versionDescription='HelloWorld!')
+
+
+@scenario(VER + 'test_idempotent_publish')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    s.match('creation_resp_1', r)
+    sm = r['stateMachineArn']
+    s.match('publish_v1_1', sfn.publish_state_machine_version(stateMachineArn=sm))
+    s.match('publish_v1_2', sfn.publish_state_machine_version(stateMachineArn=sm))
+    s.match('list_versions_resp', sfn.list_state_machine_versions(stateMachineArn=sm))
+
+
+@scenario(VER + 'test_publish_state_machine_version_no_such_machine')
+def _(sfn, s):
+    name, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    missing = r['stateMachineArn'].replace(name, f'statemachine_{short_uid()}')
+    s.add(missing, 'ssm_nonexistent_arn')
+    s.match('exception', exception(raises(sfn.publish_state_machine_version, stateMachineArn=missing)))
+
+
+@scenario(VER + 'test_publish_state_machine_version_invalid_arn')
+def _(sfn, s):
+    s.match('exception', exception(raises(sfn.publish_state_machine_version, stateMachineArn='invalid_arn')))
+
+
+def empty_revisions(sfn, s, publish_on_creation):
+    text = json.dumps(template('BASE_PASS_RESULT'))
+    kw = {'publish': True} if publish_on_creation else {}
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), **kw)
+    s.match('creation_resp_1', r)
+    for key in ('update_resp_1', 'update_resp_2'):
+        s.match(key, sfn.update_state_machine(stateMachineArn=r['stateMachineArn'], definition=text, publish=True))
+
+
+@scenario(VER + 'test_empty_revision_with_publish_and_publish_on_creation')
+def _(sfn, s):
+    empty_revisions(sfn, s, True)
+
+
+@scenario(VER + 'test_empty_revision_with_publish_and_no_publish_on_creation')
+def _(sfn, s):
+    empty_revisions(sfn, s, False)
+
+
+@scenario(VER + 'test_describe_state_machine_for_execution_of_version')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), publish=True)
+    s.match('creation_resp_1', r)
+    ex = sfn.start_execution(stateMachineArn=r['stateMachineVersionArn'])
+    s.match('execution_resp', ex)
+    wait_done(sfn, ex['executionArn'])
+    s.match('describe_resp', sfn.describe_state_machine_for_execution(executionArn=ex['executionArn']))
+
+
+@scenario(VER + 'test_describe_state_machine_for_execution_of_version_with_revision')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    s.match('creation_resp_1', r)
+    sm = r['stateMachineArn']
+    d = template('BASE_PASS_RESULT')
+    d['Comment'] = f"{d['Comment']}-R2"
+    s.match('update_resp', sfn.update_state_machine(stateMachineArn=sm, definition=json.dumps(d), publish=True))
+    ex = sfn.start_execution(stateMachineArn=f'{sm}:1')
+    s.match('execution_resp', ex)
+    wait_done(sfn, ex['executionArn'])
+    s.match('describe_resp', sfn.describe_state_machine_for_execution(executionArn=ex['executionArn']))
+
+
 # ----- variable references
 
 REFS = 'test_sfn_api_variable_references.py::TestSfnApiVariableReferences::'
