@@ -18,7 +18,8 @@ V2 = 'tests/aws/services/stepfunctions/v2/'
 SNAPSHOTS = ['test_sfn_api.snapshot.json', 'test_sfn_api_activities.snapshot.json',
              'test_sfn_api_logs.snapshot.json', 'test_sfn_api_variable_references.snapshot.json',
              'test_sfn_api_aliasing.snapshot.json', 'activities/test_activities.snapshot.json',
-             'timeouts/test_heartbeats.snapshot.json', 'test_sfn_api_versioning.snapshot.json']
+             'timeouts/test_heartbeats.snapshot.json', 'test_sfn_api_versioning.snapshot.json',
+             'test_sfn_api_tagging.snapshot.json']
 T = 'tests/aws/services/stepfunctions/templates/'
 TEMPLATES = {
     'BASE_PASS_RESULT': T + 'base/statemachines/pass_result.json5',

@@ -909,6 +909,49 @@ def _(sfn, s):
     s.match('describe_resp', sfn.describe_state_machine_for_execution(executionArn=ex['executionArn']))
 
 
+# ----- tags
+
+TAGS = 'test_sfn_api_tagging.py::TestSnfApiTagging::'
+TAG_LISTS = [[], [{'key': 'key1', 'value': 'value1'}], [{'key': 'key1', 'value': ''}],
+             [{'key': 'key1', 'value': 'value1'}, {'key': 'key1', 'value': 'value1'}],
+             [{'key': 'key1', 'value': 'value1'}, {'key': 'key2', 'value': 'value2'}]]
+
+for _i, _tags in enumerate(TAG_LISTS):
+    def _tag(sfn, s, tags=_tags):
+        _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+        s.match('creation_resp_1', r)
+        s.match('tag_resource_resp', sfn.tag_resource(resourceArn=r['stateMachineArn'], tags=tags))
+        s.match('list_resources_res', sfn.list_tags_for_resource(resourceArn=r['stateMachineArn']))
+    SCENARIOS[f'{TAGS}test_tag_state_machine[tag_list{_i}]'] = _tag
+
+for _i, _keys in enumerate([[], ['key1'], ['key1', 'key1'], ['key1', 'key2']]):
+    def _untag(sfn, s, keys=_keys):
+        _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+        s.match('creation_resp_1', r)
+        sm = r['stateMachineArn']
+        s.match('tag_resource_resp', sfn.tag_resource(resourceArn=sm, tags=[{'key': 'key1', 'value': 'value1'}]))
+        s.match('untag_resource_resp', sfn.untag_resource(resourceArn=sm, tagKeys=keys))
+        s.match('list_resources_res', sfn.list_tags_for_resource(resourceArn=sm))
+    SCENARIOS[f'{TAGS}test_untag_state_machine[tag_keys{_i}]'] = _untag
+
+
+@scenario(TAGS + 'test_tag_state_machine_version')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'))
+    s.match('creation_resp_1', r)
+    p = sfn.publish_state_machine_version(stateMachineArn=r['stateMachineArn'])
+    s.match('publish_resp', p)
+    s.match('error', raises(sfn.tag_resource, resourceArn=p['stateMachineVersionArn'],
+                            tags=[{'key': 'key1', 'value': 'value1'}]))
+
+
+@scenario(TAGS + 'test_create_state_machine')
+def _(sfn, s):
+    _, r = create(sfn, s, template('BASE_PASS_RESULT'), tags=TAG_LISTS[4])
+    s.match('creation_resp_1', r)
+    s.match('list_resources_res', sfn.list_tags_for_resource(resourceArn=r['stateMachineArn']))
+
+
 # ----- variable references
 
 REFS = 'test_sfn_api_variable_references.py::TestSfnApiVariableReferences::'
