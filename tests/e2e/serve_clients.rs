@@ -85,6 +85,15 @@ fn boto3_against_serve() {
     }
 }
 
+/// Map failure history, DELETING, DescribeStateMachine's variableReferences and
+/// encryptionConfiguration, InvalidArn, oversized requests (issue 11, items 8 and 9).
+#[test]
+fn boto3_api_answers_against_serve() {
+    if python_has("boto3, pytest") {
+        run_pytest("test_api_answers.py");
+    }
+}
+
 #[test]
 fn aws_cli_against_serve() {
     if python_has("awscli, pytest") {
@@ -123,6 +132,13 @@ fn run_pytest_with_own_servers(file: &str) {
 #[test]
 fn boto3_deep_payloads_survive_restarts_of_serve() {
     run_pytest_with_own_servers("test_deep_payloads.py");
+}
+
+/// LocalStack's AWS-recorded API snapshot tests replayed through boto3 (issue 11, item 10): every
+/// replayed exchange matches its recording but those `replay.KNOWN` explains.
+#[test]
+fn recorded_api_snapshots_replay_against_serve() {
+    run_pytest_with_own_servers("test_snapshot_replay.py");
 }
 
 /// Step Functions Local's mock test cases through boto3 (issue 11, item 6): unknown and empty

@@ -1,7 +1,7 @@
 //! `stepwise serve`: the Step Functions API over HTTP (awsJson1_0) on a durable embedded store.
 
 use anyhow::{bail, Context, Result};
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -154,23 +154,93 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from(home).join(".local/share/stepwise")
 }
 
-async fn handle(State(svc): State<Arc<Svc>>, headers: HeaderMap, body: Bytes) -> Response {
+/// The largest request body read (AWS's largest request, a definition of 1 MiB with
+/// everything around it, fits many times over).
+const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// The largest request head answered (request line and headers); hyper reads up to
+/// [`HEAD_BUFFER`], so a larger one is still read whole and answered in JSON.
+const MAX_HEAD: usize = 256 * 1024;
+
+/// hyper's read buffer for a request head: a head up to this size is parsed and gets a JSON
+/// answer; past it hyper answers 431 itself.
+const HEAD_BUFFER: usize = 8 * 1024 * 1024;
+
+/// An error answer in the awsJson1_0 shape.
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({"__type": code, "message": message}).to_string();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
+        body,
+    )
+        .into_response()
+}
+
+/// Reads the body up to [`MAX_BODY`]; past it the rest is read and dropped, so the client,
+/// still sending, gets the answer instead of a reset connection. `None`: too large.
+async fn read_body(mut body: Body) -> Option<Bytes> {
+    use http_body_util::BodyExt;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut over = false;
+    while let Some(frame) = body.frame().await {
+        // A body cut short is answered as what arrived (it will not parse).
+        let Ok(frame) = frame else {
+            break;
+        };
+        let Ok(chunk) = frame.into_data() else {
+            continue;
+        };
+        if over || buf.len() + chunk.len() > MAX_BODY {
+            over = true;
+            buf = Vec::new();
+            continue;
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    (!over).then(|| Bytes::from(buf))
+}
+
+async fn handle(State(svc): State<Arc<Svc>>, headers: HeaderMap, body: Body) -> Response {
+    let head: usize = headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    let body = read_body(body).await;
+    let mut resp = if head > MAX_HEAD {
+        error_response(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            &format!("The request headers are {head} bytes long; at most {MAX_HEAD} are accepted"),
+        )
+    } else if let Some(body) = body {
+        respond(&svc, &headers, &body).await
+    } else {
+        error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            &format!("Request entity too large: the request body is over {MAX_BODY} bytes"),
+        )
+    };
+    if let Ok(v) = stepwise_api::req::uuid().parse() {
+        resp.headers_mut().insert("x-amzn-requestid", v);
+    }
+    resp
+}
+
+async fn respond(svc: &Svc, headers: &HeaderMap, body: &[u8]) -> Response {
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let (status, body) = svc.handle(&target, &body).await;
-    let mut resp = (
+    let (status, body) = svc.handle(&target, body).await;
+    (
         StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
         [(header::CONTENT_TYPE, "application/x-amz-json-1.0")],
         body,
     )
-        .into_response();
-    if let Ok(v) = stepwise_api::req::uuid().parse() {
-        resp.headers_mut().insert("x-amzn-requestid", v);
-    }
-    resp
+        .into_response()
 }
 
 /// The endpoint URL clients should use.
@@ -289,7 +359,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     let recovered = driver.recover().await?;
     let app = Router::new()
         .route("/", post(handle))
-        .layer(DefaultBodyLimit::max(32 * 1024 * 1024))
+        .layer(DefaultBodyLimit::disable())
         .with_state(service);
     let local = listener.local_addr().ok();
     eprintln!(
@@ -304,14 +374,38 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
             client_endpoint(a)
         );
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving")?;
+    accept_loop(listener, app).await?;
     drop(lock);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves HTTP/1.1 connections until Ctrl-C, with hyper's head buffer at [`HEAD_BUFFER`]
+/// (axum::serve keeps hyper's default, which answers a large header with an empty 431).
+async fn accept_loop(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
+    let stop = tokio::signal::ctrl_c();
+    tokio::pin!(stop);
+    loop {
+        let (stream, _) = tokio::select! {
+            _ = &mut stop => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                // A connection that failed before it was accepted (reset, out of descriptors
+                // for a moment) stops nothing else.
+                Err(e) => {
+                    eprintln!("stepwise serve: accept: {e}");
+                    continue;
+                }
+            },
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let _ = hyper::server::conn::http1::Builder::new()
+                .max_buf_size(HEAD_BUFFER)
+                .serve_connection(io, service)
+                .await;
+        });
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,12 @@ use serde_json::{json, Value};
 use stepwise_ports::api::{ApiStore, ResourceKind};
 use stepwise_runtime::local::wall_clock_ms;
 
+/// The cause of a Task on an activity that does not exist (the engine puts AWS's "An error
+/// occurred while executing the state …" before it).
+pub(crate) fn activity_missing(arn: &str) -> String {
+    format!("The activity {arn} does not exist.")
+}
+
 /// The tags of a request (`tags`), each with a key.
 pub(crate) fn tags_from(list: &[Value]) -> ApiResult<Vec<Tag>> {
     let mut out = Vec::new();
@@ -62,6 +68,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let name = r.str("name")?;
         check_name(&name, "activity")?;
         let tags = tags_from(&r.opt_list("tags")?.unwrap_or_default())?;
+        let encryption = r.opt_obj("encryptionConfiguration")?;
+        if let Some(e) = &encryption {
+            crate::machines::check_encryption(e)?;
+        }
         let arn = format!("{}:activity:{name}", self.prefix());
         if let Some(existing) = self
             .store
@@ -85,6 +95,7 @@ impl<S: ApiStore + 'static> Service<S> {
             arn: arn.clone(),
             name,
             creation_date: now,
+            encryption_configuration: encryption.map(Value::Object),
         };
         self.store
             .put_resource(&record.to_resource(&arn, None)?, false)
@@ -111,7 +122,13 @@ impl<S: ApiStore + 'static> Service<S> {
     pub(crate) async fn describe_activity(&self, r: Req) -> ApiResult<Value> {
         let arn = r.str("activityArn")?;
         let b = self.activity(&arn).await?;
-        Ok(json!({"activityArn": arn, "name": b.name, "creationDate": ts(b.creation_date)}))
+        let encryption = b
+            .encryption_configuration
+            .unwrap_or_else(crate::records::default_encryption);
+        Ok(
+            json!({"activityArn": arn, "name": b.name, "creationDate": ts(b.creation_date),
+                  "encryptionConfiguration": encryption}),
+        )
     }
 
     pub(crate) async fn delete_activity(&self, r: Req) -> ApiResult<Value> {
@@ -121,6 +138,19 @@ impl<S: ApiStore + 'static> Service<S> {
             .delete_resource(ResourceKind::Activity, &arn)
             .await?;
         self.store.delete_resource(ResourceKind::Tags, &arn).await?;
+        // The executions whose task no worker took yet fail, as a Task on a missing activity
+        // does (States.Runtime; a task a worker holds can still be answered).
+        while let Some(task) = self.store.take_activity_task(&arn).await? {
+            self.store.activity_task_delivered(&arn, &task).await?;
+            if let Some(tok) = self.store.token(&task.token).await? {
+                let event = stepwise_engine::Event::TaskFailed {
+                    task: tok.task,
+                    error: stepwise_asl::errors::RUNTIME.into(),
+                    cause: activity_missing(&arn),
+                };
+                self.driver.apply(&tok.execution_arn, event).await?;
+            }
+        }
         Ok(json!({}))
     }
 

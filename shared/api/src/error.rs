@@ -60,9 +60,16 @@ impl ApiError {
         Self::constraint(Shown::Null, field, "Member must not be null")
     }
 
-    /// `InvalidArn`.
+    /// `InvalidArn`; AWS names what is wrong when the text does not start as an ARN does.
     pub fn invalid_arn(arn: &str) -> Self {
-        Self::new("InvalidArn", format!("Invalid Arn: '{arn}'"))
+        if arn.starts_with("arn:") {
+            Self::new("InvalidArn", format!("Invalid Arn: '{arn}'"))
+        } else {
+            Self::new(
+                "InvalidArn",
+                format!("Invalid Arn: 'Invalid ARN prefix: {arn}'"),
+            )
+        }
     }
 
     /// The body of the error response.

@@ -13,6 +13,7 @@ mod resume;
 mod runs;
 mod test_state;
 mod test_state_req;
+mod var_refs;
 mod versions;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use crate::req::{check_name, page, ts, uuid, Arn, Req};
 use crate::Service;
 use serde_json::{json, Value};
 use stepwise_asl::model::Definition;
-use stepwise_ports::api::{ApiStore, ResourceKind};
+use stepwise_ports::api::{ApiStore, ExecutionFilter, ResourceKind};
 use stepwise_ports::execution::StoreError;
 use stepwise_runtime::local::wall_clock_ms;
 
@@ -99,6 +99,100 @@ pub(crate) fn check_definition(text: &str) -> ApiResult<Definition> {
     })
 }
 
+/// `encryptionConfiguration`: its `type` is one of AWS's two, the reuse period in AWS's range.
+pub(crate) fn check_encryption(e: &serde_json::Map<String, Value>) -> ApiResult<()> {
+    let kind = e.get("type").and_then(Value::as_str);
+    match kind {
+        Some("AWS_OWNED_KEY" | "CUSTOMER_MANAGED_KMS_KEY") => {}
+        other => {
+            let shown = other.map(Shown::Text).unwrap_or(Shown::Null);
+            let why = if other.is_some() {
+                "Member must satisfy enum value set: [CUSTOMER_MANAGED_KMS_KEY, AWS_OWNED_KEY]"
+            } else {
+                "Member must not be null"
+            };
+            return Err(ApiError::constraint(
+                shown,
+                "encryptionConfiguration.type",
+                why,
+            ));
+        }
+    }
+    if let Some(p) = e.get("kmsDataKeyReusePeriodSeconds") {
+        let n = p.as_i64().unwrap_or(0);
+        if !(60..=900).contains(&n) {
+            let why = if n < 60 {
+                "Member must have value greater than or equal to 60"
+            } else {
+                "Member must have value less than or equal to 900"
+            };
+            return Err(ApiError::constraint(
+                Shown::Text(&p.to_string()),
+                "encryptionConfiguration.kmsDataKeyReusePeriodSeconds",
+                why,
+            ));
+        }
+    }
+    if let Some(k) = e.get("kmsKeyId").and_then(Value::as_str) {
+        if k.is_empty() || k.len() > 2048 {
+            return Err(ApiError::constraint(
+                Shown::Text(k),
+                "encryptionConfiguration.kmsKeyId",
+                "Member must have length less than or equal to 2048",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A `loggingConfiguration` as AWS keeps it: `level` (default `OFF`) and
+/// `includeExecutionData` (default false) always, `destinations` as given; a level other than
+/// `OFF` needs exactly one destination, and no level takes more than one.
+fn logging_config(mut o: serde_json::Map<String, Value>) -> ApiResult<Value> {
+    let level = match o.get("level") {
+        None | Some(Value::Null) => "OFF".to_string(),
+        Some(Value::String(l)) if ["ALL", "ERROR", "FATAL", "OFF"].contains(&l.as_str()) => {
+            l.clone()
+        }
+        Some(other) => {
+            let text = other
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or(other.to_string());
+            return Err(ApiError::constraint(
+                Shown::Text(&text),
+                "loggingConfiguration.level",
+                "Member must satisfy enum value set: [ALL, ERROR, FATAL, OFF]",
+            ));
+        }
+    };
+    let destinations = o
+        .get("destinations")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    if destinations > 1 || level != "OFF" && destinations != 1 {
+        return Err(ApiError::new(
+            "InvalidLoggingConfiguration",
+            "Invalid Logging Configuration: Must specify exactly one Log Destination.",
+        ));
+    }
+    let include = o
+        .get("includeExecutionData")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    o.insert("level".into(), json!(level));
+    o.insert("includeExecutionData".into(), json!(include));
+    Ok(Value::Object(o))
+}
+
+/// The state machine is on its way out: AWS refuses to start, update or re-create it.
+pub(crate) fn deleting(arn: &str) -> ApiError {
+    ApiError::new(
+        "StateMachineDeleting",
+        format!("State Machine is being deleted: '{arn}'"),
+    )
+}
+
 fn check_role(role: &str) -> ApiResult<()> {
     let f: Vec<&str> = role.split(':').collect();
     if f.len() < 6 || f[0] != "arn" || f[2] != "iam" {
@@ -120,7 +214,18 @@ impl<S: ApiStore + 'static> Service<S> {
             .get_resource(ResourceKind::StateMachine, arn)
             .await?
         {
-            Some(r) => Ok(Some(StateMachineRecord::from_body(arn, r.body)?)),
+            Some(r) => {
+                let sm = StateMachineRecord::from_body(arn, r.body)?;
+                // A deletion that waited for executions completes once the last has ended.
+                if sm.deleting() && !self.runs_executions(arn).await? {
+                    self.store
+                        .delete_resource(ResourceKind::StateMachine, arn)
+                        .await?;
+                    self.store.delete_resource(ResourceKind::Tags, arn).await?;
+                    return Ok(None);
+                }
+                Ok(Some(sm))
+            }
             None => Ok(None),
         }
     }
@@ -226,14 +331,19 @@ impl<S: ApiStore + 'static> Service<S> {
         check_version_description(&r)?;
         self.check_assumable(&role).await?;
         let tags = crate::activities::tags_from(&r.opt_list("tags")?.unwrap_or_default())?;
-        let logging = r
-            .opt_obj("loggingConfiguration")?
-            .map(Value::Object)
-            .unwrap_or_else(crate::records::default_logging);
+        let logging = match r.opt_obj("loggingConfiguration")? {
+            Some(o) => logging_config(o)?,
+            None => crate::records::default_logging(),
+        };
         let tracing = r
             .opt_obj("tracingConfiguration")?
             .map(Value::Object)
             .unwrap_or_else(crate::records::default_tracing);
+        let encryption = r.opt_obj("encryptionConfiguration")?;
+        if let Some(e) = &encryption {
+            check_encryption(e)?;
+        }
+        let encryption = encryption.map(Value::Object);
         let publish = r.opt_bool("publish")?.unwrap_or(false);
         // AWS puts the caller's account in the ARN; the execution role lives in that account.
         let account = role
@@ -246,6 +356,9 @@ impl<S: ApiStore + 'static> Service<S> {
             self.config.region
         );
         if let Some(b) = self.find_sm(&arn).await? {
+            if b.deleting() {
+                return Err(deleting(&arn));
+            }
             if b.definition == definition && b.role_arn == role && b.kind == kind {
                 return Ok(json!({"stateMachineArn": arn, "creationDate": ts(b.creation_date)}));
             }
@@ -269,6 +382,8 @@ impl<S: ApiStore + 'static> Service<S> {
             tracing_configuration: Some(tracing),
             next_version: 1,
             revision_id,
+            encryption_configuration: encryption,
+            status: None,
         };
         self.put_sm(&record, true).await?;
         self.store.delete_resource(ResourceKind::Tags, &arn).await?;
@@ -300,9 +415,21 @@ impl<S: ApiStore + 'static> Service<S> {
             check_definition_length(d)?;
         }
         let role = r.opt_str("roleArn")?;
-        let logging = r.opt_obj("loggingConfiguration")?;
+        let logging = r
+            .opt_obj("loggingConfiguration")?
+            .map(logging_config)
+            .transpose()?;
         let tracing = r.opt_obj("tracingConfiguration")?;
-        if definition.is_none() && role.is_none() && logging.is_none() && tracing.is_none() {
+        let encryption = r.opt_obj("encryptionConfiguration")?;
+        if let Some(e) = &encryption {
+            check_encryption(e)?;
+        }
+        if definition.is_none()
+            && role.is_none()
+            && logging.is_none()
+            && tracing.is_none()
+            && encryption.is_none()
+        {
             return Err(ApiError::new(
                 "MissingRequiredParameter",
                 "Either the definition, the role ARN, the LoggingConfiguration, or the TracingConfiguration must be specified",
@@ -316,6 +443,9 @@ impl<S: ApiStore + 'static> Service<S> {
             check_role(role)?;
         }
         let mut b = self.sm(&arn).await?;
+        if b.deleting() {
+            return Err(deleting(&arn));
+        }
         if let (Some(d), "EXPRESS") = (&definition, b.kind.as_str()) {
             check_express(d)?;
         }
@@ -323,8 +453,10 @@ impl<S: ApiStore + 'static> Service<S> {
             self.check_assumable(role).await?;
         }
         let now = wall_clock_ms();
+        // A new logging configuration is a new revision too, as AWS numbers them.
         let changed_def = definition.as_ref().is_some_and(|d| *d != b.definition)
-            || role.as_ref().is_some_and(|x| *x != b.role_arn);
+            || role.as_ref().is_some_and(|x| *x != b.role_arn)
+            || logging.as_ref().is_some_and(|l| *l != b.logging());
         if changed_def {
             let d = definition.unwrap_or_else(|| b.definition.clone());
             let ro = role.unwrap_or_else(|| b.role_arn.clone());
@@ -337,10 +469,13 @@ impl<S: ApiStore + 'static> Service<S> {
             }
         }
         if let Some(l) = logging {
-            b.logging_configuration = Some(Value::Object(l));
+            b.logging_configuration = Some(l);
         }
         if let Some(t) = tracing {
             b.tracing_configuration = Some(Value::Object(t));
+        }
+        if let Some(e) = encryption {
+            b.encryption_configuration = Some(Value::Object(e));
         }
         b.update_date = now;
         self.put_sm(&b, false).await?;
@@ -409,6 +544,37 @@ impl<S: ApiStore + 'static> Service<S> {
         if a.parts.len() != 1 {
             return Err(ApiError::invalid_arn(&arn));
         }
+        // With executions still running, the machine stays, DELETING, until the last one
+        // ends (its versions and aliases go now), as AWS deletes it.
+        if let Some(mut b) = self.find_sm(&arn).await? {
+            if self.runs_executions(&arn).await? {
+                self.delete_versions_and_aliases(&arn).await?;
+                if !b.deleting() {
+                    b.status = Some(crate::records::DELETING.into());
+                    self.put_sm(&b, false).await?;
+                }
+                return Ok(json!({}));
+            }
+        }
+        self.delete_versions_and_aliases(&arn).await?;
+        self.store
+            .delete_resource(ResourceKind::StateMachine, &arn)
+            .await?;
+        self.store.delete_resource(ResourceKind::Tags, &arn).await?;
+        Ok(json!({}))
+    }
+
+    /// Whether any execution of the state machine is still running.
+    async fn runs_executions(&self, arn: &str) -> ApiResult<bool> {
+        let filter = ExecutionFilter {
+            state_machine_arn: Some(arn.to_string()),
+            status: Some("RUNNING".into()),
+            ..Default::default()
+        };
+        Ok(!self.store.list_executions(&filter, 0, 1).await?.is_empty())
+    }
+
+    async fn delete_versions_and_aliases(&self, arn: &str) -> ApiResult<()> {
         for kind in [ResourceKind::Version, ResourceKind::Alias] {
             for res in self.store.list_resources(kind, Some(&arn)).await? {
                 self.store.delete_resource(kind, &res.arn).await?;
@@ -417,11 +583,7 @@ impl<S: ApiStore + 'static> Service<S> {
                     .await?;
             }
         }
-        self.store
-            .delete_resource(ResourceKind::StateMachine, &arn)
-            .await?;
-        self.store.delete_resource(ResourceKind::Tags, &arn).await?;
-        Ok(json!({}))
+        Ok(())
     }
 
     pub(crate) async fn list_state_machines(&self, r: Req) -> ApiResult<Value> {
@@ -433,7 +595,13 @@ impl<S: ApiStore + 'static> Service<S> {
             .list_resources(ResourceKind::StateMachine, None)
             .await?
         {
-            all.push(StateMachineRecord::from_body(&res.arn, res.body)?);
+            let sm = StateMachineRecord::from_body(&res.arn, res.body)?;
+            // A deletion whose executions have all ended completes here (find_sm does it).
+            let sm = match sm.deleting() {
+                true => self.find_sm(&res.arn).await?,
+                false => Some(sm),
+            };
+            all.extend(sm);
         }
         // AWS lists state machines in the string order of their names.
         all.sort_by(|a, b| a.name.cmp(&b.name));
@@ -511,6 +679,8 @@ fn orphan(v: &VersionRecord) -> StateMachineRecord {
         tracing_configuration: None,
         next_version: 0,
         revision_id: v.revision_id.clone(),
+        encryption_configuration: None,
+        status: None,
     }
 }
 
@@ -526,16 +696,20 @@ pub(crate) fn describe_body(
     let mut out = json!({
         "stateMachineArn": arn,
         "name": sm.name,
-        "status": "ACTIVE",
+        "status": sm.status.as_deref().unwrap_or("ACTIVE"),
         "definition": definition,
         "roleArn": role_arn,
         "type": sm.kind,
         "creationDate": ts(sm.creation_date),
         "loggingConfiguration": sm.logging(),
         "tracingConfiguration": sm.tracing(),
+        "encryptionConfiguration": sm.encryption(),
     });
     if let Some(rid) = revision_id {
         out["revisionId"] = json!(rid);
+    }
+    if let Some(refs) = crate::var_refs::variable_references(definition) {
+        out["variableReferences"] = refs;
     }
     out
 }

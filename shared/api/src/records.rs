@@ -102,6 +102,13 @@ pub(crate) struct StateMachineRecord {
     /// The current revision's id (none before the first real update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_id: Option<String>,
+    /// `encryptionConfiguration` as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<Value>,
+    /// `DELETING` once DeleteStateMachine was called while executions still ran (the record
+    /// goes when the last of them ends); absent: `ACTIVE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
 }
 
 impl Record for StateMachineRecord {
@@ -122,6 +129,26 @@ impl StateMachineRecord {
             .clone()
             .unwrap_or_else(default_tracing)
     }
+
+    /// `encryptionConfiguration`, or AWS's default (its own key).
+    pub fn encryption(&self) -> Value {
+        self.encryption_configuration
+            .clone()
+            .unwrap_or_else(default_encryption)
+    }
+
+    /// Whether DeleteStateMachine was called and executions still run.
+    pub fn deleting(&self) -> bool {
+        self.status.as_deref() == Some(DELETING)
+    }
+}
+
+/// A state machine's status while its deletion waits for its executions to end.
+pub(crate) const DELETING: &str = "DELETING";
+
+/// The encryption configuration a state machine gets when none is given.
+pub(crate) fn default_encryption() -> Value {
+    json!({"type": "AWS_OWNED_KEY"})
 }
 
 /// One revision of a state machine's definition, kept while executions may run it.
@@ -234,6 +261,9 @@ pub(crate) struct ActivityRecord {
     /// Creation time, milliseconds since the epoch.
     #[serde(default)]
     pub creation_date: i64,
+    /// `encryptionConfiguration` as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption_configuration: Option<Value>,
 }
 
 impl Record for ActivityRecord {

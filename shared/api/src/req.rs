@@ -131,7 +131,8 @@ pub fn decode_token(token: &str) -> ApiResult<usize> {
     token
         .strip_prefix(TOKEN_PREFIX)
         .and_then(|h| usize::from_str_radix(h, 16).ok())
-        .ok_or_else(|| ApiError::new("InvalidToken", format!("Invalid Token: '{token}'")))
+        // AWS does not quote the token back.
+        .ok_or_else(|| ApiError::new("InvalidToken", "Invalid Token: 'Invalid token'"))
 }
 
 /// Pages a list: the items from `offset`, at most `limit`, and the next token.
@@ -185,10 +186,14 @@ impl Arn {
     /// Parses a Step Functions ARN of one of the `types`.
     pub fn parse(arn: &str, types: &[&str]) -> ApiResult<Arn> {
         let f: Vec<&str> = arn.split(':').collect();
+        // A region and a 12-digit account, as every Step Functions ARN has.
         if f.len() < 7
             || f[0] != "arn"
-            || f[1].is_empty()
+            || !f[1].starts_with("aws")
             || f[2] != "states"
+            || f[3].is_empty()
+            || f[4].len() != 12
+            || !f[4].bytes().all(|c| c.is_ascii_digit())
             || !types.contains(&f[5])
             || f[6..].iter().any(|p| p.is_empty())
         {

@@ -32,7 +32,14 @@ pub(crate) fn exec_missing(arn: &str) -> ApiError {
 
 fn check_exec_arn(arn: &str) -> ApiResult<()> {
     let a = Arn::parse(arn, &["execution", "express"])?;
-    if a.parts.len() < 2 {
+    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:RUN:NAME),
+    // express:STATE_MACHINE:NAME:UUID.
+    let parts = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
+        ("express", _) => 3,
+        (_, true) => 3,
+        _ => 2,
+    };
+    if a.parts.len() != parts {
         return Err(ApiError::invalid_arn(arn));
     }
     Ok(())
@@ -49,6 +56,48 @@ fn check_standard_exec_arn(arn: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Why an execution input is not JSON, worded as AWS's parser (Jackson) words the common cases
+/// (LocalStack's AWS recordings, `test_invalid_start_execution_input`); serde_json's words for
+/// the rest.
+fn input_error(input: &str, e: &serde_json::Error) -> String {
+    if input.trim().is_empty() {
+        return "Invalid execution input.".into();
+    }
+    // serde_json counts columns from 1, in chars of the line, and stops inside a bad word.
+    let line: Vec<char> = input
+        .lines()
+        .nth(e.line().saturating_sub(1))
+        .unwrap_or_default()
+        .chars()
+        .collect();
+    let mut i = e.column().saturating_sub(1).min(line.len());
+    let at: String = line[i..].iter().collect();
+    let text = e.to_string();
+    if text.starts_with("expected ident") || text.starts_with("expected value") {
+        while i > 0 && line[i - 1].is_alphanumeric() {
+            i -= 1;
+        }
+        let token: String = line[i..]
+            .iter()
+            .take_while(|c| c.is_alphanumeric())
+            .collect();
+        if !token.is_empty() {
+            return format!(
+                "Unrecognized token '{token}': was expecting (JSON String, Number, Array, Object or token 'null', 'true' or 'false')"
+            );
+        }
+    }
+    if text.starts_with("key must be a string") {
+        if let Some(c) = at.chars().next() {
+            return format!(
+                "Unexpected character ('{c}' (code {})): was expecting double-quote to start field name",
+                c as u32
+            );
+        }
+    }
+    text
 }
 
 fn type_not_supported() -> ApiError {
@@ -97,6 +146,9 @@ impl<S: ApiStore + 'static> Service<S> {
         let a = Arn::parse(arn, &["stateMachine"])?;
         let base = a.state_machine();
         let sm = self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
+        if sm.deleting() {
+            return Err(crate::machines::deleting(&base));
+        }
         // An unknown test case is refused here, not at the first mocked Task.
         if let (Some(tc), Some(mock)) = (&test_case, &self.config.mock) {
             if !mock.has_test_case(&sm.name, tc) {
@@ -182,7 +234,10 @@ impl<S: ApiStore + 'static> Service<S> {
         let parsed: Value = stepwise_engine::deep::from_str(&input).map_err(|e| {
             ApiError::new(
                 "InvalidExecutionInput",
-                format!("Invalid State Machine Execution Input: '{e}'"),
+                format!(
+                    "Invalid State Machine Execution Input: '{}'",
+                    input_error(&input, &e)
+                ),
             )
         })?;
         let t = self.resolve(raw_arn).await?;
@@ -422,9 +477,13 @@ impl<S: ApiStore + 'static> Service<S> {
             "updateDate": ts(rev.update_date),
             "loggingConfiguration": sm.as_ref().map(StateMachineRecord::logging).unwrap_or_else(default_logging),
             "tracingConfiguration": sm.as_ref().map(StateMachineRecord::tracing).unwrap_or_else(default_tracing),
+            "encryptionConfiguration": sm.as_ref().map(StateMachineRecord::encryption).unwrap_or_else(crate::records::default_encryption),
         });
         if let Some(rid) = &rev.revision_id {
             d["revisionId"] = json!(rid);
+        }
+        if let Some(refs) = crate::var_refs::variable_references(&rev.definition) {
+            d["variableReferences"] = refs;
         }
         if let Some(v) = &row.meta.version_arn {
             d["stateMachineVersionArn"] = json!(v);

@@ -152,20 +152,26 @@ impl<S: ApiStore + 'static> Service<S> {
             return Ok(json!({}));
         };
         let sm = v.parent.clone().unwrap_or_default();
-        for alias in self.aliases_of(&sm).await? {
-            if alias
-                .routing_configuration
-                .iter()
-                .any(|x| x.state_machine_version_arn == arn)
-            {
-                return Err(ApiError::new(
-                    "ConflictException",
-                    format!(
-                        "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
-                        alias.arn
-                    ),
-                ));
-            }
+        // AWS lists every alias that routes to it, by name.
+        let referencing: Vec<String> = self
+            .aliases_of(&sm)
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.routing_configuration
+                    .iter()
+                    .any(|x| x.state_machine_version_arn == arn)
+            })
+            .map(|a| a.name)
+            .collect();
+        if !referencing.is_empty() {
+            return Err(ApiError::new(
+                "ConflictException",
+                format!(
+                    "Version to be deleted must not be referenced by an alias. Current list of aliases referencing this version: [{}]",
+                    referencing.join(", ")
+                ),
+            ));
         }
         self.store
             .delete_resource(ResourceKind::Version, arn)
@@ -275,7 +281,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
             return Err(ApiError::new(
                 "ConflictException",
-                format!("Alias already exists: '{arn}'"),
+                "Failed to create alias because an alias with the same name and a different routing configuration already exists.",
             ));
         }
         let now = wall_clock_ms();

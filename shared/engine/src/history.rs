@@ -133,6 +133,11 @@ pub(crate) enum EventKind {
     StateFailed {
         state_type: &'static str,
     },
+    /// `{state_type}StateAborted` (Task, Wait, Map, Parallel): the state was left unfinished
+    /// because the branch or iteration it runs in was stopped.
+    StateAborted {
+        state_type: &'static str,
+    },
     MapStateStarted {
         length: usize,
     },
@@ -153,6 +158,11 @@ pub(crate) enum EventKind {
         index: usize,
     },
     MapIterationFailed {
+        name: String,
+        index: usize,
+    },
+    /// A sibling iteration failed and the Map stopped this one.
+    MapIterationAborted {
         name: String,
         index: usize,
     },
@@ -372,6 +382,7 @@ impl EventKind {
             StateStarted { state_type } => (format!("{state_type}StateStarted").into(), None),
             StateSucceeded { state_type } => (format!("{state_type}StateSucceeded").into(), None),
             StateFailed { state_type } => (format!("{state_type}StateFailed").into(), None),
+            StateAborted { state_type } => (format!("{state_type}StateAborted").into(), None),
             MapStateStarted { length } => (
                 "MapStateStarted".into(),
                 Some(object!([("length", Value::from(length))])),
@@ -393,6 +404,9 @@ impl EventKind {
             }
             MapIterationFailed { name, index } => {
                 ("MapIterationFailed".into(), Some(iteration(name, index)))
+            }
+            MapIterationAborted { name, index } => {
+                ("MapIterationAborted".into(), Some(iteration(name, index)))
             }
             EvaluationFailed {
                 error,

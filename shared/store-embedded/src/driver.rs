@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stepwise_engine::{Command, Event, Status};
-use stepwise_ports::api::{ActivityTask, ApiStore, Driver, PendingTimer};
+use stepwise_ports::api::{ActivityTask, ApiStore, Driver, PendingTimer, ResourceKind};
 use stepwise_ports::execution::{Advanced, Dispatcher, StoreError, StoredExecution};
 use stepwise_ports::status_events::{status_change, StatusEventSink};
 use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
@@ -289,7 +289,22 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                     if let Some(t) = task_token {
                         self.store.put_token(t, &ex.arn, *task).await?;
                     }
-                    if resource.is_activity() {
+                    // A Task on an activity that does not exist (deleted, or never created)
+                    // fails its execution with States.Runtime, as AWS's does.
+                    let missing = resource.is_activity()
+                        && self
+                            .store
+                            .get_resource(ResourceKind::Activity, resource.arn())
+                            .await?
+                            .is_none();
+                    if missing {
+                        let event = Event::TaskFailed {
+                            task: *task,
+                            error: stepwise_asl::errors::RUNTIME.into(),
+                            cause: format!("The activity {} does not exist.", resource.arn()),
+                        };
+                        self.submit(&ex.arn, event);
+                    } else if resource.is_activity() {
                         let token = task_token.clone().unwrap_or_default();
                         let input = stepwise_engine::deep::to_string(parameters)
                             .map_err(|e| StoreError::Other(e.to_string()))?;

@@ -87,6 +87,11 @@ impl<'d> Engine<'d> {
                 state: st.name.clone(),
                 location: evaluation_location(&f.cause).map(str::to_string),
             };
+            // In a Pass or a Map, AWS records it after the event the state's entry followed,
+            // not after the entry (a Wait's follows its entry).
+            if !t.hidden && matches!(st.kind, StateKind::Pass { .. } | StateKind::Map(_)) {
+                t.last_event = t.entered_prev;
+            }
             self.emit(&mut t, event);
         }
         // Retry

@@ -93,6 +93,7 @@ impl<'d> Engine<'d> {
             },
             phase: Phase::Enter,
             entered_event: 0,
+            entered_prev: 0,
             entered_ms: self.now,
             // AWS's first StateEntered follows nothing (previousEventId 0), not ExecutionStarted.
             last_event: 0,
@@ -157,6 +158,7 @@ impl<'d> Engine<'d> {
             variables: point.variables,
             phase: Phase::Enter,
             entered_event: 0,
+            entered_prev: 0,
             entered_ms: self.now,
             last_event: id,
             retries: Vec::new(),
@@ -312,6 +314,16 @@ impl<'d> Engine<'d> {
                 self.emit(&mut t, event);
                 self.finish_with_result(tid, t, output);
             }
+            // A missing activity ends the execution at once, with the state named as AWS names
+            // it and no ActivityFailed.
+            Err(mut f) if w.kind == TaskKind::Activity && f.error == errors::RUNTIME => {
+                let st = self.def.state(t.machine, t.state);
+                f.cause = format!(
+                    "An error occurred while executing the state '{}' (entered at the event id #{}). {}",
+                    st.name, t.entered_event, f.cause
+                );
+                self.fail_state(tid, t, f);
+            }
             Err(f) => {
                 let (error, cause) = (f.error.clone(), f.cause.clone());
                 let event = match w.kind {
@@ -438,7 +450,10 @@ impl<'d> Engine<'d> {
                 } else {
                     w.heartbeat_timer
                 });
-                let error = if heartbeat {
+                // A `.waitForTaskToken` task whose heartbeat expired is recorded by AWS as
+                // States.Timeout (LocalStack's AWS recordings, `test_heartbeats`); an activity's
+                // keeps the documented States.HeartbeatTimeout (no recording shows one).
+                let error = if heartbeat && w.kind == TaskKind::Activity {
                     errors::HEARTBEAT_TIMEOUT
                 } else {
                     errors::TIMEOUT

@@ -94,6 +94,7 @@ impl<'d> Engine<'d> {
             },
             phase: Phase::Enter,
             entered_event: 0,
+            entered_prev: 0,
             entered_ms: self.now,
             last_event: t.last_event,
             retries: Vec::new(),
@@ -109,10 +110,11 @@ impl<'d> Engine<'d> {
             deeper = r.deeper;
         }
         let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
+        // Every MapIterationStarted follows the Map's last event (MapStateStarted, or the last
+        // state event of the iteration that ended before it), as AWS records it.
         if !hidden {
             let id = self.emit_raw(t.last_event, EventKind::MapIterationStarted { name, index });
             child.last_event = id;
-            t.last_event = id;
         }
         let cid = self.new_thread(child);
         self.pass_resume_down(deeper, cid);
@@ -192,6 +194,74 @@ impl<'d> Engine<'d> {
         }
     }
 
+    /// A Task that failed its branch or iteration (no Catch took it) is recorded as aborted
+    /// when the branch or iteration ends: AWS's TaskFailed/TaskTimedOut, then TaskStateAborted.
+    fn failed_task_aborted(&mut self, t: &Thread, anchor: u64) {
+        let st = self.def.state(t.machine, t.state);
+        if !t.hidden && matches!(st.kind, StateKind::Task { .. }) {
+            let state_type = st.type_name();
+            self.emit_raw(anchor, EventKind::StateAborted { state_type });
+        }
+    }
+
+    /// Stops the branches or iterations still running beside one that failed, in their order,
+    /// recording what AWS records for each (all following `anchor`, the failure's last event):
+    /// `MapIterationAborted` for an iteration of the Map named `map` (its label or name), then
+    /// the aborted state it was in.
+    fn abort_siblings(&mut self, running: Vec<ThreadId>, anchor: u64, map: Option<String>) {
+        for id in self.in_slot_order(running) {
+            self.record_aborted(id, anchor, map.as_deref());
+            self.cancel_thread(id);
+        }
+    }
+
+    fn in_slot_order(&self, mut ids: Vec<ThreadId>) -> Vec<ThreadId> {
+        ids.sort_by_key(|id| self.s.threads.get(id).and_then(|t| t.parent).map(|p| p.1));
+        ids
+    }
+
+    /// The events of a thread being stopped: `MapIterationAborted` when it is an iteration of
+    /// the Map named `map`, then `{Type}StateAborted` for the state it is in (Task, Wait, Map,
+    /// Parallel: those AWS has an aborted event for), then the same for each branch or
+    /// iteration that state runs.
+    fn record_aborted(&mut self, tid: ThreadId, anchor: u64, map: Option<&str>) {
+        let Some(t) = self.s.threads.get(&tid) else {
+            return;
+        };
+        if t.hidden {
+            return;
+        }
+        let (machine, state, index) = (t.machine, t.state, t.parent.map(|p| p.1));
+        let entered = !matches!(t.phase, Phase::Enter);
+        let inner = match &t.phase {
+            Phase::Children(c) | Phase::ChildrenDone(c) => c.running.clone(),
+            _ => Vec::new(),
+        };
+        if let (Some(name), Some(index)) = (map, index) {
+            let name = name.to_string();
+            self.emit_raw(anchor, EventKind::MapIterationAborted { name, index });
+        }
+        let st = self.def.state(machine, state);
+        let abortable = matches!(
+            st.kind,
+            StateKind::Task { .. }
+                | StateKind::Wait(_)
+                | StateKind::Map(_)
+                | StateKind::Parallel { .. }
+        );
+        if entered && abortable {
+            let state_type = st.type_name();
+            self.emit_raw(anchor, EventKind::StateAborted { state_type });
+        }
+        let inner_map = match &st.kind {
+            StateKind::Map(spec) => Some(spec.label.clone().unwrap_or_else(|| st.name.clone())),
+            _ => None,
+        };
+        for id in self.in_slot_order(inner) {
+            self.record_aborted(id, anchor, inner_map.as_deref());
+        }
+    }
+
     pub(crate) fn children_done(&mut self, tid: ThreadId, mut t: Thread, c: Children) {
         let st = self.def.state(t.machine, t.state);
         if let Some((error, cause)) = c.failure {
@@ -210,6 +280,9 @@ impl<'d> Engine<'d> {
         }
         // AWS records MapStateSucceeded / ParallelStateSucceeded, then the state's exit, both
         // following the last event before them.
+        if c.last_iteration_event != 0 {
+            t.last_event = c.last_iteration_event;
+        }
         if !t.hidden {
             let state_type = st.type_name();
             self.emit_raw(t.last_event, EventKind::StateSucceeded { state_type });
@@ -244,8 +317,8 @@ impl<'d> Engine<'d> {
                     };
                     let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
                     let event = EventKind::MapIterationSucceeded { name, index: slot };
-                    let id = self.emit_raw(t.last_event, event);
-                    p.last_event = id;
+                    c.last_iteration_event = self.emit_raw(t.last_event, event);
+                    p.last_event = t.last_event;
                 } else if !c.is_map {
                     p.last_event = p.last_event.max(t.last_event);
                 }
@@ -300,15 +373,22 @@ impl<'d> Engine<'d> {
                 c.running.retain(|&x| x != tid);
                 let err = error.unwrap_or_default();
                 let cause = cause.unwrap_or_default();
+                // What follows the failure (the failing iteration's or branch's aborted Task,
+                // the siblings stopped, the Map's or Parallel's failure) follows its last event.
+                let anchor = t.last_event;
+                let pst = self.def.state(p.machine, p.state);
+                let map_name = match &pst.kind {
+                    StateKind::Map(spec) => {
+                        Some(spec.label.clone().unwrap_or_else(|| pst.name.clone()))
+                    }
+                    _ => None,
+                };
                 if c.is_map {
-                    if !t.hidden && !c.distributed {
-                        let pst = self.def.state(p.machine, p.state);
-                        if let StateKind::Map(spec) = &pst.kind {
-                            let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
-                            let event = EventKind::MapIterationFailed { name, index: slot };
-                            let id = self.emit_raw(t.last_event, event);
-                            p.last_event = id;
-                        }
+                    if let (false, false, Some(name)) = (t.hidden, c.distributed, &map_name) {
+                        let name = name.clone();
+                        let event = EventKind::MapIterationFailed { name, index: slot };
+                        self.emit_raw(anchor, event);
+                        p.last_event = anchor;
                     }
                     c.failures += 1;
                     c.done += 1;
@@ -336,9 +416,9 @@ impl<'d> Engine<'d> {
                                 (err, cause)
                             };
                         c.failure = Some(failure);
-                        for id in std::mem::take(&mut c.running) {
-                            self.cancel_thread(id);
-                        }
+                        self.failed_task_aborted(&t, anchor);
+                        let running = std::mem::take(&mut c.running);
+                        self.abort_siblings(running, anchor, map_name);
                         p.phase = Phase::ChildrenDone(c);
                         self.s.threads.insert(pid, p);
                         self.queue.push_front(pid);
@@ -352,10 +432,11 @@ impl<'d> Engine<'d> {
                         self.pump(pid);
                     }
                 } else {
-                    p.last_event = p.last_event.max(t.last_event);
-                    for id in std::mem::take(&mut c.running) {
-                        self.cancel_thread(id);
+                    if !t.hidden {
+                        p.last_event = anchor;
                     }
+                    self.failed_task_aborted(&t, anchor);
+                    self.abort_siblings(std::mem::take(&mut c.running), anchor, None);
                     c.failure = Some((err, cause));
                     p.phase = Phase::ChildrenDone(c);
                     self.s.threads.insert(pid, p);
@@ -365,3 +446,7 @@ impl<'d> Engine<'d> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "fanout_tests.rs"]
+mod tests;

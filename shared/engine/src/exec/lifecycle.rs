@@ -99,6 +99,7 @@ impl<'d> Engine<'d> {
                         None => to_text(&t.input),
                     },
                 };
+                t.entered_prev = t.last_event;
                 t.entered_event = self.emit(&mut t, event);
                 t.phase = Phase::Run;
                 self.park(tid, t);

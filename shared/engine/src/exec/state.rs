@@ -125,6 +125,10 @@ pub(crate) struct Thread {
     pub(crate) variables: Map<String, Value>,
     pub(crate) phase: Phase,
     pub(crate) entered_event: u64,
+    /// The event the current state's StateEntered followed: AWS's EvaluationFailed follows it
+    /// too.
+    #[serde(default)]
+    pub(crate) entered_prev: u64,
     pub(crate) entered_ms: i64,
     pub(crate) last_event: u64,
     /// Attempts so far per retrier of the current state.
@@ -204,6 +208,14 @@ pub(crate) struct Children {
     /// The Map iteration a resume starts at a chosen state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_child: Option<Box<ResumeChild>>,
+    /// The last MapIterationSucceeded: AWS's MapStateSucceeded and the Map's exit follow it,
+    /// while the next MapIterationStarted follows the iteration's last state event.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub(crate) last_iteration_event: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ExecutionState {

@@ -155,6 +155,7 @@ impl<'d> Engine<'d> {
             failure: None,
             kept: Vec::new(),
             resume_child: None,
+            last_iteration_event: 0,
         };
         // A resume inside an iteration: that iteration starts at the chosen state, the ones
         // that succeeded in the recorded run keep their results and do not run again.

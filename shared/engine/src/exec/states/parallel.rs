@@ -38,6 +38,7 @@ impl<'d> Engine<'d> {
             failure: None,
             kept: Vec::new(),
             resume_child: None,
+            last_iteration_event: 0,
         };
         // A resume inside a branch: that branch starts at the chosen state, the branches that
         // succeeded in the recorded run keep their results.
@@ -67,6 +68,7 @@ impl<'d> Engine<'d> {
                 variables,
                 phase: Phase::Enter,
                 entered_event: 0,
+                entered_prev: 0,
                 entered_ms: self.now,
                 last_event: t.last_event,
                 retries: Vec::new(),
