@@ -10,6 +10,7 @@ mod context;
 pub mod deep;
 mod exec;
 pub mod history;
+pub mod map_io;
 pub mod resume;
 mod rng;
 mod time_fmt;

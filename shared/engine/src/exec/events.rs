@@ -277,6 +277,12 @@ impl<'d> Engine<'d> {
         let Some(mut t) = self.s.threads.remove(&tid) else {
             return;
         };
+        if matches!(t.phase, Phase::MapRead(_) | Phase::MapWrite(_)) {
+            if let Some(t) = self.map_io_outcome(tid, t, outcome) {
+                self.s.threads.insert(tid, t);
+            }
+            return;
+        }
         let Phase::Task(w) = std::mem::replace(&mut t.phase, Phase::Run) else {
             self.s.threads.insert(tid, t);
             return;

@@ -148,6 +148,10 @@ pub(crate) enum Phase {
     Retry { timer: WaitId },
     Children(Box<Children>),
     ChildrenDone(Box<Children>),
+    /// A distributed Map waits for its `ItemReader` (the task [`Waiter::Task`] names).
+    MapRead(Box<Children>),
+    /// A distributed Map waits for its `ResultWriter`.
+    MapWrite(Box<Children>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +208,9 @@ pub(crate) struct Children {
     /// The Map iteration a resume starts at a chosen state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_child: Option<Box<ResumeChild>>,
+    /// A distributed Map's run: its ARN, batching, what the ResultWriter needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) map_run: Option<Box<crate::exec::states::map_io::MapRun>>,
 }
 
 impl ExecutionState {

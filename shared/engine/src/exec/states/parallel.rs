@@ -38,6 +38,7 @@ impl<'d> Engine<'d> {
             failure: None,
             kept: Vec::new(),
             resume_child: None,
+            map_run: None,
         };
         // A resume inside a branch: that branch starts at the chosen state, the branches that
         // succeeded in the recorded run keep their results.
