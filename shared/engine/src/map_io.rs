@@ -28,10 +28,18 @@ pub struct ReadItems {
     )]
     pub csv_header_location: Option<String>,
     /// `ReaderConfig.CSVHeaders`.
-    #[serde(default, rename = "CSVHeaders", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "CSVHeaders",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub csv_headers: Option<Vec<String>>,
     /// `ReaderConfig.CSVDelimiter`.
-    #[serde(default, rename = "CSVDelimiter", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "CSVDelimiter",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub csv_delimiter: Option<String>,
     /// `ReaderConfig.ManifestType`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

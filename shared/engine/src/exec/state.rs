@@ -144,8 +144,12 @@ pub(crate) enum Phase {
     Enter,
     Run,
     Task(Box<TaskWait>),
-    Wait { timer: WaitId },
-    Retry { timer: WaitId },
+    Wait {
+        timer: WaitId,
+    },
+    Retry {
+        timer: WaitId,
+    },
     Children(Box<Children>),
     ChildrenDone(Box<Children>),
     /// A distributed Map waits for its `ItemReader` (the task [`Waiter::Task`] names).

@@ -101,7 +101,11 @@ impl<'d> Engine<'d> {
                 }
             },
         };
-        let arn = c.map_run.as_ref().map(|r| r.arn.clone()).unwrap_or_default();
+        let arn = c
+            .map_run
+            .as_ref()
+            .map(|r| r.arn.clone())
+            .unwrap_or_default();
         self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
         let max_items = match max_items {
             Some(n) if n < 0 => {
