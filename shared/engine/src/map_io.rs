@@ -56,6 +56,11 @@ impl ReadItems {
     pub fn from_parameters(p: &Value) -> Option<Self> {
         serde_json::from_value(p.get(Self::KEY)?.clone()).ok()
     }
+
+    /// The same, taken out of the parameters (no copy of the items).
+    pub fn take_from(p: &mut Value) -> Option<Self> {
+        serde_json::from_value(p.as_object_mut()?.remove(Self::KEY)?).ok()
+    }
 }
 
 /// A child execution's outcome, as the ResultWriter files list it.
@@ -108,6 +113,11 @@ impl WriteResults {
     /// The request inside a task's parameters, when they hold one.
     pub fn from_parameters(p: &Value) -> Option<Self> {
         serde_json::from_value(p.get(Self::KEY)?.clone()).ok()
+    }
+
+    /// The same, taken out of the parameters (no copy of the results).
+    pub fn take_from(p: &mut Value) -> Option<Self> {
+        serde_json::from_value(p.as_object_mut()?.remove(Self::KEY)?).ok()
     }
 }
 

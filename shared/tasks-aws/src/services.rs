@@ -217,7 +217,7 @@ impl AwsServiceInvoker {
                 Some(dir) => crate::map_io::store::Objects::Dir(dir),
                 None => crate::map_io::store::Objects::S3(caller),
             };
-            return crate::map_io::invoke(objects, &req).await;
+            return crate::map_io::invoke(objects, req).await;
         }
         match req.resource.kind() {
             ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(caller, &req).await,

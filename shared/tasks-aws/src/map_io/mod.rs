@@ -39,14 +39,17 @@ pub fn serves(req: &TaskRequest) -> bool {
 }
 
 /// Performs a reader or writer call ([`serves`]) on `objects`.
-pub(crate) async fn invoke(objects: Objects<'_>, req: &TaskRequest) -> Result<Value, TaskFailure> {
+pub(crate) async fn invoke(
+    objects: Objects<'_>,
+    mut req: TaskRequest,
+) -> Result<Value, TaskFailure> {
     if let Some(r) = ReadItems::from_parameters(&req.parameters) {
         return read_items(&objects, &req.resource, &r)
             .await
             .map(Value::Array)
             .map_err(|cause| TaskFailure::new(ITEM_READER_FAILED, cause));
     }
-    if let Some(w) = WriteResults::from_parameters(&req.parameters) {
+    if let Some(w) = WriteResults::take_from(&mut req.parameters) {
         return writer::write(&objects, &w)
             .await
             .map_err(|cause| TaskFailure::new(RESULT_WRITER_FAILED, cause));

@@ -363,7 +363,7 @@ impl<'d> Engine<'d> {
             map_run_arn: run.arn.clone(),
             start_date_ms: run.started_ms,
             stop_date_ms: self.now,
-            executions: outcomes(&c, self.s.info.seed),
+            executions: outcomes(&mut c, self.s.info.seed),
         };
         let parameters = json!({ WriteResults::KEY: request });
         let task = self.new_wait(Waiter::Task(tid));
@@ -400,14 +400,16 @@ fn batch(items: Vec<Value>, b: &Batching) -> Vec<Value> {
     let mut current: Vec<Value> = Vec::new();
     let mut bytes = overhead;
     for item in items {
-        let size = to_text(&item).len() as u64 + u64::from(!current.is_empty());
+        // The item's text is measured only when bytes are counted.
+        let len = b.max_bytes.map_or(0, |_| to_text(&item).len() as u64);
+        let comma = u64::from(!current.is_empty());
         let full_by_count = b.max_items.is_some_and(|m| current.len() as u64 >= m);
-        let full_by_bytes = b.max_bytes.is_some_and(|m| bytes + size > m);
+        let full_by_bytes = b.max_bytes.is_some_and(|m| bytes + comma + len > m);
         if !current.is_empty() && (full_by_count || full_by_bytes) {
             out.push(envelope(std::mem::take(&mut current)));
             bytes = overhead;
         }
-        bytes += to_text(&item).len() as u64 + u64::from(!current.is_empty());
+        bytes += len + u64::from(!current.is_empty());
         current.push(item);
     }
     if !current.is_empty() {
@@ -417,14 +419,16 @@ fn batch(items: Vec<Value>, b: &Batching) -> Vec<Value> {
 }
 
 /// Each child's outcome for the ResultWriter, named as the map run names its children.
-fn outcomes(c: &Children, seed: u64) -> Vec<ChildOutcome> {
+/// The children's inputs move into the outcomes: the Map no longer needs them.
+fn outcomes(c: &mut Children, seed: u64) -> Vec<ChildOutcome> {
     let failed: std::collections::HashSet<usize> = c
         .map_run
         .as_ref()
         .map(|r| r.failed.iter().copied().collect())
         .unwrap_or_default();
-    c.items
-        .iter()
+    let items = std::mem::take(&mut c.items);
+    items
+        .into_iter()
         .zip(&c.results)
         .enumerate()
         .map(|(i, (input, result))| {
@@ -444,7 +448,7 @@ fn outcomes(c: &Children, seed: u64) -> Vec<ChildOutcome> {
             ChildOutcome {
                 name,
                 status: status.into(),
-                input: input.clone(),
+                input,
                 output,
                 error,
                 cause,
