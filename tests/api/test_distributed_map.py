@@ -56,10 +56,15 @@ def s3(moto):
 
 
 @pytest.fixture(scope='module')
-def sfn(moto):
+def server(moto):
     server = Server(extra_args=['--aws-endpoint-url', moto, '--skip-waits'], own=True)
-    yield client(server.endpoint)
+    yield server
     server.close()
+
+
+@pytest.fixture(scope='module')
+def sfn(server):
+    return client(server.endpoint)
 
 
 def bucket(s3, objects=None):
@@ -334,6 +339,83 @@ def test_run_reads_and_writes_a_local_folder():
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert [(o['Key'], o['Size']) for o in out] == [('in/rows.csv', 12)]
+
+
+def test_map_run_api_and_update_map_run_while_running(sfn, server):
+    """DescribeMapRun and ListMapRuns follow a map run whose children wait for their task
+    tokens; UpdateMapRun raises MaxConcurrency while it runs and the waiting items start."""
+    run_id = new_name('k')
+    processor = {'Hold': {'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                          'Parameters': {'FunctionName': 'hold-token',
+                                         'Payload': {'key.$': '$.key', 'token.$': '$$.Task.Token'}},
+                          'End': True}}
+    m = machine(None, processor, MaxConcurrency=1, ToleratedFailureCount=1, Label='Holds')
+    m['States']['M']['ItemProcessor']['StartAt'] = 'Hold'
+    items = [{'key': f'{run_id}-{i}'} for i in range(4)]
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(items))['executionArn']
+    first = server.lam.wait_payload(items[0]['key'])
+    runs = sfn.list_map_runs(executionArn=ex)['mapRuns']
+    assert len(runs) == 1 and 'stopDate' not in runs[0]
+    run_arn = runs[0]['mapRunArn']
+    machine_name = arn.rsplit(':', 1)[1]
+    assert run_arn.startswith(arn.replace(':stateMachine:', ':mapRun:') + '/Holds:')
+    assert runs[0]['stateMachineArn'] == f'{arn}/Holds' and runs[0]['executionArn'] == ex
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (d['status'], d['maxConcurrency'], d['toleratedFailureCount'], d['executionArn']) == \
+        ('RUNNING', 1, 1, ex)
+    assert (d['itemCounts']['running'], d['itemCounts']['pending'], d['itemCounts']['total']) == (1, 3, 4)
+    # More room while it runs: the three waiting items start.
+    sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=4, toleratedFailurePercentage=50)
+    payloads = [first] + [server.lam.wait_payload(x['key']) for x in items[1:]]
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (d['maxConcurrency'], d['toleratedFailurePercentage'], d['itemCounts']['running']) == (4, 50, 4)
+    for p in payloads:
+        sfn.send_task_success(taskToken=p['token'], output=json.dumps({'done': p['key']}))
+    done = wait_done(sfn, ex)
+    assert done['status'] == 'SUCCEEDED', done
+    assert json.loads(done['output']) == [{'done': x['key']} for x in items]
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert d['status'] == 'SUCCEEDED' and 'stopDate' in d
+    assert d['itemCounts'] == d['executionCounts'] == {
+        'pending': 0, 'running': 0, 'succeeded': 4, 'failed': 0, 'timedOut': 0, 'aborted': 0, 'total': 4,
+        'resultsWritten': 0, 'failuresNotRedrivable': 0, 'pendingRedrive': 0}
+    assert 'stopDate' in sfn.list_map_runs(executionArn=ex)['mapRuns'][0]
+    # An ended run cannot be updated; an unknown one is not found.
+    from botocore.exceptions import ClientError
+    with pytest.raises(ClientError) as e:
+        sfn.update_map_run(mapRunArn=run_arn, maxConcurrency=2)
+    assert e.value.response['Error']['Code'] == 'ValidationException'
+    with pytest.raises(ClientError) as e:
+        sfn.describe_map_run(mapRunArn=run_arn.rsplit(':', 1)[0] + ':00000000-0000-0000-0000-000000000000')
+    assert e.value.response['Error']['Code'] == 'ResourceNotFound'
+    assert machine_name
+
+
+def test_map_run_counts_batches_and_aborts(sfn, server):
+    """Item counts follow the batches; a stopped execution's map run ends ABORTED."""
+    key = new_name('k')
+    processor = {'Hold': {'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                          'Parameters': {'FunctionName': 'hold-token',
+                                         'Payload': {'key.$': '$.BatchInput.key', 'token.$': '$$.Task.Token'}},
+                          'End': True}}
+    m = machine(None, processor, MaxConcurrency=1,
+                ItemBatcher={'MaxItemsPerBatch': 3, 'BatchInput': {'key.$': '$$.Execution.Input[0].key'}})
+    m['States']['M']['ItemProcessor']['StartAt'] = 'Hold'
+    items = [{'key': key, 'i': i} for i in range(7)]
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps(items))['executionArn']
+    server.lam.wait_payload(key)
+    run_arn = sfn.list_map_runs(executionArn=ex)['mapRuns'][0]['mapRunArn']
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (d['itemCounts']['running'], d['itemCounts']['pending'], d['itemCounts']['total']) == (3, 4, 7)
+    assert (d['executionCounts']['running'], d['executionCounts']['pending'],
+            d['executionCounts']['total']) == (1, 2, 3)
+    sfn.stop_execution(executionArn=ex)
+    wait_done(sfn, ex)
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert d['status'] == 'ABORTED'
+    assert (d['itemCounts']['aborted'], d['itemCounts']['pending']) == (3, 4)
 
 
 # ---------------------------------------------------------------- the AWS-recorded cases

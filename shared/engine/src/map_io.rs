@@ -121,6 +121,60 @@ impl WriteResults {
     }
 }
 
+/// How many items or child executions of a map run are in each state (DescribeMapRun's
+/// `itemCounts` and `executionCounts`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapRunCounts {
+    /// Not started yet.
+    pub pending: u64,
+    /// Running.
+    pub running: u64,
+    /// Succeeded.
+    pub succeeded: u64,
+    /// Failed.
+    pub failed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Stopped.
+    pub aborted: u64,
+    /// All of them.
+    pub total: u64,
+    /// Written by the ResultWriter.
+    pub results_written: u64,
+    /// Failed and not redrivable.
+    pub failures_not_redrivable: u64,
+    /// Waiting for a redrive.
+    pub pending_redrive: u64,
+}
+
+/// A map run as DescribeMapRun and ListMapRuns report it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MapRunInfo {
+    /// Its ARN.
+    pub map_run_arn: String,
+    /// The Map state.
+    pub state_name: String,
+    /// `RUNNING`, `SUCCEEDED`, `FAILED` or `ABORTED`.
+    pub status: String,
+    /// When it started (ms since the epoch).
+    pub start_ms: i64,
+    /// When it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_ms: Option<i64>,
+    /// Its MaxConcurrency (0: no limit).
+    pub max_concurrency: u64,
+    /// Its ToleratedFailureCount.
+    pub tolerated_failure_count: u64,
+    /// Its ToleratedFailurePercentage.
+    pub tolerated_failure_percentage: f64,
+    /// Items by state.
+    pub item_counts: MapRunCounts,
+    /// Child executions (one per item, or per batch) by state.
+    pub execution_counts: MapRunCounts,
+}
+
 /// The ARN of a map run's child execution: the map run's `mapRun:MACHINE/LABEL:ID` becomes
 /// `execution:MACHINE/LABEL:NAME`.
 pub fn child_execution_arn(map_run_arn: &str, name: &str) -> String {

@@ -54,6 +54,10 @@ pub struct ExecutionState {
     /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_inner: Option<PendingInner>,
+    /// The distributed Maps' runs that ended (their counts; a running one is read from its
+    /// Map's children).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) map_runs: Vec<crate::map_io::MapRunInfo>,
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
@@ -238,6 +242,7 @@ impl ExecutionState {
             resume_inner: None,
             last_event_id: 0,
             transitions: 0,
+            map_runs: Vec::new(),
             next_wait: 1,
             rng,
             next_thread: 0,
@@ -245,6 +250,29 @@ impl ExecutionState {
             waits: BTreeMap::new(),
             inspection: None,
         }
+    }
+
+    /// The execution's map runs, ended and running, in the order they started.
+    pub fn map_runs(&self) -> Vec<crate::map_io::MapRunInfo> {
+        let mut out = self.map_runs.clone();
+        for t in self.threads.values() {
+            if let Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c) = &t.phase {
+                if let Some(run) = &c.map_run {
+                    if !out.iter().any(|r| r.map_run_arn == run.arn) {
+                        let info = crate::exec::states::map_io::describe(
+                            run,
+                            c,
+                            "RUNNING",
+                            None,
+                            &self.threads,
+                        );
+                        out.push(info);
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|r| r.start_ms);
+        out
     }
 
     /// Ids of the outstanding waits (tasks and timers); empty once the execution ended.

@@ -134,7 +134,7 @@ impl<'d> Engine<'d> {
             return self.leave_with_stand_in(t, st, outcome, true);
         }
         let distributed = self.def.machines[spec.processor].distributed;
-        let map_run = distributed.then(|| Box::new(self.new_map_run(spec)));
+        let map_run = distributed.then(|| Box::new(self.new_map_run(st, spec)));
         if let (Some(run), None) = (&map_run, &spec.item_reader) {
             let arn = run.arn.clone();
             self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
@@ -163,6 +163,7 @@ impl<'d> Engine<'d> {
         }
         if distributed {
             if let Err(f) = self.prepare_children(t, st, spec, &mut c) {
+                self.record_map_run(&c, "FAILED");
                 let event = EventKind::MapRunFailed {
                     error: f.error.clone(),
                     cause: f.cause.clone(),

@@ -32,7 +32,13 @@ const MAX_BATCH_BYTES: u64 = 256 * 1024;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct MapRun {
     pub(crate) arn: String,
+    /// The Map state's name.
+    #[serde(default)]
+    pub(crate) state_name: String,
     pub(crate) started_ms: i64,
+    /// How many items each child got, when batched (one each otherwise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) batch_sizes: Vec<u32>,
     /// Each item is already a child's input (ItemSelector and ItemBatcher applied).
     #[serde(default)]
     pub(crate) prepared: bool,
@@ -54,7 +60,7 @@ struct Batching {
 impl<'d> Engine<'d> {
     /// A new map run's ARN: `arn:PARTITION:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID`, the
     /// label being the Map's `Label` or, without one, an id of its own.
-    pub(crate) fn new_map_run(&mut self, spec: &MapSpec) -> MapRun {
+    pub(crate) fn new_map_run(&mut self, st: &State, spec: &MapSpec) -> MapRun {
         let exec = self.s.info.execution_arn.clone();
         let head = exec
             .split_once(":execution:")
@@ -69,7 +75,9 @@ impl<'d> Engine<'d> {
         let id = self.rng().uuid();
         MapRun {
             arn: format!("{head}:mapRun:{machine}/{label}:{id}"),
+            state_name: st.name.clone(),
             started_ms: self.now,
+            batch_sizes: Vec::new(),
             prepared: false,
             failed: Vec::new(),
             written: None,
@@ -109,11 +117,12 @@ impl<'d> Engine<'d> {
         self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
         let max_items = match max_items {
             Some(n) if n < 0 => {
+                self.record_map_run(&c, "FAILED");
                 return Err(self.map_run_failed(
                     t,
                     errors::ITEM_READER_FAILED,
                     "field MaxItems must be positive",
-                ))
+                ));
             }
             Some(0) | None => MAX_ITEMS,
             Some(n) => (n as u64).min(MAX_ITEMS),
@@ -145,6 +154,80 @@ impl<'d> Engine<'d> {
         c.items = Vec::new();
         t.phase = Phase::MapRead(Box::new(c));
         Ok(Next::Park)
+    }
+
+    /// Keeps an ended map run's counts for DescribeMapRun.
+    pub(crate) fn record_map_run(&mut self, c: &Children, status: &str) {
+        let Some(run) = &c.map_run else {
+            return;
+        };
+        let info = describe(run, c, status, Some(self.now), &self.s.threads);
+        self.s
+            .map_runs
+            .retain(|r| r.map_run_arn != info.map_run_arn);
+        self.s.map_runs.push(info);
+    }
+
+    /// UpdateMapRun on a running map run; anything else is ignored.
+    pub(crate) fn update_map_run(
+        &mut self,
+        arn: &str,
+        max_concurrency: Option<u64>,
+        tolerated_count: Option<u64>,
+        tolerated_percentage: Option<f64>,
+    ) {
+        let found = self.s.threads.iter().find_map(|(id, t)| match &t.phase {
+            Phase::Children(c) | Phase::MapRead(c)
+                if c.map_run.as_ref().is_some_and(|r| r.arn == arn) =>
+            {
+                Some(*id)
+            }
+            _ => None,
+        });
+        let Some(tid) = found else {
+            return;
+        };
+        let Some(t) = self.s.threads.get_mut(&tid) else {
+            return;
+        };
+        let (Phase::Children(c) | Phase::MapRead(c)) = &mut t.phase else {
+            return;
+        };
+        if let Some(n) = max_concurrency {
+            c.max_concurrency = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if tolerated_count.is_some() {
+            c.tolerated_count = tolerated_count;
+        }
+        if tolerated_percentage.is_some() {
+            c.tolerated_percentage = tolerated_percentage;
+        }
+        let children = matches!(t.phase, Phase::Children(_));
+        self.changed = true;
+        if children {
+            // More room: the next iterations start now.
+            self.pump(tid);
+        }
+    }
+
+    /// The execution is stopped: its running map runs end as ABORTED.
+    pub(crate) fn abort_map_runs(&mut self) {
+        let live: Vec<Children> = self
+            .s
+            .threads
+            .values()
+            .filter_map(|t| match &t.phase {
+                Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c)
+                    if c.map_run.is_some() =>
+                {
+                    Some((**c).clone())
+                }
+                _ => None,
+            })
+            .collect();
+        for c in live {
+            self.record_map_run(&c, "ABORTED");
+        }
     }
 
     /// MapRunFailed, and the failure the Map state then fails with.
@@ -188,6 +271,7 @@ impl<'d> Engine<'d> {
                         self.items_ready(tid, t, *c);
                     }
                     Ok(other) => {
+                        self.record_map_run(&c, "FAILED");
                         let cause = format!(
                             "Attempting to map over non-iterable node: {}",
                             to_text(&other)
@@ -196,6 +280,7 @@ impl<'d> Engine<'d> {
                         self.fail_state(tid, t, f);
                     }
                     Err(f) => {
+                        self.record_map_run(&c, "FAILED");
                         let f = self.map_run_failed(&mut t, &f.error, &f.cause);
                         self.fail_state(tid, t, f);
                     }
@@ -211,6 +296,7 @@ impl<'d> Engine<'d> {
                         self.children_done(tid, t, *c);
                     }
                     Err(f) => {
+                        self.record_map_run(&c, "FAILED");
                         let f = self.map_run_failed(&mut t, &f.error, &f.cause);
                         self.fail_state(tid, t, f);
                     }
@@ -231,6 +317,7 @@ impl<'d> Engine<'d> {
             return;
         };
         if let Err(f) = self.prepare_children(&t, st, spec, &mut c) {
+            self.record_map_run(&c, "FAILED");
             let f = self.map_run_failed(&mut t, &f.error, &f.cause);
             self.fail_state(tid, t, f);
             return;
@@ -264,6 +351,12 @@ impl<'d> Engine<'d> {
         if let Some(b) = &spec.item_batcher {
             let batching = self.batching(t, st, b, &c.effective)?;
             selected = batch(selected, &batching);
+            if let Some(r) = c.map_run.as_mut() {
+                r.batch_sizes = selected
+                    .iter()
+                    .map(|b| b["Items"].as_array().map_or(0, |a| a.len() as u32))
+                    .collect();
+            }
         }
         let n = selected.len();
         c.items = selected;
@@ -324,6 +417,23 @@ impl<'d> Engine<'d> {
     pub(crate) fn write_results_first(
         &mut self,
         tid: ThreadId,
+        t: Thread,
+        c: Children,
+    ) -> Option<(Thread, Children)> {
+        let (t, c) = self.write_results(tid, t, c)?;
+        // The run ends here: its counts stay for DescribeMapRun.
+        let status = if c.failure.is_some() {
+            "FAILED"
+        } else {
+            "SUCCEEDED"
+        };
+        self.record_map_run(&c, status);
+        Some((t, c))
+    }
+
+    fn write_results(
+        &mut self,
+        tid: ThreadId,
         mut t: Thread,
         mut c: Children,
     ) -> Option<(Thread, Children)> {
@@ -379,6 +489,66 @@ impl<'d> Engine<'d> {
         t.phase = Phase::MapWrite(Box::new(c));
         self.s.threads.insert(tid, t);
         None
+    }
+}
+
+/// A map run's description from its Map's children (`stop`: it ended; its still running
+/// children count as aborted).
+pub(crate) fn describe(
+    run: &MapRun,
+    c: &Children,
+    status: &str,
+    stop: Option<i64>,
+    threads: &std::collections::BTreeMap<ThreadId, Thread>,
+) -> crate::map_io::MapRunInfo {
+    use crate::map_io::{MapRunCounts, MapRunInfo};
+    let failed: std::collections::HashSet<usize> = run.failed.iter().copied().collect();
+    let running: std::collections::HashSet<usize> = c
+        .running
+        .iter()
+        .filter_map(|id| threads.get(id).and_then(|t| t.parent).map(|(_, slot)| slot))
+        .collect();
+    let mut items = MapRunCounts::default();
+    let mut executions = MapRunCounts::default();
+    let ended = stop.is_some();
+    for slot in 0..c.results.len() {
+        let weight = run.batch_sizes.get(slot).map_or(1, |n| u64::from(*n));
+        let bucket = |k: &mut MapRunCounts, n: u64| {
+            if failed.contains(&slot) {
+                k.failed += n;
+            } else if running.contains(&slot) {
+                if ended {
+                    k.aborted += n;
+                } else {
+                    k.running += n;
+                }
+            } else if slot < c.next {
+                k.succeeded += n;
+            } else if ended && c.failure.is_some() {
+                k.aborted += n;
+            } else {
+                k.pending += n;
+            }
+            k.total += n;
+        };
+        bucket(&mut items, weight);
+        bucket(&mut executions, 1);
+    }
+    if run.written.is_some() && c.items.is_empty() {
+        items.results_written = items.total;
+        executions.results_written = executions.total;
+    }
+    MapRunInfo {
+        map_run_arn: run.arn.clone(),
+        state_name: run.state_name.clone(),
+        status: status.to_string(),
+        start_ms: run.started_ms,
+        stop_ms: stop,
+        max_concurrency: c.max_concurrency as u64,
+        tolerated_failure_count: c.tolerated_count.unwrap_or(0),
+        tolerated_failure_percentage: c.tolerated_percentage.unwrap_or(0.0),
+        item_counts: items,
+        execution_counts: executions,
     }
 }
 
