@@ -127,6 +127,15 @@ fn run_pytest_with_own_servers(file: &str) {
     println!("{stdout}");
 }
 
+/// Distributed Map (issue 12): ItemReader formats, ItemBatcher, ResultWriter files on moto's S3,
+/// `stepwise run --s3-dir`, and the AWS-recorded distributed-Map cases replayed with their data.
+#[test]
+fn distributed_map_through_boto3_against_serve_and_moto() {
+    if python_has("moto, boto3, pytest") {
+        run_pytest_with_own_servers("test_distributed_map.py");
+    }
+}
+
 /// Deeply nested and 256 KiB inputs through boto3, with `serve` killed and started again on the
 /// same data directory (issue 11, item 1).
 #[test]

@@ -135,6 +135,10 @@ struct RunArgs {
     /// serve`).
     #[arg(long)]
     aws_endpoint_url: Option<String>,
+    /// Beyond AWS: a folder standing for S3 for distributed Maps (ItemReader, ResultWriter):
+    /// bucket B, key K is the file DIR/B/K.
+    #[arg(long, env = "STEPWISE_S3_DIR")]
+    s3_dir: Option<std::path::PathBuf>,
     /// EventBridge connections for `http:invoke` tasks from this JSON file (keys: connection
     /// ARN or name; values: CreateConnection's AuthorizationType and AuthParameters) instead
     /// of EventBridge.
@@ -351,6 +355,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         endpoint_url: args.aws_endpoint_url.clone(),
         http_connections: args.http_connections.clone(),
         credentials: None,
+        s3_dir: args.s3_dir.clone(),
     })
     .await?;
     let sm_name = args

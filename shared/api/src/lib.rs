@@ -6,6 +6,7 @@
 mod activities;
 pub mod error;
 mod machines;
+mod map_runs;
 pub mod nested;
 mod records;
 pub mod req;
@@ -194,6 +195,9 @@ actions! {
     "GetExecutionHistory" => get_execution_history,
     "StopExecution" => stop_execution,
     "RedriveExecution" => redrive_execution,
+    "ListMapRuns" => list_map_runs,
+    "DescribeMapRun" => describe_map_run,
+    "UpdateMapRun" => update_map_run,
     // Stepwise's own (beyond AWS): resume from any state, start at a state.
     "ResumeExecution" => resume_execution,
     "StartExecutionFromState" => start_execution_from_state,

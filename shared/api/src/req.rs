@@ -68,6 +68,15 @@ impl Req {
         }
     }
 
+    /// An optional number field.
+    pub fn opt_f64(&self, field: &str) -> ApiResult<Option<f64>> {
+        match self.0.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => Ok(n.as_f64()),
+            Some(_) => Err(Self::ill_typed(field, "a number")),
+        }
+    }
+
     /// An optional list field.
     pub fn opt_list(&self, field: &str) -> ApiResult<Option<Vec<Value>>> {
         match self.0.get(field) {

@@ -47,7 +47,7 @@ fn check_exec_arn(arn: &str) -> ApiResult<()> {
 
 /// What DescribeExecution, StopExecution and GetExecutionHistory accept: a standard execution ARN.
 /// AWS keeps no record of express executions there, and says so about the ARN's resource type.
-fn check_standard_exec_arn(arn: &str) -> ApiResult<()> {
+pub(crate) fn check_standard_exec_arn(arn: &str) -> ApiResult<()> {
     check_exec_arn(arn)?;
     if arn.split(':').nth(5) == Some("express") {
         return Err(ApiError::new(

@@ -17,6 +17,7 @@ pub mod errors;
 pub mod intrinsics;
 pub mod jsonata;
 pub mod jsonpath;
+pub mod map_io;
 pub mod model;
 pub mod payload;
 pub mod resource;

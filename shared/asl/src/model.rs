@@ -154,12 +154,12 @@ pub struct MapSpec {
     pub tolerated_failure_percentage: Option<ValueOrPath>,
     /// `ToleratedFailureCount` or its Path form.
     pub tolerated_failure_count: Option<ValueOrPath>,
-    /// `ItemReader`, kept raw (needs S3).
-    pub item_reader: Option<Value>,
-    /// `ItemBatcher`, kept raw.
-    pub item_batcher: Option<Value>,
-    /// `ResultWriter`, kept raw.
-    pub result_writer: Option<Value>,
+    /// `ItemReader`: the items come from S3 (or a local folder standing for it).
+    pub item_reader: Option<crate::map_io::ItemReaderSpec>,
+    /// `ItemBatcher`.
+    pub item_batcher: Option<crate::map_io::ItemBatcherSpec>,
+    /// `ResultWriter`.
+    pub result_writer: Option<crate::map_io::ResultWriterSpec>,
     /// `Label`.
     pub label: Option<String>,
 }
@@ -468,9 +468,15 @@ impl Definition {
                             "ToleratedFailurePercentage",
                         ),
                         tolerated_failure_count: value_or_path(s, "ToleratedFailureCount"),
-                        item_reader: s.get("ItemReader").cloned(),
-                        item_batcher: s.get("ItemBatcher").cloned(),
-                        result_writer: s.get("ResultWriter").cloned(),
+                        item_reader: s
+                            .get("ItemReader")
+                            .and_then(|v| crate::map_io::ItemReaderSpec::parse(v, q)),
+                        item_batcher: s
+                            .get("ItemBatcher")
+                            .and_then(crate::map_io::ItemBatcherSpec::parse),
+                        result_writer: s
+                            .get("ResultWriter")
+                            .and_then(|v| crate::map_io::ResultWriterSpec::parse(v, q)),
                         label: s.get("Label").and_then(Value::as_str).map(str::to_string),
                     }))
                 }

@@ -359,6 +359,48 @@ fn cases() -> Vec<(String, &'static str, &'static str)> {
         ),
         c(
             &one(
+                r#"{"Type":"Map","End":true,"ItemReader":{"Resource":"arn:aws:states:::s3:getObjects","ReaderConfig":{"InputType":"JSON"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "INVALID_RESOURCE",
+            "/States/S/ItemReader/Resource",
+        ),
+        c(
+            &one(
+                r#"{"Type":"Map","End":true,"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"XML"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/S/ItemReader/ReaderConfig/InputType",
+        ),
+        c(
+            &one(
+                r#"{"Type":"Map","End":true,"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV","CSVDelimiter":"COLON"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/S/ItemReader/ReaderConfig/CSVDelimiter",
+        ),
+        c(
+            &one(
+                r#"{"Type":"Map","End":true,"ItemReader":{"Resource":"arn:aws:states:::s3:getObject","ReaderConfig":{"InputType":"CSV","CSVHeaderLocation":"GIVEN"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/S/ItemReader/ReaderConfig",
+        ),
+        c(
+            &one(
+                r#"{"Type":"Map","End":true,"ResultWriter":{"Resource":"arn:aws:states:::s3:getObject","Parameters":{"Bucket":"b"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "INVALID_RESOURCE",
+            "/States/S/ResultWriter/Resource",
+        ),
+        c(
+            &one(
+                r#"{"Type":"Map","End":true,"ResultWriter":{"WriterConfig":{"Transformation":"SQUASH"}},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
+            ),
+            "SCHEMA_VALIDATION_FAILED",
+            "/States/S/ResultWriter/WriterConfig/Transformation",
+        ),
+        c(
+            &one(
                 r#"{"Type":"Map","End":true,"ItemBatcher":{"MaxItemsPerBatch":0},"ItemProcessor":{"StartAt":"I","States":{"I":{"Type":"Pass","End":true}}}}"#,
             ),
             "SCHEMA_VALIDATION_FAILED",

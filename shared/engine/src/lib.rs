@@ -10,6 +10,7 @@ mod context;
 pub mod deep;
 mod exec;
 pub mod history;
+pub mod map_io;
 pub mod resume;
 mod rng;
 mod time_fmt;
@@ -141,6 +142,20 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Box<resume::ResumePoint>>,
     },
+    /// UpdateMapRun: a running map run's concurrency and failure tolerance change.
+    UpdateMapRun {
+        /// The map run.
+        map_run_arn: String,
+        /// A new MaxConcurrency (0: no limit).
+        #[serde(default)]
+        max_concurrency: Option<u64>,
+        /// A new ToleratedFailureCount.
+        #[serde(default)]
+        tolerated_failure_count: Option<u64>,
+        /// A new ToleratedFailurePercentage.
+        #[serde(default)]
+        tolerated_failure_percentage: Option<f64>,
+    },
     /// StopExecution.
     Stop {
         /// Error to record.
@@ -212,6 +227,9 @@ pub struct Transition {
     pub history: Vec<HistoryEvent>,
     /// Work to dispatch.
     pub commands: Vec<Command>,
+    /// The checkpoint changed though nothing was recorded or sent (UpdateMapRun): it must be
+    /// saved all the same.
+    pub changed: bool,
 }
 
 pub use exec::ExecutionState;

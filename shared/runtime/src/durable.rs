@@ -43,7 +43,7 @@ pub async fn advance(
             .await?;
         let before = current.state.transitions;
         let tr = step(&def, current.state.clone(), now_ms, event.clone());
-        if tr.history.is_empty() && tr.commands.is_empty() {
+        if tr.history.is_empty() && tr.commands.is_empty() && !tr.changed {
             return Ok(Advanced::Ignored);
         }
         let mut outbox = tr.commands;

@@ -146,6 +146,8 @@ pub fn dedup_id(execution: &str, event: &Event, nonce: i64) -> String {
         Event::TimerFired { timer } => format!("timer-{timer}-{nonce}"),
         Event::Stop { .. } => "stop".to_string(),
         Event::Redrive { .. } => format!("redrive-{nonce}"),
+        // Each UpdateMapRun call is its own change.
+        Event::UpdateMapRun { map_run_arn, .. } => format!("update-{map_run_arn}-{nonce}"),
     };
     format!(
         "{:016x}{:016x}",

@@ -15,6 +15,7 @@ pub mod aws_sdk;
 pub mod connections;
 pub mod http_invoke;
 pub mod lambda;
+pub mod map_io;
 pub mod mock_check;
 pub mod optimized;
 pub mod roles;

@@ -10,6 +10,8 @@
 //!   [`AwsCaller`];
 //! - `arn:aws:states:::aws-sdk:SERVICE:ACTION[.waitForTaskToken]` -> [`crate::aws_sdk::invoke`]
 //!   over the same caller;
+//! - a distributed Map's `ItemReader` and `ResultWriter` (`s3:getObject`, `s3:listObjectsV2`,
+//!   `s3:putObject` carrying the engine's request) -> [`crate::map_io`], on S3 or `--s3-dir`;
 //! - anything else fails with `States.Runtime` naming the resource and the state.
 //!
 //! With [`AwsServiceInvoker::with_roles`] (the serverless invoker), every call is made as the
@@ -52,6 +54,9 @@ pub struct ServiceSettings {
     pub http_connections: Option<PathBuf>,
     /// Credentials to sign with instead of the default chain's.
     pub credentials: Option<Credentials>,
+    /// Beyond AWS: a folder standing for S3 for a distributed Map's ItemReader and
+    /// ResultWriter (`--s3-dir`): bucket `B`, key `K` is the file `DIR/B/K`.
+    pub s3_dir: Option<PathBuf>,
 }
 
 /// Serves the service integrations (see the module documentation).
@@ -61,6 +66,7 @@ pub struct AwsServiceInvoker {
     roles: Option<AssumedRoles>,
     connections: Connections,
     states: Arc<dyn StatesApi>,
+    s3_dir: Option<PathBuf>,
 }
 
 impl AwsServiceInvoker {
@@ -88,6 +94,7 @@ impl AwsServiceInvoker {
             states: Arc::new(RemoteStatesApi::new(aws.clone())),
             aws,
             connections,
+            s3_dir: settings.s3_dir,
         })
     }
 
@@ -205,6 +212,13 @@ impl AwsServiceInvoker {
             Some(r) => (&r.caller, &r.endpoints),
             None => (&self.caller, &self.aws),
         };
+        if crate::map_io::serves(&req) {
+            let objects = match &self.s3_dir {
+                Some(dir) => crate::map_io::store::Objects::Dir(dir),
+                None => crate::map_io::store::Objects::S3(caller),
+            };
+            return crate::map_io::invoke(objects, req).await;
+        }
         match req.resource.kind() {
             ResourceKind::AwsSdk { .. } => crate::aws_sdk::invoke(caller, &req).await,
             ResourceKind::HttpInvoke => {

@@ -255,6 +255,7 @@ async fn harness_full(
             credentials: Some(aws_sdk_sqs::config::Credentials::new(
                 "test", "test", None, None, "tests",
             )),
+            s3_dir: None,
         },
         // Every call as the execution's role, assumed through moto's STS.
         true,

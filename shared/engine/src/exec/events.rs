@@ -35,7 +35,21 @@ impl<'d> Engine<'d> {
             Event::TaskHeartbeat { task } => self.task_heartbeat(task),
             Event::TimerFired { timer } => self.timer_fired(timer),
             Event::Redrive { .. } => {}
+            Event::UpdateMapRun {
+                map_run_arn,
+                max_concurrency,
+                tolerated_failure_count,
+                tolerated_failure_percentage,
+            } => self.update_map_run(
+                &map_run_arn,
+                max_concurrency,
+                tolerated_failure_count,
+                tolerated_failure_percentage,
+            ),
             Event::Stop { error, cause } => {
+                if self.s.status == Status::Running {
+                    self.abort_map_runs();
+                }
                 let event = EventKind::ExecutionAborted {
                     error: error.clone(),
                     cause: cause.clone(),
@@ -279,6 +293,12 @@ impl<'d> Engine<'d> {
         let Some(mut t) = self.s.threads.remove(&tid) else {
             return;
         };
+        if matches!(t.phase, Phase::MapRead(_) | Phase::MapWrite(_)) {
+            if let Some(t) = self.map_io_outcome(tid, t, outcome) {
+                self.s.threads.insert(tid, t);
+            }
+            return;
+        }
         let Phase::Task(w) = std::mem::replace(&mut t.phase, Phase::Run) else {
             self.s.threads.insert(tid, t);
             return;

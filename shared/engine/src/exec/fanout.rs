@@ -64,8 +64,11 @@ impl<'d> Engine<'d> {
         };
         let item = c.items[index].clone();
         let resumed = c.resume_child.take_if(|r| r.index == index);
+        let prepared = c.map_run.as_ref().is_some_and(|r| r.prepared);
         let input = match &spec.item_selector {
             _ if resumed.is_some() => Value::Null,
+            // A distributed Map made its children's inputs when its items were known.
+            _ if prepared => item,
             Some(sel) => {
                 let r = language(st).item_selector(self, &t, st, sel, &c.effective, index, &item);
                 match r {
@@ -262,7 +265,10 @@ impl<'d> Engine<'d> {
         }
     }
 
-    pub(crate) fn children_done(&mut self, tid: ThreadId, mut t: Thread, c: Children) {
+    pub(crate) fn children_done(&mut self, tid: ThreadId, t: Thread, c: Children) {
+        let Some((mut t, c)) = self.write_results_first(tid, t, c) else {
+            return;
+        };
         let st = self.def.state(t.machine, t.state);
         if let Some((error, cause)) = c.failure {
             if c.is_map && c.distributed {
@@ -287,7 +293,11 @@ impl<'d> Engine<'d> {
             let state_type = st.type_name();
             self.emit_raw(t.last_event, EventKind::StateSucceeded { state_type });
         }
-        self.finish_with_result(tid, t, Value::Array(c.results));
+        let result = match c.map_run.and_then(|r| r.written) {
+            Some(written) => written,
+            None => Value::Array(c.results),
+        };
+        self.finish_with_result(tid, t, result);
     }
 
     pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, t: Thread, output: Value) {
@@ -393,6 +403,9 @@ impl<'d> Engine<'d> {
                     c.failures += 1;
                     c.done += 1;
                     c.results[slot] = json!({"Error": err, "Cause": cause});
+                    if let Some(r) = c.map_run.as_mut() {
+                        r.failed.push(slot);
+                    }
                     let total = c.items.len();
                     let tolerated = match (c.tolerated_count, c.tolerated_percentage) {
                         (None, None) => false,

@@ -60,13 +60,28 @@ pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) 
         history: Vec::new(),
         commands: Vec::new(),
         queue: VecDeque::new(),
+        changed: false,
     };
+    // A distributed Map's children record nothing in the parent's history: their progress
+    // (a wait answered, a thread started or ended) must still be saved.
+    let shape = |s: &ExecutionState| {
+        (
+            s.next_wait,
+            s.next_thread,
+            s.waits.len(),
+            s.threads.len(),
+            s.transitions,
+        )
+    };
+    let before = shape(&e.s);
     e.apply(event);
     e.run();
+    e.changed |= shape(&e.s) != before;
     Transition {
         state: e.s,
         history: e.history,
         commands: e.commands,
+        changed: e.changed,
     }
 }
 
@@ -77,6 +92,8 @@ pub(crate) struct Engine<'d> {
     pub(crate) history: Vec<HistoryEvent>,
     pub(crate) commands: Vec<Command>,
     pub(crate) queue: VecDeque<ThreadId>,
+    /// The checkpoint changed without a history event or a command.
+    pub(crate) changed: bool,
 }
 
 pub(crate) fn to_text(v: &Value) -> String {

@@ -54,6 +54,10 @@ pub struct ExecutionState {
     /// A resume inside a branch or an iteration, until the enclosing Parallel/Map forks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) resume_inner: Option<PendingInner>,
+    /// The distributed Maps' runs that ended (their counts; a running one is read from its
+    /// Map's children).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) map_runs: Vec<crate::map_io::MapRunInfo>,
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
@@ -148,10 +152,18 @@ pub(crate) enum Phase {
     Enter,
     Run,
     Task(Box<TaskWait>),
-    Wait { timer: WaitId },
-    Retry { timer: WaitId },
+    Wait {
+        timer: WaitId,
+    },
+    Retry {
+        timer: WaitId,
+    },
     Children(Box<Children>),
     ChildrenDone(Box<Children>),
+    /// A distributed Map waits for its `ItemReader` (the task [`Waiter::Task`] names).
+    MapRead(Box<Children>),
+    /// A distributed Map waits for its `ResultWriter`.
+    MapWrite(Box<Children>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +224,9 @@ pub(crate) struct Children {
     /// while the next MapIterationStarted follows the iteration's last state event.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub(crate) last_iteration_event: u64,
+    /// A distributed Map's run: its ARN, batching, what the ResultWriter needs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) map_run: Option<Box<crate::exec::states::map_io::MapRun>>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -239,6 +254,7 @@ impl ExecutionState {
             resume_inner: None,
             last_event_id: 0,
             transitions: 0,
+            map_runs: Vec::new(),
             next_wait: 1,
             rng,
             next_thread: 0,
@@ -246,6 +262,29 @@ impl ExecutionState {
             waits: BTreeMap::new(),
             inspection: None,
         }
+    }
+
+    /// The execution's map runs, ended and running, in the order they started.
+    pub fn map_runs(&self) -> Vec<crate::map_io::MapRunInfo> {
+        let mut out = self.map_runs.clone();
+        for t in self.threads.values() {
+            if let Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c) = &t.phase {
+                if let Some(run) = &c.map_run {
+                    if !out.iter().any(|r| r.map_run_arn == run.arn) {
+                        let info = crate::exec::states::map_io::describe(
+                            run,
+                            c,
+                            "RUNNING",
+                            None,
+                            &self.threads,
+                        );
+                        out.push(info);
+                    }
+                }
+            }
+        }
+        out.sort_by_key(|r| r.start_ms);
+        out
     }
 
     /// Ids of the outstanding waits (tasks and timers); empty once the execution ended.

@@ -10,6 +10,7 @@ use crate::{intrinsics, jsonata, jsonpath};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 mod handlers;
+mod map_io;
 mod states;
 
 /// Longest state name Step Functions accepts.

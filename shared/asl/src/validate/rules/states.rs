@@ -361,9 +361,15 @@ impl Checker {
         }
         if let Some(v) = node.get("ItemReader") {
             self.item_io(v, &join(loc, "ItemReader"), ql, "ReaderConfig");
+            if v.members().is_some() {
+                self.item_reader(v, &join(loc, "ItemReader"));
+            }
         }
         if let Some(v) = node.get("ResultWriter") {
             self.item_io(v, &join(loc, "ResultWriter"), ql, "WriterConfig");
+            if v.members().is_some() {
+                self.result_writer(v, &join(loc, "ResultWriter"), ql);
+            }
         }
         if let Some(v) = node.get("ItemBatcher") {
             let at = join(loc, "ItemBatcher");

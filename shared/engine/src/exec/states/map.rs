@@ -19,7 +19,11 @@ impl<'d> Engine<'d> {
         spec: &MapSpec,
     ) -> Result<Next, Failure> {
         let effective = self.effective_input(t, st, None)?;
-        let items = language(st).map_items(self, t, st, spec, &effective)?;
+        // An ItemReader's items arrive later: AWS records the Map as started with none.
+        let items = match &spec.item_reader {
+            Some(_) => Vec::new(),
+            None => language(st).map_items(self, t, st, spec, &effective)?,
+        };
         let max = self.numeric_field(t, st, &spec.max_concurrency, "MaxConcurrency", &effective)?;
         let max_concurrency = match max {
             None => 0,
@@ -130,12 +134,9 @@ impl<'d> Engine<'d> {
             return self.leave_with_stand_in(t, st, outcome, true);
         }
         let distributed = self.def.machines[spec.processor].distributed;
-        if distributed {
-            let arn = format!(
-                "{}/{}",
-                self.s.info.execution_arn.replace(":execution:", ":mapRun:"),
-                self.rng().uuid()
-            );
+        let map_run = distributed.then(|| Box::new(self.new_map_run(st, spec)));
+        if let (Some(run), None) = (&map_run, &spec.item_reader) {
+            let arn = run.arn.clone();
             self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
         }
         let n = items.len();
@@ -156,7 +157,22 @@ impl<'d> Engine<'d> {
             kept: Vec::new(),
             resume_child: None,
             last_iteration_event: 0,
+            map_run,
         };
+        if let (true, Some(reader)) = (distributed, &spec.item_reader) {
+            return self.start_item_reader(tid, t, st, reader, c);
+        }
+        if distributed {
+            if let Err(f) = self.prepare_children(t, st, spec, &mut c) {
+                self.record_map_run(&c, "FAILED");
+                let event = EventKind::MapRunFailed {
+                    error: f.error.clone(),
+                    cause: f.cause.clone(),
+                };
+                self.emit(t, event);
+                return Err(f);
+            }
+        }
         // A resume inside an iteration: that iteration starts at the chosen state, the ones
         // that succeeded in the recorded run keep their results and do not run again.
         if let Some(r) = self.take_resume_inner(tid, t) {

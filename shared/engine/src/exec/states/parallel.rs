@@ -39,6 +39,7 @@ impl<'d> Engine<'d> {
             kept: Vec::new(),
             resume_child: None,
             last_iteration_event: 0,
+            map_run: None,
         };
         // A resume inside a branch: that branch starts at the chosen state, the branches that
         // succeeded in the recorded run keep their results.

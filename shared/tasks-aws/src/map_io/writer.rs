@@ -1,0 +1,182 @@
+//! `ResultWriter`: a map run's results laid out as AWS writes them under
+//! `PREFIX/MAP_RUN_ID/`: `SUCCEEDED_0.json`, `FAILED_0.json` (failed, timed out and aborted
+//! children) and `PENDING_0.json` (children that never started), each only when it has
+//! entries, then `manifest.json` listing them; the Map's result is
+//! `{"MapRunArn", "ResultWriterDetails": {"Bucket", "Key"}}` with the manifest's key.
+//!
+//! An entry is the child's description (`Transformation` `NONE`, the default): ExecutionArn,
+//! Input and Output as JSON text, InputDetails/OutputDetails, Name, the redrive fields,
+//! StartDate/StopDate, StateMachineArn and Status (Error and Cause for a failure); `COMPACT`
+//! writes successful children's outputs only, `FLATTEN` the same with array outputs spliced
+//! in (failures stay described in full, as AWS documents). `OutputType` `JSONL` writes one
+//! entry per line.
+
+use super::store::Objects;
+use serde_json::{json, Map, Value};
+use stepwise_engine::map_io::{
+    child_execution_arn, child_state_machine_arn, map_run_id, ChildOutcome, WriteResults,
+};
+
+fn iso(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+fn text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// A child's description, as DescribeExecution words it.
+fn described(w: &WriteResults, c: &ChildOutcome) -> Value {
+    let mut o = Map::new();
+    o.insert(
+        "ExecutionArn".into(),
+        json!(child_execution_arn(&w.map_run_arn, &c.name)),
+    );
+    o.insert("Input".into(), json!(text(&c.input)));
+    o.insert("InputDetails".into(), json!({"Included": true}));
+    o.insert("Name".into(), json!(c.name));
+    if let Some(out) = &c.output {
+        o.insert("Output".into(), json!(text(out)));
+        o.insert("OutputDetails".into(), json!({"Included": true}));
+    }
+    if let Some(e) = &c.error {
+        o.insert("Error".into(), json!(e));
+    }
+    if let Some(cause) = &c.cause {
+        o.insert("Cause".into(), json!(cause));
+    }
+    o.insert("RedriveCount".into(), json!(0));
+    match c.status.as_str() {
+        "SUCCEEDED" => {
+            o.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+            o.insert(
+                "RedriveStatusReason".into(),
+                json!("Execution is SUCCEEDED and cannot be redriven"),
+            );
+        }
+        "PENDING" => {}
+        _ => {
+            o.insert("RedriveStatus".into(), json!("REDRIVABLE_BY_MAP_RUN"));
+        }
+    }
+    if c.status != "PENDING" {
+        o.insert("StartDate".into(), json!(iso(w.start_date_ms)));
+    }
+    o.insert(
+        "StateMachineArn".into(),
+        json!(child_state_machine_arn(&w.map_run_arn)),
+    );
+    o.insert("Status".into(), json!(c.status));
+    if c.status != "PENDING" {
+        o.insert("StopDate".into(), json!(iso(w.stop_date_ms)));
+    }
+    Value::Object(o)
+}
+
+/// The entries of one result file.
+fn entries(w: &WriteResults, children: &[&ChildOutcome]) -> Vec<Value> {
+    let transformation = w.transformation.as_deref().unwrap_or("NONE");
+    let mut out = Vec::with_capacity(children.len());
+    for c in children {
+        match (transformation, &c.output) {
+            ("COMPACT", Some(v)) => out.push(v.clone()),
+            ("FLATTEN", Some(Value::Array(a))) => out.extend(a.iter().cloned()),
+            ("FLATTEN", Some(v)) => out.push(v.clone()),
+            _ => out.push(described(w, c)),
+        }
+    }
+    out
+}
+
+fn render(entries: &[Value], jsonl: bool) -> String {
+    if jsonl {
+        let mut s = String::new();
+        for e in entries {
+            s.push_str(&text(e));
+            s.push('\n');
+        }
+        s
+    } else {
+        text(&Value::Array(entries.to_vec()))
+    }
+}
+
+/// Writes the result files and the manifest; the Map's result, or the S3 error as the cause.
+pub(crate) async fn write(objects: &Objects<'_>, w: &WriteResults) -> Result<Value, String> {
+    let bucket = w
+        .arguments
+        .get("Bucket")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let mut prefix = w
+        .arguments
+        .get("Prefix")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !prefix.is_empty() && !prefix.ends_with('/') {
+        prefix.push('/');
+    }
+    let folder = format!("{prefix}{}/", map_run_id(&w.map_run_arn));
+    let jsonl = w.output_type.as_deref() == Some("JSONL");
+    let extension = if jsonl { "jsonl" } else { "json" };
+    let mut files = Map::new();
+    for (status, members) in [
+        ("FAILED", &["FAILED", "TIMED_OUT", "ABORTED"][..]),
+        ("PENDING", &["PENDING"][..]),
+        ("SUCCEEDED", &["SUCCEEDED"][..]),
+    ] {
+        let children: Vec<&ChildOutcome> = w
+            .executions
+            .iter()
+            .filter(|c| members.contains(&c.status.as_str()))
+            .collect();
+        let mut listed = Vec::new();
+        if !children.is_empty() {
+            let key = format!("{folder}{status}_0.{extension}");
+            let body = render(&entries(w, &children), jsonl);
+            objects
+                .put(&bucket, &key, &body)
+                .await
+                .map_err(|e| e.to_string())?;
+            listed.push(json!({"Key": key, "Size": body.len()}));
+        }
+        files.insert(status.into(), Value::Array(listed));
+    }
+    let manifest = json!({
+        "DestinationBucket": bucket,
+        "MapRunArn": w.map_run_arn,
+        "ResultFiles": files,
+    });
+    let key = format!("{folder}manifest.json");
+    objects
+        .put(&bucket, &key, &text(&manifest))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({
+        "MapRunArn": w.map_run_arn,
+        "ResultWriterDetails": {"Bucket": bucket, "Key": key},
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_aws_writes_them() {
+        assert_eq!(iso(1_699_300_480_235), "2023-11-06T19:54:40.235Z");
+    }
+}
