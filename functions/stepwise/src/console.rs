@@ -225,10 +225,11 @@ mod tests {
 
     #[test]
     fn nothing_is_loaded_from_another_origin() {
+        // The SVG namespace is a name, not a place anything is fetched from.
         for a in ASSETS.iter().filter(|a| !a.path.starts_with("vendor/")) {
-            let text = String::from_utf8_lossy(a.bytes);
+            let text = String::from_utf8_lossy(a.bytes).replace("http://www.w3.org/2000/svg", "");
             assert!(
-                !text.contains("http://") && !text.contains("https://") || a.path == "favicon.svg",
+                !text.contains("http://") && !text.contains("https://") && !text.contains("//cdn"),
                 "{} names another origin",
                 a.path
             );

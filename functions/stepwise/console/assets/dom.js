@@ -57,8 +57,25 @@ export function pretty(text) {
   }
 }
 
+// Long payloads (a Map's 25,000 items) show their start; the rest on request, so the page stays
+// quick to lay out.
+const SHOWN_CHARS = 20000;
 export function code(text, label) {
-  return h("pre", { class: "code", tabindex: "0", "aria-label": label || "JSON" }, text);
+  const pre = h("pre", { class: "code", tabindex: "0", "aria-label": label || "JSON" });
+  if (text.length <= SHOWN_CHARS) {
+    pre.textContent = text;
+    return pre;
+  }
+  pre.textContent = `${text.slice(0, SHOWN_CHARS)}\n…`;
+  const more = h("button", {
+    type: "button",
+    class: "link",
+    onclick: () => {
+      pre.textContent = text;
+      more.remove();
+    },
+  }, `Show all ${(text.length / 1024).toFixed(0)} KB`);
+  return h("div", {}, pre, more);
 }
 
 export function badge(status) {
