@@ -8,6 +8,7 @@ mod assume_role;
 mod aws_api;
 mod aws_sdk;
 mod cli;
+mod console;
 mod deep_payloads;
 mod infra_templates;
 mod integrations;

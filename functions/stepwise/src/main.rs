@@ -1,6 +1,7 @@
 //! `stepwise`: run, validate and serve Amazon States Language state machines.
 
 mod client;
+mod console;
 mod cost;
 mod dlq;
 mod history;
@@ -76,8 +77,12 @@ enum Cmd {
         #[arg(long)]
         state_machine: Option<String>,
     },
-    /// Serve the Step Functions API (awsJson1_0) on a durable embedded store.
+    /// Serve the Step Functions API (awsJson1_0) on a durable embedded store, and the web
+    /// console at its root.
     Serve(serve::ServeArgs),
+    /// Serve the web console locally for a deployed Stepwise API (the serverless home): its
+    /// API calls are signed with your AWS credentials (SigV4 for execute-api).
+    Console(console::ConsoleArgs),
     /// Resume an ended execution from any state, with its recorded input or a new one
     /// (Stepwise's ResumeExecution, on serve or the serverless API).
     Resume(resume::ResumeArgs),
@@ -209,6 +214,7 @@ fn main() -> ExitCode {
             Ok(ExitCode::SUCCESS)
         }),
         Cmd::Serve(args) => async_main(serve::serve(args)),
+        Cmd::Console(args) => async_main(console::run(args)),
         Cmd::Resume(args) => async_main(async move {
             resume::resume(args).await?;
             Ok(ExitCode::SUCCESS)

@@ -363,12 +363,13 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         .with_context(|| format!("listening on {addr}"))?;
     let recovered = driver.recover().await?;
     let app = Router::new()
-        .route("/", post(handle))
+        .route("/", post(handle).get(crate::console::index))
+        .merge(crate::console::routes())
         .layer(DefaultBodyLimit::disable())
         .with_state(service);
     let local = listener.local_addr().ok();
     eprintln!(
-        "stepwise serve: listening on http://{} (data in {}; {} execution(s) resumed)",
+        "stepwise serve: listening on http://{} (data in {}; {} execution(s) resumed); the console is at its root",
         local.map(|a| a.to_string()).unwrap_or(addr),
         dir.display(),
         recovered
