@@ -4,7 +4,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A seed no other call in this process (or, with the clock and process id, elsewhere) returns.
+/// A thread with a seed source of its own ([`crate::clock`]) draws from it.
 pub fn fresh_seed() -> u64 {
+    if let Some(seed) = crate::clock::thread_seed() {
+        return seed;
+    }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -2,6 +2,7 @@
 //! durable `advance`, the in-process `run_execution`), fresh ids, and the task invokers without
 //! I/O of their own (mock, router). The ports they drive are in `stepwise-ports`.
 
+pub mod clock;
 pub mod durable;
 pub mod ids;
 pub mod local;

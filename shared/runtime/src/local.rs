@@ -46,8 +46,12 @@ impl Observer for Quiet {
     fn on_event(&mut self, _event: &HistoryEvent) {}
 }
 
-/// The wall clock in milliseconds since the Unix epoch.
+/// The wall clock in milliseconds since the Unix epoch (this thread's own clock when it has
+/// one, [`crate::clock`]).
 pub fn wall_clock_ms() -> i64 {
+    if let Some(ms) = crate::clock::thread_clock_ms() {
+        return ms;
+    }
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

@@ -71,10 +71,7 @@ impl Deps {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    stepwise_runtime::local::wall_clock_ms()
 }
 
 /// The stepper: applies each transitions-queue message to its execution, in order, and forwards

@@ -145,10 +145,7 @@ impl AwsDispatcher {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    stepwise_runtime::local::wall_clock_ms()
 }
 
 impl Dispatcher for AwsDispatcher {

@@ -1,0 +1,115 @@
+//! `stepwise-sim --seeds 10000`: the simulation over many seeds; `--seed N` replays one.
+
+use clap::Parser;
+use std::time::Instant;
+use stepwise_sim::workloads::{run_seed, Failure, Options};
+use stepwise_sim::{FaultCounts, Faults};
+
+/// Runs the serverless home's handlers on simulated AWS over many seeds.
+#[derive(Parser)]
+struct Args {
+    /// How many seeds (from --first).
+    #[arg(long, default_value_t = 100)]
+    seeds: u64,
+    /// The first seed.
+    #[arg(long, default_value_t = 1)]
+    first: u64,
+    /// Replay just this seed (and print what it found).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Items of the Map of tasks every seed runs.
+    #[arg(long, default_value_t = 20)]
+    map_items: usize,
+    /// Every this many seeds, a Map of --big-map-items tasks too (0: never).
+    #[arg(long, default_value_t = 100)]
+    big_map_every: u64,
+    /// Its items.
+    #[arg(long, default_value_t = 1000)]
+    big_map_items: usize,
+    /// Every this many seeds, the 10,000-item inline Maps W3 and W3b too (0: never).
+    #[arg(long, default_value_t = 500)]
+    w3_every: u64,
+    /// Run without faults.
+    #[arg(long)]
+    no_faults: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let opts = Options {
+        faults: if args.no_faults { Faults::none() } else { Faults::standard() },
+        map_items: args.map_items,
+        big_map_every: args.big_map_every,
+        big_map_items: args.big_map_items,
+        w3_every: args.w3_every,
+    };
+    let seeds: Vec<u64> = match args.seed {
+        Some(s) => vec![s],
+        None => (args.first..args.first + args.seeds).collect(),
+    };
+    let started = Instant::now();
+    let mut faults = FaultCounts::default();
+    let (mut executions, mut lost, mut doubled, mut diverged, mut dead, mut lost_attempts) =
+        (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
+    let mut failing = Vec::new();
+    let (mut requests, mut virtual_ms) = (0u64, 0i64);
+    for (i, seed) in seeds.iter().enumerate() {
+        let t = Instant::now();
+        let r = run_seed(*seed, &opts);
+        faults.add(&r.faults);
+        executions += r.executions;
+        lost_attempts += r.lost_attempts;
+        requests += r.requests;
+        virtual_ms += r.virtual_ms;
+        for f in &r.failures {
+            match f {
+                Failure::Lost(_) => lost += 1,
+                Failure::Doubled(_) => doubled += 1,
+                Failure::Diverged(..) => diverged += 1,
+                Failure::DeadLetter(_) => dead += 1,
+            }
+        }
+        if args.seed.is_some() || !r.failures.is_empty() {
+            println!(
+                "seed {seed}: {} failures, {} faults, {} requests, {:.1} s virtual, {} ms real, largest item {} B",
+                r.failures.len(),
+                r.faults.total(),
+                r.requests,
+                r.virtual_ms as f64 / 1000.0,
+                t.elapsed().as_millis(),
+                r.largest_item
+            );
+            for f in &r.failures {
+                println!("  {f:?}");
+            }
+            if !r.failures.is_empty() {
+                println!("  replay: cargo run -p stepwise-sim --release -- --seed {seed}");
+                failing.push(*seed);
+            }
+        }
+        if (i + 1) % 100 == 0 {
+            eprintln!(
+                "{} seeds, {:.0} ms/seed, {} failing so far",
+                i + 1,
+                started.elapsed().as_millis() as f64 / (i + 1) as f64,
+                failing.len()
+            );
+        }
+    }
+    let n = seeds.len().max(1) as f64;
+    println!(
+        "{} seeds, {executions} executions, {requests} SDK requests, {:.1} h virtual; {:.0} ms per seed",
+        seeds.len(),
+        virtual_ms as f64 / 3_600_000.0,
+        started.elapsed().as_millis() as f64 / n
+    );
+    println!("faults injected: {} {}", faults.total(), serde_json::to_string(&faults)?);
+    println!(
+        "lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; task attempts failed as lost by design: {lost_attempts}"
+    );
+    if !failing.is_empty() {
+        println!("failing seeds: {failing:?}");
+        std::process::exit(1);
+    }
+    Ok(())
+}

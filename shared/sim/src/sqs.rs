@@ -1,0 +1,318 @@
+//! SQS: the FIFO transitions queue (message groups delivered in order, one batch of a group in
+//! flight at a time; deduplication by id or content within 5 minutes, scoped per group) and
+//! standard queues (per-message delay, at-least-once: a message can come twice, in any order),
+//! with visibility timeouts, receive counts and redrive to a dead-letter queue after
+//! `maxReceiveCount` receives. SendMessage answers the SDK (awsJson1_0); receiving and deleting
+//! is what Lambda's event source mapping does, so the simulation does it directly.
+
+use crate::rng::Rng;
+use crate::Reply;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// SQS's message size limit (256 KiB).
+pub const MESSAGE_LIMIT: usize = 256 * 1024;
+const DEDUP_WINDOW_MS: i64 = 5 * 60 * 1000;
+
+/// One message.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Its id.
+    pub id: String,
+    /// The body.
+    pub body: String,
+    /// Its FIFO group.
+    pub group: Option<String>,
+    /// Not received before this time.
+    pub visible_at: i64,
+    /// How often it was received.
+    pub receives: u32,
+    /// The receipt handle of its latest receive.
+    pub receipt: u64,
+}
+
+/// One queue.
+#[derive(Debug, Default)]
+pub struct Queue {
+    /// Its name.
+    pub name: String,
+    /// FIFO.
+    pub fifo: bool,
+    /// Content-based deduplication (FIFO).
+    pub content_dedup: bool,
+    /// The visibility timeout.
+    pub visibility_ms: i64,
+    /// Receives before a message goes to the dead-letter queue (0: never).
+    pub max_receives: u32,
+    /// The dead-letter queue's URL.
+    pub dead_letter: Option<String>,
+    /// The messages, in send order.
+    pub messages: Vec<Message>,
+    pub(crate) dedup: BTreeMap<(String, String), i64>,
+    pub(crate) next_seq: u64,
+}
+
+/// All queues by URL.
+#[derive(Default)]
+pub struct Sqs {
+    /// URL -> queue.
+    pub queues: BTreeMap<String, Queue>,
+    /// Receipt handles handed out so far.
+    receipts: u64,
+    /// Messages sent, by queue name.
+    pub sent: BTreeMap<String, u64>,
+}
+
+/// A URL for a queue name.
+pub fn url(name: &str) -> String {
+    format!("https://sqs.us-east-1.amazonaws.com/111111111111/{name}")
+}
+
+/// The ARN of a queue name.
+pub fn arn(name: &str) -> String {
+    format!("arn:aws:sqs:us-east-1:111111111111:{name}")
+}
+
+fn error(kind: &str, message: &str) -> Reply {
+    Reply::json(400, json!({"__type": format!("com.amazonaws.sqs#{kind}"), "message": message}))
+}
+
+/// A stable hash of a body for content-based deduplication (SHA-256 on AWS: any collision-free
+/// enough name of the content does here).
+fn content_id(body: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut g: u64 = 0x8422_2325_cbf2_9ce4;
+    for b in body.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        g = (g ^ u64::from(b)).wrapping_mul(0x0000_0001_b300_0001).rotate_left(7);
+    }
+    format!("{h:016x}{g:016x}")
+}
+
+impl Sqs {
+    /// Adds a queue.
+    pub fn create(&mut self, q: Queue) -> String {
+        let u = url(&q.name);
+        self.queues.insert(u.clone(), q);
+        u
+    }
+
+    /// The URL of the queue with this ARN.
+    pub fn url_of_arn(&self, a: &str) -> Option<String> {
+        self.queues
+            .iter()
+            .find(|(_, q)| arn(&q.name) == a)
+            .map(|(u, _)| u.clone())
+    }
+
+    /// Answers one SDK request.
+    pub fn handle(&mut self, op: &str, req: &Value, now_ms: i64, rng: &mut Rng) -> Reply {
+        match op {
+            "SendMessage" => {
+                let url = req.get("QueueUrl").and_then(Value::as_str).unwrap_or_default();
+                let body = req.get("MessageBody").and_then(Value::as_str).unwrap_or_default();
+                let group = req.get("MessageGroupId").and_then(Value::as_str);
+                let dedup = req.get("MessageDeduplicationId").and_then(Value::as_str);
+                let delay = req.get("DelaySeconds").and_then(Value::as_i64).unwrap_or(0);
+                match self.send(url, body, group, dedup, delay * 1000, now_ms, rng) {
+                    Ok(id) => Reply::json(200, json!({"MessageId": id})),
+                    Err(r) => r,
+                }
+            }
+            other => error("UnsupportedOperation", &format!("{other} is not simulated")),
+        }
+    }
+
+    /// Sends a message (the SDK's SendMessage, or Scheduler's delivery).
+    #[allow(clippy::too_many_arguments)]
+    pub fn send(
+        &mut self,
+        url: &str,
+        body: &str,
+        group: Option<&str>,
+        dedup: Option<&str>,
+        delay_ms: i64,
+        now_ms: i64,
+        rng: &mut Rng,
+    ) -> Result<String, Reply> {
+        let Some(q) = self.queues.get_mut(url) else {
+            return Err(error("QueueDoesNotExist", "The specified queue does not exist."));
+        };
+        if body.is_empty() || body.len() > MESSAGE_LIMIT {
+            return Err(error(
+                "InvalidParameterValue",
+                "One or more parameters are invalid. Reason: Message must be shorter than 262144 bytes.",
+            ));
+        }
+        if q.fifo {
+            let Some(group) = group else {
+                return Err(error("MissingParameter", "The request must contain the parameter MessageGroupId."));
+            };
+            if delay_ms > 0 {
+                return Err(error("InvalidParameterValue", "Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."));
+            }
+            let id = match (dedup, q.content_dedup) {
+                (Some(d), _) => d.to_string(),
+                (None, true) => content_id(body),
+                (None, false) => {
+                    return Err(error(
+                        "InvalidParameterValue",
+                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
+                    ))
+                }
+            };
+            q.dedup.retain(|_, at| now_ms - *at < DEDUP_WINDOW_MS);
+            let key = (group.to_string(), id);
+            if q.dedup.contains_key(&key) {
+                // Accepted and dropped: a duplicate within the window.
+                return Ok(format!("dup-{}", rng.next_u64()));
+            }
+            q.dedup.insert(key, now_ms);
+        } else if delay_ms > 900_000 {
+            return Err(error("InvalidParameterValue", "DelaySeconds must be at most 900"));
+        }
+        let id = format!("{:016x}-{}", rng.next_u64(), q.next_seq);
+        q.next_seq += 1;
+        q.messages.push(Message {
+            id: id.clone(),
+            body: body.to_string(),
+            group: group.map(str::to_string),
+            visible_at: now_ms + delay_ms,
+            receives: 0,
+            receipt: 0,
+        });
+        *self.sent.entry(q.name.clone()).or_default() += 1;
+        Ok(id)
+    }
+
+    /// Receives up to `max` messages as an event source mapping's poller does; `duplicate`
+    /// leaves a copy of a standard queue's message to be delivered again (at-least-once).
+    /// Messages past their queue's `maxReceiveCount` move to its dead-letter queue instead.
+    pub fn receive(
+        &mut self,
+        url: &str,
+        max: usize,
+        now_ms: i64,
+        rng: &mut Rng,
+        duplicate: f64,
+    ) -> (Vec<Message>, u64, u64) {
+        let mut dead = Vec::new();
+        let mut out = Vec::new();
+        let mut duplicated = 0;
+        let mut reordered = 0;
+        let Some(q) = self.queues.get_mut(url) else {
+            return (out, 0, 0);
+        };
+        if q.fifo {
+            // A group with a message in flight is held back; the others give their messages in
+            // order.
+            let mut blocked: std::collections::BTreeSet<String> = q
+                .messages
+                .iter()
+                .filter(|m| m.receives > 0 && m.visible_at > now_ms)
+                .filter_map(|m| m.group.clone())
+                .collect();
+            let mut taken_groups = std::collections::BTreeSet::new();
+            let mut i = 0;
+            while i < q.messages.len() && out.len() < max {
+                let g = q.messages[i].group.clone().unwrap_or_default();
+                if blocked.contains(&g) || q.messages[i].visible_at > now_ms {
+                    blocked.insert(g);
+                    i += 1;
+                    continue;
+                }
+                // One poller takes one group's run of messages at a time (a batch may hold
+                // several groups; within a group they are consecutive and in order).
+                if !taken_groups.is_empty() && !taken_groups.contains(&g) && rng.chance(0.5) {
+                    blocked.insert(g);
+                    i += 1;
+                    continue;
+                }
+                let m = &mut q.messages[i];
+                m.receives += 1;
+                if q.max_receives > 0 && m.receives > q.max_receives {
+                    dead.push(q.messages.remove(i));
+                    blocked.insert(g);
+                    continue;
+                }
+                self.receipts += 1;
+                m.receipt = self.receipts;
+                m.visible_at = now_ms + q.visibility_ms;
+                taken_groups.insert(g);
+                out.push(m.clone());
+                i += 1;
+            }
+        } else {
+            let mut visible: Vec<usize> = (0..q.messages.len())
+                .filter(|i| q.messages[*i].visible_at <= now_ms)
+                .collect();
+            // Standard queues: any order.
+            for k in (1..visible.len()).rev() {
+                let j = rng.below(k as u64 + 1) as usize;
+                visible.swap(k, j);
+            }
+            visible.truncate(max);
+            if visible.windows(2).any(|w| w[0] > w[1]) {
+                reordered += 1;
+            }
+            let mut remove = Vec::new();
+            for i in visible {
+                let m = &mut q.messages[i];
+                m.receives += 1;
+                if q.max_receives > 0 && m.receives > q.max_receives {
+                    remove.push(i);
+                    continue;
+                }
+                self.receipts += 1;
+                m.receipt = self.receipts;
+                m.visible_at = now_ms + q.visibility_ms;
+                out.push(m.clone());
+                if rng.chance(duplicate) {
+                    duplicated += 1;
+                    let mut copy = m.clone();
+                    copy.visible_at = now_ms + rng.range(0, 5_000);
+                    copy.receives = 0;
+                    copy.receipt = 0;
+                    q.messages.push(copy);
+                }
+            }
+            remove.sort_unstable();
+            for i in remove.into_iter().rev() {
+                dead.push(q.messages.remove(i));
+            }
+        }
+        if let Some(dlq) = q.dead_letter.clone() {
+            if let Some(d) = self.queues.get_mut(&dlq) {
+                for mut m in dead {
+                    m.receives = 0;
+                    m.visible_at = now_ms;
+                    d.messages.push(m);
+                }
+            }
+        }
+        (out, duplicated, reordered)
+    }
+
+    /// When the next message of a queue becomes visible.
+    pub fn next_visible(&self, url: &str) -> Option<i64> {
+        self.queues
+            .get(url)?
+            .messages
+            .iter()
+            .map(|m| m.visible_at)
+            .min()
+    }
+
+    /// Deletes a received message: only its latest receipt deletes it (an older one succeeds and
+    /// deletes nothing, as SQS documents).
+    pub fn delete(&mut self, url: &str, id: &str, receipt: u64) {
+        if let Some(q) = self.queues.get_mut(url) {
+            q.messages.retain(|m| !(m.id == id && m.receipt == receipt));
+        }
+    }
+
+    /// How many messages a queue holds (in flight or not).
+    pub fn pending(&self, url: &str) -> usize {
+        self.queues.get(url).map_or(0, |q| q.messages.len())
+    }
+}
