@@ -37,6 +37,7 @@ async fn jobs_and_models_through_the_invoker() {
             credentials: Some(aws_sdk_sqs::config::Credentials::new(
                 "test", "test", None, None, "tests",
             )),
+            s3_dir: None,
         },
         true,
     )
