@@ -133,7 +133,11 @@ impl Sim {
         let now = self.now_ms();
         let mut w = self.world();
         *w.requests
-            .entry(format!("{}:{}", p.service, if p.op.is_empty() { &p.method } else { &p.op }))
+            .entry(format!(
+                "{}:{}",
+                p.service,
+                if p.op.is_empty() { &p.method } else { &p.op }
+            ))
             .or_default() += 1;
         let json = || serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null);
         match p.service.as_str() {
@@ -149,7 +153,10 @@ impl Sim {
                     .handle(&p.method, &p.path, &p.query, &json(), &mut w.rng, err)
             }
             "s3" => w.s3.handle(&p.method, &p.path, &p.body),
-            other => Reply::json(400, serde_json::json!({"__type": "UnknownService", "message": other})),
+            other => Reply::json(
+                400,
+                serde_json::json!({"__type": "UnknownService", "message": other}),
+            ),
         }
     }
 
@@ -171,9 +178,9 @@ impl Sim {
                 self.crash_here();
                 return std::future::pending().await;
             }
-            Fate::Conflict => Ddb::conflict(
-                &serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null),
-            ),
+            Fate::Conflict => {
+                Ddb::conflict(&serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null))
+            }
             Fate::Delay(ms) => {
                 tokio::time::sleep(Duration::from_millis(ms as u64)).await;
                 self.apply_and_wake(&p)
@@ -192,7 +199,10 @@ impl Sim {
             _ => {}
         }
         let mut resp = HttpResponse::new(
-            reply.status.try_into().map_err(|e| ConnectorError::other(Box::new(e), None))?,
+            reply
+                .status
+                .try_into()
+                .map_err(|e| ConnectorError::other(Box::new(e), None))?,
             SdkBody::from(reply.body),
         );
         for (k, v) in reply.headers {
@@ -239,7 +249,9 @@ pub fn sdk_config(sim: &Sim) -> aws_types::SdkConfig {
         .endpoint_url("https://aws.sim.test")
         .http_client(client)
         .time_source(SharedTimeSource::new(Clock))
-        .sleep_impl(SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .sleep_impl(SharedAsyncSleep::new(
+            aws_smithy_async::rt::sleep::TokioSleep::new(),
+        ))
         .retry_config(RetryConfig::standard().with_use_static_exponential_base(true))
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)

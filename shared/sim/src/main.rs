@@ -37,7 +37,11 @@ struct Args {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let opts = Options {
-        faults: if args.no_faults { Faults::none() } else { Faults::standard() },
+        faults: if args.no_faults {
+            Faults::none()
+        } else {
+            Faults::standard()
+        },
         map_items: args.map_items,
         big_map_every: args.big_map_every,
         big_map_items: args.big_map_items,
@@ -103,7 +107,11 @@ fn main() -> anyhow::Result<()> {
         virtual_ms as f64 / 3_600_000.0,
         started.elapsed().as_millis() as f64 / n
     );
-    println!("faults injected: {} {}", faults.total(), serde_json::to_string(&faults)?);
+    println!(
+        "faults injected: {} {}",
+        faults.total(),
+        serde_json::to_string(&faults)?
+    );
     println!(
         "lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; task attempts failed as lost by design: {lost_attempts}"
     );
