@@ -88,3 +88,35 @@ async fn callbacks_through_the_invoker_and_the_api_function() {
     check_answered(&e.state.output.expect("output"));
     assert_eq!(answered.len(), KINDS.len() + 1, "{answered:?}");
 }
+
+/// `integrations_messaging.rs`'s machine through the invoker: `events:putEvents` (delivered,
+/// and `EventBridge.FailedEntry`), `SQS.QueueDoesNotExistException`, `SNS.NotFoundException`
+/// and `dynamodb:deleteItem`, as the execution's role.
+#[tokio::test(flavor = "multi_thread")]
+async fn messaging_errors_and_deletes_through_the_invoker() {
+    use crate::integrations_messaging::{
+        check_messaging, create_messaging_resources, messaging_machine,
+    };
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let c = services::role_caller(&h).await;
+    let (queue, topic) = create_messaging_resources(&c).await;
+    let sm = h
+        .create("messaging", &messaging_machine(&queue, &topic))
+        .await;
+    let arn = start_execution(&h, &sm, Some("m-1".into()), json!({"id": "m-1"}), None)
+        .await
+        .expect("start");
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(120))
+        .await;
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(
+        e.state.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        e.state.error,
+        e.state.cause
+    );
+    check_messaging(&e.state.output.expect("output"), &c, &queue).await;
+}
