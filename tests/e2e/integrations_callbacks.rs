@@ -464,3 +464,105 @@ async fn callbacks_through_serve_and_run() {
         .map_or(0, Vec::len);
     assert_eq!(new_tasks, old_tasks + 1);
 }
+
+/// `lambda:invoke` request-response on a Lambda-compatible fake: the payload reaches the
+/// function, its result comes back in `Payload`, and an unknown function is
+/// `Lambda.ResourceNotFoundException`, caught.
+pub(crate) fn lambda_machine() -> Value {
+    json!({"StartAt": "Invoke", "States": {
+        "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "pricer", "Payload": {"order.$": "$.order"}},
+            "ResultSelector": {"payload.$": "$.Payload", "code.$": "$.StatusCode"},
+            "ResultPath": "$.invoked", "Next": "Missing"},
+        "Missing": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "no-such-function", "Payload": {}},
+            "Catch": [{"ErrorEquals": ["Lambda.ResourceNotFoundException"],
+                "ResultPath": "$.missing", "Next": "Done"}], "Next": "Done"},
+        "Done": {"Type": "Succeed"}}})
+}
+
+/// A Lambda Invoke endpoint: `pricer` answers `{"price": 42, "got": <payload>}`, any other
+/// function is not found.
+pub(crate) async fn lambda_fake() -> crate::optimized::fake::Fake {
+    use crate::optimized::fake::{start, Answer, Seen};
+    start(|seen: &Seen| {
+        if seen.operation.contains("/functions/pricer/") {
+            Answer::ok(json!({"price": 42, "got": seen.body}))
+        } else {
+            Answer::error(404, "ResourceNotFoundException", "Function not found")
+        }
+    })
+    .await
+}
+
+pub(crate) fn check_lambda(out: &Value, fake: &crate::optimized::fake::Fake) {
+    assert_eq!(out["invoked"]["code"], 200, "{out}");
+    assert_eq!(
+        out["invoked"]["payload"],
+        json!({"price": 42, "got": {"order": 7}}),
+        "{out}"
+    );
+    assert_eq!(
+        out["missing"]["Error"], "Lambda.ResourceNotFoundException",
+        "{out}"
+    );
+    let seen = fake.seen();
+    assert_eq!(seen[0].body, json!({"order": 7}), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_invoke_through_run_and_serve() {
+    let fake = lambda_fake().await;
+    let dir = temp_dir("integrations-lambda");
+    let def = lambda_machine();
+    let file = crate::integrations::write(&dir, "lambda.asl.json", &def);
+    let o = tokio::task::block_in_place(|| {
+        Command::new(stepwise_bin())
+            .args([
+                "run",
+                file.to_str().expect("path"),
+                "--quiet",
+                "--lambda-endpoint",
+            ])
+            .arg(&fake.url)
+            .args(["--input", r#"{"order": 7}"#])
+            .envs(env())
+            .output()
+            .expect("running stepwise")
+    });
+    assert!(
+        o.status.success(),
+        "stepwise run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_lambda(&serde_json::from_slice(&o.stdout).expect("JSON"), &fake);
+
+    let fake = lambda_fake().await;
+    let out = tokio::task::block_in_place(|| {
+        let serve = Serve::start(
+            &stepwise_bin(),
+            &dir.join("data"),
+            free_port(),
+            &["--lambda-endpoint", &fake.url],
+        );
+        let sm = serve.ok(
+            "CreateStateMachine",
+            json!({"name": "lambda", "definition": def.to_string(),
+                "roleArn": "arn:aws:iam::123456789012:role/r"}),
+        )["stateMachineArn"]
+            .as_str()
+            .expect("arn")
+            .to_string();
+        let ex = serve.ok(
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "{\"order\": 7}"}),
+        )["executionArn"]
+            .as_str()
+            .expect("arn")
+            .to_string();
+        let d = crate::serve_common::wait_done(&serve, &ex);
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        serde_json::from_str::<Value>(d["output"].as_str().expect("output")).expect("json")
+    });
+    check_lambda(&out, &fake);
+}

@@ -3,7 +3,8 @@
 //! `events:putEvents` (the event delivered by a rule to a queue; an entry EventBridge refuses
 //! caught as `EventBridge.FailedEntry`), `sqs:sendMessage` to a queue that does not exist
 //! (`SQS.QueueDoesNotExistException`), `sns:publish` to a topic that does not exist
-//! (`SNS.NotFoundException`), and `dynamodb:deleteItem` (the item gone from the table).
+//! (`SNS.NotFoundException`), `dynamodb:updateItem` and `dynamodb:deleteItem` (the update
+//! seen by the delete, the item gone from the table).
 
 use serde_json::{json, Value};
 use stepwise_aws_api::AwsCaller;
@@ -86,7 +87,12 @@ pub(crate) fn messaging_machine(queue: &str, topic: &str) -> Value {
         "NoQueue": caught("sqs:sendMessage", json!({"QueueUrl": missing_queue, "MessageBody": "x"}),
             "SQS.QueueDoesNotExistException", "noQueue", "NoTopic"),
         "NoTopic": caught("sns:publish", json!({"TopicArn": format!("{topic}-gone"), "Message": "x"}),
-            "SNS.NotFoundException", "noTopic", "Delete"),
+            "SNS.NotFoundException", "noTopic", "Update"),
+        "Update": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+            "Parameters": {"TableName": "items", "Key": {"id": {"S": "i-1"}},
+                "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "2"}},
+                "ReturnValues": "UPDATED_NEW"},
+            "ResultSelector": {"new.$": "$.Attributes"}, "ResultPath": "$.updated", "Next": "Delete"},
         "Delete": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:deleteItem",
             "Parameters": {"TableName": "items", "Key": {"id": {"S": "i-1"}},
                 "ReturnValues": "ALL_OLD"},
@@ -140,7 +146,9 @@ pub(crate) async fn check_messaging(out: &Value, c: &AwsCaller, queue: &str) {
     );
     assert_eq!(out["noTopic"]["Error"], "SNS.NotFoundException", "{out}");
     assert_eq!(out["deleted"]["code"], 200, "{out}");
-    assert_eq!(out["deleted"]["old"]["n"], json!({"N": "1"}), "{out}");
+    assert_eq!(out["updated"]["new"], json!({"n": {"N": "2"}}), "{out}");
+    // The update reached the table before the delete read it back.
+    assert_eq!(out["deleted"]["old"]["n"], json!({"N": "2"}), "{out}");
     let item = api(
         c,
         "dynamodb",

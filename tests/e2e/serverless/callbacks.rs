@@ -120,3 +120,28 @@ async fn messaging_errors_and_deletes_through_the_invoker() {
     );
     check_messaging(&e.state.output.expect("output"), &c, &queue).await;
 }
+
+/// `integrations_callbacks.rs`'s `lambda:invoke` machine through the invoker.
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_invoke_through_the_invoker() {
+    use crate::integrations_callbacks::{check_lambda, lambda_fake, lambda_machine};
+    let fake = lambda_fake().await;
+    let Some(h) = harness_with_lambda(None, false, Some(fake.url.clone())).await else {
+        return;
+    };
+    let sm = h.create("lambda", &lambda_machine()).await;
+    let arn = start_execution(&h, &sm, Some("l-1".into()), json!({"order": 7}), None)
+        .await
+        .expect("start");
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(120))
+        .await;
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(
+        e.state.status,
+        Status::Succeeded,
+        "{:?} {:?}",
+        e.state.error,
+        e.state.cause
+    );
+    check_lambda(&e.state.output.expect("output"), &fake);
+}
