@@ -1,8 +1,9 @@
 //! `.waitForTaskToken` with every integration that allows it, end to end: `sqs:sendMessage`,
 //! `sns:publish` (to a queue subscribed raw), `events:putEvents` (a rule to a queue) and
 //! `ecs:runTask` (the token in the container's environment) on moto; `states:startExecution`
-//! (the child's input); `apigateway:invoke` (a small HTTP server on 127.0.0.1 records the
-//! request); `lambda:invoke` (a Lambda-compatible fake records the payload).
+//! (the child's input); `apigateway:invoke` and `bedrock:invokeModel` (a small HTTP server on
+//! 127.0.0.1 records the request: the API, and the model's Bedrock Runtime endpoint);
+//! `lambda:invoke` (a Lambda-compatible fake records the payload).
 //!
 //! Through `stepwise serve` (and the serverless API in `serverless/callbacks.rs`) the test plays
 //! the approver: it finds each token where the service put it and answers SendTaskSuccess, or
@@ -173,6 +174,11 @@ pub(crate) fn callbacks_machine(p: &Places, timeout_seconds: u64) -> Value {
             json!({"FunctionName": "approver", "Payload": token("lambda")}),
         ),
         (
+            "bedrock",
+            "bedrock:invokeModel",
+            json!({"ModelId": "approver-model", "Body": token("bedrock")}),
+        ),
+        (
             "reject",
             "sqs:sendMessage",
             json!({"QueueUrl": p.queue, "MessageBody": token("reject")}),
@@ -280,7 +286,7 @@ pub(crate) fn answer(kind: &str, token: &str) -> (&'static str, Value) {
     }
 }
 
-pub(crate) const KINDS: [&str; 7] = [
+pub(crate) const KINDS: [&str; 8] = [
     "sqs",
     "sns",
     "events",
@@ -288,6 +294,7 @@ pub(crate) const KINDS: [&str; 7] = [
     "states",
     "apigateway",
     "lambda",
+    "bedrock",
 ];
 
 /// Every task got its answer.
@@ -319,6 +326,7 @@ async fn callbacks_through_serve_and_run() {
     let dir = temp_dir("integrations-callbacks");
     let mut vars = env();
     vars.push(("AWS_ENDPOINT_URL", moto.clone()));
+    vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", http.clone()));
     let serve_env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let lambda_url = lambda.endpoint();
     let serve = tokio::task::block_in_place(|| {
@@ -410,6 +418,7 @@ async fn callbacks_through_serve_and_run() {
         crate::integrations::write(&dir, "callbacks.asl.json", &callbacks_machine(&places, 2));
     let mut vars = env();
     vars.push(("AWS_ENDPOINT_URL", moto.clone()));
+    vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", places.http.clone()));
     vars.push(("AWS_ENDPOINT_URL_SFN", serve.endpoint()));
     let o = tokio::task::block_in_place(|| {
         Command::new(stepwise_bin())

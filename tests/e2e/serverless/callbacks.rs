@@ -1,7 +1,8 @@
 //! `.waitForTaskToken` with every integration that allows it, through the invoker and the API
 //! function, as `integrations_callbacks.rs` runs it through `stepwise serve`: the token reaches
 //! SQS, SNS, EventBridge and ECS on moto (as the execution's role), a child execution's input,
-//! an HTTP server behind `apigateway:invoke` and a Lambda-compatible fake; the test answers each
+//! an HTTP server behind `apigateway:invoke` and `bedrock:invokeModel` (the invoker's endpoint
+//! passes everything else on to moto) and a Lambda-compatible fake; the test answers each
 //! with SendTaskSuccess (one with SendTaskFailure, caught) through the API function.
 
 use std::collections::HashSet;
@@ -19,6 +20,46 @@ async fn callbacks_through_the_invoker_and_the_api_function() {
         return;
     };
     let (http, http_bodies) = start_recorder();
+    // The invoker has one endpoint URL: Bedrock Runtime's requests are recorded there with the
+    // API's, everything else goes on to moto.
+    let record = http_bodies.clone();
+    let front = crate::optimized::fake::start_in_front_of(
+        Some(h._emulators.moto_url.clone()),
+        move |seen: &crate::optimized::fake::Seen| {
+            if !seen.operation.starts_with("/model/") {
+                return None;
+            }
+            record.lock().expect("lock").push(seen.body.clone());
+            Some(crate::optimized::fake::Answer::ok(json!({})))
+        },
+    )
+    .await;
+    let mut h = h;
+    h.invoker = invoker::Invoker::new(
+        h.aws.clone(),
+        ServiceConfig {
+            region: "us-east-1".into(),
+            account: "111111111111".into(),
+            mock: None,
+            ..Default::default()
+        },
+        Some(stepwise_tasks_aws::LambdaInvoker::local(
+            lambda.endpoint(),
+            None,
+        )),
+        None,
+        ServiceSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(front.url.clone()),
+            http_connections: None,
+            credentials: Some(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            )),
+        },
+        true,
+    )
+    .await
+    .expect("the invoker function");
     let c = services::role_caller(&h).await;
     let (queue, topic, cluster) = create_callback_resources(&c).await;
     let child = h
