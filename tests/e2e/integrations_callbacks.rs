@@ -1,8 +1,9 @@
 //! `.waitForTaskToken` with every integration that allows it, end to end: `sqs:sendMessage`,
 //! `sns:publish` (to a queue subscribed raw), `events:putEvents` (a rule to a queue) and
 //! `ecs:runTask` (the token in the container's environment) on moto; `states:startExecution`
-//! (the child's input); `apigateway:invoke` (a small HTTP server on 127.0.0.1 records the
-//! request); `lambda:invoke` (a Lambda-compatible fake records the payload).
+//! (the child's input); `apigateway:invoke` and `bedrock:invokeModel` (a small HTTP server on
+//! 127.0.0.1 records the request: the API, and the model's Bedrock Runtime endpoint);
+//! `lambda:invoke` (a Lambda-compatible fake records the payload).
 //!
 //! Through `stepwise serve` (and the serverless API in `serverless/callbacks.rs`) the test plays
 //! the approver: it finds each token where the service put it and answers SendTaskSuccess, or
@@ -173,6 +174,11 @@ pub(crate) fn callbacks_machine(p: &Places, timeout_seconds: u64) -> Value {
             json!({"FunctionName": "approver", "Payload": token("lambda")}),
         ),
         (
+            "bedrock",
+            "bedrock:invokeModel",
+            json!({"ModelId": "approver-model", "Body": token("bedrock")}),
+        ),
+        (
             "reject",
             "sqs:sendMessage",
             json!({"QueueUrl": p.queue, "MessageBody": token("reject")}),
@@ -280,7 +286,7 @@ pub(crate) fn answer(kind: &str, token: &str) -> (&'static str, Value) {
     }
 }
 
-pub(crate) const KINDS: [&str; 7] = [
+pub(crate) const KINDS: [&str; 8] = [
     "sqs",
     "sns",
     "events",
@@ -288,6 +294,7 @@ pub(crate) const KINDS: [&str; 7] = [
     "states",
     "apigateway",
     "lambda",
+    "bedrock",
 ];
 
 /// Every task got its answer.
@@ -319,6 +326,7 @@ async fn callbacks_through_serve_and_run() {
     let dir = temp_dir("integrations-callbacks");
     let mut vars = env();
     vars.push(("AWS_ENDPOINT_URL", moto.clone()));
+    vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", http.clone()));
     let serve_env: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let lambda_url = lambda.endpoint();
     let serve = tokio::task::block_in_place(|| {
@@ -410,6 +418,7 @@ async fn callbacks_through_serve_and_run() {
         crate::integrations::write(&dir, "callbacks.asl.json", &callbacks_machine(&places, 2));
     let mut vars = env();
     vars.push(("AWS_ENDPOINT_URL", moto.clone()));
+    vars.push(("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", places.http.clone()));
     vars.push(("AWS_ENDPOINT_URL_SFN", serve.endpoint()));
     let o = tokio::task::block_in_place(|| {
         Command::new(stepwise_bin())
@@ -463,4 +472,106 @@ async fn callbacks_through_serve_and_run() {
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(new_tasks, old_tasks + 1);
+}
+
+/// `lambda:invoke` request-response on a Lambda-compatible fake: the payload reaches the
+/// function, its result comes back in `Payload`, and an unknown function is
+/// `Lambda.ResourceNotFoundException`, caught.
+pub(crate) fn lambda_machine() -> Value {
+    json!({"StartAt": "Invoke", "States": {
+        "Invoke": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "pricer", "Payload": {"order.$": "$.order"}},
+            "ResultSelector": {"payload.$": "$.Payload", "code.$": "$.StatusCode"},
+            "ResultPath": "$.invoked", "Next": "Missing"},
+        "Missing": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "no-such-function", "Payload": {}},
+            "Catch": [{"ErrorEquals": ["Lambda.ResourceNotFoundException"],
+                "ResultPath": "$.missing", "Next": "Done"}], "Next": "Done"},
+        "Done": {"Type": "Succeed"}}})
+}
+
+/// A Lambda Invoke endpoint: `pricer` answers `{"price": 42, "got": <payload>}`, any other
+/// function is not found.
+pub(crate) async fn lambda_fake() -> crate::optimized::fake::Fake {
+    use crate::optimized::fake::{start, Answer, Seen};
+    start(|seen: &Seen| {
+        if seen.operation.contains("/functions/pricer/") {
+            Answer::ok(json!({"price": 42, "got": seen.body}))
+        } else {
+            Answer::error(404, "ResourceNotFoundException", "Function not found")
+        }
+    })
+    .await
+}
+
+pub(crate) fn check_lambda(out: &Value, fake: &crate::optimized::fake::Fake) {
+    assert_eq!(out["invoked"]["code"], 200, "{out}");
+    assert_eq!(
+        out["invoked"]["payload"],
+        json!({"price": 42, "got": {"order": 7}}),
+        "{out}"
+    );
+    assert_eq!(
+        out["missing"]["Error"], "Lambda.ResourceNotFoundException",
+        "{out}"
+    );
+    let seen = fake.seen();
+    assert_eq!(seen[0].body, json!({"order": 7}), "{seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lambda_invoke_through_run_and_serve() {
+    let fake = lambda_fake().await;
+    let dir = temp_dir("integrations-lambda");
+    let def = lambda_machine();
+    let file = crate::integrations::write(&dir, "lambda.asl.json", &def);
+    let o = tokio::task::block_in_place(|| {
+        Command::new(stepwise_bin())
+            .args([
+                "run",
+                file.to_str().expect("path"),
+                "--quiet",
+                "--lambda-endpoint",
+            ])
+            .arg(&fake.url)
+            .args(["--input", r#"{"order": 7}"#])
+            .envs(env())
+            .output()
+            .expect("running stepwise")
+    });
+    assert!(
+        o.status.success(),
+        "stepwise run failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    check_lambda(&serde_json::from_slice(&o.stdout).expect("JSON"), &fake);
+
+    let fake = lambda_fake().await;
+    let out = tokio::task::block_in_place(|| {
+        let serve = Serve::start(
+            &stepwise_bin(),
+            &dir.join("data"),
+            free_port(),
+            &["--lambda-endpoint", &fake.url],
+        );
+        let sm = serve.ok(
+            "CreateStateMachine",
+            json!({"name": "lambda", "definition": def.to_string(),
+                "roleArn": "arn:aws:iam::123456789012:role/r"}),
+        )["stateMachineArn"]
+            .as_str()
+            .expect("arn")
+            .to_string();
+        let ex = serve.ok(
+            "StartExecution",
+            json!({"stateMachineArn": sm, "input": "{\"order\": 7}"}),
+        )["executionArn"]
+            .as_str()
+            .expect("arn")
+            .to_string();
+        let d = crate::serve_common::wait_done(&serve, &ex);
+        assert_eq!(d["status"], "SUCCEEDED", "{d}");
+        serde_json::from_str::<Value>(d["output"].as_str().expect("output")).expect("json")
+    });
+    check_lambda(&out, &fake);
 }

@@ -11,6 +11,7 @@ use crate::resource::{IntegrationPattern as P, ResourceKind, TaskResource};
 fn optimized(service: &str, action: &str) -> Option<Option<&'static [P]>> {
     const RR: &[P] = &[P::RequestResponse];
     const RR_WAIT: &[P] = &[P::RequestResponse, P::WaitForTaskToken];
+    const RR_SYNC: &[P] = &[P::RequestResponse, P::Sync];
     const ALL: &[P] = &[P::RequestResponse, P::Sync, P::WaitForTaskToken];
     const START: &[P] = &[P::RequestResponse, P::Sync, P::Sync2, P::WaitForTaskToken];
     let actions: &[(&str, &[P])] = match service {
@@ -27,11 +28,18 @@ fn optimized(service: &str, action: &str) -> Option<Option<&'static [P]>> {
         "http" => &[("invoke", RR)],
         "apigateway" => &[("invoke", RR_WAIT)],
         "states" => &[("startExecution", START)],
+        // AWS's table of optimized integrations: no callback pattern for Glue and Athena.
+        // Batch's callback is listed there as unsupported but its page only says it is not
+        // optimized, so it is not refused here.
         "batch" => &[("submitJob", ALL)],
-        "glue" => &[("startJobRun", ALL)],
+        "glue" => &[("startJobRun", RR_SYNC)],
         "ecs" => &[("runTask", ALL)],
+        "bedrock" => &[
+            ("invokeModel", RR_WAIT),
+            ("createModelCustomizationJob", RR_SYNC),
+        ],
         "athena" => &[
-            ("startQueryExecution", ALL),
+            ("startQueryExecution", RR_SYNC),
             ("stopQueryExecution", RR),
             ("getQueryExecution", RR),
             ("getQueryResults", RR),
@@ -149,6 +157,13 @@ mod tests {
             "arn:aws:states:::dynamodb:getItem.sync",
             "arn:aws:states:::sns:publish.sync",
             "arn:aws:states:::aws-sdk:s3:listBuckets.sync",
+            "arn:aws:states:::http:invoke.waitForTaskToken",
+            "arn:aws:states:::glue:startJobRun.waitForTaskToken",
+            "arn:aws:states:::athena:startQueryExecution.waitForTaskToken",
+            "arn:aws:states:::athena:getQueryResults.sync",
+            "arn:aws:states:::bedrock:invokeModel.sync",
+            "arn:aws:states:::bedrock:createModelCustomizationJob.waitForTaskToken",
+            "arn:aws:states:::lambda:invoke.sync",
         ] {
             assert!(check(bad).is_err(), "{bad}");
         }

@@ -12,7 +12,7 @@
 //! | `glue:startJobRun` | request-response, `.sync` | [`glue`] |
 //! | `athena:startQueryExecution` | request-response, `.sync` | [`athena`] |
 //! | `athena:stopQueryExecution/getQueryExecution/getQueryResults` | request-response | [`athena`] |
-//! | `bedrock:invokeModel` | request-response | [`bedrock`] |
+//! | `bedrock:invokeModel` | request-response, `.waitForTaskToken` | [`bedrock`] |
 //! | `bedrock:createModelCustomizationJob` | request-response, `.sync` | [`bedrock`] |
 //!
 //! For `.waitForTaskToken` the call only hands the token (which the parameters carry, from
@@ -89,7 +89,7 @@ fn integration(resource: &TaskResource) -> Option<Integration> {
             };
             (Integration::Athena(op), patterns)
         }
-        ("bedrock", "invokeModel") => (Integration::BedrockInvokeModel, &[Rr][..]),
+        ("bedrock", "invokeModel") => (Integration::BedrockInvokeModel, &[Rr, Wait][..]),
         ("bedrock", "createModelCustomizationJob") => (
             Integration::BedrockCreateModelCustomizationJob,
             &[Rr, Sync][..],
