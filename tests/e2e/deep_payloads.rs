@@ -1,5 +1,5 @@
 //! A property test of issue 11, item 1: random deeply nested and oversized inputs and random
-//! (deeply nested) definitions through the API (`stepwise-api` on the SQLite store); then the
+//! (deeply nested, or around the 1 MiB quota) definitions through the API (`stepwise-api` on the SQLite store); then the
 //! store is reopened as a restarted `serve` reopens it. Whatever the API accepted, it ran to an
 //! end and reads back; the reopened store always opens, recovers, and reads every execution.
 //!
@@ -66,6 +66,9 @@ enum Machine {
     Beside(usize),
     /// A Task first, whose resource nothing answers: it must fail with an error, not hang.
     Task,
+    /// A Pass whose Result is a string of `n` bytes: past 1,048,576 characters in all, the
+    /// definition is refused (ValidationException), never stored.
+    Oversized(usize),
 }
 
 impl Machine {
@@ -78,6 +81,9 @@ impl Machine {
             }
             Machine::Beside(n) => json!({"Type": "Pass", "Result": nest(*n, json!(1)),
                 "ResultPath": "$.r", "End": true}),
+            Machine::Oversized(n) => {
+                json!({"Type": "Pass", "Result": "x".repeat(*n), "End": true})
+            }
             Machine::Task => json!({"Type": "Task", "Resource":
                 "arn:aws:states:us-east-1:123456789012:activity:nobody-has-this", "TimeoutSeconds": 1,
                 "End": true}),
@@ -109,6 +115,8 @@ fn machine() -> impl Strategy<Value = Machine> {
         (0..700usize).prop_map(Machine::Wrap),
         (0..300usize).prop_map(Machine::Beside),
         Just(Machine::Task),
+        // Around the definition quota (its text adds about 60 bytes around the Result).
+        (1_048_400..1_048_700usize).prop_map(Machine::Oversized),
     ]
 }
 
@@ -201,6 +209,16 @@ async fn case(batch: Vec<(Input, Machine)>) -> Result<(), TestCaseError> {
                 json!({"name": format!("m{i}"), "definition": m.definition(), "roleArn": ROLE}),
             )
             .await;
+            let definition_len = m.definition().chars().count();
+            if let Machine::Oversized(_) = m {
+                // Over the quota: refused as AWS refuses it; under: stored and run as any other.
+                if definition_len > 1_048_576 {
+                    prop_assert_eq!(status, 400, "{} characters: {}", definition_len, out);
+                    prop_assert_eq!(out["__type"].as_str(), Some("ValidationException"));
+                    continue;
+                }
+                prop_assert_eq!(status, 200, "{} characters: {}", definition_len, out);
+            }
             if status == 400 {
                 // Only a definition nested past what the definition parser reads (serde_json's
                 // 128 levels, in stepwise-asl) may be refused, and only as InvalidDefinition.

@@ -576,7 +576,7 @@ impl<S: ApiStore + 'static> Service<S> {
 
     async fn delete_versions_and_aliases(&self, arn: &str) -> ApiResult<()> {
         for kind in [ResourceKind::Version, ResourceKind::Alias] {
-            for res in self.store.list_resources(kind, Some(&arn)).await? {
+            for res in self.store.list_resources(kind, Some(arn)).await? {
                 self.store.delete_resource(kind, &res.arn).await?;
                 self.store
                     .delete_resource(ResourceKind::Tags, &res.arn)
