@@ -11,7 +11,7 @@
 //! [`Dispatcher`] (tasks, timers); SQLite and an in-process queue implement them embedded, DynamoDB, SQS and
 //! EventBridge Scheduler serverless.
 
-use stepwise_engine::{step, Command, Event};
+use stepwise_engine::{step, Command, Event, ExecutionState};
 use stepwise_ports::execution::{
     Advanced, Dispatcher, ExecutionStore, StoreError, StoredExecution,
 };
@@ -30,7 +30,7 @@ pub async fn advance(
 ) -> Result<Advanced, StoreError> {
     let mut conflicts = 0;
     loop {
-        let Some(current) = store.load(arn).await? else {
+        let Some(mut current) = store.load(arn).await? else {
             return Ok(Advanced::Unknown);
         };
         // A crash between an earlier commit and its dispatch left commands behind: send them now.
@@ -42,7 +42,11 @@ pub async fn advance(
             .definition(&current.state_machine_arn, current.revision)
             .await?;
         let before = current.state.transitions;
-        let tr = step(&def, current.state.clone(), now_ms, event.clone());
+        // The checkpoint moves into the step (a distributed Map's items are not copied); a
+        // placeholder keeps its place in `current`, whose other fields the commit reuses.
+        let placeholder = ExecutionState::new(current.state.info.clone());
+        let state = std::mem::replace(&mut current.state, placeholder);
+        let tr = step(&def, state, now_ms, event.clone());
         if tr.history.is_empty() && tr.commands.is_empty() && !tr.changed {
             return Ok(Advanced::Ignored);
         }
@@ -56,16 +60,17 @@ pub async fn advance(
                 })
             }));
         }
+        let expected = current.version;
         let mut next = StoredExecution {
             state: tr.state,
-            version: current.version + 1,
+            version: expected + 1,
             outbox,
-            ..current.clone()
+            ..current
         };
         let mut usage = store.take_usage();
         usage.transitions = next.state.transitions - before;
         next.usage.add(&usage);
-        match store.commit(&next, current.version, &tr.history).await {
+        match store.commit(&next, expected, &tr.history).await {
             Ok(()) => {
                 if !next.outbox.is_empty() {
                     dispatcher.dispatch(&next, &next.outbox).await?;
