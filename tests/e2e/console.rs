@@ -96,7 +96,12 @@ fn console_in_headless_chromium() {
     std::fs::create_dir_all(&data).expect("data dir");
     let mock = repo().join("tests/console/mock.json");
     let mock = mock.to_str().expect("utf-8 path");
-    let serve = Serve::start(&stepwise_bin(), &data, free_port(), &["--mock-config", mock]);
+    let serve = Serve::start(
+        &stepwise_bin(),
+        &data,
+        free_port(),
+        &["--mock-config", mock],
+    );
     let url = serve.endpoint();
     let result = std::panic::catch_unwind(|| run_script(&chromium, "full", &url, &url));
     if let Err(e) = result {
@@ -175,9 +180,18 @@ fn console_signs_its_api_calls_for_the_serverless_home() {
         &format!("http://127.0.0.1:{port}"),
         &serve.endpoint(),
     );
-    let (valid, invalid) = (gate.valid.load(Ordering::SeqCst), gate.invalid.load(Ordering::SeqCst));
-    assert_eq!(invalid, 0, "requests with a bad signature reached the endpoint");
-    assert!(valid >= 5, "only {valid} signed calls went through the console");
+    let (valid, invalid) = (
+        gate.valid.load(Ordering::SeqCst),
+        gate.invalid.load(Ordering::SeqCst),
+    );
+    assert_eq!(
+        invalid, 0,
+        "requests with a bad signature reached the endpoint"
+    );
+    assert!(
+        valid >= 5,
+        "only {valid} signed calls went through the console"
+    );
     let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
 }
 

@@ -100,9 +100,10 @@ impl Signer {
         }
         let endpoint = endpoint.to_string();
         let body = body.to_vec();
-        let response = tokio::task::spawn_blocking(move || request.send_bytes(&body).map_err(Box::new))
-            .await
-            .context("the request task")?;
+        let response =
+            tokio::task::spawn_blocking(move || request.send_bytes(&body).map_err(Box::new))
+                .await
+                .context("the request task")?;
         match response {
             Ok(r) => Ok((r.status(), r.into_string().context("reading the response")?)),
             Err(e) => match *e {

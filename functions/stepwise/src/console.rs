@@ -72,11 +72,20 @@ fn respond(asset: &Asset) -> Response {
         .unwrap_or_else(|| asset.bytes.to_vec());
     let mut resp = ([(header::CONTENT_TYPE, asset.content_type)], body).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     // The pages change with the binary: a new `stepwise` must not show a cached old console.
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     resp
 }
 
@@ -188,10 +197,7 @@ pub async fn run(args: ConsoleArgs) -> Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("listening on {addr}"))?;
-    let local = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or(addr);
+    let local = listener.local_addr().map(|a| a.to_string()).unwrap_or(addr);
     eprintln!(
         "stepwise console: open http://{local}/ (API calls go to {} signed for {} in {})",
         args.endpoint_url, args.sign_as, args.region
@@ -218,7 +224,11 @@ mod tests {
             let text = std::str::from_utf8(a.bytes).expect("utf-8");
             for import in text.split("from \"./").skip(1) {
                 let name = import.split('"').next().expect("name");
-                assert!(find(name).is_some(), "{} imports {name}, not embedded", a.path);
+                assert!(
+                    find(name).is_some(),
+                    "{} imports {name}, not embedded",
+                    a.path
+                );
             }
         }
     }
