@@ -54,7 +54,7 @@ pub fn stepwise_bin() -> PathBuf {
     .clone()
 }
 
-/// True when a Rust source of the binary's crates changed after `t`.
+/// True when a Rust source of the binary's crates (or a console file it embeds) changed after `t`.
 fn sources_newer_than(root: &std::path::Path, t: std::time::SystemTime) -> bool {
     fn walk(dir: &std::path::Path, t: std::time::SystemTime) -> bool {
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -69,7 +69,11 @@ fn sources_newer_than(root: &std::path::Path, t: std::time::SystemTime) -> bool 
             }
         })
     }
-    let mut dirs = vec![root.join("functions/stepwise/src")];
+    // The console's pages are embedded in the binary too.
+    let mut dirs = vec![
+        root.join("functions/stepwise/src"),
+        root.join("functions/stepwise/console/assets"),
+    ];
     if let Ok(shared) = std::fs::read_dir(root.join("shared")) {
         dirs.extend(shared.filter_map(|e| e.ok()).map(|e| e.path().join("src")));
     }

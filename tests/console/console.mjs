@@ -393,6 +393,27 @@ async function perf() {
       jsHeapUsedMB: +(metrics.JSHeapUsedSize / 1048576).toFixed(1), jsHeapTotalMB: +(metrics.JSHeapTotalSize / 1048576).toFixed(1),
       domNodes: metrics.Nodes, historyRowsInDom: rows,
     };
+    // 10,000 executions of one machine: its executions page, a page at a time.
+    const many = await machine("many", { StartAt: "Once", States: { Once: { Type: "Pass", End: true } } });
+    const count = Number(process.env.EXECUTIONS || 10000);
+    t = Date.now();
+    let started = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (started < count) {
+        started++;
+        await call("StartExecution", { stateMachineArn: many, input: "{}" });
+      }
+    }));
+    result.startExecutionsMs = Date.now() - t;
+    t = Date.now();
+    await page.goto(`${base}/#/machine/${encodeURIComponent(many)}/executions`);
+    await page.waitForSelector("table.list tbody tr td a");
+    result.executionsPageMs = Date.now() - t;
+    t = Date.now();
+    await page.click('button[data-action="next-page"]');
+    await page.waitForSelector("text=Page 2");
+    result.nextPageMs = Date.now() - t;
+    result.executions = count;
     console.log(JSON.stringify(result));
     writeFileSync(`${artifacts}/perf.json`, JSON.stringify(result, null, 2));
     check(problems.length === 0, `no console errors:\n${problems.join("\n")}`);

@@ -111,6 +111,28 @@ fn console_in_headless_chromium() {
     let _ = std::fs::remove_dir_all(data.parent().expect("temp dir"));
 }
 
+/// The console's pure parts (history reading, Choice labels, diagnostic locations) under node's
+/// test runner: `tests/console/unit.test.mjs`.
+#[test]
+fn console_scripts_read_histories_and_definitions() {
+    let node = Command::new("node").arg("--version").output();
+    if !node.is_ok_and(|o| o.status.success()) {
+        skip("node is not installed");
+        return;
+    }
+    let out = Command::new("node")
+        .args(["--test", "unit.test.mjs"])
+        .current_dir(repo().join("tests/console"))
+        .output()
+        .expect("running node --test");
+    assert!(
+        out.status.success(),
+        "node --test unit.test.mjs failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The layout library the binary embeds is the one `npm run build` copies from the pinned npm
 /// package (`functions/stepwise/console/build.mjs`).
 #[test]

@@ -61,6 +61,7 @@ export function historyTable(onShow) {
     const v = visits[e._visit];
     const elapsed = e.timestamp - startTime;
     const tr = h("tr", {
+      id: `event-row-${e.id}`,
       class: `${/Failed|TimedOut|Aborted/.test(e.type) ? "ev-failed" : ""} ${i === current ? "current" : ""}`,
       "aria-rowindex": String(i + 2),
       "aria-selected": i === current ? "true" : "false",
@@ -86,7 +87,8 @@ export function historyTable(onShow) {
     render();
     const e = shown[i];
     clear(detail, h("h3", {}, `Event ${e.id}: ${e.type}`), eventDetails(e));
-    if (focusRow) scroller.setAttribute("aria-activedescendant", "");
+    // Screen readers follow the current row while focus stays on the scrolling table.
+    if (focusRow) scroller.setAttribute("aria-activedescendant", `event-row-${e.id}`);
     onShow?.(e);
   };
 
