@@ -91,17 +91,19 @@ impl Sim {
     fn fate(&self, p: &Parsed) -> Fate {
         let mut w = self.world();
         let f = w.faults;
-        let in_invocation = tokio::task::try_id().is_some_and(|id| w.invocations.contains_key(&id));
+        let fatal = tokio::task::try_id()
+            .and_then(|id| w.invocations.get(&id))
+            .is_some_and(|(_, fatal)| *fatal);
         let r = &mut w.rng;
-        let fate = if in_invocation && r.chance(f.crash / 2.0) {
+        let fate = if fatal && r.chance(f.crash / 2.0) {
             Fate::CrashBefore
-        } else if in_invocation && r.chance(f.crash / 2.0) {
+        } else if fatal && r.chance(f.crash / 2.0) {
             Fate::CrashAfter
         } else if r.chance(f.timeout) {
             Fate::Timeout
         } else if r.chance(f.throttle) {
             Fate::Throttle
-        } else if r.chance(f.delay) {
+        } else if fatal && r.chance(f.delay) {
             Fate::Delay(r.range(1_000, f.max_delay_ms.max(1_000)))
         } else if p.op == "TransactWriteItems" && r.chance(f.conflict) {
             Fate::Conflict
@@ -123,8 +125,14 @@ impl Sim {
 
     /// Stops the invocation this task runs (Lambda's sandbox died): it never sees another answer.
     fn crash_here(&self) {
-        let handle = tokio::task::try_id().and_then(|id| self.world().invocations.remove(&id));
-        if let Some(h) = handle {
+        let handle = tokio::task::try_id().and_then(|id| {
+            let mut w = self.world();
+            if w.holding.remove(&id) {
+                w.answers_lost += 1;
+            }
+            w.invocations.remove(&id)
+        });
+        if let Some((h, _)) = handle {
             h.abort();
         }
     }
@@ -162,6 +170,17 @@ impl Sim {
 
     fn apply_and_wake(&self, p: &Parsed) -> Reply {
         let r = self.apply(p);
+        // A task's outcome is recorded once it is on the transitions queue or in its attempt
+        // record.
+        let records = (p.service == "sqs" && String::from_utf8_lossy(&p.body).contains(".fifo"))
+            || (p.service == "dynamodb"
+                && p.op == "UpdateItem"
+                && String::from_utf8_lossy(&p.body).contains("\"SK\":{\"S\":\"TASK#"));
+        if records && r.status == 200 {
+            if let Some(id) = tokio::task::try_id() {
+                self.world().holding.remove(&id);
+            }
+        }
         if p.service == "sqs" {
             self.wake.notify_waiters();
         }

@@ -88,19 +88,27 @@ pub fn deploy(sim: &Sim) {
 pub async fn invoke<T: 'static>(
     sim: &Sim,
     timeout_ms: i64,
+    fatal: bool,
     handler: impl Future<Output = T> + 'static,
 ) -> Option<T> {
     let timeout = Duration::from_millis(timeout_ms as u64);
     let handle =
         tokio::task::spawn_local(async move { tokio::time::timeout(timeout, handler).await });
     let id = handle.id();
-    sim.world().invocations.insert(id, handle.abort_handle());
+    sim.world()
+        .invocations
+        .insert(id, (handle.abort_handle(), fatal));
     let out = handle.await;
-    sim.world().invocations.remove(&id);
+    let mut w = sim.world();
+    w.invocations.remove(&id);
+    let held = w.holding.remove(&id);
     match out {
         Ok(Ok(v)) => Some(v),
         Ok(Err(_)) => {
-            sim.world().counts.lambda_timeout += 1;
+            w.counts.lambda_timeout += 1;
+            if held {
+                w.answers_lost += 1;
+            }
             None
         }
         Err(_) => None,
@@ -179,13 +187,14 @@ pub async fn poller(
                 s
             })
             .collect();
+        let fatal = messages.iter().all(|m| m.receives <= crate::FATAL_RECEIVES);
         let mut event = SqsEvent::default();
         event.records = records;
         let failed: Option<Vec<String>> = match &function {
             Function::Stepper => {
                 let ctx = context(sim.now_ms() + STEPPER_TIMEOUT_MS);
                 let d = deps.clone();
-                invoke(&sim, STEPPER_TIMEOUT_MS, async move {
+                invoke(&sim, STEPPER_TIMEOUT_MS, fatal, async move {
                     stepper::handle(&d, LambdaEvent::new(event, ctx)).await
                 })
                 .await
@@ -200,7 +209,7 @@ pub async fn poller(
             Function::Invoker(tasks) => {
                 let ctx = context(sim.now_ms() + INVOKER_TIMEOUT_MS);
                 let (d, t) = (deps.clone(), tasks.clone());
-                invoke(&sim, INVOKER_TIMEOUT_MS, async move {
+                invoke(&sim, INVOKER_TIMEOUT_MS, fatal, async move {
                     invoker::handle(&d, t.as_ref(), LambdaEvent::new(event, ctx)).await
                 })
                 .await
@@ -280,7 +289,7 @@ pub async fn call_api(sim: &Sim, action: &str, body: Value) -> Result<Value, Str
     );
     req.body = Some(body.to_string());
     let ctx = context(sim.now_ms() + API_TIMEOUT_MS);
-    let out = invoke(sim, API_TIMEOUT_MS, async move {
+    let out = invoke(sim, API_TIMEOUT_MS, true, async move {
         api::handle(&svc, LambdaEvent::new(req, ctx)).await
     })
     .await;

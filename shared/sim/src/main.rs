@@ -56,13 +56,14 @@ fn main() -> anyhow::Result<()> {
     let (mut executions, mut lost, mut doubled, mut diverged, mut dead, mut lost_attempts) =
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut failing = Vec::new();
-    let (mut requests, mut virtual_ms) = (0u64, 0i64);
+    let (mut requests, mut virtual_ms, mut answers_lost) = (0u64, 0i64, 0u64);
     for (i, seed) in seeds.iter().enumerate() {
         let t = Instant::now();
         let r = run_seed(*seed, &opts);
         faults.add(&r.faults);
         executions += r.executions;
         lost_attempts += r.lost_attempts;
+        answers_lost += r.answers_lost;
         requests += r.requests;
         virtual_ms += r.virtual_ms;
         for f in &r.failures {
@@ -113,7 +114,7 @@ fn main() -> anyhow::Result<()> {
         serde_json::to_string(&faults)?
     );
     println!(
-        "lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; task attempts failed as lost by design: {lost_attempts}"
+        "lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; task attempts failed as lost by design: {lost_attempts} (answers lost with a crashed invoker: {answers_lost})"
     );
     if !failing.is_empty() {
         println!("failing seeds: {failing:?}");

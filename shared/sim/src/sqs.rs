@@ -266,13 +266,17 @@ impl Sqs {
             let mut visible: Vec<usize> = (0..q.messages.len())
                 .filter(|i| q.messages[*i].visible_at <= now_ms)
                 .collect();
+            let oldest: Vec<usize> = visible.iter().copied().take(max).collect();
             // Standard queues: any order.
             for k in (1..visible.len()).rev() {
                 let j = rng.below(k as u64 + 1) as usize;
                 visible.swap(k, j);
             }
             visible.truncate(max);
-            if visible.windows(2).any(|w| w[0] > w[1]) {
+            // Not the oldest messages, or not in send order.
+            let mut chosen = visible.clone();
+            chosen.sort_unstable();
+            if chosen != oldest || visible.windows(2).any(|w| w[0] > w[1]) {
                 reordered += 1;
             }
             let mut remove = Vec::new();

@@ -243,6 +243,15 @@ pub struct Tasks {
     pub calls: Mutex<BTreeMap<String, u32>>,
 }
 
+impl Tasks {
+    /// The invocation calling this holds an answer now.
+    fn holding(&self) {
+        if let Some(id) = tokio::task::try_id() {
+            self.sim.world().holding.insert(id);
+        }
+    }
+}
+
 impl TaskInvoker for Tasks {
     fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
         Box::pin(async move {
@@ -257,11 +266,20 @@ impl TaskInvoker for Tasks {
             tokio::time::sleep(Duration::from_millis(self.sim.range(5, 2_000) as u64)).await;
             if let Some(token) = payload.get("token").and_then(Value::as_str) {
                 let output = json!({"step": payload["step"], "ok": true});
-                tokio::task::spawn_local(worker(self.sim.clone(), token.to_string(), output));
+                let submitted = 1 + payload["step"].as_u64().unwrap_or(0) as usize;
+                tokio::task::spawn_local(worker(
+                    self.sim.clone(),
+                    req.execution_arn.clone(),
+                    submitted,
+                    token.to_string(),
+                    output,
+                ));
+                self.holding();
                 return Ok(json!({"StatusCode": 202}));
             }
             let retry = payload.get("retry").and_then(Value::as_u64).unwrap_or(0);
             if payload.get("flaky") == Some(&json!(true)) && retry == 0 {
+                self.holding();
                 return Err(TaskFailure {
                     error: "Sim.Flaky".into(),
                     cause: "fails its first attempt".into(),
@@ -271,6 +289,7 @@ impl TaskInvoker for Tasks {
                 .pointer("/in/n")
                 .and_then(Value::as_i64)
                 .unwrap_or(0);
+            self.holding();
             Ok(json!({"Payload": {"n": n + 1}, "StatusCode": 200}))
         })
     }
@@ -278,8 +297,29 @@ impl TaskInvoker for Tasks {
 
 /// A callback worker: answers its token through the API after a while, asking again until it
 /// hears back (an answer that the task is no longer waited for means an earlier try got
-/// through).
-async fn worker(sim: Sim, token: String, output: Value) {
+/// through). It answers once the execution's history shows the task's `submitted`-th
+/// `TaskSubmitted`: an answer that overtakes the invoker's makes a valid history of its own,
+/// which is not the one the fault-free run has.
+async fn worker(sim: Sim, execution: String, submitted: usize, token: String, output: Value) {
+    let pk = format!("EX#{execution}");
+    loop {
+        let seen = sim
+            .world()
+            .ddb
+            .items
+            .range((pk.clone(), "EV#".to_string())..(pk.clone(), "EV$".to_string()))
+            .filter(|(_, i)| {
+                i.get("event")
+                    .and_then(|e| e.get("S"))
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.contains("\"TaskSubmitted\""))
+            })
+            .count();
+        if seen >= submitted {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(1_000)).await;
+    }
     tokio::time::sleep(Duration::from_millis(sim.range(100, 30_000) as u64)).await;
     let mut tried = false;
     for _ in 0..200 {
@@ -335,6 +375,8 @@ pub struct SeedReport {
     pub failures: Vec<Failure>,
     /// Attempts lost by design (see [`Outcome::lost_attempts`]).
     pub lost_attempts: u64,
+    /// Answers lost with the invocation holding them (the bound on `lost_attempts`).
+    pub answers_lost: u64,
     /// SDK requests made.
     pub requests: u64,
     /// Virtual time the run took (ms).
@@ -555,6 +597,7 @@ async fn run(
         requests: w.requests.values().sum(),
         virtual_ms,
         largest_item: w.ddb.largest_item,
+        answers_lost: w.answers_lost,
         ..SeedReport::default()
     };
     for (k, n) in tasks.calls.lock().unwrap_or_else(|e| e.into_inner()).iter() {
@@ -684,6 +727,15 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
                 first_difference(&want.history, &got.history),
             ));
         }
+    }
+    if report.lost_attempts > report.answers_lost {
+        report.failures.push(Failure::Diverged(
+            "task attempts".into(),
+            format!(
+                "{} attempts failed as lost, but only {} answers were lost with a crashed invoker",
+                report.lost_attempts, report.answers_lost
+            ),
+        ));
     }
     report
 }

@@ -4,22 +4,24 @@
 //! deadline of its own invocation. A command delivered again finds the record and is not called
 //! again:
 //!
-//! * when the first invoker sent the task's outcome (the record says `sent`), there is nothing to
-//!   do;
+//! * when the first invoker recorded the task's outcome (the transitions-queue message it sends,
+//!   written on the record before it is sent), the outcome is sent again (the queue drops it as a
+//!   duplicate, or the engine ignores an answer it has): an invoker stopped after recording it
+//!   loses nothing, and a `.waitForTaskToken` task that was handed its token goes on waiting;
 //! * before the first invoker's deadline (a duplicate delivered while the first still runs), the
 //!   message is handed back to the queue for later;
-//! * after it, the first invoker ended without sending the outcome (stopped by its timeout or a
-//!   crash): the attempt fails with `States.TaskFailed`, which a Retry can act on.
+//! * after it, the first invoker ended without recording the outcome (stopped by its timeout or a
+//!   crash between the task's answer and the record): the answer is gone, and since a task is
+//!   never called twice the attempt fails with `States.TaskFailed`, which a Retry can act on.
 
-use crate::table::{conditional, get_n, item_size, n, s, Item, Table};
+use crate::table::{conditional, get_n, get_s, item_size, n, s, Item, Table};
 use crate::AwsError;
-use aws_sdk_dynamodb::types::AttributeValue;
 
 /// The error a lost attempt fails with (matched by `States.ALL` and `States.TaskFailed`).
 pub const LOST_ATTEMPT_ERROR: &str = "States.TaskFailed";
 
 /// What recording an attempt found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
     /// Recorded now: this invoker calls the task.
     First,
@@ -28,9 +30,25 @@ pub enum Attempt {
     Taken {
         /// The first invoker's deadline.
         deadline_ms: i64,
-        /// Whether it sent the outcome.
+        /// The outcome it recorded, when it did: to send again.
+        outcome: Option<Recorded>,
+        /// Whether it marked the outcome sent (records written before outcomes were recorded).
         sent: bool,
     },
+}
+
+/// An attempt's recorded outcome: the transitions-queue message body (inline or a pointer to
+/// S3) and, for a `.sync` job, its first poll (a tasks-queue message body).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    /// The body sent to the transitions queue.
+    pub transition: String,
+    /// The group and deduplication id it was sent with.
+    pub group: String,
+    /// Its deduplication id.
+    pub dedup: String,
+    /// The `.sync` job's first poll and its delay (ms), when there is one.
+    pub poll: Option<(String, i64)>,
 }
 
 impl Table<'_> {
@@ -76,25 +94,56 @@ impl Table<'_> {
         self.meter
             .dynamodb_read(out.item().map(item_size).unwrap_or(1));
         let item = out.item();
+        let outcome = item.and_then(|i| {
+            Some(Recorded {
+                transition: get_s(i, "outcome")?.to_string(),
+                group: get_s(i, "group")?.to_string(),
+                dedup: get_s(i, "dedup")?.to_string(),
+                poll: get_s(i, "poll")
+                    .map(|p| (p.to_string(), get_n(i, "pollDelayMs").unwrap_or(0) as i64)),
+            })
+        });
         Ok(Attempt::Taken {
             deadline_ms: item
                 .and_then(|i| get_n(i, "deadlineMs"))
                 .map_or(0, |d| d as i64),
+            outcome,
             sent: item.is_some_and(|i| i.contains_key("sent")),
         })
     }
 
-    /// Marks the attempt's outcome sent to the transitions queue.
-    pub async fn attempt_sent(&self, execution: &str, task: u64) -> Result<(), AwsError> {
-        self.meter.dynamodb_write(64);
-        self.aws
+    /// Records the attempt's outcome before it is sent, so that a redelivered command sends it
+    /// again instead of failing the attempt as lost.
+    pub async fn record_outcome(
+        &self,
+        execution: &str,
+        task: u64,
+        outcome: &Recorded,
+    ) -> Result<(), AwsError> {
+        let mut req = self
+            .aws
             .dynamodb
             .update_item()
             .table_name(self.name())
             .key("PK", s(format!("EX#{execution}")))
             .key("SK", s(format!("TASK#{task:020}")))
-            .update_expression("SET sent = :t")
-            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":o", s(&outcome.transition))
+            .expression_attribute_values(":g", s(&outcome.group))
+            .expression_attribute_values(":d", s(&outcome.dedup));
+        let mut size = outcome.transition.len() + outcome.group.len() + outcome.dedup.len() + 100;
+        req = match &outcome.poll {
+            Some((poll, delay)) => {
+                size += poll.len();
+                req.update_expression(
+                    "SET outcome = :o, #g = :g, dedup = :d, poll = :p, pollDelayMs = :pd",
+                )
+                .expression_attribute_values(":p", s(poll))
+                .expression_attribute_values(":pd", n(delay))
+            }
+            None => req.update_expression("SET outcome = :o, #g = :g, dedup = :d"),
+        };
+        self.meter.dynamodb_write(size);
+        req.expression_attribute_names("#g", "group")
             .send()
             .await
             .map_err(AwsError::dynamodb("UpdateItem"))?;

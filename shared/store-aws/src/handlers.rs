@@ -387,6 +387,13 @@ async fn forward(
             let table = crate::table::Table::new(&deps.aws, &local);
             match table.begin_attempt(&execution, task, deadline_ms).await? {
                 Attempt::First => {}
+                // The first invoker recorded the outcome and may have stopped before sending
+                // it: send it again (a duplicate is dropped by the queue or ignored by the
+                // engine).
+                Attempt::Taken {
+                    outcome: Some(recorded),
+                    ..
+                } => return resend(deps, recorded).await,
                 Attempt::Taken { sent: true, .. } => return Ok(()),
                 Attempt::Taken { deadline_ms, .. } if now_ms() < deadline_ms => {
                     return Err(AwsError::AttemptInFlight {
@@ -446,21 +453,62 @@ async fn forward(
                 };
                 (event, None)
             };
-            // The write marking the attempt answered, below, is counted now: after the send,
-            // nothing carries usage to the execution any more.
-            local.dynamodb_write(64);
-            send_outcome(deps, execution.clone(), event, None, &local, started).await?;
-            if let Some((poll, first)) = poll {
-                queues::send_task_delayed(&deps.aws, &deps.meter, &poll, first as i64).await?;
-            }
-            // A redelivered command now finds the attempt answered. If this write is lost,
-            // the redelivery sends a failure the engine ignores: the task already answered
-            // (or, waiting for its token, a `.waitForTaskToken` task fails as lost).
+            // Recorded on the attempt before it is sent: a redelivered command then sends it
+            // again, whenever this invoker stops. Only a stop between the task's answer and
+            // this write loses it (a task is called once per attempt).
+            let (transition, group, dedup) =
+                outcome_body(deps, execution.clone(), event, &local, started).await?;
+            let poll = match poll {
+                Some((poll, first)) => Some((
+                    queues::task_body(&deps.aws, &deps.meter, &poll).await?,
+                    first as i64,
+                )),
+                None => None,
+            };
+            let recorded = crate::attempts::Recorded {
+                transition,
+                group,
+                dedup,
+                poll,
+            };
             crate::table::Table::new(&deps.aws, &Meter::default())
-                .attempt_sent(&execution, task)
-                .await
+                .record_outcome(&execution, task, &recorded)
+                .await?;
+            resend(deps, recorded).await
         }
     }
+}
+
+/// Sends a recorded outcome (and the first poll of its `.sync` job).
+async fn resend(deps: &Deps, r: crate::attempts::Recorded) -> Result<(), AwsError> {
+    queues::send_transition_body(&deps.aws, &Meter::default(), r.transition, r.group, r.dedup)
+        .await?;
+    if let Some((poll, delay)) = r.poll {
+        queues::send_task_body_delayed(&deps.aws, &deps.meter, poll, delay).await?;
+    }
+    Ok(())
+}
+
+/// The transitions-queue message of an outcome, with the usage it carries (the record and the
+/// send below counted in it: after the send, nothing carries usage to the execution any more).
+async fn outcome_body(
+    deps: &Deps,
+    execution: String,
+    event: Event,
+    local: &Meter,
+    started: Instant,
+) -> Result<(String, String, String), AwsError> {
+    local.dynamodb_write(256);
+    let mut usage = deps.lambda_usage(started);
+    usage.add(&local.take());
+    usage.sqs_fifo_requests += 1;
+    let msg = TransitionMessage {
+        execution,
+        event,
+        usage: Some(usage),
+        due_ms: None,
+    };
+    queues::transition_body(&deps.aws, &Meter::default(), &msg, now_ms()).await
 }
 
 async fn send_outcome(

@@ -163,15 +163,42 @@ pub async fn send_transition(
     msg: &TransitionMessage,
     nonce: i64,
 ) -> Result<(), AwsError> {
+    let (body, group, dedup) = transition_body(aws, meter, msg, nonce).await?;
+    send_transition_body(aws, meter, body, group, dedup).await
+}
+
+/// What [`send_transition`] sends for `msg`: the body (large ones put in S3 first), its message
+/// group and its deduplication id.
+pub async fn transition_body(
+    aws: &Aws,
+    meter: &Meter,
+    msg: &TransitionMessage,
+    nonce: i64,
+) -> Result<(String, String, String), AwsError> {
     let body = stepwise_engine::deep::to_string(msg)
         .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
     let body = sendable(aws, meter, body).await?;
+    Ok((
+        body,
+        group_id(&msg.execution),
+        dedup_id(&msg.execution, &msg.event, nonce),
+    ))
+}
+
+/// Sends a body made by [`transition_body`] (again, when it was recorded).
+pub async fn send_transition_body(
+    aws: &Aws,
+    meter: &Meter,
+    body: String,
+    group: String,
+    dedup: String,
+) -> Result<(), AwsError> {
     meter.sqs(true, body.len());
     aws.sqs
         .send_message()
         .queue_url(&aws.names.transitions_queue_url)
-        .message_group_id(group_id(&msg.execution))
-        .message_deduplication_id(dedup_id(&msg.execution, &msg.event, nonce))
+        .message_group_id(group)
+        .message_deduplication_id(dedup)
         .message_body(body)
         .send()
         .await
@@ -212,6 +239,23 @@ pub async fn send_timer(
     send_standard(aws, meter, &aws.names.timers_queue_url, msg, delay_ms).await
 }
 
+/// What [`send_task_delayed`] sends for `msg` (large ones put in S3 first).
+pub async fn task_body(aws: &Aws, meter: &Meter, msg: &TaskMessage) -> Result<String, AwsError> {
+    let body = stepwise_engine::deep::to_string(msg)
+        .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
+    sendable(aws, meter, body).await
+}
+
+/// Sends a body made by [`task_body`] to the tasks queue, delayed.
+pub async fn send_task_body_delayed(
+    aws: &Aws,
+    meter: &Meter,
+    body: String,
+    delay_ms: i64,
+) -> Result<(), AwsError> {
+    send_body(aws, meter, &aws.names.tasks_queue_url, body, delay_ms).await
+}
+
 async fn send_standard(
     aws: &Aws,
     meter: &Meter,
@@ -219,9 +263,17 @@ async fn send_standard(
     msg: &TaskMessage,
     delay_ms: i64,
 ) -> Result<(), AwsError> {
-    let body = stepwise_engine::deep::to_string(msg)
-        .map_err(|e| AwsError::service("SQS", "SendMessage", e))?;
-    let body = sendable(aws, meter, body).await?;
+    let body = task_body(aws, meter, msg).await?;
+    send_body(aws, meter, queue_url, body, delay_ms).await
+}
+
+async fn send_body(
+    aws: &Aws,
+    meter: &Meter,
+    queue_url: &str,
+    body: String,
+    delay_ms: i64,
+) -> Result<(), AwsError> {
     meter.sqs(false, body.len());
     let delay = (delay_ms.clamp(0, MAX_SQS_DELAY_MS) + 999) / 1000;
     aws.sqs
