@@ -55,6 +55,7 @@ async fn callbacks_through_the_invoker_and_the_api_function() {
             credentials: Some(aws_sdk_sqs::config::Credentials::new(
                 "test", "test", None, None, "tests",
             )),
+            s3_dir: None,
         },
         true,
     )
