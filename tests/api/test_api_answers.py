@@ -218,3 +218,25 @@ def test_a_wait_for_task_token_heartbeat_expiry_is_states_timeout(sfn, server):
     assert (d['status'], d['error']) == ('FAILED', 'States.Timeout')
     timed_out = [e for e in full_history(sfn, ex) if e['type'] == 'TaskTimedOut']
     assert timed_out[0]['taskTimedOutEventDetails']['error'] == 'States.Timeout'
+
+
+def test_test_state_map_iteration_failure_count_past_the_tolerated_fails_the_map(server):
+    # LocalStack's AWS recording test_state_configuration::test_map_state_failure_count
+    # [BASE_MAP_STATE_CATCH]: a mocked Map with ToleratedFailureCount 1.
+    sfn = client(server.endpoint.replace('://', '://stepwise@', 1))
+    state = {'Type': 'Map', 'QueryLanguage': 'JSONata', 'Items': '{% $states.input.Values %}',
+             'ToleratedFailureCount': 1,
+             'ItemProcessor': {'ProcessorConfig': {'Mode': 'DISTRIBUTED', 'ExecutionType': 'STANDARD'},
+                               'StartAt': 'P', 'States': {'P': {'Type': 'Pass', 'End': True}}},
+             'Catch': [{'ErrorEquals': ['States.ExceedToleratedFailureThreshold'], 'Next': 'Handle'}],
+             'End': True}
+    args = dict(definition=json.dumps(state), roleArn=ROLE, input=json.dumps({'Values': [1, 2, 3]}),
+                inspectionLevel='DEBUG', mock={'result': '[1, 1, 1]'})
+    below = sfn.test_state(stateConfiguration={'mapIterationFailureCount': 1}, **args)
+    assert below['status'] == 'SUCCEEDED', below
+    over = sfn.test_state(stateConfiguration={'mapIterationFailureCount': 2}, **args)
+    assert (over['status'], over['error'], over['cause']) == (
+        'CAUGHT_ERROR', 'States.ExceedToleratedFailureThreshold',
+        'The specified tolerated failure threshold was exceeded'), over
+    assert over['nextState'] == 'Handle'
+    assert over['inspectionData']['errorDetails'] == {'catchIndex': 0}

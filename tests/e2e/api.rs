@@ -349,7 +349,9 @@ async fn executions_run_list_page_history_stop_and_redrive() {
         .await;
     assert_eq!(f["definition"], pass().to_string());
 
-    // A waiting execution: idempotent start by name, stop, redrive.
+    // A waiting execution (on an activity no worker polls): idempotent start by name, stop,
+    // redrive.
+    api.ok("CreateActivity", json!({"name": "never"})).await;
     let wait = json!({"StartAt": "T", "States": {"T": {"Type": "Task",
         "Resource": "arn:aws:states:us-east-1:123456789012:activity:never", "End": true}}});
     let sm2 = api.machine("w", wait).await;

@@ -107,6 +107,7 @@ impl<S: ApiStore + 'static> Service<S> {
         state.inspection = Some(Box::new(Inspection {
             context: req.context.clone(),
             retrier_retry_count: req.retrier_retry_count,
+            map_iteration_failure_count: req.map_iteration_failure_count,
             stand_in,
             ..Inspection::default()
         }));

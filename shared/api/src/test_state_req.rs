@@ -36,6 +36,8 @@ pub(crate) struct TestRequest {
     pub context: Option<Value>,
     pub variables: Map<String, Value>,
     pub retrier_retry_count: Option<u32>,
+    /// `stateConfiguration.mapIterationFailureCount`.
+    pub map_iteration_failure_count: Option<u64>,
     /// A mocked Task result to check against its API's output shape: the Task's resource and
     /// whether required members count (`fieldValidationMode` STRICT) or only present ones
     /// (PRESENT); none for NONE or without such a mock.
@@ -168,6 +170,22 @@ impl TestRequest {
         };
         let state_type = type_of(&state).to_string();
 
+        let map_iteration_failure_count = match r.opt_obj("stateConfiguration")? {
+            None => None,
+            Some(cfg) => match cfg.get("mapIterationFailureCount") {
+                None | Some(Value::Null) => None,
+                Some(v) => match v.as_u64() {
+                    Some(n) => Some(n),
+                    None => {
+                        return Err(ApiError::constraint(
+                            Shown::Text(&v.to_string()),
+                            "stateConfiguration.mapIterationFailureCount",
+                            "Member must have value greater than or equal to 0",
+                        ))
+                    }
+                },
+            },
+        };
         let retrier_retry_count = match r.opt_obj("stateConfiguration")? {
             None => None,
             Some(cfg) => {
@@ -274,6 +292,7 @@ impl TestRequest {
             context,
             variables,
             retrier_retry_count,
+            map_iteration_failure_count,
             check_result,
             fan_out: matches!(state_type.as_str(), "Map" | "Parallel"),
         })

@@ -45,6 +45,10 @@ pub struct Inspection {
     /// Input: attempts already made by the Retry that matches the error
     /// (`stateConfiguration.retrierRetryCount`).
     pub retrier_retry_count: Option<u32>,
+    /// Input: how many iterations of the tested (mocked) Map failed
+    /// (`stateConfiguration.mapIterationFailureCount`): past its tolerated failures the Map
+    /// fails with States.ExceedToleratedFailureThreshold.
+    pub map_iteration_failure_count: Option<u64>,
     /// After ItemsPath (a JSONPath Map).
     pub after_items_path: Option<Value>,
     /// Each item after ItemSelector (a Map with one).

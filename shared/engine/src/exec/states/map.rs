@@ -7,6 +7,7 @@ use crate::exec::state::{Children, ResumeChild, Thread};
 use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use serde_json::Value;
+use stepwise_asl::errors;
 use stepwise_asl::model::{MapSpec, State};
 use stepwise_asl::EvalError;
 
@@ -131,6 +132,26 @@ impl<'d> Engine<'d> {
                 i.tolerated_failure_count = tolerated_count;
                 i.tolerated_failure_percentage = tolerated_percentage;
             });
+            // TestState's mapIterationFailureCount: more failed iterations than the Map
+            // tolerates fail it, as AWS answers (a Map that tolerates none ignores the count).
+            let failed = self
+                .s
+                .inspection
+                .as_ref()
+                .and_then(|i| i.map_iteration_failure_count);
+            if let Some(failed) = failed {
+                let total = items.len() as f64;
+                let over_count = tolerated_count.is_some_and(|n| failed > n);
+                let over_pct = tolerated_percentage
+                    .is_some_and(|p| total > 0.0 && failed as f64 * 100.0 / total > p);
+                if over_count || over_pct {
+                    self.inspect(t, |i| i.after_parameters = None);
+                    return Err(Failure::new(
+                        errors::EXCEED_TOLERATED_FAILURE_THRESHOLD,
+                        "The specified tolerated failure threshold was exceeded",
+                    ));
+                }
+            }
             return self.leave_with_stand_in(t, st, outcome, true);
         }
         let distributed = self.def.machines[spec.processor].distributed;
