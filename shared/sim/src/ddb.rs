@@ -35,15 +35,21 @@ pub fn item_size(item: &Item) -> usize {
 
 fn value_size(v: &Value) -> usize {
     let Some(obj) = v.as_object() else { return 1 };
-    let Some((t, x)) = obj.iter().next() else { return 1 };
+    let Some((t, x)) = obj.iter().next() else {
+        return 1;
+    };
     match t.as_str() {
         "S" | "B" => x.as_str().map_or(0, str::len),
         "N" => x.as_str().map_or(1, |s| s.len().div_ceil(2) + 1),
-        "L" => 3 + x.as_array().map_or(0, |l| l.iter().map(|e| 1 + value_size(e)).sum()),
-        "M" => {
+        "L" => {
             3 + x
-                .as_object()
-                .map_or(0, |m| m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum())
+                .as_array()
+                .map_or(0, |l| l.iter().map(|e| 1 + value_size(e)).sum())
+        }
+        "M" => {
+            3 + x.as_object().map_or(0, |m| {
+                m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum()
+            })
         }
         "SS" | "NS" => x.as_array().map_or(0, |l| {
             l.iter().map(|e| e.as_str().map_or(0, str::len)).sum()
@@ -91,7 +97,11 @@ fn to_item(v: Option<&Value>) -> Item {
 }
 
 fn item_json(item: &Item) -> Value {
-    Value::Object(item.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>())
+    Value::Object(
+        item.iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<Map<_, _>>(),
+    )
 }
 
 fn key_of(item: &Item) -> Result<(String, String), Invalid> {
@@ -100,7 +110,11 @@ fn key_of(item: &Item) -> Result<(String, String), Invalid> {
             .and_then(|v| v.get("S"))
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| Invalid(format!("One of the required keys was not given a value: {k}")))
+            .ok_or_else(|| {
+                Invalid(format!(
+                    "One of the required keys was not given a value: {k}"
+                ))
+            })
     };
     Ok((get("PK")?, get("SK")?))
 }
@@ -110,7 +124,13 @@ fn project(item: &Item, req: &Value) -> Result<Item, Invalid> {
         return Ok(item.clone());
     };
     let (n, v) = (names(req), values(req));
-    let keep = projection(p, &Ctx { names: &n, values: &v })?;
+    let keep = projection(
+        p,
+        &Ctx {
+            names: &n,
+            values: &v,
+        },
+    )?;
     Ok(item
         .iter()
         .filter(|(k, _)| keep.contains(k))
@@ -129,7 +149,10 @@ struct Write {
 impl Ddb {
     fn plan(&self, kind: &str, req: &Value) -> Result<Write, Invalid> {
         let (n, v) = (names(req), values(req));
-        let ctx = Ctx { names: &n, values: &v };
+        let ctx = Ctx {
+            names: &n,
+            values: &v,
+        };
         let (key, proposed) = if kind == "Put" {
             let item = to_item(req.get("Item"));
             (key_of(&item)?, Some(item))
@@ -166,7 +189,9 @@ impl Ddb {
         };
         if let Some(Some(item)) = &next {
             if item_size(item) > ITEM_LIMIT {
-                return Err(Invalid("Item size has exceeded the maximum allowed size".into()));
+                return Err(Invalid(
+                    "Item size has exceeded the maximum allowed size".into(),
+                ));
             }
         }
         Ok(Write { key, next, holds })
@@ -304,7 +329,13 @@ impl Ddb {
                 .collect();
             let codes: Vec<&str> = plans
                 .iter()
-                .map(|w| if w.holds { "None" } else { "ConditionalCheckFailed" })
+                .map(|w| {
+                    if w.holds {
+                        "None"
+                    } else {
+                        "ConditionalCheckFailed"
+                    }
+                })
                 .collect();
             return Ok(Reply::json(
                 400,
@@ -331,7 +362,9 @@ impl Ddb {
             .get("TransactItems")
             .and_then(Value::as_array)
             .map_or(1, Vec::len);
-        let mut reasons = vec![json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"})];
+        let mut reasons = vec![
+            json!({"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}),
+        ];
         reasons.extend((1..n).map(|_| json!({"Code": "None"})));
         Reply::json(
             400,
@@ -345,11 +378,18 @@ impl Ddb {
 
     fn query(&self, query: bool, req: &Value) -> Result<Reply, Invalid> {
         let (n, v) = (names(req), values(req));
-        let ctx = Ctx { names: &n, values: &v };
+        let ctx = Ctx {
+            names: &n,
+            values: &v,
+        };
         let index = req.get("IndexName").and_then(Value::as_str);
         let (hash, range) = match index {
             Some("GSI1") => ("GSI1PK", "GSI1SK"),
-            Some(other) => return Err(Invalid(format!("The table does not have the specified index: {other}"))),
+            Some(other) => {
+                return Err(Invalid(format!(
+                    "The table does not have the specified index: {other}"
+                )))
+            }
             None => ("PK", "SK"),
         };
         let key_cond = if query {
@@ -414,7 +454,11 @@ impl Ddb {
             candidates.retain(|i| {
                 let k = sort_key(i);
                 if index.is_some() {
-                    if forward { k > sk } else { k < sk }
+                    if forward {
+                        k > sk
+                    } else {
+                        k < sk
+                    }
                 } else if forward {
                     (k.1.clone(), k.2.clone()) > (sk.1.clone(), sk.2.clone())
                 } else {

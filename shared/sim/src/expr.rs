@@ -53,7 +53,11 @@ fn lex(text: &str) -> Result<Vec<Tok>, Invalid> {
                     i += 1;
                 }
                 let s: String = cs[start..i].iter().collect();
-                out.push(if c == '#' { Tok::Name(s) } else { Tok::Value(s) });
+                out.push(if c == '#' {
+                    Tok::Name(s)
+                } else {
+                    Tok::Value(s)
+                });
             }
             '=' | '+' | '-' => {
                 out.push(Tok::Op(c.to_string()));
@@ -429,7 +433,10 @@ fn holds(c: &Cond, item: &Item) -> bool {
                 .any(|o| eval(o, item).is_some_and(|y| compare(&x, &y) == Some(Equal)))
         }
         Cond::BeginsWith(a, b) => match (eval(a, item), eval(b, item)) {
-            (Some(x), Some(y)) => match (x.get("S").and_then(Value::as_str), y.get("S").and_then(Value::as_str)) {
+            (Some(x), Some(y)) => match (
+                x.get("S").and_then(Value::as_str),
+                y.get("S").and_then(Value::as_str),
+            ) {
                 (Some(s), Some(p)) => s.starts_with(p),
                 _ => false,
             },
@@ -437,7 +444,10 @@ fn holds(c: &Cond, item: &Item) -> bool {
         },
         Cond::Contains(a, b) => match (eval(a, item), eval(b, item)) {
             (Some(x), Some(y)) => {
-                if let (Some(s), Some(p)) = (x.get("S").and_then(Value::as_str), y.get("S").and_then(Value::as_str)) {
+                if let (Some(s), Some(p)) = (
+                    x.get("S").and_then(Value::as_str),
+                    y.get("S").and_then(Value::as_str),
+                ) {
                     s.contains(p)
                 } else if let Some(l) = x.get("L").and_then(Value::as_array) {
                     l.contains(&y)
@@ -525,9 +535,14 @@ impl Update {
             item.remove(p);
         }
         for (p, o) in &self.add {
-            let add = eval(o, &before).and_then(|v| number(&v)).ok_or_else(|| Invalid("ADD takes a number".into()))?;
+            let add = eval(o, &before)
+                .and_then(|v| number(&v))
+                .ok_or_else(|| Invalid("ADD takes a number".into()))?;
             let old = before.get(p).and_then(number).unwrap_or(0.0);
-            item.insert(p.clone(), serde_json::json!({"N": format_number(old + add)}));
+            item.insert(
+                p.clone(),
+                serde_json::json!({"N": format_number(old + add)}),
+            );
         }
         Ok(())
     }
@@ -567,16 +582,27 @@ mod tests {
     #[test]
     fn conditions_and_updates_evaluate_as_dynamodb_does() {
         let (names, values) = ctx_parts();
-        let ctx = Ctx { names: &names, values: &values };
+        let ctx = Ctx {
+            names: &names,
+            values: &values,
+        };
         let mut item = Item::from([
             ("version".to_string(), json!({"N": "3"})),
             ("writer".to_string(), json!({"S": "x"})),
             ("SK".to_string(), json!({"S": "EV#001"})),
         ]);
-        assert!(Condition::parse("version = :seen AND #w = :me", &ctx).unwrap().holds(&item));
-        assert!(!Condition::parse("attribute_not_exists(PK)", &ctx).unwrap().holds(&item));
-        assert!(Condition::parse("begins_with(SK, :p)", &ctx).unwrap().holds(&item));
-        assert!(!Condition::parse("NOT (version = :seen)", &ctx).unwrap().holds(&item));
+        assert!(Condition::parse("version = :seen AND #w = :me", &ctx)
+            .unwrap()
+            .holds(&item));
+        assert!(!Condition::parse("attribute_not_exists(PK)", &ctx)
+            .unwrap()
+            .holds(&item));
+        assert!(Condition::parse("begins_with(SK, :p)", &ctx)
+            .unwrap()
+            .holds(&item));
+        assert!(!Condition::parse("NOT (version = :seen)", &ctx)
+            .unwrap()
+            .holds(&item));
         Update::parse("SET version = version + :one, a = :me REMOVE #w", &ctx)
             .unwrap()
             .apply(&mut item)

@@ -141,7 +141,11 @@ impl Sim {
         let now = self.now_ms();
         let mut w = self.world();
         *w.requests
-            .entry(format!("{}:{}", p.service, if p.op.is_empty() { &p.method } else { &p.op }))
+            .entry(format!(
+                "{}:{}",
+                p.service,
+                if p.op.is_empty() { &p.method } else { &p.op }
+            ))
             .or_default() += 1;
         let json = || serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null);
         match p.service.as_str() {
@@ -157,21 +161,32 @@ impl Sim {
                     .handle(&p.method, &p.path, &p.query, &json(), &mut w.rng, err)
             }
             "s3" => w.s3.handle(&p.method, &p.path, &p.body),
-            other => Reply::json(400, serde_json::json!({"__type": "UnknownService", "message": other})),
+            other => Reply::json(
+                400,
+                serde_json::json!({"__type": "UnknownService", "message": other}),
+            ),
         }
     }
 
     fn apply_and_wake(&self, p: &Parsed) -> Reply {
         let r = self.apply(p);
-        // A task's outcome is recorded once it is on the transitions queue or in its attempt
-        // record.
-        let records = (p.service == "sqs" && String::from_utf8_lossy(&p.body).contains(".fifo"))
-            || (p.service == "dynamodb"
-                && p.op == "UpdateItem"
-                && String::from_utf8_lossy(&p.body).contains("\"SK\":{\"S\":\"TASK#"));
-        if records && r.status == 200 {
+        // An attempt is in doubt from its record (a PutItem of `TASK#`) until its outcome is
+        // recorded (an UpdateItem of `TASK#`, or the outcome on the transitions queue): an
+        // invoker dying in between leaves an attempt that may have been called, which is
+        // failed as lost, never called again.
+        let body = String::from_utf8_lossy(&p.body);
+        let attempt = p.service == "dynamodb" && body.contains("\"SK\":{\"S\":\"TASK#");
+        let begins = attempt && p.op == "PutItem";
+        let records =
+            (attempt && p.op == "UpdateItem") || (p.service == "sqs" && body.contains(".fifo"));
+        if r.status == 200 && (begins || records) {
             if let Some(id) = tokio::task::try_id() {
-                self.world().holding.remove(&id);
+                let mut w = self.world();
+                if begins {
+                    w.holding.insert(id);
+                } else {
+                    w.holding.remove(&id);
+                }
             }
         }
         if p.service == "sqs" {
@@ -190,9 +205,9 @@ impl Sim {
                 self.crash_here();
                 return std::future::pending().await;
             }
-            Fate::Conflict => Ddb::conflict(
-                &serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null),
-            ),
+            Fate::Conflict => {
+                Ddb::conflict(&serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null))
+            }
             Fate::Delay(ms) => {
                 tokio::time::sleep(Duration::from_millis(ms as u64)).await;
                 self.apply_and_wake(&p)
@@ -211,7 +226,10 @@ impl Sim {
             _ => {}
         }
         let mut resp = HttpResponse::new(
-            reply.status.try_into().map_err(|e| ConnectorError::other(Box::new(e), None))?,
+            reply
+                .status
+                .try_into()
+                .map_err(|e| ConnectorError::other(Box::new(e), None))?,
             SdkBody::from(reply.body),
         );
         for (k, v) in reply.headers {
@@ -258,7 +276,9 @@ pub fn sdk_config(sim: &Sim) -> aws_types::SdkConfig {
         .endpoint_url("https://aws.sim.test")
         .http_client(client)
         .time_source(SharedTimeSource::new(Clock))
-        .sleep_impl(SharedAsyncSleep::new(aws_smithy_async::rt::sleep::TokioSleep::new()))
+        .sleep_impl(SharedAsyncSleep::new(
+            aws_smithy_async::rt::sleep::TokioSleep::new(),
+        ))
         .retry_config(RetryConfig::standard().with_use_static_exponential_base(true))
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)

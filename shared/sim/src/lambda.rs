@@ -73,8 +73,14 @@ pub fn deploy(sim: &Sim) {
         360,
         Some("stepwise-transitions-dlq.fifo"),
     ));
-    w.sqs.create(q("stepwise-tasks", false, 5400, Some("stepwise-tasks-dlq")));
-    w.sqs.create(q("stepwise-timers", false, 360, Some("stepwise-timers-dlq")));
+    w.sqs
+        .create(q("stepwise-tasks", false, 5400, Some("stepwise-tasks-dlq")));
+    w.sqs.create(q(
+        "stepwise-timers",
+        false,
+        360,
+        Some("stepwise-timers-dlq"),
+    ));
     w.s3.buckets.push("stepwise-payloads".into());
 }
 
@@ -86,9 +92,12 @@ pub async fn invoke<T: 'static>(
     handler: impl Future<Output = T> + 'static,
 ) -> Option<T> {
     let timeout = Duration::from_millis(timeout_ms as u64);
-    let handle = tokio::task::spawn_local(async move { tokio::time::timeout(timeout, handler).await });
+    let handle =
+        tokio::task::spawn_local(async move { tokio::time::timeout(timeout, handler).await });
     let id = handle.id();
-    sim.world().invocations.insert(id, (handle.abort_handle(), fatal));
+    sim.world()
+        .invocations
+        .insert(id, (handle.abort_handle(), fatal));
     let out = handle.await;
     let mut w = sim.world();
     w.invocations.remove(&id);
@@ -190,7 +199,12 @@ pub async fn poller(
                 })
                 .await
                 .and_then(Result::ok)
-                .map(|r| r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect())
+                .map(|r| {
+                    r.batch_item_failures
+                        .into_iter()
+                        .map(|f| f.item_identifier)
+                        .collect()
+                })
             }
             Function::Invoker(tasks) => {
                 let ctx = context(sim.now_ms() + INVOKER_TIMEOUT_MS);
@@ -200,7 +214,12 @@ pub async fn poller(
                 })
                 .await
                 .and_then(Result::ok)
-                .map(|r| r.batch_item_failures.into_iter().map(|f| f.item_identifier).collect())
+                .map(|r| {
+                    r.batch_item_failures
+                        .into_iter()
+                        .map(|f| f.item_identifier)
+                        .collect()
+                })
             }
         };
         match failed {
@@ -285,6 +304,9 @@ pub async fn call_api(sim: &Sim, action: &str, body: Value) -> Result<Value, Str
     if resp.status_code == 200 {
         Ok(v)
     } else {
-        Err(v["__type"].as_str().unwrap_or("InternalFailure").to_string())
+        Err(v["__type"]
+            .as_str()
+            .unwrap_or("InternalFailure")
+            .to_string())
     }
 }

@@ -32,16 +32,24 @@ struct Args {
     /// Run without faults.
     #[arg(long)]
     no_faults: bool,
+    /// Leave out W2 and W7 (most of a seed's time).
+    #[arg(long)]
+    light: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let opts = Options {
-        faults: if args.no_faults { Faults::none() } else { Faults::standard() },
+        faults: if args.no_faults {
+            Faults::none()
+        } else {
+            Faults::standard()
+        },
         map_items: args.map_items,
         big_map_every: args.big_map_every,
         big_map_items: args.big_map_items,
         w3_every: args.w3_every,
+        heavy: !args.light,
     };
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
@@ -83,6 +91,13 @@ fn main() -> anyhow::Result<()> {
             for f in &r.failures {
                 println!("  {f:?}");
             }
+            if args.seed.is_some() {
+                for (m, c, t) in &r.costs {
+                    println!(
+                        "  {m:12} {t:6} transitions, ${c:.2} per million transitions (metered)"
+                    );
+                }
+            }
             if !r.failures.is_empty() {
                 println!("  replay: cargo run -p stepwise-sim --release -- --seed {seed}");
                 failing.push(*seed);
@@ -104,7 +119,11 @@ fn main() -> anyhow::Result<()> {
         virtual_ms as f64 / 3_600_000.0,
         started.elapsed().as_millis() as f64 / n
     );
-    println!("faults injected: {} {}", faults.total(), serde_json::to_string(&faults)?);
+    println!(
+        "faults injected: {} {}",
+        faults.total(),
+        serde_json::to_string(&faults)?
+    );
     println!(
         "lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; task attempts failed as lost by design: {lost_attempts} (answers lost with a crashed invoker: {answers_lost})"
     );

@@ -50,8 +50,7 @@ fn error(status: u16, kind: &str, message: &str) -> Reply {
 /// `at(2024-01-02T03:04:05)` (UTC) in ms.
 fn parse_at(expr: &str) -> Option<i64> {
     let inner = expr.strip_prefix("at(")?.strip_suffix(')')?;
-    let format =
-        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     let t = time::PrimitiveDateTime::parse(inner, &format).ok()?;
     Some(t.assume_utc().unix_timestamp() * 1000)
 }
@@ -86,33 +85,57 @@ impl Scheduler {
                     .to_string();
                 let key = (group, name.clone());
                 if self.schedules.contains_key(&key) {
-                    return error(409, "ConflictException", &format!("Schedule {name} already exists."));
+                    return error(
+                        409,
+                        "ConflictException",
+                        &format!("Schedule {name} already exists."),
+                    );
                 }
-                let expr = body.get("ScheduleExpression").and_then(Value::as_str).unwrap_or_default();
+                let expr = body
+                    .get("ScheduleExpression")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let Some(due_ms) = parse_at(expr) else {
-                    return error(400, "ValidationException", &format!("Invalid Schedule Expression {expr}."));
+                    return error(
+                        400,
+                        "ValidationException",
+                        &format!("Invalid Schedule Expression {expr}."),
+                    );
                 };
                 let target = body.get("Target").cloned().unwrap_or_default();
-                let target_arn = target.get("Arn").and_then(Value::as_str).unwrap_or_default().to_string();
+                let target_arn = target
+                    .get("Arn")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
                 let group_id = target
                     .pointer("/SqsParameters/MessageGroupId")
                     .and_then(Value::as_str)
                     .map(str::to_string);
                 if target_arn.ends_with(".fifo") && group_id.is_none() {
-                    return error(400, "ValidationException", "MessageGroupId is required for a FIFO queue target.");
+                    return error(
+                        400,
+                        "ValidationException",
+                        "MessageGroupId is required for a FIFO queue target.",
+                    );
                 }
                 let jitter = rng.range(-early_late_ms, early_late_ms);
                 let s = Schedule {
                     due_ms,
                     fire_at_ms: due_ms + jitter,
                     target_arn,
-                    input: target.get("Input").and_then(Value::as_str).unwrap_or_default().to_string(),
+                    input: target
+                        .get("Input")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
                     group_id,
                     dead_letter_arn: target
                         .pointer("/DeadLetterConfig/Arn")
                         .and_then(Value::as_str)
                         .map(str::to_string),
-                    delete_after: body.get("ActionAfterCompletion").and_then(Value::as_str) == Some("DELETE"),
+                    delete_after: body.get("ActionAfterCompletion").and_then(Value::as_str)
+                        == Some("DELETE"),
                     max_attempts: target
                         .pointer("/RetryPolicy/MaximumRetryAttempts")
                         .and_then(Value::as_u64)
@@ -122,12 +145,19 @@ impl Scheduler {
                 };
                 self.created += 1;
                 self.schedules.insert(key, s);
-                Reply::json(200, json!({"ScheduleArn": format!("arn:aws:scheduler:us-east-1:111111111111:schedule/{}/{name}", key_group(body))}))
+                Reply::json(
+                    200,
+                    json!({"ScheduleArn": format!("arn:aws:scheduler:us-east-1:111111111111:schedule/{}/{name}", key_group(body))}),
+                )
             }
             "DELETE" => {
                 let group = query_param(query, "groupName").unwrap_or_else(|| "default".into());
                 if self.schedules.remove(&(group, name.clone())).is_none() {
-                    return error(404, "ResourceNotFoundException", &format!("Schedule {name} does not exist."));
+                    return error(
+                        404,
+                        "ResourceNotFoundException",
+                        &format!("Schedule {name} does not exist."),
+                    );
                 }
                 Reply::json(200, json!({}))
             }
@@ -147,7 +177,9 @@ impl Scheduler {
             .collect();
         let mut duplicated = 0;
         for k in due {
-            let Some(s) = self.schedules.get_mut(&k) else { continue };
+            let Some(s) = self.schedules.get_mut(&k) else {
+                continue;
+            };
             let url = sqs.url_of_arn(&s.target_arn).unwrap_or_default();
             let copies = if rng.chance(duplicate) {
                 duplicated += 1;
@@ -188,7 +220,10 @@ impl Scheduler {
 }
 
 fn key_group(body: &Value) -> String {
-    body.get("GroupName").and_then(Value::as_str).unwrap_or("default").to_string()
+    body.get("GroupName")
+        .and_then(Value::as_str)
+        .unwrap_or("default")
+        .to_string()
 }
 
 /// S3 objects by (bucket, key).

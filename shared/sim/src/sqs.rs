@@ -74,7 +74,10 @@ pub fn arn(name: &str) -> String {
 }
 
 fn error(kind: &str, message: &str) -> Reply {
-    Reply::json(400, json!({"__type": format!("com.amazonaws.sqs#{kind}"), "message": message}))
+    Reply::json(
+        400,
+        json!({"__type": format!("com.amazonaws.sqs#{kind}"), "message": message}),
+    )
 }
 
 /// A stable hash of a body for content-based deduplication (SHA-256 on AWS: any collision-free
@@ -84,7 +87,9 @@ fn content_id(body: &str) -> String {
     let mut g: u64 = 0x8422_2325_cbf2_9ce4;
     for b in body.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        g = (g ^ u64::from(b)).wrapping_mul(0x0000_0001_b300_0001).rotate_left(7);
+        g = (g ^ u64::from(b))
+            .wrapping_mul(0x0000_0001_b300_0001)
+            .rotate_left(7);
     }
     format!("{h:016x}{g:016x}")
 }
@@ -109,8 +114,14 @@ impl Sqs {
     pub fn handle(&mut self, op: &str, req: &Value, now_ms: i64, rng: &mut Rng) -> Reply {
         match op {
             "SendMessage" => {
-                let url = req.get("QueueUrl").and_then(Value::as_str).unwrap_or_default();
-                let body = req.get("MessageBody").and_then(Value::as_str).unwrap_or_default();
+                let url = req
+                    .get("QueueUrl")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let body = req
+                    .get("MessageBody")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let group = req.get("MessageGroupId").and_then(Value::as_str);
                 let dedup = req.get("MessageDeduplicationId").and_then(Value::as_str);
                 let delay = req.get("DelaySeconds").and_then(Value::as_i64).unwrap_or(0);
@@ -136,7 +147,10 @@ impl Sqs {
         rng: &mut Rng,
     ) -> Result<String, Reply> {
         let Some(q) = self.queues.get_mut(url) else {
-            return Err(error("QueueDoesNotExist", "The specified queue does not exist."));
+            return Err(error(
+                "QueueDoesNotExist",
+                "The specified queue does not exist.",
+            ));
         };
         if body.is_empty() || body.len() > MESSAGE_LIMIT {
             return Err(error(
@@ -146,7 +160,10 @@ impl Sqs {
         }
         if q.fifo {
             let Some(group) = group else {
-                return Err(error("MissingParameter", "The request must contain the parameter MessageGroupId."));
+                return Err(error(
+                    "MissingParameter",
+                    "The request must contain the parameter MessageGroupId.",
+                ));
             };
             if delay_ms > 0 {
                 return Err(error("InvalidParameterValue", "Value for parameter DelaySeconds is invalid. Reason: The request include parameter that is not valid for this queue type."));
@@ -169,7 +186,10 @@ impl Sqs {
             }
             q.dedup.insert(key, now_ms);
         } else if delay_ms > 900_000 {
-            return Err(error("InvalidParameterValue", "DelaySeconds must be at most 900"));
+            return Err(error(
+                "InvalidParameterValue",
+                "DelaySeconds must be at most 900",
+            ));
         }
         let id = format!("{:016x}-{}", rng.next_u64(), q.next_seq);
         q.next_seq += 1;

@@ -5,7 +5,7 @@
 //! dead-letter queue).
 
 use crate::lambda::{self, call_api, Function};
-use crate::{Faults, FaultCounts, Sim};
+use crate::{FaultCounts, Faults, Sim};
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -45,6 +45,9 @@ pub struct Options {
     pub big_map_items: usize,
     /// Every this many seeds, also the 10,000-item inline Maps W3 and W3b (0: never).
     pub w3_every: u64,
+    /// Whether to run W2 (2,001 transitions in one step) and W7 (a 230 KB payload through 50
+    /// states: a hundred S3 objects a step): most of a seed's time.
+    pub heavy: bool,
 }
 
 impl Default for Options {
@@ -55,6 +58,7 @@ impl Default for Options {
             big_map_every: 0,
             big_map_items: 1000,
             w3_every: 0,
+            heavy: true,
         }
     }
 }
@@ -109,7 +113,10 @@ fn task_heavy() -> Machine {
     let mut states = serde_json::Map::new();
     for i in 0..10 {
         let next = (i < 9).then(|| format!("T{}", i + 1));
-        states.insert(format!("T{i}"), lambda_task(json!(i), next.as_deref(), i == 3 || i == 7));
+        states.insert(
+            format!("T{i}"),
+            lambda_task(json!(i), next.as_deref(), i == 3 || i == 7),
+        );
     }
     Machine {
         name: "task-heavy".into(),
@@ -208,17 +215,25 @@ pub fn machines(opts: &Options, seed: u64) -> Vec<Machine> {
         "W7-large-payload",
     ]
     .iter()
+    .filter(|w| opts.heavy || !(w.starts_with("W2") || w.starts_with("W7")))
     .filter_map(|w| workload(w))
     .collect();
     if opts.w3_every > 0 && seed % opts.w3_every == 0 {
-        out.extend(["W3-map-10k", "W3b-map-10k-mc10"].iter().filter_map(|w| workload(w)));
+        out.extend(
+            ["W3-map-10k", "W3b-map-10k-mc10"]
+                .iter()
+                .filter_map(|w| workload(w)),
+        );
     }
     out.push(task_heavy());
     out.push(callback());
     out.push(map("map", opts.map_items));
     out.push(wait_heavy());
     if opts.big_map_every > 0 && seed % opts.big_map_every == 0 {
-        out.push(map(&format!("map-{}", opts.big_map_items), opts.big_map_items));
+        out.push(map(
+            &format!("map-{}", opts.big_map_items),
+            opts.big_map_items,
+        ));
     }
     out
 }
@@ -247,7 +262,12 @@ impl TaskInvoker for Tasks {
         Box::pin(async move {
             let payload = req.parameters.get("Payload").cloned().unwrap_or_default();
             let key = format!("{} {} {}", req.execution_arn, req.state_name, payload);
-            *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+            *self
+                .calls
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(key)
+                .or_default() += 1;
             tokio::time::sleep(Duration::from_millis(self.sim.range(5, 2_000) as u64)).await;
             if let Some(token) = payload.get("token").and_then(Value::as_str) {
                 let output = json!({"step": payload["step"], "ok": true});
@@ -270,7 +290,10 @@ impl TaskInvoker for Tasks {
                     cause: "fails its first attempt".into(),
                 });
             }
-            let n = payload.pointer("/in/n").and_then(Value::as_i64).unwrap_or(0);
+            let n = payload
+                .pointer("/in/n")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             self.holding();
             Ok(json!({"Payload": {"n": n + 1}, "StatusCode": 200}))
         })
@@ -329,6 +352,8 @@ pub struct Outcome {
     /// Task attempts lost to an invoker that died holding their answer (failed with
     /// `States.TaskFailed` by design: a task is never called twice).
     pub lost_attempts: u64,
+    /// What the cost meter recorded for it (not compared: faults cost requests).
+    pub usage: stepwise_ports::execution::Usage,
 }
 
 /// What went wrong with one execution.
@@ -365,6 +390,9 @@ pub struct SeedReport {
     pub virtual_ms: i64,
     /// The largest DynamoDB item written (bytes).
     pub largest_item: usize,
+    /// Per machine: the metered cost of Stepwise's own requests per million transitions, and
+    /// the transitions.
+    pub costs: Vec<(String, f64, u64)>,
 }
 
 const LOST_CAUSE: &str = "was lost: the invoker";
@@ -458,7 +486,11 @@ async fn run(
             ));
         }
     }
-    tokio::task::spawn_local(lambda::scheduler(sim.clone(), stop.clone(), sim.wake.clone()));
+    tokio::task::spawn_local(lambda::scheduler(
+        sim.clone(),
+        stop.clone(),
+        sim.wake.clone(),
+    ));
 
     // The state machines, created before the faults begin.
     sim.world().faults = Faults::none();
@@ -470,7 +502,10 @@ async fn run(
             "roleArn": "arn:aws:iam::111111111111:role/sim",
         });
         let sm = match call_api(&sim, "CreateStateMachine", body).await {
-            Ok(v) => v["stateMachineArn"].as_str().unwrap_or_default().to_string(),
+            Ok(v) => v["stateMachineArn"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
             Err(e) => panic!("CreateStateMachine {}: {e}", m.name),
         };
         arns.push(sm);
@@ -486,7 +521,9 @@ async fn run(
             match call_api(&sim, "StartExecution", body.clone()).await {
                 Ok(_) => break,
                 Err(e) if e == "ExecutionAlreadyExists" => break,
-                Err(_) => tokio::time::sleep(Duration::from_millis(sim.range(200, 3_000) as u64)).await,
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(sim.range(200, 3_000) as u64)).await
+                }
             }
         }
         executions.push(arn);
@@ -542,7 +579,9 @@ async fn run(
             .iter()
             .filter(|h| {
                 h.event_type == "TaskFailed"
-                    && h.details.as_ref().is_some_and(|d| d.to_string().contains(LOST_CAUSE))
+                    && h.details
+                        .as_ref()
+                        .is_some_and(|d| d.to_string().contains(LOST_CAUSE))
             })
             .count() as u64;
         outcomes.insert(
@@ -550,9 +589,14 @@ async fn run(
             Some(Outcome {
                 status: e.state.status.as_str().to_string(),
                 output: e.state.output.clone(),
-                error: e.state.error.clone().map(|x| (x, e.state.cause.clone().unwrap_or_default())),
+                error: e
+                    .state
+                    .error
+                    .clone()
+                    .map(|x| (x, e.state.cause.clone().unwrap_or_default())),
                 history: normalize(&events, m.concurrent),
                 lost_attempts,
+                usage: e.usage.clone(),
             }),
         );
     }
@@ -569,14 +613,23 @@ async fn run(
     };
     for (k, n) in tasks.calls.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         if *n > 1 {
-            report.failures.push(Failure::Doubled(format!("{k} called {n} times")));
+            report
+                .failures
+                .push(Failure::Doubled(format!("{k} called {n} times")));
         }
     }
     for d in lambda::DEAD_LETTER_QUEUES {
-        for m in w.sqs.queues.get(&crate::sqs::url(d)).map(|q| q.messages.clone()).unwrap_or_default() {
-            report
-                .failures
-                .push(Failure::DeadLetter(format!("{d}: {}", m.body.chars().take(300).collect::<String>())));
+        for m in w
+            .sqs
+            .queues
+            .get(&crate::sqs::url(d))
+            .map(|q| q.messages.clone())
+            .unwrap_or_default()
+        {
+            report.failures.push(Failure::DeadLetter(format!(
+                "{d}: {}",
+                m.body.chars().take(300).collect::<String>()
+            )));
         }
     }
     drop(w);
@@ -589,7 +642,11 @@ fn reference(machines: &[Machine]) -> BTreeMap<String, Option<Outcome>> {
     let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
     let missing: Vec<Machine> = {
         let c = cache.lock().unwrap_or_else(|e| e.into_inner());
-        machines.iter().filter(|m| !c.contains_key(&m.name)).cloned().collect()
+        machines
+            .iter()
+            .filter(|m| !c.contains_key(&m.name))
+            .cloned()
+            .collect()
     };
     if !missing.is_empty() {
         let (out, _) = run_world(0, Faults::none(), &missing);
@@ -620,35 +677,73 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
         let want = reference.get(&m.name).cloned().flatten();
         let got = outcomes.get(&m.name).cloned().flatten();
         let Some(want) = want else {
-            report.failures.push(Failure::Diverged(m.name.clone(), "the fault-free run did not end".into()));
+            report.failures.push(Failure::Diverged(
+                m.name.clone(),
+                "the fault-free run did not end".into(),
+            ));
             continue;
         };
         if let Some(exp) = &m.expected {
             if want.output.as_ref() != Some(exp) {
                 report.failures.push(Failure::Diverged(
                     m.name.clone(),
-                    format!("the fault-free run's output is not the expected one: {:?}", want.output.as_ref().map(|o| o.to_string().chars().take(200).collect::<String>())),
+                    format!(
+                        "the fault-free run's output is not the expected one: {:?}",
+                        want.output.as_ref().map(|o| o
+                            .to_string()
+                            .chars()
+                            .take(200)
+                            .collect::<String>())
+                    ),
                 ));
             }
         }
         let Some(got) = got else {
-            report.failures.push(Failure::Lost(format!("{}: no execution", m.name)));
+            report
+                .failures
+                .push(Failure::Lost(format!("{}: no execution", m.name)));
             continue;
         };
         if got.status == "RUNNING" {
-            report.failures.push(Failure::Lost(format!("{}: still RUNNING", m.name)));
+            report
+                .failures
+                .push(Failure::Lost(format!("{}: still RUNNING", m.name)));
             continue;
         }
         report.lost_attempts += got.lost_attempts;
+        let prices = stepwise_store_aws::meter::Prices::default();
+        let t = got.usage.transitions.max(1);
+        report.costs.push((
+            m.name.clone(),
+            prices.cost(&got.usage) / t as f64 * 1e6,
+            got.usage.transitions,
+        ));
         if got.status != want.status || got.output != want.output || got.error != want.error {
             report.failures.push(Failure::Diverged(
                 m.name.clone(),
-                format!("ended {} {:?} {:?}, fault-free {} {:?} {:?}", got.status,
-                    got.output.as_ref().map(|o| o.to_string().chars().take(200).collect::<String>()), got.error,
-                    want.status, want.output.as_ref().map(|o| o.to_string().chars().take(200).collect::<String>()), want.error),
+                format!(
+                    "ended {} {:?} {:?}, fault-free {} {:?} {:?}",
+                    got.status,
+                    got.output.as_ref().map(|o| o
+                        .to_string()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()),
+                    got.error,
+                    want.status,
+                    want.output.as_ref().map(|o| o
+                        .to_string()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()),
+                    want.error
+                ),
             ));
         } else if got.history != want.history && got.lost_attempts == 0 {
-            report.failures.push(Failure::Diverged(m.name.clone(), first_difference(&want.history, &got.history)));
+            report.failures.push(Failure::Diverged(
+                m.name.clone(),
+                first_difference(&want.history, &got.history),
+            ));
         }
     }
     if report.lost_attempts > report.answers_lost {
