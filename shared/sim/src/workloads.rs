@@ -218,7 +218,7 @@ pub fn machines(opts: &Options, seed: u64) -> Vec<Machine> {
     .filter(|w| opts.heavy || !(w.starts_with("W2") || w.starts_with("W7")))
     .filter_map(|w| workload(w))
     .collect();
-    if opts.w3_every > 0 && seed % opts.w3_every == 0 {
+    if opts.w3_every > 0 && seed.is_multiple_of(opts.w3_every) {
         out.extend(
             ["W3-map-10k", "W3b-map-10k-mc10"]
                 .iter()
@@ -229,7 +229,7 @@ pub fn machines(opts: &Options, seed: u64) -> Vec<Machine> {
     out.push(callback());
     out.push(map("map", opts.map_items));
     out.push(wait_heavy());
-    if opts.big_map_every > 0 && seed % opts.big_map_every == 0 {
+    if opts.big_map_every > 0 && seed.is_multiple_of(opts.big_map_every) {
         out.push(map(
             &format!("map-{}", opts.big_map_items),
             opts.big_map_items,
