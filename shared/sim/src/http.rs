@@ -170,15 +170,23 @@ impl Sim {
 
     fn apply_and_wake(&self, p: &Parsed) -> Reply {
         let r = self.apply(p);
-        // A task's outcome is recorded once it is on the transitions queue or in its attempt
-        // record.
-        let records = (p.service == "sqs" && String::from_utf8_lossy(&p.body).contains(".fifo"))
-            || (p.service == "dynamodb"
-                && p.op == "UpdateItem"
-                && String::from_utf8_lossy(&p.body).contains("\"SK\":{\"S\":\"TASK#"));
-        if records && r.status == 200 {
+        // An attempt is in doubt from its record (a PutItem of `TASK#`) until its outcome is
+        // recorded (an UpdateItem of `TASK#`, or the outcome on the transitions queue): an
+        // invoker dying in between leaves an attempt that may have been called, which is
+        // failed as lost, never called again.
+        let body = String::from_utf8_lossy(&p.body);
+        let attempt = p.service == "dynamodb" && body.contains("\"SK\":{\"S\":\"TASK#");
+        let begins = attempt && p.op == "PutItem";
+        let records =
+            (attempt && p.op == "UpdateItem") || (p.service == "sqs" && body.contains(".fifo"));
+        if r.status == 200 && (begins || records) {
             if let Some(id) = tokio::task::try_id() {
-                self.world().holding.remove(&id);
+                let mut w = self.world();
+                if begins {
+                    w.holding.insert(id);
+                } else {
+                    w.holding.remove(&id);
+                }
             }
         }
         if p.service == "sqs" {

@@ -32,6 +32,9 @@ struct Args {
     /// Run without faults.
     #[arg(long)]
     no_faults: bool,
+    /// Leave out W2 and W7 (most of a seed's time).
+    #[arg(long)]
+    light: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +49,7 @@ fn main() -> anyhow::Result<()> {
         big_map_every: args.big_map_every,
         big_map_items: args.big_map_items,
         w3_every: args.w3_every,
+        heavy: !args.light,
     };
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
@@ -86,6 +90,13 @@ fn main() -> anyhow::Result<()> {
             );
             for f in &r.failures {
                 println!("  {f:?}");
+            }
+            if args.seed.is_some() {
+                for (m, c, t) in &r.costs {
+                    println!(
+                        "  {m:12} {t:6} transitions, ${c:.2} per million transitions (metered)"
+                    );
+                }
             }
             if !r.failures.is_empty() {
                 println!("  replay: cargo run -p stepwise-sim --release -- --seed {seed}");

@@ -45,6 +45,9 @@ pub struct Options {
     pub big_map_items: usize,
     /// Every this many seeds, also the 10,000-item inline Maps W3 and W3b (0: never).
     pub w3_every: u64,
+    /// Whether to run W2 (2,001 transitions in one step) and W7 (a 230 KB payload through 50
+    /// states: a hundred S3 objects a step): most of a seed's time.
+    pub heavy: bool,
 }
 
 impl Default for Options {
@@ -55,6 +58,7 @@ impl Default for Options {
             big_map_every: 0,
             big_map_items: 1000,
             w3_every: 0,
+            heavy: true,
         }
     }
 }
@@ -211,6 +215,7 @@ pub fn machines(opts: &Options, seed: u64) -> Vec<Machine> {
         "W7-large-payload",
     ]
     .iter()
+    .filter(|w| opts.heavy || !(w.starts_with("W2") || w.starts_with("W7")))
     .filter_map(|w| workload(w))
     .collect();
     if opts.w3_every > 0 && seed.is_multiple_of(opts.w3_every) {
@@ -347,6 +352,8 @@ pub struct Outcome {
     /// Task attempts lost to an invoker that died holding their answer (failed with
     /// `States.TaskFailed` by design: a task is never called twice).
     pub lost_attempts: u64,
+    /// What the cost meter recorded for it (not compared: faults cost requests).
+    pub usage: stepwise_ports::execution::Usage,
 }
 
 /// What went wrong with one execution.
@@ -383,6 +390,9 @@ pub struct SeedReport {
     pub virtual_ms: i64,
     /// The largest DynamoDB item written (bytes).
     pub largest_item: usize,
+    /// Per machine: the metered cost of Stepwise's own requests per million transitions, and
+    /// the transitions.
+    pub costs: Vec<(String, f64, u64)>,
 }
 
 const LOST_CAUSE: &str = "was lost: the invoker";
@@ -586,6 +596,7 @@ async fn run(
                     .map(|x| (x, e.state.cause.clone().unwrap_or_default())),
                 history: normalize(&events, m.concurrent),
                 lost_attempts,
+                usage: e.usage.clone(),
             }),
         );
     }
@@ -700,6 +711,13 @@ pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
             continue;
         }
         report.lost_attempts += got.lost_attempts;
+        let prices = stepwise_store_aws::meter::Prices::default();
+        let t = got.usage.transitions.max(1);
+        report.costs.push((
+            m.name.clone(),
+            prices.cost(&got.usage) / t as f64 * 1e6,
+            got.usage.transitions,
+        ));
         if got.status != want.status || got.output != want.output || got.error != want.error {
             report.failures.push(Failure::Diverged(
                 m.name.clone(),

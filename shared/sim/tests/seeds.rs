@@ -3,9 +3,11 @@
 
 use stepwise_sim::workloads::{run_seed, Options, SeedReport};
 
+/// The sweep's seeds: light ones (no W2, W7), a small Map.
 fn options() -> Options {
     Options {
         map_items: 8,
+        heavy: false,
         ..Options::default()
     }
 }
@@ -49,10 +51,14 @@ fn sweep(seeds: Vec<u64>) -> Vec<SeedReport> {
 
 #[test]
 fn seeds_lose_nothing_and_call_no_task_twice() {
+    // An optimized build runs a seed in well under a second; a debug build (the AWS SDK's
+    // signing and serde unoptimized) takes tens of seconds: a few seeds there, the few hundred
+    // with `cargo test -p stepwise-sim --release`, any number with STEPWISE_SIM_SEEDS.
+    let default = if cfg!(debug_assertions) { 4 } else { 300 };
     let n: u64 = std::env::var("STEPWISE_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(200);
+        .unwrap_or(default);
     let reports = sweep((1..=n).collect());
     let faults: u64 = reports.iter().map(|r| r.faults.total()).sum();
     assert!(
@@ -72,4 +78,22 @@ fn a_seed_replays_exactly() {
         (a.faults, a.requests, a.virtual_ms, a.failures),
         (b.faults, b.requests, b.virtual_ms, b.failures)
     );
+}
+
+/// Found by seeds 4, 6 and 10 (each failed before the fix): an invoker stopped after sending a
+/// task's outcome but before marking its attempt sent (or whose send failed once) left the
+/// attempt unmarked, and the redelivered command failed it as lost: a `.waitForTaskToken` task
+/// that had been called and handed its token failed. Now the outcome is recorded on the attempt
+/// before it is sent, and sent again on redelivery.
+///
+/// The same seeds still fail on a second bug, open: `begin_attempt`'s conditional PutItem that
+/// times out after taking effect is retried by the SDK, finds its own record, and the invoker
+/// hands the command back as taken by another; it comes back after the deadline and the attempt
+/// fails as lost. The record needs its invocation's identity (Lambda's request id).
+#[test]
+#[ignore = "open bug: a timed-out begin_attempt retried by the SDK finds its own record"]
+fn regression_an_outcome_sent_before_its_attempt_was_marked_is_not_failed_as_lost() {
+    for seed in [4, 6, 10] {
+        check(&run_seed(seed, &Options::default()));
+    }
 }
