@@ -594,7 +594,11 @@ mod tests {
         assert!(Condition::parse("version = :seen AND #w = :me", &ctx)
             .unwrap()
             .holds(&item));
-        assert!(!Condition::parse("attribute_not_exists(PK)", &ctx)
+        // The item has no PK: attribute_not_exists holds, attribute_exists does not.
+        assert!(Condition::parse("attribute_not_exists(PK)", &ctx)
+            .unwrap()
+            .holds(&item));
+        assert!(!Condition::parse("attribute_exists(PK)", &ctx)
             .unwrap()
             .holds(&item));
         assert!(Condition::parse("begins_with(SK, :p)", &ctx)
