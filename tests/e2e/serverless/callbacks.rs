@@ -35,32 +35,17 @@ async fn callbacks_through_the_invoker_and_the_api_function() {
     )
     .await;
     let mut h = h;
-    h.invoker = invoker::Invoker::new(
-        h.aws.clone(),
-        ServiceConfig {
-            region: "us-east-1".into(),
-            account: "111111111111".into(),
-            mock: None,
-            ..Default::default()
-        },
+    h.invoker = invoker_at(
+        &h.aws,
+        &front.url,
         Some(stepwise_tasks_aws::LambdaInvoker::local(
             lambda.endpoint(),
             None,
         )),
         None,
-        ServiceSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(front.url.clone()),
-            http_connections: None,
-            credentials: Some(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            )),
-            s3_dir: None,
-        },
-        true,
+        None,
     )
-    .await
-    .expect("the invoker function");
+    .await;
     let c = services::role_caller(&h).await;
     let (queue, topic, cluster) = create_callback_resources(&c).await;
     let child = h

@@ -20,29 +20,7 @@ async fn jobs_and_models_through_the_invoker() {
     };
     let fake = jobs_fake(Some(h._emulators.moto_url.clone())).await;
     // The invoker as `harness` builds it, with the fake (and moto behind it) as its endpoint.
-    h.invoker = invoker::Invoker::new(
-        h.aws.clone(),
-        ServiceConfig {
-            region: "us-east-1".into(),
-            account: "111111111111".into(),
-            mock: None,
-            ..Default::default()
-        },
-        None,
-        None,
-        ServiceSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(fake.url.clone()),
-            http_connections: None,
-            credentials: Some(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            )),
-            s3_dir: None,
-        },
-        true,
-    )
-    .await
-    .expect("the invoker function");
+    h.invoker = invoker_at(&h.aws, &fake.url, None, None, None).await;
     let c = services::role_caller(&h).await;
     let cluster = create_job_resources(&c).await;
     let sm = h.create("jobs", &jobs_machine(&cluster)).await;

@@ -238,30 +238,14 @@ async fn harness_full(
     let mock_config =
         mock.map(|m| std::sync::Arc::new(MockConfig::from_json_str(m).expect("mock config")));
     let mock = mock_config.as_deref().cloned().map(MockInvoker::new);
-    let invoker = invoker::Invoker::new(
-        aws.clone(),
-        ServiceConfig {
-            region: "us-east-1".into(),
-            account: "111111111111".into(),
-            mock: None,
-            ..Default::default()
-        },
+    let invoker = invoker_at(
+        &aws,
+        &emulators.moto_url,
         lambda_endpoint.map(|url| stepwise_tasks_aws::LambdaInvoker::local(url, None)),
         mock,
-        ServiceSettings {
-            region: Some("us-east-1".into()),
-            endpoint_url: Some(emulators.moto_url.clone()),
-            http_connections,
-            credentials: Some(aws_sdk_sqs::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            )),
-            s3_dir: None,
-        },
-        // Every call as the execution's role, assumed through moto's STS.
-        true,
+        http_connections,
     )
-    .await
-    .expect("the invoker function");
+    .await;
     Some(Harness {
         _emulators: emulators,
         invoker,
@@ -271,6 +255,41 @@ async fn harness_full(
         mock_config,
         fired: Mutex::new(HashSet::new()),
     })
+}
+
+/// The invoker function as the tests deploy it: account 111111111111 in us-east-1, every AWS
+/// call to `endpoint_url` with test credentials and made as the execution's role (assumed
+/// through moto's STS), `lambda` answering `lambda:invoke` when given.
+pub(super) async fn invoker_at(
+    aws: &Aws,
+    endpoint_url: &str,
+    lambda: Option<stepwise_tasks_aws::LambdaInvoker>,
+    mock: Option<MockInvoker>,
+    http_connections: Option<std::path::PathBuf>,
+) -> invoker::Invoker {
+    invoker::Invoker::new(
+        aws.clone(),
+        ServiceConfig {
+            region: "us-east-1".into(),
+            account: "111111111111".into(),
+            mock: None,
+            ..Default::default()
+        },
+        lambda,
+        mock,
+        ServiceSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some(endpoint_url.to_string()),
+            http_connections,
+            credentials: Some(aws_sdk_sqs::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            )),
+            s3_dir: None,
+        },
+        true,
+    )
+    .await
+    .expect("the invoker function")
 }
 
 /// The generic AWS caller, to moto with test credentials.
