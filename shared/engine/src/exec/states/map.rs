@@ -183,6 +183,9 @@ impl<'d> Engine<'d> {
         if let (true, Some(reader)) = (distributed, &spec.item_reader) {
             return self.start_item_reader(tid, t, st, reader, c);
         }
+        if distributed && self.s.map_runs_as_executions {
+            return self.start_external_map_run(tid, t, st, c, None);
+        }
         if distributed {
             if let Err(f) = self.prepare_children(t, st, spec, &mut c) {
                 self.record_map_run(&c, "FAILED");

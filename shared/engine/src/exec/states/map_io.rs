@@ -42,6 +42,9 @@ pub(crate) struct MapRun {
     /// Each item is already a child's input (ItemSelector and ItemBatcher applied).
     #[serde(default)]
     pub(crate) prepared: bool,
+    /// The home runs it with child executions ([`crate::map_run`]) and keeps its counts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) external: bool,
     /// The slots whose child failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) failed: Vec<usize>,
@@ -51,10 +54,10 @@ pub(crate) struct MapRun {
 }
 
 /// `ItemBatcher`'s settings, evaluated.
-struct Batching {
-    max_items: Option<u64>,
-    max_bytes: Option<u64>,
-    batch_input: Option<Value>,
+pub(crate) struct Batching {
+    pub(crate) max_items: Option<u64>,
+    pub(crate) max_bytes: Option<u64>,
+    pub(crate) batch_input: Option<Value>,
 }
 
 impl<'d> Engine<'d> {
@@ -79,6 +82,7 @@ impl<'d> Engine<'d> {
             started_ms: self.now,
             batch_sizes: Vec::new(),
             prepared: false,
+            external: false,
             failed: Vec::new(),
             written: None,
         }
@@ -140,6 +144,10 @@ impl<'d> Engine<'d> {
             manifest_type: reader.config.manifest_type.clone(),
             max_items,
         };
+        if self.s.map_runs_as_executions {
+            let resource = reader.resource.clone();
+            return self.start_external_map_run(tid, t, st, c, Some((resource, request)));
+        }
         let parameters = json!({ ReadItems::KEY: request });
         let task = self.new_wait(Waiter::Task(tid));
         self.commands.push(Command::InvokeTask {
@@ -158,7 +166,7 @@ impl<'d> Engine<'d> {
 
     /// Keeps an ended map run's counts for DescribeMapRun.
     pub(crate) fn record_map_run(&mut self, c: &Children, status: &str) {
-        let Some(run) = &c.map_run else {
+        let Some(run) = c.map_run.as_ref().filter(|r| !r.external) else {
             return;
         };
         let info = describe(run, c, status, Some(self.now), &self.s.threads);
@@ -231,7 +239,7 @@ impl<'d> Engine<'d> {
     }
 
     /// MapRunFailed, and the failure the Map state then fails with.
-    fn map_run_failed(&mut self, t: &mut Thread, error: &str, cause: &str) -> Failure {
+    pub(crate) fn map_run_failed(&mut self, t: &mut Thread, error: &str, cause: &str) -> Failure {
         let event = EventKind::MapRunFailed {
             error: error.to_string(),
             cause: cause.to_string(),
@@ -242,7 +250,7 @@ impl<'d> Engine<'d> {
 
     /// A payload template of the Map's data fields, on its effective input (JSONPath) or as
     /// JSONata.
-    fn map_template(
+    pub(crate) fn map_template(
         &mut self,
         t: &Thread,
         st: &State,
@@ -264,6 +272,10 @@ impl<'d> Engine<'d> {
         outcome: Result<Value, Failure>,
     ) -> Option<Thread> {
         match std::mem::replace(&mut t.phase, Phase::Run) {
+            Phase::MapRead(c) if c.map_run.as_ref().is_some_and(|r| r.external) => {
+                self.external_map_run_outcome(tid, t, *c, outcome);
+                None
+            }
             Phase::MapRead(mut c) => {
                 match outcome {
                     Ok(Value::Array(items)) => {
@@ -367,7 +379,7 @@ impl<'d> Engine<'d> {
         Ok(())
     }
 
-    fn batching(
+    pub(crate) fn batching(
         &mut self,
         t: &Thread,
         st: &State,

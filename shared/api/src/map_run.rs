@@ -1,0 +1,618 @@
+//! Distributed Map runs whose children are child executions of their own (`stepwise serve`;
+//! see [`stepwise_engine::map_run`]): the parent's Map sends one map run request as a task;
+//! [`MapRunInvoker`] takes it and [`Service::run_map_run`] carries it out:
+//!
+//! - the children's definition is the Map's `ItemProcessor`, kept as the revision of the state
+//!   machine `stateMachine:MACHINE/LABEL`; each child is an ordinary execution
+//!   (`execution:MACHINE/LABEL:NAME`, or `express:MACHINE/LABEL:NAME:UUID`) whose metadata names
+//!   its map run (ListExecutions `mapRunArn`, DescribeExecution `mapRunArn`);
+//! - items come a page at a time ([`ItemSource`]), go through `ItemSelector` and `ItemBatcher`
+//!   one by one, and at most `MaxConcurrency` children (a window of [`WINDOW`] when it is 0)
+//!   run at once; each outcome goes to the result files as it comes ([`ResultSink`]);
+//! - the run's counts and settings are a `MapRun` record (DescribeMapRun, ListMapRuns,
+//!   UpdateMapRun read and change it), updated as children end.
+//!
+//! Memory is one page of items, the running children's ARNs and one result file's text,
+//! whatever the number of items. A map run cancelled with its parent (StopExecution) stops its
+//! running children.
+
+use crate::Service;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::{Arc, OnceLock, Weak};
+use stepwise_asl::errors;
+use stepwise_engine::map_io::{child_state_machine_arn, MapRunCounts, MapRunInfo};
+use stepwise_engine::map_run::{child_definition, Batcher, ItemSelection, MapRunRequest};
+use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_ports::api::{ApiStore, Driver, ExecutionMeta, Resource, ResourceKind};
+use stepwise_ports::execution::{StoreError, StoredExecution, Usage};
+use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest, Traced};
+use stepwise_ports::BoxFuture;
+use stepwise_runtime::local::wall_clock_ms;
+use crate::machines::revision_arn;
+use stepwise_tasks_aws::map_io::stream::{ItemSource, MapObjects, ResultSink};
+use stepwise_tasks_aws::map_io::writer::{child_entries, ChildEntry};
+
+/// How many children run at once when `MaxConcurrency` is 0 (no limit): a bounded window, so
+/// a run's memory does not grow with its items.
+pub const WINDOW: usize = 100;
+
+/// The largest Map output kept without a `ResultWriter` (the payload quota): beyond it the
+/// results are not held, and the Map fails as AWS does for an output over the quota.
+const MAX_OUTPUT: usize = 256 * 1024;
+
+/// Takes map run requests; every other task goes to `inner`.
+pub struct MapRunInvoker<S: ApiStore + 'static> {
+    inner: Arc<dyn TaskInvoker>,
+    objects: MapObjects,
+    service: OnceLock<Weak<Service<S>>>,
+}
+
+impl<S: ApiStore + 'static> MapRunInvoker<S> {
+    /// An invoker in front of `inner`; map runs read and write `objects`.
+    pub fn new(inner: Arc<dyn TaskInvoker>, objects: MapObjects) -> Arc<Self> {
+        Arc::new(MapRunInvoker {
+            inner,
+            objects,
+            service: OnceLock::new(),
+        })
+    }
+
+    /// The service whose executions the children are (bound once it exists).
+    pub fn bind(&self, service: &Arc<Service<S>>) {
+        let _ = self.service.set(Arc::downgrade(service));
+    }
+
+    async fn run(&self, req: TaskRequest, r: MapRunRequest) -> Result<Value, TaskFailure> {
+        let Some(service) = self.service.get().and_then(Weak::upgrade) else {
+            return Err(TaskFailure::runtime("the Step Functions service is not running"));
+        };
+        service
+            .run_map_run(&self.objects, &req.execution_arn, r)
+            .await
+    }
+}
+
+impl<S: ApiStore + 'static> TaskInvoker for MapRunInvoker<S> {
+    fn invoke(&self, req: TaskRequest) -> BoxFuture<'_, Result<Value, TaskFailure>> {
+        match MapRunRequest::from_parameters(&req.parameters) {
+            Some(r) => Box::pin(self.run(req, r)),
+            None => self.inner.invoke(req),
+        }
+    }
+
+    fn invoke_traced(&self, req: TaskRequest, reveal_secrets: bool) -> BoxFuture<'_, Traced> {
+        self.inner.invoke_traced(req, reveal_secrets)
+    }
+
+    fn check_mock_result(
+        &self,
+        resource: &stepwise_asl::resource::TaskResource,
+        result: &Value,
+        strict: bool,
+    ) -> Result<(), String> {
+        self.inner.check_mock_result(resource, result, strict)
+    }
+
+    fn answers_callback(&self, req: &TaskRequest) -> bool {
+        self.inner.answers_callback(req)
+    }
+
+    fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
+        match MapRunRequest::from_parameters(&req.parameters) {
+            Some(r) => Box::pin(async move { self.run(req, r).await.map(Submission::Done) }),
+            None => self.inner.submit(req),
+        }
+    }
+
+    fn poll_job<'a>(
+        &'a self,
+        req: &'a TaskRequest,
+        job: &'a Value,
+    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        self.inner.poll_job(req, job)
+    }
+
+    fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
+        self.inner.stop_job(req, job)
+    }
+}
+
+fn runtime(e: impl std::fmt::Display) -> TaskFailure {
+    TaskFailure::runtime(e.to_string())
+}
+
+/// A map run's record: its description and its parent.
+pub(crate) fn map_run_record(execution_arn: &str, info: &MapRunInfo) -> Resource {
+    let mut body = serde_json::to_value(info).unwrap_or(Value::Null);
+    body["executionArn"] = json!(execution_arn);
+    Resource {
+        kind: ResourceKind::MapRun,
+        arn: info.map_run_arn.clone(),
+        parent: Some(execution_arn.to_string()),
+        body,
+    }
+}
+
+/// Stops the running children of a map run dropped before it ended (its parent stopped).
+struct Abort {
+    driver: Arc<dyn Driver>,
+    live: Vec<String>,
+    armed: bool,
+}
+
+impl Drop for Abort {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        for arn in self.live.drain(..) {
+            self.driver.submit(
+                &arn,
+                Event::Stop {
+                    error: None,
+                    cause: None,
+                },
+            );
+        }
+    }
+}
+
+/// The children's next inputs: items a page at a time, selected, batched.
+struct Inputs<'d> {
+    source: ItemSource,
+    page: VecDeque<Value>,
+    index: usize,
+    selection: Option<ItemSelection<'d>>,
+    batcher: Option<Batcher>,
+    exhausted: bool,
+}
+
+impl Inputs<'_> {
+    /// The next child's input and how many items it holds; `None` when there are no more.
+    async fn next(&mut self) -> Result<Option<(Value, u64)>, TaskFailure> {
+        loop {
+            let Some(item) = self.page.pop_front() else {
+                if self.exhausted {
+                    return Ok(self.batcher.as_mut().and_then(Batcher::flush));
+                }
+                match self.source.next_page().await {
+                    Ok(Some(p)) => self.page.extend(p),
+                    Ok(None) => self.exhausted = true,
+                    Err(cause) => return Err(TaskFailure::new(errors::ITEM_READER_FAILED, cause)),
+                }
+                continue;
+            };
+            let i = self.index;
+            self.index += 1;
+            let input = match self.selection.as_mut() {
+                Some(s) => s
+                    .select(i, &item)
+                    .map_err(|(e, c)| TaskFailure::new(e, c))?,
+                None => item,
+            };
+            match self.batcher.as_mut() {
+                Some(b) => {
+                    if let Some(batch) = b.push(input) {
+                        return Ok(Some(batch));
+                    }
+                }
+                None => return Ok(Some((input, 1))),
+            }
+        }
+    }
+}
+
+/// What the Map's output is made of.
+enum Results {
+    Sink(ResultSink),
+    /// In slot order once sorted; `None` once over the payload quota.
+    Held(Option<Vec<(usize, Value)>>, usize),
+}
+
+fn bucket<'a>(c: &'a mut MapRunCounts, status: &str) -> &'a mut u64 {
+    match status {
+        "SUCCEEDED" => &mut c.succeeded,
+        "TIMED_OUT" => &mut c.timed_out,
+        "ABORTED" => &mut c.aborted,
+        _ => &mut c.failed,
+    }
+}
+
+impl<S: ApiStore + 'static> Service<S> {
+    /// Carries out a map run for the execution `parent_arn` (see the module's documentation):
+    /// `{"Output": the Map's result}`, or the map run's failure.
+    pub async fn run_map_run(
+        &self,
+        objects: &MapObjects,
+        parent_arn: &str,
+        r: MapRunRequest,
+    ) -> Result<Value, TaskFailure> {
+        let parent = self
+            .store
+            .load(parent_arn)
+            .await
+            .map_err(runtime)?
+            .ok_or_else(|| runtime(format!("{parent_arn} does not exist")))?;
+        let rev_arn = revision_arn(&parent.state_machine_arn, parent.revision);
+        let rev = self
+            .store
+            .get_resource(ResourceKind::Revision, &rev_arn)
+            .await
+            .map_err(runtime)?
+            .ok_or_else(|| runtime(format!("{rev_arn} does not exist")))?;
+        let text = rev
+            .body
+            .get("definition")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (child_text, kind) = child_definition(text, &r.state_name)
+            .ok_or_else(|| runtime(format!("no distributed Map named {}", r.state_name)))?;
+        let child_sm = child_state_machine_arn(&r.map_run_arn);
+        let mut body = rev.body.clone();
+        body["definition"] = json!(child_text);
+        self.store
+            .put_resource(
+                &Resource {
+                    kind: ResourceKind::Revision,
+                    arn: revision_arn(&child_sm, parent.revision),
+                    parent: None,
+                    body,
+                },
+                false,
+            )
+            .await
+            .map_err(runtime)?;
+        let def = self
+            .store
+            .definition(&parent.state_machine_arn, parent.revision)
+            .await
+            .map_err(runtime)?;
+        let selection = match r.selects {
+            true => Some(
+                ItemSelection::new(&def, parent.state.clone(), r.thread)
+                    .ok_or_else(|| runtime("the Map no longer waits for its map run"))?,
+            ),
+            false => None,
+        };
+        let mut info = MapRunInfo {
+            map_run_arn: r.map_run_arn.clone(),
+            state_name: r.state_name.clone(),
+            status: "RUNNING".into(),
+            start_ms: r.started_ms,
+            stop_ms: None,
+            max_concurrency: r.max_concurrency,
+            tolerated_failure_count: r.tolerated_failure_count.unwrap_or(0),
+            tolerated_failure_percentage: r.tolerated_failure_percentage.unwrap_or(0.0),
+            item_counts: MapRunCounts::default(),
+            execution_counts: MapRunCounts::default(),
+        };
+        let mut tolerated = (r.tolerated_failure_count, r.tolerated_failure_percentage);
+        self.save_run(parent_arn, &info).await?;
+        let source = match (&r.reader_resource, &r.reader) {
+            (Some(res), Some(reader)) => ItemSource::open(objects.clone(), res, reader)
+                .await
+                .map_err(|c| TaskFailure::new(errors::ITEM_READER_FAILED, c)),
+            _ => Ok(ItemSource::given(
+                objects.clone(),
+                r.items.clone().unwrap_or_default(),
+            )),
+        };
+        let source = match source {
+            Ok(s) => s,
+            Err(f) => return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
+        };
+        let mut inputs = Inputs {
+            source,
+            page: VecDeque::new(),
+            index: 0,
+            selection,
+            batcher: r.batching.clone().map(Batcher::new),
+            exhausted: false,
+        };
+        let transformation = r.writer.as_ref().and_then(|w| w.transformation.clone());
+        let mut results = match r.writer.as_ref().filter(|w| w.resource.is_some()) {
+            Some(w) => Results::Sink(ResultSink::new(
+                objects.clone(),
+                &w.arguments,
+                w.output_type.as_deref(),
+                &r.map_run_arn,
+            )),
+            None => Results::Held(Some(Vec::new()), 0),
+        };
+        let machine_label = r.machine_and_label().to_string();
+        let prefix = r
+            .map_run_arn
+            .split_once(":mapRun:")
+            .map_or("", |(h, _)| h)
+            .to_string();
+        let mut abort = Abort {
+            driver: self.driver.clone(),
+            live: Vec::new(),
+            armed: true,
+        };
+        let mut running: tokio::task::JoinSet<(usize, String, u64, Value)> =
+            tokio::task::JoinSet::new();
+        let mut slot = 0usize;
+        let mut failure: Option<(String, String)> = None;
+        let mut failures = 0u64;
+        let mut more = true;
+        loop {
+            let window = match info.max_concurrency {
+                0 => WINDOW,
+                n => usize::try_from(n).unwrap_or(WINDOW),
+            };
+            while more && failure.is_none() && running.len() < window {
+                let next = match inputs.next().await {
+                    Ok(n) => n,
+                    Err(f) => {
+                        failure = Some((f.error, f.cause));
+                        break;
+                    }
+                };
+                let Some((input, items)) = next else {
+                    more = false;
+                    break;
+                };
+                let name = stepwise_engine::uuid_from_seed(
+                    parent.state.info.seed ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                let arn = if kind == "EXPRESS" {
+                    format!("{prefix}:express:{machine_label}:{name}:{}", crate::req::uuid())
+                } else {
+                    format!("{prefix}:execution:{machine_label}:{name}")
+                };
+                self.start_child(&parent, &r, &child_sm, &kind, &arn, &name, &input)
+                    .await?;
+                info.item_counts.running += items;
+                info.item_counts.total += items;
+                info.execution_counts.running += 1;
+                info.execution_counts.total += 1;
+                abort.live.push(arn.clone());
+                let driver = self.driver.clone();
+                let this = slot;
+                running.spawn(async move {
+                    driver.wait_end_of(&arn).await;
+                    (this, arn, items, input)
+                });
+                slot += 1;
+            }
+            let Some(done) = running.join_next().await else {
+                break;
+            };
+            let (this, arn, items, input) = done.map_err(runtime)?;
+            abort.live.retain(|a| *a != arn);
+            let (row, ex) = self.execution(&arn).await.map_err(|e| runtime(e.message))?;
+            let st = &ex.state;
+            let status = st.status.as_str().to_string();
+            info.item_counts.running -= items;
+            info.execution_counts.running -= 1;
+            *bucket(&mut info.item_counts, &status) += items;
+            *bucket(&mut info.execution_counts, &status) += 1;
+            let entry = ChildEntry {
+                execution_arn: arn.clone(),
+                state_machine_arn: child_sm.clone(),
+                name: row.meta.name.clone(),
+                status: status.clone(),
+                input,
+                output: st.output.clone().filter(|_| st.status == Status::Succeeded),
+                error: st.error.clone(),
+                cause: st.cause.clone(),
+                start_ms: row.meta.start_ms,
+                stop_ms: st.stop_ms.unwrap_or(row.meta.start_ms),
+                redrive_count: st.info.redrive_count,
+            };
+            match &mut results {
+                Results::Sink(sink) => {
+                    sink.add(&status, child_entries(transformation.as_deref(), &entry))
+                        .await
+                        .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c))?;
+                    info.item_counts.results_written += items;
+                    info.execution_counts.results_written += 1;
+                }
+                Results::Held(held, bytes) => {
+                    let v = match st.status {
+                        Status::Succeeded => entry.output.clone().unwrap_or(Value::Null),
+                        _ => json!({"Error": entry.error, "Cause": entry.cause}),
+                    };
+                    *bytes += serde_json::to_string(&v).map_or(0, |s| s.len());
+                    if *bytes > MAX_OUTPUT {
+                        *held = None;
+                    }
+                    if let Some(h) = held.as_mut() {
+                        h.push((this, v));
+                    }
+                }
+            }
+            // UpdateMapRun changes the record; the run follows it.
+            if let Ok(Some(rec)) = self.store.get_resource(ResourceKind::MapRun, &r.map_run_arn).await {
+                if let Ok(saved) = serde_json::from_value::<MapRunInfo>(rec.body) {
+                    if saved.max_concurrency != info.max_concurrency
+                        || saved.tolerated_failure_count != info.tolerated_failure_count
+                        || saved.tolerated_failure_percentage != info.tolerated_failure_percentage
+                    {
+                        info.max_concurrency = saved.max_concurrency;
+                        info.tolerated_failure_count = saved.tolerated_failure_count;
+                        info.tolerated_failure_percentage = saved.tolerated_failure_percentage;
+                        tolerated = (
+                            Some(saved.tolerated_failure_count),
+                            Some(saved.tolerated_failure_percentage),
+                        );
+                    }
+                }
+            }
+            if st.status != Status::Succeeded {
+                failures += 1;
+                if failure.is_none() && !within(tolerated, failures, &info, more) {
+                    failure = Some(threshold(tolerated, &entry));
+                }
+            }
+            if failure.is_none() && !more && running.is_empty() && failures > 0 {
+                // The last word on a percentage: every item is known now.
+                if !within(tolerated, failures, &info, false) {
+                    failure = Some(threshold(tolerated, &entry));
+                }
+            }
+            if failure.is_some() {
+                for a in abort.live.drain(..) {
+                    let _ = self
+                        .driver
+                        .apply(
+                            &a,
+                            Event::Stop {
+                                error: None,
+                                cause: None,
+                            },
+                        )
+                        .await;
+                }
+            }
+            self.save_run(parent_arn, &info).await?;
+        }
+        abort.armed = false;
+        let output = match results {
+            Results::Sink(sink) => sink
+                .finish()
+                .await
+                .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c)),
+            Results::Held(Some(mut held), _) => {
+                held.sort_by_key(|(i, _)| *i);
+                let flatten = transformation.as_deref() == Some("FLATTEN");
+                let mut out = Vec::with_capacity(held.len());
+                for (_, v) in held {
+                    match v {
+                        Value::Array(a) if flatten => out.extend(a),
+                        v => out.push(v),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Results::Held(None, _) => Err(TaskFailure::new(
+                errors::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    r.state_name
+                ),
+            )),
+        };
+        if let Some((error, cause)) = failure {
+            return self
+                .end_run(parent_arn, &mut info, "FAILED", Err(TaskFailure::new(error, cause)))
+                .await;
+        }
+        match output {
+            Ok(out) => {
+                self.end_run(parent_arn, &mut info, "SUCCEEDED", Ok(json!({"Output": out})))
+                    .await
+            }
+            Err(f) => self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
+        }
+    }
+
+    async fn end_run(
+        &self,
+        parent_arn: &str,
+        info: &mut MapRunInfo,
+        status: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<Value, TaskFailure> {
+        info.status = status.into();
+        info.stop_ms = Some(wall_clock_ms());
+        self.save_run(parent_arn, info).await?;
+        outcome
+    }
+
+    async fn save_run(&self, parent_arn: &str, info: &MapRunInfo) -> Result<(), TaskFailure> {
+        self.store
+            .put_resource(&map_run_record(parent_arn, info), false)
+            .await
+            .map_err(runtime)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn start_child(
+        &self,
+        parent: &StoredExecution,
+        r: &MapRunRequest,
+        child_sm: &str,
+        kind: &str,
+        arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<(), TaskFailure> {
+        let now = wall_clock_ms();
+        let info = ExecutionInfo {
+            execution_arn: arn.to_string(),
+            name: name.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            state_machine_name: r.machine_and_label().to_string(),
+            role_arn: parent.state.info.role_arn.clone(),
+            start_time_ms: now,
+            redrive_count: 0,
+            seed: crate::req::seed(),
+        };
+        let mut state = ExecutionState::new(info);
+        state.map_runs_as_executions = true;
+        let stored = StoredExecution {
+            arn: arn.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            revision: parent.revision,
+            state,
+            version: 0,
+            outbox: Vec::new(),
+            test_case: parent.test_case.clone(),
+            usage: Usage::default(),
+        };
+        let text = stepwise_engine::deep::to_string(input).map_err(runtime)?;
+        let meta = ExecutionMeta {
+            arn: arn.to_string(),
+            name: name.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            version_arn: None,
+            alias_arn: None,
+            kind: kind.to_string(),
+            input: text,
+            start_ms: now,
+            trace_header: None,
+            map_run_arn: Some(r.map_run_arn.clone()),
+        };
+        match self.store.create_execution(&stored, &meta).await {
+            // Started before (the run picked up again after a restart): it is waited for.
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(runtime(e)),
+        }
+        self.driver.submit(
+            arn,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// Whether `failures` are within the tolerated count or percentage; a percentage is judged
+/// only once every item is known (`more`: items are still coming).
+fn within(tolerated: (Option<u64>, Option<f64>), failures: u64, info: &MapRunInfo, more: bool) -> bool {
+    let total = info.item_counts.total.max(1) as f64;
+    match tolerated {
+        (None, None) => false,
+        (count, pct) => {
+            count.is_some_and(|n| failures <= n)
+                || pct.is_some_and(|p| more || (failures as f64) * 100.0 / total <= p)
+        }
+    }
+}
+
+fn threshold(tolerated: (Option<u64>, Option<f64>), child: &ChildEntry) -> (String, String) {
+    match tolerated {
+        (None, None) => (
+            child.error.clone().unwrap_or_else(|| errors::RUNTIME.into()),
+            child.cause.clone().unwrap_or_default(),
+        ),
+        _ => (
+            errors::EXCEED_TOLERATED_FAILURE_THRESHOLD.to_string(),
+            "The specified tolerated failure threshold was exceeded".to_string(),
+        ),
+    }
+}
