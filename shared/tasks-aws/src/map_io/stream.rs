@@ -17,10 +17,10 @@ use stepwise_aws_api::{ApiCall, AwsCaller};
 use stepwise_engine::map_io::{map_run_id, ReadItems};
 
 /// Bytes read per ranged GetObject.
-pub const CHUNK: u64 = 1 << 20;
+pub const CHUNK: u64 = 256 << 10;
 
 /// The most text one result file holds before the next one starts.
-pub const FILE_BYTES: usize = 8 << 20;
+pub const FILE_BYTES: usize = 2 << 20;
 
 /// Where a home's map runs read and write objects: S3 (the SDKs' endpoint resolution) or a
 /// folder standing for it (`--s3-dir`).
