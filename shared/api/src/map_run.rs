@@ -41,6 +41,20 @@ pub const WINDOW: usize = 100;
 /// results are not held, and the Map fails as AWS does for an output over the quota.
 const MAX_OUTPUT: usize = 256 * 1024;
 
+/// The running map runs of this process, woken by UpdateMapRun (map run ARNs are unique).
+fn wakers() -> &'static std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>> {
+    static W: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>> =
+        OnceLock::new();
+    W.get_or_init(Default::default)
+}
+
+/// Tells a running map run that its record changed (UpdateMapRun).
+pub(crate) fn wake(map_run_arn: &str) {
+    if let Some(n) = wakers().lock().ok().and_then(|m| m.get(map_run_arn).cloned()) {
+        n.notify_one();
+    }
+}
+
 /// Takes map run requests; every other task goes to `inner`.
 pub struct MapRunInvoker<S: ApiStore + 'static> {
     inner: Arc<dyn TaskInvoker>,
@@ -134,17 +148,36 @@ pub(crate) fn map_run_record(execution_arn: &str, info: &MapRunInfo) -> Resource
     }
 }
 
-/// Stops the running children of a map run dropped before it ended (its parent stopped).
-struct Abort {
+/// Stops the running children of a map run dropped before it ended (its parent stopped), and
+/// records the run ABORTED.
+struct Abort<S: ApiStore + 'static> {
     driver: Arc<dyn Driver>,
+    store: Arc<S>,
+    parent: String,
+    info: Option<MapRunInfo>,
     live: Vec<String>,
     armed: bool,
 }
 
-impl Drop for Abort {
+impl<S: ApiStore + 'static> Drop for Abort<S> {
     fn drop(&mut self) {
         if !self.armed {
             return;
+        }
+        if let Some(mut info) = self.info.take() {
+            info.status = "ABORTED".into();
+            info.stop_ms = Some(wall_clock_ms());
+            for c in [&mut info.item_counts, &mut info.execution_counts] {
+                c.aborted += c.running;
+                c.running = 0;
+            }
+            let store = self.store.clone();
+            let rec = map_run_record(&self.parent, &info);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = store.put_resource(&rec, false).await;
+                });
+            }
         }
         for arn in self.live.drain(..) {
             self.driver.submit(
@@ -154,6 +187,17 @@ impl Drop for Abort {
                     cause: None,
                 },
             );
+        }
+    }
+}
+
+/// Forgets a map run's waker when its run ends.
+struct Unregister(String);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        if let Ok(mut m) = wakers().lock() {
+            m.remove(&self.0);
         }
     }
 }
@@ -326,8 +370,16 @@ impl<S: ApiStore + 'static> Service<S> {
             .split_once(":mapRun:")
             .map_or("", |(h, _)| h)
             .to_string();
+        let waker = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut m) = wakers().lock() {
+            m.insert(r.map_run_arn.clone(), waker.clone());
+        }
+        let _unregister = Unregister(r.map_run_arn.clone());
         let mut abort = Abort {
             driver: self.driver.clone(),
+            store: self.store.clone(),
+            parent: parent_arn.to_string(),
+            info: Some(info.clone()),
             live: Vec::new(),
             armed: true,
         };
@@ -337,6 +389,17 @@ impl<S: ApiStore + 'static> Service<S> {
         let mut failure: Option<(String, String)> = None;
         let mut failures = 0u64;
         let mut more = true;
+        let mut started = false;
+        // Items given in the input are counted before any starts, as AWS counts them all.
+        let mut pending = match &r.items {
+            Some(items) => precount(&def, &parent, &r, items),
+            None => (0, 0),
+        };
+        info.item_counts.pending = pending.0;
+        info.execution_counts.pending = pending.1;
+        info.item_counts.total = pending.0;
+        info.execution_counts.total = pending.1;
+        let counted = r.items.is_some();
         loop {
             let window = match info.max_concurrency {
                 0 => WINDOW,
@@ -365,9 +428,15 @@ impl<S: ApiStore + 'static> Service<S> {
                 self.start_child(&parent, &r, &child_sm, &kind, &arn, &name, &input)
                     .await?;
                 info.item_counts.running += items;
-                info.item_counts.total += items;
                 info.execution_counts.running += 1;
-                info.execution_counts.total += 1;
+                if !counted {
+                    info.item_counts.total += items;
+                    info.execution_counts.total += 1;
+                }
+                pending.0 = pending.0.saturating_sub(items);
+                pending.1 = pending.1.saturating_sub(1);
+                info.item_counts.pending = pending.0;
+                info.execution_counts.pending = pending.1;
                 abort.live.push(arn.clone());
                 let driver = self.driver.clone();
                 let this = slot;
@@ -376,9 +445,23 @@ impl<S: ApiStore + 'static> Service<S> {
                     (this, arn, items, input)
                 });
                 slot += 1;
+                started = true;
             }
-            let Some(done) = running.join_next().await else {
+            if std::mem::take(&mut started) {
+                self.save_run(parent_arn, &info).await?;
+                abort.info = Some(info.clone());
+            }
+            if running.is_empty() {
                 break;
+            }
+            let done = tokio::select! {
+                d = running.join_next() => d,
+                _ = waker.notified() => None,
+            };
+            let Some(done) = done else {
+                // UpdateMapRun: the new settings, then more children if there is room.
+                self.follow_update(&r.map_run_arn, &mut info, &mut tolerated).await;
+                continue;
             };
             let (this, arn, items, input) = done.map_err(runtime)?;
             abort.live.retain(|a| *a != arn);
@@ -404,7 +487,7 @@ impl<S: ApiStore + 'static> Service<S> {
             };
             match &mut results {
                 Results::Sink(sink) => {
-                    sink.add(&status, child_entries(transformation.as_deref(), &entry))
+                    sink.add(this, &status, child_entries(transformation.as_deref(), &entry))
                         .await
                         .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c))?;
                     info.item_counts.results_written += items;
@@ -421,23 +504,6 @@ impl<S: ApiStore + 'static> Service<S> {
                     }
                     if let Some(h) = held.as_mut() {
                         h.push((this, v));
-                    }
-                }
-            }
-            // UpdateMapRun changes the record; the run follows it.
-            if let Ok(Some(rec)) = self.store.get_resource(ResourceKind::MapRun, &r.map_run_arn).await {
-                if let Ok(saved) = serde_json::from_value::<MapRunInfo>(rec.body) {
-                    if saved.max_concurrency != info.max_concurrency
-                        || saved.tolerated_failure_count != info.tolerated_failure_count
-                        || saved.tolerated_failure_percentage != info.tolerated_failure_percentage
-                    {
-                        info.max_concurrency = saved.max_concurrency;
-                        info.tolerated_failure_count = saved.tolerated_failure_count;
-                        info.tolerated_failure_percentage = saved.tolerated_failure_percentage;
-                        tolerated = (
-                            Some(saved.tolerated_failure_count),
-                            Some(saved.tolerated_failure_percentage),
-                        );
                     }
                 }
             }
@@ -468,6 +534,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 }
             }
             self.save_run(parent_arn, &info).await?;
+            abort.info = Some(info.clone());
         }
         abort.armed = false;
         let output = match results {
@@ -506,6 +573,33 @@ impl<S: ApiStore + 'static> Service<S> {
                     .await
             }
             Err(f) => self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
+        }
+    }
+
+    /// UpdateMapRun changed the record: the run follows its settings.
+    async fn follow_update(
+        &self,
+        arn: &str,
+        info: &mut MapRunInfo,
+        tolerated: &mut (Option<u64>, Option<f64>),
+    ) {
+        let Ok(Some(rec)) = self.store.get_resource(ResourceKind::MapRun, arn).await else {
+            return;
+        };
+        let Ok(saved) = serde_json::from_value::<MapRunInfo>(rec.body) else {
+            return;
+        };
+        if saved.max_concurrency != info.max_concurrency
+            || saved.tolerated_failure_count != info.tolerated_failure_count
+            || saved.tolerated_failure_percentage != info.tolerated_failure_percentage
+        {
+            info.max_concurrency = saved.max_concurrency;
+            info.tolerated_failure_count = saved.tolerated_failure_count;
+            info.tolerated_failure_percentage = saved.tolerated_failure_percentage;
+            *tolerated = (
+                Some(saved.tolerated_failure_count),
+                Some(saved.tolerated_failure_percentage),
+            );
         }
     }
 
@@ -589,6 +683,35 @@ impl<S: ApiStore + 'static> Service<S> {
         );
         Ok(())
     }
+}
+
+/// How many items and children the items given in the input make (selected and batched as
+/// the run will), so the run counts them as pending from its start.
+fn precount(
+    def: &stepwise_asl::model::Definition,
+    parent: &StoredExecution,
+    r: &MapRunRequest,
+    items: &[Value],
+) -> (u64, u64) {
+    let mut selection = match r.selects {
+        true => ItemSelection::new(def, parent.state.clone(), r.thread),
+        false => None,
+    };
+    let Some(b) = r.batching.clone() else {
+        return (items.len() as u64, items.len() as u64);
+    };
+    let mut batcher = Batcher::new(b);
+    let mut children = 0;
+    for (i, item) in items.iter().enumerate() {
+        let input = match selection.as_mut().map(|s| s.select(i, item)) {
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return (items.len() as u64, 0),
+            None => item.clone(),
+        };
+        children += u64::from(batcher.push(input).is_some());
+    }
+    children += u64::from(batcher.flush().is_some());
+    (items.len() as u64, children)
 }
 
 /// Whether `failures` are within the tolerated count or percentage; a percentage is judged

@@ -197,6 +197,7 @@ impl<S: ApiStore + 'static> Service<S> {
             }
             let rec = crate::map_run::map_run_record(&parent, &info);
             self.store.put_resource(&rec, false).await?;
+            crate::map_run::wake(&arn);
             return Ok(json!({}));
         }
         self.driver

@@ -32,14 +32,14 @@ pub(crate) fn exec_missing(arn: &str) -> ApiError {
 
 fn check_exec_arn(arn: &str) -> ApiResult<()> {
     let a = Arn::parse(arn, &["execution", "express"])?;
-    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:RUN:NAME),
-    // express:STATE_MACHINE:NAME:UUID.
-    let parts = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
-        ("express", _) => 3,
-        (_, true) => 3,
-        _ => 2,
+    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:NAME, or
+    // with the run's id before the name), express:STATE_MACHINE:NAME:UUID.
+    let ok = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
+        ("express", _) => a.parts.len() == 3,
+        (_, true) => matches!(a.parts.len(), 2 | 3),
+        _ => a.parts.len() == 2,
     };
-    if a.parts.len() != parts {
+    if !ok {
         return Err(ApiError::invalid_arn(arn));
     }
     Ok(())

@@ -324,8 +324,9 @@ async fn read_range(
 /// One result file being filled.
 #[derive(Default)]
 struct Pending {
-    text: String,
-    entries: usize,
+    /// Each entry's text with its child's slot: a file lists its children in item order.
+    entries: Vec<(usize, String)>,
+    bytes: usize,
     files: Vec<Value>,
 }
 
@@ -379,24 +380,22 @@ impl ResultSink {
         }
     }
 
-    /// Adds a child's entries (see [`super::writer::entries_of`]) to its status's file; a full
-    /// file is written.
-    pub async fn add(&mut self, status: &str, entries: Vec<Value>) -> Result<(), String> {
+    /// Adds the entries of the child in slot `child` (see [`super::writer::child_entries`]) to
+    /// its status's file; a full file is written.
+    pub async fn add(
+        &mut self,
+        child: usize,
+        status: &str,
+        entries: Vec<Value>,
+    ) -> Result<(), String> {
         let slot = Self::slot(status);
-        let jsonl = self.jsonl;
         let p = &mut self.files[slot];
         for e in entries {
             let t = serde_json::to_string(&e).unwrap_or_default();
-            if jsonl {
-                p.text.push_str(&t);
-                p.text.push('\n');
-            } else {
-                p.text.push(if p.entries == 0 { '[' } else { ',' });
-                p.text.push_str(&t);
-            }
-            p.entries += 1;
+            p.bytes += t.len() + 1;
+            p.entries.push((child, t));
         }
-        if p.text.len() >= FILE_BYTES {
+        if p.bytes >= FILE_BYTES {
             self.flush(slot).await?;
         }
         Ok(())
@@ -406,15 +405,26 @@ impl ResultSink {
         let status = ["FAILED", "PENDING", "SUCCEEDED"][slot];
         let extension = if self.jsonl { "jsonl" } else { "json" };
         let p = &mut self.files[slot];
-        if p.entries == 0 {
+        if p.entries.is_empty() {
             return Ok(());
         }
+        let mut entries = std::mem::take(&mut p.entries);
+        p.bytes = 0;
+        entries.sort_by_key(|(i, _)| *i);
+        let mut body = String::new();
+        for (n, (_, t)) in entries.into_iter().enumerate() {
+            if self.jsonl {
+                body.push_str(&t);
+                body.push('\n');
+            } else {
+                body.push(if n == 0 { '[' } else { ',' });
+                body.push_str(&t);
+            }
+        }
         if !self.jsonl {
-            p.text.push(']');
+            body.push(']');
         }
         let key = format!("{}{status}_{}.{extension}", self.folder, p.files.len());
-        let body = std::mem::take(&mut p.text);
-        p.entries = 0;
         self.objects
             .objects()
             .put(&self.bucket, &key, &body)
