@@ -567,3 +567,40 @@ def test_jsonl_and_csv_read_in_ranges(sfn, s3):
     out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'big.csv'})
     assert sum(o['n'] for o in out) == n
     assert out[3]['first'] == {'i': '3000', 'text': 'line 3000\nnext'}
+
+
+def test_redrive_reruns_only_failed_and_pending_children(sfn):
+    """RedriveExecution of a parent whose map run failed runs the same map run again
+    (MapRunRedriven): the child that succeeded keeps its outcome, the failed one is redriven,
+    the one that never started starts; DescribeMapRun counts the redrive."""
+    # Item 1 fails until its child execution is redriven (a redrive restarts at the failed state).
+    processor = {'W': {'Type': 'Pass', 'QueryLanguage': 'JSONata', 'End': True, 'Output':
+                       '{% ($states.context.Execution.RedriveCount = 0 and $states.input.v = 1) ? '
+                       '$error("first time") : {"v": $states.input.v, '
+                       '"rc": $states.context.Execution.RedriveCount} %}'}}
+    m = machine(None, processor, MaxConcurrency=1)
+    m['States']['M']['ItemProcessor']['StartAt'] = 'W'
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{'v': i} for i in range(3)]))['executionArn']
+    d = wait_done(sfn, ex)
+    assert (d['status'], d['error']) == ('FAILED', 'States.QueryEvaluationError'), d
+    run_arn = sfn.list_map_runs(executionArn=ex)['mapRuns'][0]['mapRunArn']
+    first = {k['name']: k for k in sfn.list_executions(mapRunArn=run_arn)['executions']}
+    assert sorted(k['status'] for k in first.values()) == ['FAILED', 'SUCCEEDED']
+    assert sfn.describe_map_run(mapRunArn=run_arn)['status'] == 'FAILED'
+    sfn.redrive_execution(executionArn=ex)
+    d = wait_done(sfn, ex)
+    assert d['status'] == 'SUCCEEDED', d
+    assert json.loads(d['output']) == [{'v': 0, 'rc': 0}, {'v': 1, 'rc': 1}, {'v': 2, 'rc': 0}]
+    events = full_history(sfn, ex)
+    redriven = [e for e in events if e['type'] == 'MapRunRedriven']
+    assert [e['mapRunRedrivenEventDetails'] for e in redriven] == [{'mapRunArn': run_arn, 'redriveCount': 1}]
+    assert [e['type'] for e in events].count('MapRunStarted') == 1
+    kids = sfn.list_executions(mapRunArn=run_arn)['executions']
+    assert len(kids) == 3 and all(k['status'] == 'SUCCEEDED' for k in kids)
+    by_name = {k['name']: k for k in kids}
+    for name, before in first.items():
+        assert by_name[name]['redriveCount'] == (1 if before['status'] == 'FAILED' else 0)
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (d['status'], d['redriveCount']) == ('SUCCEEDED', 1) and 'redriveDate' in d
+    assert d['executionCounts']['succeeded'] == 3

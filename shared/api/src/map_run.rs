@@ -330,7 +330,25 @@ impl<S: ApiStore + 'static> Service<S> {
             tolerated_failure_percentage: r.tolerated_failure_percentage.unwrap_or(0.0),
             item_counts: MapRunCounts::default(),
             execution_counts: MapRunCounts::default(),
+            redrive_count: 0,
+            redrive_ms: None,
         };
+        if r.redrive {
+            // The same run again: its settings and redrive count carry on.
+            let rec = self
+                .store
+                .get_resource(ResourceKind::MapRun, &r.map_run_arn)
+                .await
+                .map_err(runtime)?;
+            if let Some(prev) = rec.and_then(|x| serde_json::from_value::<MapRunInfo>(x.body).ok()) {
+                info.start_ms = prev.start_ms;
+                info.max_concurrency = prev.max_concurrency;
+                info.tolerated_failure_count = prev.tolerated_failure_count;
+                info.tolerated_failure_percentage = prev.tolerated_failure_percentage;
+                info.redrive_count = prev.redrive_count + 1;
+            }
+            info.redrive_ms = Some(wall_clock_ms());
+        }
         let mut tolerated = (r.tolerated_failure_count, r.tolerated_failure_percentage);
         self.save_run(parent_arn, &info).await?;
         let source = match (&r.reader_resource, &r.reader) {
@@ -671,8 +689,36 @@ impl<S: ApiStore + 'static> Service<S> {
             map_run_arn: Some(r.map_run_arn.clone()),
         };
         match self.store.create_execution(&stored, &meta).await {
-            // Started before (the run picked up again after a restart): it is waited for.
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Ok(()) => {}
+            // Started before: a redriven run's child keeps a success and runs a failure again;
+            // a run picked up again after a restart waits for it.
+            Err(StoreError::Conflict(_)) => {
+                let ended = self
+                    .store
+                    .load(arn)
+                    .await
+                    .map_err(runtime)?
+                    .map(|x| x.state.status);
+                if r.redrive
+                    && matches!(
+                        ended,
+                        Some(Status::Failed | Status::Aborted | Status::TimedOut)
+                    )
+                {
+                    self.driver
+                        .apply(
+                            arn,
+                            Event::Redrive {
+                                from_state: None,
+                                input: None,
+                                resume: None,
+                            },
+                        )
+                        .await
+                        .map_err(runtime)?;
+                }
+                return Ok(());
+            }
             Err(e) => return Err(runtime(e)),
         }
         self.driver.submit(

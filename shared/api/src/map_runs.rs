@@ -132,10 +132,13 @@ impl<S: ApiStore + 'static> Service<S> {
             "toleratedFailureCount": run.tolerated_failure_count,
             "itemCounts": counts(&run.item_counts),
             "executionCounts": counts(&run.execution_counts),
-            "redriveCount": 0,
+            "redriveCount": run.redrive_count,
         });
         if let Some(s) = run.stop_ms {
             o["stopDate"] = ts(s);
+        }
+        if let Some(s) = run.redrive_ms {
+            o["redriveDate"] = ts(s);
         }
         Ok(o)
     }

@@ -51,6 +51,10 @@ pub struct MapRunRequest {
     /// `ResultWriter`, evaluated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub writer: Option<WriterRequest>,
+    /// The run failed before and runs again (the parent was redriven): children that
+    /// succeeded keep their outcome, failed and aborted ones are redriven, the rest start.
+    #[serde(default)]
+    pub redrive: bool,
 }
 
 impl MapRunRequest {

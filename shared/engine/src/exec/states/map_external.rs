@@ -98,6 +98,7 @@ impl<'d> Engine<'d> {
             tolerated_failure_count: c.tolerated_count,
             tolerated_failure_percentage: c.tolerated_percentage,
             writer,
+            redrive: run.redriven,
         };
         c.items = Vec::new();
         c.results = Vec::new();
@@ -125,6 +126,7 @@ impl<'d> Engine<'d> {
     ) {
         match outcome {
             Ok(v) => {
+                self.note_external_run(&c, "SUCCEEDED");
                 let out = v.get("Output").cloned().unwrap_or(Value::Null);
                 if let Some(r) = c.map_run.as_mut() {
                     r.written = Some(out);
@@ -132,10 +134,40 @@ impl<'d> Engine<'d> {
                 self.children_done(tid, t, c);
             }
             Err(f) => {
+                self.note_external_run(&c, "FAILED");
                 let f = self.map_run_failed(&mut t, &f.error, &f.cause);
                 self.fail_state(tid, t, f);
             }
         }
+    }
+
+    /// An external run's end, kept so that a redrive of this execution finds the run to
+    /// redrive (its counts live with the home).
+    pub(crate) fn note_external_run(&mut self, c: &Children, status: &str) {
+        let Some(run) = &c.map_run else {
+            return;
+        };
+        let redrive_count = self
+            .s
+            .map_runs
+            .iter()
+            .find(|r| r.map_run_arn == run.arn)
+            .map_or(0, |r| r.redrive_count + u32::from(run.redriven));
+        self.s.map_runs.retain(|r| r.map_run_arn != run.arn);
+        self.s.map_runs.push(crate::map_io::MapRunInfo {
+            map_run_arn: run.arn.clone(),
+            state_name: run.state_name.clone(),
+            status: status.into(),
+            start_ms: run.started_ms,
+            stop_ms: Some(self.now),
+            max_concurrency: c.max_concurrency as u64,
+            tolerated_failure_count: c.tolerated_count.unwrap_or(0),
+            tolerated_failure_percentage: c.tolerated_percentage.unwrap_or(0.0),
+            item_counts: Default::default(),
+            execution_counts: Default::default(),
+            redrive_count,
+            redrive_ms: run.redriven.then_some(self.now),
+        });
     }
 }
 
