@@ -6,8 +6,8 @@
 mod activities;
 pub mod error;
 mod machines;
-mod map_runs;
 pub mod map_run;
+mod map_runs;
 pub mod nested;
 mod records;
 pub mod req;

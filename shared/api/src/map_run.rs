@@ -16,6 +16,7 @@
 //! whatever the number of items. A map run cancelled with its parent (StopExecution) stops its
 //! running children.
 
+use crate::machines::revision_arn;
 use crate::Service;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
@@ -29,7 +30,6 @@ use stepwise_ports::execution::{StoreError, StoredExecution, Usage};
 use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest, Traced};
 use stepwise_ports::BoxFuture;
 use stepwise_runtime::local::wall_clock_ms;
-use crate::machines::revision_arn;
 use stepwise_tasks_aws::map_io::stream::{ItemSource, MapObjects, ResultSink};
 use stepwise_tasks_aws::map_io::writer::{child_entries, ChildEntry};
 
@@ -42,15 +42,21 @@ pub const WINDOW: usize = 100;
 const MAX_OUTPUT: usize = 256 * 1024;
 
 /// The running map runs of this process, woken by UpdateMapRun (map run ARNs are unique).
-fn wakers() -> &'static std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>> {
-    static W: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>> =
-        OnceLock::new();
+fn wakers() -> &'static std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>
+{
+    static W: OnceLock<
+        std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Notify>>>,
+    > = OnceLock::new();
     W.get_or_init(Default::default)
 }
 
 /// Tells a running map run that its record changed (UpdateMapRun).
 pub(crate) fn wake(map_run_arn: &str) {
-    if let Some(n) = wakers().lock().ok().and_then(|m| m.get(map_run_arn).cloned()) {
+    if let Some(n) = wakers()
+        .lock()
+        .ok()
+        .and_then(|m| m.get(map_run_arn).cloned())
+    {
         n.notify_one();
     }
 }
@@ -79,7 +85,9 @@ impl<S: ApiStore + 'static> MapRunInvoker<S> {
 
     async fn run(&self, req: TaskRequest, r: MapRunRequest) -> Result<Value, TaskFailure> {
         let Some(service) = self.service.get().and_then(Weak::upgrade) else {
-            return Err(TaskFailure::runtime("the Step Functions service is not running"));
+            return Err(TaskFailure::runtime(
+                "the Step Functions service is not running",
+            ));
         };
         service
             .run_map_run(&self.objects, &req.execution_arn, r)
@@ -340,7 +348,8 @@ impl<S: ApiStore + 'static> Service<S> {
                 .get_resource(ResourceKind::MapRun, &r.map_run_arn)
                 .await
                 .map_err(runtime)?;
-            if let Some(prev) = rec.and_then(|x| serde_json::from_value::<MapRunInfo>(x.body).ok()) {
+            if let Some(prev) = rec.and_then(|x| serde_json::from_value::<MapRunInfo>(x.body).ok())
+            {
                 info.start_ms = prev.start_ms;
                 info.max_concurrency = prev.max_concurrency;
                 info.tolerated_failure_count = prev.tolerated_failure_count;
@@ -439,7 +448,10 @@ impl<S: ApiStore + 'static> Service<S> {
                     parent.state.info.seed ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
                 );
                 let arn = if kind == "EXPRESS" {
-                    format!("{prefix}:express:{machine_label}:{name}:{}", crate::req::uuid())
+                    format!(
+                        "{prefix}:express:{machine_label}:{name}:{}",
+                        crate::req::uuid()
+                    )
                 } else {
                     format!("{prefix}:execution:{machine_label}:{name}")
                 };
@@ -478,7 +490,8 @@ impl<S: ApiStore + 'static> Service<S> {
             };
             let Some(done) = done else {
                 // UpdateMapRun: the new settings, then more children if there is room.
-                self.follow_update(&r.map_run_arn, &mut info, &mut tolerated).await;
+                self.follow_update(&r.map_run_arn, &mut info, &mut tolerated)
+                    .await;
                 continue;
             };
             let (this, arn, items, input) = done.map_err(runtime)?;
@@ -505,9 +518,13 @@ impl<S: ApiStore + 'static> Service<S> {
             };
             match &mut results {
                 Results::Sink(sink) => {
-                    sink.add(this, &status, child_entries(transformation.as_deref(), &entry))
-                        .await
-                        .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c))?;
+                    sink.add(
+                        this,
+                        &status,
+                        child_entries(transformation.as_deref(), &entry),
+                    )
+                    .await
+                    .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c))?;
                     info.item_counts.results_written += items;
                     info.execution_counts.results_written += 1;
                 }
@@ -582,13 +599,23 @@ impl<S: ApiStore + 'static> Service<S> {
         };
         if let Some((error, cause)) = failure {
             return self
-                .end_run(parent_arn, &mut info, "FAILED", Err(TaskFailure::new(error, cause)))
+                .end_run(
+                    parent_arn,
+                    &mut info,
+                    "FAILED",
+                    Err(TaskFailure::new(error, cause)),
+                )
                 .await;
         }
         match output {
             Ok(out) => {
-                self.end_run(parent_arn, &mut info, "SUCCEEDED", Ok(json!({"Output": out})))
-                    .await
+                self.end_run(
+                    parent_arn,
+                    &mut info,
+                    "SUCCEEDED",
+                    Ok(json!({"Output": out})),
+                )
+                .await
             }
             Err(f) => self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
         }
@@ -762,7 +789,12 @@ fn precount(
 
 /// Whether `failures` are within the tolerated count or percentage; a percentage is judged
 /// only once every item is known (`more`: items are still coming).
-fn within(tolerated: (Option<u64>, Option<f64>), failures: u64, info: &MapRunInfo, more: bool) -> bool {
+fn within(
+    tolerated: (Option<u64>, Option<f64>),
+    failures: u64,
+    info: &MapRunInfo,
+    more: bool,
+) -> bool {
     let total = info.item_counts.total.max(1) as f64;
     match tolerated {
         (None, None) => false,
@@ -776,7 +808,10 @@ fn within(tolerated: (Option<u64>, Option<f64>), failures: u64, info: &MapRunInf
 fn threshold(tolerated: (Option<u64>, Option<f64>), child: &ChildEntry) -> (String, String) {
     match tolerated {
         (None, None) => (
-            child.error.clone().unwrap_or_else(|| errors::RUNTIME.into()),
+            child
+                .error
+                .clone()
+                .unwrap_or_else(|| errors::RUNTIME.into()),
             child.cause.clone().unwrap_or_default(),
         ),
         _ => (

@@ -37,7 +37,9 @@ impl<S: ApiStore + 'static> Service<S> {
             return Ok(None);
         };
         let execution = rec.parent.clone().unwrap_or_default();
-        Ok(serde_json::from_value(rec.body).ok().map(|i| (execution, i)))
+        Ok(serde_json::from_value(rec.body)
+            .ok()
+            .map(|i| (execution, i)))
     }
 
     /// The execution a map run belongs to, and the run.

@@ -145,10 +145,7 @@ impl Batcher {
 
     /// Adds an item; returns the batch it completed, if it completed one.
     pub fn push(&mut self, item: Value) -> Option<(Value, u64)> {
-        let len = self
-            .b
-            .max_bytes
-            .map_or(0, |_| crate::exec::text_len(&item));
+        let len = self.b.max_bytes.map_or(0, |_| crate::exec::text_len(&item));
         let comma = u64::from(!self.current.is_empty());
         let full_by_count = self
             .b
@@ -232,10 +229,8 @@ fn find_map(machine: &Value, name: &str, found: &mut Option<Value>) {
         }
         let processor = st.get("ItemProcessor").or_else(|| st.get("Iterator"));
         if let Some(p) = processor {
-            let distributed = p
-                .pointer("/ProcessorConfig/Mode")
-                .and_then(Value::as_str)
-                == Some("DISTRIBUTED");
+            let distributed =
+                p.pointer("/ProcessorConfig/Mode").and_then(Value::as_str) == Some("DISTRIBUTED");
             if n == name && distributed {
                 *found = Some(p.clone());
                 return;

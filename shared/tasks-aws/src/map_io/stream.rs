@@ -136,7 +136,10 @@ impl ItemSource {
         let room = self.max - self.read;
         let page = match &mut self.kind {
             SourceKind::Ready(q) => {
-                let n = q.len().min(1000).min(usize::try_from(room).unwrap_or(usize::MAX));
+                let n = q
+                    .len()
+                    .min(1000)
+                    .min(usize::try_from(room).unwrap_or(usize::MAX));
                 if n == 0 {
                     return Ok(None);
                 }
@@ -221,7 +224,10 @@ fn parse_lines(
                     continue;
                 }
                 let v = serde_json::from_str(line).map_err(|e| {
-                    format!("Cannot deserialize line {} of the JSONL object: {e}", line_no)
+                    format!(
+                        "Cannot deserialize line {} of the JSONL object: {e}",
+                        line_no
+                    )
                 })?;
                 out.push(v);
             }
@@ -486,6 +492,9 @@ mod tests {
         let mut n = 0;
         parse_lines("h1,h2\n1,2\n", &mut lines, &mut n, &mut out).unwrap_or_default();
         parse_lines("3,4\n", &mut lines, &mut n, &mut out).unwrap_or_default();
-        assert_eq!(out, vec![json!({"h1": "1", "h2": "2"}), json!({"h1": "3", "h2": "4"})]);
+        assert_eq!(
+            out,
+            vec![json!({"h1": "1", "h2": "2"}), json!({"h1": "3", "h2": "4"})]
+        );
     }
 }

@@ -209,15 +209,8 @@ impl<'d> Selector<'d> {
         let Some(sel) = &spec.item_selector else {
             return Ok(item.clone());
         };
-        let r = language(st).item_selector(
-            &mut self.e,
-            &self.t,
-            st,
-            sel,
-            &self.effective,
-            index,
-            item,
-        );
+        let r =
+            language(st).item_selector(&mut self.e, &self.t, st, sel, &self.effective, index, item);
         // Nothing a selection records is kept.
         self.e.history.clear();
         r.map_err(|f| (f.error, f.cause))
