@@ -257,7 +257,7 @@ impl Inputs<'_> {
 
 /// What the Map's output is made of.
 enum Results {
-    Sink(ResultSink),
+    Sink(Box<ResultSink>),
     /// In slot order once sorted; `None` once over the payload quota.
     Held(Option<Vec<(usize, Value)>>, usize),
 }
@@ -383,12 +383,12 @@ impl<S: ApiStore + 'static> Service<S> {
         };
         let transformation = r.writer.as_ref().and_then(|w| w.transformation.clone());
         let mut results = match r.writer.as_ref().filter(|w| w.resource.is_some()) {
-            Some(w) => Results::Sink(ResultSink::new(
+            Some(w) => Results::Sink(Box::new(ResultSink::new(
                 objects.clone(),
                 &w.arguments,
                 w.output_type.as_deref(),
                 &r.map_run_arn,
-            )),
+            ))),
             None => Results::Held(Some(Vec::new()), 0),
         };
         let machine_label = r.machine_and_label().to_string();
