@@ -2,7 +2,9 @@
 server: every ItemReader format (JSON, JSONL, CSV with its header locations and delimiters,
 listObjectsV2 over more than one page, an S3 inventory manifest), reader failures, ItemBatcher by
 count and by bytes with BatchInput, ItemSelector with $$.Map.Item, tolerated failures, the
-ResultWriter's files read back with boto3; `stepwise run --s3-dir` on a local folder; and the
+ResultWriter's files read back with boto3; the children as child executions of their own (listed by
+their map run, described with its ARN, their histories, EXPRESS ARNs), objects read in ranges,
+UpdateMapRun while running, map-run redrive; `stepwise run --s3-dir` on a local folder; and the
 AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`) replayed with the data
 LocalStack's tests put in the bucket.
 
