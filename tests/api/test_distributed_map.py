@@ -2,7 +2,9 @@
 server: every ItemReader format (JSON, JSONL, CSV with its header locations and delimiters,
 listObjectsV2 over more than one page, an S3 inventory manifest), reader failures, ItemBatcher by
 count and by bytes with BatchInput, ItemSelector with $$.Map.Item, tolerated failures, the
-ResultWriter's files read back with boto3; `stepwise run --s3-dir` on a local folder; and the
+ResultWriter's files read back with boto3; the children as child executions of their own (listed by
+their map run, described with its ARN, their histories, EXPRESS ARNs), objects read in ranges,
+UpdateMapRun while running, map-run redrive; `stepwise run --s3-dir` on a local folder; and the
 AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`) replayed with the data
 LocalStack's tests put in the bucket.
 
@@ -486,3 +488,121 @@ def test_recorded_distributed_map_cases(sfn, s3, case):
     else:
         assert d.get('error') == expected['error']
         assert d.get('cause') == expected['cause']
+
+
+def test_children_are_child_executions(sfn, s3):
+    """Each child is an execution of its own: listed by its map run, described with the map run's
+    ARN, with its own history; the map run's counts follow them."""
+    m = machine(None, {'P': {'Type': 'Pass', 'Parameters': {'got.$': '$.v'}, 'End': True}}, Label='Kids')
+    items = [{'v': i} for i in range(3)]
+    out, events = ok(sfn, m, items)
+    assert out == [{'got': 0}, {'got': 1}, {'got': 2}]
+    types = [e['type'] for e in events]
+    assert 'MapRunStarted' in types and 'MapRunSucceeded' in types and 'PassStateEntered' not in types
+    run_arn = next(e for e in events if e['type'] == 'MapRunStarted')['mapRunStartedEventDetails']['mapRunArn']
+    machine_part = run_arn.split(':mapRun:')[1].rsplit(':', 1)[0]
+    assert machine_part.endswith('/Kids')
+    children = sfn.list_executions(mapRunArn=run_arn)['executions']
+    assert len(children) == 3
+    for c in children:
+        assert c['mapRunArn'] == run_arn and c['status'] == 'SUCCEEDED'
+        assert c['executionArn'].split(':execution:')[1] == f'{machine_part}:{c["name"]}'
+        assert c['stateMachineArn'].endswith(f':stateMachine:{machine_part}')
+    inputs = []
+    for c in children:
+        d = sfn.describe_execution(executionArn=c['executionArn'])
+        assert d['mapRunArn'] == run_arn and d['status'] == 'SUCCEEDED'
+        inputs.append(json.loads(d['input']))
+        assert json.loads(d['output']) == {'got': json.loads(d['input'])['v']}
+        h = [e['type'] for e in full_history(sfn, c['executionArn'])]
+        assert h == ['ExecutionStarted', 'PassStateEntered', 'PassStateExited', 'ExecutionSucceeded']
+    assert sorted(inputs, key=lambda i: i['v']) == items
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert d['status'] == 'SUCCEEDED' and 'stopDate' in d
+    assert d['executionCounts']['succeeded'] == 3 and d['executionCounts']['total'] == 3
+    assert d['itemCounts']['succeeded'] == 3 and d['itemCounts']['running'] == 0
+    # The parent's machine lists the parent only.
+    sm = run_arn.replace(':mapRun:', ':stateMachine:').split('/')[0]
+    listed = sfn.list_executions(stateMachineArn=sm)['executions']
+    assert len(listed) == 1 and 'mapRunArn' not in listed[0]
+
+
+def test_express_children_and_failed_children_listed(sfn, s3):
+    """EXPRESS children have express ARNs (in the result files); a failed STANDARD child is listed
+    FAILED by its map run, with its error."""
+    out_bucket = bucket(s3)
+    m = machine(None, ResultWriter={'Resource': 'arn:aws:states:::s3:putObject',
+                                    'Parameters': {'Bucket': out_bucket, 'Prefix': 'x'}})
+    m['States']['M']['ItemProcessor']['ProcessorConfig']['ExecutionType'] = 'EXPRESS'
+    out, _ = ok(sfn, m, [1, 2])
+    manifest = json.loads(s3.get_object(Bucket=out_bucket, Key=out['ResultWriterDetails']['Key'])['Body'].read())
+    entries = json.loads(s3.get_object(Bucket=out_bucket, Key=manifest['ResultFiles']['SUCCEEDED'][0]['Key'])['Body'].read())
+    machine_part = out['MapRunArn'].split(':mapRun:')[1].rsplit(':', 1)[0]
+    for e in entries:
+        assert f':express:{machine_part}:{e["Name"]}:' in e['ExecutionArn'], e['ExecutionArn']
+    fail = machine(None, {'F': {'Type': 'Fail', 'Error': 'Bad', 'Cause': 'no'}})
+    fail['States']['M']['ItemProcessor']['StartAt'] = 'F'
+    d, events = failed(sfn, fail, [1])
+    run_arn = next(e for e in events if e['type'] == 'MapRunStarted')['mapRunStartedEventDetails']['mapRunArn']
+    assert [e['type'] for e in events][-3:] == ['MapRunFailed', 'MapStateFailed', 'ExecutionFailed']
+    kids = sfn.list_executions(mapRunArn=run_arn)['executions']
+    assert [k['status'] for k in kids] == ['FAILED']
+    k = sfn.describe_execution(executionArn=kids[0]['executionArn'])
+    assert (k['error'], k['cause']) == ('Bad', 'no')
+    assert sfn.describe_map_run(mapRunArn=run_arn)['status'] == 'FAILED'
+
+
+def test_jsonl_and_csv_read_in_ranges(sfn, s3):
+    """Objects larger than one ranged read (256 KiB) are read a range at a time: every line
+    once, a CSV field with a newline inside quotes kept whole."""
+    n = 20000
+    jsonl = ''.join(json.dumps({'i': i, 'pad': 'x' * 20}) + '\n' for i in range(n))
+    csv = 'i,text\n' + ''.join(f'{i},"line {i}\nnext"\n' for i in range(n))
+    b = bucket(s3, {'big.jsonl': jsonl, 'big.csv': csv})
+    count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)',
+                                                  'first.$': '$.Items[0]'}, 'End': True}}
+    m = machine(get_object(ReaderConfig={'InputType': 'JSONL'}), count, ItemBatcher={'MaxItemsPerBatch': 1000})
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'big.jsonl'})
+    assert sum(o['n'] for o in out) == n and [o['first']['i'] for o in out] == list(range(0, n, 1000))
+    m = machine(get_object(ReaderConfig={'InputType': 'CSV', 'CSVHeaderLocation': 'FIRST_ROW'}), count,
+                ItemBatcher={'MaxItemsPerBatch': 1000})
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'big.csv'})
+    assert sum(o['n'] for o in out) == n
+    assert out[3]['first'] == {'i': '3000', 'text': 'line 3000\nnext'}
+
+
+def test_redrive_reruns_only_failed_and_pending_children(sfn):
+    """RedriveExecution of a parent whose map run failed runs the same map run again
+    (MapRunRedriven): the child that succeeded keeps its outcome, the failed one is redriven,
+    the one that never started starts; DescribeMapRun counts the redrive."""
+    # Item 1 fails until its child execution is redriven (a redrive restarts at the failed state).
+    processor = {'W': {'Type': 'Pass', 'QueryLanguage': 'JSONata', 'End': True, 'Output':
+                       '{% ($states.context.Execution.RedriveCount = 0 and $states.input.v = 1) ? '
+                       '$error("first time") : {"v": $states.input.v, '
+                       '"rc": $states.context.Execution.RedriveCount} %}'}}
+    m = machine(None, processor, MaxConcurrency=1)
+    m['States']['M']['ItemProcessor']['StartAt'] = 'W'
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{'v': i} for i in range(3)]))['executionArn']
+    d = wait_done(sfn, ex)
+    assert (d['status'], d['error']) == ('FAILED', 'States.QueryEvaluationError'), d
+    run_arn = sfn.list_map_runs(executionArn=ex)['mapRuns'][0]['mapRunArn']
+    first = {k['name']: k for k in sfn.list_executions(mapRunArn=run_arn)['executions']}
+    assert sorted(k['status'] for k in first.values()) == ['FAILED', 'SUCCEEDED']
+    assert sfn.describe_map_run(mapRunArn=run_arn)['status'] == 'FAILED'
+    sfn.redrive_execution(executionArn=ex)
+    d = wait_done(sfn, ex)
+    assert d['status'] == 'SUCCEEDED', d
+    assert json.loads(d['output']) == [{'v': 0, 'rc': 0}, {'v': 1, 'rc': 1}, {'v': 2, 'rc': 0}]
+    events = full_history(sfn, ex)
+    redriven = [e for e in events if e['type'] == 'MapRunRedriven']
+    assert [e['mapRunRedrivenEventDetails'] for e in redriven] == [{'mapRunArn': run_arn, 'redriveCount': 1}]
+    assert [e['type'] for e in events].count('MapRunStarted') == 1
+    kids = sfn.list_executions(mapRunArn=run_arn)['executions']
+    assert len(kids) == 3 and all(k['status'] == 'SUCCEEDED' for k in kids)
+    by_name = {k['name']: k for k in kids}
+    for name, before in first.items():
+        assert by_name[name]['redriveCount'] == (1 if before['status'] == 'FAILED' else 0)
+    d = sfn.describe_map_run(mapRunArn=run_arn)
+    assert (d['status'], d['redriveCount']) == ('SUCCEEDED', 1) and 'redriveDate' in d
+    assert d['executionCounts']['succeeded'] == 3

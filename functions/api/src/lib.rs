@@ -44,6 +44,7 @@ impl ApiService {
     ) -> Self {
         let config = ServiceConfig {
             activity_poll: ActivityPoll::API_GATEWAY,
+            map_runs_as_executions: false,
             ..config
         };
         let store = Arc::new(AwsStore::new(aws, Arc::new(Meter::default())));

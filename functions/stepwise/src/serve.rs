@@ -335,6 +335,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
         services = services.with_roles(roles);
     }
+    let map_objects = services.map_objects();
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     let mut config = ServiceConfig::default();
     if let Some(path) = &args.mock_config {
@@ -345,7 +346,10 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
     if let Some(endpoint) = &args.lambda_endpoint {
         router = router.with_lambda(LambdaInvoker::local(endpoint.clone(), None));
     }
-    let invoker: Arc<dyn TaskInvoker> = Arc::new(router);
+    // Distributed Maps run their children as executions of this service.
+    let map_runs = stepwise_api::map_run::MapRunInvoker::new(Arc::new(router), map_objects);
+    config.map_runs_as_executions = true;
+    let invoker: Arc<dyn TaskInvoker> = map_runs.clone();
     let driver = EmbeddedDriver::new(
         store.clone(),
         invoker.clone(),
@@ -355,6 +359,7 @@ async fn run(args: ServeArgs) -> Result<ExitCode> {
         },
     );
     let service = Arc::new(Service::new(store, driver.clone(), config).with_invoker(invoker));
+    map_runs.bind(&service);
     let as_api: Arc<dyn StatesApi> = service.clone();
     states_api.bind(Arc::downgrade(&as_api));
     let addr = format!("{}:{}", args.host, args.port);

@@ -6,6 +6,7 @@
 mod activities;
 pub mod error;
 mod machines;
+pub mod map_run;
 mod map_runs;
 pub mod nested;
 mod records;
@@ -43,6 +44,9 @@ pub struct ServiceConfig {
     pub mock: Option<Arc<MockConfig>>,
     /// How GetActivityTask long-polls.
     pub activity_poll: ActivityPoll,
+    /// Distributed Maps run their children as child executions of their own, through a
+    /// [`map_run::MapRunInvoker`] (which the home must put in front of its task invoker).
+    pub map_runs_as_executions: bool,
 }
 
 /// How GetActivityTask long-polls: how long it waits for a task, and by when its answer must
@@ -79,6 +83,7 @@ impl Default for ServiceConfig {
             account: "123456789012".into(),
             mock: None,
             activity_poll: ActivityPoll::AWS,
+            map_runs_as_executions: false,
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::Service;
 use serde_json::{json, Value};
 use stepwise_engine::map_io::{child_state_machine_arn, MapRunCounts, MapRunInfo};
 use stepwise_engine::Event;
-use stepwise_ports::api::{ApiStore, ExecutionFilter};
+use stepwise_ports::api::{ApiStore, ExecutionFilter, ResourceKind};
 
 fn not_found(arn: &str) -> ApiError {
     ApiError::new("ResourceNotFound", format!("Resource not found: '{arn}'"))
@@ -31,9 +31,23 @@ fn counts(c: &MapRunCounts) -> Value {
 }
 
 impl<S: ApiStore + 'static> Service<S> {
+    /// A map run whose children are executions ([`crate::map_run`]): its record.
+    async fn map_run_record(&self, arn: &str) -> ApiResult<Option<(String, MapRunInfo)>> {
+        let Some(rec) = self.store.get_resource(ResourceKind::MapRun, arn).await? else {
+            return Ok(None);
+        };
+        let execution = rec.parent.clone().unwrap_or_default();
+        Ok(serde_json::from_value(rec.body)
+            .ok()
+            .map(|i| (execution, i)))
+    }
+
     /// The execution a map run belongs to, and the run.
     async fn map_run(&self, arn: &str) -> ApiResult<(String, MapRunInfo)> {
         let a = Arn::parse(arn, &["mapRun"])?;
+        if let Some(found) = self.map_run_record(arn).await? {
+            return Ok(found);
+        }
         let machine = a.parts[0].split('/').next().unwrap_or_default();
         let filter = ExecutionFilter {
             state_machine_arn: Some(format!("{}:stateMachine:{machine}", a.prefix)),
@@ -68,7 +82,21 @@ impl<S: ApiStore + 'static> Service<S> {
         let limit = r.max_results(100)?;
         let offset = r.offset_within(3096)?;
         let (_, ex) = self.execution(&arn).await?;
-        let runs = ex.state.map_runs();
+        let mut runs = ex.state.map_runs();
+        // Runs whose children are executions keep their counts in their records.
+        for rec in self
+            .store
+            .list_resources(ResourceKind::MapRun, Some(&arn))
+            .await?
+        {
+            if let Ok(info) = serde_json::from_value::<MapRunInfo>(rec.body) {
+                match runs.iter_mut().find(|r| r.map_run_arn == info.map_run_arn) {
+                    Some(r) => *r = info,
+                    None => runs.push(info),
+                }
+            }
+        }
+        runs.sort_by_key(|r| r.start_ms);
         let list: Vec<Value> = runs
             .iter()
             .skip(offset)
@@ -106,10 +134,13 @@ impl<S: ApiStore + 'static> Service<S> {
             "toleratedFailureCount": run.tolerated_failure_count,
             "itemCounts": counts(&run.item_counts),
             "executionCounts": counts(&run.execution_counts),
-            "redriveCount": 0,
+            "redriveCount": run.redrive_count,
         });
         if let Some(s) = run.stop_ms {
             o["stopDate"] = ts(s);
+        }
+        if let Some(s) = run.redrive_ms {
+            o["redriveDate"] = ts(s);
         }
         Ok(o)
     }
@@ -157,6 +188,22 @@ impl<S: ApiStore + 'static> Service<S> {
                 "Map Run {arn} is {} and cannot be updated",
                 run.status
             )));
+        }
+        if let Some((parent, mut info)) = self.map_run_record(&arn).await? {
+            // The run reads its record as its children end.
+            if let Some(n) = max_concurrency {
+                info.max_concurrency = n as u64;
+            }
+            if let Some(n) = count {
+                info.tolerated_failure_count = n as u64;
+            }
+            if let Some(p) = percentage {
+                info.tolerated_failure_percentage = p;
+            }
+            let rec = crate::map_run::map_run_record(&parent, &info);
+            self.store.put_resource(&rec, false).await?;
+            crate::map_run::wake(&arn);
+            return Ok(json!({}));
         }
         self.driver
             .apply(

@@ -32,14 +32,14 @@ pub(crate) fn exec_missing(arn: &str) -> ApiError {
 
 fn check_exec_arn(arn: &str) -> ApiResult<()> {
     let a = Arn::parse(arn, &["execution", "express"])?;
-    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:RUN:NAME),
-    // express:STATE_MACHINE:NAME:UUID.
-    let parts = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
-        ("express", _) => 3,
-        (_, true) => 3,
-        _ => 2,
+    // execution:STATE_MACHINE:NAME (a Distributed Map's child: STATE_MACHINE/LABEL:NAME, or
+    // with the run's id before the name), express:STATE_MACHINE:NAME:UUID.
+    let ok = match (a.resource_type.as_str(), a.parts[0].contains('/')) {
+        ("express", _) => a.parts.len() == 3,
+        (_, true) => matches!(a.parts.len(), 2 | 3),
+        _ => a.parts.len() == 2,
     };
-    if a.parts.len() != parts {
+    if !ok {
         return Err(ApiError::invalid_arn(arn));
     }
     Ok(())
@@ -273,6 +273,7 @@ impl<S: ApiStore + 'static> Service<S> {
             seed: seed(),
         };
         let mut state = ExecutionState::new(info);
+        state.map_runs_as_executions = self.config.map_runs_as_executions;
         if let Some(at) = at {
             state.start_at = Some(at.state);
             state.source_execution_arn = at.source_execution_arn;
@@ -299,6 +300,7 @@ impl<S: ApiStore + 'static> Service<S> {
             input: input.clone(),
             start_ms: now,
             trace_header,
+            map_run_arn: None,
         };
         match self.store.create_execution(&stored, &meta).await {
             Ok(()) => {}
@@ -454,6 +456,9 @@ impl<S: ApiStore + 'static> Service<S> {
         if let Some(t) = &row.meta.trace_header {
             d["traceHeader"] = json!(t);
         }
+        if let Some(m) = &row.meta.map_run_arn {
+            d["mapRunArn"] = json!(m);
+        }
         d
     }
 
@@ -557,10 +562,19 @@ impl<S: ApiStore + 'static> Service<S> {
             }
             (None, Some(m)) => {
                 Arn::parse(&m, &["mapRun"])?;
-                return Err(ApiError::new(
-                    "ResourceNotFound",
-                    format!("Resource not found: '{m}'"),
-                ));
+                let known = self
+                    .store
+                    .get_resource(stepwise_ports::api::ResourceKind::MapRun, &m)
+                    .await?;
+                if known.is_none() {
+                    return Err(ApiError::new(
+                        "ResourceNotFound",
+                        format!("Resource not found: '{m}'"),
+                    ));
+                }
+                filter.state_machine_arn =
+                    Some(stepwise_engine::map_io::child_state_machine_arn(&m));
+                filter.map_run_arn = Some(m.clone());
             }
             _ => {
                 return Err(ApiError::validation(
@@ -598,6 +612,9 @@ impl<S: ApiStore + 'static> Service<S> {
                 }
                 if let Some(a) = &row.meta.alias_arn {
                     o["stateMachineAliasArn"] = json!(a);
+                }
+                if let (Some(m), true) = (&row.meta.map_run_arn, filter.map_run_arn.is_some()) {
+                    o["mapRunArn"] = json!(m);
                 }
                 o
             })

@@ -145,6 +145,11 @@ pub(crate) enum EventKind {
         map_run_arn: String,
     },
     MapRunSucceeded,
+    /// A failed map run runs again with its parent's redrive (its failed and pending children).
+    MapRunRedriven {
+        map_run_arn: String,
+        redrive_count: u32,
+    },
     MapRunFailed {
         error: String,
         cause: String,
@@ -392,6 +397,16 @@ impl EventKind {
                 Some(object!([("mapRunArn", text(map_run_arn))])),
             ),
             MapRunSucceeded => ("MapRunSucceeded".into(), None),
+            MapRunRedriven {
+                map_run_arn,
+                redrive_count,
+            } => (
+                "MapRunRedriven".into(),
+                Some(object!([
+                    ("mapRunArn", text(map_run_arn)),
+                    ("redriveCount", Value::from(redrive_count))
+                ])),
+            ),
             MapRunFailed { error, cause } => (
                 "MapRunFailed".into(),
                 Some(error_and_cause(Some(error), Some(cause))),

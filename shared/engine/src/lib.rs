@@ -11,6 +11,7 @@ pub mod deep;
 mod exec;
 pub mod history;
 pub mod map_io;
+pub mod map_run;
 pub mod resume;
 mod rng;
 mod time_fmt;

@@ -173,6 +173,12 @@ pub struct MapRunInfo {
     pub item_counts: MapRunCounts,
     /// Child executions (one per item, or per batch) by state.
     pub execution_counts: MapRunCounts,
+    /// How often it was redriven.
+    #[serde(default)]
+    pub redrive_count: u32,
+    /// When it was last redriven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redrive_ms: Option<i64>,
 }
 
 /// The ARN of a map run's child execution: the map run's `mapRun:MACHINE/LABEL:ID` becomes

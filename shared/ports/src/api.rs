@@ -29,6 +29,9 @@ pub enum ResourceKind {
     Activity,
     /// The tags of a resource (keyed by the resource's ARN).
     Tags,
+    /// A map run whose children are executions of their own (its counts; parent: the
+    /// execution that started it).
+    MapRun,
 }
 
 impl ResourceKind {
@@ -41,6 +44,7 @@ impl ResourceKind {
             ResourceKind::Alias => "alias",
             ResourceKind::Activity => "activity",
             ResourceKind::Tags => "tags",
+            ResourceKind::MapRun => "mapRun",
         }
     }
 }
@@ -81,6 +85,9 @@ pub struct ExecutionMeta {
     /// The execution's trace header, if given.
     #[serde(default)]
     pub trace_header: Option<String>,
+    /// The map run that started it, for a distributed Map's child execution.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_run_arn: Option<String>,
 }
 
 /// An execution as listings see it.
@@ -110,6 +117,8 @@ pub struct ExecutionFilter {
     /// Redriven at least once (`Some(true)`, ListExecutions' `REDRIVEN`) or never
     /// (`Some(false)`, `NOT_REDRIVEN`).
     pub redriven: Option<bool>,
+    /// Started by this map run.
+    pub map_run_arn: Option<String>,
 }
 
 /// A task token's record.
@@ -282,6 +291,11 @@ pub trait Driver: Send + Sync {
     fn submit(&self, execution_arn: &str, event: Event);
     /// Resolves once the execution is no longer running (or after `timeout_ms`).
     fn wait_end<'a>(&'a self, execution_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()>;
+    /// Resolves once the execution is no longer running, woken by its own end only (a map run
+    /// waits for many children at once). The default is [`Self::wait_end`] for a day.
+    fn wait_end_of<'a>(&'a self, execution_arn: &'a str) -> BoxFuture<'a, ()> {
+        self.wait_end(execution_arn, 86_400_000)
+    }
     /// Resolves when an activity task may have been queued for `activity_arn` (or after
     /// `timeout_ms`).
     fn wait_activity<'a>(&'a self, activity_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()>;

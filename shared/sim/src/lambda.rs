@@ -277,6 +277,7 @@ pub async fn call_api(sim: &Sim, action: &str, body: Value) -> Result<Value, Str
             account: "111111111111".into(),
             mock: None,
             activity_poll: ActivityPoll::API_GATEWAY,
+            map_runs_as_executions: false,
         },
         None,
     ));

@@ -49,6 +49,7 @@ pub(crate) fn key_of(kind: ResourceKind, arn: &str) -> Result<(String, String), 
         ),
         ResourceKind::Activity => (format!("ACT#{arn}"), "META".into()),
         ResourceKind::Tags => (format!("TAGS#{arn}"), "-".into()),
+        ResourceKind::MapRun => (format!("MAPRUN#{arn}"), "-".into()),
     })
 }
 

@@ -224,6 +224,7 @@ impl AwsStore {
                         .unwrap_or_else(|_| "{}".into()),
                     start_ms: e.state.info.start_time_ms,
                     trace_header: None,
+                    map_run_arn: None,
                 }
             }
         };

@@ -65,6 +65,7 @@ fn new_execution(sm: &str, name: &str, start_ms: i64) -> (StoredExecution, Execu
         input: format!("{{\"n\":{start_ms}}}"),
         start_ms,
         trace_header: None,
+        map_run_arn: None,
     };
     (stored, meta)
 }

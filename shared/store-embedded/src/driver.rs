@@ -47,6 +47,8 @@ pub struct EmbeddedDriver<S: ApiStore + 'static> {
     running: Mutex<HashMap<(String, u64), JoinHandle<()>>>,
     offsets: Mutex<HashMap<String, i64>>,
     ended: Notify,
+    /// Who waits for one execution's end ([`Driver::wait_end_of`]).
+    watchers: Mutex<HashMap<String, Arc<Notify>>>,
     activity: Notify,
 }
 
@@ -62,6 +64,7 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
             running: Mutex::new(HashMap::new()),
             offsets: Mutex::new(HashMap::new()),
             ended: Notify::new(),
+            watchers: Mutex::new(HashMap::new()),
             activity: Notify::new(),
         })
     }
@@ -95,6 +98,10 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
             if let Ok(Some(row)) = self.store.execution_row(arn).await {
                 if row.status != Status::Running.as_str() {
                     self.ended.notify_waiters();
+                    let watcher = self.watchers.lock().ok().and_then(|mut m| m.remove(arn));
+                    if let Some(n) = watcher {
+                        n.notify_one();
+                    }
                     if let Ok(mut m) = self.locks.lock() {
                         m.remove(arn);
                     }
@@ -413,6 +420,28 @@ impl<S: ApiStore + 'static> Driver for EmbeddedDriver<S> {
                 if tokio::time::timeout_at(deadline, notified).await.is_err() {
                     return;
                 }
+            }
+        })
+    }
+
+    fn wait_end_of<'a>(&'a self, execution_arn: &'a str) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            loop {
+                // Registered before the status is read: an end in between leaves a permit.
+                let n = match self.watchers.lock() {
+                    Ok(mut m) => m.entry(execution_arn.to_string()).or_default().clone(),
+                    Err(_) => return,
+                };
+                match self.store.execution_row(execution_arn).await {
+                    Ok(Some(row)) if row.status == Status::Running.as_str() => {}
+                    _ => {
+                        if let Ok(mut m) = self.watchers.lock() {
+                            m.remove(execution_arn);
+                        }
+                        return;
+                    }
+                }
+                n.notified().await;
             }
         })
     }

@@ -345,6 +345,7 @@ impl SqliteStore {
                      WHERE (?1 IS NULL OR sm_arn = ?1) AND (?2 IS NULL OR status = ?2)
                      AND (?3 IS NULL OR version_arn = ?3) AND (?4 IS NULL OR alias_arn = ?4)
                      AND (?7 IS NULL OR (redrive_count > 0) = ?7)
+                     AND (?8 IS NULL OR json_extract(meta, '$.mapRunArn') = ?8)
                      ORDER BY start_ms DESC, rowid DESC LIMIT ?5 OFFSET ?6",
                 )
                 .map_err(db_err)?;
@@ -357,7 +358,8 @@ impl SqliteStore {
                         f.alias_arn,
                         limit as i64,
                         offset as i64,
-                        f.redriven
+                        f.redriven,
+                        f.map_run_arn
                     ],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
                 )

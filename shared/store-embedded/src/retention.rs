@@ -138,6 +138,7 @@ mod tests {
             input: "{}".into(),
             start_ms: 0,
             trace_header: None,
+            map_run_arn: None,
         };
         s.create_execution(&e, &meta).await.expect("create");
         let mut next = e.clone();

@@ -206,6 +206,14 @@ impl AwsServiceInvoker {
         }
     }
 
+    /// Where distributed Maps run as child executions read and write their objects.
+    pub fn map_objects(&self) -> crate::map_io::stream::MapObjects {
+        crate::map_io::stream::MapObjects {
+            caller: self.caller.clone(),
+            dir: self.s3_dir.clone(),
+        }
+    }
+
     async fn run(&self, req: TaskRequest) -> Result<Value, TaskFailure> {
         let role = self.role(&req).await;
         let (caller, aws) = match &role {

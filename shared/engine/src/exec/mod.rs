@@ -96,6 +96,13 @@ pub(crate) struct Engine<'d> {
     pub(crate) changed: bool,
 }
 
+/// The length of a value's JSON text.
+pub(crate) fn text_len(v: &Value) -> u64 {
+    to_text(v).len() as u64
+}
+
+pub(crate) use states::map_external::Selector;
+
 pub(crate) fn to_text(v: &Value) -> String {
     crate::deep::to_string(v).unwrap_or_default()
 }

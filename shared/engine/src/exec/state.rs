@@ -58,6 +58,10 @@ pub struct ExecutionState {
     /// Map's children).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) map_runs: Vec<crate::map_io::MapRunInfo>,
+    /// The home runs a distributed Map's children as child executions of their own
+    /// ([`crate::map_run`]); otherwise they run inside this execution.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub map_runs_as_executions: bool,
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
@@ -255,6 +259,7 @@ impl ExecutionState {
             last_event_id: 0,
             transitions: 0,
             map_runs: Vec::new(),
+            map_runs_as_executions: false,
             next_wait: 1,
             rng,
             next_thread: 0,

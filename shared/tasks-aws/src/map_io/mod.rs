@@ -16,7 +16,8 @@
 
 pub(crate) mod formats;
 pub(crate) mod store;
-pub(crate) mod writer;
+pub mod stream;
+pub mod writer;
 
 use serde_json::{json, Map, Value};
 use stepwise_asl::errors::{ITEM_READER_FAILED, RESULT_WRITER_FAILED};

@@ -56,6 +56,11 @@ impl From<ApiCallError> for StoreError {
     }
 }
 
+/// GetObject's answer for a key that is not there.
+pub(crate) fn missing_key() -> StoreError {
+    local(404, "NoSuchKey", "The specified key does not exist.")
+}
+
 fn local(status: u16, code: &str, message: impl Into<String>) -> StoreError {
     StoreError {
         status,
@@ -266,7 +271,7 @@ fn bucket_dir(dir: &Path, request: &Value) -> Result<PathBuf, StoreError> {
 }
 
 /// An object's file; a key that would leave the bucket's folder is refused.
-fn file(dir: &Path, request: &Value) -> Result<PathBuf, StoreError> {
+pub(crate) fn file(dir: &Path, request: &Value) -> Result<PathBuf, StoreError> {
     let bucket = bucket_dir(dir, request)?;
     let key = text(request, "Key");
     let rel = Path::new(&key);

@@ -84,6 +84,83 @@ fn described(w: &WriteResults, c: &ChildOutcome) -> Value {
     Value::Object(o)
 }
 
+/// One child execution of a map run that runs its children as executions, for
+/// [`child_entries`].
+#[derive(Debug, Clone)]
+pub struct ChildEntry {
+    /// Its ARN.
+    pub execution_arn: String,
+    /// Its state machine's ARN (`stateMachine:MACHINE/LABEL`).
+    pub state_machine_arn: String,
+    /// Its name.
+    pub name: String,
+    /// SUCCEEDED, FAILED, TIMED_OUT, ABORTED or PENDING.
+    pub status: String,
+    /// Its input.
+    pub input: Value,
+    /// Its output, when it succeeded.
+    pub output: Option<Value>,
+    /// Its error.
+    pub error: Option<String>,
+    /// Its cause.
+    pub cause: Option<String>,
+    /// When it started and stopped (ms since the epoch).
+    pub start_ms: i64,
+    /// When it stopped.
+    pub stop_ms: i64,
+    /// How often it was redriven.
+    pub redrive_count: u32,
+}
+
+/// A child's entries in a result file under `transformation` (`NONE`: its description;
+/// `COMPACT`: a success's output; `FLATTEN`: the same with an array spliced in).
+pub fn child_entries(transformation: Option<&str>, c: &ChildEntry) -> Vec<Value> {
+    match (transformation.unwrap_or("NONE"), &c.output) {
+        ("COMPACT", Some(v)) => return vec![v.clone()],
+        ("FLATTEN", Some(Value::Array(a))) => return a.clone(),
+        ("FLATTEN", Some(v)) => return vec![v.clone()],
+        _ => {}
+    }
+    let mut o = Map::new();
+    o.insert("ExecutionArn".into(), json!(c.execution_arn));
+    o.insert("Input".into(), json!(text(&c.input)));
+    o.insert("InputDetails".into(), json!({"Included": true}));
+    o.insert("Name".into(), json!(c.name));
+    if let Some(out) = &c.output {
+        o.insert("Output".into(), json!(text(out)));
+        o.insert("OutputDetails".into(), json!({"Included": true}));
+    }
+    if let Some(e) = &c.error {
+        o.insert("Error".into(), json!(e));
+    }
+    if let Some(cause) = &c.cause {
+        o.insert("Cause".into(), json!(cause));
+    }
+    o.insert("RedriveCount".into(), json!(c.redrive_count));
+    match c.status.as_str() {
+        "SUCCEEDED" => {
+            o.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
+            o.insert(
+                "RedriveStatusReason".into(),
+                json!("Execution is SUCCEEDED and cannot be redriven"),
+            );
+        }
+        "PENDING" => {}
+        _ => {
+            o.insert("RedriveStatus".into(), json!("REDRIVABLE_BY_MAP_RUN"));
+        }
+    }
+    if c.status != "PENDING" {
+        o.insert("StartDate".into(), json!(iso(c.start_ms)));
+    }
+    o.insert("StateMachineArn".into(), json!(c.state_machine_arn));
+    o.insert("Status".into(), json!(c.status));
+    if c.status != "PENDING" {
+        o.insert("StopDate".into(), json!(iso(c.stop_ms)));
+    }
+    vec![Value::Object(o)]
+}
+
 /// The entries of one result file.
 fn entries(w: &WriteResults, children: &[&ChildOutcome]) -> Vec<Value> {
     let transformation = w.transformation.as_deref().unwrap_or("NONE");

@@ -156,9 +156,12 @@ impl<'d> Engine<'d> {
         }
         let distributed = self.def.machines[spec.processor].distributed;
         let map_run = distributed.then(|| Box::new(self.new_map_run(st, spec)));
+        let redriven = map_run.as_ref().is_some_and(|r| r.redriven);
         if let (Some(run), None) = (&map_run, &spec.item_reader) {
             let arn = run.arn.clone();
-            self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
+            if !redriven {
+                self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
+            }
         }
         let n = items.len();
         let mut c = Children {
@@ -182,6 +185,13 @@ impl<'d> Engine<'d> {
         };
         if let (true, Some(reader)) = (distributed, &spec.item_reader) {
             return self.start_item_reader(tid, t, st, reader, c);
+        }
+        if distributed && self.s.map_runs_as_executions {
+            if redriven && spec.item_reader.is_none() {
+                let event = self.map_run_started(&c);
+                self.emit(t, event);
+            }
+            return self.start_external_map_run(tid, t, st, c, None);
         }
         if distributed {
             if let Err(f) = self.prepare_children(t, st, spec, &mut c) {

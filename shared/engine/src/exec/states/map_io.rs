@@ -42,6 +42,12 @@ pub(crate) struct MapRun {
     /// Each item is already a child's input (ItemSelector and ItemBatcher applied).
     #[serde(default)]
     pub(crate) prepared: bool,
+    /// The home runs it with child executions ([`crate::map_run`]) and keeps its counts.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) external: bool,
+    /// It ran before and failed: this is its redrive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) redriven: bool,
     /// The slots whose child failed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) failed: Vec<usize>,
@@ -51,16 +57,38 @@ pub(crate) struct MapRun {
 }
 
 /// `ItemBatcher`'s settings, evaluated.
-struct Batching {
-    max_items: Option<u64>,
-    max_bytes: Option<u64>,
-    batch_input: Option<Value>,
+pub(crate) struct Batching {
+    pub(crate) max_items: Option<u64>,
+    pub(crate) max_bytes: Option<u64>,
+    pub(crate) batch_input: Option<Value>,
 }
 
 impl<'d> Engine<'d> {
     /// A new map run's ARN: `arn:PARTITION:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID`, the
     /// label being the Map's `Label` or, without one, an id of its own.
     pub(crate) fn new_map_run(&mut self, st: &State, spec: &MapSpec) -> MapRun {
+        // A redriven execution runs its failed map run again (children run as executions).
+        if self.s.map_runs_as_executions && self.s.info.redrive_count > 0 {
+            let prev = self
+                .s
+                .map_runs
+                .iter()
+                .rev()
+                .find(|r| r.state_name == st.name && r.status != "SUCCEEDED");
+            if let Some(prev) = prev {
+                return MapRun {
+                    arn: prev.map_run_arn.clone(),
+                    state_name: st.name.clone(),
+                    started_ms: prev.start_ms,
+                    batch_sizes: Vec::new(),
+                    prepared: false,
+                    external: true,
+                    redriven: true,
+                    failed: Vec::new(),
+                    written: None,
+                };
+            }
+        }
         let exec = self.s.info.execution_arn.clone();
         let head = exec
             .split_once(":execution:")
@@ -79,6 +107,8 @@ impl<'d> Engine<'d> {
             started_ms: self.now,
             batch_sizes: Vec::new(),
             prepared: false,
+            external: false,
+            redriven: false,
             failed: Vec::new(),
             written: None,
         }
@@ -109,12 +139,8 @@ impl<'d> Engine<'d> {
                 }
             },
         };
-        let arn = c
-            .map_run
-            .as_ref()
-            .map(|r| r.arn.clone())
-            .unwrap_or_default();
-        self.emit(t, EventKind::MapRunStarted { map_run_arn: arn });
+        let event = self.map_run_started(&c);
+        self.emit(t, event);
         let max_items = match max_items {
             Some(n) if n < 0 => {
                 self.record_map_run(&c, "FAILED");
@@ -140,6 +166,10 @@ impl<'d> Engine<'d> {
             manifest_type: reader.config.manifest_type.clone(),
             max_items,
         };
+        if self.s.map_runs_as_executions {
+            let resource = reader.resource.clone();
+            return self.start_external_map_run(tid, t, st, c, Some((resource, request)));
+        }
         let parameters = json!({ ReadItems::KEY: request });
         let task = self.new_wait(Waiter::Task(tid));
         self.commands.push(Command::InvokeTask {
@@ -156,11 +186,36 @@ impl<'d> Engine<'d> {
         Ok(Next::Park)
     }
 
+    /// MapRunStarted, or MapRunRedriven for a failed run that runs again.
+    pub(crate) fn map_run_started(&self, c: &Children) -> EventKind {
+        let (arn, redriven) = c
+            .map_run
+            .as_ref()
+            .map_or((String::new(), false), |r| (r.arn.clone(), r.redriven));
+        if redriven {
+            let redrive_count = self
+                .s
+                .map_runs
+                .iter()
+                .find(|r| r.map_run_arn == arn)
+                .map_or(1, |r| r.redrive_count + 1);
+            return EventKind::MapRunRedriven {
+                map_run_arn: arn,
+                redrive_count,
+            };
+        }
+        EventKind::MapRunStarted { map_run_arn: arn }
+    }
+
     /// Keeps an ended map run's counts for DescribeMapRun.
     pub(crate) fn record_map_run(&mut self, c: &Children, status: &str) {
-        let Some(run) = &c.map_run else {
+        let Some(run) = c.map_run.as_ref() else {
             return;
         };
+        if run.external {
+            self.note_external_run(c, status);
+            return;
+        }
         let info = describe(run, c, status, Some(self.now), &self.s.threads);
         self.s
             .map_runs
@@ -231,7 +286,7 @@ impl<'d> Engine<'d> {
     }
 
     /// MapRunFailed, and the failure the Map state then fails with.
-    fn map_run_failed(&mut self, t: &mut Thread, error: &str, cause: &str) -> Failure {
+    pub(crate) fn map_run_failed(&mut self, t: &mut Thread, error: &str, cause: &str) -> Failure {
         let event = EventKind::MapRunFailed {
             error: error.to_string(),
             cause: cause.to_string(),
@@ -242,7 +297,7 @@ impl<'d> Engine<'d> {
 
     /// A payload template of the Map's data fields, on its effective input (JSONPath) or as
     /// JSONata.
-    fn map_template(
+    pub(crate) fn map_template(
         &mut self,
         t: &Thread,
         st: &State,
@@ -264,6 +319,10 @@ impl<'d> Engine<'d> {
         outcome: Result<Value, Failure>,
     ) -> Option<Thread> {
         match std::mem::replace(&mut t.phase, Phase::Run) {
+            Phase::MapRead(c) if c.map_run.as_ref().is_some_and(|r| r.external) => {
+                self.external_map_run_outcome(tid, t, *c, outcome);
+                None
+            }
             Phase::MapRead(mut c) => {
                 match outcome {
                     Ok(Value::Array(items)) => {
@@ -367,7 +426,7 @@ impl<'d> Engine<'d> {
         Ok(())
     }
 
-    fn batching(
+    pub(crate) fn batching(
         &mut self,
         t: &Thread,
         st: &State,
@@ -549,6 +608,8 @@ pub(crate) fn describe(
         tolerated_failure_percentage: c.tolerated_percentage.unwrap_or(0.0),
         item_counts: items,
         execution_counts: executions,
+        redrive_count: 0,
+        redrive_ms: None,
     }
 }
 

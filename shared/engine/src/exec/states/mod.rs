@@ -3,6 +3,7 @@
 mod choice;
 mod fail;
 mod map;
+pub(crate) mod map_external;
 pub(crate) mod map_io;
 mod parallel;
 mod pass;

@@ -1,0 +1,726 @@
+//! Distributed Map runs whose children are child executions of their own (`stepwise serve`;
+//! see [`stepwise_engine::map_run`]): the parent's Map sends one map run request as a task;
+//! [`MapRunInvoker`] takes it and [`Service::run_map_run`] carries it out:
+//!
+//! - the children's definition is the Map's `ItemProcessor`, kept as the revision of the state
+//!   machine `stateMachine:MACHINE/LABEL`; each child is an ordinary execution
+//!   (`execution:MACHINE/LABEL:NAME`, or `express:MACHINE/LABEL:NAME:UUID`) whose metadata names
+//!   its map run (ListExecutions `mapRunArn`, DescribeExecution `mapRunArn`);
+//! - items come a page at a time ([`ItemSource`]), go through `ItemSelector` and `ItemBatcher`
+//!   one by one, and at most `MaxConcurrency` children (a window of [`WINDOW`] when it is 0)
+//!   run at once; each outcome goes to the result files as it comes ([`ResultSink`]);
+//! - the run's counts and settings are a `MapRun` record (DescribeMapRun, ListMapRuns,
+//!   UpdateMapRun read and change it), updated as children end.
+//!
+//! Memory is one page of items, the running children's ARNs and one result file's text,
+//! whatever the number of items. A map run cancelled with its parent (StopExecution) stops its
+//! running children.
+
+use crate::machines::revision_arn;
+use crate::Service;
+use serde_json::{json, Value};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use stepwise_asl::errors;
+use stepwise_engine::map_io::{child_state_machine_arn, MapRunCounts, MapRunInfo};
+use stepwise_engine::map_run::{child_definition, Batcher, ItemSelection, MapRunRequest};
+use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
+use stepwise_ports::api::{ApiStore, Driver, ExecutionMeta, Resource, ResourceKind};
+use stepwise_ports::execution::{StoreError, StoredExecution, Usage};
+use stepwise_ports::tasks::TaskFailure;
+use stepwise_runtime::local::wall_clock_ms;
+use stepwise_tasks_aws::map_io::stream::{ItemSource, MapObjects, ResultSink};
+use stepwise_tasks_aws::map_io::writer::{child_entries, ChildEntry};
+
+/// How many children run at once when `MaxConcurrency` is 0 (no limit): a bounded window, so
+/// a run's memory does not grow with its items.
+pub const WINDOW: usize = 100;
+
+/// The largest Map output kept without a `ResultWriter` (the payload quota): beyond it the
+/// results are not held, and the Map fails as AWS does for an output over the quota.
+const MAX_OUTPUT: usize = 256 * 1024;
+
+mod invoker;
+pub use invoker::MapRunInvoker;
+pub(crate) use invoker::{wake, wakers};
+
+fn runtime(e: impl std::fmt::Display) -> TaskFailure {
+    TaskFailure::runtime(e.to_string())
+}
+
+/// A map run's record: its description and its parent.
+pub(crate) fn map_run_record(execution_arn: &str, info: &MapRunInfo) -> Resource {
+    let mut body = serde_json::to_value(info).unwrap_or(Value::Null);
+    body["executionArn"] = json!(execution_arn);
+    Resource {
+        kind: ResourceKind::MapRun,
+        arn: info.map_run_arn.clone(),
+        parent: Some(execution_arn.to_string()),
+        body,
+    }
+}
+
+/// Stops the running children of a map run dropped before it ended (its parent stopped), and
+/// records the run ABORTED.
+struct Abort<S: ApiStore + 'static> {
+    driver: Arc<dyn Driver>,
+    store: Arc<S>,
+    parent: String,
+    info: Option<MapRunInfo>,
+    live: Vec<String>,
+    armed: bool,
+}
+
+impl<S: ApiStore + 'static> Drop for Abort<S> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Some(mut info) = self.info.take() {
+            info.status = "ABORTED".into();
+            info.stop_ms = Some(wall_clock_ms());
+            for c in [&mut info.item_counts, &mut info.execution_counts] {
+                c.aborted += c.running;
+                c.running = 0;
+            }
+            let store = self.store.clone();
+            let rec = map_run_record(&self.parent, &info);
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let _ = store.put_resource(&rec, false).await;
+                });
+            }
+        }
+        for arn in self.live.drain(..) {
+            self.driver.submit(
+                &arn,
+                Event::Stop {
+                    error: None,
+                    cause: None,
+                },
+            );
+        }
+    }
+}
+
+/// Forgets a map run's waker when its run ends.
+struct Unregister(String);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        if let Ok(mut m) = wakers().lock() {
+            m.remove(&self.0);
+        }
+    }
+}
+
+/// The children's next inputs: items a page at a time, selected, batched.
+struct Inputs<'d> {
+    source: ItemSource,
+    page: VecDeque<Value>,
+    index: usize,
+    selection: Option<ItemSelection<'d>>,
+    batcher: Option<Batcher>,
+    exhausted: bool,
+}
+
+impl Inputs<'_> {
+    /// The next child's input and how many items it holds; `None` when there are no more.
+    async fn next(&mut self) -> Result<Option<(Value, u64)>, TaskFailure> {
+        loop {
+            let Some(item) = self.page.pop_front() else {
+                if self.exhausted {
+                    return Ok(self.batcher.as_mut().and_then(Batcher::flush));
+                }
+                match self.source.next_page().await {
+                    Ok(Some(p)) => self.page.extend(p),
+                    Ok(None) => self.exhausted = true,
+                    Err(cause) => return Err(TaskFailure::new(errors::ITEM_READER_FAILED, cause)),
+                }
+                continue;
+            };
+            let i = self.index;
+            self.index += 1;
+            let input = match self.selection.as_mut() {
+                Some(s) => s
+                    .select(i, &item)
+                    .map_err(|(e, c)| TaskFailure::new(e, c))?,
+                None => item,
+            };
+            match self.batcher.as_mut() {
+                Some(b) => {
+                    if let Some(batch) = b.push(input) {
+                        return Ok(Some(batch));
+                    }
+                }
+                None => return Ok(Some((input, 1))),
+            }
+        }
+    }
+}
+
+/// What the Map's output is made of.
+enum Results {
+    Sink(Box<ResultSink>),
+    /// In slot order once sorted; `None` once over the payload quota.
+    Held(Option<Vec<(usize, Value)>>, usize),
+}
+
+fn bucket<'a>(c: &'a mut MapRunCounts, status: &str) -> &'a mut u64 {
+    match status {
+        "SUCCEEDED" => &mut c.succeeded,
+        "TIMED_OUT" => &mut c.timed_out,
+        "ABORTED" => &mut c.aborted,
+        _ => &mut c.failed,
+    }
+}
+
+impl<S: ApiStore + 'static> Service<S> {
+    /// Carries out a map run for the execution `parent_arn` (see the module's documentation):
+    /// `{"Output": the Map's result}`, or the map run's failure.
+    pub async fn run_map_run(
+        &self,
+        objects: &MapObjects,
+        parent_arn: &str,
+        r: MapRunRequest,
+    ) -> Result<Value, TaskFailure> {
+        let parent = self
+            .store
+            .load(parent_arn)
+            .await
+            .map_err(runtime)?
+            .ok_or_else(|| runtime(format!("{parent_arn} does not exist")))?;
+        let rev_arn = revision_arn(&parent.state_machine_arn, parent.revision);
+        let rev = self
+            .store
+            .get_resource(ResourceKind::Revision, &rev_arn)
+            .await
+            .map_err(runtime)?
+            .ok_or_else(|| runtime(format!("{rev_arn} does not exist")))?;
+        let text = rev
+            .body
+            .get("definition")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let (child_text, kind) = child_definition(text, &r.state_name)
+            .ok_or_else(|| runtime(format!("no distributed Map named {}", r.state_name)))?;
+        let child_sm = child_state_machine_arn(&r.map_run_arn);
+        let mut body = rev.body.clone();
+        body["definition"] = json!(child_text);
+        self.store
+            .put_resource(
+                &Resource {
+                    kind: ResourceKind::Revision,
+                    arn: revision_arn(&child_sm, parent.revision),
+                    parent: None,
+                    body,
+                },
+                false,
+            )
+            .await
+            .map_err(runtime)?;
+        let def = self
+            .store
+            .definition(&parent.state_machine_arn, parent.revision)
+            .await
+            .map_err(runtime)?;
+        let selection = match r.selects {
+            true => Some(
+                ItemSelection::new(&def, parent.state.clone(), r.thread)
+                    .ok_or_else(|| runtime("the Map no longer waits for its map run"))?,
+            ),
+            false => None,
+        };
+        let mut info = MapRunInfo {
+            map_run_arn: r.map_run_arn.clone(),
+            state_name: r.state_name.clone(),
+            status: "RUNNING".into(),
+            start_ms: r.started_ms,
+            stop_ms: None,
+            max_concurrency: r.max_concurrency,
+            tolerated_failure_count: r.tolerated_failure_count.unwrap_or(0),
+            tolerated_failure_percentage: r.tolerated_failure_percentage.unwrap_or(0.0),
+            item_counts: MapRunCounts::default(),
+            execution_counts: MapRunCounts::default(),
+            redrive_count: 0,
+            redrive_ms: None,
+        };
+        if r.redrive {
+            // The same run again: its settings and redrive count carry on.
+            let rec = self
+                .store
+                .get_resource(ResourceKind::MapRun, &r.map_run_arn)
+                .await
+                .map_err(runtime)?;
+            if let Some(prev) = rec.and_then(|x| serde_json::from_value::<MapRunInfo>(x.body).ok())
+            {
+                info.start_ms = prev.start_ms;
+                info.max_concurrency = prev.max_concurrency;
+                info.tolerated_failure_count = prev.tolerated_failure_count;
+                info.tolerated_failure_percentage = prev.tolerated_failure_percentage;
+                info.redrive_count = prev.redrive_count + 1;
+            }
+            info.redrive_ms = Some(wall_clock_ms());
+        }
+        let mut tolerated = (r.tolerated_failure_count, r.tolerated_failure_percentage);
+        self.save_run(parent_arn, &info).await?;
+        let source = match (&r.reader_resource, &r.reader) {
+            (Some(res), Some(reader)) => ItemSource::open(objects.clone(), res, reader)
+                .await
+                .map_err(|c| TaskFailure::new(errors::ITEM_READER_FAILED, c)),
+            _ => Ok(ItemSource::given(
+                objects.clone(),
+                r.items.clone().unwrap_or_default(),
+            )),
+        };
+        let source = match source {
+            Ok(s) => s,
+            Err(f) => return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
+        };
+        let mut inputs = Inputs {
+            source,
+            page: VecDeque::new(),
+            index: 0,
+            selection,
+            batcher: r.batching.clone().map(Batcher::new),
+            exhausted: false,
+        };
+        let transformation = r.writer.as_ref().and_then(|w| w.transformation.clone());
+        let mut results = match r.writer.as_ref().filter(|w| w.resource.is_some()) {
+            Some(w) => Results::Sink(Box::new(ResultSink::new(
+                objects.clone(),
+                &w.arguments,
+                w.output_type.as_deref(),
+                &r.map_run_arn,
+            ))),
+            None => Results::Held(Some(Vec::new()), 0),
+        };
+        let machine_label = r.machine_and_label().to_string();
+        let prefix = r
+            .map_run_arn
+            .split_once(":mapRun:")
+            .map_or("", |(h, _)| h)
+            .to_string();
+        let waker = Arc::new(tokio::sync::Notify::new());
+        if let Ok(mut m) = wakers().lock() {
+            m.insert(r.map_run_arn.clone(), waker.clone());
+        }
+        let _unregister = Unregister(r.map_run_arn.clone());
+        let mut abort = Abort {
+            driver: self.driver.clone(),
+            store: self.store.clone(),
+            parent: parent_arn.to_string(),
+            info: Some(info.clone()),
+            live: Vec::new(),
+            armed: true,
+        };
+        let mut running: tokio::task::JoinSet<(usize, String, u64, Value)> =
+            tokio::task::JoinSet::new();
+        let mut slot = 0usize;
+        let mut failure: Option<(String, String)> = None;
+        let mut failures = 0u64;
+        let mut more = true;
+        let mut started = false;
+        // Items given in the input are counted before any starts, as AWS counts them all.
+        let mut pending = match &r.items {
+            Some(items) => precount(&def, &parent, &r, items),
+            None => (0, 0),
+        };
+        info.item_counts.pending = pending.0;
+        info.execution_counts.pending = pending.1;
+        info.item_counts.total = pending.0;
+        info.execution_counts.total = pending.1;
+        let counted = r.items.is_some();
+        loop {
+            let window = match info.max_concurrency {
+                0 => WINDOW,
+                n => usize::try_from(n).unwrap_or(WINDOW),
+            };
+            while more && failure.is_none() && running.len() < window {
+                let next = match inputs.next().await {
+                    Ok(n) => n,
+                    Err(f) => {
+                        failure = Some((f.error, f.cause));
+                        break;
+                    }
+                };
+                let Some((input, items)) = next else {
+                    more = false;
+                    break;
+                };
+                let name = stepwise_engine::uuid_from_seed(
+                    parent.state.info.seed ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+                );
+                let arn = if kind == "EXPRESS" {
+                    format!(
+                        "{prefix}:express:{machine_label}:{name}:{}",
+                        crate::req::uuid()
+                    )
+                } else {
+                    format!("{prefix}:execution:{machine_label}:{name}")
+                };
+                self.start_child(&parent, &r, &child_sm, &kind, &arn, &name, &input)
+                    .await?;
+                info.item_counts.running += items;
+                info.execution_counts.running += 1;
+                if !counted {
+                    info.item_counts.total += items;
+                    info.execution_counts.total += 1;
+                }
+                pending.0 = pending.0.saturating_sub(items);
+                pending.1 = pending.1.saturating_sub(1);
+                info.item_counts.pending = pending.0;
+                info.execution_counts.pending = pending.1;
+                abort.live.push(arn.clone());
+                let driver = self.driver.clone();
+                let this = slot;
+                running.spawn(async move {
+                    driver.wait_end_of(&arn).await;
+                    (this, arn, items, input)
+                });
+                slot += 1;
+                started = true;
+            }
+            if std::mem::take(&mut started) {
+                self.save_run(parent_arn, &info).await?;
+                abort.info = Some(info.clone());
+            }
+            if running.is_empty() {
+                break;
+            }
+            let done = tokio::select! {
+                d = running.join_next() => d,
+                _ = waker.notified() => None,
+            };
+            let Some(done) = done else {
+                // UpdateMapRun: the new settings, then more children if there is room.
+                self.follow_update(&r.map_run_arn, &mut info, &mut tolerated)
+                    .await;
+                continue;
+            };
+            let (this, arn, items, input) = done.map_err(runtime)?;
+            abort.live.retain(|a| *a != arn);
+            let (row, ex) = self.execution(&arn).await.map_err(|e| runtime(e.message))?;
+            let st = &ex.state;
+            let status = st.status.as_str().to_string();
+            info.item_counts.running -= items;
+            info.execution_counts.running -= 1;
+            *bucket(&mut info.item_counts, &status) += items;
+            *bucket(&mut info.execution_counts, &status) += 1;
+            let entry = ChildEntry {
+                execution_arn: arn.clone(),
+                state_machine_arn: child_sm.clone(),
+                name: row.meta.name.clone(),
+                status: status.clone(),
+                input,
+                output: st.output.clone().filter(|_| st.status == Status::Succeeded),
+                error: st.error.clone(),
+                cause: st.cause.clone(),
+                start_ms: row.meta.start_ms,
+                stop_ms: st.stop_ms.unwrap_or(row.meta.start_ms),
+                redrive_count: st.info.redrive_count,
+            };
+            match &mut results {
+                Results::Sink(sink) => {
+                    sink.add(
+                        this,
+                        &status,
+                        child_entries(transformation.as_deref(), &entry),
+                    )
+                    .await
+                    .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c))?;
+                    info.item_counts.results_written += items;
+                    info.execution_counts.results_written += 1;
+                }
+                Results::Held(held, bytes) => {
+                    let v = match st.status {
+                        Status::Succeeded => entry.output.clone().unwrap_or(Value::Null),
+                        _ => json!({"Error": entry.error, "Cause": entry.cause}),
+                    };
+                    *bytes += serde_json::to_string(&v).map_or(0, |s| s.len());
+                    if *bytes > MAX_OUTPUT {
+                        *held = None;
+                    }
+                    if let Some(h) = held.as_mut() {
+                        h.push((this, v));
+                    }
+                }
+            }
+            if st.status != Status::Succeeded {
+                failures += 1;
+                if failure.is_none() && !within(tolerated, failures, &info, more) {
+                    failure = Some(threshold(tolerated, &entry));
+                }
+            }
+            if failure.is_none() && !more && running.is_empty() && failures > 0 {
+                // The last word on a percentage: every item is known now.
+                if !within(tolerated, failures, &info, false) {
+                    failure = Some(threshold(tolerated, &entry));
+                }
+            }
+            if failure.is_some() {
+                for a in abort.live.drain(..) {
+                    let _ = self
+                        .driver
+                        .apply(
+                            &a,
+                            Event::Stop {
+                                error: None,
+                                cause: None,
+                            },
+                        )
+                        .await;
+                }
+            }
+            self.save_run(parent_arn, &info).await?;
+            abort.info = Some(info.clone());
+        }
+        abort.armed = false;
+        let output = match results {
+            Results::Sink(sink) => sink
+                .finish()
+                .await
+                .map_err(|c| TaskFailure::new(errors::RESULT_WRITER_FAILED, c)),
+            Results::Held(Some(mut held), _) => {
+                held.sort_by_key(|(i, _)| *i);
+                let flatten = transformation.as_deref() == Some("FLATTEN");
+                let mut out = Vec::with_capacity(held.len());
+                for (_, v) in held {
+                    match v {
+                        Value::Array(a) if flatten => out.extend(a),
+                        v => out.push(v),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Results::Held(None, _) => Err(TaskFailure::new(
+                errors::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The state/task '{}' returned a result with a size exceeding the maximum number of bytes service limit.",
+                    r.state_name
+                ),
+            )),
+        };
+        if let Some((error, cause)) = failure {
+            return self
+                .end_run(
+                    parent_arn,
+                    &mut info,
+                    "FAILED",
+                    Err(TaskFailure::new(error, cause)),
+                )
+                .await;
+        }
+        match output {
+            Ok(out) => {
+                self.end_run(
+                    parent_arn,
+                    &mut info,
+                    "SUCCEEDED",
+                    Ok(json!({"Output": out})),
+                )
+                .await
+            }
+            Err(f) => self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
+        }
+    }
+
+    /// UpdateMapRun changed the record: the run follows its settings.
+    async fn follow_update(
+        &self,
+        arn: &str,
+        info: &mut MapRunInfo,
+        tolerated: &mut (Option<u64>, Option<f64>),
+    ) {
+        let Ok(Some(rec)) = self.store.get_resource(ResourceKind::MapRun, arn).await else {
+            return;
+        };
+        let Ok(saved) = serde_json::from_value::<MapRunInfo>(rec.body) else {
+            return;
+        };
+        if saved.max_concurrency != info.max_concurrency
+            || saved.tolerated_failure_count != info.tolerated_failure_count
+            || saved.tolerated_failure_percentage != info.tolerated_failure_percentage
+        {
+            info.max_concurrency = saved.max_concurrency;
+            info.tolerated_failure_count = saved.tolerated_failure_count;
+            info.tolerated_failure_percentage = saved.tolerated_failure_percentage;
+            *tolerated = (
+                Some(saved.tolerated_failure_count),
+                Some(saved.tolerated_failure_percentage),
+            );
+        }
+    }
+
+    async fn end_run(
+        &self,
+        parent_arn: &str,
+        info: &mut MapRunInfo,
+        status: &str,
+        outcome: Result<Value, TaskFailure>,
+    ) -> Result<Value, TaskFailure> {
+        info.status = status.into();
+        info.stop_ms = Some(wall_clock_ms());
+        self.save_run(parent_arn, info).await?;
+        outcome
+    }
+
+    async fn save_run(&self, parent_arn: &str, info: &MapRunInfo) -> Result<(), TaskFailure> {
+        self.store
+            .put_resource(&map_run_record(parent_arn, info), false)
+            .await
+            .map_err(runtime)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn start_child(
+        &self,
+        parent: &StoredExecution,
+        r: &MapRunRequest,
+        child_sm: &str,
+        kind: &str,
+        arn: &str,
+        name: &str,
+        input: &Value,
+    ) -> Result<(), TaskFailure> {
+        let now = wall_clock_ms();
+        let info = ExecutionInfo {
+            execution_arn: arn.to_string(),
+            name: name.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            state_machine_name: r.machine_and_label().to_string(),
+            role_arn: parent.state.info.role_arn.clone(),
+            start_time_ms: now,
+            redrive_count: 0,
+            seed: crate::req::seed(),
+        };
+        let mut state = ExecutionState::new(info);
+        state.map_runs_as_executions = true;
+        let stored = StoredExecution {
+            arn: arn.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            revision: parent.revision,
+            state,
+            version: 0,
+            outbox: Vec::new(),
+            test_case: parent.test_case.clone(),
+            usage: Usage::default(),
+        };
+        let text = stepwise_engine::deep::to_string(input).map_err(runtime)?;
+        let meta = ExecutionMeta {
+            arn: arn.to_string(),
+            name: name.to_string(),
+            state_machine_arn: child_sm.to_string(),
+            version_arn: None,
+            alias_arn: None,
+            kind: kind.to_string(),
+            input: text,
+            start_ms: now,
+            trace_header: None,
+            map_run_arn: Some(r.map_run_arn.clone()),
+        };
+        match self.store.create_execution(&stored, &meta).await {
+            Ok(()) => {}
+            // Started before: a redriven run's child keeps a success and runs a failure again;
+            // a run picked up again after a restart waits for it.
+            Err(StoreError::Conflict(_)) => {
+                let ended = self
+                    .store
+                    .load(arn)
+                    .await
+                    .map_err(runtime)?
+                    .map(|x| x.state.status);
+                if r.redrive
+                    && matches!(
+                        ended,
+                        Some(Status::Failed | Status::Aborted | Status::TimedOut)
+                    )
+                {
+                    self.driver
+                        .apply(
+                            arn,
+                            Event::Redrive {
+                                from_state: None,
+                                input: None,
+                                resume: None,
+                            },
+                        )
+                        .await
+                        .map_err(runtime)?;
+                }
+                return Ok(());
+            }
+            Err(e) => return Err(runtime(e)),
+        }
+        self.driver.submit(
+            arn,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        Ok(())
+    }
+}
+
+/// How many items and children the items given in the input make (selected and batched as
+/// the run will), so the run counts them as pending from its start.
+fn precount(
+    def: &stepwise_asl::model::Definition,
+    parent: &StoredExecution,
+    r: &MapRunRequest,
+    items: &[Value],
+) -> (u64, u64) {
+    let mut selection = match r.selects {
+        true => ItemSelection::new(def, parent.state.clone(), r.thread),
+        false => None,
+    };
+    let Some(b) = r.batching.clone() else {
+        return (items.len() as u64, items.len() as u64);
+    };
+    let mut batcher = Batcher::new(b);
+    let mut children = 0;
+    for (i, item) in items.iter().enumerate() {
+        let input = match selection.as_mut().map(|s| s.select(i, item)) {
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return (items.len() as u64, 0),
+            None => item.clone(),
+        };
+        children += u64::from(batcher.push(input).is_some());
+    }
+    children += u64::from(batcher.flush().is_some());
+    (items.len() as u64, children)
+}
+
+/// Whether `failures` are within the tolerated count or percentage; a percentage is judged
+/// only once every item is known (`more`: items are still coming).
+fn within(
+    tolerated: (Option<u64>, Option<f64>),
+    failures: u64,
+    info: &MapRunInfo,
+    more: bool,
+) -> bool {
+    let total = info.item_counts.total.max(1) as f64;
+    match tolerated {
+        (None, None) => false,
+        (count, pct) => {
+            count.is_some_and(|n| failures <= n)
+                || pct.is_some_and(|p| more || (failures as f64) * 100.0 / total <= p)
+        }
+    }
+}
+
+fn threshold(tolerated: (Option<u64>, Option<f64>), child: &ChildEntry) -> (String, String) {
+    match tolerated {
+        (None, None) => (
+            child
+                .error
+                .clone()
+                .unwrap_or_else(|| errors::RUNTIME.into()),
+            child.cause.clone().unwrap_or_default(),
+        ),
+        _ => (
+            errors::EXCEED_TOLERATED_FAILURE_THRESHOLD.to_string(),
+            "The specified tolerated failure threshold was exceeded".to_string(),
+        ),
+    }
+}
