@@ -9,8 +9,6 @@ handler code; `test_base_inspection_level_info[BASE_MAP_STATE]` recorded nothing
 import json
 import os
 
-from botocore.exceptions import ClientError
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATES = json.load(open(os.path.join(HERE, 'data', 'test_state_templates.json')))
 ROLE = 'arn:aws:iam::111111111111:role/stepwise-replay'
@@ -31,27 +29,12 @@ def template(name):
 
 def test_state(sfn, s, key, state, error=None, **kw):
     """One TestState call, matched under `key`: its answer, or with `error` the error in the
-    recording's form (`response`: the error response; `exception`: type name and text)."""
+    recording's form (see Snapshot.call)."""
     definition = state if isinstance(state, str) else json.dumps(state)
     # The recordings write the caller's account as 111111111111 (LocalStack's account
     # transformer); serve's account for a caller is its configured one.
     s.add(SERVE_ACCOUNT, '111111111111')
-    try:
-        answer = sfn.test_state(definition=definition, **kw)
-    except ClientError as e:
-        if error == 'response':
-            return s.match(key, e.response)
-        if error == 'exception':
-            return s.match(key, {'exception_typename': e.response['Error']['Code'], 'exception_value': str(e)})
-        raise
-    except Exception as e:  # botocore's own parameter checks (ParamValidationError)
-        if error == 'exception':
-            return s.match(key, {'exception_typename': type(e).__name__, 'exception_value': str(e)})
-        raise
-    if error:
-        s.diffs.append(f'{key}: answered {json.dumps(answer, default=str)[:200]} where AWS refused')
-        return
-    s.match(key, answer)
+    s.call(key, sfn.test_state, error, definition=definition, **kw)
 
 
 def add(test_id, fn):
