@@ -321,7 +321,7 @@ mod tests {
                 e("Field 'MemorySize' is less than the minimum value")
             );
             assert_eq!(
-                check(get, memory(10241), strict),
+                check(get, memory(32769), strict),
                 e("Field 'MemorySize' exceeds the maximum value")
             );
             assert_eq!(check(get, memory(128), strict), Ok(()));
