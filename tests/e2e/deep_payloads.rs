@@ -279,7 +279,10 @@ async fn case(batch: Vec<(Input, Machine)>) -> Result<(), TestCaseError> {
     for (arn, text) in &started {
         let (status, d) = serve.call("DescribeExecution", json!({"executionArn": arn}));
         prop_assert_eq!(status, 200, "serve's DescribeExecution: {}", d);
-        prop_assert!(d["input"].as_str() == Some(text.as_str()), "serve reads the input back");
+        prop_assert!(
+            d["input"].as_str() == Some(text.as_str()),
+            "serve reads the input back"
+        );
         let (status, h) = serve.call(
             "GetExecutionHistory",
             json!({"executionArn": arn, "maxResults": 1000}),

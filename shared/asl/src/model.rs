@@ -488,7 +488,7 @@ impl Definition {
                         // AWS's wording (its TestState answer for an unknown type).
                         "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
                         &format!("{sloc}/Type"),
-                    ))
+                    ));
                 }
             };
             let mut retry = Vec::new();

@@ -185,7 +185,9 @@ impl Checker<'_> {
                     _ => return must("a number"),
                 };
                 if shape.min.is_some_and(|m| n < m) {
-                    return Err(problem(format!("Field '{name}' is less than the minimum value")));
+                    return Err(problem(format!(
+                        "Field '{name}' is less than the minimum value"
+                    )));
                 }
                 if shape.max.is_some_and(|m| n > m) {
                     return Err(problem(format!("Field '{name}' exceeds the maximum value")));
@@ -310,7 +312,10 @@ mod tests {
                 check(s3, json!({"StorageClass": "Papyrus"}), strict),
                 e("Field 'StorageClass' is not an expected value")
             );
-            assert_eq!(check(s3, json!({"StorageClass": "GLACIER"}), strict), Ok(()));
+            assert_eq!(
+                check(s3, json!({"StorageClass": "GLACIER"}), strict),
+                Ok(())
+            );
             assert_eq!(
                 check(kms, json!({"CiphertextBlob": ""}), strict),
                 e("Field 'CiphertextBlob' is smaller than the minimum length")

@@ -183,11 +183,7 @@ impl<'d> Engine<'d> {
         // TestState (the top-level thread of an inspection): as AWS answers it, the state by
         // the name TestState gives it, RetryCount for every state that may retry, and no
         // RedriveCount (a test is never redriven).
-        let tested = self
-            .s
-            .inspection
-            .as_ref()
-            .filter(|_| t.parent.is_none());
+        let tested = self.s.inspection.as_ref().filter(|_| t.parent.is_none());
         let retries = matches!(
             st.kind,
             StateKind::Task { .. } | StateKind::Map(_) | StateKind::Parallel { .. }
@@ -200,9 +196,8 @@ impl<'d> Engine<'d> {
                     .and_then(|i| i.state_name.as_deref())
                     .unwrap_or(&st.name),
                 entered_ms: t.entered_ms,
-                retry_count: Some(t.retries.iter().sum()).filter(|n| {
-                    *n > 0 || retries || matches!(st.kind, StateKind::Task { .. })
-                }),
+                retry_count: Some(t.retries.iter().sum())
+                    .filter(|n| *n > 0 || retries || matches!(st.kind, StateKind::Task { .. })),
                 task_token: token,
                 map_item,
             },
