@@ -448,12 +448,12 @@ impl TestRequest {
     }
 }
 
+/// A JSON object (a state, or a States map).
+type Object = Map<String, Value>;
+
 /// Finds a state by name among `states` and, below them, in Parallel branches and Map item
 /// processors: the state and the States it belongs to.
-fn find_state<'a>(
-    states: &'a Map<String, Value>,
-    name: &str,
-) -> Option<(&'a Map<String, Value>, &'a Map<String, Value>)> {
+fn find_state<'a>(states: &'a Map<String, Value>, name: &str) -> Option<(&'a Object, &'a Object)> {
     if let Some(Value::Object(state)) = states.get(name) {
         return Some((state, states));
     }
