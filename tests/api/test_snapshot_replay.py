@@ -1,4 +1,4 @@
-"""LocalStack's AWS-recorded Step Functions API snapshots replayed through boto3 against
+"""LocalStack's AWS-recorded Step Functions API and TestState snapshots replayed through boto3 against
 `stepwise serve` (snapshot_replay/replay.py; the recordings are in snapshot_replay/data). Every
 replayed test must match its recording but those replay.KNOWN explains."""
 import os

@@ -397,3 +397,77 @@ def test_trace_shows_the_http_request_and_response_secrets_only_when_revealed(sf
     # DEBUG shows no exchange.
     r = sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input='{"a": 1}', inspectionLevel='DEBUG')
     assert 'request' not in r['inspectionData'] and 'response' not in r['inspectionData']
+
+
+def test_error_caused_by_state_names_the_inner_state_that_raised_the_mocked_error(sfn):
+    # AWS's recorded answer (test_state_configuration.snapshot.json): the Map fails with the
+    # mocked error, and reports the evaluated settings only.
+    jsonata_map = {'Type': 'Map', 'QueryLanguage': 'JSONata', 'Items': '{% $states.input.Values %}',
+                   'ItemProcessor': {'ProcessorConfig': {'Mode': 'INLINE'}, 'StartAt': 'TestState', 'States': {
+                       'TestState': {'Type': 'Pass', 'Next': 'Inner'},
+                       'Inner': {'Type': 'Parallel', 'End': True, 'Branches': [
+                           {'StartAt': 'Deep', 'States': {'Deep': {'Type': 'Pass', 'End': True}}}]}}},
+                   'Output': '{% $states %}', 'End': True}
+    mock = {'errorOutput': {'error': 'MockException', 'cause': 'Mock the cause of the error.'}}
+    for inner in ['TestState', 'Deep']:
+        r = sfn.test_state(definition=json.dumps(jsonata_map), roleArn=ROLE, input=json.dumps({'Values': [1, 1, 1]}),
+                           inspectionLevel='DEBUG', mock=mock, stateConfiguration={'errorCausedByState': inner})
+        assert (r['status'], r['error'], r['cause']) == ('FAILED', 'MockException', 'Mock the cause of the error.'), r
+        assert data(r) == {'input': {'Values': [1, 1, 1]}, 'maxConcurrency': 0}
+    # A Parallel's branch states count too; a state the Map or Parallel does not run does not.
+    caught = {k: v for k, v in PARALLEL.items() if k != 'End'}
+    caught.update({'Next': 'After', 'Catch': [{'ErrorEquals': ['States.ALL'], 'Next': 'Handle'}]})
+    r = sfn.test_state(definition=json.dumps(caught), input='{}', stateConfiguration={'errorCausedByState': 'B2'},
+                       mock={'errorOutput': {'error': 'Branch.Failed', 'cause': 'b'}})
+    assert (r['status'], r['nextState']) == ('CAUGHT_ERROR', 'Handle'), r
+    for state, name in [(jsonata_map, 'NotThere'), (caught, 'Handle'), (caught, 'StateName')]:
+        with pytest.raises(ClientError) as e:
+            sfn.test_state(definition=json.dumps(state), roleArn=ROLE, input=json.dumps({'Values': [1]}), mock=mock,
+                           stateConfiguration={'errorCausedByState': name})
+        assert code(e) == ('ValidationException',
+                           f"ErrorCausedByState '{name}' is not a state of the tested {state['Type']} state."), name
+    # Without a mock there is no error to cause; AWS's TestStateStateName is 1 to 80 characters.
+    with pytest.raises(ClientError) as e:
+        sfn.test_state(definition=json.dumps(jsonata_map), roleArn=ROLE, input='{}',
+                       stateConfiguration={'errorCausedByState': 'TestState'})
+    assert code(e) == ('ValidationException',
+                       'TestState does not support ErrorCausedByState when a mock is not specified.')
+    with pytest.raises(ClientError) as e:
+        sfn.test_state(definition=json.dumps(jsonata_map), roleArn=ROLE, input='{}', mock=mock,
+                       stateConfiguration={'errorCausedByState': 'x' * 81})
+    assert code(e) == ('ValidationException', "1 validation error detected: Value at "
+                       "'stateConfiguration.errorCausedByState' failed to satisfy constraint: "
+                       'Member must have length less than or equal to 80'), code(e)
+    # More failed iterations than mocked ones (AWS's recorded refusal).
+    with pytest.raises(ClientError) as e:
+        sfn.test_state(definition=json.dumps(MAP), roleArn=ROLE, input=json.dumps({'Values': [1, 1, 1]}),
+                       mock={'result': '[1, 1, 1]'}, stateConfiguration={'mapIterationFailureCount': 4})
+    assert code(e) == ('ValidationException',
+                       'Map iteration failure count must be less than or equal to the number of Map iterations')
+
+
+def test_a_state_inside_a_map_is_tested_by_its_name_and_a_map_reads_items_as_aws_does(sfn):
+    machine = {'StartAt': 'State0', 'States': {'State0': {
+        'Type': 'Map', 'ItemsPath': '$.Values', 'ToleratedFailureCount': 2, 'End': True,
+        'ItemProcessor': {'ProcessorConfig': {'Mode': 'DISTRIBUTED', 'ExecutionType': 'STANDARD'},
+                          'StartAt': 'HandleItem', 'States': {'HandleItem': {'Type': 'Pass', 'End': True}}}}}}
+    r = sfn.test_state(definition=json.dumps(machine), stateName='HandleItem', input=HELLO, inspectionLevel='DEBUG')
+    assert (r['status'], json.loads(r['output'])) == ('SUCCEEDED', {'Value': 'HelloWorld'}), r
+    assert 'nextState' not in r
+    # The Map itself, with a mocked error: the data up to ItemsPath and the evaluated settings
+    # (test_state_machine_with_state_error, recorded).
+    r = sfn.test_state(definition=json.dumps(machine), stateName='State0', input=json.dumps({'Values': [1, 2]}),
+                       inspectionLevel='DEBUG', stateConfiguration={'errorCausedByState': 'HandleItem'},
+                       mock={'errorOutput': {'error': 'MockException', 'cause': 'c'}})
+    assert (r['status'], r['error']) == ('FAILED', 'MockException'), r
+    assert data(r) == {'input': {'Values': [1, 2]}, 'afterInputPath': {'Values': [1, 2]}, 'afterItemsPath': [1, 2],
+                       'maxConcurrency': 0, 'toleratedFailureCount': 2}
+    # An ItemsPath that is no array (test_state_map_context_object, recorded): `$$` paths are
+    # named from the Context object's root, and nothing past InputPath is shown.
+    state = {'Type': 'Map', 'ItemsPath': '$$.Execution.Input', 'MaxConcurrency': 1, 'End': True,
+             'ItemProcessor': {'StartAt': 'P', 'States': {'P': {'Type': 'Pass', 'End': True}}}}
+    r = sfn.test_state(definition=json.dumps(state), input='["fire"]', inspectionLevel='TRACE',
+                       context=json.dumps({'Execution': {'Input': {'values': ['a']}}}), mock={'result': '["A"]'})
+    assert (r['status'], r['error'], r['cause']) == (
+        'FAILED', 'States.Runtime', 'Reference path "$.Execution.Input" must point to array.'), r
+    assert data(r) == {'input': ['fire'], 'afterInputPath': ['fire']}

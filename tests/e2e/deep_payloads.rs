@@ -1,11 +1,14 @@
 //! A property test of issue 11, item 1: random deeply nested and oversized inputs and random
 //! (deeply nested, or around the 1 MiB quota) definitions through the API (`stepwise-api` on the SQLite store); then the
-//! store is reopened as a restarted `serve` reopens it. Whatever the API accepted, it ran to an
-//! end and reads back; the reopened store always opens, recovers, and reads every execution.
+//! store is reopened as a restarted `serve` reopens it, and the `stepwise serve` binary is started
+//! on the same data directory. Whatever the API accepted, it ran to an end and reads back; the
+//! reopened store always opens, recovers, and reads every execution, and `serve` always starts
+//! and answers for each of them.
 //!
 //! (The same through boto3 against a restarted `serve`: `serve_clients::boto3_deep_payloads_*`;
 //! the store ports alone: `stepwise-store-contract`'s `deep` cases.)
 
+use crate::serve_common::{free_port, Serve};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -17,6 +20,7 @@ use stepwise_engine::deep;
 use stepwise_ports::tasks::TaskInvoker;
 use stepwise_runtime::tasks::TaskRouter;
 use stepwise_store_embedded::{DriverOptions, EmbeddedDriver, SqliteStore};
+use stepwise_tests::stepwise_bin;
 
 const ROLE: &str = "arn:aws:iam::123456789012:role/test";
 const MAX_INPUT: usize = 262_144;
@@ -261,12 +265,33 @@ async fn case(batch: Vec<(Input, Machine)>) -> Result<(), TestCaseError> {
         }
     }
     // A restart: the same file opened again, running executions recovered.
-    let (svc, driver) = service(&dir);
-    let recovered = driver.recover().await;
-    prop_assert!(recovered.is_ok(), "recover: {:?}", recovered.err());
-    for (arn, text) in &started {
-        readable(&svc, arn, text).await?;
+    {
+        let (svc, driver) = service(&dir);
+        let recovered = driver.recover().await;
+        prop_assert!(recovered.is_ok(), "recover: {:?}", recovered.err());
+        for (arn, text) in &started {
+            readable(&svc, arn, text).await?;
+        }
     }
+    // And the `stepwise serve` binary on that data directory: it starts (Serve::start fails the
+    // test otherwise) and answers for every stored execution.
+    let serve = Serve::start(&stepwise_bin(), &dir, free_port(), &[]);
+    for (arn, text) in &started {
+        let (status, d) = serve.call("DescribeExecution", json!({"executionArn": arn}));
+        prop_assert_eq!(status, 200, "serve's DescribeExecution: {}", d);
+        prop_assert!(
+            d["input"].as_str() == Some(text.as_str()),
+            "serve reads the input back"
+        );
+        let (status, h) = serve.call(
+            "GetExecutionHistory",
+            json!({"executionArn": arn, "maxResults": 1000}),
+        );
+        prop_assert_eq!(status, 200, "serve's GetExecutionHistory: {}", h);
+    }
+    let log = serve.log.clone();
+    drop(serve);
+    let _ = std::fs::remove_file(log);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }

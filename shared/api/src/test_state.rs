@@ -109,6 +109,7 @@ impl<S: ApiStore + 'static> Service<S> {
             retrier_retry_count: req.retrier_retry_count,
             map_iteration_failure_count: req.map_iteration_failure_count,
             stand_in,
+            state_name: Some(crate::test_state_req::SINGLE_STATE_NAME.into()),
             ..Inspection::default()
         }));
         let input = req.input.clone();

@@ -145,11 +145,22 @@ impl TestRequest {
             Some(n) => {
                 // A whole state machine: valid as a whole, the named state at its top level.
                 Definition::from_value(&Value::Object(parsed.clone())).map_err(schema_error)?;
-                let Some(Value::Object(state)) = parsed.get("States").and_then(|s| s.get(n)) else {
+                // The named state may sit at the top level or inside a Parallel's branch or a
+                // Map's ItemProcessor (AWS tests a Map's `HandleItem` so); it runs in the States
+                // it belongs to, in the machine's query language.
+                let Some((state, states)) = parsed
+                    .get("States")
+                    .and_then(Value::as_object)
+                    .and_then(|states| find_state(states, n))
+                else {
                     return Err(ApiError::validation("State not found in definition"));
                 };
-                let mut machine = parsed.clone();
+                let mut machine = Map::new();
                 machine.insert("StartAt".into(), json!(n));
+                machine.insert("States".into(), Value::Object(states.clone()));
+                if let Some(ql) = parsed.get("QueryLanguage") {
+                    machine.insert("QueryLanguage".into(), ql.clone());
+                }
                 (n.clone(), state.clone(), machine)
             }
             None => {
@@ -210,6 +221,8 @@ impl TestRequest {
             }
         };
 
+        let error_caused_by_state = Self::read_error_caused_by_state(r)?;
+
         let mock_obj = r.opt_obj("mock")?;
         if mock_obj.is_none() && matches!(state_type.as_str(), "Map" | "Parallel") {
             return Err(ApiError::new(
@@ -221,6 +234,18 @@ impl TestRequest {
             None => None,
             Some(m) => Some(Self::read_mock(r, m, &state, &state_type)?),
         };
+        if let Some(n) = &error_caused_by_state {
+            check_error_caused_by_state(n, mock.as_ref(), &state, &state_type)?;
+        }
+        if let (Some(failed), Some(Mock::Result(Value::Array(items)))) =
+            (map_iteration_failure_count, &mock)
+        {
+            if failed > items.len() as u64 {
+                return Err(ApiError::validation(
+                    "Map iteration failure count must be less than or equal to the number of Map iterations",
+                ));
+            }
+        }
         let machine = Definition::from_value(&Value::Object(machine)).map_err(schema_error)?;
         let check_result = match (&mock, state.get("Resource").and_then(Value::as_str)) {
             (Some(Mock::Result(_)), Some(resource)) if state_type == "Task" => {
@@ -296,6 +321,42 @@ impl TestRequest {
             check_result,
             fan_out: matches!(state_type.as_str(), "Map" | "Parallel"),
         })
+    }
+
+    /// `stateConfiguration.errorCausedByState`: a state name (1 to 80 characters, AWS's
+    /// TestStateStateName), only with a mock.
+    fn read_error_caused_by_state(r: &Req) -> ApiResult<Option<String>> {
+        let Some(cfg) = r.opt_obj("stateConfiguration")? else {
+            return Ok(None);
+        };
+        let name = match cfg.get("errorCausedByState") {
+            None | Some(Value::Null) => return Ok(None),
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "stateConfiguration.errorCausedByState must be a string",
+                ))
+            }
+        };
+        let len = name.chars().count();
+        if len == 0 || len > 80 {
+            let c = if len == 0 {
+                "Member must have length greater than or equal to 1"
+            } else {
+                "Member must have length less than or equal to 80"
+            };
+            return Err(ApiError::constraint(
+                Shown::Withheld,
+                "stateConfiguration.errorCausedByState",
+                c,
+            ));
+        }
+        if r.opt_obj("mock")?.is_none() {
+            return Err(ApiError::validation(
+                "TestState does not support ErrorCausedByState when a mock is not specified.",
+            ));
+        }
+        Ok(Some(name))
     }
 
     fn read_mock(
@@ -385,6 +446,68 @@ impl TestRequest {
             )),
         }
     }
+}
+
+/// A JSON object (a state, or a States map).
+type Object = Map<String, Value>;
+
+/// Finds a state by name among `states` and, below them, in Parallel branches and Map item
+/// processors: the state and the States it belongs to.
+fn find_state<'a>(states: &'a Map<String, Value>, name: &str) -> Option<(&'a Object, &'a Object)> {
+    if let Some(Value::Object(state)) = states.get(name) {
+        return Some((state, states));
+    }
+    states
+        .values()
+        .filter_map(Value::as_object)
+        .flat_map(nested_state_lists)
+        .find_map(|inner| find_state(inner, name))
+}
+
+/// The States of a state's Parallel branches and Map item processor (`Iterator` too).
+fn nested_state_lists(state: &Map<String, Value>) -> Vec<&Map<String, Value>> {
+    let mut out = Vec::new();
+    if let Some(Value::Array(branches)) = state.get("Branches") {
+        out.extend(
+            branches
+                .iter()
+                .filter_map(|b| b.get("States").and_then(Value::as_object)),
+        );
+    }
+    for key in ["ItemProcessor", "Iterator"] {
+        if let Some(states) = state
+            .get(key)
+            .and_then(|p| p.get("States"))
+            .and_then(Value::as_object)
+        {
+            out.push(states);
+        }
+    }
+    out
+}
+
+/// `errorCausedByState` says which state inside a mocked Map or Parallel raised the mocked
+/// error, so with an errorOutput mock it must name one of the states the Map's iterations or the
+/// Parallel's branches run (at any depth). AWS's recordings name `TestState` and `HandleItem`,
+/// the Map's own inner states; other uses are not recorded and are left as accepted.
+fn check_error_caused_by_state(
+    name: &str,
+    mock: Option<&Mock>,
+    state: &Map<String, Value>,
+    state_type: &str,
+) -> ApiResult<()> {
+    if !matches!(mock, Some(Mock::Error { .. })) {
+        return Ok(());
+    }
+    let inside = nested_state_lists(state)
+        .into_iter()
+        .any(|states| find_state(states, name).is_some());
+    if matches!(state_type, "Map" | "Parallel") && !inside {
+        return Err(ApiError::validation(format!(
+            "ErrorCausedByState '{name}' is not a state of the tested {state_type} state."
+        )));
+    }
+    Ok(())
 }
 
 /// TestState's `context`: the Context object's own fields only, each of its type; `Map` is not

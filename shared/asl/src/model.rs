@@ -416,6 +416,9 @@ impl Definition {
                             &format!("{sloc}/Branches"),
                         )
                     })?;
+                    if list.is_empty() {
+                        return Err(err("Value cannot be empty", &format!("{sloc}/Branches")));
+                    }
                     let mut branches = Vec::new();
                     for (i, b) in list.iter().enumerate() {
                         let bloc = format!("{sloc}/Branches/{i}");
@@ -480,11 +483,12 @@ impl Definition {
                         label: s.get("Label").and_then(Value::as_str).map(str::to_string),
                     }))
                 }
-                other => {
+                _ => {
                     return Err(err(
-                        format!("unknown state type {other:?}"),
+                        // AWS's wording (its TestState answer for an unknown type).
+                        "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]",
                         &format!("{sloc}/Type"),
-                    ))
+                    ));
                 }
             };
             let mut retry = Vec::new();

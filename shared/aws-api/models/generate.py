@@ -9,7 +9,8 @@ the caller needs (metadata: protocol(s), endpointPrefix, signingName, targetPref
 serviceId, apiVersion, xmlNamespace, signatureVersion, the global endpoint from endpoints.json;
 operations: HTTP binding, input/output/error shapes, result wrapper, host prefix, checksum and
 auth flags; shapes: types, members with their serialization traits, required, payload,
-streaming, timestampFormat, error code/status) and writes them zlib-compressed, one stream per
+streaming, timestampFormat, error code/status, and the min/max/enum constraints TestState checks
+mocked results against) and writes them zlib-compressed, one stream per
 service so the caller inflates only the services it uses. Layout: b"SWM1", u32 LE header
 length, header JSON (a list of {name, serviceId, endpointPrefix, offset, len}), the streams.
 """
@@ -36,7 +37,8 @@ MEMBER_KEYS = ["shape", "location", "locationName", "queryName", "flattened", "x
                "xmlAttribute", "jsonvalue", "idempotencyToken", "hostLabel", "timestampFormat",
                "streaming", "eventstream"]
 SHAPE_KEYS = ["type", "required", "payload", "flattened", "locationName", "xmlNamespace",
-              "streaming", "timestampFormat", "union", "document", "exception"]
+              "streaming", "timestampFormat", "union", "document", "exception", "min", "max",
+              "enum"]
 
 
 def read_data(source):

@@ -297,6 +297,15 @@ pub struct Shape {
     /// A union: exactly one member set.
     #[serde(default)]
     pub union: bool,
+    /// The least length (string, blob, list, map) or value (number) the model allows.
+    #[serde(default)]
+    pub min: Option<f64>,
+    /// The greatest length or value the model allows.
+    #[serde(default)]
+    pub max: Option<f64>,
+    /// A string's allowed values, when the model lists them.
+    #[serde(default, rename = "enum")]
+    pub enum_values: Vec<String>,
     /// A document (any JSON).
     #[serde(default)]
     pub document: bool,

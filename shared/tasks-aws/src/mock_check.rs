@@ -10,8 +10,9 @@
 //! - Only request-response calls are checked: a `.sync` or `.waitForTaskToken` result is not the
 //!   API's output. `http:invoke` and `apigateway:invoke` have no model.
 //!
-//! The embedded models keep types and required members, not enum values, lengths or ranges, so
-//! those are not checked.
+//! A string's enum values and length, a blob's length and a number's range are checked against
+//! the model's `enum`, `min` and `max` too (AWS's messages for enum, minimum length, minimum and
+//! maximum value are recorded; "exceeds the maximum length" follows them).
 
 use crate::aws_sdk::{operation_of, sdk_service};
 use serde_json::Value;
@@ -143,30 +144,55 @@ impl Checker<'_> {
                     None => Ok(()),
                 }
             }
-            ShapeType::String | ShapeType::Timestamp | ShapeType::Blob => {
+            ShapeType::Timestamp => {
                 if v.is_string() {
                     Ok(())
                 } else {
                     must("a string")
                 }
             }
+            ShapeType::String | ShapeType::Blob => {
+                let Value::String(text) = v else {
+                    return must("a string");
+                };
+                let not = |what: &str| Err(problem(format!("Field '{name}' {what}")));
+                if !shape.enum_values.is_empty() && !shape.enum_values.iter().any(|e| e == text) {
+                    return not("is not an expected value");
+                }
+                let len = text.chars().count() as f64;
+                if shape.min.is_some_and(|m| len < m) {
+                    return not("is smaller than the minimum length");
+                }
+                if shape.max.is_some_and(|m| len > m) {
+                    return not("exceeds the maximum length");
+                }
+                Ok(())
+            }
             ShapeType::Integer
             | ShapeType::Long
             | ShapeType::Short
             | ShapeType::Byte
-            | ShapeType::BigInteger => {
-                if v.is_i64() || v.is_u64() {
-                    Ok(())
-                } else {
-                    must("a number")
+            | ShapeType::BigInteger
+            | ShapeType::Float
+            | ShapeType::Double
+            | ShapeType::BigDecimal => {
+                let whole = !matches!(
+                    shape.shape_type,
+                    ShapeType::Float | ShapeType::Double | ShapeType::BigDecimal
+                );
+                let n = match v.as_f64() {
+                    Some(n) if !whole || v.is_i64() || v.is_u64() => n,
+                    _ => return must("a number"),
+                };
+                if shape.min.is_some_and(|m| n < m) {
+                    return Err(problem(format!(
+                        "Field '{name}' is less than the minimum value"
+                    )));
                 }
-            }
-            ShapeType::Float | ShapeType::Double | ShapeType::BigDecimal => {
-                if v.is_number() {
-                    Ok(())
-                } else {
-                    must("a number")
+                if shape.max.is_some_and(|m| n > m) {
+                    return Err(problem(format!("Field '{name}' exceeds the maximum value")));
                 }
+                Ok(())
             }
             ShapeType::Boolean => {
                 if v.is_boolean() {
@@ -273,5 +299,37 @@ mod tests {
             check("arn:aws:states:::http:invoke", json!({}), true),
             Ok(())
         );
+    }
+
+    #[test]
+    fn enum_values_lengths_and_ranges_are_checked_as_aws_words_them() {
+        let e = |m: &str| Err(format!("Mock result schema validation error: {m}"));
+        let s3 = "arn:aws:states:::aws-sdk:s3:getObject";
+        let kms = "arn:aws:states:::aws-sdk:kms:encrypt";
+        let get = "arn:aws:states:::aws-sdk:lambda:getFunction";
+        for strict in [true, false] {
+            assert_eq!(
+                check(s3, json!({"StorageClass": "Papyrus"}), strict),
+                e("Field 'StorageClass' is not an expected value")
+            );
+            assert_eq!(
+                check(s3, json!({"StorageClass": "GLACIER"}), strict),
+                Ok(())
+            );
+            assert_eq!(
+                check(kms, json!({"CiphertextBlob": ""}), strict),
+                e("Field 'CiphertextBlob' is smaller than the minimum length")
+            );
+            let memory = |n: i64| json!({"Configuration": {"MemorySize": n}});
+            assert_eq!(
+                check(get, memory(127), strict),
+                e("Field 'MemorySize' is less than the minimum value")
+            );
+            assert_eq!(
+                check(get, memory(32769), strict),
+                e("Field 'MemorySize' exceeds the maximum value")
+            );
+            assert_eq!(check(get, memory(128), strict), Ok(()));
+        }
     }
 }

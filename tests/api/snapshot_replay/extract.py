@@ -20,6 +20,14 @@ SNAPSHOTS = ['test_sfn_api.snapshot.json', 'test_sfn_api_activities.snapshot.jso
              'test_sfn_api_aliasing.snapshot.json', 'activities/test_activities.snapshot.json',
              'timeouts/test_heartbeats.snapshot.json', 'test_sfn_api_versioning.snapshot.json',
              'test_sfn_api_tagging.snapshot.json']
+# TestState's recordings (replayed by test_state_scenarios.py), and where their templates are named.
+TEST_STATE = 'test_state/'
+TEST_STATE_SNAPSHOTS = ['test_state_configuration', 'test_test_state_scenarios', 'test_test_state_mock_scenarios',
+                        'test_test_state_machine_scenarios', 'test_state_mock_validation', 'test_state_context_object',
+                        'test_field_validation_mode', 'test_field_validation_mode_none',
+                        'test_field_validation_mode_present']
+TEST_STATE_TEMPLATE_LISTS = ['test_state/test_state_templates.py', 'outputdecl/output_templates.py',
+                             'context_object/context_object_templates.py']
 T = 'tests/aws/services/stepfunctions/templates/'
 TEMPLATES = {
     'BASE_PASS_RESULT': T + 'base/statemachines/pass_result.json5',
@@ -68,6 +76,21 @@ def main(repo):
             pass
     with open(os.path.join(out, 'templates.json'), 'w') as f:
         json.dump(templates, f, indent=1, sort_keys=True)
+    # TestState: every template its tests name, by the names of the loader classes' fields.
+    for name in TEST_STATE_SNAPSHOTS:
+        with open(os.path.join(out, f'{name}.snapshot.json'), 'w') as f:
+            f.write(git(repo, 'show', f'HEAD:{V2}{TEST_STATE}{name}.snapshot.json'))
+    ts_templates = {}
+    for lst in TEST_STATE_TEMPLATE_LISTS:
+        folder = T + lst.rsplit('/', 1)[0] + '/'
+        text = git(repo, 'show', f'HEAD:{T}{lst}')
+        for name, path in re.findall(r'(\w+)(?::\s*Final\[str\])?\s*=\s*os\.path\.join\(\s*_THIS_FOLDER,\s*"([^"]+)"', text):
+            try:
+                ts_templates[name] = json5(git(repo, 'show', f'HEAD:{folder}{path}'))
+            except (subprocess.CalledProcessError, ValueError):
+                pass
+    with open(os.path.join(out, 'test_state_templates.json'), 'w') as f:
+        json.dump(ts_templates, f, indent=1, sort_keys=True)
     with open(os.path.join(out, 'SOURCE.md'), 'w') as f:
         f.write(f"""# Source
 

@@ -30,6 +30,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from test_state_scenarios import SCENARIOS as TEST_STATE_SCENARIOS
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, 'data')
 ACCOUNT = '111111111111'
@@ -52,6 +54,15 @@ KNOWN = {
         'engine schedules the activity task before the store, which knows the activity is gone, '
         'answers, so Stepwise records ActivityScheduled between them (same error and cause).',
 }
+
+# Lambda raised MemorySize's maximum after these were recorded (2025-12-03: 10240); the model
+# Stepwise checks mocked results against (botocore 1.44.8) allows up to 32768, so 10241 passes.
+for _f, _c in [('test_field_validation_mode.py', 'TestFieldValidationMode::test_strict'),
+               ('test_field_validation_mode_present.py', 'TestFieldValidationModePresent::test_present')]:
+    KNOWN[f'{_f}::{_c}_mode_aws_sdk_lambda_get_function_task[integer_more_than_maximum_allowed]'] = (
+        "The recording predates Lambda's larger functions: AWS's model then had MemorySize at most 10240, "
+        'the current one (botocore 1.44.8, which Stepwise checks mocked results against) 32768, so 10241 is '
+        'within it. The check itself is the recorded one (127 is refused as less than the minimum value).')
 
 LATE_FIELDS = {
     # field: the date AWS started answering with it (recordings made before do not have it)
@@ -76,6 +87,19 @@ def short_uid():
 # ------------------------------------------------------------------ comparing
 
 
+TIMESTAMP = re.compile(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)?')
+
+
+def json_value(text):
+    """The JSON a text holds when it is a JSON array or object, else None."""
+    if not text.lstrip().startswith(('[', '{')):
+        return None
+    try:
+        return (json.loads(text),)
+    except ValueError:
+        return None
+
+
 def placeholder_regex(recorded):
     parts = re.split(r'(<[^<>]*>)', recorded)
     return re.compile(''.join('.*?' if p.startswith('<') and p.endswith('>') else re.escape(p)
@@ -93,6 +117,26 @@ class Snapshot:
 
     def add(self, actual, word):
         self.replacements.append((actual, word))
+
+    def call(self, key, fn, refused=None, **kw):
+        """Makes one request, `fn(**kw)`, and matches under `key` its answer or, where AWS
+        refused it, the error in the form the recording keeps: `response` (the error response
+        of a service error), `exception` (type name and text, botocore's own refusals too) or
+        `error` (the error's text)."""
+        try:
+            answer = fn(**kw)
+        except ClientError as e:
+            if refused is None:
+                raise
+            return self.match(key, e.response if refused == 'response' else exception(e) if refused == 'exception' else e)
+        except Exception as e:  # botocore's own checks (ParamValidationError) fail before sending
+            if refused not in ('exception', 'error'):
+                raise
+            return self.match(key, exception(e) if refused == 'exception' else e)
+        if refused:
+            self.diffs.append(f'{key}: {fn.__name__} answered {json.dumps(answer, default=str)[:200]} where AWS refused')
+            return None
+        return self.match(key, answer)
 
     def match(self, key, actual):
         if key not in self.recorded:
@@ -154,6 +198,13 @@ class Snapshot:
                 return
             if actual == recorded or placeholder_regex(recorded).fullmatch(actual):
                 return
+            # A timestamp inside JSON text (a Context object's StartTime) is recorded as `date`.
+            if recorded == 'date' and TIMESTAMP.fullmatch(actual):
+                return
+            # JSON text (an array output, an inspected value) is compared as the JSON it is.
+            both = json_value(actual), json_value(recorded)
+            if None not in both and both[0] == both[1]:
+                return
         elif actual == recorded and type(actual) is type(recorded):
             return
         self.diffs.append(f'{path}: {json.dumps(actual, default=str)[:300]} != {json.dumps(recorded)[:300]}')
@@ -184,12 +235,6 @@ def wait_done(sfn, arn, timeout=60):
         time.sleep(0.05)
 
 
-def raises(fn, **kw):
-    try:
-        fn(**kw)
-    except ClientError as e:
-        return e
-    raise AssertionError(f'{fn.__name__} did not fail')
 
 
 # ------------------------------------------------------------------ scenarios
@@ -219,7 +264,7 @@ def _(sfn, s):
     name, r = create(sfn, s, template('BASE_PASS_RESULT'))
     missing = r['stateMachineArn'].replace(name, f'statemachine_{short_uid()}')
     s.add(missing, 'sm_nonexistent_arn')
-    s.match('describe_nonexistent_sm', raises(sfn.describe_state_machine, stateMachineArn=missing))
+    s.call('describe_nonexistent_sm', sfn.describe_state_machine, 'error', stateMachineArn=missing)
 
 
 @scenario(API + 'test_describe_sm_arn_containing_punctuation')
@@ -231,7 +276,7 @@ def _(sfn, s):
 
 @scenario(API + 'test_describe_invalid_arn_sm')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.describe_state_machine, stateMachineArn='not_a_valid_arn')))
+    s.call('exception', sfn.describe_state_machine, 'exception', stateMachineArn='not_a_valid_arn')
 
 
 @scenario(API + 'test_create_exact_duplicate_sm')
@@ -250,9 +295,8 @@ def _(sfn, s):
     name, r1 = create(sfn, s, template('BASE_PASS_RESULT'))
     s.match('creation_resp_1', r1)
     s.match('describe_resp_1', sfn.describe_state_machine(stateMachineArn=r1['stateMachineArn']))
-    e = raises(sfn.create_state_machine, name=name, roleArn=ROLE,
-               definition=json.dumps(template('BASE_PASS_RESULT'), indent=4))
-    s.match('already_exists_1', e.response)
+    s.call('already_exists_1', sfn.create_state_machine, 'response', name=name, roleArn=ROLE,
+           definition=json.dumps(template('BASE_PASS_RESULT'), indent=4))
 
 
 @scenario(API + 'test_create_duplicate_sm_name')
@@ -262,8 +306,8 @@ def _(sfn, s):
     s.match('describe_resp_1', sfn.describe_state_machine(stateMachineArn=r1['stateMachineArn']))
     d2 = template('BASE_PASS_RESULT')
     d2['States']['State_1']['Result'].update({'Arg2': 'Argument2'})
-    e = raises(sfn.create_state_machine, name=name, roleArn=ROLE, definition=json.dumps(d2))
-    s.match('already_exists_1', e.response)
+    s.call('already_exists_1', sfn.create_state_machine, 'response', name=name, roleArn=ROLE,
+           definition=json.dumps(d2))
 
 
 @scenario(API + 'test_start_execution')
@@ -282,12 +326,12 @@ def _(sfn, s):
     name, r = create(sfn, s, template('BASE_PASS_RESULT'))
     missing = r['stateMachineArn'].replace(name, f'statemachine_{short_uid()}')
     s.add(missing, 'ssm_nonexistent_arn')
-    s.match('exception', exception(raises(sfn.list_executions, stateMachineArn=missing)))
+    s.call('exception', sfn.list_executions, 'exception', stateMachineArn=missing)
 
 
 @scenario(API + 'test_list_execution_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.list_executions, stateMachineArn='invalid_state_machine_arn')))
+    s.call('exception', sfn.list_executions, 'exception', stateMachineArn='invalid_state_machine_arn')
 
 
 @scenario(API + 'test_get_execution_history_reversed')
@@ -306,7 +350,7 @@ def _(sfn, s):
     s.match('creation_resp', r)
     invalid = r['stateMachineArn'].replace(name, f'statemachine_invalid_{name}')
     sfn.delete_state_machine(stateMachineArn=r['stateMachineArn'])
-    s.match('start_exec_of_deleted', raises(sfn.start_execution, stateMachineArn=invalid).response)
+    s.call('start_exec_of_deleted', sfn.start_execution, 'response', stateMachineArn=invalid)
 
 
 @scenario(API + 'test_invalid_start_execution_input')
@@ -314,9 +358,9 @@ def _(sfn, s):
     _, r = create(sfn, s, template('BASE_PASS_RESULT'))
     s.match('creation_resp', r)
     sm = r['stateMachineArn']
-    s.match('start_exec_str_inp', raises(sfn.start_execution, stateMachineArn=sm, input='not some json').response)
-    s.match('start_exec_not_json_inp', raises(sfn.start_execution, stateMachineArn=sm, input="{'not': 'json'").response)
-    s.match('start_res_empty', raises(sfn.start_execution, stateMachineArn=sm, input='').response)
+    s.call('start_exec_str_inp', sfn.start_execution, 'response', stateMachineArn=sm, input='not some json')
+    s.call('start_exec_not_json_inp', sfn.start_execution, 'response', stateMachineArn=sm, input="{'not': 'json'")
+    s.call('start_res_empty', sfn.start_execution, 'response', stateMachineArn=sm, input='')
     s.match('start_res_num', sfn.start_execution(stateMachineArn=sm, input='2'))
     s.match('start_res_str', sfn.start_execution(stateMachineArn=sm, input='"some text"'))
     s.match('start_res_null', sfn.start_execution(stateMachineArn=sm, input='null'))
@@ -382,11 +426,10 @@ def _(sfn, s):
     s.match('creation_resp_t0', r)
     sm = r['stateMachineArn']
     s.match('describe_resp_t0', sfn.describe_state_machine(stateMachineArn=sm))
-    s.match('missing_required_parameter', raises(sfn.update_state_machine, stateMachineArn=sm).response)
-    try:
-        sfn.update_state_machine(stateMachineArn=sm, definition=None, roleArn=None)
-    except Exception as e:  # botocore refuses None itself, as the recording shows
-        s.match('null_required_parameter', e)
+    s.call('missing_required_parameter', sfn.update_state_machine, 'response', stateMachineArn=sm)
+    # botocore refuses None itself, as the recording shows
+    s.call('null_required_parameter', sfn.update_state_machine, 'error', stateMachineArn=sm, definition=None,
+           roleArn=None)
 
 
 @scenario(API + 'test_describe_state_machine_for_execution')
@@ -400,12 +443,12 @@ def _(sfn, s):
 
 @scenario(API + 'test_describe_execution_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.describe_execution, executionArn='invalid_state_machine_arn')))
+    s.call('exception', sfn.describe_execution, 'exception', executionArn='invalid_state_machine_arn')
 
 
 @scenario(API + 'test_get_execution_history_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.get_execution_history, executionArn='invalid_state_machine_arn')))
+    s.call('exception', sfn.get_execution_history, 'exception', executionArn='invalid_state_machine_arn')
 
 
 @scenario(API + 'test_create_update_state_machine_same_parameters')
@@ -451,7 +494,7 @@ def no_such_execution(sfn, s, call, wait):
         wait_done(sfn, ex)
     invalid = ex[:-4] + '0000'
     s.add(invalid, 'invalid_execution_arn')
-    s.match('exception', exception(raises(call, executionArn=invalid)))
+    s.call('exception', call, 'exception', executionArn=invalid)
 
 
 @scenario(API + 'test_describe_execution_no_such_state_machine')
@@ -492,16 +535,12 @@ def _(sfn, s):
         listed += [m for m in page['stateMachines'] if m['name'] in names]
     s.match('list-state-machines-page-1', listed[:10])
     s.match('list-state-machines-page-2', listed[10:])
-    s.match('list-state-machines-invalid-param-too-large', raises(sfn.list_state_machines, maxResults=1001).response)
-    try:
-        sfn.list_state_machines(nextToken='')
-    except Exception as e:  # botocore's own check, as recorded
-        s.match('list-state-machines-invalid-param-short-nextToken',
-                {'exception_typename': type(e).__name__, 'exception_value': str(e)})
+    s.call('list-state-machines-invalid-param-too-large', sfn.list_state_machines, 'response', maxResults=1001)
+    # botocore's own check, as recorded
+    s.call('list-state-machines-invalid-param-short-nextToken', sfn.list_state_machines, 'exception', nextToken='')
     long_token = 'x' * 1025
     s.add(long_token, '<invalid_token_1025_chars>')
-    s.match('list-state-machines-invalid-param-long-nextToken',
-            raises(sfn.list_state_machines, nextToken=long_token).response)
+    s.call('list-state-machines-invalid-param-long-nextToken', sfn.list_state_machines, 'response', nextToken=long_token)
     for arn in arns:
         sfn.delete_state_machine(stateMachineArn=arn)
 
@@ -517,16 +556,14 @@ def _(sfn, s):
     wait_done(sfn, ex['executionArn'])
     s.match('list_succeeded_when_complete', sfn.list_executions(stateMachineArn=sm, statusFilter='SUCCEEDED'))
     s.match('list_running_when_complete', sfn.list_executions(stateMachineArn=sm, statusFilter='RUNNING'))
-    s.match('list_executions_filter_exc', raises(sfn.list_executions, stateMachineArn=sm,
-                                                 statusFilter='succeeded').response)
+    s.call('list_executions_filter_exc', sfn.list_executions, 'response', stateMachineArn=sm, statusFilter='succeeded')
 
 
 @scenario(API + 'test_start_sync_execution')
 def _(sfn, s):
     _, r = create(sfn, s, template('BASE_PASS_RESULT'), type='STANDARD')
     s.match('creation_response', r)
-    s.match('start_sync_execution_error', raises(
-        sfn.start_sync_execution, stateMachineArn=r['stateMachineArn'], input='{}', name='SyncExecution').response)
+    s.call('start_sync_execution_error', sfn.start_sync_execution, 'response', stateMachineArn=r['stateMachineArn'], input='{}', name='SyncExecution')
 
 
 # ----- logging configuration
@@ -561,33 +598,26 @@ for _i, _cfg in enumerate([{}, {'destinations': []}]):
 
 for _i, _level in enumerate(('ALL', 'FATAL', 'ERROR')):
     def _invalid(sfn, s, level=_level):
-        e = raises(sfn.create_state_machine, name=f'statemachine_{short_uid()}', roleArn=ROLE,
-                   definition=json.dumps(template('BASE_PASS_RESULT')), loggingConfiguration={'level': level})
-        s.match('exception', exception(e))
+        s.call('exception', sfn.create_state_machine, 'exception', name=f'statemachine_{short_uid()}', roleArn=ROLE,
+               definition=json.dumps(template('BASE_PASS_RESULT')), loggingConfiguration={'level': level})
     SCENARIOS[f'{LOGS}test_invalid_logging_configuration[logging_configuration{_i}]'] = _invalid
 
 
 @scenario(LOGS + 'test_multiple_destinations')
 def _(sfn, s):
     dests = [{'cloudWatchLogsLogGroup': {'logGroupArn': log_group()[1]}} for _ in range(2)]
-    e = raises(sfn.create_state_machine, name=f'statemachine_{short_uid()}', roleArn=ROLE,
-               definition=json.dumps(template('BASE_PASS_RESULT')),
-               loggingConfiguration={'level': 'ALL', 'destinations': dests})
-    s.match('exception', exception(e))
+    s.call('exception', sfn.create_state_machine, 'exception', name=f'statemachine_{short_uid()}', roleArn=ROLE,
+           definition=json.dumps(template('BASE_PASS_RESULT')),
+           loggingConfiguration={'level': 'ALL', 'destinations': dests})
 
 
 @scenario(LOGS + 'test_deleted_log_group')
 def _(sfn, s):
     # The log group was deleted before: AWS refuses it; Stepwise cannot know (see KNOWN).
     _, arn = log_group()
-    try:
-        sfn.create_state_machine(name=f'statemachine_{short_uid()}', roleArn=ROLE,
-                                 definition=json.dumps(template('BASE_PASS_RESULT')),
-                                 loggingConfiguration={'level': 'ALL', 'destinations': [
-                                     {'cloudWatchLogsLogGroup': {'logGroupArn': arn}}]})
-        s.diffs.append('exception: CreateStateMachine accepted the deleted log group')
-    except ClientError as e:
-        s.match('exception', exception(e))
+    s.call('exception', sfn.create_state_machine, 'exception', name=f'statemachine_{short_uid()}', roleArn=ROLE,
+           definition=json.dumps(template('BASE_PASS_RESULT')),
+           loggingConfiguration={'level': 'ALL', 'destinations': [{'cloudWatchLogsLogGroup': {'logGroupArn': arn}}]})
 
 
 @scenario(LOGS + 'test_update_logging_configuration')
@@ -606,10 +636,8 @@ def _(sfn, s):
     sfn.update_state_machine(stateMachineArn=sm, loggingConfiguration=logging)
     s.match('describe_resp_flag', sfn.describe_state_machine(stateMachineArn=sm))
     logging['destinations'].append({'cloudWatchLogsLogGroup': {'logGroupArn': log_group()[1]}})
-    s.match('exception_multiple_endpoints',
-            exception(raises(sfn.update_state_machine, stateMachineArn=sm, loggingConfiguration=logging)))
-    s.match('exception_invalid',
-            exception(raises(sfn.update_state_machine, stateMachineArn=sm, loggingConfiguration={'level': 'ALL'})))
+    s.call('exception_multiple_endpoints', sfn.update_state_machine, 'exception', stateMachineArn=sm, loggingConfiguration=logging)
+    s.call('exception_invalid', sfn.update_state_machine, 'exception', stateMachineArn=sm, loggingConfiguration={'level': 'ALL'})
 
 
 # ----- activities
@@ -642,7 +670,7 @@ for _name in ['activity name', 'activity<name', 'activity>name', 'activity{name'
     _id = json.dumps(_name)[1:-1].replace('\\u0000', '\\x00').replace('\\u001f', '\\x1f').replace('\\u007f', '\\x7f')
     _id = _id.replace('\\"', '"')
     SCENARIOS[f'{ACT}test_create_activity_invalid_name[{_id}]'] = \
-        lambda sfn, s, name=_name: s.match('invalid_name', raises(sfn.create_activity, name=name).response)
+        lambda sfn, s, name=_name: s.call('invalid_name', sfn.create_activity, 'response', name=name)
 
 
 @scenario(ACT + 'test_describe_deleted_activity')
@@ -650,7 +678,7 @@ def _(sfn, s):
     arn = sfn.create_activity(name=f'TestActivity-{short_uid()}')['activityArn']
     s.add(arn, 'activity_arn')
     sfn.delete_activity(activityArn=arn)
-    s.match('no_such_activity', raises(sfn.describe_activity, activityArn=arn).response)
+    s.call('no_such_activity', sfn.describe_activity, 'response', activityArn=arn)
 
 
 @scenario(ACT + 'test_get_activity_task_deleted')
@@ -658,17 +686,17 @@ def _(sfn, s):
     arn = sfn.create_activity(name=f'TestActivity-{short_uid()}')['activityArn']
     s.add(arn, 'activity_arn')
     sfn.delete_activity(activityArn=arn)
-    s.match('no_such_activity', raises(sfn.get_activity_task, activityArn=arn).response)
+    s.call('no_such_activity', sfn.get_activity_task, 'response', activityArn=arn)
 
 
 @scenario(ACT + 'test_describe_activity_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.describe_activity, activityArn='no_an_activity_arn')))
+    s.call('exception', sfn.describe_activity, 'exception', activityArn='no_an_activity_arn')
 
 
 @scenario(ACT + 'test_get_activity_task_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.get_activity_task, activityArn='no_an_activity_arn')))
+    s.call('exception', sfn.get_activity_task, 'exception', activityArn='no_an_activity_arn')
 
 
 @scenario(ACT + 'test_list_activities')
@@ -737,8 +765,7 @@ def _(sfn, s):
 @scenario(ALIAS + 'test_error_create_alias_with_state_machine_arn')
 def _(sfn, s):
     sm, _ = published(sfn, s)
-    s.match('exception', exception(raises(sfn.create_state_machine_alias, description=DESCRIPTION,
-                                          name=f'AliasName-{short_uid()}', routingConfiguration=route(sm))))
+    s.call('exception', sfn.create_state_machine_alias, 'exception', description=DESCRIPTION, name=f'AliasName-{short_uid()}', routingConfiguration=route(sm))
 
 
 @scenario(ALIAS + 'test_error_create_alias_not_idempotent')
@@ -750,12 +777,8 @@ def _(sfn, s):
     name = alias_name(s)
     s.match('create_state_machine_alias_response', sfn.create_state_machine_alias(
         description=DESCRIPTION, name=name, routingConfiguration=route(v0)))
-    s.match('not_idempotent_description', exception(raises(
-        sfn.create_state_machine_alias, description='This is a different description', name=name,
-        routingConfiguration=route(v0))))
-    s.match('not_idempotent_routing_configuration', exception(raises(
-        sfn.create_state_machine_alias, description=DESCRIPTION, name=name,
-        routingConfiguration=route(v0, 50) + route(v1, 50))))
+    s.call('not_idempotent_description', sfn.create_state_machine_alias, 'exception', description='This is a different description', name=name, routingConfiguration=route(v0))
+    s.call('not_idempotent_routing_configuration', sfn.create_state_machine_alias, 'exception', description=DESCRIPTION, name=name, routingConfiguration=route(v0, 50) + route(v1, 50))
 
 
 @scenario(ALIAS + 'test_idempotent_create_alias')
@@ -774,12 +797,9 @@ def _(sfn, s):
 def _(sfn, s):
     _, v = published(sfn, s)
     for invalid in ['123', '', 'A' * 81, 'INVALID ALIAS', '!INVALID', 'ALIAS@']:
-        try:
-            sfn.create_state_machine_alias(description=DESCRIPTION, name=invalid, routingConfiguration=route(v))
-            s.diffs.append(f'exception_for_name{invalid}: accepted')
-        except Exception as e:  # botocore refuses the empty name itself, as recorded
-            s.match(f'exception_for_name{invalid}', exception(e) if isinstance(e, ClientError)
-                    else {'exception_typename': type(e).__name__, 'exception_value': str(e)})
+        # botocore refuses the empty name itself, as recorded
+        s.call(f'exception_for_name{invalid}', sfn.create_state_machine_alias, 'exception', description=DESCRIPTION,
+               name=invalid, routingConfiguration=route(v))
 
 
 @scenario(ALIAS + 'test_delete_version_with_alias')
@@ -789,8 +809,7 @@ def _(sfn, s):
     r = sfn.create_state_machine_alias(description=DESCRIPTION, name=name, routingConfiguration=route(v0))
     s.match('create_state_machine_alias_response', r)
     alias = r['stateMachineAliasArn']
-    s.match('exception_delete_version_with_alias_reference', exception(raises(
-        sfn.delete_state_machine_version, stateMachineVersionArn=v0)))
+    s.call('exception_delete_version_with_alias_reference', sfn.delete_state_machine_version, 'exception', stateMachineVersionArn=v0)
     d = template('BASE_PASS_RESULT')
     d['Comment'] = 'Definition v1'
     v1 = sfn.update_state_machine(stateMachineArn=sm, definition=json.dumps(d), publish=True)['stateMachineVersionArn']
@@ -804,8 +823,7 @@ def _(sfn, s):
     sm, v = published(sfn, s)
     s.match('create_state_machine_alias_response', sfn.create_state_machine_alias(
         description=DESCRIPTION, name=alias_name(s), routingConfiguration=route(v)))
-    s.match('invalidTokenException', exception(raises(
-        sfn.list_state_machine_aliases, stateMachineArn=sm, nextToken='InvalidToken')))
+    s.call('invalidTokenException', sfn.list_state_machine_aliases, 'exception', stateMachineArn=sm, nextToken='InvalidToken')
 
 
 # ----- versions
@@ -825,9 +843,8 @@ def _(sfn, s):
 
 @scenario(VER + 'test_create_with_version_description_no_publish')
 def _(sfn, s):
-    e = raises(sfn.create_state_machine, name=f'statemachine_{short_uid()}', roleArn=ROLE,
-               definition=json.dumps(template('BASE_PASS_RESULT')), versionDescription='HelloWorld!')
-    s.match('validation_exception', e.response)
+    s.call('validation_exception', sfn.create_state_machine, 'response', name=f'statemachine_{short_uid()}',
+           roleArn=ROLE, definition=json.dumps(template('BASE_PASS_RESULT')), versionDescription='HelloWorld!')
 
 
 def publish_describe(sfn, s, **kw):
@@ -862,12 +879,12 @@ def _(sfn, s):
     name, r = create(sfn, s, template('BASE_PASS_RESULT'))
     missing = r['stateMachineArn'].replace(name, f'statemachine_{short_uid()}')
     s.add(missing, 'ssm_nonexistent_arn')
-    s.match('exception', exception(raises(sfn.publish_state_machine_version, stateMachineArn=missing)))
+    s.call('exception', sfn.publish_state_machine_version, 'exception', stateMachineArn=missing)
 
 
 @scenario(VER + 'test_publish_state_machine_version_invalid_arn')
 def _(sfn, s):
-    s.match('exception', exception(raises(sfn.publish_state_machine_version, stateMachineArn='invalid_arn')))
+    s.call('exception', sfn.publish_state_machine_version, 'exception', stateMachineArn='invalid_arn')
 
 
 def empty_revisions(sfn, s, publish_on_creation):
@@ -945,8 +962,7 @@ def _(sfn, s):
     s.match('creation_resp_1', r)
     p = sfn.publish_state_machine_version(stateMachineArn=r['stateMachineArn'])
     s.match('publish_resp', p)
-    s.match('error', raises(sfn.tag_resource, resourceArn=p['stateMachineVersionArn'],
-                            tags=[{'key': 'key1', 'value': 'value1'}]))
+    s.call('error', sfn.tag_resource, 'error', resourceArn=p['stateMachineVersionArn'], tags=[{'key': 'key1', 'value': 'value1'}])
 
 
 @scenario(TAGS + 'test_create_state_machine')
@@ -989,6 +1005,7 @@ def load_recordings():
 
 
 RECORDINGS = load_recordings()
+SCENARIOS.update(TEST_STATE_SCENARIOS)
 for _k in RECORDINGS:
     if _k.startswith(REFS):
         _t = _k.rsplit('[', 1)[1].rstrip(']')

@@ -64,6 +64,9 @@ pub struct Inspection {
     pub stand_in: Option<Result<Value, (String, String)>>,
     /// The state the tested one would go to next (its Next, a Choice's or a Catch's).
     pub next_state: Option<String>,
+    /// Input: the name the tested state has in its Context object (`$$.State.Name`); AWS
+    /// shows `StateName` however the state is named.
+    pub state_name: Option<String>,
     /// The tested state was left: what runs after it is not inspected.
     pub closed: bool,
 }
@@ -88,6 +91,7 @@ impl<'d> Engine<'d> {
     ) -> Result<Next, Failure> {
         self.inspect(t, |i| {
             i.after_parameters = None;
+            i.after_arguments = None;
             if !is_map {
                 i.after_input_path = None;
             }

@@ -108,6 +108,10 @@ impl Language for Jsonata {
         st: &State,
         result: Value,
     ) -> Result<(Value, Vars), Failure> {
+        // TestState shows a Task's raw result in either language (AWS's JSONata recordings).
+        if matches!(st.kind, stepwise_asl::model::StateKind::Task { .. }) {
+            e.inspect(t, |i| i.result = Some(result.clone()));
+        }
         let out = match &st.output {
             Some(o) => Self::evaluate(e, t, st, o, "Output", &[("result", &result)], None)?,
             None => result.clone(),

@@ -210,17 +210,37 @@ impl Language for JsonPath {
             Some(p) => e.jsonpath_select(t, st, "ItemsPath", Some(p), effective)?,
             None => effective.clone(),
         };
-        e.inspect(t, |i| i.after_items_path = Some(items.clone()));
         match items {
-            Value::Array(a) => Ok(a),
-            other => Err(e.in_state(
-                t,
-                st,
-                EvalError::runtime(format!(
-                    "Map state input must be an array but was: {}",
-                    to_text(&other)
-                )),
-            )),
+            Value::Array(a) => {
+                e.inspect(t, |i| i.after_items_path = Some(Value::Array(a.clone())));
+                Ok(a)
+            }
+            other => {
+                // As AWS answers TestState (the only recording of it): the reference path,
+                // read from the Context object's root for `$$`, and no data past InputPath.
+                e.inspect(t, |i| i.after_parameters = None);
+                match spec.items_path.as_ref() {
+                    Some(p) => {
+                        let p = p.as_str();
+                        let shown = p.strip_prefix('$').filter(|r| r.starts_with('$'));
+                        Err(Failure::new(
+                            stepwise_asl::errors::RUNTIME,
+                            format!(
+                                "Reference path \"{}\" must point to array.",
+                                shown.unwrap_or(p)
+                            ),
+                        ))
+                    }
+                    None => Err(e.in_state(
+                        t,
+                        st,
+                        EvalError::runtime(format!(
+                            "Map state input must be an array but was: {}",
+                            to_text(&other)
+                        )),
+                    )),
+                }
+            }
         }
     }
 

@@ -180,18 +180,34 @@ impl<'d> Engine<'d> {
         {
             return ctx.clone();
         }
-        context::build(
+        // TestState (the top-level thread of an inspection): as AWS answers it, the state by
+        // the name TestState gives it, RetryCount for every state that may retry, and no
+        // RedriveCount (a test is never redriven).
+        let tested = self.s.inspection.as_ref().filter(|_| t.parent.is_none());
+        let retries = matches!(
+            st.kind,
+            StateKind::Task { .. } | StateKind::Map(_) | StateKind::Parallel { .. }
+        ) && tested.is_some();
+        let mut ctx = context::build(
             &self.s.info,
             include_input.then_some(&self.s.input),
             &StateContext {
-                name: &st.name,
+                name: tested
+                    .and_then(|i| i.state_name.as_deref())
+                    .unwrap_or(&st.name),
                 entered_ms: t.entered_ms,
                 retry_count: Some(t.retries.iter().sum())
-                    .filter(|n| *n > 0 || matches!(st.kind, StateKind::Task { .. })),
+                    .filter(|n| *n > 0 || retries || matches!(st.kind, StateKind::Task { .. })),
                 task_token: token,
                 map_item,
             },
-        )
+        );
+        if tested.is_some() {
+            if let Some(Value::Object(x)) = ctx.get_mut("Execution") {
+                x.remove("RedriveCount");
+            }
+        }
+        ctx
     }
 
     /// Prefixes a failure's cause as AWS does for errors raised while evaluating a state.
