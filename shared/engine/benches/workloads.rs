@@ -87,7 +87,10 @@ fn median_s(runs: usize, mut f: impl FnMut()) -> f64 {
 /// there (`None` otherwise, or when its output was wrong).
 fn peer_median_s(dir: &Path, runs: usize) -> Option<f64> {
     let peer = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/bench/peer");
-    if !peer.join("node_modules/aws-local-stepfunctions").is_dir() {
+    // BENCH_PEER=0 leaves the peer out (to profile Stepwise alone).
+    if std::env::var("BENCH_PEER").is_ok_and(|v| v == "0")
+        || !peer.join("node_modules/aws-local-stepfunctions").is_dir()
+    {
         return None;
     }
     let out = std::process::Command::new("node")

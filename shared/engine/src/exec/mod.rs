@@ -97,7 +97,7 @@ pub(crate) struct Engine<'d> {
 }
 
 pub(crate) fn to_text(v: &Value) -> String {
-    crate::deep::to_string(v).unwrap_or_default()
+    crate::deep::value_to_string(v).unwrap_or_default()
 }
 
 impl<'d> Engine<'d> {
