@@ -102,16 +102,10 @@ pub(crate) fn to_text(v: &Value) -> String {
 
 impl<'d> Engine<'d> {
     pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
-        let (event_type, details) = event.into_parts();
         self.s.last_event_id += 1;
         let id = self.s.last_event_id;
-        self.history.push(HistoryEvent {
-            id,
-            previous_event_id: previous,
-            timestamp_ms: self.now,
-            event_type,
-            details,
-        });
+        self.history
+            .push(HistoryEvent::recorded(id, previous, self.now, event));
         id
     }
 
