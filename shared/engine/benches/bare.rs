@@ -37,7 +37,8 @@ impl Recorder {
     /// An event with small details of its own (MapIterationStarted, ...).
     fn small(&mut self, name: &str, index: usize) {
         if self.mode == History::Text {
-            self.texts.push(format!("{{\"name\":\"{name}\",\"index\":{index}}}"));
+            self.texts
+                .push(format!("{{\"name\":\"{name}\",\"index\":{index}}}"));
         }
     }
 }
@@ -89,7 +90,10 @@ fn w2(input: &Value, h: &mut Recorder) -> Value {
         h.record(&out);
         v = out;
         h.record(&v);
-        let again = v.get("i").and_then(Value::as_f64).is_some_and(|i| i < 1000.0);
+        let again = v
+            .get("i")
+            .and_then(Value::as_f64)
+            .is_some_and(|i| i < 1000.0);
         h.record(&v);
         if !again {
             break;
@@ -154,9 +158,8 @@ fn w5(input: &Value, h: &mut Recorder) -> Value {
             n.as_i64().unwrap_or(0)
         );
         let obj = v.get("obj").cloned().unwrap_or(Value::Null);
-        let round: Value =
-            serde_json::from_str(&serde_json::to_string(&obj).unwrap_or_default())
-                .unwrap_or(Value::Null);
+        let round: Value = serde_json::from_str(&serde_json::to_string(&obj).unwrap_or_default())
+            .unwrap_or(Value::Null);
         let extra = v.get("extra").cloned().unwrap_or(Value::Null);
         let mut merged = obj.as_object().cloned().unwrap_or_default();
         for (k, x) in extra.as_object().into_iter().flatten() {
@@ -201,7 +204,10 @@ fn w6(input: &Value, h: &mut Recorder) -> Value {
         h.record(&out);
         v = out;
         h.record(&v);
-        let again = v.get("i").and_then(Value::as_f64).is_some_and(|i| i < 100.0);
+        let again = v
+            .get("i")
+            .and_then(Value::as_f64)
+            .is_some_and(|i| i < 100.0);
         h.record(&v);
         if !again {
             break;

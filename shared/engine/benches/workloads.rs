@@ -131,14 +131,7 @@ fn main() {
     names.sort();
     println!(
         "{:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  load avg",
-        "transitions/s",
-        "stepwise",
-        "bare",
-        "bare+text",
-        "peer",
-        "sw/peer",
-        "bare/sw",
-        "b+t/sw"
+        "transitions/s", "stepwise", "bare", "bare+text", "peer", "sw/peer", "bare/sw", "b+t/sw"
     );
     for w in names {
         let name = w
@@ -187,9 +180,10 @@ fn main() {
             continue;
         }
         let runs = 7;
-        let sw = transitions / median_s(runs, || {
-            std::hint::black_box(run_once(&def, &input));
-        });
+        let sw = transitions
+            / median_s(runs, || {
+                std::hint::black_box(run_once(&def, &input));
+            });
         let bare_none = expected_transitions
             / median_s(runs, || {
                 std::hint::black_box(bare::run(&name, &input, bare::History::None));

@@ -621,9 +621,18 @@ fn validator_locations() {
 fn says_whether_it_reads_the_context() {
     for (rule, reads) in [
         (json!({"Variable": "$.n", "NumericLessThan": 1}), false),
-        (json!({"Variable": "$.n", "NumericLessThanPath": "$limit"}), false),
-        (json!({"Variable": "$$.Execution.Name", "StringEquals": "a"}), true),
-        (json!({"Variable": "$.n", "NumericLessThanPath": "$$.State.RetryCount"}), true),
+        (
+            json!({"Variable": "$.n", "NumericLessThanPath": "$limit"}),
+            false,
+        ),
+        (
+            json!({"Variable": "$$.Execution.Name", "StringEquals": "a"}),
+            true,
+        ),
+        (
+            json!({"Variable": "$.n", "NumericLessThanPath": "$$.State.RetryCount"}),
+            true,
+        ),
         (
             json!({"Not": {"Or": [{"Variable": "$.a", "IsNull": true}, {"Variable": "$$.Map.Item.Index", "NumericEquals": 0}]}}),
             true,
