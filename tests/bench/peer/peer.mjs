@@ -3,8 +3,8 @@
 //
 //   node peer.mjs DIR RUNS
 //
-// Prints one JSON line: {"ok": output equals expected.json every run, "median_s": wall seconds
-// of one execution (the median of RUNS after one warm-up run)}.
+// Prints one JSON line: {"ok": output equals expected.json every run, "best_s": wall seconds
+// of one execution (the fastest of RUNS after one warm-up run, as the Stepwise side measures)}.
 import { StateMachine } from 'aws-local-stepfunctions';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,4 +28,4 @@ for (let i = 0; i <= runs; i++) {
   if (i > 0) times.push(s); // the first run warms the JIT up
 }
 times.sort((a, b) => a - b);
-console.log(JSON.stringify({ ok, median_s: times[Math.floor(times.length / 2)] }));
+console.log(JSON.stringify({ ok, best_s: times[0] }));
