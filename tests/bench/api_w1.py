@@ -137,10 +137,13 @@ def main():
         'executions_per_s': done / wall if wall else None,
         'transitions_per_s': done * transitions / wall if wall else None,
         'median_latency_s': statistics.median(latencies) if latencies else None,
+        'p99_latency_s': sorted(latencies)[min(len(latencies) - 1, int(len(latencies) * 0.99))] if latencies else None,
+        'load_average': open('/proc/loadavg').read().split()[:3],
     }
     print(f"{result['workload']}: {done} executions by {a.clients} clients in {wall:.2f}s: "
           f"{result['executions_per_s']:.1f} executions/s, {result['transitions_per_s']:,.0f} transitions/s, "
-          f"median latency {result['median_latency_s'] or 0:.3f}s; {len(wrong)} wrong outputs, {len(errors)} errors")
+          f"latency p50 {result['median_latency_s'] or 0:.3f}s p99 {result['p99_latency_s'] or 0:.3f}s; "
+          f"load average {' '.join(result['load_average'])}; {len(wrong)} wrong outputs, {len(errors)} errors")
     for e in errors[:5]:
         print('  error:', e)
     if a.json:

@@ -36,8 +36,7 @@ impl Progress {
 }
 
 fn field<'a>(e: &'a HistoryEvent, key: &str) -> &'a str {
-    e.details
-        .as_ref()
+    e.details()
         .and_then(|d| d.get(key))
         .and_then(|v| v.as_str())
         .unwrap_or("")

@@ -198,18 +198,16 @@ fn api_event(v: &Value) -> Option<HistoryEvent> {
         .iter()
         .find(|(k, _)| k.ends_with("EventDetails"))
         .map(|(_, d)| d.clone());
-    Some(HistoryEvent {
-        id: o.get("id")?.as_u64()?,
-        previous_event_id: o
-            .get("previousEventId")
+    Some(HistoryEvent::new(
+        o.get("id")?.as_u64()?,
+        o.get("previousEventId")
             .and_then(Value::as_u64)
             .unwrap_or(0),
-        timestamp_ms: o
-            .get("timestamp")
+        o.get("timestamp")
             .and_then(Value::as_f64)
             .map(|t| (t * 1000.0) as i64)
             .unwrap_or(0),
-        event_type: o.get("type")?.as_str()?.to_string(),
+        o.get("type")?.as_str()?.to_string(),
         details,
-    })
+    ))
 }

@@ -1,11 +1,19 @@
 //! `cargo bench -p stepwise-engine`: state transitions per second of the pure engine on each
 //! workload of `../shared/bench/workloads` (no I/O: the workloads need only the interpreter).
 //!
-//! Prints, per workload, whether the output is the expected one, the median wall time of one
-//! execution over several runs, and transitions per second.
+//! Prints, per workload, whether the output is the expected one and, from the fastest of several
+//! runs, and transitions per second of Stepwise, of the bare serde_json
+//! loop that does the same data work without an interpreter ([`bare`]; "+text" also renders
+//! each state's input and output as JSON text, as eager history would), and of the peer,
+//! aws-local-stepfunctions in-process (`tests/bench/peer`, run with node when
+//! `npm ci --prefix tests/bench/peer` has installed it), all in the same run; then the ratios.
+//! The machine's load average is printed with each row: absolute figures on a shared machine
+//! are noisy, the ratios less so.
+
+mod bare;
 
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use stepwise_asl::model::Definition;
 use stepwise_engine::{step, Command, Event, ExecutionInfo, ExecutionState, Status};
@@ -61,14 +69,61 @@ fn run_once(def: &Definition, input: &Value) -> ExecutionState {
     }
 }
 
+/// The fastest of `runs` timed calls of `f`, after one untimed warm-up call: on a shared,
+/// loaded machine the fastest run is the one least slowed by others (the median measures the
+/// load as much as the code).
+fn best_s(runs: usize, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut times: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[0]
+}
+
+/// The peer's fastest seconds per execution on workload `dir`, when node and its package are
+/// there (`None` otherwise, or when its output was wrong).
+fn peer_best_s(dir: &Path, runs: usize) -> Option<f64> {
+    let peer = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/bench/peer");
+    // BENCH_PEER=0 leaves the peer out (to profile Stepwise alone).
+    if std::env::var("BENCH_PEER").is_ok_and(|v| v == "0")
+        || !peer.join("node_modules/aws-local-stepfunctions").is_dir()
+    {
+        return None;
+    }
+    let out = std::process::Command::new("node")
+        .arg(peer.join("peer.mjs"))
+        .arg(dir)
+        .arg(runs.to_string())
+        .output()
+        .ok()?;
+    let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+    if v.get("ok") != Some(&Value::Bool(true)) {
+        eprintln!("the peer gives the wrong output on {}", dir.display());
+        return None;
+    }
+    v.get("best_s")?.as_f64()
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
 fn main() {
     let Some(dir) = workloads_dir() else {
         eprintln!("no workloads: ../shared/bench/workloads is not there (set STEPWISE_SHARED)");
         return;
     };
     // `cargo bench` passes --bench; under `cargo test --all-targets` run each workload once, as a
-    // check that it still gives its output.
+    // check that it still gives its output (the peer is not run then).
     let quick = !std::env::args().any(|a| a == "--bench");
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -77,48 +132,81 @@ fn main() {
         .collect();
     names.sort();
     println!(
-        "{:24} {:7} {:>12} {:>16}",
-        "workload", "output", "median", "transitions/s"
+        "{:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  load avg",
+        "transitions/s", "stepwise", "bare", "bare+text", "peer", "sw/peer", "bare/sw", "b+t/sw"
     );
     for w in names {
-        let read = |f: &str| -> Option<Value> {
-            serde_json::from_str(&std::fs::read_to_string(w.join(f)).ok()?).ok()
-        };
-        let (Some(defv), Some(input), Some(expected)) = (
-            read("definition.json"),
-            read("input.json"),
-            read("expected.json"),
-        ) else {
-            continue;
-        };
-        let Ok(def) = Definition::from_value(&defv) else {
-            println!("{:24} does not parse", w.display());
-            continue;
-        };
-        let runs = if quick { 1 } else { 7 };
-        let mut times = Vec::new();
-        let mut ok = true;
-        let mut transitions = 0;
-        for _ in 0..runs {
-            let t = Instant::now();
-            let s = run_once(&def, &input);
-            times.push(t.elapsed().as_secs_f64());
-            ok &= s.output.as_ref() == Some(&expected);
-            assert!(ok, "{} gives the wrong output", w.display());
-            transitions = s.transitions;
-        }
-        times.sort_by(f64::total_cmp);
-        let median = times[times.len() / 2];
         let name = w
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or("?")
             .to_string();
+        if !name.contains(&only) {
+            continue;
+        }
+        let read = |f: &str| -> Option<Value> {
+            serde_json::from_str(&std::fs::read_to_string(w.join(f)).ok()?).ok()
+        };
+        let (Some(defv), Some(input), Some(expected), Some(meta)) = (
+            read("definition.json"),
+            read("input.json"),
+            read("expected.json"),
+            read("meta.json"),
+        ) else {
+            continue;
+        };
+        let Ok(def) = Definition::from_value(&defv) else {
+            println!("{} does not parse", w.display());
+            continue;
+        };
+        let load = load_average();
+        let s = run_once(&def, &input);
+        assert!(
+            s.output.as_ref() == Some(&expected),
+            "{name} gives the wrong output"
+        );
+        let transitions = s.transitions as f64;
+        let expected_transitions = meta
+            .get("state_transitions")
+            .and_then(Value::as_f64)
+            .unwrap_or(transitions);
+        for mode in [bare::History::None, bare::History::Text] {
+            let out = bare::run(&name, &input, mode);
+            assert!(
+                out.is_none() || out.as_ref() == Some(&expected),
+                "the bare loop of {name} gives the wrong output"
+            );
+        }
+        if quick {
+            println!("{name:18} ok");
+            continue;
+        }
+        let runs = 15;
+        let sw = transitions
+            / best_s(runs, || {
+                std::hint::black_box(run_once(&def, &input));
+            });
+        let bare_none = expected_transitions
+            / best_s(runs, || {
+                std::hint::black_box(bare::run(&name, &input, bare::History::None));
+            });
+        let bare_text = expected_transitions
+            / best_s(runs, || {
+                std::hint::black_box(bare::run(&name, &input, bare::History::Text));
+            });
+        let peer = peer_best_s(&w, runs).map(|s| expected_transitions / s);
+        let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
+        let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
         println!(
-            "{name:24} {:7} {:>10.2}ms {:>16.0}",
-            if ok { "ok" } else { "WRONG" },
-            median * 1000.0,
-            transitions as f64 / median
+            "{name:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  {load} / {}",
+            cell(Some(sw)),
+            cell(Some(bare_none)),
+            cell(Some(bare_text)),
+            cell(peer),
+            ratio(peer.map(|p| sw / p)),
+            ratio(Some(bare_none / sw)),
+            ratio(Some(bare_text / sw)),
+            load_average()
         );
     }
 }

@@ -59,3 +59,16 @@ pub(crate) fn build(info: &ExecutionInfo, input: Option<&Value>, s: &StateContex
     }
     Value::Object(ctx)
 }
+
+/// The Context object as far as `$$.Map...` paths read it: only its `Map` part (nothing outside
+/// a Map iteration, where the whole object has no `Map` either).
+pub(crate) fn map_only(map_item: Option<(usize, &Value)>) -> Value {
+    let mut ctx = Map::new();
+    if let Some((index, value)) = map_item {
+        ctx.insert(
+            "Map".into(),
+            json!({ "Item": { "Index": index, "Value": value } }),
+        );
+    }
+    Value::Object(ctx)
+}

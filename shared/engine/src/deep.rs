@@ -66,6 +66,58 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json:
     on_big_stack(|| serde_json::to_string(value))
 }
 
+/// Writes a [`Value`] as compact JSON text, at any depth. Unlike [`to_string`] it needs no big
+/// stack up front: each array or object level checks the room left and continues on a new
+/// segment only when the thread's stack runs low, so a shallow value (nearly every payload)
+/// costs no more than `serde_json::to_string`. Setting up a big stack for every write was most
+/// of the engine's time per state transition.
+pub fn value_to_string(value: &Value) -> Result<String, serde_json::Error> {
+    serde_json::to_string(&Grown(value))
+}
+
+/// The number of UTF-8 bytes of [`value_to_string`]'s text, without building it.
+pub fn text_len(value: &Value) -> Result<usize, serde_json::Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    serde_json::to_writer(&mut n, &Grown(value))?;
+    Ok(n.0)
+}
+
+/// A value serialized with a stack check at each level of nesting.
+struct Grown<'a>(&'a Value);
+
+impl Serialize for Grown<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Array(items) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&Grown(item))?;
+                }
+                seq.end()
+            }),
+            Value::Object(map) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
+                let mut m = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    m.serialize_entry(k, &Grown(v))?;
+                }
+                m.end()
+            }),
+            scalar => scalar.serialize(s),
+        }
+    }
+}
+
 /// `value` as a [`Value`], at any depth.
 pub fn to_value<T: Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
     on_big_stack(|| serde_json::to_value(value))
@@ -127,6 +179,9 @@ mod tests {
             assert_eq!(self::depth(&value), depth);
             let back = to_string(&value).expect("deep value writes");
             assert_eq!(back, text);
+            let grown = value_to_string(&value).expect("deep value writes");
+            assert_eq!(grown, text);
+            assert_eq!(text_len(&value).expect("deep value measures"), text.len());
             let as_value = to_value(&value).expect("to_value");
             let again: Value = from_value(as_value).expect("from_value");
             on_big_stack(move || {

@@ -3,13 +3,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use std::sync::OnceLock;
 use stepwise_asl::errors;
 
 /// One history event.
 ///
-/// `details` is the `...EventDetails` object; its key in the API response is derived from the
-/// event type (see [`HistoryEvent::details_key`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Its details are the `...EventDetails` object ([`HistoryEvent::details`]); its key in the API
+/// response is derived from the event type (see [`HistoryEvent::details_key`]). An event the
+/// engine records keeps its typed details and builds the JSON object only when it is first read
+/// or stored: most of the cost of a state transition was building objects nobody read before
+/// the store wrote them as text. Stored and API forms are unchanged.
+#[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// 1-based, in order of the execution.
     pub id: u64,
@@ -18,13 +22,126 @@ pub struct HistoryEvent {
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
     /// AWS's event type, e.g. `PassStateEntered`.
-    #[serde(rename = "type")]
     pub event_type: String,
-    /// The details object, if the type has one.
-    pub details: Option<Value>,
+    details: Details,
+}
+
+/// An event's details: typed as the engine recorded them, or as JSON (read back, or built once
+/// from the typed form and kept).
+#[derive(Debug, Clone)]
+struct Details {
+    recorded: Option<Box<EventKind>>,
+    json: OnceLock<Option<Value>>,
+}
+
+/// The stored form: `{"id", "previous_event_id", "timestamp_ms", "type", "details"}`.
+#[derive(Serialize, Deserialize)]
+struct Stored<T, D> {
+    id: u64,
+    previous_event_id: u64,
+    timestamp_ms: i64,
+    #[serde(rename = "type")]
+    event_type: T,
+    details: D,
+}
+
+impl Serialize for HistoryEvent {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Stored {
+            id: self.id,
+            previous_event_id: self.previous_event_id,
+            timestamp_ms: self.timestamp_ms,
+            event_type: &self.event_type,
+            details: self.details(),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for HistoryEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let st = Stored::<String, Option<Value>>::deserialize(d)?;
+        Ok(HistoryEvent::new(
+            st.id,
+            st.previous_event_id,
+            st.timestamp_ms,
+            st.event_type,
+            st.details,
+        ))
+    }
+}
+
+impl PartialEq for HistoryEvent {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.previous_event_id == other.previous_event_id
+            && self.timestamp_ms == other.timestamp_ms
+            && self.event_type == other.event_type
+            && self.details() == other.details()
+    }
 }
 
 impl HistoryEvent {
+    /// An event with its details as JSON.
+    pub fn new(
+        id: u64,
+        previous_event_id: u64,
+        timestamp_ms: i64,
+        event_type: String,
+        details: Option<Value>,
+    ) -> Self {
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp_ms,
+            event_type,
+            details: Details {
+                recorded: None,
+                json: OnceLock::from(details),
+            },
+        }
+    }
+
+    /// An event the engine records: its details are built when first read.
+    pub(crate) fn recorded(
+        id: u64,
+        previous_event_id: u64,
+        timestamp_ms: i64,
+        kind: EventKind,
+    ) -> Self {
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp_ms,
+            event_type: kind.event_type(),
+            details: Details {
+                recorded: Some(Box::new(kind)),
+                json: OnceLock::new(),
+            },
+        }
+    }
+
+    /// The details object, if the type has one.
+    pub fn details(&self) -> Option<&Value> {
+        self.details
+            .json
+            .get_or_init(|| {
+                self.details
+                    .recorded
+                    .as_ref()
+                    .and_then(|k| k.as_ref().clone().into_parts().1)
+            })
+            .as_ref()
+    }
+
+    /// Replaces the details object.
+    pub fn set_details(&mut self, details: Option<Value>) {
+        self.details = Details {
+            recorded: None,
+            json: OnceLock::from(details),
+        };
+    }
+
     /// The key AWS puts the details under: `PassStateEntered` -> `stateEnteredEventDetails`,
     /// `TaskScheduled` -> `taskScheduledEventDetails`, `MapIterationStarted` ->
     /// `mapIterationStartedEventDetails`.
@@ -57,7 +174,7 @@ impl HistoryEvent {
             "previousEventId".into(),
             Value::from(self.previous_event_id),
         );
-        if let Some(d) = &self.details {
+        if let Some(d) = self.details() {
             let mut d = d.clone();
             if !include_data {
                 if let Value::Object(o) = &mut d {
@@ -296,6 +413,51 @@ fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
 }
 
 impl EventKind {
+    /// AWS's event type (the type [`EventKind::into_parts`] gives), without building details.
+    pub(crate) fn event_type(&self) -> String {
+        use EventKind::*;
+        let plain = match self {
+            StateEntered { state_type, .. } => return format!("{state_type}StateEntered"),
+            StateExited { state_type, .. } => return format!("{state_type}StateExited"),
+            StateStarted { state_type } => return format!("{state_type}StateStarted"),
+            StateSucceeded { state_type } => return format!("{state_type}StateSucceeded"),
+            StateFailed { state_type } => return format!("{state_type}StateFailed"),
+            StateAborted { state_type } => return format!("{state_type}StateAborted"),
+            ExecutionStarted { .. } => "ExecutionStarted",
+            ExecutionRedriven { .. } => "ExecutionRedriven",
+            ExecutionSucceeded { .. } => "ExecutionSucceeded",
+            ExecutionFailed { .. } => "ExecutionFailed",
+            ExecutionAborted { .. } => "ExecutionAborted",
+            ExecutionTimedOut => "ExecutionTimedOut",
+            MapStateStarted { .. } => "MapStateStarted",
+            MapRunStarted { .. } => "MapRunStarted",
+            MapRunSucceeded => "MapRunSucceeded",
+            MapRunFailed { .. } => "MapRunFailed",
+            MapIterationStarted { .. } => "MapIterationStarted",
+            MapIterationSucceeded { .. } => "MapIterationSucceeded",
+            MapIterationFailed { .. } => "MapIterationFailed",
+            MapIterationAborted { .. } => "MapIterationAborted",
+            EvaluationFailed { .. } => "EvaluationFailed",
+            TaskScheduled { .. } => "TaskScheduled",
+            TaskStarted { .. } => "TaskStarted",
+            TaskSubmitted { .. } => "TaskSubmitted",
+            TaskSucceeded { .. } => "TaskSucceeded",
+            TaskFailed { .. } => "TaskFailed",
+            TaskTimedOut { .. } => "TaskTimedOut",
+            LambdaFunctionScheduled { .. } => "LambdaFunctionScheduled",
+            LambdaFunctionStarted => "LambdaFunctionStarted",
+            LambdaFunctionSucceeded { .. } => "LambdaFunctionSucceeded",
+            LambdaFunctionFailed { .. } => "LambdaFunctionFailed",
+            LambdaFunctionTimedOut { .. } => "LambdaFunctionTimedOut",
+            ActivityScheduled { .. } => "ActivityScheduled",
+            ActivityStarted { .. } => "ActivityStarted",
+            ActivitySucceeded { .. } => "ActivitySucceeded",
+            ActivityFailed { .. } => "ActivityFailed",
+            ActivityTimedOut { .. } => "ActivityTimedOut",
+        };
+        plain.to_string()
+    }
+
     /// AWS's event type and details object. Keys are in AWS's order, which the stored form keeps.
     pub(crate) fn into_parts(self) -> (String, Option<Value>) {
         use EventKind::*;
@@ -595,12 +757,38 @@ mod tests {
     use super::*;
 
     fn ev(t: &str) -> HistoryEvent {
-        HistoryEvent {
-            id: 1,
-            previous_event_id: 0,
-            timestamp_ms: 0,
-            event_type: t.into(),
-            details: None,
+        HistoryEvent::new(1, 0, 0, t.into(), None)
+    }
+
+    /// A recorded event reads, compares, writes and reads back as the same JSON its typed
+    /// details make, and its type is the one they give.
+    #[test]
+    fn recorded_events_render_when_read() {
+        let kinds = [
+            EventKind::StateEntered {
+                state_type: "Pass",
+                name: "P".into(),
+                input: "{\"a\":1}".into(),
+            },
+            EventKind::MapIterationStarted {
+                name: "M".into(),
+                index: 3,
+            },
+            EventKind::StateSucceeded { state_type: "Map" },
+            EventKind::ExecutionTimedOut,
+        ];
+        for kind in kinds {
+            let (ty, details) = kind.clone().into_parts();
+            let e = HistoryEvent::recorded(2, 1, 5, kind);
+            assert_eq!(e.event_type, ty);
+            assert_eq!(e.details(), details.as_ref());
+            let plain = HistoryEvent::new(2, 1, 5, ty.clone(), details.clone());
+            assert_eq!(e, plain);
+            let text = serde_json::to_string(&e).expect("writes");
+            assert_eq!(text, serde_json::to_string(&plain).expect("writes"));
+            let back: HistoryEvent = serde_json::from_str(&text).expect("reads");
+            assert_eq!(back, e);
+            assert!(text.contains("\"type\":"), "{text}");
         }
     }
 

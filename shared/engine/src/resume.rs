@@ -416,7 +416,7 @@ fn state_in<'a>(def: &'a Definition, machine: MachineId, name: &str) -> Option<&
 }
 
 fn detail<'a>(e: &'a HistoryEvent, key: &str) -> Option<&'a Value> {
-    e.details.as_ref()?.get(key)
+    e.details()?.get(key)
 }
 
 fn name_of(e: &HistoryEvent) -> &str {

@@ -105,7 +105,7 @@ impl<'d> Run<'d> {
                 (
                     h.event_type.clone(),
                     h.previous_event_id,
-                    h.details.clone().unwrap_or(Value::Null),
+                    h.details().cloned().unwrap_or(Value::Null),
                 )
             })
             .collect()

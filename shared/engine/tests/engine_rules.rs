@@ -249,7 +249,7 @@ fn evaluation_failures_name_their_location() {
         .iter()
         .find(|e| e.event_type == "EvaluationFailed")
         .expect("an EvaluationFailed event");
-    let details = failed.details.clone().unwrap_or_default();
+    let details = failed.details().cloned().unwrap_or_default();
     assert_eq!(details["location"], "Output/result");
     assert_eq!(details["state"], "S");
 }

@@ -579,8 +579,7 @@ async fn run(
             .iter()
             .filter(|h| {
                 h.event_type == "TaskFailed"
-                    && h.details
-                        .as_ref()
+                    && h.details()
                         .is_some_and(|d| d.to_string().contains(LOST_CAUSE))
             })
             .count() as u64;

@@ -72,7 +72,7 @@ pub async fn payload_is_stored<S: ApiStore>(
         timeout_seconds: None,
     }];
     let mut history = events(1, 2);
-    history[1].details = Some(json!({"name": "P", "output": value.clone()}));
+    history[1].set_details(Some(json!({"name": "P", "output": value.clone()})));
     store
         .commit(&next, 0, &history)
         .await
@@ -117,7 +117,7 @@ pub async fn payload_reads_back<S: ApiStore>(store: &S, arn: &str, value: &Value
         .expect("deep history reads back");
     let output = history
         .get(1)
-        .and_then(|h| h.details.as_ref())
+        .and_then(|h| h.details())
         .map(|d| text(&d["output"]));
     assert!(
         output.as_deref() == Some(want.as_str()),

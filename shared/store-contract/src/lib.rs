@@ -73,16 +73,18 @@ fn new_execution(sm: &str, name: &str, start_ms: i64) -> (StoredExecution, Execu
 /// History events `from..=to`, each following the one before.
 fn events(from: u64, to: u64) -> Vec<HistoryEvent> {
     (from..=to)
-        .map(|id| HistoryEvent {
-            id,
-            previous_event_id: id - 1,
-            timestamp_ms: 1_000 + id as i64,
-            event_type: if id == 1 {
-                "ExecutionStarted".into()
-            } else {
-                "PassStateEntered".into()
-            },
-            details: Some(json!({"name": "P", "n": id})),
+        .map(|id| {
+            HistoryEvent::new(
+                id,
+                id - 1,
+                1_000 + id as i64,
+                if id == 1 {
+                    "ExecutionStarted".into()
+                } else {
+                    "PassStateEntered".into()
+                },
+                Some(json!({"name": "P", "n": id})),
+            )
         })
         .collect()
 }

@@ -96,13 +96,7 @@ mod tests {
     }
 
     fn event(id: u64, kind: &str) -> HistoryEvent {
-        HistoryEvent {
-            id,
-            previous_event_id: id - 1,
-            timestamp_ms: id as i64,
-            event_type: kind.into(),
-            details: Some(json!({})),
-        }
+        HistoryEvent::new(id, id - 1, id as i64, kind.into(), Some(json!({})))
     }
 
     /// Starts `name` at time 0 with three history events, a task token and a timer, then (when

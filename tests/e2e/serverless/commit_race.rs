@@ -11,15 +11,17 @@ use stepwise_store_aws::AwsError;
 fn step_of(base: &StoredExecution, tag: &str, events: u64) -> (StoredExecution, Vec<HistoryEvent>) {
     let first = base.state.last_event_id + 1;
     let history: Vec<HistoryEvent> = (0..events)
-        .map(|i| HistoryEvent {
-            id: first + i,
-            previous_event_id: first + i - 1,
-            timestamp_ms: 1,
-            event_type: format!("{tag}Written"),
-            details: Some(json!({
-                "writer": tag,
-                "pad": if i == 0 { "e".repeat(10_000) } else { String::new() },
-            })),
+        .map(|i| {
+            HistoryEvent::new(
+                first + i,
+                first + i - 1,
+                1,
+                format!("{tag}Written"),
+                Some(json!({
+                    "writer": tag,
+                    "pad": if i == 0 { "e".repeat(10_000) } else { String::new() },
+                })),
+            )
         })
         .collect();
     let mut next = base.clone();

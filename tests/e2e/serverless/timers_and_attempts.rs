@@ -293,8 +293,7 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
             .iter()
             .any(|ev| ev.event_type == "LambdaFunctionFailed"
                 && ev
-                    .details
-                    .as_ref()
+                    .details()
                     .is_some_and(|d| d["error"] == "States.TaskFailed")),
         "the lost attempt failed with States.TaskFailed"
     );

@@ -165,9 +165,15 @@ fn invalid_path(path: &str) -> EvalError {
     ))
 }
 
-/// Reads `path` from the scope; `None` when it selects nothing.
-fn read(path: &JsonPath, scope: &Scope) -> Result<Option<Value>, EvalError> {
-    crate::jsonpath::query(path, scope).map_err(|_| invalid_path(path))
+/// Reads `path` from the scope, borrowed where it can be; `None` when it selects nothing.
+fn read<'a>(
+    path: &JsonPath,
+    scope: &Scope<'a>,
+) -> Result<Option<std::borrow::Cow<'a, Value>>, EvalError> {
+    match crate::jsonpath::select(path, scope) {
+        Ok(found) => Ok(found.ok()),
+        Err(_) => Err(invalid_path(path)),
+    }
 }
 
 impl Rule {
@@ -182,6 +188,22 @@ impl Rule {
     /// Decides the rule against the state's input.
     pub fn evaluate(&self, scope: &Scope) -> Result<bool, EvalError> {
         eval_node(&self.node, scope)
+    }
+
+    /// Whether any path of the rule reads the Context object (`$$`): when none does, the
+    /// engine need not build it.
+    pub fn reads_context(&self) -> bool {
+        fn node(n: &Node) -> bool {
+            match n {
+                Node::And(rules) | Node::Or(rules) => rules.iter().any(node),
+                Node::Not(r) => node(r),
+                Node::Test(t) => {
+                    t.variable.starts_with("$$")
+                        || matches!(&t.check, Check::Compare { rhs: Rhs::Path(p), .. } if p.starts_with("$$"))
+                }
+            }
+        }
+        node(&self.node)
     }
 }
 

@@ -616,3 +616,29 @@ fn validator_locations() {
     let ok = json!({"Variable": "$.a", "TimestampEqualsPath": "$.b", "Next": "E"});
     assert!(rule_diagnostics(&ok).is_empty());
 }
+
+#[test]
+fn says_whether_it_reads_the_context() {
+    for (rule, reads) in [
+        (json!({"Variable": "$.n", "NumericLessThan": 1}), false),
+        (
+            json!({"Variable": "$.n", "NumericLessThanPath": "$limit"}),
+            false,
+        ),
+        (
+            json!({"Variable": "$$.Execution.Name", "StringEquals": "a"}),
+            true,
+        ),
+        (
+            json!({"Variable": "$.n", "NumericLessThanPath": "$$.State.RetryCount"}),
+            true,
+        ),
+        (
+            json!({"Not": {"Or": [{"Variable": "$.a", "IsNull": true}, {"Variable": "$$.Map.Item.Index", "NumericEquals": 0}]}}),
+            true,
+        ),
+    ] {
+        let parsed = Rule::parse(&rule).expect("a rule");
+        assert_eq!(parsed.reads_context(), reads, "{rule}");
+    }
+}

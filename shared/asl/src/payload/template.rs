@@ -112,10 +112,13 @@ pub struct Template {
 
 /// How much of the Context object (`$$`) a template's strings read: the engine builds no more
 /// of it than that.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ContextUse {
     /// No `$$` at all.
     Nothing,
+    /// Only `$$.Map...` paths (an ItemSelector's `$$.Map.Item.Value` and `.Index`): the engine
+    /// builds just that part, once per iteration.
+    MapItem,
     /// `$$` paths that do not reach `Execution.Input`.
     WithoutInput,
     /// `$$`, `$$.Execution` or `$$.Execution.Input...`.
@@ -203,7 +206,12 @@ fn context_use(v: &Value) -> ContextUse {
                 {
                     return ContextUse::Everything;
                 }
-                need = ContextUse::WithoutInput;
+                let part = if path == ".Map" || path.starts_with(".Map.") {
+                    ContextUse::MapItem
+                } else {
+                    ContextUse::WithoutInput
+                };
+                need = need.max(part);
             }
             need
         }
@@ -217,12 +225,7 @@ fn context_use(v: &Value) -> ContextUse {
 }
 
 fn max_use(a: ContextUse, b: ContextUse) -> ContextUse {
-    use ContextUse::*;
-    match (a, b) {
-        (Everything, _) | (_, Everything) => Everything,
-        (WithoutInput, _) | (_, WithoutInput) => WithoutInput,
-        _ => Nothing,
-    }
+    a.max(b)
 }
 
 /// True when `v` holds a `key.$` field at some depth.
@@ -355,10 +358,16 @@ mod tests {
     fn context_use_is_what_templates_reference() {
         for (t, n) in [
             (json!({"a.$": "$.x"}), ContextUse::Nothing),
+            (json!({"a.$": "$$.Map.Item.Value"}), ContextUse::MapItem),
             (
-                json!({"a.$": "$$.Map.Item.Value"}),
+                json!({"a.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"}),
+                ContextUse::MapItem,
+            ),
+            (
+                json!({"a.$": "$$.Map.Item.Value", "n.$": "$$.State.Name"}),
                 ContextUse::WithoutInput,
             ),
+            (json!({"a.$": "$$.MapX"}), ContextUse::WithoutInput),
             (json!({"a.$": "$$"}), ContextUse::Everything),
             (
                 json!({"a": {"b.$": "$$.Execution.Input.k"}}),

@@ -104,21 +104,15 @@ pub(crate) fn text_len(v: &Value) -> u64 {
 pub(crate) use states::map_external::Selector;
 
 pub(crate) fn to_text(v: &Value) -> String {
-    crate::deep::to_string(v).unwrap_or_default()
+    crate::deep::value_to_string(v).unwrap_or_default()
 }
 
 impl<'d> Engine<'d> {
     pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
-        let (event_type, details) = event.into_parts();
         self.s.last_event_id += 1;
         let id = self.s.last_event_id;
-        self.history.push(HistoryEvent {
-            id,
-            previous_event_id: previous,
-            timestamp_ms: self.now,
-            event_type,
-            details,
-        });
+        self.history
+            .push(HistoryEvent::recorded(id, previous, self.now, event));
         id
     }
 

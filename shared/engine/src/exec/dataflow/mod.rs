@@ -253,6 +253,8 @@ impl<'d> Engine<'d> {
     ) -> Result<Value, Failure> {
         let ctx = match template.context_use() {
             ContextUse::Nothing => Value::Null,
+            // TestState may stand a whole Context object of its own for the real one.
+            ContextUse::MapItem if self.s.inspection.is_none() => context::map_only(map_item),
             need => self.context_with(t, st, token, map_item, need == ContextUse::Everything),
         };
         let scope = Scope {

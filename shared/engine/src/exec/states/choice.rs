@@ -20,7 +20,15 @@ impl<'d> Engine<'d> {
     ) -> Result<Next, Failure> {
         let lang = language(st);
         let effective = lang.selected_input(self, t, st)?;
-        let ctx = self.context(t, st, None);
+        // Most rules read only the input: the Context object is built when one reads `$$`.
+        let reads_context = choices
+            .iter()
+            .any(|c| matches!(&c.condition, Condition::Rule(r) if r.reads_context()));
+        let ctx = if reads_context {
+            self.context(t, st, None)
+        } else {
+            Value::Null
+        };
         let mut chosen = None;
         for (i, c) in choices.iter().enumerate() {
             let holds = match &c.condition {
