@@ -431,6 +431,7 @@ impl EventKind {
             ExecutionTimedOut => "ExecutionTimedOut",
             MapStateStarted { .. } => "MapStateStarted",
             MapRunStarted { .. } => "MapRunStarted",
+            MapRunRedriven { .. } => "MapRunRedriven",
             MapRunSucceeded => "MapRunSucceeded",
             MapRunFailed { .. } => "MapRunFailed",
             MapIterationStarted { .. } => "MapIterationStarted",
