@@ -99,7 +99,14 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             if !r.failures.is_empty() {
-                println!("  replay: cargo run -p stepwise-sim --release -- --seed {seed}");
+                println!(
+                    "  replay: cargo run -p stepwise-sim --release -- {}--map-items {} --big-map-every {} --big-map-items {} --w3-every {} --seed {seed}",
+                    if args.light { "--light " } else { "" },
+                    args.map_items,
+                    args.big_map_every,
+                    args.big_map_items,
+                    args.w3_every
+                );
                 failing.push(*seed);
             }
         }

@@ -13,13 +13,23 @@ fn options() -> Options {
     }
 }
 
-fn check(r: &SeedReport) {
+/// Fails with the seed's failures and the one command that replays it.
+fn check_replay(r: &SeedReport, replay: &str) {
     assert!(
         r.failures.is_empty(),
-        "seed {} failed: {:#?}\nreplay: cargo run -p stepwise-sim --release -- --seed {}",
+        "seed {} failed: {:#?}\nreplay: {replay}",
         r.seed,
         r.failures,
-        r.seed
+    );
+}
+
+fn check(r: &SeedReport) {
+    check_replay(
+        r,
+        &format!(
+            "cargo run -p stepwise-sim --release -- --light --map-items 8 --big-map-every 0 --w3-every 0 --seed {}",
+            r.seed
+        ),
     );
 }
 
@@ -90,7 +100,8 @@ fn a_seed_replays_exactly() {
 fn regression_an_outcome_sent_before_its_attempt_was_marked_is_not_failed_as_lost() {
     let light = options();
     for seed in [4, 6, 10] {
-        check(&run_machines(seed, light.faults, &[callback(), task_heavy()]));
+        let r = run_machines(seed, light.faults, &[callback(), task_heavy()]);
+        check_replay(&r, "cargo test -p stepwise-sim --test seeds regression_an_outcome");
     }
 }
 
@@ -109,6 +120,6 @@ fn regression_a_timed_out_attempt_record_retried_by_the_sdk_is_its_own() {
     for seed in [1, 2] {
         let r = run_machines(seed, faults, &[task_heavy(), callback()]);
         assert!(r.faults.timeout > 10, "{:?}", r.faults);
-        check(&r);
+        check_replay(&r, "cargo test -p stepwise-sim --test seeds regression_a_timed_out");
     }
 }
