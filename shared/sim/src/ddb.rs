@@ -542,7 +542,11 @@ mod tests {
     #[test]
     fn a_conditional_put_writes_once_and_can_return_the_item_it_met() {
         let mut d = Ddb::default();
-        assert_eq!(d.handle("PutItem", &put("a", json!({"v": {"N": "1"}})), 0).status, 200);
+        assert_eq!(
+            d.handle("PutItem", &put("a", json!({"v": {"N": "1"}})), 0)
+                .status,
+            200
+        );
         let mut again = put("a", json!({"v": {"N": "2"}}));
         again["ReturnValuesOnConditionCheckFailure"] = json!("ALL_OLD");
         let r = d.handle("PutItem", &again, 0);
@@ -570,7 +574,10 @@ mod tests {
         assert!(kind(&r).ends_with("TransactionCanceledException"));
         let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
         assert_eq!(v["CancellationReasons"][0]["Code"], "None");
-        assert_eq!(v["CancellationReasons"][1]["Code"], "ConditionalCheckFailed");
+        assert_eq!(
+            v["CancellationReasons"][1]["Code"],
+            "ConditionalCheckFailed"
+        );
         assert!(!d.items.contains_key(&("c".to_string(), "META".to_string())));
     }
 }

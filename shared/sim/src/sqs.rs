@@ -396,9 +396,13 @@ mod tests {
         let (mut s, u, mut rng) = sqs();
         assert!(s.send(&u, "x", None, Some("d"), 0, 0, &mut rng).is_err());
         assert!(s.send(&u, "x", Some("g"), None, 0, 0, &mut rng).is_err());
-        assert!(s.send(&u, "x", Some("g"), Some("d"), 5_000, 0, &mut rng).is_err());
+        assert!(s
+            .send(&u, "x", Some("g"), Some("d"), 5_000, 0, &mut rng)
+            .is_err());
         let big = "x".repeat(MESSAGE_LIMIT + 1);
-        assert!(s.send(&u, &big, Some("g"), Some("d"), 0, 0, &mut rng).is_err());
+        assert!(s
+            .send(&u, &big, Some("g"), Some("d"), 0, 0, &mut rng)
+            .is_err());
     }
 
     #[test]

@@ -101,7 +101,10 @@ fn regression_an_outcome_sent_before_its_attempt_was_marked_is_not_failed_as_los
     let light = options();
     for seed in [4, 6, 10] {
         let r = run_machines(seed, light.faults, &[callback(), task_heavy()]);
-        check_replay(&r, "cargo test -p stepwise-sim --test seeds regression_an_outcome");
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds regression_an_outcome",
+        );
     }
 }
 
@@ -120,6 +123,9 @@ fn regression_a_timed_out_attempt_record_retried_by_the_sdk_is_its_own() {
     for seed in [1, 2] {
         let r = run_machines(seed, faults, &[task_heavy(), callback()]);
         assert!(r.faults.timeout > 10, "{:?}", r.faults);
-        check_replay(&r, "cargo test -p stepwise-sim --test seeds regression_a_timed_out");
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds regression_a_timed_out",
+        );
     }
 }

@@ -151,9 +151,7 @@ impl Table<'_> {
                     .map(|p| (p.to_string(), get_n(i, "pollDelayMs").unwrap_or(0) as i64)),
             })
         });
-        let deadline_ms = item
-            .and_then(|i| get_n(i, "deadlineMs"))
-            .map(|d| d as i64);
+        let deadline_ms = item.and_then(|i| get_n(i, "deadlineMs")).map(|d| d as i64);
         // The SDK's retry of this invocation's own put (its first answer lost): not yet called.
         if outcome.is_none()
             && by.wrote(item.and_then(|i| get_s(i, "invocation")), deadline_ms)

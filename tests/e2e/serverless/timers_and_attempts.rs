@@ -314,7 +314,10 @@ async fn an_attempt_record_found_again_by_its_own_invocation_is_its_own() {
     let table = h.table();
     let first_try = Invocation::new("req-1", deadline);
     assert_eq!(
-        table.begin_attempt(&arn, task, &first_try).await.expect("record"),
+        table
+            .begin_attempt(&arn, task, &first_try)
+            .await
+            .expect("record"),
         Attempt::First
     );
     // The SDK's retry of that put (its answer lost, so the invocation never learnt it was
