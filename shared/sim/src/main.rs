@@ -110,12 +110,13 @@ fn main() -> anyhow::Result<()> {
                 failing.push(*seed);
             }
         }
-        if (i + 1) % 100 == 0 {
+        if (i + 1) % 10 == 0 {
             eprintln!(
-                "{} seeds, {:.0} ms/seed, {} failing so far",
+                "{} seeds, {:.0} ms/seed, {} failing so far; lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; faults {}",
                 i + 1,
                 started.elapsed().as_millis() as f64 / (i + 1) as f64,
-                failing.len()
+                failing.len(),
+                serde_json::to_string(&faults)?
             );
         }
     }
