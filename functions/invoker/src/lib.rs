@@ -12,6 +12,7 @@ use stepwise_ports::tasks::TaskInvoker;
 use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockInvoker, TaskRouter};
 use stepwise_store_aws::api_driver::AwsDriver;
+use stepwise_store_aws::attempts::Invocation;
 use stepwise_store_aws::handlers::{on_tasks, Deps, Record};
 use stepwise_store_aws::meter::Meter;
 use stepwise_store_aws::ports::AwsStore;
@@ -108,15 +109,19 @@ impl Invoker {
 
 /// Runs each message (the event source sends one at a time: a batch would be handed back whole
 /// when the function times out, and every call in it made again); failed ones are reported for
-/// redelivery. The function's deadline is recorded with each task attempt, so a duplicate
-/// delivered meanwhile waits for it rather than calling the task again.
+/// redelivery. The function's deadline and request id are recorded with each task attempt, so a
+/// duplicate delivered meanwhile waits for it rather than calling the task again, and the SDK's
+/// retry of the record's own write (its answer lost) is known as this invocation's.
 pub async fn handle(
     deps: &Deps,
     invoker: &dyn TaskInvoker,
     event: LambdaEvent<SqsEvent>,
 ) -> Result<SqsBatchResponse, Error> {
-    let deadline_ms = i64::try_from(event.context.deadline).unwrap_or(i64::MAX);
-    let failed = on_tasks(deps, invoker, &records(event.payload), deadline_ms).await;
+    let by = Invocation::new(
+        event.context.request_id.clone(),
+        i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
+    );
+    let failed = on_tasks(deps, invoker, &records(event.payload), &by).await;
     Ok(batch_response(failed))
 }
 

@@ -138,6 +138,12 @@ fn project(item: &Item, req: &Value) -> Result<Item, Invalid> {
         .collect())
 }
 
+fn all_old_on_failure(req: &Value) -> bool {
+    req.get("ReturnValuesOnConditionCheckFailure")
+        .and_then(Value::as_str)
+        == Some("ALL_OLD")
+}
+
 /// One write of a transaction or a single-item call, checked and ready to apply.
 struct Write {
     key: (String, String),
@@ -234,10 +240,18 @@ impl Ddb {
                 let kind = &op[..op.len() - 4];
                 let w = self.plan(kind, req)?;
                 if !w.holds {
-                    return Ok(error(
+                    let mut r = error(
                         "ConditionalCheckFailedException",
                         "The conditional request failed",
-                    ));
+                    );
+                    // `ReturnValuesOnConditionCheckFailure: ALL_OLD`: the item the condition saw.
+                    if let Some(item) = self.items.get(&w.key).filter(|_| all_old_on_failure(req)) {
+                        let mut body: Value =
+                            serde_json::from_slice(&r.body).unwrap_or_else(|_| json!({}));
+                        body["Item"] = item_json(item);
+                        r.body = body.to_string().into_bytes();
+                    }
+                    return Ok(r);
                 }
                 let old = self.items.get(&w.key).cloned();
                 let new = match &w.next {
@@ -319,12 +333,21 @@ impl Ddb {
         if plans.iter().any(|w| !w.holds) {
             let reasons: Vec<Value> = plans
                 .iter()
-                .map(|w| {
+                .zip(&actions)
+                .map(|(w, a)| {
                     if w.holds {
-                        json!({"Code": "None"})
-                    } else {
-                        json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"})
+                        return json!({"Code": "None"});
                     }
+                    let mut r = json!({"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"});
+                    let inner = a.as_object().and_then(|o| o.values().next());
+                    if let Some(item) = self
+                        .items
+                        .get(&w.key)
+                        .filter(|_| inner.is_some_and(all_old_on_failure))
+                    {
+                        r["Item"] = item_json(item);
+                    }
+                    r
                 })
                 .collect();
             let codes: Vec<&str> = plans
@@ -496,5 +519,65 @@ impl Ddb {
             out["LastEvaluatedKey"] = l;
         }
         Ok(Reply::json(200, out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(pk: &str, extra: Value) -> Value {
+        let mut item = json!({"PK": {"S": pk}, "SK": {"S": "META"}});
+        if let (Some(i), Some(e)) = (item.as_object_mut(), extra.as_object()) {
+            i.extend(e.clone());
+        }
+        json!({"TableName": "t", "Item": item, "ConditionExpression": "attribute_not_exists(PK)"})
+    }
+
+    fn kind(r: &Reply) -> String {
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        v["__type"].as_str().unwrap_or_default().to_string()
+    }
+
+    #[test]
+    fn a_conditional_put_writes_once_and_can_return_the_item_it_met() {
+        let mut d = Ddb::default();
+        assert_eq!(
+            d.handle("PutItem", &put("a", json!({"v": {"N": "1"}})), 0)
+                .status,
+            200
+        );
+        let mut again = put("a", json!({"v": {"N": "2"}}));
+        again["ReturnValuesOnConditionCheckFailure"] = json!("ALL_OLD");
+        let r = d.handle("PutItem", &again, 0);
+        assert!(kind(&r).ends_with("ConditionalCheckFailedException"));
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        assert_eq!(v["Item"]["v"], json!({"N": "1"}));
+    }
+
+    #[test]
+    fn items_past_400_kb_and_transactions_past_their_limits_are_refused() {
+        let mut d = Ddb::default();
+        let big = put("a", json!({"v": {"S": "x".repeat(ITEM_LIMIT)}}));
+        assert!(kind(&d.handle("PutItem", &big, 0)).ends_with("ValidationException"));
+        let action = |pk: String| json!({"Put": put(&pk, json!({}))});
+        let many: Vec<Value> = (0..101).map(|i| action(format!("k{i}"))).collect();
+        let r = d.handle("TransactWriteItems", &json!({"TransactItems": many}), 0);
+        assert!(kind(&r).ends_with("ValidationException"));
+        let twice = vec![action("k".into()), action("k".into())];
+        let r = d.handle("TransactWriteItems", &json!({"TransactItems": twice}), 0);
+        assert!(kind(&r).ends_with("ValidationException"));
+        // All or nothing: one failed condition cancels the lot, with a reason per action.
+        assert_eq!(d.handle("PutItem", &put("b", json!({})), 0).status, 200);
+        let both = vec![action("c".into()), action("b".into())];
+        let r = d.handle("TransactWriteItems", &json!({"TransactItems": both}), 0);
+        assert!(kind(&r).ends_with("TransactionCanceledException"));
+        let v: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        assert_eq!(v["CancellationReasons"][0]["Code"], "None");
+        assert_eq!(
+            v["CancellationReasons"][1]["Code"],
+            "ConditionalCheckFailed"
+        );
+        assert!(!d.items.contains_key(&("c".to_string(), "META".to_string())));
     }
 }

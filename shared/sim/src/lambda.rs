@@ -115,10 +115,17 @@ pub async fn invoke<T: 'static>(
     }
 }
 
-fn context(deadline_ms: i64) -> Context {
+/// An invocation's context: its deadline and a request id of its own, as Lambda gives every
+/// invocation (an event source mapping's redelivery of a batch included).
+fn context(sim: &Sim, deadline_ms: i64) -> Context {
     let mut c = Context::default();
     c.deadline = deadline_ms.max(0) as u64;
-    c.request_id = "sim".into();
+    let n = {
+        let mut w = sim.world();
+        w.request_ids += 1;
+        w.request_ids
+    };
+    c.request_id = format!("00000000-0000-4000-8000-{n:012x}");
     c
 }
 
@@ -192,7 +199,7 @@ pub async fn poller(
         event.records = records;
         let failed: Option<Vec<String>> = match &function {
             Function::Stepper => {
-                let ctx = context(sim.now_ms() + STEPPER_TIMEOUT_MS);
+                let ctx = context(&sim, sim.now_ms() + STEPPER_TIMEOUT_MS);
                 let d = deps.clone();
                 invoke(&sim, STEPPER_TIMEOUT_MS, fatal, async move {
                     stepper::handle(&d, LambdaEvent::new(event, ctx)).await
@@ -207,7 +214,7 @@ pub async fn poller(
                 })
             }
             Function::Invoker(tasks) => {
-                let ctx = context(sim.now_ms() + INVOKER_TIMEOUT_MS);
+                let ctx = context(&sim, sim.now_ms() + INVOKER_TIMEOUT_MS);
                 let (d, t) = (deps.clone(), tasks.clone());
                 invoke(&sim, INVOKER_TIMEOUT_MS, fatal, async move {
                     invoker::handle(&d, t.as_ref(), LambdaEvent::new(event, ctx)).await
@@ -289,7 +296,7 @@ pub async fn call_api(sim: &Sim, action: &str, body: Value) -> Result<Value, Str
             .map_err(|_| "bad action".to_string())?,
     );
     req.body = Some(body.to_string());
-    let ctx = context(sim.now_ms() + API_TIMEOUT_MS);
+    let ctx = context(sim, sim.now_ms() + API_TIMEOUT_MS);
     let out = invoke(sim, API_TIMEOUT_MS, true, async move {
         api::handle(&svc, LambdaEvent::new(req, ctx)).await
     })

@@ -246,6 +246,8 @@ pub struct World {
     /// Answers lost because the invocation holding one died: the only way a task attempt may
     /// fail as lost.
     pub answers_lost: u64,
+    /// Lambda request ids handed out (each invocation gets the next).
+    pub request_ids: u64,
 }
 
 /// A handle on the simulated world and its clock.
@@ -275,6 +277,7 @@ impl Sim {
                 requests: BTreeMap::new(),
                 holding: std::collections::HashSet::new(),
                 answers_lost: 0,
+                request_ids: 0,
             })),
             start: tokio::time::Instant::now(),
             // 2027-01-15T08:00:00Z: any fixed instant.

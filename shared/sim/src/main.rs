@@ -99,16 +99,24 @@ fn main() -> anyhow::Result<()> {
                 }
             }
             if !r.failures.is_empty() {
-                println!("  replay: cargo run -p stepwise-sim --release -- --seed {seed}");
+                println!(
+                    "  replay: cargo run -p stepwise-sim --release -- {}--map-items {} --big-map-every {} --big-map-items {} --w3-every {} --seed {seed}",
+                    if args.light { "--light " } else { "" },
+                    args.map_items,
+                    args.big_map_every,
+                    args.big_map_items,
+                    args.w3_every
+                );
                 failing.push(*seed);
             }
         }
-        if (i + 1) % 100 == 0 {
+        if (i + 1) % 10 == 0 {
             eprintln!(
-                "{} seeds, {:.0} ms/seed, {} failing so far",
+                "{} seeds, {:.0} ms/seed, {} failing so far; lost {lost}, doubled {doubled}, diverged {diverged}, dead letters {dead}; faults {}",
                 i + 1,
                 started.elapsed().as_millis() as f64 / (i + 1) as f64,
-                failing.len()
+                failing.len(),
+                serde_json::to_string(&faults)?
             );
         }
     }

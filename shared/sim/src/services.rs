@@ -278,3 +278,77 @@ impl S3 {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqs::{arn, url, Queue};
+    use serde_json::json;
+
+    fn world(content_dedup: bool) -> (Scheduler, Sqs, Rng) {
+        let mut sqs = Sqs::default();
+        for (name, fifo) in [("t.fifo", true), ("dlq", false)] {
+            sqs.create(Queue {
+                name: name.into(),
+                fifo,
+                content_dedup: fifo && content_dedup,
+                visibility_ms: 30_000,
+                ..Queue::default()
+            });
+        }
+        (Scheduler::default(), sqs, Rng::new(9))
+    }
+
+    fn create(s: &mut Scheduler, rng: &mut Rng, group: Option<&str>, retries: u64) -> Reply {
+        let mut target = json!({
+            "Arn": arn("t.fifo"),
+            "Input": "{\"fired\":1}",
+            "DeadLetterConfig": {"Arn": arn("dlq")},
+            "RetryPolicy": {"MaximumRetryAttempts": retries},
+        });
+        if let Some(g) = group {
+            target["SqsParameters"] = json!({"MessageGroupId": g});
+        }
+        let body = json!({
+            "GroupName": "stepwise",
+            "ScheduleExpression": "at(2027-01-15T08:20:00)",
+            "Target": target,
+            "ActionAfterCompletion": "DELETE",
+        });
+        s.handle("POST", "/schedules/t1", "", &body, rng, 60_000)
+    }
+
+    const DUE_MS: i64 = 1_800_001_200_000;
+
+    #[test]
+    fn a_schedule_fires_within_a_minute_of_its_time_and_deletes_itself() {
+        let (mut s, mut sqs, mut rng) = world(true);
+        assert_eq!(create(&mut s, &mut rng, Some("g"), 2).status, 200);
+        assert_eq!(create(&mut s, &mut rng, Some("g"), 2).status, 409);
+        let fire = s.schedules.values().next().expect("one").fire_at_ms;
+        assert!((fire - DUE_MS).abs() <= 60_000);
+        s.fire_due(&mut sqs, fire - 1, &mut rng, 0.0);
+        assert_eq!(sqs.pending(&url("t.fifo")), 0, "not before its firing time");
+        s.fire_due(&mut sqs, fire, &mut rng, 0.0);
+        assert_eq!(sqs.pending(&url("t.fifo")), 1);
+        assert!(s.schedules.is_empty(), "ActionAfterCompletion: DELETE");
+    }
+
+    #[test]
+    fn a_fifo_target_needs_a_group_and_content_deduplication_else_its_events_go_to_the_dlq() {
+        let (mut s, _, mut rng) = world(true);
+        assert_eq!(create(&mut s, &mut rng, None, 2).status, 400, "no group");
+        // Scheduler sends no deduplication id: without content-based deduplication every
+        // delivery fails, is retried by the policy, then lands in the dead-letter queue.
+        let (mut s, mut sqs2, mut rng) = world(false);
+        assert_eq!(create(&mut s, &mut rng, Some("g"), 2).status, 200);
+        let mut now = DUE_MS + 60_000;
+        for _ in 0..3 {
+            s.fire_due(&mut sqs2, now, &mut rng, 0.0);
+            now += 60_000;
+        }
+        assert_eq!(sqs2.pending(&url("t.fifo")), 0);
+        assert_eq!(sqs2.pending(&url("dlq")), 1);
+        assert_eq!(s.dead_lettered, 1);
+    }
+}

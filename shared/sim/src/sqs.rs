@@ -340,3 +340,84 @@ impl Sqs {
         self.queues.get(url).map_or(0, |q| q.messages.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queue(name: &str, fifo: bool, content_dedup: bool) -> Queue {
+        Queue {
+            name: name.into(),
+            fifo,
+            content_dedup,
+            visibility_ms: 30_000,
+            max_receives: 2,
+            dead_letter: Some(url("dlq")),
+            ..Queue::default()
+        }
+    }
+
+    fn sqs() -> (Sqs, String, Rng) {
+        let mut s = Sqs::default();
+        s.create(queue("dlq", false, false));
+        let u = s.create(queue("q.fifo", true, false));
+        (s, u, Rng::new(1))
+    }
+
+    #[test]
+    fn a_fifo_group_comes_in_order_one_batch_at_a_time_and_again_after_its_visibility_timeout() {
+        let (mut s, u, mut rng) = sqs();
+        for (i, d) in ["a", "b", "c"].iter().enumerate() {
+            s.send(&u, &format!("m{i}"), Some("g"), Some(d), 0, 0, &mut rng)
+                .expect("sent");
+        }
+        // The same deduplication id within five minutes: accepted, dropped.
+        s.send(&u, "m0 again", Some("g"), Some("a"), 0, 1_000, &mut rng)
+            .expect("accepted");
+        assert_eq!(s.pending(&u), 3);
+        let (first, _, _) = s.receive(&u, 2, 0, &mut rng, 0.0);
+        let bodies: Vec<&str> = first.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["m0", "m1"]);
+        // The group is held while its batch is in flight.
+        assert!(s.receive(&u, 10, 1_000, &mut rng, 0.0).0.is_empty());
+        // Not deleted (the function timed out): the batch comes back whole, in order.
+        let (again, _, _) = s.receive(&u, 10, 30_000, &mut rng, 0.0);
+        let bodies: Vec<&str> = again.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["m0", "m1", "m2"]);
+        // A receive past maxReceiveCount moves the message to the dead-letter queue (and holds
+        // its group back for this receive).
+        let (third, _, _) = s.receive(&u, 10, 60_000, &mut rng, 0.0);
+        assert!(third.is_empty());
+        assert_eq!(s.pending(&url("dlq")), 1);
+    }
+
+    #[test]
+    fn a_fifo_queue_wants_a_group_and_a_deduplication_id_or_content_deduplication() {
+        let (mut s, u, mut rng) = sqs();
+        assert!(s.send(&u, "x", None, Some("d"), 0, 0, &mut rng).is_err());
+        assert!(s.send(&u, "x", Some("g"), None, 0, 0, &mut rng).is_err());
+        assert!(s
+            .send(&u, "x", Some("g"), Some("d"), 5_000, 0, &mut rng)
+            .is_err());
+        let big = "x".repeat(MESSAGE_LIMIT + 1);
+        assert!(s
+            .send(&u, &big, Some("g"), Some("d"), 0, 0, &mut rng)
+            .is_err());
+    }
+
+    #[test]
+    fn a_standard_queue_delivers_at_least_once_in_any_order() {
+        let mut s = Sqs::default();
+        let u = s.create(queue("std", false, false));
+        let mut rng = Rng::new(3);
+        for i in 0..20 {
+            s.send(&u, &format!("m{i}"), None, None, 0, 0, &mut rng)
+                .expect("sent");
+        }
+        let (got, duplicated, reordered) = s.receive(&u, 10, 0, &mut rng, 1.0);
+        assert_eq!(got.len(), 10);
+        assert_eq!(duplicated, 10, "every message left a copy");
+        assert_eq!(reordered, 1);
+        assert_eq!(s.pending(&u), 30);
+    }
+}

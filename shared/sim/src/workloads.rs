@@ -109,7 +109,7 @@ fn lambda_task(step: Value, next: Option<&str>, flaky: bool) -> Value {
 }
 
 /// Ten Lambda tasks in a row, two of them failing once (retried).
-fn task_heavy() -> Machine {
+pub fn task_heavy() -> Machine {
     let mut states = serde_json::Map::new();
     for i in 0..10 {
         let next = (i < 9).then(|| format!("T{}", i + 1));
@@ -128,7 +128,7 @@ fn task_heavy() -> Machine {
 }
 
 /// Three `.waitForTaskToken` tasks answered by a worker through SendTaskSuccess.
-fn callback() -> Machine {
+pub fn callback() -> Machine {
     let mut states = serde_json::Map::new();
     for i in 0..3 {
         let mut t = json!({
@@ -155,7 +155,7 @@ fn callback() -> Machine {
 }
 
 /// A Map of `n` Lambda tasks, all at once.
-fn map(name: &str, n: usize) -> Machine {
+pub fn map(name: &str, n: usize) -> Machine {
     let items: Vec<Value> = (0..n).map(|i| json!({"n": i})).collect();
     Machine {
         name: name.into(),
@@ -183,7 +183,7 @@ fn map(name: &str, n: usize) -> Machine {
 }
 
 /// Waits short (the timers queue) and long (Scheduler), a retry interval, tasks between.
-fn wait_heavy() -> Machine {
+pub fn wait_heavy() -> Machine {
     Machine {
         name: "wait-heavy".into(),
         definition: json!({
@@ -669,10 +669,14 @@ fn first_difference(a: &[String], b: &[String]) -> String {
 
 /// Runs one seed and checks it against the fault-free runs.
 pub fn run_seed(seed: u64, opts: &Options) -> SeedReport {
-    let ms = machines(opts, seed);
-    let reference = reference(&ms);
-    let (outcomes, mut report) = run_world(seed, opts.faults, &ms);
-    for m in &ms {
+    run_machines(seed, opts.faults, &machines(opts, seed))
+}
+
+/// Runs `ms` in a world of `seed` with `faults` and checks them against their fault-free runs.
+pub fn run_machines(seed: u64, faults: Faults, ms: &[Machine]) -> SeedReport {
+    let reference = reference(ms);
+    let (outcomes, mut report) = run_world(seed, faults, ms);
+    for m in ms {
         let want = reference.get(&m.name).cloned().flatten();
         let got = outcomes.get(&m.name).cloned().flatten();
         let Some(want) = want else {

@@ -1,7 +1,8 @@
 //! The simulation over a few hundred seeds (the full 10,000: `cargo run -p stepwise-sim
 //! --release -- --seeds 10000`), that a seed replays exactly, and the seeds that found bugs.
 
-use stepwise_sim::workloads::{run_seed, Options, SeedReport};
+use stepwise_sim::workloads::{callback, run_machines, run_seed, task_heavy, Options, SeedReport};
+use stepwise_sim::Faults;
 
 /// The sweep's seeds: light ones (no W2, W7), a small Map.
 fn options() -> Options {
@@ -12,13 +13,23 @@ fn options() -> Options {
     }
 }
 
-fn check(r: &SeedReport) {
+/// Fails with the seed's failures and the one command that replays it.
+fn check_replay(r: &SeedReport, replay: &str) {
     assert!(
         r.failures.is_empty(),
-        "seed {} failed: {:#?}\nreplay: cargo run -p stepwise-sim --release -- --seed {}",
+        "seed {} failed: {:#?}\nreplay: {replay}",
         r.seed,
         r.failures,
-        r.seed
+    );
+}
+
+fn check(r: &SeedReport) {
+    check_replay(
+        r,
+        &format!(
+            "cargo run -p stepwise-sim --release -- --light --map-items 8 --big-map-every 0 --w3-every 0 --seed {}",
+            r.seed
+        ),
     );
 }
 
@@ -50,12 +61,11 @@ fn sweep(seeds: Vec<u64>) -> Vec<SeedReport> {
 }
 
 #[test]
-#[ignore = "open bug (seeds 1, 4, 6, 10): a timed-out begin_attempt retried by the SDK finds its own record; run with --ignored"]
 fn seeds_lose_nothing_and_call_no_task_twice() {
-    // An optimized build runs a seed in well under a second; a debug build (the AWS SDK's
-    // signing and serde unoptimized) takes tens of seconds: a few seeds there, the few hundred
-    // with `cargo test -p stepwise-sim --release`, any number with STEPWISE_SIM_SEEDS.
-    let default = if cfg!(debug_assertions) { 4 } else { 300 };
+    // An optimized build runs a light seed in a fraction of a second; a debug build (the AWS
+    // SDK's signing and serde unoptimized) takes seconds: a few seeds there, a few hundred with
+    // `cargo test -p stepwise-sim --release`, any number with STEPWISE_SIM_SEEDS.
+    let default = if cfg!(debug_assertions) { 6 } else { 300 };
     let n: u64 = std::env::var("STEPWISE_SIM_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -86,15 +96,36 @@ fn a_seed_replays_exactly() {
 /// attempt unmarked, and the redelivered command failed it as lost: a `.waitForTaskToken` task
 /// that had been called and handed its token failed. Now the outcome is recorded on the attempt
 /// before it is sent, and sent again on redelivery.
-///
-/// The same seeds still fail on a second bug, open: `begin_attempt`'s conditional PutItem that
-/// times out after taking effect is retried by the SDK, finds its own record, and the invoker
-/// hands the command back as taken by another; it comes back after the deadline and the attempt
-/// fails as lost. The record needs its invocation's identity (Lambda's request id).
 #[test]
-#[ignore = "open bug: a timed-out begin_attempt retried by the SDK finds its own record"]
 fn regression_an_outcome_sent_before_its_attempt_was_marked_is_not_failed_as_lost() {
+    let light = options();
     for seed in [4, 6, 10] {
-        check(&run_seed(seed, &Options::default()));
+        let r = run_machines(seed, light.faults, &[callback(), task_heavy()]);
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds regression_an_outcome",
+        );
+    }
+}
+
+/// Found by seeds 1, 4, 6 and 10: `begin_attempt`'s conditional PutItem timed out after it took
+/// effect; the SDK retried it, the retry's condition failed on the record the first try wrote,
+/// and the invoker took its own record for another invoker's: the command was handed back,
+/// came again after the invocation's deadline and the attempt failed as lost, with nothing
+/// lost. The record now names its invocation (Lambda's request id and deadline). Here every
+/// tenth request times out after taking effect, so many attempts meet it.
+#[test]
+fn regression_a_timed_out_attempt_record_retried_by_the_sdk_is_its_own() {
+    let faults = Faults {
+        timeout: 0.1,
+        ..Faults::none()
+    };
+    for seed in [1, 2] {
+        let r = run_machines(seed, faults, &[task_heavy(), callback()]);
+        assert!(r.faults.timeout > 10, "{:?}", r.faults);
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds regression_a_timed_out",
+        );
     }
 }

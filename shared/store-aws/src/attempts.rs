@@ -1,8 +1,12 @@
 //! Task attempts: Step Functions calls a task once per attempt, SQS delivers a command at least
 //! once. Before it calls a task, the invoker records the attempt (a conditional put keyed by
 //! execution and task id; the engine gives every attempt, retries included, a new id), with the
-//! deadline of its own invocation. A command delivered again finds the record and is not called
-//! again:
+//! deadline and request id of its own invocation. A command delivered again finds the record and
+//! is not called again:
+//!
+//! * when the record names this very invocation, it is this invoker's own write: the SDK retried
+//!   a PutItem whose answer was lost after it took effect (a timeout), and the retry's condition
+//!   failed on the item the first try wrote. The attempt is this invoker's to call;
 //!
 //! * when the first invoker recorded the task's outcome (the transitions-queue message it sends,
 //!   written on the record before it is sent), the outcome is sent again (the queue drops it as a
@@ -19,6 +23,47 @@ use crate::AwsError;
 
 /// The error a lost attempt fails with (matched by `States.ALL` and `States.TaskFailed`).
 pub const LOST_ATTEMPT_ERROR: &str = "States.TaskFailed";
+
+/// The invoker function's invocation that records attempts: Lambda's request id and the
+/// invocation's deadline. Lambda gives each invocation of an event source mapping its own
+/// request id (an asynchronous invocation's retries keep theirs, but not their deadline), so the
+/// two together name one invocation. An empty request id names none (never matches).
+#[derive(Debug, Default)]
+pub struct Invocation {
+    /// Lambda's request id (`Context::request_id`).
+    pub request_id: String,
+    /// When the function's invocation ends (milliseconds since the epoch).
+    pub deadline_ms: i64,
+    /// The attempts this invocation began (a batch may hold one command twice: the second must
+    /// not take the first's record for a lost answer of its own put).
+    begun: std::sync::Mutex<std::collections::HashSet<(String, u64)>>,
+}
+
+impl Invocation {
+    /// The invocation with Lambda's `request_id`, ending at `deadline_ms`.
+    pub fn new(request_id: impl Into<String>, deadline_ms: i64) -> Self {
+        Invocation {
+            request_id: request_id.into(),
+            deadline_ms,
+            begun: Default::default(),
+        }
+    }
+
+    /// Notes that this invocation calls `task`; false when it already did.
+    fn begins(&self, execution: &str, task: u64) -> bool {
+        self.begun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((execution.to_string(), task))
+    }
+
+    /// Whether a record written with `request_id` and `deadline_ms` is this invocation's own.
+    fn wrote(&self, request_id: Option<&str>, deadline_ms: Option<i64>) -> bool {
+        !self.request_id.is_empty()
+            && request_id == Some(self.request_id.as_str())
+            && deadline_ms == Some(self.deadline_ms)
+    }
+}
 
 /// What recording an attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,21 +97,23 @@ pub struct Recorded {
 }
 
 impl Table<'_> {
-    /// Records the attempt `task` of `execution`, taken by an invoker whose function ends at
-    /// `deadline_ms`.
+    /// Records the attempt `task` of `execution`, taken by the invoker's invocation `by`.
     pub async fn begin_attempt(
         &self,
         execution: &str,
         task: u64,
-        deadline_ms: i64,
+        by: &Invocation,
     ) -> Result<Attempt, AwsError> {
-        let item: Item = [
+        let mut item: Item = [
             ("PK".to_string(), s(format!("EX#{execution}"))),
             ("SK".to_string(), s(format!("TASK#{task:020}"))),
-            ("deadlineMs".to_string(), n(deadline_ms)),
+            ("deadlineMs".to_string(), n(by.deadline_ms)),
         ]
         .into_iter()
         .collect();
+        if !by.request_id.is_empty() {
+            item.insert("invocation".to_string(), s(&by.request_id));
+        }
         self.meter.dynamodb_write(item_size(&item));
         let r = self
             .aws
@@ -78,6 +125,7 @@ impl Table<'_> {
             .send()
             .await;
         if conditional(r, "PutItem")? {
+            by.begins(execution, task);
             return Ok(Attempt::First);
         }
         let out = self
@@ -103,10 +151,16 @@ impl Table<'_> {
                     .map(|p| (p.to_string(), get_n(i, "pollDelayMs").unwrap_or(0) as i64)),
             })
         });
+        let deadline_ms = item.and_then(|i| get_n(i, "deadlineMs")).map(|d| d as i64);
+        // The SDK's retry of this invocation's own put (its first answer lost): not yet called.
+        if outcome.is_none()
+            && by.wrote(item.and_then(|i| get_s(i, "invocation")), deadline_ms)
+            && by.begins(execution, task)
+        {
+            return Ok(Attempt::First);
+        }
         Ok(Attempt::Taken {
-            deadline_ms: item
-                .and_then(|i| get_n(i, "deadlineMs"))
-                .map_or(0, |d| d as i64),
+            deadline_ms: deadline_ms.unwrap_or(0),
             outcome,
             sent: item.is_some_and(|i| i.contains_key("sent")),
         })

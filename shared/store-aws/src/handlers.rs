@@ -3,7 +3,7 @@
 //! Executions are created only by the API service (`stepwise-api`'s StartExecution, which the
 //! api and trigger functions call), never here.
 
-use crate::attempts::{Attempt, LOST_ATTEMPT_ERROR};
+use crate::attempts::{Attempt, Invocation, LOST_ATTEMPT_ERROR};
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
@@ -167,12 +167,12 @@ async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), 
             return Ok(());
         }
     };
-    forward(deps, None, msg, started, 0).await
+    forward(deps, None, msg, started, &Invocation::default()).await
 }
 
 /// The invoker: runs Task calls, sending outcomes to the transitions queue; each attempt is
-/// called at most once ([`crate::attempts`]), by an invoker whose function ends at
-/// `deadline_ms`. A `.sync` job is started and its `TaskSubmitted` sent; then a
+/// called at most once ([`crate::attempts`]), by the invoker's invocation `by` (Lambda's request
+/// id and deadline). A `.sync` job is started and its `TaskSubmitted` sent; then a
 /// [`TaskMessage::Poll`] looks at it after each wait of its back-off (a delayed message on the
 /// tasks queue), until it ends or its task no longer waits for it (then the job is stopped): no
 /// invocation waits for a job. Returns the ids of the messages to report as failed.
@@ -180,7 +180,7 @@ pub async fn on_tasks(
     deps: &Deps,
     invoker: &dyn TaskInvoker,
     records: &[Record],
-    deadline_ms: i64,
+    by: &Invocation,
 ) -> Vec<String> {
     let mut failed = Vec::new();
     for r in records {
@@ -201,7 +201,7 @@ pub async fn on_tasks(
                 continue;
             }
         };
-        if let Err(e) = forward(deps, Some(invoker), msg, started, deadline_ms).await {
+        if let Err(e) = forward(deps, Some(invoker), msg, started, by).await {
             eprintln!("invoker: {}: {e}", r.message_id);
             failed.push(r.message_id.clone());
         }
@@ -260,7 +260,7 @@ async fn forward(
     invoker: Option<&dyn TaskInvoker>,
     msg: TaskMessage,
     started: Instant,
-    deadline_ms: i64,
+    by: &Invocation,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
     match msg {
@@ -385,7 +385,7 @@ async fn forward(
             // The attempt's records are the execution's cost: counted on `local`, which the
             // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
             let table = crate::table::Table::new(&deps.aws, &local);
-            match table.begin_attempt(&execution, task, deadline_ms).await? {
+            match table.begin_attempt(&execution, task, by).await? {
                 Attempt::First => {}
                 // The first invoker recorded the outcome and may have stopped before sending
                 // it: send it again (a duplicate is dropped by the queue or ignored by the

@@ -5,7 +5,7 @@ use super::*;
 use crate::serve_common::FakeLambda;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use stepwise_store_aws::attempts::Attempt;
+use stepwise_store_aws::attempts::{Attempt, Invocation};
 use stepwise_store_aws::queues::TaskMessage;
 
 /// The schedules in the harness's group: (name, detail).
@@ -261,7 +261,7 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
     let far = now_ms() + 600_000;
     assert_eq!(
         h.table()
-            .begin_attempt(&arn, task, far)
+            .begin_attempt(&arn, task, &Invocation::new("another", far))
             .await
             .expect("record"),
         Attempt::First
@@ -275,7 +275,7 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
     // still without a call, and the machine's Catch sees States.TaskFailed.
     let (arn2, messages2, task2) = one_task(&h, "lost", true).await;
     h.table()
-        .begin_attempt(&arn2, task2, now_ms() - 1)
+        .begin_attempt(&arn2, task2, &Invocation::new("another", now_ms() - 1))
         .await
         .expect("record");
     let ev = LambdaEvent::new(Harness::event(&messages2), Context::default());
@@ -297,4 +297,49 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
                     .is_some_and(|d| d["error"] == "States.TaskFailed")),
         "the lost attempt failed with States.TaskFailed"
     );
+}
+
+/// The SDK retries a PutItem whose answer was lost after it took effect (a timeout): the retry's
+/// condition fails on the record the first try wrote. The invocation that wrote it takes the
+/// attempt as its own; any other (another request id, or Lambda's retry of an asynchronous
+/// invocation: the same request id, another deadline) finds it taken.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_attempt_record_found_again_by_its_own_invocation_is_its_own() {
+    let Some(h) = harness_with_lambda(None, false, None).await else {
+        return;
+    };
+    let (arn, _, task) = one_task(&h, "own", false).await;
+    let deadline = now_ms() + 600_000;
+    let table = h.table();
+    let first_try = Invocation::new("req-1", deadline);
+    assert_eq!(
+        table
+            .begin_attempt(&arn, task, &first_try)
+            .await
+            .expect("record"),
+        Attempt::First
+    );
+    // The SDK's retry of that put (its answer lost, so the invocation never learnt it was
+    // recorded) finds the record the first try wrote: its own.
+    let me = Invocation::new("req-1", deadline);
+    assert_eq!(
+        table.begin_attempt(&arn, task, &me).await.expect("again"),
+        Attempt::First,
+        "the record this invocation wrote"
+    );
+    // Once begun, the same command again in the invocation's batch is not called twice.
+    for other in [
+        me,
+        Invocation::new("req-2", deadline),
+        Invocation::new("req-1", deadline + 60_000),
+        Invocation::new("", deadline),
+    ] {
+        assert!(
+            matches!(
+                table.begin_attempt(&arn, task, &other).await.expect("taken"),
+                Attempt::Taken { deadline_ms, outcome: None, sent: false } if deadline_ms == deadline
+            ),
+            "{other:?} finds the attempt taken"
+        );
+    }
 }
