@@ -223,8 +223,11 @@ impl Table<'_> {
         usage.dynamodb_requests += requests;
         // The usage attribute itself adds about 400 bytes.
         let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
-        usage.dynamodb_write_units +=
-            extra_units + factor * (event_units + units(item_size(&item) + 400, 1024));
+        let meta_units = units(item_size(&item) + 400, 1024);
+        self.meter.note_meta_size(&e.arn, item_size(&item) + 400);
+        // GSI1 projects every attribute: each META write is written to the index too (once,
+        // in a transaction or not).
+        usage.dynamodb_write_units += extra_units + factor * (event_units + meta_units) + meta_units;
         let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
         item.insert("usage".into(), s(text));
         Ok(item)

@@ -130,6 +130,8 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
                 continue;
             }
         }
+        // The event source mapping's receive and delete of this message are billed too.
+        reads.sqs_delivery(true, r.body.len());
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
         usage.add(&reads.take());
@@ -263,6 +265,9 @@ async fn forward(
     deadline_ms: i64,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
+    // The event source mapping's receive and delete of this message (a standard queue: the
+    // tasks or the timers queue) are billed too.
+    local.sqs_delivery(false, 0);
     match msg {
         TaskMessage::Timer {
             execution,
@@ -310,8 +315,13 @@ async fn forward(
                 invoker.stop_job(&req, &job).await;
                 return Ok(());
             }
-            local.record(|u| u.task_invocations += 1);
-            let outcome = match invoker.poll_job(&req, &job).await {
+            let called = Instant::now();
+            let polled = invoker.poll_job(&req, &job).await;
+            local.record(|u| {
+                u.task_invocations += 1;
+                u.task_seconds += called.elapsed().as_secs_f64();
+            });
+            let outcome = match polled {
                 Ok(None) => {
                     let wait = polling
                         .next(std::time::Duration::from_millis(wait_ms))
@@ -421,8 +431,12 @@ async fn forward(
             let waits_for_token = req.resource.waits_for_task_token();
             let (event, poll) = if req.resource.is_sync() {
                 // A `.sync` job: started here, then looked at through the tasks queue.
+                let called = Instant::now();
                 let submitted = invoker.submit(req).await;
-                local.record(|u| u.task_invocations += 1);
+                local.record(|u| {
+                    u.task_invocations += 1;
+                    u.task_seconds += called.elapsed().as_secs_f64();
+                });
                 match submitted {
                     Ok(Submission::Job {
                         output,
@@ -445,8 +459,12 @@ async fn forward(
                     Err(f) => (outcome_event(task, Err(f)), None),
                 }
             } else {
+                let called = Instant::now();
                 let outcome = invoker.invoke(req).await;
-                local.record(|u| u.task_invocations += 1);
+                local.record(|u| {
+                    u.task_invocations += 1;
+                    u.task_seconds += called.elapsed().as_secs_f64();
+                });
                 let event = match outcome {
                     Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
                     other => outcome_event(task, other),

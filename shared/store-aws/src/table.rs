@@ -23,7 +23,7 @@ use stepwise_engine::{Command, ExecutionState, HistoryEvent};
 use stepwise_ports::execution::{StoredExecution, Usage};
 
 /// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
-/// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:
+/// written is a write unit ($0.625 a million) where a PutObject of any size costs $5 a million:
 /// past a few KB, S3 is the cheaper home, but a checkpoint is read back on every step, so it
 /// stays inline up to 64 KiB.
 pub(crate) const INLINE_LIMIT: usize = 64 * 1024;
@@ -211,6 +211,7 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         self.meter.dynamodb_read(item_size(item));
+        self.meter.note_meta_size(arn, item_size(item));
         let state_text = match (get_s(item, "state"), get_s(item, "stateS3")) {
             (Some(t), _) => t.to_string(),
             (None, Some(key)) => self.get_payload(key, arn).await?,
@@ -249,7 +250,7 @@ impl<'a> Table<'a> {
 
     /// Marks the outbox of `version` dispatched (a no-op if the execution moved on).
     pub async fn clear_outbox(&self, arn: &str, version: u64) -> Result<(), AwsError> {
-        self.meter.dynamodb_write(64);
+        self.meter.meta_update(arn);
         let r = self
             .aws
             .dynamodb
