@@ -471,6 +471,26 @@ async fn forward(
                 };
                 (event, None)
             };
+            // Applied here, in one step (load, step, commit, dispatch): the commit is the
+            // outcome's first durable write, as the record below would be, and no queue hop
+            // is paid for it (a send, the mapping's receive and delete, a stepper invocation,
+            // the record). A redelivered command finds the attempt taken and sends the lost
+            // attempt's failure, which the engine ignores once this answer is in, after
+            // dispatching an outbox a stop left behind. When the step cannot be made now (a
+            // conflict past the driver's retries, a service error) or the invocation is
+            // near its end, the outcome is recorded and sent to the transitions queue instead.
+            let room = deadline_ms.saturating_sub(now_ms()) > DIRECT_APPLY_MARGIN_MS;
+            let event = if poll.is_none() && room {
+                match apply_outcome(deps, &execution, event.clone(), &local, started).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => {
+                        eprintln!("invoker: task {task} of {execution} applied through the queue: {e}");
+                        event
+                    }
+                }
+            } else {
+                event
+            };
             // Recorded on the attempt before it is sent: a redelivered command then sends it
             // again, whenever this invoker stops. Only a stop between the task's answer and
             // this write loses it (a task is called once per attempt).
@@ -495,6 +515,38 @@ async fn forward(
             resend(deps, recorded).await
         }
     }
+}
+
+/// The invoker applies a task's outcome itself only with this much of its invocation left
+/// (a step takes a few requests; a slow one is better sent).
+const DIRECT_APPLY_MARGIN_MS: i64 = 30_000;
+
+/// Applies a task's outcome to its execution here, as the stepper would, with the usage of the
+/// call (and of this invocation so far) billed to that step.
+async fn apply_outcome(
+    deps: &Deps,
+    execution: &str,
+    event: Event,
+    local: &Meter,
+    started: Instant,
+) -> Result<(), stepwise_ports::execution::StoreError> {
+    let mut usage = deps.lambda_usage(started);
+    usage.add(&local.take());
+    deps.meter.begin(execution);
+    deps.meter.record(|u| u.add(&usage));
+    let applying = Instant::now();
+    let r = advance(
+        &deps.store,
+        deps.dispatcher.as_ref(),
+        execution,
+        event,
+        now_ms(),
+    )
+    .await;
+    // Time spent here is billed with the execution's next commit.
+    let elapsed = applying.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
+    deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
+    r.map(|_| ())
 }
 
 /// Sends a recorded outcome (and the first poll of its `.sync` job).
