@@ -168,6 +168,13 @@ pub trait Dispatcher: Send + Sync {
     fn publishes_status_changes(&self) -> bool {
         false
     }
+    /// Whether dispatching an outbox without status changes again is harmless (each task
+    /// attempt is called once whatever the commands sent for it, a timer fired twice is
+    /// ignored): then the driver spares the write that clears such an outbox, and the next
+    /// step, which rewrites the outbox anyway, replaces it (see `stepwise_runtime::durable`).
+    fn redispatch_is_harmless(&self) -> bool {
+        false
+    }
 }
 
 /// What applying one event to an execution did (the runtime's `advance`).
