@@ -250,7 +250,8 @@ impl Table<'_> {
         self.meter.note_meta_size(&e.arn, item_size(&item) + 400);
         // GSI1 projects every attribute: each META write is written to the index too (once,
         // in a transaction or not).
-        usage.dynamodb_write_units += extra_units + factor * (event_units + meta_units) + meta_units;
+        usage.dynamodb_write_units +=
+            extra_units + factor * (event_units + meta_units) + meta_units;
         let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
         item.insert("usage".into(), s(text));
         Ok(item)

@@ -486,7 +486,9 @@ async fn forward(
                 match apply_outcome(deps, &execution, event.clone(), &local, started).await {
                     Ok(()) => return Ok(()),
                     Err(e) => {
-                        eprintln!("invoker: task {task} of {execution} applied through the queue: {e}");
+                        eprintln!(
+                            "invoker: task {task} of {execution} applied through the queue: {e}"
+                        );
                         event
                     }
                 }
