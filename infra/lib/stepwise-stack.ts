@@ -27,18 +27,6 @@ const INVOKER_TIMEOUT = cdk.Duration.seconds(900);
 
 const RETENTION = cdk.Duration.days(14);
 
-const DYNAMODB_CRUD = [
-  'dynamodb:BatchGetItem',
-  'dynamodb:BatchWriteItem',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DeleteItem',
-  'dynamodb:DescribeTable',
-  'dynamodb:GetItem',
-  'dynamodb:PutItem',
-  'dynamodb:Query',
-  'dynamodb:Scan',
-  'dynamodb:UpdateItem',
-];
 const DYNAMODB_READ_WRITE = [
   'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
@@ -47,6 +35,8 @@ const DYNAMODB_READ_WRITE = [
   'dynamodb:Query',
   'dynamodb:UpdateItem',
 ];
+/** The api function's: ListExecutions without a state machine scans. */
+const DYNAMODB_API = [...DYNAMODB_READ_WRITE, 'dynamodb:Scan'].sort();
 const DYNAMODB_START = [
   'dynamodb:ConditionCheckItem',
   'dynamodb:GetItem',
@@ -359,7 +349,7 @@ export class StepwiseStack extends cdk.Stack {
     // The api function applies events inline (SendTaskSuccess, Stop, Redrive): a step it commits
     // may start a timer beyond 15 minutes.
     const apiRole = functionRole('ApiRole', [
-      statement('Table', DYNAMODB_CRUD, tableResources),
+      statement('Table', DYNAMODB_API, tableResources),
       statement('Queues', ['sqs:SendMessage'],
         [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
       statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
@@ -378,7 +368,7 @@ export class StepwiseStack extends cdk.Stack {
       assumeStateMachineRoles,
     ]);
     const stepperRole = functionRole('StepperRole', [
-      statement('Table', DYNAMODB_CRUD, tableResources),
+      statement('Table', DYNAMODB_READ_WRITE, tableResources),
       statement('ConsumeTransitions', SQS_CONSUME, [transitionsQueue.queueArn, timersQueue.queueArn]),
       statement('Queues', ['sqs:SendMessage'],
         [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
@@ -396,7 +386,16 @@ export class StepwiseStack extends cdk.Stack {
     const invokerRole = functionRole('InvokerRole', [
       statement('Table', DYNAMODB_READ_WRITE, tableResources),
       statement('ConsumeTasks', SQS_CONSUME, [tasksQueue.queueArn]),
-      statement('Queues', ['sqs:SendMessage'], [transitionsQueue.queueArn]),
+      // The invoker applies a task's outcome itself: the step it commits sends the next Task
+      // call, may start a timer, and polls `.sync` jobs on the tasks queue.
+      statement('Queues', ['sqs:SendMessage'],
+        [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
+      statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
+        `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${scheduleGroup.ref}/*`,
+      ]),
+      statement('PassSchedulerRole', ['iam:PassRole'], [schedulerRole.roleArn], {
+        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+      }),
       payloads,
       statement('InvokeTasks', ['lambda:InvokeFunction'], invokableFunctionArns.valueAsList),
       // A `.sync` child stopped with its parent's task commits its ABORTED here.

@@ -62,6 +62,7 @@ pub async fn report(
 
 fn print_usage(what: &str, u: &Usage, p: &Prices) {
     let cost = p.cost(u);
+    let tasks = p.task_cost(u);
     let sfn = p.step_functions_cost(u);
     let per_million = |c: f64| {
         if u.transitions > 0 {
@@ -72,7 +73,7 @@ fn print_usage(what: &str, u: &Usage, p: &Prices) {
     };
     println!("{what}");
     println!(
-        "  transitions {} | DynamoDB {:.0} WRU, {:.0} RRU ({} requests) | SQS {} FIFO + {} standard | schedules {} | Lambda {} invocations, {:.3} GB-s | S3 {} PUT, {} GET | task invocations {}",
+        "  transitions {} | DynamoDB {:.0} WRU, {:.0} RRU ({} requests) | SQS {} FIFO + {} standard | schedules {} | Lambda {} invocations, {:.3} GB-s | S3 {} PUT, {} GET | task calls {} ({:.3} s)",
         u.transitions,
         u.dynamodb_write_units,
         u.dynamodb_read_units,
@@ -84,10 +85,11 @@ fn print_usage(what: &str, u: &Usage, p: &Prices) {
         u.lambda_gb_seconds,
         u.s3_puts,
         u.s3_gets,
-        u.task_invocations
+        u.task_invocations,
+        u.task_seconds
     );
     println!(
-        "  Stepwise ${cost:.6} (${:.2} per million transitions) | AWS Step Functions Standard ${sfn:.6} (${:.2} per million)",
+        "  Stepwise overhead ${cost:.6} (${:.2} per million transitions) | the task functions ${tasks:.6} (paid the same with Step Functions) | AWS Step Functions Standard ${sfn:.6} (${:.2} per million)",
         per_million(cost),
         per_million(sfn)
     );

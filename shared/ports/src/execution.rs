@@ -29,34 +29,59 @@ pub struct StoredExecution {
     pub usage: Usage,
 }
 
-/// Requests an execution made on the services that run it, for the cost meter.
+/// Requests an execution made on the services that run it, for the cost meter. Zero counts are
+/// left out of the stored form: it is written with every step, and each KB is a write unit.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Usage {
     /// DynamoDB read request units (4 KB strongly consistent reads).
+    #[serde(skip_serializing_if = "zero_f64")]
     pub dynamodb_read_units: f64,
-    /// DynamoDB write request units (1 KB writes).
+    /// DynamoDB write request units (1 KB writes; a secondary index's writes included).
+    #[serde(skip_serializing_if = "zero_f64")]
     pub dynamodb_write_units: f64,
     /// DynamoDB requests (for reference; units are what is billed).
+    #[serde(skip_serializing_if = "zero_u64")]
     pub dynamodb_requests: u64,
-    /// SQS requests on FIFO queues (64 KB chunks).
+    /// SQS requests on FIFO queues (64 KB chunks): sends, and the event source mapping's
+    /// receives and deletes.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub sqs_fifo_requests: u64,
-    /// SQS requests on standard queues (64 KB chunks).
+    /// SQS requests on standard queues (64 KB chunks), counted as the FIFO ones.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub sqs_standard_requests: u64,
     /// EventBridge Scheduler schedules created (each fires once).
+    #[serde(skip_serializing_if = "zero_u64")]
     pub schedules: u64,
     /// Invocations of Stepwise's own Lambda functions.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub lambda_invocations: u64,
-    /// Their duration in GB-seconds (arm64).
+    /// Their duration in GB-seconds (arm64), the time they wait for a task's answer included.
+    #[serde(skip_serializing_if = "zero_f64")]
     pub lambda_gb_seconds: f64,
-    /// Invocations of task Lambda functions (billed to the user's functions, listed apart).
+    /// Task calls (the user's functions and services: billed to them, listed apart).
+    #[serde(skip_serializing_if = "zero_u64")]
     pub task_invocations: u64,
+    /// How long the task calls took, in seconds (the user's functions' duration).
+    #[serde(skip_serializing_if = "zero_f64")]
+    pub task_seconds: f64,
     /// S3 PUT requests.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub s3_puts: u64,
     /// S3 GET requests.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub s3_gets: u64,
     /// State transitions (states entered): what Step Functions Standard bills.
+    #[serde(skip_serializing_if = "zero_u64")]
     pub transitions: u64,
+}
+
+fn zero_f64(x: &f64) -> bool {
+    *x == 0.0
+}
+
+fn zero_u64(x: &u64) -> bool {
+    *x == 0
 }
 
 impl Usage {
@@ -71,6 +96,7 @@ impl Usage {
         self.lambda_invocations += o.lambda_invocations;
         self.lambda_gb_seconds += o.lambda_gb_seconds;
         self.task_invocations += o.task_invocations;
+        self.task_seconds += o.task_seconds;
         self.s3_puts += o.s3_puts;
         self.s3_gets += o.s3_gets;
         self.transitions += o.transitions;
@@ -140,6 +166,13 @@ pub trait Dispatcher: Send + Sync {
     /// Whether status changes are announced ([`Command::PublishStatusChange`]): only then does
     /// the durable driver put them in the outbox (no write for events nobody receives).
     fn publishes_status_changes(&self) -> bool {
+        false
+    }
+    /// Whether dispatching an outbox without status changes again is harmless (each task
+    /// attempt is called once whatever the commands sent for it, a timer fired twice is
+    /// ignored): then the driver spares the write that clears such an outbox, and the next
+    /// step, which rewrites the outbox anyway, replaces it (see `stepwise_runtime::durable`).
+    fn redispatch_is_harmless(&self) -> bool {
         false
     }
 }

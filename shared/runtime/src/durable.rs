@@ -33,8 +33,9 @@ pub async fn advance(
         let Some(mut current) = store.load(arn).await? else {
             return Ok(Advanced::Unknown);
         };
-        // A crash between an earlier commit and its dispatch left commands behind: send them now.
-        if !current.outbox.is_empty() {
+        // A crash between an earlier commit and its dispatch left commands behind: send them now
+        // (unless this event shows they were sent: an outbox left in place on purpose).
+        if !current.outbox.is_empty() && !shows_dispatched(&current.outbox, &event) {
             dispatcher.dispatch(&current, &current.outbox).await?;
             store.clear_outbox(arn, current.version).await?;
         }
@@ -74,7 +75,9 @@ pub async fn advance(
             Ok(()) => {
                 if !next.outbox.is_empty() {
                     dispatcher.dispatch(&next, &next.outbox).await?;
-                    store.clear_outbox(arn, next.version).await?;
+                    if !(dispatcher.redispatch_is_harmless() && left_in_place(&next.outbox)) {
+                        store.clear_outbox(arn, next.version).await?;
+                    }
                 }
                 return Ok(Advanced::Committed {
                     version: next.version,
@@ -84,6 +87,42 @@ pub async fn advance(
             Err(StoreError::Conflict(_)) if conflicts < MAX_CONFLICTS => conflicts += 1,
             Err(e) => return Err(e),
         }
+    }
+}
+
+/// Whether an outbox may stay in place after its dispatch, sparing the write that clears it:
+/// its last command is its one task call or its one timer, whose answer (or firing) is the
+/// next event in the normal course and shows, as commands are dispatched in order, that all of
+/// it went out ([`shows_dispatched`]); and it announces no status change, which would be seen
+/// twice if an event that shows nothing (a Stop, a timeout) dispatched it again. Only for a
+/// dispatcher for which sending the rest again is harmless.
+fn left_in_place(outbox: &[Command]) -> bool {
+    let count = |f: fn(&Command) -> bool| outbox.iter().filter(|c| f(c)).count();
+    let tasks = count(|c| matches!(c, Command::InvokeTask { .. }));
+    let timers = count(|c| matches!(c, Command::StartTimer { .. }));
+    let announces = count(|c| matches!(c, Command::PublishStatusChange { .. }));
+    let last_waits = matches!(
+        outbox.last(),
+        Some(Command::InvokeTask { .. } | Command::StartTimer { .. })
+    );
+    announces == 0 && tasks + timers == 1 && last_waits
+}
+
+/// Whether applying `event` shows that every command of `outbox` was dispatched: it answers its
+/// last command (a task's answer or heartbeat, a timer's firing), which a dispatcher sending
+/// commands in order sent after all the others.
+fn shows_dispatched(outbox: &[Command], event: &Event) -> bool {
+    match (outbox.last(), event) {
+        (
+            Some(Command::InvokeTask { task, .. }),
+            Event::TaskSucceeded { task: t, .. }
+            | Event::TaskFailed { task: t, .. }
+            | Event::TaskSubmitted { task: t, .. }
+            | Event::TaskStarted { task: t, .. }
+            | Event::TaskHeartbeat { task: t },
+        ) => task == t,
+        (Some(Command::StartTimer { timer, .. }), Event::TimerFired { timer: t }) => timer == t,
+        _ => false,
     }
 }
 
@@ -330,5 +369,58 @@ mod tests {
             .outbox = sent.clone();
         let _ = advance(&store, &d, &arn, Event::TimerFired { timer: 999 }, 1).await;
         assert_eq!(*d.0.lock().expect("lock"), sent);
+    }
+
+    /// A dispatcher for which sending commands again is harmless (the serverless one).
+    #[derive(Default)]
+    struct Idempotent(Recorder);
+
+    impl Dispatcher for Idempotent {
+        fn dispatch<'a>(
+            &'a self,
+            e: &'a StoredExecution,
+            commands: &'a [Command],
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            self.0.dispatch(e, commands)
+        }
+        fn redispatch_is_harmless(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_task_call_outbox_stays_until_the_answer_shows_it_sent() {
+        let (store, arn) = setup();
+        let d = Idempotent::default();
+        let _ = advance(&store, &d, &arn, Event::Start { input: json!({}) }, 0).await;
+        let outbox = |s: &Memory| s.executions.lock().expect("lock")[&arn].outbox.clone();
+        let left = outbox(&store);
+        let Some(Command::InvokeTask { task, .. }) = left.last().cloned() else {
+            panic!("the task call stays in the outbox: {left:?}");
+        };
+        assert_eq!(d.0 .0.lock().expect("lock").len(), left.len());
+        // Its answer shows it was sent: nothing is dispatched again; the Wait's timer follows
+        // and stays in turn.
+        let done = Event::TaskSucceeded {
+            task,
+            output: json!(1),
+        };
+        let _ = advance(&store, &d, &arn, done, 1).await;
+        let sent = d.0 .0.lock().expect("lock").clone();
+        assert_eq!(
+            sent.iter()
+                .filter(|c| matches!(c, Command::InvokeTask { .. }))
+                .count(),
+            1,
+            "{sent:?}"
+        );
+        assert!(matches!(
+            outbox(&store).last(),
+            Some(Command::StartTimer { .. })
+        ));
+        // An event that shows nothing (a stray timer) sends it again: harmless, never lost.
+        let _ = advance(&store, &d, &arn, Event::TimerFired { timer: 999 }, 2).await;
+        let again = d.0 .0.lock().expect("lock").clone();
+        assert!(again.len() > sent.len(), "{again:?}");
     }
 }

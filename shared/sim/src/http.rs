@@ -171,14 +171,17 @@ impl Sim {
     fn apply_and_wake(&self, p: &Parsed) -> Reply {
         let r = self.apply(p);
         // An attempt is in doubt from its record (a PutItem of `TASK#`) until its outcome is
-        // recorded (an UpdateItem of `TASK#`, or the outcome on the transitions queue): an
+        // recorded (an UpdateItem of `TASK#`, the outcome on the transitions queue, or the
+        // commit that applies it): an
         // invoker dying in between leaves an attempt that may have been called, which is
         // failed as lost, never called again.
         let body = String::from_utf8_lossy(&p.body);
         let attempt = p.service == "dynamodb" && body.contains("\"SK\":{\"S\":\"TASK#");
         let begins = attempt && p.op == "PutItem";
-        let records =
-            (attempt && p.op == "UpdateItem") || (p.service == "sqs" && body.contains(".fifo"));
+        // The invoker may apply the outcome itself: its commit (a transaction) records it.
+        let records = (attempt && p.op == "UpdateItem")
+            || (p.service == "sqs" && body.contains(".fifo"))
+            || (p.service == "dynamodb" && p.op == "TransactWriteItems");
         if r.status == 200 && (begins || records) {
             if let Some(id) = tokio::task::try_id() {
                 let mut w = self.world();

@@ -308,18 +308,29 @@ impl TaskInvoker for Tasks {
 async fn worker(sim: Sim, execution: String, submitted: usize, token: String, output: Value) {
     let pk = format!("EX#{execution}");
     loop {
-        let seen = sim
-            .world()
-            .ddb
-            .items
-            .range((pk.clone(), "EV#".to_string())..(pk.clone(), "EV$".to_string()))
-            .filter(|(_, i)| {
-                i.get("event")
-                    .and_then(|e| e.get("S"))
-                    .and_then(Value::as_str)
-                    .is_some_and(|e| e.contains("\"TaskSubmitted\""))
-            })
-            .count();
+        let seen = {
+            let world = sim.world();
+            // A step's events are packed into one item, inline or in an S3 object.
+            world
+                .ddb
+                .items
+                .range((pk.clone(), "EV#".to_string())..(pk.clone(), "EV$".to_string()))
+                .map(|(_, i)| {
+                    let text = |k: &str| i.get(k).and_then(|e| e.get("S")).and_then(Value::as_str);
+                    let inline = text("events").or_else(|| text("event")).map(str::to_string);
+                    let body = inline.or_else(|| {
+                        let key = text("eventsS3")?;
+                        world
+                            .s3
+                            .objects
+                            .iter()
+                            .find(|((_, k), _)| k == key)
+                            .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+                    });
+                    body.map_or(0, |b| b.matches("\"TaskSubmitted\"").count())
+                })
+                .sum::<usize>()
+        };
         if seen >= submitted {
             break;
         }

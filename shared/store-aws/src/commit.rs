@@ -14,8 +14,11 @@
 //!   step after claiming, so whatever an earlier claimant wrote is overwritten before it becomes
 //!   visible (readers stop at the committed `lastEventId`).
 //!
-//! Payloads in S3 (checkpoints past [`INLINE_LIMIT`], events past [`EVENT_INLINE_LIMIT`]) are
-//! keyed by their content, so a losing writer's object can never replace the winner's.
+//! A step's history events are packed, one item per [`EVENTS_PER_ITEM`] events keyed by the id
+//! of the last (`EV#<20-digit id>`, `first` the id of the first).
+//!
+//! Payloads in S3 (checkpoints past [`INLINE_LIMIT`], packed events past
+//! [`PACKED_INLINE_LIMIT`]) are keyed by their content, so a losing writer's object can never replace the winner's.
 //!
 //! Under a retention ([`crate::retention`]) the commit that closes an execution writes the
 //! `expiresAt` TTL attribute on META and on each event item of its step, and tags its S3 payloads;
@@ -25,8 +28,7 @@
 use crate::meter::units;
 use crate::retention::{EXPIRES_AT, STAMPED};
 use crate::table::{
-    conditional, corrupt, get_n, get_s, item_size, n, s, Item, Table, EVENT_INLINE_LIMIT,
-    INLINE_LIMIT,
+    conditional, corrupt, get_n, get_s, item_size, n, s, Item, Table, INLINE_LIMIT,
 };
 use crate::{content_key, fnv64, AwsError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
@@ -38,7 +40,7 @@ use stepwise_ports::execution::{StoredExecution, Usage};
 /// DynamoDB takes at most 100 actions in one transaction: the META write and 99 events.
 pub(crate) const TRANSACT_EVENTS: usize = 99;
 
-/// A transaction holds at most 4 MB; events are at most [`EVENT_INLINE_LIMIT`] inline, so 99 of
+/// A transaction holds at most 4 MB; packed events are at most [`PACKED_INLINE_LIMIT`] inline, so 99 of
 /// them stay far below, but chunks are cut by size too in case that limit is raised.
 const TRANSACT_BYTES: usize = 3 * 1024 * 1024;
 
@@ -47,6 +49,17 @@ const TRANSACT_BYTES: usize = 3 * 1024 * 1024;
 /// checkpoint is there already past [`INLINE_LIMIT`], so the item stays within the limit.
 const ITEM_LIMIT: usize = 400 * 1024;
 const META_OUTBOX_LIMIT: usize = 200 * 1024;
+
+/// A step's events are packed into items of up to this many events (see
+/// [`crate::table::Table::history_page`] for how they are read): a write unit is billed per KB
+/// of each item (twice in a transaction), so one item a step instead of one an event cuts a
+/// step's history writes to its size rounded up once.
+pub(crate) const EVENTS_PER_ITEM: usize = 1000;
+
+/// Packed events past this size go to S3 as one object (one PUT, $0.005 a thousand) with a
+/// pointer item: inline, 4 KB in a transaction cost 8 write units ($0.625 a million each),
+/// the price of a PUT. History is written once and read rarely.
+pub(crate) const PACKED_INLINE_LIMIT: usize = 4 * 1024;
 
 /// How often a claimed chunk is tried again when another transaction met it.
 const CONTENDED_RETRIES: u32 = 5;
@@ -142,32 +155,42 @@ impl Table<'_> {
         Ok(())
     }
 
-    /// The history items of a step (large events put in S3 first, keyed by their content), each
-    /// with its size; each expiring at `expiry` (epoch seconds) when given.
+    /// The history items of a step, packed ([`pack`]): runs of up to [`EVENTS_PER_ITEM`]
+    /// events, each inline or, past [`PACKED_INLINE_LIMIT`], in one S3 object keyed by its
+    /// content; each item with its size, and expiring at `expiry` (epoch seconds) when given.
     async fn event_items(
         &self,
         arn: &str,
         events: &[HistoryEvent],
         expiry: Option<i64>,
     ) -> Result<Vec<(Item, usize)>, AwsError> {
-        let mut items = Vec::with_capacity(events.len());
-        for ev in events {
-            let text = stepwise_engine::deep::to_string(ev).map_err(|x| corrupt(arn, x))?;
-            let body = if text.len() > EVENT_INLINE_LIMIT {
+        let mut items = Vec::new();
+        for run in events.chunks(EVENTS_PER_ITEM) {
+            let (Some(first), Some(last)) = (run.first(), run.last()) else {
+                continue;
+            };
+            let mut lines = Vec::with_capacity(run.len());
+            for ev in run {
+                lines.push(stepwise_engine::deep::to_string(ev).map_err(|x| corrupt(arn, x))?);
+            }
+            // JSON text holds no raw line break: one event a line.
+            let text = lines.join("\n");
+            let body = if text.len() > PACKED_INLINE_LIMIT {
                 let key = format!(
-                    "history/{:016x}/{:020}-{}.json",
+                    "history/{:016x}/{:020}-{}.jsonl",
                     fnv64(&[arn]),
-                    ev.id,
+                    last.id,
                     content_key(&text)
                 );
                 self.put_payload(&key, text, expiry.is_some()).await?;
-                ("eventS3".to_string(), s(key))
+                ("eventsS3".to_string(), s(key))
             } else {
-                ("event".to_string(), s(text))
+                ("events".to_string(), s(text))
             };
             let mut item: Item = [
                 ("PK".to_string(), s(format!("EX#{arn}"))),
-                ("SK".to_string(), s(format!("EV#{:020}", ev.id))),
+                ("SK".to_string(), s(format!("EV#{:020}", last.id))),
+                ("first".to_string(), n(first.id)),
                 body,
             ]
             .into_iter()
@@ -223,8 +246,12 @@ impl Table<'_> {
         usage.dynamodb_requests += requests;
         // The usage attribute itself adds about 400 bytes.
         let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
+        let meta_units = units(item_size(&item) + 400, 1024);
+        self.meter.note_meta_size(&e.arn, item_size(&item) + 400);
+        // GSI1 projects every attribute: each META write is written to the index too (once,
+        // in a transaction or not).
         usage.dynamodb_write_units +=
-            extra_units + factor * (event_units + units(item_size(&item) + 400, 1024));
+            extra_units + factor * (event_units + meta_units) + meta_units;
         let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
         item.insert("usage".into(), s(text));
         Ok(item)
@@ -339,8 +366,8 @@ impl Table<'_> {
             // Named by what it writes: two claimants writing the same step are interchangeable.
             let mut text = format!("{}#{expected_version}", e.arn);
             for (i, _) in &events {
-                text.push_str(get_s(i, "event").unwrap_or_default());
-                text.push_str(get_s(i, "eventS3").unwrap_or_default());
+                text.push_str(get_s(i, "events").unwrap_or_default());
+                text.push_str(get_s(i, "eventsS3").unwrap_or_default());
             }
             let me = content_key(&text);
             if !self.claim(&e.arn, expected_version, &me).await? {

@@ -130,6 +130,8 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
                 continue;
             }
         }
+        // The event source mapping's receive and delete of this message are billed too.
+        reads.sqs_delivery(true, r.body.len());
         let mut usage = msg.usage.clone().unwrap_or_default();
         usage.add(&deps.lambda_usage(started));
         usage.add(&reads.take());
@@ -263,6 +265,9 @@ async fn forward(
     by: &Invocation,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
+    // The event source mapping's receive and delete of this message (a standard queue: the
+    // tasks or the timers queue) are billed too.
+    local.sqs_delivery(false, 0);
     match msg {
         TaskMessage::Timer {
             execution,
@@ -310,8 +315,13 @@ async fn forward(
                 invoker.stop_job(&req, &job).await;
                 return Ok(());
             }
-            local.record(|u| u.task_invocations += 1);
-            let outcome = match invoker.poll_job(&req, &job).await {
+            let called = Instant::now();
+            let polled = invoker.poll_job(&req, &job).await;
+            local.record(|u| {
+                u.task_invocations += 1;
+                u.task_seconds += called.elapsed().as_secs_f64();
+            });
+            let outcome = match polled {
                 Ok(None) => {
                     let wait = polling
                         .next(std::time::Duration::from_millis(wait_ms))
@@ -421,8 +431,12 @@ async fn forward(
             let waits_for_token = req.resource.waits_for_task_token();
             let (event, poll) = if req.resource.is_sync() {
                 // A `.sync` job: started here, then looked at through the tasks queue.
+                let called = Instant::now();
                 let submitted = invoker.submit(req).await;
-                local.record(|u| u.task_invocations += 1);
+                local.record(|u| {
+                    u.task_invocations += 1;
+                    u.task_seconds += called.elapsed().as_secs_f64();
+                });
                 match submitted {
                     Ok(Submission::Job {
                         output,
@@ -445,13 +459,41 @@ async fn forward(
                     Err(f) => (outcome_event(task, Err(f)), None),
                 }
             } else {
+                let called = Instant::now();
                 let outcome = invoker.invoke(req).await;
-                local.record(|u| u.task_invocations += 1);
+                local.record(|u| {
+                    u.task_invocations += 1;
+                    u.task_seconds += called.elapsed().as_secs_f64();
+                });
                 let event = match outcome {
                     Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
                     other => outcome_event(task, other),
                 };
                 (event, None)
+            };
+            // Applied here, in one step (load, step, commit, dispatch): the commit is the
+            // outcome's first durable write, as the record below would be, and no queue hop
+            // is paid for it (a send, the mapping's receive and delete, a stepper invocation,
+            // the record). A redelivered command finds the attempt taken and sends the lost
+            // attempt's failure, which the engine ignores once this answer is in, after
+            // dispatching an outbox a stop left behind. When the step cannot be made now (a
+            // conflict past the driver's retries, a service error) or the invocation is
+            // near its end, the outcome is recorded and sent to the transitions queue instead.
+            // (A deadline already past is one the context did not give, as in tests.)
+            let left = deadline_ms.saturating_sub(now_ms());
+            let room = left <= 0 || left > DIRECT_APPLY_MARGIN_MS;
+            let event = if poll.is_none() && room {
+                match apply_outcome(deps, &execution, event.clone(), &local, started).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) => {
+                        eprintln!(
+                            "invoker: task {task} of {execution} applied through the queue: {e}"
+                        );
+                        event
+                    }
+                }
+            } else {
+                event
             };
             // Recorded on the attempt before it is sent: a redelivered command then sends it
             // again, whenever this invoker stops. Only a stop between the task's answer and
@@ -477,6 +519,38 @@ async fn forward(
             resend(deps, recorded).await
         }
     }
+}
+
+/// The invoker applies a task's outcome itself only with this much of its invocation left
+/// (a step takes a few requests; a slow one is better sent).
+const DIRECT_APPLY_MARGIN_MS: i64 = 30_000;
+
+/// Applies a task's outcome to its execution here, as the stepper would, with the usage of the
+/// call (and of this invocation so far) billed to that step.
+async fn apply_outcome(
+    deps: &Deps,
+    execution: &str,
+    event: Event,
+    local: &Meter,
+    started: Instant,
+) -> Result<(), stepwise_ports::execution::StoreError> {
+    let mut usage = deps.lambda_usage(started);
+    usage.add(&local.take());
+    deps.meter.begin(execution);
+    deps.meter.record(|u| u.add(&usage));
+    let applying = Instant::now();
+    let r = advance(
+        &deps.store,
+        deps.dispatcher.as_ref(),
+        execution,
+        event,
+        now_ms(),
+    )
+    .await;
+    // Time spent here is billed with the execution's next commit.
+    let elapsed = applying.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
+    deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
+    r.map(|_| ())
 }
 
 /// Sends a recorded outcome (and the first poll of its `.sync` job).

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use stepwise_ports::execution::Usage;
 
 /// Public on-demand prices in us-east-1, in US dollars per unit (list prices as published in
-/// 2025; override them when yours differ).
+/// 2025, DynamoDB's after its November 2024 cut; override them when yours differ).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Prices {
     /// Per DynamoDB on-demand read request unit ($0.125 per million).
@@ -29,6 +29,9 @@ pub struct Prices {
     pub s3_get: f64,
     /// Per Step Functions Standard state transition ($25 per million).
     pub step_functions_transition: f64,
+    /// The memory of the user's task functions in GB, to price their duration (128 MB unless
+    /// told otherwise: the meter does not see their configuration).
+    pub task_function_gb: f64,
 }
 
 impl Default for Prices {
@@ -44,12 +47,14 @@ impl Default for Prices {
             s3_put: 0.005e-3,
             s3_get: 0.0004e-3,
             step_functions_transition: 25e-6,
+            task_function_gb: 128.0 / 1024.0,
         }
     }
 }
 
 impl Prices {
-    /// What `u` costs in US dollars at these prices.
+    /// What Stepwise's own requests in `u` cost in US dollars at these prices: its overhead,
+    /// the user's task calls left out (see [`Prices::task_cost`]).
     pub fn cost(&self, u: &Usage) -> f64 {
         u.dynamodb_read_units * self.dynamodb_read_unit
             + u.dynamodb_write_units * self.dynamodb_write_unit
@@ -60,6 +65,13 @@ impl Prices {
             + u.lambda_gb_seconds * self.lambda_gb_second
             + u.s3_puts as f64 * self.s3_put
             + u.s3_gets as f64 * self.s3_get
+    }
+
+    /// What the task calls of `u` cost the user's functions (Lambda requests and duration at
+    /// [`Prices::task_function_gb`]): paid with Step Functions too, so never part of the overhead.
+    pub fn task_cost(&self, u: &Usage) -> f64 {
+        u.task_invocations as f64 * self.lambda_request
+            + u.task_seconds * self.task_function_gb * self.lambda_gb_second
     }
 
     /// What AWS Step Functions Standard would charge for the transitions of `u`.
@@ -78,6 +90,9 @@ pub struct Meter(Mutex<Buckets>);
 struct Buckets {
     current: String,
     usage: HashMap<String, Usage>,
+    /// The size of each execution's META item as last read or written: an update is billed
+    /// by the size of the whole item, not of what it changes.
+    meta_bytes: HashMap<String, usize>,
 }
 
 impl Meter {
@@ -94,6 +109,25 @@ impl Meter {
         let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
         let key = b.current.clone();
         f(b.usage.entry(key).or_default());
+    }
+
+    /// Notes the size of `execution`'s META item, read or written.
+    pub fn note_meta_size(&self, execution: &str, bytes: usize) {
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if b.meta_bytes.len() > 10_000 {
+            b.meta_bytes.clear();
+        }
+        b.meta_bytes.insert(execution.to_string(), bytes);
+    }
+
+    /// An update of `execution`'s META item: its whole size in write units, and its index's.
+    pub fn meta_update(&self, execution: &str) {
+        let bytes = {
+            let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            b.meta_bytes.get(execution).copied().unwrap_or(1024)
+        };
+        self.dynamodb_write(bytes);
+        self.dynamodb_index_write(bytes);
     }
 
     /// Takes what was counted for the current execution and starts it again from zero.
@@ -117,6 +151,19 @@ impl Meter {
             u.dynamodb_requests += 1;
             u.dynamodb_read_units += units(bytes, 4096);
         });
+    }
+
+    /// A write of the execution's META item (`bytes` after the write): its secondary index
+    /// (GSI1, which projects every attribute) is written with it, one unit per KB.
+    pub fn dynamodb_index_write(&self, bytes: usize) {
+        self.record(|u| u.dynamodb_write_units += units(bytes, 1024));
+    }
+
+    /// A message a Lambda event source mapping delivered: its ReceiveMessage and its
+    /// DeleteMessage are billed like the send (one each per message, as a batch of one).
+    pub fn sqs_delivery(&self, fifo: bool, bytes: usize) {
+        self.sqs(fifo, bytes);
+        self.sqs(fifo, 0);
     }
 
     /// An SQS request carrying `bytes`.

@@ -230,4 +230,11 @@ impl Dispatcher for AwsDispatcher {
     fn publishes_status_changes(&self) -> bool {
         self.aws.status_events.is_some()
     }
+
+    // A task call sent again finds its attempt recorded and is not called twice
+    // ([`crate::attempts`]); a timer fired twice is ignored by the engine; token records are
+    // written once.
+    fn redispatch_is_harmless(&self) -> bool {
+        true
+    }
 }

@@ -71,7 +71,7 @@ impl Table<'_> {
                 .expression_attribute_values(":pk", s(format!("EX#{arn}")))
                 .expression_attribute_values(":a", s(format!("EV#{:020}", after + 1)))
                 .expression_attribute_values(":b", s(format!("EV#{upto:020}")))
-                .projection_expression("SK, eventS3, #x")
+                .projection_expression("SK, eventS3, eventsS3, #x")
                 .expression_attribute_names("#x", EXPIRES_AT)
                 .limit(500)
                 .consistent_read(true)
@@ -175,7 +175,7 @@ impl Table<'_> {
         let Some(sk) = get_s(item, "SK") else {
             return Ok(());
         };
-        if let Some(key) = get_s(item, "eventS3") {
+        if let Some(key) = get_s(item, "eventsS3").or_else(|| get_s(item, "eventS3")) {
             self.retag_payload(key, at.is_some()).await?;
         }
         let req = self

@@ -4,7 +4,7 @@
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
 //! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox (or its S3 key), usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
-//! | `EX#<arn>` | `EV#<20-digit id>` | one history event (and the same `expiresAt`) |
+//! | `EX#<arn>` | `EV#<20-digit id>` | a step's history events (up to 1,000), keyed by the id of the last; `first` the id of the first; inline (`events`, one JSON a line) or in S3 (`eventsS3`) (and the same `expiresAt`) |
 //! | `EX#<arn>` | `TASK#<20-digit id>` | one task attempt, recorded before the invoker calls it ([`crate::attempts`]) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
@@ -23,16 +23,16 @@ use stepwise_engine::{Command, ExecutionState, HistoryEvent};
 use stepwise_ports::execution::{StoredExecution, Usage};
 
 /// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
-/// written is a write unit ($1.25 a million) where a PutObject of any size costs $5 a million:
+/// written is a write unit ($0.625 a million) where a PutObject of any size costs $5 a million:
 /// past a few KB, S3 is the cheaper home, but a checkpoint is read back on every step, so it
 /// stays inline up to 64 KiB.
 pub(crate) const INLINE_LIMIT: usize = 64 * 1024;
 
-/// History events larger than this go to S3 with a pointer item: written once, read rarely,
-/// kept long (S3 storage is a tenth of DynamoDB's).
-pub(crate) const EVENT_INLINE_LIMIT: usize = 8 * 1024;
-
 pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// Past every history item's key.
+static EV_END: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("EV#{:020}", u64::MAX));
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
@@ -211,6 +211,7 @@ impl<'a> Table<'a> {
             return Ok(None);
         };
         self.meter.dynamodb_read(item_size(item));
+        self.meter.note_meta_size(arn, item_size(item));
         let state_text = match (get_s(item, "state"), get_s(item, "stateS3")) {
             (Some(t), _) => t.to_string(),
             (None, Some(key)) => self.get_payload(key, arn).await?,
@@ -249,7 +250,7 @@ impl<'a> Table<'a> {
 
     /// Marks the outbox of `version` dispatched (a no-op if the execution moved on).
     pub async fn clear_outbox(&self, arn: &str, version: u64) -> Result<(), AwsError> {
-        self.meter.dynamodb_write(64);
+        self.meter.meta_update(arn);
         let r = self
             .aws
             .dynamodb
@@ -267,7 +268,11 @@ impl<'a> Table<'a> {
     }
 
     /// One page of history: events with ids in `(after, upto]`, at most `limit`, oldest first
-    /// (or newest first when `reverse`, then ids in `[.., before)`).
+    /// (or newest first when `reverse`).
+    ///
+    /// Items hold runs of events keyed by the id of their last ([`crate::commit`]), so the
+    /// first item at or past a key holds that id: a forward page queries from `after + 1`; a
+    /// backward one finds the item holding `upto` and queries down from it.
     pub async fn history_page(
         &self,
         arn: &str,
@@ -279,6 +284,58 @@ impl<'a> Table<'a> {
         if upto <= after {
             return Ok(Vec::new());
         }
+        let limit = usize::try_from(limit.max(1)).unwrap_or(1);
+        let low = format!("EV#{:020}", after + 1);
+        let high = if reverse {
+            let (holding, _) = self
+                .history_items(arn, &format!("EV#{upto:020}"), &EV_END, true, 1, None)
+                .await?;
+            holding
+                .first()
+                .and_then(|i| get_s(i, "SK"))
+                .unwrap_or(EV_END.as_str())
+                .to_string()
+        } else {
+            EV_END.clone()
+        };
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let (items, next) = self
+                .history_items(arn, &low, &high, !reverse, limit.min(100) as i32, start)
+                .await?;
+            for item in &items {
+                let mut run = self.unpack(arn, item).await?;
+                if reverse {
+                    run.reverse();
+                }
+                for ev in run {
+                    if ev.id <= after || ev.id > upto {
+                        continue;
+                    }
+                    events.push(ev);
+                    if events.len() >= limit {
+                        return Ok(events);
+                    }
+                }
+            }
+            match next {
+                Some(k) => start = Some(k),
+                None => return Ok(events),
+            }
+        }
+    }
+
+    /// History items with keys in `[low, high]`, one Query page.
+    async fn history_items(
+        &self,
+        arn: &str,
+        low: &str,
+        high: &str,
+        forward: bool,
+        limit: i32,
+        start: Option<HashMap<String, AttributeValue>>,
+    ) -> Result<(Vec<Item>, Option<HashMap<String, AttributeValue>>), AwsError> {
         let out = self
             .aws
             .dynamodb
@@ -286,28 +343,37 @@ impl<'a> Table<'a> {
             .table_name(self.name())
             .key_condition_expression("PK = :pk AND SK BETWEEN :a AND :b")
             .expression_attribute_values(":pk", s(format!("EX#{arn}")))
-            .expression_attribute_values(":a", s(format!("EV#{:020}", after + 1)))
-            .expression_attribute_values(":b", s(format!("EV#{upto:020}")))
-            .scan_index_forward(!reverse)
+            .expression_attribute_values(":a", s(low))
+            .expression_attribute_values(":b", s(high))
+            .scan_index_forward(forward)
             .limit(limit)
             .consistent_read(true)
+            .set_exclusive_start_key(start)
             .send()
             .await
             .map_err(AwsError::dynamodb("Query"))?;
-        let items = out.items();
+        let items = out.items().to_vec();
         self.meter.dynamodb_read(items.iter().map(item_size).sum());
-        let mut events = Vec::with_capacity(items.len());
-        for i in items {
-            let event = match (get_s(i, "event"), get_s(i, "eventS3")) {
-                (Some(text), _) => stepwise_engine::deep::from_str(text),
-                (None, Some(key)) => {
-                    stepwise_engine::deep::from_str(&self.get_payload(key, arn).await?)
-                }
-                (None, None) => return Err(corrupt(arn, "a history item without its event")),
-            };
-            events.push(event.map_err(|x| corrupt(arn, x))?);
-        }
-        Ok(events)
+        Ok((items, out.last_evaluated_key().cloned()))
+    }
+
+    /// The events of a history item, oldest first: a packed run (`events` or `eventsS3`, one
+    /// JSON a line), or one event (`event` or `eventS3`, items written before runs were packed).
+    async fn unpack(&self, arn: &str, item: &Item) -> Result<Vec<HistoryEvent>, AwsError> {
+        let text = match (
+            get_s(item, "events"),
+            get_s(item, "eventsS3"),
+            get_s(item, "event"),
+            get_s(item, "eventS3"),
+        ) {
+            (Some(t), ..) | (_, _, Some(t), _) => t.to_string(),
+            (_, Some(key), ..) | (.., Some(key)) => self.get_payload(key, arn).await?,
+            _ => return Err(corrupt(arn, "a history item without its events")),
+        };
+        text.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| stepwise_engine::deep::from_str(l).map_err(|x| corrupt(arn, x)))
+            .collect()
     }
 
     /// Records which execution and task a task token belongs to: the one writer of token items.

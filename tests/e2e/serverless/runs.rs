@@ -30,7 +30,6 @@ async fn workloads_give_their_expected_output() {
     }
     let arns: Vec<String> = started.iter().map(|s| s.1.clone()).collect();
     h.run_until_done(&arns, Duration::from_secs(600)).await;
-    let prices = Prices::default();
     for (w, arn, expected) in started {
         let (e, events) = h.outcome(&arn).await;
         assert_eq!(
@@ -43,26 +42,9 @@ async fn workloads_give_their_expected_output() {
         );
         assert_eq!(e.state.output.as_ref(), Some(&expected), "{}", w.display());
         assert_gapless(&events);
-        let u = &e.usage;
-        let per_million = if u.transitions > 0 {
-            prices.cost(u) / u.transitions as f64 * 1e6
-        } else {
-            0.0
-        };
-        eprintln!(
-            "{:22} transitions {:6} | DynamoDB {:.0} WRU {:.0} RRU {} req | SQS fifo {} std {} | Lambda {} inv {:.3} GB-s | S3 {}/{} | ${:.2} per million transitions (Step Functions: $25.00)",
+        print_usage(
             w.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
-            u.transitions,
-            u.dynamodb_write_units,
-            u.dynamodb_read_units,
-            u.dynamodb_requests,
-            u.sqs_fifo_requests,
-            u.sqs_standard_requests,
-            u.lambda_invocations,
-            u.lambda_gb_seconds,
-            u.s3_puts,
-            u.s3_gets,
-            per_million
+            &e.usage,
         );
     }
 }
@@ -279,15 +261,19 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
     );
 }
 
+/// One line per workload: Stepwise's own overhead per million transitions, the task functions'
+/// cost apart (paid the same under Step Functions).
 fn print_usage(what: &str, u: &Usage) {
     let prices = Prices::default();
-    let per_million = if u.transitions > 0 {
-        prices.cost(u) / u.transitions as f64 * 1e6
-    } else {
-        0.0
+    let per_million = |c: f64| {
+        if u.transitions > 0 {
+            c / u.transitions as f64 * 1e6
+        } else {
+            0.0
+        }
     };
     eprintln!(
-        "{what:22} transitions {:6} | DynamoDB {:.0} WRU {:.0} RRU {} req | SQS fifo {} std {} | schedules {} | Lambda {} inv {:.3} GB-s | tasks {} | S3 {}/{} | ${per_million:.2} per million transitions (Step Functions Standard: $25.00)",
+        "{what:22} transitions {:6} | DynamoDB {:.0} WRU {:.0} RRU {} req | SQS fifo {} std {} | schedules {} | Lambda {} inv {:.3} GB-s | S3 {}/{} | overhead ${:.2} per million transitions (Step Functions Standard: $25.00) | task calls {} ({:.3} s): ${:.2} per million transitions",
         u.transitions,
         u.dynamodb_write_units,
         u.dynamodb_read_units,
@@ -297,9 +283,12 @@ fn print_usage(what: &str, u: &Usage) {
         u.schedules,
         u.lambda_invocations,
         u.lambda_gb_seconds,
-        u.task_invocations,
         u.s3_puts,
         u.s3_gets,
+        per_million(prices.cost(u)),
+        u.task_invocations,
+        u.task_seconds,
+        per_million(prices.task_cost(u)),
     );
 }
 
