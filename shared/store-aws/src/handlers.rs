@@ -480,7 +480,7 @@ async fn forward(
             // conflict past the driver's retries, a service error) or the invocation is
             // near its end, the outcome is recorded and sent to the transitions queue instead.
             // (A deadline already past is one the context did not give, as in tests.)
-            let left = deadline_ms.saturating_sub(now_ms());
+            let left = by.deadline_ms.saturating_sub(now_ms());
             let room = left <= 0 || left > DIRECT_APPLY_MARGIN_MS;
             let event = if poll.is_none() && room {
                 match apply_outcome(deps, &execution, event.clone(), &local, started).await {
