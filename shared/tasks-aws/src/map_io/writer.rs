@@ -36,54 +36,6 @@ fn text(v: &Value) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-/// A child's description, as DescribeExecution words it.
-fn described(w: &WriteResults, c: &ChildOutcome) -> Value {
-    let mut o = Map::new();
-    o.insert(
-        "ExecutionArn".into(),
-        json!(child_execution_arn(&w.map_run_arn, &c.name)),
-    );
-    o.insert("Input".into(), json!(text(&c.input)));
-    o.insert("InputDetails".into(), json!({"Included": true}));
-    o.insert("Name".into(), json!(c.name));
-    if let Some(out) = &c.output {
-        o.insert("Output".into(), json!(text(out)));
-        o.insert("OutputDetails".into(), json!({"Included": true}));
-    }
-    if let Some(e) = &c.error {
-        o.insert("Error".into(), json!(e));
-    }
-    if let Some(cause) = &c.cause {
-        o.insert("Cause".into(), json!(cause));
-    }
-    o.insert("RedriveCount".into(), json!(0));
-    match c.status.as_str() {
-        "SUCCEEDED" => {
-            o.insert("RedriveStatus".into(), json!("NOT_REDRIVABLE"));
-            o.insert(
-                "RedriveStatusReason".into(),
-                json!("Execution is SUCCEEDED and cannot be redriven"),
-            );
-        }
-        "PENDING" => {}
-        _ => {
-            o.insert("RedriveStatus".into(), json!("REDRIVABLE_BY_MAP_RUN"));
-        }
-    }
-    if c.status != "PENDING" {
-        o.insert("StartDate".into(), json!(iso(w.start_date_ms)));
-    }
-    o.insert(
-        "StateMachineArn".into(),
-        json!(child_state_machine_arn(&w.map_run_arn)),
-    );
-    o.insert("Status".into(), json!(c.status));
-    if c.status != "PENDING" {
-        o.insert("StopDate".into(), json!(iso(w.stop_date_ms)));
-    }
-    Value::Object(o)
-}
-
 /// One child execution of a map run that runs its children as executions, for
 /// [`child_entries`].
 #[derive(Debug, Clone)]
@@ -163,15 +115,25 @@ pub fn child_entries(transformation: Option<&str>, c: &ChildEntry) -> Vec<Value>
 
 /// The entries of one result file.
 fn entries(w: &WriteResults, children: &[&ChildOutcome]) -> Vec<Value> {
-    let transformation = w.transformation.as_deref().unwrap_or("NONE");
+    // Children run inside the parent are described as the child executions AWS would have run:
+    // named under the map run, started and stopped with it, never redriven.
+    let state_machine_arn = child_state_machine_arn(&w.map_run_arn);
     let mut out = Vec::with_capacity(children.len());
     for c in children {
-        match (transformation, &c.output) {
-            ("COMPACT", Some(v)) => out.push(v.clone()),
-            ("FLATTEN", Some(Value::Array(a))) => out.extend(a.iter().cloned()),
-            ("FLATTEN", Some(v)) => out.push(v.clone()),
-            _ => out.push(described(w, c)),
-        }
+        let entry = ChildEntry {
+            execution_arn: child_execution_arn(&w.map_run_arn, &c.name),
+            state_machine_arn: state_machine_arn.clone(),
+            name: c.name.clone(),
+            status: c.status.clone(),
+            input: c.input.clone(),
+            output: c.output.clone(),
+            error: c.error.clone(),
+            cause: c.cause.clone(),
+            start_ms: w.start_date_ms,
+            stop_ms: w.stop_date_ms,
+            redrive_count: 0,
+        };
+        out.extend(child_entries(w.transformation.as_deref(), &entry));
     }
     out
 }
