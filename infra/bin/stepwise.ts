@@ -18,6 +18,8 @@ if (skipBundling) {
 }
 
 new StepwiseStack(app, app.node.tryGetContext('stackName') ?? 'Stepwise', {
+  // -c kmsKeyArn=arn:aws:kms:…: the KmsKeyArn parameter's default.
+  kmsKeyArn: app.node.tryGetContext('kmsKeyArn'),
   description:
     'Stepwise, the serverless home: Step Functions\' API on API Gateway (IAM auth) and four Rust ' +
     'Lambda functions over DynamoDB, SQS, S3 and EventBridge Scheduler (CDK; same resources as template.yaml).',

@@ -27,6 +27,25 @@ const INVOKER_TIMEOUT = cdk.Duration.seconds(900);
 
 const RETENTION = cdk.Duration.days(14);
 
+/** The API's access log line (API Gateway's $context variables), as in template.yaml. */
+const API_ACCESS_LOG_FORMAT = {
+  requestId: '$context.requestId',
+  requestTime: '$context.requestTimeEpoch',
+  ip: '$context.identity.sourceIp',
+  caller: '$context.identity.caller',
+  userArn: '$context.identity.userArn',
+  httpMethod: '$context.httpMethod',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  errorMessage: '$context.error.message',
+  xrayTraceId: '$context.xrayTraceId',
+};
+
 const DYNAMODB_READ_WRITE = [
   'dynamodb:ConditionCheckItem',
   'dynamodb:DeleteItem',
@@ -69,8 +88,17 @@ function statement(
   return new iam.PolicyStatement({ sid, effect: iam.Effect.ALLOW, actions, resources, conditions });
 }
 
+/** The stack's settings beyond CloudFormation's parameters. */
+export interface StepwiseStackProps extends cdk.StackProps {
+  /**
+   * A customer-managed KMS key's ARN: the default of the KmsKeyArn parameter (table, queues,
+   * buckets and log groups encrypted with it). Empty or absent: AWS-owned keys.
+   */
+  readonly kmsKeyArn?: string;
+}
+
 export class StepwiseStack extends cdk.Stack {
-  constructor(scope: Construct, id: string, props: cdk.StackProps = {}) {
+  constructor(scope: Construct, id: string, props: StepwiseStackProps = {}) {
     super(scope, id, props);
 
     // ------------------------------------------------------------ parameters
@@ -138,6 +166,55 @@ export class StepwiseStack extends cdk.Stack {
       expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(retentionDays.valueAsString, 0)),
     });
 
+    // ------------------------------------------------------------ ops: encryption, API, concurrency
+    const kmsKeyArn = new cdk.CfnParameter(this, 'KmsKeyArn', {
+      type: 'String',
+      default: props.kmsKeyArn ?? '',
+      allowedPattern: '^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+)?$',
+      description:
+        'A customer-managed KMS key (its ARN) for the table, the queues, the buckets and the log ' +
+        'groups; the function and Scheduler roles get kms:Decrypt and kms:GenerateDataKey on it ' +
+        'through those services only. Its key policy must let CloudWatch Logs use it (see ' +
+        'infra/README.md). Empty (the default): AWS-owned keys.',
+    });
+    const hasKmsKey = new cdk.CfnCondition(this, 'HasKmsKey', {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(kmsKeyArn.valueAsString, '')),
+    });
+    /** `value` when KmsKeyArn is set, else nothing (or `otherwise`). */
+    const withKey = (value: unknown, otherwise: unknown = cdk.Aws.NO_VALUE) =>
+      cdk.Fn.conditionIf(hasKmsKey.logicalId, value, otherwise);
+    const apiThrottlingRateLimit = new cdk.CfnParameter(this, 'ApiThrottlingRateLimit', {
+      type: 'Number',
+      default: 100,
+      minValue: 1,
+      description: "Requests per second the API's stage accepts on average (API Gateway throttling).",
+    });
+    const apiThrottlingBurstLimit = new cdk.CfnParameter(this, 'ApiThrottlingBurstLimit', {
+      type: 'Number',
+      default: 200,
+      minValue: 1,
+      description: "Requests the API's stage accepts in a burst above the rate.",
+    });
+    const stepperMaximumConcurrency = new cdk.CfnParameter(this, 'StepperMaximumConcurrency', {
+      type: 'Number',
+      default: 50,
+      minValue: 2,
+      maxValue: 1000,
+      description:
+        'Most stepper instances each of its two queues (transitions, timers) runs at once (the ' +
+        "event source mappings' MaximumConcurrency), so the stepper cannot take the account's " +
+        'concurrency from the API and the task functions.',
+    });
+    const invokerMaximumConcurrency = new cdk.CfnParameter(this, 'InvokerMaximumConcurrency', {
+      type: 'Number',
+      default: 100,
+      minValue: 2,
+      maxValue: 1000,
+      description:
+        'Most invoker instances running at once (one Task call each): the task functions it ' +
+        "calls and the API keep the rest of the account's concurrency.",
+    });
+
     // ------------------------------------------------------------ storage
     const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
@@ -153,6 +230,10 @@ export class StepwiseStack extends cdk.Stack {
       projectionType: dynamodb.ProjectionType.ALL,
     });
     logicalId(table, 'Table');
+    // KmsKeyArn set: the customer-managed key; else DynamoDB's AWS-owned key.
+    (table.node.defaultChild as dynamodb.CfnTable).addPropertyOverride('SSESpecification', withKey({
+      SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: kmsKeyArn.valueAsString,
+    }));
     // Items carry expiresAt only when RetentionDays is set (see shared/store-aws/src/retention.rs).
     (table.node.defaultChild as dynamodb.CfnTable).addPropertyOverride(
       'TimeToLiveSpecification',
@@ -170,24 +251,26 @@ export class StepwiseStack extends cdk.Stack {
       removalPolicy: cdk.RemovalPolicy.RETAIN,
     });
     logicalId(payloadBucket, 'PayloadBucket');
-    // A closed execution's payloads are tagged (and their age restarted) at its close.
-    (payloadBucket.node.defaultChild as s3.CfnBucket).addPropertyOverride(
-      'LifecycleConfiguration',
-      cdk.Fn.conditionIf(
-        hasRetention.logicalId,
-        {
-          Rules: [
-            {
-              Id: 'ExpireClosedExecutions',
-              Status: 'Enabled',
-              TagFilters: [{ Key: 'stepwise-retention', Value: 'closed' }],
-              ExpirationInDays: retentionDays.valueAsNumber,
-            },
-          ],
-        },
-        cdk.Aws.NO_VALUE,
-      ),
-    );
+    (payloadBucket.node.defaultChild as s3.CfnBucket).addPropertyOverride('LifecycleConfiguration', {
+      Rules: [
+        // Queue messages too large for SQS (messages/): read when received, and SQS keeps a
+        // message 14 days at most (its dead-letter queue counts from the first send), so 45 days
+        // leave time for one `stepwise dlq redrive`.
+        { Id: 'ExpireQueueMessages', Status: 'Enabled', Prefix: 'messages/', ExpirationInDays: 45 },
+        { Id: 'AbortIncompleteUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+        // A closed execution's payloads are tagged (and their age restarted) at its close.
+        cdk.Fn.conditionIf(
+          hasRetention.logicalId,
+          {
+            Id: 'ExpireClosedExecutions',
+            Status: 'Enabled',
+            TagFilters: [{ Key: 'stepwise-retention', Value: 'closed' }],
+            ExpirationInDays: retentionDays.valueAsNumber,
+          },
+          cdk.Aws.NO_VALUE,
+        ),
+      ],
+    });
 
     // ------------------------------------------------------------ queues
     const transitionsDlq = new sqs.Queue(this, 'TransitionsDeadLetterQueue', {
@@ -487,6 +570,7 @@ export class StepwiseStack extends cdk.Stack {
         logGroupName: `/aws/lambda/${fn.functionName}`,
         retentionInDays: logRetentionDays.valueAsNumber,
       });
+      group.addPropertyOverride('KmsKeyId', withKey(kmsKeyArn.valueAsString));
       group.overrideLogicalId(`${id}LogGroup`);
     }
 
@@ -497,12 +581,16 @@ export class StepwiseStack extends cdk.Stack {
       reportBatchItemFailures: true,
     });
     logicalId(transitions, 'StepperFunctionTransitions');
+    (transitions.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride(
+      'ScalingConfig', { MaximumConcurrency: stepperMaximumConcurrency.valueAsNumber });
     const timers = stepperFn.addEventSourceMapping('Timers', {
       eventSourceArn: timersQueue.queueArn,
       batchSize: 10,
       reportBatchItemFailures: true,
     });
     logicalId(timers, 'StepperFunctionTimers');
+    (timers.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride(
+      'ScalingConfig', { MaximumConcurrency: stepperMaximumConcurrency.valueAsNumber });
     // One message a time: a batch is handed back whole when the function times out, and every
     // call in it would be made again.
     const tasks = invokerFn.addEventSourceMapping('Tasks', {
@@ -511,6 +599,8 @@ export class StepwiseStack extends cdk.Stack {
       reportBatchItemFailures: true,
     });
     logicalId(tasks, 'InvokerFunctionTasks');
+    (tasks.node.defaultChild as lambda.CfnEventSourceMapping).addPropertyOverride(
+      'ScalingConfig', { MaximumConcurrency: invokerMaximumConcurrency.valueAsNumber });
 
     // Trigger: an example bucket's object-created notifications (a native S3 notification, as SAM
     // declares it, rather than CDK's notifications custom resource) and an example EventBridge rule.
@@ -582,6 +672,24 @@ export class StepwiseStack extends cdk.Stack {
     api.node.tryRemoveChild('Endpoint');
     logicalId(api, 'Api');
     logicalId(api.deploymentStage, 'ApiProdStage');
+    // One JSON line per request in ApiAccessLogGroup (API Gateway writes it only once the
+    // account's CloudWatch role is set: README.md), and the stage's throttling.
+    const accessLogs = new logs.CfnLogGroup(this, 'ApiAccessLogGroup', {
+      retentionInDays: logRetentionDays.valueAsNumber,
+    });
+    accessLogs.addPropertyOverride('KmsKeyId', withKey(kmsKeyArn.valueAsString));
+    accessLogs.overrideLogicalId('ApiAccessLogGroup');
+    const stage = api.deploymentStage.node.defaultChild as apigateway.CfnStage;
+    stage.addPropertyOverride('AccessLogSetting', {
+      DestinationArn: accessLogs.attrArn,
+      Format: JSON.stringify(API_ACCESS_LOG_FORMAT),
+    });
+    stage.addPropertyOverride('MethodSettings', [{
+      ResourcePath: '/*',
+      HttpMethod: '*',
+      ThrottlingRateLimit: apiThrottlingRateLimit.valueAsNumber,
+      ThrottlingBurstLimit: apiThrottlingBurstLimit.valueAsNumber,
+    }]);
     const integration = new apigateway.LambdaIntegration(apiFn, { allowTestInvoke: false });
     const routes: [apigateway.IResource, string][] = [
       [api.root, 'ApiFunctionRootPermissionProd'],
@@ -593,6 +701,94 @@ export class StepwiseStack extends cdk.Stack {
         if (child instanceof lambda.CfnPermission) child.overrideLogicalId(permissionId);
       }
     }
+
+    // ------------------------------------------------------------ ops: KMS on every store
+    // KmsKeyArn set: every queue and bucket is encrypted with it (else SSE-SQS and SSE-S3), and
+    // each role gets what the services it uses need of the key, through them only.
+    for (const q of tlsQueues) {
+      const cfn = q.node.defaultChild as sqs.CfnQueue;
+      cfn.addPropertyOverride('SqsManagedSseEnabled', withKey(cdk.Aws.NO_VALUE, true));
+      cfn.addPropertyOverride('KmsMasterKeyId', withKey(kmsKeyArn.valueAsString));
+    }
+    for (const b of [payloadBucket, triggerBucket]) {
+      (b.node.defaultChild as s3.CfnBucket).addPropertyOverride('BucketEncryption', withKey(
+        {
+          ServerSideEncryptionConfiguration: [{
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: kmsKeyArn.valueAsString },
+            BucketKeyEnabled: true,
+          }],
+        },
+        { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      ));
+    }
+    const kmsGrant = (roleId: string, services: string[]) => {
+      const role = this.node.findChild(roleId).node.defaultChild as iam.CfnRole;
+      const policies = role.policies as iam.CfnRole.PolicyProperty[];
+      const count = (cdk.Stack.of(this).resolve(policies[0].policyDocument).Statement as unknown[]).length;
+      role.addPropertyOverride(`Policies.0.PolicyDocument.Statement.${count}`, withKey({
+        Sid: 'Kms',
+        Effect: 'Allow',
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        Resource: kmsKeyArn.valueAsString,
+        Condition: {
+          StringEquals: {
+            'kms:ViaService': services.map((s) => cdk.Fn.sub(`${s}.\${AWS::Region}.amazonaws.com`)),
+          },
+        },
+      }));
+    };
+    kmsGrant('SchedulerRole', ['sqs']);
+    kmsGrant('ApiRole', ['dynamodb', 's3', 'sqs']);
+    kmsGrant('StepperRole', ['dynamodb', 's3', 'sqs']);
+    kmsGrant('InvokerRole', ['dynamodb', 's3', 'sqs']);
+    kmsGrant('TriggerRole', ['dynamodb', 'sqs']);
+
+    // ------------------------------------------------------------ dashboard
+    // Executions by status come from the functions' JSON log line "execution status changed"
+    // (one per status change event sent: at least once, like the events).
+    const functionIds = ['ApiFunction', 'StepperFunction', 'InvokerFunction', 'TriggerFunction'];
+    for (const id of functionIds) {
+      const filter = new logs.CfnMetricFilter(this, `${id}StatusMetricFilter`, {
+        logGroupName: cdk.Fn.ref(`${id}LogGroup`),
+        filterPattern: '{ $.message = "execution status changed" }',
+        metricTransformations: [{
+          metricNamespace: cdk.Fn.sub('Stepwise/${AWS::StackName}'),
+          metricName: 'Executions',
+          metricValue: '1',
+          unit: 'Count',
+          dimensions: [{ key: 'Status', value: '$.status' }],
+        }],
+      });
+      filter.overrideLogicalId(`${id}StatusMetricFilter`);
+    }
+    const widget = (x: number, y: number, title: string, stat: string, metrics: unknown[][], period = 300) => ({
+      type: 'metric', x, y, width: 12, height: 6,
+      properties: { title, region: '${AWS::Region}', stat, period, view: 'timeSeries', metrics },
+    });
+    const ns = 'Stepwise/${AWS::StackName}';
+    const dlqIds = ['TransitionsDeadLetterQueue', 'TasksDeadLetterQueue', 'TimersDeadLetterQueue',
+      'TriggerDeadLetterQueue', 'SchedulerDeadLetterQueue'];
+    const lambdaMetric = (name: string) =>
+      functionIds.map((f) => ['AWS/Lambda', name, 'FunctionName', `\${${f}}`, { label: f }]);
+    const dashboardBody = {
+      widgets: [
+        widget(0, 0, 'Executions (status changes)', 'Sum', [
+          ['RUNNING', 'started'], ['SUCCEEDED', 'succeeded'], ['FAILED', 'failed'],
+          ['TIMED_OUT', 'timed out'], ['ABORTED', 'aborted'],
+        ].map(([s, label]) => [ns, 'Executions', 'Status', s, { label }])),
+        widget(12, 0, 'Dead-letter queues (messages)', 'Maximum', dlqIds.map((q) =>
+          ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `\${${q}.QueueName}`, { label: q }]), 60),
+        widget(0, 6, 'Oldest message age (s)', 'Maximum', ['TransitionsQueue', 'TasksQueue', 'TimersQueue'].map((q) =>
+          ['AWS/SQS', 'ApproximateAgeOfOldestMessage', 'QueueName', `\${${q}.QueueName}`, { label: q }]), 60),
+        widget(12, 6, 'Function errors', 'Sum', lambdaMetric('Errors')),
+        widget(0, 12, 'Function throttles', 'Sum', lambdaMetric('Throttles')),
+        widget(12, 12, 'Function duration p99 (ms)', 'p99', lambdaMetric('Duration')),
+      ],
+    };
+    const dashboard = new cloudwatch.CfnDashboard(this, 'Dashboard', {
+      dashboardBody: cdk.Fn.sub(JSON.stringify(dashboardBody)),
+    });
+    dashboard.overrideLogicalId('Dashboard');
 
     // ------------------------------------------------------------ outputs
     new cdk.CfnOutput(this, 'ApiUrl', {

@@ -121,10 +121,20 @@ def as_list(v):
     return v if isinstance(v, list) else [v]
 
 
+def unless(st):
+    """A statement granted under a condition (`Fn::If [cond, st, AWS::NoValue]`): (cond, st)."""
+    if isinstance(st, dict) and list(st) == ["Fn::If"]:
+        cond, then, _ = st["Fn::If"]
+        return cond, then
+    return None, st
+
+
 def statements(doc):
     out = []
     for st in as_list((doc or {}).get("Statement")):
+        cond, st = unless(st)
         out.append(json.dumps({
+            "If": cond,
             "Sid": st.get("Sid"),
             "Effect": st.get("Effect"),
             "Principal": canon(st.get("Principal")),
@@ -226,7 +236,13 @@ def view(logical_id, res, tpl):
         return {"EndpointTypes": p.get("EndpointConfiguration", {}).get("Types"),
                 "Policy": canon(p.get("Policy"))}
     if t == "AWS::ApiGateway::Stage":
-        return {"StageName": p.get("StageName"), "RestApiId": target(p.get("RestApiId"))}
+        log = p.get("AccessLogSetting") or {}
+        return {"StageName": p.get("StageName"), "RestApiId": target(p.get("RestApiId")),
+                "AccessLogDestination": target(log.get("DestinationArn")),
+                "AccessLogFormat": json.loads(log["Format"]) if "Format" in log else None,
+                "MethodSettings": canon(p.get("MethodSettings"))}
+    if t == "AWS::CloudWatch::Dashboard":
+        return {"DashboardBody": json.loads(canon(p["DashboardBody"]))}
     if t == "AWS::ApiGateway::Deployment":
         return {"RestApiId": target(p.get("RestApiId"))}
     if t == "AWS::Scheduler::ScheduleGroup":
@@ -358,6 +374,87 @@ def aws_rules(name, res, r):
                 vt >= to)
 
 
+def ops_rules(name, res, r):
+    """Issue 10, findings 9 and 11: what an operator of the stack relies on."""
+    def is_if(v, cond="HasKmsKey"):
+        return isinstance(v, dict) and list(v) == ["Fn::If"] and v["Fn::If"][0] == cond
+    key = "${KmsKeyArn}"
+    # An optional customer-managed key: every store and log group is encrypted with it when
+    # KmsKeyArn is set, and every role that reads or writes them may use it, through them only.
+    for k, v in sorted(res.items()):
+        p = v.get("Properties", {})
+        if v["Type"] == "AWS::SQS::Queue":
+            ok = is_if(p.get("KmsMasterKeyId")) and canon(p["KmsMasterKeyId"]["Fn::If"][1]) == key \
+                and is_if(p.get("SqsManagedSseEnabled"))
+        elif v["Type"] == "AWS::S3::Bucket":
+            enc = p.get("BucketEncryption")
+            ok = is_if(enc) and key in json.dumps(canon(enc["Fn::If"][1])) and "aws:kms" in json.dumps(enc)
+        elif v["Type"] == "AWS::DynamoDB::Table":
+            sse = p.get("SSESpecification")
+            ok = is_if(sse) and canon(sse["Fn::If"][1].get("KMSMasterKeyId")) == key
+        elif v["Type"] == "AWS::Logs::LogGroup":
+            ok = is_if(p.get("KmsKeyId")) and canon(p["KmsKeyId"]["Fn::If"][1]) == key
+        else:
+            continue
+        r.check(f"{name}: {k} ({v['Type']}) is encrypted with KmsKeyArn when it is set", ok, p)
+    roles = sorted(k for k, v in res.items() if v["Type"] == "AWS::IAM::Role")
+    for role in roles:
+        grants = [unless(st) for pol in res[role]["Properties"].get("Policies", [])
+                  for st in as_list(pol["PolicyDocument"].get("Statement"))]
+        kms = [st for cond, st in grants if cond == "HasKmsKey"]
+        ok = len(kms) == 1 and sorted(as_list(kms[0].get("Action"))) == ["kms:Decrypt", "kms:GenerateDataKey"] \
+            and canon(kms[0].get("Resource")) == key \
+            and "kms:ViaService" in kms[0].get("Condition", {}).get("StringEquals", {})
+        r.check(f"{name}: {role} may use KmsKeyArn (Decrypt, GenerateDataKey) only through its services", ok, kms)
+    # API access logs (JSON, to a log group with retention) and the stage's throttling.
+    stages = [v["Properties"] for v in res.values() if v["Type"] == "AWS::ApiGateway::Stage"]
+    for st in stages:
+        log = st.get("AccessLogSetting") or {}
+        group = target(log.get("DestinationArn"))
+        try:
+            fmt = json.loads(log.get("Format", ""))
+        except ValueError:
+            fmt = None
+        r.check(f"{name}: the API stage logs each request as JSON to {group}, kept LogRetentionDays",
+                isinstance(fmt, dict) and fmt.get("requestId") == "$context.requestId"
+                and res.get(group, {}).get("Type") == "AWS::Logs::LogGroup"
+                and canon(res[group]["Properties"].get("RetentionInDays")) == "${LogRetentionDays}", log)
+        ms = canon(st.get("MethodSettings") or [])
+        r.check(f"{name}: the API stage is throttled by ApiThrottlingRateLimit/BurstLimit",
+                any(m.get("ResourcePath") == "/*" and m.get("HttpMethod") == "*"
+                    and m.get("ThrottlingRateLimit") == "${ApiThrottlingRateLimit}"
+                    and m.get("ThrottlingBurstLimit") == "${ApiThrottlingBurstLimit}" for m in ms), ms)
+    r.check(f"{name}: one API stage", len(stages) == 1, len(stages))
+    # No queue trigger can take the account's concurrency.
+    for k, v in sorted(res.items()):
+        if v["Type"] == "AWS::Lambda::EventSourceMapping":
+            mc = canon((v["Properties"].get("ScalingConfig") or {}).get("MaximumConcurrency"))
+            r.check(f"{name}: {k} has a MaximumConcurrency parameter", isinstance(mc, str)
+                    and mc.startswith("${") and mc.endswith("MaximumConcurrency}"), mc)
+    # The dashboard: executions by status, dead letters, queue age, function errors,
+    # throttles and duration; the status metric from every function's log group.
+    boards = [v["Properties"] for v in res.values() if v["Type"] == "AWS::CloudWatch::Dashboard"]
+    shown = set()
+    for b in boards:
+        for w in json.loads(canon(b["DashboardBody"]))["widgets"]:
+            for m in w["properties"].get("metrics", []):
+                shown.add(tuple(x for x in m if isinstance(x, str)))
+    fns = [f for f in BINARIES if f in res]
+    want = [("Stepwise/${AWS::StackName}", "Executions", "Status", s) for s in ("RUNNING", "SUCCEEDED", "FAILED")]
+    want += [("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${%s.QueueName}" % q)
+             for q in sorted(res) if res[q]["Type"] == "AWS::SQS::Queue" and q.endswith("DeadLetterQueue")]
+    want += [("AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${%s.QueueName}" % q)
+             for q in ("TransitionsQueue", "TasksQueue", "TimersQueue")]
+    want += [("AWS/Lambda", m, "FunctionName", "${%s}" % f) for f in fns for m in ("Errors", "Throttles", "Duration")]
+    r.check(f"{name}: one dashboard shows executions, dead letters, queue age, function errors, throttles, duration",
+            len(boards) == 1 and not [w for w in want if w not in shown], [w for w in want if w not in shown])
+    filtered = {target(v["Properties"]["LogGroupName"]) for v in res.values()
+                if v["Type"] == "AWS::Logs::MetricFilter"
+                and any(m.get("MetricName") == "Executions" for m in v["Properties"]["MetricTransformations"])}
+    r.check(f"{name}: every function's log group feeds the Executions metric",
+            {f"{f}LogGroup" for f in fns} <= filtered, sorted(filtered))
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__)
@@ -483,6 +580,7 @@ def main(argv):
     # 7. What AWS requires of the serverless home.
     for name, tpl in (("SAM", sam_res), ("CDK", cdk_res)):
         aws_rules(name, tpl, r)
+        ops_rules(name, tpl, r)
 
     print(f"{r.passed} passed, {r.failed} failed")
     return 1 if r.failed else 0
