@@ -227,7 +227,10 @@ export class StepwiseStack extends cdk.Stack {
       indexName: 'GSI1',
       partitionKey: { name: 'GSI1PK', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'GSI1SK', type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.ALL,
+      // Only what listings read (shared/store-aws/src/listing.rs, PROJECTED): a step that
+      // changes none of these writes nothing to the index.
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['meta', 'status', 'stopMs', 'redriveCount', 'versionArn', 'aliasArn', 'arn', 'body', 'parent'],
     });
     logicalId(table, 'Table');
     // KmsKeyArn set: the customer-managed key; else DynamoDB's AWS-owned key.

@@ -425,6 +425,14 @@ def ops_rules(name, res, r):
                     and m.get("ThrottlingRateLimit") == "${ApiThrottlingRateLimit}"
                     and m.get("ThrottlingBurstLimit") == "${ApiThrottlingBurstLimit}" for m in ms), ms)
     r.check(f"{name}: one API stage", len(stages) == 1, len(stages))
+    # GSI1 projects only what listings read (a step's META update then writes nothing to it).
+    gsis = [g for v in res.values() if v["Type"] == "AWS::DynamoDB::Table"
+            for g in v["Properties"].get("GlobalSecondaryIndexes", [])]
+    r.check(f"{name}: GSI1 projects only what ListExecutions and the resource listings read (INCLUDE)",
+            [g["Projection"].get("ProjectionType") for g in gsis] == ["INCLUDE"]
+            and sorted(gsis[0]["Projection"].get("NonKeyAttributes", [])) == sorted(
+                ["meta", "status", "stopMs", "redriveCount", "versionArn", "aliasArn", "arn", "body", "parent"]),
+            gsis)
     # No queue trigger can take the account's concurrency.
     for k, v in sorted(res.items()):
         if v["Type"] == "AWS::Lambda::EventSourceMapping":
