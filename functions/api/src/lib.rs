@@ -4,6 +4,7 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::header::{HeaderValue, CONTENT_TYPE};
+use lambda_runtime::tracing::{self, Instrument};
 use lambda_runtime::{Error, LambdaEvent};
 use std::sync::Arc;
 use stepwise_api::{ActivityPoll, Service, ServiceConfig};
@@ -128,12 +129,23 @@ pub async fn handle(
         Ok(parts) => parts,
         Err(response) => return Ok(*response),
     };
+    // A request about an execution: every line logged while answering it carries its ARN (a
+    // started execution's lines carry it from its dispatch).
+    let execution_arn = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["executionArn"].as_str().map(str::to_string));
+    let span = match &execution_arn {
+        Some(arn) => tracing::info_span!("request", action = %target, execution_arn = %arn),
+        None => tracing::info_span!("request", action = %target),
+    };
     // Boxed: the service's future (every action's state) is large for a stack.
-    let (status, out) = Box::pin(service.service.handle(&target, &body)).await;
+    let (status, out) = Box::pin(service.service.handle(&target, &body))
+        .instrument(span.clone())
+        .await;
     // Events submitted in the background (StartExecution's Start) must be on the queue before
     // the function freezes.
-    if let Err(e) = service.driver.flush().await {
-        eprintln!("api: {target}: {e}");
+    if let Err(e) = service.driver.flush().instrument(span.clone()).await {
+        span.in_scope(|| tracing::error!(error = %e, "api: events not flushed"));
         return Ok(response(
             500,
             format!(

@@ -24,6 +24,8 @@ use tokio::sync::OnceCell;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // JSON lines, each with the execution's ARN (stepwise_store_aws::logs).
+    stepwise_store_aws::logs::init();
     // CreateStateMachine and ValidateStateMachineDefinition reject an unknown aws-sdk service
     // or action as AWS does.
     stepwise_asl::validate::register_aws_sdk_check(stepwise_tasks_aws::aws_sdk::check_resource);

@@ -15,6 +15,8 @@ use stepwise_tasks_aws::{EventBridgeStatusEvents, LambdaInvoker, ServiceSettings
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // JSON lines, each with the execution's ARN (stepwise_store_aws::logs).
+    stepwise_store_aws::logs::init();
     let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let mock = match std::env::var("STEPWISE_MOCK_CONFIG") {
         Ok(path) => Some(MockInvoker::new(MockConfig::from_file(&path)?)),

@@ -9,6 +9,8 @@ use stepwise_tasks_aws::EventBridgeStatusEvents;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // JSON lines, each with the execution's ARN (stepwise_store_aws::logs).
+    stepwise_store_aws::logs::init();
     let mut aws = Aws::from_env(Names::from_env()?).await;
     if let Some(sink) = EventBridgeStatusEvents::from_env().await {
         aws = aws.with_status_events(Arc::new(sink));

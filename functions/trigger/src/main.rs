@@ -7,6 +7,8 @@ use stepwise_store_aws::{Aws, Names};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    // JSON lines, each with the execution's ARN (stepwise_store_aws::logs).
+    stepwise_store_aws::logs::init();
     let arn = std::env::var("STEPWISE_TRIGGER_STATE_MACHINE_ARN")
         .map_err(|_| "STEPWISE_TRIGGER_STATE_MACHINE_ARN is not set")?;
     let field = |i: usize| arn.split(':').nth(i).map(str::to_string);

@@ -94,6 +94,19 @@ impl Sim {
         let fatal = tokio::task::try_id()
             .and_then(|id| w.invocations.get(&id))
             .is_some_and(|(_, fatal)| *fatal);
+        if f.attempt_record_timeouts > 0 && p.op == "PutItem" {
+            let body = String::from_utf8_lossy(&p.body);
+            if body.contains("\"SK\":{\"S\":\"TASK#") {
+                let v = serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null);
+                let key = format!("{}|{}", v["Item"]["PK"]["S"], v["Item"]["SK"]["S"]);
+                let tries = w.attempt_records.entry(key).or_default();
+                *tries += 1;
+                if *tries <= f.attempt_record_timeouts {
+                    w.counts.timeout += 1;
+                    return Fate::Timeout;
+                }
+            }
+        }
         let r = &mut w.rng;
         let fate = if fatal && r.chance(f.crash / 2.0) {
             Fate::CrashBefore
@@ -177,9 +190,11 @@ impl Sim {
         // failed as lost, never called again.
         let body = String::from_utf8_lossy(&p.body);
         let attempt = p.service == "dynamodb" && body.contains("\"SK\":{\"S\":\"TASK#");
-        let begins = attempt && p.op == "PutItem";
+        // A redelivery taking over a record an invocation that never called wrote: as a record.
+        let takes_over = attempt && p.op == "UpdateItem" && body.contains("SET invocation");
+        let begins = attempt && (p.op == "PutItem" || takes_over);
         // The invoker may apply the outcome itself: its commit (a transaction) records it.
-        let records = (attempt && p.op == "UpdateItem")
+        let records = (attempt && p.op == "UpdateItem" && !takes_over)
             || (p.service == "sqs" && body.contains(".fifo"))
             || (p.service == "dynamodb" && p.op == "TransactWriteItems");
         if r.status == 200 && (begins || records) {

@@ -121,6 +121,10 @@ pub struct Faults {
     pub delete_lost: f64,
     /// How far off Scheduler fires (ms, either way).
     pub scheduler_error_ms: i64,
+    /// The first this many tries of each task attempt's record (the invoker's PutItem of
+    /// `TASK#`) take effect and time out: with the SDK's three tries, the invocation recording
+    /// it never learns that it did.
+    pub attempt_record_timeouts: u32,
 }
 
 impl Faults {
@@ -136,6 +140,7 @@ impl Faults {
             duplicate: 0.0,
             delete_lost: 0.0,
             scheduler_error_ms: 0,
+            attempt_record_timeouts: 0,
         }
     }
 
@@ -152,6 +157,7 @@ impl Faults {
             duplicate: 0.05,
             delete_lost: 0.03,
             scheduler_error_ms: 60_000,
+            attempt_record_timeouts: 0,
         }
     }
 }
@@ -248,6 +254,8 @@ pub struct World {
     pub answers_lost: u64,
     /// Lambda request ids handed out (each invocation gets the next).
     pub request_ids: u64,
+    /// Tries of each task attempt's record so far (for [`Faults::attempt_record_timeouts`]).
+    pub attempt_records: HashMap<String, u32>,
 }
 
 /// A handle on the simulated world and its clock.
@@ -278,6 +286,7 @@ impl Sim {
                 holding: std::collections::HashSet::new(),
                 answers_lost: 0,
                 request_ids: 0,
+                attempt_records: HashMap::new(),
             })),
             start: tokio::time::Instant::now(),
             // 2027-01-15T08:00:00Z: any fixed instant.

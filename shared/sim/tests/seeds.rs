@@ -108,6 +108,28 @@ fn regression_an_outcome_sent_before_its_attempt_was_marked_is_not_failed_as_los
     }
 }
 
+/// Issue 10's rare bug: `begin_attempt`'s PutItem took effect and every try of the SDK timed
+/// out, so the invocation could not know it had recorded the attempt and errored; its command,
+/// redelivered after the invocation's deadline, found the record and failed the attempt as lost
+/// though the task never ran. Now the invocation hands the command on naming itself, and the
+/// redelivery takes the record over and calls the task once. Here each attempt's record meets
+/// three timeouts (the SDK's three tries) before one is answered.
+#[test]
+fn regression_an_attempt_record_every_try_of_which_timed_out_is_not_failed_as_lost() {
+    let faults = Faults {
+        attempt_record_timeouts: 3,
+        ..Faults::none()
+    };
+    for seed in [1, 2] {
+        let r = run_machines(seed, faults, &[task_heavy(), callback()]);
+        assert!(r.faults.timeout >= 3 * 20, "{:?}", r.faults);
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds regression_an_attempt_record_every",
+        );
+    }
+}
+
 /// Found by seeds 1, 4, 6 and 10: `begin_attempt`'s conditional PutItem timed out after it took
 /// effect; the SDK retried it, the retry's condition failed on the record the first try wrote,
 /// and the invoker took its own record for another invoker's: the command was handed back,

@@ -155,7 +155,20 @@ impl AwsStore {
                 .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
             self.meter()
                 .dynamodb_read(out.items().iter().map(item_size).sum());
-            items.extend(out.items().iter().cloned());
+            for item in out.items() {
+                // GSI1 projects `body`; a record written before the API wrote bodies is read
+                // whole from the table.
+                let whole = match (
+                    index,
+                    get_s(item, "body"),
+                    get_s(item, "PK"),
+                    get_s(item, "SK"),
+                ) {
+                    (true, None, Some(pk), Some(sk)) => self.get_item(pk.to_string(), sk).await?,
+                    _ => None,
+                };
+                items.push(whole.unwrap_or_else(|| item.clone()));
+            }
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
                 return Ok(items);
@@ -433,116 +446,49 @@ impl ApiStore for AwsStore {
         offset: usize,
         limit: usize,
     ) -> Result<Vec<ExecutionRow>, StoreError> {
+        if let Some(sm) = &filter.state_machine_arn {
+            return self.list_sharded(sm, filter, offset, limit).await;
+        }
+        // Every execution: a scan (the API always names a state machine). It comes in no
+        // order: read it all, then sort.
+        let (mut conditions, names, mut values) = row_conditions(filter);
+        conditions.push("SK = :meta AND begins_with(PK, :ex)");
+        values.push((":meta", s("META")));
+        values.push((":ex", s("EX#")));
         let mut rows = Vec::new();
-        let mut skipped = 0;
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
-            let mut conditions = Vec::new();
-            let mut names = vec![("#st", "status")];
-            let mut values: Vec<(&str, AttributeValue)> = Vec::new();
-            if let Some(st) = &filter.status {
-                conditions.push("#st = :st");
-                values.push((":st", s(st.clone())));
+            let mut q = self
+                .db()
+                .scan()
+                .table_name(self.table_name())
+                .projection_expression(ROW_ATTRIBUTES)
+                .filter_expression(conditions.join(" AND "))
+                .set_exclusive_start_key(start.take());
+            for (k, v) in &names {
+                q = q.expression_attribute_names(*k, *v);
             }
-            if let Some(v) = &filter.version_arn {
-                conditions.push("versionArn = :v");
-                values.push((":v", s(v.clone())));
+            for (k, v) in &values {
+                q = q.expression_attribute_values(*k, v.clone());
             }
-            if let Some(a) = &filter.alias_arn {
-                conditions.push("aliasArn = :al");
-                values.push((":al", s(a.clone())));
-            }
-            // redriveCount is written on every commit (0 until the first redrive).
-            match filter.redriven {
-                Some(true) => conditions.push("redriveCount > :zero"),
-                Some(false) => {
-                    conditions.push("(attribute_not_exists(redriveCount) OR redriveCount = :zero)")
-                }
-                None => {}
-            }
-            if filter.redriven.is_some() {
-                values.push((":zero", AttributeValue::N("0".into())));
-            }
-            let out = match &filter.state_machine_arn {
-                Some(sm) => {
-                    let mut q = self
-                        .db()
-                        .query()
-                        .table_name(self.table_name())
-                        .index_name("GSI1")
-                        .key_condition_expression("GSI1PK = :sm")
-                        .expression_attribute_values(":sm", s(sm.clone()))
-                        .scan_index_forward(false)
-                        .projection_expression(ROW_ATTRIBUTES)
-                        .set_exclusive_start_key(start.take());
-                    if !conditions.is_empty() {
-                        q = q.filter_expression(conditions.join(" AND "));
-                    }
-                    for (k, v) in names.drain(..) {
-                        q = q.expression_attribute_names(k, v);
-                    }
-                    for (k, v) in values.drain(..) {
-                        q = q.expression_attribute_values(k, v);
-                    }
-                    let o = q
-                        .send()
-                        .await
-                        .map_err(|e| svc("Query", DisplayErrorContext(e)))?;
-                    (o.items().to_vec(), o.last_evaluated_key().cloned())
-                }
-                // Every execution: a scan (the API always names a state machine).
-                None => {
-                    conditions.push("SK = :meta AND begins_with(PK, :ex)");
-                    values.push((":meta", s("META")));
-                    values.push((":ex", s("EX#")));
-                    let mut q = self
-                        .db()
-                        .scan()
-                        .table_name(self.table_name())
-                        .projection_expression(ROW_ATTRIBUTES)
-                        .filter_expression(conditions.join(" AND "))
-                        .set_exclusive_start_key(start.take());
-                    for (k, v) in names.drain(..) {
-                        q = q.expression_attribute_names(k, v);
-                    }
-                    for (k, v) in values.drain(..) {
-                        q = q.expression_attribute_values(k, v);
-                    }
-                    let o = q
-                        .send()
-                        .await
-                        .map_err(|e| svc("Scan", DisplayErrorContext(e)))?;
-                    (o.items().to_vec(), o.last_evaluated_key().cloned())
-                }
-            };
-            let (items, next) = out;
+            let o = q
+                .send()
+                .await
+                .map_err(|e| svc("Scan", DisplayErrorContext(e)))?;
             self.meter()
-                .dynamodb_read(items.iter().map(item_size).sum());
-            // Newest first from GSI1: skip and stop as we go. A scan comes in no order: read it
-            // all, then sort.
-            let ordered = filter.state_machine_arn.is_some();
-            for item in &items {
+                .dynamodb_read(o.items().iter().map(item_size).sum());
+            for item in o.items() {
                 let Some(arn) = get_s(item, "PK").and_then(|p| p.strip_prefix("EX#")) else {
                     continue;
                 };
-                if ordered && skipped < offset {
-                    skipped += 1;
-                    continue;
-                }
                 if let Some(row) = self.row_of(arn, item).await? {
                     rows.push(row);
                 }
-                if ordered && rows.len() >= limit {
-                    return Ok(rows);
-                }
             }
-            start = next;
+            start = o.last_evaluated_key().cloned();
             if start.is_none() {
-                if !ordered {
-                    rows.sort_by_key(|r| std::cmp::Reverse(r.meta.start_ms));
-                    rows = rows.into_iter().skip(offset).take(limit).collect();
-                }
-                return Ok(rows);
+                rows.sort_by_key(|r| std::cmp::Reverse(r.meta.start_ms));
+                return Ok(rows.into_iter().skip(offset).take(limit).collect());
             }
         }
     }
@@ -731,5 +677,107 @@ impl ApiStore for AwsStore {
     /// Always empty: in-flight tasks are held by the tasks queue.
     async fn inflight(&self) -> Result<Vec<(String, Command)>, StoreError> {
         Ok(Vec::new())
+    }
+}
+
+/// The filter expression of ListExecutions' filters (status, version, alias, redriven), its
+/// attribute names and values.
+#[allow(clippy::type_complexity)]
+fn row_conditions(
+    filter: &ExecutionFilter,
+) -> (
+    Vec<&'static str>,
+    Vec<(&'static str, &'static str)>,
+    Vec<(&'static str, AttributeValue)>,
+) {
+    let mut conditions = Vec::new();
+    let names = vec![("#st", "status")];
+    let mut values: Vec<(&str, AttributeValue)> = Vec::new();
+    if let Some(st) = &filter.status {
+        conditions.push("#st = :st");
+        values.push((":st", s(st.clone())));
+    }
+    if let Some(v) = &filter.version_arn {
+        conditions.push("versionArn = :v");
+        values.push((":v", s(v.clone())));
+    }
+    if let Some(a) = &filter.alias_arn {
+        conditions.push("aliasArn = :al");
+        values.push((":al", s(a.clone())));
+    }
+    // redriveCount is written on every commit (0 until the first redrive).
+    match filter.redriven {
+        Some(true) => conditions.push("redriveCount > :zero"),
+        Some(false) => {
+            conditions.push("(attribute_not_exists(redriveCount) OR redriveCount = :zero)")
+        }
+        None => {}
+    }
+    if filter.redriven.is_some() {
+        values.push((":zero", AttributeValue::N("0".into())));
+    }
+    (conditions, names, values)
+}
+
+impl AwsStore {
+    /// A state machine's executions newest first: every GSI1 shard queried and merged
+    /// ([`crate::listing`]), `offset` rows skipped, at most `limit`. Each shard is read in pages
+    /// of at most what the listing can still need.
+    async fn list_sharded(
+        &self,
+        sm: &str,
+        filter: &ExecutionFilter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Vec<ExecutionRow>, StoreError> {
+        let (conditions, names, values) = row_conditions(filter);
+        let page = i32::try_from((offset + limit).clamp(1, 1000)).unwrap_or(1000);
+        let mut query = |partition: String, start: Option<crate::listing::StartKey>| {
+            let mut q = self
+                .db()
+                .query()
+                .table_name(self.table_name())
+                .index_name("GSI1")
+                .key_condition_expression("GSI1PK = :sm")
+                .expression_attribute_values(":sm", s(partition))
+                .scan_index_forward(false)
+                .limit(page)
+                .projection_expression(format!("{ROW_ATTRIBUTES}, GSI1SK"))
+                .set_exclusive_start_key(start);
+            if !conditions.is_empty() {
+                q = q.filter_expression(conditions.join(" AND "));
+            }
+            for (k, v) in &names {
+                q = q.expression_attribute_names(*k, *v);
+            }
+            for (k, v) in &values {
+                q = q.expression_attribute_values(*k, v.clone());
+            }
+            let meter = self.meter();
+            async move {
+                let o = q.send().await.map_err(AwsError::dynamodb("Query"))?;
+                meter.dynamodb_read(o.items().iter().map(item_size).sum());
+                Ok((o.items().to_vec(), o.last_evaluated_key().cloned()))
+            }
+        };
+        let mut merged = crate::listing::Merged::new(crate::listing::partitions(sm));
+        let mut rows = Vec::new();
+        let mut skipped = 0;
+        while rows.len() < limit {
+            let Some(item) = merged.next(&mut query).await.map_err(store_error)? else {
+                break;
+            };
+            let Some(arn) = get_s(&item, "PK").and_then(|p| p.strip_prefix("EX#")) else {
+                continue;
+            };
+            if skipped < offset {
+                skipped += 1;
+                continue;
+            }
+            if let Some(row) = self.row_of(arn, &item).await? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
     }
 }

@@ -16,7 +16,13 @@
 //!   message is handed back to the queue for later;
 //! * after it, the first invoker ended without recording the outcome (stopped by its timeout or a
 //!   crash between the task's answer and the record): the answer is gone, and since a task is
-//!   never called twice the attempt fails with `States.TaskFailed`, which a Retry can act on.
+//!   never called twice the attempt fails with `States.TaskFailed`, which a Retry can act on;
+//! * unless the record was written by an earlier invocation of this very command that never
+//!   called the task: its PutItem took effect but every try of the SDK went unanswered, so it
+//!   could not know, and it handed the command on instead of calling (see
+//!   [`crate::handlers`]), naming itself in the message ([`Claim`]). The redelivery takes such a
+//!   record over (a conditional update to its own invocation) and calls the task: once, as a
+//!   second delivery carrying the same claim finds the record taken over.
 
 use crate::table::{conditional, get_n, get_s, item_size, n, s, Item, Table};
 use crate::AwsError;
@@ -65,6 +71,26 @@ impl Invocation {
     }
 }
 
+/// An invocation that recorded a task attempt and did not call the task (its record's
+/// `invocation` and `deadlineMs`): carried by the command it handed on.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Claim {
+    /// Lambda's request id of that invocation.
+    pub request_id: String,
+    /// Its deadline (milliseconds since the epoch).
+    pub deadline_ms: i64,
+}
+
+impl Invocation {
+    /// This invocation as a claim, when it has an identity (a request id).
+    pub fn claim(&self) -> Option<Claim> {
+        (!self.request_id.is_empty()).then(|| Claim {
+            request_id: self.request_id.clone(),
+            deadline_ms: self.deadline_ms,
+        })
+    }
+}
+
 /// What recording an attempt found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Attempt {
@@ -96,6 +122,26 @@ pub struct Recorded {
     pub poll: Option<(String, i64)>,
 }
 
+/// What a read-back of an attempt's record found.
+enum Found {
+    /// This invocation's own record: it calls the task.
+    Mine,
+    /// Another's: `taken`, and the invocation that wrote it when it holds no outcome.
+    Other {
+        item_invocation: Option<Claim>,
+        taken: Attempt,
+    },
+}
+
+impl Found {
+    fn attempt(self) -> Attempt {
+        match self {
+            Found::Mine => Attempt::First,
+            Found::Other { taken, .. } => taken,
+        }
+    }
+}
+
 impl Table<'_> {
     /// Records the attempt `task` of `execution`, taken by the invoker's invocation `by`.
     pub async fn begin_attempt(
@@ -103,6 +149,33 @@ impl Table<'_> {
         execution: &str,
         task: u64,
         by: &Invocation,
+    ) -> Result<Attempt, AwsError> {
+        self.begin_attempt_after(execution, task, by, &[]).await
+    }
+
+    /// [`Self::begin_attempt`] for a command that `uncalled` invocations handed on without
+    /// calling its task: a record one of them wrote is taken over. On an error this invocation
+    /// never calls the task (its record may exist): the caller hands the command on.
+    pub async fn begin_attempt_after(
+        &self,
+        execution: &str,
+        task: u64,
+        by: &Invocation,
+        uncalled: &[Claim],
+    ) -> Result<Attempt, AwsError> {
+        let r = self.try_begin_attempt(execution, task, by, uncalled).await;
+        if r.is_err() {
+            by.begins(execution, task);
+        }
+        r
+    }
+
+    async fn try_begin_attempt(
+        &self,
+        execution: &str,
+        task: u64,
+        by: &Invocation,
+        uncalled: &[Claim],
     ) -> Result<Attempt, AwsError> {
         let mut item: Item = [
             ("PK".to_string(), s(format!("EX#{execution}"))),
@@ -128,6 +201,65 @@ impl Table<'_> {
             by.begins(execution, task);
             return Ok(Attempt::First);
         }
+        let found = self.read_attempt(execution, task, by).await?;
+        let Found::Other {
+            item_invocation, ..
+        } = &found
+        else {
+            return Ok(found.attempt());
+        };
+        // Written by an invocation that handed this command on without calling the task.
+        let Some(earlier) = uncalled
+            .iter()
+            .find(|c| item_invocation.as_ref() == Some(c))
+        else {
+            return Ok(found.attempt());
+        };
+        if self.take_over(execution, task, earlier, by).await? && by.begins(execution, task) {
+            return Ok(Attempt::First);
+        }
+        // Taken over by another delivery of the claim, or by this one's own update whose
+        // answer was lost (then the record names this invocation).
+        Ok(self.read_attempt(execution, task, by).await?.attempt())
+    }
+
+    /// Moves the record of `task` from the invocation `earlier` to `by`, if it still names
+    /// `earlier` and holds no outcome.
+    async fn take_over(
+        &self,
+        execution: &str,
+        task: u64,
+        earlier: &Claim,
+        by: &Invocation,
+    ) -> Result<bool, AwsError> {
+        self.meter.dynamodb_write(200);
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{execution}")))
+            .key("SK", s(format!("TASK#{task:020}")))
+            .update_expression("SET invocation = :me, deadlineMs = :d")
+            .condition_expression(
+                "invocation = :was AND deadlineMs = :wd AND attribute_not_exists(outcome)",
+            )
+            .expression_attribute_values(":me", s(&by.request_id))
+            .expression_attribute_values(":d", n(by.deadline_ms))
+            .expression_attribute_values(":was", s(&earlier.request_id))
+            .expression_attribute_values(":wd", n(earlier.deadline_ms))
+            .send()
+            .await;
+        conditional(r, "UpdateItem")
+    }
+
+    /// Reads the record of `task` back (strongly consistent): what it says about the attempt.
+    async fn read_attempt(
+        &self,
+        execution: &str,
+        task: u64,
+        by: &Invocation,
+    ) -> Result<Found, AwsError> {
         let out = self
             .aws
             .dynamodb
@@ -152,17 +284,25 @@ impl Table<'_> {
             })
         });
         let deadline_ms = item.and_then(|i| get_n(i, "deadlineMs")).map(|d| d as i64);
+        let invocation = item.and_then(|i| get_s(i, "invocation"));
         // The SDK's retry of this invocation's own put (its first answer lost): not yet called.
-        if outcome.is_none()
-            && by.wrote(item.and_then(|i| get_s(i, "invocation")), deadline_ms)
-            && by.begins(execution, task)
-        {
-            return Ok(Attempt::First);
+        if outcome.is_none() && by.wrote(invocation, deadline_ms) && by.begins(execution, task) {
+            return Ok(Found::Mine);
         }
-        Ok(Attempt::Taken {
-            deadline_ms: deadline_ms.unwrap_or(0),
-            outcome,
-            sent: item.is_some_and(|i| i.contains_key("sent")),
+        let item_invocation = match (invocation, deadline_ms, &outcome) {
+            (Some(request_id), Some(deadline_ms), None) => Some(Claim {
+                request_id: request_id.to_string(),
+                deadline_ms,
+            }),
+            _ => None,
+        };
+        Ok(Found::Other {
+            item_invocation,
+            taken: Attempt::Taken {
+                deadline_ms: deadline_ms.unwrap_or(0),
+                outcome,
+                sent: item.is_some_and(|i| i.contains_key("sent")),
+            },
         })
     }
 

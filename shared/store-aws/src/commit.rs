@@ -214,6 +214,7 @@ impl Table<'_> {
         requests: u64,
         extra_units: f64,
         factor: f64,
+        lists: bool,
     ) -> Result<Item, AwsError> {
         let mut usage: Usage = e.usage.clone();
         let expiry = self.expiry_of(e);
@@ -248,10 +249,16 @@ impl Table<'_> {
         let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
         let meta_units = units(item_size(&item) + 400, 1024);
         self.meter.note_meta_size(&e.arn, item_size(&item) + 400);
-        // GSI1 projects every attribute: each META write is written to the index too (once,
-        // in a transaction or not).
+        // GSI1 projects what listings read (crate::listing): only a write that changes one of
+        // those (the start, a status change) is written to the index too (once, in a
+        // transaction or not); every other step's META update writes nothing there.
+        let index_units = if lists {
+            units(crate::listing::index_size(&item) + 100, 1024)
+        } else {
+            0.0
+        };
         usage.dynamodb_write_units +=
-            extra_units + factor * (event_units + meta_units) + meta_units;
+            extra_units + factor * (event_units + meta_units) + index_units;
         let text = stepwise_engine::deep::to_string(&usage).map_err(|x| corrupt(&e.arn, x))?;
         item.insert("usage".into(), s(text));
         Ok(item)
@@ -306,7 +313,7 @@ impl Table<'_> {
         e: &StoredExecution,
         extra: Vec<(String, AttributeValue)>,
     ) -> Result<(), AwsError> {
-        let mut item = self.meta_with_usage(e, &[], 1, 0.0, 1.0).await?;
+        let mut item = self.meta_with_usage(e, &[], 1, 0.0, 1.0, true).await?;
         item.extend(extra);
         let r = self
             .aws
@@ -349,8 +356,12 @@ impl Table<'_> {
         } else {
             (1, 0.0)
         };
+        // A status change (start, close, redrive) changes what GSI1 projects.
+        let lists = history
+            .iter()
+            .any(|h| stepwise_ports::status_events::status_of_event(&h.event_type).is_some());
         let item = self
-            .meta_with_usage(e, &events, requests, extra, 2.0)
+            .meta_with_usage(e, &events, requests, extra, 2.0, lists)
             .await?;
         let mut remove: Vec<&str> = [
             "state", "stateS3", "stopMs", "outbox", "outboxS3", EXPIRES_AT,

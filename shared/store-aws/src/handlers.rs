@@ -18,6 +18,7 @@ use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::execution::{Dispatcher, Usage};
 use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_runtime::durable::advance;
+use tracing::Instrument;
 
 /// One SQS record: its message id and body.
 #[derive(Debug, Clone)]
@@ -86,7 +87,7 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
         let started = Instant::now();
         let Some(group) = r.group.clone() else {
             if let Err(e) = forward_timer(deps, r, started).await {
-                eprintln!("stepper: timer {}: {e}", r.message_id);
+                tracing::warn!(message_id = %r.message_id, error = %e, "stepper: timer not forwarded");
                 failed.push(r.message_id.clone());
             }
             continue;
@@ -101,7 +102,7 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
         let body = match queues::received(&deps.aws, &reads, &r.body).await {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("stepper: {}: {e}", r.message_id);
+                tracing::warn!(message_id = %r.message_id, error = %e, "stepper: message not read");
                 blocked.insert(group);
                 failed.push(r.message_id.clone());
                 continue;
@@ -111,19 +112,23 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
             Ok(m) => m,
             Err(e) => {
                 // A message that can never be read would block its group forever: drop it loudly.
-                eprintln!("stepper: dropping unreadable message {}: {e}", r.message_id);
+                tracing::error!(message_id = %r.message_id, error = %e, "stepper: dropping unreadable message");
                 continue;
             }
         };
+        // Every line logged while working on it carries the execution's ARN.
+        let span = tracing::info_span!("transition", execution_arn = %msg.execution);
         // Scheduler fires up to a minute early: a timer not yet due is armed again for the rest
         // of its time, never applied early.
         if let (Event::TimerFired { timer }, Some(due)) = (&msg.event, msg.due_ms) {
             let now = now_ms();
             if due > now {
                 if let Err(e) =
-                    timers::rearm(&deps.aws, &deps.meter, &msg.execution, *timer, due, now).await
+                    timers::rearm(&deps.aws, &deps.meter, &msg.execution, *timer, due, now)
+                        .instrument(span.clone())
+                        .await
                 {
-                    eprintln!("stepper: {} on {}: {e}", r.message_id, msg.execution);
+                    span.in_scope(|| tracing::warn!(message_id = %r.message_id, error = %e, "stepper: early timer not re-armed"));
                     blocked.insert(group);
                     failed.push(r.message_id.clone());
                 }
@@ -144,11 +149,13 @@ pub async fn on_transitions(deps: &Deps, records: &[Record]) -> Vec<String> {
             msg.event.clone(),
             now_ms(),
         )
+        .instrument(span.clone())
         .await
         {
-            Ok(_) => {}
+            Ok(_) => span
+                .in_scope(|| tracing::info!(message_id = %r.message_id, "stepper: event applied")),
             Err(e) => {
-                eprintln!("stepper: {} on {}: {e}", r.message_id, msg.execution);
+                span.in_scope(|| tracing::warn!(message_id = %r.message_id, error = %e, "stepper: event not applied"));
                 blocked.insert(group);
                 failed.push(r.message_id.clone());
             }
@@ -165,11 +172,14 @@ async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), 
     let msg: TaskMessage = match stepwise_engine::deep::from_str(&r.body) {
         Ok(m) => m,
         Err(e) => {
-            eprintln!("stepper: dropping unreadable timer {}: {e}", r.message_id);
+            tracing::error!(message_id = %r.message_id, error = %e, "stepper: dropping unreadable timer");
             return Ok(());
         }
     };
-    forward(deps, None, msg, started, &Invocation::default()).await
+    let span = tracing::info_span!("timer", execution_arn = %msg.execution());
+    forward(deps, None, msg, started, &Invocation::default())
+        .instrument(span)
+        .await
 }
 
 /// The invoker: runs Task calls, sending outcomes to the transitions queue; each attempt is
@@ -191,7 +201,7 @@ pub async fn on_tasks(
         let body = match queues::received(&deps.aws, &Meter::default(), &r.body).await {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("invoker: {}: {e}", r.message_id);
+                tracing::warn!(message_id = %r.message_id, error = %e, "invoker: message not read");
                 failed.push(r.message_id.clone());
                 continue;
             }
@@ -199,12 +209,17 @@ pub async fn on_tasks(
         let msg: TaskMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
-                eprintln!("invoker: dropping unreadable message {}: {e}", r.message_id);
+                tracing::error!(message_id = %r.message_id, error = %e, "invoker: dropping unreadable message");
                 continue;
             }
         };
-        if let Err(e) = forward(deps, Some(invoker), msg, started, by).await {
-            eprintln!("invoker: {}: {e}", r.message_id);
+        // Every line logged while working on it carries the execution's ARN.
+        let span = tracing::info_span!("task", execution_arn = %msg.execution());
+        if let Err(e) = forward(deps, Some(invoker), msg, started, by)
+            .instrument(span.clone())
+            .await
+        {
+            span.in_scope(|| tracing::warn!(message_id = %r.message_id, error = %e, "invoker: message failed"));
             failed.push(r.message_id.clone());
         }
     }
@@ -350,6 +365,7 @@ async fn forward(
             test_case,
             command,
             redrive_count,
+            uncalled,
         } => {
             // An activity: queue the task for GetActivityTask; its worker answers through the
             // API (SendTaskSuccess/Failure), nothing is invoked.
@@ -395,7 +411,35 @@ async fn forward(
             // The attempt's records are the execution's cost: counted on `local`, which the
             // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
             let table = crate::table::Table::new(&deps.aws, &local);
-            match table.begin_attempt(&execution, task, by).await? {
+            let attempt = match table
+                .begin_attempt_after(&execution, task, by, &uncalled)
+                .await
+            {
+                Ok(a) => a,
+                // The record may exist (a put that took effect, its every answer lost) though
+                // the task was not called: handed on, naming this invocation, the command's
+                // next delivery takes the record over rather than fail the attempt as lost.
+                Err(e) => {
+                    let Some(me) = by.claim().filter(|_| uncalled.len() < MAX_HAND_ONS) else {
+                        return Err(e);
+                    };
+                    tracing::warn!(task, error = %e, "attempt record in doubt: command handed on");
+                    let mut uncalled = uncalled;
+                    uncalled.push(me);
+                    let again = TaskMessage::Invoke {
+                        execution,
+                        state_machine_name,
+                        test_case,
+                        command,
+                        redrive_count,
+                        uncalled,
+                    };
+                    return queues::send_task(&deps.aws, &deps.meter, &again)
+                        .await
+                        .map_err(|_| e);
+                }
+            };
+            match attempt {
                 Attempt::First => {}
                 // The first invoker recorded the outcome and may have stopped before sending
                 // it: send it again (a duplicate is dropped by the queue or ignored by the
@@ -465,6 +509,7 @@ async fn forward(
                     u.task_invocations += 1;
                     u.task_seconds += called.elapsed().as_secs_f64();
                 });
+                tracing::info!(task, succeeded = outcome.is_ok(), "invoker: task called");
                 let event = match outcome {
                     Ok(output) if waits_for_token => Event::TaskSubmitted { task, output },
                     other => outcome_event(task, other),
@@ -486,9 +531,7 @@ async fn forward(
                 match apply_outcome(deps, &execution, event.clone(), &local, started).await {
                     Ok(()) => return Ok(()),
                     Err(e) => {
-                        eprintln!(
-                            "invoker: task {task} of {execution} applied through the queue: {e}"
-                        );
+                        tracing::warn!(task, error = %e, "invoker: outcome applied through the queue");
                         event
                     }
                 }
@@ -520,6 +563,10 @@ async fn forward(
         }
     }
 }
+
+/// How many invocations may hand one command on (each one's attempt record in doubt) before
+/// its failure is left to the queue's redelivery.
+const MAX_HAND_ONS: usize = 5;
 
 /// The invoker applies a task's outcome itself only with this much of its invocation left
 /// (a step takes a few requests; a slow one is better sent).

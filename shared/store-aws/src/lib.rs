@@ -250,6 +250,8 @@ pub mod api_store;
 pub mod attempts;
 pub mod commit;
 pub mod handlers;
+pub mod listing;
+pub mod logs;
 pub mod ports;
 
 #[cfg(test)]

@@ -120,14 +120,14 @@ impl Meter {
         b.meta_bytes.insert(execution.to_string(), bytes);
     }
 
-    /// An update of `execution`'s META item: its whole size in write units, and its index's.
+    /// An update of `execution`'s META item (of attributes GSI1 does not project, so nothing
+    /// is written to the index): its whole size in write units.
     pub fn meta_update(&self, execution: &str) {
         let bytes = {
             let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
             b.meta_bytes.get(execution).copied().unwrap_or(1024)
         };
         self.dynamodb_write(bytes);
-        self.dynamodb_index_write(bytes);
     }
 
     /// Takes what was counted for the current execution and starts it again from zero.
@@ -153,8 +153,8 @@ impl Meter {
         });
     }
 
-    /// A write of the execution's META item (`bytes` after the write): its secondary index
-    /// (GSI1, which projects every attribute) is written with it, one unit per KB.
+    /// A write of an index entry of `bytes` to GSI1 (which projects only what listings read:
+    /// [`crate::listing`]), one unit per KB.
     pub fn dynamodb_index_write(&self, bytes: usize) {
         self.record(|u| u.dynamodb_write_units += units(bytes, 1024));
     }

@@ -154,77 +154,91 @@ impl Dispatcher for AwsDispatcher {
         execution: &'a StoredExecution,
         commands: &'a [Command],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(async move {
-            let table = Table::new(&self.aws, &self.meter);
-            for c in commands {
-                match c {
-                    Command::InvokeTask {
-                        task, task_token, ..
-                    } => {
-                        if let Some(token) = task_token {
-                            table
-                                .put_token(token, &execution.arn, *task)
+        // Every line logged while dispatching carries the execution's ARN (the api and trigger
+        // functions dispatch their commits here too).
+        let span = tracing::info_span!("dispatch", execution_arn = %execution.arn);
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let table = Table::new(&self.aws, &self.meter);
+                for c in commands {
+                    match c {
+                        Command::InvokeTask {
+                            task, task_token, ..
+                        } => {
+                            if let Some(token) = task_token {
+                                table
+                                    .put_token(token, &execution.arn, *task)
+                                    .await
+                                    .map_err(store_error)?;
+                            }
+                            let msg = TaskMessage::Invoke {
+                                execution: execution.arn.clone(),
+                                state_machine_name: execution.state.info.state_machine_name.clone(),
+                                test_case: execution.test_case.clone(),
+                                command: c.clone(),
+                                redrive_count: execution.state.info.redrive_count,
+                                uncalled: Vec::new(),
+                            };
+                            queues::send_task(&self.aws, &self.meter, &msg)
                                 .await
                                 .map_err(store_error)?;
                         }
-                        let msg = TaskMessage::Invoke {
-                            execution: execution.arn.clone(),
-                            state_machine_name: execution.state.info.state_machine_name.clone(),
-                            test_case: execution.test_case.clone(),
-                            command: c.clone(),
-                            redrive_count: execution.state.info.redrive_count,
-                        };
-                        queues::send_task(&self.aws, &self.meter, &msg)
+                        Command::StartTimer { timer, at_ms } => {
+                            timers::start(
+                                &self.aws,
+                                &self.meter,
+                                &execution.arn,
+                                *timer,
+                                *at_ms,
+                                now_ms(),
+                            )
                             .await
                             .map_err(store_error)?;
+                        }
+                        // A cancelled task's token no longer answers SendTask* and its activity
+                        // task is no longer handed out.
+                        Command::CancelTask {
+                            task_token: Some(token),
+                            ..
+                        } => {
+                            table.close_token(token).await.map_err(store_error)?;
+                        }
+                        // A long timer's schedule would fire for nothing (and be billed): delete it.
+                        Command::CancelTimer { timer } => {
+                            timers::cancel(&self.aws, &execution.arn, *timer)
+                                .await
+                                .map_err(store_error)?;
+                        }
+                        // A task result that arrives after its wait ended is ignored by the engine.
+                        Command::CancelTask { .. } => {}
+                        // Published below, in one PutEvents.
+                        Command::PublishStatusChange { .. } => {}
                     }
-                    Command::StartTimer { timer, at_ms } => {
-                        timers::start(
-                            &self.aws,
-                            &self.meter,
-                            &execution.arn,
-                            *timer,
-                            *at_ms,
-                            now_ms(),
-                        )
-                        .await
-                        .map_err(store_error)?;
-                    }
-                    // A cancelled task's token no longer answers SendTask* and its activity
-                    // task is no longer handed out.
-                    Command::CancelTask {
-                        task_token: Some(token),
-                        ..
-                    } => {
-                        table.close_token(token).await.map_err(store_error)?;
-                    }
-                    // A long timer's schedule would fire for nothing (and be billed): delete it.
-                    Command::CancelTimer { timer } => {
-                        timers::cancel(&self.aws, &execution.arn, *timer)
-                            .await
-                            .map_err(store_error)?;
-                    }
-                    // A task result that arrives after its wait ended is ignored by the engine.
-                    Command::CancelTask { .. } => {}
-                    // Published below, in one PutEvents.
-                    Command::PublishStatusChange { .. } => {}
                 }
-            }
-            // The step's status changes, in order, in one PutEvents.
-            let changes: Vec<StatusChange> = commands
-                .iter()
-                .filter_map(|c| match c {
-                    Command::PublishStatusChange { status, at_ms } => {
-                        Some(status_change(execution, *status, *at_ms))
+                // The step's status changes, in order, in one PutEvents.
+                let changes: Vec<StatusChange> = commands
+                    .iter()
+                    .filter_map(|c| match c {
+                        Command::PublishStatusChange { status, at_ms } => {
+                            Some(status_change(execution, *status, *at_ms))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if let (Some(sink), false) = (&self.aws.status_events, changes.is_empty()) {
+                    sink.publish(&changes).await?;
+                }
+                // The dashboard's Executions metric counts these lines (a metric filter on
+                // `message` with the dimension `status`): after the events went out.
+                for c in commands {
+                    if let Command::PublishStatusChange { status, .. } = c {
+                        tracing::info!(status = status.as_str(), "execution status changed");
                     }
-                    _ => None,
-                })
-                .collect();
-            if let (Some(sink), false) = (&self.aws.status_events, changes.is_empty()) {
-                sink.publish(&changes).await?;
-            }
-            Ok(())
-        })
+                }
+                Ok(())
+            },
+            span,
+        ))
     }
 
     fn publishes_status_changes(&self) -> bool {

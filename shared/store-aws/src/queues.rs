@@ -89,6 +89,11 @@ pub enum TaskMessage {
         /// per redrive). Absent in messages sent before it existed.
         #[serde(default)]
         redrive_count: u32,
+        /// Invocations that recorded this command's attempt and did not call the task (their
+        /// record's answer lost), handing the command on: their record is this delivery's
+        /// ([`crate::attempts::Claim`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        uncalled: Vec<crate::attempts::Claim>,
     },
     /// Look at a `.sync` job the invoker started (`TaskInvoker::submit`): its outcome to the
     /// transitions queue when it ended, else this message again after the next wait of the
@@ -291,6 +296,17 @@ async fn send_body(
             )
         })?;
     Ok(())
+}
+
+impl TaskMessage {
+    /// The execution the message is for.
+    pub fn execution(&self) -> &str {
+        match self {
+            TaskMessage::Invoke { execution, .. }
+            | TaskMessage::Poll { execution, .. }
+            | TaskMessage::Timer { execution, .. } => execution,
+        }
+    }
 }
 
 #[cfg(test)]

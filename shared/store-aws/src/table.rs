@@ -170,7 +170,14 @@ impl<'a> Table<'a> {
             ("lastEventId".to_string(), n(e.state.last_event_id)),
             ("outbox".to_string(), s(outbox)),
             ("usage".to_string(), s(usage)),
-            ("GSI1PK".to_string(), s(e.state_machine_arn.clone())),
+            // One of the state machine's index shards (crate::listing).
+            (
+                "GSI1PK".to_string(),
+                s(crate::listing::execution_partition(
+                    &e.state_machine_arn,
+                    &e.arn,
+                )),
+            ),
             (
                 "GSI1SK".to_string(),
                 s(format!(
@@ -463,20 +470,21 @@ impl<'a> Table<'a> {
         conditional(r, "UpdateItem")
     }
 
-    /// Executions of a state machine, newest first: (ARN, status) pairs and the key to go on from.
+    /// Executions of a state machine, one index shard after the other (newest first within a
+    /// shard: ListExecutions merges them, [`crate::listing`]): (ARN, status) pairs and where to
+    /// go on from.
     pub async fn list_executions(
         &self,
         state_machine_arn: &str,
         status: Option<&str>,
         limit: i32,
-        start: Option<HashMap<String, AttributeValue>>,
-    ) -> Result<
-        (
-            Vec<(String, String)>,
-            Option<HashMap<String, AttributeValue>>,
-        ),
-        AwsError,
-    > {
+        start: Option<crate::listing::Cursor>,
+    ) -> Result<(Vec<(String, String)>, Option<crate::listing::Cursor>), AwsError> {
+        let partitions = crate::listing::partitions(state_machine_arn);
+        let (shard, start) = start.map_or((0, None), |c| (c.shard, c.key));
+        let Some(partition) = partitions.get(shard) else {
+            return Ok((Vec::new(), None));
+        };
         let mut q = self
             .aws
             .dynamodb
@@ -484,7 +492,7 @@ impl<'a> Table<'a> {
             .table_name(self.name())
             .index_name("GSI1")
             .key_condition_expression("GSI1PK = :sm")
-            .expression_attribute_values(":sm", s(state_machine_arn))
+            .expression_attribute_values(":sm", s(partition))
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start);
@@ -505,7 +513,17 @@ impl<'a> Table<'a> {
                 Some((pk, get_s(i, "status").unwrap_or_default().to_string()))
             })
             .collect();
-        Ok((rows, out.last_evaluated_key().cloned()))
+        let next = match out.last_evaluated_key() {
+            Some(key) => Some(crate::listing::Cursor {
+                shard,
+                key: Some(key.clone()),
+            }),
+            None => (shard + 1 < partitions.len()).then_some(crate::listing::Cursor {
+                shard: shard + 1,
+                key: None,
+            }),
+        };
+        Ok((rows, next))
     }
 }
 
@@ -535,7 +553,13 @@ pub async fn create_table(aws: &Aws) -> Result<(), AwsError> {
         .key_schema(key("GSI1SK", KeyType::Range)?)
         .projection(
             Projection::builder()
-                .projection_type(ProjectionType::All)
+                .projection_type(ProjectionType::Include)
+                .set_non_key_attributes(Some(
+                    crate::listing::PROJECTED
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect(),
+                ))
                 .build(),
         )
         .build()

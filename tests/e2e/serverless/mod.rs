@@ -799,6 +799,8 @@ mod dlq;
 mod integrations;
 mod jobs;
 mod large_payloads;
+mod listing;
+mod logs;
 mod resume;
 mod retention;
 mod runs;
