@@ -425,6 +425,15 @@ def ops_rules(name, res, r):
                     and m.get("ThrottlingRateLimit") == "${ApiThrottlingRateLimit}"
                     and m.get("ThrottlingBurstLimit") == "${ApiThrottlingBurstLimit}" for m in ms), ms)
     r.check(f"{name}: one API stage", len(stages) == 1, len(stages))
+    # Retention: closed executions' payloads expire with RetentionDays (tagged at the close),
+    # offloaded queue messages after SQS can no longer hold them.
+    rules = as_list((res.get("PayloadBucket", {}).get("Properties", {}).get("LifecycleConfiguration") or {}).get("Rules"))
+    plain = {x.get("Id"): x for x in rules if isinstance(x, dict) and "Fn::If" not in x}
+    kept = [x["Fn::If"] for x in rules if isinstance(x, dict) and "Fn::If" in x]
+    r.check(f"{name}: PayloadBucket expires offloaded messages and, with RetentionDays, closed executions' payloads",
+            plain.get("ExpireQueueMessages", {}).get("Prefix") == "messages/"
+            and any(c == "HasRetention" and then.get("TagFilters") == [{"Key": "stepwise-retention", "Value": "closed"}]
+                    and canon(then.get("ExpirationInDays")) == "${RetentionDays}" for c, then, _ in kept), rules)
     # GSI1 projects only what listings read (a step's META update then writes nothing to it).
     gsis = [g for v in res.values() if v["Type"] == "AWS::DynamoDB::Table"
             for g in v["Properties"].get("GlobalSecondaryIndexes", [])]
