@@ -10,6 +10,7 @@
 
 pub mod driver;
 pub mod retention;
+mod writer;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
@@ -41,8 +42,8 @@ CREATE TABLE IF NOT EXISTS executions(arn TEXT PRIMARY KEY, sm_arn TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
 CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
 CREATE INDEX IF NOT EXISTS executions_stop ON executions(stop_ms);
-CREATE TABLE IF NOT EXISTS history(arn TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY(arn, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(arn, first_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tokens(token TEXT PRIMARY KEY, arn TEXT NOT NULL, task INTEGER NOT NULL,
     closed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS activity_tasks(seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -53,6 +54,23 @@ CREATE TABLE IF NOT EXISTS timers(arn TEXT NOT NULL, timer INTEGER NOT NULL, at_
 CREATE TABLE IF NOT EXISTS inflight(arn TEXT NOT NULL, task INTEGER NOT NULL, command TEXT NOT NULL,
     PRIMARY KEY(arn, task));
 "#;
+
+/// The history of a data directory written before history was kept in pages (one row per
+/// event) moves into pages of one event when it opens.
+const MIGRATE_HISTORY: &str = r#"
+BEGIN;
+INSERT OR REPLACE INTO history_pages(arn, first_id, last_id, body)
+    SELECT arn, id, id, '[' || body || ']' FROM history;
+DROP TABLE history;
+COMMIT;
+"#;
+
+/// A commit's history events go into pages (rows) of at most this many events...
+const PAGE_EVENTS: usize = 256;
+/// ...and, past the first event, this much text: one row per commit instead of one per event
+/// (a 100-state Pass chain wrote 202 rows a step), pages small enough that reading one event
+/// of a long history never parses much more.
+const PAGE_BYTES: usize = 64 * 1024;
 
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -66,11 +84,22 @@ pub enum OpenError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The thread that writes could not be started.
+    #[error("starting the database writer for {path}: {source}")]
+    Writer {
+        /// The file.
+        path: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
-/// The SQLite store.
+/// The SQLite store: reads on one connection, every write through the group-commit
+/// [`writer`] on another.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    writer: writer::Writer,
     definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
 }
 
@@ -95,16 +124,36 @@ impl SqliteStore {
             path: path.display().to_string(),
             source,
         };
-        let conn = Connection::open(&path).map_err(err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(err)?;
+        let connect = || -> Result<Connection, OpenError> {
+            let conn = Connection::open(&path).map_err(err)?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(err)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(err)?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))
+                .map_err(err)?;
+            Ok(conn)
+        };
+        let conn = connect()?;
         conn.execute_batch(SCHEMA).map_err(err)?;
+        let old_history: bool = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'history'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map_err(err)?
+            > 0;
+        if old_history {
+            conn.execute_batch(MIGRATE_HISTORY).map_err(err)?;
+        }
+        let writer = writer::Writer::start(connect()?).map_err(|e| OpenError::Writer {
+            path: path.display().to_string(),
+            source: e,
+        })?;
         Ok(Self {
             conn: Mutex::new(conn),
+            writer,
             definitions: Mutex::new(HashMap::new()),
         })
     }
@@ -134,63 +183,86 @@ impl SqliteStore {
             .transpose()
     }
 
-    fn commit_sync(
+    /// The new checkpoint (conditioned on the version read), its history rows and its outbox,
+    /// all or nothing, in the writer's next batch. The JSON is rendered here, on the caller's
+    /// thread, so the writer only writes.
+    fn commit_write(
         &self,
         next: &StoredExecution,
         expected: u64,
         history: &[HistoryEvent],
-    ) -> Result<(), StoreError> {
-        let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
-        let rows: Vec<(u64, String)> = history
-            .iter()
-            .map(|h| Ok((h.id, stepwise_engine::deep::to_string(h).map_err(json_err)?)))
-            .collect::<Result<_, StoreError>>()?;
-        self.with(|c| {
-            let tx = c.transaction().map_err(db_err)?;
-            let n = tx
-                .execute(
-                    "UPDATE executions SET body = ?1, version = ?2, status = ?3, stop_ms = ?4,
-                     redrive_count = ?5, has_outbox = ?6 WHERE arn = ?7 AND version = ?8",
-                    params![
-                        body,
-                        next.version as i64,
-                        next.state.status.as_str(),
-                        next.state.stop_ms,
-                        next.state.info.redrive_count,
-                        !next.outbox.is_empty(),
-                        next.arn,
-                        expected as i64
-                    ],
-                )
-                .map_err(db_err)?;
-            if n != 1 {
-                return Err(StoreError::Conflict(next.arn.clone()));
-            }
-            {
-                let mut ins = tx
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let prepared = (|| {
+            let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
+            Ok::<_, StoreError>((body, pages(history)?))
+        })();
+        let arn = next.arn.clone();
+        let version = next.version as i64;
+        let status = next.state.status.as_str();
+        let stop_ms = next.state.stop_ms;
+        let redrive_count = next.state.info.redrive_count;
+        let has_outbox = !next.outbox.is_empty();
+        let write = prepared.map(|(body, rows)| {
+            self.writer.write(move |c| {
+                let n = c
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO history(arn, id, body) VALUES (?1, ?2, ?3)",
+                        "UPDATE executions SET body = ?1, version = ?2, status = ?3, stop_ms = ?4,
+                         redrive_count = ?5, has_outbox = ?6 WHERE arn = ?7 AND version = ?8",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            body,
+                            version,
+                            status,
+                            stop_ms,
+                            redrive_count,
+                            has_outbox,
+                            arn,
+                            expected as i64
+                        ])
+                    })
+                    .map_err(db_err)?;
+                if n != 1 {
+                    return Err(StoreError::Conflict(arn));
+                }
+                let mut ins = c
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO history_pages(arn, first_id, last_id, body)
+                         VALUES (?1, ?2, ?3, ?4)",
                     )
                     .map_err(db_err)?;
-                for (id, b) in &rows {
-                    ins.execute(params![next.arn, *id as i64, b])
+                for (first, last, b) in &rows {
+                    ins.execute(params![arn, *first as i64, *last as i64, b])
                         .map_err(db_err)?;
                 }
-            }
-            tx.commit().map_err(db_err)
-        })
+                Ok(())
+            })
+        });
+        async move { write?.await }
     }
 
-    fn clear_outbox_sync(&self, arn: &str, version: u64) -> Result<(), StoreError> {
-        let Some(mut e) = self.load_sync(arn)? else {
-            return Ok(());
-        };
-        if e.version != version || e.outbox.is_empty() {
-            return Ok(());
-        }
-        e.outbox.clear();
-        let body = stepwise_engine::deep::to_string(&e).map_err(json_err)?;
-        self.with(|c| {
+    fn clear_outbox_write(
+        &self,
+        arn: &str,
+        version: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let arn = arn.to_string();
+        self.writer.write(move |c| {
+            let body: Option<String> = c
+                .query_row(
+                    "SELECT body FROM executions WHERE arn = ?1 AND version = ?2 AND has_outbox = 1",
+                    params![arn, version as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            let Some(body) = body else {
+                return Ok(());
+            };
+            let mut e: StoredExecution =
+                stepwise_engine::deep::from_str(&body).map_err(json_err)?;
+            e.outbox.clear();
+            let body = stepwise_engine::deep::to_string(&e).map_err(json_err)?;
             c.execute(
                 "UPDATE executions SET body = ?1, has_outbox = 0 WHERE arn = ?2 AND version = ?3",
                 params![body, arn, version as i64],
@@ -254,23 +326,31 @@ impl SqliteStore {
         .transpose()
     }
 
-    fn put_resource_sync(&self, r: &Resource, create_only: bool) -> Result<(), StoreError> {
-        let body = stepwise_engine::deep::to_string(&r.body).map_err(json_err)?;
-        self.with(|c| {
-            let sql = if create_only {
-                "INSERT OR IGNORE INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)"
-            } else {
-                "INSERT INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(kind, arn) DO UPDATE SET parent = excluded.parent, body = excluded.body"
-            };
-            let n = c
-                .execute(sql, params![r.kind.as_str(), r.arn, r.parent, body])
-                .map_err(db_err)?;
-            if create_only && n == 0 {
-                return Err(StoreError::Conflict(r.arn.clone()));
-            }
-            Ok(())
-        })
+    fn put_resource_write(
+        &self,
+        r: &Resource,
+        create_only: bool,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let body = stepwise_engine::deep::to_string(&r.body).map_err(json_err);
+        let (kind, arn, parent) = (r.kind.as_str(), r.arn.clone(), r.parent.clone());
+        let write = body.map(|body| {
+            self.writer.write(move |c| {
+                let sql = if create_only {
+                    "INSERT OR IGNORE INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)"
+                } else {
+                    "INSERT INTO resources(kind, arn, parent, body) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(kind, arn) DO UPDATE SET parent = excluded.parent, body = excluded.body"
+                };
+                let n = c
+                    .execute(sql, params![kind, arn, parent, body])
+                    .map_err(db_err)?;
+                if create_only && n == 0 {
+                    return Err(StoreError::Conflict(arn));
+                }
+                Ok(())
+            })
+        });
+        async move { write?.await }
     }
 
     fn list_resources_sync(
@@ -382,6 +462,34 @@ impl SqliteStore {
     }
 }
 
+/// A commit's history as pages: (first id, last id, JSON array of the stored events).
+fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, String)>, StoreError> {
+    let mut out: Vec<(u64, u64, String)> = Vec::new();
+    let mut count = 0;
+    for h in history {
+        let text = stepwise_engine::deep::to_string(h).map_err(json_err)?;
+        match out.last_mut() {
+            Some((_, last, body)) if count < PAGE_EVENTS && body.len() < PAGE_BYTES => {
+                *last = h.id;
+                body.push(',');
+                body.push_str(&text);
+                count += 1;
+            }
+            _ => {
+                if let Some((_, _, body)) = out.last_mut() {
+                    body.push(']');
+                }
+                out.push((h.id, h.id, format!("[{text}")));
+                count = 1;
+            }
+        }
+    }
+    if let Some((_, _, body)) = out.last_mut() {
+        body.push(']');
+    }
+    Ok(out)
+}
+
 fn ready<T: Send>(v: T) -> impl Future<Output = T> + Send {
     std::future::ready(v)
 }
@@ -400,7 +508,7 @@ impl ExecutionStore for SqliteStore {
         expected_version: u64,
         history: &'a [HistoryEvent],
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(ready(self.commit_sync(next, expected_version, history)))
+        Box::pin(self.commit_write(next, expected_version, history))
     }
 
     fn clear_outbox<'a>(
@@ -408,7 +516,7 @@ impl ExecutionStore for SqliteStore {
         arn: &'a str,
         version: u64,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(ready(self.clear_outbox_sync(arn, version)))
+        Box::pin(self.clear_outbox_write(arn, version))
     }
 
     fn definition<'a>(
@@ -426,7 +534,7 @@ impl ApiStore for SqliteStore {
         resource: &Resource,
         create_only: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.put_resource_sync(resource, create_only))
+        self.put_resource_write(resource, create_only)
     }
 
     fn get_resource(
@@ -442,14 +550,15 @@ impl ApiStore for SqliteStore {
         kind: ResourceKind,
         arn: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        ready(self.with(|c| {
+        let arn = arn.to_string();
+        self.writer.write(move |c| {
             c.execute(
                 "DELETE FROM resources WHERE kind = ?1 AND arn = ?2",
                 params![kind.as_str(), arn],
             )
             .map(|n| n > 0)
             .map_err(db_err)
-        }))
+        })
     }
 
     fn list_resources(
@@ -465,33 +574,46 @@ impl ApiStore for SqliteStore {
         execution: &StoredExecution,
         meta: &ExecutionMeta,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let r = (|| {
+        let prepared = (|| {
             let body = stepwise_engine::deep::to_string(execution).map_err(json_err)?;
             let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
-            self.with(|c| {
+            Ok::<_, StoreError>((body, m))
+        })();
+        let arn = execution.arn.clone();
+        let version = execution.version as i64;
+        let (sm_arn, version_arn, alias_arn, start_ms) = (
+            meta.state_machine_arn.clone(),
+            meta.version_arn.clone(),
+            meta.alias_arn.clone(),
+            meta.start_ms,
+        );
+        let write = prepared.map(|(body, m)| {
+            self.writer.write(move |c| {
                 let n = c
-                    .execute(
+                    .prepare_cached(
                         "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
                          start_ms, version, meta, body) VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
-                        params![
-                            execution.arn,
-                            meta.state_machine_arn,
-                            meta.version_arn,
-                            meta.alias_arn,
-                            meta.start_ms,
-                            execution.version as i64,
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            arn,
+                            sm_arn,
+                            version_arn,
+                            alias_arn,
+                            start_ms,
+                            version,
                             m,
                             body
-                        ],
-                    )
+                        ])
+                    })
                     .map_err(db_err)?;
                 if n == 0 {
-                    return Err(StoreError::Conflict(execution.arn.clone()));
+                    return Err(StoreError::Conflict(arn));
                 }
                 Ok(())
             })
-        })();
-        ready(r)
+        });
+        async move { write?.await }
     }
 
     fn execution_row(
@@ -533,10 +655,13 @@ impl ApiStore for SqliteStore {
     ) -> impl Future<Output = Result<Vec<HistoryEvent>, StoreError>> + Send {
         let r = self
             .with(|c| {
+                // Every page holds at least one event: `limit` pages hold `limit` events.
                 let sql = if reverse {
-                    "SELECT body FROM history WHERE arn = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+                    "SELECT body FROM history_pages WHERE arn = ?1 AND first_id < ?2
+                     ORDER BY first_id DESC LIMIT ?3"
                 } else {
-                    "SELECT body FROM history WHERE arn = ?1 AND id > ?2 ORDER BY id LIMIT ?3"
+                    "SELECT body FROM history_pages WHERE arn = ?1 AND last_id > ?2
+                     ORDER BY first_id LIMIT ?3"
                 };
                 let after = if reverse && after == 0 {
                     i64::MAX
@@ -552,9 +677,22 @@ impl ApiStore for SqliteStore {
                 Ok(rows)
             })
             .and_then(|rows| {
-                rows.iter()
-                    .map(|b| stepwise_engine::deep::from_str(b).map_err(json_err))
-                    .collect()
+                let mut out = Vec::new();
+                for b in &rows {
+                    let mut page: Vec<HistoryEvent> =
+                        stepwise_engine::deep::from_str(b).map_err(json_err)?;
+                    if reverse {
+                        page.reverse();
+                        out.extend(page.into_iter().filter(|h| after == 0 || h.id < after));
+                    } else {
+                        out.extend(page.into_iter().filter(|h| h.id > after));
+                    }
+                    if out.len() >= limit {
+                        break;
+                    }
+                }
+                out.truncate(limit);
+                Ok(out)
             });
         ready(r)
     }
@@ -565,14 +703,15 @@ impl ApiStore for SqliteStore {
         execution_arn: &str,
         task: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let (token, execution_arn) = (token.to_string(), execution_arn.to_string());
+        self.writer.write(move |c| {
             c.execute(
                 "INSERT OR IGNORE INTO tokens(token, arn, task) VALUES (?1, ?2, ?3)",
                 params![token, execution_arn, task as i64],
             )
             .map(|_| ())
             .map_err(db_err)
-        }))
+        })
     }
 
     fn token(
@@ -597,14 +736,15 @@ impl ApiStore for SqliteStore {
     }
 
     fn close_token(&self, token: &str) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let token = token.to_string();
+        self.writer.write(move |c| {
             c.execute(
                 "UPDATE tokens SET closed = 1 WHERE token = ?1",
                 params![token],
             )
             .map(|_| ())
             .map_err(db_err)
-        }))
+        })
     }
 
     fn push_activity_task(
@@ -612,7 +752,8 @@ impl ApiStore for SqliteStore {
         activity_arn: &str,
         task: &ActivityTask,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let (activity_arn, task) = (activity_arn.to_string(), task.clone());
+        self.writer.write(move |c| {
             let exists: Option<i64> = c
                 .query_row(
                     "SELECT seq FROM activity_tasks WHERE token = ?1",
@@ -629,16 +770,16 @@ impl ApiStore for SqliteStore {
                 .map_err(db_err)?;
             }
             Ok(())
-        }))
+        })
     }
 
     fn take_activity_task(
         &self,
         activity_arn: &str,
     ) -> impl Future<Output = Result<Option<ActivityTask>, StoreError>> + Send {
-        ready(self.with(|c| {
-            let tx = c.transaction().map_err(db_err)?;
-            let found: Option<(i64, String, String)> = tx
+        let activity_arn = activity_arn.to_string();
+        self.writer.write(move |c| {
+            let found: Option<(i64, String, String)> = c
                 .query_row(
                     "SELECT a.seq, a.token, a.input FROM activity_tasks a
                      LEFT JOIN tokens t ON t.token = a.token
@@ -650,15 +791,14 @@ impl ApiStore for SqliteStore {
                 .map_err(db_err)?;
             let out = match found {
                 Some((seq, token, input)) => {
-                    tx.execute("DELETE FROM activity_tasks WHERE seq = ?1", params![seq])
+                    c.execute("DELETE FROM activity_tasks WHERE seq = ?1", params![seq])
                         .map_err(db_err)?;
                     Some(ActivityTask { token, input })
                 }
                 None => None,
             };
-            tx.commit().map_err(db_err)?;
             Ok(out)
-        }))
+        })
     }
 
     /// Taking a task removed it already: the poll and the worker's connection are one process's.
@@ -693,14 +833,15 @@ impl ApiStore for SqliteStore {
     }
 
     fn put_timer(&self, t: &PendingTimer) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let t = t.clone();
+        self.writer.write(move |c| {
             c.execute(
                 "INSERT OR REPLACE INTO timers(arn, timer, at_ms) VALUES (?1, ?2, ?3)",
                 params![t.execution_arn, t.timer as i64, t.at_ms],
             )
             .map(|_| ())
             .map_err(db_err)
-        }))
+        })
     }
 
     fn delete_timer(
@@ -708,14 +849,15 @@ impl ApiStore for SqliteStore {
         execution_arn: &str,
         timer: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let execution_arn = execution_arn.to_string();
+        self.writer.write(move |c| {
             c.execute(
                 "DELETE FROM timers WHERE arn = ?1 AND timer = ?2",
                 params![execution_arn, timer as i64],
             )
             .map(|_| ())
             .map_err(db_err)
-        }))
+        })
     }
 
     fn timers(&self) -> impl Future<Output = Result<Vec<PendingTimer>, StoreError>> + Send {
@@ -743,21 +885,31 @@ impl ApiStore for SqliteStore {
         execution_arn: &str,
         command: &Command,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let r = (|| {
-            let Command::InvokeTask { task, .. } = command else {
-                return Ok(());
-            };
-            let body = stepwise_engine::deep::to_string(command).map_err(json_err)?;
-            self.with(|c| {
-                c.execute(
-                    "INSERT OR REPLACE INTO inflight(arn, task, command) VALUES (?1, ?2, ?3)",
-                    params![execution_arn, *task as i64, body],
-                )
-                .map(|_| ())
-                .map_err(db_err)
+        let prepared = match command {
+            Command::InvokeTask { task, .. } => stepwise_engine::deep::to_string(command)
+                .map_err(json_err)
+                .map(|body| Some((*task, body))),
+            _ => Ok(None),
+        };
+        let execution_arn = execution_arn.to_string();
+        let write = prepared.map(|p| {
+            p.map(|(task, body)| {
+                self.writer.write(move |c| {
+                    c.execute(
+                        "INSERT OR REPLACE INTO inflight(arn, task, command) VALUES (?1, ?2, ?3)",
+                        params![execution_arn, task as i64, body],
+                    )
+                    .map(|_| ())
+                    .map_err(db_err)
+                })
             })
-        })();
-        ready(r)
+        });
+        async move {
+            match write? {
+                Some(w) => w.await,
+                None => Ok(()),
+            }
+        }
     }
 
     fn delete_inflight(
@@ -765,14 +917,15 @@ impl ApiStore for SqliteStore {
         execution_arn: &str,
         task: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        ready(self.with(|c| {
+        let execution_arn = execution_arn.to_string();
+        self.writer.write(move |c| {
             c.execute(
                 "DELETE FROM inflight WHERE arn = ?1 AND task = ?2",
                 params![execution_arn, task as i64],
             )
             .map(|_| ())
             .map_err(db_err)
-        }))
+        })
     }
 
     fn inflight(&self) -> impl Future<Output = Result<Vec<(String, Command)>, StoreError>> + Send {

@@ -28,8 +28,7 @@ impl SqliteStore {
         let cutoff = now_ms.saturating_sub(retention_ms);
         let mut total = 0;
         loop {
-            let n = self.with(|c| {
-                let tx = c.transaction().map_err(db_err)?;
+            let n = self.writer.write_blocking(move |tx| {
                 let arns: Vec<String> = {
                     let mut st = tx
                         .prepare_cached(
@@ -52,7 +51,7 @@ impl SqliteStore {
                         params![arn],
                     )
                     .map_err(db_err)?;
-                    for table in ["tokens", "timers", "inflight", "history"] {
+                    for table in ["tokens", "timers", "inflight", "history_pages"] {
                         tx.execute(&format!("DELETE FROM {table} WHERE arn = ?1"), params![arn])
                             .map_err(db_err)?;
                     }
@@ -64,7 +63,6 @@ impl SqliteStore {
                     )
                     .map_err(db_err)?;
                 }
-                tx.commit().map_err(db_err)?;
                 Ok(arns.len())
             })?;
             total += n;
