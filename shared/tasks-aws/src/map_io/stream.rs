@@ -142,7 +142,6 @@ pub(super) async fn read_range(
     }
 }
 
-
 /// A result file being written.
 struct OpenFile {
     key: String,
