@@ -415,6 +415,12 @@ def test_map_run_counts_batches_and_aborts(sfn, server):
             d['executionCounts']['total']) == (1, 2, 3)
     sfn.stop_execution(executionArn=ex)
     wait_done(sfn, ex)
+    events = full_history(sfn, ex)
+    # MapRunAborted (no details in AWS's model), then ExecutionAborted.
+    assert [e['type'] for e in events][-2:] == ['MapRunAborted', 'ExecutionAborted']
+    aborted = events[-2]
+    assert set(aborted) == {'timestamp', 'type', 'id', 'previousEventId'}, aborted
+    assert aborted['previousEventId'] == next(e['id'] for e in events if e['type'] == 'MapRunStarted')
     d = sfn.describe_map_run(mapRunArn=run_arn)
     assert d['status'] == 'ABORTED'
     assert (d['itemCounts']['aborted'], d['itemCounts']['pending']) == (3, 4)
@@ -606,3 +612,165 @@ def test_redrive_reruns_only_failed_and_pending_children(sfn):
     d = sfn.describe_map_run(mapRunArn=run_arn)
     assert (d['status'], d['redriveCount']) == ('SUCCEEDED', 1) and 'redriveDate' in d
     assert d['executionCounts']['succeeded'] == 3
+
+
+# ---------------------------------------------------------------- streaming, result files, restarts
+
+def test_json_array_and_non_ascii_lines_read_in_ranges(sfn, s3):
+    """A JSON array larger than one ranged read is read element by element (strings holding
+    brackets, commas and quotes stay whole); JSONL with characters that a range boundary cuts
+    in two reads back unchanged."""
+    n = 12000
+    items = [{'i': i, 'text': 'é,]}[{"\\ ' + str(i) + ' ✓'} for i in range(n)]
+    b = bucket(s3, {'big.json': json.dumps(items, ensure_ascii=False).encode(),
+                    'big.jsonl': ''.join(json.dumps(x, ensure_ascii=False) + '\n' for x in items).encode()})
+    count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)', 'first.$': '$.Items[0]',
+                                                  'last.$': '$.Items[-1:]'}, 'End': True}}
+    for fmt, key in [('JSON', 'big.json'), ('JSONL', 'big.jsonl')]:
+        m = machine(get_object(ReaderConfig={'InputType': fmt}), count, ItemBatcher={'MaxItemsPerBatch': 1000})
+        out, _ = ok(sfn, m, {'Bucket': b, 'Key': key})
+        assert sum(o['n'] for o in out) == n, fmt
+        assert [o['first'] for o in out] == items[::1000], fmt
+        assert out[-1]['last'] == [items[-1]], fmt
+    # MaxItems stops the read early; a truncated array fails the reader.
+    m = machine(get_object(ReaderConfig={'InputType': 'JSON', 'MaxItems': 3}))
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'big.json'})
+    assert out == items[:3]
+    b2 = bucket(s3, {'cut.json': json.dumps(items)[:-2]})
+    d, _ = failed(sfn, machine(get_object(ReaderConfig={'InputType': 'JSON'})), {'Bucket': b2, 'Key': 'cut.json'})
+    assert d['error'] == 'States.ItemReaderFailed' and 'JSON' in d['cause'], d
+
+
+def test_inventory_data_files_larger_than_a_range(sfn, s3):
+    """An S3 inventory whose gzipped data files are larger than one ranged read: every row."""
+    import uuid
+    b = bucket(s3)
+    rows = [f'"{b}","k/{uuid.uuid4().hex}{uuid.uuid4().hex}","{i}"' for i in range(24000)]
+    body = gzip.compress(('\n'.join(rows) + '\n').encode())
+    assert len(body) > 256 * 1024
+    s3.put_object(Bucket=b, Key='inv/data/0.csv.gz', Body=body)
+    s3.put_object(Bucket=b, Key='inv/data/1.csv', Body=f'"{b}","plain","x"\n'.encode())
+    manifest = {'sourceBucket': b, 'destinationBucket': f'arn:aws:s3:::{b}', 'version': '2016-11-30',
+                'fileFormat': 'CSV', 'fileSchema': 'Bucket, Key, Size',
+                'files': [{'key': 'inv/data/0.csv.gz', 'size': len(body), 'MD5checksum': 'x'},
+                          {'key': 'inv/data/1.csv', 'size': 1, 'MD5checksum': 'x'}]}
+    s3.put_object(Bucket=b, Key='inv/manifest.json', Body=json.dumps(manifest))
+    count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)', 'first.$': '$.Items[0]'},
+                   'End': True}}
+    m = machine(get_object(ReaderConfig={'InputType': 'MANIFEST'}), count, ItemBatcher={'MaxItemsPerBatch': 5000})
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'inv/manifest.json'})
+    assert sum(o['n'] for o in out) == 24001
+    assert out[0]['first'] == {'Bucket': b, 'Key': rows[0].split('","')[1], 'Size': '0'}
+    assert out[-1]['first']['Key'] == rows[20000].split('","')[1]
+
+
+def test_result_files_split_and_uploaded_in_parts(moto, s3):
+    """Result files split at the size limit (AWS's 5 GB; STEPWISE_RESULT_FILE_BYTES here) as
+    SUCCEEDED_0.json, SUCCEEDED_1.json, ...; a file past one 5 MiB part goes up as a multipart
+    upload. Through `stepwise run`, which runs map runs as `serve` does."""
+    limit = 8 << 20
+    pad = 'x' * 100_000
+    n = 60
+    b = bucket(s3, {'in.jsonl': ''.join(json.dumps({'i': i, 'pad': pad}) + '\n' for i in range(n))})
+    m = machine(get_object(ReaderConfig={'InputType': 'JSONL'}), MaxConcurrency=5,
+                ResultWriter={'Resource': 'arn:aws:states:::s3:putObject', 'Parameters': {'Bucket': b, 'Prefix': 'r'}})
+    d = tempfile.mkdtemp(prefix='stepwise-split-')
+    path = os.path.join(d, 'split.asl.json')
+    with open(path, 'w') as f:
+        json.dump(m, f)
+    r = subprocess.run([stepwise_bin(), 'run', path, '--quiet', '--aws-endpoint-url', moto, '--input',
+                        json.dumps({'Bucket': b, 'Key': 'in.jsonl'})], capture_output=True, text=True,
+                       timeout=DEADLINE, env=dict(os.environ, STEPWISE_RESULT_FILE_BYTES=str(limit)))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    manifest = json.loads(s3.get_object(Bucket=b, Key=out['ResultWriterDetails']['Key'])['Body'].read())
+    folder = out['ResultWriterDetails']['Key'].rsplit('/', 1)[0]
+    files = manifest['ResultFiles']['SUCCEEDED']
+    assert [f['Key'] for f in files] == [f'{folder}/SUCCEEDED_0.json', f'{folder}/SUCCEEDED_1.json']
+    entries = []
+    for f in files:
+        head = s3.head_object(Bucket=b, Key=f['Key'])
+        assert head['ContentLength'] == f['Size'] <= limit
+        body = s3.get_object(Bucket=b, Key=f['Key'])['Body'].read()
+        assert len(body) == f['Size']
+        entries += json.loads(body)
+    # The first file went up in parts: S3 says so in its ETag ("...-2").
+    assert s3.head_object(Bucket=b, Key=files[0]['Key'])['ETag'].strip('"').endswith('-2')
+    assert [json.loads(e['Output'])['i'] for e in entries] == list(range(n))
+
+
+def test_map_run_survives_a_serve_restart(moto, s3):
+    """kill -9 of `serve` in the middle of a map run: restarted on the same data directory, the
+    run goes on and ends with every child once (none started twice), the right counts and the
+    result files."""
+    import signal
+    data = tempfile.mkdtemp(prefix='stepwise-restart-')
+    port = free_port()
+
+    def start():
+        proc = subprocess.Popen([stepwise_bin(), 'serve', '--host', '127.0.0.1', '--port', str(port),
+                                 '--data-dir', data, '--aws-endpoint-url', moto],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import socket
+        end = time.monotonic() + DEADLINE
+        while True:
+            assert proc.poll() is None
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=1).close()
+                return proc
+            except OSError:
+                assert time.monotonic() < end
+                time.sleep(0.1)
+
+    out_bucket = bucket(s3)
+    n = 10
+    m = machine(None, {'W': {'Type': 'Wait', 'Seconds': 1, 'End': True}}, MaxConcurrency=2,
+                ResultWriter={'Resource': 'arn:aws:states:::s3:putObject',
+                              'Parameters': {'Bucket': out_bucket, 'Prefix': 'x'}})
+    m['States']['M']['ItemProcessor']['StartAt'] = 'W'
+    proc = start()
+    try:
+        sfn = client(f'http://127.0.0.1:{port}')
+        arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+        ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{'v': i} for i in range(n)]))['executionArn']
+        end = time.monotonic() + DEADLINE
+        while True:
+            runs = sfn.list_map_runs(executionArn=ex)['mapRuns']
+            if runs and sfn.describe_map_run(mapRunArn=runs[0]['mapRunArn'])['itemCounts']['succeeded'] >= 3:
+                break
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        run_arn = runs[0]['mapRunArn']
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = start()
+        sfn = client(f'http://127.0.0.1:{port}')
+        before = sfn.list_executions(mapRunArn=run_arn)['executions']
+        assert 3 <= sum(k['status'] == 'SUCCEEDED' for k in before) < n, before
+        d = wait_done(sfn, ex)
+        assert d['status'] == 'SUCCEEDED', d
+        kids = sfn.list_executions(mapRunArn=run_arn)['executions']
+        assert len(kids) == n and all(k['status'] == 'SUCCEEDED' for k in kids)
+        inputs = []
+        for k in kids:
+            h = full_history(sfn, k['executionArn'])
+            # Started once, waited once.
+            assert [e['type'] for e in h] == ['ExecutionStarted', 'WaitStateEntered', 'WaitStateExited',
+                                              'ExecutionSucceeded'], h
+            inputs.append(json.loads(sfn.describe_execution(executionArn=k['executionArn'])['input'])['v'])
+        assert sorted(inputs) == list(range(n))
+        dm = sfn.describe_map_run(mapRunArn=run_arn)
+        assert dm['status'] == 'SUCCEEDED'
+        assert (dm['itemCounts']['succeeded'], dm['itemCounts']['total'], dm['executionCounts']['total']) == (n, n, n)
+        out = json.loads(d['output'])
+        manifest = json.loads(s3.get_object(Bucket=out_bucket, Key=out['ResultWriterDetails']['Key'])['Body'].read())
+        entries = json.loads(s3.get_object(Bucket=out_bucket,
+                                           Key=manifest['ResultFiles']['SUCCEEDED'][0]['Key'])['Body'].read())
+        assert sorted(json.loads(e['Input'])['v'] for e in entries) == list(range(n))
+        assert len({e['ExecutionArn'] for e in entries}) == n
+    finally:
+        proc.kill()
+        proc.wait()
+        import shutil
+        shutil.rmtree(data, ignore_errors=True)
+
