@@ -621,7 +621,8 @@ def test_json_array_and_non_ascii_lines_read_in_ranges(sfn, s3):
     brackets, commas and quotes stay whole); JSONL with characters that a range boundary cuts
     in two reads back unchanged."""
     n = 12000
-    items = [{'i': i, 'text': 'é,]}[{"\\ ' + str(i) + ' ✓'} for i in range(n)]
+    # Mostly three-byte characters: the ranges' ends fall inside them.
+    items = [{'i': i, 'text': 'é,]}[{"\\ ' + str(i) + ' ' + '✓' * 40} for i in range(n)]
     b = bucket(s3, {'big.json': json.dumps(items, ensure_ascii=False).encode(),
                     'big.jsonl': ''.join(json.dumps(x, ensure_ascii=False) + '\n' for x in items).encode()})
     count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)', 'first.$': '$.Items[0]',
@@ -774,3 +775,34 @@ def test_map_run_survives_a_serve_restart(moto, s3):
         import shutil
         shutil.rmtree(data, ignore_errors=True)
 
+
+
+def test_items_read_are_counted_as_pending_early(sfn, s3, server):
+    """Items an ItemReader reads are all counted (a counting pass beside the run): while the
+    first child waits, DescribeMapRun has every item and child, the rest pending."""
+    key = new_name('k')
+    lines = ''.join(json.dumps({'key': key, 'i': i}) + '\n' for i in range(7))
+    b = bucket(s3, {'items.jsonl': lines})
+    processor = {'Hold': {'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                          'Parameters': {'FunctionName': 'hold-token',
+                                         'Payload': {'key.$': '$.Items[0].key', 'token.$': '$$.Task.Token'}},
+                          'End': True}}
+    m = machine(get_object(ReaderConfig={'InputType': 'JSONL'}), processor, MaxConcurrency=1,
+                ItemBatcher={'MaxItemsPerBatch': 3})
+    m['States']['M']['ItemProcessor']['StartAt'] = 'Hold'
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({'Bucket': b, 'Key': 'items.jsonl'}))['executionArn']
+    first = server.lam.wait_payload(key)
+    run_arn = sfn.list_map_runs(executionArn=ex)['mapRuns'][0]['mapRunArn']
+    end = time.monotonic() + DEADLINE
+    while True:
+        d = sfn.describe_map_run(mapRunArn=run_arn)
+        if d['itemCounts']['total'] == 7 or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    assert (d['itemCounts']['running'], d['itemCounts']['pending'], d['itemCounts']['total']) == (3, 4, 7), d
+    assert (d['executionCounts']['running'], d['executionCounts']['pending'],
+            d['executionCounts']['total']) == (1, 2, 3), d
+    sfn.stop_execution(executionArn=ex)
+    wait_done(sfn, ex)
+    assert first['token']

@@ -183,6 +183,36 @@ impl ItemSource {
     }
 }
 
+/// How many items a reader gives (its `MaxItems` applied), and how many children they make
+/// when `batching` says how they are batched (`None`: one child each). A pass of its own over
+/// the objects, a page at a time, run beside the map run so that DescribeMapRun counts every
+/// item as pending early, as AWS does, without holding them. `Err`: the reader's cause.
+pub async fn count(
+    objects: MapObjects,
+    resource: &str,
+    r: &ReadItems,
+    batching: Option<stepwise_engine::map_run::Batching>,
+) -> Result<(u64, u64), String> {
+    let mut source = ItemSource::open(objects, resource, r).await?;
+    let mut batcher = batching.map(stepwise_engine::map_run::Batcher::new);
+    let (mut items, mut children) = (0u64, 0u64);
+    while let Some(page) = source.next_page().await? {
+        items += page.len() as u64;
+        match batcher.as_mut() {
+            Some(b) => {
+                for item in page {
+                    children += u64::from(b.push(item).is_some());
+                }
+            }
+            None => children += page.len() as u64,
+        }
+    }
+    if let Some(b) = batcher.as_mut() {
+        children += u64::from(b.flush().is_some());
+    }
+    Ok((items, children))
+}
+
 /// The next non-empty page of an object's items; `None` at its end.
 async fn next_items(
     objects: &MapObjects,

@@ -7,7 +7,7 @@
 //! S3 multipart upload, a part at a time, so a run of any size holds one chunk of input, one
 //! page of items, and a part per result file.
 
-pub use super::items::ItemSource;
+pub use super::items::{count, ItemSource};
 use super::store::{Objects, StoreError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
