@@ -806,3 +806,58 @@ def test_items_read_are_counted_as_pending_early(sfn, s3, server):
     sfn.stop_execution(executionArn=ex)
     wait_done(sfn, ex)
     assert first['token']
+
+
+# AWS-recorded distributed-Map executions of LocalStack's test_base_scenarios that are not in the
+# conformance corpus (its definitions are LocalStack's templates with the test's CSVHeaders; the
+# data is what the test puts in the bucket; the expected events and result are the snapshot's).
+CSV_6 = "Value1,Value2,Value3\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n"
+MORE_RECORDED = {
+    'test_map_item_reader_base_csv_headers_decl': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1', 'H2', 'H3']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"H1": "Value1", "H2": "Value2", "H3": "Value3"}, {"H1": "Value4", "H2": "Value5", "H3": "Value6"},
+                    {"H1": "", "H2": "", "H3": ""}, {"H1": "true", "H2": "1", "H3": "'HelloWorld'"},
+                    {"H1": "Null", "H2": "None", "H3": ""}, {"H1": "   ", "H2": "", "H3": ""}]}),
+    'test_map_item_reader_csv_headers_decl_duplicate_headers': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1', 'H1', 'H3']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                    "MapStateFailed", "ExecutionFailed"],
+         "error": "States.ItemReaderFailed", "cause": "CSV headers cannot contain duplicates."}),
+    'test_map_item_reader_csv_headers_decl_extra_fields': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"H1": "Value1"}, {"H1": "Value4"}, {"H1": ""}, {"H1": "true"}, {"H1": "Null"}, {"H1": "   "}]}),
+    'test_map_item_reader_csv_first_row_extra_fields': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'FIRST_ROW'},
+        {'file.csv': "H1,\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n"},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"": "Value5", "H1": "Value4"}, {"": "", "H1": ""}, {"": "1", "H1": "true"},
+                    {"": "None", "H1": "Null"}, {"": "", "H1": "   "}]}),
+    'test_map_item_reader_json_no_json_list_object': (
+        {'InputType': 'JSON'}, {'file.json': json.dumps({'Hello': 'world'})},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                    "MapStateFailed", "ExecutionFailed"],
+         "error": "States.ItemReaderFailed", "cause": "Attempting to map over non-iterable node."}),
+}
+
+
+@pytest.mark.parametrize('test', sorted(MORE_RECORDED))
+def test_more_recorded_item_reader_cases(sfn, s3, test):
+    config, data, expected = MORE_RECORDED[test]
+    m = machine(get_object(ReaderConfig=config), {'PassItem': {'Type': 'Pass', 'End': True}}, MaxConcurrency=1)
+    m['States']['MapState'] = m['States'].pop('M')
+    m['StartAt'] = 'MapState'
+    m['States']['MapState']['ItemProcessor']['StartAt'] = 'PassItem'
+    b = bucket(s3, data)
+    d, events = run(sfn, m, {'Bucket': b, 'Key': next(iter(data))})
+    assert [e['type'] for e in events] == expected['events']
+    if 'output' in expected:
+        assert json.loads(d['output']) == expected['output']
+        # AWS's member order too (a Java HashMap's).
+        assert [list(x) for x in json.loads(d['output'])] == [list(x) for x in expected['output']]
+    else:
+        assert (d.get('error'), d.get('cause')) == (expected['error'], expected['cause'])
