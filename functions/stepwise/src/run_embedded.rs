@@ -87,8 +87,10 @@ pub async fn run(
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let _cleanup = TempDir(dir.clone());
     let store = Arc::new(SqliteStore::open(&dir)?);
-    let mut config = ServiceConfig::default();
-    config.map_runs_as_executions = true;
+    let mut config = ServiceConfig {
+        map_runs_as_executions: true,
+        ..Default::default()
+    };
     let mut router = router;
     let mut test_case = None;
     if let Some((mock, tc)) = r.mock {

@@ -334,12 +334,15 @@ impl ResultSink {
                 .await
                 .map_err(|e| e.to_string())?,
             Some((id, mut parts)) => {
-                let number = parts.len() as u32 + 1;
-                let etag = objects
-                    .upload_part(&self.bucket, &f.key, &id, number, &f.buf)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                parts.push((number, etag));
+                // The last part may be small, never empty (JSONL ending on a part's end).
+                if !f.buf.is_empty() {
+                    let number = parts.len() as u32 + 1;
+                    let etag = objects
+                        .upload_part(&self.bucket, &f.key, &id, number, &f.buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    parts.push((number, etag));
+                }
                 objects
                     .complete_upload(&self.bucket, &f.key, &id, &parts)
                     .await
