@@ -4,9 +4,12 @@ listObjectsV2 over more than one page, an S3 inventory manifest), reader failure
 count and by bytes with BatchInput, ItemSelector with $$.Map.Item, tolerated failures, the
 ResultWriter's files read back with boto3; the children as child executions of their own (listed by
 their map run, described with its ARN, their histories, EXPRESS ARNs), objects read in ranges,
-UpdateMapRun while running, map-run redrive; `stepwise run --s3-dir` on a local folder; and the
-AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`) replayed with the data
-LocalStack's tests put in the bucket.
+UpdateMapRun while running, map-run redrive; every reader streamed (a JSON array and non-ASCII JSONL
+larger than a ranged read, gzipped inventory files larger than one), items read counted as pending
+early, result files split and uploaded in parts (through `stepwise run`, which runs map runs as
+`serve` does), MapRunAborted, a map run surviving kill -9 of `serve`; `stepwise run --s3-dir` on a
+local folder; and the AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`)
+and five more of LocalStack's recordings, replayed with the data its tests put in the bucket.
 
 The tests start their own moto_server and `stepwise serve` (from STEPWISE_BIN).
 """
