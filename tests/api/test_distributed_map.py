@@ -4,9 +4,12 @@ listObjectsV2 over more than one page, an S3 inventory manifest), reader failure
 count and by bytes with BatchInput, ItemSelector with $$.Map.Item, tolerated failures, the
 ResultWriter's files read back with boto3; the children as child executions of their own (listed by
 their map run, described with its ARN, their histories, EXPRESS ARNs), objects read in ranges,
-UpdateMapRun while running, map-run redrive; `stepwise run --s3-dir` on a local folder; and the
-AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`) replayed with the data
-LocalStack's tests put in the bucket.
+UpdateMapRun while running, map-run redrive; every reader streamed (a JSON array and non-ASCII JSONL
+larger than a ranged read, gzipped inventory files larger than one), items read counted as pending
+early, result files split and uploaded in parts (through `stepwise run`, which runs map runs as
+`serve` does), MapRunAborted, a map run surviving kill -9 of `serve`; `stepwise run --s3-dir` on a
+local folder; and the AWS-recorded distributed-Map cases of the conformance corpus (`needs: s3`)
+and five more of LocalStack's recordings, replayed with the data its tests put in the bucket.
 
 The tests start their own moto_server and `stepwise serve` (from STEPWISE_BIN).
 """
@@ -415,6 +418,12 @@ def test_map_run_counts_batches_and_aborts(sfn, server):
             d['executionCounts']['total']) == (1, 2, 3)
     sfn.stop_execution(executionArn=ex)
     wait_done(sfn, ex)
+    events = full_history(sfn, ex)
+    # MapRunAborted (no details in AWS's model), then ExecutionAborted.
+    assert [e['type'] for e in events][-2:] == ['MapRunAborted', 'ExecutionAborted']
+    aborted = events[-2]
+    assert set(aborted) == {'timestamp', 'type', 'id', 'previousEventId'}, aborted
+    assert aborted['previousEventId'] == next(e['id'] for e in events if e['type'] == 'MapRunStarted')
     d = sfn.describe_map_run(mapRunArn=run_arn)
     assert d['status'] == 'ABORTED'
     assert (d['itemCounts']['aborted'], d['itemCounts']['pending']) == (3, 4)
@@ -606,3 +615,252 @@ def test_redrive_reruns_only_failed_and_pending_children(sfn):
     d = sfn.describe_map_run(mapRunArn=run_arn)
     assert (d['status'], d['redriveCount']) == ('SUCCEEDED', 1) and 'redriveDate' in d
     assert d['executionCounts']['succeeded'] == 3
+
+
+# ---------------------------------------------------------------- streaming, result files, restarts
+
+def test_json_array_and_non_ascii_lines_read_in_ranges(sfn, s3):
+    """A JSON array larger than one ranged read is read element by element (strings holding
+    brackets, commas and quotes stay whole); JSONL with characters that a range boundary cuts
+    in two reads back unchanged."""
+    n = 12000
+    # Mostly three-byte characters: the ranges' ends fall inside them.
+    items = [{'i': i, 'text': 'é,]}[{"\\ ' + str(i) + ' ' + '✓' * 40} for i in range(n)]
+    b = bucket(s3, {'big.json': json.dumps(items, ensure_ascii=False).encode(),
+                    'big.jsonl': ''.join(json.dumps(x, ensure_ascii=False) + '\n' for x in items).encode()})
+    count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)', 'first.$': '$.Items[0]',
+                                                  'last.$': '$.Items[-1:]'}, 'End': True}}
+    for fmt, key in [('JSON', 'big.json'), ('JSONL', 'big.jsonl')]:
+        m = machine(get_object(ReaderConfig={'InputType': fmt}), count, ItemBatcher={'MaxItemsPerBatch': 1000})
+        out, _ = ok(sfn, m, {'Bucket': b, 'Key': key})
+        assert sum(o['n'] for o in out) == n, fmt
+        assert [o['first'] for o in out] == items[::1000], fmt
+        assert out[-1]['last'] == [items[-1]], fmt
+    # MaxItems stops the read early; a truncated array fails the reader.
+    m = machine(get_object(ReaderConfig={'InputType': 'JSON', 'MaxItems': 3}))
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'big.json'})
+    assert out == items[:3]
+    b2 = bucket(s3, {'cut.json': json.dumps(items)[:-2]})
+    d, _ = failed(sfn, machine(get_object(ReaderConfig={'InputType': 'JSON'})), {'Bucket': b2, 'Key': 'cut.json'})
+    assert d['error'] == 'States.ItemReaderFailed' and 'JSON' in d['cause'], d
+
+
+def test_inventory_data_files_larger_than_a_range(sfn, s3):
+    """An S3 inventory whose gzipped data files are larger than one ranged read: every row."""
+    import uuid
+    b = bucket(s3)
+    rows = [f'"{b}","k/{uuid.uuid4().hex}{uuid.uuid4().hex}","{i}"' for i in range(24000)]
+    body = gzip.compress(('\n'.join(rows) + '\n').encode())
+    assert len(body) > 256 * 1024
+    s3.put_object(Bucket=b, Key='inv/data/0.csv.gz', Body=body)
+    s3.put_object(Bucket=b, Key='inv/data/1.csv', Body=f'"{b}","plain","x"\n'.encode())
+    manifest = {'sourceBucket': b, 'destinationBucket': f'arn:aws:s3:::{b}', 'version': '2016-11-30',
+                'fileFormat': 'CSV', 'fileSchema': 'Bucket, Key, Size',
+                'files': [{'key': 'inv/data/0.csv.gz', 'size': len(body), 'MD5checksum': 'x'},
+                          {'key': 'inv/data/1.csv', 'size': 1, 'MD5checksum': 'x'}]}
+    s3.put_object(Bucket=b, Key='inv/manifest.json', Body=json.dumps(manifest))
+    count = {'P': {'Type': 'Pass', 'Parameters': {'n.$': 'States.ArrayLength($.Items)', 'first.$': '$.Items[0]'},
+                   'End': True}}
+    m = machine(get_object(ReaderConfig={'InputType': 'MANIFEST'}), count, ItemBatcher={'MaxItemsPerBatch': 5000})
+    out, _ = ok(sfn, m, {'Bucket': b, 'Key': 'inv/manifest.json'})
+    assert sum(o['n'] for o in out) == 24001
+    assert out[0]['first'] == {'Bucket': b, 'Key': rows[0].split('","')[1], 'Size': '0'}
+    assert out[-1]['first']['Key'] == rows[20000].split('","')[1]
+
+
+def test_result_files_split_and_uploaded_in_parts(moto, s3):
+    """Result files split at the size limit (AWS's 5 GB; STEPWISE_RESULT_FILE_BYTES here) as
+    SUCCEEDED_0.json, SUCCEEDED_1.json, ...; a file past one 5 MiB part goes up as a multipart
+    upload. Through `stepwise run`, which runs map runs as `serve` does."""
+    limit = 8 << 20
+    pad = 'x' * 100_000
+    n = 60
+    b = bucket(s3, {'in.jsonl': ''.join(json.dumps({'i': i, 'pad': pad}) + '\n' for i in range(n))})
+    m = machine(get_object(ReaderConfig={'InputType': 'JSONL'}), MaxConcurrency=5,
+                ResultWriter={'Resource': 'arn:aws:states:::s3:putObject', 'Parameters': {'Bucket': b, 'Prefix': 'r'}})
+    d = tempfile.mkdtemp(prefix='stepwise-split-')
+    path = os.path.join(d, 'split.asl.json')
+    with open(path, 'w') as f:
+        json.dump(m, f)
+    r = subprocess.run([stepwise_bin(), 'run', path, '--quiet', '--aws-endpoint-url', moto, '--input',
+                        json.dumps({'Bucket': b, 'Key': 'in.jsonl'})], capture_output=True, text=True,
+                       timeout=DEADLINE, env=dict(os.environ, STEPWISE_RESULT_FILE_BYTES=str(limit)))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    manifest = json.loads(s3.get_object(Bucket=b, Key=out['ResultWriterDetails']['Key'])['Body'].read())
+    folder = out['ResultWriterDetails']['Key'].rsplit('/', 1)[0]
+    files = manifest['ResultFiles']['SUCCEEDED']
+    assert [f['Key'] for f in files] == [f'{folder}/SUCCEEDED_0.json', f'{folder}/SUCCEEDED_1.json']
+    entries = []
+    for f in files:
+        head = s3.head_object(Bucket=b, Key=f['Key'])
+        assert head['ContentLength'] == f['Size'] <= limit
+        body = s3.get_object(Bucket=b, Key=f['Key'])['Body'].read()
+        assert len(body) == f['Size']
+        entries += json.loads(body)
+    # The first file went up in parts: S3 says so in its ETag ("...-2").
+    assert s3.head_object(Bucket=b, Key=files[0]['Key'])['ETag'].strip('"').endswith('-2')
+    assert [json.loads(e['Output'])['i'] for e in entries] == list(range(n))
+
+
+def test_map_run_survives_a_serve_restart(moto, s3):
+    """kill -9 of `serve` in the middle of a map run: restarted on the same data directory, the
+    run goes on and ends with every child once (none started twice), the right counts and the
+    result files."""
+    import signal
+    data = tempfile.mkdtemp(prefix='stepwise-restart-')
+    port = free_port()
+
+    def start():
+        proc = subprocess.Popen([stepwise_bin(), 'serve', '--host', '127.0.0.1', '--port', str(port),
+                                 '--data-dir', data, '--aws-endpoint-url', moto],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import socket
+        end = time.monotonic() + DEADLINE
+        while True:
+            assert proc.poll() is None
+            try:
+                socket.create_connection(('127.0.0.1', port), timeout=1).close()
+                return proc
+            except OSError:
+                assert time.monotonic() < end
+                time.sleep(0.1)
+
+    out_bucket = bucket(s3)
+    n = 10
+    m = machine(None, {'W': {'Type': 'Wait', 'Seconds': 1, 'End': True}}, MaxConcurrency=2,
+                ResultWriter={'Resource': 'arn:aws:states:::s3:putObject',
+                              'Parameters': {'Bucket': out_bucket, 'Prefix': 'x'}})
+    m['States']['M']['ItemProcessor']['StartAt'] = 'W'
+    proc = start()
+    try:
+        sfn = client(f'http://127.0.0.1:{port}')
+        arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+        ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps([{'v': i} for i in range(n)]))['executionArn']
+        end = time.monotonic() + DEADLINE
+        while True:
+            runs = sfn.list_map_runs(executionArn=ex)['mapRuns']
+            if runs and sfn.describe_map_run(mapRunArn=runs[0]['mapRunArn'])['itemCounts']['succeeded'] >= 3:
+                break
+            assert time.monotonic() < end
+            time.sleep(0.05)
+        run_arn = runs[0]['mapRunArn']
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc = start()
+        sfn = client(f'http://127.0.0.1:{port}')
+        before = sfn.list_executions(mapRunArn=run_arn)['executions']
+        assert 3 <= sum(k['status'] == 'SUCCEEDED' for k in before) < n, before
+        d = wait_done(sfn, ex)
+        assert d['status'] == 'SUCCEEDED', d
+        kids = sfn.list_executions(mapRunArn=run_arn)['executions']
+        assert len(kids) == n and all(k['status'] == 'SUCCEEDED' for k in kids)
+        inputs = []
+        for k in kids:
+            h = full_history(sfn, k['executionArn'])
+            # Started once, waited once.
+            assert [e['type'] for e in h] == ['ExecutionStarted', 'WaitStateEntered', 'WaitStateExited',
+                                              'ExecutionSucceeded'], h
+            inputs.append(json.loads(sfn.describe_execution(executionArn=k['executionArn'])['input'])['v'])
+        assert sorted(inputs) == list(range(n))
+        dm = sfn.describe_map_run(mapRunArn=run_arn)
+        assert dm['status'] == 'SUCCEEDED'
+        assert (dm['itemCounts']['succeeded'], dm['itemCounts']['total'], dm['executionCounts']['total']) == (n, n, n)
+        out = json.loads(d['output'])
+        manifest = json.loads(s3.get_object(Bucket=out_bucket, Key=out['ResultWriterDetails']['Key'])['Body'].read())
+        entries = json.loads(s3.get_object(Bucket=out_bucket,
+                                           Key=manifest['ResultFiles']['SUCCEEDED'][0]['Key'])['Body'].read())
+        assert sorted(json.loads(e['Input'])['v'] for e in entries) == list(range(n))
+        assert len({e['ExecutionArn'] for e in entries}) == n
+    finally:
+        proc.kill()
+        proc.wait()
+        import shutil
+        shutil.rmtree(data, ignore_errors=True)
+
+
+
+def test_items_read_are_counted_as_pending_early(sfn, s3, server):
+    """Items an ItemReader reads are all counted (a counting pass beside the run): while the
+    first child waits, DescribeMapRun has every item and child, the rest pending."""
+    key = new_name('k')
+    lines = ''.join(json.dumps({'key': key, 'i': i}) + '\n' for i in range(7))
+    b = bucket(s3, {'items.jsonl': lines})
+    processor = {'Hold': {'Type': 'Task', 'Resource': 'arn:aws:states:::lambda:invoke.waitForTaskToken',
+                          'Parameters': {'FunctionName': 'hold-token',
+                                         'Payload': {'key.$': '$.Items[0].key', 'token.$': '$$.Task.Token'}},
+                          'End': True}}
+    m = machine(get_object(ReaderConfig={'InputType': 'JSONL'}), processor, MaxConcurrency=1,
+                ItemBatcher={'MaxItemsPerBatch': 3})
+    m['States']['M']['ItemProcessor']['StartAt'] = 'Hold'
+    arn = sfn.create_state_machine(name=new_name('dmap'), definition=json.dumps(m), roleArn=ROLE)['stateMachineArn']
+    ex = sfn.start_execution(stateMachineArn=arn, input=json.dumps({'Bucket': b, 'Key': 'items.jsonl'}))['executionArn']
+    first = server.lam.wait_payload(key)
+    run_arn = sfn.list_map_runs(executionArn=ex)['mapRuns'][0]['mapRunArn']
+    end = time.monotonic() + DEADLINE
+    while True:
+        d = sfn.describe_map_run(mapRunArn=run_arn)
+        if d['itemCounts']['total'] == 7 or time.monotonic() > end:
+            break
+        time.sleep(0.05)
+    assert (d['itemCounts']['running'], d['itemCounts']['pending'], d['itemCounts']['total']) == (3, 4, 7), d
+    assert (d['executionCounts']['running'], d['executionCounts']['pending'],
+            d['executionCounts']['total']) == (1, 2, 3), d
+    sfn.stop_execution(executionArn=ex)
+    wait_done(sfn, ex)
+    assert first['token']
+
+
+# AWS-recorded distributed-Map executions of LocalStack's test_base_scenarios that are not in the
+# conformance corpus (its definitions are LocalStack's templates with the test's CSVHeaders; the
+# data is what the test puts in the bucket; the expected events and result are the snapshot's).
+CSV_6 = "Value1,Value2,Value3\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n"
+MORE_RECORDED = {
+    'test_map_item_reader_base_csv_headers_decl': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1', 'H2', 'H3']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"H1": "Value1", "H2": "Value2", "H3": "Value3"}, {"H1": "Value4", "H2": "Value5", "H3": "Value6"},
+                    {"H1": "", "H2": "", "H3": ""}, {"H1": "true", "H2": "1", "H3": "'HelloWorld'"},
+                    {"H1": "Null", "H2": "None", "H3": ""}, {"H1": "   ", "H2": "", "H3": ""}]}),
+    'test_map_item_reader_csv_headers_decl_duplicate_headers': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1', 'H1', 'H3']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                    "MapStateFailed", "ExecutionFailed"],
+         "error": "States.ItemReaderFailed", "cause": "CSV headers cannot contain duplicates."}),
+    'test_map_item_reader_csv_headers_decl_extra_fields': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'GIVEN', 'CSVHeaders': ['H1']}, {'file.csv': CSV_6},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"H1": "Value1"}, {"H1": "Value4"}, {"H1": ""}, {"H1": "true"}, {"H1": "Null"}, {"H1": "   "}]}),
+    'test_map_item_reader_csv_first_row_extra_fields': (
+        {'InputType': 'CSV', 'CSVHeaderLocation': 'FIRST_ROW'},
+        {'file.csv': "H1,\nValue4,Value5,Value6\n,,,\ntrue,1,'HelloWorld'\nNull,None,\n   \n"},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunSucceeded",
+                    "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"],
+         "output": [{"": "Value5", "H1": "Value4"}, {"": "", "H1": ""}, {"": "1", "H1": "true"},
+                    {"": "None", "H1": "Null"}, {"": "", "H1": "   "}]}),
+    'test_map_item_reader_json_no_json_list_object': (
+        {'InputType': 'JSON'}, {'file.json': json.dumps({'Hello': 'world'})},
+        {"events": ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted", "MapRunFailed",
+                    "MapStateFailed", "ExecutionFailed"],
+         "error": "States.ItemReaderFailed", "cause": "Attempting to map over non-iterable node."}),
+}
+
+
+@pytest.mark.parametrize('test', sorted(MORE_RECORDED))
+def test_more_recorded_item_reader_cases(sfn, s3, test):
+    config, data, expected = MORE_RECORDED[test]
+    m = machine(get_object(ReaderConfig=config), {'PassItem': {'Type': 'Pass', 'End': True}}, MaxConcurrency=1)
+    m['States']['MapState'] = m['States'].pop('M')
+    m['StartAt'] = 'MapState'
+    m['States']['MapState']['ItemProcessor']['StartAt'] = 'PassItem'
+    b = bucket(s3, data)
+    d, events = run(sfn, m, {'Bucket': b, 'Key': next(iter(data))})
+    assert [e['type'] for e in events] == expected['events']
+    if 'output' in expected:
+        assert json.loads(d['output']) == expected['output']
+        # AWS's member order too (a Java HashMap's).
+        assert [list(x) for x in json.loads(d['output'])] == [list(x) for x in expected['output']]
+    else:
+        assert (d.get('error'), d.get('cause')) == (expected['error'], expected['cause'])

@@ -2,7 +2,12 @@
 """Benchmark (not a test): W8, a distributed Map over 100,000 items in JSONL on S3, ItemBatcher of
 100, ResultWriter, through `stepwise serve` with S3 on moto's server.
 
-  w8_dmap.py --serve BIN [--items 100000 [--items 10000 ...]] [--moto-url URL]
+  w8_dmap.py --serve BIN [--items 100000 [--items 10000 ...]] [--moto-url URL] [--format json]
+  w8_dmap.py --run BIN [--items ...] [--format json]
+
+--format json puts the items in one JSON array object (the reader streams it element by element)
+instead of JSON lines. --run runs the machine with `BIN run --s3-dir DIR` on a local folder (no
+moto) and reports that process's peak memory.
 
 For each --items N: puts N JSON lines in a fresh bucket, starts a fresh `BIN serve --aws-endpoint-url
 MOTO` (its own data dir, so its peak memory is this run's), runs the machine of W8-dmap/
@@ -56,13 +61,81 @@ def peak_rss_kib(pid):
     return 0
 
 
+def orders(n, fmt):
+    rows = ({'id': i, 'sku': f'SKU-{i % 977}', 'qty': i % 13, 'price': (i % 500) / 10} for i in range(n))
+    if fmt == 'json':
+        return '[' + ','.join(json.dumps(r) for r in rows) + ']'
+    return ''.join(json.dumps(r) + '\n' for r in rows)
+
+
+def with_format(definition, fmt):
+    d = json.loads(definition)
+    d['States']['Orders']['ItemReader']['ReaderConfig']['InputType'] = fmt.upper()
+    return json.dumps(d)
+
+
+def check_results(read, out, n):
+    manifest = json.loads(read(out['ResultWriterDetails']['Key']))
+    entries = []
+    for f in manifest['ResultFiles']['SUCCEEDED']:
+        entries += json.loads(read(f['Key']))
+    items = sum(json.loads(e['Output'])['count'] for e in entries)
+    assert len(entries) == (n + 99) // 100 and items == n, (len(entries), items)
+    assert manifest['ResultFiles']['FAILED'] == []
+    return entries
+
+
+def main_run(args, sizes):
+    """W8 through `stepwise run --s3-dir`: the bucket is a folder; peak memory is the run's."""
+    with open(os.path.join(WORKLOAD, 'definition.json')) as f:
+        definition = with_format(f.read(), args.format)
+    rows = []
+    for n in sizes:
+        d = tempfile.mkdtemp(prefix='stepwise-w8-run-')
+        try:
+            os.makedirs(os.path.join(d, 'w8'))
+            with open(os.path.join(d, 'w8', 'orders.jsonl'), 'w') as f:
+                f.write(orders(n, args.format))
+            path = os.path.join(d, 'w8.asl.json')
+            with open(path, 'w') as f:
+                f.write(definition)
+            t = time.perf_counter()
+            # /usr/bin/time -f %M: the child's peak resident memory in KiB.
+            r = subprocess.run(['/usr/bin/time', '-f', '%M', args.run, 'run', path, '--quiet', '--s3-dir', d,
+                                '--input', json.dumps({'Bucket': 'w8', 'Key': 'orders.jsonl', 'ResultBucket': 'w8'})],
+                               capture_output=True, text=True)
+            wall = time.perf_counter() - t
+            assert r.returncode == 0, r.stderr
+            peak_kib = int(r.stderr.strip().splitlines()[-1])
+            out = json.loads(r.stdout)
+
+            def read(key):
+                with open(os.path.join(d, 'w8', key)) as f:
+                    return f.read()
+            entries = check_results(read, out, n)
+            rows.append((n, wall, peak_kib))
+            print(f'W8 run {args.format} {n:>7} items: {wall:7.2f} s wall, {wall / n * 1e6:6.1f} us/item, '
+                  f'peak RSS {peak_kib / 1024:6.1f} MiB, {len(entries)} batches written', flush=True)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    if len(rows) > 1:
+        (n0, w0, p0), (n1, w1, p1) = rows[0], rows[-1]
+        print(f'from {n0} to {n1} items: time x{w1 / w0:.2f}, peak memory x{p1 / p0:.2f} (items x{n1 / n0:.1f})')
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--serve', required=True, help='the stepwise binary')
+    ap.add_argument('--serve', help='the stepwise binary, run as `serve`')
+    ap.add_argument('--run', help='the stepwise binary, run as `run --s3-dir`')
+    ap.add_argument('--format', choices=['jsonl', 'json'], default='jsonl')
     ap.add_argument('--items', type=int, action='append')
     ap.add_argument('--moto-url')
     args = ap.parse_args()
     sizes = args.items or [100_000]
+    if args.run:
+        return main_run(args, sizes)
+    if not args.serve:
+        sys.exit('give --serve BIN or --run BIN')
     os.environ.setdefault('AWS_ACCESS_KEY_ID', 'test')
     os.environ.setdefault('AWS_SECRET_ACCESS_KEY', 'test')
     os.environ.setdefault('AWS_REGION', 'us-east-1')
@@ -84,9 +157,7 @@ def main():
         for n in sizes:
             bucket = 'w8-' + uuid.uuid4().hex[:10]
             s3.create_bucket(Bucket=bucket)
-            body = ''.join(json.dumps({'id': i, 'sku': f'SKU-{i % 977}', 'qty': i % 13, 'price': (i % 500) / 10})
-                           + '\n' for i in range(n))
-            s3.put_object(Bucket=bucket, Key='orders.jsonl', Body=body.encode())
+            s3.put_object(Bucket=bucket, Key='orders.jsonl', Body=orders(n, args.format).encode())
             port = free_port()
             data = tempfile.mkdtemp(prefix='stepwise-w8-')
             serve = subprocess.Popen([args.serve, 'serve', '--host', '127.0.0.1', '--port', str(port), '--data-dir',
@@ -95,7 +166,8 @@ def main():
             try:
                 wait_listen(serve, port, 'stepwise serve')
                 sfn = boto3.client('stepfunctions', endpoint_url=f'http://127.0.0.1:{port}', region_name='us-east-1')
-                arn = sfn.create_state_machine(name='w8-' + uuid.uuid4().hex[:8], definition=definition,
+                arn = sfn.create_state_machine(name='w8-' + uuid.uuid4().hex[:8],
+                                               definition=with_format(definition, args.format),
                                                roleArn='arn:aws:iam::111111111111:role/bench')['stateMachineArn']
                 idle_kib = peak_rss_kib(serve.pid)
                 t = time.perf_counter()
@@ -110,15 +182,9 @@ def main():
                 peak_kib = peak_rss_kib(serve.pid)
                 assert d['status'] == 'SUCCEEDED', d
                 out = json.loads(d['output'])
-                manifest = json.loads(s3.get_object(Bucket=bucket, Key=out['ResultWriterDetails']['Key'])['Body'].read())
-                entries = []
-                for f in manifest['ResultFiles']['SUCCEEDED']:
-                    entries += json.loads(s3.get_object(Bucket=bucket, Key=f['Key'])['Body'].read())
-                items = sum(json.loads(e['Output'])['count'] for e in entries)
-                assert len(entries) == (n + 99) // 100 and items == n, (len(entries), items)
-                assert manifest['ResultFiles']['FAILED'] == []
+                entries = check_results(lambda k: s3.get_object(Bucket=bucket, Key=k)['Body'].read(), out, n)
                 rows.append((n, wall, peak_kib, idle_kib))
-                print(f'W8 {n:>7} items: {wall:7.2f} s wall, {wall / n * 1e6:6.1f} us/item, '
+                print(f'W8 serve {args.format} {n:>7} items: {wall:7.2f} s wall, {wall / n * 1e6:6.1f} us/item, '
                       f'serve peak RSS {peak_kib / 1024:6.1f} MiB (idle {idle_kib / 1024:.1f} MiB), '
                       f'{len(entries)} batches written', flush=True)
             finally:

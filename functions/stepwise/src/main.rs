@@ -7,6 +7,7 @@ mod dlq;
 mod history;
 mod progress;
 mod resume;
+mod run_embedded;
 mod serve;
 
 use anyhow::{bail, Context, Result};
@@ -373,7 +374,12 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
         services = services.with_roles(roles);
     }
+    let map_objects = services.map_objects();
     let mut router = TaskRouter::new().with_fallback(Arc::new(services));
+    // A distributed Map runs its children as child executions, as in `serve` (see
+    // run_embedded); a resume from a recorded history keeps the in-process driver.
+    let embedded = def.machines.iter().any(|m| m.distributed) && args.resume.is_none();
+    let mut mock = None;
     if let Some(path) = &args.mock_config {
         let config = MockConfig::from_file(path)?;
         // An unknown test case is refused before the run, not at its first mocked Task.
@@ -387,7 +393,10 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
                 );
             }
         }
-        router = router.with_mock(MockInvoker::new(config));
+        match (&args.test_case, embedded) {
+            (Some(tc), true) => mock = Some((config, tc.clone())),
+            _ => router = router.with_mock(MockInvoker::new(config)),
+        }
     }
     if let Some(endpoint) = &args.lambda_endpoint {
         router = router.with_lambda(LambdaInvoker::local(endpoint.clone(), None));
@@ -426,15 +435,30 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ))),
     };
     let mut observer = progress::Progress::new(live, history);
-    let state = run_execution(
-        Arc::new(def),
-        info,
-        input,
-        Arc::new(router),
-        options,
-        &mut observer,
-    )
-    .await;
+    let state = if embedded {
+        let r = run_embedded::EmbeddedRun {
+            definition: text,
+            name: info.state_machine_name.clone(),
+            execution_name: info.name.clone(),
+            role_arn: info.role_arn.clone(),
+            input,
+            objects: map_objects,
+            mock,
+            start_at: options.start_at.clone(),
+            skip_waits: options.skip_waits,
+        };
+        run_embedded::run(r, router, &mut observer).await?
+    } else {
+        run_execution(
+            Arc::new(def),
+            info,
+            input,
+            Arc::new(router),
+            options,
+            &mut observer,
+        )
+        .await
+    };
     observer.finish()?;
     match state.status {
         Status::Succeeded => {

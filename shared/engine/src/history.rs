@@ -262,6 +262,8 @@ pub(crate) enum EventKind {
         map_run_arn: String,
     },
     MapRunSucceeded,
+    /// The map run stopped with its parent (StopExecution); AWS gives it no details.
+    MapRunAborted,
     /// A failed map run runs again with its parent's redrive (its failed and pending children).
     MapRunRedriven {
         map_run_arn: String,
@@ -433,6 +435,7 @@ impl EventKind {
             MapRunStarted { .. } => "MapRunStarted",
             MapRunRedriven { .. } => "MapRunRedriven",
             MapRunSucceeded => "MapRunSucceeded",
+            MapRunAborted => "MapRunAborted",
             MapRunFailed { .. } => "MapRunFailed",
             MapIterationStarted { .. } => "MapIterationStarted",
             MapIterationSucceeded { .. } => "MapIterationSucceeded",
@@ -560,6 +563,7 @@ impl EventKind {
                 Some(object!([("mapRunArn", text(map_run_arn))])),
             ),
             MapRunSucceeded => ("MapRunSucceeded".into(), None),
+            MapRunAborted => ("MapRunAborted".into(), None),
             MapRunRedriven {
                 map_run_arn,
                 redrive_count,

@@ -330,7 +330,22 @@ impl<S: ApiStore + 'static> Service<S> {
         info.execution_counts.pending = pending.1;
         info.item_counts.total = pending.0;
         info.execution_counts.total = pending.1;
-        let counted = r.items.is_some();
+        // Items and children counted in full (items read by an ItemReader: once the counting
+        // pass beside the run ends).
+        let mut counted = (r.items.is_some(), r.items.is_some());
+        let mut counting = tokio::task::JoinSet::new();
+        if let (Some(res), Some(reader), false) = (&r.reader_resource, &r.reader, counted.0) {
+            let (objects, res, reader) = (objects.clone(), res.clone(), reader.clone());
+            // Selected items batched by bytes batch as their selection says: then the children
+            // are counted as they start.
+            let by_bytes = r.selects && r.batching.as_ref().is_some_and(|b| b.max_bytes.is_some());
+            let batching = r.batching.clone().filter(|_| !by_bytes);
+            counting.spawn(async move {
+                let n = stepwise_tasks_aws::map_io::stream::count(objects, &res, &reader, batching);
+                n.await
+                    .map(|(items, children)| (items, (!by_bytes).then_some(children)))
+            });
+        }
         loop {
             let window = match info.max_concurrency {
                 0 => WINDOW,
@@ -363,8 +378,10 @@ impl<S: ApiStore + 'static> Service<S> {
                     .await?;
                 info.item_counts.running += items;
                 info.execution_counts.running += 1;
-                if !counted {
+                if !counted.0 {
                     info.item_counts.total += items;
+                }
+                if !counted.1 {
                     info.execution_counts.total += 1;
                 }
                 pending.0 = pending.0.saturating_sub(items);
@@ -391,6 +408,27 @@ impl<S: ApiStore + 'static> Service<S> {
             let done = tokio::select! {
                 d = running.join_next() => d,
                 _ = waker.notified() => None,
+                c = counting.join_next(), if !counting.is_empty() => {
+                    // Every item known: the rest are pending (a failed count changes nothing;
+                    // the reader reports its own failure).
+                    if let Some(Ok(Ok((items, children)))) = c {
+                        let started = info.item_counts.total;
+                        pending.0 = items.saturating_sub(started);
+                        info.item_counts.total = items.max(started);
+                        info.item_counts.pending = pending.0;
+                        counted.0 = true;
+                        if let Some(children) = children {
+                            let started = info.execution_counts.total;
+                            pending.1 = children.saturating_sub(started);
+                            info.execution_counts.total = children.max(started);
+                            info.execution_counts.pending = pending.1;
+                            counted.1 = true;
+                        }
+                        self.save_run(parent_arn, &info).await?;
+                        abort.info = Some(info.clone());
+                    }
+                    continue;
+                }
             };
             let Some(done) = done else {
                 // UpdateMapRun: the new settings, then more children if there is room.

@@ -15,6 +15,7 @@
 //! cause.
 
 pub(crate) mod formats;
+mod items;
 pub(crate) mod store;
 pub mod stream;
 pub mod writer;

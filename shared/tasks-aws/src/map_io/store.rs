@@ -70,6 +70,9 @@ fn local(status: u16, code: &str, message: impl Into<String>) -> StoreError {
     }
 }
 
+/// How many files of a folder one listing page holds (S3 lists 1,000 keys a page).
+const DIR_PAGE: usize = 1000;
+
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Listed {
@@ -150,65 +153,183 @@ impl Objects<'_> {
     /// Every object ListObjectsV2 lists for `request` (Bucket, Prefix, ...), page after page,
     /// stopping once `max` are listed.
     pub(crate) async fn list(&self, request: &Value, max: u64) -> Result<Vec<Listed>, StoreError> {
+        let mut out = Vec::new();
+        let mut token = None;
+        loop {
+            let (page, next) = self.list_page(request, token.as_deref()).await?;
+            for o in page {
+                if out.len() as u64 >= max {
+                    return Ok(out);
+                }
+                out.push(o);
+            }
+            match next {
+                Some(t) => token = Some(t),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// One page of ListObjectsV2 for `request` after `token` (none: the first page), and the
+    /// token of the next page when there is one.
+    pub(crate) async fn list_page(
+        &self,
+        request: &Value,
+        token: Option<&str>,
+    ) -> Result<(Vec<Listed>, Option<String>), StoreError> {
         match self {
             Objects::S3(caller) => {
-                let mut out = Vec::new();
                 let mut input = request.clone();
-                loop {
-                    let r = caller
-                        .call(ApiCall {
-                            service: "s3",
-                            operation: "ListObjectsV2",
-                            input: &input,
-                            region: None,
-                        })
-                        .await?;
-                    for o in r
-                        .output
-                        .get("Contents")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                    {
-                        if out.len() as u64 >= max {
-                            return Ok(out);
-                        }
-                        out.push(Listed {
-                            key: text(o, "Key"),
-                            etag: text(o, "ETag"),
-                            last_modified: o
-                                .get("LastModified")
-                                .and_then(Value::as_f64)
-                                .map_or(0, |s| s.floor() as i64),
-                            size: o.get("Size").and_then(Value::as_u64).unwrap_or(0),
-                            storage_class: o
-                                .get("StorageClass")
-                                .and_then(Value::as_str)
-                                .unwrap_or("STANDARD")
-                                .to_string(),
-                        });
-                    }
-                    let token = r
+                if let (Some(t), Some(o)) = (token, input.as_object_mut()) {
+                    o.insert("ContinuationToken".into(), Value::String(t.to_string()));
+                }
+                let r = caller
+                    .call(ApiCall {
+                        service: "s3",
+                        operation: "ListObjectsV2",
+                        input: &input,
+                        region: None,
+                    })
+                    .await?;
+                let page = r
+                    .output
+                    .get("Contents")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|o| Listed {
+                        key: text(o, "Key"),
+                        etag: text(o, "ETag"),
+                        last_modified: o
+                            .get("LastModified")
+                            .and_then(Value::as_f64)
+                            .map_or(0, |s| s.floor() as i64),
+                        size: o.get("Size").and_then(Value::as_u64).unwrap_or(0),
+                        storage_class: o
+                            .get("StorageClass")
+                            .and_then(Value::as_str)
+                            .unwrap_or("STANDARD")
+                            .to_string(),
+                    })
+                    .collect();
+                let next = match r.output.get("IsTruncated") == Some(&json!(true)) {
+                    true => r
                         .output
                         .get("NextContinuationToken")
                         .and_then(Value::as_str)
-                        .map(str::to_string);
-                    match token {
-                        Some(t) if r.output.get("IsTruncated") == Some(&json!(true)) => {
-                            input["ContinuationToken"] = Value::String(t);
-                        }
-                        _ => return Ok(out),
-                    }
-                }
+                        .map(str::to_string),
+                    false => None,
+                };
+                Ok((page, next))
             }
             Objects::Dir(dir) => {
                 let bucket = bucket_dir(dir, request)?;
                 let prefix = text(request, "Prefix");
-                let start_after = text(request, "StartAfter");
-                tokio::task::spawn_blocking(move || list_dir(&bucket, &prefix, &start_after, max))
-                    .await
-                    .map_err(|e| local(500, "InternalError", e.to_string()))?
+                // The folder's token is the last key listed, as StartAfter.
+                let after = token.map_or_else(|| text(request, "StartAfter"), str::to_string);
+                let page = tokio::task::spawn_blocking(move || {
+                    list_dir(&bucket, &prefix, &after, DIR_PAGE)
+                })
+                .await
+                .map_err(|e| local(500, "InternalError", e.to_string()))??;
+                let next = match page.len() == DIR_PAGE {
+                    true => page.last().map(|o| o.key.clone()),
+                    false => None,
+                };
+                Ok((page, next))
             }
+        }
+    }
+
+    /// Starts a multipart upload; its id.
+    pub(crate) async fn start_upload(&self, bucket: &str, key: &str) -> Result<String, StoreError> {
+        match self {
+            Objects::S3(caller) => {
+                let input = json!({"Bucket": bucket, "Key": key});
+                let r = caller
+                    .call(ApiCall {
+                        service: "s3",
+                        operation: "CreateMultipartUpload",
+                        input: &input,
+                        region: None,
+                    })
+                    .await?;
+                Ok(text(&r.output, "UploadId"))
+            }
+            // A folder's file is written in place, part after part.
+            Objects::Dir(_) => {
+                self.put(bucket, key, "").await?;
+                Ok(String::new())
+            }
+        }
+    }
+
+    /// Uploads part `number` (from 1) of an upload; its ETag.
+    pub(crate) async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: &str,
+    ) -> Result<String, StoreError> {
+        match self {
+            Objects::S3(caller) => {
+                let input = json!({"Bucket": bucket, "Key": key, "UploadId": upload_id,
+                                   "PartNumber": number, "Body": body});
+                let r = caller
+                    .call(ApiCall {
+                        service: "s3",
+                        operation: "UploadPart",
+                        input: &input,
+                        region: None,
+                    })
+                    .await?;
+                Ok(text(&r.output, "ETag"))
+            }
+            Objects::Dir(dir) => {
+                use tokio::io::AsyncWriteExt;
+                let path = file(dir, &json!({"Bucket": bucket, "Key": key}))?;
+                let io = |e: std::io::Error| local(500, "InternalError", e.to_string());
+                let mut f = tokio::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .await
+                    .map_err(io)?;
+                f.write_all(body.as_bytes()).await.map_err(io)?;
+                f.flush().await.map_err(io)?;
+                Ok(String::new())
+            }
+        }
+    }
+
+    /// Completes an upload from its parts' numbers and ETags.
+    pub(crate) async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+    ) -> Result<(), StoreError> {
+        match self {
+            Objects::S3(caller) => {
+                let parts: Vec<Value> = parts
+                    .iter()
+                    .map(|(n, etag)| json!({"ETag": etag, "PartNumber": n}))
+                    .collect();
+                let input = json!({"Bucket": bucket, "Key": key, "UploadId": upload_id,
+                                   "MultipartUpload": {"Parts": parts}});
+                caller
+                    .call(ApiCall {
+                        service: "s3",
+                        operation: "CompleteMultipartUpload",
+                        input: &input,
+                        region: None,
+                    })
+                    .await?;
+                Ok(())
+            }
+            Objects::Dir(_) => Ok(()),
         }
     }
 
@@ -291,7 +412,7 @@ fn list_dir(
     bucket: &Path,
     prefix: &str,
     start_after: &str,
-    max: u64,
+    max: usize,
 ) -> Result<Vec<Listed>, StoreError> {
     if !bucket.is_dir() {
         return Err(local(
@@ -300,7 +421,8 @@ fn list_dir(
             "The specified bucket does not exist",
         ));
     }
-    let mut keys = Vec::new();
+    // Only the first `max` keys in key order are kept, however many files the folder holds.
+    let mut keys = std::collections::BTreeMap::new();
     let mut stack = vec![bucket.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries =
@@ -316,17 +438,16 @@ fn list_dir(
                     .collect::<Vec<_>>()
                     .join("/");
                 if key.starts_with(prefix) && key.as_str() > start_after {
-                    keys.push((key, p));
+                    keys.insert(key, p);
+                    if keys.len() > max {
+                        keys.pop_last();
+                    }
                 }
             }
         }
     }
-    keys.sort();
     let mut out = Vec::new();
     for (key, path) in keys {
-        if out.len() as u64 >= max {
-            break;
-        }
         let bytes = std::fs::read(&path).map_err(|e| local(500, "InternalError", e.to_string()))?;
         let modified = std::fs::metadata(&path)
             .and_then(|m| m.modified())

@@ -1,26 +1,43 @@
 //! A map run's items and results a page at a time, for homes that run the children as child
-//! executions ([`stepwise_engine::map_run`]): [`ItemSource`] reads JSONL and CSV objects in
-//! ranged reads of [`CHUNK`] bytes (never the whole object), and [`ResultSink`] writes the
-//! result files as they fill, each at most [`FILE_BYTES`] (`SUCCEEDED_0.json`,
-//! `SUCCEEDED_1.json`, ... all listed in `manifest.json`), so a run of any size holds one chunk
-//! and one file's worth of text.
-//!
-//! A `JSON` array, a listing and an S3 inventory are read as the inline reader reads them (a
-//! JSON array is one value; a listing and an inventory hold only keys and sizes).
+//! executions ([`stepwise_engine::map_run`]): [`ItemSource`] ([`super::items`]) reads every
+//! reader's objects in ranged reads of [`CHUNK`] bytes (never a whole object) and listings a
+//! page at a time, and [`ResultSink`] writes the result files as the children end, as AWS
+//! lays them out: `SUCCEEDED_0.json`, `SUCCEEDED_1.json`, ... each of at most [`file_bytes`]
+//! (AWS's 5 GB), all listed in `manifest.json`. A file larger than one [`PART`] goes up as an
+//! S3 multipart upload, a part at a time, so a run of any size holds one chunk of input, one
+//! page of items, and a part per result file.
 
-use super::formats;
+pub use super::items::{count, ItemSource};
 use super::store::{Objects, StoreError};
 use serde_json::{json, Map, Value};
-use std::collections::VecDeque;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use stepwise_aws_api::{ApiCall, AwsCaller};
-use stepwise_engine::map_io::{map_run_id, ReadItems};
+use stepwise_engine::map_io::map_run_id;
 
 /// Bytes read per ranged GetObject.
 pub const CHUNK: u64 = 256 << 10;
 
-/// The most text one result file holds before the next one starts.
-pub const FILE_BYTES: usize = 2 << 20;
+/// The most bytes one result file holds before the next one starts: AWS's 5 GB (5 GiB, S3's
+/// largest single PutObject), or `STEPWISE_RESULT_FILE_BYTES` (for tests of the split).
+pub fn file_bytes() -> u64 {
+    static BYTES: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *BYTES.get_or_init(|| {
+        std::env::var("STEPWISE_RESULT_FILE_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(5 << 30)
+    })
+}
+
+/// A result file's text goes up in parts of this size (S3's smallest part but the last is
+/// 5 MiB); a file that stays smaller is one PutObject.
+pub const PART: usize = 5 << 20;
+
+/// The most bytes of finished children's entries held back to write them in item order; past
+/// it they are written in the order they ended.
+const REORDER_BYTES: usize = 4 << 20;
 
 /// Where a home's map runs read and write objects: S3 (the SDKs' endpoint resolution) or a
 /// folder standing for it (`--s3-dir`).
@@ -31,7 +48,7 @@ pub struct MapObjects {
 }
 
 impl MapObjects {
-    fn objects(&self) -> Objects<'_> {
+    pub(super) fn objects(&self) -> Objects<'_> {
         match &self.dir {
             Some(d) => Objects::Dir(d),
             None => Objects::S3(&self.caller),
@@ -39,223 +56,8 @@ impl MapObjects {
     }
 }
 
-enum Lines {
-    Jsonl,
-    Csv {
-        sep: char,
-        headers: Option<Vec<String>>,
-        order: Vec<usize>,
-    },
-}
-
-/// A map run's items, a page at a time.
-pub struct ItemSource {
-    objects: MapObjects,
-    max: u64,
-    read: u64,
-    kind: SourceKind,
-}
-
-enum SourceKind {
-    Ready(VecDeque<Value>),
-    Ranged {
-        arguments: Value,
-        offset: u64,
-        done: bool,
-        carry: Vec<u8>,
-        lines: Lines,
-        line_no: usize,
-    },
-}
-
-impl ItemSource {
-    /// Items given in full (the Map's input).
-    pub fn given(objects: MapObjects, items: Vec<Value>) -> Self {
-        ItemSource {
-            objects,
-            max: u64::MAX,
-            read: 0,
-            kind: SourceKind::Ready(items.into()),
-        }
-    }
-
-    /// The items an `ItemReader` request names (`resource`: its `Resource`). `Err`: the cause of
-    /// `States.ItemReaderFailed`.
-    pub async fn open(objects: MapObjects, resource: &str, r: &ReadItems) -> Result<Self, String> {
-        let ranged = resource.ends_with(":getObject")
-            && matches!(r.input_type.as_deref(), Some("JSONL") | Some("CSV"));
-        if !ranged {
-            let res = stepwise_asl::resource::TaskResource::parse(resource.to_string());
-            let items = super::read_items(&objects.objects(), &res, r).await?;
-            return Ok(ItemSource {
-                objects,
-                max: r.max_items,
-                read: 0,
-                kind: SourceKind::Ready(items.into()),
-            });
-        }
-        let lines = if r.input_type.as_deref() == Some("CSV") {
-            let sep = formats::delimiter(r.csv_delimiter.as_deref())?;
-            let headers = match r.csv_header_location.as_deref() {
-                Some("GIVEN") => Some(r.csv_headers.clone().unwrap_or_default()),
-                _ => None,
-            };
-            let mut csv = Lines::Csv {
-                sep,
-                headers: None,
-                order: Vec::new(),
-            };
-            if let Some(h) = headers {
-                set_headers(&mut csv, h)?;
-            }
-            csv
-        } else {
-            Lines::Jsonl
-        };
-        Ok(ItemSource {
-            objects,
-            max: r.max_items,
-            read: 0,
-            kind: SourceKind::Ranged {
-                arguments: r.arguments.clone(),
-                offset: 0,
-                done: false,
-                carry: Vec::new(),
-                lines,
-                line_no: 0,
-            },
-        })
-    }
-
-    /// The next items (`None`: there are no more). `Err`: the cause of
-    /// `States.ItemReaderFailed`.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<Value>>, String> {
-        if self.read >= self.max {
-            return Ok(None);
-        }
-        let room = self.max - self.read;
-        let page = match &mut self.kind {
-            SourceKind::Ready(q) => {
-                let n = q
-                    .len()
-                    .min(1000)
-                    .min(usize::try_from(room).unwrap_or(usize::MAX));
-                if n == 0 {
-                    return Ok(None);
-                }
-                q.drain(..n).collect::<Vec<_>>()
-            }
-            SourceKind::Ranged {
-                arguments,
-                offset,
-                done,
-                carry,
-                lines,
-                line_no,
-            } => {
-                let mut out = Vec::new();
-                while out.is_empty() {
-                    if *done && carry.is_empty() {
-                        return Ok(None);
-                    }
-                    if !*done {
-                        let (bytes, last) = read_range(&self.objects, arguments, *offset)
-                            .await
-                            .map_err(|e| e.to_string())?;
-                        *offset += bytes.len() as u64;
-                        *done = last;
-                        carry.extend_from_slice(&bytes);
-                    }
-                    let cut = if *done {
-                        carry.len()
-                    } else {
-                        complete_prefix(carry, matches!(lines, Lines::Csv { .. }))
-                    };
-                    let text = String::from_utf8_lossy(&carry[..cut]).into_owned();
-                    carry.drain(..cut);
-                    parse_lines(&text, lines, line_no, &mut out)?;
-                }
-                out.truncate(usize::try_from(room).unwrap_or(usize::MAX));
-                out
-            }
-        };
-        self.read += page.len() as u64;
-        Ok(Some(page))
-    }
-}
-
-fn set_headers(lines: &mut Lines, h: Vec<String>) -> Result<(), String> {
-    let mut seen = std::collections::HashSet::new();
-    if !h.iter().all(|x| seen.insert(x.as_str())) {
-        return Err("CSV headers cannot contain duplicates.".into());
-    }
-    if let Lines::Csv { headers, order, .. } = lines {
-        *order = formats::java_hash_order(&h);
-        *headers = Some(h);
-    }
-    Ok(())
-}
-
-/// How much of `buf` ends with a whole line (a CSV line's newline outside quotes).
-fn complete_prefix(buf: &[u8], csv: bool) -> usize {
-    let mut quoted = false;
-    let mut cut = 0;
-    for (i, b) in buf.iter().enumerate() {
-        match b {
-            b'"' if csv => quoted = !quoted,
-            b'\n' if !quoted => cut = i + 1,
-            _ => {}
-        }
-    }
-    cut
-}
-
-fn parse_lines(
-    text: &str,
-    lines: &mut Lines,
-    line_no: &mut usize,
-    out: &mut Vec<Value>,
-) -> Result<(), String> {
-    match lines {
-        Lines::Jsonl => {
-            for line in text.lines() {
-                *line_no += 1;
-                if line.trim().is_empty() {
-                    continue;
-                }
-                let v = serde_json::from_str(line).map_err(|e| {
-                    format!(
-                        "Cannot deserialize line {} of the JSONL object: {e}",
-                        line_no
-                    )
-                })?;
-                out.push(v);
-            }
-        }
-        Lines::Csv { sep, .. } => {
-            let sep = *sep;
-            for row in formats::csv_rows(text, sep) {
-                let Lines::Csv { headers, order, .. } = lines else {
-                    break;
-                };
-                let Some(h) = headers.as_ref() else {
-                    set_headers(lines, row)?;
-                    continue;
-                };
-                let mut o = Map::new();
-                for &i in order.iter() {
-                    let v = row.get(i).cloned().unwrap_or_default();
-                    o.insert(h[i].clone(), Value::String(v));
-                }
-                out.push(Value::Object(o));
-            }
-        }
-    }
-    Ok(())
-}
-
 /// Up to [`CHUNK`] bytes of the object from `offset`, and whether they are its last.
-async fn read_range(
+pub(super) async fn read_range(
     objects: &MapObjects,
     arguments: &Value,
     offset: u64,
@@ -295,28 +97,41 @@ async fn read_range(
                 .await;
             let r = match r {
                 Ok(r) => r,
-                // Past the end of an object whose size is a multiple of the chunk.
+                // Past the end of an object whose size is a multiple of the chunk, or an
+                // empty object.
                 Err(stepwise_aws_api::ApiCallError::Service { code, .. })
-                    if code == "InvalidRange" && offset > 0 =>
+                    if code == "InvalidRange" =>
                 {
                     return Ok((Vec::new(), true));
                 }
                 Err(e) => return Err(e.into()),
             };
-            let body = r
+            // "bytes 0-1048575/5000000": the object's size says whether this was the end.
+            let range = r.output.get("ContentRange").and_then(Value::as_str);
+            let total = range
+                .and_then(|s| s.rsplit('/').next())
+                .and_then(|s| s.parse::<u64>().ok());
+            let length = range
+                .and_then(|s| s.trim_start_matches("bytes ").split('/').next())
+                .and_then(|s| s.split_once('-'))
+                .and_then(|(a, b)| Some(b.parse::<u64>().ok()? + 1 - a.parse::<u64>().ok()?))
+                .or_else(|| r.output.get("ContentLength").and_then(Value::as_u64));
+            let text = r
                 .output
                 .get("Body")
                 .and_then(Value::as_str)
-                .unwrap_or_default()
-                .as_bytes()
-                .to_vec();
-            // "bytes 0-1048575/5000000": the object's size says whether this was the end.
-            let total = r
-                .output
-                .get("ContentRange")
-                .and_then(Value::as_str)
-                .and_then(|s| s.rsplit('/').next())
-                .and_then(|s| s.parse::<u64>().ok());
+                .unwrap_or_default();
+            // The caller gives a body that is not UTF-8 (a range that cuts a character, a
+            // gzipped file) in base64: its length tells which it is.
+            let body = match length {
+                Some(n) if n != text.len() as u64 => {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD
+                        .decode(text)
+                        .unwrap_or_else(|_| text.as_bytes().to_vec())
+                }
+                _ => text.as_bytes().to_vec(),
+            };
             let last = match total {
                 Some(t) => offset + body.len() as u64 >= t,
                 // No range in the answer: the whole object came.
@@ -327,16 +142,27 @@ async fn read_range(
     }
 }
 
-/// One result file being filled.
-#[derive(Default)]
-struct Pending {
-    /// Each entry's text with its child's slot: a file lists its children in item order.
-    entries: Vec<(usize, String)>,
-    bytes: usize,
-    files: Vec<Value>,
+/// A result file being written.
+struct OpenFile {
+    key: String,
+    /// Its bytes so far, uploaded or not.
+    bytes: u64,
+    entries: u64,
+    /// Text not uploaded yet.
+    buf: String,
+    /// The multipart upload, once the file outgrew one part: its id and its parts.
+    upload: Option<(String, Vec<(u32, String)>)>,
 }
 
-/// A map run's result files, written as they fill (`ResultWriter` with a `Resource`).
+/// One status's result files.
+#[derive(Default)]
+struct StatusFiles {
+    open: Option<OpenFile>,
+    /// The written files, for the manifest.
+    written: Vec<Value>,
+}
+
+/// A map run's result files, written as the children end (`ResultWriter` with a `Resource`).
 pub struct ResultSink {
     objects: MapObjects,
     bucket: String,
@@ -344,8 +170,16 @@ pub struct ResultSink {
     map_run_arn: String,
     jsonl: bool,
     /// FAILED, PENDING, SUCCEEDED, in the manifest's order.
-    files: [Pending; 3],
+    files: [StatusFiles; 3],
+    /// Ended children held back until the ones before them end: by slot, their status's
+    /// file and their entries' text.
+    held: BTreeMap<usize, (usize, Vec<String>)>,
+    held_bytes: usize,
+    /// The slot whose entries are written next.
+    next_slot: usize,
 }
+
+const STATUSES: [&str; 3] = ["FAILED", "PENDING", "SUCCEEDED"];
 
 impl ResultSink {
     /// A sink for the map run's results under `PREFIX/MAP_RUN_ID/` in `Bucket` (`arguments`).
@@ -375,6 +209,9 @@ impl ResultSink {
             map_run_arn: map_run_arn.to_string(),
             jsonl: output_type == Some("JSONL"),
             files: Default::default(),
+            held: BTreeMap::new(),
+            held_bytes: 0,
+            next_slot: 0,
         }
     }
 
@@ -387,69 +224,150 @@ impl ResultSink {
     }
 
     /// Adds the entries of the child in slot `child` (see [`super::writer::child_entries`]) to
-    /// its status's file; a full file is written.
+    /// its status's file. Entries go out in item order while the children end in about that
+    /// order; a child far behind the others does not hold more than [`REORDER_BYTES`] back.
     pub async fn add(
         &mut self,
         child: usize,
         status: &str,
         entries: Vec<Value>,
     ) -> Result<(), String> {
-        let slot = Self::slot(status);
-        let p = &mut self.files[slot];
-        for e in entries {
-            let t = serde_json::to_string(&e).unwrap_or_default();
-            p.bytes += t.len() + 1;
-            p.entries.push((child, t));
-        }
-        if p.bytes >= FILE_BYTES {
-            self.flush(slot).await?;
+        let texts: Vec<String> = entries
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap_or_default())
+            .collect();
+        self.held_bytes += texts.iter().map(String::len).sum::<usize>();
+        self.held.insert(child, (Self::slot(status), texts));
+        while let Some(entry) = self.held.first_entry() {
+            if *entry.key() > self.next_slot && self.held_bytes <= REORDER_BYTES {
+                break;
+            }
+            let (slot, (file, texts)) = entry.remove_entry();
+            self.next_slot = self.next_slot.max(slot + 1);
+            self.held_bytes -= texts.iter().map(String::len).sum::<usize>();
+            for t in texts {
+                self.append(file, &t).await?;
+            }
         }
         Ok(())
     }
 
-    async fn flush(&mut self, slot: usize) -> Result<(), String> {
-        let status = ["FAILED", "PENDING", "SUCCEEDED"][slot];
-        let extension = if self.jsonl { "jsonl" } else { "json" };
-        let p = &mut self.files[slot];
-        if p.entries.is_empty() {
-            return Ok(());
+    /// One entry's text into its status's current file.
+    async fn append(&mut self, file: usize, text: &str) -> Result<(), String> {
+        let limit = file_bytes();
+        let full = self.files[file]
+            .open
+            .as_ref()
+            .is_some_and(|f| f.entries > 0 && f.bytes + text.len() as u64 + 2 > limit);
+        if full {
+            self.close(file).await?;
         }
-        let mut entries = std::mem::take(&mut p.entries);
-        p.bytes = 0;
-        entries.sort_by_key(|(i, _)| *i);
-        let mut body = String::new();
-        for (n, (_, t)) in entries.into_iter().enumerate() {
-            if self.jsonl {
-                body.push_str(&t);
-                body.push('\n');
-            } else {
-                body.push(if n == 0 { '[' } else { ',' });
-                body.push_str(&t);
+        let jsonl = self.jsonl;
+        let status = &mut self.files[file];
+        let f = status.open.get_or_insert_with(|| OpenFile {
+            key: format!(
+                "{}{}_{}.{}",
+                self.folder,
+                STATUSES[file],
+                status.written.len(),
+                if jsonl { "jsonl" } else { "json" }
+            ),
+            bytes: 0,
+            entries: 0,
+            buf: String::new(),
+            upload: None,
+        });
+        let before = f.buf.len();
+        if jsonl {
+            f.buf.push_str(text);
+            f.buf.push('\n');
+        } else {
+            f.buf.push(if f.entries == 0 { '[' } else { ',' });
+            f.buf.push_str(text);
+        }
+        f.bytes += (f.buf.len() - before) as u64;
+        f.entries += 1;
+        if f.buf.len() >= PART {
+            self.upload_part(file).await?;
+        }
+        Ok(())
+    }
+
+    /// Uploads what the file holds as its next part (starting the upload at its first).
+    async fn upload_part(&mut self, file: usize) -> Result<(), String> {
+        let objects = self.objects.objects();
+        let Some(f) = self.files[file].open.as_mut() else {
+            return Ok(());
+        };
+        if f.upload.is_none() {
+            let id = objects
+                .start_upload(&self.bucket, &f.key)
+                .await
+                .map_err(|e| e.to_string())?;
+            f.upload = Some((id, Vec::new()));
+        }
+        let body = std::mem::take(&mut f.buf);
+        if let Some((id, parts)) = f.upload.as_mut() {
+            let number = parts.len() as u32 + 1;
+            let etag = objects
+                .upload_part(&self.bucket, &f.key, id, number, &body)
+                .await
+                .map_err(|e| e.to_string())?;
+            parts.push((number, etag));
+        }
+        Ok(())
+    }
+
+    /// Ends the status's current file: its last part (or the whole of it) goes up.
+    async fn close(&mut self, file: usize) -> Result<(), String> {
+        let Some(mut f) = self.files[file].open.take() else {
+            return Ok(());
+        };
+        if !self.jsonl {
+            f.buf.push(']');
+            f.bytes += 1;
+        }
+        let objects = self.objects.objects();
+        match f.upload.take() {
+            None => objects
+                .put(&self.bucket, &f.key, &f.buf)
+                .await
+                .map_err(|e| e.to_string())?,
+            Some((id, mut parts)) => {
+                // The last part may be small, never empty (JSONL ending on a part's end).
+                if !f.buf.is_empty() {
+                    let number = parts.len() as u32 + 1;
+                    let etag = objects
+                        .upload_part(&self.bucket, &f.key, &id, number, &f.buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    parts.push((number, etag));
+                }
+                objects
+                    .complete_upload(&self.bucket, &f.key, &id, &parts)
+                    .await
+                    .map_err(|e| e.to_string())?;
             }
         }
-        if !self.jsonl {
-            body.push(']');
-        }
-        let key = format!("{}{status}_{}.{extension}", self.folder, p.files.len());
-        self.objects
-            .objects()
-            .put(&self.bucket, &key, &body)
-            .await
-            .map_err(|e| e.to_string())?;
-        p.files.push(json!({"Key": key, "Size": body.len()}));
+        self.files[file]
+            .written
+            .push(json!({"Key": f.key, "Size": f.bytes}));
         Ok(())
     }
 
     /// Writes what is left and the manifest; the Map's result.
     pub async fn finish(mut self) -> Result<Value, String> {
-        for slot in 0..3 {
-            self.flush(slot).await?;
+        for (_, (file, texts)) in std::mem::take(&mut self.held) {
+            for t in texts {
+                self.append(file, &t).await?;
+            }
         }
         let mut files = Map::new();
-        for (slot, status) in ["FAILED", "PENDING", "SUCCEEDED"].iter().enumerate() {
+        for (file, status) in STATUSES.iter().enumerate() {
+            self.close(file).await?;
             files.insert(
                 (*status).into(),
-                Value::Array(std::mem::take(&mut self.files[slot].files)),
+                Value::Array(std::mem::take(&mut self.files[file].written)),
             );
         }
         let manifest = json!({
@@ -468,33 +386,5 @@ impl ResultSink {
             "MapRunArn": self.map_run_arn,
             "ResultWriterDetails": {"Bucket": self.bucket, "Key": key},
         }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_csv_line_ends_outside_quotes() {
-        assert_eq!(complete_prefix(b"a,\"b\nc\"\nd", true), 8);
-        assert_eq!(complete_prefix(b"{\"a\":1}\n{\"b\"", false), 8);
-    }
-
-    #[test]
-    fn csv_rows_become_items_after_the_header() {
-        let mut lines = Lines::Csv {
-            sep: ',',
-            headers: None,
-            order: Vec::new(),
-        };
-        let mut out = Vec::new();
-        let mut n = 0;
-        parse_lines("h1,h2\n1,2\n", &mut lines, &mut n, &mut out).unwrap_or_default();
-        parse_lines("3,4\n", &mut lines, &mut n, &mut out).unwrap_or_default();
-        assert_eq!(
-            out,
-            vec![json!({"h1": "1", "h2": "2"}), json!({"h1": "3", "h2": "4"})]
-        );
     }
 }

@@ -265,23 +265,30 @@ impl<'d> Engine<'d> {
         }
     }
 
-    /// The execution is stopped: its running map runs end as ABORTED.
+    /// The execution is stopped: its running map runs end as ABORTED, each with a
+    /// `MapRunAborted` event after the Map's last one.
     pub(crate) fn abort_map_runs(&mut self) {
-        let live: Vec<Children> = self
+        let live: Vec<ThreadId> = self
             .s
             .threads
-            .values()
-            .filter_map(|t| match &t.phase {
-                Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c)
-                    if c.map_run.is_some() =>
-                {
-                    Some((**c).clone())
-                }
-                _ => None,
+            .iter()
+            .filter(|(_, t)| {
+                matches!(&t.phase,
+                    Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c)
+                        if c.map_run.is_some())
             })
+            .map(|(id, _)| *id)
             .collect();
-        for c in live {
-            self.record_map_run(&c, "ABORTED");
+        for id in live {
+            let Some(mut t) = self.s.threads.remove(&id) else {
+                continue;
+            };
+            if let Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c) = &t.phase {
+                let c = (**c).clone();
+                self.record_map_run(&c, "ABORTED");
+            }
+            self.emit(&mut t, EventKind::MapRunAborted);
+            self.s.threads.insert(id, t);
         }
     }
 
