@@ -429,7 +429,13 @@ async fn forward(
                 }
             }
             let waits_for_token = req.resource.waits_for_task_token();
-            let (event, poll) = if req.resource.is_sync() {
+            // A distributed Map's run is a job too: it lasts longer than a function.
+            let map_run = req.resource.arn().ends_with(":::mapRun")
+                && req
+                    .parameters
+                    .get(stepwise_engine::map_run::MapRunRequest::KEY)
+                    .is_some();
+            let (event, poll) = if req.resource.is_sync() || map_run {
                 // A `.sync` job: started here, then looked at through the tasks queue.
                 let called = Instant::now();
                 let submitted = invoker.submit(req).await;

@@ -184,6 +184,80 @@ impl ItemSource {
     }
 }
 
+/// Where an [`ItemSource`] stands between two pages, so that another process can open the same
+/// source and go on from there (a map run carried on by the next invocation of a function).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourcePosition {
+    /// Items handed out so far.
+    pub read: u64,
+    /// A ranged object: the byte where the next unread line starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte: Option<u64>,
+    /// A ranged object: the lines read so far (for error messages).
+    #[serde(default)]
+    pub line_no: usize,
+    /// A CSV object: its headers, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+}
+
+impl ItemSource {
+    /// Where this source stands (see [`SourcePosition`]).
+    pub fn position(&self) -> SourcePosition {
+        let mut p = SourcePosition {
+            read: self.read,
+            ..Default::default()
+        };
+        if let SourceKind::Ranged {
+            offset,
+            carry,
+            lines,
+            line_no,
+            ..
+        } = &self.kind
+        {
+            // What is carried is the start of a line not yet parsed.
+            p.byte = Some(offset.saturating_sub(carry.len() as u64));
+            p.line_no = *line_no;
+            if let Lines::Csv { headers, .. } = lines {
+                p.headers = headers.clone();
+            }
+        }
+        p
+    }
+
+    /// Moves a source just opened to `pos`: a ranged object reads on from its byte, any other
+    /// source (read whole when opened, as the inline reader reads it) skips what was read.
+    pub fn seek(&mut self, pos: &SourcePosition) -> Result<(), String> {
+        match &mut self.kind {
+            SourceKind::Ranged {
+                offset,
+                done,
+                carry,
+                lines,
+                line_no,
+                ..
+            } => {
+                *offset = pos.byte.unwrap_or(0);
+                *done = false;
+                carry.clear();
+                *line_no = pos.line_no;
+                if let Some(h) = pos.headers.clone() {
+                    set_headers(lines, h)?;
+                }
+            }
+            SourceKind::Ready(q) => {
+                let n = usize::try_from(pos.read.saturating_sub(self.read))
+                    .unwrap_or(usize::MAX)
+                    .min(q.len());
+                q.drain(..n);
+            }
+        }
+        self.read = pos.read;
+        Ok(())
+    }
+}
+
 fn set_headers(lines: &mut Lines, h: Vec<String>) -> Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     if !h.iter().all(|x| seen.insert(x.as_str())) {
@@ -384,6 +458,27 @@ impl ResultSink {
             "PENDING" => 1,
             _ => 0,
         }
+    }
+
+    /// The files written so far (FAILED, PENDING, SUCCEEDED), to carry on in another process.
+    pub fn written(&self) -> [Vec<Value>; 3] {
+        [0, 1, 2].map(|i| self.files[i].files.clone())
+    }
+
+    /// Carries on after the files `written` by a sink of the same run in another process.
+    pub fn carry_on(mut self, written: [Vec<Value>; 3]) -> Self {
+        for (p, w) in self.files.iter_mut().zip(written) {
+            p.files = w;
+        }
+        self
+    }
+
+    /// Writes every file being filled now (a run pausing: what is only in memory would be lost).
+    pub async fn flush_all(&mut self) -> Result<(), String> {
+        for slot in 0..3 {
+            self.flush(slot).await?;
+        }
+        Ok(())
     }
 
     /// Adds the entries of the child in slot `child` (see [`super::writer::child_entries`]) to
