@@ -349,14 +349,17 @@ enum Only {
 
 impl ApiStore for AwsStore {
     async fn put_resource(&self, resource: &Resource, create_only: bool) -> Result<(), StoreError> {
-        let only = if create_only { Only::Absent } else { Only::Always };
+        let only = if create_only {
+            Only::Absent
+        } else {
+            Only::Always
+        };
         self.write_resource(resource, only).await
     }
 
     async fn put_resource_if(&self, resource: &Resource, expected: u64) -> Result<(), StoreError> {
         self.write_resource(resource, Only::Version(expected)).await
     }
-
 
     async fn get_resource(
         &self,

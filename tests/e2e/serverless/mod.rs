@@ -19,6 +19,7 @@
 //! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox;
 //! - [`commit_race`]: two writers stepping one execution from the same version;
 //! - [`large_payloads`]: events and task parameters past SQS's message size, through S3;
+//! - [`map_runs`]: a distributed Map whose children are executions, its run carried out in pieces;
 //! - [`timers_and_attempts`]: the timers queue, Scheduler's early firing, task attempts called once.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -799,6 +800,7 @@ mod dlq;
 mod integrations;
 mod jobs;
 mod large_payloads;
+mod map_runs;
 mod resume;
 mod retention;
 mod runs;

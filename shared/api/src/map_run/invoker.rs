@@ -3,14 +3,14 @@
 
 use crate::Service;
 use serde_json::Value;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 use stepwise_engine::map_run::MapRunRequest;
 use stepwise_ports::api::ApiStore;
 use stepwise_ports::tasks::{
     Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 use stepwise_ports::BoxFuture;
 use stepwise_tasks_aws::map_io::stream::MapObjects;
 
@@ -57,7 +57,11 @@ impl<S: ApiStore + 'static> MapRunInvoker<S> {
 
     /// An invoker whose map runs are jobs (submitted, then looked at until they end), each
     /// look carrying its run on for at most `piece`: for a home whose functions live minutes.
-    pub fn in_pieces(inner: Arc<dyn TaskInvoker>, objects: MapObjects, piece: Duration) -> Arc<Self> {
+    pub fn in_pieces(
+        inner: Arc<dyn TaskInvoker>,
+        objects: MapObjects,
+        piece: Duration,
+    ) -> Arc<Self> {
         Arc::new(MapRunInvoker {
             inner,
             objects,

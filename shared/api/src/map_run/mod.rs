@@ -56,7 +56,13 @@ pub(crate) enum Ran {
 
 /// The name and ARN of the child in `slot`, the same in every process that carries the run on
 /// (drawn from the parent's seed).
-fn child_arn(prefix: &str, machine_label: &str, kind: &str, seed: u64, slot: usize) -> (String, String) {
+fn child_arn(
+    prefix: &str,
+    machine_label: &str,
+    kind: &str,
+    seed: u64,
+    slot: usize,
+) -> (String, String) {
     let draw = |salt: u64| {
         stepwise_engine::uuid_from_seed(
             seed ^ salt ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -64,7 +70,10 @@ fn child_arn(prefix: &str, machine_label: &str, kind: &str, seed: u64, slot: usi
     };
     let name = draw(0);
     let arn = if kind == "EXPRESS" {
-        format!("{prefix}:express:{machine_label}:{name}:{}", draw(0x5EED_0F_E4_9E55))
+        format!(
+            "{prefix}:express:{machine_label}:{name}:{}",
+            draw(0x5EED_0F_E4_9E55)
+        )
     } else {
         format!("{prefix}:execution:{machine_label}:{name}")
     };

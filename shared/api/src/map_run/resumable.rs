@@ -215,8 +215,7 @@ impl<S: ApiStore + 'static> Service<S> {
             _ => return,
         };
         for &(slot, _) in &run.running {
-            let (_, child) =
-                super::child_arn(prefix, r.machine_and_label(), &run.kind, seed, slot);
+            let (_, child) = super::child_arn(prefix, r.machine_and_label(), &run.kind, seed, slot);
             let stop = Event::Stop {
                 error: None,
                 cause: None,
@@ -295,7 +294,10 @@ impl<S: ApiStore + 'static> Service<S> {
                         parent: None,
                         body: json!({ "held": h }),
                     };
-                    self.store.put_resource(&rec, false).await.map_err(runtime)?;
+                    self.store
+                        .put_resource(&rec, false)
+                        .await
+                        .map_err(runtime)?;
                 }
             }
         }
