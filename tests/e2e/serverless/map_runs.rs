@@ -154,3 +154,233 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
     assert_eq!(seen.len(), batches);
     assert_eq!(counted, items as u64);
 }
+
+/// The peak resident memory of this process (VmHWM), in KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|n| n.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The largest item of the table (DynamoDB's item size: names and values) and the item count.
+async fn largest_item(h: &Harness) -> (usize, String, usize) {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    fn size(v: &AttributeValue) -> usize {
+        match v {
+            AttributeValue::S(s) | AttributeValue::N(s) => s.len(),
+            AttributeValue::B(b) => b.as_ref().len(),
+            AttributeValue::L(l) => 3 + l.iter().map(|x| 1 + size(x)).sum::<usize>(),
+            AttributeValue::M(m) => 3 + m.iter().map(|(k, x)| 1 + k.len() + size(x)).sum::<usize>(),
+            AttributeValue::Ss(l) | AttributeValue::Ns(l) => l.iter().map(String::len).sum(),
+            _ => 1,
+        }
+    }
+    let (mut largest, mut which, mut count) = (0, String::new(), 0);
+    let mut start = None;
+    loop {
+        let out = h
+            .aws
+            .dynamodb
+            .scan()
+            .table_name(&h.aws.names.table)
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .expect("scan");
+        for item in out.items() {
+            count += 1;
+            let n: usize = item.iter().map(|(k, v)| k.len() + size(v)).sum();
+            if n > largest {
+                largest = n;
+                which = format!(
+                    "{} {}",
+                    item.get("PK")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                    item.get("SK")
+                        .and_then(|v| v.as_s().ok())
+                        .cloned()
+                        .unwrap_or_default()
+                );
+            }
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return (largest, which, count);
+        }
+    }
+}
+
+/// Benchmark (not a test; `cargo test -p stepwise-tests --test e2e w8_ -- --ignored
+/// --nocapture`, `STEPWISE_W8_ITEMS`, 10,000 by default): W8 (tests/bench/W8-dmap: JSONL items
+/// on S3, ItemBatcher of 100, ResultWriter, EXPRESS children) in the serverless home on DynamoDB
+/// Local and moto, the functions running side by side as Lambda runs them (four steppers, one
+/// invoker at a time, its map run pieces of the deployed length). Prints the wall time, this
+/// process's peak memory (every function's), the largest DynamoDB item and the metered cost.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore]
+async fn w8_in_the_serverless_home() {
+    let n: usize = std::env::var("STEPWISE_W8_ITEMS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10_000);
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let h = std::sync::Arc::new(h);
+    h.aws
+        .s3
+        .create_bucket()
+        .bucket(DATA)
+        .send()
+        .await
+        .expect("bucket");
+    let body: String = (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"id": i, "sku": format!("SKU-{}", i % 977), "qty": i % 13, "price": (i % 500) as f64 / 10.0})
+            )
+        })
+        .collect();
+    h.aws
+        .s3
+        .put_object()
+        .bucket(DATA)
+        .key("orders.jsonl")
+        .body(body.into_bytes().into())
+        .send()
+        .await
+        .expect("put items");
+    let definition: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/W8-dmap/definition.json"),
+        )
+        .expect("W8 definition"),
+    )
+    .expect("json");
+    let sm = h.create("w8", &definition).await;
+    let idle_kib = peak_rss_kib();
+    let started = Instant::now();
+    let arn = start_execution(
+        &h,
+        &sm,
+        None,
+        json!({"Bucket": DATA, "Key": "orders.jsonl", "ResultBucket": DATA}),
+        None,
+    )
+    .await
+    .expect("start");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut pumps = Vec::new();
+    for i in 0..6 {
+        let (h, done) = (h.clone(), done.clone());
+        pumps.push(tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let moved = match i {
+                    0 => h.pump_tasks().await,
+                    1 => h.pump_timers().await | h.fire_schedules().await,
+                    _ => h.pump_transitions().await,
+                };
+                if !moved {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }));
+    }
+    loop {
+        let e = h
+            .table()
+            .load_execution(&arn)
+            .await
+            .expect("load")
+            .expect("exists");
+        if e.state.status != Status::Running {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(7200),
+            "W8 still running"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let wall = started.elapsed();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for p in pumps {
+        let _ = p.await;
+    }
+    let peak_kib = peak_rss_kib();
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+    let output: Value =
+        serde_json::from_str(&e.state.output.as_ref().expect("output").to_string()).expect("json");
+    let map_run = output["MapRunArn"].as_str().expect("MapRunArn").to_string();
+    let manifest = object(
+        &h,
+        output["ResultWriterDetails"]["Key"].as_str().expect("key"),
+    )
+    .await;
+    let (mut batches, mut items) = (0, 0);
+    for f in manifest["ResultFiles"]["SUCCEEDED"]
+        .as_array()
+        .expect("files")
+    {
+        for entry in object(&h, f["Key"].as_str().expect("key"))
+            .await
+            .as_array()
+            .expect("entries")
+        {
+            let out: Value =
+                serde_json::from_str(entry["Output"].as_str().expect("output")).expect("json");
+            batches += 1;
+            items += out["count"].as_u64().expect("count");
+        }
+    }
+    assert_eq!((batches, items), (n.div_ceil(100), n as u64));
+    let files = manifest["ResultFiles"]["SUCCEEDED"]
+        .as_array()
+        .map_or(0, Vec::len);
+    // Metered: the parent and every child (the map run's own requests are not metered).
+    let mut total = e.usage.clone();
+    let mut token: Option<String> = None;
+    let api = h.api();
+    loop {
+        let mut req = json!({"mapRunArn": map_run, "maxResults": 1000});
+        if let Some(t) = &token {
+            req["nextToken"] = json!(t);
+        }
+        let page = call(&api, "ListExecutions", req).await;
+        for c in page["executions"].as_array().expect("executions") {
+            let child = c["executionArn"].as_str().expect("arn");
+            if let Ok(Some(ce)) = h.table().load_execution(child).await {
+                total.add(&ce.usage);
+            }
+        }
+        match page["nextToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    let (largest, which, count) = largest_item(&h).await;
+    eprintln!(
+        "W8 serverless {n} items: {:.2} s wall, {:.1} us/item, peak RSS {:.1} MiB (idle {:.1} MiB), \
+         {batches} batches in {files} result files, {count} DynamoDB items, largest {largest} B ({which})",
+        wall.as_secs_f64(),
+        wall.as_secs_f64() / n as f64 * 1e6,
+        peak_kib as f64 / 1024.0,
+        idle_kib as f64 / 1024.0,
+    );
+    super::runs::print_usage(&format!("W8 {n} items"), &total);
+    eprintln!(
+        "metered total: ${:.4} Stepwise overhead (Step Functions: ${:.4})",
+        stepwise_store_aws::meter::Prices::default().cost(&total),
+        stepwise_store_aws::meter::Prices::default().step_functions_cost(&total),
+    );
+}

@@ -31,6 +31,11 @@ pub struct MapObjects {
 }
 
 impl MapObjects {
+    /// Objects through `caller`, or in the folder `dir` standing for S3.
+    pub fn new(caller: AwsCaller, dir: Option<PathBuf>) -> Self {
+        MapObjects { caller, dir }
+    }
+
     fn objects(&self) -> Objects<'_> {
         match &self.dir {
             Some(d) => Objects::Dir(d),
