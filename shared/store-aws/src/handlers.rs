@@ -394,6 +394,13 @@ async fn forward(
             };
             // The attempt's records are the execution's cost: counted on `local`, which the
             // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
+            // A distributed Map's run is a job too: it lasts longer than a function. Starting
+            // it again is harmless (its children and files are named by the run).
+            let map_run = req.resource.arn().ends_with(":::mapRun")
+                && req
+                    .parameters
+                    .get(stepwise_engine::map_run::MapRunRequest::KEY)
+                    .is_some();
             let table = crate::table::Table::new(&deps.aws, &local);
             match table.begin_attempt(&execution, task, by).await? {
                 Attempt::First => {}
@@ -412,6 +419,9 @@ async fn forward(
                         deadline_ms,
                     });
                 }
+                // The first invoker ended without sending the outcome: a map run is started
+                // again (it goes on from its cursor, if it has one).
+                Attempt::Taken { .. } if map_run => {}
                 // The first invoker ended without sending the outcome: it is lost, and the
                 // task is not called twice.
                 Attempt::Taken { .. } => {
@@ -429,12 +439,6 @@ async fn forward(
                 }
             }
             let waits_for_token = req.resource.waits_for_task_token();
-            // A distributed Map's run is a job too: it lasts longer than a function.
-            let map_run = req.resource.arn().ends_with(":::mapRun")
-                && req
-                    .parameters
-                    .get(stepwise_engine::map_run::MapRunRequest::KEY)
-                    .is_some();
             let (event, poll) = if req.resource.is_sync() || map_run {
                 // A `.sync` job: started here, then looked at through the tasks queue.
                 let called = Instant::now();

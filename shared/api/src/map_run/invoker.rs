@@ -137,7 +137,7 @@ impl<S: ApiStore + 'static> TaskInvoker for MapRunInvoker<S> {
     fn submit(&self, req: TaskRequest) -> BoxFuture<'_, Result<Submission, TaskFailure>> {
         if let Some((r, _)) = self.piecewise(&req) {
             return Box::pin(async move {
-                self.service()?.begin_map_run(&r).await?;
+                self.service()?.begin_map_run(&r, req.redrive_count).await?;
                 Ok(Submission::Job {
                     output: serde_json::json!({ "MapRunArn": r.map_run_arn }),
                     job: serde_json::json!({ "MapRunArn": r.map_run_arn }),

@@ -67,6 +67,9 @@ pub(crate) struct Cursor {
 struct CursorRecord {
     version: u64,
     lease_ms: i64,
+    /// The parent's redrive count when the run began.
+    #[serde(default)]
+    generation: u32,
     #[serde(default)]
     run: Option<Box<Cursor>>,
 }
@@ -120,12 +123,18 @@ impl<S: ApiStore + 'static> Service<S> {
         self.store.put_resource_if(&resource, expected).await
     }
 
-    /// A map run starts (again, when redriven): its cursor from the beginning.
-    pub async fn begin_map_run(&self, r: &MapRunRequest) -> Result<(), TaskFailure> {
+    /// A map run starts: its cursor from the beginning, unless this start was made before
+    /// (the command delivered again: the run goes on); a redriven parent's run
+    /// (`generation`: its redrive count) starts over.
+    pub async fn begin_map_run(&self, r: &MapRunRequest, generation: u32) -> Result<(), TaskFailure> {
         let rec = self.cursor(&r.map_run_arn).await.map_err(runtime)?;
+        if rec.version > 0 && rec.generation == generation {
+            return Ok(());
+        }
         let fresh = CursorRecord {
             version: rec.version + 1,
             lease_ms: 0,
+            generation,
             run: None,
         };
         self.put_cursor(&r.map_run_arn, &fresh, rec.version)
@@ -153,6 +162,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let claimed = CursorRecord {
             version: rec.version + 1,
             lease_ms: now + budget.as_millis() as i64 + LEASE_MARGIN_MS,
+            generation: rec.generation,
             run: rec.run.clone(),
         };
         if self.put_cursor(&arn, &claimed, rec.version).await.is_err() {
@@ -173,6 +183,7 @@ impl<S: ApiStore + 'static> Service<S> {
         let paused = CursorRecord {
             version: claimed.version + 1,
             lease_ms: 0,
+            generation: claimed.generation,
             run: next,
         };
         if let Err(e) = self.put_cursor(&arn, &paused, claimed.version).await {
