@@ -384,3 +384,93 @@ async fn w8_in_the_serverless_home() {
         stepwise_store_aws::meter::Prices::default().step_functions_cost(&total),
     );
 }
+
+impl Harness {
+    /// Runs every queue once; whether anything moved.
+    async fn pump_all(&self) -> bool {
+        let mut moved = self.pump_transitions().await;
+        moved |= self.pump_timers().await;
+        moved |= self.pump_tasks().await;
+        moved | self.fire_schedules().await
+    }
+
+    /// Pumps the queues until `done` says so (or `limit` passes: a failure).
+    async fn pump_until<F, Fut>(&self, limit: Duration, mut done: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let end = Instant::now() + limit;
+        while !done().await {
+            assert!(Instant::now() < end, "not done after {limit:?}");
+            if !self.pump_all().await {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopping_the_parent_stops_the_running_children_and_aborts_the_map_run() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    h.invoker.map_runs.set_piece(Duration::from_millis(300));
+    let sm = h
+        .create(
+            "dmap-stop",
+            &json!({"StartAt": "M", "States": {"M": {
+                "Type": "Map", "ItemsPath": "$.items", "MaxConcurrency": 4,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 3600, "End": true}}
+                },
+                "End": true}}}),
+        )
+        .await;
+    let arn = start_execution(&h, &sm, None, json!({"items": [1, 2, 3, 4, 5, 6]}), None)
+        .await
+        .expect("start");
+    let api = h.api();
+    let map_run = std::sync::Mutex::new(String::new());
+    h.pump_until(Duration::from_secs(60), || {
+        let (api, arn, map_run) = (&api, &arn, &map_run);
+        async move {
+            let runs = call(api, "ListMapRuns", json!({"executionArn": arn})).await;
+            let Some(m) = runs["mapRuns"][0]["mapRunArn"].as_str() else {
+                return false;
+            };
+            *map_run.lock().expect("lock") = m.to_string();
+            // Not found until the run's first piece has written its record.
+            let (_, running) = call_raw(
+                api,
+                Some("AWSStepFunctions.ListExecutions"),
+                &json!({"mapRunArn": m, "statusFilter": "RUNNING"}).to_string(),
+                false,
+            )
+            .await;
+            running["executions"].as_array().map_or(0, Vec::len) == 4
+        }
+    })
+    .await;
+    let map_run = map_run.into_inner().expect("lock");
+    call(&api, "StopExecution", json!({"executionArn": arn})).await;
+    h.pump_until(Duration::from_secs(90), || {
+        let (api, map_run) = (&api, &map_run);
+        async move {
+            let d = call(api, "DescribeMapRun", json!({"mapRunArn": map_run})).await;
+            d["status"] == "ABORTED"
+        }
+    })
+    .await;
+    // The children it had started are stopped; the two never started stay so.
+    let listed = call(&api, "ListExecutions", json!({"mapRunArn": map_run})).await;
+    let children = listed["executions"].as_array().expect("executions");
+    assert_eq!(children.len(), 4, "{listed}");
+    for c in children {
+        assert_eq!(c["status"], "ABORTED", "{c}");
+    }
+    let d = call(&api, "DescribeMapRun", json!({"mapRunArn": map_run})).await;
+    assert_eq!(d["executionCounts"]["running"], 0, "{d}");
+    assert_eq!(d["executionCounts"]["aborted"], 4, "{d}");
+}
