@@ -62,7 +62,7 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
         .send()
         .await
         .expect("bucket");
-    let items = 25;
+    let items: usize = 25;
     let body: String = (0..items)
         .map(|i| format!("{}\n", json!({"id": i, "sku": format!("SKU-{}", i % 7)})))
         .collect();
@@ -106,7 +106,7 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
     let api = h.api();
     let listed = call(&api, "ListExecutions", json!({"mapRunArn": map_run})).await;
     let children = listed["executions"].as_array().expect("executions").clone();
-    let batches = (items + 3) / 4;
+    let batches: usize = items.div_ceil(4);
     assert_eq!(children.len(), batches, "{listed}");
     for c in &children {
         let child = c["executionArn"].as_str().expect("arn");

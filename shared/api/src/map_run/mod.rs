@@ -72,7 +72,7 @@ fn child_arn(
     let arn = if kind == "EXPRESS" {
         format!(
             "{prefix}:express:{machine_label}:{name}:{}",
-            draw(0x5EED_0F_E4_9E55)
+            draw(0x5EED_0FE4_9E55)
         )
     } else {
         format!("{prefix}:execution:{machine_label}:{name}")

@@ -126,7 +126,11 @@ impl<S: ApiStore + 'static> Service<S> {
     /// A map run starts: its cursor from the beginning, unless this start was made before
     /// (the command delivered again: the run goes on); a redriven parent's run
     /// (`generation`: its redrive count) starts over.
-    pub async fn begin_map_run(&self, r: &MapRunRequest, generation: u32) -> Result<(), TaskFailure> {
+    pub async fn begin_map_run(
+        &self,
+        r: &MapRunRequest,
+        generation: u32,
+    ) -> Result<(), TaskFailure> {
         let rec = self.cursor(&r.map_run_arn).await.map_err(runtime)?;
         if rec.version > 0 && rec.generation == generation {
             return Ok(());
