@@ -247,6 +247,9 @@ async fn harness_full(
         http_connections,
     )
     .await;
+    // The harness runs the functions one after another: a map run's piece must end for its
+    // children's steps to run.
+    invoker.map_runs.set_piece(Duration::from_millis(300));
     Some(Harness {
         _emulators: emulators,
         invoker,
