@@ -234,6 +234,8 @@ async fn w8_in_the_serverless_home() {
     let Some(h) = harness(None, false).await else {
         return;
     };
+    // The functions run side by side here: pieces as deployed.
+    h.invoker.map_runs.set_piece(invoker::MAP_RUN_PIECE);
     let h = std::sync::Arc::new(h);
     h.aws
         .s3
