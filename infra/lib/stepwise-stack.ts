@@ -230,7 +230,7 @@ export class StepwiseStack extends cdk.Stack {
       // Only what listings read (shared/store-aws/src/listing.rs, PROJECTED): a step that
       // changes none of these writes nothing to the index.
       projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: ['meta', 'status', 'stopMs', 'redriveCount', 'versionArn', 'aliasArn', 'arn', 'body', 'parent'],
+      nonKeyAttributes: ['meta', 'status', 'stopMs', 'redriveCount', 'versionArn', 'aliasArn', 'mapRunArn', 'arn', 'body', 'parent'],
     });
     logicalId(table, 'Table');
     // KmsKeyArn set: the customer-managed key; else DynamoDB's AWS-owned key.

@@ -440,7 +440,7 @@ def ops_rules(name, res, r):
     r.check(f"{name}: GSI1 projects only what ListExecutions and the resource listings read (INCLUDE)",
             [g["Projection"].get("ProjectionType") for g in gsis] == ["INCLUDE"]
             and sorted(gsis[0]["Projection"].get("NonKeyAttributes", [])) == sorted(
-                ["meta", "status", "stopMs", "redriveCount", "versionArn", "aliasArn", "arn", "body", "parent"]),
+                ["meta", "status", "stopMs", "redriveCount", "versionArn", "aliasArn", "mapRunArn", "arn", "body", "parent"]),
             gsis)
     # No queue trigger can take the account's concurrency.
     for k, v in sorted(res.items()):

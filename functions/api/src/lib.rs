@@ -45,7 +45,8 @@ impl ApiService {
     ) -> Self {
         let config = ServiceConfig {
             activity_poll: ActivityPoll::API_GATEWAY,
-            map_runs_as_executions: false,
+            // A distributed Map's children are executions (the invoker runs the map run).
+            map_runs_as_executions: true,
             ..config
         };
         let store = Arc::new(AwsStore::new(aws, Arc::new(Meter::default())));

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
+use stepwise_api::map_run::MapRunInvoker;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::states_api::StatesApi;
@@ -42,10 +43,17 @@ impl RoleLookup for StoredRoles {
 pub struct Invoker {
     /// The store, queues and meter.
     pub deps: Deps,
-    /// Mock, then Lambda, then the service integrations.
-    pub router: TaskRouter,
+    /// Distributed Maps' runs (in pieces: [`MAP_RUN_PIECE`]), then mock, then Lambda, then
+    /// the service integrations.
+    pub router: Arc<dyn TaskInvoker>,
+    /// The front of `router`: map runs.
+    pub map_runs: Arc<MapRunInvoker<AwsStore>>,
     driver: Arc<AwsDriver>,
 }
+
+/// How long one invocation carries a map run on before it pauses (the function's timeout is
+/// 15 minutes).
+pub const MAP_RUN_PIECE: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl Invoker {
     /// The function over `aws`: Lambda tasks with `lambda` (when given), the other integrations
@@ -76,13 +84,20 @@ impl Invoker {
         } else {
             None
         };
-        let service: Arc<dyn StatesApi> = Arc::new(Service::new(store, driver.clone(), config));
+        // A distributed Map's children are executions of their own, as in Step Functions.
+        let config = ServiceConfig {
+            map_runs_as_executions: true,
+            ..config
+        };
+        let service = Arc::new(Service::new(store, driver.clone(), config));
+        let states: Arc<dyn StatesApi> = service.clone();
         let mut services = AwsServiceInvoker::new(settings)
             .await?
-            .with_states_api(service);
+            .with_states_api(states);
         if let Some(r) = roles {
             services = services.with_roles(r);
         }
+        let map_objects = services.map_objects();
         let mut router = TaskRouter::new().with_fallback(Arc::new(services));
         if let Some(l) = lambda {
             router = router.with_lambda(l);
@@ -90,9 +105,12 @@ impl Invoker {
         if let Some(m) = mock {
             router = router.with_mock(m);
         }
+        let map_runs = MapRunInvoker::in_pieces(Arc::new(router), map_objects, MAP_RUN_PIECE);
+        map_runs.bind(&service);
         Ok(Invoker {
             deps: Deps::new(aws),
-            router,
+            router: map_runs.clone(),
+            map_runs,
             driver,
         })
     }
@@ -101,7 +119,7 @@ impl Invoker {
     /// returns (Lambda freezes whatever still runs after the response).
     pub async fn handle(&self, event: LambdaEvent<SqsEvent>) -> Result<SqsBatchResponse, Error> {
         // Boxed: the router's future (every integration's state) is large for a stack.
-        let out = Box::pin(handle(&self.deps, &self.router, event)).await;
+        let out = Box::pin(handle(&self.deps, self.router.as_ref(), event)).await;
         self.driver.flush().await?;
         out
     }

@@ -161,6 +161,31 @@ pub trait ApiStore: ExecutionStore {
         resource: &Resource,
         create_only: bool,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Writes a record only if the stored one's body has `"version": expected` (0: there is
+    /// none), failing with [`StoreError::Conflict`] otherwise: a record some process owns for a
+    /// while (a map run's cursor, [`Resource::body`] carrying its own `"version"`). Stores that
+    /// serve one process may check and write in two steps, as this default does.
+    fn put_resource_if(
+        &self,
+        resource: &Resource,
+        expected: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        async move {
+            let stored = self.get_resource(resource.kind, &resource.arn).await?;
+            let version = stored
+                .as_ref()
+                .and_then(|r| r.body.get("version"))
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0);
+            if version != expected {
+                return Err(StoreError::Conflict(resource.arn.clone()));
+            }
+            self.put_resource(resource, false).await
+        }
+    }
     /// A record by kind and ARN.
     fn get_resource(
         &self,

@@ -135,7 +135,7 @@ pub enum Function {
     /// The stepper (transitions and timers queues).
     Stepper,
     /// The invoker, calling tasks with this task function.
-    Invoker(Rc<dyn TaskInvoker>),
+    Invoker(Arc<dyn TaskInvoker>),
 }
 
 /// The clients of a run.

@@ -29,6 +29,15 @@ struct Args {
     /// Every this many seeds, the 10,000-item inline Maps W3 and W3b too (0: never).
     #[arg(long, default_value_t = 500)]
     w3_every: u64,
+    /// Items of the distributed Map every seed runs (0: none).
+    #[arg(long, default_value_t = 10)]
+    dmap_items: usize,
+    /// Every this many seeds, a distributed Map of --big-dmap-items too (0: never).
+    #[arg(long, default_value_t = 100)]
+    big_dmap_every: u64,
+    /// Its items.
+    #[arg(long, default_value_t = 1000)]
+    big_dmap_items: usize,
     /// Run without faults.
     #[arg(long)]
     no_faults: bool,
@@ -50,6 +59,9 @@ fn main() -> anyhow::Result<()> {
         big_map_items: args.big_map_items,
         w3_every: args.w3_every,
         heavy: !args.light,
+        dmap_items: args.dmap_items,
+        big_dmap_every: args.big_dmap_every,
+        big_dmap_items: args.big_dmap_items,
     };
     let seeds: Vec<u64> = match args.seed {
         Some(s) => vec![s],
@@ -100,12 +112,15 @@ fn main() -> anyhow::Result<()> {
             }
             if !r.failures.is_empty() {
                 println!(
-                    "  replay: cargo run -p stepwise-sim --release -- {}--map-items {} --big-map-every {} --big-map-items {} --w3-every {} --seed {seed}",
+                    "  replay: cargo run -p stepwise-sim --release -- {}--map-items {} --big-map-every {} --big-map-items {} --w3-every {} --dmap-items {} --big-dmap-every {} --big-dmap-items {} --seed {seed}",
                     if args.light { "--light " } else { "" },
                     args.map_items,
                     args.big_map_every,
                     args.big_map_items,
-                    args.w3_every
+                    args.w3_every,
+                    args.dmap_items,
+                    args.big_dmap_every,
+                    args.big_dmap_items
                 );
                 failing.push(*seed);
             }

@@ -11,7 +11,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use stepwise_ports::tasks::{TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
@@ -48,6 +48,12 @@ pub struct Options {
     /// Whether to run W2 (2,001 transitions in one step) and W7 (a 230 KB payload through 50
     /// states: a hundred S3 objects a step): most of a seed's time.
     pub heavy: bool,
+    /// Items of the distributed Map every seed runs (0: none).
+    pub dmap_items: usize,
+    /// Every this many seeds, also a distributed Map of `big_dmap_items` (0: never).
+    pub big_dmap_every: u64,
+    /// Its items.
+    pub big_dmap_items: usize,
 }
 
 impl Default for Options {
@@ -59,6 +65,9 @@ impl Default for Options {
             big_map_items: 1000,
             w3_every: 0,
             heavy: true,
+            dmap_items: 10,
+            big_dmap_every: 0,
+            big_dmap_items: 1000,
         }
     }
 }
@@ -182,6 +191,16 @@ pub fn map(name: &str, n: usize) -> Machine {
     }
 }
 
+/// A distributed Map of `n` Lambda tasks, each iteration a child execution of its own (at most
+/// 50 at once), its map run carried out by the invoker in pieces.
+pub fn dmap(name: &str, n: usize) -> Machine {
+    let mut m = map(name, n);
+    m.definition["States"]["M"]["MaxConcurrency"] = json!(50);
+    m.definition["States"]["M"]["ItemProcessor"]["ProcessorConfig"] =
+        json!({"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"});
+    m
+}
+
 /// Waits short (the timers queue) and long (Scheduler), a retry interval, tasks between.
 pub fn wait_heavy() -> Machine {
     Machine {
@@ -229,6 +248,15 @@ pub fn machines(opts: &Options, seed: u64) -> Vec<Machine> {
     out.push(callback());
     out.push(map("map", opts.map_items));
     out.push(wait_heavy());
+    if opts.dmap_items > 0 {
+        out.push(dmap("dmap", opts.dmap_items));
+    }
+    if opts.big_dmap_every > 0 && seed.is_multiple_of(opts.big_dmap_every) {
+        out.push(dmap(
+            &format!("dmap-{}", opts.big_dmap_items),
+            opts.big_dmap_items,
+        ));
+    }
     if opts.big_map_every > 0 && seed.is_multiple_of(opts.big_map_every) {
         out.push(map(
             &format!("map-{}", opts.big_map_items),
@@ -401,10 +429,16 @@ pub struct SeedReport {
     pub virtual_ms: i64,
     /// The largest DynamoDB item written (bytes).
     pub largest_item: usize,
+    /// Executions started by map runs (a distributed Map's children).
+    pub child_executions: u64,
     /// Per machine: the metered cost of Stepwise's own requests per million transitions, and
     /// the transitions.
     pub costs: Vec<(String, f64, u64)>,
 }
+
+/// How long one invocation carries a map run on here: shorter than the function's (600 s), so
+/// that runs pause and go on from their cursors often.
+const MAP_RUN_PIECE: Duration = Duration::from_secs(30);
 
 const LOST_CAUSE: &str = "was lost: the invoker";
 const DEADLINE_MS: i64 = 3 * 24 * 3600 * 1000;
@@ -469,10 +503,42 @@ async fn run(
         STARTING.with(|s| stepwise_store_aws::fnv64(&["sim-seed", &s.borrow()]))
     })));
     lambda::deploy(&sim);
-    let tasks = Rc::new(Tasks {
+    let tasks = Arc::new(Tasks {
         sim: sim.clone(),
         calls: Mutex::new(BTreeMap::new()),
     });
+    // The invoker function as `main` builds it: distributed Maps' runs in front of the tasks.
+    let (invoker, _service): (Arc<dyn TaskInvoker>, _) = {
+        let aws = lambda::aws(&sim);
+        let store = Arc::new(stepwise_store_aws::ports::AwsStore::new(
+            aws,
+            Arc::new(stepwise_store_aws::meter::Meter::default()),
+        ));
+        let driver = Arc::new(stepwise_store_aws::api_driver::AwsDriver::new(
+            store.clone(),
+        ));
+        let config = stepwise_api::ServiceConfig {
+            region: "us-east-1".into(),
+            account: "111111111111".into(),
+            map_runs_as_executions: true,
+            ..Default::default()
+        };
+        let service = Arc::new(stepwise_api::Service::new(store, driver, config));
+        let caller = stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+        })
+        .await;
+        // No machine here reads or writes S3 items: the folder is never used.
+        let objects = stepwise_tasks_aws::map_io::stream::MapObjects::new(
+            caller,
+            Some(std::env::temp_dir().join("stepwise-sim-objects")),
+        );
+        let map_runs =
+            stepwise_api::map_run::MapRunInvoker::in_pieces(tasks.clone(), objects, MAP_RUN_PIECE);
+        map_runs.bind(&service);
+        (map_runs, service)
+    };
     let stop = Rc::new(Cell::new(false));
     let names = lambda::names();
     let pollers: [(&str, usize, usize, bool); 3] = [
@@ -483,7 +549,7 @@ async fn run(
     for (url, batch, count, tasks_queue) in pollers {
         for _ in 0..count {
             let f = if tasks_queue {
-                Function::Invoker(tasks.clone())
+                Function::Invoker(invoker.clone())
             } else {
                 Function::Stepper
             };
@@ -618,6 +684,14 @@ async fn run(
         requests: w.requests.values().sum(),
         virtual_ms,
         largest_item: w.ddb.largest_item,
+        child_executions: w
+            .ddb
+            .items
+            .iter()
+            .filter(|((pk, sk), item)| {
+                pk.starts_with("EX#") && sk == "META" && item.get("mapRunArn").is_some()
+            })
+            .count() as u64,
         answers_lost: w.answers_lost,
         ..SeedReport::default()
     };

@@ -1,7 +1,9 @@
 //! The simulation over a few hundred seeds (the full 10,000: `cargo run -p stepwise-sim
 //! --release -- --seeds 10000`), that a seed replays exactly, and the seeds that found bugs.
 
-use stepwise_sim::workloads::{callback, run_machines, run_seed, task_heavy, Options, SeedReport};
+use stepwise_sim::workloads::{
+    callback, dmap, run_machines, run_seed, task_heavy, Options, SeedReport,
+};
 use stepwise_sim::Faults;
 
 /// The sweep's seeds: light ones (no W2, W7), a small Map.
@@ -27,7 +29,7 @@ fn check(r: &SeedReport) {
     check_replay(
         r,
         &format!(
-            "cargo run -p stepwise-sim --release -- --light --map-items 8 --big-map-every 0 --w3-every 0 --seed {}",
+            "cargo run -p stepwise-sim --release -- --light --map-items 8 --big-map-every 0 --w3-every 0 --big-dmap-every 0 --seed {}",
             r.seed
         ),
     );
@@ -148,6 +150,25 @@ fn regression_a_timed_out_attempt_record_retried_by_the_sdk_is_its_own() {
         check_replay(
             &r,
             "cargo test -p stepwise-sim --test seeds regression_a_timed_out",
+        );
+    }
+}
+
+/// Issue 10 finding 6, issue 12 item 6: a distributed Map's iterations are child executions of
+/// their own (each its item, history and message group), its run carried out by the invoker in
+/// pieces that pause and go on from their cursor (30 s of virtual time here), with faults
+/// between every two calls of the run as of everything else: every child once, no task
+/// attempt twice, the parent's output and history as in the fault-free run.
+#[test]
+fn a_distributed_map_runs_its_children_as_executions_through_faults() {
+    let n = if cfg!(debug_assertions) { 24 } else { 1000 };
+    for seed in [3, 8] {
+        let r = run_machines(seed, Faults::standard(), &[dmap(&format!("dmap-{n}"), n)]);
+        assert_eq!(r.child_executions, n as u64, "seed {seed}");
+        assert!(r.faults.total() > 10, "{:?}", r.faults);
+        check_replay(
+            &r,
+            "cargo test -p stepwise-sim --test seeds a_distributed_map",
         );
     }
 }

@@ -270,8 +270,8 @@ impl AwsStore {
     }
 }
 
-impl ApiStore for AwsStore {
-    async fn put_resource(&self, resource: &Resource, create_only: bool) -> Result<(), StoreError> {
+impl AwsStore {
+    async fn write_resource(&self, resource: &Resource, only: Only) -> Result<(), StoreError> {
         let (pk, sk) = key_of(resource.kind, &resource.arn)?;
         let body = stepwise_engine::deep::to_string(&resource.body)
             .map_err(|e| store_error(corrupt(&resource.arn, e)))?;
@@ -282,6 +282,9 @@ impl ApiStore for AwsStore {
             ("body", s(body)),
             ("GSI1PK", s(kind_key(resource.kind))),
         ];
+        if let Only::Version(v) = only {
+            attrs.push(("ver", n(v + 1)));
+        }
         if let Some(p) = &resource.parent {
             attrs.push(("parent", s(p.clone())));
         }
@@ -327,8 +330,16 @@ impl ApiStore for AwsStore {
             .expression_attribute_values(":seq", n(seq))
             .expression_attribute_values(":gsk", s(format!("{seq:020}#{}", resource.arn)))
             .update_expression(format!("SET {}", sets.join(", ")));
-        if create_only {
-            req = req.condition_expression("attribute_not_exists(PK)");
+        match only {
+            Only::Always => {}
+            Only::Absent | Only::Version(0) => {
+                req = req.condition_expression("attribute_not_exists(PK)");
+            }
+            Only::Version(v) => {
+                req = req
+                    .condition_expression("ver = :ver")
+                    .expression_attribute_values(":ver", n(v));
+            }
         }
         self.meter()
             .dynamodb_write(resource.body.to_string().len() + 200);
@@ -337,6 +348,30 @@ impl ApiStore for AwsStore {
             Err(e) if is_conditional(&e) => Err(StoreError::Conflict(resource.arn.clone())),
             Err(e) => Err(svc("UpdateItem", DisplayErrorContext(e))),
         }
+    }
+}
+
+/// What a record's write is conditioned on.
+#[derive(Clone, Copy)]
+enum Only {
+    Always,
+    Absent,
+    /// Its `ver` attribute (the body's `"version"`) is this (0: no record).
+    Version(u64),
+}
+
+impl ApiStore for AwsStore {
+    async fn put_resource(&self, resource: &Resource, create_only: bool) -> Result<(), StoreError> {
+        let only = if create_only {
+            Only::Absent
+        } else {
+            Only::Always
+        };
+        self.write_resource(resource, only).await
+    }
+
+    async fn put_resource_if(&self, resource: &Resource, expected: u64) -> Result<(), StoreError> {
+        self.write_resource(resource, Only::Version(expected)).await
     }
 
     async fn get_resource(
@@ -424,6 +459,9 @@ impl ApiStore for AwsStore {
         }
         if let Some(a) = &meta.alias_arn {
             extra.push(("aliasArn".to_string(), s(a.clone())));
+        }
+        if let Some(m) = &meta.map_run_arn {
+            extra.push(("mapRunArn".to_string(), s(m.clone())));
         }
         self.meter().begin(&execution.arn);
         match self.table().create_execution_with(execution, extra).await {
@@ -704,6 +742,11 @@ fn row_conditions(
     if let Some(a) = &filter.alias_arn {
         conditions.push("aliasArn = :al");
         values.push((":al", s(a.clone())));
+    }
+    // A map run's children share their state machine with other runs of the same Map.
+    if let Some(m) = &filter.map_run_arn {
+        conditions.push("mapRunArn = :mr");
+        values.push((":mr", s(m.clone())));
     }
     // redriveCount is written on every commit (0 until the first redrive).
     match filter.redriven {

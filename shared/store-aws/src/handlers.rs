@@ -410,6 +410,13 @@ async fn forward(
             };
             // The attempt's records are the execution's cost: counted on `local`, which the
             // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
+            // A distributed Map's run is a job too: it lasts longer than a function. Starting
+            // it again is harmless (its children and files are named by the run).
+            let map_run = req.resource.arn().ends_with(":::mapRun")
+                && req
+                    .parameters
+                    .get(stepwise_engine::map_run::MapRunRequest::KEY)
+                    .is_some();
             let table = crate::table::Table::new(&deps.aws, &local);
             let attempt = match table
                 .begin_attempt_after(&execution, task, by, &uncalled)
@@ -456,6 +463,9 @@ async fn forward(
                         deadline_ms,
                     });
                 }
+                // The first invoker ended without sending the outcome: a map run is started
+                // again (it goes on from its cursor, if it has one).
+                Attempt::Taken { .. } if map_run => {}
                 // The first invoker ended without sending the outcome: it is lost, and the
                 // task is not called twice.
                 Attempt::Taken { .. } => {
@@ -473,7 +483,7 @@ async fn forward(
                 }
             }
             let waits_for_token = req.resource.waits_for_task_token();
-            let (event, poll) = if req.resource.is_sync() {
+            let (event, poll) = if req.resource.is_sync() || map_run {
                 // A `.sync` job: started here, then looked at through the tasks queue.
                 let called = Instant::now();
                 let submitted = invoker.submit(req).await;

@@ -21,16 +21,17 @@ use std::collections::{HashMap, VecDeque};
 pub const EXECUTION_SHARDS: u64 = 8;
 
 /// The non-key attributes GSI1 projects: the execution rows ListExecutions and its filters read
-/// (`meta`, `status`, `stopMs`, `redriveCount`, `versionArn`, `aliasArn`) and the records
+/// (`meta`, `status`, `stopMs`, `redriveCount`, `versionArn`, `aliasArn`, `mapRunArn`) and the records
 /// ListStateMachines/ListActivities read (`arn`, `body`, `parent`). The templates' GSI
 /// `NonKeyAttributes` are exactly these.
-pub const PROJECTED: [&str; 9] = [
+pub const PROJECTED: [&str; 10] = [
     "meta",
     "status",
     "stopMs",
     "redriveCount",
     "versionArn",
     "aliasArn",
+    "mapRunArn",
     "arn",
     "body",
     "parent",

@@ -19,6 +19,7 @@
 //! - [`status_events`]: execution status change events to EventBridge (moto), via the outbox;
 //! - [`commit_race`]: two writers stepping one execution from the same version;
 //! - [`large_payloads`]: events and task parameters past SQS's message size, through S3;
+//! - [`map_runs`]: a distributed Map whose children are executions, its run carried out in pieces;
 //! - [`timers_and_attempts`]: the timers queue, Scheduler's early firing, task attempts called once.
 
 use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
@@ -246,6 +247,9 @@ async fn harness_full(
         http_connections,
     )
     .await;
+    // The harness runs the functions one after another: a map run's piece must end for its
+    // children's steps to run.
+    invoker.map_runs.set_piece(Duration::from_millis(300));
     Some(Harness {
         _emulators: emulators,
         invoker,
@@ -801,6 +805,7 @@ mod jobs;
 mod large_payloads;
 mod listing;
 mod logs;
+mod map_runs;
 mod resume;
 mod retention;
 mod runs;

@@ -263,7 +263,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
 
 /// One line per workload: Stepwise's own overhead per million transitions, the task functions'
 /// cost apart (paid the same under Step Functions).
-fn print_usage(what: &str, u: &Usage) {
+pub(super) fn print_usage(what: &str, u: &Usage) {
     let prices = Prices::default();
     let per_million = |c: f64| {
         if u.transitions > 0 {

@@ -29,7 +29,7 @@ use stepwise_ports::api::{ApiStore, Driver, ExecutionMeta, Resource, ResourceKin
 use stepwise_ports::execution::{StoreError, StoredExecution, Usage};
 use stepwise_ports::tasks::TaskFailure;
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_tasks_aws::map_io::stream::{ItemSource, MapObjects, ResultSink};
+use stepwise_tasks_aws::map_io::stream::{ItemSource, MapObjects, ResultSink, SourcePosition};
 use stepwise_tasks_aws::map_io::writer::{child_entries, ChildEntry};
 
 /// How many children run at once when `MaxConcurrency` is 0 (no limit): a bounded window, so
@@ -41,8 +41,44 @@ pub const WINDOW: usize = 100;
 const MAX_OUTPUT: usize = 256 * 1024;
 
 mod invoker;
+mod resumable;
 pub use invoker::MapRunInvoker;
 pub(crate) use invoker::{wake, wakers};
+use resumable::{Cursor, PauseState, LOOK};
+
+/// How far a call of [`Service::carry_out`] took a map run.
+pub(crate) enum Ran {
+    /// It ended: `{"Output": the Map's result}`, or its failure.
+    Done(Result<Value, TaskFailure>),
+    /// It paused: where to go on from.
+    Paused(Box<Cursor>),
+}
+
+/// The name and ARN of the child in `slot`, the same in every process that carries the run on
+/// (drawn from the parent's seed).
+fn child_arn(
+    prefix: &str,
+    machine_label: &str,
+    kind: &str,
+    seed: u64,
+    slot: usize,
+) -> (String, String) {
+    let draw = |salt: u64| {
+        stepwise_engine::uuid_from_seed(
+            seed ^ salt ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        )
+    };
+    let name = draw(0);
+    let arn = if kind == "EXPRESS" {
+        format!(
+            "{prefix}:express:{machine_label}:{name}:{}",
+            draw(0x5EED_0FE4_9E55)
+        )
+    } else {
+        format!("{prefix}:execution:{machine_label}:{name}")
+    };
+    (name, arn)
+}
 
 fn runtime(e: impl std::fmt::Display) -> TaskFailure {
     TaskFailure::runtime(e.to_string())
@@ -67,7 +103,8 @@ struct Abort<S: ApiStore + 'static> {
     store: Arc<S>,
     parent: String,
     info: Option<MapRunInfo>,
-    live: Vec<String>,
+    /// The running children: slot, items, ARN.
+    live: Vec<(usize, u64, String)>,
     armed: bool,
 }
 
@@ -91,7 +128,7 @@ impl<S: ApiStore + 'static> Drop for Abort<S> {
                 });
             }
         }
-        for arn in self.live.drain(..) {
+        for (_, _, arn) in self.live.drain(..) {
             self.driver.submit(
                 &arn,
                 Event::Stop {
@@ -122,16 +159,71 @@ struct Inputs<'d> {
     selection: Option<ItemSelection<'d>>,
     batcher: Option<Batcher>,
     exhausted: bool,
+    /// Where the current page started and how many of its items were taken.
+    page_pos: SourcePosition,
+    taken: usize,
+    /// Where the inputs stand after the last child handed out: the page's start, the items
+    /// of it taken, the next item's index (what a run carried on elsewhere reads from).
+    mark: (SourcePosition, usize, usize),
 }
 
-impl Inputs<'_> {
+impl<'d> Inputs<'d> {
+    fn new(
+        source: ItemSource,
+        selection: Option<ItemSelection<'d>>,
+        batcher: Option<Batcher>,
+    ) -> Self {
+        Inputs {
+            page_pos: source.position(),
+            mark: (source.position(), 0, 0),
+            source,
+            page: VecDeque::new(),
+            index: 0,
+            selection,
+            batcher,
+            exhausted: false,
+            taken: 0,
+        }
+    }
+
+    /// Goes on from a `mark` left by another process: the page read again, its first
+    /// `taken` items skipped.
+    async fn carry_on(&mut self, mark: &(SourcePosition, usize, usize)) -> Result<(), String> {
+        self.source.seek(&mark.0).await?;
+        self.index = mark.2;
+        self.page_pos = mark.0.clone();
+        self.mark = mark.clone();
+        // The items taken from the page: a source read again from a byte gives the same page,
+        // one that skipped items may give it in more than one.
+        let mut skip = mark.1;
+        while skip > 0 {
+            match self.source.next_page().await? {
+                Some(p) if p.len() <= skip => skip -= p.len(),
+                Some(p) => {
+                    self.page.extend(p.into_iter().skip(skip));
+                    skip = 0;
+                }
+                None => {
+                    self.exhausted = true;
+                    skip = 0;
+                }
+            }
+        }
+        self.taken = mark.1;
+        Ok(())
+    }
+
     /// The next child's input and how many items it holds; `None` when there are no more.
     async fn next(&mut self) -> Result<Option<(Value, u64)>, TaskFailure> {
         loop {
             let Some(item) = self.page.pop_front() else {
                 if self.exhausted {
-                    return Ok(self.batcher.as_mut().and_then(Batcher::flush));
+                    let last = self.batcher.as_mut().and_then(Batcher::flush);
+                    self.mark = (self.source.position(), 0, self.index);
+                    return Ok(last);
                 }
+                self.page_pos = self.source.position();
+                self.taken = 0;
                 match self.source.next_page().await {
                     Ok(Some(p)) => self.page.extend(p),
                     Ok(None) => self.exhausted = true,
@@ -139,6 +231,7 @@ impl Inputs<'_> {
                 }
                 continue;
             };
+            self.taken += 1;
             let i = self.index;
             self.index += 1;
             let input = match self.selection.as_mut() {
@@ -150,10 +243,15 @@ impl Inputs<'_> {
             match self.batcher.as_mut() {
                 Some(b) => {
                     if let Some(batch) = b.push(input) {
+                        // This item starts the next batch: it is not handed out yet.
+                        self.mark = (self.page_pos.clone(), self.taken - 1, i);
                         return Ok(Some(batch));
                     }
                 }
-                None => return Ok(Some((input, 1))),
+                None => {
+                    self.mark = (self.page_pos.clone(), self.taken, self.index);
+                    return Ok(Some((input, 1)));
+                }
             }
         }
     }
@@ -184,6 +282,25 @@ impl<S: ApiStore + 'static> Service<S> {
         parent_arn: &str,
         r: MapRunRequest,
     ) -> Result<Value, TaskFailure> {
+        match self.carry_out(objects, parent_arn, r, None, None).await? {
+            Ran::Done(outcome) => outcome,
+            Ran::Paused(_) => Err(runtime("a map run paused without a deadline")),
+        }
+    }
+
+    /// Carries out a map run, from its start or from where another process left it
+    /// (`resume`), until it ends or `until` passes (then it pauses: its running children go on,
+    /// its results so far are written, and the [`Cursor`] says where to go on from). `Err`:
+    /// the run could not go on now (the store or the reader's service failing); nothing is
+    /// lost, the run can be carried on from its last cursor.
+    pub(crate) async fn carry_out(
+        &self,
+        objects: &MapObjects,
+        parent_arn: &str,
+        r: MapRunRequest,
+        resume: Option<Cursor>,
+        until: Option<tokio::time::Instant>,
+    ) -> Result<Ran, TaskFailure> {
         let parent = self
             .store
             .load(parent_arn)
@@ -263,8 +380,18 @@ impl<S: ApiStore + 'static> Service<S> {
             info.redrive_ms = Some(wall_clock_ms());
         }
         let mut tolerated = (r.tolerated_failure_count, r.tolerated_failure_percentage);
-        self.save_run(parent_arn, &info).await?;
+        match &resume {
+            Some(c) => {
+                info = c.info.clone();
+                tolerated = c.tolerated;
+            }
+            None => self.save_run(parent_arn, &info).await?,
+        }
         let source = match (&r.reader_resource, &r.reader) {
+            // Every item was handed out before: nothing to read again.
+            _ if resume.as_ref().is_some_and(|c| !c.more) => {
+                Ok(ItemSource::given(objects.clone(), Vec::new()))
+            }
             (Some(res), Some(reader)) => ItemSource::open(objects.clone(), res, reader)
                 .await
                 .map_err(|c| TaskFailure::new(errors::ITEM_READER_FAILED, c)),
@@ -277,23 +404,35 @@ impl<S: ApiStore + 'static> Service<S> {
             Ok(s) => s,
             Err(f) => return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await,
         };
-        let mut inputs = Inputs {
-            source,
-            page: VecDeque::new(),
-            index: 0,
-            selection,
-            batcher: r.batching.clone().map(Batcher::new),
-            exhausted: false,
-        };
+        let mut inputs = Inputs::new(source, selection, r.batching.clone().map(Batcher::new));
+        if let Some(c) = resume.as_ref().filter(|c| c.more) {
+            if let Err(cause) = inputs.carry_on(&c.mark).await {
+                let f = TaskFailure::new(errors::ITEM_READER_FAILED, cause);
+                return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await;
+            }
+        }
         let transformation = r.writer.as_ref().and_then(|w| w.transformation.clone());
         let mut results = match r.writer.as_ref().filter(|w| w.resource.is_some()) {
-            Some(w) => Results::Sink(Box::new(ResultSink::new(
-                objects.clone(),
-                &w.arguments,
-                w.output_type.as_deref(),
-                &r.map_run_arn,
-            ))),
-            None => Results::Held(Some(Vec::new()), 0),
+            Some(w) => {
+                let sink = ResultSink::new(
+                    objects.clone(),
+                    &w.arguments,
+                    w.output_type.as_deref(),
+                    &r.map_run_arn,
+                );
+                Results::Sink(Box::new(match &resume {
+                    // The children running at the pause write as they end; the next ones in order.
+                    Some(c) => sink.carry_on(c.files.clone(), c.slot),
+                    None => sink,
+                }))
+            }
+            None => match &resume {
+                Some(c) => {
+                    let held = self.held_results(&r.map_run_arn, c).await?;
+                    Results::Held(held, c.held_bytes)
+                }
+                None => Results::Held(Some(Vec::new()), 0),
+            },
         };
         let machine_label = r.machine_and_label().to_string();
         let prefix = r
@@ -312,27 +451,52 @@ impl<S: ApiStore + 'static> Service<S> {
             parent: parent_arn.to_string(),
             info: Some(info.clone()),
             live: Vec::new(),
-            armed: true,
+            // A run that pauses leaves its children running when this ends; it is stopped by
+            // name ([`Service::abort_map_run`]).
+            armed: until.is_none(),
         };
-        let mut running: tokio::task::JoinSet<(usize, String, u64, Value)> =
+        let mut running: tokio::task::JoinSet<(usize, String, u64, Option<Value>)> =
             tokio::task::JoinSet::new();
         let mut slot = 0usize;
         let mut failure: Option<(String, String)> = None;
         let mut failures = 0u64;
         let mut more = true;
         let mut started = false;
+        let seed = parent.state.info.seed;
+        let child = |slot: usize| child_arn(&prefix, &machine_label, &kind, seed, slot);
         // Items given in the input are counted before any starts, as AWS counts them all.
-        let mut pending = match &r.items {
-            Some(items) => precount(&def, &parent, &r, items),
-            None => (0, 0),
+        let mut pending = match (&r.items, &resume) {
+            (_, Some(c)) => c.pending,
+            (Some(items), None) => precount(&def, &parent, &r, items),
+            (None, None) => (0, 0),
         };
-        info.item_counts.pending = pending.0;
-        info.execution_counts.pending = pending.1;
-        info.item_counts.total = pending.0;
-        info.execution_counts.total = pending.1;
+        if resume.is_none() {
+            info.item_counts.pending = pending.0;
+            info.execution_counts.pending = pending.1;
+            info.item_counts.total = pending.0;
+            info.execution_counts.total = pending.1;
+        }
+        if let Some(c) = &resume {
+            slot = c.slot;
+            failure = c.failure.clone();
+            failures = c.failures;
+            more = c.more;
+            for &(this, items) in &c.running {
+                let (_, arn) = child(this);
+                abort.live.push((this, items, arn.clone()));
+                let driver = self.driver.clone();
+                running.spawn(async move {
+                    driver.wait_end_of(&arn).await;
+                    (this, arn, items, None)
+                });
+            }
+        }
         // Items and children counted in full (items read by an ItemReader: once the counting
-        // pass beside the run ends).
-        let mut counted = (r.items.is_some(), r.items.is_some());
+        // pass beside the run ends; a resumed run counts again unless its pause had the count).
+        let mut counted = match &resume {
+            Some(c) => c.counted,
+            None => (r.items.is_some(), r.items.is_some()),
+        };
         let mut counting = tokio::task::JoinSet::new();
         if let (Some(res), Some(reader), false) = (&r.reader_resource, &r.reader, counted.0) {
             let (objects, res, reader) = (objects.clone(), res.clone(), reader.clone());
@@ -346,6 +510,13 @@ impl<S: ApiStore + 'static> Service<S> {
                     .map(|(items, children)| (items, (!by_bytes).then_some(children)))
             });
         }
+        // A run that pauses looks at its parent and its record now and then: it runs in
+        // another process than the API that stops the parent or updates the run.
+        let next_look = || {
+            let t = tokio::time::Instant::now() + LOOK;
+            until.map_or(t, |u| u.min(t))
+        };
+        let mut look = next_look();
         loop {
             let window = match info.max_concurrency {
                 0 => WINDOW,
@@ -363,17 +534,7 @@ impl<S: ApiStore + 'static> Service<S> {
                     more = false;
                     break;
                 };
-                let name = stepwise_engine::uuid_from_seed(
-                    parent.state.info.seed ^ (slot as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-                );
-                let arn = if kind == "EXPRESS" {
-                    format!(
-                        "{prefix}:express:{machine_label}:{name}:{}",
-                        crate::req::uuid()
-                    )
-                } else {
-                    format!("{prefix}:execution:{machine_label}:{name}")
-                };
+                let (name, arn) = child(slot);
                 self.start_child(&parent, &r, &child_sm, &kind, &arn, &name, &input)
                     .await?;
                 info.item_counts.running += items;
@@ -388,12 +549,12 @@ impl<S: ApiStore + 'static> Service<S> {
                 pending.1 = pending.1.saturating_sub(1);
                 info.item_counts.pending = pending.0;
                 info.execution_counts.pending = pending.1;
-                abort.live.push(arn.clone());
+                abort.live.push((slot, items, arn.clone()));
                 let driver = self.driver.clone();
                 let this = slot;
                 running.spawn(async move {
                     driver.wait_end_of(&arn).await;
-                    (this, arn, items, input)
+                    (this, arn, items, Some(input))
                 });
                 slot += 1;
                 started = true;
@@ -429,6 +590,20 @@ impl<S: ApiStore + 'static> Service<S> {
                     }
                     continue;
                 }
+                _ = tokio::time::sleep_until(look), if until.is_some() => {
+                    look = next_look();
+                    let due = until.is_some_and(|u| tokio::time::Instant::now() >= u);
+                    if due || !self.still_running(parent_arn).await {
+                        let c = self
+                            .pause(&r, &mut results, &inputs, PauseState {
+                                info: &info, tolerated, pending, slot, failures,
+                                failure: &failure, more, live: &abort.live, kind: &kind, counted,
+                            })
+                            .await?;
+                        return Ok(Ran::Paused(Box::new(c)));
+                    }
+                    None
+                }
             };
             let Some(done) = done else {
                 // UpdateMapRun: the new settings, then more children if there is room.
@@ -437,8 +612,12 @@ impl<S: ApiStore + 'static> Service<S> {
                 continue;
             };
             let (this, arn, items, input) = done.map_err(runtime)?;
-            abort.live.retain(|a| *a != arn);
+            abort.live.retain(|a| a.2 != arn);
             let (row, ex) = self.execution(&arn).await.map_err(|e| runtime(e.message))?;
+            let input = match input {
+                Some(i) => i,
+                None => stepwise_engine::deep::from_str(&row.meta.input).unwrap_or(Value::Null),
+            };
             let st = &ex.state;
             let status = st.status.as_str().to_string();
             info.item_counts.running -= items;
@@ -497,7 +676,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 }
             }
             if failure.is_some() {
-                for a in abort.live.drain(..) {
+                for (_, _, a) in abort.live.drain(..) {
                     let _ = self
                         .driver
                         .apply(
@@ -596,11 +775,11 @@ impl<S: ApiStore + 'static> Service<S> {
         info: &mut MapRunInfo,
         status: &str,
         outcome: Result<Value, TaskFailure>,
-    ) -> Result<Value, TaskFailure> {
+    ) -> Result<Ran, TaskFailure> {
         info.status = status.into();
         info.stop_ms = Some(wall_clock_ms());
         self.save_run(parent_arn, info).await?;
-        outcome
+        Ok(Ran::Done(outcome))
     }
 
     async fn save_run(&self, parent_arn: &str, info: &MapRunInfo) -> Result<(), TaskFailure> {

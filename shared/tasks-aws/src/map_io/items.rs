@@ -28,6 +28,8 @@ pub struct ItemSource {
     max: u64,
     read: u64,
     kind: SourceKind,
+    /// Items read past a position a seek skipped to, handed out first.
+    leftover: Vec<Value>,
 }
 
 enum SourceKind {
@@ -55,6 +57,7 @@ impl ItemSource {
             max: u64::MAX,
             read: 0,
             kind: SourceKind::Ready(items.into()),
+            leftover: Vec::new(),
         }
     }
 
@@ -101,6 +104,7 @@ impl ItemSource {
             max: r.max_items,
             read: 0,
             kind,
+            leftover: Vec::new(),
         })
     }
 
@@ -112,6 +116,7 @@ impl ItemSource {
         }
         let room = usize::try_from(self.max - self.read).unwrap_or(usize::MAX);
         let mut page = match &mut self.kind {
+            _ if !self.leftover.is_empty() => std::mem::take(&mut self.leftover),
             SourceKind::Ready(q) => {
                 let n = q.len().min(PAGE).min(room);
                 if n == 0 {
@@ -180,6 +185,113 @@ impl ItemSource {
         page.truncate(room);
         self.read += page.len() as u64;
         Ok(Some(page))
+    }
+}
+
+/// Where an [`ItemSource`] stands between two pages, so that another process can open the same
+/// source and go on from there (a map run carried on by the next invocation of a function).
+/// JSONL and CSV objects go on from a byte and a listing from its continuation token; a JSON
+/// array and an S3 inventory are read again from their start and the items before skipped.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SourcePosition {
+    /// Items handed out so far.
+    pub read: u64,
+    /// A JSONL or CSV object: the byte where the next unread line starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub byte: Option<u64>,
+    /// A JSONL or CSV object: the lines read so far (for error messages).
+    #[serde(default)]
+    pub line_no: usize,
+    /// A CSV object: its headers, once known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<String>>,
+    /// A listing: the next page's continuation token, or `listed` when it has no more pages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub listed: bool,
+}
+
+impl ItemSource {
+    /// Where this source stands (see [`SourcePosition`]).
+    pub fn position(&self) -> SourcePosition {
+        let mut p = SourcePosition {
+            read: self.read,
+            ..Default::default()
+        };
+        if !self.leftover.is_empty() {
+            return p;
+        }
+        match &self.kind {
+            SourceKind::Object(
+                object,
+                Parser::Lines {
+                    lines,
+                    carry,
+                    line_no,
+                },
+            ) => {
+                // What is carried is the start of a line not yet parsed.
+                p.byte = Some(object.offset.saturating_sub(carry.len() as u64));
+                p.line_no = *line_no;
+                if let Lines::Csv { headers, .. } = lines {
+                    p.headers = headers.clone();
+                }
+            }
+            SourceKind::Listing { token, done, .. } => {
+                p.token = token.clone();
+                p.listed = *done;
+            }
+            _ => {}
+        }
+        p
+    }
+
+    /// Moves a source just opened to `pos` (see [`SourcePosition`]). `Err`: the cause of
+    /// `States.ItemReaderFailed`.
+    pub async fn seek(&mut self, pos: &SourcePosition) -> Result<(), String> {
+        match &mut self.kind {
+            SourceKind::Object(
+                object,
+                Parser::Lines {
+                    lines,
+                    carry,
+                    line_no,
+                },
+            ) if pos.byte.is_some() => {
+                object.offset = pos.byte.unwrap_or(0);
+                object.done = false;
+                carry.clear();
+                *line_no = pos.line_no;
+                if let Some(h) = pos.headers.clone() {
+                    set_headers(lines, h)?;
+                }
+            }
+            SourceKind::Listing { token, done, .. } if pos.token.is_some() || pos.listed => {
+                *token = pos.token.clone();
+                *done = pos.listed;
+            }
+            SourceKind::Ready(q) => {
+                let n = usize::try_from(pos.read.saturating_sub(self.read))
+                    .unwrap_or(usize::MAX)
+                    .min(q.len());
+                q.drain(..n);
+            }
+            _ => {
+                // Read again from the start; the items before the position are skipped.
+                while self.read < pos.read {
+                    let Some(mut page) = self.next_page().await? else {
+                        break;
+                    };
+                    let extra = usize::try_from(self.read - pos.read.min(self.read))
+                        .unwrap_or(0)
+                        .min(page.len());
+                    self.leftover = page.split_off(page.len() - extra);
+                }
+            }
+        }
+        self.read = pos.read;
+        Ok(())
     }
 }
 

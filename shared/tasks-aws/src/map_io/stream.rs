@@ -7,7 +7,7 @@
 //! S3 multipart upload, a part at a time, so a run of any size holds one chunk of input, one
 //! page of items, and a part per result file.
 
-pub use super::items::{count, ItemSource};
+pub use super::items::{count, ItemSource, SourcePosition};
 use super::store::{Objects, StoreError};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -48,6 +48,11 @@ pub struct MapObjects {
 }
 
 impl MapObjects {
+    /// Objects through `caller`, or in the folder `dir` standing for S3.
+    pub fn new(caller: AwsCaller, dir: Option<PathBuf>) -> Self {
+        MapObjects { caller, dir }
+    }
+
     pub(super) fn objects(&self) -> Objects<'_> {
         match &self.dir {
             Some(d) => Objects::Dir(d),
@@ -221,6 +226,37 @@ impl ResultSink {
             "PENDING" => 1,
             _ => 0,
         }
+    }
+
+    /// The files written so far (FAILED, PENDING, SUCCEEDED), to carry on in another process.
+    pub fn written(&self) -> [Vec<Value>; 3] {
+        [0, 1, 2].map(|i| self.files[i].written.clone())
+    }
+
+    /// Carries on after the files `written` by a sink of the same run in another process;
+    /// `next_slot`: the first child whose entries that sink did not write.
+    pub fn carry_on(mut self, written: [Vec<Value>; 3], next_slot: usize) -> Self {
+        for (p, w) in self.files.iter_mut().zip(written) {
+            p.written = w;
+        }
+        self.next_slot = next_slot;
+        self
+    }
+
+    /// Writes every entry held and closes every file being filled (a run pausing: what is
+    /// only in memory would be lost).
+    pub async fn flush_all(&mut self) -> Result<(), String> {
+        for (slot, (file, texts)) in std::mem::take(&mut self.held) {
+            self.next_slot = self.next_slot.max(slot + 1);
+            for t in texts {
+                self.append(file, &t).await?;
+            }
+        }
+        self.held_bytes = 0;
+        for file in 0..3 {
+            self.close(file).await?;
+        }
+        Ok(())
     }
 
     /// Adds the entries of the child in slot `child` (see [`super::writer::child_entries`]) to

@@ -1,0 +1,339 @@
+//! A map run carried out a piece at a time, for a home whose functions live minutes (the
+//! serverless home: Lambda's 15). The map run is a `.sync`-like job of its parent's Map:
+//! [`Service::begin_map_run`] writes its cursor, then each look at the job
+//! ([`Service::tick_map_run`], a delayed message on the tasks queue) carries the run on with
+//! [`Service::carry_out`] until it ends or its time is up; then it pauses: running children go
+//! on, the results so far are written as result files, and the cursor (a record beside the
+//! MapRun record) says where to go on from — where the items stand, which children run, the
+//! counts, the files written. Nothing in it grows with the items: the running children are at
+//! most `MaxConcurrency`, the files one per 2 MB of results (and at most three per pause).
+//!
+//! A look owns the run while its lease holds (a conditional write on the cursor's version), so
+//! a duplicated message never runs the run twice at once; a look that dies is followed, once
+//! its lease is over, by the next, which goes on from the last pause: children it started are
+//! found started (their names are drawn from the parent's seed), files it wrote are written
+//! again under the same names.
+//!
+//! The parent stopped: the look sees it (every [`LOOK`]) and pauses; the job's next look finds
+//! the parent no longer waiting and [`Service::abort_map_run`] stops the children and records
+//! the run ABORTED.
+
+use super::{runtime, Ran, Results};
+use crate::Service;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::Duration;
+use stepwise_engine::map_io::MapRunInfo;
+use stepwise_engine::map_run::MapRunRequest;
+use stepwise_engine::Event;
+use stepwise_ports::api::{ApiStore, Resource, ResourceKind};
+use stepwise_ports::execution::StoreError;
+use stepwise_ports::tasks::TaskFailure;
+use stepwise_runtime::local::wall_clock_ms;
+use stepwise_tasks_aws::map_io::stream::{MapObjects, SourcePosition};
+
+/// How often a run that can pause looks at its parent, its record and its time.
+pub(crate) const LOOK: Duration = Duration::from_secs(10);
+
+/// How long past its time a look keeps the run (its pause's writes).
+const LEASE_MARGIN_MS: i64 = 60_000;
+
+/// Where a paused run goes on from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Cursor {
+    pub info: MapRunInfo,
+    pub tolerated: (Option<u64>, Option<f64>),
+    pub pending: (u64, u64),
+    /// Children started so far.
+    pub slot: usize,
+    pub failures: u64,
+    pub failure: Option<(String, String)>,
+    /// Items are still to come.
+    pub more: bool,
+    /// Where the items stand after the last child started.
+    pub mark: (SourcePosition, usize, usize),
+    /// The running children: slot, items.
+    pub running: Vec<(usize, u64)>,
+    /// The result files written (FAILED, PENDING, SUCCEEDED).
+    pub files: [Vec<Value>; 3],
+    /// The bytes of the results held for the Map's output (no `ResultWriter`).
+    pub held_bytes: usize,
+    /// The children's `ExecutionType`.
+    pub kind: String,
+    /// Items and children counted in full by the counting pass.
+    #[serde(default)]
+    pub counted: (bool, bool),
+}
+
+/// The cursor's record: who owns the run until when, and the cursor once the run paused.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct CursorRecord {
+    version: u64,
+    lease_ms: i64,
+    /// The parent's redrive count when the run began.
+    #[serde(default)]
+    generation: u32,
+    #[serde(default)]
+    run: Option<Box<Cursor>>,
+}
+
+/// What [`Service::carry_out`] knows when it pauses.
+pub(crate) struct PauseState<'a> {
+    pub info: &'a MapRunInfo,
+    pub tolerated: (Option<u64>, Option<f64>),
+    pub pending: (u64, u64),
+    pub slot: usize,
+    pub failures: u64,
+    pub failure: &'a Option<(String, String)>,
+    pub more: bool,
+    pub live: &'a [(usize, u64, String)],
+    pub kind: &'a str,
+    pub counted: (bool, bool),
+}
+
+fn cursor_arn(map_run_arn: &str) -> String {
+    format!("{map_run_arn}#cursor")
+}
+
+/// The results held for the Map's output while the run is paused (at most the payload quota).
+fn held_arn(map_run_arn: &str) -> String {
+    format!("{map_run_arn}#held")
+}
+
+impl<S: ApiStore + 'static> Service<S> {
+    async fn cursor(&self, map_run_arn: &str) -> Result<CursorRecord, StoreError> {
+        let rec = self
+            .store
+            .get_resource(ResourceKind::MapRun, &cursor_arn(map_run_arn))
+            .await?;
+        Ok(rec
+            .and_then(|r| serde_json::from_value(r.body).ok())
+            .unwrap_or_default())
+    }
+
+    async fn put_cursor(
+        &self,
+        map_run_arn: &str,
+        rec: &CursorRecord,
+        expected: u64,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_value(rec).map_err(|e| StoreError::Other(e.to_string()))?;
+        let resource = Resource {
+            kind: ResourceKind::MapRun,
+            arn: cursor_arn(map_run_arn),
+            parent: None,
+            body,
+        };
+        self.store.put_resource_if(&resource, expected).await
+    }
+
+    /// A map run starts: its cursor from the beginning, unless this start was made before
+    /// (the command delivered again: the run goes on); a redriven parent's run
+    /// (`generation`: its redrive count) starts over.
+    pub async fn begin_map_run(
+        &self,
+        r: &MapRunRequest,
+        generation: u32,
+    ) -> Result<(), TaskFailure> {
+        let rec = self.cursor(&r.map_run_arn).await.map_err(runtime)?;
+        if rec.version > 0 && rec.generation == generation {
+            return Ok(());
+        }
+        let fresh = CursorRecord {
+            version: rec.version + 1,
+            lease_ms: 0,
+            generation,
+            run: None,
+        };
+        self.put_cursor(&r.map_run_arn, &fresh, rec.version)
+            .await
+            .map_err(runtime)
+    }
+
+    /// Carries a map run on for at most `budget` (see the module's documentation): `Ok(None)`
+    /// when it paused (or another look owns it, or it could not go on now), else its outcome.
+    pub async fn tick_map_run(
+        &self,
+        objects: &MapObjects,
+        parent_arn: &str,
+        r: MapRunRequest,
+        budget: Duration,
+    ) -> Result<Option<Value>, TaskFailure> {
+        let arn = r.map_run_arn.clone();
+        let Ok(rec) = self.cursor(&arn).await else {
+            return Ok(None);
+        };
+        let now = wall_clock_ms();
+        if rec.lease_ms > now {
+            return Ok(None);
+        }
+        let claimed = CursorRecord {
+            version: rec.version + 1,
+            lease_ms: now + budget.as_millis() as i64 + LEASE_MARGIN_MS,
+            generation: rec.generation,
+            run: rec.run.clone(),
+        };
+        if self.put_cursor(&arn, &claimed, rec.version).await.is_err() {
+            return Ok(None);
+        }
+        let until = tokio::time::Instant::now() + budget;
+        let ran = self
+            .carry_out(objects, parent_arn, r, rec.run.map(|c| *c), Some(until))
+            .await;
+        let next = match ran {
+            Ok(Ran::Done(outcome)) => return outcome.map(Some),
+            Ok(Ran::Paused(c)) => Some(c),
+            Err(f) => {
+                eprintln!("map run {arn}: goes on later: {}: {}", f.error, f.cause);
+                claimed.run.clone()
+            }
+        };
+        let paused = CursorRecord {
+            version: claimed.version + 1,
+            lease_ms: 0,
+            generation: claimed.generation,
+            run: next,
+        };
+        if let Err(e) = self.put_cursor(&arn, &paused, claimed.version).await {
+            eprintln!("map run {arn}: its pause is not recorded: {e}");
+        }
+        Ok(None)
+    }
+
+    /// The parent no longer waits for its map run (it was stopped, or timed out): the running
+    /// children are stopped and the run recorded ABORTED, once no look owns it.
+    pub async fn abort_map_run(&self, r: &MapRunRequest) {
+        let arn = &r.map_run_arn;
+        let Ok(Some(record)) = self.store.get_resource(ResourceKind::MapRun, arn).await else {
+            return;
+        };
+        let parent = record.parent.clone().unwrap_or_default();
+        let Ok(mut info) = serde_json::from_value::<MapRunInfo>(record.body) else {
+            return;
+        };
+        if info.status != "RUNNING" {
+            return;
+        }
+        // A look sees the parent stopped within LOOK and pauses.
+        let mut rec = CursorRecord::default();
+        for _ in 0..60 {
+            match self.cursor(arn).await {
+                Ok(c) if c.lease_ms <= wall_clock_ms() => {
+                    rec = c;
+                    break;
+                }
+                _ => tokio::time::sleep(Duration::from_secs(2)).await,
+            }
+        }
+        let Some(run) = rec.run.as_ref() else {
+            return self.record_aborted(&parent, &mut info).await;
+        };
+        let prefix = arn.split_once(":mapRun:").map_or("", |(h, _)| h);
+        let seed = match self.store.load(&parent).await {
+            Ok(Some(p)) => p.state.info.seed,
+            _ => return,
+        };
+        for &(slot, _) in &run.running {
+            let (_, child) = super::child_arn(prefix, r.machine_and_label(), &run.kind, seed, slot);
+            let stop = Event::Stop {
+                error: None,
+                cause: None,
+            };
+            if let Err(e) = self.driver.apply(&child, stop).await {
+                eprintln!("map run {arn}: {child} not stopped: {e}");
+            }
+        }
+        info = run.info.clone();
+        self.record_aborted(&parent, &mut info).await;
+    }
+
+    async fn record_aborted(&self, parent: &str, info: &mut MapRunInfo) {
+        info.status = "ABORTED".into();
+        info.stop_ms = Some(wall_clock_ms());
+        for c in [&mut info.item_counts, &mut info.execution_counts] {
+            c.aborted += c.running;
+            c.running = 0;
+        }
+        let _ = self
+            .store
+            .put_resource(&super::map_run_record(parent, info), false)
+            .await;
+    }
+
+    /// Whether the parent still runs (a look that cannot tell goes on).
+    pub(super) async fn still_running(&self, parent_arn: &str) -> bool {
+        match self.store.execution_row(parent_arn).await {
+            Ok(Some(row)) => row.status == "RUNNING",
+            Ok(None) => false,
+            Err(_) => true,
+        }
+    }
+
+    /// The results held for the Map's output by the last pause.
+    pub(super) async fn held_results(
+        &self,
+        map_run_arn: &str,
+        c: &Cursor,
+    ) -> Result<Option<Vec<(usize, Value)>>, TaskFailure> {
+        if c.held_bytes > super::MAX_OUTPUT {
+            return Ok(None);
+        }
+        let rec = self
+            .store
+            .get_resource(ResourceKind::MapRun, &held_arn(map_run_arn))
+            .await
+            .map_err(runtime)?;
+        Ok(Some(
+            rec.and_then(|r| serde_json::from_value(r.body["held"].clone()).ok())
+                .unwrap_or_default(),
+        ))
+    }
+
+    /// Writes what only this process knows and says where to go on from.
+    pub(super) async fn pause(
+        &self,
+        r: &MapRunRequest,
+        results: &mut Results,
+        inputs: &super::Inputs<'_>,
+        st: PauseState<'_>,
+    ) -> Result<Cursor, TaskFailure> {
+        let mut files = Default::default();
+        let mut held_bytes = 0;
+        match results {
+            Results::Sink(sink) => {
+                sink.flush_all().await.map_err(runtime)?;
+                files = sink.written();
+            }
+            Results::Held(held, bytes) => {
+                held_bytes = *bytes;
+                if let Some(h) = held {
+                    let rec = Resource {
+                        kind: ResourceKind::MapRun,
+                        arn: held_arn(&r.map_run_arn),
+                        parent: None,
+                        body: json!({ "held": h }),
+                    };
+                    self.store
+                        .put_resource(&rec, false)
+                        .await
+                        .map_err(runtime)?;
+                }
+            }
+        }
+        Ok(Cursor {
+            info: st.info.clone(),
+            tolerated: st.tolerated,
+            pending: st.pending,
+            slot: st.slot,
+            failures: st.failures,
+            failure: st.failure.clone(),
+            more: st.more,
+            mark: inputs.mark.clone(),
+            running: st.live.iter().map(|(s, n, _)| (*s, *n)).collect(),
+            files,
+            held_bytes,
+            kind: st.kind.to_string(),
+            counted: st.counted,
+        })
+    }
+}
