@@ -687,6 +687,69 @@ fn parse_lines(
 mod tests {
     use super::*;
 
+    /// Every item of the source from its start, pages read and the position after `pages`.
+    async fn pages(source: &mut ItemSource, pages: usize) -> (SourcePosition, Vec<Value>) {
+        let mut pos = source.position();
+        let mut rest = Vec::new();
+        let mut n = 0;
+        while let Some(p) = source.next_page().await.unwrap_or_default() {
+            n += 1;
+            if n <= pages {
+                pos = source.position();
+            } else {
+                rest.extend(p);
+            }
+        }
+        (pos, rest)
+    }
+
+    #[tokio::test]
+    async fn a_source_opened_again_goes_on_from_its_position() {
+        let dir = std::env::temp_dir().join(format!("stepwise-items-{}", std::process::id()));
+        let bucket = dir.join("b");
+        std::fs::create_dir_all(&bucket).unwrap_or_default();
+        let pad = "x".repeat(200);
+        let items: Vec<Value> = (0..2500).map(|i| json!({"i": i, "pad": pad})).collect();
+        let jsonl: String = items.iter().map(|v| format!("{v}\n")).collect();
+        let csv: String = std::iter::once("i,pad\n".to_string())
+            .chain((0..2500).map(|i| format!("{i},{pad}\n")))
+            .collect();
+        let files = [
+            ("a.jsonl", jsonl, "JSONL"),
+            ("a.json", Value::Array(items).to_string(), "JSON"),
+            ("a.csv", csv, "CSV"),
+        ];
+        let caller = stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+        })
+        .await;
+        let objects = || MapObjects::new(caller.clone(), Some(dir.clone()));
+        for (key, text, kind) in files {
+            std::fs::write(bucket.join(key), text).unwrap_or_default();
+            let r = ReadItems {
+                arguments: json!({"Bucket": "b", "Key": key}),
+                input_type: Some(kind.into()),
+                csv_header_location: Some("FIRST_ROW".into()),
+                csv_headers: None,
+                csv_delimiter: None,
+                manifest_type: None,
+                max_items: 2400,
+            };
+            let resource = "arn:aws:states:::s3:getObject";
+            let open = || ItemSource::open(objects(), resource, &r);
+            let (pos, rest) = pages(&mut open().await.expect("opens"), 1).await;
+            assert!(pos.read > 0 && !rest.is_empty(), "{kind}: {pos:?}");
+            assert_eq!(pos.byte.is_some(), kind != "JSON", "{kind}: {pos:?}");
+            let mut again = open().await.expect("opens");
+            again.seek(&pos).await.expect("seeks");
+            let (_, after) = pages(&mut again, 0).await;
+            assert_eq!(after, rest, "{kind}");
+            assert_eq!(pos.read + after.len() as u64, 2400, "{kind}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap_or_default();
+    }
+
     #[test]
     fn a_csv_line_ends_outside_quotes() {
         assert_eq!(complete_prefix(b"a,\"b\nc\"\nd", true), 8);
