@@ -75,6 +75,8 @@ impl Writer {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("stepwise-db-writer".into())
+            // A write may carry (and drop) a deep payload: the stack deep values need.
+            .stack_size(stepwise_engine::deep::STACK_SIZE)
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
                     let mut batch = vec![first];
