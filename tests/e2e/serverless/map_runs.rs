@@ -476,3 +476,100 @@ async fn stopping_the_parent_stops_the_running_children_and_aborts_the_map_run()
     assert_eq!(d["executionCounts"]["running"], 0, "{d}");
     assert_eq!(d["executionCounts"]["aborted"], 4, "{d}");
 }
+
+/// Redriving a parent whose map run failed runs the same map run again (MapRunRedriven), as in
+/// `serve`: the child that succeeded keeps its outcome, the failed one is redriven, the one that
+/// never started starts.
+#[tokio::test(flavor = "multi_thread")]
+async fn redriving_the_parent_reruns_only_failed_and_unstarted_children() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    h.invoker.map_runs.set_piece(Duration::from_millis(300));
+    // Item 1 fails until its child execution is redriven.
+    let sm = h
+        .create(
+            "dmap-redrive",
+            &json!({"StartAt": "M", "States": {"M": {
+                "Type": "Map", "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "W", "States": {"W": {
+                        "Type": "Pass", "QueryLanguage": "JSONata", "End": true,
+                        "Output": "{% ($states.context.Execution.RedriveCount = 0 and $states.input.v = 1) ? $error(\"first time\") : {\"v\": $states.input.v, \"rc\": $states.context.Execution.RedriveCount} %}"
+                    }}
+                },
+                "End": true}}}),
+        )
+        .await;
+    let input = json!([{"v": 0}, {"v": 1}, {"v": 2}]);
+    let arn = start_execution(&h, &sm, None, input, None)
+        .await
+        .expect("start");
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(240))
+        .await;
+    let (e, _) = h.outcome(&arn).await;
+    assert_eq!(e.state.status, Status::Failed);
+    let api = h.api();
+    let runs = call(&api, "ListMapRuns", json!({"executionArn": arn})).await;
+    let map_run = runs["mapRuns"][0]["mapRunArn"]
+        .as_str()
+        .expect("map run")
+        .to_string();
+    let listed = call(&api, "ListExecutions", json!({"mapRunArn": map_run})).await;
+    let first: std::collections::BTreeMap<String, String> = listed["executions"]
+        .as_array()
+        .expect("executions")
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap_or_default().to_string(),
+                c["status"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    let mut statuses: Vec<&str> = first.values().map(String::as_str).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, ["FAILED", "SUCCEEDED"], "{listed}");
+    let d = call(&api, "DescribeMapRun", json!({"mapRunArn": map_run})).await;
+    assert_eq!(d["status"], "FAILED", "{d}");
+
+    call(&api, "RedriveExecution", json!({"executionArn": arn})).await;
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(240))
+        .await;
+    let (e, events) = h.outcome(&arn).await;
+    assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
+    let output: Value =
+        serde_json::from_str(&e.state.output.as_ref().expect("output").to_string()).expect("json");
+    assert_eq!(
+        output,
+        json!([{"v": 0, "rc": 0}, {"v": 1, "rc": 1}, {"v": 2, "rc": 0}])
+    );
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "MapRunRedriven").count(),
+        1,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "MapRunStarted").count(),
+        1,
+        "{kinds:?}"
+    );
+    let listed = call(&api, "ListExecutions", json!({"mapRunArn": map_run})).await;
+    let kids = listed["executions"].as_array().expect("executions");
+    assert_eq!(kids.len(), 3, "{listed}");
+    for k in kids {
+        assert_eq!(k["status"], "SUCCEEDED", "{k}");
+        let before = first.get(k["name"].as_str().unwrap_or_default());
+        let want = u64::from(before.is_some_and(|s| s == "FAILED"));
+        assert_eq!(k["redriveCount"], want, "{k}");
+    }
+    let d = call(&api, "DescribeMapRun", json!({"mapRunArn": map_run})).await;
+    assert_eq!(
+        (d["status"].clone(), d["redriveCount"].clone()),
+        (json!("SUCCEEDED"), json!(1)),
+        "{d}"
+    );
+    assert_eq!(d["executionCounts"]["succeeded"], 3, "{d}");
+}
