@@ -84,7 +84,11 @@ sam_build() {
   done
   rm -rf "$dir"
 }
-if command -v cargo-lambda >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+# Opt-in (STEPWISE_SAM_BUILD=1): a cold cross-compile of every dependency takes ~12 minutes of
+# this 2-core machine beside the other tests, which would put the test command past 30 minutes.
+if [ "${STEPWISE_SAM_BUILD:-}" != 1 ]; then
+  echo "skip sam build: set STEPWISE_SAM_BUILD=1 to run it"
+elif command -v cargo-lambda >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
   step "sam build (rust-cargolambda, arm64)" sam_build
 else
   echo "skip sam build: needs cargo-lambda (pip install cargo-lambda ziglang) and rustup's aarch64-unknown-linux-gnu target"
