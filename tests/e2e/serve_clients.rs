@@ -177,16 +177,30 @@ fn resume_through_boto3_against_serve() {
 
 /// The endpoint `serve` prints at start-up (its line "endpoint for boto3, the AWS CLI and the
 /// SDKs: URL ...").
+/// The line may reach the log a moment after the port answers (a loaded machine): read again
+/// for a while before saying it is not there.
 fn printed_endpoint(serve: &Serve) -> String {
-    let log = serve.log_text();
-    log.lines()
-        .find_map(|l| {
-            l.split("endpoint for boto3, the AWS CLI and the SDKs: ")
-                .nth(1)
-        })
-        .and_then(|rest| rest.split_whitespace().next())
-        .map(str::to_string)
-        .unwrap_or_else(|| panic!("serve printed no endpoint:\n{log}"))
+    let find = |log: &str| {
+        log.lines()
+            .find_map(|l| {
+                l.split("endpoint for boto3, the AWS CLI and the SDKs: ")
+                    .nth(1)
+            })
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_string)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = serve.log_text();
+        if let Some(endpoint) = find(&log) {
+            return endpoint;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve printed no endpoint:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 /// StartSyncExecution and TestState through boto3, the AWS CLI and the JavaScript SDK v3 at the
