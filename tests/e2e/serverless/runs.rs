@@ -184,14 +184,18 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
     let Some(h) = harness(None, false).await else {
         return;
     };
-    // Each round: 50 Pass states, a Wait of 0 s (a step boundary through the queues), a Choice.
+    // Each round: 160 Pass states, a Wait of 0 s (a step boundary through the queues), a
+    // Choice: ~324 events a step, so 100,000 events take ~320 steps, enough samples early and
+    // late (with 50 Pass states a round it took ~1,900 steps and five minutes of CI).
+    const PASSES: usize = 160;
+    const ROUNDS: usize = 320;
     let mut states = serde_json::Map::new();
     states.insert(
         "Count".into(),
         json!({"Type":"Pass","Parameters":{"n.$":"States.MathAdd($.n, 1)"},"Next":"P1"}),
     );
-    for i in 1..50 {
-        let next = if i == 49 {
+    for i in 1..PASSES {
+        let next = if i == PASSES - 1 {
             "Tick".to_string()
         } else {
             format!("P{}", i + 1)
@@ -204,7 +208,7 @@ async fn a_100k_event_execution_does_per_step_work_independent_of_its_history() 
     );
     states.insert(
         "Again".into(),
-        json!({"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":962,"Next":"Count"}],"Default":"Done"}),
+        json!({"Type":"Choice","Choices":[{"Variable":"$.n","NumericLessThan":ROUNDS,"Next":"Count"}],"Default":"Done"}),
     );
     states.insert("Done".into(), json!({"Type":"Succeed"}));
     let def = json!({"StartAt":"Count","States": states});
