@@ -153,6 +153,32 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
     }
     assert_eq!(seen.len(), batches);
     assert_eq!(counted, items as u64);
+    // One SUCCEEDED file, as AWS writes them (a new one only past 5 GB), though the run paused
+    // many times with it open; the objects that held its text over the pauses are gone.
+    assert_eq!(
+        manifest["ResultFiles"]["SUCCEEDED"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{manifest}"
+    );
+    let folder = key.trim_end_matches("manifest.json");
+    let listed = h
+        .aws
+        .s3
+        .list_objects_v2()
+        .bucket(DATA)
+        .prefix(folder)
+        .send()
+        .await
+        .expect("list results");
+    let mut keys: Vec<String> = listed
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(|k| k.trim_start_matches(folder).to_string()))
+        .collect();
+    keys.sort();
+    assert_eq!(keys, ["SUCCEEDED_0.json", "manifest.json"]);
 }
 
 /// The peak resident memory of this process (VmHWM), in KiB.

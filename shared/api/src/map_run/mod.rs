@@ -420,11 +420,18 @@ impl<S: ApiStore + 'static> Service<S> {
                     w.output_type.as_deref(),
                     &r.map_run_arn,
                 );
-                Results::Sink(Box::new(match &resume {
+                let mut sink = match &resume {
                     // The children running at the pause write as they end; the next ones in order.
                     Some(c) => sink.carry_on(c.files.clone(), c.slot),
                     None => sink,
-                }))
+                };
+                if let Some(c) = &resume {
+                    if let Err(cause) = sink.reopen(&c.open).await {
+                        let f = TaskFailure::new(errors::RESULT_WRITER_FAILED, cause);
+                        return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await;
+                    }
+                }
+                Results::Sink(Box::new(sink))
             }
             None => match &resume {
                 Some(c) => {
@@ -598,6 +605,7 @@ impl<S: ApiStore + 'static> Service<S> {
                             .pause(&r, &mut results, &inputs, PauseState {
                                 info: &info, tolerated, pending, slot, failures,
                                 failure: &failure, more, live: &abort.live, kind: &kind, counted,
+                                pauses: resume.as_ref().map_or(0, |c| c.pauses) + 1,
                             })
                             .await?;
                         return Ok(Ran::Paused(Box::new(c)));

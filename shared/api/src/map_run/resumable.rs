@@ -30,7 +30,7 @@ use stepwise_ports::api::{ApiStore, Resource, ResourceKind};
 use stepwise_ports::execution::StoreError;
 use stepwise_ports::tasks::TaskFailure;
 use stepwise_runtime::local::wall_clock_ms;
-use stepwise_tasks_aws::map_io::stream::{MapObjects, SourcePosition};
+use stepwise_tasks_aws::map_io::stream::{MapObjects, PausedFile, SourcePosition};
 
 /// How often a run that can pause looks at its parent, its record and its time.
 pub(crate) const LOOK: Duration = Duration::from_secs(10);
@@ -63,6 +63,12 @@ pub(crate) struct Cursor {
     /// Items and children counted in full by the counting pass.
     #[serde(default)]
     pub counted: (bool, bool),
+    /// How many times the run paused, this pause included.
+    #[serde(default)]
+    pub pauses: u64,
+    /// The result files left open (FAILED, PENDING, SUCCEEDED).
+    #[serde(default)]
+    pub open: [Option<PausedFile>; 3],
 }
 
 /// The cursor's record: who owns the run until when, and the cursor once the run paused.
@@ -89,6 +95,8 @@ pub(crate) struct PauseState<'a> {
     pub live: &'a [(usize, u64, String)],
     pub kind: &'a str,
     pub counted: (bool, bool),
+    /// This pause's number (from 1).
+    pub pauses: u64,
 }
 
 fn cursor_arn(map_run_arn: &str) -> String {
@@ -298,10 +306,11 @@ impl<S: ApiStore + 'static> Service<S> {
         st: PauseState<'_>,
     ) -> Result<Cursor, TaskFailure> {
         let mut files = Default::default();
+        let mut open = Default::default();
         let mut held_bytes = 0;
         match results {
             Results::Sink(sink) => {
-                sink.flush_all().await.map_err(runtime)?;
+                open = sink.pause(st.pauses).await.map_err(runtime)?;
                 files = sink.written();
             }
             Results::Held(held, bytes) => {
@@ -334,6 +343,8 @@ impl<S: ApiStore + 'static> Service<S> {
             held_bytes,
             kind: st.kind.to_string(),
             counted: st.counted,
+            pauses: st.pauses,
+            open,
         })
     }
 }

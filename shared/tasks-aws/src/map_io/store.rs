@@ -369,6 +369,30 @@ impl Objects<'_> {
             }
         }
     }
+
+    /// DeleteObject (a key that is not there is no error, as in S3).
+    pub(crate) async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let request = json!({"Bucket": bucket, "Key": key});
+        match self {
+            Objects::S3(caller) => {
+                caller
+                    .call(ApiCall {
+                        service: "s3",
+                        operation: "DeleteObject",
+                        input: &request,
+                        region: None,
+                    })
+                    .await?;
+                Ok(())
+            }
+            Objects::Dir(dir) => match tokio::fs::remove_file(file(dir, &request)?).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(local(500, "InternalError", e.to_string()))
+                }
+                _ => Ok(()),
+            },
+        }
+    }
 }
 
 fn text(v: &Value, field: &str) -> String {

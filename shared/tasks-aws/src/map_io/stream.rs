@@ -157,6 +157,22 @@ struct OpenFile {
     buf: String,
     /// The multipart upload, once the file outgrew one part: its id and its parts.
     upload: Option<(String, Vec<(u32, String)>)>,
+    /// The object that held `buf` over a pause, deleted once the file is closed.
+    spilled: Option<String>,
+}
+
+/// A result file left open at a pause, so the next piece of the run goes on filling it (AWS
+/// starts a new file only at 5 GB): where its upload stands, and the object holding the text
+/// not uploaded yet (under S3's 5 MiB smallest part, it cannot be a part of its own).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PausedFile {
+    pub key: String,
+    pub bytes: u64,
+    pub entries: u64,
+    pub upload: Option<(String, Vec<(u32, String)>)>,
+    /// `KEY.PAUSE.open`: a key of its own at each pause, so a piece that dies before its cursor
+    /// is saved leaves the previous cursor's object as it was.
+    pub spill: String,
 }
 
 /// One status's result files.
@@ -185,6 +201,14 @@ pub struct ResultSink {
 }
 
 const STATUSES: [&str; 3] = ["FAILED", "PENDING", "SUCCEEDED"];
+
+/// The object of the pause before the one that wrote `spill` (`KEY.N.open` -> `KEY.N-1.open`).
+fn earlier_spill(spill: &str) -> Option<String> {
+    let rest = spill.strip_suffix(".open")?;
+    let (key, n) = rest.rsplit_once('.')?;
+    let n: u64 = n.parse().ok()?;
+    (n > 1).then(|| format!("{key}.{}.open", n - 1))
+}
 
 impl ResultSink {
     /// A sink for the map run's results under `PREFIX/MAP_RUN_ID/` in `Bucket` (`arguments`).
@@ -243,9 +267,10 @@ impl ResultSink {
         self
     }
 
-    /// Writes every entry held and closes every file being filled (a run pausing: what is
-    /// only in memory would be lost).
-    pub async fn flush_all(&mut self) -> Result<(), String> {
+    /// A run pausing (its `pause`-th pause): writes every entry held and puts the text of each
+    /// file being filled in an object of its own; the files stay open, to be filled on by
+    /// [`Self::reopen`] in the next piece.
+    pub async fn pause(&mut self, pause: u64) -> Result<[Option<PausedFile>; 3], String> {
         for (slot, (file, texts)) in std::mem::take(&mut self.held) {
             self.next_slot = self.next_slot.max(slot + 1);
             for t in texts {
@@ -253,8 +278,48 @@ impl ResultSink {
             }
         }
         self.held_bytes = 0;
-        for file in 0..3 {
-            self.close(file).await?;
+        let mut paused: [Option<PausedFile>; 3] = Default::default();
+        for (file, out) in paused.iter_mut().enumerate() {
+            let Some(f) = self.files[file].open.as_ref() else {
+                continue;
+            };
+            let spill = format!("{}.{pause}.open", f.key);
+            self.objects
+                .objects()
+                .put(&self.bucket, &spill, &f.buf)
+                .await
+                .map_err(|e| e.to_string())?;
+            *out = Some(PausedFile {
+                key: f.key.clone(),
+                bytes: f.bytes,
+                entries: f.entries,
+                upload: f.upload.clone(),
+                spill,
+            });
+        }
+        Ok(paused)
+    }
+
+    /// Opens again the files a pause left open (their text read back from their objects); the
+    /// objects of earlier pauses, no cursor's any more, are deleted.
+    pub async fn reopen(&mut self, paused: &[Option<PausedFile>; 3]) -> Result<(), String> {
+        let objects = self.objects.objects();
+        for (file, p) in paused.iter().enumerate() {
+            let Some(p) = p else { continue };
+            let request = json!({"Bucket": self.bucket, "Key": p.spill});
+            let buf = objects.get(&request).await.map_err(|e| e.to_string())?;
+            if let Some(earlier) = earlier_spill(&p.spill) {
+                // Best effort: a leftover is a small object, not a wrong result.
+                let _ = objects.delete(&self.bucket, &earlier).await;
+            }
+            self.files[file].open = Some(OpenFile {
+                key: p.key.clone(),
+                bytes: p.bytes,
+                entries: p.entries,
+                buf,
+                upload: p.upload.clone(),
+                spilled: Some(p.spill.clone()),
+            });
         }
         Ok(())
     }
@@ -312,6 +377,7 @@ impl ResultSink {
             entries: 0,
             buf: String::new(),
             upload: None,
+            spilled: None,
         });
         let before = f.buf.len();
         if jsonl {
@@ -385,6 +451,9 @@ impl ResultSink {
                     .map_err(|e| e.to_string())?;
             }
         }
+        if let Some(spill) = f.spilled.as_deref() {
+            let _ = objects.delete(&self.bucket, spill).await;
+        }
         self.files[file]
             .written
             .push(json!({"Key": f.key, "Size": f.bytes}));
@@ -422,5 +491,88 @@ impl ResultSink {
             "MapRunArn": self.map_run_arn,
             "ResultWriterDetails": {"Bucket": self.bucket, "Key": key},
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spill_names_the_one_of_the_pause_before() {
+        assert_eq!(
+            earlier_spill("r/SUCCEEDED_0.json.3.open").as_deref(),
+            Some("r/SUCCEEDED_0.json.2.open")
+        );
+        assert_eq!(earlier_spill("r/SUCCEEDED_0.json.1.open"), None);
+        assert_eq!(earlier_spill("r/SUCCEEDED_0.json"), None);
+    }
+
+    /// A file that went past one part, left open over two pauses and filled on by the sinks
+    /// of the next pieces, ends as one file with every entry in order, and no object that held
+    /// its text over a pause is left.
+    #[tokio::test]
+    async fn a_file_left_open_at_a_pause_is_filled_on_by_the_next_piece() {
+        let dir = std::env::temp_dir().join(format!("stepwise-sink-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("b")).unwrap_or_default();
+        let caller = stepwise_aws_api::AwsCaller::from_env(stepwise_aws_api::AwsSettings {
+            region: Some("us-east-1".into()),
+            endpoint_url: Some("http://127.0.0.1:9".into()),
+        })
+        .await;
+        let objects = MapObjects::new(caller, Some(dir.clone()));
+        let arguments = json!({"Bucket": "b", "Prefix": "out"});
+        let arn = "arn:aws:states:us-east-1:111111111111:mapRun:m/Map:run1";
+        let pad = "x".repeat(100 << 10);
+        let entry = |i: usize| vec![json!({"i": i, "pad": pad})];
+        // 60 entries of 100 KiB: the first part (5 MiB) goes up before the first pause.
+        let mut sink = ResultSink::new(objects.clone(), &arguments, None, arn);
+        for i in 0..60 {
+            sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
+        }
+        let open = sink.pause(1).await.expect("pause 1");
+        let written = sink.written();
+        let first = open[2].clone().expect("SUCCEEDED open");
+        assert_eq!(
+            first.upload.as_ref().map(|(_, p)| p.len()),
+            Some(1),
+            "{first:?}"
+        );
+        let mut sink =
+            ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 60);
+        sink.reopen(&open).await.expect("reopen 1");
+        for i in 60..70 {
+            sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
+        }
+        let open = sink.pause(2).await.expect("pause 2");
+        let written = sink.written();
+        let mut sink =
+            ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 70);
+        sink.reopen(&open).await.expect("reopen 2");
+        let spill_1 = dir.join("b").join(&first.spill);
+        assert!(
+            !spill_1.exists(),
+            "the first pause's object is deleted once the second's is read"
+        );
+        for i in 70..80 {
+            sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
+        }
+        let manifest = sink.finish().await.expect("finish");
+        let folder = dir.join("b").join("out").join("run1");
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        assert_eq!(names, ["SUCCEEDED_0.json", "manifest.json"], "{manifest}");
+        let text = std::fs::read_to_string(folder.join("SUCCEEDED_0.json")).unwrap_or_default();
+        let entries: Vec<Value> = serde_json::from_str(&text).unwrap_or_default();
+        let order: Vec<u64> = entries.iter().filter_map(|e| e["i"].as_u64()).collect();
+        assert_eq!(order, (0..80).collect::<Vec<u64>>());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
