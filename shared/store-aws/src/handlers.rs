@@ -332,10 +332,13 @@ async fn forward(
             }
             let called = Instant::now();
             let polled = invoker.poll_job(&req, &job).await;
-            local.record(|u| {
-                u.task_invocations += 1;
-                u.task_seconds += called.elapsed().as_secs_f64();
-            });
+            // A map run is Stepwise's own work (in the invoker's duration), not a user's task.
+            if !is_map_run(&req) {
+                local.record(|u| {
+                    u.task_invocations += 1;
+                    u.task_seconds += called.elapsed().as_secs_f64();
+                });
+            }
             let outcome = match polled {
                 Ok(None) => {
                     let wait = polling
@@ -412,11 +415,7 @@ async fn forward(
             // outcome carries. Recorded before the call (an invoke or a `.sync` submit).
             // A distributed Map's run is a job too: it lasts longer than a function. Starting
             // it again is harmless (its children and files are named by the run).
-            let map_run = req.resource.arn().ends_with(":::mapRun")
-                && req
-                    .parameters
-                    .get(stepwise_engine::map_run::MapRunRequest::KEY)
-                    .is_some();
+            let map_run = is_map_run(&req);
             let table = crate::table::Table::new(&deps.aws, &local);
             let attempt = match table
                 .begin_attempt_after(&execution, task, by, &uncalled)
@@ -487,10 +486,12 @@ async fn forward(
                 // A `.sync` job: started here, then looked at through the tasks queue.
                 let called = Instant::now();
                 let submitted = invoker.submit(req).await;
-                local.record(|u| {
-                    u.task_invocations += 1;
-                    u.task_seconds += called.elapsed().as_secs_f64();
-                });
+                if !map_run {
+                    local.record(|u| {
+                        u.task_invocations += 1;
+                        u.task_seconds += called.elapsed().as_secs_f64();
+                    });
+                }
                 match submitted {
                     Ok(Submission::Job {
                         output,
@@ -661,4 +662,13 @@ async fn send_outcome(
         due_ms,
     };
     queues::send_transition(&deps.aws, &Meter::default(), &msg, now_ms()).await
+}
+
+/// Whether `req` is a distributed Map's run (a job the invoker carries out itself).
+fn is_map_run(req: &TaskRequest) -> bool {
+    req.resource.arn().ends_with(":::mapRun")
+        && req
+            .parameters
+            .get(stepwise_engine::map_run::MapRunRequest::KEY)
+            .is_some()
 }

@@ -91,6 +91,10 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
     assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
     // The parent holds the run, not its items: a handful of events.
     assert!(events.len() < 20, "{} events in the parent", events.len());
+    // The run is the invoker's own work, metered as Stepwise's overhead (the invoker's
+    // duration), not as a call of a user's task function.
+    assert_eq!(e.usage.task_invocations, 0, "{:?}", e.usage);
+    assert!(e.usage.lambda_gb_seconds > 0.0, "{:?}", e.usage);
     let output: Value =
         serde_json::from_str(&e.state.output.as_ref().expect("output").to_string()).expect("json");
     let map_run = output["MapRunArn"].as_str().expect("MapRunArn").to_string();
