@@ -192,9 +192,17 @@ impl std::io::Write for Captured {
 
 /// [`subscriber`] into memory, the default of this thread until the guard is dropped.
 pub fn capture() -> (tracing::subscriber::DefaultGuard, Captured) {
+    // tracing caches each callsite's interest for the process. With one dispatcher alive, a
+    // callsite first reached on a thread without a subscriber is cached as never and this
+    // thread's capture misses it (tokio-rs/tracing#3611). A second dispatcher, alive for the
+    // process, makes the interest be weighed over every live dispatcher instead; the rebuild
+    // mends callsites cached before this capture began.
+    static ANCHOR: std::sync::OnceLock<tracing::Dispatch> = std::sync::OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(tracing_subscriber::registry()));
     let out = Captured::default();
     let w = out.clone();
     let guard = tracing::subscriber::set_default(subscriber(move || w.clone()));
+    tracing::callsite::rebuild_interest_cache();
     (guard, out)
 }
 
@@ -207,6 +215,29 @@ pub fn init() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// tracing caches a callsite's interest for the whole process: reached first on a thread
+    /// with no subscriber while a capture was the only dispatcher, it was cached as never and
+    /// the capture missed its events (tokio-rs/tracing#3611; the e2e logs test failed so).
+    #[test]
+    fn an_event_first_reached_on_a_thread_without_a_subscriber_is_still_captured() {
+        fn emit() {
+            tracing::info!("first reached elsewhere");
+        }
+        let (guard, out) = capture();
+        let _ = std::thread::spawn(emit).join();
+        emit();
+        drop(guard);
+        let lines = out.lines();
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.contains("first reached elsewhere"))
+                .count(),
+            1,
+            "{lines:?}"
+        );
+    }
 
     #[test]
     fn every_line_is_json_and_lines_inside_an_execution_carry_its_arn() {
