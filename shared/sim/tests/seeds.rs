@@ -172,3 +172,17 @@ fn a_distributed_map_runs_its_children_as_executions_through_faults() {
         );
     }
 }
+
+/// Found by seed 100023 (stop 23's release sweep): the first conditional write of a distributed
+/// Map run's cursor lost its condition to a write of the same start (a retried write that had
+/// taken effect, or the command delivered twice), and the Map failed with `States.Runtime`
+/// ("... #cursor was changed concurrently") where the fault-free run succeeded. A start that
+/// loses to a start of the same run now goes on with it.
+#[test]
+fn regression_a_map_run_whose_start_was_written_twice_goes_on() {
+    let r = run_seed(100_023, &Options::default());
+    check_replay(
+        &r,
+        "cargo test -p stepwise-sim --test seeds regression_a_map_run_whose_start",
+    );
+}

@@ -153,9 +153,22 @@ impl<S: ApiStore + 'static> Service<S> {
             generation,
             run: None,
         };
-        self.put_cursor(&r.map_run_arn, &fresh, rec.version)
-            .await
-            .map_err(runtime)
+        match self.put_cursor(&r.map_run_arn, &fresh, rec.version).await {
+            // Lost to a start of this same run (the command delivered twice, or this write
+            // retried after it took effect): the run has begun, it goes on.
+            Err(StoreError::Conflict(_)) => {
+                let now = self.cursor(&r.map_run_arn).await.map_err(runtime)?;
+                if now.version > 0 && now.generation == generation {
+                    Ok(())
+                } else {
+                    Err(runtime(format!(
+                        "the map run {} could not begin: its record changed concurrently",
+                        r.map_run_arn
+                    )))
+                }
+            }
+            other => other.map_err(runtime),
+        }
     }
 
     /// Carries a map run on for at most `budget` (see the module's documentation): `Ok(None)`
