@@ -7,8 +7,9 @@
 //!   (`execution:MACHINE/LABEL:NAME`, or `express:MACHINE/LABEL:NAME:UUID`) whose metadata names
 //!   its map run (ListExecutions `mapRunArn`, DescribeExecution `mapRunArn`);
 //! - items come a page at a time ([`ItemSource`]), go through `ItemSelector` and `ItemBatcher`
-//!   one by one (`inputs.rs`), and at most `MaxConcurrency` children (a window of [`WINDOW`] when it is 0)
-//!   run at once; each outcome goes to the result files as it comes ([`ResultSink`]);
+//!   one by one (`inputs.rs`), and at most `MaxConcurrency` children (a window of [`WINDOW`]
+//!   when it is 0) run at once; each outcome goes to the result files as it comes
+//!   ([`ResultSink`]);
 //! - the run's counts and settings are a `MapRun` record (DescribeMapRun, ListMapRuns,
 //!   UpdateMapRun read and change it), updated as children end.
 //!
@@ -315,17 +316,19 @@ impl<S: ApiStore + 'static> Service<S> {
                     w.output_type.as_deref(),
                     &r.map_run_arn,
                 );
-                let mut sink = match &resume {
-                    // The children running at the pause write as they end; the next ones in order.
-                    Some(c) => sink.carry_on(c.files.clone(), c.slot),
+                let sink = match &resume {
+                    // The children running at the pause write as they end; the next ones in
+                    // order, into the files the pause left open.
+                    Some(c) => {
+                        let mut sink = sink.carry_on(c.files.clone(), c.slot);
+                        if let Err(cause) = sink.reopen(&c.open, c.pauses).await {
+                            let f = TaskFailure::new(errors::RESULT_WRITER_FAILED, cause);
+                            return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await;
+                        }
+                        sink
+                    }
                     None => sink,
                 };
-                if let Some(c) = &resume {
-                    if let Err(cause) = sink.reopen(&c.open).await {
-                        let f = TaskFailure::new(errors::RESULT_WRITER_FAILED, cause);
-                        return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await;
-                    }
-                }
                 Results::Sink(Box::new(sink))
             }
             None => match &resume {

@@ -66,7 +66,8 @@ pub(crate) struct Cursor {
     /// How many times the run paused, this pause included.
     #[serde(default)]
     pub pauses: u64,
-    /// The result files left open (FAILED, PENDING, SUCCEEDED).
+    /// The result files left open (FAILED, PENDING, SUCCEEDED); their unsent text is in the
+    /// objects of pause `pauses`.
     #[serde(default)]
     pub open: [Option<PausedFile>; 3],
 }

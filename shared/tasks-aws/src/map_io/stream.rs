@@ -162,17 +162,14 @@ struct OpenFile {
 }
 
 /// A result file left open at a pause, so the next piece of the run goes on filling it (AWS
-/// starts a new file only at 5 GB): where its upload stands, and the object holding the text
-/// not uploaded yet (under S3's 5 MiB smallest part, it cannot be a part of its own).
+/// starts a new file only at 5 GB): where its upload stands. Its text not uploaded yet (under
+/// S3's 5 MiB smallest part, it cannot be a part of its own) is in the object [`spill_key`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct PausedFile {
     pub key: String,
     pub bytes: u64,
     pub entries: u64,
     pub upload: Option<(String, Vec<(u32, String)>)>,
-    /// `KEY.PAUSE.open`: a key of its own at each pause, so a piece that dies before its cursor
-    /// is saved leaves the previous cursor's object as it was.
-    pub spill: String,
 }
 
 /// One status's result files.
@@ -202,12 +199,11 @@ pub struct ResultSink {
 
 const STATUSES: [&str; 3] = ["FAILED", "PENDING", "SUCCEEDED"];
 
-/// The object of the pause before the one that wrote `spill` (`KEY.N.open` -> `KEY.N-1.open`).
-fn earlier_spill(spill: &str) -> Option<String> {
-    let rest = spill.strip_suffix(".open")?;
-    let (key, n) = rest.rsplit_once('.')?;
-    let n: u64 = n.parse().ok()?;
-    (n > 1).then(|| format!("{key}.{}.open", n - 1))
+/// The object holding the unsent text of the result file `key` over the run's `pause`-th
+/// pause: a key of its own at each pause, so a piece that dies before its cursor is saved leaves
+/// the previous cursor's object as it was.
+pub fn spill_key(key: &str, pause: u64) -> String {
+    format!("{key}.{pause}.open")
 }
 
 impl ResultSink {
@@ -283,10 +279,9 @@ impl ResultSink {
             let Some(f) = self.files[file].open.as_ref() else {
                 continue;
             };
-            let spill = format!("{}.{pause}.open", f.key);
             self.objects
                 .objects()
-                .put(&self.bucket, &spill, &f.buf)
+                .put(&self.bucket, &spill_key(&f.key, pause), &f.buf)
                 .await
                 .map_err(|e| e.to_string())?;
             *out = Some(PausedFile {
@@ -294,23 +289,29 @@ impl ResultSink {
                 bytes: f.bytes,
                 entries: f.entries,
                 upload: f.upload.clone(),
-                spill,
             });
         }
         Ok(paused)
     }
 
-    /// Opens again the files a pause left open (their text read back from their objects); the
-    /// objects of earlier pauses, no cursor's any more, are deleted.
-    pub async fn reopen(&mut self, paused: &[Option<PausedFile>; 3]) -> Result<(), String> {
+    /// Opens again the files the run's `pause`-th pause left open (their text read back from
+    /// their objects); the objects of the pause before, no cursor's any more, are deleted.
+    pub async fn reopen(
+        &mut self,
+        paused: &[Option<PausedFile>; 3],
+        pause: u64,
+    ) -> Result<(), String> {
         let objects = self.objects.objects();
         for (file, p) in paused.iter().enumerate() {
             let Some(p) = p else { continue };
-            let request = json!({"Bucket": self.bucket, "Key": p.spill});
+            let spill = spill_key(&p.key, pause);
+            let request = json!({"Bucket": self.bucket, "Key": spill});
             let buf = objects.get(&request).await.map_err(|e| e.to_string())?;
-            if let Some(earlier) = earlier_spill(&p.spill) {
+            if pause > 1 {
                 // Best effort: a leftover is a small object, not a wrong result.
-                let _ = objects.delete(&self.bucket, &earlier).await;
+                let _ = objects
+                    .delete(&self.bucket, &spill_key(&p.key, pause - 1))
+                    .await;
             }
             self.files[file].open = Some(OpenFile {
                 key: p.key.clone(),
@@ -318,7 +319,7 @@ impl ResultSink {
                 entries: p.entries,
                 buf,
                 upload: p.upload.clone(),
-                spilled: Some(p.spill.clone()),
+                spilled: Some(spill),
             });
         }
         Ok(())
@@ -498,16 +499,6 @@ impl ResultSink {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_spill_names_the_one_of_the_pause_before() {
-        assert_eq!(
-            earlier_spill("r/SUCCEEDED_0.json.3.open").as_deref(),
-            Some("r/SUCCEEDED_0.json.2.open")
-        );
-        assert_eq!(earlier_spill("r/SUCCEEDED_0.json.1.open"), None);
-        assert_eq!(earlier_spill("r/SUCCEEDED_0.json"), None);
-    }
-
     /// A file that went past one part, left open over two pauses and filled on by the sinks
     /// of the next pieces, ends as one file with every entry in order, and no object that held
     /// its text over a pause is left.
@@ -541,7 +532,7 @@ mod tests {
         );
         let mut sink =
             ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 60);
-        sink.reopen(&open).await.expect("reopen 1");
+        sink.reopen(&open, 1).await.expect("reopen 1");
         for i in 60..70 {
             sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
         }
@@ -549,8 +540,8 @@ mod tests {
         let written = sink.written();
         let mut sink =
             ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 70);
-        sink.reopen(&open).await.expect("reopen 2");
-        let spill_1 = dir.join("b").join(&first.spill);
+        sink.reopen(&open, 2).await.expect("reopen 2");
+        let spill_1 = dir.join("b").join(spill_key(&first.key, 1));
         assert!(
             !spill_1.exists(),
             "the first pause's object is deleted once the second's is read"
