@@ -720,26 +720,32 @@ async fn run(
     (outcomes, report)
 }
 
-/// The fault-free outcomes, by machine name (run once per process and kept).
+/// The fault-free outcomes, by machine name (run once per process and kept). The cache is
+/// keyed by what a machine is, not by its name alone: tests in one process run machines of
+/// the same name with other inputs (a Map of 8 items and one of 20).
 fn reference(machines: &[Machine]) -> BTreeMap<String, Option<Outcome>> {
     static CACHE: OnceLock<Mutex<BTreeMap<String, Option<Outcome>>>> = OnceLock::new();
+    let key = |m: &Machine| format!("{}\n{}\n{}", m.name, m.definition, m.input);
     let cache = CACHE.get_or_init(|| Mutex::new(BTreeMap::new()));
     let missing: Vec<Machine> = {
         let c = cache.lock().unwrap_or_else(|e| e.into_inner());
         machines
             .iter()
-            .filter(|m| !c.contains_key(&m.name))
+            .filter(|m| !c.contains_key(&key(m)))
             .cloned()
             .collect()
     };
     if !missing.is_empty() {
-        let (out, _) = run_world(0, Faults::none(), &missing);
-        cache.lock().unwrap_or_else(|e| e.into_inner()).extend(out);
+        let (mut out, _) = run_world(0, Faults::none(), &missing);
+        let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+        for m in &missing {
+            c.insert(key(m), out.remove(&m.name).flatten());
+        }
     }
     let c = cache.lock().unwrap_or_else(|e| e.into_inner());
     machines
         .iter()
-        .map(|m| (m.name.clone(), c.get(&m.name).cloned().flatten()))
+        .map(|m| (m.name.clone(), c.get(&key(m)).cloned().flatten()))
         .collect()
 }
 
