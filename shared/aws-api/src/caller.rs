@@ -225,10 +225,13 @@ impl AwsCaller {
         let region = call.region.unwrap_or(&self.inner.region);
         let ep = endpoint::resolve(&model, region, &self.inner.overrides);
         let signed = op.authtype.as_deref() != Some("none");
+        // One buffer for every attempt (an S3 part can be megabytes): each attempt's request
+        // shares it.
+        let body = Bytes::from(std::mem::take(&mut req.body));
 
         loop {
             traced.attempts += 1;
-            let outcome = self.attempt(&model, &ep, &req, signed).await;
+            let outcome = self.attempt(&model, &ep, &req, &body, signed).await;
             let retry = match &outcome {
                 Err(ApiCallError::Transport { .. }) => Some(false),
                 Ok(resp) => retryable(resp),
@@ -258,17 +261,18 @@ impl AwsCaller {
         model: &ServiceModel,
         ep: &Endpoint,
         req: &Request,
+        body: &Bytes,
         signed: bool,
     ) -> Result<Response, ApiCallError> {
         let transport = |message: String| ApiCallError::Transport { message };
         let (url, host) = url_of(model, ep, req).map_err(transport)?;
         let mut headers: Vec<(String, String)> = vec![("host".to_string(), host)];
         headers.extend(req.headers.iter().cloned());
-        if !req.body.is_empty() || req.method != "GET" {
-            headers.push(("content-length".to_string(), req.body.len().to_string()));
+        if !body.is_empty() || req.method != "GET" {
+            headers.push(("content-length".to_string(), body.len().to_string()));
         }
         if signed {
-            let sig_headers = self.sign(model, ep, req, &url, &headers).await?;
+            let sig_headers = self.sign(model, ep, req, body, &url, &headers).await?;
             headers.extend(sig_headers);
         }
         let client = self
@@ -284,7 +288,7 @@ impl AwsCaller {
             builder = builder.header(k.as_str(), v.as_str());
         }
         let request = builder
-            .body(Full::new(Bytes::from(req.body.clone())))
+            .body(Full::new(body.clone()))
             .map_err(|e| transport(format!("building the request to {url}: {e}")))?;
         let exchange = async {
             let resp = client
@@ -325,6 +329,7 @@ impl AwsCaller {
         model: &ServiceModel,
         ep: &Endpoint,
         req: &Request,
+        body: &[u8],
         url: &str,
         headers: &[(String, String)],
     ) -> Result<Vec<(String, String)>, ApiCallError> {
@@ -362,7 +367,7 @@ impl AwsCaller {
             req.method.as_str(),
             url,
             headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            SignableBody::Bytes(&req.body),
+            SignableBody::Bytes(body),
         )
         .map_err(|e| transport(format!("signing: {e}")))?;
         let (instructions, _) = sign(signable, &params)

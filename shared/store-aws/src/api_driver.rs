@@ -154,9 +154,11 @@ impl Driver for AwsDriver {
             let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
             let mut pause = 50u64;
             loop {
+                // Ended only when read ended: a read that failed (throttled, timed out) or
+                // found nothing yet (a child whose start is still on its way) waits on.
                 match self.store.execution_row(execution_arn).await {
-                    Ok(Some(row)) if row.status == "RUNNING" => {}
-                    _ => return,
+                    Ok(Some(row)) if row.status != "RUNNING" => return,
+                    _ => {}
                 }
                 let now = tokio::time::Instant::now();
                 if now >= deadline {

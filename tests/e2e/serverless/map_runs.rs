@@ -186,16 +186,46 @@ async fn a_distributed_map_runs_its_batches_as_child_executions_in_pieces() {
 }
 
 /// The peak resident memory of this process (VmHWM), in KiB.
-fn peak_rss_kib() -> u64 {
+fn status_kib(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
+                .find(|l| l.starts_with(field))
                 .and_then(|l| l.split_whitespace().nth(1))
                 .and_then(|n| n.parse().ok())
         })
         .unwrap_or(0)
+}
+
+fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// Resets this process's peak resident memory (VmHWM) to its current size, so the peak read
+/// later is the run's and not the set-up's (Linux: `5` to `/proc/self/clear_refs`).
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Samples the resident memory every 100 ms until stopped: (peak KiB, seconds in when it was
+/// reached, samples), to tell a steady climb with the items from a short spike.
+fn sample_rss(
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<(u64, f64, Vec<u64>)> {
+    std::thread::spawn(move || {
+        let t0 = Instant::now();
+        let (mut peak, mut at, mut samples) = (0, 0.0, Vec::new());
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            let kib = status_kib("VmRSS:");
+            if kib > peak {
+                (peak, at) = (kib, t0.elapsed().as_secs_f64());
+            }
+            samples.push(kib);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        (peak, at, samples)
+    })
 }
 
 /// The largest item of the table (DynamoDB's item size: names and values) and the item count.
@@ -274,23 +304,36 @@ async fn w8_in_the_serverless_home() {
         .send()
         .await
         .expect("bucket");
-    let body: String = (0..n)
-        .map(|i| {
-            format!(
-                "{}\n",
+    // The items go up from a file, streamed: this process holds none of them, as no function
+    // of the serverless home does (the user puts them on S3).
+    let data = std::env::temp_dir().join(format!("stepwise-w8-{}-{n}.jsonl", std::process::id()));
+    {
+        use std::io::Write;
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&data).expect("data file"));
+        for i in 0..n {
+            writeln!(
+                f,
+                "{}",
                 json!({"id": i, "sku": format!("SKU-{}", i % 977), "qty": i % 13, "price": (i % 500) as f64 / 10.0})
             )
-        })
-        .collect();
+            .expect("write");
+        }
+        f.flush().expect("flush");
+    }
     h.aws
         .s3
         .put_object()
         .bucket(DATA)
         .key("orders.jsonl")
-        .body(body.into_bytes().into())
+        .body(
+            aws_sdk_s3::primitives::ByteStream::from_path(&data)
+                .await
+                .expect("data file"),
+        )
         .send()
         .await
         .expect("put items");
+    let _ = std::fs::remove_file(&data);
     let definition: Value = serde_json::from_str(
         &std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/W8-dmap/definition.json"),
@@ -299,7 +342,10 @@ async fn w8_in_the_serverless_home() {
     )
     .expect("json");
     let sm = h.create("w8", &definition).await;
-    let idle_kib = peak_rss_kib();
+    reset_peak_rss();
+    let idle_kib = status_kib("VmRSS:");
+    let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_rss(sampling.clone());
     let started = Instant::now();
     let arn = start_execution(
         &h,
@@ -349,6 +395,8 @@ async fn w8_in_the_serverless_home() {
         let _ = p.await;
     }
     let peak_kib = peak_rss_kib();
+    sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (sampled_kib, peak_at, samples) = sampler.join().expect("sampler");
     let (e, _) = h.outcome(&arn).await;
     assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
     let output: Value =
@@ -408,6 +456,21 @@ async fn w8_in_the_serverless_home() {
         wall.as_secs_f64() / n as f64 * 1e6,
         peak_kib as f64 / 1024.0,
         idle_kib as f64 / 1024.0,
+    );
+    // The resident memory in tenths of the run: flat, or climbing with the items.
+    let tenths: Vec<String> = (1..=10)
+        .map(|k| {
+            let i = (samples.len() * k / 10).saturating_sub(1);
+            format!(
+                "{:.1}",
+                samples.get(i).copied().unwrap_or(0) as f64 / 1024.0
+            )
+        })
+        .collect();
+    eprintln!(
+        "resident MiB over the run (every tenth): {}; sampled peak {:.1} MiB at {peak_at:.1} s",
+        tenths.join(" "),
+        sampled_kib as f64 / 1024.0,
     );
     super::runs::print_usage(&format!("W8 {n} items"), &total);
     eprintln!(
@@ -602,4 +665,70 @@ async fn redriving_the_parent_reruns_only_failed_and_unstarted_children() {
         "{d}"
     );
     assert_eq!(d["executionCounts"]["succeeded"], 3, "{d}");
+}
+
+/// Found by simulation seed 200002: a map run waits for each child with the driver's
+/// `wait_end_of`, which took a failed read of the child (throttled, timed out) or a child not
+/// there yet for its end; the run then counted the still-running child as failed and the Map
+/// failed with `States.Runtime` and no cause. A wait ends only on an end read from the table.
+#[tokio::test(flavor = "multi_thread")]
+async fn waiting_for_an_execution_ends_only_when_it_is_read_ended() {
+    use stepwise_ports::api::Driver;
+    use stepwise_store_aws::api_driver::AwsDriver;
+    use stepwise_store_aws::meter::Meter;
+    use stepwise_store_aws::ports::AwsStore;
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let driver = |aws: Aws| {
+        std::sync::Arc::new(AwsDriver::new(std::sync::Arc::new(AwsStore::new(
+            aws,
+            std::sync::Arc::new(Meter::default()),
+        ))))
+    };
+    // Every read fails (a table that is not there): the wait lasts until its time is up.
+    let mut broken = h.aws.clone();
+    broken.names = std::sync::Arc::new(Names {
+        table: "no-such-table".into(),
+        ..(*h.aws.names).clone()
+    });
+    let begun = Instant::now();
+    driver(broken)
+        .wait_end(
+            "arn:aws:states:us-east-1:111111111111:execution:any:one",
+            1_500,
+        )
+        .await;
+    assert!(
+        begun.elapsed() >= Duration::from_millis(1_500),
+        "a failed read was taken for the execution's end"
+    );
+    // An execution not there yet is waited for until it is there and has ended.
+    let sm = h
+        .create(
+            "waited",
+            &json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}}),
+        )
+        .await;
+    let arn = format!("{}:late", sm.replace(":stateMachine:", ":execution:"));
+    let d = driver(h.aws.clone());
+    let waiting = {
+        let arn = arn.clone();
+        tokio::spawn(async move { d.wait_end(&arn, 60_000).await })
+    };
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    assert!(
+        !waiting.is_finished(),
+        "an execution not there yet was taken for ended"
+    );
+    let started = start_execution(&h, &sm, Some("late".into()), json!({}), None)
+        .await
+        .expect("start");
+    assert_eq!(started, arn);
+    h.run_until_done(std::slice::from_ref(&arn), Duration::from_secs(60))
+        .await;
+    tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("the wait ends once the execution has")
+        .expect("join");
 }

@@ -518,8 +518,18 @@ impl<S: ApiStore + 'static> Service<S> {
                 continue;
             };
             let (this, arn, items, input) = done.map_err(runtime)?;
-            abort.live.retain(|a| a.2 != arn);
             let (row, ex) = self.execution(&arn).await.map_err(|e| runtime(e.message))?;
+            if ex.state.status == Status::Running {
+                // The wait gave up early (its time was up): the child has not ended, so it
+                // is waited for again, not counted as failed.
+                let driver = self.driver.clone();
+                running.spawn(async move {
+                    driver.wait_end_of(&arn).await;
+                    (this, arn, items, input)
+                });
+                continue;
+            }
+            abort.live.retain(|a| a.2 != arn);
             let input = match input {
                 Some(i) => i,
                 None => stepwise_engine::deep::from_str(&row.meta.input).unwrap_or(Value::Null),

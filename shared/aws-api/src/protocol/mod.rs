@@ -302,20 +302,33 @@ pub fn idempotency_token() -> String {
     )
 }
 
-/// The input with missing idempotency tokens filled (top-level members, as the SDKs do).
-pub fn fill_idempotency_tokens(model: &ServiceModel, op: &Operation, input: &Value) -> Value {
-    let mut input = input.clone();
+/// The input with missing idempotency tokens filled (top-level members, as the SDKs do);
+/// borrowed when none is missing, as a payload (an S3 part) can be megabytes.
+pub fn fill_idempotency_tokens<'a>(
+    model: &ServiceModel,
+    op: &Operation,
+    input: &'a Value,
+) -> std::borrow::Cow<'a, Value> {
     let Some(shape) = op.input.as_deref().and_then(|n| model.shape(n)) else {
-        return input;
+        return std::borrow::Cow::Borrowed(input);
     };
-    if let Value::Object(map) = &mut input {
-        for (name, m) in &shape.members {
-            if m.idempotency_token && !map.contains_key(name) {
-                map.insert(name.clone(), Value::from(idempotency_token()));
-            }
-        }
+    let Value::Object(map) = input else {
+        return std::borrow::Cow::Borrowed(input);
+    };
+    let missing: Vec<&String> = shape
+        .members
+        .iter()
+        .filter(|(name, m)| m.idempotency_token && !map.contains_key(name.as_str()))
+        .map(|(name, _)| name)
+        .collect();
+    if missing.is_empty() {
+        return std::borrow::Cow::Borrowed(input);
     }
-    input
+    let mut map = map.clone();
+    for name in missing {
+        map.insert(name.clone(), Value::from(idempotency_token()));
+    }
+    std::borrow::Cow::Owned(Value::Object(map))
 }
 
 /// An error answer that could not be read: named after its status, as the SDKs do.
@@ -357,6 +370,26 @@ mod tests {
         assert_eq!(timestamp_out(frac), serde_json::json!(1796187957.25));
         assert_eq!(timestamp_text(frac, "iso8601"), "2026-12-02T05:05:57.250Z");
         assert_eq!(parse_time_text("yesterday"), None);
+    }
+
+    #[test]
+    fn an_input_is_copied_only_to_fill_a_missing_idempotency_token() {
+        let model = crate::service_model("dynamodb").unwrap();
+        let op = model.operation("TransactWriteItems").unwrap();
+        let given = serde_json::json!({"TransactItems": [], "ClientRequestToken": "t"});
+        let filled = fill_idempotency_tokens(&model, op, &given);
+        assert!(matches!(filled, std::borrow::Cow::Borrowed(_)));
+        let missing = serde_json::json!({"TransactItems": []});
+        let filled = fill_idempotency_tokens(&model, op, &missing);
+        assert!(matches!(filled, std::borrow::Cow::Owned(_)));
+        assert_eq!(
+            filled["ClientRequestToken"].as_str().map(str::len),
+            Some(36)
+        );
+        let s3 = crate::service_model("s3").unwrap();
+        let part = serde_json::json!({"Bucket": "b", "Key": "k", "Body": "x".repeat(1 << 20)});
+        let filled = fill_idempotency_tokens(&s3, s3.operation("UploadPart").unwrap(), &part);
+        assert!(matches!(filled, std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

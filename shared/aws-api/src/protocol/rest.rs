@@ -29,7 +29,9 @@ pub fn build(
         Some(n) => named_shape(model, n)?,
         None => &empty,
     };
-    let obj = input.as_object().cloned().unwrap_or_default();
+    // Borrowed, not cloned: a payload (an S3 part) can be megabytes.
+    let no_members = serde_json::Map::new();
+    let obj = input.as_object().unwrap_or(&no_members);
     let (template, static_query) = op
         .http
         .request_uri

@@ -258,7 +258,7 @@ impl Objects<'_> {
             }
             // A folder's file is written in place, part after part.
             Objects::Dir(_) => {
-                self.put(bucket, key, "").await?;
+                self.put(bucket, key, String::new()).await?;
                 Ok(String::new())
             }
         }
@@ -271,7 +271,7 @@ impl Objects<'_> {
         key: &str,
         upload_id: &str,
         number: u32,
-        body: &str,
+        body: String,
     ) -> Result<String, StoreError> {
         match self {
             Objects::S3(caller) => {
@@ -334,7 +334,13 @@ impl Objects<'_> {
     }
 
     /// PutObject.
-    pub(crate) async fn put(&self, bucket: &str, key: &str, body: &str) -> Result<(), StoreError> {
+    /// Puts an object. The body is taken, not copied: a result file can be megabytes.
+    pub(crate) async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: String,
+    ) -> Result<(), StoreError> {
         let request = json!({"Bucket": bucket, "Key": key, "Body": body});
         match self {
             Objects::S3(caller) => {
@@ -363,6 +369,7 @@ impl Objects<'_> {
                         .await
                         .map_err(|e| local(500, "InternalError", e.to_string()))?;
                 }
+                let body = request["Body"].as_str().unwrap_or_default();
                 tokio::fs::write(&path, body)
                     .await
                     .map_err(|e| local(500, "InternalError", e.to_string()))

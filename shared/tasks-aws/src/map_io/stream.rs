@@ -281,7 +281,7 @@ impl ResultSink {
             };
             self.objects
                 .objects()
-                .put(&self.bucket, &spill_key(&f.key, pause), &f.buf)
+                .put(&self.bucket, &spill_key(&f.key, pause), f.buf.clone())
                 .await
                 .map_err(|e| e.to_string())?;
             *out = Some(PausedFile {
@@ -413,7 +413,7 @@ impl ResultSink {
         if let Some((id, parts)) = f.upload.as_mut() {
             let number = parts.len() as u32 + 1;
             let etag = objects
-                .upload_part(&self.bucket, &f.key, id, number, &body)
+                .upload_part(&self.bucket, &f.key, id, number, body)
                 .await
                 .map_err(|e| e.to_string())?;
             parts.push((number, etag));
@@ -433,7 +433,7 @@ impl ResultSink {
         let objects = self.objects.objects();
         match f.upload.take() {
             None => objects
-                .put(&self.bucket, &f.key, &f.buf)
+                .put(&self.bucket, &f.key, std::mem::take(&mut f.buf))
                 .await
                 .map_err(|e| e.to_string())?,
             Some((id, mut parts)) => {
@@ -441,7 +441,13 @@ impl ResultSink {
                 if !f.buf.is_empty() {
                     let number = parts.len() as u32 + 1;
                     let etag = objects
-                        .upload_part(&self.bucket, &f.key, &id, number, &f.buf)
+                        .upload_part(
+                            &self.bucket,
+                            &f.key,
+                            &id,
+                            number,
+                            std::mem::take(&mut f.buf),
+                        )
                         .await
                         .map_err(|e| e.to_string())?;
                     parts.push((number, etag));
@@ -485,7 +491,7 @@ impl ResultSink {
         let text = serde_json::to_string(&manifest).unwrap_or_default();
         self.objects
             .objects()
-            .put(&self.bucket, &key, &text)
+            .put(&self.bucket, &key, text)
             .await
             .map_err(|e| e.to_string())?;
         Ok(json!({

@@ -186,11 +186,12 @@ pub(crate) async fn write(objects: &Objects<'_>, w: &WriteResults) -> Result<Val
         if !children.is_empty() {
             let key = format!("{folder}{status}_0.{extension}");
             let body = render(&entries(w, &children), jsonl);
+            let size = body.len();
             objects
-                .put(&bucket, &key, &body)
+                .put(&bucket, &key, body)
                 .await
                 .map_err(|e| e.to_string())?;
-            listed.push(json!({"Key": key, "Size": body.len()}));
+            listed.push(json!({"Key": key, "Size": size}));
         }
         files.insert(status.into(), Value::Array(listed));
     }
@@ -201,7 +202,7 @@ pub(crate) async fn write(objects: &Objects<'_>, w: &WriteResults) -> Result<Val
     });
     let key = format!("{folder}manifest.json");
     objects
-        .put(&bucket, &key, &text(&manifest))
+        .put(&bucket, &key, text(&manifest))
         .await
         .map_err(|e| e.to_string())?;
     Ok(json!({
