@@ -388,6 +388,7 @@ impl<S: ApiStore + 'static> Service<S> {
             more = c.more;
             for &(this, items) in &c.running {
                 let (_, arn) = child(this);
+                self.start_if_never_started(&arn).await;
                 abort.live.push((this, items, arn.clone()));
                 let driver = self.driver.clone();
                 running.spawn(async move {
@@ -757,12 +758,22 @@ impl<S: ApiStore + 'static> Service<S> {
             // Started before: a redriven run's child keeps a success and runs a failure again;
             // a run picked up again after a restart waits for it.
             Err(StoreError::Conflict(_)) => {
-                let ended = self
-                    .store
-                    .load(arn)
-                    .await
-                    .map_err(runtime)?
-                    .map(|x| x.state.status);
+                let child = self.store.load(arn).await.map_err(runtime)?;
+                // Created, but its start never sent (the invocation that created it ended
+                // first): it is started now, or it would wait forever. A Start the child
+                // already had is ignored.
+                if child.as_ref().is_some_and(|x| {
+                    x.state.status == Status::Running && x.state.last_event_id == 0
+                }) {
+                    self.driver.submit(
+                        arn,
+                        Event::Start {
+                            input: input.clone(),
+                        },
+                    );
+                    return Ok(());
+                }
+                let ended = child.map(|x| x.state.status);
                 if r.redrive
                     && matches!(
                         ended,
@@ -792,6 +803,20 @@ impl<S: ApiStore + 'static> Service<S> {
             },
         );
         Ok(())
+    }
+}
+
+impl<S: ApiStore + 'static> Service<S> {
+    /// A child the paused run counts as running whose start was never sent (the invocation
+    /// that created it ended before its background send): started now, from its stored input.
+    async fn start_if_never_started(&self, arn: &str) {
+        let Ok((row, ex)) = self.execution(arn).await else {
+            return;
+        };
+        if ex.state.status == Status::Running && ex.state.last_event_id == 0 {
+            let input = stepwise_engine::deep::from_str(&row.meta.input).unwrap_or(Value::Null);
+            self.driver.submit(arn, Event::Start { input });
+        }
     }
 }
 
