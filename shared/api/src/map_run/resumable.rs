@@ -105,8 +105,11 @@ fn cursor_arn(map_run_arn: &str) -> String {
 }
 
 /// The results held for the Map's output while the run is paused (at most the payload quota).
-fn held_arn(map_run_arn: &str) -> String {
-    format!("{map_run_arn}#held")
+/// The record of the results held at pause `pauses`: one per pause, so a pause whose cursor
+/// write lost leaves the record the cursor names untouched (one fixed record let the next piece
+/// read results newer than its cursor and add them twice: seed 100011 under load).
+fn held_arn(map_run_arn: &str, pauses: u64) -> String {
+    format!("{map_run_arn}#held.{pauses}")
 }
 
 impl<S: ApiStore + 'static> Service<S> {
@@ -302,9 +305,16 @@ impl<S: ApiStore + 'static> Service<S> {
         }
         let rec = self
             .store
-            .get_resource(ResourceKind::MapRun, &held_arn(map_run_arn))
+            .get_resource(ResourceKind::MapRun, &held_arn(map_run_arn, c.pauses))
             .await
             .map_err(runtime)?;
+        // The pause before this one is no longer named by any cursor.
+        if c.pauses > 1 {
+            let _ = self
+                .store
+                .delete_resource(ResourceKind::MapRun, &held_arn(map_run_arn, c.pauses - 1))
+                .await;
+        }
         Ok(Some(
             rec.and_then(|r| serde_json::from_value(r.body["held"].clone()).ok())
                 .unwrap_or_default(),
@@ -332,7 +342,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 if let Some(h) = held {
                     let rec = Resource {
                         kind: ResourceKind::MapRun,
-                        arn: held_arn(&r.map_run_arn),
+                        arn: held_arn(&r.map_run_arn, st.pauses),
                         parent: None,
                         body: json!({ "held": h }),
                     };
