@@ -360,8 +360,7 @@ impl<S: ApiStore + 'static> Service<S> {
             // name ([`Service::abort_map_run`]).
             armed: until.is_none(),
         };
-        let mut running: tokio::task::JoinSet<(usize, String, u64, Option<Value>)> =
-            tokio::task::JoinSet::new();
+        let mut running: tokio::task::JoinSet<Waited> = tokio::task::JoinSet::new();
         let mut slot = 0usize;
         let mut failure: Option<(String, String)> = None;
         let mut failures = 0u64;
@@ -388,13 +387,8 @@ impl<S: ApiStore + 'static> Service<S> {
             more = c.more;
             for &(this, items) in &c.running {
                 let (_, arn) = child(this);
-                self.start_if_never_started(&arn).await;
                 abort.live.push((this, items, arn.clone()));
-                let driver = self.driver.clone();
-                running.spawn(async move {
-                    driver.wait_end_of(&arn).await;
-                    (this, arn, items, None)
-                });
+                self.wait_for_child(&mut running, (this, arn, items, None), true);
             }
         }
         // Items and children counted in full (items read by an ItemReader: once the counting
@@ -456,12 +450,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 info.item_counts.pending = pending.0;
                 info.execution_counts.pending = pending.1;
                 abort.live.push((slot, items, arn.clone()));
-                let driver = self.driver.clone();
-                let this = slot;
-                running.spawn(async move {
-                    driver.wait_end_of(&arn).await;
-                    (this, arn, items, Some(input))
-                });
+                self.wait_for_child(&mut running, (slot, arn, items, Some(input)), false);
                 slot += 1;
                 started = true;
             }
@@ -523,11 +512,7 @@ impl<S: ApiStore + 'static> Service<S> {
             if ex.state.status == Status::Running {
                 // The wait gave up early (its time was up): the child has not ended, so it
                 // is waited for again, not counted as failed.
-                let driver = self.driver.clone();
-                running.spawn(async move {
-                    driver.wait_end_of(&arn).await;
-                    (this, arn, items, input)
-                });
+                self.wait_for_child(&mut running, (this, arn, items, input), false);
                 continue;
             }
             abort.live.retain(|a| a.2 != arn);
@@ -762,9 +747,7 @@ impl<S: ApiStore + 'static> Service<S> {
                 // Created, but its start never sent (the invocation that created it ended
                 // first): it is started now, or it would wait forever. A Start the child
                 // already had is ignored.
-                if child.as_ref().is_some_and(|x| {
-                    x.state.status == Status::Running && x.state.last_event_id == 0
-                }) {
+                if child.as_ref().is_some_and(|x| never_started(&x.state)) {
                     self.driver.submit(
                         arn,
                         Event::Start {
@@ -806,18 +789,43 @@ impl<S: ApiStore + 'static> Service<S> {
     }
 }
 
+/// A child being waited for: its slot, ARN, items and input (`None`: read back when it ends).
+type Waited = (usize, String, u64, Option<Value>);
+
 impl<S: ApiStore + 'static> Service<S> {
-    /// A child the paused run counts as running whose start was never sent (the invocation
-    /// that created it ended before its background send): started now, from its stored input.
-    async fn start_if_never_started(&self, arn: &str) {
-        let Ok((row, ex)) = self.execution(arn).await else {
-            return;
-        };
-        if ex.state.status == Status::Running && ex.state.last_event_id == 0 {
-            let input = stepwise_engine::deep::from_str(&row.meta.input).unwrap_or(Value::Null);
-            self.driver.submit(arn, Event::Start { input });
-        }
+    /// Waits for a child's end in `running`. With `check_start` (a child a pause counted as
+    /// running), a child whose start was never sent (the invocation that created it ended
+    /// before its background send) is first started from its stored input; the children are
+    /// checked side by side, not one after another.
+    fn wait_for_child(
+        &self,
+        running: &mut tokio::task::JoinSet<Waited>,
+        child: Waited,
+        check_start: bool,
+    ) {
+        let (driver, store) = (self.driver.clone(), self.store.clone());
+        running.spawn(async move {
+            let arn = &child.1;
+            if check_start {
+                if let Ok(Some(ex)) = store.load(arn).await {
+                    if never_started(&ex.state) {
+                        if let Ok(Some(row)) = store.execution_row(arn).await {
+                            let input = stepwise_engine::deep::from_str(&row.meta.input)
+                                .unwrap_or(Value::Null);
+                            driver.submit(arn, Event::Start { input });
+                        }
+                    }
+                }
+            }
+            driver.wait_end_of(arn).await;
+            child
+        });
     }
+}
+
+/// Created but never started: still running, with no event yet.
+fn never_started(state: &stepwise_engine::ExecutionState) -> bool {
+    state.status == Status::Running && state.last_event_id == 0
 }
 
 /// Whether `failures` are within the tolerated count or percentage; a percentage is judged
