@@ -217,6 +217,31 @@ impl Sim {
         let latency = self.range(1, 15) as u64;
         tokio::time::sleep(Duration::from_millis(latency)).await;
         let fate = self.fate(&p);
+        {
+            use std::hash::{Hash, Hasher};
+            // SipHash with fixed keys: the same digest in every process.
+            let mut h = std::hash::DefaultHasher::new();
+            let mut w = self.world();
+            (w.fingerprint, self.now_ms(), &p.service, &p.op, &p.path).hash(&mut h);
+            format!("{fate:?}").hash(&mut h);
+            w.fingerprint = h.finish();
+        }
+        if self.trace {
+            // One line per request, to diff two replays of a seed (the SDK writes a map's keys
+            // in any order, so compare the fields before the body).
+            eprintln!(
+                "TRACE {} {} {} {} {:?} {}",
+                self.now_ms(),
+                p.service,
+                p.op,
+                p.path,
+                fate,
+                String::from_utf8_lossy(&p.body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            );
+        }
         let reply = match fate {
             Fate::Throttle => throttled(&p.service),
             Fate::CrashBefore => {

@@ -169,6 +169,7 @@ pub async fn poller(
             // A long poll: back when something is sent or becomes visible (20 s at most).
             let wait = next.map_or(20_000, |t| (t - now).clamp(1, 20_000)) + sim.range(0, 200);
             tokio::select! {
+                biased;
                 _ = wake.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
             }

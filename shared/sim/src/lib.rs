@@ -246,6 +246,9 @@ pub struct World {
     pub invocations: HashMap<tokio::task::Id, (tokio::task::AbortHandle, bool)>,
     /// SDK requests by service and operation.
     pub requests: BTreeMap<String, u64>,
+    /// A digest of every request's time, target and fate, in order: equal for two replays of
+    /// a seed.
+    pub fingerprint: u64,
     /// Invocations holding a task's answer not yet recorded anywhere (between the task
     /// function's return and the outcome's first durable write).
     pub holding: std::collections::HashSet<tokio::task::Id>,
@@ -267,6 +270,8 @@ pub struct Sim {
     pub base_ms: i64,
     /// Woken when a message is sent: the mappings' long polls return.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Print every request to stderr (`STEPWISE_SIM_TRACE` set; `stepwise-sim --trace`).
+    pub trace: bool,
 }
 
 impl Sim {
@@ -283,6 +288,7 @@ impl Sim {
                 s3: services::S3::default(),
                 invocations: HashMap::new(),
                 requests: BTreeMap::new(),
+                fingerprint: 0,
                 holding: std::collections::HashSet::new(),
                 answers_lost: 0,
                 request_ids: 0,
@@ -292,6 +298,7 @@ impl Sim {
             // 2027-01-15T08:00:00Z: any fixed instant.
             base_ms: 1_800_000_000_000,
             wake: Arc::new(tokio::sync::Notify::new()),
+            trace: std::env::var_os("STEPWISE_SIM_TRACE").is_some(),
         }
     }
 

@@ -44,10 +44,17 @@ struct Args {
     /// Leave out W2 and W7 (most of a seed's time).
     #[arg(long)]
     light: bool,
+    /// Print every SDK request (virtual time, service, operation, fate, body) to stderr: two
+    /// replays of a seed print the same lines.
+    #[arg(long)]
+    trace: bool,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.trace {
+        std::env::set_var("STEPWISE_SIM_TRACE", "1");
+    }
     let opts = Options {
         faults: if args.no_faults {
             Faults::none()
@@ -92,10 +99,11 @@ fn main() -> anyhow::Result<()> {
         }
         if args.seed.is_some() || !r.failures.is_empty() {
             println!(
-                "seed {seed}: {} failures, {} faults, {} requests, {:.1} s virtual, {} ms real, largest item {} B",
+                "seed {seed}: {} failures, {} faults, {} requests (fingerprint {:016x}), {:.1} s virtual, {} ms real, largest item {} B",
                 r.failures.len(),
                 r.faults.total(),
                 r.requests,
+                r.fingerprint,
                 r.virtual_ms as f64 / 1000.0,
                 t.elapsed().as_millis(),
                 r.largest_item

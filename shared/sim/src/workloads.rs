@@ -425,6 +425,8 @@ pub struct SeedReport {
     pub answers_lost: u64,
     /// SDK requests made.
     pub requests: u64,
+    /// A digest of every request in order (see [`crate::World::fingerprint`]).
+    pub fingerprint: u64,
     /// Virtual time the run took (ms).
     pub virtual_ms: i64,
     /// The largest DynamoDB item written (bytes).
@@ -682,6 +684,7 @@ async fn run(
         executions: machines.len() as u64,
         faults: w.counts.clone(),
         requests: w.requests.values().sum(),
+        fingerprint: w.fingerprint,
         virtual_ms,
         largest_item: w.ddb.largest_item,
         child_executions: w

@@ -462,6 +462,25 @@ impl<S: ApiStore + 'static> Service<S> {
                 break;
             }
             let done = tokio::select! {
+                // In this order, not at random (tokio's default): the look first, so a run
+                // past its time pauses even while children keep ending, and a seed of the
+                // simulation replays the same way every time.
+                biased;
+                _ = tokio::time::sleep_until(look), if until.is_some() => {
+                    look = next_look();
+                    let due = until.is_some_and(|u| tokio::time::Instant::now() >= u);
+                    if due || !self.still_running(parent_arn).await {
+                        let c = self
+                            .pause(&r, &mut results, &inputs, PauseState {
+                                info: &info, tolerated, pending, slot, failures,
+                                failure: &failure, more, live: &abort.live, kind: &kind, counted,
+                                pauses: resume.as_ref().map_or(0, |c| c.pauses) + 1,
+                            })
+                            .await?;
+                        return Ok(Ran::Paused(Box::new(c)));
+                    }
+                    None
+                }
                 d = running.join_next() => d,
                 _ = waker.notified() => None,
                 c = counting.join_next(), if !counting.is_empty() => {
@@ -484,21 +503,6 @@ impl<S: ApiStore + 'static> Service<S> {
                         abort.info = Some(info.clone());
                     }
                     continue;
-                }
-                _ = tokio::time::sleep_until(look), if until.is_some() => {
-                    look = next_look();
-                    let due = until.is_some_and(|u| tokio::time::Instant::now() >= u);
-                    if due || !self.still_running(parent_arn).await {
-                        let c = self
-                            .pause(&r, &mut results, &inputs, PauseState {
-                                info: &info, tolerated, pending, slot, failures,
-                                failure: &failure, more, live: &abort.live, kind: &kind, counted,
-                                pauses: resume.as_ref().map_or(0, |c| c.pauses) + 1,
-                            })
-                            .await?;
-                        return Ok(Ran::Paused(Box::new(c)));
-                    }
-                    None
                 }
             };
             let Some(done) = done else {
