@@ -1,6 +1,8 @@
 //! `stepwise-sim --seeds 10000`: the simulation over many seeds; `--seed N` replays one.
 
 use clap::Parser;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::Instant;
 use stepwise_sim::workloads::{run_seed, Failure, Options};
 use stepwise_sim::{FaultCounts, Faults};
@@ -44,6 +46,9 @@ struct Args {
     /// Leave out W2 and W7 (most of a seed's time).
     #[arg(long)]
     light: bool,
+    /// Seeds run at once, each on a thread of its own (a seed's run is one thread).
+    #[arg(long, default_value_t = 1)]
+    jobs: usize,
     /// Print every SDK request (virtual time, service, operation, fate, body) to stderr: two
     /// replays of a seed print the same lines.
     #[arg(long)]
@@ -80,9 +85,27 @@ fn main() -> anyhow::Result<()> {
         (0u64, 0u64, 0u64, 0u64, 0u64, 0u64);
     let mut failing = Vec::new();
     let (mut requests, mut virtual_ms, mut answers_lost) = (0u64, 0i64, 0u64);
-    for (i, seed) in seeds.iter().enumerate() {
-        let t = Instant::now();
-        let r = run_seed(*seed, &opts);
+    // Workers take the next seed; reports come back in the order seeds end.
+    let next = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..args.jobs.max(1) {
+        let (next, tx, seeds, opts) = (next.clone(), tx.clone(), seeds.clone(), opts.clone());
+        std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || loop {
+                let Some(&seed) = seeds.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                let t = Instant::now();
+                let r = run_seed(seed, &opts);
+                if tx.send((seed, t.elapsed(), r)).is_err() {
+                    return;
+                }
+            })?;
+    }
+    drop(tx);
+    for (i, (seed, took, r)) in rx.iter().enumerate() {
+        let seed = &seed;
         faults.add(&r.faults);
         executions += r.executions;
         lost_attempts += r.lost_attempts;
@@ -105,7 +128,7 @@ fn main() -> anyhow::Result<()> {
                 r.requests,
                 r.fingerprint,
                 r.virtual_ms as f64 / 1000.0,
-                t.elapsed().as_millis(),
+                took.as_millis(),
                 r.largest_item
             );
             for f in &r.failures {
@@ -145,10 +168,11 @@ fn main() -> anyhow::Result<()> {
     }
     let n = seeds.len().max(1) as f64;
     println!(
-        "{} seeds, {executions} executions, {requests} SDK requests, {:.1} h virtual; {:.0} ms per seed",
+        "{} seeds, {executions} executions, {requests} SDK requests, {:.1} h virtual; {:.0} ms per seed ({} at once)",
         seeds.len(),
         virtual_ms as f64 / 3_600_000.0,
-        started.elapsed().as_millis() as f64 / n
+        started.elapsed().as_millis() as f64 / n,
+        args.jobs.max(1)
     );
     println!(
         "faults injected: {} {}",
