@@ -226,19 +226,20 @@ impl Sim {
             format!("{fate:?}").hash(&mut h);
             w.fingerprint = h.finish();
         }
-        if self.trace {
+        if let Some(body) = self.trace {
             // One line per request, to diff two replays of a seed (the SDK writes a map's keys
             // in any order, so compare the fields before the body).
             eprintln!(
-                "TRACE {} {} {} {} {:?} {}",
+                "TRACE {} {} {} {} {:?} {}B {}",
                 self.now_ms(),
                 p.service,
                 p.op,
                 p.path,
                 fate,
+                p.body.len(),
                 String::from_utf8_lossy(&p.body)
                     .chars()
-                    .take(300)
+                    .take(body)
                     .collect::<String>()
             );
         }

@@ -270,8 +270,9 @@ pub struct Sim {
     pub base_ms: i64,
     /// Woken when a message is sent: the mappings' long polls return.
     pub wake: Arc<tokio::sync::Notify>,
-    /// Print every request to stderr (`STEPWISE_SIM_TRACE` set; `stepwise-sim --trace`).
-    pub trace: bool,
+    /// Print every request to stderr with this much of its body (`STEPWISE_SIM_TRACE` set;
+    /// `stepwise-sim --trace`; `STEPWISE_SIM_TRACE=full`: whole bodies).
+    pub trace: Option<usize>,
 }
 
 impl Sim {
@@ -298,7 +299,9 @@ impl Sim {
             // 2027-01-15T08:00:00Z: any fixed instant.
             base_ms: 1_800_000_000_000,
             wake: Arc::new(tokio::sync::Notify::new()),
-            trace: std::env::var_os("STEPWISE_SIM_TRACE").is_some(),
+            trace: std::env::var("STEPWISE_SIM_TRACE")
+                .ok()
+                .map(|v| if v == "full" { usize::MAX } else { 300 }),
         }
     }
 
