@@ -16,7 +16,7 @@ pub mod resume;
 mod rng;
 mod time_fmt;
 
-pub use exec::{step, Inspection};
+pub use exec::{step, Inspection, STEP_EVENTS};
 pub use history::HistoryEvent;
 pub use rng::uuid_from_seed;
 

@@ -444,6 +444,8 @@ impl<'d> Engine<'d> {
                     Err(f) => self.fail_state(tid, t, f),
                 }
             }
+            // Threads that no longer exist or cannot run are skipped by `run`.
+            Waiter::Continue(ready) => self.queue.extend(ready),
             Waiter::Retry(tid) => {
                 if let Some(mut t) = self.s.threads.remove(&tid) {
                     t.phase = Phase::Run;

@@ -44,10 +44,20 @@ impl Next {
 }
 
 impl<'d> Engine<'d> {
-    /// Runs the queued threads until each is blocked (on a task or a timer) or finished.
+    /// Runs the queued threads until each is blocked (on a task or a timer) or finished, or
+    /// until the step has recorded [`super::STEP_EVENTS`] events: then the threads still to
+    /// run wait for a timer that fires at once, so that a step's history, and the memory
+    /// and time it takes, stay bounded however long an execution runs without waiting (a
+    /// loop of a million Pass and Choice states, a Map of 100,000 items).
     pub(crate) fn run(&mut self) {
         while let Some(tid) = self.queue.pop_front() {
             if self.s.status != Status::Running {
+                break;
+            }
+            if self.history.len() >= super::STEP_EVENTS {
+                self.queue.push_front(tid);
+                let ready = self.queue.drain(..).collect();
+                self.start_timer(Waiter::Continue(ready), self.now);
                 break;
             }
             let Some(t) = self.s.threads.remove(&tid) else {

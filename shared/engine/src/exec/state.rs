@@ -120,6 +120,9 @@ pub(crate) enum Waiter {
     Wait(ThreadId),
     Retry(ThreadId),
     ExecutionTimeout,
+    /// A step that recorded [`crate::exec::STEP_EVENTS`] events stopped there: these threads,
+    /// in this order, run on when the timer fires (at once), in a step of their own.
+    Continue(Vec<ThreadId>),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
