@@ -120,6 +120,31 @@ impl SyncPolling {
     }
 }
 
+/// What one look at a `.sync` job found ([`TaskInvoker::poll_job`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobLook {
+    /// It still runs: look again after the next wait.
+    Running,
+    /// It ended well, with this result.
+    Ended(Value),
+    /// Another look is carrying it on right now (a look delivered twice, as a standard queue
+    /// may): this look's chain ends and the other's goes on, so duplicates do not multiply.
+    Elsewhere,
+    /// This look could not record that it let go of the job (a distributed Map's run whose
+    /// pause was not written): look again once its hold is over, at `until_ms` (milliseconds
+    /// since the epoch), when a look no longer takes the job for another's.
+    Unrecorded {
+        /// When the hold ends.
+        until_ms: i64,
+    },
+}
+
+impl From<Option<Value>> for JobLook {
+    fn from(result: Option<Value>) -> Self {
+        result.map_or(JobLook::Running, JobLook::Ended)
+    }
+}
+
 /// What submitting a Task's call gave ([`TaskInvoker::submit`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Submission {
@@ -172,13 +197,13 @@ pub trait TaskInvoker: Send + Sync {
         Box::pin(async move { self.invoke(req).await.map(Submission::Done) })
     }
 
-    /// One look at a job [`Self::submit`] started: `None` while it runs, its result when it
-    /// ended well, the task's failure when it ended badly.
+    /// One look at a job [`Self::submit`] started: [`JobLook::Running`] while it runs, its
+    /// result when it ended well, the task's failure when it ended badly.
     fn poll_job<'a>(
         &'a self,
         _req: &'a TaskRequest,
         _job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
         Box::pin(async { Err(TaskFailure::runtime("this invoker starts no .sync jobs")) })
     }
 
@@ -226,7 +251,7 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
         &'a self,
         req: &'a TaskRequest,
         job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
         (**self).poll_job(req, job)
     }
 
@@ -265,7 +290,7 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
         &'a self,
         req: &'a TaskRequest,
         job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
         (**self).poll_job(req, job)
     }
 

@@ -160,6 +160,9 @@ impl Sim {
                 if p.op.is_empty() { &p.method } else { &p.op }
             ))
             .or_default() += 1;
+        if p.op == "SendMessage" && is_job_look(&p.body) {
+            w.job_looks += 1;
+        }
         let json = || serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null);
         match p.service.as_str() {
             "dynamodb" => w.ddb.handle(&p.op, &json(), now),
@@ -329,4 +332,10 @@ pub fn sdk_config(sim: &Sim) -> aws_types::SdkConfig {
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .behavior_version(aws_config::BehaviorVersion::latest())
         .build()
+}
+
+/// Whether an SQS send's body is a look at a job (a `Poll` task message, JSON inside JSON).
+fn is_job_look(body: &[u8]) -> bool {
+    const POLL: &[u8] = br#"{\"kind\":\"Poll\""#;
+    body.windows(POLL.len()).any(|w| w == POLL)
 }

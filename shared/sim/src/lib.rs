@@ -255,6 +255,8 @@ pub struct World {
     /// Answers lost because the invocation holding one died: the only way a task attempt may
     /// fail as lost.
     pub answers_lost: u64,
+    /// Looks at `.sync` jobs and map runs sent to the tasks queue (`Poll` messages).
+    pub job_looks: u64,
     /// Lambda request ids handed out (each invocation gets the next).
     pub request_ids: u64,
     /// Tries of each task attempt's record so far (for [`Faults::attempt_record_timeouts`]).
@@ -292,6 +294,7 @@ impl Sim {
                 fingerprint: 0,
                 holding: std::collections::HashSet::new(),
                 answers_lost: 0,
+                job_looks: 0,
                 request_ids: 0,
                 attempt_records: HashMap::new(),
             })),
@@ -299,9 +302,13 @@ impl Sim {
             // 2027-01-15T08:00:00Z: any fixed instant.
             base_ms: 1_800_000_000_000,
             wake: Arc::new(tokio::sync::Notify::new()),
-            trace: std::env::var("STEPWISE_SIM_TRACE")
-                .ok()
-                .map(|v| if v == "full" { usize::MAX } else { 300 }),
+            trace: std::env::var("STEPWISE_SIM_TRACE").ok().map(|v| {
+                if v == "full" {
+                    usize::MAX
+                } else {
+                    300
+                }
+            }),
         }
     }
 

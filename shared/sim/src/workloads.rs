@@ -423,6 +423,8 @@ pub struct SeedReport {
     pub lost_attempts: u64,
     /// Answers lost with the invocation holding them (the bound on `lost_attempts`).
     pub answers_lost: u64,
+    /// Looks at jobs sent (see [`crate::World::job_looks`]).
+    pub job_looks: u64,
     /// SDK requests made.
     pub requests: u64,
     /// A digest of every request in order (see [`crate::World::fingerprint`]).
@@ -696,6 +698,7 @@ async fn run(
             })
             .count() as u64,
         answers_lost: w.answers_lost,
+        job_looks: w.job_looks,
         ..SeedReport::default()
     };
     for (k, n) in tasks.calls.lock().unwrap_or_else(|e| e.into_inner()).iter() {

@@ -16,7 +16,7 @@ use stepwise_engine::{Command, Event, WaitId};
 use stepwise_ports::api::ActivityTask;
 use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::execution::{Dispatcher, Usage};
-use stepwise_ports::tasks::{Submission, TaskFailure, TaskInvoker, TaskRequest};
+use stepwise_ports::tasks::{JobLook, Submission, TaskFailure, TaskInvoker, TaskRequest};
 use stepwise_runtime::durable::advance;
 use tracing::Instrument;
 
@@ -340,10 +340,18 @@ async fn forward(
                 });
             }
             let outcome = match polled {
-                Ok(None) => {
-                    let wait = polling
+                // Another delivery of this look carries the job on (its message stays queued
+                // until its look is done): this chain ends.
+                Ok(JobLook::Elsewhere) => return Ok(()),
+                Ok(look @ (JobLook::Running | JobLook::Unrecorded { .. })) => {
+                    let mut wait = polling
                         .next(std::time::Duration::from_millis(wait_ms))
                         .as_millis() as u64;
+                    // A hold this look could not release: the next look once it is over.
+                    if let JobLook::Unrecorded { until_ms } = look {
+                        let left = (until_ms + 1_000).saturating_sub(now_ms());
+                        wait = wait.max(left.clamp(0, queues::MAX_SQS_DELAY_MS) as u64);
+                    }
                     let again = TaskMessage::Poll {
                         execution,
                         state_machine_name,
@@ -356,7 +364,7 @@ async fn forward(
                     return queues::send_task_delayed(&deps.aws, &deps.meter, &again, wait as i64)
                         .await;
                 }
-                Ok(Some(result)) => Ok(result),
+                Ok(JobLook::Ended(result)) => Ok(result),
                 Err(f) => Err(f),
             };
             let event = outcome_event(task, outcome);

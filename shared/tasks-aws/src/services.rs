@@ -32,7 +32,7 @@ use stepwise_asl::resource::{ResourceKind, TaskResource};
 use stepwise_aws_api::{AwsCaller, AwsSettings};
 use stepwise_ports::states_api::StatesApi;
 use stepwise_ports::tasks::{
-    Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
+    JobLook, Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
 };
 use stepwise_ports::BoxFuture;
 
@@ -332,8 +332,8 @@ impl TaskInvoker for AwsServiceInvoker {
         &'a self,
         req: &'a TaskRequest,
         job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
-        Box::pin(self.poll(req, job))
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
+        Box::pin(async move { self.poll(req, job).await.map(JobLook::from) })
     }
 
     fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {

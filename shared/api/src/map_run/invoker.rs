@@ -9,7 +9,7 @@ use std::time::Duration;
 use stepwise_engine::map_run::MapRunRequest;
 use stepwise_ports::api::ApiStore;
 use stepwise_ports::tasks::{
-    Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
+    JobLook, Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
 };
 use stepwise_ports::BoxFuture;
 use stepwise_tasks_aws::map_io::stream::MapObjects;
@@ -158,7 +158,7 @@ impl<S: ApiStore + 'static> TaskInvoker for MapRunInvoker<S> {
         &'a self,
         req: &'a TaskRequest,
         job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
         if let Some((r, piece)) = self.piecewise(req) {
             return Box::pin(async move {
                 self.service()?

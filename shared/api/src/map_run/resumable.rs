@@ -28,7 +28,7 @@ use stepwise_engine::map_run::MapRunRequest;
 use stepwise_engine::Event;
 use stepwise_ports::api::{ApiStore, Resource, ResourceKind};
 use stepwise_ports::execution::StoreError;
-use stepwise_ports::tasks::TaskFailure;
+use stepwise_ports::tasks::{JobLook, TaskFailure};
 use stepwise_runtime::local::wall_clock_ms;
 use stepwise_tasks_aws::map_io::stream::{MapObjects, PausedFile, SourcePosition};
 
@@ -77,6 +77,10 @@ pub(crate) struct Cursor {
 struct CursorRecord {
     version: u64,
     lease_ms: i64,
+    /// Which look holds the lease (drawn at its claim): a look whose claim was retried after
+    /// it took effect finds its own.
+    #[serde(default)]
+    look: u64,
     /// The parent's redrive count when the run began.
     #[serde(default)]
     generation: u32,
@@ -153,9 +157,8 @@ impl<S: ApiStore + 'static> Service<S> {
         }
         let fresh = CursorRecord {
             version: rec.version + 1,
-            lease_ms: 0,
             generation,
-            run: None,
+            ..CursorRecord::default()
         };
         match self.put_cursor(&r.map_run_arn, &fresh, rec.version).await {
             // Lost to a start of this same run (the command delivered twice, or this write
@@ -175,38 +178,48 @@ impl<S: ApiStore + 'static> Service<S> {
         }
     }
 
-    /// Carries a map run on for at most `budget` (see the module's documentation): `Ok(None)`
-    /// when it paused (or another look owns it, or it could not go on now), else its outcome.
+    /// Carries a map run on for at most `budget` (see the module's documentation):
+    /// [`JobLook::Running`] when it paused (or could not go on now), [`JobLook::Elsewhere`]
+    /// when another look owns it (its lease holds, or it won the claim: that look's message
+    /// stays queued until its piece is done, and a look it loses to goes on after), else its
+    /// outcome.
     pub async fn tick_map_run(
         &self,
         objects: &MapObjects,
         parent_arn: &str,
         r: MapRunRequest,
         budget: Duration,
-    ) -> Result<Option<Value>, TaskFailure> {
+    ) -> Result<JobLook, TaskFailure> {
         let arn = r.map_run_arn.clone();
         let Ok(rec) = self.cursor(&arn).await else {
-            return Ok(None);
+            return Ok(JobLook::Running);
         };
         let now = wall_clock_ms();
         if rec.lease_ms > now {
-            return Ok(None);
+            return Ok(JobLook::Elsewhere);
         }
         let claimed = CursorRecord {
             version: rec.version + 1,
             lease_ms: now + budget.as_millis() as i64 + LEASE_MARGIN_MS,
+            look: stepwise_runtime::ids::fresh_seed(),
             generation: rec.generation,
             run: rec.run.clone(),
         };
-        if self.put_cursor(&arn, &claimed, rec.version).await.is_err() {
-            return Ok(None);
+        match self.put_cursor(&arn, &claimed, rec.version).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => match self.cursor(&arn).await {
+                Ok(now) if now.version == claimed.version && now.look == claimed.look => {}
+                Ok(_) => return Ok(JobLook::Elsewhere),
+                Err(_) => return Ok(JobLook::Running),
+            },
+            Err(_) => return Ok(JobLook::Running),
         }
         let until = tokio::time::Instant::now() + budget;
         let ran = self
             .carry_out(objects, parent_arn, r, rec.run.map(|c| *c), Some(until))
             .await;
         let next = match ran {
-            Ok(Ran::Done(outcome)) => return outcome.map(Some),
+            Ok(Ran::Done(outcome)) => return outcome.map(JobLook::Ended),
             Ok(Ran::Paused(c)) => Some(c),
             Err(f) => {
                 eprintln!("map run {arn}: goes on later: {}: {}", f.error, f.cause);
@@ -216,13 +229,23 @@ impl<S: ApiStore + 'static> Service<S> {
         let paused = CursorRecord {
             version: claimed.version + 1,
             lease_ms: 0,
+            look: 0,
             generation: claimed.generation,
             run: next,
         };
-        if let Err(e) = self.put_cursor(&arn, &paused, claimed.version).await {
-            eprintln!("map run {arn}: its pause is not recorded: {e}");
+        match self.put_cursor(&arn, &paused, claimed.version).await {
+            Ok(()) => Ok(JobLook::Running),
+            // Past its lease, another look took the run over.
+            Err(StoreError::Conflict(_)) => Ok(JobLook::Elsewhere),
+            // The lease still holds, and a look finding it held ends its chain: the next look
+            // comes once it is over.
+            Err(e) => {
+                eprintln!("map run {arn}: its pause is not recorded: {e}");
+                Ok(JobLook::Unrecorded {
+                    until_ms: claimed.lease_ms,
+                })
+            }
         }
-        Ok(None)
     }
 
     /// The parent no longer waits for its map run (it was stopped, or timed out): the running

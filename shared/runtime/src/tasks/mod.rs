@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use stepwise_ports::resource::is_lambda_resource;
 use stepwise_ports::tasks::{
-    Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
+    JobLook, Submission, SyncPolling, TaskFailure, TaskInvoker, TaskRequest, Traced,
 };
 use stepwise_ports::BoxFuture;
 
@@ -155,7 +155,7 @@ impl TaskInvoker for TaskRouter {
         &'a self,
         req: &'a TaskRequest,
         job: &'a Value,
-    ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+    ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
         Box::pin(async move {
             match &self.fallback {
                 Some(fallback) => fallback.poll_job(req, job).await,
@@ -205,8 +205,11 @@ pub async fn follow_job(
     let outcome = loop {
         tokio::time::sleep(wait).await;
         match invoker.poll_job(&req, &job).await {
-            Ok(None) => wait = polling.next(wait),
-            Ok(Some(result)) => break Ok(result),
+            // One process follows the job: no other look of it.
+            Ok(JobLook::Running | JobLook::Elsewhere | JobLook::Unrecorded { .. }) => {
+                wait = polling.next(wait)
+            }
+            Ok(JobLook::Ended(result)) => break Ok(result),
             Err(failure) => break Err(failure),
         }
     };
@@ -305,10 +308,10 @@ mod tests {
             &'a self,
             _req: &'a TaskRequest,
             job: &'a Value,
-        ) -> BoxFuture<'a, Result<Option<Value>, TaskFailure>> {
+        ) -> BoxFuture<'a, Result<JobLook, TaskFailure>> {
             Box::pin(async move {
                 let n = self.looks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok((n >= 2).then(|| json!({"done": job})))
+                Ok((n >= 2).then(|| json!({"done": job})).into())
             })
         }
 
@@ -343,7 +346,7 @@ mod tests {
         let looked = router
             .poll_job(&req("Other", glue, None), &json!("j-1"))
             .await;
-        assert_eq!(looked, Ok(None));
+        assert_eq!(looked, Ok(JobLook::Running));
     }
 
     #[tokio::test]
