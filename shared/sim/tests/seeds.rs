@@ -224,6 +224,19 @@ fn regression_duplicated_looks_at_a_map_run_do_not_multiply() {
     assert!(r.job_looks < 200, "{} looks at jobs", r.job_looks);
 }
 
+/// Found by seeds 50, 52 and 89 right after the fix above: a look's pause write timed out after
+/// it took effect, the SDK's retry lost its condition to it, and the look took its own pause for
+/// another look's and ended the only chain: the Map stayed RUNNING. The pause now keeps the
+/// look's name, so the look finds its own write and goes on.
+#[test]
+fn regression_a_pause_whose_retried_write_lost_to_itself_keeps_its_chain() {
+    let r = run_seed(89, &Options::default());
+    check_replay(
+        &r,
+        "cargo test -p stepwise-sim --test seeds regression_a_pause_whose",
+    );
+}
+
 /// Found by seed 100023 (stop 23's release sweep): the first conditional write of a distributed
 /// Map run's cursor lost its condition to a write of the same start (a retried write that had
 /// taken effect, or the command delivered twice), and the Map failed with `States.Runtime`

@@ -226,17 +226,28 @@ impl<S: ApiStore + 'static> Service<S> {
                 claimed.run.clone()
             }
         };
+        // The pause keeps the look's name: a write retried after it took effect is told from
+        // another look's.
         let paused = CursorRecord {
             version: claimed.version + 1,
             lease_ms: 0,
-            look: 0,
+            look: claimed.look,
             generation: claimed.generation,
             run: next,
         };
         match self.put_cursor(&arn, &paused, claimed.version).await {
             Ok(()) => Ok(JobLook::Running),
-            // Past its lease, another look took the run over.
-            Err(StoreError::Conflict(_)) => Ok(JobLook::Elsewhere),
+            Err(StoreError::Conflict(_)) => match self.cursor(&arn).await {
+                // This very pause, written by a try whose answer was lost.
+                Ok(now) if now.version == paused.version && now.look == paused.look => {
+                    Ok(JobLook::Running)
+                }
+                // Past its lease, another look took the run over.
+                Ok(_) => Ok(JobLook::Elsewhere),
+                Err(_) => Ok(JobLook::Unrecorded {
+                    until_ms: claimed.lease_ms,
+                }),
+            },
             // The lease still holds, and a look finding it held ends its chain: the next look
             // comes once it is over.
             Err(e) => {
