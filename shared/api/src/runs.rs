@@ -787,7 +787,9 @@ impl<S: ApiStore + 'static> Service<S> {
         let r = self.driver.apply(&arn, event).await?;
         self.store.close_token(token).await?;
         match r {
-            Advanced::Committed { .. } => Ok(json!({})),
+            // Queued: the token was open and the execution running (checked above); the answer
+            // waits behind a step still being dispatched.
+            Advanced::Committed { .. } | Advanced::Queued => Ok(json!({})),
             _ => Err(task_timed_out()),
         }
     }

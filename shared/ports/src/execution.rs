@@ -191,4 +191,13 @@ pub enum Advanced {
     Ignored,
     /// There is no such execution.
     Unknown,
+    /// Not applied: an earlier step's commands are still in the execution's outbox (another
+    /// invocation is dispatching them, or one stopped before it was done), and only the
+    /// execution's queue dispatches an outbox again (the callers of the runtime's
+    /// `advance_inline` send the event there instead: re-sending a Map's thousand task calls
+    /// from every task answer that arrives meanwhile would call the queue a million times).
+    Deferred,
+    /// Not applied here: sent to the execution's queue (after [`Advanced::Deferred`]), where it
+    /// is applied in order.
+    Queued,
 }

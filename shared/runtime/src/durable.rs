@@ -21,12 +21,42 @@ use stepwise_ports::status_events::{announced, status_of_event};
 const MAX_CONFLICTS: u32 = 8;
 
 /// Applies one event to an execution: load, step, commit (conditional), dispatch, clear outbox.
+/// For the one applier of an execution's events in order (its queue's consumer): an outbox an
+/// earlier step left behind is dispatched first.
 pub async fn advance(
     store: &dyn ExecutionStore,
     dispatcher: &dyn Dispatcher,
     arn: &str,
     event: Event,
     now_ms: i64,
+) -> Result<Advanced, StoreError> {
+    advance_with(store, dispatcher, arn, event, now_ms, false).await
+}
+
+/// [`advance`] for an applier beside the execution's queue (a task's invoker, the API): an
+/// outbox an earlier step left behind is not dispatched here but returns
+/// [`Advanced::Deferred`], and the caller sends the event to the queue. Such an outbox is most
+/// often still being dispatched by the invocation that committed it (a Map's fan-out of a
+/// thousand task calls takes seconds), and every task answer applied inline meanwhile would
+/// send it all again. Except an outbox of one task call or timer (left in place on purpose, see
+/// [`left_in_place`]): sending one command again is cheaper than a queue hop.
+pub async fn advance_inline(
+    store: &dyn ExecutionStore,
+    dispatcher: &dyn Dispatcher,
+    arn: &str,
+    event: Event,
+    now_ms: i64,
+) -> Result<Advanced, StoreError> {
+    advance_with(store, dispatcher, arn, event, now_ms, true).await
+}
+
+async fn advance_with(
+    store: &dyn ExecutionStore,
+    dispatcher: &dyn Dispatcher,
+    arn: &str,
+    event: Event,
+    now_ms: i64,
+    inline: bool,
 ) -> Result<Advanced, StoreError> {
     let mut conflicts = 0;
     loop {
@@ -36,6 +66,9 @@ pub async fn advance(
         // A crash between an earlier commit and its dispatch left commands behind: send them now
         // (unless this event shows they were sent: an outbox left in place on purpose).
         if !current.outbox.is_empty() && !shows_dispatched(&current.outbox, &event) {
+            if inline && !left_in_place(&current.outbox) {
+                return Ok(Advanced::Deferred);
+            }
             dispatcher.dispatch(&current, &current.outbox).await?;
             store.clear_outbox(arn, current.version).await?;
         }
@@ -422,5 +455,54 @@ mod tests {
         let _ = advance(&store, &d, &arn, Event::TimerFired { timer: 999 }, 2).await;
         let again = d.0 .0.lock().expect("lock").clone();
         assert!(again.len() > sent.len(), "{again:?}");
+    }
+
+    #[tokio::test]
+    async fn an_inline_answer_leaves_an_outbox_in_dispatch_to_the_queue() {
+        let (store, arn) = setup();
+        let d = Recorder::default();
+        let _ = advance(&store, &d, &arn, Event::Start { input: json!({}) }, 0).await;
+        // The committing invocation is still sending its commands: they are in the outbox.
+        let sent: Vec<Command> = std::mem::take(&mut *d.0.lock().expect("lock"));
+        let many = [sent.clone(), sent.clone()].concat();
+        let set = |outbox: Vec<Command>| {
+            store
+                .executions
+                .lock()
+                .expect("lock")
+                .get_mut(&arn)
+                .expect("exists")
+                .outbox = outbox;
+        };
+        set(many.clone());
+        let version = store.executions.lock().expect("lock")[&arn].version;
+        let stray = || Event::TimerFired { timer: 999 };
+        assert!(matches!(
+            advance_inline(&store, &d, &arn, stray(), 1).await,
+            Ok(Advanced::Deferred)
+        ));
+        assert!(d.0.lock().expect("lock").is_empty(), "nothing sent again");
+        assert_eq!(
+            store.executions.lock().expect("lock")[&arn].version,
+            version,
+            "nothing applied"
+        );
+        // The queue's applier sends it (once more: it may have been left by a crash).
+        let _ = advance(&store, &d, &arn, stray(), 1).await;
+        assert_eq!(*d.0.lock().expect("lock"), many);
+        // One task call left in place is sent again inline (cheaper than a queue hop).
+        let one: Vec<Command> = sent
+            .iter()
+            .filter(|c| matches!(c, Command::InvokeTask { .. }))
+            .cloned()
+            .collect();
+        assert_eq!(one.len(), 1, "{sent:?}");
+        set(one.clone());
+        d.0.lock().expect("lock").clear();
+        assert!(!matches!(
+            advance_inline(&store, &d, &arn, stray(), 2).await,
+            Ok(Advanced::Deferred)
+        ));
+        assert_eq!(*d.0.lock().expect("lock"), one);
     }
 }

@@ -160,15 +160,21 @@ impl Sim {
                 if p.op.is_empty() { &p.method } else { &p.op }
             ))
             .or_default() += 1;
-        if p.op == "SendMessage" && is_job_look(&p.body) {
-            w.job_looks += 1;
+        if p.op.starts_with("SendMessage") {
+            w.job_looks += occurrences(&p.body, br#"{\"kind\":\"Poll\""#);
+            w.task_calls_sent += occurrences(&p.body, br#"{\"kind\":\"Invoke\""#);
         }
         let json = || serde_json::from_slice::<Value>(&p.body).unwrap_or(Value::Null);
         match p.service.as_str() {
             "dynamodb" => w.ddb.handle(&p.op, &json(), now),
             "sqs" => {
                 let w = &mut *w;
-                w.sqs.handle(&p.op, &json(), now, &mut w.rng)
+                let before = w.sqs.entries_failed;
+                let r = w
+                    .sqs
+                    .handle(&p.op, &json(), now, &mut w.rng, w.faults.throttle);
+                w.counts.throttle += w.sqs.entries_failed - before;
+                r
             }
             "scheduler" => {
                 let w = &mut *w;
@@ -335,7 +341,8 @@ pub fn sdk_config(sim: &Sim) -> aws_types::SdkConfig {
 }
 
 /// Whether an SQS send's body is a look at a job (a `Poll` task message, JSON inside JSON).
-fn is_job_look(body: &[u8]) -> bool {
-    const POLL: &[u8] = br#"{\"kind\":\"Poll\""#;
-    body.windows(POLL.len()).any(|w| w == POLL)
+/// How many times `what` occurs in `body` (a message kind in a SendMessage's or a
+/// SendMessageBatch's JSON-escaped bodies).
+fn occurrences(body: &[u8], what: &[u8]) -> u64 {
+    body.windows(what.len()).filter(|w| *w == what).count() as u64
 }

@@ -257,6 +257,9 @@ pub struct World {
     pub answers_lost: u64,
     /// Looks at `.sync` jobs and map runs sent to the tasks queue (`Poll` messages).
     pub job_looks: u64,
+    /// Task calls sent to the tasks queue (`Invoke` messages, each entry of a batch counted):
+    /// one per task attempt when no fault intervenes.
+    pub task_calls_sent: u64,
     /// Lambda request ids handed out (each invocation gets the next).
     pub request_ids: u64,
     /// Tries of each task attempt's record so far (for [`Faults::attempt_record_timeouts`]).
@@ -295,6 +298,7 @@ impl Sim {
                 holding: std::collections::HashSet::new(),
                 answers_lost: 0,
                 job_looks: 0,
+                task_calls_sent: 0,
                 request_ids: 0,
                 attempt_records: HashMap::new(),
             })),

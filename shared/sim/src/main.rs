@@ -122,12 +122,13 @@ fn main() -> anyhow::Result<()> {
         }
         if args.seed.is_some() || !r.failures.is_empty() {
             println!(
-                "seed {seed}: {} failures, {} faults, {} requests (fingerprint {:016x}), {} job looks, {:.1} s virtual, {} ms real, largest item {} B",
+                "seed {seed}: {} failures, {} faults, {} requests (fingerprint {:016x}), {} job looks, {} task calls sent, {:.1} s virtual, {} ms real, largest item {} B",
                 r.failures.len(),
                 r.faults.total(),
                 r.requests,
                 r.fingerprint,
                 r.job_looks,
+                r.task_calls_sent,
                 r.virtual_ms as f64 / 1000.0,
                 took.as_millis(),
                 r.largest_item

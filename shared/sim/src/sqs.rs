@@ -61,6 +61,8 @@ pub struct Sqs {
     receipts: u64,
     /// Messages sent, by queue name.
     pub sent: BTreeMap<String, u64>,
+    /// Entries of SendMessageBatch requests failed on purpose (see [`Sqs::handle`]).
+    pub entries_failed: u64,
 }
 
 /// A URL for a queue name.
@@ -110,9 +112,67 @@ impl Sqs {
             .map(|(u, _)| u.clone())
     }
 
-    /// Answers one SDK request.
-    pub fn handle(&mut self, op: &str, req: &Value, now_ms: i64, rng: &mut Rng) -> Reply {
+    /// Answers one SDK request. Each entry of a SendMessageBatch fails on the service's side
+    /// with probability `entry_failure` (as a throttled request does; counted in
+    /// [`Sqs::entries_failed`]), the others taken.
+    pub fn handle(
+        &mut self,
+        op: &str,
+        req: &Value,
+        now_ms: i64,
+        rng: &mut Rng,
+        entry_failure: f64,
+    ) -> Reply {
         match op {
+            "SendMessageBatch" => {
+                let url = req
+                    .get("QueueUrl")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let entries = req
+                    .get("Entries")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if entries.is_empty() || entries.len() > 10 {
+                    return error(
+                        "TooManyEntriesInBatchRequest",
+                        "Maximum number of entries per request are 10.",
+                    );
+                }
+                let total: usize = entries
+                    .iter()
+                    .filter_map(|e| e.get("MessageBody").and_then(Value::as_str))
+                    .map(str::len)
+                    .sum();
+                if total > MESSAGE_LIMIT {
+                    return error(
+                        "BatchRequestTooLong",
+                        "Batch requests cannot be longer than 262144 bytes.",
+                    );
+                }
+                let (mut ok, mut failed) = (Vec::new(), Vec::new());
+                for e in &entries {
+                    let id = e.get("Id").and_then(Value::as_str).unwrap_or_default();
+                    if rng.chance(entry_failure) {
+                        self.entries_failed += 1;
+                        failed.push(json!({"Id": id, "SenderFault": false, "Code": "InternalError", "Message": "simulated"}));
+                        continue;
+                    }
+                    let body = e
+                        .get("MessageBody")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let group = e.get("MessageGroupId").and_then(Value::as_str);
+                    let dedup = e.get("MessageDeduplicationId").and_then(Value::as_str);
+                    let delay = e.get("DelaySeconds").and_then(Value::as_i64).unwrap_or(0);
+                    match self.send(url, body, group, dedup, delay * 1000, now_ms, rng) {
+                        Ok(m) => ok.push(json!({"Id": id, "MessageId": m})),
+                        Err(_) => failed.push(json!({"Id": id, "SenderFault": true, "Code": "InvalidParameterValue", "Message": "refused"})),
+                    }
+                }
+                Reply::json(200, json!({"Successful": ok, "Failed": failed}))
+            }
             "SendMessage" => {
                 let url = req
                     .get("QueueUrl")

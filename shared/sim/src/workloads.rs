@@ -425,6 +425,8 @@ pub struct SeedReport {
     pub answers_lost: u64,
     /// Looks at jobs sent (see [`crate::World::job_looks`]).
     pub job_looks: u64,
+    /// Task calls sent (see [`crate::World::task_calls_sent`]).
+    pub task_calls_sent: u64,
     /// SDK requests made.
     pub requests: u64,
     /// A digest of every request in order (see [`crate::World::fingerprint`]).
@@ -699,6 +701,7 @@ async fn run(
             .count() as u64,
         answers_lost: w.answers_lost,
         job_looks: w.job_looks,
+        task_calls_sent: w.task_calls_sent,
         ..SeedReport::default()
     };
     for (k, n) in tasks.calls.lock().unwrap_or_else(|e| e.into_inner()).iter() {

@@ -2,7 +2,7 @@
 //! --release -- --seeds 10000`), that a seed replays exactly, and the seeds that found bugs.
 
 use stepwise_sim::workloads::{
-    callback, dmap, run_machines, run_seed, task_heavy, Options, SeedReport,
+    callback, dmap, map, run_machines, run_seed, task_heavy, Options, SeedReport,
 };
 use stepwise_sim::Faults;
 
@@ -248,5 +248,44 @@ fn regression_a_map_run_whose_start_was_written_twice_goes_on() {
     check_replay(
         &r,
         "cargo test -p stepwise-sim --test seeds regression_a_map_run_whose_start",
+    );
+}
+
+/// Found by seed 500 (the first with the 10,000-item Maps, which never ended): a Map's step
+/// commits its fan-out of task calls, and while the invocation that committed it sends them
+/// (seconds for a thousand), every task answer the invoker applied inline found the outbox not
+/// yet cleared and sent it all again: a Map of n tasks sent ~n²/2 task calls (fault-free, 200
+/// items: 6,292 requests before the fix, 1,289 after), and under faults the duplicates' answers
+/// fed more. An answer applied beside the queue now leaves such an outbox to its sender and
+/// goes through the execution's queue.
+#[test]
+fn regression_task_answers_do_not_send_a_maps_fan_out_again() {
+    let r = run_machines(1, Faults::none(), &[map("map-200", 200)]);
+    eprintln!(
+        "fault-free: {} task calls sent, {} requests",
+        r.task_calls_sent, r.requests
+    );
+    check_replay(
+        &r,
+        "cargo test -p stepwise-sim --test seeds regression_task_answers_do_not",
+    );
+    assert!(
+        r.task_calls_sent <= 200,
+        "{} task calls sent for 200 tasks",
+        r.task_calls_sent
+    );
+    let r = run_machines(500, Faults::standard(), &[map("map-200", 200)]);
+    eprintln!(
+        "faults: {} task calls sent, {} requests",
+        r.task_calls_sent, r.requests
+    );
+    check_replay(
+        &r,
+        "cargo test -p stepwise-sim --test seeds regression_task_answers_do_not",
+    );
+    assert!(
+        r.task_calls_sent < 600,
+        "{} task calls sent for 200 tasks",
+        r.task_calls_sent
     );
 }

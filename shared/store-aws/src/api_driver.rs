@@ -24,7 +24,7 @@ use stepwise_engine::Event;
 use stepwise_ports::api::{ApiStore, Driver};
 use stepwise_ports::execution::{Advanced, Dispatcher, StoreError};
 use stepwise_ports::BoxFuture;
-use stepwise_runtime::durable::advance;
+use stepwise_runtime::durable::{advance, advance_inline};
 use stepwise_runtime::local::wall_clock_ms;
 use tokio::task::JoinHandle;
 
@@ -97,17 +97,50 @@ impl AwsDriver {
 
     async fn apply_inline(&self, arn: &str, event: Event) -> Result<Advanced, StoreError> {
         let mut attempt = 0;
+        // A task's answer finding an earlier step's outbox still in dispatch goes to the queue
+        // (see `advance_inline`); other events (Stop, Redrive) need their answer here, and
+        // dispatch that outbox themselves.
+        let answers_task = matches!(
+            event,
+            Event::TaskSucceeded { .. }
+                | Event::TaskFailed { .. }
+                | Event::TaskHeartbeat { .. }
+                | Event::TaskStarted { .. }
+        );
         loop {
             self.meter.begin(arn);
-            match advance(
-                self.store.as_ref(),
-                self.dispatcher.as_ref(),
-                arn,
-                event.clone(),
-                wall_clock_ms(),
-            )
-            .await
-            {
+            let applied = if answers_task {
+                advance_inline(
+                    self.store.as_ref(),
+                    self.dispatcher.as_ref(),
+                    arn,
+                    event.clone(),
+                    wall_clock_ms(),
+                )
+                .await
+            } else {
+                advance(
+                    self.store.as_ref(),
+                    self.dispatcher.as_ref(),
+                    arn,
+                    event.clone(),
+                    wall_clock_ms(),
+                )
+                .await
+            };
+            match applied {
+                Ok(Advanced::Deferred) => {
+                    let msg = TransitionMessage {
+                        execution: arn.to_string(),
+                        event: event.clone(),
+                        usage: Some(self.meter.take()),
+                        due_ms: None,
+                    };
+                    queues::send_transition(&self.aws, &Meter::default(), &msg, wall_clock_ms())
+                        .await
+                        .map_err(|e| StoreError::Other(e.to_string()))?;
+                    return Ok(Advanced::Queued);
+                }
                 Err(StoreError::Conflict(_)) if attempt + 1 < APPLY_ATTEMPTS => {
                     attempt += 1;
                     tokio::time::sleep(Duration::from_millis(25 << attempt)).await;

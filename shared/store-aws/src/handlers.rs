@@ -14,10 +14,11 @@ use std::sync::Arc;
 use std::time::Instant;
 use stepwise_engine::{Command, Event, WaitId};
 use stepwise_ports::api::ActivityTask;
+use stepwise_ports::execution::Advanced;
 use stepwise_ports::execution::ExecutionStore;
 use stepwise_ports::execution::{Dispatcher, Usage};
 use stepwise_ports::tasks::{JobLook, Submission, TaskFailure, TaskInvoker, TaskRequest};
-use stepwise_runtime::durable::advance;
+use stepwise_runtime::durable::{advance, advance_inline};
 use tracing::Instrument;
 
 /// One SQS record: its message id and body.
@@ -548,7 +549,12 @@ async fn forward(
             let room = left <= 0 || left > DIRECT_APPLY_MARGIN_MS;
             let event = if poll.is_none() && room {
                 match apply_outcome(deps, &execution, event.clone(), &local, started).await {
-                    Ok(()) => return Ok(()),
+                    Ok(true) => return Ok(()),
+                    // An earlier step's outbox is still being sent: the queue applies it after.
+                    Ok(false) => {
+                        tracing::info!(task, "invoker: outcome sent behind an outbox in dispatch");
+                        event
+                    }
                     Err(e) => {
                         tracing::warn!(task, error = %e, "invoker: outcome applied through the queue");
                         event
@@ -592,20 +598,22 @@ const MAX_HAND_ONS: usize = 5;
 const DIRECT_APPLY_MARGIN_MS: i64 = 30_000;
 
 /// Applies a task's outcome to its execution here, as the stepper would, with the usage of the
-/// call (and of this invocation so far) billed to that step.
+/// call (and of this invocation so far) billed to that step. `false`: not applied, an earlier
+/// step's outbox is still in dispatch ([`Advanced::Deferred`]); the usage stays on `deps.meter`
+/// for the execution's next commit.
 async fn apply_outcome(
     deps: &Deps,
     execution: &str,
     event: Event,
     local: &Meter,
     started: Instant,
-) -> Result<(), stepwise_ports::execution::StoreError> {
+) -> Result<bool, stepwise_ports::execution::StoreError> {
     let mut usage = deps.lambda_usage(started);
     usage.add(&local.take());
     deps.meter.begin(execution);
     deps.meter.record(|u| u.add(&usage));
     let applying = Instant::now();
-    let r = advance(
+    let r = advance_inline(
         &deps.store,
         deps.dispatcher.as_ref(),
         execution,
@@ -616,7 +624,18 @@ async fn apply_outcome(
     // Time spent here is billed with the execution's next commit.
     let elapsed = applying.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
     deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
-    r.map(|_| ())
+    match r? {
+        // The message that carries the outcome carries its usage (the calls' records, this
+        // invocation's time, counted again there) instead.
+        Advanced::Deferred => {
+            let mut metered = deps.meter.take();
+            metered.lambda_invocations = 0;
+            metered.lambda_gb_seconds = 0.0;
+            local.record(|u| u.add(&metered));
+            Ok(false)
+        }
+        _ => Ok(true),
+    }
 }
 
 /// Sends a recorded outcome (and the first poll of its `.sync` job).

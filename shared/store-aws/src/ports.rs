@@ -160,7 +160,16 @@ impl Dispatcher for AwsDispatcher {
         Box::pin(tracing::Instrument::instrument(
             async move {
                 let table = Table::new(&self.aws, &self.meter);
+                // Task calls in a row go out together (see `queues::send_tasks`), before the
+                // next command of another kind: commands are sent in order.
+                let mut calls: Vec<TaskMessage> = Vec::new();
                 for c in commands {
+                    if !matches!(c, Command::InvokeTask { .. }) && !calls.is_empty() {
+                        queues::send_tasks(&self.aws, &self.meter, &calls)
+                            .await
+                            .map_err(store_error)?;
+                        calls.clear();
+                    }
                     match c {
                         Command::InvokeTask {
                             task, task_token, ..
@@ -171,17 +180,14 @@ impl Dispatcher for AwsDispatcher {
                                     .await
                                     .map_err(store_error)?;
                             }
-                            let msg = TaskMessage::Invoke {
+                            calls.push(TaskMessage::Invoke {
                                 execution: execution.arn.clone(),
                                 state_machine_name: execution.state.info.state_machine_name.clone(),
                                 test_case: execution.test_case.clone(),
                                 command: c.clone(),
                                 redrive_count: execution.state.info.redrive_count,
                                 uncalled: Vec::new(),
-                            };
-                            queues::send_task(&self.aws, &self.meter, &msg)
-                                .await
-                                .map_err(store_error)?;
+                            });
                         }
                         Command::StartTimer { timer, at_ms } => {
                             timers::start(
@@ -215,6 +221,9 @@ impl Dispatcher for AwsDispatcher {
                         Command::PublishStatusChange { .. } => {}
                     }
                 }
+                queues::send_tasks(&self.aws, &self.meter, &calls)
+                    .await
+                    .map_err(store_error)?;
                 // The step's status changes, in order, in one PutEvents.
                 let changes: Vec<StatusChange> = commands
                     .iter()
