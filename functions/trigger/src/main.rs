@@ -1,5 +1,7 @@
 //! Lambda entry point of the trigger; `STEPWISE_TRIGGER_STATE_MACHINE_ARN` names the machine.
 //! The API service it starts executions through takes its region and account from that ARN.
+// The futures of the API service it awaits nest deeper than the compiler's default layout depth.
+#![recursion_limit = "256"]
 
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
 use stepwise_api::ServiceConfig;

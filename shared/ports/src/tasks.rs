@@ -213,6 +213,14 @@ pub trait TaskInvoker: Send + Sync {
         Box::pin(async {})
     }
 
+    /// How long one look at this job ([`Self::poll_job`]) may hold it (a distributed Map's run
+    /// carried on in pieces: a piece and its lease's margin), so that a look that stops
+    /// midway is taken up again once the hold is over rather than when its queue would
+    /// deliver it again. `None`: a look is brief.
+    fn job_hold(&self, _req: &TaskRequest) -> Option<std::time::Duration> {
+        None
+    }
+
     /// Whether what [`Self::invoke`] returns for this callback task (`.waitForTaskToken`) is
     /// already the task's result. A mocked response is (as in Step Functions Local); a real
     /// invocation only hands the token out, and the result comes with SendTaskSuccess.
@@ -258,6 +266,10 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Arc<T> {
     fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
         (**self).stop_job(req, job)
     }
+
+    fn job_hold(&self, req: &TaskRequest) -> Option<std::time::Duration> {
+        (**self).job_hold(req)
+    }
 }
 
 impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
@@ -296,5 +308,9 @@ impl<T: TaskInvoker + ?Sized> TaskInvoker for Box<T> {
 
     fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
         (**self).stop_job(req, job)
+    }
+
+    fn job_hold(&self, req: &TaskRequest) -> Option<std::time::Duration> {
+        (**self).job_hold(req)
     }
 }

@@ -188,6 +188,7 @@ pub async fn poller(
             .map(|m| {
                 let mut s = SqsMessage::default();
                 s.message_id = Some(m.id.clone());
+                s.receipt_handle = Some(sqs::receipt_handle(&m.id, m.receipt));
                 s.body = Some(m.body.clone());
                 if let Some(g) = &m.group {
                     s.attributes.insert("MessageGroupId".into(), g.clone());

@@ -75,6 +75,11 @@ pub fn arn(name: &str) -> String {
     format!("arn:aws:sqs:us-east-1:111111111111:{name}")
 }
 
+/// The receipt handle of a message's receive (as the event source mapping hands it on).
+pub fn receipt_handle(id: &str, receipt: u64) -> String {
+    format!("{receipt}:{id}")
+}
+
 fn error(kind: &str, message: &str) -> Reply {
     Reply::json(
         400,
@@ -124,6 +129,53 @@ impl Sqs {
         entry_failure: f64,
     ) -> Reply {
         match op {
+            "ChangeMessageVisibility" => {
+                let url = req
+                    .get("QueueUrl")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let handle = req
+                    .get("ReceiptHandle")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let secs = req
+                    .get("VisibilityTimeout")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(-1);
+                if !(0..=43_200).contains(&secs) {
+                    return error(
+                        "InvalidParameterValue",
+                        "Value for parameter VisibilityTimeout is invalid.",
+                    );
+                }
+                let Some((receipt, id)) = handle
+                    .split_once(':')
+                    .and_then(|(r, id)| Some((r.parse::<u64>().ok()?, id)))
+                else {
+                    return error(
+                        "ReceiptHandleIsInvalid",
+                        "The input receipt handle is invalid.",
+                    );
+                };
+                let Some(q) = self.queues.get_mut(url) else {
+                    return error("QueueDoesNotExist", "The specified queue does not exist.");
+                };
+                // Only the latest receive of a message still in flight can change it.
+                match q
+                    .messages
+                    .iter_mut()
+                    .find(|m| m.id == id && m.receipt == receipt && m.visible_at > now_ms)
+                {
+                    Some(m) => {
+                        m.visible_at = now_ms + secs * 1000;
+                        Reply::json(200, json!({}))
+                    }
+                    None => error(
+                        "MessageNotInflight",
+                        "The message referred to isn't in flight.",
+                    ),
+                }
+            }
             "SendMessageBatch" => {
                 let url = req
                     .get("QueueUrl")

@@ -30,6 +30,8 @@ pub struct Record {
     pub body: String,
     /// The FIFO message group, when there is one.
     pub group: Option<String>,
+    /// The receipt handle of this delivery (to hold the message longer or shorter).
+    pub receipt_handle: Option<String>,
 }
 
 /// Clients and adapters, built once per container.
@@ -178,7 +180,7 @@ async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), 
         }
     };
     let span = tracing::info_span!("timer", execution_arn = %msg.execution());
-    forward(deps, None, msg, started, &Invocation::default())
+    forward(deps, None, msg, started, &Invocation::default(), None)
         .instrument(span)
         .await
 }
@@ -216,7 +218,8 @@ pub async fn on_tasks(
         };
         // Every line logged while working on it carries the execution's ARN.
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
-        if let Err(e) = forward(deps, Some(invoker), msg, started, by)
+        let receipt = r.receipt_handle.as_deref();
+        if let Err(e) = forward(deps, Some(invoker), msg, started, by, receipt)
             .instrument(span.clone())
             .await
         {
@@ -279,6 +282,7 @@ async fn forward(
     msg: TaskMessage,
     started: Instant,
     by: &Invocation,
+    receipt: Option<&str>,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
     // The event source mapping's receive and delete of this message (a standard queue: the
@@ -330,6 +334,19 @@ async fn forward(
                 // job is stopped.
                 invoker.stop_job(&req, &job).await;
                 return Ok(());
+            }
+            // A look that holds its job for long (a map run's piece) is taken up again soon
+            // after its hold surely ended if this invocation stops midway, not after the
+            // queue's visibility timeout (90 minutes, for the longest task call): this message
+            // comes back then. Surely: the hold may begin as late as this invocation's end
+            // (a delayed request), and a message back while its own look's hold lasts would
+            // take it for another look's and end the chain (seed 4, a 60-item Map).
+            if let (Some(hold), Some(receipt)) = (invoker.job_hold(&req), receipt) {
+                let left = by.deadline_ms.saturating_sub(now_ms()).max(0) as u64;
+                let hold = hold + std::time::Duration::from_millis(left + 5_000);
+                if let Err(e) = queues::hold_task_message(&deps.aws, &local, receipt, hold).await {
+                    tracing::warn!(error = %e, "invoker: the look's message keeps its visibility");
+                }
             }
             let called = Instant::now();
             let polled = invoker.poll_job(&req, &job).await;
@@ -465,6 +482,17 @@ async fn forward(
                 } => return resend(deps, recorded).await,
                 Attempt::Taken { sent: true, .. } => return Ok(()),
                 Attempt::Taken { deadline_ms, .. } if now_ms() < deadline_ms => {
+                    // Back when the first call's time is over (then answered or lost), not
+                    // after the queue's visibility timeout.
+                    if let Some(receipt) = receipt {
+                        let left = (deadline_ms - now_ms()).max(0) as u64 + 5_000;
+                        let after = std::time::Duration::from_millis(left);
+                        if let Err(e) =
+                            queues::hold_task_message(&deps.aws, &local, receipt, after).await
+                        {
+                            tracing::warn!(error = %e, "invoker: the call's message keeps its visibility");
+                        }
+                    }
                     return Err(AwsError::AttemptInFlight {
                         execution,
                         task,

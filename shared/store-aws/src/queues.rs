@@ -256,6 +256,33 @@ pub async fn send_tasks(aws: &Aws, meter: &Meter, msgs: &[TaskMessage]) -> Resul
     send_task(aws, meter, last).await
 }
 
+/// Makes a tasks-queue message being worked on visible again `after` from now (rounded up to
+/// a second; SQS's limit is 12 hours): if the invocation stops, the message comes back then.
+pub async fn hold_task_message(
+    aws: &Aws,
+    meter: &Meter,
+    receipt_handle: &str,
+    after: std::time::Duration,
+) -> Result<(), AwsError> {
+    meter.sqs(false, 0);
+    let secs = after.as_millis().div_ceil(1000).min(12 * 3600) as i32;
+    aws.sqs
+        .change_message_visibility()
+        .queue_url(&aws.names.tasks_queue_url)
+        .receipt_handle(receipt_handle)
+        .visibility_timeout(secs)
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::service(
+                "SQS",
+                "ChangeMessageVisibility",
+                aws_sdk_sqs::error::DisplayErrorContext(e),
+            )
+        })?;
+    Ok(())
+}
+
 /// Entries of a SendMessageBatch.
 const BATCH_ENTRIES: usize = 10;
 /// The bodies of one SendMessageBatch together.

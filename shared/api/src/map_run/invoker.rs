@@ -169,6 +169,13 @@ impl<S: ApiStore + 'static> TaskInvoker for MapRunInvoker<S> {
         self.inner.poll_job(req, job)
     }
 
+    fn job_hold(&self, req: &TaskRequest) -> Option<Duration> {
+        match self.piecewise(req) {
+            Some((_, piece)) => Some(piece + super::resumable::LEASE_MARGIN),
+            None => self.inner.job_hold(req),
+        }
+    }
+
     fn stop_job<'a>(&'a self, req: &'a TaskRequest, job: &'a Value) -> BoxFuture<'a, ()> {
         if let Some((r, _)) = self.piecewise(req) {
             return Box::pin(async move {

@@ -37,6 +37,8 @@ pub(crate) const LOOK: Duration = Duration::from_secs(10);
 
 /// How long past its time a look keeps the run (its pause's writes).
 const LEASE_MARGIN_MS: i64 = 60_000;
+/// [`LEASE_MARGIN_MS`] as a duration.
+pub(crate) const LEASE_MARGIN: Duration = Duration::from_millis(LEASE_MARGIN_MS as u64);
 
 /// Where a paused run goes on from.
 #[derive(Debug, Clone, Serialize, Deserialize)]
