@@ -211,14 +211,7 @@ impl Sqs {
                         failed.push(json!({"Id": id, "SenderFault": false, "Code": "InternalError", "Message": "simulated"}));
                         continue;
                     }
-                    let body = e
-                        .get("MessageBody")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let group = e.get("MessageGroupId").and_then(Value::as_str);
-                    let dedup = e.get("MessageDeduplicationId").and_then(Value::as_str);
-                    let delay = e.get("DelaySeconds").and_then(Value::as_i64).unwrap_or(0);
-                    match self.send(url, body, group, dedup, delay * 1000, now_ms, rng) {
+                    match self.send_entry(url, e, now_ms, rng) {
                         Ok(m) => ok.push(json!({"Id": id, "MessageId": m})),
                         Err(_) => failed.push(json!({"Id": id, "SenderFault": true, "Code": "InvalidParameterValue", "Message": "refused"})),
                     }
@@ -230,20 +223,35 @@ impl Sqs {
                     .get("QueueUrl")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                let body = req
-                    .get("MessageBody")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                let group = req.get("MessageGroupId").and_then(Value::as_str);
-                let dedup = req.get("MessageDeduplicationId").and_then(Value::as_str);
-                let delay = req.get("DelaySeconds").and_then(Value::as_i64).unwrap_or(0);
-                match self.send(url, body, group, dedup, delay * 1000, now_ms, rng) {
+                match self.send_entry(url, req, now_ms, rng) {
                     Ok(id) => Reply::json(200, json!({"MessageId": id})),
                     Err(r) => r,
                 }
             }
             other => error("UnsupportedOperation", &format!("{other} is not simulated")),
         }
+    }
+
+    /// Sends the message a SendMessage request or a SendMessageBatch entry describes (both
+    /// name its fields alike).
+    fn send_entry(
+        &mut self,
+        url: &str,
+        entry: &Value,
+        now_ms: i64,
+        rng: &mut Rng,
+    ) -> Result<String, Reply> {
+        let body = entry
+            .get("MessageBody")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let group = entry.get("MessageGroupId").and_then(Value::as_str);
+        let dedup = entry.get("MessageDeduplicationId").and_then(Value::as_str);
+        let delay = entry
+            .get("DelaySeconds")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        self.send(url, body, group, dedup, delay * 1000, now_ms, rng)
     }
 
     /// Sends a message (the SDK's SendMessage, or Scheduler's delivery).

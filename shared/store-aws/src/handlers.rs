@@ -11,7 +11,7 @@ use crate::{timers, Aws, AwsError};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use stepwise_engine::{Command, Event, WaitId};
 use stepwise_ports::api::ActivityTask;
 use stepwise_ports::execution::Advanced;
@@ -341,12 +341,8 @@ async fn forward(
             // comes back then. Surely: the hold may begin as late as this invocation's end
             // (a delayed request), and a message back while its own look's hold lasts would
             // take it for another look's and end the chain (seed 4, a 60-item Map).
-            if let (Some(hold), Some(receipt)) = (invoker.job_hold(&req), receipt) {
-                let left = by.deadline_ms.saturating_sub(now_ms()).max(0) as u64;
-                let hold = hold + std::time::Duration::from_millis(left + 5_000);
-                if let Err(e) = queues::hold_task_message(&deps.aws, &local, receipt, hold).await {
-                    tracing::warn!(error = %e, "invoker: the look's message keeps its visibility");
-                }
+            if let Some(hold) = invoker.job_hold(&req) {
+                hold_until(deps, &local, receipt, by.deadline_ms, hold).await;
             }
             let called = Instant::now();
             let polled = invoker.poll_job(&req, &job).await;
@@ -484,15 +480,7 @@ async fn forward(
                 Attempt::Taken { deadline_ms, .. } if now_ms() < deadline_ms => {
                     // Back when the first call's time is over (then answered or lost), not
                     // after the queue's visibility timeout.
-                    if let Some(receipt) = receipt {
-                        let left = (deadline_ms - now_ms()).max(0) as u64 + 5_000;
-                        let after = std::time::Duration::from_millis(left);
-                        if let Err(e) =
-                            queues::hold_task_message(&deps.aws, &local, receipt, after).await
-                        {
-                            tracing::warn!(error = %e, "invoker: the call's message keeps its visibility");
-                        }
-                    }
+                    hold_until(deps, &local, receipt, deadline_ms, Duration::ZERO).await;
                     return Err(AwsError::AttemptInFlight {
                         execution,
                         task,
@@ -617,6 +605,26 @@ async fn forward(
     }
 }
 
+/// Makes the tasks-queue message being worked on (its `receipt`) come back, should this
+/// invocation stop, 5 s after `deadline_ms` plus `then` instead of after the queue's visibility
+/// timeout. Best effort: the message keeps its visibility when the request fails.
+async fn hold_until(
+    deps: &Deps,
+    local: &Meter,
+    receipt: Option<&str>,
+    deadline_ms: i64,
+    then: Duration,
+) {
+    let Some(receipt) = receipt else {
+        return;
+    };
+    let left = deadline_ms.saturating_sub(now_ms()).max(0) as u64;
+    let after = then + Duration::from_millis(left + 5_000);
+    if let Err(e) = queues::hold_task_message(&deps.aws, local, receipt, after).await {
+        tracing::warn!(error = %e, "invoker: the message keeps its visibility");
+    }
+}
+
 /// How many invocations may hand one command on (each one's attempt record in doubt) before
 /// its failure is left to the queue's redelivery.
 const MAX_HAND_ONS: usize = 5;
@@ -627,8 +635,8 @@ const DIRECT_APPLY_MARGIN_MS: i64 = 30_000;
 
 /// Applies a task's outcome to its execution here, as the stepper would, with the usage of the
 /// call (and of this invocation so far) billed to that step. `false`: not applied, an earlier
-/// step's outbox is still in dispatch ([`Advanced::Deferred`]); the usage stays on `deps.meter`
-/// for the execution's next commit.
+/// step's outbox is still in dispatch ([`Advanced::Deferred`]); the requests made here go back
+/// on `local`, for the message that then carries the outcome.
 async fn apply_outcome(
     deps: &Deps,
     execution: &str,
