@@ -25,6 +25,9 @@ use stepwise_runtime::tasks::{MockConfig, MockInvoker, TaskRouter};
 use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
 use stepwise_tasks_aws::{AwsServiceInvoker, LambdaInvoker, ServiceSettings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Stepwise: AWS Step Functions, rebuilt in Rust, that you run yourself.
 #[derive(Parser)]
 #[command(name = "stepwise", version, about)]

@@ -186,6 +186,8 @@ pub enum Advanced {
         version: u64,
         /// History events added.
         events: usize,
+        /// Whether the execution is still running after it.
+        running: bool,
     },
     /// The event changed nothing (a duplicate, a late timer, an ended execution).
     Ignored,

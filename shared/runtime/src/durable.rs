@@ -115,6 +115,7 @@ async fn advance_with(
                 return Ok(Advanced::Committed {
                     version: next.version,
                     events: tr.history.len(),
+                    running: next.state.status == stepwise_engine::Status::Running,
                 });
             }
             Err(StoreError::Conflict(_)) if conflicts < MAX_CONFLICTS => conflicts += 1,

@@ -94,18 +94,14 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
         let _guard = lock.lock().await;
         let now = self.wall_now(arn);
         let r = advance(&*self.store, self, arn, event, now).await?;
-        if let Advanced::Committed { .. } = r {
-            if let Ok(Some(row)) = self.store.execution_row(arn).await {
-                if row.status != Status::Running.as_str() {
-                    self.ended.notify_waiters();
-                    let watcher = self.watchers.lock().ok().and_then(|mut m| m.remove(arn));
-                    if let Some(n) = watcher {
-                        n.notify_one();
-                    }
-                    if let Ok(mut m) = self.locks.lock() {
-                        m.remove(arn);
-                    }
-                }
+        if let Advanced::Committed { running: false, .. } = r {
+            self.ended.notify_waiters();
+            let watcher = self.watchers.lock().ok().and_then(|mut m| m.remove(arn));
+            if let Some(n) = watcher {
+                n.notify_one();
+            }
+            if let Ok(mut m) = self.locks.lock() {
+                m.remove(arn);
             }
         }
         Ok(r)

@@ -9,6 +9,7 @@
 //! ([`retention`]).
 
 pub mod driver;
+mod resource_cache;
 pub mod retention;
 mod writer;
 
@@ -16,6 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::HashMap;
 use std::future::Future;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use stepwise_asl::model::Definition;
 use stepwise_engine::{Command, HistoryEvent};
@@ -42,8 +44,9 @@ CREATE TABLE IF NOT EXISTS executions(arn TEXT PRIMARY KEY, sm_arn TEXT NOT NULL
 CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
 CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
 CREATE INDEX IF NOT EXISTS executions_stop ON executions(stop_ms);
-CREATE TABLE IF NOT EXISTS history_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
-    last_id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(arn, first_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS event_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
+    last_id INTEGER NOT NULL, body BLOB NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS event_pages_key ON event_pages(arn, first_id);
 CREATE TABLE IF NOT EXISTS tokens(token TEXT PRIMARY KEY, arn TEXT NOT NULL, task INTEGER NOT NULL,
     closed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS activity_tasks(seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -59,9 +62,22 @@ CREATE TABLE IF NOT EXISTS inflight(arn TEXT NOT NULL, task INTEGER NOT NULL, co
 /// event) moves into pages of one event when it opens.
 const MIGRATE_HISTORY: &str = r#"
 BEGIN;
-INSERT OR REPLACE INTO history_pages(arn, first_id, last_id, body)
+INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
     SELECT arn, id, id, '[' || body || ']' FROM history;
 DROP TABLE history;
+COMMIT;
+"#;
+
+/// Pages were first kept in a WITHOUT ROWID table keyed by (arn, first_id), the page inside
+/// the key's b-tree: every insert compared keys by copying whole pages of tens of KB out of
+/// their overflow chains (a tenth of the writer's time). They move to `event_pages`, a rowid
+/// table with the key in an index of its own, as they are (JSON text; new pages are
+/// compressed, see [`page_body`]).
+const MIGRATE_PAGES: &str = r#"
+BEGIN;
+INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
+    SELECT arn, first_id, last_id, body FROM history_pages;
+DROP TABLE history_pages;
 COMMIT;
 "#;
 
@@ -95,12 +111,18 @@ pub enum OpenError {
     },
 }
 
-/// The SQLite store: reads on one connection, every write through the group-commit
+/// Reader connections: as many as threads that read at once (serve's async workers and a few
+/// blocking ones).
+const READERS: usize = 4;
+
+/// The SQLite store: reads on a few connections, every write through the group-commit
 /// [`writer`] on another.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
     writer: writer::Writer,
     definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
+    resources: resource_cache::ResourceCache,
 }
 
 fn db_err(e: rusqlite::Error) -> StoreError {
@@ -134,36 +156,71 @@ impl SqliteStore {
                 .map_err(err)?;
             Ok(conn)
         };
-        let conn = connect()?;
+        // Page caches of 8 MiB per reader and 32 MiB for the writer (SQLite's default is 2 MiB:
+        // under load every start read its pages back from the file).
+        let cached = |cache_kib: i64| -> Result<Connection, OpenError> {
+            let conn = connect()?;
+            conn.pragma_update(None, "cache_size", -cache_kib)
+                .map_err(err)?;
+            Ok(conn)
+        };
+        let conn = cached(8 << 10)?;
         conn.execute_batch(SCHEMA).map_err(err)?;
-        let old_history: bool = conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'history'",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map_err(err)?
-            > 0;
-        if old_history {
+        let table = |name: &str| -> Result<bool, OpenError> {
+            Ok(conn
+                .query_row(
+                    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                    [name],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(err)?
+                > 0)
+        };
+        if table("history")? {
             conn.execute_batch(MIGRATE_HISTORY).map_err(err)?;
         }
-        let writer = writer::Writer::start(connect()?).map_err(|e| OpenError::Writer {
-            path: path.display().to_string(),
-            source: e,
-        })?;
+        if table("history_pages")? {
+            conn.execute_batch(MIGRATE_PAGES).map_err(err)?;
+        }
+        let write = cached(32 << 10)?;
+        // The writer's thread starts checkpoints; a thread of their own runs them.
+        write
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(err)?;
+        let mut wal = path.clone().into_os_string();
+        wal.push("-wal");
+        let writer = writer::Writer::start_checkpointing(write, connect()?, wal.into())
+            .map_err(|e| OpenError::Writer {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+        let mut readers = vec![Mutex::new(conn)];
+        for _ in 1..READERS {
+            readers.push(Mutex::new(cached(8 << 10)?));
+        }
         Ok(Self {
-            conn: Mutex::new(conn),
+            readers,
+            next_reader: AtomicUsize::new(0),
             writer,
             definitions: Mutex::new(HashMap::new()),
+            resources: resource_cache::ResourceCache::default(),
         })
     }
 
+    /// Runs a read on a free reader connection (WAL lets them read beside the writer and each
+    /// other); when all are busy, waits for the next in turn.
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let mut conn = self
-            .conn
+        let first = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        let n = self.readers.len();
+        for i in 0..n {
+            if let Ok(mut conn) = self.readers[(first + i) % n].try_lock() {
+                return f(&mut conn);
+            }
+        }
+        let mut conn = self.readers[first % n]
             .lock()
             .map_err(|_| StoreError::Other("the database lock is poisoned".into()))?;
         f(&mut conn)
@@ -227,12 +284,12 @@ impl SqliteStore {
                 }
                 let mut ins = c
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO history_pages(arn, first_id, last_id, body)
+                        "INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
                          VALUES (?1, ?2, ?3, ?4)",
                     )
                     .map_err(db_err)?;
                 for (first, last, b) in &rows {
-                    ins.execute(params![arn, *first as i64, *last as i64, b])
+                    ins.execute(params![arn, *first as i64, *last as i64, page_body(b)])
                         .map_err(db_err)?;
                 }
                 Ok(())
@@ -306,6 +363,20 @@ impl SqliteStore {
         kind: ResourceKind,
         arn: &str,
     ) -> Result<Option<Resource>, StoreError> {
+        let generation = match self.resources.get(kind, arn) {
+            resource_cache::Cached::Hit(r) => return Ok(r),
+            resource_cache::Cached::Miss(g) => g,
+        };
+        let found = self.read_resource(kind, arn)?;
+        self.resources.fill(generation, kind, arn, &found);
+        Ok(found)
+    }
+
+    fn read_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> Result<Option<Resource>, StoreError> {
         let row: Option<(Option<String>, String)> = self.with(|c| {
             c.query_row(
                 "SELECT parent, body FROM resources WHERE kind = ?1 AND arn = ?2",
@@ -330,9 +401,10 @@ impl SqliteStore {
         &self,
         r: &Resource,
         create_only: bool,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + '_ {
         let body = stepwise_engine::deep::to_string(&r.body).map_err(json_err);
         let (kind, arn, parent) = (r.kind.as_str(), r.arn.clone(), r.parent.clone());
+        let forget = (r.kind, r.arn.clone());
         let write = body.map(|body| {
             self.writer.write(move |c| {
                 let sql = if create_only {
@@ -350,7 +422,11 @@ impl SqliteStore {
                 Ok(())
             })
         });
-        async move { write?.await }
+        async move {
+            let done = write?.await;
+            self.resources.forget(forget.0, &forget.1);
+            done
+        }
     }
 
     fn list_resources_sync(
@@ -462,6 +538,30 @@ impl SqliteStore {
     }
 }
 
+/// What a page row keeps: its JSON array of events, LZ4-compressed (the size first). A page of
+/// history repeats itself (each state's output is the next one's input, the same names and
+/// keys on every event): W1's 42 KB per execution is stored in a few, and the writer, the WAL
+/// and its checkpoints copy that much less.
+fn page_body(json: &str) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(json.as_bytes())
+}
+
+/// A page row's events: compressed JSON (a blob) or, as pages were first written, JSON text.
+fn page_events(body: rusqlite::types::ValueRef<'_>) -> Result<Vec<HistoryEvent>, StoreError> {
+    use rusqlite::types::ValueRef;
+    match body {
+        ValueRef::Text(t) => stepwise_engine::deep::from_slice(t).map_err(json_err),
+        ValueRef::Blob(b) => {
+            let json = lz4_flex::decompress_size_prepended(b)
+                .map_err(|e| StoreError::Other(format!("a stored history page: {e}")))?;
+            stepwise_engine::deep::from_slice(&json).map_err(json_err)
+        }
+        _ => Err(StoreError::Other(
+            "a stored history page is neither text nor a blob".into(),
+        )),
+    }
+}
+
 /// A commit's history as pages: (first id, last id, JSON array of the stored events).
 fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, String)>, StoreError> {
     let mut out: Vec<(u64, u64, String)> = Vec::new();
@@ -551,14 +651,20 @@ impl ApiStore for SqliteStore {
         arn: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
         let arn = arn.to_string();
-        self.writer.write(move |c| {
+        let forget = arn.clone();
+        let write = self.writer.write(move |c| {
             c.execute(
                 "DELETE FROM resources WHERE kind = ?1 AND arn = ?2",
                 params![kind.as_str(), arn],
             )
             .map(|n| n > 0)
             .map_err(db_err)
-        })
+        });
+        async move {
+            let done = write.await;
+            self.resources.forget(kind, &forget);
+            done
+        }
     }
 
     fn list_resources(
@@ -657,10 +763,10 @@ impl ApiStore for SqliteStore {
             .with(|c| {
                 // Every page holds at least one event: `limit` pages hold `limit` events.
                 let sql = if reverse {
-                    "SELECT body FROM history_pages WHERE arn = ?1 AND first_id < ?2
+                    "SELECT body FROM event_pages WHERE arn = ?1 AND first_id < ?2
                      ORDER BY first_id DESC LIMIT ?3"
                 } else {
-                    "SELECT body FROM history_pages WHERE arn = ?1 AND last_id > ?2
+                    "SELECT body FROM event_pages WHERE arn = ?1 AND last_id > ?2
                      ORDER BY first_id LIMIT ?3"
                 };
                 let after = if reverse && after == 0 {
@@ -669,18 +775,19 @@ impl ApiStore for SqliteStore {
                     after as i64
                 };
                 let mut st = c.prepare_cached(sql).map_err(db_err)?;
-                let rows = st
-                    .query_map(params![arn, after, limit as i64], |r| r.get::<_, String>(0))
-                    .map_err(db_err)?
-                    .collect::<Result<Vec<_>, _>>()
+                let mut rows = st
+                    .query(params![arn, after, limit as i64])
                     .map_err(db_err)?;
-                Ok(rows)
+                let mut bodies = Vec::new();
+                while let Some(r) = rows.next().map_err(db_err)? {
+                    bodies.push(rusqlite::types::Value::from(r.get_ref(0).map_err(db_err)?));
+                }
+                Ok(bodies)
             })
-            .and_then(|rows| {
+            .and_then(|bodies| {
                 let mut out = Vec::new();
-                for b in &rows {
-                    let mut page: Vec<HistoryEvent> =
-                        stepwise_engine::deep::from_str(b).map_err(json_err)?;
+                for b in &bodies {
+                    let mut page = page_events((b).into())?;
                     if reverse {
                         page.reverse();
                         out.extend(page.into_iter().filter(|h| after == 0 || h.id < after));

@@ -51,7 +51,7 @@ impl SqliteStore {
                         params![arn],
                     )
                     .map_err(db_err)?;
-                    for table in ["tokens", "timers", "inflight", "history_pages"] {
+                    for table in ["tokens", "timers", "inflight", "event_pages"] {
                         tx.execute(&format!("DELETE FROM {table} WHERE arn = ?1"), params![arn])
                             .map_err(db_err)?;
                     }

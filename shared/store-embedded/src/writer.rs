@@ -63,6 +63,45 @@ where
 pub(crate) struct Writer {
     jobs: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    checkpoints: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A checkpoint is asked for once the WAL has grown past this: 4,096 pages of 4 KiB, SQLite's
+/// own threshold times four.
+const CHECKPOINT_BYTES: u64 = 16 << 20;
+
+/// Copies the WAL back into the database on a thread of its own (a passive checkpoint never
+/// holds the write lock), when the writer says it has grown: SQLite's automatic checkpoint ran
+/// inside the writer's COMMIT and kept every write of the batch, and the batches behind it,
+/// waiting for the copy.
+struct Checkpoints {
+    ask: mpsc::SyncSender<()>,
+    wal: std::path::PathBuf,
+}
+
+impl Checkpoints {
+    fn start(
+        conn: Connection,
+        wal: std::path::PathBuf,
+    ) -> std::io::Result<(Self, JoinHandle<()>)> {
+        // One request waiting is enough: the checkpoint copies whatever the WAL holds then.
+        let (ask, asked) = mpsc::sync_channel::<()>(1);
+        let thread = std::thread::Builder::new()
+            .name("stepwise-db-checkpoint".into())
+            .spawn(move || {
+                while asked.recv().is_ok() {
+                    // A failed checkpoint leaves the WAL as it was: the next one copies it.
+                    let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                }
+            })?;
+        Ok((Checkpoints { ask, wal }, thread))
+    }
+
+    fn after_commit(&self) {
+        if std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > CHECKPOINT_BYTES) {
+            let _ = self.ask.try_send(());
+        }
+    }
 }
 
 fn stopped() -> StoreError {
@@ -70,8 +109,28 @@ fn stopped() -> StoreError {
 }
 
 impl Writer {
-    /// Starts the thread that owns `conn` for writing.
+    /// Starts the thread that owns `conn` for writing (SQLite's automatic checkpoints on).
+    #[cfg(test)]
     pub(crate) fn start(conn: Connection) -> std::io::Result<Self> {
+        Self::start_with(conn, None)
+    }
+
+    /// Starts the thread that owns `conn` for writing, and one that checkpoints the WAL at
+    /// `wal` on `checkpoint` (turn `conn`'s automatic checkpoints off).
+    pub(crate) fn start_checkpointing(
+        conn: Connection,
+        checkpoint: Connection,
+        wal: std::path::PathBuf,
+    ) -> std::io::Result<Self> {
+        let (checkpoints, thread) = Checkpoints::start(checkpoint, wal)?;
+        let w = Self::start_with(conn, Some(checkpoints))?;
+        if let Ok(mut t) = w.checkpoints.lock() {
+            *t = Some(thread);
+        }
+        Ok(w)
+    }
+
+    fn start_with(conn: Connection, checkpoints: Option<Checkpoints>) -> std::io::Result<Self> {
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("stepwise-db-writer".into())
@@ -91,11 +150,16 @@ impl Writer {
                     for j in batch {
                         j.answer(committed.clone().map_err(StoreError::Other));
                     }
+                    if let Some(c) = &checkpoints {
+                        c.after_commit();
+                    }
                 }
+                // Dropping `checkpoints` ends the checkpoint thread's loop.
             })?;
         Ok(Writer {
             jobs: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            checkpoints: Mutex::new(None),
         })
     }
 
@@ -153,6 +217,10 @@ impl Drop for Writer {
         }
         let thread = self.thread.lock().ok().and_then(|mut t| t.take());
         if let Some(t) = thread {
+            let _ = t.join();
+        }
+        let checkpoints = self.checkpoints.lock().ok().and_then(|mut t| t.take());
+        if let Some(t) = checkpoints {
             let _ = t.join();
         }
     }

@@ -165,3 +165,63 @@ async fn history_written_one_row_per_event_is_read_after_an_upgrade() {
         [3, 4, 5, 6]
     );
 }
+
+#[tokio::test]
+async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = SqliteStore::open(dir.path()).expect("open");
+    let (e, meta) = execution();
+    s.create_execution(&e, &meta).await.expect("create");
+    drop(s);
+    let old = events(1, 300, 100);
+    {
+        let db = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+            .expect("open the file");
+        db.execute_batch(
+            "CREATE TABLE history_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
+             last_id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(arn, first_id)) WITHOUT ROWID;",
+        )
+        .expect("the first page table");
+        for page in old.chunks(256) {
+            db.execute(
+                "INSERT INTO history_pages(arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    ARN,
+                    page[0].id as i64,
+                    page[page.len() - 1].id as i64,
+                    serde_json::to_string(page).expect("json")
+                ],
+            )
+            .expect("an old page");
+        }
+    }
+    let s = SqliteStore::open(dir.path()).expect("reopen");
+    assert_eq!(s.history(ARN, 0, false, 1_000).await.expect("history"), old);
+    assert_eq!(
+        ids(&s.history(ARN, 258, true, 3).await.expect("history")),
+        [257, 256, 255]
+    );
+    // New (compressed) pages follow the old ones, read both ways across the boundary.
+    let mut next = e.clone();
+    next.version = 1;
+    s.commit(&next, 0, &events(301, 305, 100))
+        .await
+        .expect("commit");
+    assert_eq!(
+        ids(&s.history(ARN, 298, false, 5).await.expect("history")),
+        [299, 300, 301, 302, 303]
+    );
+    assert_eq!(
+        ids(&s.history(ARN, 303, true, 4).await.expect("history")),
+        [302, 301, 300, 299]
+    );
+    let kept: String = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+        .expect("open the file")
+        .query_row(
+            "SELECT group_concat(typeof(body)) FROM event_pages ORDER BY first_id",
+            [],
+            |r| r.get(0),
+        )
+        .expect("types");
+    assert_eq!(kept, "text,text,blob", "old pages as they were, the new one compressed");
+}
