@@ -189,10 +189,12 @@ impl SqliteStore {
             .map_err(err)?;
         let mut wal = path.clone().into_os_string();
         wal.push("-wal");
-        let writer = writer::Writer::start_checkpointing(write, connect()?, wal.into())
-            .map_err(|e| OpenError::Writer {
-                path: path.display().to_string(),
-                source: e,
+        let writer =
+            writer::Writer::start_checkpointing(write, connect()?, wal.into()).map_err(|e| {
+                OpenError::Writer {
+                    path: path.display().to_string(),
+                    source: e,
+                }
             })?;
         let mut readers = vec![Mutex::new(conn)];
         for _ in 1..READERS {
@@ -372,11 +374,7 @@ impl SqliteStore {
         Ok(found)
     }
 
-    fn read_resource(
-        &self,
-        kind: ResourceKind,
-        arn: &str,
-    ) -> Result<Option<Resource>, StoreError> {
+    fn read_resource(&self, kind: ResourceKind, arn: &str) -> Result<Option<Resource>, StoreError> {
         let row: Option<(Option<String>, String)> = self.with(|c| {
             c.query_row(
                 "SELECT parent, body FROM resources WHERE kind = ?1 AND arn = ?2",

@@ -80,10 +80,7 @@ struct Checkpoints {
 }
 
 impl Checkpoints {
-    fn start(
-        conn: Connection,
-        wal: std::path::PathBuf,
-    ) -> std::io::Result<(Self, JoinHandle<()>)> {
+    fn start(conn: Connection, wal: std::path::PathBuf) -> std::io::Result<(Self, JoinHandle<()>)> {
         // One request waiting is enough: the checkpoint copies whatever the WAL holds then.
         let (ask, asked) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()

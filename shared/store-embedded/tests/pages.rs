@@ -215,13 +215,17 @@ async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() 
         ids(&s.history(ARN, 303, true, 4).await.expect("history")),
         [302, 301, 300, 299]
     );
-    let kept: String = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-        .expect("open the file")
-        .query_row(
-            "SELECT group_concat(typeof(body)) FROM event_pages ORDER BY first_id",
-            [],
-            |r| r.get(0),
-        )
-        .expect("types");
-    assert_eq!(kept, "text,text,blob", "old pages as they were, the new one compressed");
+    let kept: String =
+        rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+            .expect("open the file")
+            .query_row(
+                "SELECT group_concat(typeof(body)) FROM event_pages ORDER BY first_id",
+                [],
+                |r| r.get(0),
+            )
+            .expect("types");
+    assert_eq!(
+        kept, "text,text,blob",
+        "old pages as they were, the new one compressed"
+    );
 }

@@ -7,6 +7,7 @@
 use crate::jsonpath::{self, AsPath, NotFound};
 use crate::{Entropy, EvalError, Scope};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 mod template;
 
@@ -47,12 +48,21 @@ pub fn select<P: AsPath + ?Sized>(
     path: Option<&P>,
     scope: &Scope,
 ) -> Result<Value, EvalError> {
+    select_borrowed(field, path, scope).map(Cow::into_owned)
+}
+
+/// [`select`] without copying what a definite path finds (the input itself for `$`).
+pub fn select_borrowed<'a, P: AsPath + ?Sized>(
+    field: &str,
+    path: Option<&P>,
+    scope: &Scope<'a>,
+) -> Result<Cow<'a, Value>, EvalError> {
     let Some(path) = path else {
-        return Ok(Value::Object(Map::new()));
+        return Ok(Cow::Owned(Value::Object(Map::new())));
     };
     let p = path.text();
     match jsonpath::select(path, scope) {
-        Ok(Ok(v)) => Ok(v.into_owned()),
+        Ok(Ok(v)) => Ok(v),
         Ok(Err(NotFound(reason))) => {
             Err(EvalError::runtime(format!("Invalid path '{p}' : {reason}")))
         }

@@ -21,11 +21,14 @@ impl Language for JsonPath {
         st: &State,
         token: Option<&str>,
     ) -> Result<Value, Failure> {
-        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
-        e.inspect(t, |i| i.after_input_path = Some(selected.clone()));
+        let selected =
+            e.jsonpath_select_borrowed(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        e.inspect(t, |i| {
+            i.after_input_path = Some(selected.clone().into_owned())
+        });
         let effective = match &st.parameters {
             Some(p) => e.jsonpath_template(t, st, p, &selected, token)?,
-            None => selected,
+            None => selected.into_owned(),
         };
         e.inspect(t, |i| i.after_parameters = Some(effective.clone()));
         Ok(effective)
@@ -61,8 +64,11 @@ impl Language for JsonPath {
     }
 
     fn plain_output(&self, e: &mut Engine<'_>, t: &Thread, st: &State) -> Result<Value, Failure> {
-        let selected = e.jsonpath_select(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
-        e.inspect(t, |i| i.after_input_path = Some(selected.clone()));
+        let selected =
+            e.jsonpath_select_borrowed(t, st, "InputPath", st.input_path.as_ref(), &t.input)?;
+        e.inspect(t, |i| {
+            i.after_input_path = Some(selected.clone().into_owned())
+        });
         e.jsonpath_select(t, st, "OutputPath", st.output_path.as_ref(), &selected)
     }
 

@@ -292,6 +292,33 @@ impl<'d> Engine<'d> {
             .map_err(|e| self.in_state(t, st, e))
     }
 
+    /// [`Self::jsonpath_select`] without copying what a definite path of the input or the
+    /// variables finds (most often the whole input, InputPath `$`).
+    pub(crate) fn jsonpath_select_borrowed<'v, P: AsPath + ?Sized>(
+        &self,
+        t: &'v Thread,
+        st: &State,
+        field: &str,
+        path: Option<&P>,
+        input: &'v Value,
+    ) -> Result<std::borrow::Cow<'v, Value>, Failure> {
+        match path {
+            Some(p) if p.text() == "$" => Ok(std::borrow::Cow::Borrowed(input)),
+            Some(p) if !p.text().starts_with("$$") => {
+                let scope = Scope {
+                    input,
+                    context: &Value::Null,
+                    variables: &t.variables,
+                };
+                payload::select_borrowed(field, Some(p), &scope)
+                    .map_err(|e| self.in_state(t, st, e))
+            }
+            _ => self
+                .jsonpath_select(t, st, field, path, input)
+                .map(std::borrow::Cow::Owned),
+        }
+    }
+
     pub(crate) fn jsonpath_select<P: AsPath + ?Sized>(
         &self,
         t: &Thread,
