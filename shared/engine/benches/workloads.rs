@@ -12,6 +12,10 @@
 
 mod bare;
 
+/// The `stepwise` binary's allocator, for the engine and the bare loop alike.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -62,7 +62,7 @@ pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
 
 impl<'d> Engine<'d> {
     /// A state failed: Retry, then Catch, then fail the thread.
-    pub(crate) fn fail_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {
+    pub(crate) fn fail_state(&mut self, tid: ThreadId, mut t: Box<Thread>, f: Failure) {
         if terminal(&f.error) {
             if t.parent.is_none() {
                 self.s.redrive_point = Some(RedrivePoint {
@@ -156,7 +156,14 @@ impl<'d> Engine<'d> {
         self.thread_failed(tid, t, Some(f.error), Some(f.cause));
     }
 
-    pub(crate) fn catch(&mut self, tid: ThreadId, t: Thread, st: &State, c: &Catcher, f: Failure) {
+    pub(crate) fn catch(
+        &mut self,
+        tid: ThreadId,
+        t: Box<Thread>,
+        st: &State,
+        c: &Catcher,
+        f: Failure,
+    ) {
         let error_output = json!({"Error": f.error, "Cause": f.cause});
         // A failure while catching is not caught again: the thread fails with it.
         match language(st).catch_output(self, &t, st, c, error_output) {

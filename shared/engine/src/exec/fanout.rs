@@ -152,7 +152,12 @@ impl<'d> Engine<'d> {
         }
     }
 
-    pub(crate) fn fail_children_then_state(&mut self, tid: ThreadId, mut t: Thread, f: Failure) {
+    pub(crate) fn fail_children_then_state(
+        &mut self,
+        tid: ThreadId,
+        mut t: Box<Thread>,
+        f: Failure,
+    ) {
         if let Phase::Children(c) = std::mem::replace(&mut t.phase, Phase::Run) {
             for id in c.running {
                 self.cancel_thread(id);
@@ -265,7 +270,7 @@ impl<'d> Engine<'d> {
         }
     }
 
-    pub(crate) fn children_done(&mut self, tid: ThreadId, t: Thread, c: Children) {
+    pub(crate) fn children_done(&mut self, tid: ThreadId, t: Box<Thread>, c: Children) {
         let Some((mut t, c)) = self.write_results_first(tid, t, c) else {
             return;
         };
@@ -300,7 +305,7 @@ impl<'d> Engine<'d> {
         self.finish_with_result(tid, t, result);
     }
 
-    pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, t: Thread, output: Value) {
+    pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, t: Box<Thread>, output: Value) {
         self.s.threads.remove(&tid);
         match t.parent {
             None => {
@@ -353,7 +358,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn thread_failed(
         &mut self,
         tid: ThreadId,
-        t: Thread,
+        t: Box<Thread>,
         error: Option<String>,
         cause: Option<String>,
     ) {

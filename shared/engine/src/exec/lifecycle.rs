@@ -70,7 +70,7 @@ impl<'d> Engine<'d> {
 
     /// Puts a thread back and, when it can go on, schedules it: Parallel branches go to the back
     /// of the queue (they take turns), everything else to the front (it runs on).
-    pub(crate) fn park(&mut self, tid: ThreadId, t: Thread) {
+    pub(crate) fn park(&mut self, tid: ThreadId, t: Box<Thread>) {
         let runnable = matches!(t.phase, Phase::Enter | Phase::Run | Phase::ChildrenDone(_));
         let round_robin = t.parent.is_some_and(|(p, _)| {
             self.s
@@ -93,7 +93,7 @@ impl<'d> Engine<'d> {
     }
 
     /// One move of a thread: enter its state, run the state, or take its children's results.
-    pub(crate) fn tick(&mut self, tid: ThreadId, mut t: Thread) {
+    pub(crate) fn tick(&mut self, tid: ThreadId, mut t: Box<Thread>) {
         let def = self.def;
         let st = def.state(t.machine, t.state);
         match std::mem::replace(&mut t.phase, Phase::Run) {
@@ -125,7 +125,7 @@ impl<'d> Engine<'d> {
 
     /// Runs a state's own evaluation, then does what it leads to: every state type shares what
     /// follows (exit and next, parking, children, Retry and Catch).
-    pub(crate) fn run_state(&mut self, tid: ThreadId, mut t: Thread, st: &'d State) {
+    pub(crate) fn run_state(&mut self, tid: ThreadId, mut t: Box<Thread>, st: &'d State) {
         let next = match &st.kind {
             StateKind::Pass { result } => self.run_pass(&mut t, st, result.as_ref()),
             StateKind::Choice { choices, default } => self.run_choice(&mut t, st, choices, default),
@@ -178,7 +178,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn exit_state(
         &mut self,
         tid: ThreadId,
-        t: Thread,
+        t: Box<Thread>,
         output: Value,
         assigned: Option<Map<String, Value>>,
     ) {
@@ -193,7 +193,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn goto(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        mut t: Box<Thread>,
         next: Option<StateId>,
         output: Value,
         output_text: Option<String>,
@@ -214,7 +214,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn exit_to(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        mut t: Box<Thread>,
         st: &State,
         output: Value,
         assigned: Option<Map<String, Value>>,

@@ -155,7 +155,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn new_thread(&mut self, t: Thread) -> ThreadId {
         let id = self.s.next_thread;
         self.s.next_thread += 1;
-        self.s.threads.insert(id, t);
+        self.s.threads.insert(id, Box::new(t));
         id
     }
 

@@ -65,7 +65,7 @@ pub struct ExecutionState {
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
-    pub(crate) threads: BTreeMap<ThreadId, Thread>,
+    pub(crate) threads: BTreeMap<ThreadId, Box<Thread>>,
     pub(crate) waits: BTreeMap<WaitId, Waiter>,
     /// TestState's inspection of the state it tests; never set for an execution, never stored.
     #[serde(skip)]

@@ -416,7 +416,7 @@ impl<'d> Engine<'d> {
     }
 
     /// Task/Map/Parallel got their result: process it as the state's language says, and leave.
-    pub(crate) fn finish_with_result(&mut self, tid: ThreadId, mut t: Thread, result: Value) {
+    pub(crate) fn finish_with_result(&mut self, tid: ThreadId, mut t: Box<Thread>, result: Value) {
         let st = self.def.state(t.machine, t.state);
         match language(st).result_output(self, &mut t, st, result) {
             Ok((o, v)) => self.exit_state(tid, t, o, v),

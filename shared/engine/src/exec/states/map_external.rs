@@ -120,7 +120,7 @@ impl<'d> Engine<'d> {
     pub(crate) fn external_map_run_outcome(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        mut t: Box<Thread>,
         mut c: Children,
         outcome: Result<Value, Failure>,
     ) {
@@ -174,7 +174,7 @@ impl<'d> Engine<'d> {
 /// `ItemSelector` outside a step, for [`crate::map_run::ItemSelection`].
 pub(crate) struct Selector<'d> {
     e: Engine<'d>,
-    t: Thread,
+    t: Box<Thread>,
     effective: Value,
 }
 

@@ -322,9 +322,9 @@ impl<'d> Engine<'d> {
     pub(crate) fn map_io_outcome(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        mut t: Box<Thread>,
         outcome: Result<Value, Failure>,
-    ) -> Option<Thread> {
+    ) -> Option<Box<Thread>> {
         match std::mem::replace(&mut t.phase, Phase::Run) {
             Phase::MapRead(c) if c.map_run.as_ref().is_some_and(|r| r.external) => {
                 self.external_map_run_outcome(tid, t, *c, outcome);
@@ -377,7 +377,7 @@ impl<'d> Engine<'d> {
     }
 
     /// The items were read: the children start.
-    fn items_ready(&mut self, tid: ThreadId, mut t: Thread, mut c: Children) {
+    fn items_ready(&mut self, tid: ThreadId, mut t: Box<Thread>, mut c: Children) {
         let st = self.def.state(t.machine, t.state);
         let StateKind::Map(spec) = &st.kind else {
             return;
@@ -483,9 +483,9 @@ impl<'d> Engine<'d> {
     pub(crate) fn write_results_first(
         &mut self,
         tid: ThreadId,
-        t: Thread,
+        t: Box<Thread>,
         c: Children,
-    ) -> Option<(Thread, Children)> {
+    ) -> Option<(Box<Thread>, Children)> {
         let (t, c) = self.write_results(tid, t, c)?;
         // The run ends here: its counts stay for DescribeMapRun.
         let status = if c.failure.is_some() {
@@ -500,9 +500,9 @@ impl<'d> Engine<'d> {
     fn write_results(
         &mut self,
         tid: ThreadId,
-        mut t: Thread,
+        mut t: Box<Thread>,
         mut c: Children,
-    ) -> Option<(Thread, Children)> {
+    ) -> Option<(Box<Thread>, Children)> {
         let st = self.def.state(t.machine, t.state);
         let StateKind::Map(spec) = &st.kind else {
             return Some((t, c));
@@ -565,7 +565,7 @@ pub(crate) fn describe(
     c: &Children,
     status: &str,
     stop: Option<i64>,
-    threads: &std::collections::BTreeMap<ThreadId, Thread>,
+    threads: &std::collections::BTreeMap<ThreadId, Box<Thread>>,
 ) -> crate::map_io::MapRunInfo {
     use crate::map_io::{MapRunCounts, MapRunInfo};
     let failed: std::collections::HashSet<usize> = run.failed.iter().copied().collect();
