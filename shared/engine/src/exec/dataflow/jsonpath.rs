@@ -154,6 +154,10 @@ impl Language for JsonPath {
         _output: Option<&Value>,
         vars: &Vars,
     ) -> Result<Value, Failure> {
+        let path = match st.output_path.as_ref() {
+            Some(p) if p == "$" => return Ok(effective),
+            p => p,
+        };
         let mut tv = t.variables.clone();
         if let Some(v) = vars {
             tv.extend(v.clone());
@@ -164,10 +168,7 @@ impl Language for JsonPath {
             context: &ctx,
             variables: &tv,
         };
-        match st.output_path.as_ref() {
-            Some(p) if p == "$" => Ok(effective.clone()),
-            p => payload::select("OutputPath", p, &scope).map_err(|err| e.in_state(t, st, err)),
-        }
+        payload::select("OutputPath", path, &scope).map_err(|err| e.in_state(t, st, err))
     }
 
     /// Assign sees the error output; ResultPath puts it into the state's input.
