@@ -131,8 +131,9 @@ pub enum JobLook {
     /// may): this look's chain ends and the other's goes on, so duplicates do not multiply.
     Elsewhere,
     /// This look could not record that it let go of the job (a distributed Map's run whose
-    /// pause was not written): look again once its hold is over, at `until_ms` (milliseconds
-    /// since the epoch), when a look no longer takes the job for another's.
+    /// pause was not written), or cannot tell whether it took hold of it (its claim's answer
+    /// was lost): look again once that hold is over, at `until_ms` (milliseconds since the
+    /// epoch), when a look no longer takes the job for another's.
     Unrecorded {
         /// When the hold ends.
         until_ms: i64,

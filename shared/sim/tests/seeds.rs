@@ -302,3 +302,17 @@ fn regression_a_stopped_look_at_a_map_run_is_taken_up_when_its_hold_ends() {
     }
     assert!(hours < 9.0, "{hours:.1} h virtual over three seeds");
 }
+
+/// A look at a map run whose claim's answer was lost (a timeout after a throttled retry: the
+/// claim took effect) took it for not taken and queued the next look at once; that look found
+/// the lease held and, taking it for a living look's, ended the only chain: the Map ran forever
+/// (seed 6843 of the sweep, 72 h virtual). Now a look unsure of its claim comes back once the
+/// lease it may hold is over.
+#[test]
+fn regression_a_look_unsure_of_its_claim_on_a_map_run_comes_back_after_the_lease() {
+    let r = run_seed(6843, &Options::default());
+    check_replay(
+        &r,
+        "cargo run -p stepwise-sim --release -- --map-items 20 --big-map-every 100 --big-map-items 1000 --w3-every 500 --dmap-items 10 --big-dmap-every 100 --big-dmap-items 1000 --seed 6843",
+    );
+}

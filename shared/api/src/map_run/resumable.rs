@@ -207,14 +207,20 @@ impl<S: ApiStore + 'static> Service<S> {
             generation: rec.generation,
             run: rec.run.clone(),
         };
+        // A claim whose answer is lost (a timeout, a throttled retry) may have taken effect:
+        // its lease may hold with no look behind it, and the next look would find it held and
+        // end the chain (seed 6843 lost its Map so). The next look comes once it is over.
+        let unsure = JobLook::Unrecorded {
+            until_ms: claimed.lease_ms,
+        };
         match self.put_cursor(&arn, &claimed, rec.version).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => match self.cursor(&arn).await {
                 Ok(now) if now.version == claimed.version && now.look == claimed.look => {}
                 Ok(_) => return Ok(JobLook::Elsewhere),
-                Err(_) => return Ok(JobLook::Running),
+                Err(_) => return Ok(unsure),
             },
-            Err(_) => return Ok(JobLook::Running),
+            Err(_) => return Ok(unsure),
         }
         let until = tokio::time::Instant::now() + budget;
         let ran = self
