@@ -289,6 +289,7 @@ impl<S: ApiStore + 'static> Service<S> {
             outbox: Vec::new(),
             test_case: t.test_case.clone(),
             usage: Usage::default(),
+            history_tail: None,
         };
         let meta = ExecutionMeta {
             arn: arn.clone(),

@@ -27,6 +27,26 @@ pub struct StoredExecution {
     pub test_case: Option<String>,
     /// What the execution cost so far, as counted by the adapters.
     pub usage: Usage,
+    /// The last step's history events where the store keeps them beside the checkpoint until
+    /// the next step pages them (the AWS store: so that a step is one conditional write); the
+    /// driver carries it from load to commit untouched. `None` in stores that page every
+    /// step's events as it commits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_tail: Option<HistoryTail>,
+}
+
+/// A step's history events as a store packed them: ids `first..=last`, as text (one event a
+/// line) or, when `in_s3`, the key of an S3 object holding that text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryTail {
+    /// The id of the first event.
+    pub first: u64,
+    /// The id of the last event.
+    pub last: u64,
+    /// The events, one JSON a line, or the key of their S3 object.
+    pub body: String,
+    /// Whether `body` is an S3 key.
+    pub in_s3: bool,
 }
 
 /// Requests an execution made on the services that run it, for the cost meter. Zero counts are

@@ -148,6 +148,7 @@ mod tests {
             outbox: Vec::new(),
             test_case: None,
             usage: Usage::default(),
+            history_tail: None,
         }
     }
 

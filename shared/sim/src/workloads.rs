@@ -338,26 +338,59 @@ async fn worker(sim: Sim, execution: String, submitted: usize, token: String, ou
     loop {
         let seen = {
             let world = sim.world();
-            // A step's events are packed into one item, inline or in an S3 object.
-            world
-                .ddb
-                .items
-                .range((pk.clone(), "EV#".to_string())..(pk.clone(), "EV$".to_string()))
-                .map(|(_, i)| {
-                    let text = |k: &str| i.get(k).and_then(|e| e.get("S")).and_then(Value::as_str);
-                    let inline = text("events").or_else(|| text("event")).map(str::to_string);
-                    let body = inline.or_else(|| {
-                        let key = text("eventsS3")?;
+            // A step's events are packed into one item, inline or in an S3 object; the last
+            // step's are on META until the next step pages them (keyed here by their last id,
+            // as pages are, so that a tail paged meanwhile counts once).
+            let text_of = |i: &crate::expr::Item, inline: &str, in_s3: &str| {
+                let text = |k: &str| i.get(k).and_then(|e| e.get("S")).and_then(Value::as_str);
+                // Inline tails and their pages are deflated.
+                let deflated = i
+                    .get(&format!("{inline}Z"))
+                    .and_then(|e| e.get("B"))
+                    .and_then(Value::as_str)
+                    .and_then(|b| aws_smithy_types::base64::decode(b).ok())
+                    .and_then(|b| stepwise_store_aws::table::inflated(&b));
+                deflated
+                    .or_else(|| text(inline).map(str::to_string))
+                    .or_else(|| {
+                        let key = text(in_s3)?;
                         world
                             .s3
                             .objects
                             .iter()
                             .find(|((_, k), _)| k == key)
                             .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
-                    });
-                    body.map_or(0, |b| b.matches("\"TaskSubmitted\"").count())
+                    })
+            };
+            let mut runs: std::collections::BTreeMap<String, String> = world
+                .ddb
+                .items
+                .range((pk.clone(), "EV#".to_string())..(pk.clone(), "EV$".to_string()))
+                .filter_map(|((_, sk), i)| Some((sk.clone(), text_of(i, "events", "eventsS3")?)))
+                .collect();
+            if let Some(meta) = world.ddb.items.get(&(pk.clone(), "META".to_string())) {
+                let last = meta
+                    .get("tailLast")
+                    .and_then(|e| e.get("N"))
+                    .and_then(Value::as_str)
+                    .and_then(|n| n.parse::<u64>().ok());
+                if let (Some(last), Some(body)) = (last, text_of(meta, "tail", "tailS3")) {
+                    runs.entry(format!("EV#{last:020}")).or_insert(body);
+                }
+            }
+            // Pages may overlap (a tail paged, then the longer tail it grew into): each event
+            // once, by its id.
+            let mut ids = std::collections::BTreeSet::new();
+            runs.values()
+                .flat_map(|b| b.lines())
+                .filter(|l| {
+                    serde_json::from_str::<Value>(l)
+                        .ok()
+                        .and_then(|v| v["id"].as_u64())
+                        .is_some_and(|id| ids.insert(id))
                 })
-                .sum::<usize>()
+                .filter(|l| l.contains("\"TaskSubmitted\""))
+                .count()
         };
         if seen >= submitted {
             break;

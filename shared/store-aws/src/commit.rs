@@ -5,8 +5,17 @@
 //! inline while the stepper runs). Only the one whose conditional write on the META item wins may
 //! leave history behind, so:
 //!
-//! * up to [`TRANSACT_EVENTS`] events (every ordinary step): one `TransactWriteItems` holding the
-//!   META update (conditioned on the version read) and the event items: all or nothing;
+//! * up to [`EVENTS_PER_ITEM`] events (every ordinary step): one conditional `UpdateItem` of
+//!   META that holds the step's events, deflated, as its *tail* (`tailZ`, or `tailS3` past
+//!   [`PACKED_INLINE_LIMIT`]; `tailFirst`, `tailLast`). The steps before it are on META too while
+//!   that costs no more write units; else the writer first pages them (a `PutItem` of their own
+//!   history item, `eventsZ`): they are committed, so a writer that loses the race pages the
+//!   same, and the update's condition names the tail it replaces (a caller that did not reload
+//!   must not drop one). An update that took effect, its answer lost and the SDK's retry
+//!   refused, finds its own write (`written`, a hash of it) and stands. Readers take the pages,
+//!   then the tail. One write billed once, where a transaction bills every item twice;
+//! * up to [`TRANSACT_EVENTS`] items: one `TransactWriteItems` holding the META update
+//!   (conditioned on the version read) and the event items: all or nothing;
 //! * more (a large Map's fan-out): the writer first *claims* the version (`writer` on the META
 //!   item, conditioned on the version), then writes the events in transactions that each check
 //!   the version and its claim, then updates META on the same condition. A later claim makes
@@ -17,7 +26,7 @@
 //! A step's history events are packed, one item per [`EVENTS_PER_ITEM`] events keyed by the id
 //! of the last (`EV#<20-digit id>`, `first` the id of the first).
 //!
-//! Payloads in S3 (checkpoints past [`INLINE_LIMIT`], packed events past
+//! Payloads in S3 (checkpoints past [`INLINE_LIMIT`] deflated, packed events past
 //! [`PACKED_INLINE_LIMIT`]) are keyed by their content, so a losing writer's object can never replace the winner's.
 //!
 //! Under a retention ([`crate::retention`]) the commit that closes an execution writes the
@@ -28,14 +37,15 @@
 use crate::meter::units;
 use crate::retention::{EXPIRES_AT, STAMPED};
 use crate::table::{
-    conditional, corrupt, get_n, get_s, item_size, n, s, Item, Table, INLINE_LIMIT,
+    conditional, corrupt, deflated, get_inflated, get_n, get_s, item_size, n, s, Item, Table,
+    INLINE_LIMIT,
 };
 use crate::{content_key, fnv64, AwsError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use std::collections::HashMap;
 use stepwise_engine::HistoryEvent;
-use stepwise_ports::execution::{StoredExecution, Usage};
+use stepwise_ports::execution::{HistoryTail, StoredExecution, Usage};
 
 /// DynamoDB takes at most 100 actions in one transaction: the META write and 99 events.
 pub(crate) const TRANSACT_EVENTS: usize = 99;
@@ -101,6 +111,148 @@ fn update_parts(
     (expr, names, values)
 }
 
+/// The attributes of META that hold the last step's events ([`HistoryTail`]).
+pub(crate) const TAIL_ATTRIBUTES: [&str; 5] = ["tail", "tailZ", "tailS3", "tailFirst", "tailLast"];
+
+/// A step's update of META to `item`: every attribute it owns set, those a step may drop
+/// (`state` when the checkpoint moves to S3 and back, `stopMs` after a redrive, the tail after
+/// a step without events, a claim left by a writer that lost) removed, on condition that the
+/// version is still `expected_version` (and that the claim is `claim`'s, when given):
+/// (expression, names, values, condition).
+type ConditionalParts = (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+    String,
+);
+fn conditional_parts(
+    item: Item,
+    expected_version: u64,
+    claim: Option<&str>,
+    tail_last: Option<u64>,
+) -> ConditionalParts {
+    let mut remove: Vec<&str> = [
+        "state", "stateZ", "stateS3", "stopMs", "outbox", "outboxS3", EXPIRES_AT,
+    ]
+    .into_iter()
+    .chain(TAIL_ATTRIBUTES)
+    .filter(|k| !item.contains_key(*k))
+    .collect();
+    remove.push("writer");
+    let (expr, mut names, mut values) = update_parts(item, &remove);
+    values.insert(":seen".into(), n(expected_version));
+    // The tail this step paged is the one it replaces (a caller that did not reload may
+    // carry none for a step that left one).
+    let mut condition = match tail_last {
+        Some(last) => {
+            values.insert(":tl".into(), n(last));
+            "version = :seen AND tailLast = :tl".to_string()
+        }
+        None => "version = :seen AND attribute_not_exists(tailLast)".to_string(),
+    };
+    if let Some(me) = claim {
+        condition.push_str(" AND #writer = :me");
+        names.insert("#writer".into(), "writer".into());
+        values.insert(":me".into(), s(me));
+    }
+    (expr, names, values, condition)
+}
+
+/// The META attribute naming the write that made the version (a hash of what it wrote): an
+/// update whose answer was lost, refused when the SDK sent it again, knows it took effect.
+const WRITTEN: &str = "written";
+
+/// A hash of every attribute of `item`.
+fn write_id(item: &Item) -> String {
+    let mut parts: Vec<(&String, String)> =
+        item.iter().map(|(k, v)| (k, format!("{v:?}"))).collect();
+    parts.sort();
+    let mut h = Vec::with_capacity(parts.len() * 2);
+    for (k, v) in &parts {
+        h.push(k.as_str());
+        h.push(v.as_str());
+    }
+    format!("{:016x}", fnv64(&h))
+}
+
+/// The META attributes of a tail.
+fn tail_attributes(t: &HistoryTail) -> Vec<(String, AttributeValue)> {
+    vec![
+        if t.in_s3 {
+            ("tailS3".to_string(), s(t.body.clone()))
+        } else {
+            ("tailZ".to_string(), deflated(&t.body))
+        },
+        ("tailFirst".to_string(), n(t.first)),
+        ("tailLast".to_string(), n(t.last)),
+    ]
+}
+
+/// The tail of META's attributes (`owner` names the execution in errors), if any.
+pub(crate) fn tail_of(item: &Item, owner: &str) -> Result<Option<HistoryTail>, AwsError> {
+    let (Some(first), Some(last)) = (get_n(item, "tailFirst"), get_n(item, "tailLast")) else {
+        return Ok(None);
+    };
+    let (body, in_s3) = match (
+        get_inflated(item, "tailZ", owner)?,
+        get_s(item, "tail"),
+        get_s(item, "tailS3"),
+    ) {
+        (Some(t), ..) => (t, false),
+        (None, Some(t), _) => (t.to_string(), false),
+        (None, None, Some(k)) => (k.to_string(), true),
+        (None, None, None) => return Ok(None),
+    };
+    Ok(Some(HistoryTail {
+        first,
+        last,
+        body,
+        in_s3,
+    }))
+}
+
+/// What META's size is billed as: its attributes, the usage grown by a few digits and
+/// `written` (both set after the size is taken).
+fn meta_size(item: &Item) -> usize {
+    item_size(item) + 64
+}
+
+/// The size of a tail's attributes on META.
+fn tail_size(t: &HistoryTail) -> usize {
+    item_size(&tail_attributes(t).into_iter().collect())
+}
+
+/// Raw text a tail holds at most: it is deflated on META and in its page.
+const TAIL_TEXT_LIMIT: usize = 16 * 1024;
+
+/// `old` and `new`, consecutive steps' events, as one tail: `None` when either is in S3 or
+/// the text would pass [`TAIL_TEXT_LIMIT`].
+fn joined(old: &HistoryTail, new: &HistoryTail) -> Option<HistoryTail> {
+    if old.in_s3 || new.in_s3 || old.body.len() + 1 + new.body.len() > TAIL_TEXT_LIMIT {
+        return None;
+    }
+    Some(HistoryTail {
+        first: old.first,
+        last: new.last,
+        body: format!("{}\n{}", old.body, new.body),
+        in_s3: false,
+    })
+}
+
+/// The step's one packed history item as a tail.
+fn tail_of_item(item: &Item, first: u64, last: u64) -> HistoryTail {
+    let (body, in_s3) = match (get_s(item, "events"), get_s(item, "eventsS3")) {
+        (Some(t), _) => (t.to_string(), false),
+        (_, k) => (k.unwrap_or_default().to_string(), true),
+    };
+    HistoryTail {
+        first,
+        last,
+        body,
+        in_s3,
+    }
+}
+
 /// How a transaction ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
@@ -140,7 +292,8 @@ impl Table<'_> {
         expiring: bool,
     ) -> Result<(), AwsError> {
         let text = stepwise_engine::deep::to_string(&e.state).map_err(|x| corrupt(&e.arn, x))?;
-        if text.len() > INLINE_LIMIT {
+        let inline = deflated(&text);
+        if inline.as_b().map_or(0, |b| b.as_ref().len()) > INLINE_LIMIT {
             let key = format!(
                 "checkpoints/{:016x}/{}-{}.json",
                 fnv64(&[&e.arn]),
@@ -150,7 +303,7 @@ impl Table<'_> {
             self.put_payload(&key, text, expiring).await?;
             item.insert("stateS3".into(), s(key));
         } else {
-            item.insert("state".into(), s(text));
+            item.insert("stateZ".into(), inline);
         }
         Ok(())
     }
@@ -216,7 +369,13 @@ impl Table<'_> {
         factor: f64,
         lists: bool,
     ) -> Result<Item, AwsError> {
-        let mut usage: Usage = e.usage.clone();
+        let item = self.meta_base(e).await?;
+        self.with_usage(e, item, events, requests, extra_units, factor, lists)
+    }
+
+    /// The META item of `e` without its usage: the checkpoint inline or in S3, the outbox
+    /// moved to S3 when the item would be too large.
+    async fn meta_base(&self, e: &StoredExecution) -> Result<Item, AwsError> {
         let expiry = self.expiry_of(e);
         let mut item = self.meta_item(e)?;
         if let Some(t) = expiry {
@@ -236,19 +395,37 @@ impl Table<'_> {
                 item.insert("outboxS3".into(), s(key));
             }
         }
-        if item_size(&item) + 1024 > ITEM_LIMIT {
+        // Room for a tail (at most PACKED_INLINE_LIMIT inline) and the usage.
+        if item_size(&item) + PACKED_INLINE_LIMIT + 1024 > ITEM_LIMIT {
             return Err(AwsError::ItemTooLarge {
                 key: e.arn.clone(),
                 bytes: item_size(&item),
             });
         }
+        Ok(item)
+    }
+
+    /// `item` with the usage of `e` that includes this very write: see [`Self::meta_with_usage`].
+    #[allow(clippy::too_many_arguments)]
+    fn with_usage(
+        &self,
+        e: &StoredExecution,
+        mut item: Item,
+        events: &[(Item, usize)],
+        requests: u64,
+        extra_units: f64,
+        factor: f64,
+        lists: bool,
+    ) -> Result<Item, AwsError> {
+        let mut usage: Usage = e.usage.clone();
         // The payloads this write put in S3 (history events, the checkpoint) belong to it too.
         usage.add(&self.meter.take());
         usage.dynamodb_requests += requests;
-        // The usage attribute itself adds about 400 bytes.
         let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
-        let meta_units = units(item_size(&item) + 400, 1024);
-        self.meter.note_meta_size(&e.arn, item_size(&item) + 400);
+        let size = meta_size(&item);
+        // An update is billed by the larger of the item before and after it.
+        let meta_units = units(size.max(self.meter.meta_size(&e.arn)), 1024);
+        self.meter.note_meta_size(&e.arn, size);
         // GSI1 projects what listings read (crate::listing): only a write that changes one of
         // those (the start, a status change) is written to the index too (once, in a
         // transaction or not); every other step's META update writes nothing there.
@@ -346,33 +523,104 @@ impl Table<'_> {
         history: &[HistoryEvent],
     ) -> Result<(), AwsError> {
         let expiry = self.expiry_of(e);
-        let events = self.event_items(&e.arn, history, expiry).await?;
-        let chunks = chunk(&events);
-        let big = events.len() > TRANSACT_EVENTS;
-        // Small: one transaction. Big: the claim, one transaction per chunk (a condition check
-        // costs two units), the META update.
-        let (requests, extra) = if big {
-            (chunks.len() as u64 + 2, 1.0 + 2.0 * chunks.len() as f64)
-        } else {
-            (1, 0.0)
-        };
+        let mut events = self.event_items(&e.arn, history, expiry).await?;
+        let (mut requests, mut extra) = (0, 0.0);
         // A status change (start, close, redrive) changes what GSI1 projects.
         let lists = history
             .iter()
             .any(|h| stepwise_ports::status_events::status_of_event(&h.event_type).is_some());
+        if events.len() <= 1 {
+            // The common step: its events (one item's worth) go on META as its tail, and the
+            // step is one conditional update, billed once (a transaction bills twice).
+            let step_tail = match (events.pop(), history.first(), history.last()) {
+                (Some((item, _)), Some(first), Some(last)) => {
+                    Some(tail_of_item(&item, first.id, last.id))
+                }
+                _ => None,
+            };
+            let mut item = self.meta_base(e).await?;
+            // The earlier steps' events stay on META while that costs no more write units
+            // than paging them (an item of their own); else they are paged first. Either way
+            // they are committed, so a writer that loses this race pages the same.
+            let base = meta_size(&item);
+            let tail = match (&e.history_tail, step_tail) {
+                (Some(old), Some(new)) => match joined(old, &new) {
+                    Some(both)
+                        if units(base + tail_size(&both), 1024)
+                            <= units(base + tail_size(&new), 1024) =>
+                    {
+                        Some(both)
+                    }
+                    _ => {
+                        extra += self.page_tail(&e.arn, old, expiry).await?;
+                        requests += 1;
+                        Some(new)
+                    }
+                },
+                (Some(old), None) => {
+                    extra += self.page_tail(&e.arn, old, expiry).await?;
+                    requests += 1;
+                    None
+                }
+                (None, new) => new,
+            };
+            if let Some(t) = &tail {
+                item.extend(tail_attributes(t));
+            }
+            let mut item = self.with_usage(e, item, &[], requests + 1, extra, 1.0, lists)?;
+            let written = write_id(&item);
+            item.insert(WRITTEN.into(), s(written.clone()));
+            let mut paged = e.history_tail.clone();
+            for _ in 0..3 {
+                let tail_last = paged.as_ref().map(|t| t.last);
+                if self
+                    .update_meta(e, expected_version, item.clone(), tail_last)
+                    .await?
+                {
+                    return Box::pin(self.restamp(e, expiry)).await;
+                }
+                let now = self.meta_now(&e.arn).await?;
+                let version = now.as_ref().and_then(|i| get_n(i, "version"));
+                // An update that took effect, its answer lost and the SDK's retry refused.
+                if version == Some(expected_version + 1)
+                    && now.as_ref().and_then(|i| get_s(i, WRITTEN)) == Some(written.as_str())
+                {
+                    return Box::pin(self.restamp(e, expiry)).await;
+                }
+                // A caller that committed twice without reloading carries no tail (or an
+                // older one) for the step it replaces: that step's events are paged first.
+                let now_tail = match &now {
+                    Some(i) => tail_of(i, &e.arn)?,
+                    None => None,
+                };
+                if version != Some(expected_version) || now_tail == paged {
+                    break;
+                }
+                if let Some(t) = &now_tail {
+                    self.page_tail(&e.arn, t, expiry).await?;
+                }
+                paged = now_tail;
+            }
+            return Err(AwsError::Conflict(e.arn.clone()));
+        }
+        if let Some(t) = &e.history_tail {
+            extra += self.page_tail(&e.arn, t, expiry).await?;
+            requests += 1;
+        }
+        let chunks = chunk(&events);
+        let big = events.len() > TRANSACT_EVENTS;
+        // Small: one transaction. Big: the claim, one transaction per chunk (a condition check
+        // costs two units), the META update.
+        if big {
+            requests += chunks.len() as u64 + 2;
+            extra += 1.0 + 2.0 * chunks.len() as f64;
+        } else {
+            requests += 1;
+        }
         let item = self
             .meta_with_usage(e, &events, requests, extra, 2.0, lists)
             .await?;
-        let mut remove: Vec<&str> = [
-            "state", "stateS3", "stopMs", "outbox", "outboxS3", EXPIRES_AT,
-        ]
-        .into_iter()
-        .filter(|k| !item.contains_key(*k))
-        .collect();
-        remove.push("writer");
-        let (expr, mut names, mut values) = update_parts(item, &remove);
-        values.insert(":seen".into(), n(expected_version));
-        let mut condition = "version = :seen".to_string();
+        let mut claim = None;
         if big {
             // Named by what it writes: two claimants writing the same step are interchangeable.
             let mut text = format!("{}#{expected_version}", e.arn);
@@ -389,10 +637,11 @@ impl Table<'_> {
                     return Err(AwsError::Conflict(e.arn.clone()));
                 }
             }
-            condition.push_str(" AND #writer = :me");
-            names.insert("#writer".into(), "writer".into());
-            values.insert(":me".into(), s(me));
+            claim = Some(me);
         }
+        let tail_last = e.history_tail.as_ref().map(|t| t.last);
+        let (expr, names, values, condition) =
+            conditional_parts(item, expected_version, claim.as_deref(), tail_last);
         let update = Update::builder()
             .table_name(self.name())
             .set_key(Some(Self::meta_key(&e.arn)))
@@ -415,6 +664,100 @@ impl Table<'_> {
         }
         // Boxed: the stamping is rare, and its future would grow every commit's.
         Box::pin(self.restamp(e, expiry)).await
+    }
+
+    /// The conditional update of META to `item` on condition that the version is still
+    /// `expected_version` and its tail the one ending at `tail_last`: false when the
+    /// condition failed.
+    async fn update_meta(
+        &self,
+        e: &StoredExecution,
+        expected_version: u64,
+        item: Item,
+        tail_last: Option<u64>,
+    ) -> Result<bool, AwsError> {
+        let (expr, names, values, condition) =
+            conditional_parts(item, expected_version, None, tail_last);
+        let r = self
+            .aws
+            .dynamodb
+            .update_item()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(&e.arn)))
+            .update_expression(expr)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        conditional(r, "UpdateItem")
+    }
+
+    /// META as it is now (strongly consistent).
+    async fn meta_now(&self, arn: &str) -> Result<Option<Item>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .set_key(Some(Self::meta_key(arn)))
+            .projection_expression("version, #w, tail, tailZ, tailS3, tailFirst, tailLast")
+            .expression_attribute_names("#w", WRITTEN)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(AwsError::dynamodb("GetItem"))?;
+        self.meter
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        Ok(out.item().cloned())
+    }
+
+    /// Writes a step's events kept on META (`t`) as a history item of their own, with the
+    /// expiry `expiry`; the write units it took.
+    async fn page_tail(
+        &self,
+        arn: &str,
+        t: &HistoryTail,
+        expiry: Option<i64>,
+    ) -> Result<f64, AwsError> {
+        let mut item: Item = [
+            ("PK".to_string(), s(format!("EX#{arn}"))),
+            ("SK".to_string(), s(format!("EV#{:020}", t.last))),
+            ("first".to_string(), n(t.first)),
+            if t.in_s3 {
+                ("eventsS3".to_string(), s(t.body.clone()))
+            } else {
+                ("eventsZ".to_string(), deflated(&t.body))
+            },
+        ]
+        .into_iter()
+        .collect();
+        if let Some(at) = expiry {
+            item.insert(EXPIRES_AT.into(), n(at));
+        }
+        // Its object was tagged for the expiry its execution had when it was written (a closed
+        // one's tail is paged by a resume, a running one's by the close): tagged as the page
+        // is stamped now, since the stamping passes over items already right.
+        if t.in_s3 && self.aws.names.retention_days.is_some_and(|d| d > 0) {
+            self.retag_payload(&t.body, expiry.is_some()).await?;
+        }
+        let written = units(item_size(&item), 1024);
+        let r = self
+            .aws
+            .dynamodb
+            .put_item()
+            .table_name(self.name())
+            .set_item(Some(item))
+            .send()
+            .await;
+        r.map_err(|x| {
+            AwsError::service(
+                "DynamoDB",
+                "PutItem",
+                aws_sdk_dynamodb::error::DisplayErrorContext(x),
+            )
+        })?;
+        Ok(written)
     }
 
     /// After a commit under a retention: when the history does not carry the expiry the META item

@@ -120,6 +120,12 @@ impl Meter {
         b.meta_bytes.insert(execution.to_string(), bytes);
     }
 
+    /// The size of `execution`'s META item as last noted (0 when not known).
+    pub fn meta_size(&self, execution: &str) -> usize {
+        let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        b.meta_bytes.get(execution).copied().unwrap_or(0)
+    }
+
     /// An update of `execution`'s META item (of attributes GSI1 does not project, so nothing
     /// is written to the index): its whole size in write units.
     pub fn meta_update(&self, execution: &str) {

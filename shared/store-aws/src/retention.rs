@@ -208,7 +208,7 @@ impl Table<'_> {
 
     /// Copies a payload object onto itself with the expiry tag (or without it), which also
     /// restarts the age the lifecycle rule counts.
-    async fn retag_payload(&self, key: &str, expiring: bool) -> Result<(), AwsError> {
+    pub(crate) async fn retag_payload(&self, key: &str, expiring: bool) -> Result<(), AwsError> {
         self.meter.record(|u| u.s3_puts += 1);
         let bucket = &self.aws.names.payload_bucket;
         self.aws
@@ -266,6 +266,7 @@ mod tests {
             outbox: Vec::new(),
             test_case: None,
             usage: Usage::default(),
+            history_tail: None,
         }
     }
 

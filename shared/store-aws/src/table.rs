@@ -3,8 +3,8 @@
 //! | PK | SK | holds |
 //! |---|---|---|
 //! | `SM#<arn>` | `DEF#<revision>` | a definition (immutable per revision; written by the API's store, [`crate::api_store`]) |
-//! | `EX#<arn>` | `META` | version, status, checkpoint (or its S3 key), outbox (or its S3 key), usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
-//! | `EX#<arn>` | `EV#<20-digit id>` | a step's history events (up to 1,000), keyed by the id of the last; `first` the id of the first; inline (`events`, one JSON a line) or in S3 (`eventsS3`) (and the same `expiresAt`) |
+//! | `EX#<arn>` | `META` | version, status, checkpoint (`stateZ` deflated, or its S3 key), outbox (or its S3 key), the last steps' history events not yet paged (`tailZ` deflated or `tailS3`, `tailFirst`, `tailLast`: [`crate::commit`]), usage (`expiresAt` once closed under a retention, [`crate::retention`]) |
+//! | `EX#<arn>` | `EV#<20-digit id>` | a step's history events (up to 1,000), keyed by the id of the last; `first` the id of the first; inline (`events`, one JSON a line; `eventsZ` the same deflated) or in S3 (`eventsS3`) (and the same `expiresAt`) |
 //! | `EX#<arn>` | `TASK#<20-digit id>` | one task attempt, recorded before the invoker calls it ([`crate::attempts`]) |
 //! | `TOKEN#<token>` | `-` | the execution and task a task token belongs to (and `closed`, and `queued` once its activity task was pushed); written only here |
 //!
@@ -20,13 +20,13 @@ use crate::{Aws, AwsError};
 use aws_sdk_dynamodb::types::AttributeValue;
 use std::collections::HashMap;
 use stepwise_engine::{Command, ExecutionState, HistoryEvent};
-use stepwise_ports::execution::{StoredExecution, Usage};
+use stepwise_ports::execution::{HistoryTail, StoredExecution, Usage};
 
-/// Checkpoints larger than this go to S3. A DynamoDB item holds at most 400 KB, and each KB
-/// written is a write unit ($0.625 a million) where a PutObject of any size costs $5 a million:
-/// past a few KB, S3 is the cheaper home, but a checkpoint is read back on every step, so it
-/// stays inline up to 64 KiB.
-pub(crate) const INLINE_LIMIT: usize = 64 * 1024;
+/// Checkpoints larger than this, deflated, go to S3. Each KB of an item is a write unit
+/// ($0.625 a million) when it is written and again when the next step replaces it (an update
+/// is billed by the larger of the item before and after), where a PutObject of any size costs
+/// $5 a million and its read back $0.40: past about 8 KB, S3 is the cheaper home.
+pub(crate) const INLINE_LIMIT: usize = 8 * 1024;
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
@@ -58,10 +58,51 @@ pub(crate) fn item_size(item: &Item) -> usize {
             k.len()
                 + match v {
                     AttributeValue::S(x) | AttributeValue::N(x) => x.len(),
+                    AttributeValue::B(b) => b.as_ref().len(),
                     _ => 8,
                 }
         })
         .sum()
+}
+
+/// Text deflated, for the attributes written with every step (the checkpoint, the last step's
+/// events): JSON shrinks to about half, and each KB of the item is a write unit.
+pub(crate) fn deflated(text: &str) -> AttributeValue {
+    use std::io::Write;
+    let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = z.write_all(text.as_bytes());
+    AttributeValue::B(aws_sdk_dynamodb::primitives::Blob::new(
+        z.finish().unwrap_or_default(),
+    ))
+}
+
+/// What [`deflated`] wrote, as text again; `None` when it is not that.
+pub fn inflated(bytes: &[u8]) -> Option<String> {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text)
+}
+
+/// A deflated attribute of `item`, as text: `Ok(None)` when absent.
+pub(crate) fn get_inflated(item: &Item, k: &str, owner: &str) -> Result<Option<String>, AwsError> {
+    match item.get(k).and_then(|v| v.as_b().ok()) {
+        None => Ok(None),
+        Some(b) => inflated(b.as_ref())
+            .map(Some)
+            .ok_or_else(|| corrupt(owner, format!("{k} is not deflated text"))),
+    }
+}
+
+/// Packed events: one JSON a line.
+fn events_of(arn: &str, text: &str) -> Result<Vec<HistoryEvent>, AwsError> {
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| stepwise_engine::deep::from_str(l).map_err(|x| corrupt(arn, x)))
+        .collect()
 }
 
 pub(crate) fn corrupt(key: &str, e: impl std::fmt::Display) -> AwsError {
@@ -219,10 +260,15 @@ impl<'a> Table<'a> {
         };
         self.meter.dynamodb_read(item_size(item));
         self.meter.note_meta_size(arn, item_size(item));
-        let state_text = match (get_s(item, "state"), get_s(item, "stateS3")) {
-            (Some(t), _) => t.to_string(),
-            (None, Some(key)) => self.get_payload(key, arn).await?,
-            (None, None) => return Err(corrupt(arn, "no checkpoint")),
+        let state_text = match (
+            get_inflated(item, "stateZ", arn)?,
+            get_s(item, "state"),
+            get_s(item, "stateS3"),
+        ) {
+            (Some(t), ..) => t,
+            (None, Some(t), _) => t.to_string(),
+            (None, None, Some(key)) => self.get_payload(key, arn).await?,
+            (None, None, None) => return Err(corrupt(arn, "no checkpoint")),
         };
         let state: ExecutionState =
             stepwise_engine::deep::from_str(&state_text).map_err(|x| corrupt(arn, x))?;
@@ -252,6 +298,7 @@ impl<'a> Table<'a> {
             outbox,
             test_case: get_s(item, "testCase").map(str::to_string),
             usage,
+            history_tail: crate::commit::tail_of(item, arn)?,
         }))
     }
 
@@ -275,11 +322,7 @@ impl<'a> Table<'a> {
     }
 
     /// One page of history: events with ids in `(after, upto]`, at most `limit`, oldest first
-    /// (or newest first when `reverse`).
-    ///
-    /// Items hold runs of events keyed by the id of their last ([`crate::commit`]), so the
-    /// first item at or past a key holds that id: a forward page queries from `after + 1`; a
-    /// backward one finds the item holding `upto` and queries down from it.
+    /// (or newest first when `reverse`): the paged events, then the last step's, on META.
     pub async fn history_page(
         &self,
         arn: &str,
@@ -292,6 +335,125 @@ impl<'a> Table<'a> {
             return Ok(Vec::new());
         }
         let limit = usize::try_from(limit.max(1)).unwrap_or(1);
+        if reverse {
+            // The newest events may still be on META (the last step's tail): they come first.
+            let mut events = Vec::new();
+            let mut upto = upto;
+            if let Some(t) = self.meta_tail(arn).await? {
+                if t.first <= upto {
+                    let mut run = self.tail_events(arn, &t).await?;
+                    run.reverse();
+                    for ev in run {
+                        if ev.id > after && ev.id <= upto {
+                            events.push(ev);
+                            if events.len() >= limit {
+                                return Ok(events);
+                            }
+                        }
+                    }
+                    upto = t.first - 1;
+                }
+            }
+            let more = self
+                .paged_history(arn, after, upto, limit - events.len(), true)
+                .await?;
+            events.extend(more);
+            return Ok(events);
+        }
+        let mut events = self.paged_history(arn, after, upto, limit, false).await?;
+        // Past the paged events, the rest are the tail's, unless a step paged them meanwhile
+        // (then the tail is a later step's, and the pages have them now).
+        loop {
+            let seen = events.last().map_or(after, |e| e.id);
+            if events.len() >= limit || seen >= upto {
+                return Ok(events);
+            }
+            match self.meta_tail(arn).await? {
+                Some(t) if t.first <= seen + 1 => {
+                    for ev in self.tail_events(arn, &t).await? {
+                        if ev.id > seen && ev.id <= upto && events.len() < limit {
+                            events.push(ev);
+                        }
+                    }
+                    return Ok(events);
+                }
+                Some(t) => {
+                    let more = self
+                        .paged_history(arn, seen, upto, limit - events.len(), false)
+                        .await?;
+                    if more.is_empty() {
+                        return Err(corrupt(
+                            arn,
+                            format!(
+                                "history events {} to {} are neither paged nor on META",
+                                seen + 1,
+                                t.first - 1
+                            ),
+                        ));
+                    }
+                    events.extend(more);
+                }
+                None => {
+                    let more = self
+                        .paged_history(arn, seen, upto, limit - events.len(), false)
+                        .await?;
+                    if more.is_empty() {
+                        return Ok(events);
+                    }
+                    events.extend(more);
+                }
+            }
+        }
+    }
+
+    /// The last step's events kept on META, if any ([`crate::commit`]).
+    async fn meta_tail(&self, arn: &str) -> Result<Option<HistoryTail>, AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .projection_expression("tail, tailZ, tailS3, tailFirst, tailLast")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(AwsError::dynamodb("GetItem"))?;
+        self.meter
+            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
+        match out.item() {
+            Some(i) => crate::commit::tail_of(i, arn),
+            None => Ok(None),
+        }
+    }
+
+    /// The events of a tail, oldest first.
+    async fn tail_events(&self, arn: &str, t: &HistoryTail) -> Result<Vec<HistoryEvent>, AwsError> {
+        let text = if t.in_s3 {
+            self.get_payload(&t.body, arn).await?
+        } else {
+            t.body.clone()
+        };
+        events_of(arn, &text)
+    }
+
+    /// Paged events with ids in `(after, upto]`, at most `limit`.
+    ///
+    /// Items hold runs of events keyed by the id of their last ([`crate::commit`]), so the
+    /// first item at or past a key holds that id: a forward page queries from `after + 1`; a
+    /// backward one finds the item holding `upto` and queries down from it.
+    async fn paged_history(
+        &self,
+        arn: &str,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<HistoryEvent>, AwsError> {
+        if upto <= after || limit == 0 {
+            return Ok(Vec::new());
+        }
         let low = format!("EV#{:020}", after + 1);
         let high = if reverse {
             let (holding, _) = self
@@ -319,6 +481,13 @@ impl<'a> Table<'a> {
                 for ev in run {
                     if ev.id <= after || ev.id > upto {
                         continue;
+                    }
+                    // Pages may overlap (a tail paged by a writer that then lost its race, and
+                    // again, longer, by the winner's next steps): each event once.
+                    if let Some(last) = events.last().map(|l: &HistoryEvent| l.id) {
+                        if (!reverse && ev.id <= last) || (reverse && ev.id >= last) {
+                            continue;
+                        }
                     }
                     events.push(ev);
                     if events.len() >= limit {
@@ -367,6 +536,10 @@ impl<'a> Table<'a> {
     /// The events of a history item, oldest first: a packed run (`events` or `eventsS3`, one
     /// JSON a line), or one event (`event` or `eventS3`, items written before runs were packed).
     async fn unpack(&self, arn: &str, item: &Item) -> Result<Vec<HistoryEvent>, AwsError> {
+        // Pages of tails are deflated.
+        if let Some(text) = get_inflated(item, "eventsZ", arn)? {
+            return events_of(arn, &text);
+        }
         let text = match (
             get_s(item, "events"),
             get_s(item, "eventsS3"),
@@ -377,10 +550,7 @@ impl<'a> Table<'a> {
             (_, Some(key), ..) | (.., Some(key)) => self.get_payload(key, arn).await?,
             _ => return Err(corrupt(arn, "a history item without its events")),
         };
-        text.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| stepwise_engine::deep::from_str(l).map_err(|x| corrupt(arn, x)))
-            .collect()
+        events_of(arn, &text)
     }
 
     /// Records which execution and task a task token belongs to: the one writer of token items.

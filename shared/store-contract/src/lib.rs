@@ -54,6 +54,7 @@ fn new_execution(sm: &str, name: &str, start_ms: i64) -> (StoredExecution, Execu
         outbox: Vec::new(),
         test_case: Some("happy".into()),
         usage: Usage::default(),
+        history_tail: None,
     };
     let meta = ExecutionMeta {
         arn,

@@ -119,6 +119,7 @@ mod tests {
             outbox: Vec::new(),
             test_case: None,
             usage: Usage::default(),
+            history_tail: None,
         };
         let meta = ExecutionMeta {
             arn: arn(name),

@@ -31,6 +31,7 @@ fn execution() -> (StoredExecution, ExecutionMeta) {
         outbox: Vec::new(),
         test_case: None,
         usage: Usage::default(),
+        history_tail: None,
     };
     let meta = ExecutionMeta {
         arn: ARN.into(),

@@ -82,9 +82,10 @@ async fn stop_seconds(svc: &api::ApiService, arn: &str) -> i64 {
 /// Asserts every item of `arn` expires at `want` (or none does) and each payload is tagged so.
 async fn assert_expiry(h: &Harness, arn: &str, want: Option<i64>) {
     let all = items(h, arn).await;
-    // META, the history (a step's events packed in one item) and the task attempt.
+    // META (which holds the last steps' events, its tail), the history paged before them (the
+    // step with the big event: in S3, it is paged when the next step comes) and the task attempt.
     assert!(
-        all.iter().filter(|i| i.0.starts_with("EV#")).count() >= 2
+        all.iter().any(|i| i.0.starts_with("EV#"))
             && all.iter().any(|i| i.0 == "META")
             && all.iter().any(|i| i.0.starts_with("TASK#")),
         "the META item, the history and the attempt: {all:?}"

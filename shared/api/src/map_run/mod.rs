@@ -728,6 +728,7 @@ impl<S: ApiStore + 'static> Service<S> {
             outbox: Vec::new(),
             test_case: parent.test_case.clone(),
             usage: Usage::default(),
+            history_tail: None,
         };
         let text = stepwise_engine::deep::to_string(input).map_err(runtime)?;
         let meta = ExecutionMeta {
