@@ -10,7 +10,7 @@
 //! | `ACT#<arn>` | `META` | an activity |
 //! | `ACT#<arn>` | `TASK#<20-digit seq>` | an activity task waiting for GetActivityTask; `claimedUntil` (ms) while a poll holds it |
 //! | `TAGS#<arn>` | `-` | the tags of a resource |
-//! | `EX#<arn>` | `META` | the execution (see [`crate::table`]) plus `meta` (its `ExecutionMeta`), `versionArn`, `aliasArn`, `status`, `stopMs`, `redriveCount` |
+//! | `EX#<arn>` | `META` | the execution (see [`crate::table`]) plus `meta` (its `ExecutionMeta`; an input over 1 KB in S3, `inputS3` its key), `versionArn`, `aliasArn`, `status`, `stopMs`, `redriveCount` |
 //! | `TOKEN#<token>` | `-` | a task token: execution, task, `closed`, `queued` (its activity task was pushed) |
 //!
 //! Every record carries `GSI1PK = KIND#<kind>` and `GSI1SK = <20-digit seq>#<arn>`, so a kind is
@@ -43,6 +43,22 @@ pub(crate) fn svc(operation: &'static str, e: impl std::fmt::Display) -> StoreEr
 /// Rows of executions as ListExecutions and DescribeExecution need them, without the
 /// checkpoint.
 const ROW_ATTRIBUTES: &str = "PK, meta, #st, stopMs, redriveCount";
+
+/// Inputs longer than this are kept in S3, not in the execution item ([`input_key`]).
+const INPUT_INLINE_LIMIT: usize = 1024;
+
+/// The key in `meta` of an input kept in S3.
+const INPUT_S3: &str = "inputS3";
+
+/// The S3 key of the input of the execution whose `meta` text is `meta`, when it is there.
+pub(crate) fn input_key(meta: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct InputRef {
+        #[serde(rename = "inputS3")]
+        input_s3: Option<String>,
+    }
+    serde_json::from_str::<InputRef>(meta).ok()?.input_s3
+}
 
 impl AwsStore {
     pub(crate) fn db(&self) -> &aws_sdk_dynamodb::Client {
@@ -211,7 +227,16 @@ impl AwsStore {
         let redrive_count = get_n(item, "redriveCount").unwrap_or(0) as u32;
         let meta = match get_s(item, "meta") {
             Some(m) => {
-                stepwise_engine::deep::from_str(m).map_err(|e| store_error(corrupt(arn, e)))?
+                let mut meta: ExecutionMeta =
+                    stepwise_engine::deep::from_str(m).map_err(|e| store_error(corrupt(arn, e)))?;
+                if let Some(key) = input_key(m) {
+                    meta.input = self
+                        .table()
+                        .get_payload(&key, arn)
+                        .await
+                        .map_err(store_error)?;
+                }
+                meta
             }
             None => {
                 let Some(e) = self
@@ -451,8 +476,28 @@ impl ApiStore for AwsStore {
         execution: &StoredExecution,
         meta: &ExecutionMeta,
     ) -> Result<(), StoreError> {
-        let text = stepwise_engine::deep::to_string(meta)
+        let mut text = stepwise_engine::deep::to_string(meta)
             .map_err(|e| store_error(corrupt(&meta.arn, e)))?;
+        // A large input stays out of the execution item, whose every update is billed by its
+        // whole size (and out of GSI1, which projects `meta`): in S3, named by its content,
+        // its key in `meta` (`inputS3`).
+        if meta.input.len() > INPUT_INLINE_LIMIT {
+            let key = format!(
+                "inputs/{:016x}/{}.json",
+                crate::fnv64(&[&meta.arn]),
+                crate::content_key(&meta.input)
+            );
+            self.meter().begin(&execution.arn);
+            self.table()
+                .put_payload(&key, meta.input.clone(), false)
+                .await
+                .map_err(store_error)?;
+            let mut v =
+                serde_json::to_value(meta).map_err(|e| store_error(corrupt(&meta.arn, e)))?;
+            v["input"] = serde_json::Value::String(String::new());
+            v[INPUT_S3] = serde_json::Value::String(key);
+            text = v.to_string();
+        }
         let mut extra = vec![("meta".to_string(), s(text))];
         if let Some(v) = &meta.version_arn {
             extra.push(("versionArn".to_string(), s(v.clone())));

@@ -94,7 +94,34 @@ impl Table<'_> {
                 _ => break,
             }
         }
-        self.stamp_attempts(arn, at).await
+        self.stamp_attempts(arn, at).await?;
+        self.stamp_input(arn, at).await
+    }
+
+    /// Tags the S3 object of `arn`'s input, when it is kept there, for the expiry `at`.
+    async fn stamp_input(&self, arn: &str, at: Option<i64>) -> Result<(), AwsError> {
+        let out = self
+            .aws
+            .dynamodb
+            .get_item()
+            .table_name(self.name())
+            .key("PK", s(format!("EX#{arn}")))
+            .key("SK", s("META"))
+            .projection_expression("meta")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(AwsError::dynamodb("GetItem"))?;
+        self.meter
+            .dynamodb_read(out.item().map(crate::table::item_size).unwrap_or(1));
+        match out
+            .item()
+            .and_then(|i| get_s(i, "meta"))
+            .and_then(crate::api_store::input_key)
+        {
+            Some(key) => self.retag_payload(&key, at.is_some()).await,
+            None => Ok(()),
+        }
     }
 
     /// Gives the task attempt records of `arn` ([`crate::attempts`]) the expiry `at` (or takes it

@@ -110,6 +110,20 @@ async fn assert_expiry(h: &Harness, arn: &str, want: Option<i64>) {
         .and_then(|v| v.as_n().ok())
         .and_then(|x| x.parse::<i64>().ok());
     assert_eq!(stamped, want, "historyExpiresAt");
+    // A large input is kept in S3 (its key in `meta`): tagged as the history is.
+    let input_key = meta
+        .item()
+        .and_then(|i| i.get("meta"))
+        .and_then(|v| v.as_s().ok())
+        .and_then(|m| serde_json::from_str::<Value>(m).ok())
+        .and_then(|m| m["inputS3"].as_str().map(str::to_string));
+    if let Some(key) = input_key {
+        let want_tags = match want {
+            Some(_) => vec!["stepwise-retention=closed".to_string()],
+            None => vec![],
+        };
+        assert_eq!(tags(h, &key).await, want_tags, "tags of the input {key}");
+    }
     let payloads: Vec<&String> = all.iter().filter_map(|i| i.2.as_ref()).collect();
     assert!(!payloads.is_empty(), "the big event went to S3");
     for key in payloads {
@@ -128,9 +142,39 @@ async fn a_closed_execution_expires_its_retention_after_its_close_and_a_resume_k
     };
     let svc = h.api();
     let sm = h.create("keep", &keep()).await;
-    let arn = start_execution(&h, &sm, Some("r-1".into()), json!({}), Some("Fix".into()))
+    // An input too large for the execution item: kept in S3, and expiring with the rest.
+    let input = json!({"pad": "i".repeat(3000)});
+    let arn = start_execution(
+        &h,
+        &sm,
+        Some("r-1".into()),
+        input.clone(),
+        Some("Fix".into()),
+    )
+    .await
+    .expect("started");
+    let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
+    assert_eq!(d["input"], json!(input.to_string()), "the input read back");
+    let meta = h
+        .aws
+        .dynamodb
+        .get_item()
+        .table_name("stepwise")
+        .key("PK", AttributeValue::S(format!("EX#{arn}")))
+        .key("SK", AttributeValue::S("META".into()))
+        .send()
         .await
-        .expect("started");
+        .expect("get");
+    let text = meta
+        .item()
+        .and_then(|i| i.get("meta"))
+        .and_then(|v| v.as_s().ok())
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        text.contains("\"inputS3\"") && !text.contains("iiii"),
+        "the input is out of the execution item: {text}"
+    );
 
     // Running: nothing expires.
     assert_expiry_running(&h, &arn).await;
