@@ -202,10 +202,15 @@ impl Sim {
         // A redelivery taking over a record an invocation that never called wrote: as a record.
         let takes_over = attempt && p.op == "UpdateItem" && body.contains("SET invocation");
         let begins = attempt && (p.op == "PutItem" || takes_over);
-        // The invoker may apply the outcome itself: its commit (a transaction) records it.
+        // The invoker may apply the outcome itself: its commit (a transaction, or the
+        // conditional update of the execution's META item) records it.
         let records = (attempt && p.op == "UpdateItem" && !takes_over)
             || (p.service == "sqs" && body.contains(".fifo"))
-            || (p.service == "dynamodb" && p.op == "TransactWriteItems");
+            || (p.service == "dynamodb" && p.op == "TransactWriteItems")
+            || (p.service == "dynamodb"
+                && p.op == "UpdateItem"
+                && body.contains("\"SK\":{\"S\":\"META\"}")
+                && body.contains("version = :seen"));
         if r.status == 200 && (begins || records) {
             if let Some(id) = tokio::task::try_id() {
                 let mut w = self.world();

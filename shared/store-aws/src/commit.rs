@@ -217,6 +217,9 @@ fn meta_size(item: &Item) -> usize {
     item_size(item) + 64
 }
 
+/// What the usage attribute is taken to weigh when a step decides where its events go.
+const USAGE_ALLOWANCE: usize = 320;
+
 /// The size of a tail's attributes on META.
 fn tail_size(t: &HistoryTail) -> usize {
     item_size(&tail_attributes(t).into_iter().collect())
@@ -542,7 +545,13 @@ impl Table<'_> {
             // The earlier steps' events stay on META while that costs no more write units
             // than paging them (an item of their own); else they are paged first. Either way
             // they are committed, so a writer that loses this race pages the same.
-            let base = meta_size(&item);
+            // Sized without the usage, which counts real time (Lambda's duration): the
+            // same step decides the same way wherever it runs (the simulation replays it).
+            let base = meta_size(&item)
+                - item.get("usage").map_or(0, |u| {
+                    item_size(&[("usage".to_string(), u.clone())].into_iter().collect())
+                })
+                + USAGE_ALLOWANCE;
             let tail = match (&e.history_tail, step_tail) {
                 (Some(old), Some(new)) => match joined(old, &new) {
                     Some(both)
