@@ -319,3 +319,13 @@ fn regression_a_look_unsure_of_its_claim_on_a_map_run_comes_back_after_the_lease
         "cargo run -p stepwise-sim --release -- --map-items 20 --big-map-every 100 --big-map-items 1000 --w3-every 500 --dmap-items 10 --big-dmap-every 100 --big-dmap-items 1000 --seed 6843",
     );
 }
+
+/// Found by seed 84 of the sweep: the first write of a distributed Map's cursor was throttled
+/// and then timed out through every retry of the SDK, and the map run's start failed the Map
+/// (`States.Runtime`, a DynamoDB error) where the fault-free run succeeds. Its command now
+/// comes again and begins the run again.
+#[test]
+fn regression_a_map_run_whose_cursor_could_not_be_written_begins_again() {
+    let r = run_seed(84, &Options::default());
+    check_replay(&r, "cargo run -p stepwise-sim --release -- --seed 84");
+}

@@ -536,6 +536,17 @@ async fn forward(
                         (Event::TaskSubmitted { task, output }, Some((poll, first)))
                     }
                     Ok(Submission::Done(output)) => (outcome_event(task, Ok(output)), None),
+                    // A map run that could not begin (its record's write failed after the
+                    // SDK's retries): the command comes again and begins it again (harmless,
+                    // see above), rather than fail the Map for Stepwise's own trouble (seed 84).
+                    Err(f) if map_run => {
+                        tracing::warn!(task, error = %f.cause, "invoker: the map run did not begin; its command comes again");
+                        return Err(AwsError::service(
+                            "DynamoDB",
+                            "the map run's cursor",
+                            f.cause,
+                        ));
+                    }
                     Err(f) => (outcome_event(task, Err(f)), None),
                 }
             } else {
