@@ -702,23 +702,14 @@ impl Table<'_> {
         conditional(r, "UpdateItem")
     }
 
-    /// META as it is now (strongly consistent).
+    /// META as it is now: what tells whether a refused update was this writer's own.
     async fn meta_now(&self, arn: &str) -> Result<Option<Item>, AwsError> {
-        let out = self
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name(self.name())
-            .set_key(Some(Self::meta_key(arn)))
-            .projection_expression("version, #w, tail, tailZ, tailS3, tailFirst, tailLast")
-            .expression_attribute_names("#w", WRITTEN)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(AwsError::dynamodb("GetItem"))?;
-        self.meter
-            .dynamodb_read(out.item().map(item_size).unwrap_or(1));
-        Ok(out.item().cloned())
+        self.meta_projected(
+            arn,
+            "version, #w, tail, tailZ, tailS3, tailFirst, tailLast",
+            &[("#w", WRITTEN)],
+        )
+        .await
     }
 
     /// Writes a step's events kept on META (`t`) as a history item of their own, with the
@@ -777,20 +768,11 @@ impl Table<'_> {
         if self.aws.names.retention_days.filter(|d| *d > 0).is_none() {
             return Ok(());
         }
-        let out = self
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name(self.name())
-            .set_key(Some(Self::meta_key(&e.arn)))
-            .projection_expression("#h")
-            .expression_attribute_names("#h", STAMPED)
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(AwsError::dynamodb("GetItem"))?;
-        self.meter.dynamodb_read(1);
-        let stamped = out.item().and_then(|i| get_n(i, STAMPED)).map(|t| t as i64);
+        let stamped = self
+            .meta_projected(&e.arn, "#h", &[("#h", STAMPED)])
+            .await?
+            .and_then(|i| get_n(&i, STAMPED))
+            .map(|t| t as i64);
         if stamped != expiry {
             self.stamp_history(&e.arn, e.state.last_event_id, expiry)
                 .await?;

@@ -100,22 +100,9 @@ impl Table<'_> {
 
     /// Tags the S3 object of `arn`'s input, when it is kept there, for the expiry `at`.
     async fn stamp_input(&self, arn: &str, at: Option<i64>) -> Result<(), AwsError> {
-        let out = self
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name(self.name())
-            .key("PK", s(format!("EX#{arn}")))
-            .key("SK", s("META"))
-            .projection_expression("meta")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(AwsError::dynamodb("GetItem"))?;
-        self.meter
-            .dynamodb_read(out.item().map(crate::table::item_size).unwrap_or(1));
-        match out
-            .item()
+        let meta = self.meta_projected(arn, "meta", &[]).await?;
+        match meta
+            .as_ref()
             .and_then(|i| get_s(i, "meta"))
             .and_then(crate::api_store::input_key)
         {

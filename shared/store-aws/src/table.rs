@@ -408,24 +408,39 @@ impl<'a> Table<'a> {
 
     /// The last step's events kept on META, if any ([`crate::commit`]).
     async fn meta_tail(&self, arn: &str) -> Result<Option<HistoryTail>, AwsError> {
-        let out = self
+        let tail = self
+            .meta_projected(arn, "tail, tailZ, tailS3, tailFirst, tailLast", &[])
+            .await?;
+        match tail {
+            Some(i) => crate::commit::tail_of(&i, arn),
+            None => Ok(None),
+        }
+    }
+
+    /// The attributes of `arn`'s META item named by `projection` (strongly consistent; `names`
+    /// its `#` placeholders), if the item exists.
+    pub(crate) async fn meta_projected(
+        &self,
+        arn: &str,
+        projection: &str,
+        names: &[(&str, &str)],
+    ) -> Result<Option<Item>, AwsError> {
+        let mut req = self
             .aws
             .dynamodb
             .get_item()
             .table_name(self.name())
             .key("PK", s(format!("EX#{arn}")))
             .key("SK", s("META"))
-            .projection_expression("tail, tailZ, tailS3, tailFirst, tailLast")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(AwsError::dynamodb("GetItem"))?;
+            .projection_expression(projection)
+            .consistent_read(true);
+        for (k, v) in names {
+            req = req.expression_attribute_names(*k, *v);
+        }
+        let out = req.send().await.map_err(AwsError::dynamodb("GetItem"))?;
         self.meter
             .dynamodb_read(out.item().map(item_size).unwrap_or(1));
-        match out.item() {
-            Some(i) => crate::commit::tail_of(i, arn),
-            None => Ok(None),
-        }
+        Ok(out.item().cloned())
     }
 
     /// The events of a tail, oldest first.
