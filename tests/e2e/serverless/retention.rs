@@ -57,6 +57,24 @@ async fn items(h: &Harness, arn: &str) -> Vec<(String, Option<i64>, Option<Strin
     }
 }
 
+/// The META item of `arn`, as DynamoDB Local holds it.
+async fn meta_item(
+    h: &Harness,
+    arn: &str,
+) -> Option<std::collections::HashMap<String, AttributeValue>> {
+    h.aws
+        .dynamodb
+        .get_item()
+        .table_name("stepwise")
+        .key("PK", AttributeValue::S(format!("EX#{arn}")))
+        .key("SK", AttributeValue::S("META".into()))
+        .send()
+        .await
+        .expect("get")
+        .item()
+        .cloned()
+}
+
 /// The tags of a payload object, as `key=value` strings.
 async fn tags(h: &Harness, key: &str) -> Vec<String> {
     h.aws
@@ -94,25 +112,16 @@ async fn assert_expiry(h: &Harness, arn: &str, want: Option<i64>) {
         assert_eq!(*at, want, "expiresAt of {sk}");
     }
     // The META item records that its history carries the same.
-    let meta = h
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name("stepwise")
-        .key("PK", AttributeValue::S(format!("EX#{arn}")))
-        .key("SK", AttributeValue::S("META".into()))
-        .send()
-        .await
-        .expect("get");
+    let meta = meta_item(h, arn).await;
     let stamped = meta
-        .item()
+        .as_ref()
         .and_then(|i| i.get("historyExpiresAt"))
         .and_then(|v| v.as_n().ok())
         .and_then(|x| x.parse::<i64>().ok());
     assert_eq!(stamped, want, "historyExpiresAt");
     // A large input is kept in S3 (its key in `meta`): tagged as the history is.
     let input_key = meta
-        .item()
+        .as_ref()
         .and_then(|i| i.get("meta"))
         .and_then(|v| v.as_s().ok())
         .and_then(|m| serde_json::from_str::<Value>(m).ok())
@@ -155,18 +164,9 @@ async fn a_closed_execution_expires_its_retention_after_its_close_and_a_resume_k
     .expect("started");
     let d = call(&svc, "DescribeExecution", json!({"executionArn": arn})).await;
     assert_eq!(d["input"], json!(input.to_string()), "the input read back");
-    let meta = h
-        .aws
-        .dynamodb
-        .get_item()
-        .table_name("stepwise")
-        .key("PK", AttributeValue::S(format!("EX#{arn}")))
-        .key("SK", AttributeValue::S("META".into()))
-        .send()
-        .await
-        .expect("get");
+    let meta = meta_item(&h, &arn).await;
     let text = meta
-        .item()
+        .as_ref()
         .and_then(|i| i.get("meta"))
         .and_then(|v| v.as_s().ok())
         .cloned()
