@@ -69,19 +69,7 @@ async fn list_executions_merges_the_index_shards_newest_first_with_paging_and_fi
     // The executions are spread over several index partitions of the state machine.
     let mut partitions = HashSet::new();
     for (_, arn) in &started {
-        let item = h
-            .aws
-            .dynamodb
-            .get_item()
-            .table_name("stepwise")
-            .key("PK", AttributeValue::S(format!("EX#{arn}")))
-            .key("SK", AttributeValue::S("META".into()))
-            .send()
-            .await
-            .expect("get")
-            .item()
-            .cloned()
-            .expect("META");
+        let item = meta_item(&h, arn).await.expect("META");
         let pk = item["GSI1PK"].as_s().expect("GSI1PK").clone();
         assert!(pk == sm || pk.starts_with(&format!("{sm}#")), "{pk}");
         partitions.insert(pk);

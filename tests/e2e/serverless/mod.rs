@@ -812,3 +812,27 @@ mod runs;
 mod services;
 mod status_events;
 mod timers_and_attempts;
+
+/// The META item of `arn`, as DynamoDB Local holds it.
+async fn meta_item(
+    h: &Harness,
+    arn: &str,
+) -> Option<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    h.aws
+        .dynamodb
+        .get_item()
+        .table_name("stepwise")
+        .key(
+            "PK",
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("EX#{arn}")),
+        )
+        .key(
+            "SK",
+            aws_sdk_dynamodb::types::AttributeValue::S("META".into()),
+        )
+        .send()
+        .await
+        .expect("get")
+        .item()
+        .cloned()
+}

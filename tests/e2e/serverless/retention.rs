@@ -57,24 +57,6 @@ async fn items(h: &Harness, arn: &str) -> Vec<(String, Option<i64>, Option<Strin
     }
 }
 
-/// The META item of `arn`, as DynamoDB Local holds it.
-async fn meta_item(
-    h: &Harness,
-    arn: &str,
-) -> Option<std::collections::HashMap<String, AttributeValue>> {
-    h.aws
-        .dynamodb
-        .get_item()
-        .table_name("stepwise")
-        .key("PK", AttributeValue::S(format!("EX#{arn}")))
-        .key("SK", AttributeValue::S("META".into()))
-        .send()
-        .await
-        .expect("get")
-        .item()
-        .cloned()
-}
-
 /// The tags of a payload object, as `key=value` strings.
 async fn tags(h: &Harness, key: &str) -> Vec<String> {
     h.aws
