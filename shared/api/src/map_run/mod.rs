@@ -185,8 +185,9 @@ impl<S: ApiStore + 'static> Service<S> {
     }
 
     /// Carries out a map run, from its start or from where another process left it
-    /// (`resume`), until it ends or `until` passes (then it pauses: its running children go on,
-    /// its results so far are written, and the [`Cursor`] says where to go on from). `Err`:
+    /// (`resume`), until it ends or `piece`'s time passes (then it pauses, named by the piece's
+    /// look: its running children go on, its results so far are written, and the [`Cursor`]
+    /// says where to go on from). `Err`:
     /// the run could not go on now (the store or the reader's service failing); nothing is
     /// lost, the run can be carried on from its last cursor.
     pub(crate) async fn carry_out(
@@ -195,8 +196,9 @@ impl<S: ApiStore + 'static> Service<S> {
         parent_arn: &str,
         r: MapRunRequest,
         resume: Option<Cursor>,
-        until: Option<tokio::time::Instant>,
+        piece: Option<(tokio::time::Instant, u64)>,
     ) -> Result<Ran, TaskFailure> {
+        let (until, piece_look) = (piece.map(|p| p.0), piece.map_or(0, |p| p.1));
         let parent = self
             .store
             .load(parent_arn)
@@ -321,7 +323,9 @@ impl<S: ApiStore + 'static> Service<S> {
                     // order, into the files the pause left open.
                     Some(c) => {
                         let mut sink = sink.carry_on(c.files.clone(), c.slot);
-                        if let Err(cause) = sink.reopen(&c.open, c.pauses).await {
+                        let before = c.name_before();
+                        if let Err(cause) = sink.reopen(&c.open, &c.name(), before.as_deref()).await
+                        {
                             let f = TaskFailure::new(errors::RESULT_WRITER_FAILED, cause);
                             return self.end_run(parent_arn, &mut info, "FAILED", Err(f)).await;
                         }
@@ -475,6 +479,7 @@ impl<S: ApiStore + 'static> Service<S> {
                                 info: &info, tolerated, pending, slot, failures,
                                 failure: &failure, more, live: &abort.live, kind: &kind, counted,
                                 pauses: resume.as_ref().map_or(0, |c| c.pauses) + 1,
+                                look: piece_look, resumed_look: resume.as_ref().map_or(0, |c| c.look),
                             })
                             .await?;
                         return Ok(Ran::Paused(Box::new(c)));

@@ -69,9 +69,38 @@ pub(crate) struct Cursor {
     #[serde(default)]
     pub pauses: u64,
     /// The result files left open (FAILED, PENDING, SUCCEEDED); their unsent text is in the
-    /// objects of pause `pauses`.
+    /// objects of this pause ([`Cursor::name`]).
     #[serde(default)]
     pub open: [Option<PausedFile>; 3],
+    /// The look that paused (0: a cursor from before pauses were named by their look).
+    #[serde(default)]
+    pub look: u64,
+    /// The look of the pause this piece went on from.
+    #[serde(default)]
+    pub resumed_look: u64,
+}
+
+impl Cursor {
+    /// What this pause's records and objects are named by: its number and its look. Two looks
+    /// may pause with the same number (one past its lease, its writes late); by number alone a
+    /// late write of the losing look replaced the winner's held results, and a child its cursor
+    /// still listed as running was in them already: its result came twice (seed 252).
+    pub fn name(&self) -> String {
+        pause_name(self.pauses, self.look)
+    }
+
+    /// The name of the pause before, whose records no cursor names once this one is read.
+    pub fn name_before(&self) -> Option<String> {
+        (self.pauses > 1).then(|| pause_name(self.pauses - 1, self.resumed_look))
+    }
+}
+
+pub(crate) fn pause_name(pauses: u64, look: u64) -> String {
+    if look == 0 {
+        pauses.to_string()
+    } else {
+        format!("{pauses}.{look:016x}")
+    }
 }
 
 /// The cursor's record: who owns the run until when, and the cursor once the run paused.
@@ -104,6 +133,9 @@ pub(crate) struct PauseState<'a> {
     pub counted: (bool, bool),
     /// This pause's number (from 1).
     pub pauses: u64,
+    /// The look pausing, and the look of the pause it went on from.
+    pub look: u64,
+    pub resumed_look: u64,
 }
 
 fn cursor_arn(map_run_arn: &str) -> String {
@@ -114,8 +146,8 @@ fn cursor_arn(map_run_arn: &str) -> String {
 /// The record of the results held at pause `pauses`: one per pause, so a pause whose cursor
 /// write lost leaves the record the cursor names untouched (one fixed record let the next piece
 /// read results newer than its cursor and add them twice: seed 100011 under load).
-fn held_arn(map_run_arn: &str, pauses: u64) -> String {
-    format!("{map_run_arn}#held.{pauses}")
+fn held_arn(map_run_arn: &str, pause: &str) -> String {
+    format!("{map_run_arn}#held.{pause}")
 }
 
 impl<S: ApiStore + 'static> Service<S> {
@@ -224,7 +256,13 @@ impl<S: ApiStore + 'static> Service<S> {
         }
         let until = tokio::time::Instant::now() + budget;
         let ran = self
-            .carry_out(objects, parent_arn, r, rec.run.map(|c| *c), Some(until))
+            .carry_out(
+                objects,
+                parent_arn,
+                r,
+                rec.run.map(|c| *c),
+                Some((until, claimed.look)),
+            )
             .await;
         let next = match ran {
             Ok(Ran::Done(outcome)) => return outcome.map(JobLook::Ended),
@@ -345,22 +383,49 @@ impl<S: ApiStore + 'static> Service<S> {
         if c.held_bytes > super::MAX_OUTPUT {
             return Ok(None);
         }
+        self.held_at(map_run_arn, &c.name(), c.name_before().as_deref())
+            .await
+            .map(Some)
+    }
+
+    /// The results the pause named `pause` held; the record of the pause before it (`before`),
+    /// no longer named by any cursor, is deleted.
+    async fn held_at(
+        &self,
+        map_run_arn: &str,
+        pause: &str,
+        before: Option<&str>,
+    ) -> Result<Vec<(usize, Value)>, TaskFailure> {
         let rec = self
             .store
-            .get_resource(ResourceKind::MapRun, &held_arn(map_run_arn, c.pauses))
+            .get_resource(ResourceKind::MapRun, &held_arn(map_run_arn, pause))
             .await
             .map_err(runtime)?;
-        // The pause before this one is no longer named by any cursor.
-        if c.pauses > 1 {
+        if let Some(before) = before {
             let _ = self
                 .store
-                .delete_resource(ResourceKind::MapRun, &held_arn(map_run_arn, c.pauses - 1))
+                .delete_resource(ResourceKind::MapRun, &held_arn(map_run_arn, before))
                 .await;
         }
-        Ok(Some(
-            rec.and_then(|r| serde_json::from_value(r.body["held"].clone()).ok())
-                .unwrap_or_default(),
-        ))
+        Ok(rec
+            .and_then(|r| serde_json::from_value(r.body["held"].clone()).ok())
+            .unwrap_or_default())
+    }
+
+    /// Keeps the results held at the pause named `pause`.
+    async fn hold(
+        &self,
+        map_run_arn: &str,
+        pause: &str,
+        held: &[(usize, Value)],
+    ) -> Result<(), TaskFailure> {
+        let rec = Resource {
+            kind: ResourceKind::MapRun,
+            arn: held_arn(map_run_arn, pause),
+            parent: None,
+            body: json!({ "held": held }),
+        };
+        self.store.put_resource(&rec, false).await.map_err(runtime)
     }
 
     /// Writes what only this process knows and says where to go on from.
@@ -374,24 +439,16 @@ impl<S: ApiStore + 'static> Service<S> {
         let mut files = Default::default();
         let mut open = Default::default();
         let mut held_bytes = 0;
+        let name = pause_name(st.pauses, st.look);
         match results {
             Results::Sink(sink) => {
-                open = sink.pause(st.pauses).await.map_err(runtime)?;
+                open = sink.pause(&name).await.map_err(runtime)?;
                 files = sink.written();
             }
             Results::Held(held, bytes) => {
                 held_bytes = *bytes;
                 if let Some(h) = held {
-                    let rec = Resource {
-                        kind: ResourceKind::MapRun,
-                        arn: held_arn(&r.map_run_arn, st.pauses),
-                        parent: None,
-                        body: json!({ "held": h }),
-                    };
-                    self.store
-                        .put_resource(&rec, false)
-                        .await
-                        .map_err(runtime)?;
+                    self.hold(&r.map_run_arn, &name, h).await?;
                 }
             }
         }
@@ -411,6 +468,82 @@ impl<S: ApiStore + 'static> Service<S> {
             counted: st.counted,
             pauses: st.pauses,
             open,
+            look: st.look,
+            resumed_look: st.resumed_look,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use stepwise_engine::Event;
+    use stepwise_ports::api::Driver;
+    use stepwise_ports::execution::Advanced;
+    use stepwise_ports::BoxFuture;
+    use stepwise_store_embedded::SqliteStore;
+
+    /// Held results are read and written without applying any event.
+    struct NoDriver;
+    impl Driver for NoDriver {
+        fn apply<'a>(
+            &'a self,
+            _: &'a str,
+            _: Event,
+        ) -> BoxFuture<'a, Result<Advanced, StoreError>> {
+            Box::pin(async { Err(StoreError::Other("no driver in this test".into())) })
+        }
+        fn submit(&self, _: &str, _: Event) {}
+        fn wait_end<'a>(&'a self, _: &'a str, _: u64) -> BoxFuture<'a, ()> {
+            Box::pin(async {})
+        }
+        fn wait_activity<'a>(&'a self, _: &'a str, _: u64) -> BoxFuture<'a, ()> {
+            Box::pin(async {})
+        }
+        fn now_ms(&self, _: &str) -> i64 {
+            0
+        }
+    }
+
+    /// Two looks pause with the same number: B, which took the run over from the cursor of
+    /// pause 1 once A's lease was past, and A, whose writes land late (its held results after
+    /// B's). B's cursor reads B's results: with records named by the number alone it read A's,
+    /// which held a child B's cursor lists as still running, and that child's result came twice
+    /// (seed 252 of stop 27's sweep).
+    #[tokio::test]
+    async fn a_late_pause_of_a_look_that_lost_the_run_leaves_the_winners_results() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = Arc::new(SqliteStore::open(dir.path()).expect("the store opens"));
+        let svc = Service::new(store, Arc::new(NoDriver), Default::default());
+        let run = "arn:aws:states:us-east-1:123456789012:mapRun:sm/map:run";
+        let (first, a, b) = (7, 0xa, 0xb);
+        svc.hold(run, &pause_name(1, first), &[(0, json!({"n": 1}))])
+            .await
+            .expect("pause 1 held");
+        let winner = [(0, json!({"n": 1})), (1, json!({"n": 2}))];
+        let loser = [
+            (0, json!({"n": 1})),
+            (1, json!({"n": 2})),
+            (2, json!({"n": 3})),
+        ];
+        svc.hold(run, &pause_name(2, b), &winner)
+            .await
+            .expect("B held");
+        svc.hold(run, &pause_name(2, a), &loser)
+            .await
+            .expect("A held late");
+        let before = pause_name(1, first);
+        let held = svc
+            .held_at(run, &pause_name(2, b), Some(&before))
+            .await
+            .expect("B's results");
+        assert_eq!(held, winner.to_vec());
+        // The record of pause 1 is gone; A's stray record names no cursor.
+        let gone = svc
+            .held_at(run, &before, None)
+            .await
+            .expect("pause 1's record read");
+        assert!(gone.is_empty(), "{gone:?}");
     }
 }

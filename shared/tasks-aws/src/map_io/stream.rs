@@ -202,7 +202,7 @@ const STATUSES: [&str; 3] = ["FAILED", "PENDING", "SUCCEEDED"];
 /// The object holding the unsent text of the result file `key` over the run's `pause`-th
 /// pause: a key of its own at each pause, so a piece that dies before its cursor is saved leaves
 /// the previous cursor's object as it was.
-pub fn spill_key(key: &str, pause: u64) -> String {
+pub fn spill_key(key: &str, pause: &str) -> String {
     format!("{key}.{pause}.open")
 }
 
@@ -263,10 +263,10 @@ impl ResultSink {
         self
     }
 
-    /// A run pausing (its `pause`-th pause): writes every entry held and puts the text of each
-    /// file being filled in an object of its own; the files stay open, to be filled on by
-    /// [`Self::reopen`] in the next piece.
-    pub async fn pause(&mut self, pause: u64) -> Result<[Option<PausedFile>; 3], String> {
+    /// A run pausing (the pause named `pause`: its number and look): writes every entry held
+    /// and puts the text of each file being filled in an object of its own; the files stay
+    /// open, to be filled on by [`Self::reopen`] in the next piece.
+    pub async fn pause(&mut self, pause: &str) -> Result<[Option<PausedFile>; 3], String> {
         for (slot, (file, texts)) in std::mem::take(&mut self.held) {
             self.next_slot = self.next_slot.max(slot + 1);
             for t in texts {
@@ -294,12 +294,14 @@ impl ResultSink {
         Ok(paused)
     }
 
-    /// Opens again the files the run's `pause`-th pause left open (their text read back from
-    /// their objects); the objects of the pause before, no cursor's any more, are deleted.
+    /// Opens again the files the run's pause named `pause` left open (their text read back
+    /// from their objects); the objects of the pause before (`before`), no cursor's any more,
+    /// are deleted.
     pub async fn reopen(
         &mut self,
         paused: &[Option<PausedFile>; 3],
-        pause: u64,
+        pause: &str,
+        before: Option<&str>,
     ) -> Result<(), String> {
         let objects = self.objects.objects();
         for (file, p) in paused.iter().enumerate() {
@@ -307,10 +309,10 @@ impl ResultSink {
             let spill = spill_key(&p.key, pause);
             let request = json!({"Bucket": self.bucket, "Key": spill});
             let buf = objects.get(&request).await.map_err(|e| e.to_string())?;
-            if pause > 1 {
+            if let Some(before) = before {
                 // Best effort: a leftover is a small object, not a wrong result.
                 let _ = objects
-                    .delete(&self.bucket, &spill_key(&p.key, pause - 1))
+                    .delete(&self.bucket, &spill_key(&p.key, before))
                     .await;
             }
             self.files[file].open = Some(OpenFile {
@@ -528,7 +530,7 @@ mod tests {
         for i in 0..60 {
             sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
         }
-        let open = sink.pause(1).await.expect("pause 1");
+        let open = sink.pause("1").await.expect("pause 1");
         let written = sink.written();
         let first = open[2].clone().expect("SUCCEEDED open");
         assert_eq!(
@@ -538,16 +540,16 @@ mod tests {
         );
         let mut sink =
             ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 60);
-        sink.reopen(&open, 1).await.expect("reopen 1");
+        sink.reopen(&open, "1", None).await.expect("reopen 1");
         for i in 60..70 {
             sink.add(i, "SUCCEEDED", entry(i)).await.expect("add");
         }
-        let open = sink.pause(2).await.expect("pause 2");
+        let open = sink.pause("2").await.expect("pause 2");
         let written = sink.written();
         let mut sink =
             ResultSink::new(objects.clone(), &arguments, None, arn).carry_on(written, 70);
-        sink.reopen(&open, 2).await.expect("reopen 2");
-        let spill_1 = dir.join("b").join(spill_key(&first.key, 1));
+        sink.reopen(&open, "2", Some("1")).await.expect("reopen 2");
+        let spill_1 = dir.join("b").join(spill_key(&first.key, "1"));
         assert!(
             !spill_1.exists(),
             "the first pause's object is deleted once the second's is read"
