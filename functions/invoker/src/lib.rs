@@ -149,6 +149,7 @@ fn records(event: SqsEvent) -> Vec<Record> {
         .records
         .into_iter()
         .map(|m| Record {
+            receive_count: Record::receive_count_of(&m.attributes),
             receipt_handle: m.receipt_handle.clone(),
             message_id: m.message_id.unwrap_or_default(),
             body: m.body.unwrap_or_default(),

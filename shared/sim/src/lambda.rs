@@ -190,6 +190,8 @@ pub async fn poller(
                 s.message_id = Some(m.id.clone());
                 s.receipt_handle = Some(sqs::receipt_handle(&m.id, m.receipt));
                 s.body = Some(m.body.clone());
+                s.attributes
+                    .insert("ApproximateReceiveCount".into(), m.receives.to_string());
                 if let Some(g) = &m.group {
                     s.attributes.insert("MessageGroupId".into(), g.clone());
                 }

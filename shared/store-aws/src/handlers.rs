@@ -32,6 +32,18 @@ pub struct Record {
     pub group: Option<String>,
     /// The receipt handle of this delivery (to hold the message longer or shorter).
     pub receipt_handle: Option<String>,
+    /// Its deliveries so far, this one included (SQS's `ApproximateReceiveCount`; 1 unknown).
+    pub receive_count: u32,
+}
+
+impl Record {
+    /// The delivery count in SQS's message `attributes`.
+    pub fn receive_count_of(attributes: &std::collections::HashMap<String, String>) -> u32 {
+        attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(1)
+    }
 }
 
 /// Clients and adapters, built once per container.
@@ -216,6 +228,18 @@ pub async fn on_tasks(
                 continue;
             }
         };
+        // A job's look delivered again (its invocation stopped midway, or the mapping's delete
+        // was lost) goes on as a fresh message: a distributed Map's looks last minutes, and
+        // five deliveries of one look (three stopped, two deletes lost) sent it to the
+        // dead-letter queue although each was taken up again (seed 2529). Its stopped look's
+        // hold is over by now (the message came back after it), so the next look is due.
+        if r.receive_count > 1 && matches!(msg, TaskMessage::Poll { .. }) {
+            if let Err(e) = queues::send_task(&deps.aws, &deps.meter, &msg).await {
+                tracing::warn!(message_id = %r.message_id, error = %e, "invoker: look not handed on");
+                failed.push(r.message_id.clone());
+            }
+            continue;
+        }
         // Every line logged while working on it carries the execution's ARN.
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
         let receipt = r.receipt_handle.as_deref();
