@@ -221,7 +221,7 @@ pub async fn on_tasks(
                 continue;
             }
         };
-        let msg: TaskMessage = match stepwise_engine::deep::from_str(&body) {
+        let mut msg: TaskMessage = match stepwise_engine::deep::from_str(&body) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(message_id = %r.message_id, error = %e, "invoker: dropping unreadable message");
@@ -232,13 +232,18 @@ pub async fn on_tasks(
         // was lost) goes on as a fresh message: a distributed Map's looks last minutes, and
         // five deliveries of one look (three stopped, two deletes lost) sent it to the
         // dead-letter queue although each was taken up again (seed 2529). Its stopped look's
-        // hold is over by now (the message came back after it), so the next look is due.
-        if r.receive_count > 1 && matches!(msg, TaskMessage::Poll { .. }) {
-            if let Err(e) = queues::send_task(&deps.aws, &deps.meter, &msg).await {
-                tracing::warn!(message_id = %r.message_id, error = %e, "invoker: look not handed on");
-                failed.push(r.message_id.clone());
+        // hold is over by now (the message came back after it), so the next look is due. A
+        // look that fails every time is handed on a few times only, then goes to the
+        // dead-letter queue (and its alarm) as any message does.
+        if let TaskMessage::Poll { handed_on, .. } = &mut msg {
+            if r.receive_count > 1 && *handed_on < MAX_LOOK_HAND_ONS {
+                *handed_on += 1;
+                if let Err(e) = queues::send_task(&deps.aws, &deps.meter, &msg).await {
+                    tracing::warn!(message_id = %r.message_id, error = %e, "invoker: look not handed on");
+                    failed.push(r.message_id.clone());
+                }
+                continue;
             }
-            continue;
         }
         // Every line logged while working on it carries the execution's ARN.
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
@@ -329,6 +334,7 @@ async fn forward(
             job,
             polling,
             wait_ms,
+            ..
         } => {
             let Some(invoker) = invoker else {
                 return Err(AwsError::Corrupt {
@@ -398,6 +404,7 @@ async fn forward(
                         job,
                         polling,
                         wait_ms: wait,
+                        handed_on: 0,
                     };
                     return queues::send_task_delayed(&deps.aws, &deps.meter, &again, wait as i64)
                         .await;
@@ -556,6 +563,7 @@ async fn forward(
                             job,
                             polling,
                             wait_ms: first,
+                            handed_on: 0,
                         };
                         (Event::TaskSubmitted { task, output }, Some((poll, first)))
                     }
@@ -659,6 +667,10 @@ async fn hold_until(
         tracing::warn!(error = %e, "invoker: the message keeps its visibility");
     }
 }
+
+/// How many times one look is handed on as a fresh message before its deliveries count
+/// towards the dead-letter queue.
+const MAX_LOOK_HAND_ONS: u32 = 10;
 
 /// How many invocations may hand one command on (each one's attempt record in doubt) before
 /// its failure is left to the queue's redelivery.

@@ -114,6 +114,10 @@ pub enum TaskMessage {
         polling: stepwise_ports::tasks::SyncPolling,
         /// The wait before this look, in milliseconds (the next one doubles it).
         wait_ms: u64,
+        /// How many deliveries of this look were handed on as fresh messages (see
+        /// `handlers::on_tasks`); the next look starts again from 0.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        handed_on: u32,
     },
     /// A timer due now: forward [`Event::TimerFired`] to the transitions queue.
     Timer {
@@ -124,6 +128,10 @@ pub enum TaskMessage {
         /// When it is due (milliseconds since the epoch).
         at_ms: i64,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The message group of an execution: SQS allows 128 characters, ARNs can be longer.
