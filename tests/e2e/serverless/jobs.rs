@@ -58,3 +58,75 @@ async fn jobs_and_models_through_the_invoker() {
         ]
     );
 }
+
+/// A look at a `.sync` job delivered again (its invocation stopped midway, or its delete was
+/// lost) goes on as a fresh message, its count of hand-ons on it; at the cap it is worked
+/// instead, so a look that fails every time reaches the dead-letter queue. The look here fails
+/// every time: its execution's key is past DynamoDB's 2,048-byte limit.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_look_delivered_again_is_handed_on_a_few_times_then_left_to_the_dead_letter_queue() {
+    let Some(h) = harness(None, false).await else {
+        return;
+    };
+    let execution = format!(
+        "arn:aws:states:us-east-1:111111111111:execution:poison:{}",
+        "x".repeat(2100)
+    );
+    let look = |handed_on: u32| {
+        let mut body = json!({
+            "kind": "Poll",
+            "execution": execution,
+            "state_machine_name": "poison",
+            "test_case": null,
+            "command": {"type": "InvokeTask", "task": 1, "state_name": "J",
+                "resource": "arn:aws:states:::glue:startJobRun.sync", "parameters": {}},
+            "job": {"JobName": "j", "JobRunId": "r"},
+            "polling": stepwise_ports::tasks::SyncPolling::default(),
+            "wait_ms": 1000
+        });
+        if handed_on > 0 {
+            body["handed_on"] = json!(handed_on);
+        }
+        body.to_string()
+    };
+    let deliver = |body: String, receives: u32| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some("m".into());
+        m.receipt_handle = Some("unknown".into());
+        m.body = Some(body);
+        m.attributes
+            .insert("ApproximateReceiveCount".into(), receives.to_string());
+        let mut event = SqsEvent::default();
+        event.records = vec![m];
+        LambdaEvent::new(event, Context::default())
+    };
+    let tasks = h.aws.names.tasks_queue_url.clone();
+    // The first delivery is worked, and fails.
+    let first = h
+        .invoker
+        .handle(deliver(look(0), 1))
+        .await
+        .expect("invoker");
+    assert_eq!(first.batch_item_failures.len(), 1, "the look failed");
+    assert!(h.receive(&tasks, 10).await.is_empty());
+    // Delivered again: handed on, counted.
+    let again = h
+        .invoker
+        .handle(deliver(look(3), 2))
+        .await
+        .expect("invoker");
+    assert!(again.batch_item_failures.is_empty());
+    let fresh = h.receive(&tasks, 10).await;
+    assert_eq!(fresh.len(), 1, "the fresh look");
+    let body: Value = serde_json::from_str(fresh[0].body().expect("body")).expect("JSON");
+    assert_eq!(body["handed_on"], json!(4));
+    assert_eq!(body["execution"], json!(execution));
+    // At the cap it is worked again (and fails), for its deliveries to reach the DLQ.
+    let capped = h
+        .invoker
+        .handle(deliver(look(10), 2))
+        .await
+        .expect("invoker");
+    assert_eq!(capped.batch_item_failures.len(), 1, "worked, and failed");
+    assert!(h.receive(&tasks, 10).await.is_empty());
+}
