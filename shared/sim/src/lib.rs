@@ -26,10 +26,10 @@
 //! after its visibility timeout), Scheduler fires up to a minute early or late and sometimes
 //! twice, and a function can outlive its timeout.
 //!
-//! Fatal faults (crashes, delays that can outlast a function's timeout) hit a message's first
-//! [`FATAL_RECEIVES`] deliveries only: the queues give a message five, so at these rates a message
-//! needing a hundred requests would otherwise end in a dead-letter queue by chance rather than
-//! by a bug. Every point of every handler still meets crashes; what is checked is that the system
+//! Fatal faults (crashes, delays that can outlast a function's timeout) and lost deletes hit a
+//! message's first [`FATAL_RECEIVES`] deliveries only: the queues give a message five, so at these
+//! rates a message needing a hundred requests would otherwise end in a dead-letter queue by chance
+//! rather than by a bug. Every point of every handler still meets crashes; what is checked is that the system
 //! recovers from them.
 
 pub mod ddb;
