@@ -334,7 +334,9 @@ fn regression_a_map_run_whose_cursor_could_not_be_written_begins_again() {
 /// long) was delivered five times, three looks stopped by crashes and two deletes lost, and the
 /// message went to the tasks dead-letter queue although every look had been taken up again (a
 /// few more stops and the Map would have waited on a dead letter). A look delivered again now
-/// goes on as a fresh message.
+/// goes on as a fresh message (tested on its own in tests/e2e/serverless/jobs.rs). Since then
+/// the simulation's lost deletes, like its crashes, hit a message's first three deliveries only,
+/// so this seed no longer meets that course; it stays as the seed that found it.
 #[test]
 fn regression_a_look_delivered_again_goes_on_as_a_fresh_message() {
     let r = run_seed(2529, &Options::default());
