@@ -364,7 +364,7 @@ impl Sqs {
                 let mut blocked: HashSet<u32> = q
                     .messages
                     .iter()
-                    .filter(|m| m.receives > 0 && m.visible_at > now_ms && m.group.is_some())
+                    .filter(|m| m.receives > 0 && m.visible_at > now_ms && m.group_id != 0)
                     .map(|m| m.group_id)
                     .collect();
                 let mut taken_groups: HashSet<u32> = HashSet::new();
@@ -379,20 +379,18 @@ impl Sqs {
                     if last_blocked == Some(g) {
                         continue;
                     }
-                    if blocked.contains(&g) || m.visible_at > now_ms {
-                        blocked.insert(g);
-                        last_blocked = Some(g);
-                        continue;
-                    }
                     // One poller takes one group's run of messages at a time (a batch may hold
                     // several groups; within a group they are consecutive and in order).
-                    if !taken_groups.is_empty() && !taken_groups.contains(&g) && rng.chance(0.5) {
-                        blocked.insert(g);
-                        last_blocked = Some(g);
-                        continue;
-                    }
-                    if q.max_receives > 0 && m.receives + 1 > q.max_receives {
+                    let held = blocked.contains(&g)
+                        || m.visible_at > now_ms
+                        || (!taken_groups.is_empty()
+                            && !taken_groups.contains(&g)
+                            && rng.chance(0.5));
+                    let dead = !held && q.max_receives > 0 && m.receives + 1 > q.max_receives;
+                    if dead {
                         kill.push(i);
+                    }
+                    if held || dead {
                         blocked.insert(g);
                         last_blocked = Some(g);
                         continue;

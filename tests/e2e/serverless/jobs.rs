@@ -89,44 +89,38 @@ async fn a_look_delivered_again_is_handed_on_a_few_times_then_left_to_the_dead_l
         }
         body.to_string()
     };
-    let deliver = |body: String, receives: u32| {
-        let mut m = SqsMessage::default();
-        m.message_id = Some("m".into());
-        m.receipt_handle = Some("unknown".into());
-        m.body = Some(body);
-        m.attributes
-            .insert("ApproximateReceiveCount".into(), receives.to_string());
-        let mut event = SqsEvent::default();
-        event.records = vec![m];
-        LambdaEvent::new(event, Context::default())
-    };
     let tasks = h.aws.names.tasks_queue_url.clone();
     // The first delivery is worked, and fails.
-    let first = h
-        .invoker
-        .handle(deliver(look(0), 1))
-        .await
-        .expect("invoker");
-    assert_eq!(first.batch_item_failures.len(), 1, "the look failed");
+    assert_eq!(delivered(&h, look(0), 1).await, 1, "the look failed");
     assert!(h.receive(&tasks, 10).await.is_empty());
     // Delivered again: handed on, counted.
-    let again = h
-        .invoker
-        .handle(deliver(look(3), 2))
-        .await
-        .expect("invoker");
-    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(delivered(&h, look(3), 2).await, 0, "handed on");
     let fresh = h.receive(&tasks, 10).await;
     assert_eq!(fresh.len(), 1, "the fresh look");
     let body: Value = serde_json::from_str(fresh[0].body().expect("body")).expect("JSON");
     assert_eq!(body["handed_on"], json!(4));
     assert_eq!(body["execution"], json!(execution));
     // At the cap it is worked again (and fails), for its deliveries to reach the DLQ.
-    let capped = h
-        .invoker
-        .handle(deliver(look(10), 2))
-        .await
-        .expect("invoker");
-    assert_eq!(capped.batch_item_failures.len(), 1, "worked, and failed");
+    assert_eq!(delivered(&h, look(10), 2).await, 1, "worked, and failed");
     assert!(h.receive(&tasks, 10).await.is_empty());
+}
+
+/// How many messages the invoker reports failed for one delivery of `body`, SQS's
+/// `receives`-th.
+async fn delivered(h: &Harness, body: String, receives: u32) -> usize {
+    let mut m = SqsMessage::default();
+    m.message_id = Some("m".into());
+    m.receipt_handle = Some("unknown".into());
+    m.body = Some(body);
+    m.attributes
+        .insert("ApproximateReceiveCount".into(), receives.to_string());
+    let mut event = SqsEvent::default();
+    event.records = vec![m];
+    let ev = LambdaEvent::new(event, Context::default());
+    h.invoker
+        .handle(ev)
+        .await
+        .expect("invoker")
+        .batch_item_failures
+        .len()
 }
