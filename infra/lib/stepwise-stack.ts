@@ -476,6 +476,8 @@ export class StepwiseStack extends cdk.Stack {
       // call, may start a timer, and polls `.sync` jobs on the tasks queue.
       statement('Queues', ['sqs:SendMessage'],
         [transitionsQueue.queueArn, tasksQueue.queueArn, timersQueue.queueArn]),
+      // Lambda sends failed asynchronous invocations there as the function's role.
+      statement('OnFailure', ['sqs:SendMessage'], [tasksDlq.queueArn]),
       statement('Timers', ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule'], [
         `arn:${this.partition}:scheduler:${this.region}:${this.account}:schedule/${scheduleGroup.ref}/*`,
       ]),
@@ -544,12 +546,34 @@ export class StepwiseStack extends cdk.Stack {
       return fn;
     };
 
-    const apiFn = rustFunction('ApiFunction', 'api', apiRole, cdk.Duration.seconds(29),
-      'Stepwise - the Step Functions API (awsJson1_0) behind API Gateway.');
-    const stepperFn = rustFunction('StepperFunction', 'stepper', stepperRole, STEPPER_TIMEOUT,
-      'Stepwise - advances executions from the transitions queue.');
     const invokerFn = rustFunction('InvokerFunction', 'invoker', invokerRole, INVOKER_TIMEOUT,
-      "Stepwise - runs Task states' calls from the tasks queue.");
+      "Stepwise - runs Task states' calls, handed to it directly or from the tasks queue.");
+    // Task calls of the steps the api and the stepper commit are handed to the invoker directly
+    // (asynchronous invocations): no tasks-queue hop (its send, receive and delete) per call.
+    const handsTasks = { STEPWISE_INVOKER_FUNCTION: invokerFn.functionName };
+    const apiFn = rustFunction('ApiFunction', 'api', apiRole, cdk.Duration.seconds(29),
+      'Stepwise - the Step Functions API (awsJson1_0) behind API Gateway.', handsTasks);
+    const stepperFn = rustFunction('StepperFunction', 'stepper', stepperRole, STEPPER_TIMEOUT,
+      'Stepwise - advances executions from the transitions queue.', handsTasks);
+    // The functions that commit steps may invoke the invoker (a policy of its own: the invoker's
+    // role in it would otherwise depend on the function that depends on the role).
+    const invokerInvokePolicy = new iam.CfnPolicy(this, 'InvokerInvokePolicy', {
+      policyName: 'HandTasksToInvoker',
+      roles: [apiRole.roleName, stepperRole.roleName, invokerRole.roleName],
+      policyDocument: new iam.PolicyDocument({
+        statements: [statement('HandTasksToInvoker', ['lambda:InvokeFunction'], [invokerFn.functionArn])],
+      }),
+    });
+    invokerInvokePolicy.overrideLogicalId('InvokerInvokePolicy');
+    // A failed one is tried twice more, then its event goes to the tasks dead-letter queue (as
+    // SAM's EventInvokeConfig; `stepwise dlq` lists and redrives it).
+    const invokerInvokeConfig = new lambda.CfnEventInvokeConfig(this, 'InvokerFunctionEventInvokeConfig', {
+      functionName: invokerFn.functionName,
+      qualifier: '$LATEST',
+      maximumRetryAttempts: 2,
+      destinationConfig: { onFailure: { destination: tasksDlq.queueArn } },
+    });
+    invokerInvokeConfig.overrideLogicalId('InvokerFunctionEventInvokeConfig');
     const triggerFn = rustFunction('TriggerFunction', 'trigger', triggerRole, cdk.Duration.seconds(30),
       'Stepwise - starts an execution per S3 notification or EventBridge event.', {
         STEPWISE_TRIGGER_STATE_MACHINE_ARN:

@@ -34,6 +34,7 @@ async fn store() -> Option<(Emulators, AwsStore)> {
         schedule_group: "unused".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/unused".into(),
         retention_days: None,
+        invoker_function: None,
     };
     let aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
     aws.s3

@@ -44,6 +44,10 @@ CONTRACT = [
     "STEPWISE_EVENT_SOURCE",
 ]
 TRIGGER_ONLY = "STEPWISE_TRIGGER_STATE_MACHINE_ARN"
+# The functions that commit steps hand their Task calls to the invoker (which hands its own to
+# itself, by the name Lambda gives it).
+HANDS_TASKS = {"ApiFunction", "StepperFunction"}
+INVOKER_FUNCTION = "STEPWISE_INVOKER_FUNCTION"
 BINARIES = {"ApiFunction": "api", "StepperFunction": "stepper", "InvokerFunction": "invoker",
             "TriggerFunction": "trigger"}
 
@@ -367,6 +371,28 @@ def aws_rules(name, res, r):
             for pol in res[role]["Properties"].get("Policies", [])
             for st in as_list(pol["PolicyDocument"].get("Statement")))
         r.check(f"{name}: {fn}'s role {role} may sts:AssumeRole the state machines' roles", assumes, role)
+    # Task calls handed to the invoker directly: the functions that commit steps may invoke it,
+    # and a call Lambda gives up on goes to the tasks dead-letter queue, which the invoker's
+    # role (Lambda sends as it) may send to.
+    invokes = {target(x) for v in res.values() if v["Type"] == "AWS::IAM::Policy"
+               for st in as_list(v["Properties"]["PolicyDocument"].get("Statement"))
+               if "lambda:InvokeFunction" in as_list(st.get("Action"))
+               and "InvokerFunction" in {target(x) for x in as_list(st.get("Resource"))}
+               for x in as_list(v["Properties"].get("Roles"))}
+    for fn in sorted(HANDS_TASKS | {"InvokerFunction"}):
+        role = target(res[fn]["Properties"].get("Role"))
+        r.check(f"{name}: {fn}'s role {role} may hand Task calls to the invoker", role in invokes,
+                sorted(map(str, invokes)))
+    tasks_dlq = target(res.get(tasks, {}).get("Properties", {}).get("RedrivePolicy", {})
+                       .get("deadLetterTargetArn"))
+    configs = [v["Properties"] for v in res.values() if v["Type"] == "AWS::Lambda::EventInvokeConfig"
+               and target(v["Properties"].get("FunctionName")) == "InvokerFunction"]
+    on_failure = [target(c.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination"))
+                  for c in configs]
+    invoker_role = target(res["InvokerFunction"]["Properties"].get("Role"))
+    r.check(f"{name}: the invoker's failed invocations go to the tasks dead-letter queue "
+            f"{tasks_dlq}, which its role may send to",
+            on_failure == [tasks_dlq] and tasks_dlq in sends_to(res[invoker_role]), on_failure)
     for queue, (fn, _) in sorted(consumers.items()):
         vt = int(res[queue]["Properties"].get("VisibilityTimeout", 30))
         to = int(res[fn]["Properties"].get("Timeout", 3))
@@ -536,7 +562,8 @@ def main(argv):
                 r.check(f"{name}: {fn} exists", False)
                 continue
             env = sorted(res["Properties"].get("Environment", {}).get("Variables", {}))
-            want = sorted(CONTRACT + ([TRIGGER_ONLY] if fn == "TriggerFunction" else []))
+            want = sorted(CONTRACT + ([TRIGGER_ONLY] if fn == "TriggerFunction" else [])
+                          + ([INVOKER_FUNCTION] if fn in HANDS_TASKS else []))
             r.check(f"{name}: {fn} reads exactly the environment contract", env == want, diff(want, env))
             p = res["Properties"]
             r.check(f"{name}: {fn} is binary `{binary}` on provided.al2023 arm64",

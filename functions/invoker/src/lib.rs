@@ -1,10 +1,13 @@
-//! The invoker's handler: Task calls from the tasks queue, outcomes to the transitions queue; and [`Invoker`], the function as `main` builds it (Lambda, the service
-//! integrations, `states:startExecution` into this same deployment).
+//! The invoker's handler: Task calls handed over directly (asynchronous invocations) or from the
+//! tasks queue, outcomes to the transitions queue; and [`Invoker`], the function as `main`
+//! builds it (Lambda, the service integrations, `states:startExecution` into this same
+//! deployment).
 
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{Error, LambdaEvent};
+use serde_json::Value;
 use stepwise_api::map_run::MapRunInvoker;
 use stepwise_api::{Service, ServiceConfig};
 use stepwise_ports::execution::ExecutionStore;
@@ -14,9 +17,10 @@ use stepwise_ports::BoxFuture;
 use stepwise_runtime::tasks::{MockInvoker, TaskRouter};
 use stepwise_store_aws::api_driver::AwsDriver;
 use stepwise_store_aws::attempts::Invocation;
-use stepwise_store_aws::handlers::{on_tasks, Deps, Record};
+use stepwise_store_aws::handlers::{on_task_invocation, on_tasks, Deps, Record};
 use stepwise_store_aws::meter::Meter;
 use stepwise_store_aws::ports::AwsStore;
+pub use stepwise_store_aws::queues::TaskInvocation;
 use stepwise_store_aws::Aws;
 use stepwise_tasks_aws::connections::ConnectionsFileError;
 use stepwise_tasks_aws::roles::{AssumedRoles, RoleLookup};
@@ -123,6 +127,44 @@ impl Invoker {
         self.driver.flush().await?;
         out
     }
+
+    /// Runs a Task call handed over directly (an asynchronous invocation).
+    pub async fn handle_invocation(&self, event: LambdaEvent<TaskInvocation>) -> Result<(), Error> {
+        let out = Box::pin(handle_invocation(&self.deps, self.router.as_ref(), event)).await;
+        self.driver.flush().await?;
+        out
+    }
+
+    /// What Lambda hands the function: a batch of the tasks queue (its event source mapping)
+    /// or a Task call invoked directly ([`TaskInvocation`]); the answer is the batch's partial
+    /// failures, or nothing.
+    pub async fn handle_any(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let (payload, context) = (event.payload, event.context);
+        if payload.get("stepwiseTask").is_some() {
+            let call: TaskInvocation = serde_json::from_value(payload)?;
+            self.handle_invocation(LambdaEvent::new(call, context))
+                .await?;
+            return Ok(Value::Null);
+        }
+        let batch: SqsEvent = serde_json::from_value(payload)?;
+        let response = self.handle(LambdaEvent::new(batch, context)).await?;
+        Ok(serde_json::to_value(response)?)
+    }
+}
+
+/// Runs one Task call handed over directly ([`on_task_invocation`]): `Err` makes Lambda invoke
+/// again, then send the event to the on-failure destination (the tasks dead-letter queue).
+pub async fn handle_invocation(
+    deps: &Deps,
+    invoker: &dyn TaskInvoker,
+    event: LambdaEvent<TaskInvocation>,
+) -> Result<(), Error> {
+    let by = Invocation::new(
+        event.context.request_id.clone(),
+        i64::try_from(event.context.deadline).unwrap_or(i64::MAX),
+    );
+    on_task_invocation(deps, invoker, &event.payload, &by).await?;
+    Ok(())
 }
 
 /// Runs each message (the event source sends one at a time: a batch would be handed back whole

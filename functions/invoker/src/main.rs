@@ -4,7 +4,9 @@
 //! starts its child in this same deployment. `STEPWISE_MOCK_CONFIG` names a Step Functions Local
 //! mock configuration file to serve mocked test cases from; `STEPWISE_ACCOUNT_ID` the account
 //! of the ARNs the Step Functions service makes. AWS calls are made as each execution's
-//! `roleArn` (STS AssumeRole) unless `STEPWISE_ASSUME_ROLE=0`.
+//! `roleArn` (STS AssumeRole) unless `STEPWISE_ASSUME_ROLE=0`. Its events are Task calls handed
+//! to it directly (asynchronous invocations) or batches of the tasks queue; the calls of the
+//! steps it commits it hands to itself.
 
 use invoker::Invoker;
 use lambda_runtime::{run, service_fn, Error, LambdaEvent};
@@ -33,7 +35,14 @@ async fn main() -> Result<(), Error> {
         ..ServiceConfig::default()
     };
     // A `.sync` child stopped with its parent's task commits a step here.
-    let mut aws = Aws::from_env(Names::from_env()?).await;
+    let mut names = Names::from_env()?;
+    // The Task calls of the steps this function commits go to itself, directly (its own name,
+    // which Lambda gives every function), unless STEPWISE_INVOKER_FUNCTION says otherwise (set
+    // empty: through the tasks queue).
+    if std::env::var_os("STEPWISE_INVOKER_FUNCTION").is_none() {
+        names.invoker_function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok();
+    }
+    let mut aws = Aws::from_env(names).await;
     if let Some(sink) = EventBridgeStatusEvents::from_env().await {
         aws = aws.with_status_events(std::sync::Arc::new(sink));
     }
@@ -49,8 +58,10 @@ async fn main() -> Result<(), Error> {
     )
     .await?;
     let invoker = &invoker;
-    run(service_fn(move |event: LambdaEvent<_>| async move {
-        Box::pin(invoker.handle(event)).await
-    }))
+    run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            Box::pin(invoker.handle_any(event)).await
+        },
+    ))
     .await
 }

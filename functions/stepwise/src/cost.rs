@@ -24,6 +24,7 @@ pub async fn report(
         schedule_group: String::new(),
         scheduler_role_arn: String::new(),
         retention_days: None,
+        invoker_function: None,
     };
     let aws = Aws::from_env(names).await;
     let meter = Meter::default();

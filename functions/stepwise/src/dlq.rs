@@ -1,7 +1,9 @@
 //! `stepwise dlq list` and `stepwise dlq redrive`: the messages a deployed serverless home's
 //! queues gave up on (after 5 receives a message moves to its dead-letter queue, and the
 //! execution it carries waits forever), with the execution each belongs to, and moving them back
-//! to the queue they came from so the execution goes on.
+//! to the queue they came from so the execution goes on. The tasks dead-letter queue also holds
+//! Lambda's on-failure records of Task calls handed to the invoker directly: a redrive sends the
+//! call they carry to the tasks queue.
 //!
 //! The queues: `--queue-url DLQ` (repeatable), or `--stack NAME`, whose outputs ending in
 //! `DeadLetterQueueUrl` name them. A dead message goes back to `--to URL`, else to the queue
@@ -107,11 +109,32 @@ impl Sqs {
     }
 }
 
+/// The message a dead one stands for: itself, or, for Lambda's on-failure destination record of
+/// a Task call handed to the invoker directly (an asynchronous invocation that failed three
+/// times), the tasks-queue message it carried, which a redrive sends to the tasks queue.
+fn carried(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v["requestPayload"]["stepwiseTask"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| body.to_string())
+}
+
 /// The execution a message belongs to, and what it carries (`TaskSucceeded`, `Invoke Work`).
 fn describe(body: &str) -> (Option<String>, String) {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
         return (None, "not Stepwise's JSON".into());
     };
+    if let (Some(condition), Some(task)) = (
+        v["requestContext"]["condition"].as_str(),
+        v["requestPayload"]["stepwiseTask"].as_str(),
+    ) {
+        let (execution, what) = describe(task);
+        return (execution, format!("{what} ({condition})"));
+    }
     if let Some(condition) = v["requestContext"]["condition"].as_str() {
         // Lambda's on-failure destination record of a trigger invocation: no execution started.
         return (None, format!("trigger event ({condition})"));
@@ -250,7 +273,7 @@ async fn redrive(q: &Queues, only: Option<&str>, to: Option<&str>) -> Result<()>
                 sqs.show_again(&url, &m).await?;
                 continue;
             }
-            let mut send = json!({"QueueUrl": target, "MessageBody": body});
+            let mut send = json!({"QueueUrl": target, "MessageBody": carried(body)});
             if fifo {
                 let id = m["MessageId"].as_str().unwrap_or_default();
                 let group = m["Attributes"]["MessageGroupId"]
@@ -306,5 +329,16 @@ mod tests {
             describe(failed_start),
             (None, "trigger event (RetriesExhausted)".into())
         );
+        assert_eq!(carried(failed_start), failed_start);
+        // A Task call handed to the invoker that failed three times: the call it carries.
+        let failed_call = json!({"version": "1.0",
+            "requestContext": {"condition": "RetriesExhausted", "approximateInvokeCount": 3},
+            "requestPayload": {"stepwiseTask": task}})
+        .to_string();
+        assert_eq!(
+            describe(&failed_call),
+            (Some("x".into()), "Invoke Work (RetriesExhausted)".into())
+        );
+        assert_eq!(carried(&failed_call), task);
     }
 }

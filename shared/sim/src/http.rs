@@ -80,6 +80,14 @@ fn throttled(service: &str) -> Reply {
             400,
             serde_json::json!({"__type": "com.amazonaws.sqs#ThrottlingException", "message": "Rate exceeded"}),
         ),
+        "lambda" => {
+            let mut r = Reply::json(
+                429,
+                serde_json::json!({"Type": "User", "message": "Rate Exceeded.", "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}),
+            );
+            r.headers.push(("x-amzn-errortype".into(), "TooManyRequestsException".into()));
+            r
+        }
         _ => Reply::json(
             400,
             serde_json::json!({"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate of requests exceeds the allowed throughput."}),
@@ -160,7 +168,7 @@ impl Sim {
                 if p.op.is_empty() { &p.method } else { &p.op }
             ))
             .or_default() += 1;
-        if p.op.starts_with("SendMessage") {
+        if p.op.starts_with("SendMessage") || p.service == "lambda" {
             w.job_looks += occurrences(&p.body, br#"{\"kind\":\"Poll\""#);
             w.task_calls_sent += occurrences(&p.body, br#"{\"kind\":\"Invoke\""#);
         }
@@ -183,6 +191,15 @@ impl Sim {
                     .handle(&p.method, &p.path, &p.query, &json(), &mut w.rng, err)
             }
             "s3" => w.s3.handle(&p.method, &p.path, &p.body),
+            // Only the invoker is invoked, and only asynchronously.
+            "lambda" => {
+                let w = &mut *w;
+                let (r, extra) =
+                    w.lambda_events
+                        .accept(&p.body, now, &mut w.rng, w.faults.duplicate);
+                w.counts.duplicate += extra;
+                r
+            }
             other => Reply::json(
                 400,
                 serde_json::json!({"__type": "UnknownService", "message": other}),
@@ -221,7 +238,7 @@ impl Sim {
                 }
             }
         }
-        if p.service == "sqs" {
+        if p.service == "sqs" || p.service == "lambda" {
             self.wake.notify_waiters();
         }
         r

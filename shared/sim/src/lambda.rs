@@ -25,6 +25,8 @@ use stepwise_store_aws::{Aws, Names};
 pub const STEPPER_TIMEOUT_MS: i64 = 60_000;
 /// The invoker's.
 pub const INVOKER_TIMEOUT_MS: i64 = 900_000;
+/// The invoker's name (Task calls are handed to it directly).
+pub const INVOKER_FUNCTION: &str = "stepwise-invoker";
 /// The api function's (API Gateway's limit).
 pub const API_TIMEOUT_MS: i64 = 29_000;
 
@@ -41,6 +43,7 @@ pub fn names() -> Names {
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::111111111111:role/stepwise-scheduler".into(),
         retention_days: None,
+        invoker_function: Some(INVOKER_FUNCTION.into()),
     }
 }
 
@@ -117,7 +120,7 @@ pub async fn invoke<T: 'static>(
 
 /// An invocation's context: its deadline and a request id of its own, as Lambda gives every
 /// invocation (an event source mapping's redelivery of a batch included).
-fn context(sim: &Sim, deadline_ms: i64) -> Context {
+pub(crate) fn context(sim: &Sim, deadline_ms: i64) -> Context {
     let mut c = Context::default();
     c.deadline = deadline_ms.max(0) as u64;
     let n = {

@@ -32,6 +32,7 @@
 //! rather than by a bug. Every point of every handler still meets crashes; what is checked is that the system
 //! recovers from them.
 
+pub mod async_lambda;
 pub mod ddb;
 pub mod expr;
 pub mod http;
@@ -264,6 +265,8 @@ pub struct World {
     pub request_ids: u64,
     /// Tries of each task attempt's record so far (for [`Faults::attempt_record_timeouts`]).
     pub attempt_records: HashMap<String, u32>,
+    /// Lambda's queue of asynchronous invocations of the invoker (Task calls handed over).
+    pub lambda_events: async_lambda::Queue,
 }
 
 /// A handle on the simulated world and its clock.
@@ -301,6 +304,7 @@ impl Sim {
                 task_calls_sent: 0,
                 request_ids: 0,
                 attempt_records: HashMap::new(),
+                lambda_events: async_lambda::Queue::default(),
             })),
             start: tokio::time::Instant::now(),
             // 2027-01-15T08:00:00Z: any fixed instant.

@@ -620,6 +620,15 @@ async fn run(
             ));
         }
     }
+    // Lambda's pollers of the invoker's asynchronous invocations (Task calls handed over).
+    for _ in 0..8 {
+        tokio::task::spawn_local(crate::async_lambda::worker(
+            sim.clone(),
+            invoker.clone(),
+            stop.clone(),
+            sim.wake.clone(),
+        ));
+    }
     tokio::task::spawn_local(lambda::scheduler(
         sim.clone(),
         stop.clone(),

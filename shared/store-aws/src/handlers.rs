@@ -192,7 +192,7 @@ async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), 
         }
     };
     let span = tracing::info_span!("timer", execution_arn = %msg.execution());
-    forward(deps, None, msg, started, &Invocation::default(), None)
+    forward(deps, None, msg, started, &Invocation::default(), None, true)
         .instrument(span)
         .await
 }
@@ -248,7 +248,7 @@ pub async fn on_tasks(
         // Every line logged while working on it carries the execution's ARN.
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
         let receipt = r.receipt_handle.as_deref();
-        if let Err(e) = forward(deps, Some(invoker), msg, started, by, receipt)
+        if let Err(e) = forward(deps, Some(invoker), msg, started, by, receipt, true)
             .instrument(span.clone())
             .await
         {
@@ -257,6 +257,50 @@ pub async fn on_tasks(
         }
     }
     failed
+}
+
+/// A Task call handed to the invoker directly (an asynchronous invocation, see
+/// `queues::deliver_tasks`): worked as a tasks-queue message is. One that cannot be worked now
+/// (its attempt in flight in another invocation, a service error) goes on through the tasks
+/// queue, whose redelivery, visibility and dead-letter queue then take over. `Err` only when
+/// that send failed too: Lambda invokes again (twice at most), then sends the event to the
+/// function's on-failure destination, the tasks dead-letter queue.
+pub async fn on_task_invocation(
+    deps: &Deps,
+    invoker: &dyn TaskInvoker,
+    event: &queues::TaskInvocation,
+    by: &Invocation,
+) -> Result<(), AwsError> {
+    let started = Instant::now();
+    let worked = async {
+        let body = queues::received(&deps.aws, &Meter::default(), &event.body).await?;
+        let msg: TaskMessage =
+            stepwise_engine::deep::from_str(&body).map_err(|e| AwsError::Corrupt {
+                key: "a Task call handed to the invoker".into(),
+                message: e.to_string(),
+            })?;
+        let span = tracing::info_span!("task", execution_arn = %msg.execution());
+        forward(deps, Some(invoker), msg, started, by, None, false)
+            .instrument(span)
+            .await
+    };
+    let delay_ms = match worked.await {
+        Ok(()) => return Ok(()),
+        // Unreadable: nothing can work it, as on the queue.
+        Err(e @ AwsError::Corrupt { .. }) => {
+            tracing::error!(error = %e, "invoker: dropping an unreadable Task call");
+            return Ok(());
+        }
+        // Back when the other invocation's time is over, as the queue's hold would bring it.
+        Err(AwsError::AttemptInFlight { deadline_ms, .. }) => {
+            deadline_ms.saturating_sub(now_ms()) + 5_000
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "invoker: Task call handed to the tasks queue");
+            0
+        }
+    };
+    queues::send_task_body_delayed(&deps.aws, &deps.meter, event.body.clone(), delay_ms).await
 }
 
 fn request(
@@ -312,11 +356,14 @@ async fn forward(
     started: Instant,
     by: &Invocation,
     receipt: Option<&str>,
+    queued: bool,
 ) -> Result<(), AwsError> {
     let local = Meter::default();
     // The event source mapping's receive and delete of this message (a standard queue: the
-    // tasks or the timers queue) are billed too.
-    local.sqs_delivery(false, 0);
+    // tasks or the timers queue) are billed too; a call handed over directly had none.
+    if queued {
+        local.sqs_delivery(false, 0);
+    }
     match msg {
         TaskMessage::Timer {
             execution,

@@ -130,14 +130,18 @@ pub struct Names {
     pub scheduler_role_arn: String,
     /// Days after its close an execution's items and payloads expire; `None` (or 0): never.
     pub retention_days: Option<u32>,
+    /// The invoker function, when Task calls are handed to it directly (Lambda's asynchronous
+    /// invocation: no queue hop, see `queues::deliver_tasks`); `None`: through the tasks queue.
+    pub invoker_function: Option<String>,
 }
 
 impl Names {
     /// Reads `STEPWISE_TABLE`, `STEPWISE_TRANSITIONS_QUEUE_URL`, `STEPWISE_TRANSITIONS_QUEUE_ARN`,
     /// `STEPWISE_TASKS_QUEUE_URL`, `STEPWISE_TIMERS_QUEUE_URL`, `STEPWISE_PAYLOAD_BUCKET`,
     /// `STEPWISE_SCHEDULE_GROUP`, `STEPWISE_SCHEDULER_ROLE_ARN`,
-    /// `STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN`, and `STEPWISE_RETENTION_DAYS` (optional;
-    /// absent or 0: keep everything).
+    /// `STEPWISE_SCHEDULER_DEAD_LETTER_QUEUE_ARN`, `STEPWISE_RETENTION_DAYS` (optional;
+    /// absent or 0: keep everything) and `STEPWISE_INVOKER_FUNCTION` (optional: absent, Task
+    /// calls go through the tasks queue).
     pub fn from_env() -> Result<Self, AwsError> {
         let get = |k: &'static str| std::env::var(k).map_err(|_| AwsError::Config(k));
         let retention_days = match std::env::var("STEPWISE_RETENTION_DAYS") {
@@ -152,6 +156,9 @@ impl Names {
         };
         Ok(Names {
             retention_days,
+            invoker_function: std::env::var("STEPWISE_INVOKER_FUNCTION")
+                .ok()
+                .filter(|f| !f.trim().is_empty()),
             table: get("STEPWISE_TABLE")?,
             transitions_queue_url: get("STEPWISE_TRANSITIONS_QUEUE_URL")?,
             transitions_queue_arn: get("STEPWISE_TRANSITIONS_QUEUE_ARN")?,
@@ -178,11 +185,27 @@ pub struct Aws {
     pub scheduler: aws_sdk_scheduler::Client,
     /// S3.
     pub s3: aws_sdk_s3::Client,
+    /// Lambda: Task calls handed to the invoker function ([`Names::invoker_function`]).
+    pub lambda: aws_sdk_lambda::Client,
     /// Where execution status change events go, when a bus is configured.
     pub status_events: Option<Arc<dyn StatusEventSink>>,
 }
 
 impl Aws {
+    /// The same clients, Lambda's at `endpoint_url` (a Lambda-compatible server in tests).
+    pub fn with_lambda_endpoint(
+        mut self,
+        config: &aws_config::SdkConfig,
+        endpoint_url: &str,
+    ) -> Self {
+        self.lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(config)
+                .endpoint_url(endpoint_url)
+                .build(),
+        );
+        self
+    }
+
     /// The same clients, announcing status changes to `sink`.
     pub fn with_status_events(mut self, sink: Arc<dyn StatusEventSink>) -> Self {
         self.status_events = Some(sink);
@@ -220,6 +243,7 @@ impl Aws {
             sqs: aws_sdk_sqs::Client::new(config),
             scheduler: aws_sdk_scheduler::Client::new(config),
             s3,
+            lambda: aws_sdk_lambda::Client::new(config),
             status_events: None,
         }
     }

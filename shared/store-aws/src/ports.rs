@@ -160,12 +160,12 @@ impl Dispatcher for AwsDispatcher {
         Box::pin(tracing::Instrument::instrument(
             async move {
                 let table = Table::new(&self.aws, &self.meter);
-                // Task calls in a row go out together (see `queues::send_tasks`), before the
+                // Task calls in a row go out together (see `queues::deliver_tasks`), before the
                 // next command of another kind: commands are sent in order.
                 let mut calls: Vec<TaskMessage> = Vec::new();
                 for c in commands {
                     if !matches!(c, Command::InvokeTask { .. }) && !calls.is_empty() {
-                        queues::send_tasks(&self.aws, &self.meter, &calls)
+                        queues::deliver_tasks(&self.aws, &self.meter, &calls)
                             .await
                             .map_err(store_error)?;
                         calls.clear();
@@ -221,7 +221,7 @@ impl Dispatcher for AwsDispatcher {
                         Command::PublishStatusChange { .. } => {}
                     }
                 }
-                queues::send_tasks(&self.aws, &self.meter, &calls)
+                queues::deliver_tasks(&self.aws, &self.meter, &calls)
                     .await
                     .map_err(store_error)?;
                 // The step's status changes, in order, in one PutEvents.

@@ -30,6 +30,11 @@ async fn sendable(aws: &Aws, meter: &Meter, body: String) -> Result<String, AwsE
     if body.len() <= INLINE_MESSAGE_LIMIT {
         return Ok(body);
     }
+    offload(aws, meter, body).await
+}
+
+/// A pointer to `body`, put in the payload bucket.
+async fn offload(aws: &Aws, meter: &Meter, body: String) -> Result<String, AwsError> {
     // Named by content: a message sent twice is one object.
     let key = format!("messages/{}.json", content_key(&body));
     crate::table::Table::new(aws, meter)
@@ -262,6 +267,91 @@ pub async fn send_tasks(aws: &Aws, meter: &Meter, msgs: &[TaskMessage]) -> Resul
         left = tail;
     }
     send_task(aws, meter, last).await
+}
+
+/// How many Task calls are handed to the invoker at once (a Map's fan-out of a thousand is a
+/// thousand asynchronous invocations: one after another they would outlast a stepper).
+const DIRECT_CONCURRENCY: usize = 16;
+
+/// The event of an asynchronous invocation of the invoker: a tasks-queue body ([`task_body`])
+/// as a string, so that Lambda's parse of the event never meets a payload deeper than a JSON
+/// parser's nesting limit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskInvocation {
+    /// The body, as the tasks queue would carry it.
+    #[serde(rename = "stepwiseTask")]
+    pub body: String,
+}
+
+/// Hands the Task calls of a step to the invoker: each its own asynchronous invocation of the
+/// invoker function (`InvocationType=Event`) when the deployment names it
+/// ([`crate::Names::invoker_function`]), else through the tasks queue ([`send_tasks`]). The
+/// invocation is the request the queue's event source mapping would have made, without the
+/// queue's send, receive and delete (three SQS requests per call, 30% of a task's overhead).
+/// Lambda retries an invocation that failed twice, then sends its event to the function's
+/// on-failure destination (the tasks dead-letter queue); the invoker hands a call it cannot
+/// work now to the tasks queue (`handlers::on_task_invocation`). The last call goes alone
+/// after all the others were taken, as in [`send_tasks`].
+pub async fn deliver_tasks(aws: &Aws, meter: &Meter, msgs: &[TaskMessage]) -> Result<(), AwsError> {
+    let Some(function) = aws.names.invoker_function.as_deref() else {
+        return send_tasks(aws, meter, msgs).await;
+    };
+    let Some((last, rest)) = msgs.split_last() else {
+        return Ok(());
+    };
+    for chunk in rest.chunks(DIRECT_CONCURRENCY) {
+        let mut bodies = Vec::with_capacity(chunk.len());
+        for m in chunk {
+            bodies.push(task_body(aws, meter, m).await?);
+        }
+        // Polled in this task (no spawn): a stop of the invocation stops them all.
+        let sent = futures_util::future::join_all(
+            bodies
+                .into_iter()
+                .map(|b| invoke_invoker(aws, meter, function, b)),
+        )
+        .await;
+        sent.into_iter().collect::<Result<Vec<()>, _>>()?;
+    }
+    let body = task_body(aws, meter, last).await?;
+    invoke_invoker(aws, meter, function, body).await
+}
+
+/// The largest event of an asynchronous invocation Lambda takes (256 KiB; a body's escaping in
+/// the event's string can take an inline body past it).
+const ASYNC_EVENT_LIMIT: usize = 256 * 1024;
+
+/// One asynchronous invocation of the invoker with a tasks-queue body. The invocation itself is
+/// not metered here: Lambda bills it as a request, which the invoker counts when it runs.
+async fn invoke_invoker(
+    aws: &Aws,
+    meter: &Meter,
+    function: &str,
+    body: String,
+) -> Result<(), AwsError> {
+    let encode = |body: String| {
+        serde_json::to_vec(&TaskInvocation { body })
+            .map_err(|e| AwsError::service("Lambda", "Invoke", e))
+    };
+    let mut event = encode(body.clone())?;
+    if event.len() > ASYNC_EVENT_LIMIT {
+        event = encode(offload(aws, meter, body).await?)?;
+    }
+    aws.lambda
+        .invoke()
+        .function_name(function)
+        .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+        .payload(aws_sdk_lambda::primitives::Blob::new(event))
+        .send()
+        .await
+        .map_err(|e| {
+            AwsError::service(
+                "Lambda",
+                "Invoke",
+                aws_sdk_lambda::error::DisplayErrorContext(e),
+            )
+        })?;
+    Ok(())
 }
 
 /// Makes a tasks-queue message being worked on visible again `after` from now (rounded up to

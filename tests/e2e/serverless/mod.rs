@@ -58,6 +58,21 @@ struct Harness {
     mock_config: Option<std::sync::Arc<MockConfig>>,
     /// Schedules fired already (a one-time schedule fires once, deleted or not).
     fired: Mutex<HashSet<String>>,
+    /// Task calls handed to the invoker directly ([`harness_direct`]): the events Lambda took
+    /// at the test's Lambda endpoint, not yet run.
+    direct: Option<DirectCalls>,
+}
+
+/// The name the harness's invoker answers asynchronous invocations under.
+const INVOKER_FUNCTION: &str = "stepwise-invoker";
+
+/// Asynchronous invocations of the invoker taken by the test's Lambda endpoint, with the tries
+/// each has had; and the events Lambda gave up on (three failed tries: its on-failure
+/// destination).
+#[derive(Clone, Default)]
+struct DirectCalls {
+    pending: std::sync::Arc<Mutex<Vec<(Value, u32)>>>,
+    given_up: std::sync::Arc<Mutex<Vec<Value>>>,
 }
 
 /// Fails the first dispatch after each commit, as if the stepper were killed between its commit
@@ -94,7 +109,14 @@ impl Dispatcher for KilledAfterCommit {
 }
 
 async fn harness(mock: Option<&str>, faults: bool) -> Option<Harness> {
-    harness_full(mock, faults, None, None, None, None).await
+    harness_full(mock, faults, None, None, None, None, false).await
+}
+
+/// The harness as the templates deploy it: the functions that commit steps hand their Task
+/// calls to the invoker directly (`STEPWISE_INVOKER_FUNCTION`, asynchronous invocations to a
+/// Lambda-compatible endpoint the test starts), not through the tasks queue.
+async fn harness_direct(mock: Option<&str>, faults: bool) -> Option<Harness> {
+    harness_full(mock, faults, None, None, None, None, true).await
 }
 
 /// [`harness`] with the deployment's `RetentionDays` (`STEPWISE_RETENTION_DAYS`) and an invoker
@@ -105,7 +127,16 @@ async fn harness_with(
     retention_days: Option<u32>,
     http_connections: Option<std::path::PathBuf>,
 ) -> Option<Harness> {
-    harness_full(mock, faults, retention_days, http_connections, None, None).await
+    harness_full(
+        mock,
+        faults,
+        retention_days,
+        http_connections,
+        None,
+        None,
+        false,
+    )
+    .await
 }
 
 /// The harness; with `event_bus`, status change events go to that bus on moto.
@@ -114,7 +145,7 @@ async fn harness_with_events(
     faults: bool,
     event_bus: Option<&str>,
 ) -> Option<Harness> {
-    harness_full(mock, faults, None, None, event_bus, None).await
+    harness_full(mock, faults, None, None, event_bus, None, false).await
 }
 
 /// A harness whose invoker calls Lambda tasks at `lambda_endpoint` (a Lambda-compatible server).
@@ -123,7 +154,7 @@ async fn harness_with_lambda(
     faults: bool,
     lambda_endpoint: Option<String>,
 ) -> Option<Harness> {
-    harness_full(mock, faults, None, None, None, lambda_endpoint).await
+    harness_full(mock, faults, None, None, None, lambda_endpoint, false).await
 }
 
 /// The harness with every option.
@@ -134,6 +165,7 @@ async fn harness_full(
     http_connections: Option<std::path::PathBuf>,
     event_bus: Option<&str>,
     lambda_endpoint: Option<String>,
+    direct_tasks: bool,
 ) -> Option<Harness> {
     let emulators = start_or_skip()?;
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -206,8 +238,26 @@ async fn harness_full(
         schedule_group: "stepwise".into(),
         scheduler_role_arn: "arn:aws:iam::123456789012:role/stepwise-scheduler".into(),
         retention_days,
+        invoker_function: direct_tasks.then(|| INVOKER_FUNCTION.to_string()),
     };
     let mut aws = Aws::from_sdk_config(names, &config, Some(&emulators.dynamodb_url));
+    let direct = direct_tasks.then(DirectCalls::default);
+    if let Some(calls) = &direct {
+        // Lambda's side of an asynchronous invocation: the event taken, run later.
+        let pending = calls.pending.clone();
+        let lambda = crate::serve_common::FakeLambda::start(
+            true,
+            std::sync::Arc::new(move |name: &str, payload: &Value| {
+                assert_eq!(
+                    name, INVOKER_FUNCTION,
+                    "only the invoker is handed Task calls"
+                );
+                pending.lock().expect("lock").push((payload.clone(), 0));
+                Value::Null
+            }),
+        );
+        aws = aws.with_lambda_endpoint(&config, &lambda.endpoint());
+    }
     if let Some(bus) = event_bus {
         let sink = stepwise_tasks_aws::EventBridgeStatusEvents::with_caller(
             moto_caller(&emulators.moto_url).await,
@@ -258,6 +308,7 @@ async fn harness_full(
         duplicate: faults,
         mock_config,
         fired: Mutex::new(HashSet::new()),
+        direct,
     })
 }
 
@@ -419,7 +470,41 @@ impl Harness {
         true
     }
 
+    /// Runs the Task calls handed to the invoker directly, as Lambda would: each event once
+    /// (twice with `duplicate`), a failed one again (twice at most), then given up.
+    async fn pump_direct(&self) -> bool {
+        let Some(calls) = &self.direct else {
+            return false;
+        };
+        let taken: Vec<(Value, u32)> = std::mem::take(&mut *calls.pending.lock().expect("lock"));
+        if taken.is_empty() {
+            return false;
+        }
+        for (event, tries) in taken {
+            let rounds = if self.duplicate { 2 } else { 1 };
+            let mut ok = true;
+            for _ in 0..rounds {
+                let call: invoker::TaskInvocation =
+                    serde_json::from_value(event.clone()).expect("a Task call's event");
+                ok = self
+                    .invoker
+                    .handle_invocation(LambdaEvent::new(call, Context::default()))
+                    .await
+                    .is_ok();
+            }
+            match (ok, tries) {
+                (true, _) => {}
+                (false, 0 | 1) => calls.pending.lock().expect("lock").push((event, tries + 1)),
+                (false, _) => calls.given_up.lock().expect("lock").push(event),
+            }
+        }
+        true
+    }
+
     async fn pump_tasks(&self) -> bool {
+        if self.pump_direct().await {
+            return true;
+        }
         let url = self.aws.names.tasks_queue_url.clone();
         let messages = self.receive(&url, 1).await;
         if messages.is_empty() {

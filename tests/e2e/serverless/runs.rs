@@ -298,6 +298,58 @@ pub(super) fn print_usage(what: &str, u: &Usage) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lambda_task_heavy_machine_is_metered() {
+    let Some(h) = harness(Some(&task_heavy_mock()), false).await else {
+        return;
+    };
+    let total = run_task_heavy(&h).await;
+    print_usage("20 Lambda tasks x5 (tasks queue)", &total);
+}
+
+/// The same reference as the templates deploy it: each Task call handed to the invoker
+/// directly, so no tasks-queue request is made or billed, and nothing is given up on.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lambda_task_heavy_machine_handing_calls_to_the_invoker_is_metered() {
+    let Some(h) = harness_direct(Some(&task_heavy_mock()), false).await else {
+        return;
+    };
+    let total = run_task_heavy(&h).await;
+    print_usage("20 Lambda tasks x5 (handed over)", &total);
+    assert_eq!(total.sqs_standard_requests, 0, "{total:?}");
+    assert_eq!(
+        super::timers_and_attempts::queued(&h, &h.aws.names.tasks_queue_url).await,
+        0
+    );
+    let given_up = h
+        .direct
+        .as_ref()
+        .map(|d| d.given_up.lock().expect("lock").len());
+    assert_eq!(given_up, Some(0));
+}
+
+/// A Task call handed over directly and delivered twice (Lambda's queue delivers at least
+/// once) calls its task once, as a redelivered tasks-queue message does.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_call_handed_to_the_invoker_twice_calls_its_task_once() {
+    let Some(h) = harness_direct(Some(&task_heavy_mock()), true).await else {
+        return;
+    };
+    let total = run_task_heavy(&h).await;
+    assert_eq!(total.sqs_standard_requests, 0, "{total:?}");
+}
+
+/// The mock of [`run_task_heavy`]'s machine: every task answers `{"n": 1}`.
+fn task_heavy_mock() -> String {
+    let mut cases = serde_json::Map::new();
+    for i in 0..20 {
+        cases.insert(format!("T{i}"), json!("Work"));
+    }
+    json!({"StateMachines":{"tasks":{"TestCases":{"Run": cases}}},
+        "MockedResponses":{"Work":{"0":{"Return":{"StatusCode":200,"Payload":{"n":1}}}}}})
+    .to_string()
+}
+
+/// Five executions of 20 Lambda tasks each, each task called once; their usage together.
+async fn run_task_heavy(h: &Harness) -> Usage {
     // 20 Lambda tasks in a row, served by mocks in the invoker; each is a step boundary.
     let mut states = serde_json::Map::new();
     for i in 0..20 {
@@ -310,16 +362,6 @@ async fn a_lambda_task_heavy_machine_is_metered() {
         }
         states.insert(format!("T{i}"), s);
     }
-    let mut cases = serde_json::Map::new();
-    for i in 0..20 {
-        cases.insert(format!("T{i}"), json!("Work"));
-    }
-    let mock = json!({"StateMachines":{"tasks":{"TestCases":{"Run": cases}}},
-        "MockedResponses":{"Work":{"0":{"Return":{"StatusCode":200,"Payload":{"n":1}}}}}})
-    .to_string();
-    let Some(h) = harness(Some(&mock), false).await else {
-        return;
-    };
     let sm = h
         .create("tasks", &json!({"StartAt":"T0","States": states}))
         .await;
@@ -327,7 +369,7 @@ async fn a_lambda_task_heavy_machine_is_metered() {
     for i in 0..5 {
         arns.push(
             start_execution(
-                &h,
+                h,
                 &sm,
                 Some(format!("e{i}")),
                 json!({"n": 0}),
@@ -347,7 +389,7 @@ async fn a_lambda_task_heavy_machine_is_metered() {
         total.add(&e.usage);
     }
     assert_eq!(total.task_invocations, 100);
-    print_usage("20 Lambda tasks x5", &total);
+    total
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -43,7 +43,7 @@ async fn history_types(h: &Harness, arn: &str) -> Vec<String> {
 }
 
 /// Messages on a queue, visible or delayed.
-async fn queued(h: &Harness, url: &str) -> u64 {
+pub(super) async fn queued(h: &Harness, url: &str) -> u64 {
     let attrs = h
         .aws
         .sqs
@@ -342,4 +342,49 @@ async fn an_attempt_record_found_again_by_its_own_invocation_is_its_own() {
             "{other:?} finds the attempt taken"
         );
     }
+}
+
+/// A Task call handed to the invoker directly while another invocation holds its attempt goes on
+/// through the tasks queue, delayed until that invocation's time is over (then answered, or
+/// failed as lost), and nothing is called; Lambda does not retry it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_call_handed_over_while_its_attempt_is_in_flight_goes_to_the_tasks_queue() {
+    let lambda = counter();
+    let Some(h) = harness_full(None, false, None, None, None, Some(lambda.endpoint()), true).await
+    else {
+        return;
+    };
+    let task = json!({"Type":"Task",
+        "Resource":"arn:aws:lambda:us-east-1:111111111111:function:counter","End":true});
+    let sm = h
+        .create("handed", &json!({"StartAt":"T","States": {"T": task}}))
+        .await;
+    let arn = start_execution(&h, &sm, None, json!({"n": 1}), None)
+        .await
+        .expect("start");
+    while h.pump_transitions().await {}
+    let direct = h.direct.as_ref().expect("calls handed over");
+    let taken: Vec<(Value, u32)> = std::mem::take(&mut *direct.pending.lock().expect("lock"));
+    assert_eq!(taken.len(), 1, "the Task call, handed over");
+    assert_eq!(queued(&h, &h.aws.names.tasks_queue_url).await, 0);
+    let call: invoker::TaskInvocation =
+        serde_json::from_value(taken[0].0.clone()).expect("a Task call's event");
+    let msg: TaskMessage = serde_json::from_str(&call.body).expect("a task message");
+    let TaskMessage::Invoke {
+        command: Command::InvokeTask { task, .. },
+        ..
+    } = msg
+    else {
+        panic!("not a Task call: {msg:?}");
+    };
+    h.table()
+        .begin_attempt(&arn, task, &Invocation::new("another", now_ms() + 600_000))
+        .await
+        .expect("record");
+    h.invoker
+        .handle_invocation(LambdaEvent::new(call, Context::default()))
+        .await
+        .expect("worked: handed to the tasks queue, not failed for Lambda to retry");
+    assert_eq!(lambda.calls.load(Ordering::SeqCst), 0, "Lambda calls");
+    assert_eq!(queued(&h, &h.aws.names.tasks_queue_url).await, 1);
 }
