@@ -49,55 +49,102 @@ pub struct HistoryTail {
     pub in_s3: bool,
 }
 
-/// Requests an execution made on the services that run it, for the cost meter. Zero counts are
-/// left out of the stored form: it is written with every step, and each KB is a write unit.
+/// Requests an execution made on the services that run it, for the cost meter. The stored form
+/// is short (it is written with every step, and each KB is a write unit): zero counts left out,
+/// one- or two-letter names (the longer names of earlier stored forms still read), fractions
+/// kept to six decimals.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(default)]
 pub struct Usage {
     /// DynamoDB read request units (4 KB strongly consistent reads).
-    #[serde(skip_serializing_if = "zero_f64")]
+    #[serde(
+        rename = "r",
+        alias = "dynamodbReadUnits",
+        skip_serializing_if = "zero_f64",
+        serialize_with = "short_f64"
+    )]
     pub dynamodb_read_units: f64,
     /// DynamoDB write request units (1 KB writes; a secondary index's writes included).
-    #[serde(skip_serializing_if = "zero_f64")]
+    #[serde(
+        rename = "w",
+        alias = "dynamodbWriteUnits",
+        skip_serializing_if = "zero_f64",
+        serialize_with = "short_f64"
+    )]
     pub dynamodb_write_units: f64,
     /// DynamoDB requests (for reference; units are what is billed).
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(
+        rename = "d",
+        alias = "dynamodbRequests",
+        skip_serializing_if = "zero_u64"
+    )]
     pub dynamodb_requests: u64,
     /// SQS requests on FIFO queues (64 KB chunks): sends, and the event source mapping's
     /// receives and deletes.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(
+        rename = "f",
+        alias = "sqsFifoRequests",
+        skip_serializing_if = "zero_u64"
+    )]
     pub sqs_fifo_requests: u64,
     /// SQS requests on standard queues (64 KB chunks), counted as the FIFO ones.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(
+        rename = "q",
+        alias = "sqsStandardRequests",
+        skip_serializing_if = "zero_u64"
+    )]
     pub sqs_standard_requests: u64,
     /// EventBridge Scheduler schedules created (each fires once).
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(rename = "sc", alias = "schedules", skip_serializing_if = "zero_u64")]
     pub schedules: u64,
     /// Invocations of Stepwise's own Lambda functions.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(
+        rename = "l",
+        alias = "lambdaInvocations",
+        skip_serializing_if = "zero_u64"
+    )]
     pub lambda_invocations: u64,
     /// Their duration in GB-seconds (arm64), the time they wait for a task's answer included.
-    #[serde(skip_serializing_if = "zero_f64")]
+    #[serde(
+        rename = "g",
+        alias = "lambdaGbSeconds",
+        skip_serializing_if = "zero_f64",
+        serialize_with = "short_f64"
+    )]
     pub lambda_gb_seconds: f64,
     /// Task calls (the user's functions and services: billed to them, listed apart).
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(
+        rename = "ti",
+        alias = "taskInvocations",
+        skip_serializing_if = "zero_u64"
+    )]
     pub task_invocations: u64,
     /// How long the task calls took, in seconds (the user's functions' duration).
-    #[serde(skip_serializing_if = "zero_f64")]
+    #[serde(
+        rename = "ts",
+        alias = "taskSeconds",
+        skip_serializing_if = "zero_f64",
+        serialize_with = "short_f64"
+    )]
     pub task_seconds: f64,
     /// S3 PUT requests.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(rename = "sp", alias = "s3Puts", skip_serializing_if = "zero_u64")]
     pub s3_puts: u64,
     /// S3 GET requests.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(rename = "sg", alias = "s3Gets", skip_serializing_if = "zero_u64")]
     pub s3_gets: u64,
     /// State transitions (states entered): what Step Functions Standard bills.
-    #[serde(skip_serializing_if = "zero_u64")]
+    #[serde(rename = "t", alias = "transitions", skip_serializing_if = "zero_u64")]
     pub transitions: u64,
 }
 
 fn zero_f64(x: &f64) -> bool {
     *x == 0.0
+}
+
+/// Six decimals are more than a cost per million transitions shows.
+fn short_f64<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((x * 1e6).round() / 1e6)
 }
 
 fn zero_u64(x: &u64) -> bool {
@@ -222,4 +269,38 @@ pub enum Advanced {
     /// Not applied here: sent to the execution's queue (after [`Advanced::Deferred`]), where it
     /// is applied in order.
     Queued,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_is_stored_short_and_read_in_either_form() {
+        let u = Usage {
+            dynamodb_write_units: 12.5,
+            lambda_gb_seconds: 0.123_456_789_012,
+            lambda_invocations: 3,
+            transitions: 2,
+            ..Usage::default()
+        };
+        let text = serde_json::to_string(&u).expect("serialized");
+        assert_eq!(text, r#"{"w":12.5,"l":3,"g":0.123457,"t":2}"#);
+        let back: Usage = serde_json::from_str(&text).expect("read back");
+        assert_eq!(back.lambda_invocations, 3);
+        assert!((back.lambda_gb_seconds - 0.123_457).abs() < 1e-12);
+        // The form written before.
+        let old: Usage = serde_json::from_str(
+            r#"{"dynamodbWriteUnits":12.5,"lambdaInvocations":3,"lambdaGbSeconds":0.5,"transitions":2}"#,
+        )
+        .expect("the old form");
+        assert_eq!(
+            (
+                old.dynamodb_write_units,
+                old.lambda_invocations,
+                old.transitions
+            ),
+            (12.5, 3, 2)
+        );
+    }
 }

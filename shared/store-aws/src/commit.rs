@@ -218,7 +218,7 @@ fn meta_size(item: &Item) -> usize {
 }
 
 /// What the usage attribute is taken to weigh when a step decides where its events go.
-const USAGE_ALLOWANCE: usize = 320;
+const USAGE_ALLOWANCE: usize = 160;
 
 /// The size of a tail's attributes on META.
 fn tail_size(t: &HistoryTail) -> usize {
@@ -425,7 +425,7 @@ impl Table<'_> {
         usage.add(&self.meter.take());
         usage.dynamodb_requests += requests;
         let event_units: f64 = events.iter().map(|(_, size)| units(*size, 1024)).sum();
-        let size = meta_size(&item);
+        let size = meta_size(&item) + self.meter.fixed_size(&e.arn);
         // An update is billed by the larger of the item before and after it.
         let meta_units = units(size.max(self.meter.meta_size(&e.arn)), 1024);
         self.meter.note_meta_size(&e.arn, size);
@@ -493,8 +493,11 @@ impl Table<'_> {
         e: &StoredExecution,
         extra: Vec<(String, AttributeValue)>,
     ) -> Result<(), AwsError> {
+        let fixed: Item = extra.into_iter().collect();
+        self.meter
+            .note_fixed_size(&e.arn, crate::table::fixed_size(&fixed));
         let mut item = self.meta_with_usage(e, &[], 1, 0.0, 1.0, true).await?;
-        item.extend(extra);
+        item.extend(fixed);
         let r = self
             .aws
             .dynamodb
@@ -528,10 +531,13 @@ impl Table<'_> {
         let expiry = self.expiry_of(e);
         let mut events = self.event_items(&e.arn, history, expiry).await?;
         let (mut requests, mut extra) = (0, 0.0);
-        // A status change (start, close, redrive) changes what GSI1 projects.
-        let lists = history
-            .iter()
-            .any(|h| stepwise_ports::status_events::status_of_event(&h.event_type).is_some());
+        // A status change (close, redrive) changes what GSI1 projects. The start does not: the
+        // item was created RUNNING, with its index entry (billed with the create), and DynamoDB
+        // writes no index entry for an update that changes none of its attributes.
+        let lists = history.iter().any(|h| {
+            h.event_type != "ExecutionStarted"
+                && stepwise_ports::status_events::status_of_event(&h.event_type).is_some()
+        });
         if events.len() <= 1 {
             // The common step: its events (one item's worth) go on META as its tail, and the
             // step is one conditional update, billed once (a transaction bills twice).
@@ -547,11 +553,13 @@ impl Table<'_> {
             // they are committed, so a writer that loses this race pages the same.
             // Sized without the usage, which counts real time (Lambda's duration): the
             // same step decides the same way wherever it runs (the simulation replays it).
+            // The attributes the start wrote for listings weigh on it too.
             let base = meta_size(&item)
                 - item.get("usage").map_or(0, |u| {
                     item_size(&[("usage".to_string(), u.clone())].into_iter().collect())
                 })
-                + USAGE_ALLOWANCE;
+                + USAGE_ALLOWANCE
+                + self.meter.fixed_size(&e.arn);
             let tail = match (&e.history_tail, step_tail) {
                 (Some(old), Some(new)) => match joined(old, &new) {
                     Some(both)

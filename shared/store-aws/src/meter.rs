@@ -93,6 +93,9 @@ struct Buckets {
     /// The size of each execution's META item as last read or written: an update is billed
     /// by the size of the whole item, not of what it changes.
     meta_bytes: HashMap<String, usize>,
+    /// The size of the attributes of each execution's META item that no step writes (what the
+    /// start stored for listings, [`crate::table::FIXED_ATTRIBUTES`]), as last read or written.
+    fixed_bytes: HashMap<String, usize>,
 }
 
 impl Meter {
@@ -118,6 +121,22 @@ impl Meter {
             b.meta_bytes.clear();
         }
         b.meta_bytes.insert(execution.to_string(), bytes);
+    }
+
+    /// Notes the size of the attributes of `execution`'s META item that no step writes.
+    pub fn note_fixed_size(&self, execution: &str, bytes: usize) {
+        let mut b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if b.fixed_bytes.len() > 10_000 {
+            b.fixed_bytes.clear();
+        }
+        b.fixed_bytes.insert(execution.to_string(), bytes);
+    }
+
+    /// The size of the attributes of `execution`'s META item that no step writes, as last
+    /// noted (0 when not known).
+    pub fn fixed_size(&self, execution: &str) -> usize {
+        let b = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        b.fixed_bytes.get(execution).copied().unwrap_or(0)
     }
 
     /// The size of `execution`'s META item as last noted (0 when not known).

@@ -65,6 +65,19 @@ pub(crate) fn item_size(item: &Item) -> usize {
         .sum()
 }
 
+/// The attributes of an execution's META item that the start writes and no step does (what
+/// listings read beside the status): they weigh on every step's update all the same.
+pub(crate) const FIXED_ATTRIBUTES: [&str; 4] = ["meta", "versionArn", "aliasArn", "mapRunArn"];
+
+/// The size of `item`'s [`FIXED_ATTRIBUTES`].
+pub(crate) fn fixed_size(item: &Item) -> usize {
+    FIXED_ATTRIBUTES
+        .iter()
+        .filter_map(|k| item.get_key_value(*k))
+        .map(|(k, v)| item_size(&[(k.clone(), v.clone())].into_iter().collect()))
+        .sum()
+}
+
 /// Text deflated, for the attributes written with every step (the checkpoint, the last step's
 /// events): JSON shrinks to about half, and each KB of the item is a write unit.
 pub(crate) fn deflated(text: &str) -> AttributeValue {
@@ -260,6 +273,7 @@ impl<'a> Table<'a> {
         };
         self.meter.dynamodb_read(item_size(item));
         self.meter.note_meta_size(arn, item_size(item));
+        self.meter.note_fixed_size(arn, fixed_size(item));
         let state_text = match (
             get_inflated(item, "stateZ", arn)?,
             get_s(item, "state"),
