@@ -283,6 +283,19 @@ pub async fn scheduler(sim: Sim, stop: Rc<std::cell::Cell<bool>>, wake: Arc<toki
     }
 }
 
+thread_local! {
+    /// The machine each running StartExecution handler starts, by its task.
+    static STARTING: std::cell::RefCell<std::collections::HashMap<tokio::task::Id, String>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The machine the StartExecution handler running in this task starts (the simulation draws its
+/// execution's seed from it).
+pub fn starting() -> Option<String> {
+    let id = tokio::task::try_id()?;
+    STARTING.with(|s| s.borrow().get(&id).cloned())
+}
+
 /// A client of the API (an SDK behind API Gateway): one request to the api function, in a
 /// container of its own. `Err` carries AWS's error type, or `"Timeout"` when the function
 /// crashed or timed out (the client cannot know whether the request took effect).
@@ -307,8 +320,20 @@ pub async fn call_api(sim: &Sim, action: &str, body: Value) -> Result<Value, Str
     );
     req.body = Some(body.to_string());
     let ctx = context(sim, sim.now_ms() + API_TIMEOUT_MS);
+    let machine = (action == "StartExecution")
+        .then(|| body["stateMachineArn"].as_str().map(str::to_string))
+        .flatten()
+        .and_then(|a| a.rsplit(':').next().map(str::to_string));
     let out = invoke(sim, API_TIMEOUT_MS, true, async move {
-        api::handle(&svc, LambdaEvent::new(req, ctx)).await
+        let me = tokio::task::try_id();
+        if let (Some(id), Some(m)) = (me, machine) {
+            STARTING.with(|s| s.borrow_mut().insert(id, m));
+        }
+        let out = api::handle(&svc, LambdaEvent::new(req, ctx)).await;
+        if let Some(id) = me {
+            STARTING.with(|s| s.borrow_mut().remove(&id));
+        }
+        out
     })
     .await;
     let Some(Ok(resp)) = out else {

@@ -7,7 +7,7 @@
 use crate::lambda::{self, call_api, Function};
 use crate::{FaultCounts, Faults, Sim};
 use serde_json::{json, Value};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -483,21 +483,20 @@ const LOST_CAUSE: &str = "was lost: the invoker";
 const DEADLINE_MS: i64 = 3 * 24 * 3600 * 1000;
 
 thread_local! {
-    /// The execution StartExecution is being called for: its seed is drawn from its name, so
-    /// that a start retried after a crash gets the seed the fault-free run got. The draw takes
-    /// it; each try of the start sets it again.
-    static STARTING: RefCell<String> = const { RefCell::new(String::new()) };
     /// Draws other than a start's: numbered, so no two are alike (a map run's looks are told
     /// apart by theirs; while every draw after the starts gave the last start's seed, two looks
     /// took each other's claims for their own and named their pauses alike: seed 2300).
     static DRAWS: Cell<u64> = const { Cell::new(0) };
 }
 
-/// The simulation's fresh seeds (see [`STARTING`] and [`DRAWS`]).
+/// The simulation's fresh seeds: a StartExecution's handler draws its execution's from the
+/// machine's name ([`lambda::starting`]), so that a start retried after a crash gets the seed
+/// the fault-free run got (a draw keyed by a flag any task could take gave a look the seed of
+/// a start in flight, and the start a numbered one: seed 500's distributed Map ran with
+/// another map run ARN); every other draw is numbered ([`DRAWS`]).
 fn sim_seed() -> u64 {
-    let starting = STARTING.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    if !starting.is_empty() {
-        return stepwise_store_aws::fnv64(&["sim-seed", &starting]);
+    if let Some(machine) = lambda::starting() {
+        return stepwise_store_aws::fnv64(&["sim-seed", &machine]);
     }
     let n = DRAWS.with(|d| {
         d.set(d.get() + 1);
@@ -557,7 +556,6 @@ async fn run(
     let clock = sim.clone();
     stepwise_runtime::clock::set_thread_clock(Some(Rc::new(move || clock.now_ms())));
     DRAWS.with(|d| d.set(0));
-    STARTING.with(|s| s.borrow_mut().clear());
     stepwise_runtime::clock::set_thread_seeds(Some(Rc::new(sim_seed)));
     lambda::deploy(&sim);
     let tasks = Arc::new(Tasks {
@@ -660,7 +658,6 @@ async fn run(
         let arn = format!("{}:run", sm.replace(":stateMachine:", ":execution:"));
         let body = json!({"stateMachineArn": sm, "name": "run", "input": m.input.to_string()});
         loop {
-            STARTING.with(|s| *s.borrow_mut() = m.name.clone());
             match call_api(&sim, "StartExecution", body.clone()).await {
                 Ok(_) => break,
                 Err(e) if e == "ExecutionAlreadyExists" => break,
@@ -977,18 +974,12 @@ pub fn run_machines(seed: u64, faults: Faults, ms: &[Machine]) -> SeedReport {
 mod tests {
     use super::*;
 
-    /// A start's draw is its name's, every try of it alike; every other draw is its own (while
-    /// all draws after the starts were alike, a map run's looks could not be told apart: seed
-    /// 2300 lost eight results of its distributed Map of 1,000 and doubled three).
+    /// Draws outside a StartExecution's handler are each their own (while all draws after the
+    /// starts were alike, a map run's looks could not be told apart: seed 2300 lost eight
+    /// results of its distributed Map of 1,000 and doubled three).
     #[test]
-    fn a_starts_seed_is_its_names_and_other_draws_differ() {
-        STARTING.with(|s| *s.borrow_mut() = "dmap".into());
-        let start = sim_seed();
+    fn draws_outside_a_start_differ() {
         let (a, b) = (sim_seed(), sim_seed());
-        STARTING.with(|s| *s.borrow_mut() = "dmap".into());
-        assert_eq!(sim_seed(), start, "a start tried again draws the same seed");
         assert_ne!(a, b);
-        assert_ne!(a, start);
-        assert_ne!(b, start);
     }
 }

@@ -248,9 +248,17 @@ pub async fn on_tasks(
         // Every line logged while working on it carries the execution's ARN.
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
         let receipt = r.receipt_handle.as_deref();
-        if let Err(e) = forward(deps, Some(invoker), msg, started, by, receipt, true)
-            .instrument(span.clone())
-            .await
+        if let Err(e) = Box::pin(forward(
+            deps,
+            Some(invoker),
+            msg,
+            started,
+            by,
+            receipt,
+            true,
+        ))
+        .instrument(span.clone())
+        .await
         {
             span.in_scope(|| tracing::warn!(message_id = %r.message_id, error = %e, "invoker: message failed"));
             failed.push(r.message_id.clone());
@@ -280,7 +288,7 @@ pub async fn on_task_invocation(
                 message: e.to_string(),
             })?;
         let span = tracing::info_span!("task", execution_arn = %msg.execution());
-        forward(deps, Some(invoker), msg, started, by, None, false)
+        Box::pin(forward(deps, Some(invoker), msg, started, by, None, false))
             .instrument(span)
             .await
     };

@@ -165,7 +165,7 @@ impl Dispatcher for AwsDispatcher {
                 let mut calls: Vec<TaskMessage> = Vec::new();
                 for c in commands {
                     if !matches!(c, Command::InvokeTask { .. }) && !calls.is_empty() {
-                        queues::deliver_tasks(&self.aws, &self.meter, &calls)
+                        Box::pin(queues::deliver_tasks(&self.aws, &self.meter, &calls))
                             .await
                             .map_err(store_error)?;
                         calls.clear();
@@ -221,7 +221,7 @@ impl Dispatcher for AwsDispatcher {
                         Command::PublishStatusChange { .. } => {}
                     }
                 }
-                queues::deliver_tasks(&self.aws, &self.meter, &calls)
+                Box::pin(queues::deliver_tasks(&self.aws, &self.meter, &calls))
                     .await
                     .map_err(store_error)?;
                 // The step's status changes, in order, in one PutEvents.
