@@ -215,6 +215,22 @@ export class StepwiseStack extends cdk.Stack {
         "calls and the API keep the rest of the account's concurrency.",
     });
 
+    const invokerReservedConcurrency = new cdk.CfnParameter(this, 'InvokerReservedConcurrency', {
+      type: 'Number',
+      default: 0,
+      minValue: 0,
+      maxValue: 10000,
+      description:
+        "Task calls are handed to the invoker directly (asynchronous invocations), beside the " +
+        "tasks queue's mapping: a number above 0 caps (and reserves) the invoker's instances, so " +
+        'that a burst of executions cannot take the concurrency of the API and the task functions ' +
+        '(Lambda keeps throttled calls and tries them again for up to six hours). Keep it above ' +
+        'InvokerMaximumConcurrency. 0: no cap.',
+    });
+    const hasInvokerReservedConcurrency = new cdk.CfnCondition(this, 'HasInvokerReservedConcurrency', {
+      expression: cdk.Fn.conditionNot(cdk.Fn.conditionEquals(invokerReservedConcurrency.valueAsNumber, 0)),
+    });
+
     // ------------------------------------------------------------ storage
     const table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: 'PK', type: dynamodb.AttributeType.STRING },
@@ -548,6 +564,10 @@ export class StepwiseStack extends cdk.Stack {
 
     const invokerFn = rustFunction('InvokerFunction', 'invoker', invokerRole, INVOKER_TIMEOUT,
       "Stepwise - runs Task states' calls, handed to it directly or from the tasks queue.");
+    (invokerFn.node.defaultChild as lambda.CfnFunction).addPropertyOverride(
+      'ReservedConcurrentExecutions',
+      cdk.Fn.conditionIf(hasInvokerReservedConcurrency.logicalId,
+        invokerReservedConcurrency.valueAsNumber, cdk.Aws.NO_VALUE));
     // Task calls of the steps the api and the stepper commit are handed to the invoker directly
     // (asynchronous invocations): no tasks-queue hop (its send, receive and delete) per call.
     const handsTasks = { STEPWISE_INVOKER_FUNCTION: invokerFn.functionName };

@@ -182,7 +182,7 @@ def view(logical_id, res, tpl):
     t, p = res["Type"], res.get("Properties", {})
     if t == "AWS::Lambda::Function":
         v = pick(p, ["Runtime", "Architectures", "Handler", "MemorySize", "Timeout", "Role",
-                     "Description"])
+                     "Description", "ReservedConcurrentExecutions"])
         v["Environment"] = canon(p.get("Environment", {}).get("Variables"))
         v["Binary"] = res.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
         v["BuildMethod"] = res.get("Metadata", {}).get("BuildMethod")
