@@ -183,14 +183,18 @@ fn regression_a_timed_out_attempt_record_retried_by_the_sdk_is_its_own() {
         timeout: 0.1,
         ..Faults::none()
     };
+    // Task calls handed to the invoker directly make fewer requests (no tasks queue), so fewer
+    // meet a timeout: counted over both seeds.
+    let mut timeouts = 0;
     for seed in [1, 2] {
         let r = run_machines(seed, faults, &[task_heavy(), callback()]);
-        assert!(r.faults.timeout > 10, "{:?}", r.faults);
+        timeouts += r.faults.timeout;
         check_replay(
             &r,
             "cargo test -p stepwise-sim --test seeds regression_a_timed_out",
         );
     }
+    assert!(timeouts > 10, "{timeouts} timeouts");
 }
 
 /// Issue 10 finding 6, issue 12 item 6: a distributed Map's iterations are child executions of
