@@ -4,6 +4,7 @@
 //! api and trigger functions call), never here.
 
 use crate::attempts::{Attempt, Invocation, LOST_ATTEMPT_ERROR};
+use crate::chain::{Chain, Chaining};
 use crate::meter::Meter;
 use crate::ports::{AwsDispatcher, AwsStore};
 use crate::queues::{self, TaskMessage, TransitionMessage};
@@ -83,6 +84,39 @@ impl Deps {
             lambda_gb_seconds: started.elapsed().as_secs_f64() * self.memory_mb / 1024.0,
             ..Usage::default()
         }
+    }
+
+    /// The invocation's usage since `s`: its request billed only with its first piece of work
+    /// (a call chained after another, [`crate::chain`], pays for its time alone).
+    fn usage_since(&self, s: Started) -> Usage {
+        let mut u = self.lambda_usage(s.at);
+        if !s.request {
+            u.lambda_invocations = 0;
+        }
+        u
+    }
+}
+
+/// How a message reached [`forward`]: by which invocation, from a queue (its `receipt`, when
+/// it can be held) or handed over directly, and the [`Chain`] a direct one may add calls to.
+struct Delivery<'a> {
+    by: &'a Invocation,
+    receipt: Option<&'a str>,
+    queued: bool,
+    chain: Option<&'a Chain>,
+}
+
+/// When a piece of an invocation's work began, and whether the invocation's Lambda request is
+/// billed with it.
+#[derive(Debug, Clone, Copy)]
+struct Started {
+    at: Instant,
+    request: bool,
+}
+
+impl Started {
+    fn new(at: Instant) -> Self {
+        Started { at, request: true }
     }
 }
 
@@ -192,7 +226,14 @@ async fn forward_timer(deps: &Deps, r: &Record, started: Instant) -> Result<(), 
         }
     };
     let span = tracing::info_span!("timer", execution_arn = %msg.execution());
-    forward(deps, None, msg, started, &Invocation::default(), None, true)
+    let started = Started::new(started);
+    let delivery = Delivery {
+        by: &Invocation::default(),
+        receipt: None,
+        queued: true,
+        chain: None,
+    };
+    forward(deps, None, msg, started, delivery)
         .instrument(span)
         .await
 }
@@ -252,10 +293,13 @@ pub async fn on_tasks(
             deps,
             Some(invoker),
             msg,
-            started,
-            by,
-            receipt,
-            true,
+            Started::new(started),
+            Delivery {
+                by,
+                receipt,
+                queued: true,
+                chain: None,
+            },
         ))
         .instrument(span.clone())
         .await
@@ -279,36 +323,86 @@ pub async fn on_task_invocation(
     event: &queues::TaskInvocation,
     by: &Invocation,
 ) -> Result<(), AwsError> {
-    let started = Instant::now();
-    let worked = async {
-        let body = queues::received(&deps.aws, &Meter::default(), &event.body).await?;
-        let msg: TaskMessage =
-            stepwise_engine::deep::from_str(&body).map_err(|e| AwsError::Corrupt {
-                key: "a Task call handed to the invoker".into(),
-                message: e.to_string(),
-            })?;
-        let span = tracing::info_span!("task", execution_arn = %msg.execution());
-        Box::pin(forward(deps, Some(invoker), msg, started, by, None, false))
+    let chain = Chain::new(now_ms(), by.deadline_ms);
+    let mut started = Started::new(Instant::now());
+    let mut body = Some(event.body.clone());
+    let mut next = None;
+    loop {
+        let worked = async {
+            let msg: TaskMessage = match next.take() {
+                Some(m) => m,
+                None => {
+                    let text = queues::received(
+                        &deps.aws,
+                        &Meter::default(),
+                        body.as_deref().unwrap_or_default(),
+                    )
+                    .await?;
+                    stepwise_engine::deep::from_str(&text).map_err(|e| AwsError::Corrupt {
+                        key: "a Task call handed to the invoker".into(),
+                        message: e.to_string(),
+                    })?
+                }
+            };
+            let span = tracing::info_span!("task", execution_arn = %msg.execution());
+            // A chained call's message, should it go to the tasks queue below.
+            if body.is_none() {
+                body = Some(queues::task_body(&deps.aws, &deps.meter, &msg).await?);
+            }
+            Box::pin(forward(
+                deps,
+                Some(invoker),
+                msg,
+                started,
+                Delivery {
+                    by,
+                    receipt: None,
+                    queued: false,
+                    chain: Some(&chain),
+                },
+            ))
             .instrument(span)
             .await
-    };
-    let delay_ms = match worked.await {
-        Ok(()) => return Ok(()),
-        // Unreadable: nothing can work it, as on the queue.
-        Err(e @ AwsError::Corrupt { .. }) => {
-            tracing::error!(error = %e, "invoker: dropping an unreadable Task call");
+        };
+        let delay_ms = match worked.await {
+            Ok(()) => None,
+            // Unreadable: nothing can work it, as on the queue.
+            Err(e @ AwsError::Corrupt { .. }) => {
+                tracing::error!(error = %e, "invoker: dropping an unreadable Task call");
+                None
+            }
+            // Back when the other invocation's time is over, as the queue's hold would bring it.
+            Err(AwsError::AttemptInFlight { deadline_ms, .. }) => {
+                Some(deadline_ms.saturating_sub(now_ms()) + 5_000)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "invoker: Task call handed to the tasks queue");
+                Some(0)
+            }
+        };
+        if let Some(delay_ms) = delay_ms {
+            // No body: a chained call whose message could not be made; Lambda invokes the
+            // chain's first call again (see crate::chain).
+            let Some(text) = body.take() else {
+                return Err(AwsError::service(
+                    "SQS",
+                    "SendMessage",
+                    "the chained Task call's message could not be made",
+                ));
+            };
+            queues::send_task_body_delayed(&deps.aws, &deps.meter, text, delay_ms).await?;
+        }
+        // The call the step just committed makes, taken to be worked here (crate::chain).
+        let Some(m) = chain.take() else {
             return Ok(());
-        }
-        // Back when the other invocation's time is over, as the queue's hold would bring it.
-        Err(AwsError::AttemptInFlight { deadline_ms, .. }) => {
-            deadline_ms.saturating_sub(now_ms()) + 5_000
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "invoker: Task call handed to the tasks queue");
-            0
-        }
-    };
-    queues::send_task_body_delayed(&deps.aws, &deps.meter, event.body.clone(), delay_ms).await
+        };
+        next = Some(m);
+        body = None;
+        started = Started {
+            at: Instant::now(),
+            request: false,
+        };
+    }
 }
 
 fn request(
@@ -361,11 +455,15 @@ async fn forward(
     deps: &Deps,
     invoker: Option<&dyn TaskInvoker>,
     msg: TaskMessage,
-    started: Instant,
-    by: &Invocation,
-    receipt: Option<&str>,
-    queued: bool,
+    started: Started,
+    delivery: Delivery<'_>,
 ) -> Result<(), AwsError> {
+    let Delivery {
+        by,
+        receipt,
+        queued,
+        chain,
+    } = delivery;
     let local = Meter::default();
     // The event source mapping's receive and delete of this message (a standard queue: the
     // tasks or the timers queue) are billed too; a call handed over directly had none.
@@ -662,7 +760,7 @@ async fn forward(
             let left = by.deadline_ms.saturating_sub(now_ms());
             let room = left <= 0 || left > DIRECT_APPLY_MARGIN_MS;
             let event = if poll.is_none() && room {
-                match apply_outcome(deps, &execution, event.clone(), &local, started).await {
+                match apply_outcome(deps, &execution, event.clone(), &local, started, chain).await {
                     Ok(true) => return Ok(()),
                     // An earlier step's outbox is still being sent: the queue applies it after.
                     Ok(false) => {
@@ -744,21 +842,24 @@ async fn apply_outcome(
     execution: &str,
     event: Event,
     local: &Meter,
-    started: Instant,
+    started: Started,
+    chain: Option<&Chain>,
 ) -> Result<bool, stepwise_ports::execution::StoreError> {
-    let mut usage = deps.lambda_usage(started);
+    let mut usage = deps.usage_since(started);
     usage.add(&local.take());
     deps.meter.begin(execution);
     deps.meter.record(|u| u.add(&usage));
     let applying = Instant::now();
-    let r = advance_inline(
-        &deps.store,
-        deps.dispatcher.as_ref(),
-        execution,
-        event,
-        now_ms(),
-    )
-    .await;
+    let chaining = chain.map(|chain| Chaining {
+        inner: deps.dispatcher.as_ref(),
+        chain,
+        now_ms,
+    });
+    let dispatcher = match &chaining {
+        Some(c) => c as &dyn Dispatcher,
+        None => deps.dispatcher.as_ref(),
+    };
+    let r = advance_inline(&deps.store, dispatcher, execution, event, now_ms()).await;
     // Time spent here is billed with the execution's next commit.
     let elapsed = applying.elapsed().as_secs_f64() * deps.memory_mb / 1024.0;
     deps.meter.record(|u| u.lambda_gb_seconds += elapsed);
@@ -793,10 +894,10 @@ async fn outcome_body(
     execution: String,
     event: Event,
     local: &Meter,
-    started: Instant,
+    started: Started,
 ) -> Result<(String, String, String), AwsError> {
     local.dynamodb_write(256);
-    let mut usage = deps.lambda_usage(started);
+    let mut usage = deps.usage_since(started);
     usage.add(&local.take());
     usage.sqs_fifo_requests += 1;
     let msg = TransitionMessage {
@@ -814,9 +915,9 @@ async fn send_outcome(
     event: Event,
     due_ms: Option<i64>,
     local: &Meter,
-    started: Instant,
+    started: Started,
 ) -> Result<(), AwsError> {
-    let mut usage = deps.lambda_usage(started);
+    let mut usage = deps.usage_since(started);
     usage.add(&local.take());
     // The send below is counted in the usage it carries.
     usage.sqs_fifo_requests += 1;

@@ -272,6 +272,7 @@ pub mod api_driver;
 mod api_keys;
 pub mod api_store;
 pub mod attempts;
+mod chain;
 pub mod commit;
 pub mod handlers;
 pub mod listing;

@@ -306,7 +306,8 @@ async fn a_lambda_task_heavy_machine_is_metered() {
 }
 
 /// The same reference as the templates deploy it: each Task call handed to the invoker
-/// directly, so no tasks-queue request is made or billed, and nothing is given up on.
+/// directly, or worked next in the invocation that applied the step making it, so no
+/// tasks-queue request is made or billed, and nothing is given up on.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_lambda_task_heavy_machine_handing_calls_to_the_invoker_is_metered() {
     let Some(h) = harness_direct(Some(&task_heavy_mock()), false).await else {
@@ -315,6 +316,10 @@ async fn a_lambda_task_heavy_machine_handing_calls_to_the_invoker_is_metered() {
     let total = run_task_heavy(&h).await;
     print_usage("20 Lambda tasks x5 (handed over)", &total);
     assert_eq!(total.sqs_standard_requests, 0, "{total:?}");
+    // Each execution's first call is handed over by the stepper that applied its start; the
+    // other 19 are chained in that invocation (crate::chain of stepwise-store-aws): 5 stepper
+    // and 5 invoker invocations, where handing every call over made 105.
+    assert_eq!(total.lambda_invocations, 10, "{total:?}");
     assert_eq!(
         super::timers_and_attempts::queued(&h, &h.aws.names.tasks_queue_url).await,
         0
