@@ -230,6 +230,18 @@ pub trait Dispatcher: Send + Sync {
         execution: &'a StoredExecution,
         commands: &'a [Command],
     ) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Dispatches the outbox of the step the driver just committed as `execution`. An outbox
+    /// found on load (a crash between a commit and its dispatch) goes through
+    /// [`Dispatcher::dispatch`] instead, and the driver clears it after: only a dispatch here
+    /// may keep a command back to carry out later itself (the invoker's chain of Task calls),
+    /// since the outbox still holds it. By default the same as `dispatch`.
+    fn dispatch_committed<'a>(
+        &'a self,
+        execution: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.dispatch(execution, commands)
+    }
     /// Whether status changes are announced ([`Command::PublishStatusChange`]): only then does
     /// the durable driver put them in the outbox (no write for events nobody receives).
     fn publishes_status_changes(&self) -> bool {

@@ -107,7 +107,7 @@ async fn advance_with(
         match store.commit(&next, expected, &tr.history).await {
             Ok(()) => {
                 if !next.outbox.is_empty() {
-                    dispatcher.dispatch(&next, &next.outbox).await?;
+                    dispatcher.dispatch_committed(&next, &next.outbox).await?;
                     if !(dispatcher.redispatch_is_harmless() && left_in_place(&next.outbox)) {
                         store.clear_outbox(arn, next.version).await?;
                     }

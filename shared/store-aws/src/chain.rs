@@ -8,7 +8,10 @@
 //! be: its attempt recorded first ([`crate::attempts`]), then called, then its outcome applied.
 //!
 //! Nothing is given up for it. The call stays in the committed step's outbox, as a handed-over
-//! call does until its attempt is recorded. Should the invocation stop midway (a crash, its
+//! call does until its attempt is recorded: only the call of the step just committed is taken
+//! (`Dispatcher::dispatch_committed`), never one of an outbox found on load, which the driver
+//! clears once it is sent. Another invocation that finds it there sends it (an asynchronous
+//! Invoke), and its attempt record makes the two deliveries one call. Should the invocation stop midway (a crash, its
 //! timeout), Lambda invokes the chain's first call again; that call finds its attempt taken
 //! and, once this invocation's time is over, sends the lost attempt's failure, which the engine
 //! ignores (that call was answered) after dispatching the outbox left behind. The chained call
@@ -97,7 +100,22 @@ pub(crate) struct Chaining<'a> {
 }
 
 impl Dispatcher for Chaining<'_> {
+    /// An outbox found on load is sent, never taken: the driver clears it after this dispatch,
+    /// and a call taken from it would then be held in this invocation's memory alone (seed
+    /// 600: two invocations applying a Map's answers at once, the second took the first's
+    /// call from the outbox and cleared it, and both stopped before recording its attempt: the
+    /// Map waited for that call for ever).
     fn dispatch<'a>(
+        &'a self,
+        execution: &'a StoredExecution,
+        commands: &'a [Command],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.inner.dispatch(execution, commands)
+    }
+
+    /// The step just committed: its one call may be taken, as the outbox keeps it until the
+    /// next step (or a dispatch that sends it) replaces it.
+    fn dispatch_committed<'a>(
         &'a self,
         execution: &'a StoredExecution,
         commands: &'a [Command],
@@ -105,7 +123,7 @@ impl Dispatcher for Chaining<'_> {
         if self.chain.offer(execution, commands, (self.now_ms)()) {
             return Box::pin(async { Ok(()) });
         }
-        self.inner.dispatch(execution, commands)
+        self.inner.dispatch_committed(execution, commands)
     }
 
     fn publishes_status_changes(&self) -> bool {
@@ -169,6 +187,46 @@ mod tests {
         assert!(chain.take().is_none());
         // Past the budget, calls are handed over.
         assert!(!chain.offer(&e, &[call(3, None)], 1_000 + CHAIN_BUDGET_MS + 1));
+    }
+
+    /// Counts the commands sent through it.
+    #[derive(Default)]
+    struct Sent(Mutex<usize>);
+
+    impl Dispatcher for Sent {
+        fn dispatch<'a>(
+            &'a self,
+            _: &'a StoredExecution,
+            commands: &'a [Command],
+        ) -> BoxFuture<'a, Result<(), StoreError>> {
+            *self.0.lock().unwrap() += commands.len();
+            Box::pin(async { Ok(()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn only_the_committed_steps_call_is_taken_an_outbox_found_on_load_is_sent() {
+        let e = execution();
+        let sent = Sent::default();
+        let chain = Chain::new(0, 0);
+        let d = Chaining {
+            inner: &sent,
+            chain: &chain,
+            now_ms: || 0,
+        };
+        // Found on load: the driver clears it after this dispatch, so it must go out.
+        d.dispatch(&e, &[call(1, None)]).await.unwrap();
+        assert_eq!(*sent.0.lock().unwrap(), 1);
+        assert!(chain.take().is_none());
+        // Just committed: the outbox keeps it, the chain takes it.
+        d.dispatch_committed(&e, &[call(2, None)]).await.unwrap();
+        assert_eq!(*sent.0.lock().unwrap(), 1);
+        assert!(chain.take().is_some());
+        // Two calls: both sent.
+        d.dispatch_committed(&e, &[call(3, None), call(4, None)])
+            .await
+            .unwrap();
+        assert_eq!(*sent.0.lock().unwrap(), 3);
     }
 
     #[test]
