@@ -79,14 +79,7 @@ impl Chain {
         if next.is_some() {
             return false;
         }
-        *next = Some(TaskMessage::Invoke {
-            execution: execution.arn.clone(),
-            state_machine_name: execution.state.info.state_machine_name.clone(),
-            test_case: execution.test_case.clone(),
-            command: c.clone(),
-            redrive_count: execution.state.info.redrive_count,
-            uncalled: Vec::new(),
-        });
+        *next = Some(TaskMessage::call(execution, c));
         true
     }
 }

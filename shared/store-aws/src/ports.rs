@@ -180,14 +180,7 @@ impl Dispatcher for AwsDispatcher {
                                     .await
                                     .map_err(store_error)?;
                             }
-                            calls.push(TaskMessage::Invoke {
-                                execution: execution.arn.clone(),
-                                state_machine_name: execution.state.info.state_machine_name.clone(),
-                                test_case: execution.test_case.clone(),
-                                command: c.clone(),
-                                redrive_count: execution.state.info.redrive_count,
-                                uncalled: Vec::new(),
-                            });
+                            calls.push(TaskMessage::call(execution, c));
                         }
                         Command::StartTimer { timer, at_ms } => {
                             timers::start(

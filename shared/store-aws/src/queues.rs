@@ -526,6 +526,22 @@ async fn send_body(
 }
 
 impl TaskMessage {
+    /// The message that carries `command` (a Task call) of `execution` to the invoker, as the
+    /// step that made it was committed.
+    pub fn call(
+        execution: &stepwise_ports::execution::StoredExecution,
+        command: &stepwise_engine::Command,
+    ) -> Self {
+        TaskMessage::Invoke {
+            execution: execution.arn.clone(),
+            state_machine_name: execution.state.info.state_machine_name.clone(),
+            test_case: execution.test_case.clone(),
+            command: command.clone(),
+            redrive_count: execution.state.info.redrive_count,
+            uncalled: Vec::new(),
+        }
+    }
+
     /// The execution the message is for.
     pub fn execution(&self) -> &str {
         match self {
