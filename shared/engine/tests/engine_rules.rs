@@ -266,3 +266,74 @@ fn intrinsic_strings_refuse_unknown_escapes() {
         assert_eq!(diags.is_empty(), valid, "{expr}: {diags:?}");
     }
 }
+
+/// A `.waitForTaskToken` call's return delivered twice (the serverless home delivers at least
+/// once; simulation seed 8122) records one TaskSubmitted, as AWS records one per attempt; the
+/// token's answer still ends the task.
+#[test]
+fn a_repeated_task_submission_records_one_task_submitted() {
+    use stepwise_engine::{step, Command, Event, ExecutionInfo, ExecutionState, Status};
+    let def = stepwise_asl::model::Definition::from_value(&json!({"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}}, "End": true}}}))
+    .expect("a valid definition");
+    let info = ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+        name: "e".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        state_machine_name: "m".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        start_time_ms: 1_700_000_000_000,
+        redrive_count: 0,
+        seed: 1,
+    };
+    let now = 1_700_000_000_000;
+    let tr = step(
+        &def,
+        ExecutionState::new(info),
+        now,
+        Event::Start { input: json!({}) },
+    );
+    let task = tr
+        .commands
+        .iter()
+        .find_map(|c| match c {
+            Command::InvokeTask { task, .. } => Some(*task),
+            _ => None,
+        })
+        .expect("the task is invoked");
+    let mut types: Vec<String> = tr.history.iter().map(|e| e.event_type.clone()).collect();
+    let mut state = tr.state;
+    for event in [
+        Event::TaskSubmitted {
+            task,
+            output: json!({"StatusCode": 202}),
+        },
+        Event::TaskSubmitted {
+            task,
+            output: json!({"StatusCode": 202}),
+        },
+        Event::TaskSucceeded {
+            task,
+            output: json!({"ok": true}),
+        },
+    ] {
+        let tr = step(&def, state, now + 1, event);
+        types.extend(tr.history.iter().map(|e| e.event_type.clone()));
+        state = tr.state;
+    }
+    assert_eq!(state.status, Status::Succeeded);
+    assert_eq!(
+        types,
+        [
+            "ExecutionStarted",
+            "TaskStateEntered",
+            "TaskScheduled",
+            "TaskStarted",
+            "TaskSubmitted",
+            "TaskSucceeded",
+            "TaskStateExited",
+            "ExecutionSucceeded"
+        ]
+    );
+}

@@ -368,12 +368,15 @@ impl<'d> Engine<'d> {
         let Some(mut t) = self.s.threads.remove(&tid) else {
             return;
         };
-        if let Phase::Task(w) = &t.phase {
-            let event = EventKind::TaskSubmitted {
-                resource: w.service(),
-                output: to_text(&output),
-            };
-            self.emit(&mut t, event);
+        if let Phase::Task(w) = &mut t.phase {
+            if !w.submitted {
+                w.submitted = true;
+                let event = EventKind::TaskSubmitted {
+                    resource: w.service(),
+                    output: to_text(&output),
+                };
+                self.emit(&mut t, event);
+            }
         }
         self.s.threads.insert(tid, t);
     }

@@ -183,6 +183,10 @@ pub(crate) struct TaskWait {
     pub(crate) heartbeat_s: Option<u64>,
     pub(crate) resource_type: String,
     pub(crate) resource: String,
+    /// A `.waitForTaskToken` call has returned and its TaskSubmitted is recorded: AWS records
+    /// one per attempt, so a repeated submission (an at-least-once delivery) records nothing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) submitted: bool,
 }
 
 impl TaskWait {

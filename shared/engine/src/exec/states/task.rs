@@ -136,6 +136,7 @@ impl<'d> Engine<'d> {
             heartbeat_s: heartbeat,
             resource_type,
             resource: short,
+            submitted: false,
         }));
         Ok(Next::Park)
     }
