@@ -303,14 +303,33 @@ impl<S: ApiStore + 'static> Service<S> {
             trace_header,
             map_run_arn: None,
         };
-        match self.store.create_execution(&stored, &meta).await {
-            Ok(()) => {}
+        // A driver that can creates the execution with its first step applied, in one write;
+        // otherwise it is created here and its Start applied (or submitted) after.
+        let start = Event::Start { input: parsed };
+        let created = match self.driver.start_created(stored, &meta, start) {
+            Ok(started) => started.await.map(|_| None),
+            Err(back) => {
+                let (stored, start) = *back;
+                self.store
+                    .create_execution(&stored, &meta)
+                    .await
+                    .map(|()| Some(start))
+            }
+        };
+        match created {
+            Ok(None) => {}
+            Ok(Some(start)) if sync => {
+                self.driver.apply(&arn, start).await?;
+            }
+            Ok(Some(start)) => self.driver.submit(&arn, start),
             Err(StoreError::Conflict(_)) => {
                 let row = self.store.execution_row(&arn).await?;
                 if let Some(row) = row {
                     if kind == "STANDARD" && row.status == "RUNNING" && row.meta.input == input {
                         // The earlier call may have stopped between creating the execution and
                         // submitting its Start: submit it again (a Start it had is ignored).
+                        let parsed = stepwise_engine::deep::from_str(&input)
+                            .map_err(|e| StoreError::Other(format!("stored input: {e}")))?;
                         self.driver.submit(&arn, Event::Start { input: parsed });
                         return Ok((arn, row.meta.start_ms));
                     }
@@ -321,12 +340,6 @@ impl<S: ApiStore + 'static> Service<S> {
                 ));
             }
             Err(e) => return Err(e.into()),
-        }
-        let start = Event::Start { input: parsed };
-        if sync {
-            self.driver.apply(&arn, start).await?;
-        } else {
-            self.driver.submit(&arn, start);
         }
         Ok((arn, now))
     }

@@ -185,7 +185,11 @@ fn main() {
             println!("{name:18} ok");
             continue;
         }
-        let runs = 15;
+        // BENCH_RUNS raises it, to give a profiler (perf record) enough samples.
+        let runs = std::env::var("BENCH_RUNS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(15);
         let sw = transitions
             / best_s(runs, || {
                 std::hint::black_box(run_once(&def, &input));

@@ -211,6 +211,22 @@ pub trait ApiStore: ExecutionStore {
         execution: &StoredExecution,
         meta: &ExecutionMeta,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Creates an execution together with its first step, all or nothing: `next` (version 1)
+    /// and the step's `history`, committed from `created` (version 0); `Ok(true)` then.
+    /// [`StoreError::Conflict`] when one with this ARN exists. A store that cannot write both
+    /// at once creates `created` alone, as [`Self::create_execution`] (this default), and says
+    /// `Ok(false)`: the caller applies the first step as any other.
+    fn create_committed(
+        &self,
+        created: &StoredExecution,
+        meta: &ExecutionMeta,
+        next: &StoredExecution,
+        history: &[HistoryEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let _ = (next, history);
+        let created = self.create_execution(created, meta);
+        async move { created.await.map(|()| false) }
+    }
     /// An execution's listing row.
     fn execution_row(
         &self,
@@ -314,6 +330,20 @@ pub trait Driver: Send + Sync {
     ) -> BoxFuture<'a, Result<Advanced, StoreError>>;
     /// Applies an event in the background.
     fn submit(&self, execution_arn: &str, event: Event);
+    /// Starts an execution the caller has built (version 0) but not stored: creates it with its
+    /// first step applied ([`ApiStore::create_committed`]) and returns once that is committed;
+    /// [`StoreError::Conflict`] when one with this ARN exists. A driver that does not (this
+    /// default) gives them back: the caller creates the execution, then submits `event`.
+    #[allow(clippy::type_complexity)]
+    fn start_created<'a>(
+        &'a self,
+        created: StoredExecution,
+        meta: &'a ExecutionMeta,
+        event: Event,
+    ) -> Result<BoxFuture<'a, Result<Advanced, StoreError>>, Box<(StoredExecution, Event)>> {
+        let _ = meta;
+        Err(Box::new((created, event)))
+    }
     /// Resolves once the execution is no longer running (or after `timeout_ms`).
     fn wait_end<'a>(&'a self, execution_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()>;
     /// Resolves once the execution is no longer running, woken by its own end only (a map run

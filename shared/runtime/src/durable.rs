@@ -11,7 +11,9 @@
 //! [`Dispatcher`] (tasks, timers); SQLite and an in-process queue implement them embedded, DynamoDB, SQS and
 //! EventBridge Scheduler serverless.
 
-use stepwise_engine::{step, Command, Event, ExecutionState};
+use stepwise_asl::model::Definition;
+use stepwise_engine::{step, Command, Event, ExecutionState, HistoryEvent};
+use stepwise_ports::api::{ApiStore, ExecutionMeta};
 use stepwise_ports::execution::{
     Advanced, Dispatcher, ExecutionStore, StoreError, StoredExecution,
 };
@@ -50,6 +52,39 @@ pub async fn advance_inline(
     advance_with(store, dispatcher, arn, event, now_ms, true).await
 }
 
+/// Starts an execution its caller holds but has not stored yet (`stepwise serve`'s
+/// StartExecution): its first step is taken from `created` (version 0) and written with its
+/// creation, one write where creating, reading it back and committing the step took three
+/// ([`ApiStore::create_committed`]). [`StoreError::Conflict`] when an execution with this ARN
+/// exists (nothing is written then).
+pub async fn start_created<S: ApiStore>(
+    store: &S,
+    dispatcher: &dyn Dispatcher,
+    created: StoredExecution,
+    meta: &ExecutionMeta,
+    event: Event,
+    now_ms: i64,
+) -> Result<Advanced, StoreError> {
+    let def = store
+        .definition(&created.state_machine_arn, created.revision)
+        .await?;
+    // The checkpoint as created and the event, for a store that writes the creation and the
+    // step apart: an initial state is small (its input is the most of it).
+    let (initial, again) = (created.clone(), event.clone());
+    let Some(stepped) = take_step(store, dispatcher, created, &def, event, now_ms) else {
+        store.create_execution(&initial, meta).await?;
+        return Ok(Advanced::Ignored);
+    };
+    if store
+        .create_committed(&initial, meta, &stepped.next, &stepped.history)
+        .await?
+    {
+        return after_commit(store, dispatcher, &stepped).await;
+    }
+    // Created alone: the first step is applied as any other.
+    advance(store, dispatcher, &initial.arn, again, now_ms).await
+}
+
 async fn advance_with(
     store: &dyn ExecutionStore,
     dispatcher: &dyn Dispatcher,
@@ -60,7 +95,7 @@ async fn advance_with(
 ) -> Result<Advanced, StoreError> {
     let mut conflicts = 0;
     loop {
-        let Some(mut current) = store.load(arn).await? else {
+        let Some(current) = store.load(arn).await? else {
             return Ok(Advanced::Unknown);
         };
         // A crash between an earlier commit and its dispatch left commands behind: send them now
@@ -75,53 +110,93 @@ async fn advance_with(
         let def = store
             .definition(&current.state_machine_arn, current.revision)
             .await?;
-        let before = current.state.transitions;
-        // The checkpoint moves into the step (a distributed Map's items are not copied); a
-        // placeholder keeps its place in `current`, whose other fields the commit reuses.
-        let placeholder = ExecutionState::new(current.state.info.clone());
-        let state = std::mem::replace(&mut current.state, placeholder);
-        let tr = step(&def, state, now_ms, event.clone());
-        if tr.history.is_empty() && tr.commands.is_empty() && !tr.changed {
+        let Some(stepped) = take_step(store, dispatcher, current, &def, event.clone(), now_ms)
+        else {
             return Ok(Advanced::Ignored);
-        }
-        let mut outbox = tr.commands;
-        if dispatcher.publishes_status_changes() && announced(arn) {
-            // Announced from the commit that makes the change, so never lost.
-            outbox.extend(tr.history.iter().filter_map(|h| {
-                status_of_event(&h.event_type).map(|status| Command::PublishStatusChange {
-                    status,
-                    at_ms: h.timestamp_ms,
-                })
-            }));
-        }
-        let expected = current.version;
-        let mut next = StoredExecution {
-            state: tr.state,
-            version: expected + 1,
-            outbox,
-            ..current
         };
-        let mut usage = store.take_usage();
-        usage.transitions = next.state.transitions - before;
-        next.usage.add(&usage);
-        match store.commit(&next, expected, &tr.history).await {
-            Ok(()) => {
-                if !next.outbox.is_empty() {
-                    dispatcher.dispatch_committed(&next, &next.outbox).await?;
-                    if !(dispatcher.redispatch_is_harmless() && left_in_place(&next.outbox)) {
-                        store.clear_outbox(arn, next.version).await?;
-                    }
-                }
-                return Ok(Advanced::Committed {
-                    version: next.version,
-                    events: tr.history.len(),
-                    running: next.state.status == stepwise_engine::Status::Running,
-                });
-            }
+        match store
+            .commit(&stepped.next, stepped.expected, &stepped.history)
+            .await
+        {
+            Ok(()) => return after_commit(store, dispatcher, &stepped).await,
             Err(StoreError::Conflict(_)) if conflicts < MAX_CONFLICTS => conflicts += 1,
             Err(e) => return Err(e),
         }
     }
+}
+
+/// A step taken, to be committed.
+struct Stepped {
+    next: StoredExecution,
+    expected: u64,
+    history: Vec<HistoryEvent>,
+}
+
+/// Runs the engine's step on `current`'s checkpoint: the next checkpoint (version + 1, its
+/// outbox of commands and the status changes it announces, its usage), or `None` when the event
+/// changed nothing.
+fn take_step<S: ExecutionStore + ?Sized>(
+    store: &S,
+    dispatcher: &dyn Dispatcher,
+    mut current: StoredExecution,
+    def: &Definition,
+    event: Event,
+    now_ms: i64,
+) -> Option<Stepped> {
+    let before = current.state.transitions;
+    // The checkpoint moves into the step (a distributed Map's items are not copied); a
+    // placeholder keeps its place in `current`, whose other fields the commit reuses.
+    let placeholder = ExecutionState::new(current.state.info.clone());
+    let state = std::mem::replace(&mut current.state, placeholder);
+    let tr = step(def, state, now_ms, event);
+    if tr.history.is_empty() && tr.commands.is_empty() && !tr.changed {
+        return None;
+    }
+    let mut outbox = tr.commands;
+    if dispatcher.publishes_status_changes() && announced(&current.arn) {
+        // Announced from the commit that makes the change, so never lost.
+        outbox.extend(tr.history.iter().filter_map(|h| {
+            status_of_event(&h.event_type).map(|status| Command::PublishStatusChange {
+                status,
+                at_ms: h.timestamp_ms,
+            })
+        }));
+    }
+    let expected = current.version;
+    let mut next = StoredExecution {
+        state: tr.state,
+        version: expected + 1,
+        outbox,
+        ..current
+    };
+    let mut usage = store.take_usage();
+    usage.transitions = next.state.transitions - before;
+    next.usage.add(&usage);
+    Some(Stepped {
+        next,
+        expected,
+        history: tr.history,
+    })
+}
+
+/// After a step's commit: its outbox dispatched, then cleared.
+async fn after_commit<S: ExecutionStore + ?Sized>(
+    store: &S,
+    dispatcher: &dyn Dispatcher,
+    stepped: &Stepped,
+) -> Result<Advanced, StoreError> {
+    let next = &stepped.next;
+    if !next.outbox.is_empty() {
+        dispatcher.dispatch_committed(next, &next.outbox).await?;
+        if !(dispatcher.redispatch_is_harmless() && left_in_place(&next.outbox)) {
+            store.clear_outbox(&next.arn, next.version).await?;
+        }
+    }
+    Ok(Advanced::Committed {
+        version: next.version,
+        events: stepped.history.len(),
+        running: next.state.status == stepwise_engine::Status::Running,
+    })
 }
 
 /// Whether an outbox may stay in place after its dispatch, sparing the write that clears it:

@@ -190,6 +190,60 @@ pub async fn executions_commit_on_the_version_read<S: ApiStore>(store: &S, ns: &
         .expect("clearing the outbox of a missing execution is a no-op");
 }
 
+/// An execution created with its first step ([`ApiStore::create_committed`]) is stored whole
+/// (the step's checkpoint and history) or, by a store that writes them apart, created alone as
+/// it was before the step; never twice. Says which the store did (`true`: with the step).
+pub async fn executions_are_created_with_their_first_step<S: ApiStore>(
+    store: &S,
+    ns: &str,
+) -> bool {
+    let sm = sm_arn(ns, "first");
+    let (e, meta) = new_execution(&sm, "e1", 1_000);
+    let mut v1 = next_of(&e, 2);
+    v1.outbox = vec![Command::StartTimer {
+        timer: 3,
+        at_ms: 5_000,
+    }];
+    let with_step = store
+        .create_committed(&e, &meta, &v1, &events(1, 2))
+        .await
+        .expect("create with the first step");
+    let loaded = store.load(&e.arn).await.expect("load").expect("exists");
+    let history = store.history(&e.arn, 0, false, 100).await.expect("history");
+    if with_step {
+        assert_eq!(
+            comparable(&loaded),
+            comparable(&v1),
+            "the first step's checkpoint"
+        );
+        assert_eq!(ids(&history), vec![1, 2], "the first step's history");
+    } else {
+        assert_eq!(comparable(&loaded), comparable(&e), "created as it was");
+        assert!(history.is_empty(), "no history before the first step");
+    }
+    let row = store
+        .execution_row(&e.arn)
+        .await
+        .expect("row")
+        .expect("a row");
+    assert_eq!(row.status, "RUNNING");
+    assert!(
+        is_conflict(&store.create_committed(&e, &meta, &v1, &events(1, 2)).await),
+        "creating an execution twice is a Conflict"
+    );
+    assert!(
+        is_conflict(&store.create_execution(&e, &meta).await),
+        "and so is creating it again the other way"
+    );
+    let again = store.load(&e.arn).await.expect("load").expect("exists");
+    assert_eq!(
+        comparable(&again),
+        comparable(&loaded),
+        "a losing create changes nothing"
+    );
+    with_step
+}
+
 /// History pages forward (ids after `after`) and backward (ids before `after`, newest first),
 /// and shows only what a successful commit wrote.
 pub async fn history_pages_forward_and_backward<S: ApiStore>(store: &S, ns: &str) {
@@ -734,6 +788,7 @@ pub async fn timers_and_inflight_are_kept<S: ApiStore>(store: &S, ns: &str) {
 /// Every case both stores implement, each under its own part of `ns`.
 pub async fn run_all<S: ApiStore>(store: &S, ns: &str) {
     executions_commit_on_the_version_read(store, &format!("{ns}1")).await;
+    executions_are_created_with_their_first_step(store, &format!("{ns}8")).await;
     history_pages_forward_and_backward(store, &format!("{ns}2")).await;
     executions_are_listed_and_filtered(store, &format!("{ns}3")).await;
     task_tokens_record_their_task(store, &format!("{ns}4")).await;

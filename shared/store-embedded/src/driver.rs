@@ -8,12 +8,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use stepwise_engine::{Command, Event, Status};
-use stepwise_ports::api::{ActivityTask, ApiStore, Driver, PendingTimer, ResourceKind};
+use stepwise_ports::api::{
+    ActivityTask, ApiStore, Driver, ExecutionMeta, PendingTimer, ResourceKind,
+};
 use stepwise_ports::execution::{Advanced, Dispatcher, StoreError, StoredExecution};
 use stepwise_ports::status_events::{status_change, StatusEventSink};
 use stepwise_ports::tasks::{TaskInvoker, TaskRequest};
 use stepwise_ports::BoxFuture;
-use stepwise_runtime::durable::advance;
+use stepwise_runtime::durable::{advance, start_created};
 use stepwise_runtime::local::wall_clock_ms;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -94,6 +96,12 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
         let _guard = lock.lock().await;
         let now = self.wall_now(arn);
         let r = advance(&*self.store, self, arn, event, now).await?;
+        self.after_step(arn, &r);
+        Ok(r)
+    }
+
+    /// An execution's step is committed: when it ended, whoever waits for its end hears.
+    fn after_step(&self, arn: &str, r: &Advanced) {
         if let Advanced::Committed { running: false, .. } = r {
             self.ended.notify_waiters();
             let watcher = self.watchers.lock().ok().and_then(|mut m| m.remove(arn));
@@ -104,7 +112,6 @@ impl<S: ApiStore + 'static> EmbeddedDriver<S> {
                 m.remove(arn);
             }
         }
-        Ok(r)
     }
 
     /// Picks up every running execution after a restart: starts those whose Start was never
@@ -400,6 +407,23 @@ impl<S: ApiStore + 'static> Driver for EmbeddedDriver<S> {
         tokio::spawn(async move {
             let _ = me.apply_inner(&arn, event).await;
         });
+    }
+
+    fn start_created<'a>(
+        &'a self,
+        created: StoredExecution,
+        meta: &'a ExecutionMeta,
+        event: Event,
+    ) -> Result<BoxFuture<'a, Result<Advanced, StoreError>>, Box<(StoredExecution, Event)>> {
+        Ok(Box::pin(async move {
+            let arn = created.arn.clone();
+            let lock = self.lock_for(&arn);
+            let _guard = lock.lock().await;
+            let now = self.wall_now(&arn);
+            let r = start_created(&*self.store, self, created, meta, event, now).await?;
+            self.after_step(&arn, &r);
+            Ok(r)
+        }))
     }
 
     fn wait_end<'a>(&'a self, execution_arn: &'a str, timeout_ms: u64) -> BoxFuture<'a, ()> {

@@ -182,7 +182,7 @@ impl SqliteStore {
         if table("history_pages")? {
             conn.execute_batch(MIGRATE_PAGES).map_err(err)?;
         }
-        let write = cached(32 << 10)?;
+        let write = cached(8 << 10)?;
         // The writer's thread starts checkpoints; a thread of their own runs them.
         write
             .pragma_update(None, "wal_autocheckpoint", 0)
@@ -289,17 +289,7 @@ impl SqliteStore {
                 if n != 1 {
                     return Err(StoreError::Conflict(arn));
                 }
-                let mut ins = c
-                    .prepare_cached(
-                        "INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
-                         VALUES (?1, ?2, ?3, ?4)",
-                    )
-                    .map_err(db_err)?;
-                for (first, last, b) in &rows {
-                    ins.execute(params![arn, *first as i64, *last as i64, page_body(b)])
-                        .map_err(db_err)?;
-                }
-                Ok(())
+                insert_pages(c, &arn, &rows)
             })
         });
         async move { write?.await }
@@ -565,6 +555,21 @@ fn page_events(body: rusqlite::types::ValueRef<'_>) -> Result<Vec<HistoryEvent>,
     }
 }
 
+/// Writes a commit's history pages ([`pages`]).
+fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, String)]) -> Result<(), StoreError> {
+    let mut ins = c
+        .prepare_cached(
+            "INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(db_err)?;
+    for (first, last, b) in rows {
+        ins.execute(params![arn, *first as i64, *last as i64, page_body(b)])
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// A commit's history as pages: (first id, last id, JSON array of the stored events).
 fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, String)>, StoreError> {
     let mut out: Vec<(u64, u64, String)> = Vec::new();
@@ -720,6 +725,66 @@ impl ApiStore for SqliteStore {
                     return Err(StoreError::Conflict(arn));
                 }
                 Ok(())
+            })
+        });
+        async move { write?.await }
+    }
+
+    /// One write: the execution's row holds its first step's checkpoint from the start.
+    fn create_committed(
+        &self,
+        _created: &StoredExecution,
+        meta: &ExecutionMeta,
+        next: &StoredExecution,
+        history: &[HistoryEvent],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send {
+        let prepared = (|| {
+            let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
+            let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
+            Ok::<_, StoreError>((body, m, pages(history)?))
+        })();
+        let arn = next.arn.clone();
+        let (sm_arn, version_arn, alias_arn, start_ms) = (
+            meta.state_machine_arn.clone(),
+            meta.version_arn.clone(),
+            meta.alias_arn.clone(),
+            meta.start_ms,
+        );
+        let version = next.version as i64;
+        let status = next.state.status.as_str();
+        let stop_ms = next.state.stop_ms;
+        let redrive_count = next.state.info.redrive_count;
+        let has_outbox = !next.outbox.is_empty();
+        let write = prepared.map(|(body, m, rows)| {
+            self.writer.write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
+                         start_ms, stop_ms, redrive_count, version, meta, body, has_outbox)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            arn,
+                            sm_arn,
+                            version_arn,
+                            alias_arn,
+                            status,
+                            start_ms,
+                            stop_ms,
+                            redrive_count,
+                            version,
+                            m,
+                            body,
+                            has_outbox
+                        ])
+                    })
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(StoreError::Conflict(arn));
+                }
+                insert_pages(c, &arn, &rows)?;
+                Ok(true)
             })
         });
         async move { write?.await }

@@ -137,3 +137,10 @@ async fn one_unreadable_record_is_left_out_of_lists() {
         .expect("list");
     assert_eq!(left.len(), machines.len() - 1);
 }
+
+#[tokio::test]
+async fn executions_are_created_with_their_first_step() {
+    let (_d, s) = store();
+    // SQLite writes the creation and the first step in one transaction.
+    assert!(contract::executions_are_created_with_their_first_step(&s, "f").await);
+}

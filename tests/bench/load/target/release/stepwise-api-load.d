@@ -1,1 +1,0 @@
-/work/main/tests/bench/load/target/release/stepwise-api-load: /work/main/tests/bench/load/src/main.rs
