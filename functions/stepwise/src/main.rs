@@ -358,27 +358,40 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         ),
     };
 
-    // Every other integration: states:startExecution goes to the Step Functions endpoint the
-    // SDK configuration names (AWS_ENDPOINT_URL_SFN, --aws-endpoint-url, or AWS).
-    let mut services = AwsServiceInvoker::new(ServiceSettings {
-        region: None,
-        endpoint_url: args.aws_endpoint_url.clone(),
-        http_connections: args.http_connections.clone(),
-        credentials: None,
-        s3_dir: args.s3_dir.clone(),
-    })
-    .await?;
     let sm_name = args
         .name
         .clone()
         .unwrap_or_else(|| machine_name(&args.file));
-    if let Some(role) = &args.assume_role {
-        let lookup = Arc::new(OneRole(role.clone()));
-        let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
-        services = services.with_roles(roles);
+    // A machine with no Task state and no distributed Map calls no AWS service: the AWS
+    // configuration is not loaded then (its region lookup asks the EC2 instance metadata
+    // service, a timeout away off EC2: most of a short run's time).
+    let calls_aws = def.machines.iter().any(|m| {
+        m.distributed
+            || m.states
+                .iter()
+                .any(|s| matches!(s.kind, stepwise_asl::model::StateKind::Task { .. }))
+    });
+    let mut router = TaskRouter::new();
+    let mut map_objects = None;
+    if calls_aws {
+        // Every other integration: states:startExecution goes to the Step Functions endpoint
+        // the SDK configuration names (AWS_ENDPOINT_URL_SFN, --aws-endpoint-url, or AWS).
+        let mut services = AwsServiceInvoker::new(ServiceSettings {
+            region: None,
+            endpoint_url: args.aws_endpoint_url.clone(),
+            http_connections: args.http_connections.clone(),
+            credentials: None,
+            s3_dir: args.s3_dir.clone(),
+        })
+        .await?;
+        if let Some(role) = &args.assume_role {
+            let lookup = Arc::new(OneRole(role.clone()));
+            let roles = AssumedRoles::new(lookup, None, args.aws_endpoint_url.clone(), None).await;
+            services = services.with_roles(roles);
+        }
+        map_objects = Some(services.map_objects());
+        router = router.with_fallback(Arc::new(services));
     }
-    let map_objects = services.map_objects();
-    let mut router = TaskRouter::new().with_fallback(Arc::new(services));
     // A distributed Map runs its children as child executions, as in `serve` (see
     // run_embedded); a resume from a recorded history keeps the in-process driver.
     let embedded = def.machines.iter().any(|m| m.distributed) && args.resume.is_none();
@@ -445,7 +458,8 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
             execution_name: info.name.clone(),
             role_arn: info.role_arn.clone(),
             input,
-            objects: map_objects,
+            objects: map_objects
+                .context("a distributed Map's items are read through the AWS configuration")?,
             mock,
             start_at: options.start_at.clone(),
             skip_waits: options.skip_waits,
