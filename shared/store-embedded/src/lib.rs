@@ -295,6 +295,65 @@ impl SqliteStore {
         async move { write?.await }
     }
 
+    /// Creates an execution's row at `next`'s checkpoint with `history` (none for a creation
+    /// before its first step); [`StoreError::Conflict`] when the ARN is taken.
+    fn insert_execution(
+        &self,
+        next: &StoredExecution,
+        meta: &ExecutionMeta,
+        history: &[HistoryEvent],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
+        let prepared = (|| {
+            let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
+            let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
+            Ok::<_, StoreError>((body, m, pages(history)?))
+        })();
+        let arn = next.arn.clone();
+        let (sm_arn, version_arn, alias_arn, start_ms) = (
+            meta.state_machine_arn.clone(),
+            meta.version_arn.clone(),
+            meta.alias_arn.clone(),
+            meta.start_ms,
+        );
+        let version = next.version as i64;
+        let status = next.state.status.as_str();
+        let stop_ms = next.state.stop_ms;
+        let redrive_count = next.state.info.redrive_count;
+        let has_outbox = !next.outbox.is_empty();
+        let write = prepared.map(|(body, m, rows)| {
+            self.writer.write(move |c| {
+                let n = c
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
+                         start_ms, stop_ms, redrive_count, version, meta, body, has_outbox)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            arn,
+                            sm_arn,
+                            version_arn,
+                            alias_arn,
+                            status,
+                            start_ms,
+                            stop_ms,
+                            redrive_count,
+                            version,
+                            m,
+                            body,
+                            has_outbox
+                        ])
+                    })
+                    .map_err(db_err)?;
+                if n == 0 {
+                    return Err(StoreError::Conflict(arn));
+                }
+                insert_pages(c, &arn, &rows)
+            })
+        });
+        async move { write?.await }
+    }
+
     fn clear_outbox_write(
         &self,
         arn: &str,
@@ -688,46 +747,7 @@ impl ApiStore for SqliteStore {
         execution: &StoredExecution,
         meta: &ExecutionMeta,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
-        let prepared = (|| {
-            let body = stepwise_engine::deep::to_string(execution).map_err(json_err)?;
-            let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
-            Ok::<_, StoreError>((body, m))
-        })();
-        let arn = execution.arn.clone();
-        let version = execution.version as i64;
-        let (sm_arn, version_arn, alias_arn, start_ms) = (
-            meta.state_machine_arn.clone(),
-            meta.version_arn.clone(),
-            meta.alias_arn.clone(),
-            meta.start_ms,
-        );
-        let write = prepared.map(|(body, m)| {
-            self.writer.write(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
-                         start_ms, version, meta, body) VALUES (?1, ?2, ?3, ?4, 'RUNNING', ?5, ?6, ?7, ?8)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            arn,
-                            sm_arn,
-                            version_arn,
-                            alias_arn,
-                            start_ms,
-                            version,
-                            m,
-                            body
-                        ])
-                    })
-                    .map_err(db_err)?;
-                if n == 0 {
-                    return Err(StoreError::Conflict(arn));
-                }
-                Ok(())
-            })
-        });
-        async move { write?.await }
+        self.insert_execution(execution, meta, &[])
     }
 
     /// One write: the execution's row holds its first step's checkpoint from the start.
@@ -738,56 +758,8 @@ impl ApiStore for SqliteStore {
         next: &StoredExecution,
         history: &[HistoryEvent],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send {
-        let prepared = (|| {
-            let body = stepwise_engine::deep::to_string(next).map_err(json_err)?;
-            let m = stepwise_engine::deep::to_string(meta).map_err(json_err)?;
-            Ok::<_, StoreError>((body, m, pages(history)?))
-        })();
-        let arn = next.arn.clone();
-        let (sm_arn, version_arn, alias_arn, start_ms) = (
-            meta.state_machine_arn.clone(),
-            meta.version_arn.clone(),
-            meta.alias_arn.clone(),
-            meta.start_ms,
-        );
-        let version = next.version as i64;
-        let status = next.state.status.as_str();
-        let stop_ms = next.state.stop_ms;
-        let redrive_count = next.state.info.redrive_count;
-        let has_outbox = !next.outbox.is_empty();
-        let write = prepared.map(|(body, m, rows)| {
-            self.writer.write(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
-                         start_ms, stop_ms, redrive_count, version, meta, body, has_outbox)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            arn,
-                            sm_arn,
-                            version_arn,
-                            alias_arn,
-                            status,
-                            start_ms,
-                            stop_ms,
-                            redrive_count,
-                            version,
-                            m,
-                            body,
-                            has_outbox
-                        ])
-                    })
-                    .map_err(db_err)?;
-                if n == 0 {
-                    return Err(StoreError::Conflict(arn));
-                }
-                insert_pages(c, &arn, &rows)?;
-                Ok(true)
-            })
-        });
-        async move { write?.await }
+        let write = self.insert_execution(next, meta, history);
+        async move { write.await.map(|()| true) }
     }
 
     fn execution_row(
