@@ -21,17 +21,90 @@ pub struct HistoryEvent {
     pub previous_event_id: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
-    /// AWS's event type, e.g. `PassStateEntered`.
-    pub event_type: String,
+    /// AWS's event type, e.g. `PassStateEntered` (static for the events the engine records:
+    /// two allocations per transition fewer).
+    pub event_type: Cow<'static, str>,
     details: Details,
 }
 
-/// An event's details: typed as the engine recorded them, or as JSON (read back, or built once
-/// from the typed form and kept).
+/// An event's details: typed as the engine recorded them (their JSON object built once, when
+/// first read, and kept), or as JSON (read back, or given).
 #[derive(Debug, Clone)]
-struct Details {
-    recorded: Option<Box<EventKind>>,
-    json: OnceLock<Option<Value>>,
+enum Details {
+    Recorded {
+        kind: Recorded,
+        json: OnceLock<Box<Option<Value>>>,
+    },
+    Json(Option<Value>),
+}
+
+/// Typed details. A state's entry and plain exit, most of any history, are kept inline: an
+/// allocation per event fewer than boxing every kind (whose largest variants are 200 bytes).
+#[derive(Debug, Clone)]
+enum Recorded {
+    Entered {
+        state_type: &'static str,
+        name: String,
+        input: String,
+    },
+    Exited {
+        state_type: &'static str,
+        name: String,
+        output: String,
+    },
+    Other(Box<EventKind>),
+}
+
+impl Recorded {
+    fn of(kind: EventKind) -> Self {
+        match kind {
+            EventKind::StateEntered {
+                state_type,
+                name,
+                input,
+            } => Recorded::Entered {
+                state_type,
+                name,
+                input,
+            },
+            EventKind::StateExited {
+                state_type,
+                name,
+                output,
+                assigned: None,
+            } => Recorded::Exited {
+                state_type,
+                name,
+                output,
+            },
+            other => Recorded::Other(Box::new(other)),
+        }
+    }
+
+    fn to_kind(&self) -> EventKind {
+        match self {
+            Recorded::Entered {
+                state_type,
+                name,
+                input,
+            } => EventKind::StateEntered {
+                state_type,
+                name: name.clone(),
+                input: input.clone(),
+            },
+            Recorded::Exited {
+                state_type,
+                name,
+                output,
+            } => EventKind::StateExited {
+                state_type,
+                name: name.clone(),
+                output: output.clone(),
+                assigned: None,
+            },
+            Recorded::Other(k) => k.as_ref().clone(),
+        }
+    }
 }
 
 /// The stored form: `{"id", "previous_event_id", "timestamp_ms", "type", "details"}`.
@@ -50,8 +123,8 @@ impl Serialize for HistoryEvent {
         // The events of most transitions are written straight from their typed details, the
         // same text as their JSON object but without building it: building it was half of what
         // a serve commit cost.
-        if self.details.json.get().is_none() {
-            if let Some(direct) = self.details.recorded.as_deref().and_then(Direct::of) {
+        if let Details::Recorded { kind, json } = &self.details {
+            if let (None, Some(direct)) = (json.get(), Direct::of(kind)) {
                 return Stored {
                     id: self.id,
                     previous_event_id: self.previous_event_id,
@@ -83,16 +156,11 @@ enum Direct<'a> {
 }
 
 impl<'a> Direct<'a> {
-    fn of(kind: &'a EventKind) -> Option<Self> {
+    fn of(kind: &'a Recorded) -> Option<Self> {
         match kind {
-            EventKind::StateEntered { name, input, .. } => Some(Direct::Entered { name, input }),
-            EventKind::StateExited {
-                name,
-                output,
-                assigned: None,
-                ..
-            } => Some(Direct::Exited { name, output }),
-            _ => None,
+            Recorded::Entered { name, input, .. } => Some(Direct::Entered { name, input }),
+            Recorded::Exited { name, output, .. } => Some(Direct::Exited { name, output }),
+            Recorded::Other(_) => None,
         }
     }
 }
@@ -156,11 +224,8 @@ impl HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            event_type,
-            details: Details {
-                recorded: None,
-                json: OnceLock::from(details),
-            },
+            event_type: event_type.into(),
+            details: Details::Json(details),
         }
     }
 
@@ -176,8 +241,8 @@ impl HistoryEvent {
             previous_event_id,
             timestamp_ms,
             event_type: kind.event_type(),
-            details: Details {
-                recorded: Some(Box::new(kind)),
+            details: Details::Recorded {
+                kind: Recorded::of(kind),
                 json: OnceLock::new(),
             },
         }
@@ -185,30 +250,25 @@ impl HistoryEvent {
 
     /// The details object, if the type has one.
     pub fn details(&self) -> Option<&Value> {
-        self.details
-            .json
-            .get_or_init(|| {
-                self.details
-                    .recorded
-                    .as_ref()
-                    .and_then(|k| k.as_ref().clone().into_parts().1)
-            })
-            .as_ref()
+        match &self.details {
+            Details::Recorded { kind, json } => json
+                .get_or_init(|| Box::new(kind.to_kind().into_parts().1))
+                .as_ref()
+                .as_ref(),
+            Details::Json(details) => details.as_ref(),
+        }
     }
 
     /// Replaces the details object.
     pub fn set_details(&mut self, details: Option<Value>) {
-        self.details = Details {
-            recorded: None,
-            json: OnceLock::from(details),
-        };
+        self.details = Details::Json(details);
     }
 
     /// The key AWS puts the details under: `PassStateEntered` -> `stateEnteredEventDetails`,
     /// `TaskScheduled` -> `taskScheduledEventDetails`, `MapIterationStarted` ->
     /// `mapIterationStartedEventDetails`.
     pub fn details_key(&self) -> String {
-        let t = self.event_type.as_str();
+        let t: &str = &self.event_type;
         for suffix in ["StateEntered", "StateExited"] {
             if let Some(prefix) = t.strip_suffix(suffix) {
                 if is_state_type(prefix) {
@@ -230,7 +290,7 @@ impl HistoryEvent {
             "timestamp".into(),
             serde_json::json!(self.timestamp_ms as f64 / 1000.0),
         );
-        m.insert("type".into(), Value::String(self.event_type.clone()));
+        m.insert("type".into(), Value::String(self.event_type.to_string()));
         m.insert("id".into(), Value::from(self.id));
         m.insert(
             "previousEventId".into(),
@@ -476,24 +536,67 @@ fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
     d
 }
 
+/// The events a state records under its own type's name, in [`STATE_EVENT_SUFFIXES`]' order.
+#[derive(Clone, Copy)]
+enum StateEvent {
+    Entered,
+    Exited,
+    Started,
+    Succeeded,
+    Failed,
+    Aborted,
+}
+
+const STATE_EVENT_SUFFIXES: [&str; 6] = [
+    "StateEntered",
+    "StateExited",
+    "StateStarted",
+    "StateSucceeded",
+    "StateFailed",
+    "StateAborted",
+];
+
+/// Every state type's event names, spelled out once so that recording one allocates nothing.
+macro_rules! state_event_types {
+    ($($t:literal),*) => {
+        fn state_event_type(state_type: &str, e: StateEvent) -> Option<&'static str> {
+            let names: [&'static str; 6] = match state_type {
+                $($t => [
+                    concat!($t, "StateEntered"),
+                    concat!($t, "StateExited"),
+                    concat!($t, "StateStarted"),
+                    concat!($t, "StateSucceeded"),
+                    concat!($t, "StateFailed"),
+                    concat!($t, "StateAborted"),
+                ],)*
+                _ => return None,
+            };
+            Some(names[e as usize])
+        }
+    };
+}
+state_event_types!("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map");
+
 impl EventKind {
     /// AWS's event type (the type [`EventKind::into_parts`] gives), without building details.
-    pub(crate) fn event_type(&self) -> String {
+    pub(crate) fn event_type(&self) -> Cow<'static, str> {
         use EventKind::*;
-        // Two pushes, not format!: its machinery was a tenth of a Choice loop's transition.
-        let state = |state_type: &str, suffix: &str| {
-            let mut t = String::with_capacity(state_type.len() + suffix.len());
-            t.push_str(state_type);
-            t.push_str(suffix);
-            t
+        let state = |state_type: &str, suffix: StateEvent| -> Cow<'static, str> {
+            match state_event_type(state_type, suffix) {
+                Some(t) => Cow::Borrowed(t),
+                None => Cow::Owned(format!(
+                    "{state_type}{}",
+                    STATE_EVENT_SUFFIXES[suffix as usize]
+                )),
+            }
         };
         let plain = match self {
-            StateEntered { state_type, .. } => return state(state_type, "StateEntered"),
-            StateExited { state_type, .. } => return state(state_type, "StateExited"),
-            StateStarted { state_type } => return state(state_type, "StateStarted"),
-            StateSucceeded { state_type } => return state(state_type, "StateSucceeded"),
-            StateFailed { state_type } => return state(state_type, "StateFailed"),
-            StateAborted { state_type } => return state(state_type, "StateAborted"),
+            StateEntered { state_type, .. } => return state(state_type, StateEvent::Entered),
+            StateExited { state_type, .. } => return state(state_type, StateEvent::Exited),
+            StateStarted { state_type } => return state(state_type, StateEvent::Started),
+            StateSucceeded { state_type } => return state(state_type, StateEvent::Succeeded),
+            StateFailed { state_type } => return state(state_type, StateEvent::Failed),
+            StateAborted { state_type } => return state(state_type, StateEvent::Aborted),
             ExecutionStarted { .. } => "ExecutionStarted",
             ExecutionRedriven { .. } => "ExecutionRedriven",
             ExecutionSucceeded { .. } => "ExecutionSucceeded",
@@ -528,7 +631,7 @@ impl EventKind {
             ActivityFailed { .. } => "ActivityFailed",
             ActivityTimedOut { .. } => "ActivityTimedOut",
         };
-        plain.to_string()
+        Cow::Borrowed(plain)
     }
 
     /// AWS's event type and details object. Keys are in AWS's order, which the stored form keeps.
@@ -836,6 +939,42 @@ mod tests {
 
     /// A recorded event reads, compares, writes and reads back as the same JSON its typed
     /// details make, and its type is the one they give.
+    /// Every state type's events have their spelled-out names, the ones its type and suffix
+    /// make; a type the table lacks still gets its name.
+    #[test]
+    fn state_event_types_are_type_and_suffix() {
+        let types = [
+            "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
+        ];
+        let events = [
+            StateEvent::Entered,
+            StateEvent::Exited,
+            StateEvent::Started,
+            StateEvent::Succeeded,
+            StateEvent::Failed,
+            StateEvent::Aborted,
+        ];
+        for t in types {
+            assert!(is_state_type(t));
+            for e in events {
+                let want = format!("{t}{}", STATE_EVENT_SUFFIXES[e as usize]);
+                assert_eq!(state_event_type(t, e), Some(want.as_str()));
+            }
+        }
+        assert_eq!(state_event_type("Other", StateEvent::Entered), None);
+        let kind = EventKind::StateSucceeded {
+            state_type: "Other",
+        };
+        assert_eq!(kind.event_type(), "OtherStateSucceeded");
+        let kind = EventKind::StateExited {
+            state_type: "Map",
+            name: "M".into(),
+            output: "{}".into(),
+            assigned: None,
+        };
+        assert!(matches!(kind.event_type(), Cow::Borrowed("MapStateExited")));
+    }
+
     #[test]
     fn recorded_events_render_when_read() {
         let kinds = [

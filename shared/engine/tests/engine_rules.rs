@@ -176,7 +176,7 @@ fn machines_follow_aws_rules() {
                 continue;
             }
         };
-        let types: Vec<&str> = history.iter().map(|e| e.event_type.as_str()).collect();
+        let types: Vec<&str> = history.iter().map(|e| &*e.event_type).collect();
         let want_cause = cause.map(|c| {
             if c.starts_with(' ') {
                 let state = definition["StartAt"].as_str().unwrap_or_default();
@@ -302,7 +302,11 @@ fn a_repeated_task_submission_records_one_task_submitted() {
             _ => None,
         })
         .expect("the task is invoked");
-    let mut types: Vec<String> = tr.history.iter().map(|e| e.event_type.clone()).collect();
+    let mut types: Vec<String> = tr
+        .history
+        .iter()
+        .map(|e| e.event_type.to_string())
+        .collect();
     let mut state = tr.state;
     for event in [
         Event::TaskSubmitted {
@@ -319,7 +323,7 @@ fn a_repeated_task_submission_records_one_task_submitted() {
         },
     ] {
         let tr = step(&def, state, now + 1, event);
-        types.extend(tr.history.iter().map(|e| e.event_type.clone()));
+        types.extend(tr.history.iter().map(|e| e.event_type.to_string()));
         state = tr.state;
     }
     assert_eq!(state.status, Status::Succeeded);

@@ -39,7 +39,10 @@ async fn schedules(
 
 async fn history_types(h: &Harness, arn: &str) -> Vec<String> {
     let (_, events) = h.outcome(arn).await;
-    events.into_iter().map(|e| e.event_type).collect()
+    events
+        .into_iter()
+        .map(|e| e.event_type.into_owned())
+        .collect()
 }
 
 /// Messages on a queue, visible or delayed.

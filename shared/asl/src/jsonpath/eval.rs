@@ -152,7 +152,15 @@ pub(super) fn eval_definite<'a>(
     canonical: impl Fn() -> String,
 ) -> Result<Cow<'a, Value>, NotFound> {
     let mut node = doc;
-    let mut so_far = String::from("$");
+    // The path up to a segment, for the messages: built only on an error (it was an allocation
+    // and a formatting per segment of every path evaluated).
+    let path_to = |i: usize| {
+        let mut so_far = String::from("$");
+        for seg in &segs[..i] {
+            seg.render(&mut so_far);
+        }
+        so_far
+    };
     let last = segs.len().saturating_sub(1);
     for (i, seg) in segs.iter().enumerate() {
         match seg {
@@ -163,13 +171,14 @@ pub(super) fn eval_definite<'a>(
                         return Err(NotFound(format!("No results for path: {}", canonical())))
                     }
                     None => {
-                        seg.render(&mut so_far);
+                        let so_far = path_to(i + 1);
                         return Err(NotFound(format!("Missing property in path {so_far}")));
                     }
                 },
                 other => {
                     let mut frag = String::new();
                     seg.render(&mut frag);
+                    let so_far = path_to(i);
                     return Err(NotFound(format!(
                         "Expected to find an object with property {frag} in path {so_far} but found '{}'. This is not a json object according to the JsonProvider: 'com.jayway.jsonpath.spi.json.JacksonJsonProvider'.",
                         java_class(other)
@@ -183,7 +192,7 @@ pub(super) fn eval_definite<'a>(
                         return Err(NotFound(format!("No results for path: {}", canonical())))
                     }
                     None => {
-                        seg.render(&mut so_far);
+                        let so_far = path_to(i + 1);
                         return Err(NotFound(format!(
                             "Index out of bounds when evaluating path {so_far}"
                         )));
@@ -208,7 +217,6 @@ pub(super) fn eval_definite<'a>(
             }
             _ => return Err(NotFound(format!("No results for path: {}", canonical()))),
         }
-        seg.render(&mut so_far);
     }
     Ok(Cow::Borrowed(node))
 }

@@ -637,4 +637,47 @@ mod redrive_tests {
         );
         assert!(tr.history.is_empty());
     }
+
+    /// A Choice with InputPath and OutputPath `$` moves its input to its output; when it
+    /// fails (no rule matched, or a rule could not be evaluated) the input is put back, and a
+    /// redrive enters the Choice with it.
+    #[test]
+    fn a_failed_choice_is_redriven_with_its_input() {
+        for (input, error) in [
+            (json!({"i": 5, "keep": [1, 2]}), "States.NoChoiceMatched"),
+            (json!({"keep": [1, 2]}), "States.Runtime"),
+        ] {
+            let def = Definition::from_json(
+                r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[
+                    {"Variable":"$.i","NumericEquals":1,"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+            )
+            .expect("valid");
+            let tr = step(
+                &def,
+                ExecutionState::new(info()),
+                0,
+                Event::Start {
+                    input: input.clone(),
+                },
+            );
+            assert_eq!(tr.state.status, Status::Failed);
+            assert_eq!(tr.state.error.as_deref(), Some(error));
+            let tr = step(
+                &def,
+                tr.state,
+                1,
+                Event::Redrive {
+                    from_state: None,
+                    input: None,
+                    resume: None,
+                },
+            );
+            assert_eq!(tr.history[1].event_type, "ChoiceStateEntered");
+            let entered = tr.history[1]
+                .details()
+                .and_then(|d| d.get("input"))
+                .cloned();
+            assert_eq!(entered, Some(serde_json::Value::String(input.to_string())));
+        }
+    }
 }

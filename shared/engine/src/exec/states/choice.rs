@@ -1,13 +1,13 @@
 //! The Choice state.
 
-use crate::exec::dataflow::language;
+use crate::exec::dataflow::{language, Vars};
 use crate::exec::errors::Failure;
 use crate::exec::lifecycle::Next;
 use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use serde_json::Value;
 use stepwise_asl::errors;
-use stepwise_asl::model::{ChoiceBranch, Condition, State, StateId};
+use stepwise_asl::model::{ChoiceBranch, Condition, QueryLanguage, State, StateId};
 use stepwise_asl::{EvalError, Scope};
 
 impl<'d> Engine<'d> {
@@ -19,7 +19,45 @@ impl<'d> Engine<'d> {
         default: &Option<StateId>,
     ) -> Result<Next, Failure> {
         let lang = language(st);
-        let effective = lang.selected_input(self, t, st)?;
+        // With InputPath and OutputPath `$` the state's input is its output: moved, not copied
+        // (the thread's input is replaced by the output on exit), and put back if it fails.
+        let moved = st.query_language == QueryLanguage::JsonPath
+            && st.input_path.as_ref().is_some_and(|p| p == "$")
+            && st.output_path.as_ref().is_some_and(|p| p == "$")
+            && !self.inspecting(t);
+        let effective = if moved {
+            std::mem::take(&mut t.input)
+        } else {
+            lang.selected_input(self, t, st)?
+        };
+        match self.choose(t, st, choices, default, &effective) {
+            Ok((next, vars, output)) => {
+                let out = lang.choice_output(self, t, st, effective, output, &vars)?;
+                Ok(Next::Exit {
+                    output: out,
+                    assigned: vars,
+                    next: Some(next),
+                })
+            }
+            Err(f) => {
+                if moved {
+                    t.input = effective;
+                }
+                Err(f)
+            }
+        }
+    }
+
+    /// The rule that holds (or the default): the state it leads to, what it assigns and its
+    /// Output (JSONata).
+    fn choose<'s>(
+        &mut self,
+        t: &Thread,
+        st: &'s State,
+        choices: &'s [ChoiceBranch],
+        default: &Option<StateId>,
+        effective: &Value,
+    ) -> Result<(StateId, Vars, Option<&'s Value>), Failure> {
         // Most rules read only the input: the Context object is built when one reads `$$`.
         let reads_context = choices
             .iter()
@@ -34,7 +72,7 @@ impl<'d> Engine<'d> {
             let holds = match &c.condition {
                 Condition::Rule(rule) => {
                     let scope = Scope {
-                        input: &effective,
+                        input: effective,
                         context: &ctx,
                         variables: &t.variables,
                     };
@@ -78,12 +116,7 @@ impl<'d> Engine<'d> {
                 }
             },
         };
-        let vars = self.assign(t, st, assign, &effective, &[])?;
-        let out = lang.choice_output(self, t, st, effective, output, &vars)?;
-        Ok(Next::Exit {
-            output: out,
-            assigned: vars,
-            next: Some(next),
-        })
+        let vars = self.assign(t, st, assign, effective, &[])?;
+        Ok((next, vars, output))
     }
 }
