@@ -340,7 +340,7 @@ async fn run(args: RunArgs) -> Result<ExitCode> {
         None => None,
     };
     if let Some(state) = &args.from {
-        if !def.root().states.iter().any(|s| &s.name == state) {
+        if !def.root().states.iter().any(|s| *s.name == **state) {
             bail!(
                 "--from: no top-level state '{state}' in {}",
                 args.file.display()

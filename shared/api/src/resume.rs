@@ -93,13 +93,13 @@ fn resume_error(arn: &str, e: ResumeError) -> ApiError {
 /// A new execution may start at a top-level state of the definition only.
 pub(crate) fn check_start_state(definition: &str, state: &str) -> ApiResult<()> {
     let def = parse_definition(definition)?;
-    if def.root().states.iter().any(|s| s.name == state) {
+    if def.root().states.iter().any(|s| *s.name == *state) {
         return Ok(());
     }
     let nested = def
         .machines
         .iter()
-        .any(|m| m.states.iter().any(|s| s.name == state));
+        .any(|m| m.states.iter().any(|s| *s.name == *state));
     Err(ApiError::validation(if nested {
         format!("State '{state}' is inside a Parallel or a Map: a new execution starts at a top-level state, or inside one from a source execution (sourceExecutionArn)")
     } else {
@@ -207,7 +207,7 @@ impl<S: ApiStore + 'static> Service<S> {
             if def
                 .machines
                 .iter()
-                .any(|m| m.states.iter().any(|s| s.name == state))
+                .any(|m| m.states.iter().any(|s| *s.name == *state))
             {
                 let history = self.full_history(src).await?;
                 let req = ResumeRequest {

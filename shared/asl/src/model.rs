@@ -214,7 +214,7 @@ pub enum StateKind {
 #[derive(Debug, Clone)]
 pub struct State {
     /// Its name.
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     /// Its `Type`-specific part.
     pub kind: StateKind,
     /// The query language in effect for it.
@@ -548,7 +548,7 @@ impl Definition {
                 )
             };
             parsed.push(State {
-                name: name.clone(),
+                name: name.as_str().into(),
                 kind,
                 query_language: q,
                 next,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use stepwise_asl::errors;
 
 /// One history event.
@@ -44,12 +44,12 @@ enum Details {
 enum Recorded {
     Entered {
         state_type: &'static str,
-        name: String,
+        name: Arc<str>,
         input: String,
     },
     Exited {
         state_type: &'static str,
-        name: String,
+        name: Arc<str>,
         output: String,
     },
     Other(Box<EventKind>),
@@ -350,13 +350,13 @@ pub(crate) enum EventKind {
     /// `{state_type}StateEntered`.
     StateEntered {
         state_type: &'static str,
-        name: String,
+        name: Arc<str>,
         input: String,
     },
     /// `{state_type}StateExited`; `assigned` holds each assigned variable's JSON text.
     StateExited {
         state_type: &'static str,
-        name: String,
+        name: Arc<str>,
         output: String,
         assigned: Option<Map<String, Value>>,
     },
@@ -700,7 +700,7 @@ impl EventKind {
             } => (
                 format!("{state_type}StateEntered").into(),
                 Some(object!([
-                    ("name", text(name)),
+                    ("name", text(name.to_string())),
                     ("input", text(input)),
                     ("inputDetails", not_truncated()),
                 ])),
@@ -712,7 +712,7 @@ impl EventKind {
                 assigned,
             } => {
                 let mut d = object!([
-                    ("name", text(name)),
+                    ("name", text(name.to_string())),
                     ("output", text(output)),
                     ("outputDetails", not_truncated()),
                 ]);

@@ -161,7 +161,7 @@ struct Level {
 /// (none: a top-level state). State names are unique in a whole definition.
 fn locate(def: &Definition, name: &str) -> Result<Vec<Level>, ResumeError> {
     let Some(mut machine) =
-        (0..def.machines.len()).find(|&m| def.machines[m].states.iter().any(|s| s.name == name))
+        (0..def.machines.len()).find(|&m| def.machines[m].states.iter().any(|s| *s.name == *name))
     else {
         return Err(ResumeError::UnknownState(name.into()));
     };
@@ -175,7 +175,7 @@ fn locate(def: &Definition, name: &str) -> Result<Vec<Level>, ResumeError> {
                         (
                             m,
                             Level {
-                                enclosing: st.name.clone(),
+                                enclosing: st.name.to_string(),
                                 is_map: false,
                                 branch,
                             },
@@ -185,7 +185,7 @@ fn locate(def: &Definition, name: &str) -> Result<Vec<Level>, ResumeError> {
                 StateKind::Map(spec) if spec.processor == machine => Some((
                     m,
                     Level {
-                        enclosing: st.name.clone(),
+                        enclosing: st.name.to_string(),
                         is_map: true,
                         branch: 0,
                     },
@@ -412,7 +412,7 @@ fn state_in<'a>(def: &'a Definition, machine: MachineId, name: &str) -> Option<&
         .get(machine)?
         .states
         .iter()
-        .find(|s| s.name == name)
+        .find(|s| *s.name == *name)
 }
 
 fn detail<'a>(e: &'a HistoryEvent, key: &str) -> Option<&'a Value> {
@@ -479,7 +479,9 @@ impl Scan {
                 })
             } else if ty.starts_with("MapIteration") {
                 s.up_open(def, base, |st| match &st.kind {
-                    StateKind::Map(spec) => st.name == name || spec.label.as_deref() == Some(name),
+                    StateKind::Map(spec) => {
+                        *st.name == *name || spec.label.as_deref() == Some(name)
+                    }
                     _ => false,
                 })
             } else if ty.starts_with("MapState") || ty.starts_with("MapRun") {

@@ -84,7 +84,7 @@ impl<'d> Engine<'d> {
             let event = EventKind::EvaluationFailed {
                 error: f.error.clone(),
                 cause: f.cause.clone(),
-                state: st.name.clone(),
+                state: st.name.to_string(),
                 location: evaluation_location(&f.cause).map(str::to_string),
             };
             // In a Pass or a Map, AWS records it after the event the state's entry followed,

@@ -70,7 +70,7 @@ impl<'d> Engine<'d> {
             .s
             .start_at
             .as_ref()
-            .and_then(|name| root.states.iter().position(|st| &st.name == name));
+            .and_then(|name| root.states.iter().position(|st| *st.name == **name));
         // Inside a Parallel/Map: the chosen branch or iteration waits for it to fork.
         let inner = match (start, self.s.start_inner.clone()) {
             (Some(at), Some(inner)) => Some((
@@ -189,7 +189,7 @@ impl<'d> Engine<'d> {
     /// point does not fit this definition.
     fn resume_point(&mut self, r: ResumePoint) -> Option<(RedrivePoint, Option<Resumed>)> {
         let root = self.def.root();
-        let state = root.states.iter().position(|st| st.name == r.state)?;
+        let state = root.states.iter().position(|st| *st.name == *r.state)?;
         let mut resumed = Resumed {
             state_name: r.state.clone(),
             input_replaced: r.input_replaced,
@@ -236,7 +236,7 @@ impl<'d> Engine<'d> {
         let chosen = self.def.machines[child]
             .states
             .iter()
-            .position(|st| st.name == inner.state)?;
+            .position(|st| *st.name == *inner.state)?;
         let deeper = match inner.deeper {
             Some(d) => Some(Box::new(self.pending_inner(child, chosen, *d)?)),
             None => None,
@@ -261,7 +261,7 @@ impl<'d> Engine<'d> {
     ) -> Option<RedrivePoint> {
         let root = self.def.root();
         let point = match (&from_state, &self.s.redrive_point) {
-            (Some(name), p) => match root.states.iter().position(|st| &st.name == name) {
+            (Some(name), p) => match root.states.iter().position(|st| *st.name == **name) {
                 Some(state) => RedrivePoint {
                     state,
                     input: p
@@ -317,7 +317,7 @@ impl<'d> Engine<'d> {
             let who = match (&st.kind, w.kind) {
                 (_, TaskKind::Service) => w.resource_type.as_str(),
                 (StateKind::Task { resource, .. }, _) => resource.as_str(),
-                _ => st.name.as_str(),
+                _ => &*st.name,
             };
             Err(data_limit_exceeded(who))
         });

@@ -112,7 +112,7 @@ impl<'d> Engine<'d> {
             child.variables = r.variables;
             deeper = r.deeper;
         }
-        let name = spec.label.clone().unwrap_or_else(|| st.name.clone());
+        let name = spec.label.clone().unwrap_or_else(|| st.name.to_string());
         // Every MapIterationStarted follows the Map's last event (MapStateStarted, or the last
         // state event of the iteration that ended before it), as AWS records it.
         if !hidden {
@@ -262,7 +262,7 @@ impl<'d> Engine<'d> {
             self.emit_raw(anchor, EventKind::StateAborted { state_type });
         }
         let inner_map = match &st.kind {
-            StateKind::Map(spec) => Some(spec.label.clone().unwrap_or_else(|| st.name.clone())),
+            StateKind::Map(spec) => Some(spec.label.clone().unwrap_or_else(|| st.name.to_string())),
             _ => None,
         };
         for id in self.in_slot_order(inner) {
@@ -330,7 +330,7 @@ impl<'d> Engine<'d> {
                     let StateKind::Map(spec) = &pst.kind else {
                         return;
                     };
-                    let name = spec.label.clone().unwrap_or_else(|| pst.name.clone());
+                    let name = spec.label.clone().unwrap_or_else(|| pst.name.to_string());
                     let event = EventKind::MapIterationSucceeded { name, index: slot };
                     c.last_iteration_event = self.emit_raw(t.last_event, event);
                     p.last_event = t.last_event;
@@ -394,7 +394,7 @@ impl<'d> Engine<'d> {
                 let pst = self.def.state(p.machine, p.state);
                 let map_name = match &pst.kind {
                     StateKind::Map(spec) => {
-                        Some(spec.label.clone().unwrap_or_else(|| pst.name.clone()))
+                        Some(spec.label.clone().unwrap_or_else(|| pst.name.to_string()))
                     }
                     _ => None,
                 };

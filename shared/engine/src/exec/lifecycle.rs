@@ -239,7 +239,7 @@ impl<'d> Engine<'d> {
         let tested = self.inspecting(&t);
         if tested {
             let vars = t.variables.clone();
-            let next_state = next.map(|n| self.def.state(t.machine, n).name.clone());
+            let next_state = next.map(|n| self.def.state(t.machine, n).name.to_string());
             self.inspect(&t, |i| {
                 i.variables = Some(vars);
                 i.next_state = next_state;

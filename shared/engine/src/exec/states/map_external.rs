@@ -86,7 +86,7 @@ impl<'d> Engine<'d> {
         };
         let request = MapRunRequest {
             map_run_arn: run.arn.clone(),
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             thread: tid,
             started_ms: run.started_ms,
             reader_resource,
@@ -105,7 +105,7 @@ impl<'d> Engine<'d> {
         let task = self.new_wait(Waiter::Task(tid));
         self.commands.push(Command::InvokeTask {
             task,
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             resource: TaskResource::parse(MAP_RUN_RESOURCE),
             parameters: json!({ MapRunRequest::KEY: request }),
             task_token: None,

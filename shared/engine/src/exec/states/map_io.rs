@@ -74,11 +74,11 @@ impl<'d> Engine<'d> {
                 .map_runs
                 .iter()
                 .rev()
-                .find(|r| r.state_name == st.name && r.status != "SUCCEEDED");
+                .find(|r| *r.state_name == *st.name && r.status != "SUCCEEDED");
             if let Some(prev) = prev {
                 return MapRun {
                     arn: prev.map_run_arn.clone(),
-                    state_name: st.name.clone(),
+                    state_name: st.name.to_string(),
                     started_ms: prev.start_ms,
                     batch_sizes: Vec::new(),
                     prepared: false,
@@ -103,7 +103,7 @@ impl<'d> Engine<'d> {
         let id = self.rng().uuid();
         MapRun {
             arn: format!("{head}:mapRun:{machine}/{label}:{id}"),
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             started_ms: self.now,
             batch_sizes: Vec::new(),
             prepared: false,
@@ -174,7 +174,7 @@ impl<'d> Engine<'d> {
         let task = self.new_wait(Waiter::Task(tid));
         self.commands.push(Command::InvokeTask {
             task,
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             resource: TaskResource::parse(reader.resource.clone()),
             parameters,
             task_token: None,
@@ -545,7 +545,7 @@ impl<'d> Engine<'d> {
         let task = self.new_wait(Waiter::Task(tid));
         self.commands.push(Command::InvokeTask {
             task,
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             resource: TaskResource::parse(writer.resource.clone().unwrap_or_default()),
             parameters,
             task_token: None,

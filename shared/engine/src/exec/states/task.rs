@@ -120,7 +120,7 @@ impl<'d> Engine<'d> {
         });
         self.commands.push(Command::InvokeTask {
             task,
-            state_name: st.name.clone(),
+            state_name: st.name.to_string(),
             resource: resource.clone(),
             parameters: params,
             task_token: token.clone(),
