@@ -390,17 +390,10 @@ impl<S: ApiStore + 'static> Service<S> {
 
     pub(crate) async fn execution(&self, arn: &str) -> ApiResult<(ExecutionRow, StoredExecution)> {
         check_exec_arn(arn)?;
-        let row = self
-            .store
-            .execution_row(arn)
+        self.store
+            .execution_with_row(arn)
             .await?
-            .ok_or_else(|| exec_missing(arn))?;
-        let ex = self
-            .store
-            .load(arn)
-            .await?
-            .ok_or_else(|| exec_missing(arn))?;
-        Ok((row, ex))
+            .ok_or_else(|| exec_missing(arn))
     }
 
     fn describe_value(&self, row: &ExecutionRow, ex: &StoredExecution) -> Value {

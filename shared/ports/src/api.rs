@@ -227,6 +227,21 @@ pub trait ApiStore: ExecutionStore {
         let created = self.create_execution(created, meta);
         async move { created.await.map(|()| false) }
     }
+    /// An execution's listing row and its checkpoint, as DescribeExecution reads them; `None`
+    /// when either is missing. A store that can read both at once does (this default reads
+    /// one after the other).
+    fn execution_with_row(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<(ExecutionRow, StoredExecution)>, StoreError>> + Send
+    {
+        async move {
+            let Some(row) = self.execution_row(arn).await? else {
+                return Ok(None);
+            };
+            Ok(self.load(arn).await?.map(|ex| (row, ex)))
+        }
+    }
     /// An execution's listing row.
     fn execution_row(
         &self,

@@ -227,6 +227,23 @@ pub async fn executions_are_created_with_their_first_step<S: ApiStore>(
         .expect("row")
         .expect("a row");
     assert_eq!(row.status, "RUNNING");
+    // DescribeExecution's read: the same row and checkpoint as read apart.
+    let (both_row, both) = store
+        .execution_with_row(&e.arn)
+        .await
+        .expect("row and checkpoint")
+        .expect("both");
+    assert_eq!(both_row.meta.name, row.meta.name);
+    assert_eq!(
+        (both_row.status, both_row.stop_ms),
+        (row.status, row.stop_ms)
+    );
+    assert_eq!(comparable(&both), comparable(&loaded));
+    let missing = store
+        .execution_with_row(&format!("{}-missing", e.arn))
+        .await
+        .expect("a read");
+    assert!(missing.is_none(), "a missing execution is None");
     assert!(
         is_conflict(&store.create_committed(&e, &meta, &v1, &events(1, 2)).await),
         "creating an execution twice is a Conflict"

@@ -235,7 +235,8 @@ impl SqliteStore {
 
     fn load_sync(&self, arn: &str) -> Result<Option<StoredExecution>, StoreError> {
         let body: Option<String> = self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT body FROM executions WHERE arn = ?1",
                 params![arn],
                 |r| r.get(0),
@@ -361,14 +362,14 @@ impl SqliteStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         let arn = arn.to_string();
         self.writer.write(move |c| {
-            let body: Option<String> = c
-                .query_row(
-                    "SELECT body FROM executions WHERE arn = ?1 AND version = ?2 AND has_outbox = 1",
-                    params![arn, version as i64],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
+            let body: Option<String> = query_one(
+                c,
+                "SELECT body FROM executions WHERE arn = ?1 AND version = ?2 AND has_outbox = 1",
+                params![arn, version as i64],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
             let Some(body) = body else {
                 return Ok(());
             };
@@ -430,7 +431,8 @@ impl SqliteStore {
 
     fn read_resource(&self, kind: ResourceKind, arn: &str) -> Result<Option<Resource>, StoreError> {
         let row: Option<(Option<String>, String)> = self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT parent, body FROM resources WHERE kind = ?1 AND arn = ?2",
                 params![kind.as_str(), arn],
                 |r| Ok((r.get(0)?, r.get(1)?)),
@@ -695,6 +697,17 @@ impl ExecutionStore for SqliteStore {
     }
 }
 
+/// One row of a query whose statement is kept prepared on the connection: preparing was a
+/// tenth of a DescribeExecution.
+fn query_one<T, P: rusqlite::Params>(
+    c: &Connection,
+    sql: &str,
+    params: P,
+    f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    c.prepare_cached(sql)?.query_row(params, f)
+}
+
 impl ApiStore for SqliteStore {
     fn put_resource(
         &self,
@@ -762,13 +775,44 @@ impl ApiStore for SqliteStore {
         async move { write.await.map(|()| true) }
     }
 
+    /// Both from the one row, in one read transaction (two were half of a DescribeExecution's
+    /// reads: each began a transaction and re-read pages the writer had changed).
+    fn execution_with_row(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = Result<Option<(ExecutionRow, StoredExecution)>, StoreError>> + Send
+    {
+        type Columns = (String, String, Option<i64>, u32, String);
+        let r = self
+            .with(|c| {
+                query_one(
+                    c,
+                    "SELECT meta, status, stop_ms, redrive_count, body FROM executions WHERE arn = ?1",
+                    params![arn],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()
+                .map_err(db_err)
+            })
+            .and_then(|o: Option<Columns>| {
+                o.map(|(m, s, stop, rc, body)| {
+                    let row = Self::row_from(m, s, stop, rc)?;
+                    let ex = stepwise_engine::deep::from_str(&body).map_err(json_err)?;
+                    Ok((row, ex))
+                })
+                .transpose()
+            });
+        ready(r)
+    }
+
     fn execution_row(
         &self,
         arn: &str,
     ) -> impl Future<Output = Result<Option<ExecutionRow>, StoreError>> + Send {
         let r = self
             .with(|c| {
-                c.query_row(
+                query_one(
+                    c,
                     "SELECT meta, status, stop_ms, redrive_count FROM executions WHERE arn = ?1",
                     params![arn],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -866,7 +910,8 @@ impl ApiStore for SqliteStore {
         token: &str,
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send {
         ready(self.with(|c| {
-            c.query_row(
+            query_one(
+                c,
                 "SELECT arn, task, closed FROM tokens WHERE token = ?1",
                 params![token],
                 |r| {
@@ -901,14 +946,14 @@ impl ApiStore for SqliteStore {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         let (activity_arn, task) = (activity_arn.to_string(), task.clone());
         self.writer.write(move |c| {
-            let exists: Option<i64> = c
-                .query_row(
-                    "SELECT seq FROM activity_tasks WHERE token = ?1",
-                    params![task.token],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(db_err)?;
+            let exists: Option<i64> = query_one(
+                c,
+                "SELECT seq FROM activity_tasks WHERE token = ?1",
+                params![task.token],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db_err)?;
             if exists.is_none() {
                 c.execute(
                     "INSERT INTO activity_tasks(activity, token, input) VALUES (?1, ?2, ?3)",
@@ -926,16 +971,16 @@ impl ApiStore for SqliteStore {
     ) -> impl Future<Output = Result<Option<ActivityTask>, StoreError>> + Send {
         let activity_arn = activity_arn.to_string();
         self.writer.write(move |c| {
-            let found: Option<(i64, String, String)> = c
-                .query_row(
-                    "SELECT a.seq, a.token, a.input FROM activity_tasks a
+            let found: Option<(i64, String, String)> = query_one(
+                c,
+                "SELECT a.seq, a.token, a.input FROM activity_tasks a
                      LEFT JOIN tokens t ON t.token = a.token
                      WHERE a.activity = ?1 AND COALESCE(t.closed, 0) = 0 ORDER BY a.seq LIMIT 1",
-                    params![activity_arn],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()
-                .map_err(db_err)?;
+                params![activity_arn],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
             let out = match found {
                 Some((seq, token, input)) => {
                     c.execute("DELETE FROM activity_tasks WHERE seq = ?1", params![seq])
