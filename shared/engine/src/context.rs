@@ -72,3 +72,53 @@ pub(crate) fn map_only(map_item: Option<(usize, &Value)>) -> Value {
     }
     Value::Object(ctx)
 }
+
+/// Makes `ctx` the [`map_only`] object of `map_item`, in place when it already is one for
+/// another item (its index and value replaced, nothing else allocated).
+pub(crate) fn fill_map_item(ctx: &mut Value, map_item: Option<(usize, &Value)>) {
+    if let Some((index, value)) = map_item {
+        let item = ctx
+            .get_mut("Map")
+            .and_then(|m| m.get_mut("Item"))
+            .and_then(Value::as_object_mut);
+        if let Some(item) = item {
+            if item.len() == 2 && item.contains_key("Index") && item.contains_key("Value") {
+                for (k, slot) in item.iter_mut() {
+                    if k == "Index" {
+                        *slot = Value::from(index);
+                    } else {
+                        slot.clone_from(value);
+                    }
+                }
+                return;
+            }
+        }
+    }
+    *ctx = map_only(map_item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Filled in place or built anew, the object is the one `map_only` builds for the item.
+    #[test]
+    fn a_filled_map_context_is_the_items_own() {
+        let items = [
+            Some((0, json!(1))),
+            Some((1, json!({"a": [1, 2]}))),
+            Some((7, json!("x"))),
+            None,
+            Some((2, json!(null))),
+        ];
+        let mut ctx = Value::Null;
+        for item in &items {
+            let item = item.as_ref().map(|(i, v)| (*i, v));
+            fill_map_item(&mut ctx, item);
+            assert_eq!(ctx, map_only(item));
+        }
+        let mut other = json!({"Map": {"Item": {"Index": 0, "Value": 1, "Source": "x"}}});
+        fill_map_item(&mut other, Some((3, &json!(4))));
+        assert_eq!(other, map_only(Some((3, &json!(4)))));
+    }
+}

@@ -396,20 +396,20 @@ pub(crate) enum EventKind {
         cause: String,
     },
     MapIterationStarted {
-        name: String,
+        name: Arc<str>,
         index: usize,
     },
     MapIterationSucceeded {
-        name: String,
+        name: Arc<str>,
         index: usize,
     },
     MapIterationFailed {
-        name: String,
+        name: Arc<str>,
         index: usize,
     },
     /// A sibling iteration failed and the Map stopped this one.
     MapIterationAborted {
-        name: String,
+        name: Arc<str>,
         index: usize,
     },
     EvaluationFailed {
@@ -903,8 +903,11 @@ impl EventKind {
 }
 
 /// `{"name", "index"}` of a Map iteration's events.
-fn iteration(name: String, index: usize) -> Value {
-    object!([("name", text(name)), ("index", Value::from(index))])
+fn iteration(name: Arc<str>, index: usize) -> Value {
+    object!([
+        ("name", text(name.to_string())),
+        ("index", Value::from(index))
+    ])
 }
 
 /// `{"output", "outputDetails"}`.

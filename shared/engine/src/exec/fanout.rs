@@ -8,8 +8,9 @@ use crate::exec::{to_text, Engine, ThreadId};
 use crate::history::EventKind;
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
+use std::sync::Arc;
 use stepwise_asl::errors;
-use stepwise_asl::model::StateKind;
+use stepwise_asl::model::{MapSpec, State, StateKind};
 
 impl<'d> Engine<'d> {
     /// Starts the next Map iteration if the concurrency limit and the running iterations allow,
@@ -112,7 +113,7 @@ impl<'d> Engine<'d> {
             child.variables = r.variables;
             deeper = r.deeper;
         }
-        let name = spec.label.clone().unwrap_or_else(|| st.name.to_string());
+        let name = iteration_name(st, spec);
         // Every MapIterationStarted follows the Map's last event (MapStateStarted, or the last
         // state event of the iteration that ended before it), as AWS records it.
         if !hidden {
@@ -216,7 +217,7 @@ impl<'d> Engine<'d> {
     /// recording what AWS records for each (all following `anchor`, the failure's last event):
     /// `MapIterationAborted` for an iteration of the Map named `map` (its label or name), then
     /// the aborted state it was in.
-    fn abort_siblings(&mut self, running: Vec<ThreadId>, anchor: u64, map: Option<String>) {
+    fn abort_siblings(&mut self, running: Vec<ThreadId>, anchor: u64, map: Option<Arc<str>>) {
         for id in self.in_slot_order(running) {
             self.record_aborted(id, anchor, map.as_deref());
             self.cancel_thread(id);
@@ -246,7 +247,7 @@ impl<'d> Engine<'d> {
             _ => Vec::new(),
         };
         if let (Some(name), Some(index)) = (map, index) {
-            let name = name.to_string();
+            let name = Arc::from(name);
             self.emit_raw(anchor, EventKind::MapIterationAborted { name, index });
         }
         let st = self.def.state(machine, state);
@@ -262,7 +263,7 @@ impl<'d> Engine<'d> {
             self.emit_raw(anchor, EventKind::StateAborted { state_type });
         }
         let inner_map = match &st.kind {
-            StateKind::Map(spec) => Some(spec.label.clone().unwrap_or_else(|| st.name.to_string())),
+            StateKind::Map(spec) => Some(iteration_name(st, spec)),
             _ => None,
         };
         for id in self.in_slot_order(inner) {
@@ -330,7 +331,7 @@ impl<'d> Engine<'d> {
                     let StateKind::Map(spec) = &pst.kind else {
                         return;
                     };
-                    let name = spec.label.clone().unwrap_or_else(|| pst.name.to_string());
+                    let name = iteration_name(pst, spec);
                     let event = EventKind::MapIterationSucceeded { name, index: slot };
                     c.last_iteration_event = self.emit_raw(t.last_event, event);
                     p.last_event = t.last_event;
@@ -393,9 +394,7 @@ impl<'d> Engine<'d> {
                 let anchor = t.last_event;
                 let pst = self.def.state(p.machine, p.state);
                 let map_name = match &pst.kind {
-                    StateKind::Map(spec) => {
-                        Some(spec.label.clone().unwrap_or_else(|| pst.name.to_string()))
-                    }
+                    StateKind::Map(spec) => Some(iteration_name(pst, spec)),
                     _ => None,
                 };
                 if c.is_map {
@@ -468,3 +467,12 @@ impl<'d> Engine<'d> {
 #[cfg(test)]
 #[path = "fanout_tests.rs"]
 mod tests;
+
+/// The name a Map's iteration events carry: its Label, else the state's name (shared, not
+/// copied, per iteration).
+fn iteration_name(st: &State, spec: &MapSpec) -> Arc<str> {
+    match &spec.label {
+        Some(label) => Arc::from(label.as_str()),
+        None => st.name.clone(),
+    }
+}

@@ -251,8 +251,16 @@ impl<'d> Engine<'d> {
         token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Result<Value, Failure> {
+        let reuse = template.context_use() == ContextUse::MapItem
+            && self.s.inspection.is_none()
+            && map_item.is_some();
         let ctx = match template.context_use() {
             ContextUse::Nothing => Value::Null,
+            _ if reuse => {
+                let mut ctx = std::mem::take(&mut self.map_context);
+                context::fill_map_item(&mut ctx, map_item);
+                ctx
+            }
             // TestState may stand a whole Context object of its own for the real one.
             ContextUse::MapItem if self.s.inspection.is_none() => context::map_only(map_item),
             need => self.context_with(t, st, token, map_item, need == ContextUse::Everything),
@@ -263,9 +271,11 @@ impl<'d> Engine<'d> {
             variables: &t.variables,
         };
         let mut rng = Rng(&mut self.s.rng);
-        template
-            .evaluate(&scope, &mut rng)
-            .map_err(|e| self.in_state(t, st, e))
+        let out = template.evaluate(&scope, &mut rng);
+        if reuse {
+            self.map_context = ctx;
+        }
+        out.map_err(|e| self.in_state(t, st, e))
     }
 
     /// A field that takes a reference path or an intrinsic function call (ErrorPath, CausePath).

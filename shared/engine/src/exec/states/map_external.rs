@@ -195,6 +195,7 @@ impl<'d> Selector<'d> {
                 commands: Vec::new(),
                 queue: Default::default(),
                 changed: false,
+                map_context: Value::Null,
             },
             t,
             effective,
