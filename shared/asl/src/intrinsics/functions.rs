@@ -8,6 +8,7 @@ use md5::Md5;
 use serde_json::Value;
 use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
+use std::borrow::Cow;
 
 /// AWS caps the input of Base64Encode, Base64Decode and Hash at 10,000 characters.
 const MAX_TEXT: usize = 10_000;
@@ -16,7 +17,7 @@ const MAX_RANGE: usize = 1_000;
 
 type R = Result<Value, String>;
 
-pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy) -> R {
+pub(super) fn call(ic: &Intrinsic, mut a: Vec<Cow<'_, Value>>, entropy: &mut dyn Entropy) -> R {
     let f = ic.function;
     let name = f.name();
     // Arity is checked at parse time; this keeps indexing below panic-free regardless.
@@ -35,7 +36,7 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
                 .map_err(|_| format!("The argument '{s}' of {name} could not be parsed as JSON"))
         }
         Function::JsonToString => Ok(Value::String(java::json(&a[0]))),
-        Function::Array => Ok(Value::Array(a)),
+        Function::Array => Ok(Value::Array(a.into_iter().map(Cow::into_owned).collect())),
         Function::ArrayPartition => {
             let size = integer(name, "second", &a[1])?;
             if size <= 0 {
@@ -114,7 +115,7 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
             Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         }
         Function::Hash => {
-            let data = match &a[0] {
+            let data = match &*a[0] {
                 Value::String(s) => s.clone(),
                 Value::Null => {
                     return Err(format!("The first argument of {name} must not be null"))
@@ -141,7 +142,7 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
             ))
         }
         Function::JsonMerge => {
-            match &a[2] {
+            match &*a[2] {
                 Value::Bool(false) => {}
                 Value::Bool(true) => {
                     return Err(format!(
@@ -150,8 +151,8 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
                 }
                 _ => return Err(format!("The third argument of {name} must be a boolean")),
             }
-            let second = a.swap_remove(1);
-            let first = a.swap_remove(0);
+            let second = a.swap_remove(1).into_owned();
+            let first = a.swap_remove(0).into_owned();
             match (first, second) {
                 (Value::Object(mut x), Value::Object(y)) => {
                     for (k, v) in y {
@@ -206,12 +207,12 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Value>, entropy: &mut dyn Entropy)
     }
 }
 
-fn format(ic: &Intrinsic, a: &[Value]) -> R {
+fn format(ic: &Intrinsic, a: &[Cow<'_, Value>]) -> R {
     let name = ic.function.name();
     // A literal template keeps its escapes so `\{` is a brace, not a placeholder.
     let template: &str = match ic.args.first() {
         Some(Arg::Str { raw, .. }) => raw,
-        _ => match &a[0] {
+        _ => match &*a[0] {
             Value::String(s) => s,
             _ => return Err(format!("The first argument of {name} must be a string")),
         },
@@ -236,7 +237,7 @@ fn format(ic: &Intrinsic, a: &[Value]) -> R {
                         "The number of arguments of {name} does not match the number of placeholders in '{template}'"
                     )
                 })?;
-                out.push_str(&java::to_string(v));
+                java::write_plain(v, &mut out);
                 next += 1;
             }
             _ => out.push(c),

@@ -53,10 +53,48 @@ pub fn json(v: &Value) -> String {
     out
 }
 
+/// A number as [`number`] prints it, into `out` (an integer without a String of its own).
+fn write_number(n: &Number, out: &mut String) {
+    if n.is_f64() {
+        out.push_str(&number(n));
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
+/// A JSON string literal of `s`, escaped as serde_json (and Jackson) escape it.
+fn write_json_str(s: &str, out: &mut String) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            let _ = write!(out, "\\u{b:04x}");
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
 fn write_json(v: &Value, out: &mut String) {
     match v {
-        Value::Number(n) => out.push_str(&number(n)),
-        Value::String(_) | Value::Null | Value::Bool(_) => {
+        Value::Number(n) => write_number(n, out),
+        Value::String(s) => write_json_str(s, out),
+        Value::Null | Value::Bool(_) => {
             let _ = write!(out, "{v}");
         }
         Value::Array(a) => {
@@ -75,7 +113,8 @@ fn write_json(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                let _ = write!(out, "{}:", Value::String(k.clone()));
+                write_json_str(k, out);
+                out.push(':');
                 write_json(x, out);
             }
             out.push('}');
@@ -91,14 +130,14 @@ pub fn to_string(v: &Value) -> String {
     out
 }
 
-fn write_plain(v: &Value, out: &mut String) {
+pub(super) fn write_plain(v: &Value, out: &mut String) {
     match v {
         Value::String(s) => out.push_str(s),
         Value::Null => out.push_str("null"),
         Value::Bool(b) => {
             let _ = write!(out, "{b}");
         }
-        Value::Number(n) => out.push_str(&number(n)),
+        Value::Number(n) => write_number(n, out),
         Value::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
@@ -163,6 +202,26 @@ impl JavaRandom {
                 return r;
             }
             u = self.next(31);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strings and keys are escaped exactly as serde_json escapes them: every ASCII character,
+    /// quotes and backslashes, and text beyond ASCII.
+    #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        let mut texts: Vec<String> = (0u8..0x80).map(|b| format!("a{}b", b as char)).collect();
+        texts.extend(["", "é\u{2028}😀", "\"\\\"", "\u{7f}\u{1f}x"].map(String::from));
+        for t in texts {
+            let mut out = String::new();
+            write_json_str(&t, &mut out);
+            assert_eq!(out, Value::String(t.clone()).to_string(), "{t:?}");
+            let obj = serde_json::json!({ t.clone(): [1, 2.5, t.clone(), null, true] });
+            assert_eq!(json(&obj), obj.to_string(), "{t:?}");
         }
     }
 }

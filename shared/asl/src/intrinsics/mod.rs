@@ -16,6 +16,7 @@ mod tests;
 use crate::jsonpath::Path;
 use crate::{Entropy, EvalError, Scope};
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// The 18 intrinsic functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +139,8 @@ pub enum Arg {
         value: String,
         /// The text as written, escapes included.
         raw: String,
+        /// `value` as a JSON string, the argument a call is given (lent, not copied per call).
+        json: Value,
     },
     /// A number, `true`, `false` or `null`.
     Literal(Value),
@@ -188,16 +191,16 @@ impl Intrinsic {
     }
 
     fn eval_inner(&self, scope: &Scope, entropy: &mut dyn Entropy) -> Result<Value, Failure> {
+        // Arguments are lent where they can be: most functions only read them.
         let mut vals = Vec::with_capacity(self.args.len());
         for a in &self.args {
             vals.push(match a {
-                Arg::Str { value, .. } => Value::String(value.clone()),
-                Arg::Literal(v) => v.clone(),
+                Arg::Str { json, .. } => Cow::Borrowed(json),
+                Arg::Literal(v) => Cow::Borrowed(v),
                 Arg::Path(p) => p
                     .eval(scope)
-                    .map_err(|_| Failure::PathNotFound(p.as_str().to_string()))?
-                    .into_owned(),
-                Arg::Call(c) => c.eval_inner(scope, entropy)?,
+                    .map_err(|_| Failure::PathNotFound(p.as_str().to_string()))?,
+                Arg::Call(c) => Cow::Owned(c.eval_inner(scope, entropy)?),
             });
         }
         functions::call(self, vals, entropy).map_err(Failure::Intrinsic)

@@ -148,7 +148,8 @@ impl P<'_> {
                 '\'' => {
                     let raw = self.s[start..start + i].to_string();
                     self.pos = start + i + 1;
-                    return Ok(Arg::Str { value, raw });
+                    let json = Value::String(value.clone());
+                    return Ok(Arg::Str { value, raw, json });
                 }
                 _ => value.push(c),
             }
