@@ -511,6 +511,20 @@ mod redrive_tests {
     use serde_json::json;
     use stepwise_asl::model::Definition;
 
+    /// A plain redrive (from where the execution failed, with its input).
+    fn redrive(def: &Definition, state: ExecutionState, now: i64) -> crate::Transition {
+        step(
+            def,
+            state,
+            now,
+            Event::Redrive {
+                from_state: None,
+                input: None,
+                resume: None,
+            },
+        )
+    }
+
     fn info() -> ExecutionInfo {
         ExecutionInfo {
             execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
@@ -560,16 +574,7 @@ mod redrive_tests {
             },
         );
         assert_eq!(tr.state.status, Status::Failed);
-        let tr = step(
-            &def,
-            tr.state,
-            2,
-            Event::Redrive {
-                from_state: None,
-                input: None,
-                resume: None,
-            },
-        );
+        let tr = redrive(&def, tr.state, 2);
         assert_eq!(tr.state.status, Status::Running);
         assert_eq!(tr.history[0].event_type, "ExecutionRedriven");
         assert_eq!(tr.state.redrive_ms, Some(2));
@@ -625,16 +630,7 @@ mod redrive_tests {
         );
         assert_eq!(tr.state.status, Status::Succeeded);
         assert_eq!(tr.state.output, Some(json!(5)));
-        let tr = step(
-            &def,
-            tr.state,
-            2,
-            Event::Redrive {
-                from_state: None,
-                input: None,
-                resume: None,
-            },
-        );
+        let tr = redrive(&def, tr.state, 2);
         assert!(tr.history.is_empty());
     }
 
@@ -662,16 +658,7 @@ mod redrive_tests {
             );
             assert_eq!(tr.state.status, Status::Failed);
             assert_eq!(tr.state.error.as_deref(), Some(error));
-            let tr = step(
-                &def,
-                tr.state,
-                1,
-                Event::Redrive {
-                    from_state: None,
-                    input: None,
-                    resume: None,
-                },
-            );
+            let tr = redrive(&def, tr.state, 1);
             assert_eq!(tr.history[1].event_type, "ChoiceStateEntered");
             let entered = tr.history[1]
                 .details()
