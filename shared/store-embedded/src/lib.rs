@@ -596,8 +596,8 @@ impl SqliteStore {
 /// history repeats itself (each state's output is the next one's input, the same names and
 /// keys on every event): W1's 42 KB per execution is stored in a few, and the writer, the WAL
 /// and its checkpoints copy that much less.
-fn page_body(json: &str) -> Vec<u8> {
-    lz4_flex::compress_prepend_size(json.as_bytes())
+fn page_body(json: &[u8]) -> Vec<u8> {
+    lz4_flex::compress_prepend_size(json)
 }
 
 /// A page row's events: compressed JSON (a blob) or, as pages were first written, JSON text.
@@ -617,7 +617,7 @@ fn page_events(body: rusqlite::types::ValueRef<'_>) -> Result<Vec<HistoryEvent>,
 }
 
 /// Writes a commit's history pages ([`pages`]).
-fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, String)]) -> Result<(), StoreError> {
+fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, Vec<u8>)]) -> Result<(), StoreError> {
     let mut ins = c
         .prepare_cached(
             "INSERT OR REPLACE INTO event_pages(arn, first_id, last_id, body)
@@ -625,38 +625,46 @@ fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, String)]) -> Resul
         )
         .map_err(db_err)?;
     for (first, last, b) in rows {
-        ins.execute(params![arn, *first as i64, *last as i64, page_body(b)])
+        ins.execute(params![arn, *first as i64, *last as i64, b])
             .map_err(db_err)?;
     }
     Ok(())
 }
 
-/// A commit's history as pages: (first id, last id, JSON array of the stored events).
-fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, String)>, StoreError> {
-    let mut out: Vec<(u64, u64, String)> = Vec::new();
-    let mut count = 0;
-    for h in history {
-        let text = stepwise_engine::deep::to_string(h).map_err(json_err)?;
-        match out.last_mut() {
-            Some((_, last, body)) if count < PAGE_EVENTS && body.len() < PAGE_BYTES => {
-                *last = h.id;
-                body.push(',');
-                body.push_str(&text);
-                count += 1;
-            }
-            _ => {
-                if let Some((_, _, body)) = out.last_mut() {
-                    body.push(']');
+/// A commit's history as pages: (first id, last id, [`page_body`] of the JSON array of the
+/// stored events). Built on the caller's thread, compression included, so that the writer only
+/// writes; each event is written straight into its page's text.
+fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, Vec<u8>)>, StoreError> {
+    stepwise_engine::deep::on_big_stack(|| {
+        let mut out: Vec<(u64, u64, Vec<u8>)> = Vec::new();
+        let mut text: Vec<u8> = Vec::new();
+        let mut count = 0;
+        for h in history {
+            match out.last_mut() {
+                Some((_, last, _)) if count < PAGE_EVENTS && text.len() < PAGE_BYTES => {
+                    *last = h.id;
+                    text.push(b',');
+                    count += 1;
                 }
-                out.push((h.id, h.id, format!("[{text}")));
-                count = 1;
+                _ => {
+                    if let Some((_, _, body)) = out.last_mut() {
+                        text.push(b']');
+                        *body = page_body(&text);
+                        text.clear();
+                    }
+                    out.push((h.id, h.id, Vec::new()));
+                    text.push(b'[');
+                    count = 1;
+                }
             }
+            serde_json::to_writer(&mut text, h).map_err(json_err)?;
         }
-    }
-    if let Some((_, _, body)) = out.last_mut() {
-        body.push(']');
-    }
-    Ok(out)
+        if let Some((_, _, body)) = out.last_mut() {
+            text.push(b']');
+            *body = page_body(&text);
+        }
+        Ok(out)
+    })
 }
 
 fn ready<T: Send>(v: T) -> impl Future<Output = T> + Send {
