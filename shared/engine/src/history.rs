@@ -45,12 +45,12 @@ enum Recorded {
     Entered {
         state_type: &'static str,
         name: Arc<str>,
-        input: String,
+        input: Arc<String>,
     },
     Exited {
         state_type: &'static str,
         name: Arc<str>,
-        output: String,
+        output: Arc<String>,
     },
     Other(Box<EventKind>),
 }
@@ -65,7 +65,7 @@ impl Recorded {
             } => Recorded::Entered {
                 state_type,
                 name,
-                input,
+                input: Arc::new(input),
             },
             EventKind::StateExited {
                 state_type,
@@ -75,7 +75,7 @@ impl Recorded {
             } => Recorded::Exited {
                 state_type,
                 name,
-                output,
+                output: Arc::new(output),
             },
             other => Recorded::Other(Box::new(other)),
         }
@@ -90,7 +90,7 @@ impl Recorded {
             } => EventKind::StateEntered {
                 state_type,
                 name: name.clone(),
-                input: input.clone(),
+                input: input.as_ref().clone(),
             },
             Recorded::Exited {
                 state_type,
@@ -99,7 +99,7 @@ impl Recorded {
             } => EventKind::StateExited {
                 state_type,
                 name: name.clone(),
-                output: output.clone(),
+                output: output.as_ref().clone(),
                 assigned: None,
             },
             Recorded::Other(k) => k.as_ref().clone(),
@@ -243,6 +243,55 @@ impl HistoryEvent {
             event_type: kind.event_type(),
             details: Details::Recorded {
                 kind: Recorded::of(kind),
+                json: OnceLock::new(),
+            },
+        }
+    }
+
+    /// A state's entry or plain exit (no assigned variables), the events of most transitions,
+    /// built straight from its parts: through [`EventKind`] (200 bytes) it was moved twice more.
+    pub(crate) fn state_event(
+        id: u64,
+        previous_event_id: u64,
+        timestamp_ms: i64,
+        exited: bool,
+        state_type: &'static str,
+        name: Arc<str>,
+        text: Arc<String>,
+    ) -> Self {
+        let (suffix, kind) = if exited {
+            (
+                StateEvent::Exited,
+                Recorded::Exited {
+                    state_type,
+                    name,
+                    output: text,
+                },
+            )
+        } else {
+            (
+                StateEvent::Entered,
+                Recorded::Entered {
+                    state_type,
+                    name,
+                    input: text,
+                },
+            )
+        };
+        let event_type = match state_event_type(state_type, suffix) {
+            Some(t) => Cow::Borrowed(t),
+            None => Cow::Owned(format!(
+                "{state_type}{}",
+                STATE_EVENT_SUFFIXES[suffix as usize]
+            )),
+        };
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp_ms,
+            event_type,
+            details: Details::Recorded {
+                kind,
                 json: OnceLock::new(),
             },
         }

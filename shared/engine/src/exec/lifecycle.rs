@@ -9,6 +9,7 @@ use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
 use crate::history::EventKind;
 use crate::{Command, Status};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use stepwise_asl::model::{State, StateId, StateKind};
 
 /// What a state's evaluation leads to; [`Engine::run_state`] carries it out.
@@ -106,16 +107,13 @@ impl<'d> Engine<'d> {
                 t.entered_ms = self.now;
                 t.retries = vec![0; st.retry.len()];
                 self.s.transitions += 1;
-                let event = EventKind::StateEntered {
-                    state_type: st.type_name(),
-                    name: st.name.clone(),
-                    input: match t.input_text.take() {
-                        Some(text) => text,
-                        None => to_text(&t.input),
-                    },
+                let input = match t.input_text.take() {
+                    Some(text) => text,
+                    None => Arc::new(to_text(&t.input)),
                 };
                 t.entered_prev = t.last_event;
-                t.entered_event = self.emit(&mut t, event);
+                t.entered_event =
+                    self.emit_state(&mut t, false, st.type_name(), st.name.clone(), input);
                 t.phase = Phase::Run;
                 // Parked, the thread would be the next one run (front of the queue) unless it
                 // takes turns with Parallel siblings or the step is full: it runs on at once,
@@ -208,7 +206,7 @@ impl<'d> Engine<'d> {
         mut t: Box<Thread>,
         next: Option<StateId>,
         output: Value,
-        output_text: Option<String>,
+        output_text: Option<Arc<String>>,
     ) {
         match next {
             Some(n) => {
@@ -232,7 +230,7 @@ impl<'d> Engine<'d> {
         assigned: Option<Map<String, Value>>,
         next: Option<StateId>,
     ) {
-        let text = to_text(&output);
+        let text = Arc::new(to_text(&output));
         if text.len() > MAX_PAYLOAD_BYTES {
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;
@@ -261,13 +259,20 @@ impl<'d> Engine<'d> {
         let next = if tested { None } else { next };
         // The next state's input is this output: its StateEntered reuses the text.
         let next_text = (next.is_some() && !t.hidden).then(|| text.clone());
-        let event = EventKind::StateExited {
-            state_type: st.type_name(),
-            name: st.name.clone(),
-            output: text,
-            assigned: shown,
-        };
-        self.emit(&mut t, event);
+        match shown {
+            None => {
+                self.emit_state(&mut t, true, st.type_name(), st.name.clone(), text);
+            }
+            Some(assigned) => {
+                let event = EventKind::StateExited {
+                    state_type: st.type_name(),
+                    name: st.name.clone(),
+                    output: Arc::unwrap_or_clone(text),
+                    assigned: Some(assigned),
+                };
+                self.emit(&mut t, event);
+            }
+        }
         self.goto(tid, t, next, output, next_text);
     }
 

@@ -57,7 +57,7 @@ pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) 
         def,
         s: state,
         now: now_ms,
-        history: Vec::new(),
+        history: Vec::with_capacity(16),
         commands: Vec::new(),
         queue: VecDeque::new(),
         changed: false,
@@ -122,6 +122,34 @@ impl<'d> Engine<'d> {
         let id = self.s.last_event_id;
         self.history
             .push(HistoryEvent::recorded(id, previous, self.now, event));
+        id
+    }
+
+    /// Records a thread's entry into its state (`exited` false) or its plain exit, with the
+    /// input or output text (nothing for hidden threads).
+    pub(crate) fn emit_state(
+        &mut self,
+        t: &mut Thread,
+        exited: bool,
+        state_type: &'static str,
+        name: std::sync::Arc<str>,
+        text: std::sync::Arc<String>,
+    ) -> u64 {
+        if t.hidden {
+            return t.last_event;
+        }
+        self.s.last_event_id += 1;
+        let id = self.s.last_event_id;
+        self.history.push(HistoryEvent::state_event(
+            id,
+            t.last_event,
+            self.now,
+            exited,
+            state_type,
+            name,
+            text,
+        ));
+        t.last_event = id;
         id
     }
 

@@ -151,7 +151,7 @@ pub(crate) struct Thread {
     /// StateEntered event copies it instead of serializing the payload again. Not kept in the
     /// checkpoint; without it the text is made from `input`.
     #[serde(skip)]
-    pub(crate) input_text: Option<String>,
+    pub(crate) input_text: Option<std::sync::Arc<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
