@@ -199,7 +199,7 @@ fn w6(input: &Value, h: &mut Recorder) -> Value {
         h.record(&caught); // Inc entered
         let out = json!({
             "i": add(&caught, "i", 1),
-            "last": caught.pointer("/err/Error").cloned(),
+            "last": caught.get("err").and_then(|e| e.get("Error")).cloned(),
         });
         h.record(&out);
         v = out;

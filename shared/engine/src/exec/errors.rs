@@ -159,14 +159,14 @@ impl<'d> Engine<'d> {
     pub(crate) fn catch(
         &mut self,
         tid: ThreadId,
-        t: Box<Thread>,
+        mut t: Box<Thread>,
         st: &State,
         c: &Catcher,
         f: Failure,
     ) {
         let error_output = json!({"Error": f.error, "Cause": f.cause});
         // A failure while catching is not caught again: the thread fails with it.
-        match language(st).catch_output(self, &t, st, c, error_output) {
+        match language(st).catch_output(self, &mut t, st, c, error_output) {
             Ok((out, vars)) => self.exit_to(tid, t, st, out, vars, Some(c.next)),
             Err(f) => self.thread_failed(tid, t, Some(f.error), Some(f.cause)),
         }

@@ -140,7 +140,7 @@ impl Language for Jsonata {
     fn catch_output(
         &self,
         e: &mut Engine<'_>,
-        t: &Thread,
+        t: &mut Thread,
         st: &State,
         c: &Catcher,
         error_output: Value,

@@ -175,16 +175,29 @@ impl Language for JsonPath {
     fn catch_output(
         &self,
         e: &mut Engine<'_>,
-        t: &Thread,
+        t: &mut Thread,
         st: &State,
         c: &Catcher,
         error_output: Value,
     ) -> Result<(Value, Vars), Failure> {
         let vars = e.assign(t, st, c.assign.as_ref(), &error_output, &[])?;
-        match payload::apply_result_path(&t.input, error_output, c.result_path.as_ref()) {
-            Ok(out) => Ok((out, vars)),
-            Err(err) => Err(e.in_state(t, st, err)),
-        }
+        // The state's input is not needed once the error is merged into it (the thread moves
+        // on to the catcher's Next): moved rather than copied, and put back if the merge fails.
+        let out = match c.result_path.as_ref() {
+            None => std::mem::take(&mut t.input),
+            Some(p) if p == "$" => error_output,
+            Some(p) => {
+                let mut base = std::mem::take(&mut t.input);
+                match stepwise_asl::jsonpath::set(&mut base, p, error_output) {
+                    Ok(()) => base,
+                    Err(err) => {
+                        t.input = base;
+                        return Err(e.in_state(t, st, err));
+                    }
+                }
+            }
+        };
+        Ok((out, vars))
     }
 
     /// The Assign object is a payload template on the input.

@@ -97,7 +97,7 @@ pub(crate) trait Language {
     fn catch_output(
         &self,
         e: &mut Engine<'_>,
-        t: &Thread,
+        t: &mut Thread,
         st: &State,
         c: &Catcher,
         error_output: Value,

@@ -16,7 +16,7 @@ impl<'d> Engine<'d> {
         st: &State,
         branches: &[MachineId],
     ) -> Result<Next, Failure> {
-        let effective = self.effective_input(t, st, None)?;
+        let mut effective = self.effective_input(t, st, None)?;
         if let Some(outcome) = self.stand_in(t) {
             return self.leave_with_stand_in(t, st, outcome, false);
         }
@@ -55,6 +55,12 @@ impl<'d> Engine<'d> {
             }
             let (state, input, variables) = match &resume {
                 Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone()),
+                // The last branch takes the effective input itself (the state keeps its own copy).
+                _ if i + 1 == branches.len() => (
+                    self.def.machines[m].start_at,
+                    std::mem::take(&mut effective),
+                    t.variables.clone(),
+                ),
                 _ => (
                     self.def.machines[m].start_at,
                     effective.clone(),
