@@ -667,4 +667,35 @@ mod redrive_tests {
             assert_eq!(entered, Some(serde_json::Value::String(input.to_string())));
         }
     }
+
+    /// A catcher's ResultPath merges the error into the state's input in place; when the merge
+    /// fails (the path goes through a string) the input is put back, and a redrive enters the
+    /// state with it.
+    #[test]
+    fn a_failed_catch_merge_is_redriven_with_the_state_input() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Parallel","Branches":[{"StartAt":"F",
+                "States":{"F":{"Type":"Fail","Error":"Boom"}}}],
+                "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.s.err","Next":"D"}],
+                "End":true},"D":{"Type":"Succeed"}}}"#,
+        )
+        .expect("valid");
+        let input = json!({"s": "text", "keep": [1, 2]});
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        let tr = redrive(&def, tr.state, 1);
+        assert_eq!(tr.history[1].event_type, "ParallelStateEntered");
+        let entered = tr.history[1]
+            .details()
+            .and_then(|d| d.get("input"))
+            .cloned();
+        assert_eq!(entered, Some(serde_json::Value::String(input.to_string())));
+    }
 }
