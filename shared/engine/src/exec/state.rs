@@ -213,7 +213,8 @@ pub(crate) enum TaskKind {
 pub(crate) struct Children {
     pub(crate) is_map: bool,
     pub(crate) distributed: bool,
-    /// The state's effective input (after InputPath/Parameters), for ItemSelector and branches.
+    /// A Map's effective input (after InputPath/Parameters), for ItemSelector and batching
+    /// (null for a Parallel: its branches took theirs when they started).
     pub(crate) effective: Value,
     pub(crate) items: Vec<Value>,
     pub(crate) results: Vec<Value>,

@@ -25,7 +25,9 @@ impl<'d> Engine<'d> {
         let mut c = Children {
             is_map: false,
             distributed: false,
-            effective: effective.clone(),
+            // Only a Map reads its effective input again (ItemSelector, batching): each
+            // branch takes its copy now.
+            effective: Value::Null,
             items: Vec::new(),
             results: vec![Value::Null; branches.len()],
             done: 0,
@@ -55,7 +57,7 @@ impl<'d> Engine<'d> {
             }
             let (state, input, variables) = match &resume {
                 Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone()),
-                // The last branch takes the effective input itself (the state keeps its own copy).
+                // The last branch takes the effective input itself.
                 _ if i + 1 == branches.len() => (
                     self.def.machines[m].start_at,
                     std::mem::take(&mut effective),
