@@ -39,4 +39,6 @@ fi
 # Style first: formatting and clippy's warnings fail the run before any test does.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# `stepwise cost` is built only with the serverless feature: linted here so it cannot rot.
+cargo clippy -p stepwise --all-targets --features serverless -- -D warnings
 cargo test --workspace --all-targets --no-fail-fast "$@"

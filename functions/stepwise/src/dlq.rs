@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 use stepwise_aws_api::{ApiCall, AwsCaller, AwsSettings};
-use stepwise_store_aws::fnv64;
+use stepwise_ports::ids::fnv64;
 
 /// `stepwise dlq`'s subcommands.
 #[derive(Subcommand)]
@@ -279,11 +279,7 @@ async fn redrive(q: &Queues, only: Option<&str>, to: Option<&str>) -> Result<()>
                 let group = m["Attributes"]["MessageGroupId"]
                     .as_str()
                     .map(str::to_string)
-                    .or_else(|| {
-                        execution
-                            .as_deref()
-                            .map(stepwise_store_aws::queues::group_id)
-                    })
+                    .or_else(|| execution.as_deref().map(stepwise_ports::ids::group_id))
                     .context("a FIFO message without a message group")?;
                 send["MessageGroupId"] = json!(group);
                 send["MessageDeduplicationId"] =

@@ -2,6 +2,7 @@
 
 mod client;
 mod console;
+#[cfg(feature = "serverless")]
 mod cost;
 mod dlq;
 mod history;
@@ -214,7 +215,7 @@ fn main() -> ExitCode {
             execution,
             state_machine,
         } => async_main(async move {
-            cost::report(&table, execution.as_deref(), state_machine.as_deref()).await?;
+            cost_report(&table, execution.as_deref(), state_machine.as_deref()).await?;
             Ok(ExitCode::SUCCESS)
         }),
         Cmd::Serve(args) => async_main(serve::serve(args)),
@@ -243,6 +244,21 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+#[cfg(feature = "serverless")]
+async fn cost_report(table: &str, execution: Option<&str>, machine: Option<&str>) -> Result<()> {
+    cost::report(table, execution, machine).await
+}
+
+/// The embedded home's build (the default) leaves out the serverless home's AWS SDKs.
+#[cfg(not(feature = "serverless"))]
+async fn cost_report(_table: &str, _execution: Option<&str>, _machine: Option<&str>) -> Result<()> {
+    bail!(
+        "`stepwise cost` reads a serverless deployment's table with AWS SDKs this binary was \
+         built without: build it with `--features serverless` (cargo install --path \
+         functions/stepwise --features serverless)"
+    )
 }
 
 fn async_main(f: impl std::future::Future<Output = Result<ExitCode>>) -> Result<ExitCode> {

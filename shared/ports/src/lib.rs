@@ -11,9 +11,11 @@
 //! * [`resource`]: which invoker a Task resource goes to.
 //! * [`states_api`]: the Step Functions API as `states:startExecution` calls it.
 //! * [`status_events`]: Step Functions' execution status change events and their sink.
+//! * [`ids`]: the serverless home's stable hashes and message groups, for its operator tools.
 
 pub mod api;
 pub mod execution;
+pub mod ids;
 pub mod resource;
 pub mod roles;
 pub mod states_api;

@@ -255,17 +255,7 @@ pub(crate) fn content_key(text: &str) -> String {
     format!("{:016x}{:016x}", fnv64(&[text]), fnv64(&["content", text]))
 }
 
-/// A short stable hash (FNV-1a, 64 bits) for deduplication ids and schedule names.
-pub fn fnv64(parts: &[&str]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in p.as_bytes().iter().chain(std::iter::once(&0u8)) {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    h
-}
+pub use stepwise_ports::ids::fnv64;
 
 mod activities;
 pub mod api_driver;

@@ -139,14 +139,7 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// The message group of an execution: SQS allows 128 characters, ARNs can be longer.
-pub fn group_id(execution: &str) -> String {
-    format!(
-        "{:016x}{:016x}",
-        fnv64(&[execution]),
-        fnv64(&["group", execution])
-    )
-}
+pub use stepwise_ports::ids::group_id;
 
 /// A deduplication id naming the event, so a re-sent event is dropped by the FIFO queue
 /// (and, past its 5-minute window, ignored by the engine as no longer outstanding). A timer's
