@@ -508,7 +508,7 @@ impl<'d> Engine<'d> {
 mod redrive_tests {
     use crate::exec::{step, ExecutionState};
     use crate::{Command, Event, ExecutionInfo, Status, WaitId};
-    use serde_json::json;
+    use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
 
     /// A plain redrive (from where the execution failed, with its input).
@@ -634,53 +634,10 @@ mod redrive_tests {
         assert!(tr.history.is_empty());
     }
 
-    /// A Choice with InputPath and OutputPath `$` moves its input to its output; when it
-    /// fails (no rule matched, or a rule could not be evaluated) the input is put back, and a
-    /// redrive enters the Choice with it.
-    #[test]
-    fn a_failed_choice_is_redriven_with_its_input() {
-        for (input, error) in [
-            (json!({"i": 5, "keep": [1, 2]}), "States.NoChoiceMatched"),
-            (json!({"keep": [1, 2]}), "States.Runtime"),
-        ] {
-            let def = Definition::from_json(
-                r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[
-                    {"Variable":"$.i","NumericEquals":1,"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
-            )
-            .expect("valid");
-            let tr = step(
-                &def,
-                ExecutionState::new(info()),
-                0,
-                Event::Start {
-                    input: input.clone(),
-                },
-            );
-            assert_eq!(tr.state.status, Status::Failed);
-            assert_eq!(tr.state.error.as_deref(), Some(error));
-            let tr = redrive(&def, tr.state, 1);
-            assert_eq!(tr.history[1].event_type, "ChoiceStateEntered");
-            let entered = tr.history[1]
-                .details()
-                .and_then(|d| d.get("input"))
-                .cloned();
-            assert_eq!(entered, Some(serde_json::Value::String(input.to_string())));
-        }
-    }
-
-    /// A catcher's ResultPath merges the error into the state's input in place; when the merge
-    /// fails (the path goes through a string) the input is put back, and a redrive enters the
-    /// state with it.
-    #[test]
-    fn a_failed_catch_merge_is_redriven_with_the_state_input() {
-        let def = Definition::from_json(
-            r#"{"StartAt":"T","States":{"T":{"Type":"Parallel","Branches":[{"StartAt":"F",
-                "States":{"F":{"Type":"Fail","Error":"Boom"}}}],
-                "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.s.err","Next":"D"}],
-                "End":true},"D":{"Type":"Succeed"}}}"#,
-        )
-        .expect("valid");
-        let input = json!({"s": "text", "keep": [1, 2]});
+    /// Runs `definition` on `input` to a failure with `error`, redrives it and checks that the
+    /// redrive enters a state of `state_type` with that input.
+    fn assert_redriven_with_input(definition: &str, input: Value, error: &str, state_type: &str) {
+        let def = Definition::from_json(definition).expect("valid");
         let tr = step(
             &def,
             ExecutionState::new(info()),
@@ -690,12 +647,51 @@ mod redrive_tests {
             },
         );
         assert_eq!(tr.state.status, Status::Failed);
+        assert_eq!(tr.state.error.as_deref(), Some(error));
         let tr = redrive(&def, tr.state, 1);
-        assert_eq!(tr.history[1].event_type, "ParallelStateEntered");
+        assert_eq!(
+            tr.history[1].event_type,
+            format!("{state_type}StateEntered")
+        );
         let entered = tr.history[1]
             .details()
             .and_then(|d| d.get("input"))
             .cloned();
-        assert_eq!(entered, Some(serde_json::Value::String(input.to_string())));
+        assert_eq!(entered, Some(Value::String(input.to_string())));
+    }
+
+    /// A Choice with InputPath and OutputPath `$` moves its input to its output; when it
+    /// fails (no rule matched, or a rule could not be evaluated) the input is put back, and a
+    /// redrive enters the Choice with it.
+    #[test]
+    fn a_failed_choice_is_redriven_with_its_input() {
+        for (input, error) in [
+            (json!({"i": 5, "keep": [1, 2]}), "States.NoChoiceMatched"),
+            (json!({"keep": [1, 2]}), "States.Runtime"),
+        ] {
+            assert_redriven_with_input(
+                r#"{"StartAt":"C","States":{"C":{"Type":"Choice","Choices":[
+                    {"Variable":"$.i","NumericEquals":1,"Next":"D"}]},"D":{"Type":"Succeed"}}}"#,
+                input,
+                error,
+                "Choice",
+            );
+        }
+    }
+
+    /// A catcher's ResultPath merges the error into the state's input in place; when the merge
+    /// fails (the path goes through a string) the input is put back, and a redrive enters the
+    /// state with it.
+    #[test]
+    fn a_failed_catch_merge_is_redriven_with_the_state_input() {
+        assert_redriven_with_input(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Parallel","Branches":[{"StartAt":"F",
+                "States":{"F":{"Type":"Fail","Error":"Boom"}}}],
+                "Catch":[{"ErrorEquals":["States.ALL"],"ResultPath":"$.s.err","Next":"D"}],
+                "End":true},"D":{"Type":"Succeed"}}}"#,
+            json!({"s": "text", "keep": [1, 2]}),
+            "States.ResultPathMatchFailure",
+            "Parallel",
+        );
     }
 }
