@@ -119,21 +119,7 @@ impl Language for JsonPath {
         };
         e.inspect(t, |i| i.after_result_selector = Some(result.clone()));
         let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
-        // The state's input is not needed once merged: move it rather than copy a large payload.
-        let merged = match st.result_path.as_ref() {
-            None => std::mem::take(&mut t.input),
-            Some(p) if p == "$" => result,
-            Some(p) => {
-                let mut base = std::mem::take(&mut t.input);
-                match stepwise_asl::jsonpath::set(&mut base, p, result) {
-                    Ok(()) => base,
-                    Err(err) => {
-                        t.input = base;
-                        return Err(e.in_state(t, st, err));
-                    }
-                }
-            }
-        };
+        let merged = merge_into_input(e, t, st, st.result_path.as_ref(), result)?;
         e.inspect(t, |i| i.after_result_path = Some(merged.clone()));
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
@@ -181,22 +167,7 @@ impl Language for JsonPath {
         error_output: Value,
     ) -> Result<(Value, Vars), Failure> {
         let vars = e.assign(t, st, c.assign.as_ref(), &error_output, &[])?;
-        // The state's input is not needed once the error is merged into it (the thread moves
-        // on to the catcher's Next): moved rather than copied, and put back if the merge fails.
-        let out = match c.result_path.as_ref() {
-            None => std::mem::take(&mut t.input),
-            Some(p) if p == "$" => error_output,
-            Some(p) => {
-                let mut base = std::mem::take(&mut t.input);
-                match stepwise_asl::jsonpath::set(&mut base, p, error_output) {
-                    Ok(()) => base,
-                    Err(err) => {
-                        t.input = base;
-                        return Err(e.in_state(t, st, err));
-                    }
-                }
-            }
-        };
+        let out = merge_into_input(e, t, st, c.result_path.as_ref(), error_output)?;
         Ok((out, vars))
     }
 
@@ -276,5 +247,31 @@ impl Language for JsonPath {
         item: &Value,
     ) -> Result<Value, Failure> {
         e.jsonpath_template_item(t, st, selector, effective, None, Some((index, item)))
+    }
+}
+
+/// ResultPath: `result` merged into the state's input (`None`: JSON null, the input alone). The
+/// input is not needed once merged (the thread moves on with the output), so it is moved rather
+/// than copied, and put back when the merge fails (a redrive enters the state with it).
+fn merge_into_input(
+    e: &mut Engine<'_>,
+    t: &mut Thread,
+    st: &State,
+    path: Option<&stepwise_asl::jsonpath::JsonPath>,
+    result: Value,
+) -> Result<Value, Failure> {
+    match path {
+        None => Ok(std::mem::take(&mut t.input)),
+        Some(p) if p == "$" => Ok(result),
+        Some(p) => {
+            let mut base = std::mem::take(&mut t.input);
+            match stepwise_asl::jsonpath::set(&mut base, p, result) {
+                Ok(()) => Ok(base),
+                Err(err) => {
+                    t.input = base;
+                    Err(e.in_state(t, st, err))
+                }
+            }
+        }
     }
 }
