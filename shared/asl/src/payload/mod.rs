@@ -74,37 +74,21 @@ pub fn select_borrowed<'a, P: AsPath + ?Sized>(
 
 /// `ResultPath`: `None` (JSON null) keeps the input and drops the result.
 ///
-/// Otherwise the result is written at the reference path inside a copy of the input, creating
-/// objects on the way; an input that cannot hold it fails with `States.ResultPathMatchFailure`.
-pub fn apply_result_path<P: AsPath + ?Sized>(
-    input: &Value,
-    result: Value,
-    path: Option<&P>,
-) -> Result<Value, EvalError> {
-    match path {
-        None => Ok(input.clone()),
-        Some(p) if p.text() == "$" => Ok(result),
-        Some(p) => {
-            let mut out = input.clone();
-            jsonpath::set(&mut out, p, result)?;
-            Ok(out)
-        }
-    }
-}
-
-/// Like [`apply_result_path`] but consumes the input, avoiding a copy on the hot path.
+/// Otherwise the result is written at the reference path inside the input, creating objects on
+/// the way; an input that cannot hold it fails with `States.ResultPathMatchFailure`. The input is
+/// taken from `input` (moved, not copied: a state's input is not needed once merged) when the
+/// merge succeeds, and left untouched when it fails (a redrive enters the state with it).
 pub fn merge_result<P: AsPath + ?Sized>(
-    input: Value,
+    input: &mut Value,
     result: Value,
     path: Option<&P>,
 ) -> Result<Value, EvalError> {
     match path {
-        None => Ok(input),
+        None => Ok(std::mem::take(input)),
         Some(p) if p.text() == "$" => Ok(result),
         Some(p) => {
-            let mut out = input;
-            jsonpath::set(&mut out, p, result)?;
-            Ok(out)
+            jsonpath::set(input, p, result)?;
+            Ok(std::mem::take(input))
         }
     }
 }
@@ -251,12 +235,16 @@ mod tests {
             (Some("$.a.b"), Err(crate::errors::RESULT_PATH_MATCH_FAILURE)),
         ];
         for (p, want) in cases {
-            let got = apply_result_path(&input, json!("R"), p).map_err(|e| e.error);
-            assert_eq!(got, want.map_err(str::to_string), "{p:?}");
-            let got = merge_result(input.clone(), json!("R"), p).map_err(|e| e.error);
+            let mut doc = input.clone();
+            let got = merge_result(&mut doc, json!("R"), p).map_err(|e| e.error);
             assert_eq!(got.is_ok(), p != Some("$.a.b"));
+            assert_eq!(got, want.map_err(str::to_string), "{p:?}");
+            // A failed merge leaves the input as it was.
+            if p == Some("$.a.b") {
+                assert_eq!(doc, input);
+            }
         }
-        let e = apply_result_path(&json!("text"), json!(1), Some("$.x"));
+        let e = merge_result(&mut json!("text"), json!(1), Some("$.x"));
         assert_eq!(
             e,
             Err(EvalError {

@@ -119,7 +119,8 @@ impl Language for JsonPath {
         };
         e.inspect(t, |i| i.after_result_selector = Some(result.clone()));
         let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
-        let merged = merge_into_input(e, t, st, st.result_path.as_ref(), result)?;
+        let merged = payload::merge_result(&mut t.input, result, st.result_path.as_ref())
+            .map_err(|err| e.in_state(t, st, err))?;
         e.inspect(t, |i| i.after_result_path = Some(merged.clone()));
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
@@ -167,7 +168,8 @@ impl Language for JsonPath {
         error_output: Value,
     ) -> Result<(Value, Vars), Failure> {
         let vars = e.assign(t, st, c.assign.as_ref(), &error_output, &[])?;
-        let out = merge_into_input(e, t, st, c.result_path.as_ref(), error_output)?;
+        let out = payload::merge_result(&mut t.input, error_output, c.result_path.as_ref())
+            .map_err(|err| e.in_state(t, st, err))?;
         Ok((out, vars))
     }
 
@@ -247,31 +249,5 @@ impl Language for JsonPath {
         item: &Value,
     ) -> Result<Value, Failure> {
         e.jsonpath_template_item(t, st, selector, effective, None, Some((index, item)))
-    }
-}
-
-/// ResultPath: `result` merged into the state's input (`None`: JSON null, the input alone). The
-/// input is not needed once merged (the thread moves on with the output), so it is moved rather
-/// than copied, and put back when the merge fails (a redrive enters the state with it).
-fn merge_into_input(
-    e: &mut Engine<'_>,
-    t: &mut Thread,
-    st: &State,
-    path: Option<&stepwise_asl::jsonpath::JsonPath>,
-    result: Value,
-) -> Result<Value, Failure> {
-    match path {
-        None => Ok(std::mem::take(&mut t.input)),
-        Some(p) if p == "$" => Ok(result),
-        Some(p) => {
-            let mut base = std::mem::take(&mut t.input);
-            match stepwise_asl::jsonpath::set(&mut base, p, result) {
-                Ok(()) => Ok(base),
-                Err(err) => {
-                    t.input = base;
-                    Err(e.in_state(t, st, err))
-                }
-            }
-        }
     }
 }
