@@ -278,18 +278,11 @@ impl HistoryEvent {
                 },
             )
         };
-        let event_type = match state_event_type(state_type, suffix) {
-            Some(t) => Cow::Borrowed(t),
-            None => Cow::Owned(format!(
-                "{state_type}{}",
-                STATE_EVENT_SUFFIXES[suffix as usize]
-            )),
-        };
         HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            event_type,
+            event_type: state_event_name(state_type, suffix),
             details: Details::Recorded {
                 kind,
                 json: OnceLock::new(),
@@ -626,19 +619,22 @@ macro_rules! state_event_types {
 }
 state_event_types!("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map");
 
+/// `{state_type}{suffix}`, from the static table for the eight state types.
+fn state_event_name(state_type: &str, suffix: StateEvent) -> Cow<'static, str> {
+    match state_event_type(state_type, suffix) {
+        Some(t) => Cow::Borrowed(t),
+        None => Cow::Owned(format!(
+            "{state_type}{}",
+            STATE_EVENT_SUFFIXES[suffix as usize]
+        )),
+    }
+}
+
 impl EventKind {
     /// AWS's event type (the type [`EventKind::into_parts`] gives), without building details.
     pub(crate) fn event_type(&self) -> Cow<'static, str> {
         use EventKind::*;
-        let state = |state_type: &str, suffix: StateEvent| -> Cow<'static, str> {
-            match state_event_type(state_type, suffix) {
-                Some(t) => Cow::Borrowed(t),
-                None => Cow::Owned(format!(
-                    "{state_type}{}",
-                    STATE_EVENT_SUFFIXES[suffix as usize]
-                )),
-            }
-        };
+        let state = state_event_name;
         let plain = match self {
             StateEntered { state_type, .. } => return state(state_type, StateEvent::Entered),
             StateExited { state_type, .. } => return state(state_type, StateEvent::Exited),

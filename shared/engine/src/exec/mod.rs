@@ -118,10 +118,27 @@ pub(crate) fn to_text(v: &Value) -> String {
 
 impl<'d> Engine<'d> {
     pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
+        let now = self.now;
+        self.push_event(|id| HistoryEvent::recorded(id, previous, now, event))
+    }
+
+    /// Appends the event `build` makes with the next event id; returns the id.
+    fn push_event(&mut self, build: impl FnOnce(u64) -> HistoryEvent) -> u64 {
         self.s.last_event_id += 1;
         let id = self.s.last_event_id;
-        self.history
-            .push(HistoryEvent::recorded(id, previous, self.now, event));
+        self.history.push(build(id));
+        id
+    }
+
+    /// Records an event a thread made with `build(id, previous)`, after the thread's last
+    /// event (nothing for hidden threads).
+    fn emit_with(&mut self, t: &mut Thread, build: impl FnOnce(u64, u64) -> HistoryEvent) -> u64 {
+        if t.hidden {
+            return t.last_event;
+        }
+        let previous = t.last_event;
+        let id = self.push_event(|id| build(id, previous));
+        t.last_event = id;
         id
     }
 
@@ -135,32 +152,18 @@ impl<'d> Engine<'d> {
         name: std::sync::Arc<str>,
         text: std::sync::Arc<String>,
     ) -> u64 {
-        if t.hidden {
-            return t.last_event;
-        }
-        self.s.last_event_id += 1;
-        let id = self.s.last_event_id;
-        self.history.push(HistoryEvent::state_event(
-            id,
-            t.last_event,
-            self.now,
-            exited,
-            state_type,
-            name,
-            text,
-        ));
-        t.last_event = id;
-        id
+        let now = self.now;
+        self.emit_with(t, |id, previous| {
+            HistoryEvent::state_event(id, previous, now, exited, state_type, name, text)
+        })
     }
 
     /// Records an event on behalf of a thread (nothing for hidden threads).
     pub(crate) fn emit(&mut self, t: &mut Thread, event: EventKind) -> u64 {
-        if t.hidden {
-            return t.last_event;
-        }
-        let id = self.emit_raw(t.last_event, event);
-        t.last_event = id;
-        id
+        let now = self.now;
+        self.emit_with(t, |id, previous| {
+            HistoryEvent::recorded(id, previous, now, event)
+        })
     }
 
     pub(crate) fn new_wait(&mut self, waiter: Waiter) -> WaitId {
