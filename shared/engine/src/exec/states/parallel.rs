@@ -57,15 +57,14 @@ impl<'d> Engine<'d> {
             }
             let (state, input, variables) = match &resume {
                 Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone()),
-                // The last branch takes the effective input itself.
-                _ if i + 1 == branches.len() => (
-                    self.def.machines[m].start_at,
-                    std::mem::take(&mut effective),
-                    t.variables.clone(),
-                ),
                 _ => (
                     self.def.machines[m].start_at,
-                    effective.clone(),
+                    // The last branch takes the effective input itself.
+                    if i + 1 == branches.len() {
+                        std::mem::take(&mut effective)
+                    } else {
+                        effective.clone()
+                    },
                     t.variables.clone(),
                 ),
             };
