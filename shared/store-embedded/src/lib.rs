@@ -9,8 +9,11 @@
 //! ([`retention`]).
 
 pub mod driver;
+mod finished;
 mod resource_cache;
 pub mod retention;
+#[cfg(test)]
+mod test_support;
 mod writer;
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -123,6 +126,7 @@ pub struct SqliteStore {
     writer: writer::Writer,
     definitions: Mutex<HashMap<(String, u64), Arc<Definition>>>,
     resources: resource_cache::ResourceCache,
+    finished: Arc<finished::FinishedExecutions>,
 }
 
 fn db_err(e: rusqlite::Error) -> StoreError {
@@ -211,6 +215,7 @@ impl SqliteStore {
             writer,
             definitions: Mutex::new(HashMap::new()),
             resources: resource_cache::ResourceCache::default(),
+            finished: Arc::default(),
         })
     }
 
@@ -267,33 +272,54 @@ impl SqliteStore {
         let stop_ms = next.state.stop_ms;
         let redrive_count = next.state.info.redrive_count;
         let has_outbox = !next.outbox.is_empty();
+        // An execution this write ends is kept for DescribeExecution ([`finished`]).
+        let ended = (status != "RUNNING" && !has_outbox).then(|| next.clone());
+        let finished = self.finished.clone();
         let write = prepared.map(|(body, rows)| {
-            self.writer.write(move |c| {
-                let n = c
-                    .prepare_cached(
-                        "UPDATE executions SET body = ?1, version = ?2, status = ?3, stop_ms = ?4,
-                         redrive_count = ?5, has_outbox = ?6 WHERE arn = ?7 AND version = ?8",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            body,
-                            version,
-                            status,
-                            stop_ms,
-                            redrive_count,
-                            has_outbox,
-                            arn,
-                            expected as i64
-                        ])
-                    })
-                    .map_err(db_err)?;
-                if n != 1 {
-                    return Err(StoreError::Conflict(arn));
-                }
-                insert_pages(c, &arn, &rows)
-            })
+            self.writer.write_then(
+                move |c| {
+                    let meta: Option<String> = c
+                        .prepare_cached(
+                            "UPDATE executions SET body = ?1, version = ?2, status = ?3,
+                             stop_ms = ?4, redrive_count = ?5, has_outbox = ?6
+                             WHERE arn = ?7 AND version = ?8 RETURNING meta",
+                        )
+                        .and_then(|mut st| {
+                            st.query_row(
+                                params![
+                                    body,
+                                    version,
+                                    status,
+                                    stop_ms,
+                                    redrive_count,
+                                    has_outbox,
+                                    arn,
+                                    expected as i64
+                                ],
+                                |r| r.get(0),
+                            )
+                            .optional()
+                        })
+                        .map_err(db_err)?;
+                    let Some(meta) = meta else {
+                        return Err(StoreError::Conflict(arn));
+                    };
+                    insert_pages(c, &arn, &rows)?;
+                    Ok((arn, meta))
+                },
+                move |(arn, meta): &(String, String)| {
+                    let row = ended.map(|ex| {
+                        Self::row_from(meta.clone(), status.to_string(), stop_ms, redrive_count)
+                            .map(|row| (row, ex))
+                    });
+                    match row {
+                        Some(Ok((row, ex))) => finished.committed(row, ex),
+                        _ => finished.forget(arn),
+                    }
+                },
+            )
         });
-        async move { write?.await }
+        async move { write?.await.map(|_| ()) }
     }
 
     /// Creates an execution's row at `next`'s checkpoint with `history` (none for a creation
@@ -321,8 +347,20 @@ impl SqliteStore {
         let stop_ms = next.state.stop_ms;
         let redrive_count = next.state.info.redrive_count;
         let has_outbox = !next.outbox.is_empty();
+        // An execution that ends in its first step is kept for DescribeExecution ([`finished`]).
+        let ended = (status != "RUNNING" && !has_outbox).then(|| {
+            let row = ExecutionRow {
+                meta: meta.clone(),
+                status: status.to_string(),
+                stop_ms,
+                redrive_count,
+            };
+            (row, next.clone())
+        });
+        let finished = self.finished.clone();
         let write = prepared.map(|(body, m, rows)| {
-            self.writer.write(move |c| {
+            self.writer.write_then(
+                move |c| {
                 let n = c
                     .prepare_cached(
                         "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
@@ -350,7 +388,13 @@ impl SqliteStore {
                     return Err(StoreError::Conflict(arn));
                 }
                 insert_pages(c, &arn, &rows)
-            })
+            },
+                move |()| {
+                    if let Some((row, ex)) = ended {
+                        finished.committed(row, ex);
+                    }
+                },
+            )
         });
         async move { write?.await }
     }
@@ -361,29 +405,34 @@ impl SqliteStore {
         version: u64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send + 'static {
         let arn = arn.to_string();
-        self.writer.write(move |c| {
-            let body: Option<String> = query_one(
-                c,
-                "SELECT body FROM executions WHERE arn = ?1 AND version = ?2 AND has_outbox = 1",
-                params![arn, version as i64],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-            let Some(body) = body else {
-                return Ok(());
-            };
-            let mut e: StoredExecution =
-                stepwise_engine::deep::from_str(&body).map_err(json_err)?;
-            e.outbox.clear();
-            let body = stepwise_engine::deep::to_string(&e).map_err(json_err)?;
-            c.execute(
-                "UPDATE executions SET body = ?1, has_outbox = 0 WHERE arn = ?2 AND version = ?3",
-                params![body, arn, version as i64],
-            )
-            .map(|_| ())
-            .map_err(db_err)
-        })
+        let finished = self.finished.clone();
+        let forget = arn.clone();
+        self.writer.write_then(
+            move |c| {
+                let body: Option<String> = query_one(
+                    c,
+                    "SELECT body FROM executions WHERE arn = ?1 AND version = ?2 AND has_outbox = 1",
+                    params![arn, version as i64],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+                let Some(body) = body else {
+                    return Ok(());
+                };
+                let mut e: StoredExecution =
+                    stepwise_engine::deep::from_str(&body).map_err(json_err)?;
+                e.outbox.clear();
+                let body = stepwise_engine::deep::to_string(&e).map_err(json_err)?;
+                c.execute(
+                    "UPDATE executions SET body = ?1, has_outbox = 0 WHERE arn = ?2 AND version = ?3",
+                    params![body, arn, version as i64],
+                )
+                .map(|_| ())
+                .map_err(db_err)
+            },
+            move |()| finished.forget(&forget),
+        )
     }
 
     fn definition_sync(&self, sm: &str, revision: u64) -> Result<Arc<Definition>, StoreError> {
@@ -538,6 +587,33 @@ impl SqliteStore {
             status,
             stop_ms,
             redrive_count,
+        })
+    }
+
+    /// [`ApiStore::execution_with_row`] as SQLite has it (the store's answer when the execution
+    /// is not kept in memory).
+    fn stored_execution_with_row(
+        &self,
+        arn: &str,
+    ) -> Result<Option<(ExecutionRow, StoredExecution)>, StoreError> {
+        type Columns = (String, String, Option<i64>, u32, String);
+        self.with(|c| {
+            query_one(
+                c,
+                "SELECT meta, status, stop_ms, redrive_count, body FROM executions WHERE arn = ?1",
+                params![arn],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(db_err)
+        })
+        .and_then(|o: Option<Columns>| {
+            o.map(|(m, s, stop, rc, body)| {
+                let row = Self::row_from(m, s, stop, rc)?;
+                let ex = stepwise_engine::deep::from_str(&body).map_err(json_err)?;
+                Ok((row, ex))
+            })
+            .transpose()
         })
     }
 
@@ -790,27 +866,10 @@ impl ApiStore for SqliteStore {
         arn: &str,
     ) -> impl Future<Output = Result<Option<(ExecutionRow, StoredExecution)>, StoreError>> + Send
     {
-        type Columns = (String, String, Option<i64>, u32, String);
-        let r = self
-            .with(|c| {
-                query_one(
-                    c,
-                    "SELECT meta, status, stop_ms, redrive_count, body FROM executions WHERE arn = ?1",
-                    params![arn],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                )
-                .optional()
-                .map_err(db_err)
-            })
-            .and_then(|o: Option<Columns>| {
-                o.map(|(m, s, stop, rc, body)| {
-                    let row = Self::row_from(m, s, stop, rc)?;
-                    let ex = stepwise_engine::deep::from_str(&body).map_err(json_err)?;
-                    Ok((row, ex))
-                })
-                .transpose()
-            });
-        ready(r)
+        if let Some(kept) = self.finished.get(arn) {
+            return ready(Ok(Some(kept)));
+        }
+        ready(self.stored_execution_with_row(arn))
     }
 
     fn execution_row(

@@ -28,7 +28,7 @@ impl SqliteStore {
         let cutoff = now_ms.saturating_sub(retention_ms);
         let mut total = 0;
         loop {
-            let n = self.writer.write_blocking(move |tx| {
+            let arns = self.writer.write_blocking(move |tx| {
                 let arns: Vec<String> = {
                     let mut st = tx
                         .prepare_cached(
@@ -63,8 +63,12 @@ impl SqliteStore {
                     )
                     .map_err(db_err)?;
                 }
-                Ok(arns.len())
+                Ok(arns)
             })?;
+            let n = arns.len();
+            for arn in &arns {
+                self.finished.forget(arn);
+            }
             total += n;
             if (n as i64) < BATCH {
                 return Ok(total);
@@ -76,88 +80,10 @@ impl SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
-    use stepwise_engine::{ExecutionInfo, ExecutionState, HistoryEvent, Status};
-    use stepwise_ports::api::{ApiStore, ExecutionMeta};
-    use stepwise_ports::execution::{ExecutionStore, StoredExecution, Usage};
-
-    const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:etl";
-
-    fn store() -> (tempfile::TempDir, SqliteStore) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store = SqliteStore::open(dir.path()).expect("open the store");
-        (dir, store)
-    }
-
-    fn arn(name: &str) -> String {
-        format!("arn:aws:states:us-east-1:123456789012:execution:etl:{name}")
-    }
-
-    fn event(id: u64, kind: &str) -> HistoryEvent {
-        HistoryEvent::new(id, id - 1, id as i64, kind.into(), Some(json!({})))
-    }
-
-    /// Starts `name` at time 0 with three history events, a task token and a timer, then (when
-    /// `closed_at` is given) closes it as SUCCEEDED at that time.
-    async fn execution(s: &SqliteStore, name: &str, closed_at: Option<i64>) {
-        let info = ExecutionInfo {
-            execution_arn: arn(name),
-            name: name.into(),
-            state_machine_arn: SM.into(),
-            state_machine_name: "etl".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            start_time_ms: 0,
-            redrive_count: 0,
-            seed: 1,
-        };
-        let e = StoredExecution {
-            arn: arn(name),
-            state_machine_arn: SM.into(),
-            revision: 1,
-            state: ExecutionState::new(info),
-            version: 0,
-            outbox: Vec::new(),
-            test_case: None,
-            usage: Usage::default(),
-            history_tail: None,
-        };
-        let meta = ExecutionMeta {
-            arn: arn(name),
-            name: name.into(),
-            state_machine_arn: SM.into(),
-            version_arn: None,
-            alias_arn: None,
-            kind: "STANDARD".into(),
-            input: "{}".into(),
-            start_ms: 0,
-            trace_header: None,
-            map_run_arn: None,
-        };
-        s.create_execution(&e, &meta).await.expect("create");
-        let mut next = e.clone();
-        next.version = 1;
-        next.state.last_event_id = 2;
-        s.commit(
-            &next,
-            0,
-            &[event(1, "ExecutionStarted"), event(2, "PassStateEntered")],
-        )
-        .await
-        .expect("commit");
-        s.put_token(&format!("tok-{name}"), &arn(name), 1)
-            .await
-            .expect("token");
-        if let Some(at) = closed_at {
-            let mut done = next.clone();
-            done.version = 2;
-            done.state.last_event_id = 3;
-            done.state.status = Status::Succeeded;
-            done.state.stop_ms = Some(at);
-            s.commit(&done, 1, &[event(3, "ExecutionSucceeded")])
-                .await
-                .expect("close");
-        }
-    }
+    use crate::test_support::{arn, execution, store};
+    use stepwise_engine::Status;
+    use stepwise_ports::api::ApiStore;
+    use stepwise_ports::execution::ExecutionStore;
 
     async fn kept(s: &SqliteStore, name: &str) -> (bool, usize, bool) {
         let row = s.execution_row(&arn(name)).await.expect("row").is_some();

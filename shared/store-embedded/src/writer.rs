@@ -174,11 +174,30 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_then(f, |_| {})
+    }
+
+    /// [`Self::write`], and `committed` with what `f` returned once the batch is committed, on
+    /// the writer's thread before the caller hears: the writes' `committed` calls run in the
+    /// order their writes ran, so what they keep in memory follows the database's order.
+    pub(crate) fn write_then<T, F, C>(
+        &self,
+        f: F,
+        committed: C,
+    ) -> impl Future<Output = Result<T, StoreError>> + Send
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        C: FnOnce(&T) + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let sent = self.send(Box::new(Typed {
             work: Some(f),
             out: None,
-            reply: move |r| {
+            reply: move |r: Result<T, StoreError>| {
+                if let Ok(v) = &r {
+                    committed(v);
+                }
                 let _ = tx.send(r);
             },
         }));

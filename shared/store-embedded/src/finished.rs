@@ -1,0 +1,171 @@
+//! Executions that have ended, as DescribeExecution reads them (listing row and checkpoint),
+//! kept in memory from the write that ended them: a client that starts an execution and polls
+//! it read back from SQLite the pages the writer had just written (every commit resets a
+//! reader's page cache) and parsed the checkpoint again, a tenth of `serve`'s time.
+//!
+//! Only the store's writer changes an execution, and it keeps this in step in its own order:
+//! each write that ends an execution puts it here, each other write to an execution forgets it,
+//! both once the write is committed and before the next write's turn ([`crate::writer`]'s
+//! `write_then`). Nothing is read into it: a miss reads SQLite, which is always right.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use stepwise_ports::api::ExecutionRow;
+use stepwise_ports::execution::StoredExecution;
+
+/// Executions kept at most; past it the cache starts again empty (it serves the executions that
+/// just ended, which pollers read).
+const MAX_ENTRIES: usize = 4096;
+
+type Entry = Arc<(ExecutionRow, StoredExecution)>;
+
+#[derive(Default)]
+pub(crate) struct FinishedExecutions {
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+impl FinishedExecutions {
+    /// The execution's row and checkpoint, when it ended and is kept.
+    pub(crate) fn get(&self, arn: &str) -> Option<(ExecutionRow, StoredExecution)> {
+        // The copy is made outside the lock.
+        let entry = self.entries.lock().ok()?.get(arn).cloned()?;
+        Some(entry.as_ref().clone())
+    }
+
+    /// A committed write left the execution as `row` and `ex`: kept when it has ended (and
+    /// dispatched every command), forgotten otherwise.
+    pub(crate) fn committed(&self, row: ExecutionRow, ex: StoredExecution) {
+        if row.status == "RUNNING" || !ex.outbox.is_empty() {
+            self.forget(&ex.arn);
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(ex.arn.clone(), Arc::new((row, ex)));
+        }
+    }
+
+    /// A write to the execution was committed (or may have been).
+    pub(crate) fn forget(&self, arn: &str) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.remove(arn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::{arn, execution, meta, store};
+    use crate::SqliteStore;
+    use stepwise_engine::Status;
+    use stepwise_ports::api::ApiStore;
+    use stepwise_ports::execution::{ExecutionStore, StoreError};
+
+    /// What DescribeExecution gets, as JSON (a checkpoint has no `PartialEq`).
+    async fn described(s: &SqliteStore, name: &str) -> serde_json::Value {
+        let got = s.execution_with_row(&arn(name)).await.expect("read");
+        let stored = s.stored_execution_with_row(&arn(name)).expect("read");
+        let json = |r: Option<(stepwise_ports::api::ExecutionRow, _)>| {
+            r.map(
+                |(row, ex): (_, stepwise_ports::execution::StoredExecution)| {
+                    serde_json::json!([format!("{row:?}"), ex])
+                },
+            )
+            .unwrap_or_default()
+        };
+        let (got, stored) = (json(got), json(stored));
+        assert_eq!(got, stored, "described as SQLite has it");
+        got
+    }
+
+    fn kept(s: &SqliteStore, name: &str) -> bool {
+        s.finished.get(&arn(name)).is_some()
+    }
+
+    #[tokio::test]
+    async fn an_ended_execution_is_described_from_memory_as_sqlite_has_it() {
+        let (_d, s) = store();
+        execution(&s, "ended", Some(5)).await;
+        execution(&s, "running", None).await;
+        assert!(kept(&s, "ended"));
+        assert!(!kept(&s, "running"));
+        assert_eq!(
+            described(&s, "ended").await[1]["state"]["status"],
+            "SUCCEEDED"
+        );
+        assert_eq!(
+            described(&s, "running").await[1]["state"]["status"],
+            "RUNNING"
+        );
+
+        // One that ends in the write that creates it.
+        let (created, meta) = (s.load(&arn("ended")).await, meta("first"));
+        let mut next = created.expect("load").expect("there");
+        next.arn = arn("first");
+        next.version = 1;
+        let mut zero = next.clone();
+        zero.version = 0;
+        zero.state.status = Status::Running;
+        assert!(s
+            .create_committed(&zero, &meta, &next, &[])
+            .await
+            .expect("create"));
+        assert!(kept(&s, "first"));
+        described(&s, "first").await;
+    }
+
+    #[tokio::test]
+    async fn a_write_to_an_ended_execution_is_not_hidden_by_what_was_kept() {
+        let (_d, s) = store();
+        execution(&s, "a", Some(5)).await;
+        let ended = s.load(&arn("a")).await.expect("load").expect("there");
+
+        // A write that loses its condition changes nothing, in SQLite or in memory.
+        let mut stale = ended.clone();
+        stale.state.status = Status::Failed;
+        assert!(matches!(
+            s.commit(&stale, 0, &[]).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(kept(&s, "a"));
+        assert_eq!(described(&s, "a").await[1]["state"]["status"], "SUCCEEDED");
+
+        // Redriven: running again, read from SQLite; ended again, kept again.
+        let mut redriven = ended.clone();
+        redriven.version = 3;
+        redriven.state.status = Status::Running;
+        redriven.state.stop_ms = None;
+        s.commit(&redriven, 2, &[]).await.expect("redrive");
+        assert!(!kept(&s, "a"));
+        assert_eq!(described(&s, "a").await[1]["state"]["status"], "RUNNING");
+        let mut failed = redriven.clone();
+        failed.version = 4;
+        failed.state.status = Status::Failed;
+        failed.state.stop_ms = Some(9);
+        s.commit(&failed, 3, &[]).await.expect("fail");
+        assert!(kept(&s, "a"));
+        assert_eq!(described(&s, "a").await[1]["state"]["status"], "FAILED");
+
+        // Ended with commands left to dispatch: not kept until they are, then from SQLite.
+        let mut with_outbox = failed.clone();
+        with_outbox.version = 5;
+        with_outbox.outbox = vec![stepwise_engine::Command::CancelTimer { timer: 1 }];
+        s.commit(&with_outbox, 4, &[]).await.expect("commit");
+        assert!(!kept(&s, "a"));
+        s.clear_outbox(&arn("a"), 5).await.expect("clear");
+        assert!(!kept(&s, "a"));
+        assert_eq!(described(&s, "a").await[1]["outbox"], serde_json::json!([]));
+
+        // Deleted by the retention: gone from memory too.
+        let mut again = failed.clone();
+        again.version = 6;
+        s.commit(&again, 5, &[]).await.expect("commit");
+        assert!(kept(&s, "a"));
+        s.delete_expired(10 * crate::retention::DAY_MS, 1)
+            .expect("sweep");
+        assert!(!kept(&s, "a"));
+        assert_eq!(described(&s, "a").await, serde_json::Value::Null);
+    }
+}
