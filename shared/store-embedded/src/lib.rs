@@ -709,11 +709,13 @@ fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, Vec<u8>)]) -> Resu
 
 /// A commit's history as pages: (first id, last id, [`page_body`] of the JSON array of the
 /// stored events). Built on the caller's thread, compression included, so that the writer only
-/// writes; each event is written straight into its page's text.
+/// writes; each event is written straight into its page's text, a text shared by consecutive
+/// events escaped once.
 fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, Vec<u8>)>, StoreError> {
     stepwise_engine::deep::on_big_stack(|| {
         let mut out: Vec<(u64, u64, Vec<u8>)> = Vec::new();
         let mut text: Vec<u8> = Vec::new();
+        let mut memo = stepwise_engine::history::TextMemo::default();
         let mut count = 0;
         for h in history {
             match out.last_mut() {
@@ -733,7 +735,7 @@ fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, Vec<u8>)>, StoreErro
                     count = 1;
                 }
             }
-            serde_json::to_writer(&mut text, h).map_err(json_err)?;
+            h.write_stored(&mut text, &mut memo).map_err(json_err)?;
         }
         if let Some((_, _, body)) = out.last_mut() {
             text.push(b']');
