@@ -221,4 +221,6 @@ impl Arn {
     }
 }
 
-pub use stepwise_runtime::ids::{fresh_seed as seed, new_uuid as uuid};
+pub use stepwise_runtime::ids::{
+    fresh_seed as seed, new_execution_name as execution_name, new_uuid as uuid,
+};

@@ -3,7 +3,9 @@
 use crate::error::{ApiError, ApiResult, Shown};
 use crate::machines::sm_missing;
 use crate::records::{default_logging, default_tracing, StateMachineRecord};
-use crate::req::{check_name, decode_token, encode_token, seed, ts, uuid, Arn, Req};
+use crate::req::{
+    check_name, decode_token, encode_token, execution_name, seed, ts, uuid, Arn, Req,
+};
 use crate::resume::{check_start_state, StartPoint};
 use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Value};
@@ -245,7 +247,7 @@ impl<S: ApiStore + 'static> Service<S> {
         if sync && kind != "EXPRESS" {
             return Err(type_not_supported());
         }
-        let name = name.unwrap_or_else(uuid);
+        let name = name.unwrap_or_else(execution_name);
         check_name(&name, "execution")?;
         let sm_name = t.sm.name.clone();
         let prefix = Arn::parse(&t.sm_arn, &["stateMachine"])
