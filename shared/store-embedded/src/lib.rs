@@ -714,7 +714,8 @@ fn insert_pages(c: &Connection, arn: &str, rows: &[(u64, u64, Vec<u8>)]) -> Resu
 fn pages(history: &[HistoryEvent]) -> Result<Vec<(u64, u64, Vec<u8>)>, StoreError> {
     stepwise_engine::deep::on_big_stack(|| {
         let mut out: Vec<(u64, u64, Vec<u8>)> = Vec::new();
-        let mut text: Vec<u8> = Vec::new();
+        // Room for the page from the start: growing it copied the text again and again.
+        let mut text: Vec<u8> = Vec::with_capacity((history.len() * 256).min(PAGE_BYTES + 4096));
         let mut memo = stepwise_engine::history::TextMemo::default();
         let mut count = 0;
         for h in history {
