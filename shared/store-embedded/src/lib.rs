@@ -192,7 +192,7 @@ impl SqliteStore {
             .pragma_update(None, "wal_autocheckpoint", 0)
             .map_err(err)?;
         // A WAL that starts over is cut back to 4 MiB, so that its size tells how much was
-        // written since the last checkpoint (the writer asks for one past 16 MiB).
+        // written since the last checkpoint (the writer asks for one past 64 MiB).
         write
             .pragma_update(None, "journal_size_limit", 4 << 20)
             .map_err(err)?;
