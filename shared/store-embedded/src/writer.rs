@@ -66,12 +66,24 @@ pub(crate) struct Writer {
     checkpoints: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// A checkpoint is asked for once the WAL has grown past this: 16,384 pages of 4 KiB, SQLite's
-/// own threshold times sixteen. A checkpoint copies a page once however many commits rewrote
-/// it, and nearly every commit rewrites the last pages of each table and index: at a quarter of
+/// A checkpoint is asked for once the WAL holds this many frames (pages of 4 KiB): SQLite's own
+/// threshold times sixteen. A checkpoint copies a page once however many commits rewrote it,
+/// and nearly every commit rewrites the last pages of each table and index: at a quarter of
 /// this, `serve` ran 7% fewer W1 executions a second. After a kill -9 that left a WAL of 64 MiB,
 /// `serve` answered again 0.07 s after it was started.
-const CHECKPOINT_BYTES: u64 = 64 << 20;
+const CHECKPOINT_FRAMES: i32 = 16_384;
+
+thread_local! {
+    /// The frames in the WAL after the last commit on this thread's connection, as SQLite's
+    /// WAL hook tells them (its callback takes no state of its own; the writer's connection
+    /// commits on the writer's thread only).
+    static WAL_FRAMES: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
+fn count_wal_frames(_: &rusqlite::hooks::Wal, frames: std::os::raw::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(frames));
+    Ok(())
+}
 
 /// Copies the WAL back into the database on a thread of its own (a passive checkpoint never
 /// holds the write lock), when the writer says it has grown: SQLite's automatic checkpoint ran
@@ -79,11 +91,12 @@ const CHECKPOINT_BYTES: u64 = 64 << 20;
 /// waiting for the copy.
 struct Checkpoints {
     ask: mpsc::SyncSender<()>,
-    wal: std::path::PathBuf,
+    /// The WAL's frames past which one is asked for ([`CHECKPOINT_FRAMES`]).
+    frames: i32,
 }
 
 impl Checkpoints {
-    fn start(conn: Connection, wal: std::path::PathBuf) -> std::io::Result<(Self, JoinHandle<()>)> {
+    fn start(conn: Connection, frames: i32) -> std::io::Result<(Self, JoinHandle<()>)> {
         // One request waiting is enough: the checkpoint copies whatever the WAL holds then.
         let (ask, asked) = mpsc::sync_channel::<()>(1);
         let thread = std::thread::Builder::new()
@@ -94,11 +107,20 @@ impl Checkpoints {
                     let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
                 }
             })?;
-        Ok((Checkpoints { ask, wal }, thread))
+        Ok((Checkpoints { ask, frames }, thread))
     }
 
-    fn after_commit(&self) {
-        if std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > CHECKPOINT_BYTES) {
+    /// On the writer's thread, after a commit on `conn`. Passive checkpoints run beside the
+    /// writes and copy what was committed when they began; under writes that never pause, the
+    /// WAL may never be wholly copied at the moment a write begins, which is when SQLite starts
+    /// it over, and it would grow without end. Past twice its frames the writer itself copies
+    /// it all and has it start over (readers and the checkpoint thread are waited for).
+    fn after_commit(&self, conn: &Connection) {
+        let frames = WAL_FRAMES.with(|f| f.get());
+        if frames > 2 * self.frames {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+            WAL_FRAMES.with(|f| f.set(0));
+        } else if frames > self.frames {
             let _ = self.ask.try_send(());
         }
     }
@@ -115,14 +137,32 @@ impl Writer {
         Self::start_with(conn, None)
     }
 
-    /// Starts the thread that owns `conn` for writing, and one that checkpoints the WAL at
-    /// `wal` on `checkpoint` (turn `conn`'s automatic checkpoints off).
+    /// Starts the thread that owns `conn` for writing, and one that checkpoints the WAL on
+    /// `checkpoint` (this replaces `conn`'s automatic checkpoints).
     pub(crate) fn start_checkpointing(
         conn: Connection,
         checkpoint: Connection,
-        wal: std::path::PathBuf,
     ) -> std::io::Result<Self> {
-        let (checkpoints, thread) = Checkpoints::start(checkpoint, wal)?;
+        Self::checkpointing_past(conn, checkpoint, CHECKPOINT_FRAMES)
+    }
+
+    /// A writer whose passive checkpoints never run: only its own restarts copy the WAL.
+    #[cfg(test)]
+    fn without_passive_checkpoints(conn: Connection, frames: i32) -> std::io::Result<Self> {
+        conn.wal_hook(Some(count_wal_frames));
+        // The receiving end is dropped: every request for a checkpoint is lost.
+        let (ask, _) = mpsc::sync_channel::<()>(1);
+        Self::start_with(conn, Some(Checkpoints { ask, frames }))
+    }
+
+    fn checkpointing_past(
+        conn: Connection,
+        checkpoint: Connection,
+        frames: i32,
+    ) -> std::io::Result<Self> {
+        // The hook replaces the automatic checkpoints' own (SQLite keeps one per connection).
+        conn.wal_hook(Some(count_wal_frames));
+        let (checkpoints, thread) = Checkpoints::start(checkpoint, frames)?;
         let w = Self::start_with(conn, Some(checkpoints))?;
         if let Ok(mut t) = w.checkpoints.lock() {
             *t = Some(thread);
@@ -151,7 +191,7 @@ impl Writer {
                         j.answer(committed.clone().map_err(StoreError::Other));
                     }
                     if let Some(c) = &checkpoints {
-                        c.after_commit();
+                        c.after_commit(&conn);
                     }
                 }
                 // Dropping `checkpoints` ends the checkpoint thread's loop.
@@ -325,6 +365,61 @@ mod tests {
             rows
         };
         assert_eq!(keys, [1, 3, 4]);
+    }
+
+    /// The writer asks for a checkpoint once the WAL holds more frames than its threshold: the
+    /// rows reach the database file (nothing else copies them there: automatic checkpoints are
+    /// off).
+    #[tokio::test]
+    async fn the_wal_is_checkpointed_once_past_its_frames() {
+        wal_checkpointed(true).await;
+    }
+
+    /// When the passive checkpoints do not keep up (here: never run), the writer copies the WAL
+    /// itself once it holds twice its frames.
+    #[tokio::test]
+    async fn a_wal_the_checkpoints_do_not_keep_up_with_is_copied_by_the_writer() {
+        wal_checkpointed(false).await;
+    }
+
+    async fn wal_checkpointed(passive: bool) {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("w.db");
+        let open = || {
+            let c = Connection::open(&file).expect("open");
+            c.execute_batch("PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0")
+                .expect("wal");
+            c
+        };
+        let conn = open();
+        conn.execute_batch("CREATE TABLE t(k INTEGER PRIMARY KEY, b BLOB)")
+            .expect("schema");
+        let w = if passive {
+            Writer::checkpointing_past(conn, open(), 16)
+        } else {
+            Writer::without_passive_checkpoints(conn, 16)
+        }
+        .expect("start");
+        // 200 commits of two pages or more each, ~1 MB of rows.
+        for k in 0..200i64 {
+            w.write(move |c: &Connection| {
+                c.execute("INSERT INTO t(k, b) VALUES (?1, zeroblob(5000))", [k])
+                    .map(|_| ())
+                    .map_err(db_err)
+            })
+            .await
+            .expect("written");
+        }
+        // The checkpoints run on a thread of their own: wait for them.
+        let copied = || std::fs::metadata(&file).map_or(0, |m| m.len()) > 500_000;
+        for _ in 0..200 {
+            if copied() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(copied(), "the rows never reached the database file");
+        assert_eq!(count(&dir), 200);
     }
 
     /// Answered only once committed: another connection sees the write when its caller hears.
