@@ -123,17 +123,15 @@ impl Serialize for HistoryEvent {
         // The events of most transitions are written straight from their typed details, the
         // same text as their JSON object but without building it: building it was half of what
         // a serve commit cost.
-        if let Details::Recorded { kind, json } = &self.details {
-            if let (None, Some(direct)) = (json.get(), Direct::of(kind)) {
-                return Stored {
-                    id: self.id,
-                    previous_event_id: self.previous_event_id,
-                    timestamp_ms: self.timestamp_ms,
-                    event_type: &self.event_type,
-                    details: direct,
-                }
-                .serialize(s);
+        if let Some(direct) = Direct::of(&self.details) {
+            return Stored {
+                id: self.id,
+                previous_event_id: self.previous_event_id,
+                timestamp_ms: self.timestamp_ms,
+                event_type: &self.event_type,
+                details: direct,
             }
+            .serialize(s);
         }
         Stored {
             id: self.id,
@@ -160,15 +158,13 @@ impl HistoryEvent {
     /// state's entry or plain exit written by hand with its text escaped once for it and the
     /// event after it that shares it (`memo`).
     pub fn write_stored(&self, out: &mut Vec<u8>, memo: &mut TextMemo) -> serde_json::Result<()> {
-        let direct = match &self.details {
-            Details::Recorded { kind, json } if json.get().is_none() => match kind {
-                Recorded::Entered { name, input, .. } => Some((name, input, "input")),
-                Recorded::Exited { name, output, .. } => Some((name, output, "output")),
-                Recorded::Other(_) => None,
-            },
-            _ => None,
-        };
-        let Some((name, text, key)) = direct else {
+        let Some(Direct {
+            name,
+            key,
+            text,
+            details_key,
+        }) = Direct::of(&self.details)
+        else {
             return serde_json::to_writer(out, self);
         };
         let mut number = itoa::Buffer::new();
@@ -181,7 +177,7 @@ impl HistoryEvent {
         out.extend_from_slice(b",\"type\":");
         serde_json::to_writer(&mut *out, self.event_type.as_ref())?;
         out.extend_from_slice(b",\"details\":{\"name\":");
-        serde_json::to_writer(&mut *out, name.as_ref())?;
+        serde_json::to_writer(&mut *out, name)?;
         out.extend_from_slice(b",\"");
         out.extend_from_slice(key.as_bytes());
         out.extend_from_slice(b"\":");
@@ -192,26 +188,44 @@ impl HistoryEvent {
         }
         out.extend_from_slice(&memo.escaped);
         out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"Details\":{\"truncated\":false}}}");
+        out.extend_from_slice(details_key.as_bytes());
+        out.extend_from_slice(b"\":{\"truncated\":false}}}");
         Ok(())
     }
 }
 
-/// The details of the commonest recorded events, serialized in the order and shape
-/// [`EventKind::into_parts`] builds them (a unit test holds the two the same).
-enum Direct<'a> {
-    /// `{"name", "input", "inputDetails"}` of a state entered.
-    Entered { name: &'a str, input: &'a str },
-    /// `{"name", "output", "outputDetails"}` of a state exited without assigned variables.
-    Exited { name: &'a str, output: &'a str },
+/// The details of the commonest recorded events, a state's entry (`{"name", "input",
+/// "inputDetails"}`) and its exit without assigned variables (`{"name", "output",
+/// "outputDetails"}`), written in the order and shape [`EventKind::into_parts`] builds them
+/// (a unit test holds the two the same) while their JSON object has not been built.
+struct Direct<'a> {
+    name: &'a str,
+    key: &'static str,
+    text: &'a Arc<String>,
+    details_key: &'static str,
 }
 
 impl<'a> Direct<'a> {
-    fn of(kind: &'a Recorded) -> Option<Self> {
+    fn of(details: &'a Details) -> Option<Self> {
+        let Details::Recorded { kind, json } = details else {
+            return None;
+        };
+        if json.get().is_some() {
+            return None;
+        }
         match kind {
-            Recorded::Entered { name, input, .. } => Some(Direct::Entered { name, input }),
-            Recorded::Exited { name, output, .. } => Some(Direct::Exited { name, output }),
+            Recorded::Entered { name, input, .. } => Some(Direct {
+                name,
+                key: "input",
+                text: input,
+                details_key: "inputDetails",
+            }),
+            Recorded::Exited { name, output, .. } => Some(Direct {
+                name,
+                key: "output",
+                text: output,
+                details_key: "outputDetails",
+            }),
             Recorded::Other(_) => None,
         }
     }
@@ -228,14 +242,10 @@ impl Serialize for Direct<'_> {
                 m.end()
             }
         }
-        let (name, key, text, details) = match self {
-            Direct::Entered { name, input } => (name, "input", input, "inputDetails"),
-            Direct::Exited { name, output } => (name, "output", output, "outputDetails"),
-        };
         let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("name", name)?;
-        m.serialize_entry(key, text)?;
-        m.serialize_entry(details, &NotTruncated)?;
+        m.serialize_entry("name", self.name)?;
+        m.serialize_entry(self.key, self.text.as_str())?;
+        m.serialize_entry(self.details_key, &NotTruncated)?;
         m.end()
     }
 }
