@@ -24,6 +24,12 @@ pub(crate) struct FinishedExecutions {
     entries: Mutex<HashMap<String, Entry>>,
 }
 
+/// Whether a write that leaves an execution with this status and outbox makes it one to keep:
+/// ended, every command dispatched (what clears the outbox later writes the row again).
+pub(crate) fn ends(status: &str, has_outbox: bool) -> bool {
+    status != "RUNNING" && !has_outbox
+}
+
 impl FinishedExecutions {
     /// The execution's row and checkpoint, when it ended and is kept.
     pub(crate) fn get(&self, arn: &str) -> Option<(ExecutionRow, StoredExecution)> {
@@ -32,13 +38,8 @@ impl FinishedExecutions {
         Some(entry.as_ref().clone())
     }
 
-    /// A committed write left the execution as `row` and `ex`: kept when it has ended (and
-    /// dispatched every command), forgotten otherwise.
-    pub(crate) fn committed(&self, row: ExecutionRow, ex: StoredExecution) {
-        if row.status == "RUNNING" || !ex.outbox.is_empty() {
-            self.forget(&ex.arn);
-            return;
-        }
+    /// A committed write ended the execution ([`ends`]) as `row` and `ex`.
+    pub(crate) fn keep(&self, row: ExecutionRow, ex: StoredExecution) {
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();

@@ -272,16 +272,18 @@ impl SqliteStore {
         let redrive_count = next.state.info.redrive_count;
         let has_outbox = !next.outbox.is_empty();
         // An execution this write ends is kept for DescribeExecution ([`finished`]).
-        let ended = (status != "RUNNING" && !has_outbox).then(|| next.clone());
+        let ended = finished::ends(status, has_outbox).then(|| next.clone());
+        let keep = ended.is_some();
         let finished = self.finished.clone();
         let write = prepared.map(|(body, rows)| {
             self.writer.write_then(
                 move |c| {
-                    let meta: Option<String> = c
+                    // The row's meta, for the execution to keep only.
+                    let meta: Option<Option<String>> = c
                         .prepare_cached(
                             "UPDATE executions SET body = ?1, version = ?2, status = ?3,
                              stop_ms = ?4, redrive_count = ?5, has_outbox = ?6
-                             WHERE arn = ?7 AND version = ?8 RETURNING meta",
+                             WHERE arn = ?7 AND version = ?8 RETURNING CASE WHEN ?9 THEN meta END",
                         )
                         .and_then(|mut st| {
                             st.query_row(
@@ -293,7 +295,8 @@ impl SqliteStore {
                                     redrive_count,
                                     has_outbox,
                                     arn,
-                                    expected as i64
+                                    expected as i64,
+                                    keep
                                 ],
                                 |r| r.get(0),
                             )
@@ -306,13 +309,12 @@ impl SqliteStore {
                     insert_pages(c, &arn, &rows)?;
                     Ok((arn, meta))
                 },
-                move |(arn, meta): &(String, String)| {
-                    let row = ended.map(|ex| {
-                        Self::row_from(meta.clone(), status.to_string(), stop_ms, redrive_count)
-                            .map(|row| (row, ex))
+                move |(arn, meta): &(String, Option<String>)| {
+                    let row = meta.clone().and_then(|m| {
+                        Self::row_from(m, status.to_string(), stop_ms, redrive_count).ok()
                     });
-                    match row {
-                        Some(Ok((row, ex))) => finished.committed(row, ex),
+                    match (row, ended) {
+                        (Some(row), Some(ex)) => finished.keep(row, ex),
                         _ => finished.forget(arn),
                     }
                 },
@@ -347,7 +349,7 @@ impl SqliteStore {
         let redrive_count = next.state.info.redrive_count;
         let has_outbox = !next.outbox.is_empty();
         // An execution that ends in its first step is kept for DescribeExecution ([`finished`]).
-        let ended = (status != "RUNNING" && !has_outbox).then(|| {
+        let ended = finished::ends(status, has_outbox).then(|| {
             let row = ExecutionRow {
                 meta: meta.clone(),
                 status: status.to_string(),
@@ -360,37 +362,37 @@ impl SqliteStore {
         let write = prepared.map(|(body, m, rows)| {
             self.writer.write_then(
                 move |c| {
-                let n = c
-                    .prepare_cached(
-                        "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
-                         start_ms, stop_ms, redrive_count, version, meta, body, has_outbox)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            arn,
-                            sm_arn,
-                            version_arn,
-                            alias_arn,
-                            status,
-                            start_ms,
-                            stop_ms,
-                            redrive_count,
-                            version,
-                            m,
-                            body,
-                            has_outbox
-                        ])
-                    })
-                    .map_err(db_err)?;
-                if n == 0 {
-                    return Err(StoreError::Conflict(arn));
-                }
-                insert_pages(c, &arn, &rows)
-            },
+                    let n = c
+                        .prepare_cached(
+                            "INSERT OR IGNORE INTO executions(arn, sm_arn, version_arn, alias_arn, status,
+                             start_ms, stop_ms, redrive_count, version, meta, body, has_outbox)
+                             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                        )
+                        .and_then(|mut st| {
+                            st.execute(params![
+                                arn,
+                                sm_arn,
+                                version_arn,
+                                alias_arn,
+                                status,
+                                start_ms,
+                                stop_ms,
+                                redrive_count,
+                                version,
+                                m,
+                                body,
+                                has_outbox
+                            ])
+                        })
+                        .map_err(db_err)?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict(arn));
+                    }
+                    insert_pages(c, &arn, &rows)
+                },
                 move |()| {
                     if let Some((row, ex)) = ended {
-                        finished.committed(row, ex);
+                        finished.keep(row, ex);
                     }
                 },
             )

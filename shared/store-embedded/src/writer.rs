@@ -149,7 +149,6 @@ impl Writer {
     /// A writer whose passive checkpoints never run: only its own restarts copy the WAL.
     #[cfg(test)]
     fn without_passive_checkpoints(conn: Connection, frames: i32) -> std::io::Result<Self> {
-        conn.wal_hook(Some(count_wal_frames));
         // The receiving end is dropped: every request for a checkpoint is lost.
         let (ask, _) = mpsc::sync_channel::<()>(1);
         Self::start_with(conn, Some(Checkpoints { ask, frames }))
@@ -160,8 +159,6 @@ impl Writer {
         checkpoint: Connection,
         frames: i32,
     ) -> std::io::Result<Self> {
-        // The hook replaces the automatic checkpoints' own (SQLite keeps one per connection).
-        conn.wal_hook(Some(count_wal_frames));
         let (checkpoints, thread) = Checkpoints::start(checkpoint, frames)?;
         let w = Self::start_with(conn, Some(checkpoints))?;
         if let Ok(mut t) = w.checkpoints.lock() {
@@ -171,6 +168,11 @@ impl Writer {
     }
 
     fn start_with(conn: Connection, checkpoints: Option<Checkpoints>) -> std::io::Result<Self> {
+        if checkpoints.is_some() {
+            // What the checkpoints go by; it replaces the automatic checkpoints' own hook
+            // (SQLite keeps one per connection).
+            conn.wal_hook(Some(count_wal_frames));
+        }
         let (tx, rx) = mpsc::channel::<Box<dyn Job>>();
         let thread = std::thread::Builder::new()
             .name("stepwise-db-writer".into())
