@@ -6,6 +6,9 @@ use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 use stepwise_asl::errors;
 
+mod packed;
+pub use packed::{read_packed, PackMemo, PackedError};
+
 /// One history event.
 ///
 /// Its details are the `...EventDetails` object ([`HistoryEvent::details`]); its key in the API
@@ -144,61 +147,13 @@ impl Serialize for HistoryEvent {
     }
 }
 
-/// The escaped JSON string of the text the last state entry or exit written carried: a state's
-/// exit and the next state's entry share one text (an `Arc`), which a history page escaped
-/// twice (escaping was a tenth of `serve`'s time). Give each page writer its own.
-#[derive(Default)]
-pub struct TextMemo {
-    last: Option<Arc<String>>,
-    escaped: Vec<u8>,
-}
-
-impl HistoryEvent {
-    /// Appends the event's stored JSON text to `out`: the same bytes as `serde_json` writes, a
-    /// state's entry or plain exit written by hand with its text escaped once for it and the
-    /// event after it that shares it (`memo`).
-    pub fn write_stored(&self, out: &mut Vec<u8>, memo: &mut TextMemo) -> serde_json::Result<()> {
-        let Some(Direct {
-            name,
-            key,
-            text,
-            details_key,
-        }) = Direct::of(&self.details)
-        else {
-            return serde_json::to_writer(out, self);
-        };
-        let mut number = itoa::Buffer::new();
-        out.extend_from_slice(b"{\"id\":");
-        out.extend_from_slice(number.format(self.id).as_bytes());
-        out.extend_from_slice(b",\"previous_event_id\":");
-        out.extend_from_slice(number.format(self.previous_event_id).as_bytes());
-        out.extend_from_slice(b",\"timestamp_ms\":");
-        out.extend_from_slice(number.format(self.timestamp_ms).as_bytes());
-        out.extend_from_slice(b",\"type\":");
-        serde_json::to_writer(&mut *out, self.event_type.as_ref())?;
-        out.extend_from_slice(b",\"details\":{\"name\":");
-        serde_json::to_writer(&mut *out, name)?;
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(key.as_bytes());
-        out.extend_from_slice(b"\":");
-        if !memo.last.as_ref().is_some_and(|l| Arc::ptr_eq(l, text)) {
-            memo.escaped.clear();
-            serde_json::to_writer(&mut memo.escaped, text.as_str())?;
-            memo.last = Some(text.clone());
-        }
-        out.extend_from_slice(&memo.escaped);
-        out.extend_from_slice(b",\"");
-        out.extend_from_slice(details_key.as_bytes());
-        out.extend_from_slice(b"\":{\"truncated\":false}}}");
-        Ok(())
-    }
-}
-
 /// The details of the commonest recorded events, a state's entry (`{"name", "input",
 /// "inputDetails"}`) and its exit without assigned variables (`{"name", "output",
 /// "outputDetails"}`), written in the order and shape [`EventKind::into_parts`] builds them
 /// (a unit test holds the two the same) while their JSON object has not been built.
 struct Direct<'a> {
+    state_type: &'static str,
+    exited: bool,
     name: &'a str,
     key: &'static str,
     text: &'a Arc<String>,
@@ -214,13 +169,25 @@ impl<'a> Direct<'a> {
             return None;
         }
         match kind {
-            Recorded::Entered { name, input, .. } => Some(Direct {
+            Recorded::Entered {
+                state_type,
+                name,
+                input,
+            } => Some(Direct {
+                state_type,
+                exited: false,
                 name,
                 key: "input",
                 text: input,
                 details_key: "inputDetails",
             }),
-            Recorded::Exited { name, output, .. } => Some(Direct {
+            Recorded::Exited {
+                state_type,
+                name,
+                output,
+            } => Some(Direct {
+                state_type,
+                exited: true,
                 name,
                 key: "output",
                 text: output,
@@ -1147,48 +1114,6 @@ mod tests {
             assert_eq!(
                 serde_json::to_string(&fresh).expect("writes"),
                 serde_json::to_string(&plain).expect("writes")
-            );
-        }
-    }
-
-    /// A page written event by event with [`HistoryEvent::write_stored`] is the text serde_json
-    /// writes, whether the text of a state's entry is the one escaped for the exit before it or
-    /// another, and for every other kind of event.
-    #[test]
-    fn events_written_into_a_page_are_the_text_serde_writes() {
-        let shared = Arc::new("{\"a\":\"line\\nbreak \\\"q\\\" \u{e9}\"}".to_string());
-        let name: Arc<str> = "P \"quoted\" \u{1}".into();
-        let events = [
-            HistoryEvent::state_event(1, 0, -5, false, "Pass", name.clone(), shared.clone()),
-            HistoryEvent::state_event(2, 1, 6, true, "Pass", name.clone(), shared.clone()),
-            HistoryEvent::state_event(3, 2, 7, false, "Task", "T".into(), shared.clone()),
-            HistoryEvent::state_event(4, 3, 8, true, "Task", "T".into(), Arc::new("[1]".into())),
-            HistoryEvent::state_event(5, 4, 9, false, "Map", "M".into(), shared.clone()),
-            HistoryEvent::recorded(
-                6,
-                5,
-                10,
-                EventKind::StateExited {
-                    state_type: "Pass",
-                    name: "V".into(),
-                    output: "{}".into(),
-                    assigned: Some(Map::new()),
-                },
-            ),
-            ev("ExecutionSucceeded"),
-        ];
-        // An event whose details object was already built is written from it.
-        let built = HistoryEvent::state_event(8, 7, 11, true, "Pass", name, shared);
-        let _ = built.details();
-        let mut page = Vec::new();
-        let mut memo = TextMemo::default();
-        for e in events.iter().chain([&built]) {
-            let want = serde_json::to_vec(e).expect("writes");
-            let start = page.len();
-            e.write_stored(&mut page, &mut memo).expect("writes");
-            assert_eq!(
-                String::from_utf8_lossy(&page[start..]),
-                String::from_utf8_lossy(&want)
             );
         }
     }

@@ -230,3 +230,96 @@ async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() 
         "old pages as they were, the new one compressed"
     );
 }
+
+#[tokio::test]
+async fn pages_kept_as_compressed_json_are_read_after_an_upgrade() {
+    let dir = tempfile::tempdir().expect("dir");
+    let s = SqliteStore::open(dir.path()).expect("open");
+    let (e, meta) = execution();
+    s.create_execution(&e, &meta).await.expect("create");
+    drop(s);
+    let old = events(1, 300, 100);
+    {
+        let db = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+            .expect("open the file");
+        for page in old.chunks(256) {
+            let json = serde_json::to_vec(page).expect("json");
+            db.execute(
+                "INSERT INTO event_pages(arn, first_id, last_id, body) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![
+                    ARN,
+                    page[0].id as i64,
+                    page[page.len() - 1].id as i64,
+                    lz4_flex::compress_prepend_size(&json)
+                ],
+            )
+            .expect("an old page");
+        }
+    }
+    let s = SqliteStore::open(dir.path()).expect("reopen");
+    assert_eq!(all(&s, false, 1_000).await, old);
+    // New (packed) pages follow the old ones, read both ways across the boundary.
+    let mut next = e.clone();
+    next.version = 1;
+    s.commit(&next, 0, &events(301, 305, 100))
+        .await
+        .expect("commit");
+    assert_eq!(
+        ids(&s.history(ARN, 298, false, 5).await.expect("history")),
+        [299, 300, 301, 302, 303]
+    );
+    assert_eq!(
+        ids(&s.history(ARN, 303, true, 4).await.expect("history")),
+        [302, 301, 300, 299]
+    );
+}
+
+/// The history a machine's run records (states' entries and exits sharing their texts, and
+/// the events around them) reads back as it was recorded, over several pages, both ways.
+#[tokio::test]
+async fn a_machine_s_history_reads_back_as_recorded() {
+    let mut states = serde_json::Map::new();
+    for i in 0..300 {
+        let next = if i == 299 {
+            json!({"Type": "Succeed"})
+        } else {
+            json!({"Type": "Pass", "Next": format!("S{}", i + 1),
+                   "Parameters": {"n.$": "States.MathAdd($.n, 1)", "name": "\"é\"\n"}})
+        };
+        states.insert(format!("S{i}"), next);
+    }
+    let def =
+        stepwise_asl::model::Definition::from_value(&json!({"StartAt": "S0", "States": states}))
+            .expect("definition");
+    let (e, meta) = execution();
+    let tr = stepwise_engine::step(
+        &def,
+        e.state.clone(),
+        1_000,
+        stepwise_engine::Event::Start {
+            input: json!({"n": 0}),
+        },
+    );
+    assert!(tr.history.len() > 600, "{} events", tr.history.len());
+    let dir = tempfile::tempdir().expect("dir");
+    let s = SqliteStore::open(dir.path()).expect("open");
+    s.create_execution(&e, &meta).await.expect("create");
+    let mut next = e.clone();
+    next.state = tr.state;
+    next.version = 1;
+    s.commit(&next, 0, &tr.history).await.expect("commit");
+    assert_eq!(all(&s, false, 70).await, tr.history);
+    let mut reversed = tr.history.clone();
+    reversed.reverse();
+    assert_eq!(all(&s, true, 70).await, reversed);
+    let forms: String =
+        rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+            .expect("open the file")
+            .query_row(
+                "SELECT group_concat(hex(substr(body, 1, 5))) FROM event_pages",
+                [],
+                |r| r.get(0),
+            )
+            .expect("forms");
+    assert_eq!(forms, ["0000000002"; 3].join(","), "three packed pages");
+}
