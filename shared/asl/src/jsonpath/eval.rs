@@ -165,7 +165,7 @@ pub(super) fn eval_definite<'a>(
     for (i, seg) in segs.iter().enumerate() {
         match seg {
             Seg::Prop(p) => match node {
-                Value::Object(m) => match m.get(p) {
+                Value::Object(m) => match super::member(m, p) {
                     Some(v) => node = v,
                     None if i == last => {
                         return Err(NotFound(format!("No results for path: {}", canonical())))

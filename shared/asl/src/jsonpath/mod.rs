@@ -68,6 +68,30 @@ pub fn select<'a, P: AsPath + ?Sized>(
     Ok(path.compiled()?.eval(scope))
 }
 
+/// Objects up to this many members are searched by comparing keys, without hashing: serde_json's
+/// maps hash with SipHash, which cost more than a dozen comparisons of short keys.
+const SCANNED_MEMBERS: usize = 12;
+
+/// `m.get(key)`, without hashing when `m` is small (most payloads' objects are).
+pub fn member<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    if m.len() <= SCANNED_MEMBERS {
+        m.iter().find(|(k, _)| k.as_str() == key).map(|(_, v)| v)
+    } else {
+        m.get(key)
+    }
+}
+
+/// `m.get_mut(key)`, without hashing when `m` is small.
+pub fn member_mut<'a>(m: &'a mut Map<String, Value>, key: &str) -> Option<&'a mut Value> {
+    if m.len() <= SCANNED_MEMBERS {
+        m.iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    } else {
+        m.get_mut(key)
+    }
+}
+
 /// The common case without compiling: `$`, `$$` or `$var` followed by plain `.name` steps.
 /// `None` means "not simple, compile it".
 fn fast_query<'a>(path: &str, scope: &Scope<'a>) -> Option<Option<&'a Value>> {
@@ -97,7 +121,7 @@ fn fast_query<'a>(path: &str, scope: &Scope<'a>) -> Option<Option<&'a Value>> {
         {
             return None;
         }
-        match node.as_object().and_then(|m| m.get(key)) {
+        match node.as_object().and_then(|m| member(m, key)) {
             Some(v) => node = v,
             None => return Some(None),
         }

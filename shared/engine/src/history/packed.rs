@@ -17,7 +17,8 @@ const STATE_TYPES: [&str; 8] = [
 
 /// An event kept as its stored JSON object (length, text).
 const JSON: u8 = 0;
-/// A state's entry: id, previous id, timestamp, state type, name, input.
+/// A state's entry: id, previous id, timestamp (each as its difference from the event before
+/// on the page: most are 1, 1 and 0, a byte each), state type, name, input.
 const ENTERED: u8 = 1;
 /// A state's plain exit: the same with its output.
 const EXITED: u8 = 2;
@@ -26,6 +27,8 @@ const EXITED: u8 = 2;
 /// written as a reference (a zero length) instead of again. One per page.
 #[derive(Default)]
 pub struct PackMemo {
+    id: u64,
+    timestamp_ms: i64,
     name: Option<Arc<str>>,
     text: Option<Arc<String>>,
     json: Vec<u8>,
@@ -49,6 +52,15 @@ pub enum PackedError {
     /// An event kept as JSON that does not read as one.
     #[error("a packed history page has an event that is not valid: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// A signed number as an unsigned one, small either side of zero.
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn unzigzag(v: u64) -> i64 {
+    ((v >> 1) as i64) ^ -((v & 1) as i64)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -80,13 +92,18 @@ impl HistoryEvent {
             return Ok(());
         };
         out.push(if d.exited { EXITED } else { ENTERED });
-        put_varint(out, self.id);
-        put_varint(out, self.previous_event_id);
-        // Zigzag: a timestamp before 1970 stays short too.
+        // Differences wrap: any ids and timestamps read back as they were.
+        put_varint(out, zigzag(self.id.wrapping_sub(memo.id) as i64));
         put_varint(
             out,
-            ((self.timestamp_ms << 1) ^ (self.timestamp_ms >> 63)) as u64,
+            zigzag(self.id.wrapping_sub(self.previous_event_id) as i64),
         );
+        put_varint(
+            out,
+            zigzag(self.timestamp_ms.wrapping_sub(memo.timestamp_ms)),
+        );
+        memo.id = self.id;
+        memo.timestamp_ms = self.timestamp_ms;
         out.push(ty);
         if memo.name.as_deref() == Some(d.name) {
             out.push(0);
@@ -153,6 +170,7 @@ impl<'a> Reader<'a> {
 pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
     let mut r = Reader { b: bytes };
     let mut events = Vec::new();
+    let (mut last_id, mut last_timestamp) = (0u64, 0i64);
     let mut name: Option<Arc<str>> = None;
     let mut text: Option<Arc<String>> = None;
     while !r.b.is_empty() {
@@ -165,10 +183,10 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
         if tag != ENTERED && tag != EXITED {
             return Err(PackedError::Unknown("kind of event"));
         }
-        let id = r.varint()?;
-        let previous = r.varint()?;
-        let zigzag = r.varint()?;
-        let timestamp = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+        let id = last_id.wrapping_add(unzigzag(r.varint()?) as u64);
+        let previous = id.wrapping_sub(unzigzag(r.varint()?) as u64);
+        let timestamp = last_timestamp.wrapping_add(unzigzag(r.varint()?));
+        (last_id, last_timestamp) = (id, timestamp);
         let state_type = *STATE_TYPES
             .get(usize::from(r.byte()?))
             .ok_or(PackedError::Unknown("state type"))?;
@@ -239,6 +257,25 @@ mod tests {
             HistoryEvent::state_event(8, 7, 11, false, "Other", "O".into(), shared.clone()),
             built,
             HistoryEvent::state_event(10, 9, 12, false, "Choice", name, "".to_string().into()),
+            // Differences past the ends of the types wrap and read back.
+            HistoryEvent::state_event(
+                u64::MAX - 1,
+                3,
+                i64::MIN,
+                true,
+                "Wait",
+                "W".into(),
+                shared.clone(),
+            ),
+            HistoryEvent::state_event(
+                2,
+                u64::MAX,
+                i64::MAX,
+                false,
+                "Wait",
+                "W".into(),
+                shared.clone(),
+            ),
         ];
         let refs: Vec<&HistoryEvent> = events.iter().collect();
         let back = read_packed(&page(&refs)).expect("reads");

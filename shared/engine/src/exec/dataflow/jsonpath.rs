@@ -79,6 +79,19 @@ impl Language for JsonPath {
         st: &State,
         result: Option<&Value>,
     ) -> Result<(Value, Vars), Failure> {
+        // Parameters on the whole input, whose result replaces it, nothing assigned, not under
+        // TestState: nothing reads the input after the Parameters (a Pass has no Retry or
+        // Catch), so what they pass on is moved out of it.
+        if let Some(p) = st.parameters.as_ref().filter(|_| {
+            result.is_none()
+                && st.input_path.as_deref() == Some("$")
+                && st.result_path.as_deref() == Some("$")
+                && st.assign.is_none()
+                && e.s.inspection.is_none()
+        }) {
+            let effective = e.jsonpath_template_taking(t, st, p)?;
+            return self.result_output(e, t, st, effective);
+        }
         // With a Result and nothing to evaluate, the effective input would only be thrown away.
         let trivial_input = st.input_path.as_deref() == Some("$") && st.parameters.is_none();
         let given = result.is_some();

@@ -251,6 +251,48 @@ impl<'d> Engine<'d> {
         token: Option<&str>,
         map_item: Option<(usize, &Value)>,
     ) -> Result<Value, Failure> {
+        let (ctx, reuse) = self.template_context(t, st, template, token, map_item);
+        let scope = Scope {
+            input,
+            context: &ctx,
+            variables: &t.variables,
+        };
+        let mut rng = Rng(&mut self.s.rng);
+        let out = template.evaluate(&scope, &mut rng);
+        if reuse {
+            self.map_context = ctx;
+        }
+        out.map_err(|e| self.in_state(t, st, e))
+    }
+
+    /// A payload template on the thread's input, which nothing reads after it: values the
+    /// template only passes on are moved out of the input ([`Template::evaluate_taking`]).
+    pub(crate) fn jsonpath_template_taking(
+        &mut self,
+        t: &mut Thread,
+        st: &State,
+        template: &Template,
+    ) -> Result<Value, Failure> {
+        let map_item = t.map_item.as_ref().map(|(i, v)| (*i, v));
+        let (ctx, reuse) = self.template_context(t, st, template, None, map_item);
+        let mut rng = Rng(&mut self.s.rng);
+        let out = template.evaluate_taking(&mut t.input, &ctx, &t.variables, &mut rng);
+        if reuse {
+            self.map_context = ctx;
+        }
+        out.map_err(|e| self.in_state(t, st, e))
+    }
+
+    /// The Context object a template reads (only as much of it as it reads), and whether it is
+    /// the Map's reused one (to be given back).
+    fn template_context(
+        &mut self,
+        t: &Thread,
+        st: &State,
+        template: &Template,
+        token: Option<&str>,
+        map_item: Option<(usize, &Value)>,
+    ) -> (Value, bool) {
         let reuse = template.context_use() == ContextUse::MapItem
             && self.s.inspection.is_none()
             && map_item.is_some();
@@ -265,17 +307,7 @@ impl<'d> Engine<'d> {
             ContextUse::MapItem if self.s.inspection.is_none() => context::map_only(map_item),
             need => self.context_with(t, st, token, map_item, need == ContextUse::Everything),
         };
-        let scope = Scope {
-            input,
-            context: &ctx,
-            variables: &t.variables,
-        };
-        let mut rng = Rng(&mut self.s.rng);
-        let out = template.evaluate(&scope, &mut rng);
-        if reuse {
-            self.map_context = ctx;
-        }
-        out.map_err(|e| self.in_state(t, st, e))
+        (ctx, reuse)
     }
 
     /// A field that takes a reference path or an intrinsic function call (ErrorPath, CausePath).
