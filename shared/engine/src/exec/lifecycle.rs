@@ -51,22 +51,42 @@ impl<'d> Engine<'d> {
     /// and time it takes, stay bounded however long an execution runs without waiting (a
     /// loop of a million Pass and Choice states, a Map of 100,000 items).
     pub(crate) fn run(&mut self) {
+        self.running = true;
         while let Some(tid) = self.queue.pop_front() {
             if self.s.status != Status::Running {
                 break;
             }
             if self.history.len() >= super::STEP_EVENTS {
                 self.queue.push_front(tid);
+                self.put_back_next_up();
                 let ready = self.queue.drain(..).collect();
                 self.start_timer(Waiter::Continue(ready), self.now);
                 break;
             }
-            let Some(t) = self.s.threads.remove(&tid) else {
-                continue;
+            let t = match self.next_up.take() {
+                Some((id, t)) if id == tid => t,
+                other => {
+                    if let Some((id, t)) = other {
+                        self.s.threads.insert(id, t);
+                    }
+                    let Some(t) = self.s.threads.remove(&tid) else {
+                        continue;
+                    };
+                    t
+                }
             };
             self.tick(tid, t);
         }
+        self.running = false;
+        self.put_back_next_up();
         self.queue.clear();
+    }
+
+    /// Puts [`Engine::next_up`]'s thread into the thread table.
+    pub(crate) fn put_back_next_up(&mut self) {
+        if let Some((id, t)) = self.next_up.take() {
+            self.s.threads.insert(id, t);
+        }
     }
 
     /// Puts a thread back and, when it can go on, schedules it: Parallel branches go to the back
@@ -214,7 +234,14 @@ impl<'d> Engine<'d> {
                 t.input = output;
                 t.input_text = output_text;
                 t.phase = Phase::Enter;
-                self.park(tid, t);
+                // Within a run, a thread that runs on next (front of the queue, as `park`
+                // puts it) waits outside the thread table.
+                if self.running && self.next_up.is_none() && !self.takes_turns(&t) {
+                    self.queue.push_front(tid);
+                    self.next_up = Some((tid, t));
+                } else {
+                    self.park(tid, t);
+                }
             }
             None => self.thread_succeeded(tid, t, output),
         }
@@ -287,6 +314,7 @@ impl<'d> Engine<'d> {
         if self.s.status != Status::Running {
             return;
         }
+        self.put_back_next_up();
         // A stop comes from outside the run: AWS's ExecutionAborted follows no event.
         let prev = if matches!(event, EventKind::ExecutionAborted { .. }) {
             0

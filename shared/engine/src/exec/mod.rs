@@ -53,16 +53,7 @@ pub(crate) const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 /// and dates timers. Events for waits that are no longer outstanding (a late timer, a duplicate
 /// task result) change nothing.
 pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) -> Transition {
-    let mut e = Engine {
-        def,
-        s: state,
-        now: now_ms,
-        history: Vec::with_capacity(16),
-        commands: Vec::new(),
-        queue: VecDeque::new(),
-        changed: false,
-        map_context: Value::Null,
-    };
+    let mut e = Engine::new(def, state, now_ms);
     // A distributed Map's children record nothing in the parent's history: their progress
     // (a wait answered, a thread started or ended) must still be saved.
     let shape = |s: &ExecutionState| {
@@ -103,6 +94,14 @@ pub(crate) struct Engine<'d> {
     /// The `{"Map": {"Item": ...}}` Context object an ItemSelector last read, kept to be filled
     /// with the next item in place: building it was a third of a Map iteration's allocations.
     pub(crate) map_context: Value,
+    /// Set while [`Engine::run`] runs threads: a thread that moves on to its next state is then
+    /// kept in [`Engine::next_up`] instead of the thread table.
+    pub(crate) running: bool,
+    /// The thread that just moved to its next state, queued to run on (its id is in the queue
+    /// as it would be): kept out of the thread table, which it would only have been put into
+    /// and taken out of again (a BTreeMap insert and remove were a twentieth of a transition).
+    /// Put back before anything else could look for it there ([`Engine::put_back_next_up`]).
+    pub(crate) next_up: Option<(ThreadId, Box<Thread>)>,
 }
 
 /// The length of a value's JSON text.
@@ -117,6 +116,21 @@ pub(crate) fn to_text(v: &Value) -> String {
 }
 
 impl<'d> Engine<'d> {
+    pub(crate) fn new(def: &'d Definition, s: ExecutionState, now: i64) -> Self {
+        Engine {
+            def,
+            s,
+            now,
+            history: Vec::with_capacity(16),
+            commands: Vec::new(),
+            queue: VecDeque::new(),
+            changed: false,
+            map_context: Value::Null,
+            running: false,
+            next_up: None,
+        }
+    }
+
     pub(crate) fn emit_raw(&mut self, previous: u64, event: EventKind) -> u64 {
         let now = self.now;
         self.push_event(|id| HistoryEvent::recorded(id, previous, now, event))

@@ -187,16 +187,7 @@ impl<'d> Selector<'d> {
         let effective = c.effective.clone();
         let now = t.entered_ms;
         Some(Selector {
-            e: Engine {
-                def,
-                s: state,
-                now,
-                history: Vec::new(),
-                commands: Vec::new(),
-                queue: Default::default(),
-                changed: false,
-                map_context: Value::Null,
-            },
+            e: Engine::new(def, state, now),
             t,
             effective,
         })
