@@ -154,7 +154,7 @@ impl Serialize for HistoryEvent {
 struct Direct<'a> {
     state_type: &'static str,
     exited: bool,
-    name: &'a str,
+    name: &'a Arc<str>,
     key: &'static str,
     text: &'a Arc<String>,
     details_key: &'static str,
@@ -210,7 +210,7 @@ impl Serialize for Direct<'_> {
             }
         }
         let mut m = s.serialize_map(Some(3))?;
-        m.serialize_entry("name", self.name)?;
+        m.serialize_entry("name", &**self.name)?;
         m.serialize_entry(self.key, self.text.as_str())?;
         m.serialize_entry(self.details_key, &NotTruncated)?;
         m.end()

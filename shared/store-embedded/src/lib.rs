@@ -671,35 +671,51 @@ impl SqliteStore {
 }
 
 /// The first bytes of a page row in packed form: four zero bytes (a JSON page, compressed, begins
-/// with its length, never zero) and the form's version.
+/// with its length, never zero) and the form's version; then [`RAW`] or [`LZ4`].
 const PACKED_PAGE: [u8; 5] = [0, 0, 0, 0, 2];
+/// The packed events follow as they are.
+const RAW: u8 = 0;
+/// The packed events follow LZ4-compressed, their size first.
+const LZ4: u8 = 1;
+/// Packed events up to this size are kept as they are: with the row's key they still fit in its
+/// database page (4 KiB), and compressing them cost more than what it saved the writer.
+const RAW_PAGE_BYTES: usize = 3800;
 
-/// What a page row keeps: its events packed ([`stepwise_engine::history::read_packed`]),
-/// LZ4-compressed (the size first), after [`PACKED_PAGE`]. A page of history repeats itself
-/// (the same names and types on every event, the same shapes of input and output): W1's
-/// 100 states are stored in 3.1 KB (6.0 KB as compressed JSON, 42 KB as JSON), one database
-/// page instead of an overflow chain.
+/// What a page row keeps: its events packed ([`stepwise_engine::history::read_packed`]), after
+/// [`PACKED_PAGE`], compressed when large. W1's 100 states pack into 3.6 KB (6.0 KB as
+/// compressed JSON, 42 KB as JSON): one database page instead of an overflow chain.
 fn page_body(packed: &[u8]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(PACKED_PAGE.len() + 4 + packed.len() / 2);
+    let mut body = Vec::with_capacity(PACKED_PAGE.len() + 5 + packed.len());
     body.extend_from_slice(&PACKED_PAGE);
-    body.extend_from_slice(&lz4_flex::compress_prepend_size(packed));
+    if packed.len() <= RAW_PAGE_BYTES {
+        body.push(RAW);
+        body.extend_from_slice(packed);
+    } else {
+        body.push(LZ4);
+        body.extend_from_slice(&lz4_flex::compress_prepend_size(packed));
+    }
     body
 }
 
-/// A page row's events: packed and compressed ([`page_body`]), or as pages were written before:
-/// a compressed JSON array (a blob), first a JSON text.
+/// A page row's events: packed ([`page_body`]), or as pages were written before: a compressed
+/// JSON array (a blob), first a JSON text.
 fn page_events(body: rusqlite::types::ValueRef<'_>) -> Result<Vec<HistoryEvent>, StoreError> {
     use rusqlite::types::ValueRef;
     let broken =
         |e: &dyn std::fmt::Display| StoreError::Other(format!("a stored history page: {e}"));
+    let read =
+        |packed: &[u8]| stepwise_engine::history::read_packed(packed).map_err(|e| broken(&e));
     match body {
         ValueRef::Text(t) => stepwise_engine::deep::from_slice(t).map_err(json_err),
-        ValueRef::Blob(b) => match b.strip_prefix(&PACKED_PAGE[..4]) {
-            Some([2, rest @ ..]) => {
-                let packed = lz4_flex::decompress_size_prepended(rest).map_err(|e| broken(&e))?;
-                stepwise_engine::history::read_packed(&packed).map_err(|e| broken(&e))
+        ValueRef::Blob(b) => match b.strip_prefix(&PACKED_PAGE[..]) {
+            Some([RAW, packed @ ..]) => read(packed),
+            Some([LZ4, compressed @ ..]) => {
+                read(&lz4_flex::decompress_size_prepended(compressed).map_err(|e| broken(&e))?)
             }
             Some(_) => Err(broken(&"a form this version does not read")),
+            None if b.starts_with(&PACKED_PAGE[..4]) => {
+                Err(broken(&"a form this version does not read"))
+            }
             None => {
                 let json = lz4_flex::decompress_size_prepended(b).map_err(|e| broken(&e))?;
                 stepwise_engine::deep::from_slice(&json).map_err(json_err)

@@ -2,10 +2,12 @@
 //! store's `event_pages`). A state's entry and plain exit, most of any history, are written as
 //! their parts: ids and timestamp as varints, the state type as a byte, the name and the
 //! input/output text as raw bytes, each written once when the event before carried the same one
-//! (a state's output is the next state's input). Their JSON form escaped every text and spelled
-//! out every key, and a page of it was three times as much for the compressor and the database to
-//! copy: building and compressing pages was a sixth of what `serve` spent per execution. Any other
-//! event is kept as its stored JSON object. Reading gives events equal to the ones written.
+//! (a state's output is the next state's input), and a text that differs from the one before only
+//! in its middle (`{"n":5,…}` after `{"n":4,…}`) as that middle. Their JSON form escaped every
+//! text and spelled out every key, and a page of it was several times as much for the compressor
+//! and the database to copy: building and compressing pages was a sixth of what `serve` spent per
+//! execution. Any other event is kept as its stored JSON object. Reading gives events equal to
+//! the ones written.
 
 use super::{Direct, HistoryEvent};
 use std::sync::Arc;
@@ -14,6 +16,26 @@ use std::sync::Arc;
 const STATE_TYPES: [&str; 8] = [
     "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
 ];
+
+/// The byte of a state type: told apart by length and first letter, then checked.
+fn state_type_byte(t: &str) -> Option<u8> {
+    let i: u8 = match (t.len(), t.as_bytes().first()?) {
+        (4, b'P') => 0,
+        (4, b'T') => 1,
+        (6, _) => 2,
+        (4, b'W') => 3,
+        (7, _) => 4,
+        (4, b'F') => 5,
+        (8, _) => 6,
+        (3, _) => 7,
+        _ => return None,
+    };
+    (STATE_TYPES[usize::from(i)] == t).then_some(i)
+}
+
+/// A text written as the text before with its middle replaced: (kept prefix, kept suffix,
+/// middle), written when at least this much is kept.
+const EDIT_KEEPS: usize = 8;
 
 /// An event kept as its stored JSON object (length, text).
 const JSON: u8 = 0;
@@ -24,13 +46,15 @@ const ENTERED: u8 = 1;
 const EXITED: u8 = 2;
 
 /// What a page writer remembers of the event before, so that a repeated name or text is
-/// written as a reference (a zero length) instead of again. One per page.
+/// written as a reference instead of again, a text like the one before as an edit of it. One
+/// per page.
+/// It borrows the events it has seen (no reference counts to move per event).
 #[derive(Default)]
-pub struct PackMemo {
+pub struct PackMemo<'a> {
     id: u64,
     timestamp_ms: i64,
-    name: Option<Arc<str>>,
-    text: Option<Arc<String>>,
+    name: Option<&'a str>,
+    text: Option<&'a Arc<String>>,
     json: Vec<u8>,
 }
 
@@ -71,18 +95,78 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// A length as written: 0 for "the same as the event before", else the length plus one.
+/// A name as written: 0 for "the same as the event before", else its length plus one.
 fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
     put_varint(out, bytes.len() as u64 + 1);
     out.extend_from_slice(bytes);
 }
 
+/// How many bytes `a` and `b` begin with alike, compared eight at a time.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        let differ = u64::from_le_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_le_bytes(y.try_into().unwrap_or_default());
+        if differ != 0 {
+            return n + differ.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + a[n..]
+        .iter()
+        .zip(&b[n..])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many bytes `a` and `b` end with alike, compared eight at a time.
+fn common_suffix(a: &[u8], b: &[u8]) -> usize {
+    let mut n = 0;
+    for (x, y) in a.rchunks_exact(8).zip(b.rchunks_exact(8)) {
+        let differ = u64::from_be_bytes(x.try_into().unwrap_or_default())
+            ^ u64::from_be_bytes(y.try_into().unwrap_or_default());
+        if differ != 0 {
+            return n + differ.trailing_zeros() as usize / 8;
+        }
+        n += 8;
+    }
+    n + a[..a.len() - n]
+        .iter()
+        .rev()
+        .zip(b[..b.len() - n].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// A text as written: 0 for "the same as the event before"; 1 for an edit of it (the length
+/// of its prefix and of its suffix kept, the middle's length and bytes); else its length plus
+/// two, then its bytes.
+fn put_text(out: &mut Vec<u8>, text: &[u8], before: Option<&[u8]>) {
+    if let Some(before) = before {
+        let prefix = common_prefix(text, before);
+        let suffix = common_suffix(&text[prefix..], &before[prefix..]);
+        if prefix + suffix >= EDIT_KEEPS {
+            out.push(1);
+            put_varint(out, prefix as u64);
+            put_varint(out, suffix as u64);
+            put_bytes(out, &text[prefix..text.len() - suffix]);
+            return;
+        }
+    }
+    put_varint(out, text.len() as u64 + 2);
+    out.extend_from_slice(text);
+}
+
 impl HistoryEvent {
     /// Appends the event in packed form to `out`; `memo` is the page's (see [`PackMemo`]).
-    pub fn write_packed(&self, out: &mut Vec<u8>, memo: &mut PackMemo) -> serde_json::Result<()> {
+    pub fn write_packed<'a>(
+        &'a self,
+        out: &mut Vec<u8>,
+        memo: &mut PackMemo<'a>,
+    ) -> serde_json::Result<()> {
         let direct = Direct::of(&self.details).and_then(|d| {
-            let ty = STATE_TYPES.iter().position(|t| *t == d.state_type)?;
-            Some((d, ty as u8))
+            let ty = state_type_byte(d.state_type)?;
+            Some((d, ty))
         });
         let Some((d, ty)) = direct else {
             memo.json.clear();
@@ -105,17 +189,17 @@ impl HistoryEvent {
         memo.id = self.id;
         memo.timestamp_ms = self.timestamp_ms;
         out.push(ty);
-        if memo.name.as_deref() == Some(d.name) {
+        if memo.name == Some(&**d.name) {
             out.push(0);
         } else {
             put_bytes(out, d.name.as_bytes());
-            memo.name = Some(d.name.into());
+            memo.name = Some(d.name);
         }
-        if memo.text.as_ref().is_some_and(|t| Arc::ptr_eq(t, d.text)) {
+        if memo.text.is_some_and(|t| Arc::ptr_eq(t, d.text)) {
             out.push(0);
         } else {
-            put_bytes(out, d.text.as_bytes());
-            memo.text = Some(d.text.clone());
+            put_text(out, d.text.as_bytes(), memo.text.map(|t| t.as_bytes()));
+            memo.text = Some(d.text);
         }
         Ok(())
     }
@@ -159,10 +243,48 @@ impl<'a> Reader<'a> {
         Ok(Some(bytes))
     }
 
-    fn text(&mut self, what: &'static str) -> Result<Option<&'a str>, PackedError> {
+    fn name(&mut self) -> Result<Option<&'a str>, PackedError> {
         self.bytes()?
-            .map(|b| std::str::from_utf8(b).map_err(|_| PackedError::NotUtf8(what)))
+            .map(|b| std::str::from_utf8(b).map_err(|_| PackedError::NotUtf8("name")))
             .transpose()
+    }
+
+    fn slice(&mut self, len: u64) -> Result<&'a [u8], PackedError> {
+        let len = usize::try_from(len).map_err(|_| PackedError::Truncated)?;
+        if len > self.b.len() {
+            return Err(PackedError::Truncated);
+        }
+        let (bytes, rest) = self.b.split_at(len);
+        self.b = rest;
+        Ok(bytes)
+    }
+
+    /// A text ([`put_text`]); `None` for the one before.
+    fn text(&mut self, before: Option<&str>) -> Result<Option<String>, PackedError> {
+        let bytes = match self.varint()? {
+            0 => return Ok(None),
+            1 => {
+                let before = before.ok_or(PackedError::NoEarlier("text"))?.as_bytes();
+                let prefix = usize::try_from(self.varint()?).map_err(|_| PackedError::Truncated)?;
+                let suffix = usize::try_from(self.varint()?).map_err(|_| PackedError::Truncated)?;
+                let middle = self.bytes()?.ok_or(PackedError::Unknown("edit"))?;
+                if prefix
+                    .checked_add(suffix)
+                    .is_none_or(|kept| kept > before.len())
+                {
+                    return Err(PackedError::Unknown("edit"));
+                }
+                let mut text = Vec::with_capacity(prefix + middle.len() + suffix);
+                text.extend_from_slice(&before[..prefix]);
+                text.extend_from_slice(middle);
+                text.extend_from_slice(&before[before.len() - suffix..]);
+                text
+            }
+            len => self.slice(len - 2)?.to_vec(),
+        };
+        String::from_utf8(bytes)
+            .map(Some)
+            .map_err(|_| PackedError::NotUtf8("text"))
     }
 }
 
@@ -190,11 +312,11 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
         let state_type = *STATE_TYPES
             .get(usize::from(r.byte()?))
             .ok_or(PackedError::Unknown("state type"))?;
-        if let Some(n) = r.text("name")? {
+        if let Some(n) = r.name()? {
             name = Some(n.into());
         }
-        if let Some(t) = r.text("text")? {
-            text = Some(Arc::new(t.to_string()));
+        if let Some(t) = r.text(text.as_deref().map(String::as_str))? {
+            text = Some(Arc::new(t));
         }
         events.push(HistoryEvent::state_event(
             id,
@@ -212,6 +334,34 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The word-at-a-time comparisons agree with byte-at-a-time ones.
+    #[test]
+    fn common_ends_are_counted_bytewise() {
+        let texts: [&[u8]; 8] = [
+            b"",
+            b"a",
+            b"abcdefgh",
+            b"abcdefghi",
+            b"abcdefgX",
+            b"{\"n\":5,\"tag\":\"s4\",\"keep\":{\"a\":[1,2,3]}}",
+            b"{\"n\":6,\"tag\":\"s5\",\"keep\":{\"a\":[1,2,3]}}",
+            b"Xbcdefghabcdefgh",
+        ];
+        for a in texts {
+            for b in texts {
+                let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+                let suffix = a
+                    .iter()
+                    .rev()
+                    .zip(b.iter().rev())
+                    .take_while(|(x, y)| x == y)
+                    .count();
+                assert_eq!(common_prefix(a, b), prefix, "{a:?} {b:?}");
+                assert_eq!(common_suffix(a, b), suffix, "{a:?} {b:?}");
+            }
+        }
+    }
     use crate::history::{Details, EventKind, Recorded};
     use serde_json::{Map, Value};
 
@@ -310,6 +460,16 @@ mod tests {
         let c = HistoryEvent::state_event(3, 2, 0, false, "Pass", "B".into(), text);
         let bytes = page(&[&a, &b, &c]);
         assert!(bytes.len() < 1100, "{} bytes", bytes.len());
+        // Nor is what an edited text keeps of the one before.
+        let edited = Arc::new(format!("{}y{}", "x".repeat(500), "x".repeat(499)));
+        let d = HistoryEvent::state_event(4, 3, 0, true, "Pass", "B".into(), edited);
+        let more = page(&[&a, &b, &c, &d]);
+        assert!(
+            more.len() - bytes.len() < 20,
+            "{} bytes",
+            more.len() - bytes.len()
+        );
+        assert_eq!(read_packed(&more).expect("reads")[3], d);
     }
 
     /// Bytes that are not a page give an error, never a panic or a wrong event.
@@ -323,16 +483,45 @@ mod tests {
                 assert!(read_packed(&good[..cut]).is_err(), "cut at {cut}");
             }
         }
+        // Two events: "A" entered with {"ab":"é"}, then exited with the text given.
+        let with_text = |text: &[u8]| {
+            let before = "{\"ab\":\"é\"}".as_bytes();
+            let mut p = vec![ENTERED, 2, 2, 0, 0, 2, b'A', before.len() as u8 + 2];
+            p.extend_from_slice(before);
+            p.extend_from_slice(&[EXITED, 2, 2, 0, 0, 0]);
+            p.extend_from_slice(text);
+            p
+        };
+        assert_eq!(
+            read_packed(&with_text(&[1, 7, 2, 2, b'x'])).expect("an edit")[1]
+                .details()
+                .and_then(|d| d["output"].as_str().map(str::to_string)),
+            Some("{\"ab\":\"x\"}".to_string())
+        );
         let cases: [&[u8]; 6] = [
             &[9],
-            &[ENTERED, 1, 0, 0, 200, 2, b'A', 3, b'{', b'}'],
-            &[ENTERED, 1, 0, 0, 0, 0, 3, b'{', b'}'],
-            &[ENTERED, 1, 0, 0, 0, 2, 0xff, 3, b'{', b'}'],
+            &[ENTERED, 1, 0, 0, 200, 2, b'A', 4, b'{', b'}'],
+            &[ENTERED, 1, 0, 0, 0, 0, 4, b'{', b'}'],
+            &[ENTERED, 1, 0, 0, 0, 2, 0xff, 4, b'{', b'}'],
             &[JSON, 3, b'{', b'}'],
             &[
                 ENTERED, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
             ],
         ];
+        let edits = [
+            // An edit with no text before it.
+            vec![ENTERED, 1, 0, 0, 0, 2, b'A', 1, 0, 0, 1],
+            // Keeping more than the text before has.
+            with_text(&[1, 9, 3, 1]),
+            with_text(&[1, u8::MAX, 1, 1, 1]),
+            // Cutting "é" in two.
+            with_text(&[1, 8, 0, 1]),
+            // A raw text cut short.
+            with_text(&[30, b'x']),
+        ];
+        for c in edits {
+            assert!(read_packed(&c).is_err(), "{c:?}");
+        }
         for c in cases {
             assert!(read_packed(c).is_err(), "{c:?}");
         }
