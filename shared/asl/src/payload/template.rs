@@ -132,8 +132,9 @@ pub enum ContextUse {
 enum Node {
     /// A part with no `key.$` field at any depth: copied as it is.
     Literal(Value),
-    /// An object with a `key.$` field somewhere: output keys and their values, in order.
-    Object(Vec<(String, Node)>),
+    /// An object with a `key.$` field somewhere: output keys and their values, in order; and,
+    /// when its keys are distinct, the output object with null values (see [`object`]).
+    Object(Vec<(String, Node)>, Option<Map<String, Value>>),
     /// An array with a `key.$` field somewhere in an element.
     Array(Vec<Node>),
     /// A `key.$` field: its key (with `.$`, as messages name it) and its expression.
@@ -258,7 +259,7 @@ fn input_keys(e: &Expression) -> Option<Vec<String>> {
 fn mark_movable(root: &mut Node) -> bool {
     fn paths(n: &Node, out: &mut Vec<Vec<String>>) {
         match n {
-            Node::Object(fields) => fields.iter().for_each(|(_, n)| paths(n, out)),
+            Node::Object(fields, _) => fields.iter().for_each(|(_, n)| paths(n, out)),
             Node::Array(a) => a.iter().for_each(|n| paths(n, out)),
             Node::Field(_, Field::Expression(e)) => out.extend(input_keys(e)),
             _ => {}
@@ -266,7 +267,7 @@ fn mark_movable(root: &mut Node) -> bool {
     }
     fn mark(n: &mut Node, all: &[Vec<String>]) -> bool {
         match n {
-            Node::Object(fields) => fields.iter_mut().fold(false, |m, (_, n)| mark(n, all) | m),
+            Node::Object(fields, _) => fields.iter_mut().fold(false, |m, (_, n)| mark(n, all) | m),
             Node::Array(a) => a.iter_mut().fold(false, |m, n| mark(n, all) | m),
             Node::Field(_, field) => {
                 let Field::Expression(e) = field else {
@@ -320,7 +321,7 @@ fn evaluate_fields<'n>(
 ) -> Result<(), EvalError> {
     match node {
         Node::Literal(_) => {}
-        Node::Object(fields) => {
+        Node::Object(fields, _) => {
             for (_, n) in fields {
                 evaluate_fields(n, scope, entropy, values, moves)?;
             }
@@ -343,12 +344,10 @@ fn evaluate_fields<'n>(
 fn build(node: &Node, values: &mut impl Iterator<Item = Option<Value>>) -> Value {
     match node {
         Node::Literal(v) => v.clone(),
-        Node::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
-            for (name, n) in fields {
-                out.insert(name.clone(), build(n, values));
-            }
-            Value::Object(out)
+        Node::Object(fields, skeleton) => {
+            let built: Result<Value, std::convert::Infallible> =
+                object(fields, skeleton, |n| Ok(build(n, values)));
+            built.unwrap_or_default()
         }
         Node::Array(a) => Value::Array(a.iter().map(|n| build(n, values)).collect()),
         Node::Field(..) => values.next().flatten().unwrap_or(Value::Null),
@@ -421,8 +420,9 @@ fn compile(v: &Value) -> Node {
         return Node::Literal(v.clone());
     }
     match v {
-        Value::Object(m) => Node::Object(
-            m.iter()
+        Value::Object(m) => {
+            let fields: Vec<(String, Node)> = m
+                .iter()
                 .map(|(k, v)| match k.strip_suffix(".$") {
                     Some(name) => {
                         let field = match v {
@@ -433,10 +433,43 @@ fn compile(v: &Value) -> Node {
                     }
                     None => (k.clone(), compile(v)),
                 })
-                .collect(),
-        ),
+                .collect();
+            let skeleton: Map<String, Value> = fields
+                .iter()
+                .map(|(name, _)| (name.clone(), Value::Null))
+                .collect();
+            // `a` and `a.$` are one key: the object is then built key by key.
+            let distinct = skeleton.len() == fields.len();
+            Node::Object(fields, distinct.then_some(skeleton))
+        }
         Value::Array(a) => Node::Array(a.iter().map(compile).collect()),
         other => Node::Literal(other.clone()),
+    }
+}
+
+/// An object node's output, each field's value given by `value_of` in order: a copy of the
+/// skeleton filled in place when there is one (a copy keeps the keys' hashes: inserting them
+/// hashed each key with SipHash at every evaluation), else built key by key.
+fn object<E>(
+    fields: &[(String, Node)],
+    skeleton: &Option<Map<String, Value>>,
+    mut value_of: impl FnMut(&Node) -> Result<Value, E>,
+) -> Result<Value, E> {
+    match skeleton {
+        Some(skeleton) => {
+            let mut out = skeleton.clone();
+            for (slot, (_, n)) in out.values_mut().zip(fields) {
+                *slot = value_of(n)?;
+            }
+            Ok(Value::Object(out))
+        }
+        None => {
+            let mut out = Map::with_capacity(fields.len());
+            for (name, n) in fields {
+                out.insert(name.clone(), value_of(n)?);
+            }
+            Ok(Value::Object(out))
+        }
     }
 }
 
@@ -452,12 +485,8 @@ pub(super) fn evaluate_value(
 fn evaluate(node: &Node, scope: &Scope, entropy: &mut dyn Entropy) -> Result<Value, EvalError> {
     match node {
         Node::Literal(v) => Ok(v.clone()),
-        Node::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
-            for (name, node) in fields {
-                out.insert(name.clone(), evaluate(node, scope, entropy)?);
-            }
-            Ok(Value::Object(out))
+        Node::Object(fields, skeleton) => {
+            object(fields, skeleton, |n| evaluate(n, scope, entropy))
         }
         Node::Array(a) => a
             .iter()
@@ -644,6 +673,7 @@ mod tests {
             (json!({"k.$": "$.n.x"}), vec![]),
             (json!({"k.$": "$.weird key"}), vec![]),
             (json!([{"k.$": "$.keep"}]), vec![vec!["keep"]]),
+            (json!({"b": 0, "a": 1, "a.$": "$.keep"}), vec![vec!["keep"]]),
         ];
         for (source, moved) in cases {
             let t = Template::new(source.clone());
@@ -667,6 +697,33 @@ mod tests {
                 }
             }
             assert_eq!(taken, left, "what {source} left of the input");
+        }
+    }
+
+    /// Objects come out with the template's keys in its order, a `key.$` field's value under
+    /// `key`; `a` and `a.$` in one template are one key, where `a` first stood, with the value
+    /// given last.
+    #[test]
+    fn objects_keep_the_template_s_keys_and_order() {
+        let input = json!({"n": 5});
+        let vars = Map::new();
+        let scope = Scope {
+            input: &input,
+            context: &Value::Null,
+            variables: &vars,
+        };
+        for (template, want) in [
+            (
+                json!({"z": 0, "n.$": "$.n", "a": {"b.$": "$.n", "c": [1]}}),
+                r#"{"z":0,"n":5,"a":{"b":5,"c":[1]}}"#,
+            ),
+            (json!({"b": 0, "a": 1, "a.$": "$.n"}), r#"{"b":0,"a":5}"#),
+            (json!({"a.$": "$.n", "b": 0, "a": 1}), r#"{"a":1,"b":0}"#),
+        ] {
+            let got = Template::new(template.clone())
+                .evaluate(&scope, &mut Zero)
+                .expect("evaluates");
+            assert_eq!(got.to_string(), want, "{template}");
         }
     }
 }
