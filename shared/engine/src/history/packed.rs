@@ -9,28 +9,12 @@
 //! execution. Any other event is kept as its stored JSON object. Reading gives events equal to
 //! the ones written.
 
-use super::{Direct, HistoryEvent};
+use super::{state_type_index, Direct, HistoryEvent, STATE_TYPES};
 use std::sync::Arc;
 
-/// The state types a state event's byte names (its index here).
-const STATE_TYPES: [&str; 8] = [
-    "Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map",
-];
-
-/// The byte of a state type: told apart by length and first letter, then checked.
+/// The byte of a state type: its index in [`STATE_TYPES`].
 fn state_type_byte(t: &str) -> Option<u8> {
-    let i: u8 = match (t.len(), t.as_bytes().first()?) {
-        (4, b'P') => 0,
-        (4, b'T') => 1,
-        (6, _) => 2,
-        (4, b'W') => 3,
-        (7, _) => 4,
-        (4, b'F') => 5,
-        (8, _) => 6,
-        (3, _) => 7,
-        _ => return None,
-    };
-    (STATE_TYPES[usize::from(i)] == t).then_some(i)
+    state_type_index(t).map(|i| i as u8)
 }
 
 /// A text written as the text before with its middle replaced: (kept prefix, kept suffix,
