@@ -2,9 +2,10 @@
 //! and aliases are in [`crate::versions`], activities and tags in [`crate::activities`].
 
 use crate::error::{ApiError, ApiResult, Shown};
-use crate::records::{Record, RevisionRecord, StateMachineRecord, VersionRecord};
+use crate::records::{Record, RevisionRecord, RevisionRole, StateMachineRecord, VersionRecord};
 use crate::req::{check_name, page, ts, uuid, Arn, Req};
 use crate::Service;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use stepwise_asl::model::Definition;
 use stepwise_ports::api::{ApiStore, ExecutionFilter, ResourceKind};
@@ -239,6 +240,27 @@ impl<S: ApiStore + 'static> Service<S> {
             .await?
         {
             Some(r) => RevisionRecord::from_body(&arn, r.body),
+            None => Err(sm_missing(sm)),
+        }
+    }
+
+    /// The role a revision's executions run as (its record read in place), or
+    /// `StateMachineDoesNotExist`.
+    pub(crate) async fn revision_role(&self, sm: &str, revision: u64) -> ApiResult<String> {
+        let arn = revision_arn(sm, revision);
+        let role = self
+            .store
+            .read_resource_with(ResourceKind::Revision, &arn, |r| {
+                RevisionRole::deserialize(&r.body).map_err(|e| {
+                    ApiError::new(
+                        "InternalFailure",
+                        format!("the stored record of {arn} does not read: {e}"),
+                    )
+                })
+            })
+            .await?;
+        match role {
+            Some(r) => Ok(r?.role_arn),
             None => Err(sm_missing(sm)),
         }
     }

@@ -143,6 +143,52 @@ impl StateMachineRecord {
     }
 }
 
+/// What StartExecution reads of a state machine's record, read in place
+/// ([`stepwise_ports::api::ApiStore::read_resource_with`]): everything but its definition,
+/// which copying and parsing twice per start was a twentieth of `serve`'s time.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StateMachineHead {
+    /// Its name.
+    #[serde(default)]
+    pub name: String,
+    /// `STANDARD` or `EXPRESS`.
+    #[serde(rename = "type", default = "default_type")]
+    pub kind: String,
+    /// The current definition revision.
+    #[serde(default = "one")]
+    pub revision: u64,
+    /// As in [`StateMachineRecord`].
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+impl StateMachineHead {
+    /// The head of a record's body, or why it does not read.
+    pub fn from_body(arn: &str, body: &Value) -> ApiResult<Self> {
+        Self::deserialize(body).map_err(|e| {
+            ApiError::new(
+                "InternalFailure",
+                format!("the stored record of {arn} does not read: {e}"),
+            )
+        })
+    }
+
+    /// Whether DeleteStateMachine was called and executions still run.
+    pub fn deleting(&self) -> bool {
+        self.status.as_deref() == Some(DELETING)
+    }
+}
+
+/// What StartExecution reads of a revision's record (its role), read in place.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RevisionRole {
+    /// The role executions of this revision run as.
+    #[serde(default)]
+    pub role_arn: String,
+}
+
 /// A state machine's status while its deletion waits for its executions to end.
 pub(crate) const DELETING: &str = "DELETING";
 

@@ -2,7 +2,7 @@
 
 use crate::error::{ApiError, ApiResult, Shown};
 use crate::machines::sm_missing;
-use crate::records::{default_logging, default_tracing, StateMachineRecord};
+use crate::records::{default_logging, default_tracing, StateMachineHead, StateMachineRecord};
 use crate::req::{
     check_name, decode_token, encode_token, execution_name, seed, ts, uuid, Arn, Req,
 };
@@ -11,7 +11,7 @@ use crate::{Service, MAX_PAYLOAD};
 use serde_json::{json, Value};
 use std::time::Duration;
 use stepwise_engine::{Event, ExecutionInfo, ExecutionState, Status};
-use stepwise_ports::api::{ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow};
+use stepwise_ports::api::{ApiStore, ExecutionFilter, ExecutionMeta, ExecutionRow, ResourceKind};
 use stepwise_ports::execution::{Advanced, StoreError, StoredExecution, Usage};
 use stepwise_runtime::local::wall_clock_ms;
 
@@ -22,7 +22,7 @@ pub(crate) struct Target {
     pub alias_arn: Option<String>,
     pub revision: u64,
     pub test_case: Option<String>,
-    pub sm: StateMachineRecord,
+    pub sm: StateMachineHead,
 }
 
 pub(crate) fn exec_missing(arn: &str) -> ApiError {
@@ -147,10 +147,22 @@ impl<S: ApiStore + 'static> Service<S> {
         };
         let a = Arn::parse(arn, &["stateMachine"])?;
         let base = a.state_machine();
-        let sm = self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
-        if sm.deleting() {
-            return Err(crate::machines::deleting(&base));
-        }
+        let head = self
+            .store
+            .read_resource_with(ResourceKind::StateMachine, &base, |r| {
+                StateMachineHead::from_body(&base, &r.body)
+            })
+            .await?
+            .transpose()?;
+        let sm = match head {
+            Some(sm) if !sm.deleting() => sm,
+            // A deletion waiting for executions: `find_sm` completes it once none runs.
+            Some(_) => {
+                self.find_sm(&base).await?.ok_or_else(|| sm_missing(arn))?;
+                return Err(crate::machines::deleting(&base));
+            }
+            None => return Err(sm_missing(arn)),
+        };
         // An unknown test case is refused here, not at the first mocked Task.
         if let (Some(tc), Some(mock)) = (&test_case, &self.config.mock) {
             if !mock.has_test_case(&sm.name, tc) {
@@ -259,17 +271,21 @@ impl<S: ApiStore + 'static> Service<S> {
         } else {
             format!("{prefix}:execution:{sm_name}:{name}")
         };
-        let rev = self.revision(&t.sm_arn, t.revision).await?;
-        if let Some(at) = &at {
-            check_start_state(&rev.definition, &at.state)?;
-        }
+        let role_arn = match &at {
+            Some(at) => {
+                let rev = self.revision(&t.sm_arn, t.revision).await?;
+                check_start_state(&rev.definition, &at.state)?;
+                rev.role_arn
+            }
+            None => self.revision_role(&t.sm_arn, t.revision).await?,
+        };
         let now = wall_clock_ms();
         let info = ExecutionInfo {
             execution_arn: arn.clone(),
             name: name.clone(),
             state_machine_arn: t.sm_arn.clone(),
             state_machine_name: sm_name,
-            role_arn: rev.role_arn,
+            role_arn,
             start_time_ms: now,
             redrive_count: 0,
             seed: seed(),

@@ -192,6 +192,17 @@ pub trait ApiStore: ExecutionStore {
         kind: ResourceKind,
         arn: &str,
     ) -> impl Future<Output = Result<Option<Resource>, StoreError>> + Send;
+    /// What `read` takes from a record, the record read in place: a store that keeps records
+    /// in memory lends it instead of copying it (a state machine's record holds its whole
+    /// definition, and StartExecution reads two records for a few fields).
+    fn read_resource_with<T: Send>(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+        read: impl FnOnce(&Resource) -> T + Send,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        async move { Ok(self.get_resource(kind, arn).await?.as_ref().map(read)) }
+    }
     /// Deletes a record; true when there was one.
     fn delete_resource(
         &self,

@@ -471,11 +471,20 @@ impl SqliteStore {
         kind: ResourceKind,
         arn: &str,
     ) -> Result<Option<Resource>, StoreError> {
+        Ok(self.shared_resource(kind, arn)?.map(Arc::unwrap_or_clone))
+    }
+
+    /// A record as the cache keeps it (shared), read into it on a miss.
+    fn shared_resource(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+    ) -> Result<Option<Arc<Resource>>, StoreError> {
         let generation = match self.resources.get(kind, arn) {
             resource_cache::Cached::Hit(r) => return Ok(r),
             resource_cache::Cached::Miss(g) => g,
         };
-        let found = self.read_resource(kind, arn)?;
+        let found = self.read_resource(kind, arn)?.map(Arc::new);
         self.resources.fill(generation, kind, arn, &found);
         Ok(found)
     }
@@ -841,6 +850,18 @@ impl ApiStore for SqliteStore {
         arn: &str,
     ) -> impl Future<Output = Result<Option<Resource>, StoreError>> + Send {
         ready(self.get_resource_sync(kind, arn))
+    }
+
+    fn read_resource_with<T: Send>(
+        &self,
+        kind: ResourceKind,
+        arn: &str,
+        read: impl FnOnce(&Resource) -> T + Send,
+    ) -> impl Future<Output = Result<Option<T>, StoreError>> + Send {
+        ready(
+            self.shared_resource(kind, arn)
+                .map(|r| r.as_deref().map(read)),
+        )
     }
 
     fn delete_resource(

@@ -7,7 +7,7 @@
 //! forget, keeps such a read from putting the old record back.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use stepwise_ports::api::{Resource, ResourceKind};
 
 /// Records kept at most; past it the cache starts again empty (records are small and few).
@@ -21,13 +21,13 @@ pub(crate) struct ResourceCache {
 #[derive(Default)]
 struct Inner {
     generation: u64,
-    entries: HashMap<(&'static str, String), Option<Resource>>,
+    entries: HashMap<(&'static str, String), Option<Arc<Resource>>>,
 }
 
 /// What a cache lookup found.
 pub(crate) enum Cached {
     /// The record as last read (`None`: there is none).
-    Hit(Option<Resource>),
+    Hit(Option<Arc<Resource>>),
     /// Not kept: read it, then [`ResourceCache::fill`] with this generation.
     Miss(u64),
 }
@@ -64,7 +64,7 @@ impl ResourceCache {
         generation: u64,
         kind: ResourceKind,
         arn: &str,
-        found: &Option<Resource>,
+        found: &Option<Arc<Resource>>,
     ) {
         let Ok(mut inner) = self.inner.lock() else {
             return;
@@ -94,13 +94,13 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn sm(body: i64) -> Option<Resource> {
-        Some(Resource {
+    fn sm(body: i64) -> Option<Arc<Resource>> {
+        Some(Arc::new(Resource {
             kind: ResourceKind::StateMachine,
             arn: "sm".into(),
             parent: None,
             body: json!(body),
-        })
+        }))
     }
 
     #[test]
