@@ -16,12 +16,34 @@ use stepwise_ports::execution::StoredExecution;
 /// Executions kept at most; past it the cache starts again empty (it serves the executions that
 /// just ended, which pollers read).
 const MAX_ENTRIES: usize = 4096;
+/// What the kept executions may weigh at most (see [`FinishedExecutions::keep`]); past it the cache
+/// starts again empty. Counting entries alone let 4,096 children of a distributed Map, each
+/// holding its batch of items, make memory grow with the items (317 MiB at 200,000 items).
+const MAX_BYTES: usize = 16 << 20;
+/// An execution heavier than this is not kept: SQLite answers for it.
+const MAX_ENTRY_BYTES: usize = 256 << 10;
 
 type Entry = Arc<(ExecutionRow, StoredExecution)>;
 
 #[derive(Default)]
 pub(crate) struct FinishedExecutions {
-    entries: Mutex<HashMap<String, Entry>>,
+    kept: Mutex<Kept>,
+}
+
+#[derive(Default)]
+struct Kept {
+    /// Each entry with its weight.
+    entries: HashMap<String, (usize, Entry)>,
+    /// Their weights' sum.
+    bytes: usize,
+}
+
+impl Kept {
+    fn remove(&mut self, arn: &str) {
+        if let Some((weight, _)) = self.entries.remove(arn) {
+            self.bytes -= weight;
+        }
+    }
 }
 
 /// Whether a write that leaves an execution with this status and outbox makes it one to keep:
@@ -34,25 +56,49 @@ impl FinishedExecutions {
     /// The execution's row and checkpoint, when it ended and is kept.
     pub(crate) fn get(&self, arn: &str) -> Option<(ExecutionRow, StoredExecution)> {
         // The copy is made outside the lock.
-        let entry = self.entries.lock().ok()?.get(arn).cloned()?;
+        let entry = self
+            .kept
+            .lock()
+            .ok()?
+            .entries
+            .get(arn)
+            .map(|(_, e)| e.clone())?;
         Some(entry.as_ref().clone())
     }
 
-    /// A committed write ended the execution ([`ends`]) as `row` and `ex`.
-    pub(crate) fn keep(&self, row: ExecutionRow, ex: StoredExecution) {
-        if let Ok(mut entries) = self.entries.lock() {
-            if entries.len() >= MAX_ENTRIES {
-                entries.clear();
-            }
-            entries.insert(ex.arn.clone(), Arc::new((row, ex)));
+    /// A committed write ended the execution ([`ends`]) as `row` and `ex`, whose stored texts
+    /// (checkpoint and meta) are `text_bytes` long: parsed, it weighs about six times that (a
+    /// distributed Map's child holding 100 small items: ~120 KB for 20 KB of text). A child of
+    /// a distributed Map is not kept: its map run reads it once, nobody polls it.
+    pub(crate) fn keep(&self, row: ExecutionRow, ex: StoredExecution, text_bytes: usize) {
+        let Ok(mut kept) = self.kept.lock() else {
+            return;
+        };
+        kept.remove(&ex.arn);
+        let weight = text_bytes.saturating_mul(6).saturating_add(512);
+        if weight > MAX_ENTRY_BYTES || row.meta.map_run_arn.is_some() {
+            return;
         }
+        if kept.entries.len() >= MAX_ENTRIES || kept.bytes + weight > MAX_BYTES {
+            kept.entries.clear();
+            kept.bytes = 0;
+        }
+        kept.bytes += weight;
+        kept.entries
+            .insert(ex.arn.clone(), (weight, Arc::new((row, ex))));
     }
 
     /// A write to the execution was committed (or may have been).
     pub(crate) fn forget(&self, arn: &str) {
-        if let Ok(mut entries) = self.entries.lock() {
-            entries.remove(arn);
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.remove(arn);
         }
+    }
+
+    /// What the kept executions weigh.
+    #[cfg(test)]
+    fn weight(&self) -> usize {
+        self.kept.lock().map(|k| k.bytes).unwrap_or_default()
     }
 }
 
@@ -168,5 +214,37 @@ mod tests {
             .expect("sweep");
         assert!(!kept(&s, "a"));
         assert_eq!(described(&s, "a").await, serde_json::Value::Null);
+    }
+
+    /// Memory stays bounded however many executions end: by weight, not only by count; one too
+    /// heavy is not kept, nor a distributed Map's child.
+    #[test]
+    fn what_is_kept_weighs_at_most_its_bound() {
+        let c = super::FinishedExecutions::default();
+        let (_d, s) = store();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        rt.block_on(execution(&s, "e", Some(5)));
+        let Some((row, ex)) = s.finished.get(&arn("e")) else {
+            panic!("the ended execution is kept");
+        };
+        for i in 0..1_000 {
+            let mut ex = ex.clone();
+            ex.arn = format!("{}-{i}", ex.arn);
+            c.keep(row.clone(), ex, 32 << 10);
+            assert!(c.weight() <= super::MAX_BYTES, "{} after {i}", c.weight());
+        }
+        assert!(c.weight() > 0);
+        c.keep(row.clone(), ex.clone(), super::MAX_ENTRY_BYTES);
+        assert!(c.get(&ex.arn).is_none(), "too heavy to keep");
+        let mut child = row.clone();
+        child.meta.map_run_arn = Some("arn:aws:states:us-east-1:123456789012:mapRun:m/x:y".into());
+        c.keep(child, ex.clone(), 1_000);
+        assert!(c.get(&ex.arn).is_none(), "a map run's child is not kept");
+        c.keep(row, ex.clone(), 1_000);
+        let before = c.weight();
+        c.forget(&ex.arn);
+        assert_eq!(c.weight(), before - 6_512);
     }
 }

@@ -277,6 +277,7 @@ impl SqliteStore {
         let keep = ended.is_some();
         let finished = self.finished.clone();
         let write = prepared.map(|(body, rows)| {
+            let body_bytes = body.len();
             self.writer.write_then(
                 move |c| {
                     // The row's meta, for the execution to keep only.
@@ -315,7 +316,10 @@ impl SqliteStore {
                         Self::row_from(m, status.to_string(), stop_ms, redrive_count).ok()
                     });
                     match (row, ended) {
-                        (Some(row), Some(ex)) => finished.keep(row, ex),
+                        (Some(row), Some(ex)) => {
+                            let meta_bytes = meta.as_ref().map_or(0, String::len);
+                            finished.keep(row, ex, body_bytes + meta_bytes)
+                        }
                         _ => finished.forget(arn),
                     }
                 },
@@ -361,6 +365,7 @@ impl SqliteStore {
         });
         let finished = self.finished.clone();
         let write = prepared.map(|(body, m, rows)| {
+            let text_bytes = body.len() + m.len();
             self.writer.write_then(
                 move |c| {
                     let n = c
@@ -393,7 +398,7 @@ impl SqliteStore {
                 },
                 move |()| {
                     if let Some((row, ex)) = ended {
-                        finished.keep(row, ex);
+                        finished.keep(row, ex, text_bytes);
                     }
                 },
             )
