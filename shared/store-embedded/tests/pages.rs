@@ -129,15 +129,10 @@ async fn a_long_step_pages_across_rows_both_ways() {
 
 #[tokio::test]
 async fn history_written_one_row_per_event_is_read_after_an_upgrade() {
-    let dir = tempfile::tempdir().expect("dir");
-    let s = SqliteStore::open(dir.path()).expect("open");
-    let (e, meta) = execution();
-    s.create_execution(&e, &meta).await.expect("create");
-    drop(s);
+    let (dir, e) = created_then_closed().await;
     let old = events(1, 3, 0);
     {
-        let db = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-            .expect("open the file");
+        let db = raw_file(&dir);
         db.execute_batch(
             "CREATE TABLE history(arn TEXT NOT NULL, id INTEGER NOT NULL, body TEXT NOT NULL,
              PRIMARY KEY(arn, id)) WITHOUT ROWID;",
@@ -167,17 +162,45 @@ async fn history_written_one_row_per_event_is_read_after_an_upgrade() {
     );
 }
 
-#[tokio::test]
-async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() {
+/// A data directory with the execution created, the store closed (for a test to write into
+/// its file as older versions did).
+async fn created_then_closed() -> (tempfile::TempDir, StoredExecution) {
     let dir = tempfile::tempdir().expect("dir");
     let s = SqliteStore::open(dir.path()).expect("open");
     let (e, meta) = execution();
     s.create_execution(&e, &meta).await.expect("create");
-    drop(s);
+    (dir, e)
+}
+
+/// The database file, opened as it is.
+fn raw_file(dir: &tempfile::TempDir) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
+        .expect("open the file")
+}
+
+/// New (packed) pages after old pages of events 1-300, read both ways across the boundary.
+async fn new_pages_follow_old_ones(s: &SqliteStore, e: &StoredExecution) {
+    let mut next = e.clone();
+    next.version = 1;
+    s.commit(&next, 0, &events(301, 305, 100))
+        .await
+        .expect("commit");
+    assert_eq!(
+        ids(&s.history(ARN, 298, false, 5).await.expect("history")),
+        [299, 300, 301, 302, 303]
+    );
+    assert_eq!(
+        ids(&s.history(ARN, 303, true, 4).await.expect("history")),
+        [302, 301, 300, 299]
+    );
+}
+
+#[tokio::test]
+async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() {
+    let (dir, e) = created_then_closed().await;
     let old = events(1, 300, 100);
     {
-        let db = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-            .expect("open the file");
+        let db = raw_file(&dir);
         db.execute_batch(
             "CREATE TABLE history_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
              last_id INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY(arn, first_id)) WITHOUT ROWID;",
@@ -202,46 +225,26 @@ async fn pages_kept_as_text_in_the_first_page_table_are_read_after_an_upgrade() 
         ids(&s.history(ARN, 258, true, 3).await.expect("history")),
         [257, 256, 255]
     );
-    // New (compressed) pages follow the old ones, read both ways across the boundary.
-    let mut next = e.clone();
-    next.version = 1;
-    s.commit(&next, 0, &events(301, 305, 100))
-        .await
-        .expect("commit");
-    assert_eq!(
-        ids(&s.history(ARN, 298, false, 5).await.expect("history")),
-        [299, 300, 301, 302, 303]
-    );
-    assert_eq!(
-        ids(&s.history(ARN, 303, true, 4).await.expect("history")),
-        [302, 301, 300, 299]
-    );
-    let kept: String =
-        rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-            .expect("open the file")
-            .query_row(
-                "SELECT group_concat(typeof(body)) FROM event_pages ORDER BY first_id",
-                [],
-                |r| r.get(0),
-            )
-            .expect("types");
+    new_pages_follow_old_ones(&s, &e).await;
+    let kept: String = raw_file(&dir)
+        .query_row(
+            "SELECT group_concat(typeof(body)) FROM event_pages ORDER BY first_id",
+            [],
+            |r| r.get(0),
+        )
+        .expect("types");
     assert_eq!(
         kept, "text,text,blob",
-        "old pages as they were, the new one compressed"
+        "old pages as they were, the new one packed"
     );
 }
 
 #[tokio::test]
 async fn pages_kept_as_compressed_json_are_read_after_an_upgrade() {
-    let dir = tempfile::tempdir().expect("dir");
-    let s = SqliteStore::open(dir.path()).expect("open");
-    let (e, meta) = execution();
-    s.create_execution(&e, &meta).await.expect("create");
-    drop(s);
+    let (dir, e) = created_then_closed().await;
     let old = events(1, 300, 100);
     {
-        let db = rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-            .expect("open the file");
+        let db = raw_file(&dir);
         for page in old.chunks(256) {
             let json = serde_json::to_vec(page).expect("json");
             db.execute(
@@ -258,20 +261,7 @@ async fn pages_kept_as_compressed_json_are_read_after_an_upgrade() {
     }
     let s = SqliteStore::open(dir.path()).expect("reopen");
     assert_eq!(all(&s, false, 1_000).await, old);
-    // New (packed) pages follow the old ones, read both ways across the boundary.
-    let mut next = e.clone();
-    next.version = 1;
-    s.commit(&next, 0, &events(301, 305, 100))
-        .await
-        .expect("commit");
-    assert_eq!(
-        ids(&s.history(ARN, 298, false, 5).await.expect("history")),
-        [299, 300, 301, 302, 303]
-    );
-    assert_eq!(
-        ids(&s.history(ARN, 303, true, 4).await.expect("history")),
-        [302, 301, 300, 299]
-    );
+    new_pages_follow_old_ones(&s, &e).await;
 }
 
 /// The history a machine's run records (states' entries and exits sharing their texts, and
@@ -313,15 +303,13 @@ async fn a_machine_s_history_reads_back_as_recorded() {
     let mut reversed = tr.history.clone();
     reversed.reverse();
     assert_eq!(all(&s, true, 70).await, reversed);
-    let forms: String =
-        rusqlite::Connection::open(dir.path().join(stepwise_store_embedded::DB_FILE))
-            .expect("open the file")
-            .query_row(
-                "SELECT group_concat(hex(substr(body, 1, 6))) FROM event_pages",
-                [],
-                |r| r.get(0),
-            )
-            .expect("forms");
+    let forms: String = raw_file(&dir)
+        .query_row(
+            "SELECT group_concat(hex(substr(body, 1, 6))) FROM event_pages",
+            [],
+            |r| r.get(0),
+        )
+        .expect("forms");
     // Packed; the full pages (each state's new UUID in its output) compressed, the last not.
     assert_eq!(
         forms, "000000000201,000000000201,000000000200",
