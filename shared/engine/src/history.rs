@@ -319,6 +319,17 @@ impl HistoryEvent {
         }
     }
 
+    /// The input text of a state's entry recorded by the engine.
+    pub(crate) fn entered_text(&self) -> Option<&Arc<String>> {
+        match &self.details {
+            Details::Recorded {
+                kind: Recorded::Entered { input, .. },
+                ..
+            } => Some(input),
+            _ => None,
+        }
+    }
+
     /// The details object, if the type has one.
     pub fn details(&self) -> Option<&Value> {
         match &self.details {

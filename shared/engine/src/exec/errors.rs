@@ -63,6 +63,13 @@ pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
 impl<'d> Engine<'d> {
     /// A state failed: Retry, then Catch, then fail the thread.
     pub(crate) fn fail_state(&mut self, tid: ThreadId, mut t: Box<Thread>, f: Failure) {
+        // Values were moved out of the state's input: it is put back as it entered, for what
+        // reads it now (a redrive's starting point).
+        if let Some(text) = t.entered_text.take() {
+            if let Ok(input) = crate::deep::from_str(&text) {
+                t.input = input;
+            }
+        }
         if terminal(&f.error) {
             if t.parent.is_none() {
                 self.s.redrive_point = Some(RedrivePoint {

@@ -115,6 +115,7 @@ impl<'d> Engine<'d> {
             map_item: None,
             hidden: false,
             input_text: None,
+            entered_text: None,
         };
         let id = self.new_thread(t);
         self.queue.push_back(id);
@@ -179,6 +180,7 @@ impl<'d> Engine<'d> {
             map_item: None,
             hidden: false,
             input_text: None,
+            entered_text: None,
         };
         let tid = self.new_thread(t);
         self.queue.push_back(tid);

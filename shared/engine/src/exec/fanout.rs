@@ -105,6 +105,7 @@ impl<'d> Engine<'d> {
             map_item: None,
             hidden,
             input_text: None,
+            entered_text: None,
         };
         let mut deeper = None;
         if let Some(r) = resumed {

@@ -233,6 +233,7 @@ impl<'d> Engine<'d> {
                 t.state = n;
                 t.input = output;
                 t.input_text = output_text;
+                t.entered_text = None;
                 t.phase = Phase::Enter;
                 // Within a run, a thread that runs on next (front of the queue, as `park`
                 // puts it) waits outside the thread table.

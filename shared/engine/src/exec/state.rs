@@ -152,6 +152,11 @@ pub(crate) struct Thread {
     /// checkpoint; without it the text is made from `input`.
     #[serde(skip)]
     pub(crate) input_text: Option<std::sync::Arc<String>>,
+    /// The state's input as it entered (its StateEntered text), set while the state's input has
+    /// had values moved out of it ([`crate::exec::Engine::jsonpath_template_taking`]): a failure
+    /// of the state restores the input from it, for a redrive to start from.
+    #[serde(skip)]
+    pub(crate) entered_text: Option<std::sync::Arc<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

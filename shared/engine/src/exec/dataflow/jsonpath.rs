@@ -82,15 +82,25 @@ impl Language for JsonPath {
         // Parameters on the whole input, whose result replaces it, nothing assigned, not under
         // TestState: nothing reads the input after the Parameters (a Pass has no Retry or
         // Catch), so what they pass on is moved out of it.
-        if let Some(p) = st.parameters.as_ref().filter(|_| {
-            result.is_none()
-                && st.input_path.as_deref() == Some("$")
-                && st.result_path.as_deref() == Some("$")
-                && st.assign.is_none()
-                && e.s.inspection.is_none()
-        }) {
-            let effective = e.jsonpath_template_taking(t, st, p)?;
-            return self.result_output(e, t, st, effective);
+        let takes = result.is_none()
+            && st.input_path.as_deref() == Some("$")
+            && st.result_path.as_deref() == Some("$")
+            && st.assign.is_none()
+            && e.s.inspection.is_none();
+        if let Some(p) = st.parameters.as_ref().filter(|_| takes) {
+            // The input as it entered stays at hand to be put back if the state fails (a redrive
+            // starts from it): its StateEntered text, recorded just before in this step.
+            let entered = e
+                .history
+                .last()
+                .filter(|h| h.id == t.entered_event)
+                .and_then(|h| h.entered_text())
+                .cloned();
+            if entered.is_some() {
+                t.entered_text = entered;
+                let effective = e.jsonpath_template_taking(t, st, p)?;
+                return self.result_output(e, t, st, effective);
+            }
         }
         // With a Result and nothing to evaluate, the effective input would only be thrown away.
         let trivial_input = st.input_path.as_deref() == Some("$") && st.parameters.is_none();
@@ -262,5 +272,74 @@ impl Language for JsonPath {
         item: &Value,
     ) -> Result<Value, Failure> {
         e.jsonpath_template_item(t, st, selector, effective, None, Some((index, item)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{step, Event, ExecutionInfo, ExecutionState, Status};
+    use serde_json::{json, Value};
+    use stepwise_asl::model::Definition;
+
+    fn info() -> ExecutionInfo {
+        ExecutionInfo {
+            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+            name: "e".into(),
+            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+            state_machine_name: "m".into(),
+            role_arn: "arn:aws:iam::123456789012:role/r".into(),
+            start_time_ms: 0,
+            redrive_count: 0,
+            seed: 1,
+        }
+    }
+
+    /// A Pass whose Parameters moved values out of its input, then failed (its OutputPath, its
+    /// output's size), leaves its input as it entered for a redrive to start from; one that
+    /// succeeds passes the moved values on.
+    #[test]
+    fn a_pass_that_moved_its_input_and_failed_keeps_it_for_a_redrive() {
+        let input = json!({"keep": {"a": [1, 2, 3]}, "n": 1});
+        let big = "x".repeat(300_000);
+        for (output_path, pad, fails) in [
+            ("$.missing", "", true),
+            ("$", big.as_str(), true),
+            ("$", "", false),
+        ] {
+            let def = Definition::from_value(&json!({"StartAt": "P", "States": {"P": {
+                "Type": "Pass", "OutputPath": output_path, "End": true,
+                "Parameters": {"k.$": "$.keep", "pad": pad}}}}))
+            .expect("definition");
+            let tr = step(
+                &def,
+                ExecutionState::new(info()),
+                0,
+                Event::Start {
+                    input: input.clone(),
+                },
+            );
+            let state = serde_json::to_value(&tr.state).expect("state");
+            if fails {
+                assert_eq!(
+                    tr.state.status,
+                    Status::Failed,
+                    "{output_path} {}",
+                    pad.len()
+                );
+                assert_eq!(
+                    state["redrive_point"]["input"],
+                    input,
+                    "{output_path} {}",
+                    pad.len()
+                );
+            } else {
+                assert_eq!(tr.state.status, Status::Succeeded);
+                assert_eq!(
+                    tr.state.output,
+                    Some(json!({"k": {"a": [1, 2, 3]}, "pad": ""}))
+                );
+                assert_eq!(state["redrive_point"], Value::Null);
+            }
+        }
     }
 }

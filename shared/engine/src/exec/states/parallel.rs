@@ -83,6 +83,7 @@ impl<'d> Engine<'d> {
                 map_item: None,
                 hidden: t.hidden,
                 input_text: None,
+                entered_text: None,
             };
             let id = self.new_thread(child);
             if let Some(r) = resume.as_mut().filter(|r| r.index == i) {
