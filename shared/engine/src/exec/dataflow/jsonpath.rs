@@ -142,8 +142,16 @@ impl Language for JsonPath {
         };
         e.inspect(t, |i| i.after_result_selector = Some(result.clone()));
         let vars = e.assign(t, st, st.assign.as_ref(), &result, &[])?;
-        let merged = payload::merge_result(&mut t.input, result, st.result_path.as_ref())
-            .map_err(|err| e.in_state(t, st, err))?;
+        // With an OutputPath to apply, the merge goes into a copy of the input: should the
+        // OutputPath fail (States.Runtime, the execution fails), the input stays whole for a
+        // redrive to start from (the merge takes the input it writes into).
+        let selects = !matches!(st.output_path.as_deref(), Some("$"));
+        let merged = if selects && st.result_path.as_deref() != Some("$") {
+            payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())
+        } else {
+            payload::merge_result(&mut t.input, result, st.result_path.as_ref())
+        }
+        .map_err(|err| e.in_state(t, st, err))?;
         e.inspect(t, |i| i.after_result_path = Some(merged.clone()));
         // OutputPath, like everything else in the state, sees the variables as they were when
         // the state was entered: what it assigns takes effect when it is left.
@@ -291,6 +299,30 @@ mod tests {
             start_time_ms: 0,
             redrive_count: 0,
             seed: 1,
+        }
+    }
+
+    /// A state that merged its result into its input (ResultPath) and whose OutputPath then
+    /// fails leaves its input whole for a redrive to start from.
+    #[test]
+    fn a_state_whose_output_path_fails_after_its_result_path_keeps_its_input() {
+        let input = json!({"keep": {"a": [1, 2, 3]}, "n": 1});
+        for result_path in ["$.r", "$.keep.r"] {
+            let def = Definition::from_value(&json!({"StartAt": "P", "States": {"P": {
+                "Type": "Pass", "Result": {"x": 1}, "ResultPath": result_path,
+                "OutputPath": "$.missing", "End": true}}}))
+            .expect("definition");
+            let tr = step(
+                &def,
+                ExecutionState::new(info()),
+                0,
+                Event::Start {
+                    input: input.clone(),
+                },
+            );
+            assert_eq!(tr.state.status, Status::Failed, "{result_path}");
+            let state = serde_json::to_value(&tr.state).expect("state");
+            assert_eq!(state["redrive_point"]["input"], input, "{result_path}");
         }
     }
 
