@@ -14,6 +14,8 @@ pub mod map_io;
 pub mod map_run;
 pub mod resume;
 mod rng;
+#[cfg(test)]
+mod test_support;
 mod time_fmt;
 
 pub use exec::{step, Inspection, STEP_EVENTS};

@@ -2,21 +2,10 @@
 //! checked event by event.
 
 use super::*;
-use crate::{step, Command, Event, ExecutionInfo, ExecutionState, Status, WaitId};
+use crate::{step, Command, Event, ExecutionState, Status, WaitId};
 use serde_json::json;
 
-fn info() -> ExecutionInfo {
-    ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-        name: "e".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        state_machine_name: "m".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time_ms: 0,
-        redrive_count: 0,
-        seed: 1,
-    }
-}
+use crate::test_support::info;
 
 /// An execution with its whole history, driven by hand.
 struct Run<'d> {

@@ -509,7 +509,7 @@ impl<'d> Engine<'d> {
 #[cfg(test)]
 mod redrive_tests {
     use crate::exec::{step, ExecutionState};
-    use crate::{Command, Event, ExecutionInfo, Status, WaitId};
+    use crate::{Command, Event, Status, WaitId};
     use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
 
@@ -527,18 +527,7 @@ mod redrive_tests {
         )
     }
 
-    fn info() -> ExecutionInfo {
-        ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-            name: "e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-            state_machine_name: "m".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            start_time_ms: 0,
-            redrive_count: 0,
-            seed: 1,
-        }
-    }
+    use crate::test_support::info;
 
     fn task_id(commands: &[Command]) -> WaitId {
         commands

@@ -3,22 +3,11 @@
 //! `test_map_state_break_condition`, `test_timeouts`' `test_service_lambda_map_timeout`,
 //! `test_callback`'s `SQS_PARALLEL_WAIT_FOR_TASK_TOKEN`).
 
-use crate::{step, Command, Event, ExecutionInfo, ExecutionState, Status, WaitId};
+use crate::{step, Command, Event, ExecutionState, Status, WaitId};
 use serde_json::{json, Value};
 use stepwise_asl::model::Definition;
 
-fn info() -> ExecutionInfo {
-    ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-        name: "e".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        state_machine_name: "m".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time_ms: 0,
-        redrive_count: 0,
-        seed: 1,
-    }
-}
+use crate::test_support::info;
 
 /// Runs `def`, then feeds each event made from the tasks the start invoked; returns every
 /// history event as (type, id, previous id), and the last step's commands.

@@ -218,13 +218,7 @@ impl<'a> Reader<'a> {
         if len == 0 {
             return Ok(None);
         }
-        let len = usize::try_from(len - 1).map_err(|_| PackedError::Truncated)?;
-        if len > self.b.len() {
-            return Err(PackedError::Truncated);
-        }
-        let (bytes, rest) = self.b.split_at(len);
-        self.b = rest;
-        Ok(Some(bytes))
+        self.slice(len - 1).map(Some)
     }
 
     fn name(&mut self) -> Result<Option<&'a str>, PackedError> {

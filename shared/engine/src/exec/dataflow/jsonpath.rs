@@ -285,21 +285,26 @@ impl Language for JsonPath {
 
 #[cfg(test)]
 mod tests {
-    use crate::{step, Event, ExecutionInfo, ExecutionState, Status};
+    use crate::test_support::info;
+    use crate::{step, Event, ExecutionState, Status, Transition};
     use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
 
-    fn info() -> ExecutionInfo {
-        ExecutionInfo {
-            execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-            name: "e".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-            state_machine_name: "m".into(),
-            role_arn: "arn:aws:iam::123456789012:role/r".into(),
-            start_time_ms: 0,
-            redrive_count: 0,
-            seed: 1,
-        }
+    /// A one-state machine (`P`) started on `input`: its step, and its state as JSON (the
+    /// redrive point is not public).
+    fn start(p: Value, input: &Value) -> (Transition, Value) {
+        let def = Definition::from_value(&json!({"StartAt": "P", "States": {"P": p}}))
+            .expect("definition");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        let state = serde_json::to_value(&tr.state).expect("state");
+        (tr, state)
     }
 
     /// A state that merged its result into its input (ResultPath) and whose OutputPath then
@@ -308,20 +313,12 @@ mod tests {
     fn a_state_whose_output_path_fails_after_its_result_path_keeps_its_input() {
         let input = json!({"keep": {"a": [1, 2, 3]}, "n": 1});
         for result_path in ["$.r", "$.keep.r"] {
-            let def = Definition::from_value(&json!({"StartAt": "P", "States": {"P": {
-                "Type": "Pass", "Result": {"x": 1}, "ResultPath": result_path,
-                "OutputPath": "$.missing", "End": true}}}))
-            .expect("definition");
-            let tr = step(
-                &def,
-                ExecutionState::new(info()),
-                0,
-                Event::Start {
-                    input: input.clone(),
-                },
+            let (tr, state) = start(
+                json!({"Type": "Pass", "Result": {"x": 1}, "ResultPath": result_path,
+                       "OutputPath": "$.missing", "End": true}),
+                &input,
             );
             assert_eq!(tr.state.status, Status::Failed, "{result_path}");
-            let state = serde_json::to_value(&tr.state).expect("state");
             assert_eq!(state["redrive_point"]["input"], input, "{result_path}");
         }
     }
@@ -338,19 +335,11 @@ mod tests {
             ("$", big.as_str(), true),
             ("$", "", false),
         ] {
-            let def = Definition::from_value(&json!({"StartAt": "P", "States": {"P": {
-                "Type": "Pass", "OutputPath": output_path, "End": true,
-                "Parameters": {"k.$": "$.keep", "pad": pad}}}}))
-            .expect("definition");
-            let tr = step(
-                &def,
-                ExecutionState::new(info()),
-                0,
-                Event::Start {
-                    input: input.clone(),
-                },
+            let (tr, state) = start(
+                json!({"Type": "Pass", "OutputPath": output_path, "End": true,
+                       "Parameters": {"k.$": "$.keep", "pad": pad}}),
+                &input,
             );
-            let state = serde_json::to_value(&tr.state).expect("state");
             if fails {
                 assert_eq!(
                     tr.state.status,

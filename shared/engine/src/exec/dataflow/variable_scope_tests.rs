@@ -1,22 +1,13 @@
 //! Which variables each scope sees: Assign, Map iterations, Parallel branches.
 
 use crate::exec::{step, ExecutionState};
-use crate::{Event, ExecutionInfo, Status};
+use crate::{Event, Status};
 use serde_json::{json, Value};
 use stepwise_asl::model::Definition;
 
 fn run(def: &str, input: Value) -> ExecutionState {
     let def = Definition::from_json(def).expect("valid definition");
-    let info = ExecutionInfo {
-        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
-        name: "e".into(),
-        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
-        state_machine_name: "m".into(),
-        role_arn: "arn:aws:iam::123456789012:role/r".into(),
-        start_time_ms: 0,
-        redrive_count: 0,
-        seed: 1,
-    };
+    let info = crate::test_support::info();
     step(&def, ExecutionState::new(info), 0, Event::Start { input }).state
 }
 

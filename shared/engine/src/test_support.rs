@@ -1,0 +1,17 @@
+//! What the engine's unit tests share.
+
+use crate::ExecutionInfo;
+
+/// The execution every unit test runs as.
+pub(crate) fn info() -> ExecutionInfo {
+    ExecutionInfo {
+        execution_arn: "arn:aws:states:us-east-1:123456789012:execution:m:e".into(),
+        name: "e".into(),
+        state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:m".into(),
+        state_machine_name: "m".into(),
+        role_arn: "arn:aws:iam::123456789012:role/r".into(),
+        start_time_ms: 0,
+        redrive_count: 0,
+        seed: 1,
+    }
+}
