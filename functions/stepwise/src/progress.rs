@@ -53,7 +53,7 @@ impl Observer for Progress {
         if !self.live {
             return;
         }
-        let t = &*e.event_type;
+        let t = e.event_type();
         let line = if t.ends_with("StateEntered") {
             format!(
                 "\u{2192} {} ({})",

@@ -255,6 +255,21 @@ impl State {
             StateKind::Map(_) => "Map",
         }
     }
+
+    /// The index of [`State::type_name`] in `Pass, Task, Choice, Wait, Succeed, Fail,
+    /// Parallel, Map` (the engine's history names state events by it).
+    pub fn type_index(&self) -> u8 {
+        match self.kind {
+            StateKind::Pass { .. } => 0,
+            StateKind::Task { .. } => 1,
+            StateKind::Choice { .. } => 2,
+            StateKind::Wait(_) => 3,
+            StateKind::Succeed => 4,
+            StateKind::Fail { .. } => 5,
+            StateKind::Parallel { .. } => 6,
+            StateKind::Map(_) => 7,
+        }
+    }
 }
 
 impl Definition {

@@ -1,9 +1,10 @@
 //! History events, shaped as GetExecutionHistory returns them.
 
+use once_cell::race::OnceBox;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use stepwise_asl::errors;
 
 mod packed;
@@ -16,6 +17,10 @@ pub use packed::{read_packed, PackMemo, PackedError};
 /// engine records keeps its typed details and builds the JSON object only when it is first read
 /// or stored: most of the cost of a state transition was building objects nobody read before
 /// the store wrote them as text. Stored and API forms are unchanged.
+///
+/// 64 bytes: a long step's history is a Vec of these, copied as it grows and written once per
+/// transition; at 120 bytes (the type's name and a 40-byte inline variant) those copies and
+/// writes were a tenth of a Choice loop's time.
 #[derive(Debug, Clone)]
 pub struct HistoryEvent {
     /// 1-based, in order of the execution.
@@ -24,88 +29,124 @@ pub struct HistoryEvent {
     pub previous_event_id: u64,
     /// Milliseconds since the Unix epoch.
     pub timestamp_ms: i64,
-    /// AWS's event type, e.g. `PassStateEntered` (static for the events the engine records:
-    /// two allocations per transition fewer).
-    pub event_type: Cow<'static, str>,
     details: Details,
 }
 
 /// An event's details: typed as the engine recorded them (their JSON object built once, when
-/// first read, and kept), or as JSON (read back, or given).
+/// first read, and kept), or as JSON (read back, or given). The type's name
+/// ([`HistoryEvent::event_type`]) comes from the details.
 #[derive(Debug, Clone)]
 enum Details {
-    Recorded {
-        kind: Recorded,
-        json: OnceLock<Box<Option<Value>>>,
+    /// A state's entry or plain exit, most of any history, inline: an allocation per event
+    /// fewer than boxing every kind (whose largest variants are 200 bytes).
+    State {
+        /// The index in [`STATE_TYPES`].
+        state_type: u8,
+        exited: bool,
+        name: Arc<str>,
+        /// The input (entry) or output (exit) as JSON text.
+        text: Arc<String>,
+        json: OnceBox<Option<Value>>,
     },
-    Json(Option<Value>),
+    Other(Box<Other>),
+    Json(Box<JsonDetails>),
 }
 
-/// Typed details. A state's entry and plain exit, most of any history, are kept inline: an
-/// allocation per event fewer than boxing every kind (whose largest variants are 200 bytes).
+/// Any other event the engine records.
 #[derive(Debug, Clone)]
-enum Recorded {
-    Entered {
-        state_type: &'static str,
-        name: Arc<str>,
-        input: Arc<String>,
-    },
-    Exited {
-        state_type: &'static str,
-        name: Arc<str>,
-        output: Arc<String>,
-    },
-    Other(Box<EventKind>),
+struct Other {
+    kind: EventKind,
+    event_type: Cow<'static, str>,
+    json: OnceBox<Option<Value>>,
 }
 
-impl Recorded {
+#[derive(Debug, Clone)]
+struct JsonDetails {
+    event_type: String,
+    details: Option<Value>,
+}
+
+impl Details {
     fn of(kind: EventKind) -> Self {
-        match kind {
+        let (exited, state_type, name, text) = match kind {
             EventKind::StateEntered {
                 state_type,
                 name,
                 input,
-            } => Recorded::Entered {
-                state_type,
-                name,
-                input: Arc::new(input),
-            },
+            } => (false, state_type, name, input),
             EventKind::StateExited {
                 state_type,
                 name,
                 output,
                 assigned: None,
-            } => Recorded::Exited {
+            } => (true, state_type, name, output),
+            other => return Details::other(other),
+        };
+        match state_type_index(state_type) {
+            Some(i) => Details::state(i as u8, exited, name, Arc::new(text)),
+            // Not one of the eight (tests make such events): kept as it came.
+            None if exited => Details::other(EventKind::StateExited {
                 state_type,
                 name,
-                output: Arc::new(output),
-            },
-            other => Recorded::Other(Box::new(other)),
+                output: text,
+                assigned: None,
+            }),
+            None => Details::other(EventKind::StateEntered {
+                state_type,
+                name,
+                input: text,
+            }),
         }
     }
 
-    fn to_kind(&self) -> EventKind {
+    fn state(state_type: u8, exited: bool, name: Arc<str>, text: Arc<String>) -> Self {
+        Details::State {
+            state_type,
+            exited,
+            name,
+            text,
+            json: OnceBox::new(),
+        }
+    }
+
+    fn other(kind: EventKind) -> Self {
+        Details::Other(Box::new(Other {
+            event_type: kind.event_type(),
+            kind,
+            json: OnceBox::new(),
+        }))
+    }
+
+    /// The engine's typed form (a state event's texts copied).
+    fn to_kind(&self) -> Option<EventKind> {
         match self {
-            Recorded::Entered {
+            Details::State {
                 state_type,
+                exited,
                 name,
-                input,
-            } => EventKind::StateEntered {
-                state_type,
-                name: name.clone(),
-                input: input.as_ref().clone(),
-            },
-            Recorded::Exited {
-                state_type,
-                name,
-                output,
-            } => EventKind::StateExited {
-                state_type,
-                name: name.clone(),
-                output: output.as_ref().clone(),
-                assigned: None,
-            },
-            Recorded::Other(k) => k.as_ref().clone(),
+                text,
+                ..
+            } => {
+                let state_type = STATE_TYPES[usize::from(*state_type)];
+                let name = name.clone();
+                let text = text.as_ref().clone();
+                Some(if *exited {
+                    EventKind::StateExited {
+                        state_type,
+                        name,
+                        output: text,
+                        assigned: None,
+                    }
+                } else {
+                    EventKind::StateEntered {
+                        state_type,
+                        name,
+                        input: text,
+                    }
+                })
+            }
+            Details::Other(o) => Some(o.kind.clone()),
+            Details::Json(_) => None,
         }
     }
 }
@@ -131,7 +172,7 @@ impl Serialize for HistoryEvent {
                 id: self.id,
                 previous_event_id: self.previous_event_id,
                 timestamp_ms: self.timestamp_ms,
-                event_type: &self.event_type,
+                event_type: self.event_type(),
                 details: direct,
             }
             .serialize(s);
@@ -140,7 +181,7 @@ impl Serialize for HistoryEvent {
             id: self.id,
             previous_event_id: self.previous_event_id,
             timestamp_ms: self.timestamp_ms,
-            event_type: &self.event_type,
+            event_type: self.event_type(),
             details: self.details(),
         }
         .serialize(s)
@@ -152,7 +193,8 @@ impl Serialize for HistoryEvent {
 /// "outputDetails"}`), written in the order and shape [`EventKind::into_parts`] builds them
 /// (a unit test holds the two the same) while their JSON object has not been built.
 struct Direct<'a> {
-    state_type: &'static str,
+    /// The index in [`STATE_TYPES`].
+    state_type: u8,
     exited: bool,
     name: &'a Arc<str>,
     key: &'static str,
@@ -162,39 +204,32 @@ struct Direct<'a> {
 
 impl<'a> Direct<'a> {
     fn of(details: &'a Details) -> Option<Self> {
-        let Details::Recorded { kind, json } = details else {
+        let Details::State {
+            state_type,
+            exited,
+            name,
+            text,
+            json,
+        } = details
+        else {
             return None;
         };
         if json.get().is_some() {
             return None;
         }
-        match kind {
-            Recorded::Entered {
-                state_type,
-                name,
-                input,
-            } => Some(Direct {
-                state_type,
-                exited: false,
-                name,
-                key: "input",
-                text: input,
-                details_key: "inputDetails",
-            }),
-            Recorded::Exited {
-                state_type,
-                name,
-                output,
-            } => Some(Direct {
-                state_type,
-                exited: true,
-                name,
-                key: "output",
-                text: output,
-                details_key: "outputDetails",
-            }),
-            Recorded::Other(_) => None,
-        }
+        let (key, details_key) = if *exited {
+            ("output", "outputDetails")
+        } else {
+            ("input", "inputDetails")
+        };
+        Some(Direct {
+            state_type: *state_type,
+            exited: *exited,
+            name,
+            key,
+            text,
+            details_key,
+        })
     }
 }
 
@@ -235,7 +270,7 @@ impl PartialEq for HistoryEvent {
         self.id == other.id
             && self.previous_event_id == other.previous_event_id
             && self.timestamp_ms == other.timestamp_ms
-            && self.event_type == other.event_type
+            && self.event_type() == other.event_type()
             && self.details() == other.details()
     }
 }
@@ -253,8 +288,10 @@ impl HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            event_type: event_type.into(),
-            details: Details::Json(details),
+            details: Details::Json(Box::new(JsonDetails {
+                event_type,
+                details,
+            })),
         }
     }
 
@@ -269,88 +306,97 @@ impl HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            event_type: kind.event_type(),
-            details: Details::Recorded {
-                kind: Recorded::of(kind),
-                json: OnceLock::new(),
-            },
+            details: Details::of(kind),
         }
     }
 
     /// A state's entry or plain exit (no assigned variables), the events of most transitions,
     /// built straight from its parts: through [`EventKind`] (200 bytes) it was moved twice more.
+    /// `state_type` is the state's index in [`STATE_TYPES`] ([`stepwise_asl::State::type_index`]):
+    /// finding it from the name was a twentieth of a Choice loop.
     pub(crate) fn state_event(
         id: u64,
         previous_event_id: u64,
         timestamp_ms: i64,
         exited: bool,
-        state_type: &'static str,
+        state_type: u8,
         name: Arc<str>,
         text: Arc<String>,
     ) -> Self {
-        let (suffix, kind) = if exited {
-            (
-                StateEvent::Exited,
-                Recorded::Exited {
-                    state_type,
+        let details = if usize::from(state_type) < STATE_TYPES.len() {
+            Details::state(state_type, exited, name, text)
+        } else {
+            // Not a state type: an event of no type rather than a panic.
+            let text = Arc::unwrap_or_clone(text);
+            Details::other(if exited {
+                EventKind::StateExited {
+                    state_type: "",
                     name,
                     output: text,
-                },
-            )
-        } else {
-            (
-                StateEvent::Entered,
-                Recorded::Entered {
-                    state_type,
+                    assigned: None,
+                }
+            } else {
+                EventKind::StateEntered {
+                    state_type: "",
                     name,
                     input: text,
-                },
-            )
+                }
+            })
         };
         HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            event_type: state_event_name(state_type, suffix),
-            details: Details::Recorded {
-                kind,
-                json: OnceLock::new(),
-            },
+            details,
+        }
+    }
+
+    /// AWS's event type, e.g. `PassStateEntered`.
+    pub fn event_type(&self) -> &str {
+        match &self.details {
+            Details::State {
+                state_type, exited, ..
+            } => STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*exited)],
+            Details::Other(o) => &o.event_type,
+            Details::Json(j) => &j.event_type,
         }
     }
 
     /// The input text of a state's entry recorded by the engine.
     pub(crate) fn entered_text(&self) -> Option<&Arc<String>> {
         match &self.details {
-            Details::Recorded {
-                kind: Recorded::Entered { input, .. },
+            Details::State {
+                exited: false,
+                text,
                 ..
-            } => Some(input),
+            } => Some(text),
             _ => None,
         }
     }
 
     /// The details object, if the type has one.
     pub fn details(&self) -> Option<&Value> {
+        let built = |d: &Details| Box::new(d.to_kind().and_then(|k| k.into_parts().1));
         match &self.details {
-            Details::Recorded { kind, json } => json
-                .get_or_init(|| Box::new(kind.to_kind().into_parts().1))
-                .as_ref()
-                .as_ref(),
-            Details::Json(details) => details.as_ref(),
+            Details::State { json, .. } => json.get_or_init(|| built(&self.details)).as_ref(),
+            Details::Other(o) => o.json.get_or_init(|| built(&self.details)).as_ref(),
+            Details::Json(j) => j.details.as_ref(),
         }
     }
 
     /// Replaces the details object.
     pub fn set_details(&mut self, details: Option<Value>) {
-        self.details = Details::Json(details);
+        self.details = Details::Json(Box::new(JsonDetails {
+            event_type: self.event_type().to_string(),
+            details,
+        }));
     }
 
     /// The key AWS puts the details under: `PassStateEntered` -> `stateEnteredEventDetails`,
     /// `TaskScheduled` -> `taskScheduledEventDetails`, `MapIterationStarted` ->
     /// `mapIterationStartedEventDetails`.
     pub fn details_key(&self) -> String {
-        let t: &str = &self.event_type;
+        let t = self.event_type();
         for suffix in ["StateEntered", "StateExited"] {
             if let Some(prefix) = t.strip_suffix(suffix) {
                 if is_state_type(prefix) {
@@ -372,7 +418,7 @@ impl HistoryEvent {
             "timestamp".into(),
             serde_json::json!(self.timestamp_ms as f64 / 1000.0),
         );
-        m.insert("type".into(), Value::String(self.event_type.to_string()));
+        m.insert("type".into(), Value::String(self.event_type().to_string()));
         m.insert("id".into(), Value::from(self.id));
         m.insert(
             "previousEventId".into(),
@@ -1048,6 +1094,56 @@ mod tests {
 
     /// A recorded event reads, compares, writes and reads back as the same JSON its typed
     /// details make, and its type is the one they give.
+    /// A long step's history is a Vec of events copied as it grows: they stay small.
+    #[test]
+    fn an_event_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<HistoryEvent>(), 64);
+    }
+
+    /// A state event made from its state's type index has the type's name, as one made from
+    /// its kind has; a state type's index is its `State::type_index`.
+    #[test]
+    fn state_events_are_named_by_their_type_index() {
+        let def = stepwise_asl::model::Definition::from_json(
+            r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Next":"C"},
+               "C":{"Type":"Choice","Choices":[{"Variable":"$.a","IsPresent":true,"Next":"P"}],
+                    "Default":"M"},
+               "M":{"Type":"Map","ItemProcessor":{"StartAt":"S","States":{"S":{"Type":"Succeed"}}},
+                    "Next":"W"},
+               "W":{"Type":"Wait","Seconds":1,"Next":"L"},
+               "L":{"Type":"Parallel","Branches":[{"StartAt":"F","States":{"F":{"Type":"Fail"}}}],
+                    "Next":"T"},
+               "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}"#,
+        )
+        .expect("a definition");
+        for st in def.machines.iter().flat_map(|m| &m.states) {
+            let i = st.type_index();
+            assert_eq!(STATE_TYPES[usize::from(i)], st.type_name());
+            for exited in [false, true] {
+                let e = HistoryEvent::state_event(1, 0, 0, exited, i, "x".into(), Arc::default());
+                let kind = if exited {
+                    EventKind::StateExited {
+                        state_type: st.type_name(),
+                        name: "x".into(),
+                        output: String::new(),
+                        assigned: None,
+                    }
+                } else {
+                    EventKind::StateEntered {
+                        state_type: st.type_name(),
+                        name: "x".into(),
+                        input: String::new(),
+                    }
+                };
+                assert_eq!(e.event_type(), kind.event_type());
+                assert_eq!(e, HistoryEvent::recorded(1, 0, 0, kind));
+            }
+        }
+        // A byte that is no state type makes an event, not a panic.
+        let e = HistoryEvent::state_event(1, 0, 0, false, 200, "x".into(), Arc::default());
+        assert_eq!(e.event_type(), "StateEntered");
+    }
+
     /// Every state type's events have their spelled-out names, the ones its type and suffix
     /// make; a type the table lacks still gets its name.
     #[test]
@@ -1102,7 +1198,7 @@ mod tests {
         for kind in kinds {
             let (ty, details) = kind.clone().into_parts();
             let e = HistoryEvent::recorded(2, 1, 5, kind);
-            assert_eq!(e.event_type, ty);
+            assert_eq!(e.event_type(), ty);
             assert_eq!(e.details(), details.as_ref());
             let plain = HistoryEvent::new(2, 1, 5, ty.clone(), details.clone());
             assert_eq!(e, plain);

@@ -439,7 +439,7 @@ impl Scan {
         let mut branches_started: HashMap<u64, usize> = HashMap::new();
         let mut iteration_of: HashMap<u64, (u64, usize)> = HashMap::new();
         for e in history {
-            let ty = &*e.event_type;
+            let ty = e.event_type();
             if ty.starts_with("Execution") {
                 if matches!(ty, "ExecutionStarted" | "ExecutionRedriven") {
                     let top = &mut s.scopes[TOP];

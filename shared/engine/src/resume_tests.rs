@@ -92,7 +92,7 @@ impl<'d> Run<'d> {
             .iter()
             .map(|h| {
                 (
-                    h.event_type.to_string(),
+                    h.event_type().to_string(),
                     h.previous_event_id,
                     h.details().cloned().unwrap_or(Value::Null),
                 )
@@ -149,7 +149,7 @@ fn failed_pipeline(def: &Definition) -> Run<'_> {
 fn resume_at_a_passed_state_takes_its_recorded_input_and_variables() {
     let def = Definition::from_json(PIPELINE).expect("valid");
     let mut r = failed_pipeline(&def);
-    let types: Vec<&str> = r.history.iter().map(|h| &*h.event_type).collect();
+    let types: Vec<&str> = r.history.iter().map(|h| h.event_type()).collect();
     assert_eq!(
         types,
         [

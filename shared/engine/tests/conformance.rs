@@ -18,7 +18,7 @@ fn load(path: &std::path::Path) -> Value {
 fn check_case(dir: &std::path::Path) -> Result<(), String> {
     let (definition, input, expected) = load_case(dir);
     let (state, history) = run_definition(&definition, input, "conformance")?;
-    let types: Vec<String> = history.iter().map(|e| e.event_type.to_string()).collect();
+    let types: Vec<String> = history.iter().map(|e| e.event_type().to_string()).collect();
     compare_with_recording(&expected, &Outcome::of(&state, types))
 }
 

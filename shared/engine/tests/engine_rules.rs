@@ -176,7 +176,7 @@ fn machines_follow_aws_rules() {
                 continue;
             }
         };
-        let types: Vec<&str> = history.iter().map(|e| &*e.event_type).collect();
+        let types: Vec<&str> = history.iter().map(|e| e.event_type()).collect();
         let want_cause = cause.map(|c| {
             if c.starts_with(' ') {
                 let state = definition["StartAt"].as_str().unwrap_or_default();
@@ -247,7 +247,7 @@ fn evaluation_failures_name_their_location() {
     let (_, history) = run_definition(&definition, json!({}), "rules").expect("runs");
     let failed = history
         .iter()
-        .find(|e| e.event_type == "EvaluationFailed")
+        .find(|e| e.event_type() == "EvaluationFailed")
         .expect("an EvaluationFailed event");
     let details = failed.details().cloned().unwrap_or_default();
     assert_eq!(details["location"], "Output/result");
@@ -305,7 +305,7 @@ fn a_repeated_task_submission_records_one_task_submitted() {
     let mut types: Vec<String> = tr
         .history
         .iter()
-        .map(|e| e.event_type.to_string())
+        .map(|e| e.event_type().to_string())
         .collect();
     let mut state = tr.state;
     for event in [
@@ -323,7 +323,7 @@ fn a_repeated_task_submission_records_one_task_submitted() {
         },
     ] {
         let tr = step(&def, state, now + 1, event);
-        types.extend(tr.history.iter().map(|e| e.event_type.to_string()));
+        types.extend(tr.history.iter().map(|e| e.event_type().to_string()));
         state = tr.state;
     }
     assert_eq!(state.status, Status::Succeeded);

@@ -156,7 +156,7 @@ fn take_step<S: ExecutionStore + ?Sized>(
     if dispatcher.publishes_status_changes() && announced(&current.arn) {
         // Announced from the commit that makes the change, so never lost.
         outbox.extend(tr.history.iter().filter_map(|h| {
-            status_of_event(&h.event_type).map(|status| Command::PublishStatusChange {
+            status_of_event(h.event_type()).map(|status| Command::PublishStatusChange {
                 status,
                 at_ms: h.timestamp_ms,
             })

@@ -718,7 +718,7 @@ async fn run(
         let lost_attempts = events
             .iter()
             .filter(|h| {
-                h.event_type == "TaskFailed"
+                h.event_type() == "TaskFailed"
                     && h.details()
                         .is_some_and(|d| d.to_string().contains(LOST_CAUSE))
             })

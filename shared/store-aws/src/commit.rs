@@ -535,8 +535,8 @@ impl Table<'_> {
         // item was created RUNNING, with its index entry (billed with the create), and DynamoDB
         // writes no index entry for an update that changes none of its attributes.
         let lists = history.iter().any(|h| {
-            h.event_type != "ExecutionStarted"
-                && stepwise_ports::status_events::status_of_event(&h.event_type).is_some()
+            h.event_type() != "ExecutionStarted"
+                && stepwise_ports::status_events::status_of_event(h.event_type()).is_some()
         });
         if events.len() <= 1 {
             // The common step: its events (one item's worth) go on META as its tail, and the

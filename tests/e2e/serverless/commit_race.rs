@@ -65,8 +65,8 @@ async fn shows_only(
             *got == want,
             "event {} is {}, not the winner's {}",
             want.id,
-            got.event_type,
-            want.event_type
+            got.event_type(),
+            want.event_type()
         );
     }
 }

@@ -638,7 +638,7 @@ async fn redriving_the_parent_reruns_only_failed_and_unstarted_children() {
         output,
         json!([{"v": 0, "rc": 0}, {"v": 1, "rc": 1}, {"v": 2, "rc": 0}])
     );
-    let kinds: Vec<&str> = events.iter().map(|e| &*e.event_type).collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e.event_type()).collect();
     assert_eq!(
         kinds.iter().filter(|k| **k == "MapRunRedriven").count(),
         1,

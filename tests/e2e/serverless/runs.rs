@@ -93,13 +93,13 @@ async fn conformance_cases_end_as_in_the_embedded_home() {
         let (e, events) = h.outcome(&arn).await;
         let serverless = Outcome::of(
             &e.state,
-            events.iter().map(|x| x.event_type.to_string()).collect(),
+            events.iter().map(|x| x.event_type().to_string()).collect(),
         );
         let (state, history) =
             run_definition(&definition, input, "conformance").expect("embedded run");
         let embedded = Outcome::of(
             &state,
-            history.iter().map(|x| x.event_type.to_string()).collect(),
+            history.iter().map(|x| x.event_type().to_string()).collect(),
         );
         let a = compare_with_recording(&expected, &serverless).is_ok();
         let b = compare_with_recording(&expected, &embedded).is_ok();
@@ -159,7 +159,7 @@ async fn run_fault_machine(faults: bool) -> Option<Vec<(Value, Vec<String>)>> {
         assert_gapless(&events);
         out.push((
             e.state.output.clone().unwrap_or(Value::Null),
-            events.iter().map(|x| x.event_type.to_string()).collect(),
+            events.iter().map(|x| x.event_type().to_string()).collect(),
         ));
     }
     Some(out)
@@ -523,7 +523,7 @@ async fn a_trigger_event_delivered_twice_starts_one_execution() {
         assert_eq!(e.state.status, Status::Succeeded, "{:?}", e.state.cause);
         let started = events
             .iter()
-            .filter(|ev| ev.event_type == "ExecutionStarted")
+            .filter(|ev| ev.event_type() == "ExecutionStarted")
             .count();
         assert_eq!(started, 1, "{arn} started once");
     }

@@ -41,7 +41,7 @@ async fn history_types(h: &Harness, arn: &str) -> Vec<String> {
     let (_, events) = h.outcome(arn).await;
     events
         .into_iter()
-        .map(|e| e.event_type.into_owned())
+        .map(|e| e.event_type().to_string())
         .collect()
 }
 
@@ -294,7 +294,7 @@ async fn a_task_attempt_taken_by_another_invoker_is_never_called_again() {
     assert!(
         events
             .iter()
-            .any(|ev| ev.event_type == "LambdaFunctionFailed"
+            .any(|ev| ev.event_type() == "LambdaFunctionFailed"
                 && ev
                     .details()
                     .is_some_and(|d| d["error"] == "States.TaskFailed")),

@@ -567,9 +567,9 @@ mod redrive_tests {
         assert_eq!(tr.state.status, Status::Failed);
         let tr = redrive(&def, tr.state, 2);
         assert_eq!(tr.state.status, Status::Running);
-        assert_eq!(tr.history[0].event_type, "ExecutionRedriven");
+        assert_eq!(tr.history[0].event_type(), "ExecutionRedriven");
         assert_eq!(tr.state.redrive_ms, Some(2));
-        assert_eq!(tr.history[1].event_type, "TaskStateEntered");
+        assert_eq!(tr.history[1].event_type(), "TaskStateEntered");
         let params = tr.commands.iter().find_map(|c| match c {
             Command::InvokeTask { parameters, .. } => Some(parameters.clone()),
             _ => None,
@@ -641,7 +641,7 @@ mod redrive_tests {
         assert_eq!(tr.state.error.as_deref(), Some(error));
         let tr = redrive(&def, tr.state, 1);
         assert_eq!(
-            tr.history[1].event_type,
+            tr.history[1].event_type(),
             format!("{state_type}StateEntered")
         );
         let entered = tr.history[1]

@@ -37,7 +37,7 @@ fn run(
     }
     let shape = history
         .into_iter()
-        .map(|h| (h.event_type.to_string(), h.id, h.previous_event_id))
+        .map(|h| (h.event_type().to_string(), h.id, h.previous_event_id))
         .collect();
     (shape, commands, state)
 }

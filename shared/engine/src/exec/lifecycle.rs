@@ -133,7 +133,7 @@ impl<'d> Engine<'d> {
                 };
                 t.entered_prev = t.last_event;
                 t.entered_event =
-                    self.emit_state(&mut t, false, st.type_name(), st.name.clone(), input);
+                    self.emit_state(&mut t, false, st.type_index(), st.name.clone(), input);
                 t.phase = Phase::Run;
                 // Parked, the thread would be the next one run (front of the queue) unless it
                 // takes turns with Parallel siblings or the step is full: it runs on at once,
@@ -289,7 +289,7 @@ impl<'d> Engine<'d> {
         let next_text = (next.is_some() && !t.hidden).then(|| text.clone());
         match shown {
             None => {
-                self.emit_state(&mut t, true, st.type_name(), st.name.clone(), text);
+                self.emit_state(&mut t, true, st.type_index(), st.name.clone(), text);
             }
             Some(assigned) => {
                 let event = EventKind::StateExited {

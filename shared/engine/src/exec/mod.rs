@@ -170,7 +170,7 @@ impl<'d> Engine<'d> {
         &mut self,
         t: &mut Thread,
         exited: bool,
-        state_type: &'static str,
+        state_type: u8,
         name: std::sync::Arc<str>,
         text: std::sync::Arc<String>,
     ) -> u64 {

@@ -9,13 +9,8 @@
 //! execution. Any other event is kept as its stored JSON object. Reading gives events equal to
 //! the ones written.
 
-use super::{state_type_index, Direct, HistoryEvent, STATE_TYPES};
+use super::{Direct, HistoryEvent, STATE_TYPES};
 use std::sync::Arc;
-
-/// The byte of a state type: its index in [`STATE_TYPES`].
-fn state_type_byte(t: &str) -> Option<u8> {
-    state_type_index(t).map(|i| i as u8)
-}
 
 /// A text written as the text before with its middle replaced: (kept prefix, kept suffix,
 /// middle), written when at least this much is kept.
@@ -148,9 +143,9 @@ impl HistoryEvent {
         out: &mut Vec<u8>,
         memo: &mut PackMemo<'a>,
     ) -> serde_json::Result<()> {
-        let direct = Direct::of(&self.details).and_then(|d| {
-            let ty = state_type_byte(d.state_type)?;
-            Some((d, ty))
+        let direct = Direct::of(&self.details).map(|d| {
+            let ty = d.state_type;
+            (d, ty)
         });
         let Some((d, ty)) = direct else {
             memo.json.clear();
@@ -287,9 +282,10 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
         let previous = id.wrapping_sub(unzigzag(r.varint()?) as u64);
         let timestamp = last_timestamp.wrapping_add(unzigzag(r.varint()?));
         (last_id, last_timestamp) = (id, timestamp);
-        let state_type = *STATE_TYPES
-            .get(usize::from(r.byte()?))
-            .ok_or(PackedError::Unknown("state type"))?;
+        let state_type = r.byte()?;
+        if usize::from(state_type) >= STATE_TYPES.len() {
+            return Err(PackedError::Unknown("state type"));
+        }
         if let Some(n) = r.name()? {
             name = Some(n.into());
         }
@@ -340,7 +336,7 @@ mod tests {
             }
         }
     }
-    use crate::history::{Details, EventKind, Recorded};
+    use crate::history::{state_type_index, Details, EventKind};
     use serde_json::{Map, Value};
 
     fn page(events: &[&HistoryEvent]) -> Vec<u8> {
@@ -360,16 +356,25 @@ mod tests {
     fn events_read_back_as_they_were_written() {
         let shared = Arc::new("{\"a\":\"line\\nbreak \\\"q\\\" \u{e9}\"}".to_string());
         let name: Arc<str> = "P \"quoted\" \u{1}".into();
-        let built = HistoryEvent::state_event(9, 8, 11, true, "Pass", name.clone(), shared.clone());
+        let built =
+            HistoryEvent::state_event(9, 8, 11, true, ty("Pass"), name.clone(), shared.clone());
         let _ = built.details();
         let mut vars = Map::new();
         vars.insert("x".into(), Value::from(1));
         let events = [
-            HistoryEvent::state_event(1, 0, -5, false, "Pass", name.clone(), shared.clone()),
-            HistoryEvent::state_event(2, 1, 6, true, "Pass", name.clone(), shared.clone()),
-            HistoryEvent::state_event(3, 2, 7, false, "Task", "T".into(), shared.clone()),
-            HistoryEvent::state_event(4, 3, 8, true, "Task", "T".into(), Arc::new("[1]".into())),
-            HistoryEvent::state_event(5, 4, i64::MAX, false, "Map", "M".into(), shared.clone()),
+            HistoryEvent::state_event(1, 0, -5, false, ty("Pass"), name.clone(), shared.clone()),
+            HistoryEvent::state_event(2, 1, 6, true, ty("Pass"), name.clone(), shared.clone()),
+            HistoryEvent::state_event(3, 2, 7, false, ty("Task"), "T".into(), shared.clone()),
+            HistoryEvent::state_event(
+                4,
+                3,
+                8,
+                true,
+                ty("Task"),
+                "T".into(),
+                Arc::new("[1]".into()),
+            ),
+            HistoryEvent::state_event(5, 4, i64::MAX, false, ty("Map"), "M".into(), shared.clone()),
             HistoryEvent::recorded(
                 6,
                 5,
@@ -382,16 +387,25 @@ mod tests {
                 },
             ),
             HistoryEvent::new(u64::MAX, 6, 10, "ExecutionSucceeded".into(), None),
-            HistoryEvent::state_event(8, 7, 11, false, "Other", "O".into(), shared.clone()),
+            HistoryEvent::recorded(
+                8,
+                7,
+                11,
+                EventKind::StateEntered {
+                    state_type: "Other",
+                    name: "O".into(),
+                    input: shared.to_string(),
+                },
+            ),
             built,
-            HistoryEvent::state_event(10, 9, 12, false, "Choice", name, "".to_string().into()),
+            HistoryEvent::state_event(10, 9, 12, false, ty("Choice"), name, "".to_string().into()),
             // Differences past the ends of the types wrap and read back.
             HistoryEvent::state_event(
                 u64::MAX - 1,
                 3,
                 i64::MIN,
                 true,
-                "Wait",
+                ty("Wait"),
                 "W".into(),
                 shared.clone(),
             ),
@@ -400,7 +414,7 @@ mod tests {
                 u64::MAX,
                 i64::MAX,
                 false,
-                "Wait",
+                ty("Wait"),
                 "W".into(),
                 shared.clone(),
             ),
@@ -421,26 +435,28 @@ mod tests {
 
     fn text_of(e: &HistoryEvent) -> Arc<String> {
         match &e.details {
-            Details::Recorded {
-                kind: Recorded::Entered { input: t, .. } | Recorded::Exited { output: t, .. },
-                ..
-            } => t.clone(),
+            Details::State { text, .. } => text.clone(),
             _ => panic!("not a state event"),
         }
+    }
+
+    /// A state type's byte.
+    fn ty(state_type: &str) -> u8 {
+        state_type_index(state_type).expect("a state type") as u8
     }
 
     /// A text written once is not written again for the events that share it.
     #[test]
     fn a_shared_text_is_written_once() {
         let text = Arc::new("x".repeat(1000));
-        let a = HistoryEvent::state_event(1, 0, 0, false, "Pass", "A".into(), text.clone());
-        let b = HistoryEvent::state_event(2, 1, 0, true, "Pass", "A".into(), text.clone());
-        let c = HistoryEvent::state_event(3, 2, 0, false, "Pass", "B".into(), text);
+        let a = HistoryEvent::state_event(1, 0, 0, false, ty("Pass"), "A".into(), text.clone());
+        let b = HistoryEvent::state_event(2, 1, 0, true, ty("Pass"), "A".into(), text.clone());
+        let c = HistoryEvent::state_event(3, 2, 0, false, ty("Pass"), "B".into(), text);
         let bytes = page(&[&a, &b, &c]);
         assert!(bytes.len() < 1100, "{} bytes", bytes.len());
         // Nor is what an edited text keeps of the one before.
         let edited = Arc::new(format!("{}y{}", "x".repeat(500), "x".repeat(499)));
-        let d = HistoryEvent::state_event(4, 3, 0, true, "Pass", "B".into(), edited);
+        let d = HistoryEvent::state_event(4, 3, 0, true, ty("Pass"), "B".into(), edited);
         let more = page(&[&a, &b, &c, &d]);
         assert!(
             more.len() - bytes.len() < 20,
@@ -453,8 +469,15 @@ mod tests {
     /// Bytes that are not a page give an error, never a panic or a wrong event.
     #[test]
     fn broken_pages_are_errors() {
-        let e =
-            HistoryEvent::state_event(1, 0, 0, false, "Pass", "A".into(), "{}".to_string().into());
+        let e = HistoryEvent::state_event(
+            1,
+            0,
+            0,
+            false,
+            ty("Pass"),
+            "A".into(),
+            "{}".to_string().into(),
+        );
         let good = page(&[&e]);
         for cut in 0..good.len() {
             if cut > 0 {
