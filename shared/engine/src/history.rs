@@ -99,6 +99,7 @@ impl Details {
         }
     }
 
+    #[inline]
     fn state(state_type: u8, exited: bool, name: Arc<str>, text: Arc<String>) -> Self {
         Details::State {
             state_type,
@@ -314,6 +315,7 @@ impl HistoryEvent {
     /// built straight from its parts: through [`EventKind`] (200 bytes) it was moved twice more.
     /// `state_type` is the state's index in [`STATE_TYPES`] ([`stepwise_asl::State::type_index`]):
     /// finding it from the name was a twentieth of a Choice loop.
+    #[inline]
     pub(crate) fn state_event(
         id: u64,
         previous_event_id: u64,

@@ -2,7 +2,7 @@
 //! `States.IntrinsicFailure`.
 
 use super::java;
-use super::{Arg, Function, Intrinsic};
+use super::{Arg, Args, Function, Intrinsic};
 use crate::Entropy;
 use md5::Md5;
 use serde_json::Value;
@@ -17,7 +17,7 @@ const MAX_RANGE: usize = 1_000;
 
 type R = Result<Value, String>;
 
-pub(super) fn call(ic: &Intrinsic, mut a: Vec<Cow<'_, Value>>, entropy: &mut dyn Entropy) -> R {
+pub(super) fn call(ic: &Intrinsic, a: &mut Args<'_>, entropy: &mut dyn Entropy) -> R {
     let f = ic.function;
     let name = f.name();
     // Arity is checked at parse time; this keeps indexing below panic-free regardless.
@@ -36,7 +36,7 @@ pub(super) fn call(ic: &Intrinsic, mut a: Vec<Cow<'_, Value>>, entropy: &mut dyn
                 .map_err(|_| format!("The argument '{s}' of {name} could not be parsed as JSON"))
         }
         Function::JsonToString => Ok(Value::String(java::json(&a[0]))),
-        Function::Array => Ok(Value::Array(a.into_iter().map(Cow::into_owned).collect())),
+        Function::Array => Ok(Value::Array(a.drain(..).map(Cow::into_owned).collect())),
         Function::ArrayPartition => {
             let size = integer(name, "second", &a[1])?;
             if size <= 0 {

@@ -81,6 +81,10 @@ pub trait AsPath {
     fn text(&self) -> &str;
     /// The compiled path (compiled now for plain text).
     fn compiled(&self) -> Result<Cow<'_, Path>, PathSyntaxError>;
+    /// The path compiled already, if it is (a definition's paths are).
+    fn precompiled(&self) -> Option<&Result<Path, PathSyntaxError>> {
+        None
+    }
 }
 
 impl AsPath for str {
@@ -111,6 +115,9 @@ impl AsPath for JsonPath {
             Err(e) => Err(e.clone()),
         }
     }
+    fn precompiled(&self) -> Option<&Result<Path, PathSyntaxError>> {
+        Some(&self.compiled)
+    }
 }
 
 impl<P: AsPath + ?Sized> AsPath for &P {
@@ -119,6 +126,9 @@ impl<P: AsPath + ?Sized> AsPath for &P {
     }
     fn compiled(&self) -> Result<Cow<'_, Path>, PathSyntaxError> {
         (**self).compiled()
+    }
+    fn precompiled(&self) -> Option<&Result<Path, PathSyntaxError>> {
+        (**self).precompiled()
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Path {
     /// (a script index, an unquoted word in a filter): Jayway's reason, reported when the path
     /// is evaluated.
     pub(super) unsupported: Option<String>,
+    /// Only names (`$.a.b`, `$['a']`, `$$.Map.Item`, `$var.x`): followed by reference in
+    /// [`Path::eval`] without the general walk, as most paths of most machines are.
+    pub(super) plain: bool,
 }
 
 /// Why a definite path found nothing, in Jayway's words.
@@ -56,11 +59,13 @@ impl Path {
                 return Err(p.err("a function must be the last step of a path"));
             }
         }
+        let plain = p.unsupported.is_none() && segs.iter().all(|s| matches!(s, Seg::Prop(_)));
         Ok(Path {
             text: text.to_string(),
             root,
             segs,
             unsupported: p.unsupported,
+            plain,
         })
     }
 
@@ -107,6 +112,9 @@ impl Path {
     /// Evaluates the path: the node of a definite path (borrowed when possible) or the list of
     /// an indefinite one.
     pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, NotFound> {
+        if let Some(found) = self.plain_lookup(scope) {
+            return Ok(Cow::Borrowed(found));
+        }
         let Some(doc) = self.start(scope) else {
             return Err(NotFound(format!(
                 "The variable '{}' is not defined",
@@ -114,6 +122,23 @@ impl Path {
             )));
         };
         self.eval_in(doc, scope.input)
+    }
+
+    /// The node a path of names only finds; `None` for any other path, or when a name is
+    /// missing (the general walk then says why, in Jayway's words).
+    #[inline]
+    pub(super) fn plain_lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
+        if !self.plain {
+            return None;
+        }
+        let mut node = self.start(scope)?;
+        for seg in &self.segs {
+            let Seg::Prop(name) = seg else {
+                return None;
+            };
+            node = super::member(node.as_object()?, name)?;
+        }
+        Some(node)
     }
 
     /// Evaluates the path against `doc` (the `$` of filters is `root`).

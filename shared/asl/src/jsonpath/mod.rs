@@ -62,6 +62,10 @@ pub fn select<'a, P: AsPath + ?Sized>(
     path: &P,
     scope: &Scope<'a>,
 ) -> Result<Result<Cow<'a, Value>, NotFound>, PathSyntaxError> {
+    // A definition's path was compiled with it: evaluating it is quicker than reading its text.
+    if let Some(Ok(p)) = path.precompiled() {
+        return Ok(p.eval(scope));
+    }
     if let Some(Some(v)) = fast_query(path.text(), scope) {
         return Ok(Ok(Cow::Borrowed(v)));
     }

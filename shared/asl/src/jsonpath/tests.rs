@@ -377,3 +377,51 @@ fn query_in_reads_one_document() {
     assert_eq!(query_in("$.a[1].b", &doc), Ok(Some(json!(2))));
     assert!(query_in("$$.a", &doc).is_err());
 }
+
+/// A path of names only is followed by reference (`Path::plain_lookup`): it finds exactly what
+/// the general walk finds, and leaves every other path, and every miss, to that walk.
+#[test]
+fn plain_paths_find_what_the_walk_finds() {
+    let input = json!({"a": {"b": [1, {"c": 2}], "d": null}, "e": "x", "big": {"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13}});
+    let ctx = json!({"Map": {"Item": {"Value": {"v": 1}}}});
+    let vars: Map<String, Value> = json!({"x": {"a": 3}})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let scope = Scope {
+        input: &input,
+        context: &ctx,
+        variables: &vars,
+    };
+    let cases = [
+        ("$", true),
+        ("$.a", true),
+        ("$.a.b", true),
+        ("$['a']['d']", true),
+        ("$.e", true),
+        ("$.big.k13", true),
+        ("$$.Map.Item.Value.v", true),
+        ("$x.a", true),
+        ("$.missing", false),
+        ("$.e.f", false),
+        ("$.a.b.c", false),
+        ("$y.a", false),
+        ("$.a.b[1].c", false),
+        ("$.a.*", false),
+        ("$..c", false),
+    ];
+    for (text, plain) in cases {
+        let p = Path::parse(text).expect("parses");
+        let by_walk = p.start(&scope).and_then(|doc| p.eval_in(doc, &input).ok());
+        let by_name = p.plain_lookup(&scope);
+        assert_eq!(by_name.is_some(), plain, "{text}");
+        if let Some(found) = by_name {
+            assert_eq!(Some(found), by_walk.as_deref(), "{text}");
+        }
+        assert_eq!(
+            p.eval(&scope).ok().map(Cow::into_owned),
+            by_walk.map(Cow::into_owned),
+            "{text}"
+        );
+    }
+}

@@ -138,18 +138,24 @@ impl<'d> Engine<'d> {
 
     /// Appends the event `build` makes with the next event id; returns the id.
     fn push_event(&mut self, build: impl FnOnce(u64) -> HistoryEvent) -> u64 {
+        let id = self.next_event_id();
+        self.history.push(build(id));
+        id
+    }
+
+    /// Makes room for one more event and takes the next event id.
+    #[inline]
+    fn next_event_id(&mut self) -> u64 {
         // A step past a thousand events is a long one: its history grows fourfold (up to what a
-        // step holds), not twofold. Each growth copies every event (120 bytes) again: doubling
-        // copied a 4,000-event step's history twice over, a tenth of its time.
+        // step holds), not twofold. Each growth copies every event again: doubling copied a
+        // 4,000-event step's history twice over, a tenth of its time.
         let len = self.history.len();
         if len == self.history.capacity() && len >= 1024 {
             let room = (len * 4).min(STEP_EVENTS + 256).max(len + 1);
             self.history.reserve_exact(room - len);
         }
         self.s.last_event_id += 1;
-        let id = self.s.last_event_id;
-        self.history.push(build(id));
-        id
+        self.s.last_event_id
     }
 
     /// Records an event a thread made with `build(id, previous)`, after the thread's last
@@ -165,7 +171,9 @@ impl<'d> Engine<'d> {
     }
 
     /// Records a thread's entry into its state (`exited` false) or its plain exit, with the
-    /// input or output text (nothing for hidden threads).
+    /// input or output text (nothing for hidden threads). Two of these per transition: the
+    /// event is built in place (through closures it was built, then copied, a twentieth of a
+    /// Choice loop).
     pub(crate) fn emit_state(
         &mut self,
         t: &mut Thread,
@@ -174,10 +182,16 @@ impl<'d> Engine<'d> {
         name: std::sync::Arc<str>,
         text: std::sync::Arc<String>,
     ) -> u64 {
-        let now = self.now;
-        self.emit_with(t, |id, previous| {
-            HistoryEvent::state_event(id, previous, now, exited, state_type, name, text)
-        })
+        if t.hidden {
+            return t.last_event;
+        }
+        let previous = t.last_event;
+        let id = self.next_event_id();
+        self.history.push(HistoryEvent::state_event(
+            id, previous, self.now, exited, state_type, name, text,
+        ));
+        t.last_event = id;
+        id
     }
 
     /// Records an event on behalf of a thread (nothing for hidden threads).
