@@ -26,7 +26,7 @@ pub(super) fn call(ic: &Intrinsic, a: &mut Args<'_>, entropy: &mut dyn Entropy) 
         return Err(format!("{name} expects at least {min} argument(s)"));
     }
     match f {
-        Function::Format => format(ic, &a),
+        Function::Format => format(ic, a),
         Function::StringToJson => {
             let s = string(name, "first", &a[0])?;
             if s.trim().is_empty() {
