@@ -3,6 +3,7 @@
 use crate::time_fmt::iso_millis;
 use crate::ExecutionInfo;
 use serde_json::{json, Map, Value};
+use stepwise_asl::jsonpath::member_mut;
 
 /// What the Context object says about the running state.
 pub(crate) struct StateContext<'a> {
@@ -77,19 +78,24 @@ pub(crate) fn map_only(map_item: Option<(usize, &Value)>) -> Value {
 /// another item (its index and value replaced, nothing else allocated).
 pub(crate) fn fill_map_item(ctx: &mut Value, map_item: Option<(usize, &Value)>) {
     if let Some((index, value)) = map_item {
+        // Members found by comparing keys: hashing them (four lookups) was most of the fill.
         let item = ctx
-            .get_mut("Map")
-            .and_then(|m| m.get_mut("Item"))
+            .as_object_mut()
+            .and_then(|c| member_mut(c, "Map"))
+            .and_then(Value::as_object_mut)
+            .and_then(|m| member_mut(m, "Item"))
             .and_then(Value::as_object_mut);
-        if let Some(item) = item {
-            if item.len() == 2 && item.contains_key("Index") && item.contains_key("Value") {
-                for (k, slot) in item.iter_mut() {
-                    if k == "Index" {
-                        *slot = Value::from(index);
-                    } else {
-                        slot.clone_from(value);
-                    }
+        if let Some(item) = item.filter(|item| item.len() == 2) {
+            let mut filled = 0;
+            for (k, slot) in item.iter_mut() {
+                match k.as_str() {
+                    "Index" => *slot = Value::from(index),
+                    "Value" => slot.clone_from(value),
+                    _ => continue,
                 }
+                filled += 1;
+            }
+            if filled == 2 {
                 return;
             }
         }
@@ -120,5 +126,9 @@ mod tests {
         let mut other = json!({"Map": {"Item": {"Index": 0, "Value": 1, "Source": "x"}}});
         fill_map_item(&mut other, Some((3, &json!(4))));
         assert_eq!(other, map_only(Some((3, &json!(4)))));
+        // Two members, not the two: built anew.
+        let mut two = json!({"Map": {"Item": {"Index": 0, "Source": "x"}}});
+        fill_map_item(&mut two, Some((5, &json!([6]))));
+        assert_eq!(two, map_only(Some((5, &json!([6])))));
     }
 }

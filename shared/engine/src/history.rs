@@ -48,9 +48,25 @@ enum Details {
         text: Arc<String>,
         json: OnceBox<Option<Value>>,
     },
+    /// A Map iteration's start, success, failure or abort ([`ITERATION_EVENTS`]' order): two
+    /// of an inline Map's four events per item, inline too.
+    Iteration {
+        event: u8,
+        name: Arc<str>,
+        index: usize,
+        json: OnceBox<Option<Value>>,
+    },
     Other(Box<Other>),
     Json(Box<JsonDetails>),
 }
+
+/// The events of a Map iteration, in the order of [`Details::Iteration`]'s `event`.
+const ITERATION_EVENTS: [&str; 4] = [
+    "MapIterationStarted",
+    "MapIterationSucceeded",
+    "MapIterationFailed",
+    "MapIterationAborted",
+];
 
 /// Any other event the engine records.
 #[derive(Debug, Clone)]
@@ -80,6 +96,18 @@ impl Details {
                 output,
                 assigned: None,
             } => (true, state_type, name, output),
+            EventKind::MapIterationStarted { name, index } => {
+                return Details::iteration(0, name, index)
+            }
+            EventKind::MapIterationSucceeded { name, index } => {
+                return Details::iteration(1, name, index)
+            }
+            EventKind::MapIterationFailed { name, index } => {
+                return Details::iteration(2, name, index)
+            }
+            EventKind::MapIterationAborted { name, index } => {
+                return Details::iteration(3, name, index)
+            }
             other => return Details::other(other),
         };
         match state_type_index(state_type) {
@@ -106,6 +134,15 @@ impl Details {
             exited,
             name,
             text,
+            json: OnceBox::new(),
+        }
+    }
+
+    fn iteration(event: u8, name: Arc<str>, index: usize) -> Self {
+        Details::Iteration {
+            event,
+            name,
+            index,
             json: OnceBox::new(),
         }
     }
@@ -146,6 +183,17 @@ impl Details {
                     }
                 })
             }
+            Details::Iteration {
+                event, name, index, ..
+            } => {
+                let (name, index) = (name.clone(), *index);
+                Some(match event {
+                    0 => EventKind::MapIterationStarted { name, index },
+                    1 => EventKind::MapIterationSucceeded { name, index },
+                    2 => EventKind::MapIterationFailed { name, index },
+                    _ => EventKind::MapIterationAborted { name, index },
+                })
+            }
             Details::Other(o) => Some(o.kind.clone()),
             Details::Json(_) => None,
         }
@@ -177,6 +225,24 @@ impl Serialize for HistoryEvent {
                 details: direct,
             }
             .serialize(s);
+        }
+        if let Details::Iteration {
+            name, index, json, ..
+        } = &self.details
+        {
+            if json.get().is_none() {
+                return Stored {
+                    id: self.id,
+                    previous_event_id: self.previous_event_id,
+                    timestamp_ms: self.timestamp_ms,
+                    event_type: self.event_type(),
+                    details: IterationDetails {
+                        name,
+                        index: *index,
+                    },
+                }
+                .serialize(s);
+            }
         }
         Stored {
             id: self.id,
@@ -249,6 +315,23 @@ impl Serialize for Direct<'_> {
         m.serialize_entry("name", &**self.name)?;
         m.serialize_entry(self.key, self.text.as_str())?;
         m.serialize_entry(self.details_key, &NotTruncated)?;
+        m.end()
+    }
+}
+
+/// A Map iteration event's details, `{"name", "index"}`, written as [`EventKind::into_parts`]
+/// builds them (a unit test holds the two the same).
+struct IterationDetails<'a> {
+    name: &'a str,
+    index: usize,
+}
+
+impl Serialize for IterationDetails<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("name", self.name)?;
+        m.serialize_entry("index", &self.index)?;
         m.end()
     }
 }
@@ -359,6 +442,7 @@ impl HistoryEvent {
             Details::State {
                 state_type, exited, ..
             } => STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*exited)],
+            Details::Iteration { event, .. } => ITERATION_EVENTS[usize::from(*event)],
             Details::Other(o) => &o.event_type,
             Details::Json(j) => &j.event_type,
         }
@@ -380,7 +464,9 @@ impl HistoryEvent {
     pub fn details(&self) -> Option<&Value> {
         let built = |d: &Details| Box::new(d.to_kind().and_then(|k| k.into_parts().1));
         match &self.details {
-            Details::State { json, .. } => json.get_or_init(|| built(&self.details)).as_ref(),
+            Details::State { json, .. } | Details::Iteration { json, .. } => {
+                json.get_or_init(|| built(&self.details)).as_ref()
+            }
             Details::Other(o) => o.json.get_or_init(|| built(&self.details)).as_ref(),
             Details::Json(j) => j.details.as_ref(),
         }
@@ -1236,10 +1322,30 @@ mod tests {
                 output: "{}".into(),
                 assigned: Some(vars),
             },
+            EventKind::MapIterationStarted {
+                name: "M \"q\"".into(),
+                index: 0,
+            },
+            EventKind::MapIterationSucceeded {
+                name: "M".into(),
+                index: usize::MAX,
+            },
+            EventKind::MapIterationFailed {
+                name: "M".into(),
+                index: 7,
+            },
+            EventKind::MapIterationAborted {
+                name: "\u{e9}".into(),
+                index: 8,
+            },
         ];
         for kind in kinds {
             let (ty, details) = kind.clone().into_parts();
-            let fresh = HistoryEvent::recorded(7, 6, 5, kind);
+            let fresh = HistoryEvent::recorded(7, 6, 5, kind.clone());
+            // Its type and details as its kind makes them, once built.
+            let read = HistoryEvent::recorded(7, 6, 5, kind);
+            assert_eq!(read.event_type(), ty);
+            assert_eq!(read.details(), details.as_ref());
             let plain = HistoryEvent::new(7, 6, 5, ty, details);
             assert_eq!(
                 serde_json::to_string(&fresh).expect("writes"),

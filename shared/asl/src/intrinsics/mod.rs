@@ -197,7 +197,7 @@ impl Intrinsic {
         // Arguments are lent where they can be: most functions only read them. Up to four are
         // kept on the stack (nearly every call has that few): allocating them was a tenth of
         // a call.
-        let mut vals = Args::with_capacity(self.args.len());
+        let mut vals = Args::new();
         for a in &self.args {
             vals.push(match a {
                 Arg::Str { json, .. } => Cow::Borrowed(json),
