@@ -73,20 +73,26 @@ fn run_once(def: &Definition, input: &Value) -> ExecutionState {
     }
 }
 
-/// The fastest of `runs` timed calls of `f`, after one untimed warm-up call: on a shared,
-/// loaded machine the fastest run is the one least slowed by others (the median measures the
-/// load as much as the code).
-fn best_s(runs: usize, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut times: Vec<f64> = (0..runs)
-        .map(|_| {
+/// The fastest time of each of `fs`, timed in turns (one call of each per round, after one
+/// untimed round): what is compared is measured in the same minutes, so load that comes and
+/// goes slows all of them alike instead of one. At least `runs` rounds, and rounds for at least
+/// half a second (a W2 run is half a millisecond: 15 runs were one slice of the scheduler).
+fn best_s_in_turns(runs: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+    for f in fs.iter_mut() {
+        f();
+    }
+    let mut best = vec![f64::INFINITY; fs.len()];
+    let start = Instant::now();
+    let mut round = 0;
+    while round < runs || start.elapsed().as_secs_f64() < 0.5 {
+        for (f, b) in fs.iter_mut().zip(&mut best) {
             let t = Instant::now();
             f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    times[0]
+            *b = b.min(t.elapsed().as_secs_f64());
+        }
+        round += 1;
+    }
+    best
 }
 
 /// The peer's fastest seconds per execution on workload `dir`, when node and its package are
@@ -190,18 +196,23 @@ fn main() {
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(15);
-        let sw = transitions
-            / best_s(runs, || {
-                std::hint::black_box(run_once(&def, &input));
-            });
-        let bare_none = expected_transitions
-            / best_s(runs, || {
-                std::hint::black_box(bare::run(&name, &input, bare::History::None));
-            });
-        let bare_text = expected_transitions
-            / best_s(runs, || {
-                std::hint::black_box(bare::run(&name, &input, bare::History::Text));
-            });
+        let best = best_s_in_turns(
+            runs,
+            &mut [
+                &mut || {
+                    std::hint::black_box(run_once(&def, &input));
+                },
+                &mut || {
+                    std::hint::black_box(bare::run(&name, &input, bare::History::None));
+                },
+                &mut || {
+                    std::hint::black_box(bare::run(&name, &input, bare::History::Text));
+                },
+            ],
+        );
+        let sw = transitions / best[0];
+        let bare_none = expected_transitions / best[1];
+        let bare_text = expected_transitions / best[2];
         let peer = peer_best_s(&w, runs).map(|s| expected_transitions / s);
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
