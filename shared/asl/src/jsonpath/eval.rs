@@ -111,10 +111,18 @@ impl Path {
 
     /// Evaluates the path: the node of a definite path (borrowed when possible) or the list of
     /// an indefinite one.
+    #[inline]
     pub fn eval<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, NotFound> {
-        if let Some(found) = self.plain_lookup(scope) {
-            return Ok(Cow::Borrowed(found));
+        match self.plain_lookup(scope) {
+            Some(found) => Ok(Cow::Borrowed(found)),
+            None => self.walk(scope),
         }
+    }
+
+    /// [`Path::eval`] for any path: kept out of line so that the names-only lookup is a few
+    /// instructions where it is called.
+    #[inline(never)]
+    fn walk<'a>(&self, scope: &Scope<'a>) -> Result<Cow<'a, Value>, NotFound> {
         let Some(doc) = self.start(scope) else {
             return Err(NotFound(format!(
                 "The variable '{}' is not defined",
@@ -127,7 +135,7 @@ impl Path {
     /// The node a path of names only finds; `None` for any other path, or when a name is
     /// missing (the general walk then says why, in Jayway's words).
     #[inline]
-    pub(super) fn plain_lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
+    pub fn plain_lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
         if !self.plain {
             return None;
         }

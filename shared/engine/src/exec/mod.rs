@@ -82,6 +82,10 @@ pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) 
 /// ordinary machines, low enough that a step's memory and its history's write stay small.
 pub const STEP_EVENTS: usize = 10_000;
 
+/// The events a step's history has room for before it first grows: most steps (a Task's,
+/// a short machine's) record fewer.
+const FIRST_EVENTS: usize = 64;
+
 pub(crate) struct Engine<'d> {
     pub(crate) def: &'d Definition,
     pub(crate) s: ExecutionState,
@@ -121,7 +125,7 @@ impl<'d> Engine<'d> {
             def,
             s,
             now,
-            history: Vec::with_capacity(16),
+            history: Vec::with_capacity(FIRST_EVENTS),
             commands: Vec::new(),
             queue: VecDeque::new(),
             changed: false,
@@ -146,11 +150,11 @@ impl<'d> Engine<'d> {
     /// Makes room for one more event and takes the next event id.
     #[inline]
     fn next_event_id(&mut self) -> u64 {
-        // A step past a thousand events is a long one: its history grows fourfold (up to what a
-        // step holds), not twofold. Each growth copies every event again: doubling copied a
-        // 4,000-event step's history twice over, a tenth of its time.
+        // A step's history grows fourfold (up to what a step holds), not twofold: each growth
+        // copies every event again, and doubling from 16 copied a 4,000-event step's history
+        // twice over (a twentieth of its time). A short step never grows past its first 64.
         let len = self.history.len();
-        if len == self.history.capacity() && len >= 1024 {
+        if len == self.history.capacity() {
             let room = (len * 4).min(STEP_EVENTS + 256).max(len + 1);
             self.history.reserve_exact(room - len);
         }
