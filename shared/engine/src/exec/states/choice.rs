@@ -11,6 +11,7 @@ use stepwise_asl::model::{ChoiceBranch, Condition, QueryLanguage, State, StateId
 use stepwise_asl::{EvalError, Scope};
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_choice(
         &mut self,
         t: &mut Thread,

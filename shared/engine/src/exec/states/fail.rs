@@ -9,6 +9,7 @@ use serde_json::Value;
 use stepwise_asl::model::{QueryLanguage, State, ValueOrPath};
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_fail(
         &mut self,
         t: &mut Thread,

@@ -12,6 +12,7 @@ use stepwise_asl::model::{MapSpec, State};
 use stepwise_asl::EvalError;
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_map(
         &mut self,
         tid: ThreadId,

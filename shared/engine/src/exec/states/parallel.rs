@@ -9,6 +9,7 @@ use serde_json::Value;
 use stepwise_asl::model::{MachineId, State};
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_parallel(
         &mut self,
         tid: ThreadId,

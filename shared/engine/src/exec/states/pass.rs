@@ -9,6 +9,7 @@ use serde_json::Value;
 use stepwise_asl::model::State;
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_pass(
         &mut self,
         t: &mut Thread,

@@ -7,6 +7,7 @@ use crate::exec::Engine;
 use stepwise_asl::model::State;
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_succeed(&mut self, t: &mut Thread, st: &State) -> Result<Next, Failure> {
         Ok(Next::exit(self.wait_output(t, st)?, None))
     }

@@ -20,6 +20,7 @@ pub(crate) struct TaskFields<'a> {
 }
 
 impl<'d> Engine<'d> {
+    #[inline(never)]
     pub(crate) fn run_task(
         &mut self,
         tid: ThreadId,

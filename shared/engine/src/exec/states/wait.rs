@@ -24,6 +24,7 @@ impl<'d> Engine<'d> {
         Ok((out, vars))
     }
 
+    #[inline(never)]
     pub(crate) fn run_wait(
         &mut self,
         tid: ThreadId,
