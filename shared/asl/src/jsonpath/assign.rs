@@ -24,10 +24,18 @@ pub fn set<P: AsPath + ?Sized>(doc: &mut Value, path: &P, value: Value) -> Resul
     let mut node = doc;
     for seg in &p.segs {
         node = match seg {
+            // Members found by comparing keys (small objects) and the name copied only when
+            // it is added: `entry` hashed and copied it every time.
             Seg::Prop(name) => match node {
-                Value::Object(m) => m
-                    .entry(name.clone())
-                    .or_insert_with(|| Value::Object(Map::new())),
+                Value::Object(m) => {
+                    if member(m, name).is_none() {
+                        m.insert(name.clone(), Value::Object(Map::new()));
+                    }
+                    match member_mut(m, name) {
+                        Some(v) => v,
+                        None => return Err(fail(&Value::Null)),
+                    }
+                }
                 _ => return Err(EvalError::runtime("ResultPath target is not an object")),
             },
             Seg::Index(i) => match node {
@@ -54,7 +62,7 @@ fn settable(doc: &Value, segs: &[Seg]) -> bool {
     for seg in segs {
         node = match (node, seg) {
             (None, Seg::Prop(_)) => None,
-            (Some(Value::Object(m)), Seg::Prop(n)) => m.get(n),
+            (Some(Value::Object(m)), Seg::Prop(n)) => member(m, n),
             (Some(Value::Array(a)), Seg::Index(i)) => match resolve_index(*i, a.len()) {
                 Some(k) => a.get(k),
                 None => return false,
