@@ -48,6 +48,13 @@ enum Details {
         text: Arc<String>,
         json: OnceBox<Option<Value>>,
     },
+    /// A state's start, success, failure or abort (Map, Parallel, Task, Wait): no details.
+    Mark {
+        /// The index in [`STATE_TYPES`].
+        state_type: u8,
+        /// The index in [`STATE_EVENT_SUFFIXES`] (2 to 5).
+        event: u8,
+    },
     /// A Map iteration's start, success, failure or abort ([`ITERATION_EVENTS`]' order): two
     /// of an inline Map's four events per item, inline too.
     Iteration {
@@ -96,6 +103,18 @@ impl Details {
                 output,
                 assigned: None,
             } => (true, state_type, name, output),
+            EventKind::StateStarted { state_type } => {
+                return Details::mark(state_type, StateEvent::Started)
+            }
+            EventKind::StateSucceeded { state_type } => {
+                return Details::mark(state_type, StateEvent::Succeeded)
+            }
+            EventKind::StateFailed { state_type } => {
+                return Details::mark(state_type, StateEvent::Failed)
+            }
+            EventKind::StateAborted { state_type } => {
+                return Details::mark(state_type, StateEvent::Aborted)
+            }
             EventKind::MapIterationStarted { name, index } => {
                 return Details::iteration(0, name, index)
             }
@@ -135,6 +154,22 @@ impl Details {
             name,
             text,
             json: OnceBox::new(),
+        }
+    }
+
+    /// A detail-less state event; kept whole ([`Details::other`]) for a type not among the eight.
+    fn mark(state_type: &'static str, event: StateEvent) -> Self {
+        match state_type_index(state_type) {
+            Some(i) => Details::Mark {
+                state_type: i as u8,
+                event: event as u8,
+            },
+            None => Details::other(match event {
+                StateEvent::Started => EventKind::StateStarted { state_type },
+                StateEvent::Succeeded => EventKind::StateSucceeded { state_type },
+                StateEvent::Failed => EventKind::StateFailed { state_type },
+                _ => EventKind::StateAborted { state_type },
+            }),
         }
     }
 
@@ -181,6 +216,15 @@ impl Details {
                         name,
                         input: text,
                     }
+                })
+            }
+            Details::Mark { state_type, event } => {
+                let state_type = STATE_TYPES[usize::from(*state_type)];
+                Some(match event {
+                    2 => EventKind::StateStarted { state_type },
+                    3 => EventKind::StateSucceeded { state_type },
+                    4 => EventKind::StateFailed { state_type },
+                    _ => EventKind::StateAborted { state_type },
                 })
             }
             Details::Iteration {
@@ -442,6 +486,9 @@ impl HistoryEvent {
             Details::State {
                 state_type, exited, ..
             } => STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*exited)],
+            Details::Mark { state_type, event } => {
+                STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*event)]
+            }
             Details::Iteration { event, .. } => ITERATION_EVENTS[usize::from(*event)],
             Details::Other(o) => &o.event_type,
             Details::Json(j) => &j.event_type,
@@ -468,6 +515,7 @@ impl HistoryEvent {
                 json.get_or_init(|| built(&self.details)).as_ref()
             }
             Details::Other(o) => o.json.get_or_init(|| built(&self.details)).as_ref(),
+            Details::Mark { .. } => None,
             Details::Json(j) => j.details.as_ref(),
         }
     }
@@ -1281,6 +1329,16 @@ mod tests {
                 index: 3,
             },
             EventKind::StateSucceeded { state_type: "Map" },
+            EventKind::StateStarted {
+                state_type: "Parallel",
+            },
+            EventKind::StateFailed {
+                state_type: "Parallel",
+            },
+            EventKind::StateAborted { state_type: "Wait" },
+            EventKind::StateSucceeded {
+                state_type: "Other",
+            },
             EventKind::ExecutionTimedOut,
         ];
         for kind in kinds {
