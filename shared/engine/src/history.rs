@@ -495,6 +495,15 @@ impl HistoryEvent {
         }
     }
 
+    /// The text of a state's entry or exit recorded by the engine.
+    #[cfg(test)]
+    pub(crate) fn state_text(&self) -> Option<&Arc<String>> {
+        match &self.details {
+            Details::State { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
     /// The input text of a state's entry recorded by the engine.
     pub(crate) fn entered_text(&self) -> Option<&Arc<String>> {
         match &self.details {

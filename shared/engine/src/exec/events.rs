@@ -116,6 +116,7 @@ impl<'d> Engine<'d> {
             hidden: false,
             input_text: None,
             entered_text: None,
+            output_text: None,
         };
         let id = self.new_thread(t);
         self.queue.push_back(id);
@@ -181,6 +182,7 @@ impl<'d> Engine<'d> {
             hidden: false,
             input_text: None,
             entered_text: None,
+            output_text: None,
         };
         let tid = self.new_thread(t);
         self.queue.push_back(tid);
@@ -684,5 +686,48 @@ mod redrive_tests {
             "States.ResultPathMatchFailure",
             "Parallel",
         );
+    }
+
+    /// A Choice that leaves with its input as it entered shares the entry's text with its exit
+    /// (not serialized again); one that changes its output (OutputPath) writes its own.
+    #[test]
+    fn a_choice_exit_shares_its_entry_text() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"C","States":{
+                "C":{"Type":"Choice","Choices":[{"Variable":"$.a","NumericEquals":1,"Next":"D"}],
+                     "Default":"D"},
+                "D":{"Type":"Choice","OutputPath":"$.b",
+                     "Choices":[{"Variable":"$.a","NumericEquals":1,"Next":"E"}],"Default":"E"},
+                "E":{"Type":"Succeed"}}}"#,
+        )
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: json!({"a": 1, "b": {"c": 2}}),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        let text = |ty: &str| {
+            tr.history
+                .iter()
+                .find(|h| h.event_type() == ty)
+                .and_then(|h| h.state_text())
+                .cloned()
+                .expect(ty)
+        };
+        let (entered, exited) = (text("ChoiceStateEntered"), text("ChoiceStateExited"));
+        assert!(std::sync::Arc::ptr_eq(&entered, &exited));
+        assert_eq!(exited.as_str(), r#"{"a":1,"b":{"c":2}}"#);
+        let exits: Vec<_> = tr
+            .history
+            .iter()
+            .filter(|h| h.event_type() == "ChoiceStateExited")
+            .filter_map(|h| h.state_text())
+            .map(|t| t.as_str().to_string())
+            .collect();
+        assert_eq!(exits, [r#"{"a":1,"b":{"c":2}}"#, r#"{"c":2}"#]);
     }
 }

@@ -106,6 +106,7 @@ impl<'d> Engine<'d> {
             hidden,
             input_text: None,
             entered_text: None,
+            output_text: None,
         };
         let mut deeper = None;
         if let Some(r) = resumed {

@@ -262,7 +262,10 @@ impl<'d> Engine<'d> {
         assigned: Option<Map<String, Value>>,
         next: Option<StateId>,
     ) {
-        let text = Arc::new(to_text(&output));
+        let text = match t.output_text.take() {
+            Some(text) => text,
+            None => Arc::new(to_text(&output)),
+        };
         if text.len() > MAX_PAYLOAD_BYTES {
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;

@@ -157,6 +157,11 @@ pub(crate) struct Thread {
     /// of the state restores the input from it, for a redrive to start from.
     #[serde(skip)]
     pub(crate) entered_text: Option<std::sync::Arc<String>>,
+    /// The JSON text of the output a state is leaving with, when the state knows it already
+    /// (a Choice whose output is its input as it entered): its StateExited event takes it
+    /// instead of serializing the output again. Set just before the exit, taken by it.
+    #[serde(skip)]
+    pub(crate) output_text: Option<std::sync::Arc<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -85,6 +85,7 @@ impl<'d> Engine<'d> {
                 hidden: t.hidden,
                 input_text: None,
                 entered_text: None,
+                output_text: None,
             };
             let id = self.new_thread(child);
             if let Some(r) = resume.as_mut().filter(|r| r.index == i) {
