@@ -73,26 +73,43 @@ fn run_once(def: &Definition, input: &Value) -> ExecutionState {
     }
 }
 
-/// The fastest time of each of `fs`, timed in turns (one call of each per round, after one
-/// untimed round): what is compared is measured in the same minutes, so load that comes and
-/// goes slows all of them alike instead of one. At least `runs` rounds, and rounds for at least
-/// half a second (a W2 run is half a millisecond: 15 runs were one slice of the scheduler).
-fn best_s_in_turns(runs: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<f64> {
+/// Each of `fs` timed in turns (one call of each per round, after one untimed round): what is
+/// compared is measured in the same minutes, so load that comes and goes slows all of them
+/// alike instead of one. At least `runs` rounds, and rounds for at least half a second (a W2
+/// run is half a millisecond: 15 runs were one slice of the scheduler). Each round's seconds.
+fn rounds_in_turns(runs: usize, fs: &mut [&mut dyn FnMut()]) -> Vec<Vec<f64>> {
     for f in fs.iter_mut() {
         f();
     }
-    let mut best = vec![f64::INFINITY; fs.len()];
+    let mut rounds = Vec::new();
     let start = Instant::now();
-    let mut round = 0;
-    while round < runs || start.elapsed().as_secs_f64() < 0.5 {
-        for (f, b) in fs.iter_mut().zip(&mut best) {
-            let t = Instant::now();
-            f();
-            *b = b.min(t.elapsed().as_secs_f64());
-        }
-        round += 1;
+    while rounds.len() < runs || start.elapsed().as_secs_f64() < 0.5 {
+        rounds.push(
+            fs.iter_mut()
+                .map(|f| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_secs_f64()
+                })
+                .collect::<Vec<f64>>(),
+        );
     }
-    best
+    rounds
+}
+
+/// The fastest time of the `i`th function over the rounds: on a shared, loaded machine the
+/// fastest run is the one least slowed by others.
+fn best(rounds: &[Vec<f64>], i: usize) -> f64 {
+    rounds.iter().map(|r| r[i]).fold(f64::INFINITY, f64::min)
+}
+
+/// The median over the rounds of the `i`th function's time over the `j`th's: each ratio from
+/// one round's back-to-back calls, so a burst of load that slowed one call of a round moves
+/// one ratio of many, not the result (two fastest times could come from different minutes).
+fn median_ratio(rounds: &[Vec<f64>], i: usize, j: usize) -> f64 {
+    let mut r: Vec<f64> = rounds.iter().map(|r| r[i] / r[j]).collect();
+    r.sort_by(f64::total_cmp);
+    r[r.len() / 2]
 }
 
 /// The peer's fastest seconds per execution on workload `dir`, when node and its package are
@@ -141,6 +158,10 @@ fn main() {
         .map(|e| e.path())
         .collect();
     names.sort();
+    println!(
+        "transitions/s: the fastest of the rounds; bare/sw and b+t/sw: the median over the \
+         rounds of Stepwise's time over the loop's (per transition)"
+    );
     println!(
         "{:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  load avg",
         "transitions/s", "stepwise", "bare", "bare+text", "peer", "sw/peer", "bare/sw", "b+t/sw"
@@ -196,7 +217,7 @@ fn main() {
             .ok()
             .and_then(|r| r.parse().ok())
             .unwrap_or(15);
-        let best = best_s_in_turns(
+        let rounds = rounds_in_turns(
             runs,
             &mut [
                 &mut || {
@@ -210,9 +231,13 @@ fn main() {
                 },
             ],
         );
-        let sw = transitions / best[0];
-        let bare_none = expected_transitions / best[1];
-        let bare_text = expected_transitions / best[2];
+        let sw = transitions / best(&rounds, 0);
+        let bare_none = expected_transitions / best(&rounds, 1);
+        let bare_text = expected_transitions / best(&rounds, 2);
+        // Floor ÷ Stepwise in throughput: Stepwise's time over the floor's, per transition.
+        let per_transition = expected_transitions / transitions;
+        let bare_ratio = median_ratio(&rounds, 0, 1) * per_transition;
+        let text_ratio = median_ratio(&rounds, 0, 2) * per_transition;
         let peer = peer_best_s(&w, runs).map(|s| expected_transitions / s);
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
@@ -223,8 +248,8 @@ fn main() {
             cell(Some(bare_text)),
             cell(peer),
             ratio(peer.map(|p| sw / p)),
-            ratio(Some(bare_none / sw)),
-            ratio(Some(bare_text / sw)),
+            ratio(Some(bare_ratio)),
+            ratio(Some(text_ratio)),
             load_average()
         );
     }

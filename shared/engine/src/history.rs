@@ -67,6 +67,13 @@ enum Details {
     Json(Box<JsonDetails>),
 }
 
+/// A Map iteration's event, in the order of [`ITERATION_EVENTS`].
+#[derive(Clone, Copy)]
+pub(crate) enum IterationEvent {
+    Started,
+    Succeeded,
+}
+
 /// The events of a Map iteration, in the order of [`Details::Iteration`]'s `event`.
 const ITERATION_EVENTS: [&str; 4] = [
     "MapIterationStarted",
@@ -477,6 +484,25 @@ impl HistoryEvent {
             previous_event_id,
             timestamp_ms,
             details,
+        }
+    }
+
+    /// A Map iteration's event ([`ITERATION_EVENTS`]' index), two per item of an inline Map:
+    /// built straight from its parts, as [`HistoryEvent::state_event`].
+    #[inline]
+    pub(crate) fn iteration_event(
+        id: u64,
+        previous_event_id: u64,
+        timestamp_ms: i64,
+        event: IterationEvent,
+        name: Arc<str>,
+        index: usize,
+    ) -> Self {
+        HistoryEvent {
+            id,
+            previous_event_id,
+            timestamp_ms,
+            details: Details::iteration(event as u8, name, index),
         }
     }
 
@@ -1239,6 +1265,32 @@ mod tests {
 
     /// A recorded event reads, compares, writes and reads back as the same JSON its typed
     /// details make, and its type is the one they give.
+    /// An iteration event built from its parts is the one its kind makes.
+    #[test]
+    fn iteration_events_from_parts_are_their_kinds() {
+        let name: Arc<str> = "M".into();
+        for (event, kind) in [
+            (
+                IterationEvent::Started,
+                EventKind::MapIterationStarted {
+                    name: name.clone(),
+                    index: 4,
+                },
+            ),
+            (
+                IterationEvent::Succeeded,
+                EventKind::MapIterationSucceeded {
+                    name: name.clone(),
+                    index: 4,
+                },
+            ),
+        ] {
+            let e = HistoryEvent::iteration_event(3, 2, 1, event, name.clone(), 4);
+            assert_eq!(e.event_type(), kind.event_type());
+            assert_eq!(e, HistoryEvent::recorded(3, 2, 1, kind));
+        }
+    }
+
     /// A long step's history is a Vec of events copied as it grows: they stay small.
     #[test]
     fn an_event_is_64_bytes() {

@@ -5,7 +5,7 @@ use crate::exec::dataflow::language;
 use crate::exec::errors::Failure;
 use crate::exec::state::{Children, PendingInner, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
-use crate::history::EventKind;
+use crate::history::{EventKind, IterationEvent};
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -119,7 +119,7 @@ impl<'d> Engine<'d> {
         // Every MapIterationStarted follows the Map's last event (MapStateStarted, or the last
         // state event of the iteration that ended before it), as AWS records it.
         if !hidden {
-            let id = self.emit_raw(t.last_event, EventKind::MapIterationStarted { name, index });
+            let id = self.emit_iteration(t.last_event, IterationEvent::Started, name, index);
             child.last_event = id;
         }
         let cid = self.new_thread(child);
@@ -334,8 +334,8 @@ impl<'d> Engine<'d> {
                         return;
                     };
                     let name = iteration_name(pst, spec);
-                    let event = EventKind::MapIterationSucceeded { name, index: slot };
-                    c.last_iteration_event = self.emit_raw(t.last_event, event);
+                    c.last_iteration_event =
+                        self.emit_iteration(t.last_event, IterationEvent::Succeeded, name, slot);
                     p.last_event = t.last_event;
                 } else if !c.is_map {
                     p.last_event = p.last_event.max(t.last_event);

@@ -19,12 +19,13 @@
 //! - [`errors`]: the [`errors::Failure`] type, Retry and Catch;
 //! - [`inspect`]: what TestState reports of the data flow of the state it tests.
 
-use crate::history::{EventKind, HistoryEvent};
+use crate::history::{EventKind, HistoryEvent, IterationEvent};
 use crate::rng::Rng;
 use crate::{Command, Event, Transition, WaitId};
 use serde_json::Value;
 use state::{Thread, Waiter};
 use std::collections::VecDeque;
+use std::sync::Arc;
 use stepwise_asl::model::Definition;
 
 mod dataflow;
@@ -196,6 +197,18 @@ impl<'d> Engine<'d> {
         ));
         t.last_event = id;
         id
+    }
+
+    /// Records a Map iteration's start or success after event `previous`; returns its id.
+    pub(crate) fn emit_iteration(
+        &mut self,
+        previous: u64,
+        event: IterationEvent,
+        name: Arc<str>,
+        index: usize,
+    ) -> u64 {
+        let now = self.now;
+        self.push_event(|id| HistoryEvent::iteration_event(id, previous, now, event, name, index))
     }
 
     /// Records an event on behalf of a thread (nothing for hidden threads).
