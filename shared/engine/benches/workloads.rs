@@ -159,12 +159,20 @@ fn main() {
         .collect();
     names.sort();
     println!(
-        "transitions/s: the fastest of the rounds; bare/sw and b+t/sw: the median over the \
-         rounds of Stepwise's time over the loop's (per transition)"
+        "transitions/s: the fastest of the rounds (bare/sw, b+t/sw: of those); med: the median \
+         over the rounds of each round's b+t/sw"
     );
     println!(
-        "{:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  load avg",
-        "transitions/s", "stepwise", "bare", "bare+text", "peer", "sw/peer", "bare/sw", "b+t/sw"
+        "{:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}  load avg",
+        "transitions/s",
+        "stepwise",
+        "bare",
+        "bare+text",
+        "peer",
+        "sw/peer",
+        "bare/sw",
+        "b+t/sw",
+        "med"
     );
     for w in names {
         let name = w
@@ -234,22 +242,21 @@ fn main() {
         let sw = transitions / best(&rounds, 0);
         let bare_none = expected_transitions / best(&rounds, 1);
         let bare_text = expected_transitions / best(&rounds, 2);
-        // Floor ÷ Stepwise in throughput: Stepwise's time over the floor's, per transition.
-        let per_transition = expected_transitions / transitions;
-        let bare_ratio = median_ratio(&rounds, 0, 1) * per_transition;
-        let text_ratio = median_ratio(&rounds, 0, 2) * per_transition;
+        // Each round's floor ÷ Stepwise in throughput: Stepwise's time over the floor's.
+        let text_median = median_ratio(&rounds, 0, 2) * expected_transitions / transitions;
         let peer = peer_best_s(&w, runs).map(|s| expected_transitions / s);
         let cell = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.0}"));
         let ratio = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.2}"));
         println!(
-            "{name:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8}  {load} / {}",
+            "{name:18} {:>11} {:>11} {:>11} {:>11} {:>8} {:>8} {:>8} {:>6}  {load} / {}",
             cell(Some(sw)),
             cell(Some(bare_none)),
             cell(Some(bare_text)),
             cell(peer),
             ratio(peer.map(|p| sw / p)),
-            ratio(Some(bare_ratio)),
-            ratio(Some(text_ratio)),
+            ratio(Some(bare_none / sw)),
+            ratio(Some(bare_text / sw)),
+            ratio(Some(text_median)),
             load_average()
         );
     }
