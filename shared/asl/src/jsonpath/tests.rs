@@ -384,10 +384,8 @@ fn query_in_reads_one_document() {
 fn plain_paths_find_what_the_walk_finds() {
     let input = json!({"a": {"b": [1, {"c": 2}], "d": null}, "e": "x", "big": {"k0": 0, "k1": 1, "k2": 2, "k3": 3, "k4": 4, "k5": 5, "k6": 6, "k7": 7, "k8": 8, "k9": 9, "k10": 10, "k11": 11, "k12": 12, "k13": 13}});
     let ctx = json!({"Map": {"Item": {"Value": {"v": 1}}}});
-    let vars: Map<String, Value> = json!({"x": {"a": 3}})
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
+    let mut vars = Map::new();
+    vars.insert("x".to_string(), json!({"a": 3}));
     let scope = Scope {
         input: &input,
         context: &ctx,
