@@ -730,4 +730,45 @@ mod redrive_tests {
             .collect();
         assert_eq!(exits, [r#"{"a":1,"b":{"c":2}}"#, r#"{"c":2}"#]);
     }
+
+    /// A Parallel's branches start with its input as it entered: their first StateEntered
+    /// events share its entry's text; with Parameters each branch's input is the parameters'.
+    #[test]
+    fn parallel_branches_share_the_entry_text() {
+        let branch = |name: &str| {
+            format!(r#"{{"StartAt":"{name}","States":{{"{name}":{{"Type":"Pass","End":true}}}}}}"#)
+        };
+        let def = Definition::from_json(&format!(
+            r#"{{"StartAt":"P","States":{{
+                "P":{{"Type":"Parallel","Branches":[{},{}],"Next":"Q"}},
+                "Q":{{"Type":"Parallel","Parameters":{{"x.$":"$[0].a"}},"Branches":[{}],"End":true}}}}}}"#,
+            branch("A"),
+            branch("B"),
+            branch("C")
+        ))
+        .expect("valid");
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: json!({"a": 1}),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        let entered = |name: &str| {
+            tr.history
+                .iter()
+                .filter(|h| h.event_type().ends_with("StateEntered"))
+                .find(|h| h.details().and_then(|d| d.get("name")) == Some(&json!(name)))
+                .and_then(|h| h.state_text())
+                .cloned()
+                .expect(name)
+        };
+        let p = entered("P");
+        assert!(std::sync::Arc::ptr_eq(&p, &entered("A")));
+        assert!(std::sync::Arc::ptr_eq(&p, &entered("B")));
+        assert_eq!(entered("C").as_str(), r#"{"x":1}"#);
+        assert_eq!(entered("A").as_str(), r#"{"a":1}"#);
+    }
 }

@@ -219,6 +219,22 @@ impl<'d> Engine<'d> {
         })
     }
 
+    /// The text of the thread's StateEntered event, when this step recorded it among its last
+    /// few events (it is the input as the state entered: what shares it must not have changed).
+    /// None for a hidden thread, which records no events.
+    pub(crate) fn entered_text(&self, t: &Thread) -> Option<Arc<String>> {
+        if t.hidden {
+            return None;
+        }
+        self.history
+            .iter()
+            .rev()
+            .take(4)
+            .find(|h| h.id == t.entered_event)
+            .and_then(|h| h.entered_text())
+            .cloned()
+    }
+
     pub(crate) fn new_wait(&mut self, waiter: Waiter) -> WaitId {
         let id = self.s.next_wait;
         self.s.next_wait += 1;

@@ -90,12 +90,7 @@ impl Language for JsonPath {
         if let Some(p) = st.parameters.as_ref().filter(|_| takes) {
             // The input as it entered stays at hand to be put back if the state fails (a redrive
             // starts from it): its StateEntered text, recorded just before in this step.
-            let entered = e
-                .history
-                .last()
-                .filter(|h| h.id == t.entered_event)
-                .and_then(|h| h.entered_text())
-                .cloned();
+            let entered = e.entered_text(t);
             if entered.is_some() {
                 t.entered_text = entered;
                 let effective = e.jsonpath_template_taking(t, st, p)?;

@@ -34,15 +34,9 @@ impl<'d> Engine<'d> {
         match self.choose(t, st, choices, default, &effective) {
             Ok((next, vars, output)) => {
                 let out = lang.choice_output(self, t, st, effective, output, &vars)?;
-                if moved && !t.hidden {
-                    // The output is the input as it entered: its exit shares the entry's text
-                    // when that is the last event recorded (nothing else ran in between).
-                    t.output_text = self
-                        .history
-                        .last()
-                        .filter(|h| h.id == t.entered_event)
-                        .and_then(|h| h.entered_text())
-                        .cloned();
+                if moved {
+                    // The output is the input as it entered: its exit shares the entry's text.
+                    t.output_text = self.entered_text(t);
                 }
                 Ok(Next::Exit {
                     output: out,

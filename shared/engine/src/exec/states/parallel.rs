@@ -6,7 +6,7 @@ use crate::exec::state::{Children, Phase, Thread};
 use crate::exec::{Engine, ThreadId};
 use crate::history::EventKind;
 use serde_json::Value;
-use stepwise_asl::model::{MachineId, State};
+use stepwise_asl::model::{MachineId, QueryLanguage, State};
 
 impl<'d> Engine<'d> {
     #[inline(never)]
@@ -21,6 +21,14 @@ impl<'d> Engine<'d> {
         if let Some(outcome) = self.stand_in(t) {
             return self.leave_with_stand_in(t, st, outcome, false);
         }
+        // Each branch starts with the state's input as it entered (no InputPath or Parameters to
+        // change it): its first StateEntered shares the Parallel's entry text instead of
+        // serializing the input again, once per branch.
+        let entered = (st.query_language == QueryLanguage::JsonPath
+            && st.input_path.as_ref().is_some_and(|p| p == "$")
+            && st.parameters.is_none())
+            .then(|| self.entered_text(t))
+            .flatten();
         let state_type = st.type_name();
         self.emit(t, EventKind::StateStarted { state_type });
         let mut c = Children {
@@ -56,8 +64,8 @@ impl<'d> Engine<'d> {
                     continue;
                 }
             }
-            let (state, input, variables) = match &resume {
-                Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone()),
+            let (state, input, variables, input_text) = match &resume {
+                Some(r) if r.index == i => (r.state, r.input.clone(), r.variables.clone(), None),
                 _ => (
                     self.def.machines[m].start_at,
                     // The last branch takes the effective input itself.
@@ -67,6 +75,7 @@ impl<'d> Engine<'d> {
                         effective.clone()
                     },
                     t.variables.clone(),
+                    entered.clone(),
                 ),
             };
             let child = Thread {
@@ -83,7 +92,7 @@ impl<'d> Engine<'d> {
                 retries: Vec::new(),
                 map_item: None,
                 hidden: t.hidden,
-                input_text: None,
+                input_text,
                 entered_text: None,
                 output_text: None,
             };
