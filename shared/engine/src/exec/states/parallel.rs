@@ -27,8 +27,8 @@ impl<'d> Engine<'d> {
         let entered = (st.query_language == QueryLanguage::JsonPath
             && st.input_path.as_ref().is_some_and(|p| p == "$")
             && st.parameters.is_none())
-            .then(|| self.entered_text(t))
-            .flatten();
+        .then(|| self.entered_text(t))
+        .flatten();
         let state_type = st.type_name();
         self.emit(t, EventKind::StateStarted { state_type });
         let mut c = Children {
