@@ -79,7 +79,7 @@ pub fn step(def: &Definition, state: ExecutionState, now_ms: i64, event: Event) 
 }
 
 /// The most history events one step records before it lets the threads still to run go on in
-/// the next step ([`Engine::run`]): far above what a step records between two waits in
+/// the next step (`Engine::run`): far above what a step records between two waits in
 /// ordinary machines, low enough that a step's memory and its history's write stay small.
 pub const STEP_EVENTS: usize = 10_000;
 
