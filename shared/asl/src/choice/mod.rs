@@ -170,14 +170,6 @@ fn read<'a>(
     path: &JsonPath,
     scope: &Scope<'a>,
 ) -> Result<Option<std::borrow::Cow<'a, Value>>, EvalError> {
-    use crate::jsonpath::AsPath;
-    if let Some(found) = path
-        .precompiled()
-        .and_then(|p| p.as_ref().ok())
-        .and_then(|p| p.plain_lookup(scope))
-    {
-        return Ok(Some(std::borrow::Cow::Borrowed(found)));
-    }
     match crate::jsonpath::select(path, scope) {
         Ok(found) => Ok(found.ok()),
         Err(_) => Err(invalid_path(path)),

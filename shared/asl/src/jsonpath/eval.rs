@@ -135,7 +135,7 @@ impl Path {
     /// The node a path of names only finds; `None` for any other path, or when a name is
     /// missing (the general walk then says why, in Jayway's words).
     #[inline]
-    pub fn plain_lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
+    pub(super) fn plain_lookup<'a>(&self, scope: &Scope<'a>) -> Option<&'a Value> {
         if !self.plain {
             return None;
         }

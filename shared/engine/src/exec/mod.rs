@@ -176,9 +176,9 @@ impl<'d> Engine<'d> {
     }
 
     /// Records a thread's entry into its state (`exited` false) or its plain exit, with the
-    /// input or output text (nothing for hidden threads). Two of these per transition: the
-    /// event is built in place (through closures it was built, then copied, a twentieth of a
-    /// Choice loop).
+    /// input or output text (nothing for hidden threads). Two of these per transition, so it
+    /// does what [`Engine::emit_with`] does without its closure: through it W2 ran 3% more
+    /// instructions.
     pub(crate) fn emit_state(
         &mut self,
         t: &mut Thread,
