@@ -51,13 +51,13 @@ enum Details {
     Mark {
         /// The index in [`STATE_TYPES`].
         state_type: u8,
-        /// The index in [`kind::STATE_EVENT_SUFFIXES`] (2 to 5).
-        event: u8,
+        /// Started, Succeeded, Failed or Aborted.
+        event: StateEvent,
     },
-    /// A Map iteration's start, success, failure or abort ([`ITERATION_EVENTS`]' order): two
-    /// of an inline Map's four events per item, inline too.
+    /// A Map iteration's start, success, failure or abort: two of an inline Map's four events
+    /// per item, inline too.
     Iteration {
-        event: u8,
+        event: IterationEvent,
         name: Arc<str>,
         index: usize,
         json: OnceBox<Option<Value>>,
@@ -67,13 +67,26 @@ enum Details {
 }
 
 /// A Map iteration's event, in the order of [`ITERATION_EVENTS`].
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum IterationEvent {
     Started,
     Succeeded,
+    Failed,
+    Aborted,
 }
 
-/// The events of a Map iteration, in the order of [`Details::Iteration`]'s `event`.
+impl IterationEvent {
+    fn kind(self, name: Arc<str>, index: usize) -> EventKind {
+        match self {
+            IterationEvent::Started => EventKind::MapIterationStarted { name, index },
+            IterationEvent::Succeeded => EventKind::MapIterationSucceeded { name, index },
+            IterationEvent::Failed => EventKind::MapIterationFailed { name, index },
+            IterationEvent::Aborted => EventKind::MapIterationAborted { name, index },
+        }
+    }
+}
+
+/// The events of a Map iteration, in the order of [`IterationEvent`].
 const ITERATION_EVENTS: [&str; 4] = [
     "MapIterationStarted",
     "MapIterationSucceeded",
@@ -93,6 +106,18 @@ struct Other {
 struct JsonDetails {
     event_type: String,
     details: Option<Value>,
+}
+
+/// A state's detail-less event as its kind (Entered and Exited carry details: not these).
+fn mark_kind(state_type: &'static str, event: StateEvent) -> EventKind {
+    match event {
+        StateEvent::Started => EventKind::StateStarted { state_type },
+        StateEvent::Succeeded => EventKind::StateSucceeded { state_type },
+        StateEvent::Failed => EventKind::StateFailed { state_type },
+        StateEvent::Entered | StateEvent::Exited | StateEvent::Aborted => {
+            EventKind::StateAborted { state_type }
+        }
+    }
 }
 
 impl Details {
@@ -122,16 +147,16 @@ impl Details {
                 return Details::mark(state_type, StateEvent::Aborted)
             }
             EventKind::MapIterationStarted { name, index } => {
-                return Details::iteration(0, name, index)
+                return Details::iteration(IterationEvent::Started, name, index)
             }
             EventKind::MapIterationSucceeded { name, index } => {
-                return Details::iteration(1, name, index)
+                return Details::iteration(IterationEvent::Succeeded, name, index)
             }
             EventKind::MapIterationFailed { name, index } => {
-                return Details::iteration(2, name, index)
+                return Details::iteration(IterationEvent::Failed, name, index)
             }
             EventKind::MapIterationAborted { name, index } => {
-                return Details::iteration(3, name, index)
+                return Details::iteration(IterationEvent::Aborted, name, index)
             }
             other => return Details::other(other),
         };
@@ -168,18 +193,13 @@ impl Details {
         match state_type_index(state_type) {
             Some(i) => Details::Mark {
                 state_type: i as u8,
-                event: event as u8,
+                event,
             },
-            None => Details::other(match event {
-                StateEvent::Started => EventKind::StateStarted { state_type },
-                StateEvent::Succeeded => EventKind::StateSucceeded { state_type },
-                StateEvent::Failed => EventKind::StateFailed { state_type },
-                _ => EventKind::StateAborted { state_type },
-            }),
+            None => Details::other(mark_kind(state_type, event)),
         }
     }
 
-    fn iteration(event: u8, name: Arc<str>, index: usize) -> Self {
+    fn iteration(event: IterationEvent, name: Arc<str>, index: usize) -> Self {
         Details::Iteration {
             event,
             name,
@@ -225,25 +245,11 @@ impl Details {
                 })
             }
             Details::Mark { state_type, event } => {
-                let state_type = STATE_TYPES[usize::from(*state_type)];
-                Some(match event {
-                    2 => EventKind::StateStarted { state_type },
-                    3 => EventKind::StateSucceeded { state_type },
-                    4 => EventKind::StateFailed { state_type },
-                    _ => EventKind::StateAborted { state_type },
-                })
+                Some(mark_kind(STATE_TYPES[usize::from(*state_type)], *event))
             }
             Details::Iteration {
                 event, name, index, ..
-            } => {
-                let (name, index) = (name.clone(), *index);
-                Some(match event {
-                    0 => EventKind::MapIterationStarted { name, index },
-                    1 => EventKind::MapIterationSucceeded { name, index },
-                    2 => EventKind::MapIterationFailed { name, index },
-                    _ => EventKind::MapIterationAborted { name, index },
-                })
-            }
+            } => Some(event.kind(name.clone(), *index)),
             Details::Other(o) => Some(o.kind.clone()),
             Details::Json(_) => None,
         }
@@ -267,41 +273,31 @@ impl Serialize for HistoryEvent {
         // same text as their JSON object but without building it: building it was half of what
         // a serve commit cost.
         if let Some(direct) = Direct::of(&self.details) {
-            return Stored {
-                id: self.id,
-                previous_event_id: self.previous_event_id,
-                timestamp_ms: self.timestamp_ms,
-                event_type: self.event_type(),
-                details: direct,
-            }
-            .serialize(s);
+            return self.stored(direct).serialize(s);
         }
         if let Details::Iteration {
             name, index, json, ..
         } = &self.details
         {
             if json.get().is_none() {
-                return Stored {
-                    id: self.id,
-                    previous_event_id: self.previous_event_id,
-                    timestamp_ms: self.timestamp_ms,
-                    event_type: self.event_type(),
-                    details: IterationDetails {
-                        name,
-                        index: *index,
-                    },
-                }
-                .serialize(s);
+                let index = *index;
+                return self.stored(IterationDetails { name, index }).serialize(s);
             }
         }
+        self.stored(self.details()).serialize(s)
+    }
+}
+
+impl HistoryEvent {
+    /// The stored form with these details.
+    fn stored<D>(&self, details: D) -> Stored<&str, D> {
         Stored {
             id: self.id,
             previous_event_id: self.previous_event_id,
             timestamp_ms: self.timestamp_ms,
             event_type: self.event_type(),
-            details: self.details(),
+            details,
         }
-        .serialize(s)
     }
 }
 
@@ -501,7 +497,7 @@ impl HistoryEvent {
             id,
             previous_event_id,
             timestamp_ms,
-            details: Details::iteration(event as u8, name, index),
+            details: Details::iteration(event, name, index),
         }
     }
 
@@ -512,9 +508,9 @@ impl HistoryEvent {
                 state_type, exited, ..
             } => STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*exited)],
             Details::Mark { state_type, event } => {
-                STATE_EVENT_NAMES[usize::from(*state_type)][usize::from(*event)]
+                STATE_EVENT_NAMES[usize::from(*state_type)][*event as usize]
             }
-            Details::Iteration { event, .. } => ITERATION_EVENTS[usize::from(*event)],
+            Details::Iteration { event, .. } => ITERATION_EVENTS[*event as usize],
             Details::Other(o) => &o.event_type,
             Details::Json(j) => &j.event_type,
         }

@@ -515,6 +515,11 @@ mod redrive_tests {
     use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
 
+    /// A new execution of `def` started at time 0 with `input`.
+    fn start(def: &Definition, input: Value) -> crate::Transition {
+        step(def, ExecutionState::new(info()), 0, Event::Start { input })
+    }
+
     /// A plain redrive (from where the execution failed, with its input).
     fn redrive(def: &Definition, state: ExecutionState, now: i64) -> crate::Transition {
         step(
@@ -549,12 +554,7 @@ mod redrive_tests {
                 "T":{"Type":"Task","Resource":"arn:aws:states:::lambda:invoke","End":true}}}"#,
         )
         .expect("valid");
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start { input: json!({}) },
-        );
+        let tr = start(&def, json!({}));
         let task = task_id(&tr.commands);
         let tr = step(
             &def,
@@ -602,14 +602,7 @@ mod redrive_tests {
             r#"{"StartAt":"A","States":{"A":{"Type":"Fail","Error":"E"},"B":{"Type":"Pass","End":true}}}"#,
         )
         .expect("valid");
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start {
-                input: json!({"x": 1}),
-            },
-        );
+        let tr = start(&def, json!({"x": 1}));
         assert_eq!(tr.state.status, Status::Failed);
         let tr = step(
             &def,
@@ -631,14 +624,7 @@ mod redrive_tests {
     /// redrive enters a state of `state_type` with that input.
     fn assert_redriven_with_input(definition: &str, input: Value, error: &str, state_type: &str) {
         let def = Definition::from_json(definition).expect("valid");
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start {
-                input: input.clone(),
-            },
-        );
+        let tr = start(&def, input.clone());
         assert_eq!(tr.state.status, Status::Failed);
         assert_eq!(tr.state.error.as_deref(), Some(error));
         let tr = redrive(&def, tr.state, 1);
@@ -701,14 +687,7 @@ mod redrive_tests {
                 "E":{"Type":"Succeed"}}}"#,
         )
         .expect("valid");
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start {
-                input: json!({"a": 1, "b": {"c": 2}}),
-            },
-        );
+        let tr = start(&def, json!({"a": 1, "b": {"c": 2}}));
         assert_eq!(tr.state.status, Status::Succeeded);
         let text = |ty: &str| {
             tr.history
@@ -747,14 +726,7 @@ mod redrive_tests {
             branch("C")
         ))
         .expect("valid");
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start {
-                input: json!({"a": 1}),
-            },
-        );
+        let tr = start(&def, json!({"a": 1}));
         assert_eq!(tr.state.status, Status::Succeeded);
         let entered = |name: &str| {
             tr.history

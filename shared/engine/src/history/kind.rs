@@ -229,7 +229,7 @@ fn error_and_cause(error: Option<String>, cause: Option<String>) -> Value {
 }
 
 /// The events a state records under its own type's name, in [`STATE_EVENT_SUFFIXES`]' order.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(super) enum StateEvent {
     Entered,
     Exited,
