@@ -250,7 +250,7 @@ impl<'d> Engine<'d> {
         };
         if let (Some(name), Some(index)) = (map, index) {
             let name = Arc::from(name);
-            self.emit_raw(anchor, EventKind::MapIterationAborted { name, index });
+            self.emit_iteration(anchor, IterationEvent::Aborted, name, index);
         }
         let st = self.def.state(machine, state);
         let abortable = matches!(
@@ -402,8 +402,7 @@ impl<'d> Engine<'d> {
                 if c.is_map {
                     if let (false, false, Some(name)) = (t.hidden, c.distributed, &map_name) {
                         let name = name.clone();
-                        let event = EventKind::MapIterationFailed { name, index: slot };
-                        self.emit_raw(anchor, event);
+                        self.emit_iteration(anchor, IterationEvent::Failed, name, slot);
                         p.last_event = anchor;
                     }
                     c.failures += 1;

@@ -184,8 +184,8 @@ impl<'d> Engine<'d> {
         t: &mut Thread,
         exited: bool,
         state_type: u8,
-        name: std::sync::Arc<str>,
-        text: std::sync::Arc<String>,
+        name: Arc<str>,
+        text: Arc<String>,
     ) -> u64 {
         if t.hidden {
             return t.last_event;
@@ -199,7 +199,7 @@ impl<'d> Engine<'d> {
         id
     }
 
-    /// Records a Map iteration's start or success after event `previous`; returns its id.
+    /// Records a Map iteration's event after event `previous`; returns its id.
     pub(crate) fn emit_iteration(
         &mut self,
         previous: u64,

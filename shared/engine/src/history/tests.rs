@@ -28,6 +28,20 @@ fn iteration_events_from_parts_are_their_kinds() {
                 index: 4,
             },
         ),
+        (
+            IterationEvent::Failed,
+            EventKind::MapIterationFailed {
+                name: name.clone(),
+                index: 4,
+            },
+        ),
+        (
+            IterationEvent::Aborted,
+            EventKind::MapIterationAborted {
+                name: name.clone(),
+                index: 4,
+            },
+        ),
     ] {
         let e = HistoryEvent::iteration_event(3, 2, 1, event, name.clone(), 4);
         assert_eq!(e.event_type(), kind.event_type());
