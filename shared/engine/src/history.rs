@@ -7,7 +7,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 mod packed;
+mod text;
 pub use packed::{read_packed, PackMemo, PackedError};
+pub use text::PayloadText;
+pub(crate) use text::DEFERRED_MIN_BYTES;
 
 /// One history event.
 ///
@@ -44,7 +47,7 @@ enum Details {
         exited: bool,
         name: Arc<str>,
         /// The input (entry) or output (exit) as JSON text.
-        text: Arc<String>,
+        text: PayloadText,
         json: OnceBox<Option<Value>>,
     },
     /// A state's start, success, failure or abort (Map, Parallel, Task, Wait): no details.
@@ -161,7 +164,7 @@ impl Details {
             other => return Details::other(other),
         };
         match state_type_index(state_type) {
-            Some(i) => Details::state(i as u8, exited, name, Arc::new(text)),
+            Some(i) => Details::state(i as u8, exited, name, PayloadText::given(text)),
             // Not one of the eight (tests make such events): kept as it came.
             None if exited => Details::other(EventKind::StateExited {
                 state_type,
@@ -178,7 +181,7 @@ impl Details {
     }
 
     #[inline]
-    fn state(state_type: u8, exited: bool, name: Arc<str>, text: Arc<String>) -> Self {
+    fn state(state_type: u8, exited: bool, name: Arc<str>, text: PayloadText) -> Self {
         Details::State {
             state_type,
             exited,
@@ -228,7 +231,7 @@ impl Details {
             } => {
                 let state_type = STATE_TYPES[usize::from(*state_type)];
                 let name = name.clone();
-                let text = text.as_ref().clone();
+                let text = text.as_str().to_string();
                 Some(if *exited {
                     EventKind::StateExited {
                         state_type,
@@ -311,7 +314,7 @@ struct Direct<'a> {
     exited: bool,
     name: &'a Arc<str>,
     key: &'static str,
-    text: &'a Arc<String>,
+    text: &'a PayloadText,
     details_key: &'static str,
 }
 
@@ -452,13 +455,13 @@ impl HistoryEvent {
         exited: bool,
         state_type: u8,
         name: Arc<str>,
-        text: Arc<String>,
+        text: PayloadText,
     ) -> Self {
         let details = if usize::from(state_type) < STATE_TYPES.len() {
             Details::state(state_type, exited, name, text)
         } else {
             // Not a state type: an event of no type rather than a panic.
-            let text = Arc::unwrap_or_clone(text);
+            let text = text.as_str().to_string();
             Details::other(if exited {
                 EventKind::StateExited {
                     state_type: "",
@@ -518,7 +521,7 @@ impl HistoryEvent {
 
     /// The text of a state's entry or exit recorded by the engine.
     #[cfg(test)]
-    pub(crate) fn state_text(&self) -> Option<&Arc<String>> {
+    pub(crate) fn state_text(&self) -> Option<&PayloadText> {
         match &self.details {
             Details::State { text, .. } => Some(text),
             _ => None,
@@ -526,7 +529,7 @@ impl HistoryEvent {
     }
 
     /// The input text of a state's entry recorded by the engine.
-    pub(crate) fn entered_text(&self) -> Option<&Arc<String>> {
+    pub(crate) fn entered_text(&self) -> Option<&PayloadText> {
         match &self.details {
             Details::State {
                 exited: false,

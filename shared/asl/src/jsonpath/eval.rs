@@ -69,6 +69,21 @@ impl Path {
         })
     }
 
+    /// The member names of a path of names only from the input (`$.a.b`); `None` for any
+    /// other path, and for `$`.
+    pub(super) fn members(&self) -> Option<Vec<String>> {
+        if !self.plain || self.root != Root::Input || self.segs.is_empty() {
+            return None;
+        }
+        self.segs
+            .iter()
+            .map(|s| match s {
+                Seg::Prop(name) => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The text the path was compiled from.
     pub fn as_str(&self) -> &str {
         &self.text

@@ -423,3 +423,23 @@ fn plain_paths_find_what_the_walk_finds() {
         );
     }
 }
+
+/// A ResultPath's member names are known for a path of names from the input only.
+#[test]
+fn member_names_of_input_paths_of_names_only() {
+    let cases: [(&str, Option<&[&str]>); 8] = [
+        ("$.step", Some(&["step"])),
+        ("$.a.b", Some(&["a", "b"])),
+        ("$['a b']['c']", Some(&["a b", "c"])),
+        ("$", None),
+        ("$$.Execution", None),
+        ("$x.a", None),
+        ("$.a[0]", None),
+        ("$.a.*", None),
+    ];
+    for (text, want) in cases {
+        let p = JsonPath::new(text);
+        let got: Option<Vec<&str>> = p.members().map(|m| m.iter().map(String::as_str).collect());
+        assert_eq!(got.as_deref(), want, "{text}");
+    }
+}

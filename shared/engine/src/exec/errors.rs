@@ -66,7 +66,7 @@ impl<'d> Engine<'d> {
         // Values were moved out of the state's input: it is put back as it entered, for what
         // reads it now (a redrive's starting point).
         if let Some(text) = t.entered_text.take() {
-            if let Ok(input) = crate::deep::from_str(&text) {
+            if let Ok(input) = crate::deep::from_str(text.as_str()) {
                 t.input = input;
             }
         }

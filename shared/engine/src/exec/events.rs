@@ -698,7 +698,7 @@ mod redrive_tests {
                 .expect(ty)
         };
         let (entered, exited) = (text("ChoiceStateEntered"), text("ChoiceStateExited"));
-        assert!(std::sync::Arc::ptr_eq(&entered, &exited));
+        assert!(crate::history::PayloadText::ptr_eq(&entered, &exited));
         assert_eq!(exited.as_str(), r#"{"a":1,"b":{"c":2}}"#);
         let exits: Vec<_> = tr
             .history
@@ -738,8 +738,8 @@ mod redrive_tests {
                 .expect(name)
         };
         let p = entered("P");
-        assert!(std::sync::Arc::ptr_eq(&p, &entered("A")));
-        assert!(std::sync::Arc::ptr_eq(&p, &entered("B")));
+        assert!(crate::history::PayloadText::ptr_eq(&p, &entered("A")));
+        assert!(crate::history::PayloadText::ptr_eq(&p, &entered("B")));
         assert_eq!(entered("C").as_str(), r#"{"x":1}"#);
         assert_eq!(entered("A").as_str(), r#"{"a":1}"#);
     }

@@ -6,10 +6,10 @@ use crate::exec::errors::data_limit_exceeded;
 use crate::exec::state::{Children, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::states::TaskFields;
 use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
-use crate::history::EventKind;
+use crate::history::{EventKind, PayloadText};
 use crate::{Command, Status};
 use serde_json::{Map, Value};
-use std::sync::Arc;
+
 use stepwise_asl::model::{State, StateId, StateKind};
 
 /// What a state's evaluation leads to; [`Engine::run_state`] carries it out.
@@ -129,7 +129,7 @@ impl<'d> Engine<'d> {
                 self.s.transitions += 1;
                 let input = match t.input_text.take() {
                     Some(text) => text,
-                    None => Arc::new(to_text(&t.input)),
+                    None => PayloadText::of(&t.input),
                 };
                 t.entered_prev = t.last_event;
                 t.entered_event =
@@ -230,7 +230,7 @@ impl<'d> Engine<'d> {
         mut t: Box<Thread>,
         next: Option<StateId>,
         output: Value,
-        output_text: Option<Arc<String>>,
+        output_text: Option<PayloadText>,
     ) {
         match next {
             Some(n) => {
@@ -264,7 +264,7 @@ impl<'d> Engine<'d> {
     ) {
         let text = match t.output_text.take() {
             Some(text) => text,
-            None => Arc::new(to_text(&output)),
+            None => PayloadText::of(&output),
         };
         if text.len() > MAX_PAYLOAD_BYTES {
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
@@ -302,7 +302,7 @@ impl<'d> Engine<'d> {
                 let event = EventKind::StateExited {
                     state_type: st.type_name(),
                     name: st.name.clone(),
-                    output: Arc::unwrap_or_clone(text),
+                    output: text.as_str().to_string(),
                     assigned: Some(assigned),
                 };
                 self.emit(&mut t, event);

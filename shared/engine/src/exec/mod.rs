@@ -19,7 +19,7 @@
 //! - [`errors`]: the [`errors::Failure`] type, Retry and Catch;
 //! - [`inspect`]: what TestState reports of the data flow of the state it tests.
 
-use crate::history::{EventKind, HistoryEvent, IterationEvent};
+use crate::history::{EventKind, HistoryEvent, IterationEvent, PayloadText};
 use crate::rng::Rng;
 use crate::{Command, Event, Transition, WaitId};
 use serde_json::Value;
@@ -185,7 +185,7 @@ impl<'d> Engine<'d> {
         exited: bool,
         state_type: u8,
         name: Arc<str>,
-        text: Arc<String>,
+        text: PayloadText,
     ) -> u64 {
         if t.hidden {
             return t.last_event;
@@ -222,7 +222,7 @@ impl<'d> Engine<'d> {
     /// The text of the thread's StateEntered event, when this step recorded it among its last
     /// few events (it is the input as the state entered: what shares it must not have changed).
     /// None for a hidden thread, which records no events.
-    pub(crate) fn entered_text(&self, t: &Thread) -> Option<Arc<String>> {
+    pub(crate) fn entered_text(&self, t: &Thread) -> Option<PayloadText> {
         if t.hidden {
             return None;
         }

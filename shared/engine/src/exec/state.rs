@@ -151,17 +151,17 @@ pub(crate) struct Thread {
     /// StateEntered event copies it instead of serializing the payload again. Not kept in the
     /// checkpoint; without it the text is made from `input`.
     #[serde(skip)]
-    pub(crate) input_text: Option<std::sync::Arc<String>>,
+    pub(crate) input_text: Option<crate::history::PayloadText>,
     /// The state's input as it entered (its StateEntered text), set while the state's input has
     /// had values moved out of it ([`crate::exec::Engine::jsonpath_template_taking`]): a failure
     /// of the state restores the input from it, for a redrive to start from.
     #[serde(skip)]
-    pub(crate) entered_text: Option<std::sync::Arc<String>>,
+    pub(crate) entered_text: Option<crate::history::PayloadText>,
     /// The JSON text of the output a state is leaving with, when the state knows it already
     /// (a Choice whose output is its input as it entered): its StateExited event takes it
     /// instead of serializing the output again. Set just before the exit, taken by it.
     #[serde(skip)]
-    pub(crate) output_text: Option<std::sync::Arc<String>>,
+    pub(crate) output_text: Option<crate::history::PayloadText>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

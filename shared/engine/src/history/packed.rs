@@ -9,7 +9,7 @@
 //! execution. Any other event is kept as its stored JSON object. Reading gives events equal to
 //! the ones written.
 
-use super::{Direct, HistoryEvent, STATE_TYPES};
+use super::{Direct, HistoryEvent, PayloadText, STATE_TYPES};
 use std::sync::Arc;
 
 /// A text written as the text before with its middle replaced: (kept prefix, kept suffix,
@@ -33,7 +33,7 @@ pub struct PackMemo<'a> {
     id: u64,
     timestamp_ms: i64,
     name: Option<&'a str>,
-    text: Option<&'a Arc<String>>,
+    text: Option<&'a PayloadText>,
     json: Vec<u8>,
 }
 
@@ -174,10 +174,14 @@ impl HistoryEvent {
             put_bytes(out, d.name.as_bytes());
             memo.name = Some(d.name);
         }
-        if memo.text.is_some_and(|t| Arc::ptr_eq(t, d.text)) {
+        if memo.text.is_some_and(|t| PayloadText::ptr_eq(t, d.text)) {
             out.push(0);
         } else {
-            put_text(out, d.text.as_bytes(), memo.text.map(|t| t.as_bytes()));
+            put_text(
+                out,
+                d.text.as_str().as_bytes(),
+                memo.text.map(|t| t.as_str().as_bytes()),
+            );
             memo.text = Some(d.text);
         }
         Ok(())
@@ -267,7 +271,7 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
     let mut events = Vec::new();
     let (mut last_id, mut last_timestamp) = (0u64, 0i64);
     let mut name: Option<Arc<str>> = None;
-    let mut text: Option<Arc<String>> = None;
+    let mut text: Option<PayloadText> = None;
     while !r.b.is_empty() {
         let tag = r.byte()?;
         if tag == JSON {
@@ -289,8 +293,8 @@ pub fn read_packed(bytes: &[u8]) -> Result<Vec<HistoryEvent>, PackedError> {
         if let Some(n) = r.name()? {
             name = Some(n.into());
         }
-        if let Some(t) = r.text(text.as_deref().map(String::as_str))? {
-            text = Some(Arc::new(t));
+        if let Some(t) = r.text(text.as_ref().map(PayloadText::as_str))? {
+            text = Some(PayloadText::given(t));
         }
         events.push(HistoryEvent::state_event(
             id,
@@ -354,7 +358,7 @@ mod tests {
     /// whose details were built already, an unknown state type, events that are not states'.
     #[test]
     fn events_read_back_as_they_were_written() {
-        let shared = Arc::new("{\"a\":\"line\\nbreak \\\"q\\\" \u{e9}\"}".to_string());
+        let shared = PayloadText::given("{\"a\":\"line\\nbreak \\\"q\\\" \u{e9}\"}".to_string());
         let name: Arc<str> = "P \"quoted\" \u{1}".into();
         let built =
             HistoryEvent::state_event(9, 8, 11, true, ty("Pass"), name.clone(), shared.clone());
@@ -372,7 +376,7 @@ mod tests {
                 true,
                 ty("Task"),
                 "T".into(),
-                Arc::new("[1]".into()),
+                PayloadText::given("[1]".into()),
             ),
             HistoryEvent::state_event(5, 4, i64::MAX, false, ty("Map"), "M".into(), shared.clone()),
             HistoryEvent::recorded(
@@ -394,7 +398,7 @@ mod tests {
                 EventKind::StateEntered {
                     state_type: "Other",
                     name: "O".into(),
-                    input: shared.to_string(),
+                    input: shared.as_str().to_string(),
                 },
             ),
             built,
@@ -430,10 +434,10 @@ mod tests {
             );
         }
         // The exit's text and the next entry's: written once, read back as one.
-        assert!(Arc::ptr_eq(&text_of(&back[0]), &text_of(&back[1])));
+        assert!(PayloadText::ptr_eq(&text_of(&back[0]), &text_of(&back[1])));
     }
 
-    fn text_of(e: &HistoryEvent) -> Arc<String> {
+    fn text_of(e: &HistoryEvent) -> PayloadText {
         match &e.details {
             Details::State { text, .. } => text.clone(),
             _ => panic!("not a state event"),
@@ -448,14 +452,14 @@ mod tests {
     /// A text written once is not written again for the events that share it.
     #[test]
     fn a_shared_text_is_written_once() {
-        let text = Arc::new("x".repeat(1000));
+        let text = PayloadText::given("x".repeat(1000));
         let a = HistoryEvent::state_event(1, 0, 0, false, ty("Pass"), "A".into(), text.clone());
         let b = HistoryEvent::state_event(2, 1, 0, true, ty("Pass"), "A".into(), text.clone());
         let c = HistoryEvent::state_event(3, 2, 0, false, ty("Pass"), "B".into(), text);
         let bytes = page(&[&a, &b, &c]);
         assert!(bytes.len() < 1100, "{} bytes", bytes.len());
         // Nor is what an edited text keeps of the one before.
-        let edited = Arc::new(format!("{}y{}", "x".repeat(500), "x".repeat(499)));
+        let edited = PayloadText::given(format!("{}y{}", "x".repeat(500), "x".repeat(499)));
         let d = HistoryEvent::state_event(4, 3, 0, true, ty("Pass"), "B".into(), edited);
         let more = page(&[&a, &b, &c, &d]);
         assert!(

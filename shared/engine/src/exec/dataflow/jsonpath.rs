@@ -2,9 +2,11 @@
 //! templates (`"key.$"`) and intrinsic functions.
 
 use super::{Language, Vars};
+use crate::deep::text_len;
 use crate::exec::errors::Failure;
 use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
+use crate::history::{PayloadText, DEFERRED_MIN_BYTES};
 use serde_json::{Map, Value};
 use stepwise_asl::model::{Catcher, MapSpec, State};
 use stepwise_asl::payload::{self, Template};
@@ -12,6 +14,42 @@ use stepwise_asl::{EvalError, Scope};
 
 /// The JSONPath query language (the default).
 pub(crate) struct JsonPath;
+
+/// A Pass state's output text recorded as its input's text with the result set at its
+/// ResultPath's member ([`PayloadText::with_member`]), when its output is just that: a
+/// ResultPath of names whose objects on the way exist in the input, OutputPath `$`, nothing
+/// assigned (an exit with variables renders its text), not under TestState, and the input's
+/// text recorded by this step's StateEntered (the input unchanged since).
+fn deferred_output_text(
+    e: &Engine<'_>,
+    t: &Thread,
+    st: &State,
+    result: &Value,
+) -> Option<PayloadText> {
+    if st.output_path.as_deref() != Some("$") || st.assign.is_some() || e.s.inspection.is_some() {
+        return None;
+    }
+    let names = st.result_path.as_ref()?.members()?;
+    let entered = e.entered_text(t)?;
+    if entered.len() < DEFERRED_MIN_BYTES {
+        return None;
+    }
+    let (last, parents) = names.split_last()?;
+    let mut node = &t.input;
+    for name in parents {
+        node = node.as_object()?.get(name)?;
+    }
+    let object = node.as_object()?;
+    let value = to_text(result);
+    let len = match object.get(last) {
+        Some(old) => (entered.len() + value.len()).checked_sub(text_len(old).ok()?)?,
+        None => {
+            let key = text_len(&Value::String(last.clone())).ok()?;
+            entered.len() + usize::from(!object.is_empty()) + key + 1 + value.len()
+        }
+    };
+    entered.with_member(names, value, len)
+}
 
 impl Language for JsonPath {
     fn effective_input(
@@ -115,9 +153,13 @@ impl Language for JsonPath {
                 i.after_parameters = None;
             });
         }
+        let deferred = deferred_output_text(e, t, st, &result);
         let out = self.result_output(e, t, st, result)?;
         if !given {
             e.inspect(t, |i| i.result = None);
+        }
+        if deferred.is_some() {
+            t.output_text = deferred;
         }
         Ok(out)
     }
@@ -357,5 +399,67 @@ mod tests {
                 assert_eq!(state["redrive_point"], Value::Null);
             }
         }
+    }
+
+    /// A Pass that sets one member of a large input records its output as that member over
+    /// the input's text (rendered when read): every StateExited reads as the output's own
+    /// text, in replaced, added and nested members, and the quota is checked on its length.
+    #[test]
+    fn a_large_payload_with_a_member_set_records_the_output_it_leaves_with() {
+        let pad = "x\"é".repeat(18_000);
+        let states = json!({
+            "Replace": {"Type": "Pass", "Result": 1, "ResultPath": "$.step", "Next": "Add"},
+            "Add": {"Type": "Pass", "Result": {"k": [1, "}"]}, "ResultPath": "$.added",
+                    "Next": "Nested"},
+            "Nested": {"Type": "Pass", "Parameters": {"n.$": "$.step"},
+                       "ResultPath": "$.deep.inner", "Next": "Again"},
+            "Again": {"Type": "Pass", "Result": "two", "ResultPath": "$.step", "Next": "Over"},
+            "Over": {"Type": "Pass", "Parameters": {"big.$": "$.pad", "more.$": "$.pad"},
+                     "ResultPath": "$.copy", "End": true},
+        });
+        let def = Definition::from_value(&json!({"StartAt": "Replace", "States": states}))
+            .expect("definition");
+        let input = json!({"step": 0, "pad": pad, "deep": {"keep": true}});
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        let mut want = input;
+        let mut outputs = vec![];
+        for (member, value) in [
+            ("step", json!(1)),
+            ("added", json!({"k": [1, "}"]})),
+            ("inner", json!({"n": 1})),
+            ("step", json!("two")),
+        ] {
+            match member {
+                "inner" => want["deep"]["inner"] = value,
+                m => want[m] = value,
+            }
+            outputs.push(crate::exec::to_text(&want));
+        }
+        let exits: Vec<_> = tr
+            .history
+            .iter()
+            .filter(|e| e.event_type() == "PassStateExited")
+            .collect();
+        assert_eq!(exits.len(), 4);
+        for (e, text) in exits.iter().zip(&outputs) {
+            let recorded = e.state_text().expect("a state event");
+            assert!(recorded.deferred(), "{}", e.id);
+            assert_eq!(recorded.len(), text.len(), "{}", e.id);
+            assert_eq!(recorded.as_str(), text, "{}", e.id);
+            assert_eq!(
+                e.details().expect("details")["output"].as_str(),
+                Some(text.as_str())
+            );
+        }
+        // Over the quota by its length alone: the state fails as it did rendering it.
+        assert_eq!(tr.state.status, Status::Failed);
+        assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
     }
 }
