@@ -3,7 +3,7 @@
 use crate::exec::errors::{data_limit_exceeded, Failure};
 use crate::exec::state::{PendingInner, Phase, RedrivePoint, TaskKind, Thread, Waiter};
 use crate::exec::{to_text, Engine, MAX_PAYLOAD_BYTES};
-use crate::history::{EventKind, Resumed};
+use crate::history::{EventKind, PayloadText, Resumed};
 use crate::resume::{InnerPoint, ResumePoint};
 use crate::{Command, Event, Status, WaitId};
 use serde_json::{Map, Value};
@@ -86,8 +86,10 @@ impl<'d> Engine<'d> {
         if let Some((_, pending)) = inner {
             self.s.resume_inner = pending;
         }
+        // The first state's StateEntered shows the same text: rendered once.
+        let input_text = PayloadText::of(&input);
         let event = EventKind::ExecutionStarted {
-            input: to_text(&input),
+            input: input_text.as_str().to_string(),
             role_arn: self.s.info.role_arn.clone(),
             started_at,
         };
@@ -114,7 +116,7 @@ impl<'d> Engine<'d> {
             retries: Vec::new(),
             map_item: None,
             hidden: false,
-            input_text: None,
+            input_text: Some(input_text),
             entered_text: None,
             output_text: None,
         };

@@ -5,7 +5,7 @@ use crate::exec::dataflow::language;
 use crate::exec::errors::Failure;
 use crate::exec::state::{Children, PendingInner, Phase, RedrivePoint, Thread, Waiter};
 use crate::exec::{to_text, Engine, ThreadId};
-use crate::history::{EventKind, IterationEvent};
+use crate::history::{EventKind, IterationEvent, PayloadText};
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
@@ -308,12 +308,25 @@ impl<'d> Engine<'d> {
         self.finish_with_result(tid, t, result);
     }
 
-    pub(crate) fn thread_succeeded(&mut self, tid: ThreadId, t: Box<Thread>, output: Value) {
+    /// A thread left its last state with `output` (`text`: its StateExited text, when it is
+    /// at hand).
+    pub(crate) fn thread_succeeded(
+        &mut self,
+        tid: ThreadId,
+        t: Box<Thread>,
+        output: Value,
+        text: Option<PayloadText>,
+    ) {
         self.s.threads.remove(&tid);
         match t.parent {
             None => {
+                // The execution's output is its last state's: that text again.
+                let output_text = match text {
+                    Some(text) => text.as_str().to_string(),
+                    None => to_text(&output),
+                };
                 let event = EventKind::ExecutionSucceeded {
-                    output: to_text(&output),
+                    output: output_text,
                 };
                 self.end(Status::Succeeded, Some(output), None, None, event);
             }

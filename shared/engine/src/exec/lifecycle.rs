@@ -248,7 +248,7 @@ impl<'d> Engine<'d> {
                     self.park(tid, t);
                 }
             }
-            None => self.thread_succeeded(tid, t, output),
+            None => self.thread_succeeded(tid, t, output, output_text),
         }
     }
 
@@ -292,8 +292,9 @@ impl<'d> Engine<'d> {
             });
         }
         let next = if tested { None } else { next };
-        // The next state's input is this output: its StateEntered reuses the text.
-        let next_text = (next.is_some() && !t.hidden).then(|| text.clone());
+        // The next state's input is this output: its StateEntered reuses the text, as does the
+        // execution's end (its output).
+        let next_text = ((next.is_some() || t.parent.is_none()) && !t.hidden).then(|| text.clone());
         match shown {
             None => {
                 self.emit_state(&mut t, true, st.type_index(), st.name.clone(), text);

@@ -75,7 +75,8 @@ fn state_events_are_named_by_their_type_index() {
         let i = st.type_index();
         assert_eq!(STATE_TYPES[usize::from(i)], st.type_name());
         for exited in [false, true] {
-            let e = HistoryEvent::state_event(1, 0, 0, exited, i, "x".into(), PayloadText::default());
+            let e =
+                HistoryEvent::state_event(1, 0, 0, exited, i, "x".into(), PayloadText::default());
             let kind = if exited {
                 EventKind::StateExited {
                     state_type: st.type_name(),

@@ -76,20 +76,27 @@ impl PayloadText {
         value: String,
         len: usize,
     ) -> Option<Self> {
-        let base = &self.0;
-        if !base.compact || base.depth >= MAX_DEPTH || base.len < DEFERRED_MIN_BYTES {
+        // Setting the member this text set last: the same as setting it in that one's input
+        // (where it was, or added last either way), so a loop setting one member (a counter,
+        // a step) stays one setting from a rendered text however long it runs.
+        let base = match &self.0.set {
+            Some(s) if s.names == *names => &s.base,
+            _ => self,
+        };
+        let b = &base.0;
+        if !b.compact || b.depth >= MAX_DEPTH || b.len < DEFERRED_MIN_BYTES {
             return None;
         }
         Some(PayloadText(Arc::new(Inner {
             len,
             text: OnceLock::new(),
             set: Some(SetMember {
-                base: self.clone(),
+                base: base.clone(),
                 names: names.clone(),
                 value,
             }),
             compact: true,
-            depth: base.depth + 1,
+            depth: b.depth + 1,
         })))
     }
 
@@ -360,22 +367,41 @@ mod tests {
         }
     }
 
-    /// A chain of settings renders each step's text; past [`MAX_DEPTH`] the caller renders.
+    /// A chain of settings renders each step's text; setting the member set last replaces
+    /// that setting; past [`MAX_DEPTH`] settings of other members the caller renders.
     #[test]
     fn chains_render_in_order_and_are_cut() {
-        let mut doc = json!({"pad": "x".repeat(DEFERRED_MIN_BYTES), "step": 0});
-        let names: Arc<[String]> = Arc::from(vec!["step".to_string()]);
+        let mut doc = json!({"pad": "x".repeat(DEFERRED_MIN_BYTES), "a": 0});
         let mut payload = PayloadText::of(&doc);
         let mut texts = vec![];
-        for i in 1..=u64::from(MAX_DEPTH) {
-            doc["step"] = json!(i);
+        // Members b and c added (and then replaced) in turns, then `a` set twice over.
+        let members = (1..=u64::from(MAX_DEPTH)).map(|i| ["b", "c"][i as usize % 2]);
+        for (i, member) in members.chain(["a", "a"]).enumerate() {
+            doc[member] = json!(i);
             let text = crate::exec::to_text(&doc);
-            payload = payload
-                .with_member(&names, i.to_string(), text.len())
-                .expect("within the chain");
+            let names: Arc<[String]> = Arc::from(vec![member.to_string()]);
+            let next = payload.with_member(&names, i.to_string(), text.len());
+            if i == usize::from(MAX_DEPTH) {
+                // The chain is full: rendered, and a new one starts from it.
+                assert!(next.is_none(), "{i}");
+                payload = PayloadText::of(&doc);
+            } else {
+                payload = next.expect("within the chain");
+                let depth = if i < usize::from(MAX_DEPTH) { i + 1 } else { 1 };
+                assert_eq!(usize::from(payload.0.depth), depth, "{i}");
+            }
             texts.push((payload.clone(), text));
         }
-        assert!(payload.with_member(&names, "0".into(), 1).is_none());
+        let a: Arc<[String]> = Arc::from(vec!["a".to_string()]);
+        let once = payload
+            .with_member(&a, "7".into(), payload.len())
+            .expect("deferred");
+        let twice = once
+            .with_member(&a, "8".into(), payload.len())
+            .expect("deferred");
+        assert_eq!(twice.0.depth, 1);
+        doc["a"] = json!(8);
+        texts.push((twice, crate::exec::to_text(&doc)));
         for (p, text) in texts.iter().rev() {
             assert_eq!(p.as_str(), text);
         }
