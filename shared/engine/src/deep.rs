@@ -113,7 +113,12 @@ impl Serialize for Grown<'_> {
                 }
                 m.end()
             }),
-            scalar => scalar.serialize(s),
+            // Scalars written here rather than through `Value::serialize`, which the compiler
+            // may leave out of line (a call per scalar).
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Number(n) => n.serialize(s),
+            Value::String(text) => s.serialize_str(text),
         }
     }
 }

@@ -16,32 +16,20 @@ pub struct JsonPath {
     text: String,
     // Shared: definitions are cloned, and a compiled path never changes.
     compiled: Arc<Result<Path, PathSyntaxError>>,
-    /// The member names of a path of names only from the input (`$.a.b`): what a history
-    /// records of a ResultPath merge without rendering the whole payload (shared, as above).
-    members: Option<Arc<[String]>>,
 }
 
 impl JsonPath {
     /// Compiles `text`; a syntax error is kept and reported at evaluation.
     pub fn new(text: impl Into<String>) -> Self {
         let text = text.into();
-        let compiled = Path::parse(&text);
-        let members = compiled
-            .as_ref()
-            .ok()
-            .and_then(Path::members)
-            .map(Arc::from);
-        Self {
-            text,
-            compiled: Arc::new(compiled),
-            members,
-        }
+        let compiled = Arc::new(Path::parse(&text));
+        Self { text, compiled }
     }
 
     /// The member names, in order, of a path of names only from the state's input (`$.a.b`,
     /// `$['a']`); `None` for any other path, `$` included.
     pub fn members(&self) -> Option<&Arc<[String]>> {
-        self.members.as_ref()
+        self.compiled.as_ref().as_ref().ok()?.members.as_ref()
     }
 
     /// The path as written in the definition.

@@ -16,6 +16,9 @@ pub struct Path {
     /// Only names (`$.a.b`, `$['a']`, `$$.Map.Item`, `$var.x`): followed by reference in
     /// [`Path::eval`] without the general walk, as most paths of most machines are.
     pub(super) plain: bool,
+    /// The member names of a path of names only from the input (`$.a.b`): what a history
+    /// records of a ResultPath merge without rendering the whole payload.
+    pub(super) members: Option<std::sync::Arc<[String]>>,
 }
 
 /// Why a definite path found nothing, in Jayway's words.
@@ -60,28 +63,23 @@ impl Path {
             }
         }
         let plain = p.unsupported.is_none() && segs.iter().all(|s| matches!(s, Seg::Prop(_)));
+        let members = if plain && root == Root::Input && !segs.is_empty() {
+            let names = segs.iter().filter_map(|s| match s {
+                Seg::Prop(name) => Some(name.clone()),
+                _ => None,
+            });
+            Some(names.collect())
+        } else {
+            None
+        };
         Ok(Path {
             text: text.to_string(),
             root,
             segs,
             unsupported: p.unsupported,
             plain,
+            members,
         })
-    }
-
-    /// The member names of a path of names only from the input (`$.a.b`); `None` for any
-    /// other path, and for `$`.
-    pub(super) fn members(&self) -> Option<Vec<String>> {
-        if !self.plain || self.root != Root::Input || self.segs.is_empty() {
-            return None;
-        }
-        self.segs
-            .iter()
-            .map(|s| match s {
-                Seg::Prop(name) => Some(name.clone()),
-                _ => None,
-            })
-            .collect()
     }
 
     /// The text the path was compiled from.

@@ -9,7 +9,8 @@
 //! rendered from them when first read (stored, returned, written with `--history`), by
 //! splicing the member into the input's text.
 
-use std::sync::{Arc, OnceLock};
+use once_cell::sync::OnceCell;
+use std::sync::Arc;
 
 /// An event's payload text: rendered, or an input with a member set, rendered when first read.
 /// Cloning shares it.
@@ -20,8 +21,11 @@ struct Inner {
     /// The text's length in bytes, known before it is rendered: the payload quota is checked
     /// on it at every exit.
     len: usize,
-    text: OnceLock<String>,
-    set: Option<SetMember>,
+    /// once_cell's: made full, it is made so without a call (std's `OnceLock::from` goes
+    /// through its initialization, a tenth of a short transition's work more).
+    text: OnceCell<String>,
+    /// Boxed: most texts are rendered at once, and their allocation stays small.
+    set: Option<Box<SetMember>>,
     /// Whether the text is the engine's own rendering (compact, each object's keys once): only
     /// such a text is spliced into. 0 for a text given whole.
     compact: bool,
@@ -47,19 +51,22 @@ pub(crate) const DEFERRED_MIN_BYTES: usize = 4096;
 
 impl PayloadText {
     /// The engine's rendering of a value.
+    #[inline]
     pub(crate) fn of(value: &serde_json::Value) -> Self {
         Self::rendered(crate::exec::to_text(value), true)
     }
 
     /// A text given whole (read back, or made by a test): never spliced into.
+    #[inline]
     pub fn given(text: String) -> Self {
         Self::rendered(text, false)
     }
 
+    #[inline]
     fn rendered(text: String, compact: bool) -> Self {
         PayloadText(Arc::new(Inner {
             len: text.len(),
-            text: OnceLock::from(text),
+            text: OnceCell::with_value(text),
             set: None,
             compact,
             depth: 0,
@@ -89,18 +96,19 @@ impl PayloadText {
         }
         Some(PayloadText(Arc::new(Inner {
             len,
-            text: OnceLock::new(),
-            set: Some(SetMember {
+            text: OnceCell::new(),
+            set: Some(Box::new(SetMember {
                 base: base.clone(),
                 names: names.clone(),
                 value,
-            }),
+            })),
             compact: true,
             depth: b.depth + 1,
         })))
     }
 
     /// The length in bytes of the text.
+    #[inline]
     pub fn len(&self) -> usize {
         self.0.len
     }
@@ -111,6 +119,7 @@ impl PayloadText {
     }
 
     /// The text, rendered now if it was not.
+    #[inline]
     pub fn as_str(&self) -> &str {
         self.0.text.get_or_init(|| match &self.0.set {
             Some(s) => s.render(),
@@ -119,6 +128,7 @@ impl PayloadText {
     }
 
     /// Whether both are the same payload (shared, not only equal).
+    #[inline]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         Arc::ptr_eq(&a.0, &b.0)
     }
