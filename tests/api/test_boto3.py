@@ -247,6 +247,47 @@ def test_execution_output_and_history_paging_order_and_data(sfn):
     assert 'output' not in lean[2].get('stateExitedEventDetails', {})
 
 
+def test_a_large_payload_history_shows_each_state_output(sfn):
+    """A large payload whose states each set one member (a counter in a loop, a nested member,
+    a new one): the engine records those outputs as the member over the input's text and renders
+    them when the history is stored or read. Every StateExited must show its state's whole
+    output, in order, as the next state's input and as the execution's output."""
+    rounds = 40
+    definition = {'StartAt': 'Count', 'States': {
+        'Count': {'Type': 'Pass', 'Parameters': {'n.$': 'States.MathAdd($.count.n, 1)'},
+                  'ResultPath': '$.count', 'Next': 'More'},
+        'More': {'Type': 'Choice', 'Choices': [
+            {'Variable': '$.count.n', 'NumericLessThan': rounds, 'Next': 'Count'}], 'Default': 'Tag'},
+        'Tag': {'Type': 'Pass', 'Result': 'q"}{\u00e9', 'ResultPath': '$.meta.tag', 'Next': 'Add'},
+        'Add': {'Type': 'Pass', 'Result': {'k': ['}', 1.5, None]}, 'ResultPath': '$.added', 'End': True}}}
+    rows = [{'id': i, 'text': 'row "%d" \\ \u00e9\n' % i + 'x' * 40} for i in range(600)]
+    payload = {'count': {'n': 0}, 'rows': rows, 'meta': {'keep': True}}
+    d = run(sfn, create(sfn, definition), payload)
+    assert d['status'] == 'SUCCEEDED', d
+
+    want = json.loads(json.dumps(payload))
+    outputs = []
+    for n in range(1, rounds + 1):
+        want['count'] = {'n': n}
+        outputs += [json.dumps(want), json.dumps(want)]  # Count, then More (its input unchanged)
+    want['meta']['tag'] = 'q"}{\u00e9'
+    outputs.append(json.dumps(want))
+    want['added'] = {'k': ['}', 1.5, None]}
+    outputs.append(json.dumps(want))
+
+    events = full_history(sfn, d['executionArn'])
+    exits = [e['stateExitedEventDetails']['output'] for e in events if e['type'].endswith('StateExited')]
+    entries = [e['stateEnteredEventDetails']['input'] for e in events if e['type'].endswith('StateEntered')]
+    assert len(exits) == len(outputs)
+    for i, (text, expected) in enumerate(zip(exits, outputs)):
+        # The whole output, its members in order, as compact text.
+        assert json.dumps(json.loads(text)) == expected, i
+        assert json.dumps(json.loads(text), separators=(',', ':'), ensure_ascii=False) == text, i
+    assert entries[1:] == exits[:-1]
+    assert events[-1]['executionSucceededEventDetails']['output'] == exits[-1]
+    assert d['output'] == exits[-1]
+
+
 def test_list_executions_status_filter_and_stop(sfn):
     sm = create(sfn, MODES)
     start = lambda mode: sfn.start_execution(stateMachineArn=sm, name=f'{mode}-{new_name()}',

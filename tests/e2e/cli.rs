@@ -423,3 +423,65 @@ fn validate_checks_aws_sdk_services_and_actions_against_the_models() {
         assert!(all.contains("/States/T/Resource"), "{bad}: {all}");
     }
 }
+
+/// `run --history` of a large payload whose states each set one member: the lines show every
+/// state's whole output (recorded as the member over the input's text, rendered when written),
+/// each the next state's input, the last the execution's output.
+#[test]
+fn history_lines_show_each_output_of_a_large_payload() {
+    let states: serde_json::Map<String, Value> = (0..20)
+        .map(|i| {
+            let mut st = serde_json::json!({"Type": "Pass", "Result": i, "ResultPath": "$.step"});
+            match i {
+                19 => st["End"] = true.into(),
+                _ => st["Next"] = format!("S{}", i + 1).into(),
+            }
+            (format!("S{i}"), st)
+        })
+        .collect();
+    let def = write_temp(
+        "large.asl.json",
+        &serde_json::json!({"StartAt": "S0", "States": states}).to_string(),
+    );
+    let rows: Vec<Value> = (0..300)
+        .map(|i| serde_json::json!({"id": i, "text": format!("\"{i}\" é\n{}", "x".repeat(40))}))
+        .collect();
+    let input = serde_json::json!({"rows": rows, "step": null});
+    let hist = write_temp("large.jsonl", "");
+    let o = stepwise(&[
+        "run",
+        def.to_str().expect("utf-8"),
+        "--input",
+        &input.to_string(),
+        "--history",
+        hist.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&hist).expect("history");
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let detail = |e: &Value, key: &str, field: &str| e[key][field].as_str().map(str::to_string);
+    let exits: Vec<String> = events
+        .iter()
+        .filter_map(|e| detail(e, "stateExitedEventDetails", "output"))
+        .collect();
+    let entries: Vec<String> = events
+        .iter()
+        .filter_map(|e| detail(e, "stateEnteredEventDetails", "input"))
+        .collect();
+    assert_eq!(exits.len(), 20);
+    let mut want = input.clone();
+    for (i, exit) in exits.iter().enumerate() {
+        want["step"] = i.into();
+        assert_eq!(*exit, serde_json::to_string(&want).expect("text"), "S{i}");
+    }
+    assert_eq!(entries[1..], exits[..19]);
+    assert_eq!(stdout_json(&o), want);
+    let last = events.last().expect("events");
+    assert_eq!(
+        detail(last, "executionSucceededEventDetails", "output").as_deref(),
+        Some(exits[19].as_str())
+    );
+}
