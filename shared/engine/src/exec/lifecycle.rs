@@ -343,7 +343,7 @@ impl<'d> Engine<'d> {
                 variables: root.variables.clone(),
             });
         }
-        let ids: Vec<ThreadId> = self.s.threads.keys().copied().collect();
+        let ids: Vec<ThreadId> = self.s.threads.ids();
         for id in ids {
             self.cancel_thread(id);
         }

@@ -36,6 +36,7 @@ mod inspect;
 mod lifecycle;
 mod state;
 mod states;
+mod threads;
 
 pub use inspect::Inspection;
 pub use state::ExecutionState;

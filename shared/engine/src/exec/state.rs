@@ -1,5 +1,6 @@
 //! What an execution keeps between steps: its status, its threads and what each waits for.
 
+use crate::exec::threads::ThreadTable;
 use crate::exec::ThreadId;
 use crate::history::ServiceResource;
 use crate::{ExecutionInfo, Status, WaitId};
@@ -65,7 +66,7 @@ pub struct ExecutionState {
     pub(crate) next_wait: WaitId,
     pub(crate) rng: u64,
     pub(crate) next_thread: ThreadId,
-    pub(crate) threads: BTreeMap<ThreadId, Box<Thread>>,
+    pub(crate) threads: ThreadTable,
     pub(crate) waits: BTreeMap<WaitId, Waiter>,
     /// TestState's inspection of the state it tests; never set for an execution, never stored.
     #[serde(skip)]
@@ -281,7 +282,7 @@ impl ExecutionState {
             next_wait: 1,
             rng,
             next_thread: 0,
-            threads: BTreeMap::new(),
+            threads: ThreadTable::default(),
             waits: BTreeMap::new(),
             inspection: None,
         }

@@ -180,7 +180,7 @@ pub(crate) struct Selector<'d> {
 
 impl<'d> Selector<'d> {
     pub(crate) fn new(def: &'d Definition, state: ExecutionState, thread: u32) -> Option<Self> {
-        let t = state.threads.get(&thread)?.clone();
+        let t = Box::new(state.threads.get(&thread)?.clone());
         let Phase::MapRead(c) = &t.phase else {
             return None;
         };

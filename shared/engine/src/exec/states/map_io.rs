@@ -235,7 +235,7 @@ impl<'d> Engine<'d> {
             Phase::Children(c) | Phase::MapRead(c)
                 if c.map_run.as_ref().is_some_and(|r| r.arn == arn) =>
             {
-                Some(*id)
+                Some(id)
             }
             _ => None,
         });
@@ -277,7 +277,7 @@ impl<'d> Engine<'d> {
                     Phase::Children(c) | Phase::MapRead(c) | Phase::MapWrite(c)
                         if c.map_run.is_some())
             })
-            .map(|(id, _)| *id)
+            .map(|(id, _)| id)
             .collect();
         for id in live {
             let Some(mut t) = self.s.threads.remove(&id) else {
@@ -565,7 +565,7 @@ pub(crate) fn describe(
     c: &Children,
     status: &str,
     stop: Option<i64>,
-    threads: &std::collections::BTreeMap<ThreadId, Box<Thread>>,
+    threads: &crate::exec::threads::ThreadTable,
 ) -> crate::map_io::MapRunInfo {
     use crate::map_io::{MapRunCounts, MapRunInfo};
     let failed: std::collections::HashSet<usize> = run.failed.iter().copied().collect();
