@@ -231,7 +231,7 @@ impl Details {
             } => {
                 let state_type = STATE_TYPES[usize::from(*state_type)];
                 let name = name.clone();
-                let text = text.as_str().to_string();
+                let text = text.rendered().into_owned();
                 Some(if *exited {
                     EventKind::StateExited {
                         state_type,
@@ -362,7 +362,7 @@ impl Serialize for Direct<'_> {
         }
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("name", &**self.name)?;
-        m.serialize_entry(self.key, self.text.as_str())?;
+        m.serialize_entry(self.key, &*self.text.rendered())?;
         m.serialize_entry(self.details_key, &NotTruncated)?;
         m.end()
     }

@@ -33,7 +33,9 @@ pub struct PackMemo<'a> {
     id: u64,
     timestamp_ms: i64,
     name: Option<&'a str>,
-    text: Option<&'a PayloadText>,
+    /// The text before and its rendering (made for this page only when the payload had not
+    /// been rendered: a long step's pages do not keep every payload rendered at once).
+    text: Option<(&'a PayloadText, std::borrow::Cow<'a, str>)>,
     json: Vec<u8>,
 }
 
@@ -174,15 +176,20 @@ impl HistoryEvent {
             put_bytes(out, d.name.as_bytes());
             memo.name = Some(d.name);
         }
-        if memo.text.is_some_and(|t| PayloadText::ptr_eq(t, d.text)) {
+        if memo
+            .text
+            .as_ref()
+            .is_some_and(|(t, _)| PayloadText::ptr_eq(t, d.text))
+        {
             out.push(0);
         } else {
+            let text = d.text.rendered();
             put_text(
                 out,
-                d.text.as_str().as_bytes(),
-                memo.text.map(|t| t.as_str().as_bytes()),
+                text.as_bytes(),
+                memo.text.as_ref().map(|(_, before)| before.as_bytes()),
             );
-            memo.text = Some(d.text);
+            memo.text = Some((d.text, text));
         }
         Ok(())
     }

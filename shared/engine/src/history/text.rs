@@ -53,17 +53,17 @@ impl PayloadText {
     /// The engine's rendering of a value.
     #[inline]
     pub(crate) fn of(value: &serde_json::Value) -> Self {
-        Self::rendered(crate::exec::to_text(value), true)
+        Self::full(crate::exec::to_text(value), true)
     }
 
     /// A text given whole (read back, or made by a test): never spliced into.
     #[inline]
     pub fn given(text: String) -> Self {
-        Self::rendered(text, false)
+        Self::full(text, false)
     }
 
     #[inline]
-    fn rendered(text: String, compact: bool) -> Self {
+    fn full(text: String, compact: bool) -> Self {
         PayloadText(Arc::new(Inner {
             len: text.len(),
             text: OnceCell::with_value(text),
@@ -125,6 +125,16 @@ impl PayloadText {
             Some(s) => s.render(),
             None => String::new(),
         })
+    }
+
+    /// The text, rendered now without keeping it if it was not: what writes a history once
+    /// (a store's pages, `--history` lines) need not hold every rendered payload at once.
+    pub fn rendered(&self) -> std::borrow::Cow<'_, str> {
+        match (self.0.text.get(), &self.0.set) {
+            (Some(text), _) => std::borrow::Cow::Borrowed(text),
+            (None, Some(s)) => std::borrow::Cow::Owned(s.render()),
+            (None, None) => std::borrow::Cow::Borrowed(""),
+        }
     }
 
     /// Whether both are the same payload (shared, not only equal).
@@ -365,7 +375,10 @@ mod tests {
                 .with_member(&names, crate::exec::to_text(value), len)
                 .expect("deferred");
             assert!(set.deferred());
+            assert_eq!(set.rendered(), want, "{refs:?}");
+            assert!(set.deferred(), "rendered without keeping it");
             assert_eq!(set.as_str(), want, "{refs:?}");
+            assert!(!set.deferred());
             assert_eq!(set.len(), set.as_str().len(), "{refs:?}");
             // By building the value too.
             let spliced = splice(payload.as_str(), &names, &crate::exec::to_text(value));
