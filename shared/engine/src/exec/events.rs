@@ -119,6 +119,7 @@ impl<'d> Engine<'d> {
             input_text: Some(input_text),
             entered_text: None,
             output_text: None,
+            entered_payload: None,
         };
         let id = self.new_thread(t);
         self.queue.push_back(id);
@@ -185,6 +186,7 @@ impl<'d> Engine<'d> {
             input_text: None,
             entered_text: None,
             output_text: None,
+            entered_payload: None,
         };
         let tid = self.new_thread(t);
         self.queue.push_back(tid);

@@ -107,6 +107,7 @@ impl<'d> Engine<'d> {
             input_text: None,
             entered_text: None,
             output_text: None,
+            entered_payload: None,
         };
         let mut deeper = None;
         if let Some(r) = resumed {

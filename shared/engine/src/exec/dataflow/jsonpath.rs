@@ -8,29 +8,35 @@ use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use crate::history::{PayloadText, DEFERRED_MIN_BYTES};
 use serde_json::{Map, Value};
-use stepwise_asl::model::{Catcher, MapSpec, State};
+use stepwise_asl::model::{Catcher, MapSpec, State, StateKind};
 use stepwise_asl::payload::{self, Template};
 use stepwise_asl::{EvalError, Scope};
 
 /// The JSONPath query language (the default).
 pub(crate) struct JsonPath;
 
-/// A Pass state's output text recorded as its input's text with the result set at its
+/// A Pass or Task state's output text recorded as its input's text with the result set at its
 /// ResultPath's member ([`PayloadText::with_member`]), when its output is just that: a
 /// ResultPath of names whose objects on the way exist in the input, OutputPath `$`, nothing
 /// assigned (an exit with variables renders its text), not under TestState, and the input's
-/// text recorded by this step's StateEntered (the input unchanged since).
+/// text at hand (this step's StateEntered, or the one a Task kept while it waited; the input
+/// is unchanged since: neither state type moves values out of it before a ResultPath of
+/// names).
 fn deferred_output_text(
     e: &Engine<'_>,
     t: &Thread,
     st: &State,
     result: &Value,
 ) -> Option<PayloadText> {
-    if st.output_path.as_deref() != Some("$") || st.assign.is_some() || e.s.inspection.is_some() {
+    if st.output_path.as_deref() != Some("$")
+        || st.assign.is_some()
+        || e.s.inspection.is_some()
+        || !matches!(st.kind, StateKind::Pass { .. } | StateKind::Task { .. })
+    {
         return None;
     }
     let names = st.result_path.as_ref()?.members()?;
-    let entered = e.entered_text(t)?;
+    let entered = e.entered_text(t).or_else(|| t.entered_payload.clone())?;
     if entered.len() < DEFERRED_MIN_BYTES {
         return None;
     }
@@ -153,13 +159,9 @@ impl Language for JsonPath {
                 i.after_parameters = None;
             });
         }
-        let deferred = deferred_output_text(e, t, st, &result);
         let out = self.result_output(e, t, st, result)?;
         if !given {
             e.inspect(t, |i| i.result = None);
-        }
-        if deferred.is_some() {
-            t.output_text = deferred;
         }
         Ok(out)
     }
@@ -183,6 +185,7 @@ impl Language for JsonPath {
         // OutputPath fail (States.Runtime, the execution fails), the input stays whole for a
         // redrive to start from (the merge takes the input it writes into).
         let selects = !matches!(st.output_path.as_deref(), Some("$"));
+        let deferred = deferred_output_text(e, t, st, &result);
         let merged = if selects && st.result_path.as_deref() != Some("$") {
             payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())
         } else {
@@ -196,6 +199,9 @@ impl Language for JsonPath {
             Some(p) if p == "$" => merged,
             p => e.jsonpath_select(t, st, "OutputPath", p, &merged)?,
         };
+        if deferred.is_some() {
+            t.output_text = deferred;
+        }
         Ok((out, vars))
     }
 
@@ -461,5 +467,83 @@ mod tests {
         // Over the quota by its length alone: the state fails as it did rendering it.
         assert_eq!(tr.state.status, Status::Failed);
         assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
+    }
+
+    /// A Task over a large input whose result (after its ResultSelector) goes to a member:
+    /// its exit, a step after its entry, records the output as the kept input text with the
+    /// member set, and reads as the output's own text. A Task that fails and is caught records
+    /// the catcher's merge in full.
+    #[test]
+    fn a_task_result_set_at_a_member_of_a_large_input_is_recorded_as_that_member() {
+        use crate::Command;
+        let def = Definition::from_value(&json!({"StartAt": "T", "States": {
+            "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "f"}, "ResultSelector": {"got.$": "$.Payload"},
+                  "ResultPath": "$.result", "Next": "U"},
+            "U": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "f"}, "ResultPath": "$.second",
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                             "Next": "Done"}], "End": true},
+            "Done": {"Type": "Succeed"}}}))
+        .expect("definition");
+        let input = json!({"rows": "y\"é".repeat(3000), "result": null});
+        let task_of = |tr: &Transition| {
+            tr.commands
+                .iter()
+                .find_map(|c| match c {
+                    Command::InvokeTask { task, .. } => Some(*task),
+                    _ => None,
+                })
+                .expect("a task invoked")
+        };
+        let tr = step(
+            &def,
+            ExecutionState::new(info()),
+            0,
+            Event::Start {
+                input: input.clone(),
+            },
+        );
+        let task = task_of(&tr);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::TaskSucceeded {
+                task,
+                output: json!({"Payload": {"n": 1}}),
+            },
+        );
+        let mut want = input;
+        want["result"] = json!({"got": {"n": 1}});
+        let exit = tr
+            .history
+            .iter()
+            .find(|e| e.event_type() == "TaskStateExited")
+            .expect("T left");
+        let recorded = exit.state_text().expect("a state event");
+        assert!(recorded.deferred());
+        assert_eq!(recorded.as_str(), crate::exec::to_text(&want));
+        let task = task_of(&tr);
+        let tr = step(
+            &def,
+            tr.state,
+            2,
+            Event::TaskFailed {
+                task,
+                error: "Boom".into(),
+                cause: "no".into(),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Succeeded);
+        want["error"] = json!({"Error": "Boom", "Cause": "no"});
+        let caught = tr
+            .history
+            .iter()
+            .find(|e| e.event_type() == "TaskStateExited")
+            .and_then(|e| e.state_text())
+            .expect("U left");
+        assert!(!caught.deferred());
+        assert_eq!(caught.as_str(), crate::exec::to_text(&want));
     }
 }

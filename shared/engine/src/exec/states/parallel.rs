@@ -95,6 +95,7 @@ impl<'d> Engine<'d> {
                 input_text,
                 entered_text: None,
                 output_text: None,
+                entered_payload: None,
             };
             let id = self.new_thread(child);
             if let Some(r) = resume.as_mut().filter(|r| r.index == i) {
