@@ -132,9 +132,6 @@ impl<'d> Engine<'d> {
                     None => PayloadText::of(&t.input),
                 };
                 t.entered_prev = t.last_event;
-                if matches!(st.kind, StateKind::Task { .. }) && !t.hidden {
-                    t.entered_payload = Some(input.clone());
-                }
                 t.entered_event =
                     self.emit_state(&mut t, false, st.type_index(), st.name.clone(), input);
                 t.phase = Phase::Run;
@@ -241,7 +238,6 @@ impl<'d> Engine<'d> {
                 t.input = output;
                 t.input_text = output_text;
                 t.entered_text = None;
-                t.entered_payload = None;
                 t.phase = Phase::Enter;
                 // Within a run, a thread that runs on next (front of the queue, as `park`
                 // puts it) waits outside the thread table.

@@ -163,9 +163,10 @@ pub(crate) struct Thread {
     /// instead of serializing the output again. Set just before the exit, taken by it.
     #[serde(skip)]
     pub(crate) output_text: Option<crate::history::PayloadText>,
-    /// A Task's StateEntered text, kept while it waits for its result: the exit may record its
-    /// output as this input with the result set at a member
-    /// ([`crate::history::PayloadText::with_member`]). Not kept in the checkpoint.
+    /// A Task's StateEntered text, kept from its run while it waits for its result: the exit
+    /// may record its output as this input with the result set at a member
+    /// ([`crate::history::PayloadText::with_member`]). Set by each Task's run, read only by a
+    /// Task's exit. Not kept in the checkpoint.
     #[serde(skip)]
     pub(crate) entered_payload: Option<crate::history::PayloadText>,
 }

@@ -8,6 +8,7 @@ use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
 use crate::history::{PayloadText, DEFERRED_MIN_BYTES};
 use serde_json::{Map, Value};
+use std::sync::Arc;
 use stepwise_asl::model::{Catcher, MapSpec, State, StateKind};
 use stepwise_asl::payload::{self, Template};
 use stepwise_asl::{EvalError, Scope};
@@ -22,10 +23,12 @@ pub(crate) struct JsonPath;
 /// text at hand (this step's StateEntered, or the one a Task kept while it waited; the input
 /// is unchanged since: neither state type moves values out of it before a ResultPath of
 /// names).
+#[inline(never)]
 fn deferred_output_text(
     e: &Engine<'_>,
     t: &Thread,
     st: &State,
+    names: &Arc<[String]>,
     result: &Value,
 ) -> Option<PayloadText> {
     if st.output_path.as_deref() != Some("$")
@@ -35,7 +38,6 @@ fn deferred_output_text(
     {
         return None;
     }
-    let names = st.result_path.as_ref()?.members()?;
     let entered = e.entered_text(t).or_else(|| t.entered_payload.clone())?;
     if entered.len() < DEFERRED_MIN_BYTES {
         return None;
@@ -185,7 +187,13 @@ impl Language for JsonPath {
         // OutputPath fail (States.Runtime, the execution fails), the input stays whole for a
         // redrive to start from (the merge takes the input it writes into).
         let selects = !matches!(st.output_path.as_deref(), Some("$"));
-        let deferred = deferred_output_text(e, t, st, &result);
+        // Only a ResultPath of member names can be recorded as a member set: checked here, the
+        // rest out of line (most states have none, and this is every Pass's and Task's path).
+        // What follows cannot fail when it is (the objects on the way exist, OutputPath `$`);
+        // a failure drops it all the same (`fail_state`).
+        if let Some(names) = st.result_path.as_ref().and_then(|p| p.members()) {
+            t.output_text = deferred_output_text(e, t, st, names, &result);
+        }
         let merged = if selects && st.result_path.as_deref() != Some("$") {
             payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())
         } else {
@@ -199,9 +207,6 @@ impl Language for JsonPath {
             Some(p) if p == "$" => merged,
             p => e.jsonpath_select(t, st, "OutputPath", p, &merged)?,
         };
-        if deferred.is_some() {
-            t.output_text = deferred;
-        }
         Ok((out, vars))
     }
 

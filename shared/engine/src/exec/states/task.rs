@@ -28,6 +28,10 @@ impl<'d> Engine<'d> {
         st: &State,
         task: TaskFields<'_>,
     ) -> Result<Next, Failure> {
+        // The input's text as it entered, for the exit to record the output as it with the
+        // result set at a member (see `deferred_output_text`); none on a retry in a later step
+        // (the exit then renders its text).
+        t.entered_payload = self.entered_text(t);
         let TaskFields {
             resource,
             timeout_seconds,
