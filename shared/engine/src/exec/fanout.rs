@@ -4,7 +4,7 @@
 use crate::exec::dataflow::language;
 use crate::exec::errors::Failure;
 use crate::exec::state::{Children, PendingInner, Phase, RedrivePoint, Thread, Waiter};
-use crate::exec::{to_text, Engine, ThreadId};
+use crate::exec::{Engine, ThreadId};
 use crate::history::{EventKind, IterationEvent, PayloadText};
 use crate::{Command, Status, WaitId};
 use serde_json::{json, Map, Value};
@@ -323,8 +323,8 @@ impl<'d> Engine<'d> {
             None => {
                 // The execution's output is its last state's: that text again.
                 let output_text = match text {
-                    Some(text) => text.as_str().to_string(),
-                    None => to_text(&output),
+                    Some(text) => text,
+                    None => PayloadText::of(&output),
                 };
                 let event = EventKind::ExecutionSucceeded {
                     output: output_text,

@@ -25,8 +25,9 @@ pub(crate) enum EventKind {
         redrive_count: u32,
         resumed: Option<Resumed>,
     },
+    /// The output's text is the last StateExited's (rendered when read, as it is).
     ExecutionSucceeded {
-        output: String,
+        output: super::PayloadText,
     },
     /// Each part only when present.
     ExecutionFailed {
@@ -390,7 +391,7 @@ impl EventKind {
             ExecutionSucceeded { output } => (
                 "ExecutionSucceeded".into(),
                 Some(object!([
-                    ("output", text(output)),
+                    ("output", text(output.rendered().into_owned())),
                     ("outputDetails", not_truncated()),
                 ])),
             ),
