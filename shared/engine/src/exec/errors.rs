@@ -63,8 +63,10 @@ pub(crate) fn error_matches(list: &[String], error: &str) -> bool {
 impl<'d> Engine<'d> {
     /// A state failed: Retry, then Catch, then fail the thread.
     pub(crate) fn fail_state(&mut self, tid: ThreadId, mut t: Box<Thread>, f: Failure) {
-        // An output text the state had made is not what a catcher leaves with.
+        // An output text the state had made is not what a catcher leaves with, nor is a Task's
+        // kept entry text what a later state entered with.
         t.output_text = None;
+        t.entered_payload = None;
         // Values were moved out of the state's input: it is put back as it entered, for what
         // reads it now (a redrive's starting point).
         if let Some(text) = t.entered_text.take() {

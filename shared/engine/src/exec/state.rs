@@ -166,7 +166,7 @@ pub(crate) struct Thread {
     /// A Task's StateEntered text, kept from its run while it waits for its result: the exit
     /// may record its output as this input with the result set at a member
     /// ([`crate::history::PayloadText::with_member`]). Set by each Task's run, read only by a
-    /// Task's exit. Not kept in the checkpoint.
+    /// Task's exit and dropped there (or when the state fails). Not kept in the checkpoint.
     #[serde(skip)]
     pub(crate) entered_payload: Option<crate::history::PayloadText>,
 }

@@ -38,7 +38,12 @@ fn deferred_output_text(
     {
         return None;
     }
-    let entered = e.entered_text(t).or_else(|| t.entered_payload.clone())?;
+    // A Task's own kept text, and only a Task's: another state's entry is this step's.
+    let kept = match st.kind {
+        StateKind::Task { .. } => t.entered_payload.clone(),
+        _ => None,
+    };
+    let entered = e.entered_text(t).or(kept)?;
     if entered.len() < DEFERRED_MIN_BYTES {
         return None;
     }
@@ -194,6 +199,8 @@ impl Language for JsonPath {
         if let Some(names) = st.result_path.as_ref().and_then(|p| p.members()) {
             t.output_text = deferred_output_text(e, t, st, names, &result);
         }
+        // A Task's kept entry text has served its exit (nothing keeps it past the state).
+        t.entered_payload = None;
         let merged = if selects && st.result_path.as_deref() != Some("$") {
             payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())
         } else {
