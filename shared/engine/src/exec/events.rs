@@ -89,7 +89,7 @@ impl<'d> Engine<'d> {
         // The first state's StateEntered shows the same text: rendered once.
         let input_text = PayloadText::of(&input);
         let event = EventKind::ExecutionStarted {
-            input: input_text.as_str().to_string(),
+            input: input_text.clone(),
             role_arn: self.s.info.role_arn.clone(),
             started_at,
         };

@@ -15,8 +15,9 @@ pub(crate) enum EventKind {
     /// `started_at`: a new execution started at a state (beyond AWS): the state and the
     /// execution it came from; recorded as extra details only then. AWS's details have no
     /// `stateMachineArn`, so neither do these.
+    /// The input's text is the first StateEntered's (one rendering for both).
     ExecutionStarted {
-        input: String,
+        input: super::PayloadText,
         role_arn: String,
         started_at: Option<(String, Option<String>)>,
     },
@@ -361,7 +362,7 @@ impl EventKind {
                 started_at,
             } => {
                 let mut d = object!([
-                    ("input", text(input)),
+                    ("input", text(input.rendered().into_owned())),
                     ("inputDetails", not_truncated()),
                     ("roleArn", text(role_arn)),
                 ]);
