@@ -10,7 +10,7 @@ mod packed;
 mod text;
 pub use packed::{read_packed, PackMemo, PackedError};
 pub use text::PayloadText;
-pub(crate) use text::DEFERRED_MIN_BYTES;
+pub(crate) use text::{member_key, DEFERRED_MIN_BYTES};
 
 /// One history event.
 ///

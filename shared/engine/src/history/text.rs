@@ -210,14 +210,18 @@ fn splice(base: &str, names: &[String], value: &str) -> Option<String> {
         if comma {
             out.push(',');
         }
-        out.push_str(&crate::exec::to_text(&serde_json::Value::String(
-            last.clone(),
-        )));
+        out.push_str(&member_key(last));
         out.push(':');
     }
     out.push_str(value);
     out.push_str(&base[end..]);
     Some(out)
+}
+
+/// A member's name as the engine writes it in an object (quoted and escaped): how splicing
+/// finds it, writes it, and counts it.
+pub(crate) fn member_key(name: &str) -> String {
+    serde_json::to_string(name).unwrap_or_default()
 }
 
 /// In the object starting at `at`, the member `name`'s value as (start, end). When the object
@@ -229,7 +233,7 @@ fn find_member(b: &[u8], at: usize, name: &str) -> Result<(usize, usize), Option
         return Err(None);
     }
     // Keys compared as the engine writes them.
-    let key = crate::exec::to_text(&serde_json::Value::String(name.to_string()));
+    let key = member_key(name);
     let mut i = at + 1;
     if b.get(i) == Some(&b'}') {
         return Err(Some((i, true)));

@@ -6,7 +6,7 @@ use crate::deep::text_len;
 use crate::exec::errors::Failure;
 use crate::exec::state::Thread;
 use crate::exec::{to_text, Engine};
-use crate::history::{PayloadText, DEFERRED_MIN_BYTES};
+use crate::history::{member_key, PayloadText, DEFERRED_MIN_BYTES};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use stepwise_asl::model::{Catcher, MapSpec, State, StateKind};
@@ -57,7 +57,7 @@ fn deferred_output_text(
     let len = match object.get(last) {
         Some(old) => (entered.len() + value.len()).checked_sub(text_len(old).ok()?)?,
         None => {
-            let key = text_len(&Value::String(last.clone())).ok()?;
+            let key = member_key(last).len();
             entered.len() + usize::from(!object.is_empty()) + key + 1 + value.len()
         }
     };
