@@ -1,6 +1,6 @@
 //! What the engine's unit tests share.
 
-use crate::ExecutionInfo;
+use crate::{Command, ExecutionInfo, WaitId};
 
 /// The execution every unit test runs as.
 pub(crate) fn info() -> ExecutionInfo {
@@ -14,4 +14,15 @@ pub(crate) fn info() -> ExecutionInfo {
         redrive_count: 0,
         seed: 1,
     }
+}
+
+/// The task a step's commands invoke.
+pub(crate) fn task_id(commands: &[Command]) -> WaitId {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::InvokeTask { task, .. } => Some(*task),
+            _ => None,
+        })
+        .expect("a task was invoked")
 }

@@ -515,7 +515,7 @@ impl<'d> Engine<'d> {
 #[cfg(test)]
 mod redrive_tests {
     use crate::exec::{step, ExecutionState};
-    use crate::{Command, Event, Status, WaitId};
+    use crate::{Command, Event, Status};
     use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
 
@@ -538,17 +538,7 @@ mod redrive_tests {
         )
     }
 
-    use crate::test_support::info;
-
-    fn task_id(commands: &[Command]) -> WaitId {
-        commands
-            .iter()
-            .find_map(|c| match c {
-                Command::InvokeTask { task, .. } => Some(*task),
-                _ => None,
-            })
-            .expect("a task was invoked")
-    }
+    use crate::test_support::{info, task_id};
 
     #[test]
     fn redrive_restarts_the_failed_state_with_its_input() {

@@ -9,7 +9,6 @@ use crate::exec::{to_text, Engine, ThreadId, MAX_PAYLOAD_BYTES};
 use crate::history::{EventKind, PayloadText};
 use crate::{Command, Status};
 use serde_json::{Map, Value};
-
 use stepwise_asl::model::{State, StateId, StateKind};
 
 /// What a state's evaluation leads to; [`Engine::run_state`] carries it out.

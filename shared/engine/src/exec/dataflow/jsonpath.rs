@@ -340,7 +340,7 @@ impl Language for JsonPath {
 
 #[cfg(test)]
 mod tests {
-    use crate::test_support::info;
+    use crate::test_support::{info, task_id};
     use crate::{step, Event, ExecutionState, Status, Transition};
     use serde_json::{json, Value};
     use stepwise_asl::model::Definition;
@@ -487,7 +487,6 @@ mod tests {
     /// the catcher's merge in full.
     #[test]
     fn a_task_result_set_at_a_member_of_a_large_input_is_recorded_as_that_member() {
-        use crate::Command;
         let def = Definition::from_value(&json!({"StartAt": "T", "States": {
             "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                   "Parameters": {"FunctionName": "f"}, "ResultSelector": {"got.$": "$.Payload"},
@@ -499,15 +498,6 @@ mod tests {
             "Done": {"Type": "Succeed"}}}))
         .expect("definition");
         let input = json!({"rows": "y\"é".repeat(3000), "result": null});
-        let task_of = |tr: &Transition| {
-            tr.commands
-                .iter()
-                .find_map(|c| match c {
-                    Command::InvokeTask { task, .. } => Some(*task),
-                    _ => None,
-                })
-                .expect("a task invoked")
-        };
         let tr = step(
             &def,
             ExecutionState::new(info()),
@@ -516,7 +506,7 @@ mod tests {
                 input: input.clone(),
             },
         );
-        let task = task_of(&tr);
+        let task = task_id(&tr.commands);
         let tr = step(
             &def,
             tr.state,
@@ -536,7 +526,7 @@ mod tests {
         let recorded = exit.state_text().expect("a state event");
         assert!(recorded.deferred());
         assert_eq!(recorded.as_str(), crate::exec::to_text(&want));
-        let task = task_of(&tr);
+        let task = task_id(&tr.commands);
         let tr = step(
             &def,
             tr.state,
