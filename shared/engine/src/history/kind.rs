@@ -212,6 +212,18 @@ fn not_truncated() -> Value {
 }
 
 /// Inserts `key` when there is a value.
+/// A Lambda function's or an activity's scheduling: `{"resource", "input", "inputDetails",
+/// "timeoutInSeconds"?}`, what the two have in common, in AWS's order.
+fn scheduled(resource: String, input: String, timeout_s: Option<u64>) -> Value {
+    let mut d = object!([
+        ("resource", text(resource)),
+        ("input", text(input)),
+        ("inputDetails", not_truncated()),
+    ]);
+    insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+    d
+}
+
 fn insert_some(d: &mut Value, key: &str, v: Option<Value>) {
     if let (Value::Object(m), Some(v)) = (d, v) {
         m.insert(key.to_string(), v);
@@ -560,12 +572,7 @@ impl EventKind {
                 timeout_s,
                 role_arn,
             } => {
-                let mut d = object!([
-                    ("resource", text(resource)),
-                    ("input", text(input)),
-                    ("inputDetails", not_truncated()),
-                ]);
-                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                let mut d = scheduled(resource, input, timeout_s);
                 insert_some(
                     &mut d,
                     "taskCredentials",
@@ -591,12 +598,7 @@ impl EventKind {
                 timeout_s,
                 heartbeat_s,
             } => {
-                let mut d = object!([
-                    ("resource", text(resource)),
-                    ("input", text(input)),
-                    ("inputDetails", not_truncated()),
-                ]);
-                insert_some(&mut d, "timeoutInSeconds", timeout_s.map(Value::from));
+                let mut d = scheduled(resource, input, timeout_s);
                 insert_some(&mut d, "heartbeatInSeconds", heartbeat_s.map(Value::from));
                 ("ActivityScheduled".into(), Some(d))
             }
