@@ -66,61 +66,148 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json:
     on_big_stack(|| serde_json::to_string(value))
 }
 
-/// Writes a [`Value`] as compact JSON text, at any depth. Unlike [`to_string`] it needs no big
-/// stack up front: each array or object level checks the room left and continues on a new
-/// segment only when the thread's stack runs low, so a shallow value (nearly every payload)
-/// costs no more than `serde_json::to_string`. Setting up a big stack for every write was most
-/// of the engine's time per state transition.
+/// Writes a [`Value`] as compact JSON text, at any depth, exactly as `serde_json::to_string`
+/// does. Unlike [`to_string`] it needs no big stack up front: each array or object level checks
+/// the room left and continues on a new segment only when the thread's stack runs low, so a
+/// shallow value (nearly every payload) costs no more than a plain write. Setting up a big
+/// stack for every write was most of the engine's time per state transition. Written here, not
+/// through serde: every state's output is written once for its history, and serde_json's
+/// writer spent ~150 instructions on each short key or string (W1: 0.8k of 5.7k a transition).
 pub fn value_to_string(value: &Value) -> Result<String, serde_json::Error> {
-    serde_json::to_string(&Grown(value))
+    // As serde_json starts: most outputs fit without growing.
+    let mut out = String::with_capacity(128);
+    write_value(&mut out, value);
+    Ok(out)
 }
 
 /// The number of UTF-8 bytes of [`value_to_string`]'s text, without building it.
 pub fn text_len(value: &Value) -> Result<usize, serde_json::Error> {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
     let mut n = Count(0);
-    serde_json::to_writer(&mut n, &Grown(value))?;
+    write_value(&mut n, value);
     Ok(n.0)
 }
 
-/// A value serialized with a stack check at each level of nesting.
-struct Grown<'a>(&'a Value);
+/// Where [`write_value`] puts text: a string, or a count of its bytes.
+trait Sink {
+    fn put(&mut self, text: &str);
+    fn put_byte(&mut self, ascii: u8);
+}
 
-impl Serialize for Grown<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::{SerializeMap, SerializeSeq};
-        match self.0 {
-            Value::Array(items) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&Grown(item))?;
-                }
-                seq.end()
-            }),
-            Value::Object(map) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
-                let mut m = s.serialize_map(Some(map.len()))?;
-                for (k, v) in map {
-                    m.serialize_entry(k, &Grown(v))?;
-                }
-                m.end()
-            }),
-            // Scalars written here rather than through `Value::serialize`, which the compiler
-            // may leave out of line (a call per scalar).
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Number(n) => n.serialize(s),
-            Value::String(text) => s.serialize_str(text),
-        }
+impl Sink for String {
+    #[inline]
+    fn put(&mut self, text: &str) {
+        self.push_str(text);
     }
+    #[inline]
+    fn put_byte(&mut self, ascii: u8) {
+        self.push(char::from(ascii));
+    }
+}
+
+struct Count(usize);
+
+impl Sink for Count {
+    #[inline]
+    fn put(&mut self, text: &str) {
+        self.0 += text.len();
+    }
+    #[inline]
+    fn put_byte(&mut self, _: u8) {
+        self.0 += 1;
+    }
+}
+
+fn write_value(out: &mut impl Sink, value: &Value) {
+    match value {
+        Value::Null => out.put("null"),
+        Value::Bool(true) => out.put("true"),
+        Value::Bool(false) => out.put("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(text) => write_str(out, text),
+        Value::Array(items) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
+            out.put_byte(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.put_byte(b',');
+                }
+                write_value(out, item);
+            }
+            out.put_byte(b']');
+        }),
+        Value::Object(map) => stacker::maybe_grow(RED_ZONE, SEGMENT, || {
+            out.put_byte(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.put_byte(b',');
+                }
+                write_str(out, key);
+                out.put_byte(b':');
+                write_value(out, item);
+            }
+            out.put_byte(b'}');
+        }),
+    }
+}
+
+/// A number as serde_json writes it: integers with itoa, as it does; a float through
+/// serde_json itself (its float format; rare in payloads).
+fn write_number(out: &mut impl Sink, n: &serde_json::Number) {
+    if let Some(u) = n.as_u64() {
+        out.put(itoa::Buffer::new().format(u));
+    } else if let Some(i) = n.as_i64() {
+        out.put(itoa::Buffer::new().format(i));
+    } else {
+        out.put(&n.to_string());
+    }
+}
+
+/// What a byte of a string is written as: 0 itself, `u` as `\u00XX`, else `\` and that byte
+/// (serde_json's escapes).
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = b'u';
+        b += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0A] = b'n';
+    t[0x0C] = b'f';
+    t[0x0D] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+fn write_str(out: &mut impl Sink, text: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.put_byte(b'"');
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape = ESCAPE[b as usize];
+        if escape == 0 {
+            continue;
+        }
+        // Escaped bytes are ASCII: the slices end on character boundaries.
+        if start < i {
+            out.put(&text[start..i]);
+        }
+        out.put_byte(b'\\');
+        if escape == b'u' {
+            out.put("u00");
+            out.put_byte(HEX[(b >> 4) as usize]);
+            out.put_byte(HEX[(b & 0xF) as usize]);
+        } else {
+            out.put_byte(escape);
+        }
+        start = i + 1;
+    }
+    if start < bytes.len() {
+        out.put(&text[start..]);
+    }
+    out.put_byte(b'"');
 }
 
 /// `value` as a [`Value`], at any depth.
@@ -194,6 +281,44 @@ mod tests {
                 drop(again);
                 drop(value);
             });
+        }
+    }
+
+    /// The engine's own writer gives serde_json's text, byte for byte, and its length: every
+    /// escape, integers at both ends, floats, keys in their order, empty containers.
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let every_control: String = (0u8..0x20).map(char::from).collect();
+        let cases = [
+            serde_json::json!(null),
+            serde_json::json!(true),
+            serde_json::json!(false),
+            serde_json::json!(0),
+            serde_json::json!(-1),
+            serde_json::json!(i64::MIN),
+            serde_json::json!(u64::MAX),
+            serde_json::json!(1.5),
+            serde_json::json!(-0.0),
+            serde_json::json!(1e300),
+            serde_json::json!(5e-324),
+            serde_json::json!(0.1),
+            serde_json::json!(123456789.125),
+            serde_json::json!(""),
+            serde_json::json!("plain"),
+            serde_json::json!("quote \" and back\\slash / \u{7f}"),
+            serde_json::json!(every_control),
+            serde_json::json!("\u{8}\u{c}\n\r\t end"),
+            serde_json::json!("ünïcødé \u{1F600} 漢字 \u{2028}"),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            serde_json::json!([[], {}, [[]], {"": {}}]),
+            serde_json::json!({"z": 1, "a": [1, "two", null, {"k\"ey": false}], "m": {"n": 2.25}}),
+            serde_json::json!({"n": 100, "tag": "s99", "keep": {"a": [1, 2, 3]}}),
+        ];
+        for value in cases {
+            let want = serde_json::to_string(&value).expect("serde writes it");
+            assert_eq!(value_to_string(&value).expect("written"), want);
+            assert_eq!(text_len(&value).expect("measured"), want.len(), "{want}");
         }
     }
 

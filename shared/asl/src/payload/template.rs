@@ -9,6 +9,7 @@ use crate::intrinsics::{self, Intrinsic};
 use crate::jsonpath::{self, AsPath, JsonPath, NotFound};
 use crate::{Entropy, EvalError, Scope};
 use serde_json::{Map, Value};
+use smallvec::SmallVec;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
@@ -205,8 +206,9 @@ impl Template {
         if !self.movable {
             return evaluate(&self.compiled, &scope, entropy);
         }
-        let mut values: Vec<Option<Value>> = Vec::new();
-        let mut moves: Vec<(usize, &[String])> = Vec::new();
+        // On the stack for a template of up to eight fields: two allocations a state otherwise.
+        let mut values: FieldValues = SmallVec::new();
+        let mut moves: SmallVec<[(usize, &[String]); 8]> = SmallVec::new();
         evaluate_fields(&self.compiled, &scope, entropy, &mut values, &mut moves)?;
         for (slot, keys) in moves {
             // Found when the fields were evaluated, and no other move reaches into it.
@@ -316,8 +318,8 @@ fn evaluate_fields<'n>(
     node: &'n Node,
     scope: &Scope,
     entropy: &mut dyn Entropy,
-    values: &mut Vec<Option<Value>>,
-    moves: &mut Vec<(usize, &'n [String])>,
+    values: &mut FieldValues,
+    moves: &mut SmallVec<[(usize, &'n [String]); 8]>,
 ) -> Result<(), EvalError> {
     match node {
         Node::Literal(_) => {}
@@ -339,6 +341,9 @@ fn evaluate_fields<'n>(
     }
     Ok(())
 }
+
+/// The fields' values of one [`Template::evaluate_taking`], in order (`None`: to be moved).
+type FieldValues = SmallVec<[Option<Value>; 8]>;
 
 /// [`Template::evaluate_taking`]'s last pass: the output, each field's value taken in order.
 fn build(node: &Node, values: &mut impl Iterator<Item = Option<Value>>) -> Value {
