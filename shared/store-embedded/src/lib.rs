@@ -46,7 +46,11 @@ CREATE TABLE IF NOT EXISTS executions(arn TEXT PRIMARY KEY, sm_arn TEXT NOT NULL
     stop_ms INTEGER, redrive_count INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL,
     meta TEXT NOT NULL, body TEXT NOT NULL, has_outbox INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
-CREATE INDEX IF NOT EXISTS executions_status ON executions(status);
+-- Executions still open, which a start recovers: a finished one never enters it (an index of
+-- every status cost each execution an index page per commit, and no query read it).
+DROP INDEX IF EXISTS executions_status;
+CREATE INDEX IF NOT EXISTS executions_open ON executions(arn)
+    WHERE status = 'RUNNING' OR has_outbox = 1;
 CREATE INDEX IF NOT EXISTS executions_stop ON executions(stop_ms);
 CREATE TABLE IF NOT EXISTS event_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
     last_id INTEGER NOT NULL, body BLOB NOT NULL);
@@ -61,6 +65,30 @@ CREATE TABLE IF NOT EXISTS timers(arn TEXT NOT NULL, timer INTEGER NOT NULL, at_
 CREATE TABLE IF NOT EXISTS inflight(arn TEXT NOT NULL, task INTEGER NOT NULL, command TEXT NOT NULL,
     PRIMARY KEY(arn, task));
 "#;
+
+/// The executions a start recovers: read from the partial index `executions_open`.
+const OPEN_EXECUTIONS: &str =
+    "SELECT arn FROM executions WHERE status = 'RUNNING' OR has_outbox = 1";
+
+/// ListExecutions: the filters, the order and the page, after the machine's condition.
+macro_rules! list_executions {
+    ($machine:literal) => {
+        concat!(
+            "SELECT meta, status, stop_ms, redrive_count FROM executions WHERE ",
+            $machine,
+            " AND (?2 IS NULL OR status = ?2)
+             AND (?3 IS NULL OR version_arn = ?3) AND (?4 IS NULL OR alias_arn = ?4)
+             AND (?7 IS NULL OR (redrive_count > 0) = ?7)
+             AND (?8 IS NULL OR json_extract(meta, '$.mapRunArn') = ?8)
+             ORDER BY start_ms DESC, rowid DESC LIMIT ?5 OFFSET ?6"
+        )
+    };
+}
+/// A machine's executions, from its index newest first, a page at a time: with
+/// `?1 IS NULL OR sm_arn = ?1` SQLite read and sorted the whole table for every page.
+const LIST_OF_MACHINE: &str = list_executions!("sm_arn = ?1");
+/// Executions of any machine (a Map Run's children).
+const LIST_ANY: &str = list_executions!("?1 IS NULL");
 
 /// The history of a data directory written before history was kept in pages (one row per
 /// event) moves into pages of one event when it opens.
@@ -647,17 +675,13 @@ impl SqliteStore {
         limit: usize,
     ) -> Result<Vec<ExecutionRow>, StoreError> {
         type Raw = (String, String, Option<i64>, u32);
+        let sql = if f.state_machine_arn.is_some() {
+            LIST_OF_MACHINE
+        } else {
+            LIST_ANY
+        };
         let rows: Vec<Raw> = self.with(|c| {
-            let mut st = c
-                .prepare_cached(
-                    "SELECT meta, status, stop_ms, redrive_count FROM executions
-                     WHERE (?1 IS NULL OR sm_arn = ?1) AND (?2 IS NULL OR status = ?2)
-                     AND (?3 IS NULL OR version_arn = ?3) AND (?4 IS NULL OR alias_arn = ?4)
-                     AND (?7 IS NULL OR (redrive_count > 0) = ?7)
-                     AND (?8 IS NULL OR json_extract(meta, '$.mapRunArn') = ?8)
-                     ORDER BY start_ms DESC, rowid DESC LIMIT ?5 OFFSET ?6",
-                )
-                .map_err(db_err)?;
+            let mut st = c.prepare_cached(sql).map_err(db_err)?;
             let rows = st
                 .query_map(
                     params![
@@ -1152,9 +1176,7 @@ impl ApiStore for SqliteStore {
 
     fn running_executions(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send {
         ready(self.with(|c| {
-            let mut st = c
-                .prepare("SELECT arn FROM executions WHERE status = 'RUNNING' OR has_outbox = 1")
-                .map_err(db_err)?;
+            let mut st = c.prepare(OPEN_EXECUTIONS).map_err(db_err)?;
             let rows = st
                 .query_map([], |r| r.get(0))
                 .map_err(db_err)?
@@ -1286,6 +1308,55 @@ impl ApiStore for SqliteStore {
                     .collect()
             });
         ready(r)
+    }
+}
+
+#[cfg(test)]
+mod query_plan_tests {
+    use super::*;
+
+    fn plan(store: &SqliteStore, sql: &str) -> String {
+        store
+            .with(|c| {
+                let mut st = c
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .map_err(db_err)?;
+                // Unbound parameters are NULL: the plan does not depend on them.
+                let mut rows = st.raw_query();
+                let mut steps = Vec::new();
+                while let Some(row) = rows.next().map_err(db_err)? {
+                    steps.push(row.get::<_, String>(3).map_err(db_err)?);
+                }
+                Ok(steps.join("; "))
+            })
+            .expect("planned")
+    }
+
+    /// Recovery reads the open executions' index, a machine's listing reads its index without
+    /// sorting, and a data directory with the old index of every status opens without it.
+    #[test]
+    fn the_store_s_queries_read_their_indexes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let conn = Connection::open(dir.path().join(DB_FILE)).expect("db");
+            conn.execute_batch(SCHEMA).expect("schema");
+            conn.execute_batch("CREATE INDEX executions_status ON executions(status)")
+                .expect("the old index");
+        }
+        let store = SqliteStore::open(dir.path()).expect("opens");
+        assert_eq!(
+            plan(&store, OPEN_EXECUTIONS),
+            "SCAN executions USING INDEX executions_open"
+        );
+        assert_eq!(
+            plan(&store, LIST_OF_MACHINE),
+            "SEARCH executions USING INDEX executions_sm (sm_arn=?)"
+        );
+        let old = "SELECT count(*) FROM sqlite_master WHERE name = 'executions_status'";
+        let left: i64 = store
+            .with(|c| c.query_row(old, [], |r| r.get(0)).map_err(db_err))
+            .expect("counted");
+        assert_eq!(left, 0);
     }
 }
 
