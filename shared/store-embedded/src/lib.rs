@@ -227,13 +227,6 @@ impl SqliteStore {
         write
             .pragma_update(None, "journal_size_limit", 128 << 20)
             .map_err(err)?;
-        // Each write of a batch runs in a savepoint, whose undo record (the pages it changed,
-        // as they were) SQLite keeps in memory up to 64 KiB and then in a temporary file: a
-        // file write per page for a large write, written again by every such write after.
-        // Kept in memory, and emptied when the savepoint is released.
-        write
-            .pragma_update(None, "temp_store", "MEMORY")
-            .map_err(err)?;
         let writer = writer::Writer::start_checkpointing(write, connect()?).map_err(|e| {
             OpenError::Writer {
                 path: path.display().to_string(),
