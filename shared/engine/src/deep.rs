@@ -73,18 +73,25 @@ pub fn to_string<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json:
 /// stack for every write was most of the engine's time per state transition. Written here, not
 /// through serde: every state's output is written once for its history, and serde_json's
 /// writer spent ~150 instructions on each short key or string (W1: 0.8k of 5.7k a transition).
-pub fn value_to_string(value: &Value) -> Result<String, serde_json::Error> {
+pub fn value_to_string(value: &Value) -> String {
     // As serde_json starts: most outputs fit without growing.
     let mut out = String::with_capacity(128);
     write_value(&mut out, value);
-    Ok(out)
+    out
 }
 
 /// The number of UTF-8 bytes of [`value_to_string`]'s text, without building it.
-pub fn text_len(value: &Value) -> Result<usize, serde_json::Error> {
+pub fn text_len(value: &Value) -> usize {
     let mut n = Count(0);
     write_value(&mut n, value);
-    Ok(n.0)
+    n.0
+}
+
+/// A string as [`value_to_string`] writes it (quoted and escaped), as an object's key too.
+pub fn str_to_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    write_str(&mut out, text);
+    out
 }
 
 /// Where [`write_value`] puts text: a string, or a count of its bytes.
@@ -271,9 +278,8 @@ mod tests {
             assert_eq!(self::depth(&value), depth);
             let back = to_string(&value).expect("deep value writes");
             assert_eq!(back, text);
-            let grown = value_to_string(&value).expect("deep value writes");
-            assert_eq!(grown, text);
-            assert_eq!(text_len(&value).expect("deep value measures"), text.len());
+            assert_eq!(value_to_string(&value), text);
+            assert_eq!(text_len(&value), text.len());
             let as_value = to_value(&value).expect("to_value");
             let again: Value = from_value(as_value).expect("from_value");
             on_big_stack(move || {
@@ -317,8 +323,11 @@ mod tests {
         ];
         for value in cases {
             let want = serde_json::to_string(&value).expect("serde writes it");
-            assert_eq!(value_to_string(&value).expect("written"), want);
-            assert_eq!(text_len(&value).expect("measured"), want.len(), "{want}");
+            assert_eq!(value_to_string(&value), want);
+            assert_eq!(text_len(&value), want.len(), "{want}");
+            if let Value::String(s) = &value {
+                assert_eq!(str_to_string(s), want);
+            }
         }
     }
 

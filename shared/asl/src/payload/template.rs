@@ -208,7 +208,7 @@ impl Template {
         }
         // On the stack for a template of up to eight fields: two allocations a state otherwise.
         let mut values: FieldValues = SmallVec::new();
-        let mut moves: SmallVec<[(usize, &[String]); 8]> = SmallVec::new();
+        let mut moves: FieldMoves = SmallVec::new();
         evaluate_fields(&self.compiled, &scope, entropy, &mut values, &mut moves)?;
         for (slot, keys) in moves {
             // Found when the fields were evaluated, and no other move reaches into it.
@@ -319,7 +319,7 @@ fn evaluate_fields<'n>(
     scope: &Scope,
     entropy: &mut dyn Entropy,
     values: &mut FieldValues,
-    moves: &mut SmallVec<[(usize, &'n [String]); 8]>,
+    moves: &mut FieldMoves<'n>,
 ) -> Result<(), EvalError> {
     match node {
         Node::Literal(_) => {}
@@ -344,6 +344,8 @@ fn evaluate_fields<'n>(
 
 /// The fields' values of one [`Template::evaluate_taking`], in order (`None`: to be moved).
 type FieldValues = SmallVec<[Option<Value>; 8]>;
+/// The fields whose values are moved out of the input: their slots and paths' keys.
+type FieldMoves<'n> = SmallVec<[(usize, &'n [String]); 8]>;
 
 /// [`Template::evaluate_taking`]'s last pass: the output, each field's value taken in order.
 fn build(node: &Node, values: &mut impl Iterator<Item = Option<Value>>) -> Value {

@@ -118,7 +118,7 @@ pub(crate) fn text_len(v: &Value) -> u64 {
 pub(crate) use states::map_external::Selector;
 
 pub(crate) fn to_text(v: &Value) -> String {
-    crate::deep::value_to_string(v).unwrap_or_default()
+    crate::deep::value_to_string(v)
 }
 
 impl<'d> Engine<'d> {

@@ -211,7 +211,6 @@ fn not_truncated() -> Value {
     object!([("truncated", Value::Bool(false))])
 }
 
-/// Inserts `key` when there is a value.
 /// A Lambda function's or an activity's scheduling: `{"resource", "input", "inputDetails",
 /// "timeoutInSeconds"?}`, what the two have in common, in AWS's order.
 fn scheduled(resource: String, input: String, timeout_s: Option<u64>) -> Value {
@@ -224,6 +223,7 @@ fn scheduled(resource: String, input: String, timeout_s: Option<u64>) -> Value {
     d
 }
 
+/// Inserts `key` when there is a value.
 fn insert_some(d: &mut Value, key: &str, v: Option<Value>) {
     if let (Value::Object(m), Some(v)) = (d, v) {
         m.insert(key.to_string(), v);

@@ -219,9 +219,10 @@ fn splice(base: &str, names: &[String], value: &str) -> Option<String> {
 }
 
 /// A member's name as the engine writes it in an object (quoted and escaped): how splicing
-/// finds it, writes it, and counts it.
+/// finds it, writes it, and counts it. The engine's own writer, so a key here is the key in the
+/// texts it splices.
 pub(crate) fn member_key(name: &str) -> String {
-    serde_json::to_string(name).unwrap_or_default()
+    crate::deep::str_to_string(name)
 }
 
 /// In the object starting at `at`, the member `name`'s value as (start, end). When the object

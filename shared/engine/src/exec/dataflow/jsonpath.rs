@@ -55,7 +55,7 @@ fn deferred_output_text(
     let object = node.as_object()?;
     let value = to_text(result);
     let len = match object.get(last) {
-        Some(old) => (entered.len() + value.len()).checked_sub(text_len(old).ok()?)?,
+        Some(old) => (entered.len() + value.len()).checked_sub(text_len(old))?,
         None => {
             let key = member_key(last).len();
             entered.len() + usize::from(!object.is_empty()) + key + 1 + value.len()
