@@ -189,8 +189,9 @@ impl Template {
     /// Evaluates the template as [`Template::evaluate`] does, on an input nobody reads
     /// afterwards: the value of a field that is a plain path into it (`"keep.$": "$.keep"`) is
     /// moved out of it, not copied (copying and then dropping it was a tenth of what a Pass
-    /// state cost). Fields are evaluated, and fail, in the same order and with the same errors
-    /// and randomness; the input is changed only once all have succeeded.
+    /// state cost); an input object with the output's keys in its order becomes the output.
+    /// Fields are evaluated, and fail, in the same order and with the same errors and
+    /// randomness; the input is changed only once all have succeeded.
     pub fn evaluate_taking(
         &self,
         input: &mut Value,
@@ -203,7 +204,8 @@ impl Template {
             context,
             variables,
         };
-        if !self.movable {
+        let reuse = reusable(&self.compiled, scope.input);
+        if !self.movable && !reuse {
             return evaluate(&self.compiled, &scope, entropy);
         }
         // On the stack for a template of up to eight fields: two allocations a state otherwise.
@@ -217,7 +219,19 @@ impl Template {
             })?;
             values[slot] = Some(taken);
         }
-        Ok(build(&self.compiled, &mut values.into_iter()))
+        let mut values = values.into_iter();
+        match (&*self.compiled, input) {
+            // The input object has the output's keys in its order (a chain of states passing
+            // one shape on): its values are replaced in place, so the output costs no new map,
+            // no copied keys, and the input's map is not dropped.
+            (Node::Object(fields, _), Value::Object(map)) if reuse => {
+                for (slot, (_, n)) in map.values_mut().zip(fields) {
+                    *slot = build(n, &mut values);
+                }
+                Ok(Value::Object(std::mem::take(map)))
+            }
+            _ => Ok(build(&self.compiled, &mut values)),
+        }
     }
 }
 
@@ -295,6 +309,17 @@ fn mark_movable(root: &mut Node) -> bool {
     let mut all = Vec::new();
     paths(root, &mut all);
     mark(root, &all)
+}
+
+/// Whether an object template's output can be built in `input`'s own map: `input` is an object
+/// with the template's keys, in its order (the template's keys are distinct).
+fn reusable(node: &Node, input: &Value) -> bool {
+    match (node, input) {
+        (Node::Object(fields, Some(_)), Value::Object(map)) => {
+            map.len() == fields.len() && map.keys().zip(fields).all(|(k, (name, _))| k == name)
+        }
+        _ => false,
+    }
 }
 
 /// The walk of a movable field's path.
@@ -704,6 +729,48 @@ mod tests {
                 }
             }
             assert_eq!(taken, left, "what {source} left of the input");
+        }
+    }
+
+    /// An input object with the template's keys in its order is where the output is built:
+    /// the output is what evaluating on the input gives (values, errors, randomness), and the
+    /// input is left empty once all fields succeeded, whole when one failed.
+    #[test]
+    fn an_input_of_the_output_s_keys_holds_the_output() {
+        let input = json!({"n": 1, "keep": {"a": [1, 2, 3]}, "s": "x", "o": {"p": {"q": 2}}});
+        let vars = Map::new();
+        let ctx = Value::Null;
+        let cases = [
+            // Movable fields and a literal.
+            json!({"n.$": "States.MathAdd($.n, 1)", "keep.$": "$.keep", "s": "t", "o.$": "$.o.p"}),
+            // Overlapping paths: nothing movable, evaluated before any value is replaced.
+            json!({"n.$": "$.keep", "keep.$": "$.keep.a", "s.$": "$.n", "o.$": "$"}),
+            // A field that reads what an earlier field's slot held.
+            json!({"n.$": "$.s", "keep.$": "$.n", "s.$": "$.keep", "o": {"x.$": "$.o"}}),
+            json!({"n.$": "States.UUID()", "keep.$": "$.keep", "s.$": "States.UUID()", "o": 1}),
+            // Failures leave the input whole.
+            json!({"n.$": "$.keep", "keep.$": "$.nope", "s": 1, "o": 2}),
+            json!({"n.$": "$.n", "keep.$": "$.keep", "s": 1, "o.$": 3}),
+            // The same keys in another order, fewer keys: built anew.
+            json!({"keep.$": "$.keep", "n.$": "$.n", "s": 1, "o": 2}),
+            json!({"n.$": "$.n", "keep.$": "$.keep", "s": 1}),
+        ];
+        for (i, source) in cases.into_iter().enumerate() {
+            let t = Template::new(source.clone());
+            let scope = Scope {
+                input: &input,
+                context: &ctx,
+                variables: &vars,
+            };
+            let want = t.evaluate(&scope, &mut Counter(0));
+            let mut taken = input.clone();
+            let got = t.evaluate_taking(&mut taken, &ctx, &vars, &mut Counter(0));
+            assert_eq!(got, want, "{source}");
+            match (&got, i) {
+                (Ok(_), 0..=3) => assert_eq!(taken, json!({}), "what {source} left"),
+                (Err(_), _) => assert_eq!(taken, input, "what {source} left"),
+                (Ok(_), _) => assert_ne!(taken, json!({}), "what {source} left"),
+            }
         }
     }
 
