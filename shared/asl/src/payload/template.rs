@@ -226,7 +226,14 @@ impl Template {
             // no copied keys, and the input's map is not dropped.
             (Node::Object(fields, _), Value::Object(map)) if reuse => {
                 for (slot, (_, n)) in map.values_mut().zip(fields) {
-                    *slot = build(n, &mut values);
+                    match (n, &mut *slot) {
+                        // A literal string over a string: its buffer is reused.
+                        (Node::Literal(Value::String(text)), Value::String(old)) => {
+                            old.clear();
+                            old.push_str(text);
+                        }
+                        _ => *slot = build(n, &mut values),
+                    }
                 }
                 Ok(Value::Object(std::mem::take(map)))
             }
