@@ -212,14 +212,15 @@ impl Template {
         let mut values: FieldValues = SmallVec::new();
         let mut moves: FieldMoves = SmallVec::new();
         evaluate_fields(&self.compiled, &scope, entropy, &mut values, &mut moves)?;
-        for (slot, keys) in moves {
+        // Iterated and drained in place: moving the vectors would copy their inline buffers.
+        for &(slot, keys) in &moves {
             // Found when the fields were evaluated, and no other move reaches into it.
             let taken = walk_mut(input, keys).map(std::mem::take).ok_or_else(|| {
                 EvalError::runtime(format!("the input changed under the path {keys:?}"))
             })?;
             values[slot] = Some(taken);
         }
-        let mut values = values.into_iter();
+        let mut values = values.drain(..);
         match (&*self.compiled, input) {
             // The input object has the output's keys in its order (a chain of states passing
             // one shape on): its values are replaced in place, so the output costs no new map,
