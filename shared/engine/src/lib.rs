@@ -20,7 +20,7 @@ mod time_fmt;
 
 pub use exec::{step, Inspection, STEP_EVENTS};
 pub use history::HistoryEvent;
-pub use rng::uuid_from_seed;
+pub use rng::{uuid_from_seed, write_hex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
