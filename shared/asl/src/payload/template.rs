@@ -669,6 +669,27 @@ mod tests {
         }
     }
 
+    /// `source` evaluated on a copy of `input` taken, checked to give what evaluating on `input`
+    /// gives (values, errors, randomness): what it gave and what it left of the copy.
+    fn taken_as_evaluated(
+        source: &Value,
+        input: &Value,
+        ctx: &Value,
+        vars: &Map<String, Value>,
+    ) -> (Result<Value, EvalError>, Value) {
+        let t = Template::new(source.clone());
+        let scope = Scope {
+            input,
+            context: ctx,
+            variables: vars,
+        };
+        let want = t.evaluate(&scope, &mut Counter(0));
+        let mut taken = input.clone();
+        let got = t.evaluate_taking(&mut taken, ctx, vars, &mut Counter(0));
+        assert_eq!(got, want, "{source}");
+        (got, taken)
+    }
+
     /// Taking the input gives what evaluating on it gives (values, errors, randomness), and
     /// moves out of it exactly the values of plain paths no other field's path overlaps.
     #[test]
@@ -716,16 +737,7 @@ mod tests {
             (json!({"b": 0, "a": 1, "a.$": "$.keep"}), vec![vec!["keep"]]),
         ];
         for (source, moved) in cases {
-            let t = Template::new(source.clone());
-            let scope = Scope {
-                input: &input,
-                context: &ctx,
-                variables: &vars,
-            };
-            let want = t.evaluate(&scope, &mut Counter(0));
-            let mut taken = input.clone();
-            let got = t.evaluate_taking(&mut taken, &ctx, &vars, &mut Counter(0));
-            assert_eq!(got, want, "{source}");
+            let (got, taken) = taken_as_evaluated(&source, &input, &ctx, &vars);
             let mut left = input.clone();
             if got.is_ok() {
                 for keys in &moved {
@@ -764,16 +776,7 @@ mod tests {
             json!({"n.$": "$.n", "keep.$": "$.keep", "s": 1}),
         ];
         for (i, source) in cases.into_iter().enumerate() {
-            let t = Template::new(source.clone());
-            let scope = Scope {
-                input: &input,
-                context: &ctx,
-                variables: &vars,
-            };
-            let want = t.evaluate(&scope, &mut Counter(0));
-            let mut taken = input.clone();
-            let got = t.evaluate_taking(&mut taken, &ctx, &vars, &mut Counter(0));
-            assert_eq!(got, want, "{source}");
+            let (got, taken) = taken_as_evaluated(&source, &input, &ctx, &vars);
             match (&got, i) {
                 (Ok(_), 0..=3) => assert_eq!(taken, json!({}), "what {source} left"),
                 (Err(_), _) => assert_eq!(taken, input, "what {source} left"),
