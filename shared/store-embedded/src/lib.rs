@@ -51,7 +51,8 @@ CREATE INDEX IF NOT EXISTS executions_sm ON executions(sm_arn, start_ms);
 DROP INDEX IF EXISTS executions_status;
 CREATE INDEX IF NOT EXISTS executions_open ON executions(arn)
     WHERE status = 'RUNNING' OR has_outbox = 1;
-CREATE INDEX IF NOT EXISTS executions_stop ON executions(stop_ms);
+-- executions_stop, closed executions by their close, is made by the first retention sweep
+-- (retention::STOP_INDEX): without a retention no query reads it, and it cost every commit a page.
 CREATE TABLE IF NOT EXISTS event_pages(arn TEXT NOT NULL, first_id INTEGER NOT NULL,
     last_id INTEGER NOT NULL, body BLOB NOT NULL);
 CREATE UNIQUE INDEX IF NOT EXISTS event_pages_key ON event_pages(arn, first_id);
@@ -1326,7 +1327,8 @@ mod query_plan_tests {
     }
 
     /// Recovery reads the open executions' index, a machine's listing reads its index without
-    /// sorting, and a data directory with the old index of every status opens without it.
+    /// sorting, a data directory with the old index of every status opens without it, and the
+    /// retention sweeps' index exists once a sweep has run.
     #[test]
     fn the_store_s_queries_read_their_indexes() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -1345,11 +1347,25 @@ mod query_plan_tests {
             plan(&store, LIST_OF_MACHINE),
             "SEARCH executions USING INDEX executions_sm (sm_arn=?)"
         );
-        let old = "SELECT count(*) FROM sqlite_master WHERE name = 'executions_status'";
-        let left: i64 = store
-            .with(|c| c.query_row(old, [], |r| r.get(0)).map_err(db_err))
-            .expect("counted");
-        assert_eq!(left, 0);
+        let index = |name: &str| -> i64 {
+            let sql = format!("SELECT count(*) FROM sqlite_master WHERE name = '{name}'");
+            store
+                .with(|c| c.query_row(&sql, [], |r| r.get(0)).map_err(db_err))
+                .expect("counted")
+        };
+        assert_eq!(index("executions_status"), 0);
+        // The retention sweeps' index comes with the first sweep, and the sweep reads it.
+        assert_eq!(index("executions_stop"), 0);
+        assert_eq!(store.delete_expired(0, 0).expect("sweep"), 0);
+        assert_eq!(index("executions_stop"), 1);
+        drop(store);
+        // Planned on a connection opened after it: SQLite plans with the schema a connection
+        // read, and the sweep's own connection made the index.
+        let store = SqliteStore::open(dir.path()).expect("opens again");
+        assert_eq!(
+            plan(&store, retention::EXPIRED),
+            "SEARCH executions USING INDEX executions_stop (stop_ms>? AND stop_ms<?)"
+        );
     }
 }
 
