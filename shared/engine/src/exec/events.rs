@@ -737,4 +737,47 @@ mod redrive_tests {
         assert_eq!(entered("C").as_str(), r#"{"x":1}"#);
         assert_eq!(entered("A").as_str(), r#"{"a":1}"#);
     }
+
+    /// A Parallel's branches take turns, so a branch's entry lies behind its siblings' events
+    /// when its state runs: it is found all the same (each Choice's exit shares its entry's
+    /// text, as in a lone thread), with five branches as with one.
+    #[test]
+    fn states_of_interleaved_branches_find_their_entry() {
+        let branch = |i: usize| {
+            format!(
+                r#"{{"StartAt":"C{i}","States":{{"C{i}":{{"Type":"Choice","Choices":[
+                    {{"Variable":"$.a","NumericEquals":1,"Next":"D{i}"}}],"Default":"D{i}"}},
+                    "D{i}":{{"Type":"Succeed"}}}}}}"#
+            )
+        };
+        let branches: Vec<String> = (0..5).map(branch).collect();
+        let def = Definition::from_json(&format!(
+            r#"{{"StartAt":"P","States":{{"P":{{"Type":"Parallel","Branches":[{}],"End":true}}}}}}"#,
+            branches.join(",")
+        ))
+        .expect("valid");
+        let tr = start(&def, json!({"a": 1}));
+        assert_eq!(tr.state.status, Status::Succeeded);
+        let text = |ty: &str, name: &str| {
+            tr.history
+                .iter()
+                .filter(|h| h.event_type() == ty)
+                .find(|h| h.details().and_then(|d| d.get("name")) == Some(&json!(name)))
+                .and_then(|h| h.state_text())
+                .cloned()
+                .expect(name)
+        };
+        for i in 0..5 {
+            let name = format!("C{i}");
+            let (entered, exited) = (
+                text("ChoiceStateEntered", &name),
+                text("ChoiceStateExited", &name),
+            );
+            assert!(
+                crate::history::PayloadText::ptr_eq(&entered, &exited),
+                "{name}"
+            );
+            assert_eq!(exited.as_str(), r#"{"a":1}"#);
+        }
+    }
 }

@@ -220,18 +220,22 @@ impl<'d> Engine<'d> {
         })
     }
 
-    /// The text of the thread's StateEntered event, when this step recorded it among its last
-    /// few events (it is the input as the state entered: what shares it must not have changed).
-    /// None for a hidden thread, which records no events.
+    /// The text of the thread's StateEntered event, when this step recorded it (it is the input
+    /// as the state entered: what shares it must not have changed). None for a hidden thread,
+    /// which records no events, and for an entry in an earlier step.
+    ///
+    /// Found by its place: a step's events have consecutive ids. Looking only among the last
+    /// few events missed every entry of a Parallel's branches, whose siblings record theirs in
+    /// between (they take turns), and each of their states then copied what it could have taken.
     pub(crate) fn entered_text(&self, t: &Thread) -> Option<PayloadText> {
         if t.hidden {
             return None;
         }
+        let first = self.history.first()?.id;
+        let at = usize::try_from(t.entered_event.checked_sub(first)?).ok()?;
         self.history
-            .iter()
-            .rev()
-            .take(4)
-            .find(|h| h.id == t.entered_event)
+            .get(at)
+            .filter(|h| h.id == t.entered_event)
             .and_then(|h| h.entered_text())
             .cloned()
     }
