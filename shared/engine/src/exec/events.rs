@@ -652,6 +652,53 @@ mod redrive_tests {
         }
     }
 
+    /// A result merged into the input at its ResultPath makes an output past the payload
+    /// quota: the state fails with States.DataLimitExceeded, and a redrive enters it with the
+    /// input it had (not the input the merge took).
+    #[test]
+    fn a_state_failed_by_its_merged_output_s_size_is_redriven_with_its_input() {
+        let big = "x".repeat(200 * 1024);
+        assert_redriven_with_input(
+            r#"{"StartAt":"P","States":{"P":{"Type":"Pass","Parameters":{"copy.$":"$.s"},
+                "ResultPath":"$.r","End":true}}}"#,
+            json!({"s": big, "keep": [1, 2]}),
+            "States.DataLimitExceeded",
+            "Pass",
+        );
+    }
+
+    /// The same for a Task whose result comes in a later step of the same process (`stepwise
+    /// run`): its kept entry text gives the input back.
+    #[test]
+    fn a_task_failed_by_its_merged_output_s_size_is_redriven_with_its_input() {
+        let def = Definition::from_json(
+            r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f",
+                "ResultPath":"$.r","End":true}}}"#,
+        )
+        .expect("valid");
+        let input = json!({"s": "x".repeat(150 * 1024), "keep": [1, 2]});
+        let tr = start(&def, input.clone());
+        let task = task_id(&tr.commands);
+        let tr = step(
+            &def,
+            tr.state,
+            1,
+            Event::TaskSucceeded {
+                task,
+                output: json!("y".repeat(150 * 1024)),
+            },
+        );
+        assert_eq!(tr.state.status, Status::Failed);
+        assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
+        let tr = redrive(&def, tr.state, 2);
+        assert_eq!(tr.history[1].event_type(), "TaskStateEntered");
+        let entered = tr.history[1]
+            .details()
+            .and_then(|d| d.get("input"))
+            .cloned();
+        assert_eq!(entered, Some(Value::String(input.to_string())));
+    }
+
     /// A catcher's ResultPath merges the error into the state's input in place; when the merge
     /// fails (the path goes through a string) the input is put back, and a redrive enters the
     /// state with it.

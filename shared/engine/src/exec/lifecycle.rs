@@ -266,6 +266,11 @@ impl<'d> Engine<'d> {
             None => PayloadText::of(&output),
         };
         if text.len() > MAX_PAYLOAD_BYTES {
+            // A ResultPath merge took the input to make this output: the state fails with the
+            // input it entered with (a redrive starts there), when its entry text is at hand.
+            if t.entered_text.is_none() {
+                t.entered_text = self.entered_text(&t);
+            }
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;
         }

@@ -199,9 +199,15 @@ impl Language for JsonPath {
         if let Some(names) = st.result_path.as_ref().and_then(|p| p.members()) {
             t.output_text = deferred_output_text(e, t, st, names, &result);
         }
-        // A Task's kept entry text has served its exit (nothing keeps it past the state).
-        t.entered_payload = None;
-        let merged = if selects && st.result_path.as_deref() != Some("$") {
+        // A Task's kept entry text has served its exit text. A merge in place takes the input:
+        // the text stays at hand to give the input back should the state fail now (its output
+        // past the payload quota); the move to the next state drops it.
+        let in_place = !(selects && st.result_path.as_deref() != Some("$"));
+        let entered = t.entered_payload.take();
+        if in_place && t.entered_text.is_none() {
+            t.entered_text = entered;
+        }
+        let merged = if !in_place {
             payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())
         } else {
             payload::merge_result(&mut t.input, result, st.result_path.as_ref())
@@ -425,28 +431,41 @@ mod tests {
     #[test]
     fn a_large_payload_with_a_member_set_records_the_output_it_leaves_with() {
         let pad = "x\"é".repeat(18_000);
-        let states = json!({
-            "Replace": {"Type": "Pass", "Result": 1, "ResultPath": "$.step", "Next": "Add"},
-            "Add": {"Type": "Pass", "Result": {"k": [1, "}"]}, "ResultPath": "$.added",
-                    "Next": "Nested"},
-            "Nested": {"Type": "Pass", "Parameters": {"n.$": "$.step"},
-                       "ResultPath": "$.deep.inner", "Next": "Again"},
-            "Again": {"Type": "Pass", "Result": "two", "ResultPath": "$.step", "Next": "Over"},
-            "Over": {"Type": "Pass", "Parameters": {"big.$": "$.pad", "more.$": "$.pad"},
-                     "ResultPath": "$.copy", "End": true},
-        });
-        let def = Definition::from_value(&json!({"StartAt": "Replace", "States": states}))
-            .expect("definition");
+        // Without `Over`, `Again` ends the run; with it, the run fails at `Over` (whose input
+        // is then rendered, to be given back: the texts before it are no longer deferred).
+        let definition = |over: bool| {
+            let mut states = json!({
+                "Replace": {"Type": "Pass", "Result": 1, "ResultPath": "$.step", "Next": "Add"},
+                "Add": {"Type": "Pass", "Result": {"k": [1, "}"]}, "ResultPath": "$.added",
+                        "Next": "Nested"},
+                "Nested": {"Type": "Pass", "Parameters": {"n.$": "$.step"},
+                           "ResultPath": "$.deep.inner", "Next": "Again"},
+                "Again": {"Type": "Pass", "Result": "two", "ResultPath": "$.step", "End": true},
+            });
+            if over {
+                states["Again"] = json!({"Type": "Pass", "Result": "two",
+                                         "ResultPath": "$.step", "Next": "Over"});
+                states["Over"] = json!({"Type": "Pass",
+                    "Parameters": {"big.$": "$.pad", "more.$": "$.pad"},
+                    "ResultPath": "$.copy", "End": true});
+            }
+            Definition::from_value(&json!({"StartAt": "Replace", "States": states}))
+                .expect("definition")
+        };
         let input = json!({"step": 0, "pad": pad, "deep": {"keep": true}});
-        let tr = step(
-            &def,
-            ExecutionState::new(info()),
-            0,
-            Event::Start {
-                input: input.clone(),
-            },
-        );
-        let mut want = input;
+        let start = |def: &Definition| {
+            step(
+                def,
+                ExecutionState::new(info()),
+                0,
+                Event::Start {
+                    input: input.clone(),
+                },
+            )
+        };
+        let tr = start(&definition(false));
+        assert_eq!(tr.state.status, Status::Succeeded);
+        let mut want = input.clone();
         let mut outputs = vec![];
         for (member, value) in [
             ("step", json!(1)),
@@ -476,9 +495,18 @@ mod tests {
                 Some(text.as_str())
             );
         }
-        // Over the quota by its length alone: the state fails as it did rendering it.
+        // Over the quota by its length alone: the state fails as it did rendering it, and
+        // keeps the input it entered with (its merge had taken it), for a redrive.
+        let tr = start(&definition(true));
         assert_eq!(tr.state.status, Status::Failed);
         assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
+        let redriven = tr.state.redrive_point.as_ref().map(|p| p.input.clone());
+        assert_eq!(
+            redriven,
+            outputs
+                .last()
+                .map(|o| crate::deep::from_str(o).expect("json"))
+        );
     }
 
     /// A Task over a large input whose result (after its ResultSelector) goes to a member:
