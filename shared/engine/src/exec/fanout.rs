@@ -108,6 +108,7 @@ impl<'d> Engine<'d> {
             entered_text: None,
             output_text: None,
             entered_payload: None,
+            merge_undo: None,
         };
         let mut deeper = None;
         if let Some(r) = resumed {

@@ -237,6 +237,7 @@ impl<'d> Engine<'d> {
                 t.input = output;
                 t.input_text = output_text;
                 t.entered_text = None;
+                t.merge_undo = None;
                 t.phase = Phase::Enter;
                 // Within a run, a thread that runs on next (front of the queue, as `park`
                 // puts it) waits outside the thread table.
@@ -270,6 +271,12 @@ impl<'d> Engine<'d> {
             // input it entered with (a redrive starts there), when its entry text is at hand.
             if t.entered_text.is_none() {
                 t.entered_text = self.entered_text(&t);
+            }
+            if let Some(undo) = t.merge_undo.take().filter(|_| t.entered_text.is_none()) {
+                let mut input = output;
+                if crate::exec::dataflow::undo_merge(&mut input, undo) {
+                    t.input = input;
+                }
             }
             self.fail_state(tid, t, data_limit_exceeded(&st.name));
             return;

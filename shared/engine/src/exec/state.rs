@@ -169,7 +169,17 @@ pub(crate) struct Thread {
     /// Task's exit and dropped there (or when the state fails). Not kept in the checkpoint.
     #[serde(skip)]
     pub(crate) entered_payload: Option<crate::history::PayloadText>,
+    /// What a ResultPath of member names held before the state's result was merged into its
+    /// input in place, when no entry text is at hand to give the input back (a Task whose
+    /// result came in a later step, its checkpoint loaded again): the exit's quota check
+    /// undoes the merge with it. Set by the merge, dropped with the state.
+    #[serde(skip)]
+    pub(crate) merge_undo: Option<MergeUndo>,
 }
+
+/// A merge at a member path to undo: the path's names and the member's value before (None:
+/// it was not there).
+pub(crate) type MergeUndo = (std::sync::Arc<[String]>, Option<serde_json::Value>);
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Phase {

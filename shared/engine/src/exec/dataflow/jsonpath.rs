@@ -4,7 +4,7 @@
 use super::{Language, Vars};
 use crate::deep::text_len;
 use crate::exec::errors::Failure;
-use crate::exec::state::Thread;
+use crate::exec::state::{MergeUndo, Thread};
 use crate::exec::{to_text, Engine};
 use crate::history::{member_key, PayloadText, DEFERRED_MIN_BYTES};
 use serde_json::{Map, Value};
@@ -62,6 +62,48 @@ fn deferred_output_text(
         }
     };
     entered.with_member(names, value, len)
+}
+
+/// How to undo setting the member at `names` in `input`: what it holds now. None when an
+/// object on the way is missing (the merge would make it: not undone).
+fn merge_undo(input: &Value, names: &Arc<[String]>) -> Option<MergeUndo> {
+    let (last, parents) = names.split_last()?;
+    let mut node = input;
+    for name in parents {
+        node = node.as_object()?.get(name)?;
+    }
+    Some((names.clone(), node.as_object()?.get(last).cloned()))
+}
+
+/// Undoes a merge at a member path in the merged output ([`merge_undo`]): the member gets its
+/// value back, or goes if it was not there (it was added last, so the order is as before).
+/// False when the output has no such member.
+pub(crate) fn undo_merge(output: &mut Value, (names, previous): MergeUndo) -> bool {
+    let Some((last, parents)) = names.split_last() else {
+        return false;
+    };
+    let mut node = output;
+    for name in parents {
+        match node.as_object_mut().and_then(|o| o.get_mut(name)) {
+            Some(n) => node = n,
+            None => return false,
+        }
+    }
+    let Some(object) = node.as_object_mut() else {
+        return false;
+    };
+    match previous {
+        Some(value) => match object.get_mut(last) {
+            Some(slot) => *slot = value,
+            None => return false,
+        },
+        None => {
+            if object.shift_remove(last).is_none() {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 impl Language for JsonPath {
@@ -206,6 +248,13 @@ impl Language for JsonPath {
         let entered = t.entered_payload.take();
         if in_place && t.entered_text.is_none() {
             t.entered_text = entered;
+            // No text to give the input back from (nor this step's entry, which the exit
+            // finds): what the member held is kept to undo the merge.
+            if t.entered_text.is_none() && e.entered_text(t).is_none() {
+                if let Some(names) = st.result_path.as_ref().and_then(|p| p.members()) {
+                    t.merge_undo = merge_undo(&t.input, names);
+                }
+            }
         }
         let merged = if !in_place {
             payload::merge_result(&mut t.input.clone(), result, st.result_path.as_ref())

@@ -8,6 +8,8 @@
 mod jsonata;
 mod jsonpath;
 
+pub(crate) use jsonpath::undo_merge;
+
 use crate::context::{self, StateContext};
 use crate::exec::errors::Failure;
 use crate::exec::state::Thread;

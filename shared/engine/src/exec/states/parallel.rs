@@ -96,6 +96,7 @@ impl<'d> Engine<'d> {
                 entered_text: None,
                 output_text: None,
                 entered_payload: None,
+                merge_undo: None,
             };
             let id = self.new_thread(child);
             if let Some(r) = resume.as_mut().filter(|r| r.index == i) {
