@@ -154,8 +154,10 @@ fn a_state_failed_by_its_merged_output_s_size_is_redriven_with_its_input() {
     );
 }
 
-/// The same for a Task whose result comes in a later step of the same process (`stepwise
-/// run`): its kept entry text gives the input back.
+/// The same for a Task whose result comes in a later step: of the same process (`stepwise
+/// run`: its kept entry text gives the input back), or to a checkpoint read back (as `serve`
+/// and the serverless home load it: no entry text is at hand, and the merge at the member is
+/// undone — the member gets its value back, or goes if the input had none).
 #[test]
 fn a_task_failed_by_its_merged_output_s_size_is_redriven_with_its_input() {
     let def = Definition::from_json(
@@ -163,65 +165,42 @@ fn a_task_failed_by_its_merged_output_s_size_is_redriven_with_its_input() {
             "ResultPath":"$.r","End":true}}}"#,
     )
     .expect("valid");
-    let input = json!({"s": "x".repeat(150 * 1024), "keep": [1, 2]});
-    let tr = start(&def, input.clone());
-    let task = task_id(&tr.commands);
-    let tr = step(
-        &def,
-        tr.state,
-        1,
-        Event::TaskSucceeded {
-            task,
-            output: json!("y".repeat(150 * 1024)),
-        },
-    );
-    assert_eq!(tr.state.status, Status::Failed);
-    assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
-    let tr = redrive(&def, tr.state, 2);
-    assert_eq!(tr.history[1].event_type(), "TaskStateEntered");
-    let entered = tr.history[1]
-        .details()
-        .and_then(|d| d.get("input"))
-        .cloned();
-    assert_eq!(entered, Some(Value::String(input.to_string())));
-}
-
-/// The same when the Task's result comes in a later step to a checkpoint read back (as
-/// `serve` and the serverless home load it): no entry text is at hand, and the merge at the
-/// member is undone — the member gets its value back, or goes if the input had none.
-#[test]
-fn a_task_failed_by_its_merged_output_s_size_after_a_checkpoint_keeps_its_input() {
-    let def = Definition::from_json(
-        r#"{"StartAt":"T","States":{"T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:f",
-            "ResultPath":"$.r","End":true}}}"#,
-    )
-    .expect("valid");
     let s = "x".repeat(150 * 1024);
-    for input in [
-        json!({"r": {"old": 1}, "s": s, "keep": [1, 2]}),
-        json!({"s": s, "keep": [1, 2]}),
-    ] {
-        let tr = start(&def, input.clone());
-        let task = task_id(&tr.commands);
-        let stored = serde_json::to_string(&tr.state).expect("checkpoint");
-        let loaded: ExecutionState = serde_json::from_str(&stored).expect("checkpoint");
-        let tr = step(
-            &def,
-            loaded,
-            1,
-            Event::TaskSucceeded {
-                task,
-                output: json!("y".repeat(150 * 1024)),
-            },
-        );
-        assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
-        let tr = redrive(&def, tr.state, 2);
-        assert_eq!(tr.history[1].event_type(), "TaskStateEntered");
-        let entered = tr.history[1]
-            .details()
-            .and_then(|d| d.get("input"))
-            .cloned();
-        assert_eq!(entered, Some(Value::String(input.to_string())));
+    for checkpointed in [false, true] {
+        for input in [
+            json!({"r": {"old": 1}, "s": s, "keep": [1, 2]}),
+            json!({"s": s, "keep": [1, 2]}),
+        ] {
+            let tr = start(&def, input.clone());
+            let task = task_id(&tr.commands);
+            let state = if checkpointed {
+                let stored = serde_json::to_string(&tr.state).expect("checkpoint");
+                serde_json::from_str(&stored).expect("checkpoint")
+            } else {
+                tr.state
+            };
+            let tr = step(
+                &def,
+                state,
+                1,
+                Event::TaskSucceeded {
+                    task,
+                    output: json!("y".repeat(150 * 1024)),
+                },
+            );
+            assert_eq!(tr.state.error.as_deref(), Some("States.DataLimitExceeded"));
+            let tr = redrive(&def, tr.state, 2);
+            assert_eq!(tr.history[1].event_type(), "TaskStateEntered");
+            let entered = tr.history[1]
+                .details()
+                .and_then(|d| d.get("input"))
+                .cloned();
+            assert_eq!(
+                entered,
+                Some(Value::String(input.to_string())),
+                "checkpointed: {checkpointed}"
+            );
+        }
     }
 }
 
