@@ -11,7 +11,7 @@ use std::borrow::Cow;
 
 mod template;
 
-pub use template::{ContextUse, Expression, Template};
+pub use template::{walk, walk_mut, ContextUse, Expression, Template};
 
 /// Evaluates a payload template: keys ending in `.$` take the value of a path or intrinsic function.
 ///

@@ -330,15 +330,19 @@ fn reusable(node: &Node, input: &Value) -> bool {
     }
 }
 
-/// The walk of a movable field's path.
-fn walk<'a>(mut v: &'a Value, keys: &[String]) -> Option<&'a Value> {
+/// The value at a path of member names (`$.a.b` as `["a", "b"]`), through objects only: a
+/// movable field's path, a ResultPath of member names.
+#[inline]
+pub fn walk<'a>(mut v: &'a Value, keys: &[String]) -> Option<&'a Value> {
     for k in keys {
         v = jsonpath::member(v.as_object()?, k)?;
     }
     Some(v)
 }
 
-fn walk_mut<'a>(mut v: &'a mut Value, keys: &[String]) -> Option<&'a mut Value> {
+/// [`walk`], to change what is there.
+#[inline]
+pub fn walk_mut<'a>(mut v: &'a mut Value, keys: &[String]) -> Option<&'a mut Value> {
     for k in keys {
         v = jsonpath::member_mut(v.as_object_mut()?, k)?;
     }

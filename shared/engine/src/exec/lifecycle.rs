@@ -237,10 +237,7 @@ impl<'d> Engine<'d> {
                 t.input = output;
                 t.input_text = output_text;
                 t.entered_text = None;
-                // Checked first: assigning drops the old value out of line (1% of W2).
-                if t.merge_undo.is_some() {
-                    t.merge_undo = None;
-                }
+                t.merge_undo = None;
                 t.phase = Phase::Enter;
                 // Within a run, a thread that runs on next (front of the queue, as `park`
                 // puts it) waits outside the thread table.

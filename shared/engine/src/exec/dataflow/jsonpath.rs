@@ -48,11 +48,7 @@ fn deferred_output_text(
         return None;
     }
     let (last, parents) = names.split_last()?;
-    let mut node = &t.input;
-    for name in parents {
-        node = node.as_object()?.get(name)?;
-    }
-    let object = node.as_object()?;
+    let object = payload::walk(&t.input, parents)?.as_object()?;
     let value = to_text(result);
     let len = match object.get(last) {
         Some(old) => (entered.len() + value.len()).checked_sub(text_len(old))?,
@@ -67,7 +63,7 @@ fn deferred_output_text(
 /// Before a merge in place: the state's entry text (a Task's kept one) to give its input back
 /// should the output fail the quota, or without one (nor this step's entry, which the exit
 /// finds) what the ResultPath member holds, to undo the merge. Out of line: most states' exits
-/// need neither, and inlined it cost every Pass an out-of-line merge (1% of W2).
+/// need neither.
 #[inline(never)]
 fn keep_for_undo(e: &Engine<'_>, t: &mut Thread, st: &State, entered: Option<PayloadText>) {
     t.entered_text = entered;
@@ -82,11 +78,8 @@ fn keep_for_undo(e: &Engine<'_>, t: &mut Thread, st: &State, entered: Option<Pay
 /// object on the way is missing (the merge would make it: not undone).
 fn merge_undo(input: &Value, names: &Arc<[String]>) -> Option<MergeUndo> {
     let (last, parents) = names.split_last()?;
-    let mut node = input;
-    for name in parents {
-        node = node.as_object()?.get(name)?;
-    }
-    Some((names.clone(), node.as_object()?.get(last).cloned()))
+    let object = payload::walk(input, parents)?.as_object()?;
+    Some((names.clone(), object.get(last).cloned()))
 }
 
 /// Undoes a merge at a member path in the merged output ([`merge_undo`]): the member gets its
@@ -96,28 +89,13 @@ pub(crate) fn undo_merge(output: &mut Value, (names, previous): MergeUndo) -> bo
     let Some((last, parents)) = names.split_last() else {
         return false;
     };
-    let mut node = output;
-    for name in parents {
-        match node.as_object_mut().and_then(|o| o.get_mut(name)) {
-            Some(n) => node = n,
-            None => return false,
-        }
-    }
-    let Some(object) = node.as_object_mut() else {
+    let Some(object) = payload::walk_mut(output, parents).and_then(Value::as_object_mut) else {
         return false;
     };
     match previous {
-        Some(value) => match object.get_mut(last) {
-            Some(slot) => *slot = value,
-            None => return false,
-        },
-        None => {
-            if object.shift_remove(last).is_none() {
-                return false;
-            }
-        }
+        Some(value) => object.get_mut(last).map(|slot| *slot = value).is_some(),
+        None => object.shift_remove(last).is_some(),
     }
-    true
 }
 
 impl Language for JsonPath {
